@@ -1,0 +1,41 @@
+"""ecgsk: electrocardiogram classification the scikit-learn way.
+
+Subpackages
+-----------
+datasets
+    Readers for PTB-XL, PhysioNet/CinC 2017 and PTB Diagnostic, downloads and
+    synthetic ECGs.
+preprocessing
+    sklearn transformers from WFDB records to conditioned signal arrays.
+nets
+    Squeeze-and-Excitation networks and baselines as torch modules.
+neural
+    :class:`ECGNetClassifier`, the skorch estimator that trains them.
+features
+    Engineered ECG features for classic baselines.
+baselines
+    Ready classic-ML baseline pipelines.
+
+Heavy subpackages (torch, timm) are imported on first use, so ``import ecgsk``
+stays fast.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_SUBMODULES = ("datasets", "preprocessing", "nets", "neural", "features", "baselines")
+
+__all__ = ["ECGNetClassifier", "FocalLoss", "__version__", *_SUBMODULES]
+
+
+def __getattr__(name):
+    if name in ("ECGNetClassifier", "FocalLoss"):
+        return getattr(importlib.import_module(".neural", __name__), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'ecgsk' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,92 @@
+"""Input validation shared by ecgsk's transformers and estimators.
+
+Every public estimator validates its signal input here, so that bad input
+fails with the same clear message everywhere: it names the argument, the
+expected shape and, for NaNs, the first offending record.
+"""
+
+import numbers
+
+import numpy as np
+
+__all__ = ["check_signals", "check_sampling_rate", "check_positive_int"]
+
+
+def check_signals(X, *, name="X", allow_2d=True, ensure_finite=True,
+                  dtype=np.float32, copy=False, min_samples=1):
+    """Validate ECG signals and return them as ``(n_records, n_leads, n_samples)``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_records, n_leads, n_samples) or (n_records, n_samples)
+        Signals. A 2-D array is read as single-lead records when ``allow_2d``.
+    name : str, default="X"
+        Argument name used in error messages.
+    allow_2d : bool, default=True
+        Accept 2-D input and add a lead axis.
+    ensure_finite : bool, default=True
+        Raise if any value is NaN or infinite, naming the first bad record.
+    dtype : numpy dtype, default=np.float32
+        Output dtype.
+    copy : bool, default=False
+        Always return a copy.
+    min_samples : int, default=1
+        Smallest accepted number of samples per record.
+
+    Returns
+    -------
+    X : ndarray of shape (n_records, n_leads, n_samples)
+    """
+    if isinstance(X, (str, bytes)):
+        raise TypeError(
+            f"{name} must be an array of signals, got a string {X!r}; "
+            "read record paths with ecgsk.preprocessing.WFDBLoader first."
+        )
+    try:
+        X = np.array(X, dtype=dtype, copy=copy) if copy else np.asarray(X, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must be a numeric array of shape (n_records, n_leads, "
+            f"n_samples); it could not be converted to {np.dtype(dtype).name}: {exc}"
+        ) from None
+    if X.ndim == 2 and allow_2d:
+        X = X[:, None, :]
+    if X.ndim != 3:
+        expected = "3-D (n_records, n_leads, n_samples)"
+        if allow_2d:
+            expected += " or 2-D (n_records, n_samples)"
+        raise ValueError(f"{name} must be {expected}; got an array of shape {X.shape}.")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} is empty: 0 records (shape {X.shape}).")
+    if X.shape[1] == 0:
+        raise ValueError(f"{name} has no leads (shape {X.shape}).")
+    if X.shape[2] < min_samples:
+        raise ValueError(
+            f"{name} has {X.shape[2]} samples per record; at least {min_samples} are needed."
+        )
+    if ensure_finite and not np.isfinite(X).all():
+        bad = np.flatnonzero(~np.isfinite(X).all(axis=(1, 2)))
+        raise ValueError(
+            f"{name} contains NaN or infinite values in {bad.size} record(s), "
+            f"first at index {bad[0]}. Clean or impute them first."
+        )
+    return X
+
+
+def check_sampling_rate(rate, *, name="sampling_rate", allow_none=False):
+    """Validate a sampling rate in Hz and return it as a float."""
+    if rate is None and allow_none:
+        return None
+    if (isinstance(rate, bool) or not isinstance(rate, numbers.Real)
+            or not np.isfinite(rate) or rate <= 0):
+        raise ValueError(f"{name} must be a positive number of Hz, got {rate!r}.")
+    return float(rate)
+
+
+def check_positive_int(value, *, name, allow_none=False):
+    """Validate a positive integer parameter."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)

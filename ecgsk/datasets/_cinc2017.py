@@ -1,0 +1,61 @@
+"""PhysioNet/CinC Challenge 2017 reader (AF classification from a single lead)."""
+
+import numpy as np
+import pandas as pd
+
+from ._base import ECGDataset
+from ._utils import report_dropped, resolve_root
+
+__all__ = ["load_cinc2017", "CINC2017_CLASSES"]
+
+#: Normal rhythm, AF, other rhythm, noisy.
+CINC2017_CLASSES = ("N", "A", "O", "~")
+
+
+def load_cinc2017(root, *, download=False):
+    """Read the CinC 2017 training records and their reference labels.
+
+    Parameters
+    ----------
+    root : str or Path
+        Folder holding ``training2017/REFERENCE.csv`` (or that folder itself).
+    download : bool, default=False
+        Download the challenge data from PhysioNet into ``root`` if absent.
+
+    Returns
+    -------
+    ECGDataset
+        ``y`` holds the labels ``"N"``, ``"A"``, ``"O"`` and ``"~"`` (noisy);
+        ``classes`` lists them in that order. Records carry no patient id, so
+        ``groups`` is the record name and ``folds`` is None. Single lead, 300 Hz,
+        9 to 61 s long.
+
+    Examples
+    --------
+    >>> from ecgsk.datasets import load_cinc2017          # doctest: +SKIP
+    >>> ds = load_cinc2017("data/cinc2017")               # doctest: +SKIP
+    """
+    folder = resolve_root(root, marker="REFERENCE.csv", name="cinc2017", download=download,
+                          subdirs=("training2017", "training"))
+    ref = pd.read_csv(folder / "REFERENCE.csv", header=None, names=["record", "label"],
+                      dtype=str)
+    ref["record"] = ref["record"].str.strip()
+    ref["label"] = ref["label"].str.strip()
+    unknown = sorted(set(ref["label"]) - set(CINC2017_CLASSES))
+    if unknown:
+        raise ValueError(f"{folder / 'REFERENCE.csv'} has unknown labels {unknown}; "
+                         f"expected {list(CINC2017_CLASSES)}.")
+    # PhysioNet's copy nests records in A00/, A01/, ...; the challenge zip does not.
+    paths = {p.stem: p.with_suffix("") for p in folder.rglob("*.hea")}
+    present = ref["record"].isin(paths.keys()).to_numpy()
+    dropped = report_dropped("cinc2017", {"listed in REFERENCE.csv without a header file":
+                                          int((~present).sum())}, len(ref))
+    ref = ref[present].reset_index(drop=True)
+    if len(ref) == 0:
+        raise ValueError(f"none of the records in {folder / 'REFERENCE.csv'} exists under {folder}.")
+    X = np.array([str(paths[r]) for r in ref["record"]])
+    return ECGDataset(
+        X=X, y=ref["label"].to_numpy(), classes=np.array(CINC2017_CLASSES),
+        groups=ref["record"].to_numpy(), folds=None, meta=ref, sampling_rate=300.0,
+        name="cinc2017", task="af", dropped=dropped,
+    )

@@ -1,0 +1,70 @@
+"""PTB Diagnostic ECG Database reader."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._base import ECGDataset
+from ._utils import report_dropped, resolve_root
+from ._wfdb_dir import find_records, read_headers
+
+__all__ = ["load_ptbdb"]
+
+_REASON = re.compile(r"reason for admission:\s*(.*)", re.IGNORECASE)
+
+
+def load_ptbdb(root, *, download=False):
+    """Read PTB Diagnostic records with the diagnosis of each header.
+
+    The label is the "Reason for admission" comment of the record's header
+    (e.g. ``"Myocardial infarction"``, ``"Healthy control"``). Records whose
+    header has no such comment, or ``n/a``, are dropped and counted.
+
+    Parameters
+    ----------
+    root : str or Path
+        Folder holding the ``patientNNN/`` folders (and ``RECORDS``).
+    download : bool, default=False
+        Download the database from PhysioNet into ``root`` if absent.
+
+    Returns
+    -------
+    ECGDataset
+        ``groups`` is the patient folder; 15 leads (12 standard + Frank
+        vx, vy, vz) at 1000 Hz.
+
+    Examples
+    --------
+    >>> from ecgsk.datasets import load_ptbdb             # doctest: +SKIP
+    >>> ds = load_ptbdb("data/ptbdb")                     # doctest: +SKIP
+    """
+    folder = Path(root).expanduser().resolve()
+    if not ((folder / "RECORDS").is_file() or any(folder.glob("patient*/*.hea"))):
+        # Nothing here: download if asked, else a clear error.
+        folder = resolve_root(root, marker="RECORDS", name="ptbdb", download=download)
+    paths = find_records(folder)
+    headers = read_headers(paths)
+    rows = []
+    for path, hdr in zip(paths, headers):
+        reason = None
+        for line in hdr.comments or []:
+            m = _REASON.search(line)
+            if m:
+                reason = m.group(1).strip()
+        rows.append({"record": path.name, "patient": path.parent.name, "label": reason,
+                     "sig_len": hdr.sig_len, "fs": hdr.fs, "n_sig": hdr.n_sig})
+    meta = pd.DataFrame(rows)
+    ok = meta["label"].notna() & ~meta["label"].fillna("").str.lower().isin(["", "n/a"])
+    dropped = report_dropped("ptbdb", {"without a reason for admission": int((~ok).sum())},
+                             len(meta))
+    meta = meta[ok.to_numpy()].reset_index(drop=True)
+    X = np.array([str(p) for p, keep in zip(paths, ok) if keep])
+    if len(X) == 0:
+        raise ValueError(f"no PTB Diagnostic record under {folder} states a reason for admission.")
+    return ECGDataset(
+        X=X, y=meta["label"].to_numpy(), classes=np.array(sorted(meta["label"].unique())),
+        groups=meta["patient"].to_numpy(), folds=None, meta=meta, sampling_rate=1000.0,
+        name="ptbdb", task="diagnosis", dropped=dropped,
+    )

@@ -1,0 +1,168 @@
+"""PTB-XL reader with the tasks of the PTB-XL benchmark (Strodthoff et al. 2020).
+
+Labels follow the benchmark's ``compute_label_aggregations``: every SCP code
+of a record counts, whatever its likelihood, and statements are mapped to
+tasks through ``scp_statements.csv``.
+"""
+
+import ast
+import re
+
+import numpy as np
+import pandas as pd
+
+from ._base import ECGDataset
+from ._utils import report_dropped, resolve_root
+
+__all__ = ["load_ptbxl", "PTBXL_TASKS"]
+
+#: Multi-label tasks of the benchmark, and the two binary tasks.
+PTBXL_TASKS = ("superdiagnostic", "subdiagnostic", "diagnostic", "form", "rhythm", "all",
+               "binary", "binary_report")
+
+# "normales EKG", "normal ECG", Swedish "normalt ekg", but not "abnormal ECG".
+NORMAL_REPORT_PATTERN = r"(?<!ab)(?<!un)normal(?:es|t)?\s+(?:ecg|ekg)"
+
+
+def _statement_labels(codes, statements, task):
+    """Map one record's SCP codes to the labels of ``task``."""
+    if task == "all":
+        return sorted(set(codes))
+    if task in ("form", "rhythm"):
+        return sorted(c for c in codes if c in statements.index and statements.at[c, task] == 1.0)
+    diag = statements[statements.diagnostic == 1.0]
+    column = {"diagnostic": None, "subdiagnostic": "diagnostic_subclass",
+              "superdiagnostic": "diagnostic_class"}[task]
+    out = set()
+    for c in codes:
+        if c in diag.index:
+            value = c if column is None else diag.at[c, column]
+            if isinstance(value, str) and value:
+                out.add(value)
+    return sorted(out)
+
+
+def _impute(meta):
+    """Median for numeric columns, mode for the others (the SE-ECGNet recipe)."""
+    meta = meta.copy()
+    for col in meta.columns:
+        if col in ("scp_codes", "filename_lr", "filename_hr", "strat_fold", "patient_id"):
+            continue
+        if not meta[col].isna().any():
+            continue
+        if pd.api.types.is_numeric_dtype(meta[col]):
+            meta[col] = meta[col].fillna(meta[col].median())
+        else:
+            mode = meta[col].mode(dropna=True)
+            if len(mode):
+                meta[col] = meta[col].fillna(mode.iloc[0])
+    return meta
+
+
+def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0,
+               impute_meta=False, report_pattern=NORMAL_REPORT_PATTERN, download=False):
+    """Read PTB-XL records and labels for one benchmark task.
+
+    Parameters
+    ----------
+    root : str or Path
+        Folder holding ``ptbxl_database.csv``, ``scp_statements.csv`` and
+        ``records100/`` / ``records500/`` (PhysioNet's layout).
+    task : str, default="superdiagnostic"
+        One of :data:`PTBXL_TASKS`:
+
+        - ``"superdiagnostic"`` (NORM, MI, STTC, CD, HYP), ``"subdiagnostic"``,
+          ``"diagnostic"``, ``"form"``, ``"rhythm"``, ``"all"``: multi-label,
+          ``y`` is a 0/1 indicator matrix with columns ``classes``. Records
+          without a label for the task are dropped and counted in ``dropped``.
+        - ``"binary"``: 0 = normal (superclass set exactly {NORM}), 1 = abnormal;
+          records without a superdiagnostic label are dropped.
+        - ``"binary_report"``: 0 = normal, 1 = abnormal from the free-text
+          ``report`` column, matched by ``report_pattern`` (the SE-ECGNet recipe).
+    sampling_rate : {100, 500}, default=100
+        100 reads ``filename_lr``, 500 reads ``filename_hr``. Records whose
+        files are absent under ``root`` are dropped and counted.
+    min_samples : int, default=0
+        Drop labels with at most this many positive records, as the benchmark's
+        ``select_data`` does (it uses 0).
+    impute_meta : bool, default=False
+        Fill missing metadata: median for numeric columns, mode for the others.
+    report_pattern : str
+        Regular expression (case-insensitive) marking a normal report, for
+        ``task="binary_report"``.
+    download : bool, default=False
+        Download PTB-XL from PhysioNet into ``root`` if it is not there.
+
+    Returns
+    -------
+    ECGDataset
+        ``folds`` is ``strat_fold`` (train 1-8, validate 9, test 10 keeps
+        patients apart) and ``groups`` is ``patient_id``.
+
+    Examples
+    --------
+    >>> from ecgsk.datasets import load_ptbxl            # doctest: +SKIP
+    >>> ds = load_ptbxl("data/ptb-xl", task="superdiagnostic")  # doctest: +SKIP
+    >>> train, valid, test = ds.split_folds()             # doctest: +SKIP
+    """
+    if task not in PTBXL_TASKS:
+        raise ValueError(f"unknown PTB-XL task {task!r}; choose one of {', '.join(PTBXL_TASKS)}.")
+    if sampling_rate not in (100, 500):
+        raise ValueError(f"PTB-XL is distributed at 100 or 500 Hz; sampling_rate={sampling_rate!r}. "
+                         "Resample on load with WFDBLoader(sampling_rate=...) instead.")
+    if isinstance(min_samples, bool) or not isinstance(min_samples, (int, np.integer)) or min_samples < 0:
+        raise ValueError(f"min_samples must be a non-negative integer, got {min_samples!r}.")
+    root = resolve_root(root, marker="ptbxl_database.csv", name="ptbxl", download=download)
+    meta = pd.read_csv(root / "ptbxl_database.csv", index_col="ecg_id")
+    total = len(meta)
+    meta["scp_codes"] = meta["scp_codes"].apply(ast.literal_eval)
+    if impute_meta:
+        meta = _impute(meta)
+    dropped = {}
+
+    file_col = "filename_lr" if sampling_rate == 100 else "filename_hr"
+    present = np.array([(root / f"{f}.hea").is_file() for f in meta[file_col]])
+    dropped[f"without {sampling_rate} Hz files"] = int((~present).sum())
+    meta = meta[present]
+
+    statements = pd.read_csv(root / "scp_statements.csv", index_col=0)
+    if task == "binary_report":
+        report = meta["report"].fillna("")
+        has_report = report.str.strip() != ""
+        dropped["without a report"] = int((~has_report).sum())
+        meta = meta[has_report]
+        normal = meta["report"].str.contains(report_pattern, case=False, regex=True)
+        y = (~normal).to_numpy().astype(np.int64)
+        classes = np.array(["normal", "abnormal"])
+    else:
+        label_task = "superdiagnostic" if task == "binary" else task
+        labels = meta["scp_codes"].apply(lambda c: _statement_labels(c, statements, label_task))
+        if min_samples:
+            counts = pd.Series([l for ls in labels for l in ls]).value_counts()
+            keep = set(counts[counts > min_samples].index)
+            labels = labels.apply(lambda ls: [l for l in ls if l in keep])
+        has_label = labels.apply(len) > 0
+        dropped[f"without a {label_task} label"] = int((~has_label).sum())
+        meta, labels = meta[has_label], labels[has_label]
+        if task == "binary":
+            y = labels.apply(lambda ls: ls != ["NORM"]).to_numpy().astype(np.int64)
+            classes = np.array(["normal", "abnormal"])
+        else:
+            classes = np.array(sorted({l for ls in labels for l in ls}))
+            col = {c: i for i, c in enumerate(classes)}
+            y = np.zeros((len(labels), len(classes)), dtype=np.int64)
+            for i, ls in enumerate(labels):
+                y[i, [col[l] for l in ls]] = 1
+    if len(meta) == 0:
+        reasons = ", ".join(f"{n} {r}" for r, n in dropped.items() if n)
+        raise ValueError(f"no PTB-XL record under {root} is left for task {task!r} at "
+                         f"{sampling_rate} Hz ({reasons}).")
+    dropped = report_dropped("ptbxl", dropped, total)
+    X = np.array([str(root / f) for f in meta[file_col]])
+    return ECGDataset(
+        X=X, y=y, classes=classes, groups=meta["patient_id"].to_numpy(),
+        folds=meta["strat_fold"].to_numpy(), meta=meta, sampling_rate=float(sampling_rate),
+        name="ptbxl", task=task, dropped=dropped,
+    )
+
+

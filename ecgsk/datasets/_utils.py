@@ -1,0 +1,42 @@
+"""Helpers shared by the readers."""
+
+import warnings
+from pathlib import Path
+
+__all__ = ["resolve_root", "report_dropped"]
+
+
+def resolve_root(root, *, marker, name, download, subdirs=()):
+    """Find the folder under ``root`` that holds ``marker``, downloading if asked.
+
+    ``subdirs`` are tried below ``root`` in order, then ``root`` itself.
+    """
+    if root is None:
+        raise ValueError(f"root must be the folder of the {name} data, got None.")
+    root = Path(root).expanduser().resolve()
+    candidates = [root / s for s in subdirs] + [root]
+    for cand in candidates:
+        if (cand / marker).is_file():
+            return cand
+    if download:
+        from ._download import download as _download
+
+        _download(name, root)
+        for cand in candidates:
+            if (cand / marker).is_file():
+                return cand
+    where = " or ".join(str(c / marker) for c in candidates)
+    raise FileNotFoundError(
+        f"no {name} data at {root}: {where} does not exist. Pass download=True, or run "
+        f"`python -m ecgsk.datasets download {name} {root}`."
+    )
+
+
+def report_dropped(name, dropped, total):
+    """Warn once about records left out, so nothing is dropped silently."""
+    dropped = {k: v for k, v in dropped.items() if v}
+    if dropped:
+        parts = ", ".join(f"{n} {reason}" for reason, n in dropped.items())
+        warnings.warn(f"{name}: left out {sum(dropped.values())} of {total} records ({parts}).",
+                      UserWarning, stacklevel=3)
+    return dropped

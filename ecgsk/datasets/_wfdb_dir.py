@@ -1,0 +1,80 @@
+"""Reader for any folder of WFDB records, unlabelled."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._base import ECGDataset
+
+__all__ = ["load_wfdb_dir", "find_records", "read_headers"]
+
+
+def find_records(root):
+    """Record paths (without extension) under ``root``, sorted.
+
+    Uses the ``RECORDS`` file where there is one, else every ``*.hea`` below.
+    """
+    root = Path(root)
+    listing = root / "RECORDS"
+    if listing.is_file():
+        names = [line.strip() for line in listing.read_text().splitlines() if line.strip()]
+        paths = [root / n for n in names]
+        if all(p.with_suffix(".hea").is_file() for p in paths):
+            return paths
+    return sorted(p.with_suffix("") for p in root.rglob("*.hea"))
+
+
+def read_headers(paths):
+    """Read WFDB headers, naming the record when one cannot be read."""
+    import wfdb
+
+    headers = []
+    for p in paths:
+        try:
+            headers.append(wfdb.rdheader(str(p)))
+        except Exception as exc:  # wfdb raises many types for a garbled header
+            raise ValueError(f"cannot read the WFDB header of record {p}: {exc}") from exc
+    return headers
+
+
+def load_wfdb_dir(root):
+    """Read every WFDB record in a folder (recursively), without labels.
+
+    Parameters
+    ----------
+    root : str or Path
+        A folder of ``.hea`` files and their signal files.
+
+    Returns
+    -------
+    ECGDataset
+        ``y`` and ``classes`` are None; ``meta`` holds each header's sampling
+        rate, length, number of signals and lead names; ``sampling_rate`` is
+        the common rate, or None when the records differ.
+
+    Examples
+    --------
+    >>> from ecgsk.datasets import load_wfdb_dir          # doctest: +SKIP
+    >>> ds = load_wfdb_dir("my_records/")                 # doctest: +SKIP
+    """
+    root = Path(root).expanduser().resolve()
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root} is not a folder of WFDB records.")
+    paths = find_records(root)
+    if not paths:
+        raise ValueError(f"no WFDB record (*.hea) under {root}.")
+    headers = read_headers(paths)
+    meta = pd.DataFrame({
+        "record": [p.name for p in paths],
+        "fs": [h.fs for h in headers],
+        "sig_len": [h.sig_len for h in headers],
+        "n_sig": [h.n_sig for h in headers],
+        "sig_name": [list(h.sig_name or []) for h in headers],
+    })
+    rates = meta["fs"].unique()
+    return ECGDataset(
+        X=np.array([str(p) for p in paths]), y=None, classes=None,
+        groups=meta["record"].to_numpy(), folds=None, meta=meta,
+        sampling_rate=float(rates[0]) if len(rates) == 1 else None, name="wfdb_dir",
+    )

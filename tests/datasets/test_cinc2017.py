@@ -1,0 +1,47 @@
+"""CinC 2017 reader on the shared records."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecgsk.datasets import load_cinc2017
+
+
+def test_labels_and_paths(cinc_root):
+    ds = load_cinc2017(cinc_root)
+    ref = pd.read_csv(cinc_root / "training2017" / "REFERENCE.csv", header=None)
+    assert len(ds) == len(ref) == 7000
+    assert list(ds.classes) == ["N", "A", "O", "~"]
+    np.testing.assert_array_equal(ds.y, ref[1].to_numpy())
+    assert ds.X[0].endswith("training2017/A00001")
+    assert ds.folds is None and ds.sampling_rate == 300.0
+    assert len(set(ds.groups)) == len(ds)
+
+
+def test_accepts_training_folder_itself(cinc_root):
+    ds = load_cinc2017(cinc_root / "training2017")
+    assert len(ds) == 7000
+
+
+def test_missing_record_is_reported(tmp_path, cinc_root):
+    folder = tmp_path / "training2017"
+    folder.mkdir()
+    for name in ("A00001", "A00002"):
+        for ext in (".hea", ".mat"):
+            (folder / f"{name}{ext}").symlink_to(cinc_root / "training2017" / f"{name}{ext}")
+    (folder / "REFERENCE.csv").write_text("A00001,N\nA00002,N\nA00003,A\n")
+    with pytest.warns(UserWarning, match="left out 1 of 3"):
+        ds = load_cinc2017(tmp_path)
+    assert list(ds.meta["record"]) == ["A00001", "A00002"]
+    assert ds.dropped == {"listed in REFERENCE.csv without a header file": 1}
+
+
+def test_unknown_label(tmp_path):
+    (tmp_path / "REFERENCE.csv").write_text("A00001,X\n")
+    with pytest.raises(ValueError, match="unknown labels \\['X'\\]"):
+        load_cinc2017(tmp_path)
+
+
+def test_missing_root(tmp_path):
+    with pytest.raises(FileNotFoundError, match="REFERENCE.csv"):
+        load_cinc2017(tmp_path)

@@ -1,0 +1,54 @@
+"""PTB Diagnostic and plain-folder readers."""
+
+import shutil
+
+import pytest
+
+from ecgsk.datasets import load_ptbdb, load_wfdb_dir
+
+
+def test_ptbdb_reason_for_admission(ptbdb_root):
+    ds = load_ptbdb(ptbdb_root)
+    assert len(ds) == 1
+    assert ds.y.tolist() == ["Myocardial infarction"]
+    assert ds.groups.tolist() == ["patient001"]
+    assert ds.X[0].endswith("patient001/s0010_re")
+    assert ds.meta.loc[0, "n_sig"] == 15 and ds.sampling_rate == 1000.0
+
+
+def test_ptbdb_drops_records_without_diagnosis(tmp_path, ptbdb_root):
+    src = ptbdb_root / "patient001"
+    dst = tmp_path / "patient002"
+    dst.mkdir()
+    hea = (src / "s0010_re.hea").read_text().replace("Reason for admission: Myocardial infarction",
+                                                     "Reason for admission: n/a")
+    (dst / "s0011_re.hea").write_text(hea.replace("s0010_re", "s0011_re"))
+    shutil.copytree(src, tmp_path / "patient001")
+    with pytest.warns(UserWarning, match="left out 1 of 2"):
+        ds = load_ptbdb(tmp_path)
+    assert ds.groups.tolist() == ["patient001"]
+
+
+def test_ptbdb_missing(tmp_path):
+    with pytest.raises(FileNotFoundError, match="ptbdb"):
+        load_ptbdb(tmp_path)
+
+
+def test_wfdb_dir(ptbdb_root):
+    ds = load_wfdb_dir(ptbdb_root)
+    assert ds.y is None and len(ds) == 1
+    assert ds.meta.loc[0, "sig_name"][:3] == ["i", "ii", "iii"]
+    assert ds.sampling_rate == 1000.0
+
+
+def test_wfdb_dir_unreadable_header(tmp_path):
+    (tmp_path / "bad.hea").write_text("this is not a header\n")
+    with pytest.raises(ValueError, match="cannot read the WFDB header of record .*bad"):
+        load_wfdb_dir(tmp_path)
+
+
+def test_wfdb_dir_empty(tmp_path):
+    with pytest.raises(ValueError, match="no WFDB record"):
+        load_wfdb_dir(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        load_wfdb_dir(tmp_path / "missing")

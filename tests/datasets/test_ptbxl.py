@@ -1,0 +1,156 @@
+"""PTB-XL reader: the benchmark's tasks on the shared records."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecgsk.datasets import PTBXL_TASKS, load_ptbxl
+
+
+@pytest.fixture(scope="module")
+def superdiag(ptbxl_root):
+    with pytest.warns(UserWarning, match="left out 16 of 1487"):
+        return load_ptbxl(ptbxl_root, task="superdiagnostic")
+
+
+def test_superdiagnostic_counts(superdiag):
+    ds = superdiag
+    assert len(ds) == 1471
+    assert list(ds.classes) == ["CD", "HYP", "MI", "NORM", "STTC"]
+    counts = dict(zip(ds.classes, ds.y.sum(axis=0)))
+    assert counts == {"NORM": 801, "STTC": 334, "CD": 303, "MI": 274, "HYP": 161}
+    assert ds.y.shape == (1471, 5) and set(np.unique(ds.y)) == {0, 1}
+    assert sorted(np.unique(ds.folds)) == list(range(1, 11))
+    assert ds.dropped == {"without a superdiagnostic label": 16}
+
+
+def test_paths_are_absolute_records(superdiag):
+    from pathlib import Path
+
+    paths = [Path(p) for p in superdiag.X[:20]]
+    assert all(p.is_absolute() and p.with_suffix(".hea").is_file() for p in paths)
+    assert all(p.name.endswith("_lr") for p in paths)
+
+
+def test_groups_and_meta_aligned(superdiag, ptbxl_root):
+    raw = pd.read_csv(ptbxl_root / "ptbxl_database.csv", index_col="ecg_id")
+    ids = superdiag.meta.index.to_numpy()
+    np.testing.assert_array_equal(superdiag.groups, raw.loc[ids, "patient_id"].to_numpy())
+    np.testing.assert_array_equal(superdiag.folds, raw.loc[ids, "strat_fold"].to_numpy())
+    assert all(str(p).endswith(f) for p, f in zip(superdiag.X, raw.loc[ids, "filename_lr"]))
+
+
+def test_split_folds_keeps_patients_apart(superdiag):
+    train, valid, test = superdiag.split_folds()
+    assert len(train) + len(valid) + len(test) == len(superdiag)
+    assert set(np.unique(test.folds)) == {10} and set(np.unique(valid.folds)) == {9}
+    assert not set(train.groups) & set(test.groups)
+    assert not set(train.groups) & set(valid.groups)
+
+
+def test_binary_counts(ptbxl_root):
+    with pytest.warns(UserWarning):
+        ds = load_ptbxl(ptbxl_root, task="binary")
+    assert list(ds.classes) == ["normal", "abnormal"]
+    assert np.bincount(ds.y).tolist() == [770, 701]
+
+
+def test_binary_is_exactly_norm(ptbxl_root, superdiag):
+    with pytest.warns(UserWarning):
+        ds = load_ptbxl(ptbxl_root, task="binary")
+    only_norm = (superdiag.y.sum(1) == 1) & (superdiag.y[:, list(superdiag.classes).index("NORM")] == 1)
+    np.testing.assert_array_equal(ds.y, (~only_norm).astype(int))
+
+
+def test_binary_report_uses_report_text(ptbxl_root):
+    with pytest.warns(UserWarning, match="without a report"):
+        ds = load_ptbxl(ptbxl_root, task="binary_report")
+    reports = ds.meta["report"].str.lower()
+    assert (ds.y[reports.str.contains("sonst normales ekg").to_numpy()] == 0).all()
+    assert (ds.y[reports.str.contains("abnormal ecg").to_numpy()] == 1).all()
+    assert 0.3 < ds.y.mean() < 0.8
+
+
+@pytest.mark.parametrize("task", ["subdiagnostic", "diagnostic", "form", "rhythm", "all"])
+def test_multilabel_tasks(ptbxl_root, task):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        ds = load_ptbxl(ptbxl_root, task=task)
+    assert ds.y.shape == (len(ds), len(ds.classes))
+    assert (ds.y.sum(axis=1) >= 1).all(), "records without a label must be dropped"
+    assert (ds.y.sum(axis=0) >= 1).all(), "every class column has a positive record"
+    statements = pd.read_csv(ptbxl_root / "scp_statements.csv", index_col=0)
+    if task in ("form", "rhythm"):
+        assert set(ds.classes) <= set(statements.index[statements[task] == 1.0])
+    if task == "all":
+        assert set(ds.classes) <= set(statements.index) and len(ds) == 1487
+    if task == "subdiagnostic":
+        assert set(ds.classes) <= set(statements.diagnostic_subclass.dropna())
+
+
+def test_rhythm_sinus_is_majority(ptbxl_root):
+    with pytest.warns(UserWarning, match="without a rhythm label"):
+        ds = load_ptbxl(ptbxl_root, task="rhythm")
+    counts = dict(zip(ds.classes, ds.y.sum(0)))
+    assert max(counts, key=counts.get) == "SR"
+
+
+def test_min_samples_drops_rare_labels(ptbxl_root):
+    with pytest.warns(UserWarning):
+        ds = load_ptbxl(ptbxl_root, task="diagnostic", min_samples=10)
+    assert (ds.y.sum(axis=0) > 10).all()
+
+
+def test_500hz_uses_high_resolution_files(ptbxl_root):
+    with pytest.warns(UserWarning, match="without 500 Hz files"):
+        ds = load_ptbxl(ptbxl_root, task="superdiagnostic", sampling_rate=500)
+    assert ds.sampling_rate == 500.0
+    assert all(p.endswith("_hr") and "records500" in p for p in ds.X)
+    assert 0 < len(ds) <= 200
+
+
+def test_impute_meta(ptbxl_root):
+    with pytest.warns(UserWarning):
+        raw = load_ptbxl(ptbxl_root)
+    with pytest.warns(UserWarning):
+        ds = load_ptbxl(ptbxl_root, impute_meta=True)
+    assert raw.meta["height"].isna().any()
+    assert not ds.meta["height"].isna().any()
+    missing = raw.meta["height"].isna().to_numpy()
+    assert (ds.meta["height"].to_numpy()[missing] == raw.meta["height"].median()).all()
+    assert not ds.meta["heart_axis"].isna().any()
+    assert (ds.meta["heart_axis"][raw.meta["heart_axis"].isna()]
+            == raw.meta["heart_axis"].mode().iloc[0]).all()
+
+
+def test_unknown_task(ptbxl_root):
+    with pytest.raises(ValueError, match="unknown PTB-XL task 'superclass'.*superdiagnostic"):
+        load_ptbxl(ptbxl_root, task="superclass")
+
+
+@pytest.mark.parametrize("rate", [250, 0, -100, "100"])
+def test_impossible_sampling_rate(ptbxl_root, rate):
+    with pytest.raises(ValueError, match="100 or 500 Hz"):
+        load_ptbxl(ptbxl_root, sampling_rate=rate)
+
+
+def test_missing_root(tmp_path):
+    with pytest.raises(FileNotFoundError, match="ptbxl_database.csv.*download=True"):
+        load_ptbxl(tmp_path / "nowhere")
+
+
+def test_empty_selection(tmp_path, ptbxl_root):
+    # A copy of the metadata whose records are all absent: nothing to select.
+    import shutil
+
+    shutil.copy(ptbxl_root / "ptbxl_database.csv", tmp_path)
+    shutil.copy(ptbxl_root / "scp_statements.csv", tmp_path)
+    with pytest.raises(ValueError, match="no PTB-XL record .* left.*1487 without 100 Hz files"):
+        load_ptbxl(tmp_path)
+
+
+def test_tasks_constant():
+    assert set(PTBXL_TASKS) == {"superdiagnostic", "subdiagnostic", "diagnostic", "form",
+                                "rhythm", "all", "binary", "binary_report"}
