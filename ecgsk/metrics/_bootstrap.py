@@ -1,0 +1,85 @@
+"""Bootstrap confidence intervals and the paired bootstrap test."""
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+__all__ = ["bootstrap_ci", "paired_bootstrap"]
+
+
+def _resamples(n, n_boot, random_state):
+    rng = check_random_state(random_state)
+    return (rng.randint(0, n, size=n) for _ in range(n_boot))
+
+
+def _safe(metric, *args):
+    try:
+        value = metric(*args)
+    except ValueError:  # e.g. a resample with a single class
+        return np.nan
+    return float(value)
+
+
+def bootstrap_ci(metric, y_true, y_score, *, n_boot=1000, confidence=0.95, random_state=0):
+    """Percentile bootstrap confidence interval of ``metric(y_true, y_score)``.
+
+    Records are resampled with replacement; resamples on which the metric is
+    undefined (a class absent) are left out.
+
+    Returns
+    -------
+    point, low, high : float
+
+    Examples
+    --------
+    >>> from sklearn.metrics import accuracy_score
+    >>> y = [0, 1] * 50
+    >>> point, low, high = bootstrap_ci(accuracy_score, y, y, n_boot=100)
+    >>> point, low, high
+    (1.0, 1.0, 1.0)
+    """
+    y_true, y_score = np.asarray(y_true), np.asarray(y_score)
+    if len(y_true) != len(y_score):
+        raise ValueError(f"y_true has {len(y_true)} records but y_score has {len(y_score)}.")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}.")
+    point = float(metric(y_true, y_score))
+    stats = np.array([_safe(metric, y_true[i], y_score[i])
+                      for i in _resamples(len(y_true), n_boot, random_state)])
+    stats = stats[~np.isnan(stats)]
+    if stats.size == 0:
+        return point, np.nan, np.nan
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(stats, [tail, 100 - tail])
+    return point, float(low), float(high)
+
+
+def paired_bootstrap(metric, y_true, score_a, score_b, *, n_boot=1000, confidence=0.95,
+                     random_state=0):
+    """Paired bootstrap of the difference ``metric(a) - metric(b)`` on the same records.
+
+    Returns
+    -------
+    dict
+        ``diff`` (the observed difference), ``low`` and ``high`` (its
+        confidence interval) and ``p_value``: the two-sided bootstrap p-value
+        of "no difference", twice the share of resamples whose difference
+        falls on the other side of zero.
+    """
+    y_true, score_a, score_b = map(np.asarray, (y_true, score_a, score_b))
+    if not len(y_true) == len(score_a) == len(score_b):
+        raise ValueError("y_true, score_a and score_b must have the same number of records.")
+    diff = float(metric(y_true, score_a) - metric(y_true, score_b))
+    diffs = []
+    for idx in _resamples(len(y_true), n_boot, random_state):
+        a, b = _safe(metric, y_true[idx], score_a[idx]), _safe(metric, y_true[idx], score_b[idx])
+        if not (np.isnan(a) or np.isnan(b)):
+            diffs.append(a - b)
+    diffs = np.asarray(diffs)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(diffs, [tail, 100 - tail])
+    # Share of resamples on the other side of zero (ties count half).
+    other = (np.sum(diffs < 0) + 0.5 * np.sum(diffs == 0)) if diff >= 0 else \
+        (np.sum(diffs > 0) + 0.5 * np.sum(diffs == 0))
+    p_value = min(1.0, 2 * (other + 1) / (len(diffs) + 1))
+    return {"diff": diff, "low": float(low), "high": float(high), "p_value": float(p_value),
+            "n_boot": int(len(diffs))}

@@ -1,0 +1,96 @@
+"""Point metrics."""
+
+import warnings
+
+import numpy as np
+from sklearn.metrics import f1_score, roc_auc_score, roc_curve
+
+__all__ = ["challenge_f1", "macro_auroc", "per_class_auroc", "sensitivity_specificity",
+           "tune_thresholds"]
+
+
+def challenge_f1(y_true, y_pred, classes=("N", "A", "O")):
+    """The PhysioNet/CinC 2017 score: the mean F1 of normal, AF and other rhythm.
+
+    Noisy records (``~``) count as errors where they are confused with the
+    three scored classes, but their own F1 is not averaged in.
+
+    Examples
+    --------
+    >>> challenge_f1(["N", "A", "O", "~"], ["N", "A", "N", "~"])
+    0.5555555555555555
+    """
+    scores = f1_score(np.asarray(y_true), np.asarray(y_pred), labels=list(classes),
+                      average=None, zero_division=0)
+    return float(np.mean(scores))
+
+
+def _as_2d(y_true, y_score):
+    y_true = np.asarray(y_true)
+    y_score = np.asarray(y_score, dtype=float)
+    if y_true.ndim == 1 and y_score.ndim == 2 and y_score.shape[1] == 2:
+        y_score = y_score[:, 1]
+    if y_true.ndim == 1:
+        y_true, y_score = y_true[:, None], np.atleast_2d(y_score.T).T
+    if y_true.shape != y_score.shape:
+        raise ValueError(f"y_true has shape {y_true.shape} but y_score has shape {y_score.shape}.")
+    return y_true, y_score
+
+
+def per_class_auroc(y_true, y_score):
+    """AUROC of each column; NaN where the column has only one label value."""
+    y_true, y_score = _as_2d(y_true, y_score)
+    out = np.full(y_true.shape[1], np.nan)
+    for j in range(y_true.shape[1]):
+        if len(np.unique(y_true[:, j])) == 2:
+            out[j] = roc_auc_score(y_true[:, j], y_score[:, j])
+    return out
+
+
+def macro_auroc(y_true, y_score):
+    """Macro AUROC over the classes present in ``y_true`` (the PTB-XL benchmark's metric).
+
+    For binary targets (1-D ``y_true``) this is the plain AUROC. Columns with
+    a single label value in ``y_true`` are left out, with a warning, instead
+    of failing as :func:`sklearn.metrics.roc_auc_score` does.
+    """
+    aucs = per_class_auroc(y_true, y_score)
+    if np.isnan(aucs).all():
+        raise ValueError("macro AUROC is undefined: no class has both positive and negative records.")
+    if np.isnan(aucs).any():
+        warnings.warn(f"{int(np.isnan(aucs).sum())} class(es) without both labels were left out "
+                      "of the macro AUROC.", UserWarning, stacklevel=2)
+    return float(np.nanmean(aucs))
+
+
+def tune_thresholds(y_true, y_score):
+    """Per-class thresholds that maximise Youden's J (sensitivity + specificity - 1).
+
+    Tune on validation data, then apply to the test data. Columns with one
+    label value get 0.5.
+    """
+    y_true, y_score = _as_2d(y_true, y_score)
+    out = np.full(y_true.shape[1], 0.5)
+    for j in range(y_true.shape[1]):
+        if len(np.unique(y_true[:, j])) == 2:
+            fpr, tpr, thr = roc_curve(y_true[:, j], y_score[:, j])
+            best = int(np.argmax(tpr - fpr))
+            out[j] = min(float(thr[best]), 1.0)
+    return out
+
+
+def sensitivity_specificity(y_true, y_pred):
+    """Sensitivity (recall of positives) and specificity of each column.
+
+    Returns
+    -------
+    sensitivity, specificity : ndarray of shape (n_classes,)
+        NaN where a column has no positive (or no negative) record.
+    """
+    y_true, y_pred = _as_2d(y_true, y_pred)
+    y_true, y_pred = y_true.astype(bool), y_pred.astype(bool)
+    pos, neg = y_true.sum(0), (~y_true).sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sens = np.where(pos > 0, (y_true & y_pred).sum(0) / pos, np.nan)
+        spec = np.where(neg > 0, (~y_true & ~y_pred).sum(0) / neg, np.nan)
+    return sens, spec

@@ -1,0 +1,133 @@
+"""Metrics, bootstrap and paired tests against known cases."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score, roc_auc_score
+
+from ecgsk.metrics import (
+    bootstrap_ci,
+    challenge_f1,
+    delong_test,
+    macro_auroc,
+    mcnemar_test,
+    paired_bootstrap,
+    per_class_auroc,
+    sensitivity_specificity,
+    tune_thresholds,
+)
+
+
+def test_challenge_f1_by_hand():
+    # F1(N) = 2/3 (one O called N), F1(A) = 1, F1(O) = 0; noisy is not averaged.
+    assert challenge_f1(["N", "A", "O", "~"], ["N", "A", "N", "~"]) == pytest.approx(5 / 9)
+    assert challenge_f1(list("NAO"), list("NAO")) == 1.0
+
+
+def test_macro_auroc_skips_absent_class():
+    y = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 0]])
+    s = np.array([[0.9, 0.1, 0.3], [0.2, 0.8, 0.1], [0.7, 0.6, 0.2], [0.1, 0.3, 0.4]])
+    with pytest.warns(UserWarning, match="1 class"):
+        value = macro_auroc(y, s)
+    assert value == pytest.approx(np.mean([roc_auc_score(y[:, j], s[:, j]) for j in (0, 1)]))
+    assert np.isnan(per_class_auroc(y, s)[2])
+
+
+def test_macro_auroc_binary_with_two_column_proba():
+    y = np.array([0, 0, 1, 1])
+    proba = np.array([[0.9, 0.1], [0.6, 0.4], [0.65, 0.35], [0.2, 0.8]])
+    assert macro_auroc(y, proba) == pytest.approx(roc_auc_score(y, proba[:, 1])) == 0.75
+
+
+def test_macro_auroc_undefined():
+    with pytest.raises(ValueError, match="undefined"):
+        macro_auroc(np.ones((3, 2)), np.random.rand(3, 2))
+
+
+def test_sensitivity_specificity_by_hand():
+    y = np.array([[1, 0], [1, 1], [0, 0], [0, 1]])
+    p = np.array([[1, 0], [0, 1], [0, 1], [0, 1]])
+    sens, spec = sensitivity_specificity(y, p)
+    np.testing.assert_allclose(sens, [0.5, 1.0])
+    np.testing.assert_allclose(spec, [1.0, 0.5])
+
+
+def test_tune_thresholds_separates():
+    y = np.array([0, 0, 0, 1, 1, 1])
+    s = np.array([0.1, 0.2, 0.3, 0.6, 0.7, 0.9])
+    (thr,) = tune_thresholds(y, s)
+    assert 0.3 < thr <= 0.6
+    assert ((s >= thr) == y).all()
+
+
+def test_bootstrap_ci_covers_and_narrows():
+    rng = np.random.default_rng(0)
+    def sample(n):
+        y = rng.integers(0, 2, n)
+        return y, np.where(rng.random(n) < 0.8, y, 1 - y)
+    y, p = sample(200)
+    point, low, high = bootstrap_ci(accuracy_score, y, p, n_boot=300, random_state=1)
+    assert low <= point <= high and point == accuracy_score(y, p)
+    y2, p2 = sample(5000)
+    _, low2, high2 = bootstrap_ci(accuracy_score, y2, p2, n_boot=300, random_state=1)
+    assert high2 - low2 < (high - low) / 2
+    assert low2 < 0.8 < high2
+    # Reproducible with a seed.
+    assert bootstrap_ci(accuracy_score, y, p, n_boot=50, random_state=3) == \
+        bootstrap_ci(accuracy_score, y, p, n_boot=50, random_state=3)
+
+
+def test_paired_bootstrap_detects_difference_and_no_difference():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    good = y + rng.normal(0, 0.5, 400)
+    bad = y + rng.normal(0, 3.0, 400)
+    res = paired_bootstrap(roc_auc_score, y, good, bad, n_boot=300)
+    assert res["diff"] > 0 and res["low"] > 0 and res["p_value"] < 0.01
+    same = paired_bootstrap(roc_auc_score, y, good, good, n_boot=100)
+    assert same["diff"] == 0 and same["p_value"] == 1.0
+
+
+def _delong_bruteforce(y, a, b):
+    """DeLong by its definition: O(m n) placement values."""
+    def comps(s):
+        pos, neg = s[y == 1], s[y == 0]
+        psi = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
+        return psi.mean(), psi.mean(axis=1), psi.mean(axis=0)
+    auc_a, v10a, v01a = comps(a)
+    auc_b, v10b, v01b = comps(b)
+    m, n = (y == 1).sum(), (y == 0).sum()
+    s10 = np.cov(np.vstack([v10a, v10b]))
+    s01 = np.cov(np.vstack([v01a, v01b]))
+    cov = s10 / m + s01 / n
+    var = cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]
+    return auc_a, auc_b, (auc_a - auc_b) / np.sqrt(var)
+
+
+def test_delong_matches_definition():
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 2, 150)
+    a = np.round(y + rng.normal(0, 1.0, 150), 1)  # rounding makes ties
+    b = np.round(y + rng.normal(0, 1.5, 150), 1)
+    res = delong_test(y, a, b)
+    auc_a, auc_b, z = _delong_bruteforce(y, a, b)
+    assert res["auc_a"] == pytest.approx(roc_auc_score(y, a)) == pytest.approx(auc_a)
+    assert res["auc_b"] == pytest.approx(auc_b)
+    assert res["z"] == pytest.approx(z)
+    assert delong_test(y, a, a)["p_value"] == 1.0
+
+
+def test_mcnemar_by_hand():
+    y = np.zeros(20, int)
+    a = np.zeros(20, int)
+    b = np.r_[np.ones(10, int), np.zeros(10, int)]  # b wrong on 10 records a gets right
+    res = mcnemar_test(y, a, b)
+    assert (res["b"], res["c"]) == (10, 0)
+    assert res["p_value"] == pytest.approx(2 * 0.5 ** 10)
+    assert mcnemar_test(y, a, a)["p_value"] == 1.0
+
+
+def test_length_mismatch():
+    with pytest.raises(ValueError, match="records"):
+        bootstrap_ci(accuracy_score, [0, 1], [0])
+    with pytest.raises(ValueError, match="binary"):
+        delong_test([1, 1], [0.1, 0.2], [0.3, 0.4])
