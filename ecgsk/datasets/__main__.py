@@ -1,0 +1,81 @@
+"""Command line of :mod:`ecgsk.datasets`: ``python -m ecgsk.datasets download ...``.
+
+Exit codes: 0 on success, 1 when the download fails (network error, unknown
+record), 2 for a usage error (argparse), 130 when interrupted.
+"""
+
+import argparse
+import sys
+
+from ._download import DATABASES, MIRROR_ENV, download
+
+__all__ = ["main"]
+
+
+def _build_parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m ecgsk.datasets",
+        description="Manage the PhysioNet datasets that ecgsk reads.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    dl = commands.add_parser(
+        "download",
+        help="download a PhysioNet database (files already present are skipped)",
+        description="Download a PhysioNet database into ROOT, in the layout of the "
+                    "ecgsk readers. Files already under ROOT are not requested again, "
+                    "so running it again resumes an interrupted download.",
+        epilog=f"Set {MIRROR_ENV} (or --base-url) to download from a PhysioNet mirror.",
+    )
+    dl.add_argument("name", choices=sorted(DATABASES), help="database to download")
+    dl.add_argument("root", help="destination folder")
+    dl.add_argument(
+        "--records", nargs="+", metavar="N_OR_NAME",
+        help="download only the first N records of the database's record list, or "
+             "the records named (e.g. records100/00000/00001_lr for ptbxl, A00001 "
+             "for cinc2017, patient001/s0010_re for ptbdb)")
+    dl.add_argument("--base-url", default=None,
+                    help=f"base URL of a PhysioNet mirror (default: ${MIRROR_ENV}, "
+                         "else https://physionet.org/)")
+    dl.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return parser
+
+
+def main(argv=None):
+    """Run the command line; return the exit code.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        Arguments without the program name; ``sys.argv[1:]`` when None.
+
+    Returns
+    -------
+    code : int
+        0 on success, 1 when the download failed, 130 when interrupted.
+
+    Examples
+    --------
+    >>> from ecgsk.datasets.__main__ import main                   # doctest: +SKIP
+    >>> main(["download", "ptbdb", "data/ptbdb", "--records", "5"])  # doctest: +SKIP
+    0
+    """
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    records = args.records
+    if records is not None and len(records) == 1 and records[0].isdigit():
+        records = int(records[0])
+    try:
+        paths = download(args.name, args.root, records=records,
+                         progress=not args.no_progress, base_url=args.base_url)
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to resume.", file=sys.stderr)
+        return 130
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{len(paths)} {args.name} records in {args.root}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

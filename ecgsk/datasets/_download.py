@@ -1,0 +1,275 @@
+"""Download PhysioNet ECG databases into the layout the readers expect.
+
+The HTTP work is done by wfdb's PhysioNet downloader
+(:func:`wfdb.io.download.dl_files`), which finds the latest version of a
+database and fetches files from ``https://physionet.org/files/<db>/<version>/``.
+On top of it this module adds what a dataset download needs: the metadata
+files (csv), a choice of records, the local layout of each reader, a tqdm
+progress bar, and resumable, atomic downloads:
+
+* a file already under ``root`` is never requested again, so a second call
+  costs no network request at all;
+* files are downloaded into ``root/.ecgsk-download/`` and moved into place
+  with :func:`os.replace` only once complete, so an interrupted download never
+  leaves a truncated file where the readers look; run it again to resume.
+
+Set the environment variable ``ECGSK_PHYSIONET_URL`` (or pass ``base_url=``)
+to download from a PhysioNet mirror: a server that has the same
+``content/<db>/`` pages and ``files/<db>/<version>/`` trees as
+``https://physionet.org/``.
+"""
+
+import contextlib
+import io
+import numbers
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["download", "DATABASES"]
+
+#: Environment variable naming a PhysioNet mirror (its base URL).
+MIRROR_ENV = "ECGSK_PHYSIONET_URL"
+
+_STAGING = ".ecgsk-download"
+
+# Records fetched per call of wfdb's dl_files: each call costs two extra
+# requests (version, access check), and the progress bar moves once per call.
+_CHUNK = 32
+
+
+@dataclass(frozen=True)
+class _Database:
+    """How one PhysioNet database maps to the local layout of its reader."""
+
+    slug: str  # PhysioNet's name of the database
+    title: str
+    metadata: tuple  # (remote path, local path) of files fetched first
+    record_list: str  # local metadata file listing the records
+    extensions: tuple  # files of each record, all sharing its name
+
+    def records(self, root):
+        """All record names of the database, from its local record list."""
+        text = (root / self.record_list).read_text(encoding="utf-8", errors="replace")
+        if self.slug == "challenge-2017":  # REFERENCE.csv: "A00001,N" per line
+            names = [line.split(",")[0] for line in text.splitlines()]
+        else:  # a WFDB RECORDS file: one record path per line
+            names = text.splitlines()
+        return [name.strip() for name in names if name.strip()]
+
+    def remote(self, record):
+        """Path of a record (without extension) in PhysioNet's tree."""
+        if self.slug == "challenge-2017":  # files/challenge-2017/1.0.0/training/A00/A00001.mat
+            return f"training/{record[:3]}/{record}"
+        return record
+
+    def local(self, record):
+        """Path of a record (without extension) under ``root``."""
+        if self.slug == "challenge-2017":  # the training2017.zip layout of the readers
+            return f"training2017/{record}"
+        return record
+
+
+#: The databases :func:`download` knows, by the name the readers use.
+DATABASES = {
+    "ptbxl": _Database(
+        slug="ptb-xl",
+        title="PTB-XL, a large publicly available electrocardiography dataset",
+        metadata=(("RECORDS", "RECORDS"),
+                  ("ptbxl_database.csv", "ptbxl_database.csv"),
+                  ("scp_statements.csv", "scp_statements.csv"),
+                  ("LICENSE.txt", "LICENSE.txt")),
+        record_list="RECORDS",
+        extensions=(".hea", ".dat"),
+    ),
+    "cinc2017": _Database(
+        slug="challenge-2017",
+        title="AF Classification from a Short Single Lead ECG Recording "
+              "(PhysioNet/CinC Challenge 2017)",
+        # The final (v3) labels, where the reader and the training2017.zip
+        # layout expect them.
+        metadata=(("REFERENCE-v3.csv", "training2017/REFERENCE.csv"),),
+        record_list="training2017/REFERENCE.csv",
+        extensions=(".hea", ".mat"),
+    ),
+    "ptbdb": _Database(
+        slug="ptbdb",
+        title="PTB Diagnostic ECG Database",
+        metadata=(("RECORDS", "RECORDS"),),
+        record_list="RECORDS",
+        # 12 standard leads in .dat, the 3 Frank leads in .xyz.
+        extensions=(".hea", ".dat", ".xyz"),
+    ),
+}
+
+
+@contextlib.contextmanager
+def _physionet_urls(base_url):
+    """Point wfdb at a mirror for the duration of the block, then restore it."""
+    from wfdb.io import download as wfdb_download
+
+    if base_url is None:
+        base_url = os.environ.get(MIRROR_ENV) or None
+    if base_url is None:
+        yield
+        return
+    base = base_url.rstrip("/") + "/"
+    old_index = wfdb_download.config.db_index_url
+    old_content = wfdb_download.PN_CONTENT_URL
+    wfdb_download.set_db_index_url(base + "files/")
+    wfdb_download.PN_CONTENT_URL = base + "content/"
+    try:
+        yield
+    finally:
+        wfdb_download.set_db_index_url(old_index)
+        wfdb_download.PN_CONTENT_URL = old_content
+
+
+def _fetch(db, root, files):
+    """Download ``(remote, local)`` files of ``db`` and move them under ``root``.
+
+    Files go to ``root/.ecgsk-download/<remote>`` through wfdb (which resumes
+    a partial file left there), then are moved onto ``root/<local>`` once the
+    whole batch is complete.
+    """
+    if not files:
+        return
+    from wfdb.io import download as wfdb_download
+
+    staging = root / _STAGING
+    try:
+        # dl_files prints two lines per call; the progress bar says it better.
+        with contextlib.redirect_stdout(io.StringIO()):
+            wfdb_download.dl_files(db.slug, str(staging), [remote for remote, _ in files],
+                                   keep_subdirs=True, overwrite=False)
+    except Exception as exc:  # wfdb/requests raise many types for network errors
+        base = wfdb_download.config.db_index_url
+        raise OSError(
+            f"Could not download {len(files)} file(s) of the PhysioNet database "
+            f"{db.slug!r} (first: {files[0][0]!r}) from {base}: {type(exc).__name__}: "
+            f"{exc}. Files already downloaded are kept: run the download again to "
+            f"resume. Set {MIRROR_ENV} to use a mirror."
+        ) from exc
+    for remote, local in files:
+        target = root / local
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging / remote, target)
+
+
+def _select(db, name, all_records, records):
+    if records is None:
+        return all_records
+    if isinstance(records, numbers.Integral) and not isinstance(records, bool):
+        if records < 1:
+            raise ValueError(f"records must be a positive number of records, got {records}.")
+        return all_records[:int(records)]
+    if isinstance(records, str) or not hasattr(records, "__iter__"):
+        raise ValueError(
+            f"records must be None, a number of records or a list of record names, "
+            f"got {records!r}.")
+    wanted = [str(r).strip() for r in records]
+    if not wanted:
+        raise ValueError("records is an empty list; pass None to download every record.")
+    known = set(all_records)
+    unknown = [r for r in wanted if r not in known]
+    if unknown:
+        raise ValueError(
+            f"{len(unknown)} record name(s) are not in the {name} record list "
+            f"{db.record_list}: {unknown[:5]}; names look like {all_records[:2]}.")
+    return list(dict.fromkeys(wanted))
+
+
+def download(name, root, *, records=None, progress=True, base_url=None):
+    """Download a PhysioNet ECG database into ``root``, skipping files already there.
+
+    Parameters
+    ----------
+    name : {"ptbxl", "cinc2017", "ptbdb"}
+        Database: PTB-XL (``ptb-xl`` on PhysioNet), the PhysioNet/CinC
+        Challenge 2017 (``challenge-2017``) or the PTB Diagnostic ECG Database
+        (``ptbdb``). The latest version on PhysioNet is downloaded.
+    root : str or path-like
+        Destination folder, created if needed. The layout is the one the
+        readers expect:
+
+        - ``ptbxl``: PhysioNet's own, ``ptbxl_database.csv``,
+          ``scp_statements.csv``, ``RECORDS``, ``LICENSE.txt``,
+          ``records100/00000/00001_lr.{hea,dat}`` and ``records500/...``.
+        - ``cinc2017``: the ``training2017.zip`` layout,
+          ``training2017/A00001.{hea,mat}`` and ``training2017/REFERENCE.csv``
+          (PhysioNet's ``REFERENCE-v3.csv``, the final labels); PhysioNet
+          keeps the records in ``training/A00/``, ``training/A01/``, ...
+        - ``ptbdb``: PhysioNet's own, ``RECORDS`` and
+          ``patient001/s0010_re.{hea,dat,xyz}``.
+    records : int or list of str, default=None
+        Which records to download: all (None), the first ``records`` of the
+        database's record list, or these names as written in that list
+        (``"records100/00000/00001_lr"`` for PTB-XL, where the 100 Hz records
+        come first; ``"A00001"`` for CinC 2017; ``"patient001/s0010_re"`` for
+        PTB-DB). The metadata files are always downloaded whole, so after a
+        partial download they list more records than there are; the readers
+        keep the records present.
+    progress : bool, default=True
+        Show a tqdm progress bar over the records.
+    base_url : str, default=None
+        Base URL of a PhysioNet mirror (``https://physionet.org/`` has
+        ``content/`` and ``files/`` below it). Defaults to the environment
+        variable ``ECGSK_PHYSIONET_URL``, else wfdb's current setting
+        (PhysioNet itself unless changed with
+        :func:`wfdb.io.download.set_db_index_url`).
+
+    Returns
+    -------
+    paths : list of str
+        Absolute paths, without extension, of the selected records, ready for
+        :class:`ecgsk.preprocessing.WFDBLoader`.
+
+    Raises
+    ------
+    ValueError
+        Unknown database or record names.
+    OSError
+        A file could not be downloaded; the message names it and the server.
+
+    Notes
+    -----
+    A file is considered present when it exists under ``root``; it is not
+    compared with the server (PhysioNet never changes a published version).
+    Files only appear under ``root`` once completely downloaded, so delete a
+    file by hand to fetch it again. wfdb's URL settings are changed while a
+    mirror is in use, so do not run downloads from several threads at once.
+
+    Examples
+    --------
+    >>> from ecgsk.datasets import download, load_ptbxl        # doctest: +SKIP
+    >>> download("ptbxl", "data/ptb-xl", records=100)         # doctest: +SKIP
+    >>> ds = load_ptbxl("data/ptb-xl")                        # doctest: +SKIP
+    """
+    if name not in DATABASES:
+        raise ValueError(
+            f"Unknown database {name!r}; download knows {', '.join(sorted(DATABASES))}.")
+    db = DATABASES[name]
+    if not isinstance(progress, bool):
+        raise ValueError(f"progress must be True or False, got {progress!r}.")
+    if base_url is not None and not isinstance(base_url, str):
+        raise ValueError(f"base_url must be None or a URL string, got {base_url!r}.")
+    root = Path(root).expanduser().resolve()
+    root.mkdir(parents=True, exist_ok=True)
+
+    from tqdm.auto import tqdm
+
+    with _physionet_urls(base_url):
+        _fetch(db, root, [(remote, local) for remote, local in db.metadata
+                          if not (root / local).is_file()])
+        selected = _select(db, name, db.records(root), records)
+        with tqdm(total=len(selected), unit="record", desc=f"Downloading {name}",
+                  disable=not progress) as bar:
+            for start in range(0, len(selected), _CHUNK):
+                chunk = selected[start:start + _CHUNK]
+                _fetch(db, root, [(db.remote(r) + ext, db.local(r) + ext)
+                                  for r in chunk for ext in db.extensions
+                                  if not (root / (db.local(r) + ext)).is_file()])
+                bar.update(len(chunk))
+    shutil.rmtree(root / _STAGING, ignore_errors=True)
+    return [str(root / db.local(r)) for r in selected]

@@ -1,0 +1,772 @@
+"""Read WFDB records from disk into ``(n_records, n_leads, n_samples)`` arrays.
+
+:class:`WFDBLoader` is the entry point of most ecgsk pipelines: it turns the
+record paths returned by the dataset readers (``load_ptbxl(...).X``) into
+float32 signals in millivolts, with optional lead selection, resampling,
+padding/cropping, parallel reading and an on-disk cache.
+
+Reading is done by :func:`wfdb.rdrecord`. Its header parser is slow (a few
+milliseconds per header, most of the time of a read), which is why the loader
+offers ``n_jobs`` (process-parallel reading) and ``cache_dir`` (a cache of the
+processed arrays that skips wfdb entirely on a hit).
+"""
+
+import hashlib
+import json
+import numbers
+import os
+import sys
+import tempfile
+import warnings
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from .._validation import check_positive_int, check_sampling_rate
+
+__all__ = ["WFDBLoader"]
+
+# Physical units accepted for ECG leads, as the factor that converts them to mV.
+# Keys are lower-cased; WFDB headers spell microvolts "uV" (sometimes "µV").
+_UNIT_TO_MV = {
+    "mv": 1.0,
+    "millivolt": 1.0,
+    "millivolts": 1.0,
+    "uv": 1e-3,
+    "µv": 1e-3,  # micro sign
+    "μv": 1e-3,  # greek mu
+    "microvolt": 1e-3,
+    "microvolts": 1e-3,
+    "nv": 1e-6,
+    "v": 1e3,
+    "volt": 1e3,
+    "volts": 1e3,
+}
+
+# Extensions stripped from input paths: users often pass the header or data file.
+_WFDB_EXTENSIONS = (".hea", ".dat", ".mat")
+
+_CROPS = ("center", "left", "right")
+_ON_ERROR = ("raise", "skip")
+
+# Largest up/down factor accepted for resample_poly; beyond it the polyphase
+# filter grows huge and the requested rate is almost surely a typo.
+_MAX_RESAMPLE_FACTOR = 10_000
+
+# Bumped whenever the content of cache entries changes meaning.
+_CACHE_VERSION = 1
+
+
+class _RecordError(ValueError):
+    """A record could not be read; ``on_error="skip"`` catches exactly these.
+
+    ``kind`` is the exception class shown to the user (``FileNotFoundError``
+    for missing files, ``ValueError`` otherwise).
+    """
+
+    def __init__(self, message, kind=ValueError):
+        super().__init__(message)
+        self.kind = kind
+
+    def __reduce__(self):  # keep ``kind`` when sent back from a worker process
+        return type(self), (str(self), self.kind)
+
+
+@dataclass(frozen=True)
+class _Options:
+    """Validated loader parameters that change the output (and the cache key)."""
+
+    leads: tuple | None
+    sampling_rate: float | None
+    length: int | None
+    crop: str
+    pad: bool
+
+    def key(self):
+        # Lead names match case-insensitively, so ["II"] and ["ii"] share entries.
+        leads = None if self.leads is None else [
+            lead.lower() if isinstance(lead, str) else lead for lead in self.leads]
+        return [leads, self.sampling_rate, self.length, self.crop, self.pad]
+
+
+def _strip_extension(path):
+    root, ext = os.path.splitext(path)
+    return root if ext.lower() in _WFDB_EXTENSIONS else path
+
+
+def _resolve_leads(leads, sig_name, record):
+    """Return the channel indices of ``leads`` in a record with ``sig_name``."""
+    if leads is None:
+        return list(range(len(sig_name)))
+    lower = [str(name).lower() for name in sig_name]
+    indices = []
+    for lead in leads:
+        if isinstance(lead, str):
+            matches = [i for i, name in enumerate(lower) if name == lead.lower()]
+            if not matches:
+                raise _RecordError(
+                    f"Record {record!r} has no lead named {lead!r}; its leads are "
+                    f"{list(sig_name)}."
+                )
+            if len(matches) > 1:
+                raise _RecordError(
+                    f"Record {record!r} has {len(matches)} leads named {lead!r} "
+                    f"(leads {list(sig_name)}); select them by index instead."
+                )
+            indices.append(matches[0])
+        else:
+            if lead >= len(sig_name):
+                raise _RecordError(
+                    f"Record {record!r} has {len(sig_name)} leads {list(sig_name)}; "
+                    f"lead index {lead} is out of range."
+                )
+            indices.append(lead)
+    return indices
+
+
+def _unit_factor(unit, lead, record):
+    # WFDB's default unit is mV: a header without units means millivolts.
+    key = "mv" if unit is None or str(unit).strip() == "" else str(unit).strip().lower()
+    try:
+        return _UNIT_TO_MV[key]
+    except KeyError:
+        raise _RecordError(
+            f"Record {record!r}, lead {lead!r}: unit {unit!r} is not a voltage, so it "
+            "cannot be converted to mV; leave this lead out with leads=[...]."
+        ) from None
+
+
+def _resample_factors(fs, target, record):
+    """Return integers (up, down) with ``target / fs == up / down``."""
+    # Going through str() keeps decimal rates exact (Fraction(0.1) is not 1/10).
+    ratio = Fraction(str(float(target))) / Fraction(str(float(fs)))
+    up, down = ratio.numerator, ratio.denominator
+    if max(up, down) > _MAX_RESAMPLE_FACTOR:
+        raise _RecordError(
+            f"Record {record!r}: cannot resample from {fs:g} Hz to {target:g} Hz, "
+            f"the ratio {up}/{down} needs a polyphase filter that is too large; "
+            "choose a sampling_rate with a simpler ratio to the native rate."
+        )
+    return up, down
+
+
+def _fit_length(x, length, crop, pad, record):
+    """Crop or zero-pad ``x`` (leads, samples) to ``length`` samples."""
+    n = x.shape[1]
+    if n > length:
+        start = {"left": 0, "center": (n - length) // 2, "right": n - length}[crop]
+        return x[:, start:start + length]
+    if n < length:
+        if not pad:
+            raise _RecordError(
+                f"Record {record!r} has {n} samples after resampling, fewer than "
+                f"length={length}, and pad=False; use pad=True to zero-pad it."
+            )
+        out = np.zeros((x.shape[0], length), dtype=x.dtype)
+        out[:, :n] = x
+        return out
+    return x
+
+
+def _header_meta(record, hea_stat, rec, n_samples):
+    """Header facts kept in the cache index (valid while the header is unchanged)."""
+    directory = os.path.dirname(record)
+    files = sorted({os.path.join(directory, f) for f in (rec.file_name or [])})
+    return {
+        "hea": [hea_stat.st_size, hea_stat.st_mtime_ns],
+        "files": files,
+        "fs": float(rec.fs),
+        "sig_name": [str(name) for name in rec.sig_name],
+        "sig_len": int(n_samples),
+    }
+
+
+def _output_shape(meta, opts, record):
+    """Shape ``(leads, samples)`` that :func:`_read_record` gives a record."""
+    n_leads = len(_resolve_leads(opts.leads, meta["sig_name"], record))
+    n = meta["sig_len"]
+    if opts.sampling_rate is not None and opts.sampling_rate != meta["fs"]:
+        up, down = _resample_factors(meta["fs"], opts.sampling_rate, record)
+        n = -(-n * up // down)  # resample_poly returns ceil(n * up / down) samples
+    if opts.length is not None:
+        if n < opts.length and not opts.pad:
+            raise _RecordError(f"Record {record!r} is too short.")
+        n = opts.length
+    return n_leads, n
+
+
+def _read_record(record, opts):
+    """Read and process one record; runs in joblib workers.
+
+    Returns ``(signal, meta)`` with ``signal`` a float32 ``(leads, samples)``
+    array, or ``(None, error)`` with a :class:`_RecordError` for a bad record
+    (returned rather than raised so that ``on_error="skip"`` can collect it).
+    """
+    try:
+        return _read_record_or_raise(record, opts)
+    except _RecordError as exc:
+        return None, exc
+
+
+def _read_records(records, opts):
+    """:func:`_read_record` over a chunk of records (one joblib task)."""
+    return [_read_record(record, opts) for record in records]
+
+
+def _read_record_or_raise(record, opts):
+    import wfdb  # lazily: keep `import ecgsk` fast
+
+    header = record + ".hea"
+    try:
+        hea_stat = os.stat(header)
+    except OSError:
+        raise _RecordError(
+            f"Record {record!r}: header file {header!r} does not exist.",
+            FileNotFoundError) from None
+    try:
+        rec = wfdb.rdrecord(record, physical=True)
+    except FileNotFoundError as exc:
+        missing = exc.filename or "a data file"
+        raise _RecordError(
+            f"Record {record!r}: data file {missing!r} named in its header does not "
+            "exist.", FileNotFoundError) from None
+    except Exception as exc:  # wfdb raises many types for corrupt files
+        raise _RecordError(
+            f"Record {record!r} could not be read by wfdb: the header {header!r} "
+            f"or its data files are corrupt or truncated ({type(exc).__name__}: "
+            f"{exc})."
+        ) from None
+
+    signal = rec.p_signal
+    if signal is None or rec.sig_name is None or rec.fs is None:
+        raise _RecordError(f"Record {record!r} has no signals in its header {header!r}.")
+    if signal.ndim != 2 or signal.shape[1] != len(rec.sig_name):
+        raise _RecordError(
+            f"Record {record!r}: wfdb returned signals of shape {signal.shape} for "
+            f"{len(rec.sig_name)} leads; the data files do not match the header.")
+    expected = rec.sig_len
+    if expected and signal.shape[0] < expected:
+        raise _RecordError(
+            f"Record {record!r}: its data files hold {signal.shape[0]} samples but "
+            f"the header announces {expected}; the data file is truncated.")
+    if signal.shape[0] == 0:
+        raise _RecordError(f"Record {record!r} holds no samples.")
+
+    indices = _resolve_leads(opts.leads, rec.sig_name, record)
+    names = [rec.sig_name[i] for i in indices]
+    units = rec.units or [None] * len(rec.sig_name)
+    x = np.array(signal[:, indices].T, dtype=np.float64)
+    for row, (i, name) in enumerate(zip(indices, names)):
+        factor = _unit_factor(units[i], name, record)
+        if factor != 1.0:
+            x[row] *= factor
+    bad = ~np.isfinite(x)
+    if bad.any():
+        counts = bad.sum(axis=1)
+        where = ", ".join(f"{names[r]!r} ({counts[r]} samples, first at sample "
+                          f"{int(np.argmax(bad[r]))})" for r in np.flatnonzero(counts))
+        raise _RecordError(
+            f"Record {record!r} has invalid (NaN) samples in lead(s) {where}; "
+            "WFDB marks unrecorded samples this way.")
+
+    fs = float(rec.fs)
+    if opts.sampling_rate is not None and opts.sampling_rate != fs:
+        from scipy.signal import resample_poly
+
+        up, down = _resample_factors(fs, opts.sampling_rate, record)
+        if x.shape[1] * up < down:
+            raise _RecordError(
+                f"Record {record!r}: its {x.shape[1]} samples at {fs:g} Hz give no "
+                f"sample at {opts.sampling_rate:g} Hz.")
+        # padtype="line" extends each lead's trend past its ends, so a lead
+        # that starts or ends off zero gets no filter ringing at the edges.
+        x = resample_poly(x, up, down, axis=1, padtype="line")
+    if opts.length is not None:
+        x = _fit_length(x, opts.length, opts.crop, opts.pad, record)
+    meta = _header_meta(record, hea_stat, rec, signal.shape[0])
+    return np.ascontiguousarray(x, dtype=np.float32), meta
+
+
+class _RecordCache:
+    """On-disk cache of processed records, one raw float32 file per record.
+
+    Layout under ``cache_dir``::
+
+        ecgsk-wfdb-v1/index.json           header facts per record path
+        ecgsk-wfdb-v1/entries/ab/<sha256>.f32
+
+    The name of an entry is a hash of the absolute record path, the loader
+    options and the size and ``mtime_ns`` of the header and of every data
+    file, so a changed file changes the name and its old entry is no longer
+    found. The index maps a record path to facts from its header (data file
+    names, native rate, lead names, number of samples); it is trusted only
+    while the header's size and mtime are unchanged, so a hit never parses a
+    header. The output shape follows from these facts and the options, so an
+    entry is stored as raw little-endian float32 and read with
+    :func:`numpy.fromfile`, without the ``.npy`` header parsing that would
+    dominate a warm load; its size is checked against the expected shape.
+    Entries and the index are written to a temporary file and moved into
+    place with :func:`os.replace`, so a crash never leaves a corrupt entry.
+    """
+
+    def __init__(self, cache_dir, opts):
+        self.root = os.path.join(os.fspath(cache_dir), f"ecgsk-wfdb-v{_CACHE_VERSION}")
+        self.opts = opts
+        self.index_path = os.path.join(self.root, "index.json")
+        self.index = self._read_index()
+        self.new = {}
+        self.write_failed = False
+        self.made_dirs = set()  # skip a mkdir syscall per entry
+
+    def _read_index(self):
+        try:
+            with open(self.index_path, encoding="utf-8") as f:
+                index = json.load(f)
+        except (OSError, ValueError):
+            return {}
+        return index if isinstance(index, dict) else {}
+
+    def _entry_path(self, record, meta):
+        stamps = []
+        for path in [record + ".hea", *meta["files"]]:
+            st = os.stat(path)
+            stamps.append([path, st.st_size, st.st_mtime_ns])
+        key = json.dumps([record, self.opts.key(), stamps])
+        digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+        return os.path.join(self.root, "entries", digest[:2], digest + ".f32")
+
+    def locate(self, record):
+        """Return ``(entry_path, shape, meta)`` of a valid entry, else None.
+
+        Only file metadata is read here; :meth:`read_into` reads the entry
+        straight into the output array.
+        """
+        meta = self.index.get(record)
+        if meta is None:
+            return None
+        try:
+            if _stat(record + ".hea") != meta["hea"]:
+                return None
+            shape = _output_shape(meta, self.opts, record)
+            path = self._entry_path(record, meta)
+            if os.path.getsize(path) != 4 * shape[0] * shape[1]:
+                return None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # no entry, changed file, or a stale index entry: a miss
+        return path, shape, meta
+
+    @staticmethod
+    def read_into(path, out):
+        """Fill the C-contiguous float32 array ``out`` from an entry; False if short."""
+        try:
+            with open(path, "rb") as f:
+                complete = (f.readinto(memoryview(out).cast("B")) == out.nbytes
+                            and not f.read(1))
+        except OSError:
+            return False
+        if complete and sys.byteorder != "little":
+            out.byteswap(inplace=True)
+        return complete
+
+    def store(self, record, signal, meta):
+        """Write one entry atomically; a cache failure never fails the load.
+
+        After a first failed write (read-only or full disk) the cache stops
+        writing for this call, so it warns once rather than once per record.
+        """
+        if self.write_failed:
+            return
+        try:
+            if _stat(record + ".hea") != meta["hea"]:
+                return  # the header changed while it was read: do not cache
+            path = self._entry_path(record, meta)
+            folder = os.path.dirname(path)
+            if folder not in self.made_dirs:
+                os.makedirs(folder, exist_ok=True)
+                self.made_dirs.add(folder)
+            _atomic_write(path, lambda f: signal.astype("<f4", copy=False).tofile(f))
+        except OSError as exc:
+            self.write_failed = True
+            warnings.warn(f"WFDBLoader could not write its cache entry for "
+                          f"{record!r}, so it stops writing to {self.root} in this "
+                          f"call: {exc}", RuntimeWarning, stacklevel=4)
+            return
+        self.new[record] = meta
+
+    def flush(self):
+        """Merge new header facts into the on-disk index (atomic replace)."""
+        if not self.new:
+            return
+        index = self._read_index()  # another process may have added records
+        index.update(self.new)
+        try:
+            os.makedirs(self.root, exist_ok=True)
+            data = json.dumps(index).encode("utf-8")
+            _atomic_write(self.index_path, lambda f: f.write(data))
+        except OSError as exc:
+            warnings.warn(f"WFDBLoader could not write its cache index: {exc}",
+                          RuntimeWarning, stacklevel=4)
+        self.index = index
+        self.new = {}
+
+
+def _stat(path):
+    st = os.stat(path)
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _atomic_write(path, write):
+    """Call ``write(file)`` on a temporary file, then move it onto ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+class WFDBLoader(TransformerMixin, BaseEstimator):
+    """Read WFDB records into float32 arrays in millivolts.
+
+    The loader is stateless: ``fit`` only checks the parameters and
+    ``transform`` reads the records named by its input, a 1-D array of record
+    paths (``str`` or :class:`pathlib.Path`, with or without the ``.hea``,
+    ``.dat`` or ``.mat`` extension), with :func:`wfdb.rdrecord`. Signals are
+    converted to mV from the units in each header (mV, uV, V).
+
+    Parameters
+    ----------
+    leads : list of str or int, default=None
+        Leads to keep, in this order: names (matched case-insensitively against
+        the header's signal names) or 0-based channel indices. ``None`` keeps
+        all leads, and then all records must have the same leads. Every record
+        must have every requested lead.
+    sampling_rate : float, default=None
+        Output rate in Hz. ``None`` keeps the native rate, which all records
+        must then share. Otherwise each record is resampled on load with
+        :func:`scipy.signal.resample_poly` (anti-aliased polyphase filtering).
+    length : int, default=None
+        Number of samples per record after resampling. ``None`` requires all
+        records to have the same length. Longer records are cropped (see
+        ``crop``); shorter ones are zero-padded at the end, or rejected when
+        ``pad=False``.
+    crop : {"center", "left", "right"}, default="center"
+        Which part of a record longer than ``length`` is kept: the middle, the
+        first or the last ``length`` samples.
+    pad : bool, default=True
+        Zero-pad records shorter than ``length`` at the end. With ``False`` such
+        a record is an error (or skipped with ``on_error="skip"``).
+    n_jobs : int, default=1
+        Number of joblib workers reading records, ``-1`` for all cores. They
+        are processes (loky) unless a ``joblib.parallel_config(backend=...)``
+        context says otherwise: wfdb's header parsing, most of the work,
+        holds the GIL, so threads are no faster than one process. On 2 cores,
+        2 processes read PTB-XL 1.6x faster than one once started, which
+        takes a second or two per session (``bench/bench_loader.py``).
+    cache_dir : str or path-like, default=None
+        Folder of an on-disk cache of the processed records: one file per
+        record and set of parameters that change the output (``leads``,
+        ``sampling_rate``, ``length``, ``crop``, ``pad``). An entry is used
+        only while the size and modification time of the record's header and
+        data files are unchanged, and a hit skips wfdb entirely. Entries are
+        written atomically, so an interrupted run leaves no corrupt entry.
+        Entries of changed files are not deleted; delete the folder at any
+        time to reclaim the space.
+    on_error : {"raise", "skip"}, default="raise"
+        What to do with a record that cannot be read (missing or corrupt
+        files, unknown lead, NaN samples, too short with ``pad=False``):
+        raise, or leave it out, list it in ``skipped_`` and warn. Inconsistent
+        records (different native rates with ``sampling_rate=None``, different
+        lengths with ``length=None``, different leads with ``leads=None``)
+        always raise, as they point to a wrong parameter rather than a bad file.
+    progress : bool, default=False
+        Show a tqdm progress bar while reading.
+
+    Attributes
+    ----------
+    skipped_ : list of (str, str)
+        Set by :meth:`transform`: the ``(path, reason)`` of each record left
+        out with ``on_error="skip"``, in input order; empty when none was.
+    loaded_index_ : ndarray of int
+        Set by :meth:`transform`: positions in the input of the rows of the
+        output, to align labels with ``y[loader.loaded_index_]``.
+    lead_names_ : list of str
+        Set by :meth:`transform`: lead names of the output, as spelled in the
+        first record read.
+    sampling_rate_ : float
+        Set by :meth:`transform`: sampling rate of the output in Hz.
+
+    See Also
+    --------
+    ecgsk.datasets.load_ptbxl : Returns record paths for this loader.
+    ecgsk.preprocessing.PadTruncate : Pad or crop arrays already in memory.
+    ecgsk.preprocessing.Resample : Resample arrays already in memory.
+
+    Notes
+    -----
+    Why not ``parametrize_with_checks``: the input is record paths, not a
+    numeric matrix, so sklearn's generic checks (which feed random floats) do
+    not apply; the tests check cloning, pickling and parameters explicitly.
+
+    Examples
+    --------
+    >>> import os
+    >>> import numpy as np
+    >>> import wfdb
+    >>> from tempfile import mkdtemp
+    >>> from ecgsk.preprocessing import WFDBLoader
+    >>> folder = mkdtemp()
+    >>> t = np.arange(500) / 250
+    >>> sig = np.stack([np.sin(2 * np.pi * t), np.cos(2 * np.pi * t)], axis=1)
+    >>> wfdb.wrsamp("rec1", fs=250, units=["mV", "mV"], sig_name=["I", "II"],
+    ...             p_signal=sig, fmt=["16", "16"], write_dir=folder)
+    >>> loader = WFDBLoader(leads=["ii"], sampling_rate=125, length=200)
+    >>> X = loader.fit_transform([os.path.join(folder, "rec1")])
+    >>> X.shape, X.dtype
+    ((1, 1, 200), dtype('float32'))
+    >>> loader.lead_names_, loader.sampling_rate_
+    (['II'], 125.0)
+    """
+
+    def __init__(self, leads=None, sampling_rate=None, length=None, crop="center",
+                 pad=True, n_jobs=1, cache_dir=None, on_error="raise", progress=False):
+        self.leads = leads
+        self.sampling_rate = sampling_rate
+        self.length = length
+        self.crop = crop
+        self.pad = pad
+        self.n_jobs = n_jobs
+        self.cache_dir = cache_dir
+        self.on_error = on_error
+        self.progress = progress
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.input_tags.one_d_array = True
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags
+
+    def _check_params(self):
+        leads = self.leads
+        if leads is not None:
+            if isinstance(leads, (str, bytes)) or not hasattr(leads, "__iter__"):
+                raise ValueError(
+                    f"leads must be None or a list of lead names or indices, got "
+                    f"{leads!r}; for one lead write leads=[{leads!r}].")
+            leads = tuple(leads)
+            if not leads:
+                raise ValueError("leads is an empty list; use None to keep all leads.")
+            for lead in leads:
+                if isinstance(lead, str):
+                    continue
+                if (isinstance(lead, bool) or not isinstance(lead, numbers.Integral)
+                        or lead < 0):
+                    raise ValueError(
+                        f"leads must hold lead names (str) or non-negative channel "
+                        f"indices (int); got {lead!r} in {list(leads)}.")
+            leads = tuple(lead if isinstance(lead, str) else int(lead) for lead in leads)
+            keys = [lead.lower() if isinstance(lead, str) else lead for lead in leads]
+            if len(set(keys)) != len(keys):
+                raise ValueError(f"leads lists a lead twice: {list(leads)}.")
+        rate = check_sampling_rate(self.sampling_rate, allow_none=True)
+        length = check_positive_int(self.length, name="length", allow_none=True)
+        if self.crop not in _CROPS:
+            raise ValueError(f"crop must be one of {_CROPS}, got {self.crop!r}.")
+        if not isinstance(self.pad, (bool, np.bool_)):
+            raise ValueError(f"pad must be True or False, got {self.pad!r}.")
+        if (isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, numbers.Integral)
+                or self.n_jobs == 0):
+            raise ValueError(
+                f"n_jobs must be a non-zero integer (-1 for all cores), got {self.n_jobs!r}.")
+        if self.cache_dir is not None and not isinstance(self.cache_dir, (str, os.PathLike)):
+            raise ValueError(f"cache_dir must be None or a folder path, got {self.cache_dir!r}.")
+        if self.on_error not in _ON_ERROR:
+            raise ValueError(f"on_error must be one of {_ON_ERROR}, got {self.on_error!r}.")
+        if not isinstance(self.progress, (bool, np.bool_)):
+            raise ValueError(f"progress must be True or False, got {self.progress!r}.")
+        return _Options(leads=leads, sampling_rate=rate, length=length,
+                        crop=self.crop, pad=bool(self.pad))
+
+    def fit(self, X=None, y=None):
+        """Check the parameters; nothing is learned.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records,), default=None
+            Ignored; records are only read by :meth:`transform`.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : WFDBLoader
+            The loader.
+        """
+        self._check_params()
+        return self
+
+    @staticmethod
+    def _check_paths(X):
+        if isinstance(X, (str, bytes, os.PathLike)):
+            raise TypeError(
+                f"X must be a 1-D array-like of record paths, got the single path "
+                f"{X!r}; wrap it in a list: [path].")
+        try:
+            paths = np.asarray(X, dtype=object)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"X must be a 1-D array-like of record paths: {exc}") from None
+        if paths.ndim == 2 and paths.shape[1] == 1:
+            paths = paths[:, 0]
+        if paths.ndim != 1:
+            raise ValueError(
+                f"X must be a 1-D array-like of record paths; got shape {paths.shape}.")
+        if paths.size == 0:
+            raise ValueError("X is empty: no record paths to read.")
+        records = []
+        for i, path in enumerate(paths):
+            if not isinstance(path, (str, os.PathLike)):
+                raise TypeError(
+                    f"X[{i}] is {path!r} ({type(path).__name__}); record paths must be "
+                    "str or pathlib.Path.")
+            records.append(os.path.abspath(_strip_extension(os.fspath(path))))
+        return [os.fspath(p) for p in paths], records
+
+    def transform(self, X):
+        """Read the records.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records,)
+            Record paths (str or path-like), with or without extension.
+
+        Returns
+        -------
+        signals : ndarray of shape (n_loaded, n_leads, n_samples), dtype float32
+            Signals in mV. ``n_loaded`` is ``n_records`` minus the records
+            skipped with ``on_error="skip"``.
+
+        Raises
+        ------
+        FileNotFoundError
+            A header or data file is missing (``on_error="raise"``).
+        ValueError
+            A record is corrupt, truncated, lacks a requested lead or holds
+            NaN samples (``on_error="raise"``), records are inconsistent, or
+            no record could be read.
+        """
+        opts = self._check_params()
+        given, records = self._check_paths(X)
+        n = len(records)
+        cache = _RecordCache(self.cache_dir, opts) if self.cache_dir is not None else None
+        # One (shape, meta, source) per record: source is the signal read by
+        # wfdb, the path of a cache entry, or the _RecordError of a bad record.
+        items = [None] * n
+        if cache is not None:
+            for i, record in enumerate(records):
+                hit = cache.locate(record)
+                if hit is not None:
+                    items[i] = hit[1], hit[2], hit[0]
+        todo = [i for i in range(n) if items[i] is None]
+
+        from tqdm.auto import tqdm
+
+        with tqdm(total=n, initial=n - len(todo), unit="record",
+                  desc="Reading WFDB records", disable=not self.progress) as bar:
+            try:
+                for i, (signal, meta) in zip(todo, self._read_all(records, todo, opts)):
+                    if signal is None:
+                        if self.on_error == "raise":
+                            raise meta.kind(str(meta))
+                        items[i] = None, None, meta
+                    else:
+                        if cache is not None:
+                            cache.store(records[i], signal, meta)
+                        items[i] = signal.shape, meta, signal
+                    bar.update()
+            finally:
+                if cache is not None:
+                    cache.flush()
+        return self._assemble(given, records, items, opts, cache)
+
+    def _read_all(self, records, todo, opts):
+        """Yield ``_read_record`` results for ``records[i]``, ``i`` in ``todo``, in order."""
+        if self.n_jobs == 1 or len(todo) < 2:
+            for i in todo:
+                yield _read_record(records[i], opts)
+            return
+        from joblib import Parallel, delayed, effective_n_jobs
+
+        # Records go to the workers in chunks: one round trip per record costs
+        # about as much as reading it. Four chunks per worker balance the load.
+        size = -(-len(todo) // (4 * effective_n_jobs(self.n_jobs)))
+        size = max(1, min(size, 64))
+        chunks = [[records[i] for i in todo[k:k + size]] for k in range(0, len(todo), size)]
+        parallel = Parallel(n_jobs=self.n_jobs, prefer="processes", return_as="generator")
+        for results in parallel(delayed(_read_records)(chunk, opts) for chunk in chunks):
+            yield from results
+
+    def _assemble(self, given, records, items, opts, cache):
+        kept = [i for i in range(len(records)) if items[i][1] is not None]
+        skipped = [(given[i], str(items[i][2])) for i in range(len(records))
+                   if items[i][1] is None]
+        if not kept:
+            raise ValueError(
+                f"None of the {len(records)} records could be read; the first error "
+                f"was: {skipped[0][1]}")
+        if skipped:
+            warnings.warn(
+                f"WFDBLoader skipped {len(skipped)} of {len(records)} records that could "
+                "not be read; see its skipped_ attribute for the records and reasons, "
+                "and loaded_index_ to align labels.", UserWarning, stacklevel=3)
+
+        first = kept[0]
+        ref_shape, ref_meta, _ = items[first]
+        ref_names = self._lead_names(ref_meta, opts, records[first])
+        ref_lower = [name.lower() for name in ref_names]
+        for i in kept[1:]:
+            shape, meta, _ = items[i]
+            if opts.sampling_rate is None and meta["fs"] != ref_meta["fs"]:
+                raise ValueError(
+                    f"Records have different sampling rates: {records[first]!r} is at "
+                    f"{ref_meta['fs']:g} Hz but {records[i]!r} is at {meta['fs']:g} Hz; "
+                    "pass sampling_rate= to resample them on load.")
+            if opts.leads is None and [n.lower() for n in meta["sig_name"]] != ref_lower:
+                raise ValueError(
+                    f"Records have different leads: {records[first]!r} has "
+                    f"{ref_names} but {records[i]!r} has {meta['sig_name']}; pass "
+                    "leads=[...] to select common leads.")
+            if shape[1] != ref_shape[1]:
+                raise ValueError(
+                    f"Records have different lengths: {records[first]!r} has "
+                    f"{ref_shape[1]} samples but {records[i]!r} has {shape[1]}; pass "
+                    "length= to pad or crop them to a common length.")
+
+        out = np.empty((len(kept), *ref_shape), dtype=np.float32)
+        for row, i in enumerate(kept):
+            source = items[i][2]
+            if not isinstance(source, str):
+                out[row] = source
+            elif not cache.read_into(source, out[row]):
+                # The entry vanished or changed since it was located: read the
+                # record itself. It was fine a moment ago, so errors raise here.
+                signal, meta = _read_record_or_raise(records[i], opts)
+                if signal.shape != ref_shape:
+                    raise ValueError(f"Record {records[i]!r} changed while it was read.")
+                out[row] = signal
+        self.skipped_ = skipped
+        self.loaded_index_ = np.asarray(kept, dtype=np.intp)
+        self.lead_names_ = ref_names
+        self.sampling_rate_ = (opts.sampling_rate if opts.sampling_rate is not None
+                               else ref_meta["fs"])
+        return out
+
+    @staticmethod
+    def _lead_names(meta, opts, record):
+        indices = _resolve_leads(opts.leads, meta["sig_name"], record)
+        return [meta["sig_name"][i] for i in indices]

@@ -1,0 +1,264 @@
+"""Tests of ecgsk/datasets/_download.py and the ``python -m ecgsk.datasets`` CLI.
+
+Nothing here touches the internet: a local ``http.server`` serves a small
+copy of the real data laid out as PhysioNet does (``content/<db>/`` pages
+with the version, ``files/<db>/<version>/`` trees), and wfdb's own downloader
+is pointed at it. The server counts the requests, so the tests can tell what
+was really downloaded.
+"""
+
+import functools
+import http.server
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import wfdb
+import wfdb.io.download as wfdb_download
+
+from ecgsk.datasets import download, load_cinc2017, load_ptbdb, load_ptbxl
+from ecgsk.datasets.__main__ import main
+from ecgsk.preprocessing import WFDBLoader
+
+VERSION = "1.0.3"
+PTBXL_RECORDS = ["records100/00000/00001_lr", "records100/00000/00002_lr",
+                 "records100/00000/00003_lr", "records500/00000/00001_hr"]
+CINC_RECORDS = ["A00001", "A00002", "A00003"]
+PTBDB_RECORDS = ["patient001/s0010_re"]
+
+
+def _publish(site, slug, files, texts):
+    """Lay out one database as PhysioNet serves it; data files are symlinks."""
+    content = site / "content" / slug
+    (content / VERSION).mkdir(parents=True)
+    # wfdb.io.download.get_version reads the line holding "Version:".
+    (content / "index.html").write_text(
+        f"<html><body>\n<p>Published: Sept. 9, 2022. Version: {VERSION}</p>\n</body></html>\n")
+    (content / VERSION / "index.html").write_text("<html><body>files</body></html>\n")
+    base = site / "files" / slug / VERSION
+    for remote, source in files.items():
+        (base / remote).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(source, base / remote)
+    for remote, text in texts.items():
+        (base / remote).parent.mkdir(parents=True, exist_ok=True)
+        (base / remote).write_text(text)
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest's output clean
+        pass
+
+    def _count(self):
+        self.server.requests.append((self.command, self.path))
+
+    def do_GET(self):
+        self._count()
+        super().do_GET()
+
+    def do_HEAD(self):
+        self._count()
+        super().do_HEAD()
+
+
+@pytest.fixture(scope="module")
+def physionet(tmp_path_factory, data_root):
+    """A local PhysioNet serving a few real records; yields its base URL and server."""
+    site = tmp_path_factory.mktemp("physionet")
+    ptbxl, cinc = data_root / "ptb-xl", data_root / "cinc2017" / "training2017"
+    _publish(site, "ptb-xl",
+             {**{r + ext: ptbxl / (r + ext) for r in PTBXL_RECORDS for ext in (".hea", ".dat")},
+              **{f: ptbxl / f for f in ("ptbxl_database.csv", "scp_statements.csv",
+                                        "LICENSE.txt")}},
+             {"RECORDS": "".join(r + "\n" for r in PTBXL_RECORDS)})
+    reference = (cinc / "REFERENCE.csv").read_text().splitlines()[:len(CINC_RECORDS)]
+    _publish(site, "challenge-2017",
+             {f"training/A00/{r}{ext}": cinc / (r + ext)
+              for r in CINC_RECORDS for ext in (".hea", ".mat")},
+             {"REFERENCE-v3.csv": "\n".join(reference) + "\n"})
+    _publish(site, "ptbdb",
+             {r + ext: data_root / "ptbdb" / (r + ext)
+              for r in PTBDB_RECORDS for ext in (".hea", ".dat", ".xyz")},
+             {"RECORDS": "".join(r + "\n" for r in PTBDB_RECORDS)})
+    handler = functools.partial(_Handler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.requests = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        yield url, server, site
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def mirror(physionet, monkeypatch):
+    """Point wfdb itself at the local server; restore its URLs afterwards."""
+    url, server, site = physionet
+    monkeypatch.delenv("ECGSK_PHYSIONET_URL", raising=False)
+    old_index = wfdb_download.config.db_index_url
+    wfdb_download.set_db_index_url(url + "files/")
+    monkeypatch.setattr(wfdb_download, "PN_CONTENT_URL", url + "content/")
+    server.requests.clear()
+    yield url, server, site
+    wfdb_download.set_db_index_url(old_index)
+
+
+def _data_requests(server):
+    """The files of records and metadata that were requested (not the version pages)."""
+    return sorted(path.rsplit("/", 1)[-1] for method, path in server.requests
+                  if path.startswith("/files/"))
+
+
+def test_ptbxl_subset_has_physionet_layout_and_reads_like_the_source(mirror, tmp_path,
+                                                                     ptbxl_root):
+    url, server, _ = mirror
+    root = tmp_path / "ptb-xl"
+    paths = download("ptbxl", root, records=2, progress=False)
+
+    # The first two entries of RECORDS, where PhysioNet's layout puts them.
+    assert paths == [str(root / r) for r in PTBXL_RECORDS[:2]]
+    for name in ("ptbxl_database.csv", "scp_statements.csv", "LICENSE.txt"):
+        assert (root / name).read_bytes() == (ptbxl_root / name).read_bytes()
+    assert (root / "RECORDS").read_text().splitlines() == PTBXL_RECORDS
+    assert not (root / "records100" / "00000" / "00003_lr.hea").exists()
+    assert not (root / ".ecgsk-download").exists()
+    # Each data file is requested exactly once.
+    assert _data_requests(server) == sorted(
+        ["LICENSE.txt", "RECORDS", "ptbxl_database.csv", "scp_statements.csv",
+         "00001_lr.hea", "00001_lr.dat", "00002_lr.hea", "00002_lr.dat"])
+
+    got = WFDBLoader().transform(paths)
+    expected = WFDBLoader().transform([ptbxl_root / r for r in PTBXL_RECORDS[:2]])
+    np.testing.assert_array_equal(got, expected)
+    # The reader finds the records present and leaves out the others.
+    with pytest.warns(UserWarning, match="left out"):
+        ds = load_ptbxl(root, task="superdiagnostic")
+    assert sorted(ds.X) == paths
+
+
+def test_second_download_requests_nothing_and_resumes_a_missing_file(mirror, tmp_path):
+    url, server, _ = mirror
+    root = tmp_path / "ptb-xl"
+    first = download("ptbxl", root, progress=False)
+    assert first == [str(root / r) for r in PTBXL_RECORDS]
+    assert len(_data_requests(server)) == 4 + 2 * len(PTBXL_RECORDS)
+
+    server.requests.clear()
+    assert download("ptbxl", root, progress=False) == first
+    assert server.requests == []  # present files are not even checked remotely
+
+    (root / "records500" / "00000" / "00001_hr.dat").unlink()
+    server.requests.clear()
+    download("ptbxl", root, progress=False)
+    assert _data_requests(server) == ["00001_hr.dat"]
+    assert wfdb.rdheader(first[-1]).fs == 500
+
+
+def test_cinc2017_gets_the_training2017_layout_and_final_labels(mirror, tmp_path, cinc_root):
+    url, server, site = mirror
+    root = tmp_path / "cinc2017"
+    paths = download("cinc2017", root, records=["A00002", "A00001"], progress=False)
+
+    folder = root / "training2017"
+    assert paths == [str(folder / "A00002"), str(folder / "A00001")]
+    assert (folder / "REFERENCE.csv").read_bytes() == (
+        site / "files" / "challenge-2017" / VERSION / "REFERENCE-v3.csv").read_bytes()
+    for r in ("A00001", "A00002"):
+        for ext in (".hea", ".mat"):
+            assert (folder / (r + ext)).read_bytes() == (
+                cinc_root / "training2017" / (r + ext)).read_bytes()
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "A00001.hea", "A00001.mat", "A00002.hea", "A00002.mat", "REFERENCE.csv"]
+    with pytest.warns(UserWarning, match="left out 1 of 3"):
+        ds = load_cinc2017(root)
+    assert list(ds.X) == [str(folder / "A00001"), str(folder / "A00002")]
+
+
+def test_reader_download_true_fetches_ptbdb_with_both_signal_files(mirror, tmp_path,
+                                                                   ptbdb_root):
+    root = tmp_path / "ptbdb"
+    ds = load_ptbdb(root, download=True)
+    assert list(ds.X) == [str(root / "patient001" / "s0010_re")]
+    for ext in (".hea", ".dat", ".xyz"):
+        assert (root / "patient001" / ("s0010_re" + ext)).read_bytes() == (
+            ptbdb_root / "patient001" / ("s0010_re" + ext)).read_bytes()
+    X = WFDBLoader().transform(ds.X)
+    assert X.shape == (1, 15, 38400)
+
+
+def test_base_url_points_wfdb_at_a_mirror_and_restores_it(physionet, tmp_path, monkeypatch):
+    url, server, _ = physionet
+    monkeypatch.delenv("ECGSK_PHYSIONET_URL", raising=False)
+    before = (wfdb_download.config.db_index_url, wfdb_download.PN_CONTENT_URL)
+    server.requests.clear()
+    paths = download("ptbdb", tmp_path, base_url=url, progress=False)
+    assert Path(paths[0] + ".xyz").is_file()
+    assert server.requests  # the mirror was used...
+    assert (wfdb_download.config.db_index_url, wfdb_download.PN_CONTENT_URL) == before
+
+
+def test_file_missing_on_server_raises_naming_it_and_leaves_no_partial_file(mirror, tmp_path):
+    url, server, site = mirror
+    records = site / "files" / "ptbdb" / VERSION / "RECORDS"
+    root = tmp_path / "ptbdb"
+    original = records.read_text()
+    records.write_text(original + "patient999/s9999_re\n")
+    try:
+        with pytest.raises(OSError, match=r"'ptbdb' \(first: 'patient999/s9999_re.hea'\)"):
+            download("ptbdb", root, records=["patient999/s9999_re"], progress=False)
+    finally:
+        records.write_text(original)
+    assert not (root / "patient999").exists()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"name": "mitdb"}, r"Unknown database 'mitdb'; download knows cinc2017, ptbdb, ptbxl"),
+    ({"records": 0}, "records must be a positive number"),
+    ({"records": "A00001"}, "list of record names"),
+    ({"records": []}, "empty list"),
+    ({"records": ["patient001/s0010_re", "nope"]},
+     r"not in the ptbdb record list RECORDS: \['nope'\]"),
+    ({"progress": "yes"}, "progress must be True or False"),
+])
+def test_bad_arguments_raise_clear_errors(mirror, tmp_path, kwargs, message):
+    kwargs = {"name": "ptbdb", "root": tmp_path, "progress": False, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        download(**kwargs)
+
+
+def test_cli_exit_codes(mirror, tmp_path, capsys):
+    url, server, _ = mirror
+    with pytest.raises(SystemExit) as exc:
+        main(["download", "--help"])
+    assert exc.value.code == 0
+    assert "ECGSK_PHYSIONET_URL" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        main(["download", "mitdb", str(tmp_path)])
+    assert exc.value.code == 2
+    assert main(["download", "ptbdb", str(tmp_path), "--records", "nope",
+                 "--no-progress"]) == 1
+    assert "not in the ptbdb record list" in capsys.readouterr().err
+    assert main(["download", "cinc2017", str(tmp_path), "--records", "2",
+                 "--no-progress"]) == 0
+    assert capsys.readouterr().out.strip() == f"2 cinc2017 records in {tmp_path}"
+    assert sorted(p.name for p in (tmp_path / "training2017").glob("*.mat")) == [
+        "A00001.mat", "A00002.mat"]
+
+
+def test_cli_subprocess_uses_the_mirror_variable(physionet, tmp_path):
+    url, server, _ = physionet
+    env = {**os.environ, "ECGSK_PHYSIONET_URL": url}
+    done = subprocess.run(
+        [sys.executable, "-m", "ecgsk.datasets", "download", "ptbdb", str(tmp_path),
+         "--no-progress"],
+        env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"1 ptbdb records in {tmp_path}"
+    assert (tmp_path / "patient001" / "s0010_re.xyz").is_file()

@@ -1,0 +1,494 @@
+"""Tests of ecgsk/preprocessing/_loader.py (WFDBLoader) on real PhysioNet records.
+
+Expected values come from ``wfdb.rdsamp`` on the same files. Corrupt records
+are made in ``tmp_path`` from copies of real ones.
+
+sklearn's common checks feed random 2-D float matrices, while this
+transformer's input is a 1-D array of record paths on disk. Its tags say so
+(``two_d_array=False``, ``one_d_array=True``, ``string=True``), and sklearn
+then runs only ``check_estimator_cloneable`` in ``parametrize_with_checks``
+and declares every other check not applicable ("Can't test estimator ...
+which requires input of type ..."). ``test_sklearn_api`` therefore runs the
+sklearn checks that need no data, and checks clone, pickle and parameters.
+"""
+
+import os
+import pickle
+import re
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import wfdb
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.utils.estimator_checks import (
+    check_get_params_invariance,
+    check_no_attributes_set_in_init,
+    check_parameters_default_constructible,
+    check_set_params,
+    parametrize_with_checks,
+)
+
+import ecgsk.preprocessing._loader as loader_module
+from ecgsk.preprocessing import WFDBLoader
+
+IDS = ["00001", "00002", "00003", "00004", "00005"]
+
+
+@pytest.fixture(scope="module")
+def lr(ptbxl_root):
+    """Five PTB-XL records at 100 Hz."""
+    return [str(ptbxl_root / "records100" / "00000" / f"{i}_lr") for i in IDS]
+
+
+@pytest.fixture(scope="module")
+def hr(ptbxl_root):
+    """The same five records at 500 Hz."""
+    return [str(ptbxl_root / "records500" / "00000" / f"{i}_hr") for i in IDS]
+
+
+@pytest.fixture(scope="module")
+def cinc(cinc_root):
+    """CinC 2017 records of 9000, 9000 and 18000 samples at 300 Hz."""
+    return [str(cinc_root / "training2017" / r) for r in ("A00001", "A00002", "A00003")]
+
+
+@pytest.fixture
+def copy_record(ptbxl_root, tmp_path):
+    """Copy a PTB-XL 100 Hz record into tmp_path (writable) and return its path."""
+    def copy(name="rec", ecg_id="00001"):
+        source = ptbxl_root / "records100" / "00000" / f"{ecg_id}_lr"
+        header = Path(str(source) + ".hea").read_text().replace(f"{ecg_id}_lr", name)
+        (tmp_path / f"{name}.hea").write_text(header)
+        shutil.copyfile(str(source) + ".dat", tmp_path / f"{name}.dat")
+        return str(tmp_path / name)
+    return copy
+
+
+class _CountReads:
+    """Wraps wfdb.rdrecord to count the records read (n_jobs=1 reads in-process)."""
+
+    def __init__(self, monkeypatch):
+        self.records = []
+        original = wfdb.rdrecord
+
+        def rdrecord(record_name, *args, **kwargs):
+            self.records.append(record_name)
+            return original(record_name, *args, **kwargs)
+
+        monkeypatch.setattr(wfdb, "rdrecord", rdrecord)
+
+
+def _rdsamp(path, channels=None):
+    signal, fields = wfdb.rdsamp(path, channels=channels)
+    return signal.T
+
+
+# --- reading, units, leads -------------------------------------------------
+
+def test_reads_ptbxl_in_mv_as_rdsamp_does(lr):
+    loader = WFDBLoader()
+    X = loader.fit(lr).transform(lr)
+    assert X.shape == (5, 12, 1000)
+    assert X.dtype == np.float32
+    assert_allclose(X, np.stack([_rdsamp(p) for p in lr]), rtol=1e-6, atol=1e-6)
+    # PTB-XL stores 1000 adu per mV: values are mV, not adu or uV.
+    assert 0.3 < np.abs(X).max(axis=2).mean() < 5
+    assert loader.lead_names_ == ["I", "II", "III", "AVR", "AVL", "AVF",
+                                  "V1", "V2", "V3", "V4", "V5", "V6"]
+    assert loader.sampling_rate_ == 100.0
+    assert loader.skipped_ == []
+    assert_array_equal(loader.loaded_index_, np.arange(5))
+
+
+def test_paths_may_be_path_objects_and_carry_an_extension(lr, cinc):
+    expected = WFDBLoader().transform(lr[:3])
+    given = [Path(lr[0]), lr[1] + ".hea", Path(lr[2] + ".dat")]
+    assert_array_equal(WFDBLoader().transform(np.array(given, dtype=object)), expected)
+    assert_array_equal(WFDBLoader().transform([cinc[0] + ".mat"]),
+                       WFDBLoader().transform(cinc[:1]))
+    # A column vector (as ColumnTransformer passes) is read like a 1-D array.
+    assert_array_equal(WFDBLoader().transform(np.array(lr[:3])[:, None]), expected)
+
+
+def test_ptbdb_leads_come_from_dat_and_xyz_files(ptbdb_root):
+    record = str(ptbdb_root / "patient001" / "s0010_re")
+    everything = WFDBLoader().transform([record])
+    assert everything.shape == (1, 15, 38400)
+    assert_allclose(everything[0], _rdsamp(record), atol=1e-6)
+
+    loader = WFDBLoader(leads=["VZ", "i", "v6"])
+    X = loader.transform([record])
+    assert loader.lead_names_ == ["vz", "i", "v6"]
+    assert_allclose(X[0], _rdsamp(record, channels=[14, 0, 11]), atol=1e-6)
+    assert_array_equal(WFDBLoader(leads=[14, 0, 11]).transform([record]), X)
+
+
+def test_microvolts_and_volts_are_converted_to_mv(tmp_path):
+    t = np.linspace(0, 1, 200)
+    signal = np.stack([1000 * np.sin(6 * t), np.cos(6 * t), 0.001 * t], axis=1)
+    wfdb.wrsamp("units", fs=200, units=["uV", "mV", "V"], sig_name=["I", "II", "V1"],
+                p_signal=signal, fmt=["16", "16", "16"], write_dir=str(tmp_path))
+    X = WFDBLoader().transform([tmp_path / "units"])
+    assert_allclose(X[0, 0], np.sin(6 * t), atol=2e-3)
+    assert_allclose(X[0, 1], np.cos(6 * t), atol=2e-4)
+    assert_allclose(X[0, 2], t, atol=2e-3)
+
+
+def test_a_lead_that_is_not_a_voltage_is_an_error_unless_left_out(tmp_path):
+    signal = np.stack([np.ones(100), np.full(100, 80.0)], axis=1)
+    wfdb.wrsamp("bp", fs=100, units=["mV", "mmHg"], sig_name=["II", "ABP"],
+                p_signal=signal, fmt=["16", "16"], write_dir=str(tmp_path))
+    record = str(tmp_path / "bp")
+    with pytest.raises(ValueError, match=r"bp', lead 'ABP': unit 'mmHg' is not a voltage"):
+        WFDBLoader().transform([record])
+    assert_allclose(WFDBLoader(leads=["II"]).transform([record]), np.ones((1, 1, 100)))
+
+
+def test_unknown_lead_names_the_record_and_its_leads(cinc):
+    with pytest.raises(ValueError, match=r"A00001' has no lead named 'II'; its leads are "
+                                         r"\['ECG'\]"):
+        WFDBLoader(leads=["II"]).transform(cinc[:1])
+    with pytest.raises(ValueError, match=r"A00001' has 1 leads \['ECG'\]; lead index 3 "
+                                         "is out of range"):
+        WFDBLoader(leads=[3]).transform(cinc[:1])
+
+
+def test_records_with_different_leads_need_a_lead_selection(lr, cinc):
+    with pytest.raises(ValueError, match=r"different leads: .*00001_lr' has \['I', .*"
+                                         r"A00001' has \['ECG'\]; pass leads="):
+        WFDBLoader(sampling_rate=300, length=100).transform([lr[0], cinc[0]])
+    X = WFDBLoader(leads=[0], sampling_rate=300, length=100).transform([lr[0], cinc[0]])
+    assert X.shape == (2, 1, 100)
+
+
+# --- rates and lengths -----------------------------------------------------
+
+def test_resampling_500_to_100_hz_matches_the_100_hz_copy(lr, hr):
+    loader = WFDBLoader(sampling_rate=100)
+    X = loader.transform(hr)
+    expected = WFDBLoader().transform(lr)
+    assert X.shape == expected.shape == (5, 12, 1000)
+    assert loader.sampling_rate_ == 100.0
+    # PTB-XL made its 100 Hz copy with its own filter, whose last samples ring;
+    # inside the record every lead of every record agrees closely.
+    inner = slice(10, -10)
+    corr = [np.corrcoef(a[inner], b[inner])[0, 1]
+            for rec, ref in zip(X, expected) for a, b in zip(rec, ref)]
+    assert min(corr) > 0.95
+    assert np.median(corr) > 0.99
+
+
+def test_native_rates_must_agree_without_sampling_rate(lr, hr):
+    with pytest.raises(ValueError, match=r"different sampling rates: .*00001_lr' is at 100 "
+                                         r"Hz but .*00001_hr' is at 500 Hz; pass sampling_rate="):
+        WFDBLoader(length=1000).transform([lr[0], hr[0]])
+    X = WFDBLoader(sampling_rate=250).transform([lr[0], hr[0]])
+    assert X.shape == (2, 12, 2500)
+
+
+@pytest.mark.parametrize("rate, message", [
+    (99.991, r"cannot resample from 100 Hz to 99.991 Hz, the ratio 99991/100000"),
+    (0.01, r"its 1000 samples at 100 Hz give no sample at 0.01 Hz"),
+])
+def test_impossible_resampling_is_an_error_naming_the_record(lr, rate, message):
+    with pytest.raises(ValueError, match="00001_lr.: " + message):
+        WFDBLoader(sampling_rate=rate).transform(lr[:1])
+
+
+def test_lengths_must_agree_without_length(cinc):
+    with pytest.raises(ValueError, match=r"different lengths: .*A00001' has 9000 samples "
+                                         r"but .*A00003' has 18000; pass length="):
+        WFDBLoader().transform(cinc)
+
+
+@pytest.mark.parametrize("crop, start", [("left", 0), ("center", 3000), ("right", 6000)])
+def test_length_crops_longer_records(cinc, crop, start):
+    X = WFDBLoader(length=3000, crop=crop).transform(cinc[:1])
+    assert_allclose(X[0], _rdsamp(cinc[0])[:, start:start + 3000], atol=1e-6)
+
+
+def test_length_pads_shorter_records_with_zeros_at_the_end(cinc):
+    X = WFDBLoader(length=12000).transform(cinc)
+    assert X.shape == (3, 1, 12000)
+    assert_allclose(X[0, :, :9000], _rdsamp(cinc[0]), atol=1e-6)
+    assert not X[0, :, 9000:].any()
+    assert_allclose(X[2], _rdsamp(cinc[2])[:, 3000:15000], atol=1e-6)  # center crop
+
+
+def test_pad_false_rejects_or_skips_short_records(cinc):
+    with pytest.raises(ValueError, match=r"A00001' has 9000 samples after resampling, "
+                                         r"fewer than length=12000, and pad=False"):
+        WFDBLoader(length=12000, pad=False).transform(cinc)
+    loader = WFDBLoader(length=12000, pad=False, on_error="skip")
+    with pytest.warns(UserWarning, match="skipped 2 of 3 records"):
+        X = loader.transform(cinc)
+    assert_array_equal(loader.loaded_index_, [2])
+    assert [path for path, _ in loader.skipped_] == cinc[:2]
+    assert_allclose(X[0], _rdsamp(cinc[2])[:, 3000:15000], atol=1e-6)
+
+
+def test_resampling_happens_before_length(cinc):
+    X = WFDBLoader(sampling_rate=100, length=2000).transform(cinc)
+    assert X.shape == (3, 1, 2000)
+    # A00001 is 30 s: 3000 samples at 100 Hz, cropped around its middle.
+    full = WFDBLoader(sampling_rate=100).transform(cinc[:1])
+    assert full.shape == (1, 1, 3000)
+    assert_array_equal(X[0], full[0, :, 500:2500])
+
+
+# --- bad records -----------------------------------------------------------
+
+def _truncate_dat(record):
+    data = Path(record + ".dat").read_bytes()
+    Path(record + ".dat").write_bytes(data[:len(data) // 2])
+
+
+def _odd_truncate_dat(record):
+    data = Path(record + ".dat").read_bytes()
+    Path(record + ".dat").write_bytes(data[:len(data) // 2 + 5])
+
+
+def _longer_header(record):
+    header = Path(record + ".hea").read_text()
+    Path(record + ".hea").write_text(header.replace(" 12 100 1000", " 12 100 1200", 1))
+
+
+@pytest.mark.parametrize("corrupt, error, message", [
+    (lambda r: os.remove(r + ".hea"), FileNotFoundError,
+     r"rec': header file '.*rec.hea' does not exist"),
+    (lambda r: os.remove(r + ".dat"), FileNotFoundError,
+     r"rec': data file '.*rec.dat' named in its header does not exist"),
+    (_truncate_dat, ValueError, r"rec' could not be read by wfdb: .*truncated"),
+    (_odd_truncate_dat, ValueError, r"rec' could not be read by wfdb: .*truncated"),
+    (_longer_header, ValueError, r"rec' could not be read by wfdb: .*truncated"),
+    (lambda r: Path(r + ".hea").write_text("garbage that is no header\n"), ValueError,
+     r"rec' could not be read by wfdb: the header '.*rec.hea' .*HeaderSyntaxError"),
+    (lambda r: Path(r + ".hea").write_bytes(b""), ValueError,
+     r"rec' could not be read by wfdb"),
+])
+def test_bad_record_raises_naming_it(copy_record, corrupt, error, message):
+    record = copy_record()
+    assert WFDBLoader().transform([record]).shape == (1, 12, 1000)
+    corrupt(record)
+    with pytest.raises(error, match=message):
+        WFDBLoader().transform([record])
+
+
+def test_nan_samples_raise_naming_record_and_lead(tmp_path):
+    signal = np.tile(np.sin(np.linspace(0, 6, 300))[:, None], (1, 2))
+    signal[17, 1] = np.nan  # wfdb writes NaN as the format's invalid value
+    wfdb.wrsamp("gap", fs=100, units=["mV", "mV"], sig_name=["I", "II"],
+                p_signal=signal, fmt=["16", "16"], write_dir=str(tmp_path))
+    with pytest.raises(ValueError, match=r"gap' has invalid \(NaN\) samples in lead\(s\) "
+                                         r"'II' \(1 samples, first at sample 17\)"):
+        WFDBLoader().transform([tmp_path / "gap"])
+    # Only the leads read are checked.
+    assert WFDBLoader(leads=["I"]).transform([tmp_path / "gap"]).shape == (1, 1, 300)
+
+
+def test_skip_leaves_out_bad_records_and_reports_them(copy_record, lr):
+    missing_dat, garbage = copy_record("nodat"), copy_record("garbage")
+    os.remove(missing_dat + ".dat")
+    Path(garbage + ".hea").write_text("not a header\n")
+    paths = [lr[0], missing_dat, lr[1], "/nonexistent/rec", garbage, lr[2]]
+    loader = WFDBLoader(on_error="skip")
+    with pytest.warns(UserWarning, match="skipped 3 of 6 records"):
+        X = loader.transform(paths)
+    assert_array_equal(X, WFDBLoader().transform(lr[:3]))
+    assert_array_equal(loader.loaded_index_, [0, 2, 5])
+    assert [path for path, _ in loader.skipped_] == [missing_dat, "/nonexistent/rec", garbage]
+    reasons = [reason for _, reason in loader.skipped_]
+    assert "nodat.dat' named in its header does not exist" in reasons[0]
+    assert "rec.hea' does not exist" in reasons[1]
+    assert "garbage' could not be read by wfdb" in reasons[2]
+
+
+def test_skip_still_raises_when_nothing_is_left(tmp_path):
+    with pytest.raises(ValueError, match=r"None of the 2 records could be read; the first "
+                                         r"error was: Record '.*a': header file"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            WFDBLoader(on_error="skip").transform([tmp_path / "a", tmp_path / "b"])
+
+
+@pytest.mark.parametrize("X, error, message", [
+    ([], ValueError, "X is empty"),
+    ("records100/00000/00001_lr", TypeError, r"single path .*wrap it in a list"),
+    (Path("rec"), TypeError, "single path"),
+    ([[("a", "b")]], ValueError, r"1-D array-like of record paths; got shape \(1, 1, 2\)"),
+    (["rec", 3], TypeError, r"X\[1\] is 3 \(int\)"),
+])
+def test_bad_path_input(X, error, message):
+    with pytest.raises(error, match=message):
+        WFDBLoader().transform(X)
+
+
+# --- parallel reading ------------------------------------------------------
+
+def test_two_processes_give_the_same_result_and_errors(lr, hr, copy_record):
+    missing = copy_record("missing")
+    os.remove(missing + ".dat")
+    paths = lr + [missing] + hr[:2]
+    kwargs = dict(sampling_rate=200, on_error="skip")
+    serial, parallel = WFDBLoader(**kwargs), WFDBLoader(n_jobs=2, **kwargs)
+    with pytest.warns(UserWarning, match="skipped 1 of 8"):
+        expected = serial.transform(paths)
+    with pytest.warns(UserWarning, match="skipped 1 of 8"):
+        got = parallel.transform(paths)
+    assert_array_equal(got, expected)
+    assert parallel.skipped_ == serial.skipped_
+    assert_array_equal(parallel.loaded_index_, [0, 1, 2, 3, 4, 6, 7])
+    # A missing file keeps its exception type across the process boundary.
+    with pytest.raises(FileNotFoundError, match="missing.dat' named in its header"):
+        WFDBLoader(n_jobs=2).transform([lr[0], missing])
+
+
+# --- cache -----------------------------------------------------------------
+
+def test_cache_hit_returns_the_same_array_without_reading(lr, cinc, tmp_path, monkeypatch):
+    reads = _CountReads(monkeypatch)
+    for kwargs, paths in [({}, lr), ({"sampling_rate": 250, "leads": ["V1", "ii"]}, lr),
+                          ({"sampling_rate": 100, "length": 2500}, cinc)]:
+        loader = WFDBLoader(cache_dir=tmp_path / "cache", **kwargs)
+        cold = loader.transform(paths)
+        assert len(reads.records) == len(paths)
+        reads.records.clear()
+        warm = clone(loader).transform(paths)
+        assert reads.records == []
+        assert_array_equal(warm, cold)
+        assert_array_equal(cold, WFDBLoader(**kwargs).transform(paths))
+        reads.records.clear()
+    # Lead names match case-insensitively, and so do their cache entries.
+    WFDBLoader(cache_dir=tmp_path / "cache", sampling_rate=250, leads=["v1", "II"]).transform(lr)
+    assert reads.records == []
+    # The parameters are part of the key: other options read the records again.
+    WFDBLoader(cache_dir=tmp_path / "cache", leads=["I"]).transform(lr)
+    assert len(reads.records) == len(lr)
+
+
+def test_cache_warm_load_sets_the_same_attributes(lr, hr, tmp_path):
+    paths = [lr[0], hr[0]]
+    cold = WFDBLoader(cache_dir=tmp_path, sampling_rate=100, leads=["v1", "I"])
+    cold.transform(paths)
+    warm = clone(cold)
+    warm.transform(paths)
+    assert warm.lead_names_ == cold.lead_names_ == ["V1", "I"]
+    assert warm.sampling_rate_ == cold.sampling_rate_ == 100.0
+    # Consistency checks also hold for records served by the cache: the first
+    # call caches both records before it finds their rates differ.
+    for _ in range(2):
+        with pytest.raises(ValueError, match="different sampling rates"):
+            WFDBLoader(cache_dir=tmp_path, length=1000).transform(paths)
+
+
+@pytest.mark.parametrize("change", ["dat", "hea"])
+def test_a_changed_file_invalidates_its_cache_entry(copy_record, tmp_path, monkeypatch, change):
+    record, other = copy_record("rec", "00001"), copy_record("other", "00002")
+    cache = tmp_path / "cache"
+    before = WFDBLoader(cache_dir=cache).transform([record, other])
+    if change == "dat":  # same size, new content: the samples of record 00003
+        shutil.copyfile(copy_record("third", "00003") + ".dat", record + ".dat")
+        expected = _rdsamp(record)
+    else:  # double the gain: every value halves
+        header = Path(record + ".hea").read_text().replace("1000.0(0)/mV", "2000.0(0)/mV")
+        Path(record + ".hea").write_text(header)
+        expected = before[0] / 2
+    reads = _CountReads(monkeypatch)
+    after = WFDBLoader(cache_dir=cache).transform([record, other])
+    assert reads.records == [record]
+    assert_allclose(after[0], expected, atol=1e-6)
+    assert not np.allclose(after[0], before[0])
+    assert_array_equal(after[1], before[1])
+
+
+def test_a_corrupt_or_unwritable_cache_never_gives_wrong_data(lr, tmp_path, monkeypatch):
+    expected = WFDBLoader().transform(lr[:2])
+    WFDBLoader(cache_dir=tmp_path).transform(lr[:2])
+    entries = sorted(tmp_path.rglob("*.f32"))
+    assert len(entries) == 2
+    entries[0].write_bytes(entries[0].read_bytes()[:1000])  # e.g. a disk-full write
+    reads = _CountReads(monkeypatch)
+    assert_array_equal(WFDBLoader(cache_dir=tmp_path).transform(lr[:2]), expected)
+    assert len(reads.records) == 1
+
+    # A failing move (the step that makes an entry visible) leaves neither an
+    # entry nor a temporary file, warns, and still returns the records.
+    def failing_replace(src, dst):
+        raise OSError("disk full")
+    monkeypatch.setattr(loader_module.os, "replace", failing_replace)
+    other = tmp_path / "other"
+    with pytest.warns(RuntimeWarning) as caught:
+        X = WFDBLoader(cache_dir=other).transform(lr[:2])
+    assert len(caught) == 1  # once per call, not once per record
+    assert re.search(r"could not write its cache entry for .*00001_lr', so it stops "
+                     r"writing to .* in this call: disk full", str(caught[0].message))
+    assert_array_equal(X, expected)
+    assert [p for p in other.rglob("*") if p.is_file()] == []
+
+
+# --- parameters and the sklearn API ----------------------------------------
+
+@pytest.mark.parametrize("params, message", [
+    ({"leads": "II"}, r"leads must be None or a list .* leads=\['II'\]"),
+    ({"leads": []}, "leads is an empty list"),
+    ({"leads": [-1]}, "non-negative channel indices"),
+    ({"leads": [1.5]}, "non-negative channel indices"),
+    ({"leads": ["I", "i"]}, "leads lists a lead twice"),
+    ({"sampling_rate": 0}, "sampling_rate must be a positive number of Hz"),
+    ({"sampling_rate": float("nan")}, "sampling_rate must be a positive number of Hz"),
+    ({"sampling_rate": "100"}, "sampling_rate must be a positive number of Hz"),
+    ({"length": 0}, "length must be a positive integer"),
+    ({"length": 10.5}, "length must be a positive integer"),
+    ({"crop": "middle"}, "crop must be one of"),
+    ({"pad": "yes"}, "pad must be True or False"),
+    ({"n_jobs": 0}, "n_jobs must be a non-zero integer"),
+    ({"cache_dir": 5}, "cache_dir must be None or a folder path"),
+    ({"on_error": "ignore"}, "on_error must be one of"),
+    ({"progress": 1}, "progress must be True or False"),
+])
+def test_bad_parameters_raise_in_fit_and_transform(lr, params, message):
+    loader = WFDBLoader(**params)
+    with pytest.raises(ValueError, match=message):
+        loader.fit(lr)
+    with pytest.raises(ValueError, match=message):
+        loader.transform(lr)
+
+
+@parametrize_with_checks([WFDBLoader()])
+def test_sklearn_common_checks(estimator, check):
+    check(estimator)  # check_estimator_cloneable: the only one for path input
+
+
+def test_sklearn_api(lr, tmp_path):
+    name = "WFDBLoader"
+    check_parameters_default_constructible(name, WFDBLoader())
+    check_no_attributes_set_in_init(name, WFDBLoader())
+    check_get_params_invariance(name, WFDBLoader())
+    check_set_params(name, WFDBLoader())
+
+    loader = WFDBLoader(leads=["II"], sampling_rate=50, length=400, cache_dir=tmp_path)
+    assert loader.fit() is loader
+    assert vars(loader) == vars(WFDBLoader(leads=["II"], sampling_rate=50, length=400,
+                                           cache_dir=tmp_path))  # fit learns nothing
+    X = loader.transform(lr)
+    twin = clone(loader)
+    assert twin.get_params() == loader.get_params()
+    assert not hasattr(twin, "skipped_")
+    assert_array_equal(twin.fit_transform(lr), X)
+    restored = pickle.loads(pickle.dumps(loader))
+    assert restored.skipped_ == [] and restored.lead_names_ == ["II"]
+    assert_array_equal(restored.transform(lr), X)
+    assert loader.set_params(length=200) is loader
+    assert loader.transform(lr).shape == (5, 1, 200)
+
+
+def test_progress_bar(lr, capsys):
+    WFDBLoader(progress=True).transform(lr[:3])
+    err = capsys.readouterr().err
+    assert "Reading WFDB records" in err and "3/3" in err
+    WFDBLoader().transform(lr[:3])
+    assert capsys.readouterr().err == ""
