@@ -1,0 +1,131 @@
+"""``python -m ecgsk.compare``: the command line of :func:`ecgsk.compare.compare`."""
+
+import argparse
+import sys
+
+from ._data import DATASETS, CompareError
+from ._registry import PipelineError, list_pipelines, load_pipeline_module, pipeline_dirs
+
+__all__ = ["build_parser", "main"]
+
+_EPILOG = """\
+examples:
+  python -m ecgsk.compare --pipelines statistical_lr seresnext --dataset ptbxl \\
+      --task superdiagnostic --data data/ptb-xl --folds 1 2 --set seresnext.max_epochs=5
+  python -m ecgsk.compare --pipelines ./my_pipeline.py rhythm_gb --dataset cinc2017 \\
+      --task af --data data/cinc2017 --no-cv
+  python -m ecgsk.compare --list
+
+Runs go to MLflow (default sqlite:///mlruns/mlflow.db); browse them with
+  mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host 127.0.0.1
+Exit status: 0 done, 1 some pipeline failed (the others were compared),
+2 bad request (nothing was run), 130 interrupted.
+"""
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    return value
+
+
+def build_parser():
+    """The argument parser of ``python -m ecgsk.compare``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m ecgsk.compare",
+        description="Cross-validate ECG pipelines on one dataset, test each once, compare\n"
+                    "them pairwise on the same test records, and track everything in MLflow\n"
+                    "(runs nested comparison > pipeline > fold).",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--list", action="store_true",
+                        help="list the pipelines found by name and exit")
+    parser.add_argument("--pipelines", nargs="+", metavar="NAME",
+                        help="pipeline names (from pipelines/ folders, see --list) or paths "
+                             "of .py pipeline modules")
+    parser.add_argument("--dataset", choices=DATASETS, help="dataset the records come from")
+    parser.add_argument("--task", help="task of the dataset (PTB-XL: superdiagnostic, "
+                                       "subdiagnostic, ..., binary; cinc2017: af; ptbdb: "
+                                       "diagnosis)")
+    parser.add_argument("--data", metavar="PATH", help="root of the dataset")
+    parser.add_argument("--folds", nargs="+", type=int, metavar="K",
+                        help="CV folds to run (PTB-XL 1-8; 1-5 otherwise); default all")
+    parser.add_argument("--no-cv", dest="cv", action="store_false",
+                        help="skip cross-validation: one train/test fit per pipeline")
+    parser.add_argument("--set", dest="set_params", action="append", default=[],
+                        metavar="PIPELINE.PARAM=VALUE",
+                        help="keyword for one pipeline's make_pipeline (a Python literal, "
+                             "else a string); repeatable")
+    parser.add_argument("--tracking-uri", metavar="URI",
+                        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else "
+                             "sqlite:///mlruns/mlflow.db in the current directory)")
+    parser.add_argument("--experiment", default="ecgsk", help="MLflow experiment (ecgsk)")
+    parser.add_argument("--test-data", metavar="PATH",
+                        help="second data root evaluated as external_ metrics (its test fold "
+                             "if it has folds, else all its records)")
+    parser.add_argument("--n-boot", type=_positive_int, default=1000,
+                        help="bootstrap resamples for intervals and paired tests (1000)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    parser.add_argument("--max-records", type=_positive_int, metavar="N",
+                        help="use a stratified, seeded subset of N records (quick runs)")
+    parser.add_argument("--cache-dir", metavar="PATH",
+                        help="cache of loaded signals (default $ECGSK_CACHE or "
+                             "~/.cache/ecgsk/signals)")
+    parser.add_argument("--n-jobs", type=int, default=1, help="processes reading records (1)")
+    parser.add_argument("--no-progress", dest="progress", action="store_false",
+                        help="no progress bar")
+    return parser
+
+
+def _print_list(out):
+    found = list_pipelines()
+    if not found:
+        folders = ", ".join(map(str, pipeline_dirs())) or "none exists"
+        print(f"no pipeline found (searched: {folders})", file=out)
+        return 0
+    for name, path in found.items():
+        try:
+            module = load_pipeline_module(path)
+            doc = (module.__doc__ or "").strip().splitlines()[0]
+            print(f"{name:24s} {module.DATASET}/{module.TASK} @ {module.SAMPLING_RATE:g} Hz  "
+                  f"{doc}", file=out)
+        except PipelineError as exc:
+            print(f"{name:24s} INVALID: {exc}", file=out)
+    return 0
+
+
+def main(argv=None):
+    """Run the command line; return the exit status (see ``--help``)."""
+    from ..tracking import TrackingError
+    from ._compare import ComparisonFailed, compare, parse_set
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.list:
+        return _print_list(sys.stdout)
+    missing = [f"--{opt}" for opt in ("pipelines", "dataset", "task", "data")
+               if not getattr(args, opt)]
+    if missing:
+        parser.error(f"the following arguments are required: {', '.join(missing)}")
+    try:
+        names = [load_pipeline_module(p).__ecgsk_name__ for p in args.pipelines]
+        set_params = parse_set(args.set_params, names)
+        # parse_set keys by name; compare takes names or paths and maps them to names.
+        compare(args.pipelines, args.dataset, args.task, args.data, folds=args.folds,
+                cv=args.cv, set_params={k: v for k, v in set_params.items() if v},
+                tracking_uri=args.tracking_uri, test_data=args.test_data, n_boot=args.n_boot,
+                seed=args.seed, experiment=args.experiment, max_records=args.max_records,
+                cache_dir=args.cache_dir, n_jobs=args.n_jobs, progress=args.progress)
+    except (CompareError, PipelineError, TrackingError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ComparisonFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: the open runs are marked KILLED.", file=sys.stderr)
+        return 130
+    return 0

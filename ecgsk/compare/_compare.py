@@ -1,0 +1,560 @@
+"""Cross-validated comparison of pipelines on one dataset, tracked in MLflow."""
+
+import ast
+import io
+import os
+import sys
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._data import (
+    CompareError,
+    align_labels,
+    check_dataset_task,
+    default_cache_dir,
+    default_length,
+    fit_targets,
+    load_dataset,
+    load_signals,
+    make_plan,
+    stratified_subset,
+)
+from ._registry import (
+    PipelineError,
+    check_factory_params,
+    factory_parameters,
+    load_pipeline_module,
+)
+
+__all__ = ["compare", "ComparisonResult", "PipelineResult", "ComparisonFailed", "parse_set",
+           "parse_value"]
+
+
+class ComparisonFailed(RuntimeError):
+    """Some pipelines failed; the others were compared. ``result`` holds what was done."""
+
+    def __init__(self, message, result):
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass
+class PipelineResult:
+    """What one pipeline gave: its run, CV and test metrics, test predictions and model."""
+
+    name: str
+    run_id: str
+    cv_metrics: list
+    test_metrics: dict
+    proba: np.ndarray
+    pred: np.ndarray
+    model_uri: str | None = None
+    external_metrics: dict | None = None
+
+
+@dataclass
+class ComparisonResult:
+    """Runs, tables and per-pipeline results of :func:`compare`."""
+
+    run_id: str
+    experiment_id: str
+    task_type: str
+    classes: list
+    pipelines: dict = field(default_factory=dict)
+    failed: dict = field(default_factory=dict)
+    summary: pd.DataFrame = None
+    pairwise: pd.DataFrame = None
+
+
+def parse_value(text):
+    """A ``--set`` value: a Python literal (``0.1``, ``[64, 128]``, ``None``), else the string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+
+
+def parse_set(items, pipeline_names):
+    """Parse ``PIPELINE.PARAM=VALUE`` items into ``{pipeline: {param: value}}``.
+
+    Raises
+    ------
+    CompareError
+        For a malformed item or a pipeline not being compared.
+    """
+    out = {name: {} for name in pipeline_names}
+    for item in items or ():
+        key, sep, value = str(item).partition("=")
+        pipeline, dot, param = key.strip().rpartition(".")
+        if not sep or not dot or not pipeline or not param.isidentifier():
+            raise CompareError(f"--set {item!r}: expected PIPELINE.PARAM=VALUE, e.g. "
+                               "statistical_lr.C=0.5.")
+        if pipeline not in out:
+            raise CompareError(f"--set {item!r}: pipeline {pipeline!r} is not among the "
+                               f"compared pipelines ({', '.join(pipeline_names)}).")
+        out[pipeline][param] = parse_value(value)
+    return out
+
+
+def _as_list(value):
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _resolve_pipelines(pipelines, dataset, task):
+    if not pipelines:
+        raise CompareError("name at least one pipeline to compare.")
+    modules = {}
+    for item in pipelines:
+        module = load_pipeline_module(item)
+        name = module.__ecgsk_name__
+        if name in modules:
+            raise CompareError(f"two pipelines are named {name!r} ({modules[name].__ecgsk_path__} "
+                               f"and {module.__ecgsk_path__}); rename one file.")
+        if dataset not in _as_list(module.DATASET) or task not in _as_list(module.TASK):
+            raise CompareError(
+                f"pipeline {name!r} is made for dataset {module.DATASET!r}, task "
+                f"{module.TASK!r}, not {dataset!r}, {task!r}.")
+        modules[name] = module
+    return modules
+
+
+def _build(module, name, params):
+    try:
+        pipe = module.make_pipeline(**params)
+    except Exception as exc:  # noqa: BLE001 -- the factory's own errors, named
+        raise PipelineError(f"pipeline {name!r}: make_pipeline({_kwargs(params)}) failed: "
+                            f"{type(exc).__name__}: {exc}") from exc
+    if not hasattr(pipe, "fit") or not hasattr(pipe, "predict_proba"):
+        raise PipelineError(f"pipeline {name!r}: make_pipeline returned "
+                            f"{type(pipe).__name__}, not an estimator with predict_proba.")
+    return pipe
+
+
+def _kwargs(params):
+    return ", ".join(f"{k}={v!r}" for k, v in params.items())
+
+
+def _fmt(value, low=None, high=None):
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    text = f"{value:.3f}"
+    if low is not None and np.isfinite(low) and np.isfinite(high):
+        text += f" [{low:.3f}, {high:.3f}]"
+    return text
+
+
+class _Signals:
+    """Signals of a dataset at each (rate, length) asked, read once."""
+
+    def __init__(self, paths, cache_dir, n_jobs):
+        self.paths, self.cache_dir, self.n_jobs = paths, cache_dir, n_jobs
+        self._arrays = {}
+
+    def get(self, rate, length):
+        key = (float(rate), int(length))
+        if key not in self._arrays:
+            self._arrays[key] = load_signals(self.paths, sampling_rate=rate, length=length,
+                                             cache_dir=self.cache_dir, n_jobs=self.n_jobs)
+        return self._arrays[key]
+
+
+def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=None,
+            tracking_uri=None, test_data=None, n_boot=1000, seed=0, experiment="ecgsk",
+            max_records=None, cache_dir=None, n_jobs=1, progress=True, out=None):
+    """Cross-validate pipelines, test them once, compare them pairwise; track it all in MLflow.
+
+    Parameters
+    ----------
+    pipelines : list of str
+        Pipeline names (see :func:`~ecgsk.compare.list_pipelines`) or paths
+        of pipeline modules.
+    dataset : {"ptbxl", "cinc2017", "ptbdb"}
+    task : str
+        A task of the dataset (PTB-XL's benchmark tasks, ``"af"`` for CinC
+        2017, ``"diagnosis"`` for PTB-DB); each pipeline must declare it.
+    data : str or path-like
+        Root of the dataset, as its reader takes it.
+    folds : list of int or None
+        Cross-validation folds to run: PTB-XL folds among 1-8 (9 validates,
+        10 tests); among 1-5 for the other datasets. All when None.
+    cv : bool, default=True
+        False skips cross-validation: one fit on the training records,
+        evaluated on the test records.
+    set_params : dict or None
+        ``{pipeline: {param: value}}`` passed to the pipelines' factories.
+        When a factory takes ``random_state`` and it is not set, it gets
+        ``seed``.
+    tracking_uri : str or None
+        MLflow tracking URI (see :func:`~ecgsk.tracking.setup_tracking`).
+    test_data : str or path-like or None
+        Root of a second copy of the dataset's layout, evaluated with the
+        final fits under the prefix ``external_``: its test fold where it
+        has folds (so a copy of the same release shares no patient with the
+        training folds), else all its records of the task. Labels are
+        matched to the training classes by name: classes unseen in training
+        are dropped (multi-label columns, single-label records).
+    n_boot : int, default=1000
+        Bootstrap resamples for confidence intervals and paired tests.
+    seed : int, default=0
+        Seed of the subset, the splits of datasets without folds, the
+        bootstrap and the pipelines' ``random_state``.
+    experiment : str, default="ecgsk"
+        MLflow experiment.
+    max_records : int or None
+        Use a stratified, seeded subset of this many records (and at most
+        this many external records); logged as ``compare.max_records``.
+    cache_dir : str, path-like or None
+        Cache of the loaded signals (:class:`~ecgsk.preprocessing.WFDBLoader`);
+        :func:`default_cache_dir` when None.
+    n_jobs : int, default=1
+        Processes reading records.
+    progress : bool, default=True
+        Show a tqdm bar over pipelines × folds on stderr.
+    out : file-like or None
+        Where the comparison tables are printed; stdout when None.
+
+    Returns
+    -------
+    ComparisonResult
+
+    Raises
+    ------
+    CompareError, PipelineError, TrackingError
+        For anything wrong with the request, before any work.
+    ComparisonFailed
+        After the comparison, when some pipelines failed (their runs and
+        the comparison run end FAILED; the others are compared).
+
+    Notes
+    -----
+    MLflow runs nest comparison → pipeline → fold (tag ``ecgsk.role``).
+    Each fold run holds its held-out metrics ``cv_<metric>``; the pipeline
+    run holds the same per fold as a history with ``step=fold``, their
+    ``cv_<metric>_mean`` and ``_std``, the final fit's ``test_<metric>``
+    with bootstrap intervals and artifacts
+    (:func:`~ecgsk.tracking.log_evaluation`), test predictions, training
+    curves of networks, and the model (:func:`~ecgsk.tracking.log_model`).
+    The comparison run holds the summary and the pairwise tests
+    (``comparison/summary.json``, ``comparison/pairwise.json``, CSV
+    copies and ``comparison/report.txt``).
+    """
+    from ..tracking import setup_tracking
+    from ..tracking._evaluation import infer_task_type
+
+    # ---- everything that can be wrong is checked here, before any work ----
+    check_dataset_task(dataset, task)
+    if isinstance(pipelines, (str, os.PathLike)):
+        pipelines = [pipelines]
+    modules = _resolve_pipelines(list(pipelines), dataset, task)
+    if set_params is None:
+        set_params = {}
+    unknown = sorted(set(set_params) - set(modules))
+    if unknown:
+        raise CompareError(f"parameters set for pipelines not compared: {unknown}.")
+    params = {}
+    for name, module in modules.items():
+        params[name] = dict(set_params.get(name, {}))
+        check_factory_params(module, params[name], name)
+        names, _ = factory_parameters(module)
+        if "random_state" in names and "random_state" not in params[name]:
+            params[name]["random_state"] = seed
+        _build(module, name, params[name])
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
+        raise CompareError(f"n_boot must be a non-negative integer, got {n_boot!r}.")
+    if folds and not cv:
+        raise CompareError("folds choose cross-validation folds; they make no sense with "
+                           "cv=False (--no-cv).")
+    if max_records is not None and (isinstance(max_records, bool) or max_records < 20):
+        raise CompareError(f"max_records must be at least 20, got {max_records!r}.")
+    rates = {name: float(m.SAMPLING_RATE) for name, m in modules.items()}
+    full = load_dataset(dataset, task, data, max(rates.values()))
+    ds = full if max_records is None else stratified_subset(full, int(max_records), seed)
+    plan = make_plan(ds, folds=folds, cv=cv, seed=seed)
+    ext = None
+    if test_data is not None:
+        same = Path(test_data).expanduser().resolve() == Path(data).expanduser().resolve()
+        ext = full if same else load_dataset(dataset, task, test_data, max(rates.values()))
+        if ext.folds is not None:
+            ext = ext.subset(np.asarray(ext.folds) == 10)
+            if len(ext) == 0:
+                raise CompareError(f"the external data {test_data} has no record in its test "
+                                   "fold 10.")
+        if max_records is not None:
+            ext = stratified_subset(ext, int(max_records), seed)
+        ext, y_ext, ext_dropped = align_labels(ext, ds.classes)
+        if len(ext) == 0:
+            raise CompareError(f"no external record of {test_data} has a training class.")
+    cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir)
+    experiment_id = setup_tracking(tracking_uri, experiment)
+
+    # ---- the work ----
+    import mlflow
+    from tqdm.auto import tqdm
+
+    from ..tracking import log_data_info, log_environment, mask_secrets, tracked_run
+
+    out = sys.stdout if out is None else out
+    y = fit_targets(ds)
+    task_type = infer_task_type(ds.y, ds.classes)
+    classes = [str(c) for c in ds.classes]
+    signals = _Signals(ds.X, cache_dir, n_jobs)
+    ext_signals = _Signals(ext.X, cache_dir, n_jobs) if ext is not None else None
+    with tracked_run(f"compare {dataset}/{task}",
+                     tags={"ecgsk.role": "comparison", "ecgsk.dataset": dataset,
+                           "ecgsk.task": task}) as run:
+        result = ComparisonResult(run_id=run.info.run_id, experiment_id=experiment_id,
+                                  task_type=task_type, classes=classes)
+        log_environment()
+        mlflow.log_params({
+            "compare.pipelines": ", ".join(modules), "compare.dataset": dataset,
+            "compare.task": task, "compare.task_type": task_type,
+            "compare.data": mask_secrets(os.fspath(data)),
+            "compare.folds": ", ".join(str(k) for k, _, _ in plan.cv) or "none",
+            "compare.cv": str(bool(cv)), "compare.n_boot": str(n_boot),
+            "compare.seed": str(seed), "compare.max_records": str(max_records),
+            "compare.test_data": mask_secrets(os.fspath(test_data)) if test_data else "None",
+            "compare.classes": ", ".join(classes),
+        })
+        _log_splits(log_data_info, ds, y, plan)
+        if ext is not None:
+            _log_external_info(log_data_info, ds, ext, y_ext, plan, ext_dropped)
+        steps = len(modules) * (len(plan.cv) + 1)
+        bar = tqdm(total=steps, desc="pipelines × folds", unit="fit", disable=not progress,
+                   file=sys.stderr, dynamic_ncols=True)
+        try:
+            for name, module in modules.items():
+                done = bar.n
+                try:
+                    result.pipelines[name] = _run_pipeline(
+                        name, module, params[name], ds, y, plan, signals, task_type, classes,
+                        ext=(ext, y_ext, ext_signals) if ext is not None else None,
+                        n_boot=n_boot, seed=seed, bar=bar)
+                except Exception as exc:  # noqa: BLE001 -- one pipeline must not stop the rest
+                    result.failed[name] = f"{type(exc).__name__}: {exc}"
+                    bar.update(done + len(plan.cv) + 1 - bar.n)
+                    tqdm.write(f"pipeline {name!r} failed (its run is FAILED):\n"
+                               + traceback.format_exc(), file=sys.stderr)
+        finally:
+            bar.close()
+        _finish(result, y[plan.test], task_type, classes, n_boot, seed, out)
+        if result.failed:
+            raise ComparisonFailed(
+                f"{len(result.failed)} of {len(modules)} pipelines failed: "
+                + "; ".join(f"{k}: {v}" for k, v in result.failed.items()), result)
+    return result
+
+
+def _log_splits(log_data_info, ds, y, plan):
+    for split in ("train", "valid", "test"):
+        idx = getattr(plan, split)
+        if idx is None:
+            continue
+        log_data_info(ds.name, ds.task, plan.description[split], ds.X[idx], y[idx],
+                      classes=ds.classes, prefix=f"{split}.")
+
+
+def _log_external_info(log_data_info, ds, ext, y_ext, plan, dropped):
+    import mlflow
+
+    log_data_info(ext.name, ext.task, "external: test fold 10" if ext.folds is not None
+                  else "external: all records", ext.X, y_ext, classes=ds.classes,
+                  prefix="external.")
+    train_names = {os.path.basename(p) for p in ds.X[plan.train]}
+    overlap = sum(os.path.basename(p) in train_names for p in ext.X)
+    mlflow.log_params({"external.overlap_with_train": str(overlap),
+                       "external.dropped_classes": ", ".join(map(str, dropped)) or "none"})
+    if overlap:
+        warnings.warn(f"{overlap} external test records share their name with training "
+                      "records: the external evaluation may be optimistic.", UserWarning,
+                      stacklevel=3)
+
+
+def _predict(est, X, n_classes):
+    from ..tracking import predict_proba_matrix
+
+    return predict_proba_matrix(est, X, n_classes)
+
+
+def _predictions(proba, task_type, thresholds):
+    if task_type == "multilabel":
+        thr = 0.5 if thresholds is None else np.asarray(thresholds)
+        return (proba >= thr).astype(np.int64)
+    if task_type == "binary":
+        return (proba[:, 1] >= (0.5 if thresholds is None else thresholds)).astype(np.int64)
+    return proba.argmax(axis=1)
+
+
+def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes, *, ext,
+                  n_boot, seed, bar):
+    import mlflow
+    from sklearn.base import clone
+
+    from ..tracking import (
+        decision_thresholds,
+        evaluate_predictions,
+        log_data_info,
+        log_evaluation,
+        log_model,
+        log_pipeline_params,
+        log_training_curves,
+        tracked_run,
+    )
+    from ..tracking._params import _short
+
+    k = len(classes)
+    rate = float(module.SAMPLING_RATE)
+    length = int(getattr(module, "LENGTH", None) or default_length(ds.name, rate))
+    with tracked_run(name, nested=True, tags={"ecgsk.role": "pipeline", "ecgsk.pipeline": name},
+                     description=(module.__doc__ or "").strip()[:5000]) as run:
+        pipe = _build(module, name, params)
+        log_pipeline_params(pipe, name)
+        mlflow.log_params({f"factory.{p}": _short(v) for p, v in params.items()})
+        mlflow.log_params({"pipeline.module": module.__ecgsk_path__,
+                           "pipeline.sha256": module.__ecgsk_sha256__,
+                           "signal.sampling_rate": f"{rate:g}", "signal.length": str(length)})
+        bar.set_postfix_str(f"{name}: loading signals")
+        X = signals.get(rate, length)
+        mlflow.log_param("signal.n_leads", str(X.shape[1]))
+        _log_splits(log_data_info, ds, y, plan)
+
+        def thresholds_of(est):
+            if plan.valid is None or task_type not in ("multilabel", "binary"):
+                return None, None
+            proba_valid = _predict(est, X[plan.valid], k)
+            return decision_thresholds(y[plan.valid], proba_valid, classes, task_type), \
+                proba_valid
+
+        cv_metrics = []
+        for fold, tr, te in plan.cv:
+            bar.set_postfix_str(f"{name}: fold {fold}")
+            with tracked_run(f"{name} fold {fold}", nested=True,
+                             tags={"ecgsk.role": "fold", "ecgsk.pipeline": name,
+                                   "ecgsk.fold": str(fold)}):
+                mlflow.log_param("fold", str(fold))
+                log_data_info(ds.name, ds.task, f"CV training: folds other than {fold}",
+                              ds.X[tr], y[tr], classes=classes, prefix="train.")
+                log_data_info(ds.name, ds.task, f"CV held out: fold {fold}", ds.X[te], y[te],
+                              classes=classes, prefix="heldout.")
+                est = clone(pipe).fit(X[tr], y[tr])
+                thresholds, _ = thresholds_of(est)
+                metrics = evaluate_predictions(y[te], _predict(est, X[te], k), classes,
+                                               task_type=task_type, thresholds=thresholds)
+                metrics = {f"cv_{key}": v for key, v in metrics.items()}
+                mlflow.log_metrics(metrics)
+                log_training_curves(est)
+            mlflow.log_metrics(metrics, step=int(fold))
+            cv_metrics.append(metrics)
+            bar.update(1)
+        if cv_metrics:
+            keys = sorted(set().union(*cv_metrics))
+            summary = {}
+            for key in keys:
+                values = np.array([m.get(key, np.nan) for m in cv_metrics], dtype=float)
+                if np.isfinite(values).any():
+                    summary[f"{key}_mean"] = float(np.nanmean(values))
+                    summary[f"{key}_std"] = float(np.nanstd(values))
+            mlflow.log_metrics(summary)
+
+        bar.set_postfix_str(f"{name}: final fit")
+        est = clone(pipe).fit(X[plan.train], y[plan.train])
+        thresholds, proba_valid = thresholds_of(est)
+        proba = _predict(est, X[plan.test], k)
+        y_valid = None if proba_valid is None else y[plan.valid]
+        test_metrics = log_evaluation(y[plan.test], proba, classes, "test_", task_type,
+                                      y_valid=y_valid, proba_valid=proba_valid, n_boot=n_boot,
+                                      random_state=seed)
+        _log_predictions(ds.X[plan.test], y[plan.test], proba, classes, "test/predictions.csv")
+        log_training_curves(est)
+        info = log_model(est, classes=classes, input_example=X[plan.test[:2]])
+        ext_metrics = None
+        if ext is not None:
+            ext_ds, y_ext, ext_signals = ext
+            X_ext = ext_signals.get(rate, length)
+            proba_ext = _predict(est, X_ext, k)
+            ext_metrics = log_evaluation(y_ext, proba_ext, classes, "external_", task_type,
+                                         y_valid=y_valid, proba_valid=proba_valid,
+                                         n_boot=n_boot, random_state=seed)
+            _log_predictions(ext_ds.X, y_ext, proba_ext, classes, "external/predictions.csv")
+        bar.update(1)
+        return PipelineResult(name=name, run_id=run.info.run_id, cv_metrics=cv_metrics,
+                              test_metrics=test_metrics, proba=proba,
+                              pred=_predictions(proba, task_type, thresholds),
+                              model_uri=info.model_uri, external_metrics=ext_metrics)
+
+
+def _log_predictions(paths, y, proba, classes, artifact_file):
+    import mlflow
+
+    frame = pd.DataFrame({"record": [os.path.basename(p) for p in paths]})
+    if np.ndim(y) == 2:
+        for j, c in enumerate(classes):
+            frame[f"true_{c}"] = y[:, j]
+    else:
+        frame["true"] = np.asarray(classes)[y]
+    for j, c in enumerate(classes):
+        frame[f"proba_{c}"] = proba[:, j]
+    mlflow.log_text(frame.to_csv(index=False, float_format="%.6g"), artifact_file)
+
+
+def _finish(result, y_test, task_type, classes, n_boot, seed, out):
+    """Summary and pairwise tables: logged on the comparison run and printed."""
+    import mlflow
+
+    from ..tracking import SUMMARY_METRICS
+    from ..tracking._evaluation import log_table
+    from ._stats import pairwise_comparison
+
+    names = SUMMARY_METRICS[task_type]
+    rows, shown = [], []
+    for name, res in result.pipelines.items():
+        row, view = {"pipeline": name}, {"pipeline": name}
+        m = res.test_metrics
+        for metric in names:
+            for suffix in ("", "_ci_low", "_ci_high"):
+                row[f"test_{metric}{suffix}"] = m.get(f"test_{metric}{suffix}", np.nan)
+            view[f"test {metric}"] = _fmt(m.get(f"test_{metric}"), m.get(f"test_{metric}_ci_low"),
+                                          m.get(f"test_{metric}_ci_high"))
+        head = names[0]
+        if res.cv_metrics:
+            values = [c.get(f"cv_{head}", np.nan) for c in res.cv_metrics]
+            row[f"cv_{head}_mean"], row[f"cv_{head}_std"] = np.nanmean(values), np.nanstd(values)
+            view[f"cv {head}"] = f"{np.nanmean(values):.3f} ± {np.nanstd(values):.3f}"
+        if res.external_metrics:
+            row[f"external_{head}"] = res.external_metrics.get(f"external_{head}", np.nan)
+            view[f"external {head}"] = _fmt(row[f"external_{head}"],
+                                            res.external_metrics.get(f"external_{head}_ci_low"),
+                                            res.external_metrics.get(f"external_{head}_ci_high"))
+        row["run_id"] = view["run"] = res.run_id
+        rows.append(row)
+        shown.append(view)
+    for name, error in result.failed.items():
+        rows.append({"pipeline": name, "error": error})
+        shown.append({"pipeline": name, "run": f"FAILED: {error[:80]}"})
+    result.summary = pd.DataFrame(rows)
+    preds = {name: (res.proba, res.pred) for name, res in result.pipelines.items()}
+    result.pairwise = pairwise_comparison(y_test, preds, task_type, len(classes),
+                                          n_boot=n_boot, seed=seed)
+    report = io.StringIO()
+    report.write(f"Test set: {len(y_test)} records, {len(classes)} classes ({task_type}); "
+                 f"95% bootstrap intervals, {n_boot} resamples.\n\n")
+    report.write(pd.DataFrame(shown).to_string(index=False) + "\n")
+    if not result.pairwise.empty:
+        cols = [c for c in ("pipeline_a", "pipeline_b", "metric", "value_a", "value_b", "diff",
+                            "diff_ci_low", "diff_ci_high", "p_bootstrap", "p_holm", "p_delong",
+                            "accuracy_a", "accuracy_b", "p_mcnemar", "winner")
+                if c in result.pairwise.columns]
+        report.write("\nPairwise tests (paired bootstrap of the AUROC difference, Holm-adjusted "
+                     "over pairs; DeLong for binary; McNemar on accuracy):\n")
+        report.write(result.pairwise[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}")
+                     + "\n")
+    text = report.getvalue()
+    print(text, file=out)
+    mlflow.log_text(text, "comparison/report.txt")
+    log_table(result.summary, "comparison/summary.json")
+    if not result.pairwise.empty:
+        log_table(result.pairwise, "comparison/pairwise.json")

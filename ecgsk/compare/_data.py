@@ -1,0 +1,276 @@
+"""Datasets, record subsets, the split plan and signal loading of a comparison."""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import PredefinedSplit, StratifiedGroupKFold, train_test_split
+
+__all__ = ["CompareError", "DATASETS", "dataset_tasks", "load_dataset", "stratified_subset",
+           "SplitPlan", "make_plan", "load_signals", "default_length", "default_cache_dir",
+           "align_labels", "fit_targets"]
+
+#: Datasets the comparison reads.
+DATASETS = ("ptbxl", "cinc2017", "ptbdb")
+
+# Record length the signals are padded or cropped to, when the pipeline sets no LENGTH.
+_DEFAULT_SECONDS = {"ptbxl": 10, "cinc2017": 30, "ptbdb": 10}
+
+_N_SPLITS = 5  # hold-out share 1/5 and CV folds where a dataset has no folds of its own
+PTBXL_TRAIN_FOLDS = tuple(range(1, 9))
+PTBXL_VALID_FOLD = 9
+PTBXL_TEST_FOLD = 10
+
+
+class CompareError(ValueError):
+    """A comparison asked for something that cannot be done; raised before any work."""
+
+
+def dataset_tasks(dataset):
+    """Tasks of a dataset: PTB-XL's benchmark tasks, ``("af",)`` or ``("diagnosis",)``."""
+    if dataset == "ptbxl":
+        from ..datasets import PTBXL_TASKS
+
+        return tuple(PTBXL_TASKS)
+    if dataset == "cinc2017":
+        return ("af",)
+    if dataset == "ptbdb":
+        return ("diagnosis",)
+    raise CompareError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}.")
+
+
+def check_dataset_task(dataset, task):
+    """Raise :class:`CompareError` unless ``task`` is a task of ``dataset``."""
+    tasks = dataset_tasks(dataset)
+    if task not in tasks:
+        raise CompareError(f"unknown task {task!r} for dataset {dataset!r}; choose one of "
+                           f"{', '.join(tasks)}.")
+
+
+def load_dataset(dataset, task, root, sampling_rate):
+    """Read a dataset's records and labels, turning reader errors into :class:`CompareError`.
+
+    ``sampling_rate`` picks PTB-XL's 100 or 500 Hz files (500 when any
+    pipeline wants more than 100 Hz); the other datasets have one rate.
+    """
+    import warnings
+
+    from ..datasets import load_cinc2017, load_ptbdb, load_ptbxl
+
+    check_dataset_task(dataset, task)
+    if root is None or not Path(root).expanduser().exists():
+        raise CompareError(f"data path {root} does not exist.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "left out N records": counted below
+            if dataset == "ptbxl":
+                ds = load_ptbxl(root, task=task, sampling_rate=100 if sampling_rate <= 100 else 500)
+            elif dataset == "cinc2017":
+                ds = load_cinc2017(root)
+            else:
+                ds = load_ptbdb(root)
+    except (FileNotFoundError, ValueError) as exc:
+        raise CompareError(f"no {dataset} records for task {task!r} under {root}: {exc}") from None
+    if len(ds) == 0:
+        raise CompareError(f"no {dataset} records for task {task!r} under {root}.")
+    return ds
+
+
+def fit_targets(ds):
+    """Targets as pipelines are fitted on: the indicator matrix, or class indices (int64)."""
+    from ..plots._targets import label_indices
+
+    if ds.y.ndim == 2:
+        return ds.y.astype(np.int64)
+    return label_indices(ds.y, ds.classes)
+
+
+def align_labels(ds, classes):
+    """Re-express ``ds``'s labels over ``classes`` (the training data's).
+
+    Multi-label: missing classes become zero columns; classes unknown to
+    training are dropped. Single-label: records of an unknown class are
+    dropped. Returns the (possibly subset) dataset and its targets, and the
+    number of records or classes dropped.
+    """
+    classes = [str(c) for c in classes]
+    own = [str(c) for c in ds.classes]
+    if ds.y.ndim == 2:
+        y = np.zeros((len(ds), len(classes)), dtype=np.int64)
+        for j, c in enumerate(classes):
+            if c in own:
+                y[:, j] = ds.y[:, own.index(c)]
+        dropped = sorted(set(own) - set(classes))
+        return ds, y, dropped
+    from ..plots._targets import label_indices
+
+    labels = np.asarray(own)[label_indices(ds.y, ds.classes)]
+    keep = np.isin(labels, classes)
+    dropped = sorted(set(labels[~keep].tolist()))
+    ds = ds.subset(keep)
+    lookup = {c: i for i, c in enumerate(classes)}
+    return ds, np.array([lookup[v] for v in labels[keep]], dtype=np.int64), dropped
+
+
+def _label_keys(ds):
+    y = np.asarray(ds.y)
+    if y.ndim == 2:
+        return np.array(["".join(map(str, row)) for row in y.astype(int)])
+    return y.astype(str)
+
+
+def stratified_subset(ds, n, seed=0):
+    """A deterministic subset of ``n`` records keeping the share of each label (and fold).
+
+    Records are grouped by label (label combination for multi-label targets)
+    and dataset fold; each group gets its share of ``n`` (largest remainders
+    first), drawn with ``seed``. Original order is kept.
+    """
+    if n >= len(ds):
+        return ds
+    keys = _label_keys(ds)
+    if ds.folds is not None:
+        keys = np.char.add(np.char.add(np.asarray(ds.folds).astype(str), "|"), keys)
+    rng = np.random.default_rng(seed)
+    groups, inverse = np.unique(keys, return_inverse=True)
+    sizes = np.bincount(inverse)
+    quota = sizes * n / len(ds)
+    take = np.floor(quota).astype(int)
+    rest = n - take.sum()
+    order = np.lexsort((rng.random(len(groups)), -(quota - take)))
+    take[order[:rest]] += 1
+    chosen = []
+    for g in range(len(groups)):
+        members = np.flatnonzero(inverse == g)
+        chosen.append(rng.permutation(members)[:take[g]])
+    return ds.subset(np.sort(np.concatenate(chosen)))
+
+
+@dataclass
+class SplitPlan:
+    """Which records train, validate and test, and the cross-validation folds.
+
+    ``cv`` lists ``(fold_number, train_index, test_index)`` with indices into
+    the dataset (not into ``train``).
+    """
+
+    train: np.ndarray
+    valid: np.ndarray | None
+    test: np.ndarray
+    cv: list = field(default_factory=list)
+    description: dict = field(default_factory=dict)
+
+
+def _fold_list(folds, allowed, what):
+    if folds is None:
+        return list(allowed)
+    folds = [int(f) for f in folds]
+    bad = sorted(set(folds) - set(allowed))
+    if bad:
+        raise CompareError(f"--folds {bad} {'is' if len(bad) == 1 else 'are'} not "
+                           f"cross-validation folds of {what}; choose among {list(allowed)}.")
+    if len(set(folds)) != len(folds):
+        raise CompareError(f"--folds lists a fold twice: {folds}.")
+    return folds
+
+
+def make_plan(ds, *, folds=None, cv=True, seed=0):
+    """Split a dataset for a comparison.
+
+    With dataset folds (PTB-XL ``strat_fold``): train on folds 1-8, tune
+    thresholds on fold 9, test on fold 10; cross-validate over the chosen
+    training ``folds`` (each held out in turn, the others of 1-8 training;
+    :class:`~sklearn.model_selection.PredefinedSplit`). Without (CinC 2017,
+    PTB-DB): a fixed stratified 20 % test hold-out, grouped by patient where
+    the dataset has patient ids (:class:`StratifiedGroupKFold`; plain
+    stratified for CinC 2017, whose ``groups`` are the records), then 5
+    patient-grouped stratified CV folds of the rest, numbered 1-5, and no
+    validation set. ``cv=False`` gives the train/test split alone.
+    """
+    n = len(ds)
+    if ds.folds is not None:
+        dfolds = np.asarray(ds.folds)
+        train = np.flatnonzero(np.isin(dfolds, PTBXL_TRAIN_FOLDS))
+        valid = np.flatnonzero(dfolds == PTBXL_VALID_FOLD)
+        test = np.flatnonzero(dfolds == PTBXL_TEST_FOLD)
+        for idx, what in ((train, "training folds 1-8"), (valid, "validation fold 9"),
+                          (test, "test fold 10")):
+            if len(idx) == 0:
+                raise CompareError(f"the {ds.name} data has no record in its {what}.")
+        chosen = _fold_list(folds, PTBXL_TRAIN_FOLDS, f"{ds.name} (1-8; 9 validates, 10 tests)")
+        plan = SplitPlan(train=train, valid=valid, test=test, description={
+            "train": "strat_fold 1-8", "valid": "strat_fold 9", "test": "strat_fold 10"})
+        if cv:
+            test_fold = np.where(np.isin(dfolds[train], chosen), dfolds[train], -1)
+            for tr, te in PredefinedSplit(test_fold).split():
+                k = int(dfolds[train][te][0])
+                if len(tr) == 0:
+                    raise CompareError(f"holding out fold {k} leaves no training record.")
+                plan.cv.append((k, train[tr], train[te]))
+            plan.cv.sort(key=lambda item: item[0])
+            empty = sorted(set(chosen) - {k for k, _, _ in plan.cv})
+            if empty:
+                raise CompareError(f"the {ds.name} data has no record in fold(s) {empty}.")
+            plan.description["cv"] = (f"strat_fold {', '.join(map(str, sorted(chosen)))} "
+                                      "held out in turn from folds 1-8")
+        return plan
+    if ds.y.ndim == 2:
+        raise CompareError(f"{ds.name} has multi-label targets and no folds; stratified "
+                           "grouped splitting needs single-label targets.")
+    groups = np.asarray(ds.groups if ds.groups is not None else np.arange(n))
+    y = _label_keys(ds)
+    n_groups = len(np.unique(groups))
+    if n_groups < 2 * _N_SPLITS:
+        raise CompareError(f"{ds.name} has {n} records of {n_groups} patients: a test hold-out "
+                           f"and {_N_SPLITS} CV folds need at least {2 * _N_SPLITS} patients.")
+    try:
+        if n_groups == n:  # no patient ids (CinC 2017): stratify on labels alone
+            train, test = train_test_split(np.arange(n), test_size=1 / _N_SPLITS,
+                                           stratify=y, random_state=seed)
+            train, test = np.sort(train), np.sort(test)
+            how = "stratified 20% hold-out (records carry no patient id)"
+        else:
+            splitter = StratifiedGroupKFold(n_splits=_N_SPLITS, shuffle=True, random_state=seed)
+            train, test = next(splitter.split(np.zeros(n), y, groups))
+            how = "stratified patient-grouped 20% hold-out"
+        plan = SplitPlan(train=train, valid=None, test=test,
+                         description={"train": f"rest of {how}", "test": how})
+        if cv:
+            chosen = _fold_list(folds, range(1, _N_SPLITS + 1), f"{ds.name} (1-{_N_SPLITS})")
+            splitter = StratifiedGroupKFold(n_splits=_N_SPLITS, shuffle=True, random_state=seed)
+            for k, (tr, te) in enumerate(splitter.split(np.zeros(len(train)), y[train],
+                                                        groups[train]), start=1):
+                if k in chosen:
+                    plan.cv.append((k, train[tr], train[te]))
+            plan.description["cv"] = (f"folds {', '.join(map(str, sorted(chosen)))} of "
+                                      f"{_N_SPLITS} stratified patient-grouped folds")
+    except ValueError as exc:  # e.g. a class with fewer records than folds
+        raise CompareError(f"cannot split {ds.name} ({n} records): {exc}") from None
+    return plan
+
+
+def default_length(dataset, sampling_rate):
+    """Samples per record without a pipeline ``LENGTH``: 10 s (PTB-XL, PTB-DB), 30 s (CinC)."""
+    return int(round(_DEFAULT_SECONDS[dataset] * float(sampling_rate)))
+
+
+def default_cache_dir():
+    """``$ECGSK_CACHE``, else ``$XDG_CACHE_HOME/ecgsk/signals`` (``~/.cache/ecgsk/signals``)."""
+    if os.environ.get("ECGSK_CACHE"):
+        return Path(os.environ["ECGSK_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "ecgsk" / "signals"
+
+
+def load_signals(paths, *, sampling_rate, length, cache_dir=None, n_jobs=1):
+    """Read records into float32 ``(n, leads, length)`` arrays.
+
+    With :class:`~ecgsk.preprocessing.WFDBLoader`, resampling to
+    ``sampling_rate`` and padding or cropping to ``length`` samples.
+    """
+    from ..preprocessing import WFDBLoader
+
+    loader = WFDBLoader(sampling_rate=sampling_rate, length=length, n_jobs=n_jobs,
+                        cache_dir=None if cache_dir is None else str(cache_dir))
+    return loader.fit_transform(np.asarray(paths))

@@ -1,0 +1,222 @@
+"""Find, load and check pipeline modules.
+
+A pipeline module is a Python file exposing:
+
+``make_pipeline(**params)``
+    Returns an unfitted sklearn estimator (usually a
+    :class:`~sklearn.pipeline.Pipeline`) taking raw signal arrays
+    ``(n_records, n_leads, n_samples)`` and having ``predict_proba``.
+    Every network pipeline's factory accepts ``max_epochs``.
+``DATASET``
+    The dataset it is made for (``"ptbxl"``, ``"cinc2017"``, ``"ptbdb"``),
+    or a tuple of them.
+``TASK``
+    The task (``"superdiagnostic"``, ``"af"``...), or a tuple of them.
+``SAMPLING_RATE``
+    Sampling rate in Hz of the signals it expects.
+``search_space(trial)``
+    Returns ``make_pipeline`` keyword arguments drawn from an Optuna trial.
+a module docstring
+    What the pipeline is, shown by ``python -m ecgsk.compare --list``.
+
+Optionally ``LENGTH``: samples per record at ``SAMPLING_RATE`` (the
+comparison pads or crops to it; by default 10 s for PTB-XL and PTB-DB, 30 s
+for CinC 2017).
+
+Pipelines are named by the file's stem and found, in this order, in the
+folders of the ``ECGSK_PIPELINES`` environment variable (``os.pathsep``
+separated), in ``./pipelines/`` of the current directory, and in
+``pipelines/`` of the ecgsk checkout (the folder beside the ``ecgsk``
+package; absent when ecgsk is installed from a wheel). A path to a ``.py``
+file loads that file instead.
+"""
+
+import hashlib
+import importlib.util
+import inspect
+import numbers
+import os
+import re
+import sys
+from pathlib import Path
+
+__all__ = [
+    "PipelineError",
+    "pipeline_dirs",
+    "list_pipelines",
+    "load_pipeline_module",
+    "validate_pipeline_module",
+    "factory_parameters",
+    "check_factory_params",
+    "PIPELINES_ENV",
+]
+
+#: Environment variable listing extra folders of pipeline modules.
+PIPELINES_ENV = "ECGSK_PIPELINES"
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_loaded = {}
+
+
+class PipelineError(ValueError):
+    """A pipeline that cannot be found, loaded or called as asked."""
+
+
+def pipeline_dirs():
+    """Folders searched for pipeline modules by name, in order (existing ones only).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The folders of ``ECGSK_PIPELINES``, then ``./pipelines``, then
+        ``pipelines/`` beside the ``ecgsk`` package.
+    """
+    candidates = [Path(p) for p in os.environ.get(PIPELINES_ENV, "").split(os.pathsep) if p]
+    candidates += [Path.cwd() / "pipelines", Path(__file__).resolve().parents[2] / "pipelines"]
+    out = []
+    for folder in candidates:
+        folder = folder.expanduser().resolve()
+        if folder.is_dir() and folder not in out:
+            out.append(folder)
+    return out
+
+
+def list_pipelines():
+    """Pipeline names found in :func:`pipeline_dirs`, mapped to their files.
+
+    A name found in several folders maps to the first; files starting with
+    ``_`` are helpers, not pipelines.
+    """
+    found = {}
+    for folder in pipeline_dirs():
+        for path in sorted(folder.glob("*.py")):
+            if not path.stem.startswith("_") and _NAME.match(path.stem):
+                found.setdefault(path.stem, path)
+    return found
+
+
+def _is_path(name_or_path):
+    text = os.fspath(name_or_path)
+    return text.endswith(".py") or "/" in text or os.sep in text
+
+
+def _import_file(path):
+    import cloudpickle
+
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    key = (str(path), digest)
+    if key in _loaded:
+        return _loaded[key]
+    module_name = f"_ecgsk_pipeline_{re.sub(r'[^0-9A-Za-z_]', '_', path.stem)}_{digest[:12]}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[module_name]
+        raise PipelineError(f"pipeline module {path} failed to import: "
+                            f"{type(exc).__name__}: {exc}") from exc
+    # Functions and classes of the module are pickled by value, so a logged
+    # model loads where this file is not importable.
+    cloudpickle.register_pickle_by_value(module)
+    module.__ecgsk_name__ = path.stem
+    module.__ecgsk_path__ = str(path)
+    module.__ecgsk_sha256__ = digest
+    _loaded[key] = module
+    return module
+
+
+def load_pipeline_module(name_or_path):
+    """Load a pipeline module by name or by path, and check its shape.
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        A name found by :func:`list_pipelines` (``"statistical_lr"``), or the
+        path of a ``.py`` file of the same shape.
+
+    Returns
+    -------
+    module
+        With ``__ecgsk_name__`` (the file's stem), ``__ecgsk_path__`` and
+        ``__ecgsk_sha256__`` (of the file) set.
+
+    Raises
+    ------
+    PipelineError
+        If no such pipeline exists (the message lists the available ones and
+        the folders searched), the file fails to import, or the module lacks
+        part of the shape (see :func:`validate_pipeline_module`).
+    """
+    if _is_path(name_or_path):
+        path = Path(name_or_path).expanduser().resolve()
+        if not path.is_file():
+            raise PipelineError(f"no pipeline file at {path}.")
+        if path.suffix != ".py":
+            raise PipelineError(f"a pipeline file must be a .py module, got {path}.")
+    else:
+        name = str(name_or_path)
+        available = list_pipelines()
+        if not _NAME.match(name) or name not in available:
+            folders = ", ".join(str(d) for d in pipeline_dirs()) or "none exists"
+            names = ", ".join(sorted(available)) or "none"
+            raise PipelineError(
+                f"unknown pipeline {name!r}. Available: {names}. Searched folders: {folders} "
+                f"(set {PIPELINES_ENV} or pass the path of a .py file).")
+        path = available[name]
+    return validate_pipeline_module(_import_file(path))
+
+
+def validate_pipeline_module(module):
+    """Check that ``module`` has the pipeline shape; return it.
+
+    Raises
+    ------
+    PipelineError
+        Listing every missing or malformed attribute.
+    """
+    where = getattr(module, "__ecgsk_path__", None) or getattr(module, "__name__", repr(module))
+    problems = []
+    if not (module.__doc__ or "").strip():
+        problems.append("a module docstring describing the pipeline")
+    for attr in ("make_pipeline", "search_space"):
+        if not callable(getattr(module, attr, None)):
+            problems.append(f"a function {attr}()")
+    for attr in ("DATASET", "TASK"):
+        value = getattr(module, attr, None)
+        values = (value,) if isinstance(value, str) else value
+        if not isinstance(values, (tuple, list, frozenset, set)) or not values or not all(
+                isinstance(v, str) and v for v in values):
+            problems.append(f"{attr} (a name or a tuple of names, got {value!r})")
+    rate = getattr(module, "SAMPLING_RATE", None)
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not rate > 0:
+        problems.append(f"SAMPLING_RATE (a positive number of Hz, got {rate!r})")
+    length = getattr(module, "LENGTH", None)
+    if length is not None and (isinstance(length, bool) or not isinstance(length, numbers.Integral)
+                               or length <= 0):
+        problems.append(f"LENGTH, if set, a positive number of samples (got {length!r})")
+    if problems:
+        raise PipelineError(f"pipeline module {where} is not a valid ecgsk pipeline; it needs "
+                            + "; ".join(problems) + ".")
+    return module
+
+
+def factory_parameters(module):
+    """Keyword parameters ``module.make_pipeline`` accepts, and whether it takes ``**kwargs``."""
+    sig = inspect.signature(module.make_pipeline)
+    names = [p.name for p in sig.parameters.values()
+             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    var_kw = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+    return names, var_kw
+
+
+def check_factory_params(module, params, name=None):
+    """Raise :class:`PipelineError` if ``make_pipeline`` does not accept every key of ``params``."""
+    names, var_kw = factory_parameters(module)
+    unknown = sorted(set(params) - set(names))
+    if unknown and not var_kw:
+        name = name or getattr(module, "__ecgsk_name__", module.__name__)
+        accepted = ", ".join(names) or "no parameters"
+        raise PipelineError(f"pipeline {name!r}: make_pipeline has no parameter "
+                            f"{', '.join(map(repr, unknown))}; it accepts: {accepted}.")

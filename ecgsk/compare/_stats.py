@@ -1,0 +1,96 @@
+"""Pairwise statistical comparison of pipelines on the same test records."""
+
+import itertools
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from ..metrics import delong_test, macro_auroc, mcnemar_test, paired_bootstrap
+
+__all__ = ["auroc_metric", "holm", "pairwise_comparison"]
+
+ALPHA = 0.05
+
+
+def auroc_metric(task_type, n_classes):
+    """The AUROC compared: macro over labels (multi-label), plain (binary), macro one-vs-rest."""
+    def metric(y, proba):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if task_type == "multilabel":
+                return macro_auroc(y, proba)
+            if task_type == "binary":
+                return macro_auroc(y, proba[:, 1])
+            return macro_auroc(np.eye(n_classes, dtype=np.int64)[y], proba)
+    name = {"multilabel": "macro_auroc", "binary": "auroc"}.get(task_type, "macro_auroc_ovr")
+    return name, metric
+
+
+def holm(p_values):
+    """Holm-Bonferroni adjusted p-values (family-wise error), in the input order."""
+    p = np.asarray(p_values, dtype=float)
+    m = len(p)
+    if m == 0:
+        return p
+    order = np.argsort(p)
+    adjusted = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    out = np.empty(m)
+    out[order] = np.minimum(adjusted, 1.0)
+    return out
+
+
+def pairwise_comparison(y, results, task_type, n_classes, *, n_boot=1000, seed=0,
+                        alpha=ALPHA):
+    """Test every pair of pipelines on the same test records.
+
+    Parameters
+    ----------
+    y : ndarray
+        Test targets (class indices or indicator matrix).
+    results : dict
+        Pipeline name to ``(proba, pred)`` on the test records.
+    task_type : str
+    n_classes : int
+    n_boot : int
+    seed : int
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pair: both AUROCs, their difference with its paired
+        bootstrap confidence interval and p-value, the Holm-adjusted p-value
+        over all pairs, DeLong's p-value (binary), both accuracies and
+        McNemar's p-value (single-label), and ``winner``: the pipeline with
+        the higher AUROC when the adjusted bootstrap p-value is below
+        ``alpha``, else ``"none (p >= 0.05)"``.
+    """
+    name, metric = auroc_metric(task_type, n_classes)
+    rows = []
+    for a, b in itertools.combinations(results, 2):
+        (pa, ya), (pb, yb) = results[a], results[b]
+        row = {"pipeline_a": a, "pipeline_b": b, "metric": name}
+        try:
+            boot = paired_bootstrap(metric, y, pa, pb, n_boot=n_boot, random_state=seed)
+            row.update({"value_a": metric(y, pa), "value_b": metric(y, pb), "diff": boot["diff"],
+                        "diff_ci_low": boot["low"], "diff_ci_high": boot["high"],
+                        "p_bootstrap": boot["p_value"]})
+        except (ValueError, IndexError):  # AUROC undefined on these test records
+            row.update({"value_a": np.nan, "value_b": np.nan, "diff": np.nan,
+                        "diff_ci_low": np.nan, "diff_ci_high": np.nan, "p_bootstrap": np.nan})
+        if task_type == "binary" and len(np.unique(y)) == 2:
+            row["p_delong"] = delong_test(y, pa[:, 1], pb[:, 1])["p_value"]
+        if task_type != "multilabel":
+            row["accuracy_a"] = float(np.mean(ya == y))
+            row["accuracy_b"] = float(np.mean(yb == y))
+            row["p_mcnemar"] = mcnemar_test(y, ya, yb)["p_value"]
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    table.insert(table.columns.get_loc("p_bootstrap") + 1, "p_holm", holm(table["p_bootstrap"]))
+    table["winner"] = [
+        "undefined" if np.isnan(r.p_holm)
+        else (r.pipeline_a if r["diff"] > 0 else r.pipeline_b) if r.p_holm < alpha
+        else f"none (p >= {alpha:g})" for _, r in table.iterrows()]
+    return table

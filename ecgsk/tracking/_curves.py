@@ -1,0 +1,92 @@
+"""Per-epoch training curves of skorch networks."""
+
+import time
+
+import mlflow
+import numpy as np
+from mlflow.entities import Metric
+from mlflow.tracking import MlflowClient
+
+from ..plots import plot_training_history
+from ..plots._history import history_rows, numeric_history_keys
+
+__all__ = ["find_skorch_net", "is_skorch_net", "log_training_curves"]
+
+
+def is_skorch_net(obj):
+    """Whether ``obj`` is a skorch ``NeuralNet`` (checked without importing torch)."""
+    return any(cls.__module__.split(".")[0] == "skorch" and cls.__name__ == "NeuralNet"
+               for cls in type(obj).__mro__)
+
+
+def find_skorch_net(estimator):
+    """The skorch net of an estimator: itself, or a pipeline's last step; None if neither.
+
+    Nested pipelines are searched through their last steps; search wrappers
+    through ``best_estimator_``.
+    """
+    seen = set()
+    while estimator is not None and id(estimator) not in seen:
+        seen.add(id(estimator))
+        if is_skorch_net(estimator):
+            return estimator
+        steps = getattr(estimator, "steps", None)
+        if isinstance(steps, list) and steps:
+            estimator = steps[-1][1]
+        else:
+            estimator = getattr(estimator, "best_estimator_", None)
+    return None
+
+
+def log_training_curves(estimator, *, prefix="", artifact_file="training/history.png"):
+    """Log the per-epoch metrics of a fitted skorch net with ``step=epoch``.
+
+    Parameters
+    ----------
+    estimator : skorch net or sklearn Pipeline
+        The net itself, or a pipeline whose last step is the net.
+    prefix : str, default=""
+        Prefix of the metric names (``train_loss``, ``valid_loss``,
+        ``valid_acc``... as skorch names them).
+    artifact_file : str or None, default="training/history.png"
+        Where to log :func:`ecgsk.plots.plot_training_history`; None skips
+        the figure.
+
+    Returns
+    -------
+    int
+        Number of epochs logged; 0 when the estimator holds no skorch net
+        (a classic pipeline) or the net has no history yet. Flags such as
+        ``valid_loss_best`` and the ``dur`` of each epoch are logged too
+        (flags as 0/1); the per-batch entries are not.
+    """
+    net = find_skorch_net(estimator)
+    if net is None or getattr(net, "history", None) is None:
+        return 0
+    rows = history_rows(net.history)
+    if not rows:
+        return 0
+    keys = numeric_history_keys(rows) + ["dur"]
+    now = int(time.time() * 1000)
+    metrics = []
+    for i, row in enumerate(rows):
+        step = int(row.get("epoch", i + 1))
+        for key, value in row.items():
+            if key in ("epoch", "batches") or value is None:
+                continue
+            if key not in keys and not isinstance(value, (bool, np.bool_)):
+                continue
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                continue
+            metrics.append(Metric(key=f"{prefix}{key}", value=value, timestamp=now, step=step))
+    run = mlflow.active_run()
+    if run is None:
+        raise RuntimeError("log_training_curves needs an active run (use tracked_run).")
+    MlflowClient().log_batch(run.info.run_id, metrics=metrics)
+    if artifact_file:
+        curves = numeric_history_keys(rows)
+        if curves:
+            mlflow.log_figure(plot_training_history(rows, metrics=curves), artifact_file)
+    return len(rows)

@@ -1,0 +1,51 @@
+"""Keep credentials out of what is logged."""
+
+import re
+
+__all__ = ["mask_secrets", "is_secret_key", "MASK"]
+
+MASK = "***"
+
+# user:password@ in a URI.
+_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*):(?P<secret>[^@/\s]+)@")
+# key=value pairs whose key names a secret (URI queries, option strings).
+_WORDS = r"(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|" \
+         r"auth|authorization|credentials?|sig|signature)"
+_KEY_VALUE = re.compile(r"(?i)(?P<key>\b[\w.\-]*" + _WORDS + r"\b\s*[=:]\s*)"
+                        r"(?P<secret>[^\s&,;'\"]+)")
+_BEARER = re.compile(r"(?i)(?P<key>\bbearer\s+)(?P<secret>[A-Za-z0-9\-._~+/]+=*)")
+_SECRET_PARTS = {"password", "passwd", "pwd", "secret", "token", "apikey", "credential",
+                 "credentials", "auth"}
+_SECRET_SUFFIXES = ("api_key", "access_key", "secret_key", "auth_token", "access_token")
+
+
+def mask_secrets(text):
+    """Replace passwords and tokens in ``text`` by ``***``.
+
+    Masks the password of ``scheme://user:password@host`` URIs, the value of
+    ``key=value`` pairs whose key names a secret (``password``, ``token``,
+    ``api_key``, ``secret``...) and ``Bearer`` tokens.
+
+    Examples
+    --------
+    >>> mask_secrets("postgresql://me:hunter2@db:5432/mlflow")
+    'postgresql://me:***@db:5432/mlflow'
+    >>> mask_secrets("https://host/api?token=abc&page=2")
+    'https://host/api?token=***&page=2'
+    """
+    text = str(text)
+    text = _USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", text)
+    text = _BEARER.sub(lambda m: f"{m['key']}{MASK}", text)
+    return _KEY_VALUE.sub(lambda m: f"{m['key']}{MASK}", text)
+
+
+def is_secret_key(key):
+    """Whether a parameter name names a secret (``db_password``, ``api_key``, ``token``).
+
+    The name is split on ``_ . -`` and ``__``; ``max_tokens`` is not a secret.
+    """
+    key = str(key).lower()
+    last = key.split("__")[-1]
+    if last.endswith(_SECRET_SUFFIXES):
+        return True
+    return any(part in _SECRET_PARTS for part in re.split(r"[_.\-]+", last))

@@ -1,0 +1,271 @@
+"""Log a fitted pipeline as one MLflow model: sklearn flavour plus a probability pyfunc.
+
+This module is also the pyfunc *loader module* of the models it logs
+(``loader_module: ecgsk.tracking._model`` in their MLmodel file), so loading
+them needs ecgsk installed; keep :func:`_load_pyfunc` stable.
+"""
+
+import importlib.metadata
+import logging
+import os
+import pickle
+import sys
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow import pyfunc
+from mlflow.models import Model, infer_signature
+
+from ._curves import is_skorch_net
+
+__all__ = ["log_model", "predict_proba_matrix", "save_model"]
+
+_CLASSES_KEY = "ecgsk_classes"
+_MAX_EXAMPLE_RECORDS = 2
+
+
+def predict_proba_matrix(estimator, X, n_classes):
+    """Class probabilities of shape ``(n, n_classes)``, whatever shape ``predict_proba`` returns.
+
+    Handles the three shapes sklearn estimators use:
+
+    - an ``(n, k)`` array over ``estimator.classes_``: when those are integer
+      indices into the task's classes (how ecgsk fits single-label targets),
+      columns are placed at those indices, so a class absent from the
+      training data gets a column of zeros;
+    - a list of ``(n, 2)`` arrays, one per label (``MultiOutputClassifier``,
+      multi-label trees): the probability of 1 of each;
+    - an ``(n, n_classes)`` array of independent probabilities (skorch nets
+      with a sigmoid output, ``OneVsRestClassifier``).
+
+    Raises
+    ------
+    ValueError
+        If the result cannot be matched to ``n_classes`` columns.
+    """
+    proba = estimator.predict_proba(X)
+    fitted = getattr(estimator, "classes_", None)
+    if isinstance(proba, list):
+        columns = []
+        for j, p in enumerate(proba):
+            p = np.asarray(p, dtype=float)
+            labels = None
+            if isinstance(fitted, list) and j < len(fitted):
+                labels = np.asarray(fitted[j])
+            if p.ndim == 1:
+                columns.append(p)
+            elif p.shape[1] == 2:
+                columns.append(p[:, 1])
+            else:  # one label value seen in training: all 1 or all 0
+                constant = labels is not None and labels.size and labels[0] == 1
+                columns.append(np.full(len(p), 1.0 if constant else 0.0))
+        proba = np.column_stack(columns)
+    proba = np.asarray(proba, dtype=float)
+    if proba.ndim == 1:
+        proba = np.column_stack([1 - proba, proba]) if n_classes == 2 else proba[:, None]
+    fitted = None if fitted is None or isinstance(fitted, list) else np.asarray(fitted)
+    if (fitted is not None and fitted.ndim == 1 and fitted.dtype.kind in "iu"
+            and len(fitted) == proba.shape[1] and len(fitted)
+            and fitted.min() >= 0 and fitted.max() < n_classes):
+        full = np.zeros((len(proba), n_classes))
+        full[:, fitted] = proba
+        proba = full
+    if proba.shape[1] != n_classes:
+        raise ValueError(f"{type(estimator).__name__}.predict_proba gave {proba.shape[1]} "
+                         f"columns for {n_classes} classes.")
+    return proba
+
+
+class _ProbabilityModel:
+    """The pyfunc of an ecgsk model: ``predict`` gives one probability column per class."""
+
+    def __init__(self, pipeline, classes):
+        self.pipeline = pipeline
+        self.classes = [str(c) for c in classes]
+
+    def get_raw_model(self):
+        """The fitted sklearn pipeline."""
+        return self.pipeline
+
+    def predict(self, data, params=None):
+        """Probabilities of every class for signals of shape ``(n, leads, samples)``."""
+        X = data.to_numpy() if isinstance(data, pd.DataFrame) else np.asarray(data)
+        if X.dtype.kind not in "fiu":
+            raise ValueError(f"the model takes numeric signal arrays (n, leads, samples); "
+                             f"got dtype {X.dtype}.")
+        proba = predict_proba_matrix(self.pipeline, X, len(self.classes))
+        return pd.DataFrame(proba, columns=self.classes)
+
+
+def _load_pyfunc(path):
+    """Loader of the pyfunc flavour (called by :func:`mlflow.pyfunc.load_model`)."""
+    model_dir = os.path.dirname(path) if os.path.isfile(path) else path
+    conf = Model.load(os.path.join(model_dir, "MLmodel")).flavors[pyfunc.FLAVOR_NAME]
+    return _ProbabilityModel(mlflow.sklearn.load_model(model_dir), conf[_CLASSES_KEY])
+
+
+def _no_pickle_warning(record):
+    """Drop MLflow's advice to use skops: it cannot store custom transformers or torch nets.
+
+    The security point stands and is documented in :func:`log_model`.
+    """
+    return "pickle or cloudpickle format" not in record.getMessage()
+
+
+def save_model(sk_model, path, classes, *, mlflow_model=None, signature=None,
+               input_example=None, pip_requirements=None, metadata=None):
+    """Save an MLflow model with the sklearn flavour and the ecgsk probability pyfunc.
+
+    The flavour module :meth:`mlflow.models.Model.log` calls; use
+    :func:`log_model`. Parameters as :func:`mlflow.sklearn.save_model`
+    (cloudpickle serialisation), plus ``classes``, the column names of the
+    pyfunc's output.
+    """
+    if mlflow_model is None:
+        mlflow_model = Model()
+    sklearn_logger = logging.getLogger("mlflow.sklearn")
+    sklearn_logger.addFilter(_no_pickle_warning)
+    try:
+        mlflow.sklearn.save_model(
+            sk_model, path, mlflow_model=mlflow_model, signature=signature,
+            input_example=input_example, pip_requirements=pip_requirements, metadata=metadata,
+            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
+            pyfunc_predict_fn="predict_proba")
+    finally:
+        sklearn_logger.removeFilter(_no_pickle_warning)
+    conf = mlflow_model.flavors[pyfunc.FLAVOR_NAME]
+    # Replace the sklearn pyfunc (a bare predict_proba array) by ours, with named columns.
+    pyfunc.add_to_model(mlflow_model, loader_module=__name__, model_path=conf["model_path"],
+                        conda_env=conf["env"]["conda"], python_env=conf["env"]["virtualenv"],
+                        **{_CLASSES_KEY: [str(c) for c in classes]})
+    mlflow_model.save(os.path.join(path, "MLmodel"))
+
+
+def _skorch_nets(estimator):
+    found = [estimator] if is_skorch_net(estimator) else []
+    if hasattr(estimator, "get_params"):
+        found += [v for v in estimator.get_params(deep=True).values() if is_skorch_net(v)]
+    unique = {id(n): n for n in found}
+    return list(unique.values())
+
+
+def _on_cpu(pipeline):
+    """A copy of ``pipeline`` whose skorch nets are on the CPU; itself when none is elsewhere.
+
+    skorch pickles its modules with their device and unpickles them with
+    ``map_location`` of the net's ``device``: pickling with ``device="cpu"``
+    and unpickling moves every tensor (module, optimizer state) to the CPU.
+    """
+    nets = [n for n in _skorch_nets(pipeline) if str(getattr(n, "device", "cpu")) != "cpu"]
+    if not nets:
+        return pipeline
+    import cloudpickle
+
+    # The stored value, not a resolved one (ECGNetClassifier reads "auto" as
+    # "cuda" through a property): the fitted pipeline must come back as it was.
+    devices = [vars(n).get("device") for n in nets]
+    try:
+        for n in nets:
+            vars(n)["device"] = "cpu"
+        blob = cloudpickle.dumps(pipeline)
+    finally:
+        for n, device in zip(nets, devices):
+            vars(n)["device"] = device
+    return pickle.loads(blob)  # noqa: S301 -- our own bytes
+
+
+def _pinned(dist):
+    try:
+        version = importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return f"{dist}=={version.split('+')[0]}"  # drop local labels such as +cu121
+
+
+def _default_requirements(pipeline):
+    dists = ["ecgsk", "mlflow", "cloudpickle", "numpy", "pandas", "scikit-learn"]
+    if _skorch_nets(pipeline):
+        dists += ["torch", "skorch"]
+    return [r for r in map(_pinned, dists) if r]
+
+
+def log_model(pipeline, *, classes, input_example, name="model", registered_model_name=None,
+              pip_requirements=None):
+    """Log a fitted pipeline as an MLflow model predicting class probabilities from raw signals.
+
+    One model with two flavours:
+
+    - ``sklearn``: :func:`mlflow.sklearn.load_model` returns the fitted
+      pipeline itself (its ``predict_proba`` columns follow its own
+      ``classes_``);
+    - ``python_function``: :func:`mlflow.pyfunc.load_model` returns a model
+      whose ``predict(X)`` is a :class:`pandas.DataFrame` of probabilities,
+      one column per class named after ``classes``.
+
+    **Input format**: a numpy array of raw signals, shape ``(n_records,
+    n_leads, n_samples)``, with the dtype, lead count and length of
+    ``input_example`` (ecgsk's loaders give float32 in mV, at the pipeline's
+    ``SAMPLING_RATE``). The signature records this as a tensor spec
+    ``(-1, n_leads, n_samples)``: MLflow checks the shape and refuses other
+    dtypes (cast with ``X.astype(np.float32)``); a REST server takes
+    ``{"inputs": [...]}``.
+
+    Skorch nets trained on a GPU are logged moved to the CPU (on a copy), so
+    the model loads and predicts where there is no GPU.
+
+    The pipeline is stored with cloudpickle (skops cannot hold custom
+    transformers or torch modules): loading a model runs code from it, so
+    load only models from stores you trust.
+
+    Parameters
+    ----------
+    pipeline : fitted sklearn estimator
+        Pipeline from raw signal arrays to ``predict_proba``.
+    classes : array-like of str
+        Class names, the columns of the pyfunc's output: for multi-label
+        tasks the indicator columns; for single-label tasks the classes the
+        integer labels fitted on index (see :func:`predict_proba_matrix`).
+    input_example : ndarray of shape (n, n_leads, n_samples)
+        A few raw signals (the first two are kept, to keep the artifact
+        small); the signature is inferred from it and the pyfunc's output.
+    name : str, default="model"
+        Model name in the run.
+    registered_model_name : str or None
+        Also register the model under this name in the model registry.
+    pip_requirements : list of str or None
+        Requirements of the model's environment; when None, ecgsk, mlflow,
+        cloudpickle, numpy, pandas, scikit-learn (and torch, skorch for a
+        network), pinned to the installed versions.
+
+    Returns
+    -------
+    mlflow.models.model.ModelInfo
+        ``model_uri`` (``models:/<model_id>``) loads the model; so does
+        ``runs:/<run_id>/<name>``.
+
+    Examples
+    --------
+    >>> info = log_model(pipe, classes=ds.classes, input_example=X_test[:2])  # doctest: +SKIP
+    >>> model = mlflow.pyfunc.load_model(info.model_uri)                       # doctest: +SKIP
+    >>> model.predict(X_new.astype("float32"))  # one column per class  # doctest: +SKIP
+    """
+    if not hasattr(pipeline, "predict_proba"):
+        raise TypeError(f"pipeline must have predict_proba; {type(pipeline).__name__} has not.")
+    classes = [str(c) for c in np.asarray(classes).tolist()]
+    if len(classes) < 2 or len(set(classes)) != len(classes):
+        raise ValueError(f"classes must name at least two distinct classes, got {classes!r}.")
+    example = np.asarray(input_example)
+    if example.ndim < 2 or len(example) == 0 or example.dtype.kind not in "fiu":
+        raise ValueError("input_example must be a numeric array of raw signals "
+                         f"(n, leads, samples); got shape {example.shape}, dtype {example.dtype}.")
+    example = np.ascontiguousarray(example[:_MAX_EXAMPLE_RECORDS])
+    model = _on_cpu(pipeline)
+    output = _ProbabilityModel(model, classes).predict(example)
+    signature = infer_signature(example, output)
+    if pip_requirements is None:
+        pip_requirements = _default_requirements(model)
+    return Model.log(
+        artifact_path=None, name=name, flavor=sys.modules[__name__], flavor_name="sklearn",
+        registered_model_name=registered_model_name, sk_model=model, classes=classes,
+        signature=signature, input_example=example, pip_requirements=pip_requirements)

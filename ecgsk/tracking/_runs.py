@@ -1,0 +1,177 @@
+"""A run context that never leaves a run RUNNING: FAILED on error, KILLED on interruption."""
+
+import contextlib
+import logging
+import signal
+import threading
+
+import mlflow
+from mlflow.entities import RunStatus
+from mlflow.tracking import MlflowClient
+
+from ._masking import mask_secrets
+
+__all__ = ["tracked_run", "RunTerminated", "ERROR_TAG"]
+
+_logger = logging.getLogger(__name__)
+
+#: Tag naming the exception that ended a run FAILED or KILLED.
+ERROR_TAG = "ecgsk.error"
+
+_FINISHED = RunStatus.to_string(RunStatus.FINISHED)
+_FAILED = RunStatus.to_string(RunStatus.FAILED)
+_KILLED = RunStatus.to_string(RunStatus.KILLED)
+
+
+class RunTerminated(SystemExit):
+    """Raised in the main thread on SIGTERM while a :func:`tracked_run` is open.
+
+    A :class:`SystemExit` with code ``128 + signum`` (143), so an uncaught
+    one ends the process with the status a shell reports for SIGTERM, after
+    the open runs have been marked KILLED.
+    """
+
+
+_sigterm_lock = threading.Lock()
+_sigterm_depth = 0
+_previous_handler = None
+
+
+def _on_sigterm(signum, frame):
+    raise RunTerminated(128 + signum)
+
+
+@contextlib.contextmanager
+def _sigterm_as_exception():
+    """Turn SIGTERM into :class:`RunTerminated` while the outermost run is open.
+
+    Only in the main thread (Python delivers signals there), and only where
+    nobody else has installed a handler; the previous handler is restored.
+    """
+    global _sigterm_depth, _previous_handler
+    installed = False
+    if threading.current_thread() is threading.main_thread():
+        with _sigterm_lock:
+            if _sigterm_depth == 0:
+                current = signal.getsignal(signal.SIGTERM)
+                if current in (signal.SIG_DFL, None):
+                    _previous_handler = current
+                    signal.signal(signal.SIGTERM, _on_sigterm)
+                    installed = True
+            elif signal.getsignal(signal.SIGTERM) is _on_sigterm:
+                installed = True
+            if installed:
+                _sigterm_depth += 1
+    try:
+        yield
+    finally:
+        if installed:
+            with _sigterm_lock:
+                _sigterm_depth -= 1
+                if _sigterm_depth == 0:
+                    signal.signal(signal.SIGTERM, _previous_handler or signal.SIG_DFL)
+
+
+def _status_of(exc):
+    if exc is None:
+        return _FINISHED
+    if isinstance(exc, (KeyboardInterrupt, RunTerminated)):
+        return _KILLED
+    if isinstance(exc, SystemExit):
+        return _FINISHED if exc.code in (None, 0) else _FAILED
+    return _FAILED
+
+
+def _describe(exc):
+    if isinstance(exc, RunTerminated):
+        return "terminated by SIGTERM"
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (KeyboardInterrupt)"
+    return mask_secrets(f"{type(exc).__name__}: {exc}")[:5000]
+
+
+def _end(run_id, parent_id, status, exc):
+    """End ``run_id`` (and any run left open inside it) with ``status``, whatever happens."""
+    client = MlflowClient()
+    if exc is not None and status != _FINISHED:
+        with contextlib.suppress(Exception):
+            client.set_tag(run_id, ERROR_TAG, _describe(exc))
+    # Runs started inside ours and left open end with the same status; stop at
+    # our parent in case our own run was already ended inside the block.
+    active = mlflow.active_run()
+    while active is not None and active.info.run_id not in (run_id, parent_id):
+        mlflow.end_run(status)
+        active = mlflow.active_run()
+    if active is not None and active.info.run_id == run_id:
+        mlflow.end_run(status)
+    elif client.get_run(run_id).info.status == RunStatus.to_string(RunStatus.RUNNING):
+        # Taken off the fluent stack by hand but not ended in the store.
+        client.set_terminated(run_id, status)
+
+
+@contextlib.contextmanager
+def tracked_run(name, *, nested=False, tags=None, description=None):
+    """Start an MLflow run that always ends with its true status.
+
+    Wraps :func:`mlflow.start_run`. The run ends
+
+    - FINISHED when the block completes (or calls ``sys.exit(0)``);
+    - FAILED when the block raises, with the exception in the
+      ``ecgsk.error`` tag;
+    - KILLED on :class:`KeyboardInterrupt`, and on SIGTERM: while the
+      outermost tracked run of the main thread is open, SIGTERM raises
+      :class:`RunTerminated` (a :class:`SystemExit`), unless the process has
+      its own SIGTERM handler.
+
+    The exception is re-raised; what was logged before it stays, and runs
+    left open inside the block end with the same status. A nested run that
+    fails leaves its parent RUNNING, so the parent can catch the exception
+    and go on.
+
+    Parameters
+    ----------
+    name : str
+        Run name shown in the MLflow UI.
+    nested : bool, default=False
+        Start the run as a child of the active run (tag
+        ``mlflow.parentRunId``).
+    tags : dict or None
+        Tags set when the run starts.
+    description : str or None
+        Run description (``mlflow.note.content``).
+
+    Yields
+    ------
+    mlflow.ActiveRun
+
+    Examples
+    --------
+    >>> from ecgsk.tracking import tracked_run                # doctest: +SKIP
+    >>> with tracked_run("comparison") as parent:             # doctest: +SKIP
+    ...     try:
+    ...         with tracked_run("fold 1", nested=True):
+    ...             raise ValueError("diverged")   # fold 1 ends FAILED
+    ...     except ValueError:
+    ...         pass                               # the parent goes on
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty string, got {name!r}.")
+    parent = mlflow.active_run() if nested else None
+    parent_id = parent.info.run_id if parent is not None else None
+    run = mlflow.start_run(run_name=name, nested=nested, tags=tags, description=description)
+    run_id = run.info.run_id
+    error = None
+    try:
+        with _sigterm_as_exception():
+            yield run
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        status = _status_of(error)
+        try:
+            _end(run_id, parent_id, status, error)
+        except Exception as end_error:  # noqa: BLE001 -- never hide the block's own exception
+            if error is None:
+                raise
+            _logger.warning("could not mark run %s %s: %s", run_id, status, end_error)

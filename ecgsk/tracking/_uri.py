@@ -1,0 +1,179 @@
+"""Where runs go: the default sqlite store, and checking a tracking URI before any work."""
+
+import os
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import mlflow
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from ._masking import mask_secrets
+
+__all__ = ["TrackingError", "default_tracking_uri", "setup_tracking", "artifact_root"]
+
+_SQLITE_PREFIX = "sqlite:///"
+
+
+class TrackingError(RuntimeError):
+    """The tracking store cannot be used (unreachable, unwritable or refused)."""
+
+
+def default_tracking_uri():
+    """The tracking URI ecgsk uses when none is given.
+
+    ``MLFLOW_TRACKING_URI`` when that variable is set, else a SQLite store at
+    ``<cwd>/mlruns/mlflow.db`` (the ``mlruns/`` folder is created), whose
+    artifacts go to ``<cwd>/mlruns/artifacts/``. MLflow 3 refuses its plain
+    ``./mlruns`` file store unless ``MLFLOW_ALLOW_FILE_STORE=true``, hence
+    SQLite.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from ecgsk.tracking import default_tracking_uri
+    >>> default_tracking_uri()                           # doctest: +SKIP
+    'sqlite:////home/me/project/mlruns/mlflow.db'
+    """
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if uri:
+        return uri
+    root = Path.cwd() / "mlruns"
+    root.mkdir(exist_ok=True)
+    return f"{_SQLITE_PREFIX}{root / 'mlflow.db'}"
+
+
+def _sqlite_path(uri):
+    path = uri[len(_SQLITE_PREFIX):]
+    if not path or path == ":memory:":
+        return None
+    return Path(path)
+
+
+def artifact_root(tracking_uri, experiment):
+    """Artifact location for a new experiment of a SQLite store: beside the database.
+
+    ``sqlite:///<dir>/mlflow.db`` puts the artifacts of experiment ``name`` in
+    ``<dir>/artifacts/<name>`` (characters other than letters, digits,
+    ``._-`` become ``_``). Other stores (an MLflow server) choose themselves:
+    None.
+    """
+    if not tracking_uri.startswith(_SQLITE_PREFIX):
+        return None
+    path = _sqlite_path(tracking_uri)
+    if path is None:
+        return None
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", experiment).strip("._") or "experiment"
+    return str(path.resolve().parent / "artifacts" / slug)
+
+
+def _check_reachable(uri):
+    """Fail fast, naming the URI (secrets masked), where MLflow would retry for minutes."""
+    shown = mask_secrets(uri)
+    scheme = urllib.parse.urlparse(uri).scheme.lower()
+    if scheme in ("http", "https"):
+        parts = urllib.parse.urlsplit(uri)
+        host = parts.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        if parts.port:
+            netloc += f":{parts.port}"
+        health = urllib.parse.urlunsplit((parts.scheme, netloc, parts.path.rstrip("/") + "/health",
+                                          "", ""))
+        try:
+            with urllib.request.urlopen(health, timeout=5) as response:  # noqa: S310 (http only)
+                response.read(64)
+        except urllib.error.HTTPError:
+            pass  # a server answered; MLflow reports what it thinks of us below
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise TrackingError(f"the MLflow tracking server at {shown} is unreachable: "
+                                f"{reason}. Start it (mlflow server --host 127.0.0.1) or pass "
+                                "another --tracking-uri.") from None
+    elif uri.startswith(_SQLITE_PREFIX):
+        path = _sqlite_path(uri)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise TrackingError(f"cannot create the folder of the SQLite store {shown}: "
+                                    f"{exc}") from None
+            if not os.access(path.parent, os.W_OK):
+                raise TrackingError(f"the folder of the SQLite store {shown} is not writable.")
+    elif scheme == "sqlite":
+        raise TrackingError(f"SQLite tracking URIs take three slashes and a path, "
+                            f"e.g. sqlite:///mlruns/mlflow.db; got {shown}.")
+
+
+def setup_tracking(tracking_uri=None, experiment="ecgsk"):
+    """Point MLflow at a store and an experiment, checking both first.
+
+    Parameters
+    ----------
+    tracking_uri : str or None, default=None
+        Any MLflow tracking URI; :func:`default_tracking_uri` when None.
+        ``sqlite:///path/mlflow.db`` creates the database and its folder.
+    experiment : str, default="ecgsk"
+        Experiment name; created when absent. For a SQLite store its
+        artifacts go beside the database (see :func:`artifact_root`).
+
+    Returns
+    -------
+    experiment_id : str
+
+    Raises
+    ------
+    TrackingError
+        If the store is unreachable or refuses us (a server that does not
+        answer, a folder that cannot be written, MLflow's file store without
+        ``MLFLOW_ALLOW_FILE_STORE``) or the experiment is deleted. The URI in
+        the message has its credentials masked.
+    ValueError
+        If ``experiment`` is not a non-empty string.
+
+    Examples
+    --------
+    >>> from ecgsk.tracking import setup_tracking, tracked_run
+    >>> exp_id = setup_tracking("sqlite:///mlruns/mlflow.db", "ptbxl")  # doctest: +SKIP
+    >>> with tracked_run("baseline") as run:             # doctest: +SKIP
+    ...     mlflow.log_metric("auroc", 0.9)
+    """
+    if not isinstance(experiment, str) or not experiment.strip():
+        raise ValueError(f"experiment must be a non-empty name, got {experiment!r}.")
+    uri = tracking_uri or default_tracking_uri()
+    if uri.startswith(_SQLITE_PREFIX) and not uri.startswith(_SQLITE_PREFIX + "/"):
+        # sqlite:///relative/path: make it absolute so that chdir does not move the store.
+        path = _sqlite_path(uri)
+        if path is not None:
+            uri = f"{_SQLITE_PREFIX}{path.resolve()}"
+    _check_reachable(uri)
+    try:
+        client = MlflowClient(uri)
+        found = client.get_experiment_by_name(experiment)
+        if found is None:
+            try:
+                experiment_id = client.create_experiment(
+                    experiment, artifact_location=artifact_root(uri, experiment))
+            except MlflowException as exc:
+                if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
+                experiment_id = client.get_experiment_by_name(experiment).experiment_id
+        elif found.lifecycle_stage != "active":
+            raise TrackingError(f"experiment {experiment!r} is deleted in {mask_secrets(uri)}; "
+                                "restore it (mlflow experiments restore) or choose another name.")
+        else:
+            experiment_id = found.experiment_id
+    except TrackingError:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- any store failure becomes one clear error
+        message = mask_secrets(str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc))
+        raise TrackingError(f"cannot use the MLflow tracking store {mask_secrets(uri)}: "
+                            f"{message}") from exc
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return experiment_id

@@ -1,0 +1,162 @@
+"""Fixtures: empty MLflow stores, a shared signal cache and tiny pipeline modules.
+
+The pipeline modules are written to temporary files and passed by path, as
+a user's own pipelines would be.
+"""
+
+import os
+import shutil
+import textwrap
+
+import mlflow
+import pytest
+from mlflow.tracking import MlflowClient
+
+STATS_LR = '''
+"""Statistical features (ecgsk.features.StatisticalFeatures), one-vs-rest logistic regression."""
+
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ecgsk.features import StatisticalFeatures
+
+DATASET = "ptbxl"
+TASK = ("superdiagnostic", "binary")
+SAMPLING_RATE = 100
+
+
+def make_pipeline(C=1.0, random_state=None):
+    return Pipeline([
+        ("features", StatisticalFeatures(sampling_rate=SAMPLING_RATE)),
+        ("scale", StandardScaler()),
+        ("clf", OneVsRestClassifier(LogisticRegression(C=C, max_iter=300,
+                                                       random_state=random_state))),
+    ])
+
+
+def search_space(trial):
+    return {"C": trial.suggest_float("C", 1e-3, 10.0, log=True)}
+'''
+
+FLAT_LR = '''
+"""Every 10th sample of every lead, flattened, and logistic regression."""
+
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+DATASET = {dataset!r}
+TASK = {task!r}
+SAMPLING_RATE = 50
+LENGTH = 500
+
+
+def flatten(X, step=10):
+    return X[:, :, ::step].reshape(len(X), -1)
+
+
+def make_pipeline(C=0.1, step=10):
+    clf = LogisticRegression(C=C, max_iter=300)
+    return Pipeline([
+        ("flatten", FunctionTransformer(flatten, kw_args={{"step": step}})),
+        ("clf", OneVsRestClassifier(clf) if DATASET == "ptbxl" else clf),
+    ])
+
+
+def search_space(trial):
+    return {{"C": trial.suggest_float("C", 1e-3, 10.0, log=True)}}
+'''
+
+FAILING = '''
+"""Logistic regression on a few samples that fails on its second fit (a diverging fold)."""
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+
+DATASET = "ptbxl"
+TASK = "superdiagnostic"
+SAMPLING_RATE = 50
+
+FITS = []
+
+
+class FailsOnSecondFit(ClassifierMixin, BaseEstimator):
+    def fit(self, X, y):
+        FITS.append(len(X))
+        if len(FITS) == 2:
+            raise RuntimeError("loss diverged on the second fit")
+        features = X[:, :, ::25].reshape(len(X), -1)
+        self.model_ = OneVsRestClassifier(LogisticRegression()).fit(features, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X[:, :, ::25].reshape(len(X), -1))
+
+
+def make_pipeline():
+    return FailsOnSecondFit()
+
+
+def search_space(trial):
+    return {}
+'''
+
+
+def write_module(folder, name, source):
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.py"
+    path.write_text(textwrap.dedent(source).lstrip())
+    return path
+
+
+@pytest.fixture(scope="session")
+def empty_store(request, tmp_path_factory):
+    """An MLflow SQLite database with its tables created and no run (see tests/tracking)."""
+    cache = getattr(request.config, "cache", None)
+    folder = (cache.mkdir(f"ecgsk-mlflow-{mlflow.__version__}") if cache is not None
+              else tmp_path_factory.mktemp("mlflow-empty"))
+    path = folder / "empty.db"
+    if not path.exists():
+        building = folder / f"building-{os.getpid()}.db"
+        MlflowClient(f"sqlite:///{building}").search_experiments(max_results=1)
+        os.replace(building, path)
+    return path
+
+
+def new_store(empty_store, folder):
+    """A fresh SQLite tracking URI in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(empty_store, folder / "mlflow.db")
+    return f"sqlite:///{folder / 'mlflow.db'}"
+
+
+@pytest.fixture
+def tracking_uri(empty_store, tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    previous = mlflow.get_tracking_uri()
+    yield new_store(empty_store, tmp_path / "mlruns")
+    while mlflow.active_run() is not None:
+        mlflow.end_run("KILLED")
+    mlflow.set_tracking_uri(previous)
+
+
+@pytest.fixture(scope="session")
+def signal_cache(tmp_path_factory):
+    """WFDBLoader cache shared by the comparisons of a session."""
+    return tmp_path_factory.mktemp("signals")
+
+
+@pytest.fixture(scope="session")
+def pipeline_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pipelines")
+    return {
+        "stats_lr": write_module(folder, "stats_lr", STATS_LR),
+        "flat_lr": write_module(folder, "flat_lr", FLAT_LR.format(
+            dataset="ptbxl", task=("superdiagnostic", "binary"))),
+    }

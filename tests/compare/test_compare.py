@@ -1,0 +1,262 @@
+"""python -m ecgsk.compare end to end on real PTB-XL (and CinC 2017) records."""
+
+import json
+import subprocess
+import sys
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from ecgsk.compare import ComparisonFailed, compare, main
+
+from .conftest import FAILING, FLAT_LR, new_store, write_module
+
+pytestmark = pytest.mark.slow
+
+
+def _table(client, run, path):
+    """A table logged with mlflow.log_table, read without MLflow's global tracking URI."""
+    with open(client.download_artifacts(run.info.run_id, path)) as f:
+        table = json.load(f)
+    return pd.DataFrame(table["data"], columns=table["columns"])
+
+
+def _runs(client, experiment, role=None):
+    exp = client.get_experiment_by_name(experiment)
+    query = f"tags.`ecgsk.role` = '{role}'" if role else ""
+    return client.search_runs([exp.experiment_id], filter_string=query)
+
+
+@pytest.fixture(scope="module")
+def e2e(empty_store, pipeline_files, signal_cache, ptbxl_root, tmp_path_factory):
+    """One CLI comparison of two pipelines: 2 CV folds, external test set, a --set."""
+    uri = new_store(empty_store, tmp_path_factory.mktemp("e2e"))
+    cmd = [sys.executable, "-m", "ecgsk.compare",
+           "--pipelines", str(pipeline_files["stats_lr"]), str(pipeline_files["flat_lr"]),
+           "--dataset", "ptbxl", "--task", "superdiagnostic", "--data", str(ptbxl_root),
+           "--folds", "1", "2", "--max-records", "300", "--n-boot", "50",
+           "--tracking-uri", uri, "--experiment", "e2e", "--cache-dir", str(signal_cache),
+           "--test-data", str(ptbxl_root), "--set", "flat_lr.C=0.5", "--no-progress"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done, MlflowClient(uri)
+
+
+def test_runs_nest_comparison_pipeline_fold(e2e):
+    _, client = e2e
+    (comparison,) = _runs(client, "e2e", "comparison")
+    pipelines = {r.info.run_name: r for r in _runs(client, "e2e", "pipeline")}
+    folds = _runs(client, "e2e", "fold")
+    assert set(pipelines) == {"stats_lr", "flat_lr"}
+    assert len(folds) == 4
+    runs = [comparison, *pipelines.values(), *folds]
+    assert all(r.info.status == "FINISHED" for r in runs)
+    assert "mlflow.parentRunId" not in comparison.data.tags
+    for run in pipelines.values():
+        assert run.data.tags["mlflow.parentRunId"] == comparison.info.run_id
+    for run in folds:
+        parent = pipelines[run.data.tags["ecgsk.pipeline"]]
+        assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert run.info.run_name == f"{parent.info.run_name} fold {run.data.tags['ecgsk.fold']}"
+    assert comparison.data.params["compare.folds"] == "1, 2"
+    assert comparison.data.params["compare.max_records"] == "300"
+    assert comparison.data.tags["ecgsk.version.mlflow"] == mlflow.__version__
+
+
+def test_pipeline_run_metrics(e2e):
+    _, client = e2e
+    run = {r.info.run_name: r for r in _runs(client, "e2e", "pipeline")}["stats_lr"]
+    folds = {r.data.tags["ecgsk.fold"]: r for r in _runs(client, "e2e", "fold")
+             if r.data.tags["ecgsk.pipeline"] == "stats_lr"}
+    m = run.data.metrics
+    history = client.get_metric_history(run.info.run_id, "cv_macro_auroc")
+    assert sorted(h.step for h in history) == [1, 2]
+    per_fold = [folds[str(h.step)].data.metrics["cv_macro_auroc"] for h in history]
+    assert [h.value for h in history] == pytest.approx(per_fold)
+    assert m["cv_macro_auroc_mean"] == pytest.approx(np.mean(per_fold))
+    assert m["cv_macro_auroc_std"] == pytest.approx(np.std(per_fold))
+    for name in ("macro_auroc", "macro_f1", "macro_sensitivity", "macro_specificity"):
+        assert m[f"test_{name}_ci_low"] <= m[f"test_{name}"] <= m[f"test_{name}_ci_high"]
+        assert f"external_{name}" in m and f"external_{name}_ci_low" in m
+    assert 0.5 < m["test_macro_auroc"] <= 1
+    assert {f"test_threshold_{c}" for c in ("CD", "HYP", "MI", "NORM", "STTC")} <= set(m)
+    p = run.data.params
+    assert p["train.split"] == "strat_fold 1-8" and p["test.split"] == "strat_fold 10"
+    assert p["signal.sampling_rate"] == "100" and p["signal.length"] == "1000"
+    assert p["pipeline.steps"] == "features=StatisticalFeatures -> scale=StandardScaler -> " \
+                                  "clf=OneVsRestClassifier"
+    assert p["factory.random_state"] == "0"  # --seed reaches factories taking random_state
+    paths = {a.path for a in client.list_artifacts(run.info.run_id, "test")}
+    assert {"test/roc_curves.png", "test/confusion_matrix.png", "test/predictions.csv",
+            "test/per_class_metrics.json"} <= paths
+    assert int(p["test.n_records"]) == len(pd.read_csv(
+        client.download_artifacts(run.info.run_id, "test/predictions.csv")))
+
+
+def test_set_reaches_factory(e2e):
+    _, client = e2e
+    run = {r.info.run_name: r for r in _runs(client, "e2e", "pipeline")}["flat_lr"]
+    assert run.data.params["factory.C"] == "0.5"
+    assert run.data.params["clf__estimator__C"] == "0.5"
+    stats = {r.info.run_name: r for r in _runs(client, "e2e", "pipeline")}["stats_lr"]
+    assert stats.data.params["clf__estimator__C"] == "1.0"
+
+
+def test_external_test_set(e2e, ptbxl_root):
+    from ecgsk.compare._data import load_dataset
+
+    _, client = e2e
+    full = load_dataset("ptbxl", "superdiagnostic", ptbxl_root, 100)
+    (comparison,) = _runs(client, "e2e", "comparison")
+    p = comparison.data.params
+    assert p["external.split"] == "external: test fold 10"
+    assert p["external.overlap_with_train"] == "0"
+    assert int(p["external.n_records"]) == min(300, int((full.folds == 10).sum()))
+    run = _runs(client, "e2e", "pipeline")[0]
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "external")} >= {
+        "external/roc_curves.png", "external/predictions.csv"}
+
+
+def test_comparison_table_with_p_values(e2e):
+    done, client = e2e
+    (comparison,) = _runs(client, "e2e", "comparison")
+    pairwise = _table(client, comparison, "comparison/pairwise.json")
+    assert len(pairwise) == 1
+    row = pairwise.iloc[0]
+    assert {row.pipeline_a, row.pipeline_b} == {"stats_lr", "flat_lr"}
+    assert row.metric == "macro_auroc" and 0 < row.p_bootstrap <= 1
+    assert row.diff_ci_low <= row["diff"] <= row.diff_ci_high
+    assert row.winner in ("stats_lr", "flat_lr", "none (p >= 0.05)")
+    pipelines = {r.info.run_name: r for r in _runs(client, "e2e", "pipeline")}
+    assert row.value_a == pytest.approx(pipelines[row.pipeline_a].data.metrics["test_macro_auroc"])
+    summary = _table(client, comparison, "comparison/summary.json")
+    assert set(summary.pipeline) == {"stats_lr", "flat_lr"}
+    assert "Pairwise tests" in done.stdout and "p_bootstrap" in done.stdout
+    assert "stats_lr" in done.stdout and "[" in done.stdout  # intervals printed
+
+
+def test_logged_model_predicts_raw_signals(e2e, ptbxl_root, signal_cache):
+    from ecgsk.preprocessing import WFDBLoader
+
+    _, client = e2e
+    run = {r.info.run_name: r for r in _runs(client, "e2e", "pipeline")}["flat_lr"]
+    preds = pd.read_csv(client.download_artifacts(run.info.run_id, "test/predictions.csv"))
+    records = [str(ptbxl_root / "records100" / "00000" / r) for r in preds.record[:3]
+               if r.startswith("00")]
+    assert records, preds.record[:3]
+    X = WFDBLoader(sampling_rate=50, length=500, cache_dir=str(signal_cache)).fit_transform(records)
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(client.tracking_uri)
+    try:
+        model = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    finally:
+        mlflow.set_tracking_uri(previous)
+    frame = model.predict(X)
+    assert list(frame.columns) == ["CD", "HYP", "MI", "NORM", "STTC"]
+    expected = preds.filter(like="proba_").to_numpy()[:len(records)]
+    np.testing.assert_allclose(frame.to_numpy(), expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.fixture
+def quiet_args(tracking_uri, signal_cache):
+    return ["--tracking-uri", tracking_uri, "--cache-dir", str(signal_cache), "--no-progress"]
+
+
+def test_failing_fold_keeps_earlier_folds(tmp_path, tracking_uri, signal_cache, ptbxl_root,
+                                          pipeline_files):
+    failing = write_module(tmp_path, "diverges", FAILING)
+    with pytest.raises(ComparisonFailed, match="diverges") as err:
+        compare([failing, pipeline_files["flat_lr"]], "ptbxl", "superdiagnostic", ptbxl_root,
+                folds=[1, 2], max_records=150, n_boot=20, tracking_uri=tracking_uri,
+                experiment="fails", cache_dir=signal_cache, progress=False)
+    result = err.value.result
+    assert set(result.pipelines) == {"flat_lr"} and "loss diverged" in result.failed["diverges"]
+    client = MlflowClient(tracking_uri)
+    folds = {r.info.run_name: r for r in _runs(client, "fails", "fold")}
+    assert folds["diverges fold 1"].info.status == "FINISHED"
+    assert "cv_macro_auroc" in folds["diverges fold 1"].data.metrics
+    assert folds["diverges fold 2"].info.status == "FAILED"
+    assert "loss diverged" in folds["diverges fold 2"].data.tags["ecgsk.error"]
+    assert folds["flat_lr fold 2"].info.status == "FINISHED"
+    pipelines = {r.info.run_name: r for r in _runs(client, "fails", "pipeline")}
+    assert pipelines["diverges"].info.status == "FAILED"
+    assert pipelines["flat_lr"].info.status == "FINISHED"
+    (comparison,) = _runs(client, "fails", "comparison")
+    assert comparison.info.status == "FAILED"
+    summary = _table(client, comparison, "comparison/summary.json")
+    assert summary.set_index("pipeline").loc["diverges", "error"].startswith("RuntimeError")
+
+
+def test_no_cv_single_pipeline_cinc(tmp_path, quiet_args, tracking_uri, cinc_root, capsys):
+    path = write_module(tmp_path, "cinc_flat", FLAT_LR.format(dataset="cinc2017", task="af"))
+    other = write_module(tmp_path, "cinc_flat_strong", FLAT_LR.format(dataset="cinc2017",
+                                                                      task="af"))
+    code = main(["--pipelines", str(path), str(other), "--dataset", "cinc2017", "--task", "af",
+                 "--data", str(cinc_root), "--no-cv", "--max-records", "200", "--n-boot", "20",
+                 "--set", "cinc_flat_strong.C=10", "--experiment", "cinc", *quiet_args])
+    assert code == 0, capsys.readouterr().err
+    client = MlflowClient(tracking_uri)
+    assert _runs(client, "cinc", "fold") == []
+    runs = _runs(client, "cinc", "pipeline")
+    m = runs[0].data.metrics
+    assert {"test_challenge_f1", "test_accuracy", "test_f1_noisy", "test_macro_auroc"} <= set(m)
+    (comparison,) = _runs(client, "cinc", "comparison")
+    assert comparison.data.params["compare.folds"] == "none"
+    pairwise = _table(client, comparison, "comparison/pairwise.json")
+    assert 0 < pairwise.p_mcnemar.iloc[0] <= 1 and pairwise.metric.iloc[0] == "macro_auroc_ovr"
+    assert "p_delong" not in pairwise.columns
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"--pipelines": ["nope_pipeline"]}, "unknown pipeline 'nope_pipeline'"),
+    ({"--set": "flat_lr.lr=0.1"}, "pipeline 'flat_lr': make_pipeline has no parameter 'lr'; "
+                                  "it accepts: C, step"),
+    ({"--set": "other.C=1"}, "'other' is not among"),
+    ({"--task": "rhythmic"}, "unknown task 'rhythmic' for dataset 'ptbxl'"),
+    ({"--task": "form"}, "pipeline 'stats_lr' is made for dataset 'ptbxl', task"),
+    ({"--data": "EMPTY"}, "no ptbxl records for task 'superdiagnostic'"),
+    ({"--folds": ["9"]}, "--folds [9] is not"),
+    ({"--max-records": "5"}, "max_records must be at least 20"),
+    ({"--folds": ["1"], "--no-cv": []}, "make no sense with cv=False"),
+])
+def test_bad_requests_fail_before_any_work(change, message, pipeline_files, ptbxl_root,
+                                           tmp_path, capsys):
+    args = {"--pipelines": [str(pipeline_files["stats_lr"]), str(pipeline_files["flat_lr"])],
+            "--dataset": "ptbxl", "--task": "superdiagnostic", "--data": str(ptbxl_root)}
+    args.update(change)
+    if args["--data"] == "EMPTY":
+        args["--data"] = str(tmp_path / "empty")
+        (tmp_path / "empty").mkdir()
+    argv = []
+    for key, value in args.items():
+        argv += [key, *value] if isinstance(value, list) else [key, value]  # [] for flags
+    store = tmp_path / "store" / "mlflow.db"
+    code = main(argv + ["--tracking-uri", f"sqlite:///{store}", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert not store.exists()  # the store is not even created
+
+
+def test_unknown_dataset_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--pipelines", "x", "--dataset", "mitbih", "--task", "af", "--data", "."])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'mitbih'" in capsys.readouterr().err
+
+
+def test_missing_arguments(capsys):
+    with pytest.raises(SystemExit):
+        main(["--pipelines", "x"])
+    assert "--dataset, --task, --data" in capsys.readouterr().err
+
+
+def test_list(tmp_path, monkeypatch, capsys):
+    write_module(tmp_path, "listed_lr", FLAT_LR.format(dataset="ptbxl", task="binary"))
+    monkeypatch.setenv("ECGSK_PIPELINES", str(tmp_path))
+    assert main(["--list"]) == 0
+    out = capsys.readouterr().out
+    assert "listed_lr" in out and "ptbxl/binary @ 50 Hz" in out

@@ -1,0 +1,111 @@
+"""Split plans, record subsets and label alignment of a comparison."""
+
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecgsk.compare import CompareError, make_plan
+from ecgsk.compare._data import align_labels, load_dataset, stratified_subset
+from ecgsk.datasets import ECGDataset
+
+
+@pytest.fixture(scope="module")
+def ptbxl(ptbxl_root):
+    return load_dataset("ptbxl", "superdiagnostic", ptbxl_root, 100)
+
+
+def test_ptbxl_plan_uses_strat_folds(ptbxl):
+    plan = make_plan(ptbxl, folds=[3, 1])
+    folds = np.asarray(ptbxl.folds)
+    assert set(folds[plan.train]) == set(range(1, 9))
+    assert set(folds[plan.valid]) == {9} and set(folds[plan.test]) == {10}
+    assert [k for k, _, _ in plan.cv] == [1, 3]
+    groups = np.asarray(ptbxl.groups)
+    for k, tr, te in plan.cv:
+        assert set(folds[te]) == {k} and k not in set(folds[tr])
+        assert set(folds[tr]) == set(range(1, 9)) - {k}
+        assert not set(groups[tr]) & set(groups[te])  # strat_fold keeps patients apart
+    assert not set(groups[plan.train]) & set(groups[plan.test])
+    assert make_plan(ptbxl, cv=False).cv == []
+
+
+@pytest.mark.parametrize("folds, match", [([9], r"\[9\] is not"), ([1, 10], r"\[10\] is not"),
+                                          ([2, 2], "twice")])
+def test_ptbxl_bad_folds(ptbxl, folds, match):
+    with pytest.raises(CompareError, match=match):
+        make_plan(ptbxl, folds=folds)
+
+
+def _dataset(n, n_patients, seed=0):
+    rng = np.random.default_rng(seed)
+    groups = rng.integers(0, n_patients, n)
+    y = np.where(rng.random(n) < 0.3, "MI", "healthy")
+    return ECGDataset(X=np.array([f"/r/{i}" for i in range(n)]), y=y,
+                      classes=np.array(["MI", "healthy"]), groups=groups,
+                      meta=pd.DataFrame(index=range(n)), name="ptbdb", task="diagnosis")
+
+
+def test_grouped_plan_without_folds():
+    ds = _dataset(300, 60)
+    plan = make_plan(ds, folds=[2, 5], seed=1)
+    assert plan.valid is None
+    assert 0.12 < len(plan.test) / len(ds) < 0.28
+    assert not set(ds.groups[plan.train]) & set(ds.groups[plan.test])
+    assert sorted(np.concatenate([plan.train, plan.test])) == list(range(300))
+    assert [k for k, _, _ in plan.cv] == [2, 5]
+    for _, tr, te in plan.cv:
+        assert set(tr) | set(te) <= set(plan.train)
+        assert not set(ds.groups[tr]) & set(ds.groups[te])
+    again = make_plan(ds, folds=[2, 5], seed=1)
+    np.testing.assert_array_equal(again.test, plan.test)  # seeded: reproducible
+    with pytest.raises(CompareError, match=r"\[6\] is not"):
+        make_plan(ds, folds=[6])
+
+
+def test_cinc_plan_stratified_holdout(cinc_root):
+    ds = load_dataset("cinc2017", "af", cinc_root, 300)
+    plan = make_plan(ds, cv=False, seed=0)
+    share = len(plan.test) / len(ds)
+    assert share == pytest.approx(0.2, abs=0.01)
+    overall = pd.Series(ds.y).value_counts(normalize=True)
+    held = pd.Series(ds.y[plan.test]).value_counts(normalize=True)
+    assert (held - overall).abs().max() < 0.01
+
+
+def test_too_few_patients(ptbdb_root):
+    ds = load_dataset("ptbdb", "diagnosis", ptbdb_root, 1000)
+    with pytest.raises(CompareError, match="at least 10 patients"):
+        make_plan(ds)
+
+
+def test_stratified_subset_deterministic(ptbxl):
+    sub = stratified_subset(ptbxl, 300, seed=0)
+    assert len(sub) == 300
+    np.testing.assert_array_equal(sub.X, stratified_subset(ptbxl, 300, seed=0).X)
+    assert not np.array_equal(sub.X, stratified_subset(ptbxl, 300, seed=1).X)
+    for fold in range(1, 11):  # every fold keeps its share
+        assert abs((sub.folds == fold).mean() - (ptbxl.folds == fold).mean()) < 0.02
+    np.testing.assert_allclose(sub.y.mean(0), ptbxl.y.mean(0), atol=0.03)
+    assert stratified_subset(ptbxl, 10**6) is ptbxl
+
+
+def test_align_labels():
+    ds = ECGDataset(X=np.array(["a", "b", "c"]), y=np.array([[1, 0], [0, 1], [1, 1]]),
+                    classes=np.array(["MI", "NEW"]), name="ptbxl")
+    _, y, dropped = align_labels(ds, ["CD", "MI"])
+    np.testing.assert_array_equal(y, [[0, 1], [0, 0], [0, 1]])
+    assert dropped == ["NEW"]
+    single = ECGDataset(X=np.array(["a", "b", "c"]), y=np.array(["N", "X", "A"]),
+                        classes=np.array(["N", "A", "X"]), name="cinc2017")
+    kept, y, dropped = align_labels(single, ["A", "N"])
+    assert list(kept.X) == ["a", "c"] and list(y) == [1, 0] and dropped == ["X"]
+
+
+def test_load_dataset_errors(tmp_path):
+    with pytest.raises(CompareError, match="does not exist"):
+        load_dataset("ptbxl", "superdiagnostic", tmp_path / "absent", 100)
+    with pytest.raises(CompareError, match="no ptbxl records"):
+        load_dataset("ptbxl", "superdiagnostic", tmp_path, 100)
+    with pytest.raises(CompareError, match="unknown task 'rhythm' for dataset 'cinc2017'"):
+        load_dataset("cinc2017", "rhythm", tmp_path, 100)

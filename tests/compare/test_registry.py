@@ -1,0 +1,145 @@
+"""Finding, loading and checking pipeline modules; --set parsing."""
+
+import pickle
+import sys
+
+import cloudpickle
+import numpy as np
+import pytest
+
+from ecgsk.compare import (
+    PIPELINES_ENV,
+    CompareError,
+    PipelineError,
+    check_factory_params,
+    list_pipelines,
+    load_pipeline_module,
+    parse_set,
+    parse_value,
+    pipeline_dirs,
+)
+
+from .conftest import FLAT_LR, write_module
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def _flat(folder, name="flat_lr"):
+    return write_module(folder, name, FLAT_LR.format(dataset="ptbxl", task="binary"))
+
+
+def test_load_by_path(tmp_path):
+    module = load_pipeline_module(_flat(tmp_path))
+    assert module.__ecgsk_name__ == "flat_lr"
+    assert module.__ecgsk_path__ == str(tmp_path / "flat_lr.py")
+    assert len(module.__ecgsk_sha256__) == 64
+    assert module.make_pipeline(C=2.0).get_params()["clf__estimator__C"] == 2.0
+    # Loading again gives the same module; editing the file gives a new one.
+    assert load_pipeline_module(str(tmp_path / "flat_lr.py")) is module
+    (tmp_path / "flat_lr.py").write_text((tmp_path / "flat_lr.py").read_text() + "\n# v2\n")
+    assert load_pipeline_module(tmp_path / "flat_lr.py") is not module
+
+
+def test_module_functions_pickled_by_value(tmp_path):
+    module = load_pipeline_module(_flat(tmp_path, "byvalue"))
+    blob = cloudpickle.dumps(module.make_pipeline(step=5))
+    del sys.modules[module.__name__]  # as in a fresh process: the module is not importable
+    try:
+        restored = pickle.loads(blob)
+    finally:
+        sys.modules[module.__name__] = module
+    assert restored[0].fit_transform(np.zeros((2, 3, 20))).shape == (2, 12)
+
+
+def test_found_by_name_in_env_folders_first(tmp_path, monkeypatch):
+    first, second = tmp_path / "mine", tmp_path / "cwd"
+    _flat(first, "shared_name")
+    write_module(second / "pipelines", "shared_name", '"""Other."""\n')
+    write_module(first, "_helpers", "X = 1\n")
+    monkeypatch.setenv(PIPELINES_ENV, str(first))
+    monkeypatch.chdir(second)
+    assert pipeline_dirs()[:2] == [first.resolve(), (second / "pipelines").resolve()]
+    found = list_pipelines()
+    assert found["shared_name"] == first.resolve() / "shared_name.py"
+    assert "_helpers" not in found
+    assert load_pipeline_module("shared_name").DATASET == "ptbxl"
+
+
+def test_found_in_cwd_pipelines(tmp_path, monkeypatch):
+    monkeypatch.delenv(PIPELINES_ENV, raising=False)
+    _flat(tmp_path / "pipelines", "local_lr")
+    monkeypatch.chdir(tmp_path)
+    assert load_pipeline_module("local_lr").__ecgsk_name__ == "local_lr"
+
+
+def test_unknown_name_lists_available(tmp_path, monkeypatch):
+    _flat(tmp_path, "available_one")
+    monkeypatch.setenv(PIPELINES_ENV, str(tmp_path))
+    with pytest.raises(PipelineError, match="unknown pipeline 'nope'") as err:
+        load_pipeline_module("nope")
+    assert "available_one" in str(err.value) and str(tmp_path.resolve()) in str(err.value)
+    with pytest.raises(PipelineError, match="no pipeline file"):
+        load_pipeline_module(tmp_path / "missing.py")
+    with pytest.raises(PipelineError, match="unknown pipeline 'bad name'"):
+        load_pipeline_module("bad name")
+
+
+def test_invalid_module_lists_every_problem(tmp_path):
+    path = write_module(tmp_path, "broken", """
+        DATASET = ""
+        TASK = "superdiagnostic"
+        SAMPLING_RATE = -5
+        LENGTH = 2.5
+
+        def make_pipeline():
+            pass
+    """)
+    with pytest.raises(PipelineError) as err:
+        load_pipeline_module(path)
+    message = str(err.value)
+    for part in ("docstring", "search_space()", "DATASET", "SAMPLING_RATE", "LENGTH"):
+        assert part in message
+    assert "make_pipeline" not in message and "TASK" not in message
+
+
+def test_import_error_named(tmp_path):
+    path = write_module(tmp_path, "crashes", '"""Doc."""\nimport not_a_module_xyz\n')
+    with pytest.raises(PipelineError, match="crashes.py failed to import: ModuleNotFoundError"):
+        load_pipeline_module(path)
+
+
+def test_factory_params_checked(tmp_path):
+    module = load_pipeline_module(_flat(tmp_path))
+    check_factory_params(module, {"C": 1.0, "step": 5})
+    with pytest.raises(PipelineError, match=r"'flat_lr'.*'lr'.*accepts: C, step"):
+        check_factory_params(module, {"lr": 0.1})
+    kw = load_pipeline_module(write_module(tmp_path, "kw", '''
+        """Takes anything."""
+        DATASET = "ptbxl"
+        TASK = "binary"
+        SAMPLING_RATE = 100
+
+        def make_pipeline(**params):
+            return params
+
+        def search_space(trial):
+            return {}
+    '''))
+    check_factory_params(kw, {"anything": 1})
+
+
+@pytest.mark.parametrize("text, value", [
+    ("0.5", 0.5), ("[64, 128]", [64, 128]), ("None", None), ("True", True),
+    ("adam", "adam"), ("'quoted'", "quoted"), ("1e-3", 1e-3), ("cuda:0", "cuda:0"),
+])
+def test_parse_value(text, value):
+    assert parse_value(text) == value
+
+
+def test_parse_set():
+    parsed = parse_set(["a.C=0.5", "b.layers=[1, 2]", "a.name=x=y"], ["a", "b", "c"])
+    assert parsed == {"a": {"C": 0.5, "name": "x=y"}, "b": {"layers": [1, 2]}, "c": {}}
+    with pytest.raises(CompareError, match="PIPELINE.PARAM=VALUE"):
+        parse_set(["C=0.5"], ["a"])
+    with pytest.raises(CompareError, match="'z' is not among"):
+        parse_set(["z.C=1"], ["a"])

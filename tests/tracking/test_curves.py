@@ -1,0 +1,68 @@
+"""log_training_curves on skorch nets, alone and inside pipelines."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from ecgsk.tracking import find_skorch_net, log_training_curves, setup_tracking, tracked_run
+
+torch = pytest.importorskip("torch")
+skorch = pytest.importorskip("skorch")
+
+
+def _flatten(X):
+    return X.reshape(len(X), -1)
+
+
+@pytest.fixture(scope="module")
+def fitted_net():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 2, 8)).astype(np.float32)
+    y = (X[:, 0].mean(1) > 0).astype(np.int64)
+    torch.manual_seed(0)
+    net = skorch.NeuralNetClassifier(
+        torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 2), torch.nn.Softmax(-1)),
+        max_epochs=3, lr=0.1, batch_size=16, device="cpu", verbose=0)
+    pipe = Pipeline([("scale", FunctionTransformer(lambda X: X * 1.0)), ("net", net)])
+    return pipe.fit(X, y)
+
+
+def test_find_skorch_net(fitted_net):
+    assert find_skorch_net(fitted_net) is fitted_net[-1]
+    assert find_skorch_net(fitted_net[-1]) is fitted_net[-1]
+    assert find_skorch_net(Pipeline([("inner", fitted_net)])) is fitted_net[-1]
+    assert find_skorch_net(LogisticRegression()) is None
+
+
+def test_curves_logged_per_epoch(tracking_uri, client, fitted_net):
+    history = fitted_net[-1].history
+    setup_tracking(tracking_uri, "curves")
+    with tracked_run("net") as run:
+        assert log_training_curves(fitted_net) == 3
+    for key in ("train_loss", "valid_loss", "valid_acc", "dur"):
+        logged = client.get_metric_history(run.info.run_id, key)
+        assert [m.step for m in logged] == [1, 2, 3]
+        assert [m.value for m in logged] == pytest.approx(history[:, key])
+    best = client.get_metric_history(run.info.run_id, "valid_loss_best")
+    assert [m.value for m in best] == [float(v) for v in history[:, "valid_loss_best"]]
+    assert "batches" not in client.get_run(run.info.run_id).data.metrics
+    assert [a.path for a in client.list_artifacts(run.info.run_id, "training")] == [
+        "training/history.png"]
+
+
+def test_no_net_logs_nothing(tracking_uri, client, rng):
+    pipe = Pipeline([("flat", FunctionTransformer(_flatten)), ("lr", LogisticRegression())])
+    pipe.fit(rng.normal(size=(20, 2, 5)), np.arange(20) % 2)
+    setup_tracking(tracking_uri, "curves")
+    with tracked_run("classic") as run:
+        assert log_training_curves(pipe) == 0
+        assert log_training_curves(skorch.NeuralNetClassifier(torch.nn.Linear(2, 2))) == 0
+    stored = client.get_run(run.info.run_id)
+    assert stored.data.metrics == {} and client.list_artifacts(run.info.run_id) == []
+
+
+def test_needs_active_run(fitted_net):
+    with pytest.raises(RuntimeError, match="active run"):
+        log_training_curves(fitted_net)

@@ -1,0 +1,193 @@
+"""log_model: one MLflow model with an sklearn flavour and a probability pyfunc on raw signals."""
+
+import subprocess
+import sys
+import textwrap
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.exceptions import MlflowException
+from mlflow.models import Model
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+from ecgsk.tracking import log_model, predict_proba_matrix, setup_tracking, tracked_run
+
+
+def _lead_stats():
+    # numpy functions only: picklable by reference, so a fresh process can load the model.
+    return FeatureUnion([("mean", FunctionTransformer(np.mean, kw_args={"axis": -1})),
+                         ("std", FunctionTransformer(np.std, kw_args={"axis": -1}))])
+
+
+def _signals(rng, y, n_leads=2, n_samples=50):
+    scale = 1.0 + np.asarray(y, dtype=float).reshape(len(y), -1)[:, :n_leads].sum(1)
+    X = rng.normal(size=(len(y), n_leads, n_samples)) * scale[:, None, None]
+    return X.astype(np.float32)
+
+
+@pytest.fixture
+def single_label(rng):
+    y = np.arange(90) % 3  # class indices into classes
+    X = _signals(rng, y)
+    pipe = Pipeline([("stats", _lead_stats()), ("scale", StandardScaler()),
+                     ("clf", LogisticRegression())]).fit(X, y)
+    return pipe, X, ["N", "A", "~"]
+
+
+def test_model_flavours_signature_and_example(tracking_uri, client, single_label):
+    pipe, X, classes = single_label
+    setup_tracking(tracking_uri, "models")
+    with tracked_run("model") as run:
+        info = log_model(pipe, classes=classes, input_example=X[:5])
+    assert info.run_id == run.info.run_id
+    local = mlflow.artifacts.download_artifacts(info.model_uri)
+    meta = Model.load(local)
+    assert set(meta.flavors) == {"sklearn", "python_function"}
+    assert meta.flavors["python_function"]["loader_module"] == "ecgsk.tracking._model"
+    inputs = meta.signature.inputs.inputs[0]
+    assert inputs.shape == (-1, 2, 50) and inputs.type == np.dtype("float32")
+    assert meta.signature.outputs.input_names() == classes
+    example = meta.load_input_example(local)
+    np.testing.assert_array_equal(example, X[:2])  # trimmed to two records
+    reqs = open(f"{local}/requirements.txt").read()
+    assert "ecgsk==" in reqs and "scikit-learn==" in reqs and "torch" not in reqs
+    # The sklearn flavour is the pipeline itself.
+    loaded = mlflow.sklearn.load_model(info.model_uri)
+    np.testing.assert_allclose(loaded.predict_proba(X), pipe.predict_proba(X))
+    # runs:/ URIs resolve to the same model.
+    frame = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model").predict(X[:3])
+    assert list(frame.columns) == classes
+
+
+def test_pyfunc_in_fresh_process_matches_pipeline(tracking_uri, single_label, tmp_path):
+    pipe, X, classes = single_label
+    setup_tracking(tracking_uri, "models")
+    with tracked_run("model"):
+        info = log_model(pipe, classes=classes, input_example=X[:2])
+    np.save(tmp_path / "X.npy", X)
+    script = textwrap.dedent(f"""
+        import mlflow, numpy as np
+        mlflow.set_tracking_uri({tracking_uri!r})
+        model = mlflow.pyfunc.load_model({info.model_uri!r})
+        model.predict(np.load({str(tmp_path / "X.npy")!r})).to_csv({str(tmp_path / "p.csv")!r},
+                                                                   index=False)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    fresh = pd.read_csv(tmp_path / "p.csv", keep_default_na=False)
+    assert list(fresh.columns) == classes
+    np.testing.assert_allclose(fresh.to_numpy(), pipe.predict_proba(X), rtol=1e-6)
+
+
+def test_multilabel_columns_and_dtype_enforced(tracking_uri, rng):
+    y = (rng.random((80, 3)) < 0.5).astype(int)
+    X = _signals(rng, y, n_leads=3)
+    pipe = Pipeline([("stats", _lead_stats()), ("clf", OneVsRestClassifier(
+        LogisticRegression()))]).fit(X, y)
+    setup_tracking(tracking_uri, "models")
+    with tracked_run("multilabel"):
+        info = log_model(pipe, classes=["NORM", "MI", "STTC"], input_example=X[:2],
+                         registered_model_name="ecg-multilabel")
+    model = mlflow.pyfunc.load_model(info.model_uri)
+    frame = model.predict(X)
+    assert list(frame.columns) == ["NORM", "MI", "STTC"]
+    np.testing.assert_allclose(frame.to_numpy(), pipe.predict_proba(X))
+    with pytest.raises(MlflowException, match="dtype"):
+        model.predict(X.astype(np.float64))  # documented: float32 signals
+    with pytest.raises(MlflowException, match="shape"):
+        model.predict(X[:, :2])
+    assert info.registered_model_version == 1
+    version = mlflow.MlflowClient().get_model_version("ecg-multilabel", "1")
+    assert version.source == info.model_uri or version.model_id == info.model_id
+
+
+def test_predict_proba_matrix_shapes(rng):
+    X = rng.normal(size=(40, 4))
+    y = np.arange(40) % 3
+    # A class missing from training (index 3) gets a column of zeros.
+    lr = LogisticRegression().fit(X, y)
+    proba = predict_proba_matrix(lr, X, 4)
+    np.testing.assert_allclose(proba[:, :3], lr.predict_proba(X))
+    assert (proba[:, 3] == 0).all()
+    # Multi-label forests give one (n, 2) array per label; a label always 0 in training too.
+    Y = np.column_stack([y == 0, y == 1, np.zeros(40, bool)]).astype(int)
+    forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, Y)
+    proba = predict_proba_matrix(forest, X, 3)
+    np.testing.assert_allclose(proba[:, 0], forest.predict_proba(X)[0][:, 1])
+    assert proba.shape == (40, 3) and (proba[:, 2] == 0).all()
+    # Labels that are not indices cannot be placed.
+    named = LogisticRegression().fit(X, np.array(["a", "b", "c"])[y])
+    with pytest.raises(ValueError, match="3 columns for 4 classes"):
+        predict_proba_matrix(named, X, 4)
+
+
+def test_log_model_errors(tracking_uri, single_label):
+    pipe, X, classes = single_label
+    setup_tracking(tracking_uri, "models")
+    with tracked_run("errors"):
+        with pytest.raises(ValueError, match="input_example"):
+            log_model(pipe, classes=classes, input_example=X[0, 0])
+        with pytest.raises(ValueError, match="distinct"):
+            log_model(pipe, classes=["N", "N", "A"], input_example=X[:2])
+        with pytest.raises(TypeError, match="predict_proba"):
+            log_model(StandardScaler().fit(X[:, 0]), classes=classes, input_example=X[:2])
+
+
+def test_skorch_net_logged_with_cpu_device(tracking_uri, rng):
+    skorch = pytest.importorskip("skorch")
+    torch = pytest.importorskip("torch")
+    y = np.arange(40) % 2
+    X = _signals(rng, y)
+    net = skorch.NeuralNetClassifier(
+        torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(100, 2), torch.nn.Softmax(-1)),
+        max_epochs=1, verbose=0, train_split=None).fit(X, y)
+    expected = net.predict_proba(X)
+    net.device = "cuda:3"  # as if trained there: the logged copy must say "cpu"
+    setup_tracking(tracking_uri, "models")
+    with tracked_run("skorch"):
+        info = log_model(net, classes=["no", "yes"], input_example=X[:2])
+    assert net.device == "cuda:3"  # the caller's net is left as it was
+    loaded = mlflow.sklearn.load_model(info.model_uri)
+    assert loaded.device == "cpu"
+    np.testing.assert_allclose(loaded.predict_proba(X), expected, rtol=1e-6)
+    reqs = open(f"{mlflow.artifacts.download_artifacts(info.model_uri)}/requirements.txt").read()
+    assert "torch==" in reqs and "skorch==" in reqs
+
+
+@pytest.mark.skipif("not __import__('torch').cuda.is_available()",
+                    reason="needs a CUDA GPU to train on")
+def test_gpu_net_logged_for_cpu(tracking_uri, rng, tmp_path):
+    import skorch
+    import torch
+
+    y = np.arange(64) % 2
+    X = _signals(rng, y)
+    net = skorch.NeuralNetClassifier(
+        torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(100, 2), torch.nn.Softmax(-1)),
+        max_epochs=2, device="cuda", verbose=0, train_split=None).fit(X, y)
+    setup_tracking(tracking_uri, "models")
+    with tracked_run("gpu"):
+        info = log_model(net, classes=["no", "yes"], input_example=X[:2])
+    assert next(net.module_.parameters()).is_cuda  # the fitted net itself is untouched
+    np.save(tmp_path / "X.npy", X)
+    script = textwrap.dedent(f"""
+        import mlflow, numpy as np
+        mlflow.set_tracking_uri({tracking_uri!r})
+        X = np.load({str(tmp_path / "X.npy")!r})
+        frame = mlflow.pyfunc.load_model({info.model_uri!r}).predict(X)
+        net = mlflow.sklearn.load_model({info.model_uri!r})
+        assert net.device == "cpu" and not next(net.module_.parameters()).is_cuda
+        frame.to_csv({str(tmp_path / "p.csv")!r}, index=False)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300, env={**__import__("os").environ, "CUDA_VISIBLE_DEVICES": ""})
+    assert done.returncode == 0, done.stderr
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv").to_numpy(), net.predict_proba(X),
+                               rtol=1e-5)

@@ -1,0 +1,75 @@
+"""default_tracking_uri and setup_tracking: where runs go, and failing early."""
+
+import socket
+import time
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from ecgsk.tracking import TrackingError, default_tracking_uri, setup_tracking
+
+
+def test_default_uri_is_sqlite_under_cwd(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    uri = default_tracking_uri()
+    assert uri == f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+    assert (tmp_path / "mlruns").is_dir()
+
+
+def test_default_uri_follows_environment(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
+    assert default_tracking_uri() == "http://127.0.0.1:5000"
+    assert not (tmp_path / "mlruns").exists()
+
+
+def test_setup_creates_experiment_with_artifacts_beside_db(tracking_uri, client):
+    exp_id = setup_tracking(tracking_uri, "ecg runs/v1")
+    assert mlflow.get_tracking_uri() == tracking_uri
+    experiment = client.get_experiment(exp_id)
+    assert experiment.name == "ecg runs/v1"
+    db_dir = Path(tracking_uri[len("sqlite:///"):]).parent
+    assert Path(experiment.artifact_location) == db_dir / "artifacts" / "ecg_runs_v1"
+    # Idempotent, and runs land in it.
+    assert setup_tracking(tracking_uri, "ecg runs/v1") == exp_id
+    with mlflow.start_run() as run:
+        mlflow.log_text("x", "a.txt")
+    assert run.info.experiment_id == exp_id
+    assert (Path(experiment.artifact_location) / run.info.run_id / "artifacts" / "a.txt").is_file()
+
+
+def test_unreachable_server_fails_fast_with_masked_uri():
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.monotonic()
+    with pytest.raises(TrackingError, match="unreachable") as err:
+        setup_tracking(f"http://alice:hunter2@127.0.0.1:{port}", "x")
+    assert time.monotonic() - start < 10
+    assert "hunter2" not in str(err.value) and "alice:***@" in str(err.value)
+
+
+def test_file_store_refused_clearly(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    with pytest.raises(TrackingError, match="cannot use the MLflow tracking store"):
+        setup_tracking(str(tmp_path / "mlruns"), "x")
+
+
+def test_malformed_sqlite_uri():
+    with pytest.raises(TrackingError, match="three slashes"):
+        setup_tracking("sqlite://relative.db", "x")
+
+
+def test_deleted_experiment(tracking_uri, client):
+    exp_id = setup_tracking(tracking_uri, "gone")
+    client.delete_experiment(exp_id)
+    with pytest.raises(TrackingError, match="deleted"):
+        setup_tracking(tracking_uri, "gone")
+
+
+@pytest.mark.parametrize("name", ["", "   ", None])
+def test_experiment_name_checked(tracking_uri, name):
+    with pytest.raises(ValueError, match="experiment"):
+        setup_tracking(tracking_uri, name)
