@@ -1,0 +1,14 @@
+"""The skorch estimator for ECG networks, and its loss.
+
+:class:`ECGNetClassifier` trains any torch module that maps ECG batches
+``(batch, n_leads, n_samples)`` to logits as a scikit-learn classifier for
+binary, multiclass and multi-label targets. :class:`FocalLoss` is the focal
+loss used by ``criterion="focal"``.
+
+Importing this package imports torch and skorch.
+"""
+
+from ._classifier import ECGNetClassifier
+from ._losses import FocalLoss
+
+__all__ = ["ECGNetClassifier", "FocalLoss"]

@@ -1,0 +1,56 @@
+"""Validation metrics for skorch's epoch log.
+
+:class:`~ecgsk.neural.ECGNetClassifier` logs one validation metric per epoch
+next to the losses: the accuracy (``valid_acc``) for single-label targets and
+the macro ROC AUC over labels (``valid_auroc``) for multi-label targets.
+Both are used through :class:`skorch.callbacks.EpochScoring` with skorch's
+prediction caching, so they cost no extra forward pass: ``net.forward_iter``
+then replays the logits of the validation steps.
+"""
+
+import warnings
+
+import numpy as np
+import torch
+
+__all__ = ["valid_accuracy", "valid_macro_auroc"]
+
+
+def _proba(net, X):
+    logits = torch.cat([yp.float() for yp in net.forward_iter(X, training=False)])
+    return net._logits_to_proba(logits).numpy()
+
+
+def valid_accuracy(net, X, y):
+    """Accuracy of ``net`` on ``X`` against encoded single-label targets ``y``.
+
+    ``y`` holds the targets as the net trains on them (class indices, or 0/1
+    for a binary target with one logit); the binary decision uses the net's
+    ``threshold``.
+    """
+    proba = _proba(net, X)
+    y = np.asarray(y).astype(np.int64).reshape(-1)
+    if net.n_outputs_ == 1:
+        pred = (proba[:, 1] >= net._binary_threshold()).astype(np.int64)
+    else:
+        pred = proba.argmax(axis=1)
+    return float(np.mean(pred == y))
+
+
+def valid_macro_auroc(net, X, y):
+    """Macro ROC AUC of ``net`` on ``X`` over the labels of a 0/1 matrix ``y``.
+
+    Labels that are all positive or all negative in ``y`` (common in small
+    validation splits) have no ROC AUC; they are left out of the average, and
+    the score is NaN when no label is left.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    proba = _proba(net, X)
+    y = np.asarray(y).reshape(len(proba), -1) > 0.5
+    keep = y.any(axis=0) & (~y).any(axis=0)
+    if not keep.any():
+        return float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(roc_auc_score(y[:, keep], proba[:, keep], average="macro"))

@@ -1,0 +1,1192 @@
+"""The skorch estimator :class:`ECGNetClassifier`.
+
+A :class:`skorch.NeuralNet` that classifies ECG signals of shape
+``(n_records, n_leads, n_samples)`` with any torch module returning logits,
+for binary, multiclass and multi-label targets, with the training recipe
+of SE-ECGNet and the PTB-XL benchmark as defaults: AdamW, plateau learning
+rate decay and early stopping on the validation loss, gradient clipping,
+optional focal loss, class-balanced sampling, augmentation, random crops
+with sliding-window prediction, and mixed precision.
+"""
+
+import contextlib
+import inspect
+import math
+import numbers
+import warnings
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin
+from sklearn.exceptions import DataConversionWarning, NotFittedError
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from skorch import NeuralNet
+from skorch.callbacks import (
+    EarlyStopping,
+    EpochScoring,
+    EpochTimer,
+    GradientNormClipping,
+    LRScheduler,
+    PassthroughScoring,
+    PrintLog,
+    ProgressBar,
+)
+from skorch.dataset import ValidSplit, unpack_data
+from skorch.utils import TeeGenerator, to_tensor
+from torch import nn
+
+from .._validation import check_signals
+from ._callbacks import valid_accuracy, valid_macro_auroc
+from ._losses import FocalLoss, balanced_loss_weights
+from ._sampling import dataset_labels, make_balanced_sampler
+from ._windows import aggregate_window_logits, random_crop, sliding_windows
+
+__all__ = ["ECGNetClassifier", "SignalDataset"]
+
+_CRITERIA = ("auto", "focal", "ce", "bce")
+_MULTILABEL = "multilabel-indicator"
+
+
+def _resolve_device(device):
+    """``"auto"`` -> ``"cuda"`` when available, else ``"cpu"``; others unchanged."""
+    if isinstance(device, str) and device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def _draw_seed():
+    """A seed drawn from torch's global generator (seeded by ``random_state``)."""
+    return int(torch.randint(0, 2**62, (1,)).item())
+
+
+def _accepts(factory, name):
+    """Whether ``factory(**{name: ...})`` is accepted, judging by its signature."""
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return True
+    return name in params or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def _check_int(value, name, minimum, allow_none=False):
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        extra = " or None" if allow_none else ""
+        raise ValueError(f"{name} must be an integer >= {minimum}{extra}, got {value!r}.")
+
+
+def _check_positive_real(value, name, allow_none=False):
+    if value is None and allow_none:
+        return
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not np.isfinite(value) or value <= 0):
+        extra = " or None" if allow_none else ""
+        raise ValueError(f"{name} must be a positive number{extra}, got {value!r}.")
+
+
+class SignalDataset(torch.utils.data.Dataset):
+    """Records and encoded targets as torch tensors, for skorch's DataLoader.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_records, n_leads, n_samples), float32
+        Signals, already validated.
+    y : ndarray of shape (n_records,) or (n_records, n_labels), or None
+        Encoded targets; ``None`` at prediction time.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecgsk.neural._classifier import SignalDataset
+    >>> ds = SignalDataset(np.zeros((4, 2, 10), dtype="float32"), np.array([0, 1, 0, 1]))
+    >>> len(ds), ds[1][0].shape, int(ds[1][1])
+    (4, torch.Size([2, 10]), 1)
+    """
+
+    def __init__(self, X, y=None):
+        X = np.asarray(X)
+        if not X.flags.writeable:
+            X = X.copy()
+        self.X = torch.as_tensor(X)
+        self.y = None if y is None else torch.as_tensor(np.asarray(y))
+        if self.y is not None and len(self.y) != len(self.X):
+            raise ValueError(f"X has {len(self.X)} records but y has {len(self.y)} labels.")
+        self._dummy = torch.zeros(())
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return self.X[i], (self._dummy if self.y is None else self.y[i])
+
+
+class ECGNetClassifier(ClassifierMixin, NeuralNet):
+    """Train a torch ECG network as a scikit-learn classifier (skorch).
+
+    The target type is read from ``y`` at fit time: binary, multiclass
+    (labels of any type, strings too) or multi-label (a 0/1 indicator
+    matrix). The module is built as ``module(in_channels=n_leads,
+    n_classes=n_outputs, **module__kwargs)``; both values are filled from
+    the data unless given as ``module__in_channels`` / ``module__n_classes``
+    (or unless the module does not take them). It must map a batch
+    ``(batch, n_leads, n_samples)`` to logits ``(batch, n_outputs)``.
+
+    All other skorch parameters work as in :class:`skorch.NeuralNet`
+    (``module__*``, ``optimizer__*``, ``criterion__*``, ``iterator_train__*``,
+    ``callbacks``, ``callbacks__<name>__*``, ``warm_start``, ``compile``...).
+
+    Parameters
+    ----------
+    module : torch.nn.Module class or instance
+        The network, e.g. :class:`ecgsk.nets.SEResNeXt1d`.
+    criterion : {"auto", "focal", "ce", "bce"} or torch.nn.Module class/instance, default="auto"
+        The loss, applied to logits.
+
+        - ``"auto"``: :class:`~torch.nn.BCEWithLogitsLoss` for binary and
+          multi-label targets, :class:`~torch.nn.CrossEntropyLoss` for
+          multiclass targets.
+        - ``"bce"``: ``BCEWithLogitsLoss`` (binary or multi-label targets).
+        - ``"ce"``: ``CrossEntropyLoss`` (binary or multiclass targets); a
+          binary target then gets two logits instead of one.
+        - ``"focal"``: :class:`~ecgsk.neural.FocalLoss` in the mode of the
+          target; in ``"multiclass"`` mode with ``alpha=None`` unless
+          ``criterion__alpha`` is given.
+        - a class or instance: called as ``criterion(logits, target)`` with
+          the targets described under *Notes*.
+
+        Parameters of the loss are passed as ``criterion__<name>`` and win
+        over the values set by this class.
+    max_epochs : int, default=30
+        Upper bound on the training epochs (see ``patience``).
+    batch_size : int, default=64
+        Training and prediction batch size.
+    lr : float, default=1e-4
+        Learning rate.
+    optimizer : torch optimizer class, default=torch.optim.AdamW
+        Optimizer, set up with ``optimizer__*`` parameters.
+    optimizer__weight_decay : float, default=1e-4
+        Weight decay of the optimizer.
+    iterator_train__shuffle : bool, default=True
+        Shuffle the training records every epoch (ignored with
+        ``balanced_sampling=True``, which draws its own order).
+    train_split : "auto", None or callable, default="auto"
+        Internal validation split. ``"auto"`` holds out ``valid_size`` of the
+        training records (stratified by class for single-label targets when
+        every class has at least two records; shuffled otherwise) with a seed
+        from ``random_state``. ``None`` disables validation: early stopping
+        and learning rate decay then monitor the training loss. A callable
+        is used as skorch's ``train_split`` (e.g.
+        ``skorch.dataset.ValidSplit``); it receives the encoded targets.
+    valid_size : float, int or None, default=0.1
+        Fraction (in ``(0, 1)``) or number of records held out by
+        ``train_split="auto"``; ``None`` disables validation.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, the validation split, the shuffling,
+        the balanced sampler, random crops and augmentation. With an int, two
+        fits on the same data and device give the same model, and the global
+        torch and numpy random states are left as they were. With ``None``,
+        torch's global generator is used (``torch.manual_seed`` before
+        ``fit`` then fixes the model) and numpy's for the split.
+    balanced_sampling : bool, default=False
+        Draw every training epoch with a
+        :class:`~torch.utils.data.WeightedRandomSampler` that makes classes
+        equally frequent; for multi-label targets every record is weighted by
+        the size of the group of its rarest positive label (see
+        ``ecgsk.neural._sampling.balanced_sample_weights``). Built from the
+        training subset only, so it works under the validation split and in
+        cross-validation.
+    class_weight : None, "balanced" or dict, default=None
+        Weights of the classes in the loss. ``"balanced"`` computes them from
+        the labels passed to ``fit``: for single-label targets
+        ``n / (n_classes * count)`` per class (sklearn's
+        ``compute_class_weight``), for multi-label targets
+        ``n_negative / max(n_positive, 1)`` per label, passed as
+        ``pos_weight``. A dict ``{class_label: weight}`` (single-label
+        targets; missing classes weigh 1) gives them directly. Softmax losses
+        (CE, focal in multiclass mode) get them as ``weight``; a binary target
+        with one logit (BCE, binary focal) as ``weight=w_0`` and
+        ``pos_weight=w_1 / w_0``, which weighs the negative and positive
+        terms by ``w_0`` and ``w_1``.
+    augment : object, callable, list of callables or None, default=None
+        Training-time augmentation on the device, applied anew to every
+        training batch and never at validation or prediction time: an object
+        with ``augment_batch(x, generator=None)`` (such as
+        :class:`ecgsk.preprocessing.Augmenter`), a callable
+        ``op(x, generator=None)`` or a list of such ops applied in order.
+        ``x`` is a float tensor ``(batch, n_leads, n_samples)``.
+    crop_length : int or None, default=None
+        When set, train on random crops of ``crop_length`` samples (a new
+        offset per record and batch, after augmentation), and validate and
+        predict by sliding windows of that length aggregated per record.
+        Records must have at least ``crop_length`` samples, and may differ in
+        length from those seen in ``fit``.
+    window_stride : int or None, default=None
+        Step between the prediction windows; ``None`` uses
+        ``max(1, crop_length // 2)``. A last window aligned to the end of the
+        record is added when the stride does not reach it.
+    window_aggregate : {"max", "mean"}, default="max"
+        How the windows' probabilities are aggregated per class (for a
+        multiclass softmax, the aggregated vector is renormalised to sum to 1).
+    threshold : float or array-like of shape (n_labels,), default=0.5
+        Decision threshold on the positive-class probability for binary
+        targets (a scalar), or per label for multi-label targets (a scalar
+        or one value per label). Unused for multiclass targets. May be
+        changed after fitting; it is validated by ``predict``.
+    device : str or torch.device, default="auto"
+        ``"auto"`` uses ``"cuda"`` when available and ``"cpu"`` otherwise,
+        resolved anew on every use, so a net pickled on a GPU machine loads
+        and predicts on a CPU-only one. ``get_params()["device"]`` returns
+        the value given; the attribute ``device`` reads the resolved one.
+    amp : bool, default=False
+        Mixed precision: ``torch.autocast`` in the training, validation and
+        prediction steps, with a ``GradScaler`` for float16 on CUDA. On CPU,
+        autocast always uses bfloat16, whatever ``amp_dtype``.
+    amp_dtype : {"float16", "bfloat16"}, default="float16"
+        Autocast dtype on CUDA.
+    patience : int or None, default=7
+        Early stopping (``callbacks__early_stopping``) after ``patience``
+        epochs without improvement of the validation loss (training loss
+        without validation); the best weights are restored at the end.
+        ``None`` disables it.
+    lr_patience : int or None, default=3
+        ``ReduceLROnPlateau`` (``callbacks__lr_scheduler``) on the same
+        monitored loss, with factor 0.1 (change it with
+        ``callbacks__lr_scheduler__factor=0.5``; for other settings pass a
+        whole ``callbacks__lr_scheduler=LRScheduler(...)``). ``None``
+        disables it.
+    grad_clip : float or None, default=1.0
+        Clip the gradient norm to this value (``callbacks__grad_clip``);
+        ``None`` disables clipping.
+    dataset : torch Dataset class, default=SignalDataset
+        Wraps the validated arrays for skorch's DataLoader; with
+        ``balanced_sampling`` it must expose the labels as ``.y``.
+    verbose : int, default=0
+        0: silent; 1: a table per epoch with ``train_loss``, ``valid_loss``
+        and ``valid_acc`` (single-label) or ``valid_auroc`` (macro ROC AUC
+        over labels, multi-label); 2: also a tqdm progress bar.
+    **kwargs
+        Other :class:`skorch.NeuralNet` parameters and prefixed parameters.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The class labels (binary/multiclass), or the label names for a
+        multi-label target (DataFrame columns, else ``0..n_labels-1``).
+    target_type_ : str
+        ``"binary"``, ``"multiclass"`` or ``"multilabel-indicator"``.
+    n_outputs_ : int
+        Number of logits of the module: 1 for a binary target (2 with
+        ``criterion="ce"``), else the number of classes or labels.
+    n_leads_in_ : int
+        Number of leads seen in ``fit``; ``X`` must have as many later.
+    n_samples_in_ : int
+        Number of samples per record seen in ``fit``. Without
+        ``crop_length``, records to predict must have that length; with it,
+        any length ``>= crop_length``.
+    class_weight_ : ndarray or None
+        The class weights in use (per class in ``classes_`` order, or
+        ``pos_weight`` per label for multi-label targets); None without
+        ``class_weight``.
+    module_, criterion_, optimizer_ : torch objects
+        The initialised module, loss and optimizer.
+    history_ : skorch.History
+        The training log (also available as ``history``, skorch's name):
+        ``net.history[:, "valid_loss"]``.
+
+    See Also
+    --------
+    ecgsk.neural.FocalLoss : the focal loss behind ``criterion="focal"``.
+
+    Notes
+    -----
+    Persist a fitted net with pickle or joblib: it keeps the classes and
+    target type next to the weights. skorch's ``save_params`` /
+    ``load_params`` only move weights between fitted nets.
+
+    Targets as the criterion sees them: binary with one logit: float 0/1 of
+    shape ``(batch,)`` against logits ``(batch,)``; multiclass and binary with
+    ``"ce"``: class indices ``(batch,)`` (int64) against ``(batch, n_classes)``
+    logits; multi-label: float 0/1 ``(batch, n_labels)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecgsk.nets import ECGCNN
+    >>> from ecgsk.neural import ECGNetClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(64, 12, 500)).astype("float32")
+    >>> y = np.where(X[:, 0].mean(axis=1) > 0, "AF", "normal")
+    >>> clf = ECGNetClassifier(ECGCNN, module__filters=(8, 8, 16, 16), module__dense=(16,),
+    ...                        max_epochs=2, lr=1e-3, random_state=0)
+    >>> clf.fit(X, y).predict_proba(X[:2]).shape
+    (2, 2)
+    >>> clf.classes_
+    array(['AF', 'normal'], dtype='<U6')
+    >>> clf.predict(X[:3]).shape
+    (3,)
+
+    The PTB-XL protocol: random 2.5 s crops for training, sliding windows
+    (maximum of their probabilities) for prediction, on a multi-label
+    target:
+
+    >>> Y = (rng.random((64, 5)) < 0.3).astype(int)
+    >>> clf = ECGNetClassifier(ECGCNN, module__filters=(8, 8, 16, 16), module__dense=(16,),
+    ...                        crop_length=250, window_aggregate="max", max_epochs=1,
+    ...                        random_state=0).fit(X, Y)
+    >>> clf.predict_proba(X[:2]).shape, clf.predict(X[:2]).shape
+    ((2, 5), (2, 5))
+    """
+
+    def __init__(
+            self,
+            module,
+            *,
+            criterion="auto",
+            max_epochs=30,
+            batch_size=64,
+            lr=1e-4,
+            optimizer=torch.optim.AdamW,
+            optimizer__weight_decay=1e-4,
+            iterator_train__shuffle=True,
+            train_split="auto",
+            valid_size=0.1,
+            random_state=None,
+            balanced_sampling=False,
+            class_weight=None,
+            augment=None,
+            crop_length=None,
+            window_stride=None,
+            window_aggregate="max",
+            threshold=0.5,
+            device="auto",
+            amp=False,
+            amp_dtype="float16",
+            patience=7,
+            lr_patience=3,
+            grad_clip=1.0,
+            verbose=0,
+            dataset=SignalDataset,
+            **kwargs,
+    ):
+        super().__init__(
+            module,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            verbose=verbose,
+            device=device,
+            dataset=dataset,
+            optimizer__weight_decay=optimizer__weight_decay,
+            iterator_train__shuffle=iterator_train__shuffle,
+            **kwargs,
+        )
+        self.valid_size = valid_size
+        self.random_state = random_state
+        self.balanced_sampling = balanced_sampling
+        self.class_weight = class_weight
+        self.augment = augment
+        self.crop_length = crop_length
+        self.window_stride = window_stride
+        self.window_aggregate = window_aggregate
+        self.threshold = threshold
+        self.amp = amp
+        self.amp_dtype = amp_dtype
+        self.patience = patience
+        self.lr_patience = lr_patience
+        self.grad_clip = grad_clip
+
+    # ------------------------------------------------------------------
+    # sklearn plumbing: parameters, device, tags, fitted state
+    # ------------------------------------------------------------------
+    @property
+    def device(self):
+        """The compute device in use (``"auto"`` resolved on this machine)."""
+        return _resolve_device(self.__dict__.get("device", "cpu"))
+
+    @device.setter
+    def device(self, value):
+        self.__dict__["device"] = value
+
+    def _get_param_names(self):
+        # skorch lists every public attribute; leave out its private
+        # bookkeeping (``_params_to_validate``) so that clone() and
+        # get_params() only see real parameters.
+        return [name for name in super()._get_param_names() if not name.startswith("_")]
+
+    def get_params(self, deep=True, **kwargs):
+        params = super().get_params(deep=deep, **kwargs)
+        # The requested device ("auto"), not the resolved one: clone() needs
+        # get_params() to return exactly what __init__ received.
+        params["device"] = self.__dict__.get("device")
+        return params
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return bool(getattr(self, "initialized_", False)) and hasattr(self, "target_type_")
+
+    def _check_fitted(self):
+        if not self.__sklearn_is_fitted__():
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
+                "with appropriate arguments before using this estimator."
+            )
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        scaler = state.pop("grad_scaler_", None)
+        state["grad_scaler_state_"] = None if scaler is None else scaler.state_dict()
+        # Generators are device-bound and re-seeded at every fit.
+        state.pop("train_generator_", None)
+        return state
+
+    def load_params(self, *args, **kwargs):
+        """Load weights into the fitted net (see :meth:`skorch.NeuralNet.load_params`)."""
+        requested = self.__dict__.get("device")
+        super().load_params(*args, **kwargs)
+        if isinstance(requested, str) and requested == "auto":
+            self.__dict__["device"] = "auto"  # skorch stores the device it mapped to
+
+    def __setstate__(self, state):
+        state = dict(state)
+        scaler_state = state.pop("grad_scaler_state_", None)
+        requested = state.get("device")
+        if isinstance(requested, str) and requested == "auto":
+            # skorch maps the stored tensors to state["device"]; "auto" must
+            # become this machine's device (CPU on a CPU-only machine).
+            state["device"] = _resolve_device("auto")
+        super().__setstate__(state)
+        if isinstance(requested, str) and requested == "auto":
+            self.__dict__["device"] = "auto"
+        self.grad_scaler_ = self._make_grad_scaler() if self.initialized_ else None
+        if self.grad_scaler_ is not None and scaler_state:
+            self.grad_scaler_.load_state_dict(scaler_state)
+
+    # ------------------------------------------------------------------
+    # validation of parameters and data
+    # ------------------------------------------------------------------
+    def _validate_hyperparams(self):
+        _check_int(self.max_epochs, "max_epochs", 1)
+        if self.batch_size != -1:
+            _check_int(self.batch_size, "batch_size", 1)
+        _check_positive_real(self.lr, "lr")
+        _check_int(self.patience, "patience", 1, allow_none=True)
+        _check_int(self.lr_patience, "lr_patience", 0, allow_none=True)
+        _check_positive_real(self.grad_clip, "grad_clip", allow_none=True)
+        _check_int(self.crop_length, "crop_length", 1, allow_none=True)
+        _check_int(self.window_stride, "window_stride", 1, allow_none=True)
+        if self.window_stride is not None and self.crop_length is None:
+            raise ValueError("window_stride is set but crop_length is None; "
+                             "sliding windows need crop_length.")
+        if self.window_aggregate not in ("max", "mean"):
+            raise ValueError(
+                f"window_aggregate must be 'max' or 'mean', got {self.window_aggregate!r}.")
+        if not isinstance(self.amp, (bool, np.bool_)):
+            raise ValueError(f"amp must be True or False, got {self.amp!r}.")
+        if self.amp_dtype not in ("float16", "bfloat16"):
+            raise ValueError(
+                f"amp_dtype must be 'float16' or 'bfloat16', got {self.amp_dtype!r}.")
+        if not isinstance(self.balanced_sampling, (bool, np.bool_)):
+            raise ValueError(
+                f"balanced_sampling must be True or False, got {self.balanced_sampling!r}.")
+        cw = self.class_weight
+        if cw is not None and not isinstance(cw, dict) and not (
+                isinstance(cw, str) and cw == "balanced"):
+            raise ValueError(
+                f"class_weight must be None, 'balanced' or a dict, got {cw!r}.")
+        crit = self.criterion
+        if isinstance(crit, str):
+            if crit not in _CRITERIA:
+                raise ValueError(
+                    f"criterion must be one of {_CRITERIA} or a torch.nn.Module class "
+                    f"or instance, got {crit!r}.")
+        elif not (isinstance(crit, nn.Module)
+                  or (isinstance(crit, type) and issubclass(crit, nn.Module))):
+            raise ValueError(
+                f"criterion must be one of {_CRITERIA} or a torch.nn.Module class or "
+                f"instance, got {crit!r}.")
+        vs = self.valid_size
+        if vs is not None:
+            ok_float = (isinstance(vs, numbers.Real)
+                        and not isinstance(vs, (bool, numbers.Integral)) and 0 < vs < 1)
+            ok_int = isinstance(vs, numbers.Integral) and not isinstance(vs, bool) and vs >= 1
+            if not (ok_float or ok_int):
+                raise ValueError(
+                    "valid_size must be a float in (0, 1), a positive number of "
+                    f"records or None, got {vs!r}.")
+        ts = self.train_split
+        if isinstance(ts, str) and ts != "auto":
+            raise ValueError(
+                f"train_split must be 'auto', None or a callable, got {ts!r}.")
+        if ts is not None and not isinstance(ts, str) and not callable(ts):
+            raise ValueError(f"train_split must be 'auto', None or a callable, got {ts!r}.")
+        self._check_augment()
+        check_random_state(self.random_state)
+
+    def _check_augment(self):
+        aug = self.augment
+        if aug is None or hasattr(aug, "augment_batch"):
+            return
+        ops = aug if isinstance(aug, (list, tuple)) else [aug]
+        bad = [op for op in ops if not callable(op)]
+        if bad or not ops:
+            raise ValueError(
+                "augment must be None, an object with augment_batch(x, generator) "
+                "(e.g. ecgsk.preprocessing.Augmenter), a callable op(x, generator) "
+                f"or a list of them; got {aug!r}.")
+
+    def _uses_validation(self):
+        ts = self.train_split
+        if ts is None or ts is False:
+            return False
+        if isinstance(ts, str):
+            return self.valid_size is not None
+        return True
+
+    def _binary_two_logits(self):
+        crit = self.criterion
+        if isinstance(crit, str):
+            return crit == "ce"
+        cls = crit if isinstance(crit, type) else type(crit)
+        return issubclass(cls, (nn.CrossEntropyLoss, nn.NLLLoss))
+
+    def _loss_activation(self):
+        if self.target_type_ == _MULTILABEL or self.n_outputs_ == 1:
+            return "sigmoid"
+        return "softmax"
+
+    def _check_X(self, X, reset):
+        from scipy import sparse
+
+        if sparse.issparse(X):
+            raise TypeError(
+                f"{type(self).__name__} does not accept sparse input X; pass a dense "
+                "array of shape (n_records, n_leads, n_samples).")
+        X = check_signals(X, min_samples=self.crop_length or 1)
+        if reset:
+            user_leads = getattr(self, "module__in_channels", None)
+            if user_leads is not None and user_leads != X.shape[1]:
+                raise ValueError(
+                    f"module__in_channels={user_leads} but X has {X.shape[1]} lead(s).")
+        else:
+            if X.shape[1] != self.n_leads_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} lead(s), but {type(self).__name__} was fitted "
+                    f"on {self.n_leads_in_} lead(s).")
+            if self.crop_length is None and X.shape[2] != self.n_samples_in_:
+                raise ValueError(
+                    f"X has {X.shape[2]} samples per record, but {type(self).__name__} "
+                    f"was fitted on {self.n_samples_in_}; pad or truncate the records "
+                    "(ecgsk.preprocessing.PadTruncate), or set crop_length to predict "
+                    "by sliding windows over records of any length.")
+        return X
+
+    @staticmethod
+    def _label_array(y):
+        names = None
+        if hasattr(y, "columns") and getattr(y, "ndim", 1) == 2:
+            names = np.asarray(y.columns)
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected; "
+                "it is read as a 1d array of labels.", DataConversionWarning,
+                stacklevel=4)
+            y = y.ravel()
+            names = None
+        return y, names
+
+    def _encode_targets(self, y, n_records, reset, classes=None):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        y, names = self._label_array(y)
+        if y.ndim == 0 or len(y) != n_records:
+            got = "a scalar" if y.ndim == 0 else f"{len(y)} labels"
+            raise ValueError(f"X has {n_records} records but y has {got}.")
+        check_classification_targets(y)
+        kind = type_of_target(y)
+        if not reset:
+            return self._encode_known(y, kind, classes)
+        if kind == _MULTILABEL:
+            self.classes_ = names if names is not None else np.arange(y.shape[1])
+            self.target_type_ = _MULTILABEL
+            self.n_outputs_ = y.shape[1]
+            return y.astype(np.float32)
+        if y.ndim != 1:
+            raise ValueError(
+                f"y of shape {y.shape} is not a supported target: pass a 1-D array of "
+                "labels or a 0/1 indicator matrix (n_records, n_labels).")
+        labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+        if classes is not None:
+            unseen = np.setdiff1d(np.unique(y), labels)
+            if unseen.size:
+                raise ValueError(f"y contains labels not in classes: {unseen.tolist()}.")
+        if len(labels) < 2:
+            raise ValueError(
+                f"y contains only 1 class ({labels.tolist()}); a classifier needs at "
+                "least two classes.")
+        self.classes_ = labels
+        self.target_type_ = "binary" if len(labels) == 2 else "multiclass"
+        if self.target_type_ == "binary" and not self._binary_two_logits():
+            self.n_outputs_ = 1
+            return (y == labels[1]).astype(np.float32)
+        self.n_outputs_ = len(labels)
+        return np.searchsorted(labels, y).astype(np.int64)
+
+    def _encode_known(self, y, kind, classes):
+        if classes is not None and not np.array_equal(np.unique(np.asarray(classes)),
+                                                       np.unique(self.classes_)):
+            raise ValueError(
+                f"classes={list(classes)} differs from the classes of the first fit "
+                f"{self.classes_.tolist()}.")
+        if self.target_type_ == _MULTILABEL:
+            if kind != _MULTILABEL and not (y.ndim == 2 and np.isin(y, (0, 1)).all()):
+                raise ValueError(
+                    f"y must be a 0/1 label matrix like in the first fit, got a "
+                    f"{kind} target of shape {y.shape}.")
+            if y.shape[1] != self.n_outputs_:
+                raise ValueError(
+                    f"y has {y.shape[1]} label columns but {type(self).__name__} was "
+                    f"fitted on {self.n_outputs_} labels.")
+            return y.astype(np.float32)
+        if y.ndim != 1:
+            raise ValueError(
+                f"y must be a 1-D array of labels like in the first fit, got shape {y.shape}.")
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"y contains labels not seen in the first fit: {unseen.tolist()} "
+                f"(known: {self.classes_.tolist()}); pass all classes with "
+                "partial_fit(..., classes=...) on the first call.")
+        index = np.searchsorted(self.classes_, y)
+        if self.n_outputs_ == 1:
+            return (index == 1).astype(np.float32)
+        return index.astype(np.int64)
+
+    def _check_fit_data(self, X, y, reset, classes=None):
+        self._validate_hyperparams()
+        X = self._check_X(X, reset)
+        y_enc = self._encode_targets(y, len(X), reset, classes)
+        if reset:
+            self.n_leads_in_ = X.shape[1]
+            self.n_samples_in_ = X.shape[2]
+            self.class_weight_ = self._compute_class_weight(y_enc)
+            self._check_threshold()
+        return X, y_enc
+
+    def _compute_class_weight(self, y_enc):
+        cw = self.class_weight
+        if cw is None:
+            return None
+        multilabel = self.target_type_ == _MULTILABEL
+        if isinstance(cw, dict):
+            if multilabel:
+                raise ValueError(
+                    "class_weight as a dict is for single-label targets; use "
+                    "'balanced' or criterion__pos_weight for a multi-label target.")
+            unknown = [key for key in cw if key not in set(self.classes_.tolist())]
+            if unknown:
+                raise ValueError(
+                    f"class_weight has keys {unknown} that are not classes of y "
+                    f"{self.classes_.tolist()}.")
+            weights = np.array([cw.get(c, 1.0) for c in self.classes_.tolist()], float)
+            if not np.isfinite(weights).all() or (weights <= 0).any():
+                raise ValueError(f"class_weight values must be positive, got {cw!r}.")
+            return weights
+        if multilabel:
+            return balanced_loss_weights(y_enc, "pos_weight", self.n_outputs_).numpy()
+        return balanced_loss_weights(y_enc, "weight", len(self.classes_)).numpy()
+
+    def _class_weight_kwargs(self):
+        """Criterion keyword arguments carrying ``class_weight_``."""
+        cw = self.class_weight_
+        if cw is None:
+            return {}
+        cw = torch.as_tensor(cw, dtype=torch.float32)
+        if self.target_type_ == _MULTILABEL:
+            return {"pos_weight": cw}
+        if self.n_outputs_ == 1:
+            return {"weight": cw[:1], "pos_weight": cw[1:] / cw[:1]}
+        return {"weight": cw}
+
+    def _check_threshold(self):
+        t = np.asarray(self.threshold, dtype=np.float64) if not isinstance(
+            self.threshold, (str, bytes)) else None
+        if t is None or not np.isfinite(t).all() or ((t < 0) | (t > 1)).any():
+            raise ValueError(
+                f"threshold must hold probabilities in [0, 1], got {self.threshold!r}.")
+        if self.target_type_ == _MULTILABEL:
+            if t.ndim == 0:
+                return np.full(self.n_outputs_, float(t))
+            if t.shape != (self.n_outputs_,):
+                raise ValueError(
+                    f"threshold has shape {t.shape} but the classifier has "
+                    f"{self.n_outputs_} labels; pass a scalar or an array of length "
+                    f"{self.n_outputs_}.")
+            return t
+        if self.target_type_ == "multiclass":
+            return None  # unused: predict takes the most probable class
+        if t.ndim != 0:
+            raise ValueError(
+                f"threshold must be a scalar for a {self.target_type_} target, got "
+                f"shape {t.shape}.")
+        return float(t)
+
+    def _binary_threshold(self):
+        return self._check_threshold()
+
+    # ------------------------------------------------------------------
+    # initialisation of module, criterion, callbacks
+    # ------------------------------------------------------------------
+    @property
+    def _default_callbacks(self):
+        monitor = "valid_loss" if self._uses_validation() else "train_loss"
+        callbacks = [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+        ]
+        if getattr(self, "target_type_", None) == _MULTILABEL:
+            callbacks.append(("valid_auroc", EpochScoring(
+                valid_macro_auroc, name="valid_auroc", lower_is_better=False)))
+        else:
+            callbacks.append(("valid_acc", EpochScoring(
+                valid_accuracy, name="valid_acc", lower_is_better=False)))
+        # Invalid values are reported by fit; get_params() must not fail on them.
+        if self.lr_patience is not None:
+            callbacks.append(("lr_scheduler", LRScheduler(
+                policy=torch.optim.lr_scheduler.ReduceLROnPlateau, monitor=monitor,
+                patience=self.lr_patience, factor=0.1)))
+        if self.patience is not None:
+            callbacks.append(("early_stopping", EarlyStopping(
+                monitor=monitor, patience=self.patience, load_best=True)))
+        if self.grad_clip is not None:
+            callbacks.append(("grad_clip", GradientNormClipping(self.grad_clip)))
+        if isinstance(self.verbose, numbers.Real) and self.verbose >= 2:
+            callbacks.append(("progress_bar", ProgressBar()))
+        callbacks.append(("print_log", PrintLog()))
+        return callbacks
+
+    def initialize(self):
+        """Initialize module, criterion, optimizer and callbacks; return self.
+
+        Called by ``fit``. Called directly (e.g. before ``load_params``), it
+        needs ``module__in_channels`` and ``module__n_classes`` when it runs
+        before any fit, and cannot predict until fitted.
+        """
+        self._validate_hyperparams()
+        super().initialize()
+        self.grad_scaler_ = self._make_grad_scaler()
+        return self
+
+    def initialize_module(self):
+        """Build ``module_``, filling ``in_channels`` / ``n_classes`` from the data."""
+        kwargs = self.get_params_for("module")
+        module = self.module
+        if not isinstance(module, nn.Module):
+            defaults = {}
+            if hasattr(self, "n_leads_in_") and _accepts(module, "in_channels"):
+                defaults["in_channels"] = self.n_leads_in_
+            if hasattr(self, "n_outputs_") and _accepts(module, "n_classes"):
+                defaults["n_classes"] = self.n_outputs_
+            kwargs = {**defaults, **kwargs}
+        self.module_ = self.initialized_instance(module, kwargs)
+        return self
+
+    def _criterion_factory(self):
+        """The criterion class or instance and the keyword arguments it gets."""
+        crit = self.criterion
+        weights = self._class_weight_kwargs()
+        if not isinstance(crit, str):
+            factory = crit if isinstance(crit, type) else type(crit)
+            kwargs = {k: v for k, v in weights.items() if _accepts(factory, k)}
+            if weights and not kwargs:
+                raise ValueError(
+                    f"class_weight passes {' and '.join(weights)} to the criterion, "
+                    f"which {factory.__name__} does not accept.")
+            return crit, kwargs
+        multilabel = self.target_type_ == _MULTILABEL
+        if crit == "bce" and self.target_type_ == "multiclass":
+            raise ValueError("criterion='bce' needs a binary or multi-label target; "
+                             "use 'ce' or 'focal' for a multiclass target.")
+        if crit == "ce" and multilabel:
+            raise ValueError("criterion='ce' needs a binary or multiclass target; "
+                             "use 'bce' or 'focal' for a multi-label target.")
+        if crit == "focal":
+            if self._loss_activation() == "softmax":
+                return FocalLoss, {"mode": "multiclass", "alpha": None, **weights}
+            mode = "multilabel" if multilabel else "binary"
+            return FocalLoss, {"mode": mode, **weights}
+        if self._loss_activation() == "sigmoid":
+            return nn.BCEWithLogitsLoss, weights
+        return nn.CrossEntropyLoss, weights
+
+    def initialize_criterion(self):
+        """Build ``criterion_`` for the target type; ``criterion__*`` win."""
+        if not hasattr(self, "target_type_"):
+            if isinstance(self.criterion, str):
+                raise NotFittedError(
+                    f"criterion={self.criterion!r} is chosen from the target type; "
+                    "call fit, or pass a torch.nn.Module class as criterion.")
+            self.criterion_ = self.initialized_instance(
+                self.criterion, self.get_params_for("criterion"))
+            return self
+        factory, defaults = self._criterion_factory()
+        kwargs = {**defaults, **self.get_params_for("criterion")}
+        self.criterion_ = self.initialized_instance(factory, kwargs)
+        return self
+
+    def _make_grad_scaler(self):
+        device = torch.device(self.device) if self.device is not None else None
+        if (self.amp and device is not None and device.type == "cuda"
+                and self.amp_dtype == "float16"):
+            return torch.amp.GradScaler("cuda")
+        return None
+
+    # ------------------------------------------------------------------
+    # fitting
+    # ------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _seeded(self, seed):
+        """Seed torch and numpy inside, restore their global states after."""
+        if seed is None:
+            yield
+            return
+        device = torch.device(self.device) if self.device is not None else torch.device("cpu")
+        cuda = []
+        if device.type == "cuda":
+            cuda = [device.index if device.index is not None else torch.cuda.current_device()]
+        np_state = np.random.get_state()
+        with torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(seed)
+            np.random.seed(seed % 2**32)
+            try:
+                yield
+            finally:
+                np.random.set_state(np_state)
+
+    def _run_fit(self, X, y_enc, initialize, routing, fit_params):
+        rng = check_random_state(self.random_state)
+        torch_seed, split_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+        self.split_seed_ = split_seed
+        if self.random_state is None:
+            torch_seed = None  # use (and advance) torch's global generator
+        with self._seeded(torch_seed):
+            if initialize:
+                self.initialize()
+            self.train_generator_ = torch.Generator(device=self.device).manual_seed(
+                _draw_seed())
+            super().partial_fit(X, y_enc, _routing_method=routing, **fit_params)
+        return self
+
+    def fit(self, X, y, **fit_params):
+        """Fit the network on signals ``X`` and labels ``y``.
+
+        The module is built anew unless ``warm_start=True`` and the net is
+        already fitted.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_samples) or (n_records, n_samples)
+            Signals (2-D input is read as one lead).
+        y : array-like of shape (n_records,) or (n_records, n_labels)
+            Labels (any type), or a 0/1 indicator matrix (ndarray or
+            DataFrame) for multi-label classification.
+        **fit_params : dict
+            Passed to the module's ``forward`` and to ``train_split``.
+
+        Returns
+        -------
+        self : ECGNetClassifier
+        """
+        reset = not (self.warm_start and self.__sklearn_is_fitted__())
+        X, y_enc = self._check_fit_data(X, y, reset)
+        return self._run_fit(X, y_enc, reset, "fit", fit_params)
+
+    def partial_fit(self, X, y, classes=None, **fit_params):
+        """Train for ``max_epochs`` more epochs without re-initialising.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_samples) or (n_records, n_samples)
+        y : array-like of shape (n_records,) or (n_records, n_labels)
+        classes : array-like or None, default=None
+            All class labels, needed on the first call when a batch of ``y``
+            may not show every class (binary/multiclass targets only).
+        **fit_params : dict
+            Passed to the module's ``forward`` and to ``train_split``.
+
+        Returns
+        -------
+        self : ECGNetClassifier
+        """
+        reset = not self.__sklearn_is_fitted__()
+        X, y_enc = self._check_fit_data(X, y, reset, classes=classes)
+        return self._run_fit(X, y_enc, reset, "partial_fit", fit_params)
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """Split into training and validation datasets (see ``train_split``)."""
+        dataset = self.get_dataset(X, y)
+        train_split = self.train_split
+        if isinstance(train_split, str):
+            train_split = self._auto_valid_split(y) if self.valid_size is not None else None
+        if not train_split:
+            return dataset, None
+        if y is None:
+            return train_split(dataset, **fit_params)
+        return train_split(dataset, y, **fit_params)
+
+    def _auto_valid_split(self, y):
+        from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+
+        n = len(y)
+        size = self.valid_size
+        n_valid = int(size) if isinstance(size, numbers.Integral) else math.ceil(size * n)
+        if n_valid >= n:
+            raise ValueError(
+                f"valid_size={size!r} leaves no training records out of {n}; lower it "
+                "or set train_split=None.")
+        stratify = False
+        if self.target_type_ != _MULTILABEL:
+            counts = np.bincount(np.asarray(y).astype(np.int64))
+            k = np.count_nonzero(counts)
+            stratify = counts[counts > 0].min() >= 2 and n_valid >= k and n - n_valid >= k
+        seed = getattr(self, "split_seed_", None)
+        if stratify:
+            cv = StratifiedShuffleSplit(n_splits=1, test_size=size, random_state=seed)
+        else:
+            cv = ShuffleSplit(n_splits=1, test_size=size, random_state=seed)
+        return ValidSplit(cv, stratified=stratify)
+
+    def get_iterator(self, dataset, training=False):
+        """DataLoader over ``dataset``; balanced sampler when asked for.
+
+        With ``balanced_sampling=True`` the training iterator draws from a
+        :class:`~torch.utils.data.WeightedRandomSampler` built from the labels
+        of exactly the ``dataset`` passed here (the training subset after the
+        internal validation split), seeded from ``random_state``.
+        """
+        if not (training and self.balanced_sampling):
+            return super().get_iterator(dataset, training=training)
+        kwargs = self.get_params_for("iterator_train")
+        for key in ("sampler", "batch_sampler"):
+            if kwargs.get(key) is not None:
+                raise ValueError(
+                    f"balanced_sampling=True builds its own sampler; do not also pass "
+                    f"iterator_train__{key}.")
+        kwargs.pop("shuffle", None)
+        y = dataset_labels(dataset)
+        if y is None:
+            raise ValueError(
+                "balanced_sampling=True needs a dataset exposing its labels as .y; "
+                f"got {type(dataset).__name__}.")
+        generator = torch.Generator().manual_seed(_draw_seed())
+        kwargs["sampler"] = make_balanced_sampler(y, generator=generator)
+        batch_size = kwargs.get("batch_size", self.batch_size)
+        kwargs["batch_size"] = len(dataset) if batch_size == -1 else batch_size
+        return self.iterator_train(dataset, **kwargs)
+
+    # ------------------------------------------------------------------
+    # training, validation and inference steps
+    # ------------------------------------------------------------------
+    def _autocast(self):
+        if not self.amp:
+            return contextlib.nullcontext()
+        device_type = torch.device(self.device).type
+        dtype = torch.float16 if (device_type == "cuda" and self.amp_dtype == "float16") \
+            else torch.bfloat16
+        return torch.autocast(device_type=device_type, dtype=dtype)
+
+    def _train_generator(self):
+        gen = getattr(self, "train_generator_", None)
+        if gen is None or gen.device != torch.device(self.device):
+            gen = torch.Generator(device=self.device).manual_seed(_draw_seed())
+            self.train_generator_ = gen
+        return gen
+
+    def _augment_batch(self, x):
+        aug = self.augment
+        gen = self._train_generator()
+        if hasattr(aug, "augment_batch"):
+            out = aug.augment_batch(x, generator=gen)
+        else:
+            out = x
+            for op in (aug if isinstance(aug, (list, tuple)) else [aug]):
+                out = op(out, generator=gen)
+        if not isinstance(out, torch.Tensor) or out.shape[:2] != x.shape[:2]:
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise ValueError(
+                f"augment must return a tensor (batch, leads, samples) like its input "
+                f"{tuple(x.shape)}, got {shape}.")
+        return out
+
+    def _check_logits(self, y_pred):
+        if isinstance(y_pred, tuple):
+            y_pred = y_pred[0]
+        if y_pred.ndim == 1 and self.n_outputs_ == 1:
+            y_pred = y_pred[:, None]
+        if y_pred.ndim != 2 or y_pred.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"The module returned logits of shape {tuple(y_pred.shape)}, but "
+                f"(batch, {self.n_outputs_}) is needed for this {self.target_type_} "
+                f"target; build it with n_classes={self.n_outputs_} "
+                "(module__n_classes).")
+        return y_pred
+
+    def _logits_to_proba(self, logits):
+        """Per-class probabilities from record logits ``(n, n_outputs)``."""
+        logits = self._check_logits(logits).float()
+        if self.target_type_ == _MULTILABEL:
+            return torch.sigmoid(logits)
+        if self.n_outputs_ == 1:
+            p = torch.sigmoid(logits[:, 0])
+            return torch.stack([1 - p, p], dim=1)
+        return torch.softmax(logits, dim=1)
+
+    def _forward_eval(self, Xi, **fit_params):
+        """Record logits: one forward pass, or aggregated sliding windows."""
+        Xi = to_tensor(Xi, device=self.device)
+        length = self.crop_length
+        if length is None:
+            with self._autocast():
+                out = self.infer(Xi, **fit_params)
+            return self._check_logits(out).float()
+        stride = self.window_stride or max(1, length // 2)
+        windows = sliding_windows(Xi, length, stride)  # (batch, n_windows, leads, length)
+        batch, n_windows = windows.shape[:2]
+        with self._autocast():
+            out = self.infer(windows.reshape(batch * n_windows, *windows.shape[2:]),
+                             **fit_params)
+        out = self._check_logits(out).float().reshape(batch, n_windows, -1)
+        return aggregate_window_logits(out, self.window_aggregate, self._loss_activation())
+
+    def train_step_single(self, batch, **fit_params):
+        """Forward and backward on one (augmented, cropped) training batch."""
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        Xi = to_tensor(Xi, device=self.device)
+        if self.augment is not None:
+            Xi = self._augment_batch(Xi)
+        if self.crop_length is not None:
+            Xi = random_crop(Xi, self.crop_length, generator=self._train_generator())
+        with self._autocast():
+            y_pred = self.infer(Xi, **fit_params)
+        y_pred = self._check_logits(y_pred).float()
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        scaler = getattr(self, "grad_scaler_", None)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+        else:
+            loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def train_step(self, batch, **fit_params):
+        """One optimizer step; with a float16 ``GradScaler`` the gradients are
+        unscaled before callbacks (gradient clipping) see them."""
+        scaler = getattr(self, "grad_scaler_", None)
+        if scaler is None:
+            return super().train_step(batch, **fit_params)
+        self._zero_grad_optimizer()
+        step = self.train_step_single(batch, **fit_params)
+        optimizers = [getattr(self, name + "_") for name in self._optimizers]
+        for optimizer in optimizers:
+            scaler.unscale_(optimizer)
+        self.notify("on_grad_computed",
+                    named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                    batch=batch, training=True)
+        for optimizer in optimizers:
+            scaler.step(optimizer)
+        scaler.update()
+        return step
+
+    def validation_step(self, batch, **fit_params):
+        """Loss and record logits of a validation batch (windows if cropping)."""
+        self._set_training(False)
+        Xi, yi = unpack_data(batch)
+        with torch.no_grad():
+            y_pred = self._forward_eval(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=False)
+        return {"loss": loss, "y_pred": y_pred}
+
+    def evaluation_step(self, batch, training=False):
+        """Record logits of a prediction batch (windows if cropping)."""
+        self._check_fitted()
+        Xi, _ = unpack_data(batch)
+        with torch.set_grad_enabled(training):
+            self._set_training(training)
+            return self._forward_eval(Xi)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Criterion on logits, with targets shaped for the target type."""
+        y_pred = self._check_logits(y_pred).float()
+        y_true = to_tensor(y_true, device=self.device)
+        if self.target_type_ == _MULTILABEL:
+            y_true = y_true.float()
+        elif self.n_outputs_ == 1:
+            y_pred = y_pred[:, 0]
+            y_true = y_true.float().reshape(-1)
+        else:
+            y_true = y_true.long().reshape(-1)
+        return self.criterion_(y_pred, y_true)
+
+    # ------------------------------------------------------------------
+    # prediction
+    # ------------------------------------------------------------------
+    def _get_predict_nonlinearity(self):
+        nonlin = self.predict_nonlinearity
+        if isinstance(nonlin, str) and nonlin == "auto":
+            return self._logits_to_proba
+        return super()._get_predict_nonlinearity()
+
+    def _check_predict_X(self, X):
+        self._check_fitted()
+        return self._check_X(X, reset=False)
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_samples) or (n_records, n_samples)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_records, n_classes) or (n_records, n_labels)
+            Softmax probabilities for multiclass targets, ``[1 - p, p]`` for
+            binary targets, per-label sigmoid probabilities for multi-label
+            targets; aggregated over windows when ``crop_length`` is set.
+        """
+        X = self._check_predict_X(X)
+        return super().predict_proba(X)
+
+    def predict(self, X):
+        """Predicted labels, or a 0/1 label matrix for multi-label targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_samples) or (n_records, n_samples)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_records,) or (n_records, n_labels)
+            Labels from ``classes_`` (argmax, or ``p >= threshold`` for a
+            binary target), or ``proba >= threshold`` per label as int 0/1.
+        """
+        proba = self.predict_proba(X)
+        threshold = self._check_threshold()
+        if self.target_type_ == _MULTILABEL:
+            return (proba >= threshold).astype(np.int64)
+        if proba.shape[1] == 2 and self.n_outputs_ == 1:
+            return self.classes_[(proba[:, 1] >= threshold).astype(np.int64)]
+        return self.classes_[proba.argmax(axis=1)]

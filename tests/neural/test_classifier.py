@@ -1,0 +1,761 @@
+"""Tests of ecgsk/neural/_classifier.py: targets, losses, steps, windows, devices."""
+
+import doctest
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import roc_auc_score
+from sklearn.utils.class_weight import compute_class_weight
+from skorch.callbacks import Callback
+from torch import nn
+
+from ecgsk.neural import ECGNetClassifier, FocalLoss
+from ecgsk.neural import _classifier
+
+CUDA = torch.cuda.is_available()
+needs_cuda = pytest.mark.skipif(not CUDA, reason="CUDA paths need a GPU; CI has none")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # Tiny models train faster on one thread, and CI has 2 shared cores.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+class TinyNet(nn.Module):
+    """Conv -> ReLU -> global average and max pooling -> linear."""
+
+    def __init__(self, in_channels=1, n_classes=2, hidden=8):
+        super().__init__()
+        self.conv = nn.Conv1d(in_channels, hidden, kernel_size=5, padding=2)
+        self.head = nn.Linear(2 * hidden, n_classes)
+
+    def forward(self, x):
+        h = torch.relu(self.conv(x))
+        return self.head(torch.cat([h.mean(dim=-1), h.amax(dim=-1)], dim=1))
+
+
+class MeanNet(nn.Module):
+    """Logits are known functions of the window: ``scale * mean(x) * signs``.
+
+    With ``n_classes=1`` the logit is the window mean; with 3 classes the
+    logits are ``(m, -m, 0)``.
+    """
+
+    def __init__(self, in_channels=1, n_classes=1):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(()))
+        signs = torch.tensor([1.0, -1.0, 0.0])[:n_classes] if n_classes <= 3 else None
+        self.register_buffer("signs", signs)
+        self.seen_lengths = []
+
+    def forward(self, x):
+        self.seen_lengths.append((self.training, tuple(x.shape)))
+        m = self.scale * x.mean(dim=(1, 2))
+        return m[:, None] * self.signs
+
+
+def make_signals(n=120, n_leads=2, n_samples=64, n_classes=2, seed=0):
+    """Records whose lead-0 offset encodes the class (separable)."""
+    rng = np.random.default_rng(seed)
+    y = rng.permutation(np.arange(n) % n_classes)
+    X = rng.normal(0.0, 1.0, (n, n_leads, n_samples))
+    X[:, 0, :] += 2.0 * (y[:, None] - (n_classes - 1) / 2)
+    return X.astype(np.float32), y
+
+
+def make_multilabel(n=160, n_labels=3, n_samples=64, seed=0):
+    """Label k is on when lead k carries a positive offset."""
+    rng = np.random.default_rng(seed)
+    Y = (rng.random((n, n_labels)) < 0.4).astype(np.int64)
+    X = rng.normal(0.0, 1.0, (n, n_labels, n_samples))
+    X += 2.0 * Y[:, :, None]
+    return X.astype(np.float32), Y
+
+
+def fast(**params):
+    base = dict(max_epochs=12, lr=1e-2, batch_size=32, random_state=0)
+    base.update(params)
+    return ECGNetClassifier(TinyNet, **base)
+
+
+# ---------------------------------------------------------------------------
+# target types
+# ---------------------------------------------------------------------------
+def test_binary_01_labels_learns_above_chance():
+    X, y = make_signals(200)
+    clf = fast().fit(X[:150], y[:150])
+    assert clf.target_type_ == "binary"
+    assert clf.n_outputs_ == 1 and clf.module_.head.out_features == 1
+    assert isinstance(clf.criterion_, nn.BCEWithLogitsLoss)
+    np.testing.assert_array_equal(clf.classes_, [0, 1])
+    proba = clf.predict_proba(X[150:])
+    assert proba.shape == (50, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    pred = clf.predict(X[150:])
+    assert pred.dtype == y.dtype
+    np.testing.assert_array_equal(pred, (proba[:, 1] >= 0.5).astype(int))
+    assert np.mean(pred == y[150:]) >= 0.9
+
+
+def test_binary_string_labels_and_threshold():
+    X, y01 = make_signals(160)
+    y = np.where(y01 == 1, "N", "AF")
+    clf = fast().fit(X, y)
+    np.testing.assert_array_equal(clf.classes_, ["AF", "N"])
+    proba = clf.predict_proba(X)
+    np.testing.assert_array_equal(clf.predict(X), np.where(proba[:, 1] >= 0.5, "N", "AF"))
+    assert np.mean(clf.predict(X) == y) >= 0.9
+    clf.set_params(threshold=0.0)
+    assert (clf.predict(X) == "N").all()
+    clf.set_params(threshold=[0.5])
+    with pytest.raises(ValueError, match="threshold must be a scalar"):
+        clf.predict(X)
+
+
+def test_binary_with_cross_entropy_uses_two_logits():
+    X, y = make_signals(120)
+    clf = fast(criterion="ce", max_epochs=2).fit(X, y)
+    assert clf.n_outputs_ == 2 and clf.module_.head.out_features == 2
+    assert isinstance(clf.criterion_, nn.CrossEntropyLoss)
+    proba = clf.predict_proba(X)
+    logits = clf.forward(X)
+    np.testing.assert_allclose(proba, torch.softmax(logits, 1).numpy(), rtol=1e-5)
+
+
+def test_multiclass_string_labels_learns():
+    X, y_idx = make_signals(240, n_classes=3)
+    names = np.array(["normal", "AF", "other"])
+    y = names[y_idx]
+    clf = fast().fit(X[:180], y[:180])
+    assert clf.target_type_ == "multiclass" and clf.n_outputs_ == 3
+    np.testing.assert_array_equal(clf.classes_, ["AF", "normal", "other"])
+    assert isinstance(clf.criterion_, nn.CrossEntropyLoss)
+    proba = clf.predict_proba(X[180:])
+    assert proba.shape == (60, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    pred = clf.predict(X[180:])
+    np.testing.assert_array_equal(pred, clf.classes_[proba.argmax(1)])
+    assert np.mean(pred == y[180:]) >= 0.85  # chance is 1/3
+
+
+def test_multilabel_indicator_and_dataframe_names():
+    X, Y = make_multilabel(200)
+    cols = ["NORM", "MI", "STTC"]
+    clf = fast(max_epochs=15).fit(X[:150], pd.DataFrame(Y[:150], columns=cols))
+    assert clf.target_type_ == "multilabel-indicator" and clf.n_outputs_ == 3
+    np.testing.assert_array_equal(clf.classes_, cols)
+    proba = clf.predict_proba(X[150:])
+    assert proba.shape == (50, 3)
+    assert not np.allclose(proba.sum(axis=1), 1.0)  # independent sigmoids
+    pred = clf.predict(X[150:])
+    assert pred.shape == (50, 3) and set(np.unique(pred)) <= {0, 1}
+    np.testing.assert_array_equal(pred, (proba >= 0.5).astype(int))
+    assert roc_auc_score(Y[150:], proba, average="macro") >= 0.9
+    # a plain indicator matrix names the labels by column index
+    clf2 = fast(max_epochs=1).fit(X, Y)
+    np.testing.assert_array_equal(clf2.classes_, [0, 1, 2])
+
+
+def test_multilabel_threshold_per_label():
+    X, Y = make_multilabel(100)
+    clf = fast(max_epochs=3).fit(X, Y)
+    proba = clf.predict_proba(X)
+    thr = np.array([0.0, 0.7, 1.0])
+    clf.set_params(threshold=thr)
+    pred = clf.predict(X)
+    np.testing.assert_array_equal(pred, (proba >= thr).astype(int))
+    assert pred[:, 0].all()
+    clf.set_params(threshold=[0.5, 0.5])
+    with pytest.raises(ValueError, match="threshold has shape \\(2,\\).*3 labels"):
+        clf.predict(X)
+    clf.set_params(threshold=1.5)
+    with pytest.raises(ValueError, match="threshold must hold probabilities"):
+        clf.predict(X)
+
+
+def test_fit_rejects_threshold_of_wrong_length():
+    X, Y = make_multilabel(40)
+    with pytest.raises(ValueError, match="threshold has shape \\(4,\\)"):
+        fast(threshold=[0.5] * 4, max_epochs=1).fit(X, Y)
+
+
+def test_module_kwargs_are_filled_and_user_values_win():
+    X, y = make_signals(60, n_leads=3, n_classes=3)
+    clf = fast(module__hidden=5, max_epochs=1).fit(X, y)
+    assert clf.module_.conv.in_channels == 3
+    assert clf.module_.conv.out_channels == 5
+    assert clf.module_.head.out_features == 3
+    assert "module__n_classes" not in clf.get_params()
+    # a user-set n_classes wins, and a wrong one is reported clearly
+    with pytest.raises(ValueError, match="module returned logits of shape.*module__n_classes"):
+        fast(module__n_classes=5, max_epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="module__in_channels=12 but X has 3 lead"):
+        fast(module__in_channels=12, max_epochs=1).fit(X, y)
+
+
+def test_module_instance_is_used_as_given():
+    X, y = make_signals(60)
+    module = TinyNet(in_channels=2, n_classes=1, hidden=3)
+    clf = ECGNetClassifier(module, max_epochs=1, random_state=0).fit(X, y)
+    assert clf.module_ is module
+
+
+# ---------------------------------------------------------------------------
+# bad input
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("X, message", [
+    (np.zeros((4, 2, 3, 10), np.float32), "must be 3-D"),
+    (np.zeros(10, np.float32), "must be 3-D"),
+])
+def test_wrong_rank(X, message):
+    with pytest.raises(ValueError, match=message):
+        fast(max_epochs=1).fit(X, np.arange(len(X)) % 2)
+
+
+def test_nan_input_names_record():
+    X, y = make_signals(20)
+    X[7, 1, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite.*first at index 7"):
+        fast(max_epochs=1).fit(X, y)
+    clf = fast(max_epochs=1).fit(*make_signals(20))
+    with pytest.raises(ValueError, match="first at index 7"):
+        clf.predict(X)
+
+
+def test_y_of_wrong_length():
+    X, y = make_signals(20)
+    with pytest.raises(ValueError, match="X has 20 records but y has 19 labels"):
+        fast(max_epochs=1).fit(X, y[:-1])
+
+
+def test_label_matrix_of_wrong_width_at_partial_fit():
+    X, Y = make_multilabel(40)
+    clf = fast(max_epochs=1).fit(X, Y)
+    with pytest.raises(ValueError, match="y has 2 label columns but .* fitted on 3 labels"):
+        clf.partial_fit(X, Y[:, :2])
+    clf.set_params(warm_start=True)
+    with pytest.raises(ValueError, match="y has 4 label columns"):
+        clf.fit(X, np.hstack([Y, Y[:, :1]]))
+    # without warm_start, a new fit starts over with the new width
+    clf.set_params(warm_start=False)
+    clf.fit(X, Y[:, :2])
+    assert clf.n_outputs_ == 2 and clf.predict_proba(X).shape == (40, 2)
+
+
+def test_unseen_labels_and_leads():
+    X, y = make_signals(30, n_classes=3)
+    clf = fast(max_epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="labels not seen in the first fit: \\[7\\]"):
+        clf.partial_fit(X, np.where(y == 2, 7, y))
+    with pytest.raises(ValueError, match="X has 3 lead\\(s\\), but .* fitted on 2"):
+        clf.predict(np.zeros((2, 3, 64), np.float32))
+    with pytest.raises(ValueError, match="X has 50 samples per record, but .* fitted on 64"):
+        clf.predict(np.zeros((2, 2, 50), np.float32))
+    # with crop_length, records of any length >= crop_length are predicted by windows
+    clf = fast(max_epochs=1, crop_length=32).fit(X, y)
+    assert clf.predict_proba(np.zeros((2, 2, 50), np.float32)).shape == (2, 3)
+
+
+def test_partial_fit_with_classes_and_continuation():
+    X, y = make_signals(60, n_classes=3)
+    clf = fast(max_epochs=1)
+    clf.partial_fit(X[y < 2], y[y < 2], classes=[0, 1, 2])
+    assert clf.n_outputs_ == 3
+    w = clf.module_.head.weight.detach().clone()
+    clf.partial_fit(X, y)
+    assert clf.module_.head.weight is not None
+    assert not torch.equal(w, clf.module_.head.weight)  # trained on, same module
+    assert len(clf.history) == 2
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"criterion": "hinge"}, "criterion must be one of .*'hinge'"),
+    ({"criterion": 3}, "criterion must be one of"),
+    ({"patience": 0}, "patience must be an integer >= 1"),
+    ({"lr": -1.0}, "lr must be a positive number"),
+    ({"valid_size": 1.5}, "valid_size must be"),
+    ({"class_weight": "auto"}, "class_weight must be None, 'balanced' or a dict"),
+    ({"class_weight": {0: 1.0, 5: 2.0}}, "class_weight has keys \\[5\\] that are not classes"),
+    ({"class_weight": {0: -1.0}}, "class_weight values must be positive"),
+    ({"window_aggregate": "median", "crop_length": 16}, "window_aggregate must be"),
+    ({"window_stride": 4}, "window_stride is set but crop_length is None"),
+    ({"crop_length": 100}, "at least 100 are needed"),
+    ({"amp_dtype": "float8"}, "amp_dtype must be"),
+    ({"augment": 3}, "augment must be None, an object with augment_batch"),
+    ({"train_split": "holdout"}, "train_split must be 'auto', None or a callable"),
+])
+def test_bad_parameters_raise_clear_errors(params, message):
+    X, y = make_signals(20)
+    with pytest.raises(ValueError, match=message):
+        fast(max_epochs=1, **params).fit(X, y)
+
+
+def test_criterion_incompatible_with_target():
+    X, y = make_signals(30, n_classes=3)
+    with pytest.raises(ValueError, match="criterion='bce' needs a binary or multi-label"):
+        fast(criterion="bce", max_epochs=1).fit(X, y)
+    X, Y = make_multilabel(30)
+    with pytest.raises(ValueError, match="criterion='ce' needs a binary or multiclass"):
+        fast(criterion="ce", max_epochs=1).fit(X, Y)
+
+
+def test_continuous_and_single_class_targets_are_rejected():
+    X, _ = make_signals(20)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        fast(max_epochs=1).fit(X, np.linspace(0, 1, 20))
+    with pytest.raises(ValueError, match="only 1 class"):
+        fast(max_epochs=1).fit(X, np.zeros(20))
+
+
+def test_unfitted_predict_raises_not_fitted():
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        fast().predict_proba(np.zeros((2, 2, 64), np.float32))
+
+
+# ---------------------------------------------------------------------------
+# criteria and class weights
+# ---------------------------------------------------------------------------
+def test_focal_criterion_modes():
+    X, y = make_signals(60, n_classes=3)
+    clf = fast(criterion="focal", max_epochs=1).fit(X, y)
+    assert isinstance(clf.criterion_, FocalLoss) and clf.criterion_.mode == "multiclass"
+    assert clf.criterion_.alpha is None  # plain multiclass focal loss by default
+    clf = fast(criterion="focal", criterion__alpha=0.5, max_epochs=1).fit(X, y)
+    assert float(clf.criterion_.alpha) == 0.5
+    X, Y = make_multilabel(60)
+    clf = fast(criterion="focal", criterion__gamma=1.0, max_epochs=1).fit(X, Y)
+    assert clf.criterion_.mode == "multilabel" and clf.criterion_.gamma == 1.0
+    assert float(clf.criterion_.alpha) == 0.25
+    X, y = make_signals(60)
+    clf = fast(criterion="focal", max_epochs=1).fit(X, y)
+    assert clf.criterion_.mode == "binary"
+
+
+def test_custom_criterion_class():
+    X, y = make_signals(60, n_classes=3)
+    clf = fast(criterion=nn.CrossEntropyLoss, criterion__label_smoothing=0.1,
+               max_epochs=1).fit(X, y)
+    assert clf.criterion_.label_smoothing == 0.1
+
+
+def test_class_weight_balanced_binary_multiclass_multilabel():
+    X, y = make_signals(100)
+    keep = np.r_[np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:10]]  # 50 vs 10
+    clf = fast(class_weight="balanced", max_epochs=1).fit(X[keep], y[keep])
+    # negatives weigh n / (2 * 50), positives n / (2 * 10): pos_weight is their ratio
+    np.testing.assert_allclose(clf.criterion_.weight.numpy(), [0.6])
+    np.testing.assert_allclose(clf.criterion_.pos_weight.numpy(), [5.0])
+    clf = fast(class_weight="balanced", criterion="focal", max_epochs=1).fit(X[keep], y[keep])
+    np.testing.assert_allclose(clf.criterion_.pos_weight.numpy(), [5.0])
+
+    X3, y3 = make_signals(90, n_classes=3)
+    keep = np.r_[np.flatnonzero(y3 == 0), np.flatnonzero(y3 == 1)[:10],
+                 np.flatnonzero(y3 == 2)[:5]]
+    expected = compute_class_weight("balanced", classes=np.arange(3), y=y3[keep])
+    clf = fast(class_weight="balanced", max_epochs=1).fit(X3[keep], y3[keep])
+    np.testing.assert_allclose(clf.criterion_.weight.numpy(), expected, rtol=1e-6)
+    clf = fast(class_weight="balanced", criterion="focal", max_epochs=1).fit(X3[keep], y3[keep])
+    np.testing.assert_allclose(clf.criterion_.weight.numpy(), expected, rtol=1e-6)
+
+    XM, YM = make_multilabel(80)
+    n_pos = YM.sum(axis=0)
+    clf = fast(class_weight="balanced", max_epochs=1).fit(XM, YM)
+    np.testing.assert_allclose(clf.criterion_.pos_weight.numpy(), (80 - n_pos) / n_pos,
+                               rtol=1e-6)
+    # user-set criterion parameters win over the computed ones
+    clf = fast(class_weight="balanced", criterion__pos_weight=torch.ones(3),
+               max_epochs=1).fit(XM, YM)
+    np.testing.assert_array_equal(clf.criterion_.pos_weight.numpy(), [1, 1, 1])
+
+
+def test_class_weight_dict_shifts_predictions():
+    X, y_idx = make_signals(200, n_classes=3)
+    y = np.array(["a", "b", "c"])[y_idx]
+    clf = fast(class_weight={"a": 4.0, "c": 0.5}, max_epochs=1).fit(X, y)
+    np.testing.assert_allclose(clf.criterion_.weight.numpy(), [4.0, 1.0, 0.5])
+    # binary: negatives weigh w0, positives w1 -> weight=w0, pos_weight=w1/w0
+    Xb, yb = make_signals(200)
+    clf = fast(class_weight={0: 1000.0, 1: 1e-4}).fit(Xb, yb)
+    np.testing.assert_allclose(clf.criterion_.weight.numpy(), [1000.0])
+    np.testing.assert_allclose(clf.criterion_.pos_weight.numpy(), [1e-7], rtol=1e-5)
+    assert np.mean(clf.predict(Xb) == 0) > 0.9  # the heavy class wins
+    XM, YM = make_multilabel(40)
+    with pytest.raises(ValueError, match="dict is for single-label targets"):
+        fast(class_weight={0: 2.0}, max_epochs=1).fit(XM, YM)
+
+
+# ---------------------------------------------------------------------------
+# callbacks, validation, logging
+# ---------------------------------------------------------------------------
+def test_default_callbacks_and_disabling_them():
+    X, y = make_signals(40)
+    clf = fast(max_epochs=1).fit(X, y)
+    names = [name for name, _ in clf.callbacks_]
+    assert names == ["epoch_timer", "train_loss", "valid_loss", "valid_acc",
+                     "lr_scheduler", "early_stopping", "grad_clip", "print_log"]
+    cbs = dict(clf.callbacks_)
+    assert cbs["early_stopping"].monitor == "valid_loss" and cbs["early_stopping"].load_best
+    assert cbs["lr_scheduler"].monitor == "valid_loss"
+    assert cbs["lr_scheduler"].policy is torch.optim.lr_scheduler.ReduceLROnPlateau
+    clf = fast(max_epochs=1, patience=None, lr_patience=None, grad_clip=None,
+               train_split=None).fit(X, y)
+    assert [n for n, _ in clf.callbacks_] == [
+        "epoch_timer", "train_loss", "valid_loss", "valid_acc", "print_log"]
+    assert "valid_loss" not in clf.history[-1]
+    clf = fast(max_epochs=1, train_split=None).fit(X, y)
+    assert dict(clf.callbacks_)["early_stopping"].monitor == "train_loss"
+
+
+class ConstNet(nn.Module):
+    """Constant logits: the loss can never improve."""
+
+    def __init__(self, in_channels=1, n_classes=1):
+        super().__init__()
+        self.p = nn.Parameter(torch.zeros(n_classes))
+
+    def forward(self, x):
+        return torch.zeros(x.shape[0], self.p.shape[0]) + 0.0 * self.p
+
+
+def test_valid_size_none_disables_validation_and_verbose_2_adds_progress_bar(capsys):
+    X, y = make_signals(40)
+    clf = fast(max_epochs=1, valid_size=None, verbose=2).fit(X, y)
+    assert "valid_loss" not in clf.history[-1]
+    assert "progress_bar" in dict(clf.callbacks_)
+    assert dict(clf.callbacks_)["early_stopping"].monitor == "train_loss"
+    assert "train_loss" in capsys.readouterr().out
+
+
+def test_early_stopping_stops_without_improvement():
+    X, y = make_signals(40)
+    clf = ECGNetClassifier(ConstNet, patience=2, lr_patience=None, max_epochs=20).fit(X, y)
+    assert len(clf.history) == 3  # the best epoch, then 2 without improvement
+    clf = ECGNetClassifier(ConstNet, patience=2, lr_patience=None, max_epochs=20,
+                           train_split=None).fit(X, y)
+    assert len(clf.history) == 3
+    assert "valid_loss" not in clf.history[-1]
+
+
+def test_early_stopping_restores_best_weights():
+    X, y = make_signals(80)
+    snapshots = {}
+
+    class Snapshot(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            snapshots[len(net.history)] = net.module_.head.weight.detach().clone()
+
+    clf = fast(patience=3, max_epochs=6, lr=0.5, callbacks=[Snapshot()]).fit(X, y)
+    losses = clf.history[:, "valid_loss"]
+    best = int(np.argmin(losses)) + 1
+    assert torch.equal(clf.module_.head.weight, snapshots[best])
+
+
+def test_plateau_scheduler_reduces_lr():
+    X, y = make_signals(40)
+    clf = ECGNetClassifier(ConstNet, lr=1e-3, patience=None, lr_patience=1, max_epochs=4,
+                           callbacks__lr_scheduler__factor=0.5).fit(X, y)
+    # epoch 1 is the best; epochs 2 and 3 do not improve -> one reduction
+    assert clf.optimizer_.param_groups[0]["lr"] == pytest.approx(0.5e-3)
+    # the lr in use during each epoch
+    assert clf.history[:, "event_lr"] == pytest.approx([1e-3, 1e-3, 1e-3, 0.5e-3])
+
+
+class GradNormRecorder(Callback):
+    def initialize(self):
+        self.norms = []
+        return self
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        grads = [p.grad.norm() for _, p in named_parameters if p.grad is not None]
+        self.norms.append(float(torch.norm(torch.stack(grads))))
+
+
+def test_gradient_clipping_applies_and_can_be_disabled():
+    X, y = make_signals(64)
+    rec = GradNormRecorder()
+    fast(grad_clip=1e-3, max_epochs=2, callbacks=[rec]).fit(X, y)
+    assert max(rec.norms) <= 1e-3 * 1.0001
+    rec = GradNormRecorder()
+    fast(grad_clip=None, max_epochs=2, callbacks=[rec]).fit(X, y)
+    assert max(rec.norms) > 1e-2
+
+
+def test_epoch_log_shows_metric_per_target(capsys):
+    X, y = make_signals(40)
+    fast(max_epochs=2, verbose=1).fit(X, y)
+    out = capsys.readouterr().out
+    assert "train_loss" in out and "valid_loss" in out and "valid_acc" in out
+    X, Y = make_multilabel(60)
+    clf = fast(max_epochs=2, verbose=1).fit(X, Y)
+    out = capsys.readouterr().out
+    assert "valid_auroc" in out and "valid_acc" not in out
+    auroc = clf.history[:, "valid_auroc"]
+    assert all(0.0 <= a <= 1.0 or np.isnan(a) for a in auroc)
+    fast(max_epochs=1, verbose=0).fit(X, Y)
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("valid_size", [0.25, 20])
+def test_valid_acc_matches_predictions_on_validation_split(valid_size):
+    X, y = make_signals(80)
+    seen = {}
+
+    class Grab(Callback):
+        def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+            seen["idx"] = np.asarray(dataset_valid.indices)
+
+    clf = fast(max_epochs=2, patience=None, valid_size=valid_size,
+               callbacks=[Grab()]).fit(X, y)
+    idx = seen["idx"]
+    assert len(idx) == 20
+    assert np.bincount(y[idx]).tolist() == [10, 10]  # stratified
+    acc = np.mean(clf.predict(X[idx]) == y[idx])
+    assert clf.history[-1, "valid_acc"] == pytest.approx(acc)
+
+
+# ---------------------------------------------------------------------------
+# randomness, augmentation, windows
+# ---------------------------------------------------------------------------
+class AddConstant:
+    """An augmentation op that records its calls and adds a huge constant."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, x, generator=None):
+        noise = torch.rand(x.shape[0], 1, 1, generator=generator, device=x.device)
+        self.calls.append(x.shape[0])
+        return x + 1000.0 + noise
+
+
+def test_random_state_makes_fits_identical_and_restores_global_rng():
+    X, y = make_signals(96)
+    params = dict(balanced_sampling=True, crop_length=48, augment=[AddConstant()],
+                  max_epochs=3)
+    torch_state, np_state = torch.get_rng_state(), np.random.get_state()[1].copy()
+    clf = fast(**params).fit(X, y)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state)
+    a = clf.predict_proba(X)
+    b = fast(**params).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    c = fast(random_state=1, **params).fit(X, y).predict_proba(X)
+    assert not np.allclose(a, c)
+
+
+def test_augment_applies_to_training_batches_only():
+    X, y = make_signals(100)
+    op = AddConstant()
+    clf = fast(augment=[op], max_epochs=3, patience=None, valid_size=0.2).fit(X, y)
+    # every epoch augments the 80 training records once; never the 20 validation ones
+    assert sum(op.calls) == 3 * 80
+    before = clf.predict_proba(X)
+    assert sum(op.calls) == 3 * 80
+    clf.set_params(augment=None)
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
+
+
+def test_augmenter_object_interface():
+    X, y = make_signals(40)
+
+    class Recorder:
+        def __init__(self):
+            self.generators = []
+
+        def augment_batch(self, x, generator=None):
+            self.generators.append(generator)
+            return x.flip(-1)
+
+    aug = Recorder()
+    fast(augment=aug, max_epochs=2, train_split=None).fit(X, y)
+    assert len(aug.generators) == 4  # 2 epochs x 2 batches of 32/8
+    assert all(isinstance(g, torch.Generator) for g in aug.generators)
+
+
+def test_augment_returning_wrong_shape_is_reported():
+    X, y = make_signals(20)
+    with pytest.raises(ValueError, match="augment must return a tensor"):
+        fast(augment=lambda x, generator=None: x[:, :1], max_epochs=1).fit(X, y)
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+@pytest.mark.parametrize("how", ["max", "mean"])
+def test_sliding_window_prediction_binary(how):
+    rng = np.random.default_rng(0)
+    X = rng.normal(0, 1, (6, 2, 40)).astype(np.float32)
+    y = np.array([0, 1] * 3)
+    clf = ECGNetClassifier(MeanNet, crop_length=16, window_stride=10, window_aggregate=how,
+                           max_epochs=1, train_split=None, random_state=0)
+    clf.fit(X, y)
+    with torch.no_grad():
+        clf.module_.scale.fill_(1.0)
+    clf.module_.seen_lengths.clear()
+    proba = clf.predict_proba(X)[:, 1]
+    starts = [0, 10, 20, 24]  # the last window is aligned to the end
+    window_p = _sigmoid(np.stack([X[:, :, s:s + 16].mean(axis=(1, 2)) for s in starts], 1))
+    expected = window_p.max(1) if how == "max" else window_p.mean(1)
+    np.testing.assert_allclose(proba, expected, rtol=1e-5)
+    assert clf.module_.seen_lengths == [(False, (6 * 4, 2, 16))]
+
+
+@pytest.mark.parametrize("how", ["max", "mean"])
+def test_sliding_window_prediction_multiclass(how):
+    rng = np.random.default_rng(1)
+    X = (rng.normal(0, 1, (5, 1, 30)) * 3).astype(np.float32)
+    y = np.array([0, 1, 2, 0, 1])
+    clf = ECGNetClassifier(MeanNet, crop_length=10, window_aggregate=how, max_epochs=1,
+                           train_split=None, random_state=0).fit(X, y)
+    with torch.no_grad():
+        clf.module_.scale.fill_(1.0)
+    proba = clf.predict_proba(X)
+    starts = [0, 5, 10, 15, 20]  # default stride: crop_length // 2
+    m = np.stack([X[:, :, s:s + 10].mean(axis=(1, 2)) for s in starts], 1)
+    logits = np.stack([m, -m, np.zeros_like(m)], axis=-1)  # (records, windows, 3)
+    p = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    agg = p.max(1) if how == "max" else p.mean(1)
+    np.testing.assert_allclose(proba, agg / agg.sum(1, keepdims=True), rtol=1e-5)
+
+
+def test_random_crops_in_training_and_windows_in_validation():
+    X, y = make_signals(40, n_samples=50)
+    clf = ECGNetClassifier(MeanNet, crop_length=20, max_epochs=1, batch_size=16,
+                           valid_size=0.25, random_state=0).fit(X, y)
+    seen = clf.module_.seen_lengths
+    train_shapes = [s for training, s in seen if training]
+    valid_shapes = [s for training, s in seen if not training]
+    assert train_shapes == [(16, 2, 20), (14, 2, 20)]
+    # 10 validation records x windows starting at 0, 10, 20, 30
+    assert valid_shapes == [(40, 2, 20)]
+
+
+# ---------------------------------------------------------------------------
+# device, precision, persistence
+# ---------------------------------------------------------------------------
+def test_device_auto_resolves_but_get_params_keeps_auto():
+    clf = fast()
+    assert clf.get_params()["device"] == "auto"
+    assert clf.device == ("cuda" if CUDA else "cpu")
+    cloned = clone(clf)
+    assert cloned.get_params()["device"] == "auto"
+    clf.set_params(device="cpu")
+    assert clf.get_params()["device"] == "cpu" and clf.device == "cpu"
+
+
+def test_pickle_round_trip_gives_identical_predictions():
+    X, y = make_signals(60, n_classes=3)
+    clf = fast(max_epochs=2, crop_length=32).fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    assert restored.get_params()["device"] == "auto"
+    np.testing.assert_array_equal(restored.classes_, clf.classes_)
+    restored.partial_fit(X, y)  # still trainable
+    assert len(restored.history) == 4  # 2 + max_epochs more
+
+
+def test_random_state_none_follows_torch_global_seed():
+    X, y = make_signals(60)
+    torch.manual_seed(3)
+    a = fast(random_state=None, max_epochs=2, train_split=None).fit(X, y).predict_proba(X)
+    torch.manual_seed(3)
+    b = fast(random_state=None, max_epochs=2, train_split=None).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    c = fast(random_state=None, max_epochs=2, train_split=None).fit(X, y).predict_proba(X)
+    assert not np.allclose(a, c)
+
+
+def test_trim_for_prediction_and_weights_round_trip(tmp_path):
+    X, y = make_signals(60, n_classes=3)
+    clf = fast(max_epochs=2).fit(X, y)
+    expected = clf.predict_proba(X)
+    other = fast(max_epochs=1, random_state=5).fit(X, y)
+    clf.save_params(f_params=tmp_path / "w.pt")
+    other.load_params(f_params=tmp_path / "w.pt")
+    np.testing.assert_array_equal(other.predict_proba(X), expected)
+    assert other.get_params()["device"] == "auto"
+    clf.trim_for_prediction()
+    assert clf.optimizer_ is None
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).predict_proba(X), expected)
+
+
+def test_clone_of_fitted_net_is_unfitted_with_same_params():
+    X, y = make_signals(40)
+    clf = fast(max_epochs=1, module__hidden=4).fit(X, y)
+    cloned = clone(clf)
+    assert not hasattr(cloned, "classes_") and not cloned.initialized_
+    assert cloned.get_params(deep=False).keys() == clf.get_params(deep=False).keys()
+    assert cloned.module__hidden == 4
+
+
+def test_amp_on_cpu_runs_in_bfloat16():
+    dtypes = []
+
+    class DtypeNet(TinyNet):
+        def forward(self, x):
+            out = super().forward(x)
+            dtypes.append(out.dtype)
+            return out
+
+    X, y = make_signals(64)
+    clf = ECGNetClassifier(DtypeNet, amp=True, device="cpu", max_epochs=2, lr=1e-2,
+                           random_state=0).fit(X, y)
+    assert set(dtypes) == {torch.bfloat16}
+    assert clf.grad_scaler_ is None
+    proba = clf.predict_proba(X)
+    assert proba.dtype == np.float32 and np.isfinite(proba).all()
+    assert np.isfinite(clf.history[:, "train_loss"]).all()
+
+
+@needs_cuda
+@pytest.mark.parametrize("amp_dtype", ["float16", "bfloat16"])
+def test_cuda_amp_trains_and_predicts(amp_dtype):
+    X, y = make_signals(200, n_classes=3)
+    clf = fast(amp=True, amp_dtype=amp_dtype).fit(X[:150], y[:150])
+    assert clf.device == "cuda" and next(clf.module_.parameters()).is_cuda
+    assert (clf.grad_scaler_ is not None) == (amp_dtype == "float16")
+    assert np.mean(clf.predict(X[150:]) == y[150:]) >= 0.8
+
+
+@needs_cuda
+def test_cuda_fp16_gradients_are_unscaled_before_clipping():
+    X, y = make_signals(64)
+    rec = GradNormRecorder()
+    fast(amp=True, grad_clip=1e-3, max_epochs=2, callbacks=[rec]).fit(X, y)
+    finite = [n for n in rec.norms if np.isfinite(n)]
+    assert finite and max(finite) <= 1e-3 * 1.001
+
+
+@needs_cuda
+def test_cuda_net_pickled_loads_on_cpu_only_machine(monkeypatch):
+    X, y = make_signals(60)
+    clf = fast(amp=True, max_epochs=2).fit(X, y)
+    assert clf.grad_scaler_ is not None
+    blob = pickle.dumps(clf)
+    clf.set_params(amp=False)
+    expected = clf.predict_proba(X)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "auto" resolves to CPU: no DeviceWarning
+        restored = pickle.loads(blob)
+    assert restored.device == "cpu" and restored.get_params()["device"] == "auto"
+    assert not next(restored.module_.parameters()).is_cuda
+    assert restored.grad_scaler_ is None  # no float16 scaling on CPU
+    restored.set_params(amp=False)
+    np.testing.assert_allclose(restored.predict_proba(X), expected, atol=1e-5)
+
+
+def test_docstring_examples():
+    result = doctest.testmod(_classifier, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 10 and result.failed == 0
