@@ -1,0 +1,48 @@
+"""resnet1d_wang on PTB-XL superdiagnostic: the PTB-XL superclass project and benchmark.
+
+The PTB-XL benchmark's protocol (Strodthoff et al. 2020) at 100 Hz: train on
+random 2.5 s crops (250 samples), predict by sliding windows (stride 125)
+aggregated by their maximum, BCE with logits on the 5 superclasses. The
+superclass project's variants are parameters: ``derivatives=True`` appends
+first-derivative channels, ``augment=True`` applies the five augmentations
+to every training batch. ``crop_length=None`` trains on full 10 s records.
+"""
+
+import torch
+from sklearn.pipeline import Pipeline
+
+from ecgsk.nets import ResNet1d
+from ecgsk.neural import ECGNetClassifier
+from ecgsk.preprocessing import Augmenter, Derivatives, Standardizer
+
+DATASET = "ptbxl"
+TASK = ("superdiagnostic", "subdiagnostic", "diagnostic", "form", "rhythm", "all", "binary")
+SAMPLING_RATE = 100
+LENGTH = 1000
+
+
+def make_pipeline(*, derivatives=False, augment=False, crop_length=250, window_stride=125,
+                  max_epochs=30, batch_size=128, lr=1e-3, weight_decay=1e-3, amp=None,
+                  patience=7, random_state=0, verbose=0):
+    """resnet1d_wang with the benchmark's crops; ``amp=None`` uses AMP when CUDA is present."""
+    steps = [("scale", Standardizer())]
+    if derivatives:
+        steps.append(("derivatives", Derivatives(order=1, append=True)))
+    steps.append(("net", ECGNetClassifier(
+        ResNet1d, augment=Augmenter() if augment else None, crop_length=crop_length,
+        window_stride=window_stride if crop_length else None, window_aggregate="max",
+        max_epochs=max_epochs, batch_size=batch_size, lr=lr,
+        optimizer__weight_decay=weight_decay, patience=patience,
+        amp=torch.cuda.is_available() if amp is None else amp,
+        random_state=random_state, verbose=verbose)))
+    return Pipeline(steps)
+
+
+def search_space(trial):
+    """Learning rate, weight decay, derivative channels and augmentation."""
+    return {
+        "lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
+        "weight_decay": trial.suggest_float("weight_decay", 1e-5, 1e-2, log=True),
+        "derivatives": trial.suggest_categorical("derivatives", [True, False]),
+        "augment": trial.suggest_categorical("augment", [True, False]),
+    }
