@@ -77,6 +77,11 @@ def build_parser():
     parser.add_argument("--n-jobs", type=int, default=1, help="processes reading records (1)")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
                         help="no progress bar")
+    parser.add_argument("--explain", type=_positive_int, default=0, metavar="N",
+                        help="log relevance maps of N test records per pipeline under "
+                             "explain/: Grad-CAM for networks; for the others lead x segment "
+                             "permutation importance, which predicts up to 250 test records "
+                             "10 x leads times; default 0, none")
     return parser
 
 
@@ -118,7 +123,8 @@ def main(argv=None):
                 cv=args.cv, set_params={k: v for k, v in set_params.items() if v},
                 tracking_uri=args.tracking_uri, test_data=args.test_data, n_boot=args.n_boot,
                 seed=args.seed, experiment=args.experiment, max_records=args.max_records,
-                cache_dir=args.cache_dir, n_jobs=args.n_jobs, progress=args.progress)
+                cache_dir=args.cache_dir, n_jobs=args.n_jobs, progress=args.progress,
+                explain=args.explain)
     except (CompareError, PipelineError, TrackingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

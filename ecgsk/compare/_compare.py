@@ -154,18 +154,20 @@ class _Signals:
     def __init__(self, paths, cache_dir, n_jobs):
         self.paths, self.cache_dir, self.n_jobs = paths, cache_dir, n_jobs
         self._arrays = {}
+        self.lead_names = None
 
     def get(self, rate, length):
         key = (float(rate), int(length))
         if key not in self._arrays:
-            self._arrays[key] = load_signals(self.paths, sampling_rate=rate, length=length,
-                                             cache_dir=self.cache_dir, n_jobs=self.n_jobs)
+            self._arrays[key], self.lead_names = load_signals(
+                self.paths, sampling_rate=rate, length=length, cache_dir=self.cache_dir,
+                n_jobs=self.n_jobs, return_lead_names=True)
         return self._arrays[key]
 
 
 def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=None,
             tracking_uri=None, test_data=None, n_boot=1000, seed=0, experiment="ecgsk",
-            max_records=None, cache_dir=None, n_jobs=1, progress=True, out=None):
+            max_records=None, cache_dir=None, n_jobs=1, progress=True, out=None, explain=0):
     """Cross-validate pipelines, test them once, compare them pairwise; track it all in MLflow.
 
     Parameters
@@ -217,6 +219,14 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
         Show a tqdm bar over pipelines × folds on stderr.
     out : file-like or None
         Where the comparison tables are printed; stdout when None.
+    explain : int, default=0
+        Log explanations of the final fit for the first ``explain`` test
+        records under ``explain/`` of each pipeline run
+        (:func:`ecgsk.explain.log_explanations`): Grad-CAM for networks;
+        for the others, permutation importance of each lead × 1/10 of the
+        record, scored by macro AUROC on (at most 250 of) the test records
+        with one permutation per cell, which costs ``10 × n_leads``
+        predictions of those records. 0 logs none.
 
     Returns
     -------
@@ -269,6 +279,8 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
     if folds and not cv:
         raise CompareError("folds choose cross-validation folds; they make no sense with "
                            "cv=False (--no-cv).")
+    if isinstance(explain, bool) or not isinstance(explain, (int, np.integer)) or explain < 0:
+        raise CompareError(f"explain must be a non-negative number of records, got {explain!r}.")
     if max_records is not None and (isinstance(max_records, bool) or max_records < 20):
         raise CompareError(f"max_records must be at least 20, got {max_records!r}.")
     rates = {name: float(m.SAMPLING_RATE) for name, m in modules.items()}
@@ -333,7 +345,7 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
                     result.pipelines[name] = _run_pipeline(
                         name, module, params[name], ds, y, plan, signals, task_type, classes,
                         ext=(ext, y_ext, ext_signals) if ext is not None else None,
-                        n_boot=n_boot, seed=seed, bar=bar)
+                        n_boot=n_boot, seed=seed, bar=bar, explain=int(explain))
                 except Exception as exc:  # noqa: BLE001 -- one pipeline must not stop the rest
                     result.failed[name] = f"{type(exc).__name__}: {exc}"
                     bar.update(done + len(plan.cv) + 1 - bar.n)
@@ -390,7 +402,7 @@ def _predictions(proba, task_type, thresholds):
 
 
 def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes, *, ext,
-                  n_boot, seed, bar):
+                  n_boot, seed, bar, explain=0):
     import mlflow
     from sklearn.base import clone
 
@@ -470,7 +482,13 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
                                       random_state=seed)
         _log_predictions(ds.X[plan.test], y[plan.test], proba, classes, "test/predictions.csv")
         log_training_curves(est)
-        info = log_model(est, classes=classes, input_example=X[plan.test[:2]])
+        info = log_model(est, classes=classes, input_example=X[plan.test[:2]],
+                         sampling_rate=rate, lead_names=signals.lead_names,
+                         task_type=task_type, thresholds=thresholds)
+        if explain:
+            bar.set_postfix_str(f"{name}: explaining {min(explain, len(plan.test))} records")
+            _log_explanations(est, X, y, plan, ds, classes, rate, signals.lead_names, explain,
+                              seed)
         ext_metrics = None
         if ext is not None:
             ext_ds, y_ext, ext_signals = ext
@@ -485,6 +503,34 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
                               test_metrics=test_metrics, proba=proba,
                               pred=_predictions(proba, task_type, thresholds),
                               model_uri=info.model_uri, external_metrics=ext_metrics)
+
+
+_EXPLAIN_MAX_SCORED = 250
+
+
+def _log_explanations(est, X, y, plan, ds, classes, rate, lead_names, n, seed):
+    """``--explain``: relevance PNGs of the first ``n`` test records; a failure only warns."""
+    import mlflow
+
+    from ..explain import log_explanations
+
+    shown = plan.test[:n]
+    # Permutation importance predicts the scored records leads x 10 times: score at most
+    # _EXPLAIN_MAX_SCORED test records, one permutation per cell.
+    scored = plan.test
+    if len(scored) > _EXPLAIN_MAX_SCORED:
+        rng = np.random.default_rng(seed)
+        scored = np.sort(rng.choice(scored, _EXPLAIN_MAX_SCORED, replace=False))
+    try:
+        log_explanations(est, X[shown], classes=classes,
+                         records=[os.path.basename(p) for p in ds.X[shown]],
+                         sampling_rate=rate, lead_names=lead_names,
+                         X_score=X[scored], y_score=y[scored], n_segments=10, n_repeats=1,
+                         random_state=seed)
+    except Exception as exc:  # noqa: BLE001 -- an explanation must not fail the comparison
+        mlflow.set_tag("ecgsk.explain_error", f"{type(exc).__name__}: {exc}"[:5000])
+        warnings.warn(f"explanations not logged: {type(exc).__name__}: {exc}", UserWarning,
+                      stacklevel=2)
 
 
 def _log_predictions(paths, y, proba, classes, artifact_file):

@@ -263,14 +263,17 @@ def default_cache_dir():
     return Path(base).expanduser() / "ecgsk" / "signals"
 
 
-def load_signals(paths, *, sampling_rate, length, cache_dir=None, n_jobs=1):
+def load_signals(paths, *, sampling_rate, length, cache_dir=None, n_jobs=1,
+                 return_lead_names=False):
     """Read records into float32 ``(n, leads, length)`` arrays.
 
     With :class:`~ecgsk.preprocessing.WFDBLoader`, resampling to
-    ``sampling_rate`` and padding or cropping to ``length`` samples.
+    ``sampling_rate`` and padding or cropping to ``length`` samples. With
+    ``return_lead_names``, also the loader's ``lead_names_``.
     """
     from ..preprocessing import WFDBLoader
 
     loader = WFDBLoader(sampling_rate=sampling_rate, length=length, n_jobs=n_jobs,
                         cache_dir=None if cache_dir is None else str(cache_dir))
-    return loader.fit_transform(np.asarray(paths))
+    X = loader.fit_transform(np.asarray(paths))
+    return (X, list(loader.lead_names_)) if return_lead_names else X

@@ -7,6 +7,7 @@ them needs ecgsk installed; keep :func:`_load_pyfunc` stable.
 
 import importlib.metadata
 import logging
+import numbers
 import os
 import pickle
 import sys
@@ -23,6 +24,9 @@ __all__ = ["log_model", "predict_proba_matrix", "save_model"]
 
 _CLASSES_KEY = "ecgsk_classes"
 _MAX_EXAMPLE_RECORDS = 2
+# Keys of the MLmodel ``metadata`` section that describe the training signals.
+SIGNAL_METADATA_KEYS = ("ecgsk_sampling_rate", "ecgsk_lead_names", "ecgsk_input_shape",
+                        "ecgsk_task_type", "ecgsk_thresholds")
 
 
 def predict_proba_matrix(estimator, X, n_classes):
@@ -190,8 +194,36 @@ def _default_requirements(pipeline):
     return [r for r in map(_pinned, dists) if r]
 
 
+def _signal_metadata(example, sampling_rate, lead_names, task_type, thresholds, n_classes):
+    """The MLmodel ``metadata`` describing the signals the model was trained on."""
+    meta = {"ecgsk_input_shape": [int(n) for n in example.shape[1:]]}
+    if sampling_rate is not None:
+        if (isinstance(sampling_rate, bool) or not isinstance(sampling_rate, numbers.Real)
+                or not np.isfinite(sampling_rate) or sampling_rate <= 0):
+            raise ValueError(f"sampling_rate must be a positive number of Hz, got "
+                             f"{sampling_rate!r}.")
+        meta["ecgsk_sampling_rate"] = float(sampling_rate)
+    if lead_names is not None:
+        lead_names = [str(n) for n in lead_names]
+        n_leads = example.shape[1] if example.ndim == 3 else 1
+        if len(lead_names) != n_leads:
+            raise ValueError(f"lead_names names {len(lead_names)} leads {lead_names} but "
+                             f"input_example has {n_leads}.")
+        meta["ecgsk_lead_names"] = lead_names
+    if task_type is not None:
+        meta["ecgsk_task_type"] = str(task_type)
+    if thresholds is not None:
+        values = np.atleast_1d(np.asarray(thresholds, dtype=float))
+        if values.size not in (1, n_classes) or not np.all((values >= 0) & (values <= 1)):
+            raise ValueError(f"thresholds must be one probability, or one per class "
+                             f"({n_classes}), got {np.asarray(thresholds).tolist()!r}.")
+        meta["ecgsk_thresholds"] = values.tolist()
+    return meta
+
+
 def log_model(pipeline, *, classes, input_example, name="model", registered_model_name=None,
-              pip_requirements=None):
+              pip_requirements=None, sampling_rate=None, lead_names=None, task_type=None,
+              thresholds=None):
     """Log a fitted pipeline as an MLflow model predicting class probabilities from raw signals.
 
     One model with two flavours:
@@ -237,6 +269,23 @@ def log_model(pipeline, *, classes, input_example, name="model", registered_mode
         Requirements of the model's environment; when None, ecgsk, mlflow,
         cloudpickle, numpy, pandas, scikit-learn (and torch, skorch for a
         network), pinned to the installed versions.
+    sampling_rate : float or None
+        Sampling rate in Hz of the training signals (the pipeline's
+        ``SAMPLING_RATE``).
+    lead_names : list of str or None
+        Names of the leads of the training signals, in input order
+        (:class:`~ecgsk.preprocessing.WFDBLoader`'s ``lead_names_``).
+    task_type : {"binary", "multiclass", "multilabel"} or None
+        How the probabilities are read: independent labels, or one class.
+    thresholds : float, array-like of shape (n_classes,) or None
+        Decision thresholds tuned on validation data (multi-label, binary).
+
+    The last four are stored in the ``metadata`` section of the MLmodel file
+    (``ecgsk_sampling_rate``, ``ecgsk_lead_names``, ``ecgsk_task_type``,
+    ``ecgsk_thresholds``, always ``ecgsk_input_shape`` = ``[n_leads,
+    n_samples]``), where ``mlflow.pyfunc.load_model(uri).metadata.metadata``
+    finds them; :mod:`ecgsk.predict` uses them to resample, reorder leads
+    by name and pad or crop new records to what the model was trained on.
 
     Returns
     -------
@@ -260,6 +309,8 @@ def log_model(pipeline, *, classes, input_example, name="model", registered_mode
         raise ValueError("input_example must be a numeric array of raw signals "
                          f"(n, leads, samples); got shape {example.shape}, dtype {example.dtype}.")
     example = np.ascontiguousarray(example[:_MAX_EXAMPLE_RECORDS])
+    metadata = _signal_metadata(example, sampling_rate, lead_names, task_type, thresholds,
+                                len(classes))
     model = _on_cpu(pipeline)
     output = _ProbabilityModel(model, classes).predict(example)
     signature = infer_signature(example, output)
@@ -267,5 +318,6 @@ def log_model(pipeline, *, classes, input_example, name="model", registered_mode
         pip_requirements = _default_requirements(model)
     return Model.log(
         artifact_path=None, name=name, flavor=sys.modules[__name__], flavor_name="sklearn",
-        registered_model_name=registered_model_name, sk_model=model, classes=classes,
-        signature=signature, input_example=example, pip_requirements=pip_requirements)
+        registered_model_name=registered_model_name, metadata=metadata, sk_model=model,
+        classes=classes, signature=signature, input_example=example,
+        pip_requirements=pip_requirements)

@@ -1,0 +1,265 @@
+"""Explain fitted ecgsk pipelines on records, draw the result, log it to MLflow."""
+
+import os
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Explanation", "explain", "log_explanations", "METHODS"]
+
+#: Methods of :func:`explain`.
+METHODS = ("auto", "gradcam", "saliency", "permutation")
+
+_TITLES = {"gradcam": "Grad-CAM", "saliency": "gradient saliency",
+           "permutation": "permutation importance (lead × segment)"}
+
+
+@dataclass
+class Explanation:
+    """Relevance of every sample of some records, as :func:`explain` returns it.
+
+    Attributes
+    ----------
+    relevance : ndarray of shape (n, leads, samples)
+        Non-negative; on the same grid as ``signals``.
+    signals : ndarray of shape (n, leads, samples)
+        The records the relevance lies on: the input given, or the network's
+        input when the pipeline changes the lead count (see ``notes``).
+    method : str
+        ``"gradcam"``, ``"saliency"`` or ``"permutation"``.
+    target : ndarray of shape (n,) or None
+        Class index explained for each record (gradient methods); None for
+        permutation importance, which explains the score over all classes.
+    notes : list of str
+        How the relevance was mapped back to the signals.
+    permutation : SignalPermutationImportance or None
+        The per-cell importances, for ``method="permutation"``.
+    """
+
+    relevance: np.ndarray
+    signals: np.ndarray
+    method: str
+    target: np.ndarray | None = None
+    notes: list = field(default_factory=list)
+    permutation: object = None
+
+
+def _split_network(estimator):
+    """``(transform, module, skorch_net)`` when ``estimator`` ends in a skorch net, else None."""
+    import torch
+
+    if isinstance(estimator, torch.nn.Module):
+        return None, estimator, None
+    from ..tracking import find_skorch_net
+
+    net = find_skorch_net(estimator)
+    if net is None:
+        return None
+    if net is not estimator and getattr(estimator, "steps", None) is None:
+        return None
+    module = getattr(net, "module_", None)
+    if module is None:
+        raise ValueError(f"the network of {type(estimator).__name__} is not fitted.")
+    return (estimator[:-1] if net is not estimator and len(estimator.steps) > 1 else None,
+            module, net)
+
+
+def _stretch(relevance, n_samples):
+    """Linear interpolation of ``relevance`` (n, leads, m) along time to ``n_samples``."""
+    m = relevance.shape[2]
+    src = (np.arange(m) + 0.5) / m
+    dst = (np.arange(n_samples) + 0.5) / n_samples
+    out = np.empty(relevance.shape[:2] + (n_samples,), dtype=np.float32)
+    for i in range(relevance.shape[0]):
+        for j in range(relevance.shape[1]):
+            out[i, j] = np.interp(dst, src, relevance[i, j])
+    return out
+
+
+def explain(estimator, X, *, method="auto", target=None, y=None, layer=None, n_segments=10,
+            n_repeats=3, scoring=None, n_classes=None, random_state=0):
+    """Relevance of each lead and sample of ``X`` for a fitted pipeline's prediction.
+
+    Parameters
+    ----------
+    estimator : fitted sklearn estimator or torch.nn.Module
+        An ecgsk pipeline on raw signals. When its last step is a skorch
+        network (:class:`~ecgsk.neural.ECGNetClassifier`), the previous steps
+        transform ``X`` and the gradient methods explain the network
+        (``module_``) on their output; a bare :class:`torch.nn.Module` is
+        explained on ``X`` itself.
+    X : array-like of shape (n, leads, samples)
+        Records, as the pipeline takes them.
+    method : {"auto", "gradcam", "saliency", "permutation"}, default="auto"
+        ``"gradcam"`` (:func:`grad_cam`) and ``"saliency"``
+        (:func:`saliency`) need a network; ``"permutation"``
+        (:func:`permutation_importance_signal`) works for any pipeline and
+        needs ``y``. ``"auto"``: Grad-CAM for networks, permutation otherwise.
+    target : None, int or array-like of int
+        Class explained by the gradient methods: the predicted class of each
+        record when None (for multi-label nets, the label with the largest
+        logit).
+    y : array-like or None
+        Targets of ``X`` (indices or indicator matrix), for permutation.
+    layer : torch.nn.Module, str or None
+        Grad-CAM layer (see :func:`grad_cam`).
+    n_segments, n_repeats, scoring, n_classes, random_state
+        Passed to :func:`permutation_importance_signal`.
+
+    Returns
+    -------
+    Explanation
+
+    Notes
+    -----
+    The gradient methods explain the network's input. When the steps before
+    the network keep the shape of ``X`` (filters, standardisation) the map
+    lies on ``X`` as given; when they change the length (resampling,
+    padding) it is stretched to ``X``'s length; when they change the lead
+    count, ``signals`` is the network's input and a note says so. Networks
+    predicting by sliding windows (``crop_length``) are explained on the
+    whole record at once (their global pooling takes any length).
+    Permutation importance is one map for the whole ``X`` (how much the
+    score over these records drops when a cell is shuffled among them), so
+    every record gets the same ``relevance``.
+
+    Examples
+    --------
+    >>> from ecgsk.explain import explain                               # doctest: +SKIP
+    >>> ex = explain(fitted_pipeline, X_test[:4])                        # doctest: +SKIP
+    >>> ex.relevance.shape == X_test[:4].shape                           # doctest: +SKIP
+    True
+    """
+    from .._validation import check_signals
+    from ._gradients import grad_cam, saliency
+    from ._permutation import permutation_importance_signal
+
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}.")
+    X = check_signals(X, name="X")
+    parts = None if method == "permutation" else _split_network(estimator)
+    if method == "auto":
+        method = "gradcam" if parts is not None else "permutation"
+    if method in ("gradcam", "saliency") and parts is None:
+        raise ValueError(f"method={method!r} needs a network: {type(estimator).__name__} has "
+                         "no skorch network as its last step; use method='permutation'.")
+    if method == "permutation":
+        if y is None:
+            raise ValueError("method='permutation' needs the targets y of X.")
+        result = permutation_importance_signal(
+            estimator, X, y, n_segments=n_segments, n_repeats=n_repeats, scoring=scoring,
+            n_classes=n_classes, random_state=random_state)
+        rel = np.broadcast_to(result.relevance(), X.shape).copy()
+        return Explanation(relevance=rel, signals=X, method=method, permutation=result,
+                           notes=[f"one map for all {len(X)} records: score drop when a lead "
+                                  f"× 1/{n_segments} segment is shuffled across them"])
+    transform, module, _ = parts
+    Xt = X if transform is None else check_signals(transform.transform(X), name="transformed X")
+    if method == "gradcam":
+        rel, t = grad_cam(module, Xt, target, layer=layer)
+    else:
+        rel, t = saliency(module, Xt, target)
+    notes, signals = [], X
+    if Xt.shape[1] != X.shape[1]:
+        signals = Xt
+        notes.append(f"the pipeline turns {X.shape[1]} leads into {Xt.shape[1]} channels: the "
+                     "relevance is drawn on the network's input")
+    elif Xt.shape[2] != X.shape[2]:
+        rel = _stretch(rel, X.shape[2])
+        notes.append(f"the network sees {Xt.shape[2]} samples per record: the relevance is "
+                     f"stretched to the {X.shape[2]} samples given")
+    return Explanation(relevance=rel, signals=signals, method=method, target=t, notes=notes)
+
+
+def _slug(text):
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("._") or "record"
+
+
+def log_explanations(estimator, X, *, classes, records=None, sampling_rate=None,
+                     lead_names=None, method="auto", y=None, X_score=None, y_score=None,
+                     artifact_dir="explain", **explain_kwargs):
+    """Explain records and log one PNG per record (and a table) to the active MLflow run.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+    X : array-like of shape (n, leads, samples)
+        The records to draw.
+    classes : list of str
+        Class names (titles name the class explained and its probability).
+    records : list of str or None
+        Record names, for the titles and file names; ``record_<i>`` when None.
+    sampling_rate : float or None
+        Hz of ``X``, for the time axis.
+    lead_names : list of str or None
+    method : {"auto", "gradcam", "saliency", "permutation"}
+        As :func:`explain`.
+    y : array-like or None
+        Targets of ``X``, for permutation importance computed on ``X``.
+    X_score, y_score : array-like or None
+        Records and targets to compute permutation importance on instead of
+        ``(X, y)`` (more records than are drawn give a steadier map;
+        ``compare`` passes up to 250 test records).
+    artifact_dir : str, default="explain"
+    **explain_kwargs
+        Passed to :func:`explain`.
+
+    Returns
+    -------
+    list of str
+        Artifact paths logged: ``<artifact_dir>/<record>_<method>.png`` and,
+        for permutation, ``<artifact_dir>/permutation_importance.csv``.
+
+    Examples
+    --------
+    >>> with mlflow.start_run():                                         # doctest: +SKIP
+    ...     log_explanations(pipe, X_test[:3], classes=classes, sampling_rate=100)
+    """
+    import mlflow
+
+    from ..plots import plot_relevance
+    from ..tracking import predict_proba_matrix
+
+    X = np.asarray(X)
+    records = [f"record_{i}" for i in range(len(X))] if records is None else list(records)
+    if len(records) != len(X):
+        raise ValueError(f"records names {len(records)} records but X has {len(X)}.")
+    parts = None if method == "permutation" else _split_network(estimator)
+    resolved = method if method != "auto" else ("gradcam" if parts is not None
+                                                else "permutation")
+    logged = []
+    if resolved == "permutation":
+        data, targets = (X, y) if X_score is None else (X_score, y_score)
+        ex = explain(estimator, data, method="permutation", y=targets,
+                     n_classes=len(classes), **explain_kwargs)
+        frame = ex.permutation.to_frame(lead_names, sampling_rate)
+        path = f"{artifact_dir}/permutation_importance.csv"
+        mlflow.log_text(frame.to_csv(index=False, float_format="%.6g"), path)
+        logged.append(path)
+        rel = np.broadcast_to(ex.permutation.relevance(X.shape[2]), X.shape)
+        ex = Explanation(relevance=rel, signals=X, method="permutation", notes=ex.notes,
+                         permutation=ex.permutation)
+        proba = predict_proba_matrix(estimator, X, len(classes))
+    else:
+        ex = explain(estimator, X, method=resolved, **explain_kwargs)
+        proba = predict_proba_matrix(estimator, X, len(classes))
+    names = lead_names if ex.signals.shape[1] == len(lead_names or []) else None
+    for i, record in enumerate(records):
+        if ex.target is not None:
+            c = int(ex.target[i])
+            what = f"class {classes[c]} (p = {proba[i, c]:.2f})"
+        else:
+            top = int(np.argmax(proba[i]))
+            what = (f"score drop over {len(ex.permutation.importances[0])} segments per lead; "
+                    f"top class {classes[top]} (p = {proba[i, top]:.2f})")
+        fig = plot_relevance(ex.signals[i], ex.relevance[i], sampling_rate, names,
+                             title=f"{record}: {_TITLES[ex.method]} — {what}")
+        path = f"{artifact_dir}/{_slug(os.path.basename(str(record)))}_{ex.method}.png"
+        mlflow.log_figure(fig, path)
+        logged.append(path)
+    if ex.notes:
+        path = f"{artifact_dir}/notes.txt"
+        mlflow.log_text("\n".join(ex.notes) + "\n", path)
+        logged.append(path)
+    return logged

@@ -1,0 +1,189 @@
+"""Permutation importance of lead × time segments of the signal, for any fitted pipeline.
+
+sklearn's :func:`~sklearn.inspection.permutation_importance` permutes one
+column at a time. On raw signals a column is one sample of one lead, which
+no model depends on alone (and 12 leads × 1,000 samples would mean 12,000
+predictions per repeat); on the feature table of a classic baseline the
+columns are features, which cannot be drawn on the ECG. Here the permuted
+unit is a *cell*: one lead over one time segment. Each cell is shuffled
+across records (record ``i`` gets record ``perm[i]``'s samples there), as
+sklearn shuffles a column, and the drop of the score is the cell's
+importance. That is model-agnostic (features + logistic regression, random
+convolutions, networks alike), costs ``n_leads × n_segments × n_repeats``
+predictions, and gives a map of ``(leads, samples)`` to overlay on the
+record. Scoring goes through sklearn's scorers (:func:`~sklearn.metrics.check_scoring`)
+when ``scoring`` is given.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["SignalPermutationImportance", "permutation_importance_signal", "auroc_score"]
+
+
+@dataclass
+class SignalPermutationImportance:
+    """Result of :func:`permutation_importance_signal`.
+
+    Attributes
+    ----------
+    importances_mean, importances_std : ndarray of shape (n_leads, n_segments)
+        Mean and standard deviation over repeats of the score drop.
+    importances : ndarray of shape (n_leads, n_segments, n_repeats)
+    baseline_score : float
+        Score on the unpermuted signals.
+    edges : ndarray of shape (n_segments + 1,)
+        Sample index of the segment boundaries.
+    """
+
+    importances_mean: np.ndarray
+    importances_std: np.ndarray
+    importances: np.ndarray
+    baseline_score: float
+    edges: np.ndarray
+
+    def relevance(self, n_samples=None):
+        """The positive mean importance spread over the samples: shape ``(n_leads, n_samples)``.
+
+        A cell whose permutation does not lower the score (importance <= 0)
+        gets 0. ``n_samples`` defaults to the length the importance was
+        computed on; another length stretches the segments to it.
+        """
+        n = int(self.edges[-1])
+        out = np.zeros((self.importances_mean.shape[0], n), dtype=np.float32)
+        for s in range(len(self.edges) - 1):
+            out[:, self.edges[s]:self.edges[s + 1]] = np.clip(
+                self.importances_mean[:, s], 0, None)[:, None]
+        if n_samples is not None and n_samples != n:
+            idx = np.minimum((np.arange(n_samples) * n / n_samples).astype(int), n - 1)
+            out = out[:, idx]
+        return out
+
+    def to_frame(self, lead_names=None, sampling_rate=None):
+        """One row per lead and segment: lead, start, stop (samples or s), mean, std."""
+        import pandas as pd
+
+        n_leads, n_seg = self.importances_mean.shape
+        names = lead_names if lead_names is not None else [str(i) for i in range(n_leads)]
+        scale = 1.0 if sampling_rate is None else 1.0 / float(sampling_rate)
+        unit = "sample" if sampling_rate is None else "s"
+        rows = []
+        for i in range(n_leads):
+            for s in range(n_seg):
+                rows.append({"lead": names[i], f"start_{unit}": self.edges[s] * scale,
+                             f"stop_{unit}": self.edges[s + 1] * scale,
+                             "importance_mean": self.importances_mean[i, s],
+                             "importance_std": self.importances_std[i, s]})
+        return pd.DataFrame(rows)
+
+
+def auroc_score(estimator, X, y, n_classes=None):
+    """Macro AUROC of ``estimator``'s probabilities, one-vs-rest over the classes it can score.
+
+    ``y`` is a 0/1 indicator matrix (multi-label) or class indices. Classes
+    with only positive or only negative records are left out of the mean
+    (a small test set may lack one). Probabilities come from
+    :func:`ecgsk.tracking.predict_proba_matrix`, so any ecgsk pipeline works.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    from ..tracking import predict_proba_matrix
+
+    y = np.asarray(y)
+    if n_classes is None:
+        n_classes = y.shape[1] if y.ndim == 2 else int(y.max()) + 1
+    proba = predict_proba_matrix(estimator, X, max(n_classes, 2))
+    indicator = y if y.ndim == 2 else (y[:, None] == np.arange(proba.shape[1])).astype(int)
+    scores = [roc_auc_score(indicator[:, j], proba[:, j]) for j in range(proba.shape[1])
+              if 0 < indicator[:, j].sum() < len(indicator)]
+    if not scores:
+        raise ValueError("no class has both positive and negative records in y: AUROC is "
+                         "undefined; pass more records or another scoring.")
+    return float(np.mean(scores))
+
+
+def permutation_importance_signal(estimator, X, y, *, n_segments=10, n_repeats=3,
+                                  scoring=None, n_classes=None, random_state=0):
+    """Importance of each lead × time segment: the score drop when it is shuffled across records.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        Anything taking signals ``(n, leads, samples)`` (an ecgsk pipeline).
+    X : array-like of shape (n, leads, samples)
+        Held-out signals (the importance of what the model *uses* on new data).
+    y : array-like of shape (n,) or (n, n_classes)
+        Class indices, or a 0/1 indicator matrix.
+    n_segments : int, default=10
+        Equal time segments per lead (1 s each for a 10 s record).
+    n_repeats : int, default=3
+        Permutations per cell; the importance is their mean drop.
+    scoring : None, str or callable
+        None: macro AUROC (:func:`auroc_score`). Otherwise an sklearn
+        scoring name or ``scorer(estimator, X, y)``, through
+        :func:`sklearn.metrics.check_scoring`.
+    n_classes : int or None
+        Number of classes for the default scorer (columns of ``y`` or
+        ``max(y) + 1`` when None).
+    random_state : int, default=0
+
+    Returns
+    -------
+    SignalPermutationImportance
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import FunctionTransformer
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 2, 100)).astype("float32"); y = np.arange(60) % 2
+    >>> X[y == 1, 1, 20:30] += 3  # only lead 2, samples 20-29 tell the classes apart
+    >>> flat = FunctionTransformer(lambda X: X.reshape(len(X), -1))
+    >>> model = make_pipeline(flat, LogisticRegression()).fit(X, y)
+    >>> result = permutation_importance_signal(model, X, y, n_segments=10)
+    >>> np.unravel_index(result.importances_mean.argmax(), (2, 10))
+    (np.int64(1), np.int64(2))
+    """
+    from sklearn.metrics import check_scoring
+
+    from .._validation import check_signals
+
+    X = check_signals(X, name="X")
+    y = np.asarray(y)
+    if len(y) != len(X):
+        raise ValueError(f"X has {len(X)} records but y has {len(y)}.")
+    if len(X) < 2:
+        raise ValueError("permutation importance needs at least 2 records to shuffle.")
+    for value, name in ((n_segments, "n_segments"), (n_repeats, "n_repeats")):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    n_leads, n = X.shape[1:]
+    if n_segments > n:
+        raise ValueError(f"n_segments={n_segments} is more than the {n} samples per record.")
+    if scoring is None:
+        def score(est, data):
+            return auroc_score(est, data, y, n_classes)
+    else:
+        scorer = check_scoring(estimator, scoring=scoring)
+
+        def score(est, data):
+            return float(scorer(est, data, y))
+    edges = np.linspace(0, n, n_segments + 1).round().astype(int)
+    rng = np.random.default_rng(random_state)
+    baseline = score(estimator, X)
+    drops = np.zeros((n_leads, n_segments, n_repeats))
+    work = X.copy()
+    for r in range(n_repeats):
+        perm = rng.permutation(len(X))
+        for lead in range(n_leads):
+            for s in range(n_segments):
+                a, b = edges[s], edges[s + 1]
+                work[:, lead, a:b] = X[perm, lead, a:b]
+                drops[lead, s, r] = baseline - score(estimator, work)
+                work[:, lead, a:b] = X[:, lead, a:b]
+    return SignalPermutationImportance(importances_mean=drops.mean(axis=2),
+                                       importances_std=drops.std(axis=2), importances=drops,
+                                       baseline_score=baseline, edges=edges)

@@ -1,0 +1,100 @@
+"""``python -m ecgsk.predict``: the command line of :func:`ecgsk.predict.predict_records`."""
+
+import argparse
+import os
+import sys
+
+__all__ = ["build_parser", "main"]
+
+_EPILOG = """\
+examples:
+  python -m ecgsk.predict runs:/0123abcd/model data/new/00001_lr
+  python -m ecgsk.predict models:/ptbxl-seresnext/3 data/new/ --output predictions.csv
+  python -m ecgsk.predict ./exported_model rec1.hea rec2 --output predictions.json
+
+Records are read as the model's training signals were: leads chosen by name
+(case-insensitive) and put in the model's order, resampled to its rate,
+cropped or zero-padded to its length; each change is printed as a note. A
+record lacking a lead the model needs is rejected, naming the lead.
+Exit status: 0 all records predicted, 1 some rejected (the others were
+predicted), 2 bad request (nothing was predicted).
+"""
+
+
+def _probability(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a probability, got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1], got {value:g}")
+    return value
+
+
+def build_parser():
+    """The argument parser of ``python -m ecgsk.predict``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m ecgsk.predict",
+        description="Predict the classes of WFDB records with an ecgsk model logged in "
+                    "MLflow\n(by python -m ecgsk.compare or ecgsk.tracking.log_model).",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", metavar="MODEL",
+                        help="MLflow model URI (runs:/RUN_ID/model, models:/NAME/VERSION, "
+                             "models:/MODEL_ID) or a local model folder")
+    parser.add_argument("records", nargs="+", metavar="RECORD_OR_FOLDER",
+                        help="WFDB record paths (with or without .hea) or folders of records")
+    parser.add_argument("--output", "-o", metavar="FILE",
+                        help="also write the predictions: .csv (one row per record) or .json")
+    parser.add_argument("--tracking-uri", metavar="URI",
+                        help="store of runs:/ and models:/ URIs (default: "
+                             "$MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db)")
+    parser.add_argument("--threshold", type=_probability, metavar="P",
+                        help="decision threshold for multi-label and binary models (default: "
+                             "the thresholds tuned on validation data stored with the model, "
+                             "else 0.5)")
+    parser.add_argument("--serving-input", metavar="FILE",
+                        help="also write the signals as read, in the JSON body that "
+                             "`mlflow models serve` takes ({\"inputs\": [...]})")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="print nothing but errors and rejections")
+    return parser
+
+
+def main(argv=None):
+    """Run the command line; return the exit status (see ``--help``)."""
+    from pathlib import Path
+
+    from ._model import PredictError
+    from ._predict import format_prediction, predict_records, serving_input
+
+    args = build_parser().parse_args(argv)
+    # MLflow draws a progress bar per artifact download; a CLI printing a table needs none.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    if args.output and Path(args.output).suffix.lower() not in (".csv", ".json"):
+        print(f"error: --output {args.output}: write .csv or .json", file=sys.stderr)
+        return 2
+    try:
+        result = predict_records(args.model, args.records, threshold=args.threshold,
+                                 tracking_uri=args.tracking_uri)
+    except PredictError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for note in result.model.notes or []:
+        print(f"note: {note}", file=sys.stderr)
+    if not args.quiet:
+        print(format_prediction(result, show_rejected=False), end="")
+    for rej in result.rejected:
+        print(f"rejected {rej['path']}: {rej['reason']}", file=sys.stderr)
+    if args.output:
+        result.write(args.output)
+        if not args.quiet:
+            print(f"wrote {len(result.records)} predictions to {args.output}")
+    if args.serving_input and len(result.signals):
+        Path(args.serving_input).write_text(serving_input(result.signals))
+        if not args.quiet:
+            print(f"wrote the serving input of {len(result.signals)} records to "
+                  f"{args.serving_input}")
+    if not result.records:
+        print("error: no record could be predicted.", file=sys.stderr)
+        return 2
+    return 1 if result.rejected else 0

@@ -1,0 +1,435 @@
+"""Read new records as a model was trained on them, predict, and report."""
+
+import json
+import os
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._model import ECGModel, PredictError, load_ecg_model
+
+__all__ = ["find_records", "RecordPlan", "plan_records", "read_records", "Prediction",
+           "predict_records", "decide", "format_prediction", "serving_input"]
+
+_EXTENSIONS = (".hea", ".dat", ".mat")
+
+
+def find_records(paths):
+    """Record paths (without extension) from record paths and folders, in the order given.
+
+    A folder gives every record below it (its ``RECORDS`` file where there
+    is one, else every ``*.hea``, sorted); a path may name the record with or
+    without its ``.hea``, ``.dat`` or ``.mat`` extension. A record named
+    twice is kept once.
+
+    Raises
+    ------
+    PredictError
+        For a path that does not exist, a record without a header file, or
+        a folder without records.
+    """
+    from ..datasets._wfdb_dir import find_records as in_folder
+
+    out = []
+    for item in paths:
+        path = Path(os.fspath(item)).expanduser()
+        if path.is_dir():
+            found = in_folder(path)
+            if not found:
+                raise PredictError(f"no WFDB record (*.hea) under the folder {path}.")
+            out += [str(p) for p in found]
+            continue
+        root = path.with_suffix("") if path.suffix.lower() in _EXTENSIONS else path
+        if not Path(f"{root}.hea").is_file():
+            if not path.exists() and not Path(f"{root}.hea").exists():
+                raise PredictError(f"{path} is neither a WFDB record (no {root}.hea) nor a "
+                                   "folder.")
+            raise PredictError(f"{path} is not a WFDB record: {root}.hea is missing.")
+        out.append(str(root))
+    return list(dict.fromkeys(os.path.abspath(p) for p in out))
+
+
+@dataclass
+class RecordPlan:
+    """How one record is read for a model: leads, rate, length, and what that changes."""
+
+    path: str
+    name: str
+    leads: list | None = None
+    notes: list = field(default_factory=list)
+    error: str | None = None
+
+
+def _resampled_length(n, fs, target):
+    ratio = Fraction(str(float(target))) / Fraction(str(float(fs)))
+    return -(-n * ratio.numerator // ratio.denominator)
+
+
+def plan_records(paths, model):
+    """Check each record's header against the model; say how it will be read.
+
+    Leads are matched to the model's training leads by name,
+    case-insensitively, and put in the model's order; a record lacking one
+    is rejected, naming it. A record at another rate is resampled to the
+    model's. A record of another length (after resampling) is cropped
+    (centre) or zero-padded at the end, as the training signals were.
+    Every change is written in the plan's ``notes``; a rejection in its
+    ``error``.
+
+    Parameters
+    ----------
+    paths : list of str
+        Record paths without extension (:func:`find_records`).
+    model : ECGModel
+
+    Returns
+    -------
+    list of RecordPlan
+    """
+    import wfdb
+
+    plans = []
+    for path in paths:
+        plan = RecordPlan(path=path, name=os.path.basename(path))
+        plans.append(plan)
+        try:
+            header = wfdb.rdheader(path)
+        except Exception as exc:  # noqa: BLE001 -- wfdb raises many types for bad headers
+            plan.error = f"its header {path}.hea cannot be read: {exc}"
+            continue
+        names = [str(n) for n in (header.sig_name or [])]
+        fs, n = header.fs, header.sig_len
+        if not names or not fs:
+            plan.error = "its header names no signal or no sampling frequency"
+            continue
+        if not n:
+            plan.error = "its header gives no number of samples (sig_len)"
+            continue
+        if model.lead_names is not None:
+            lower = [s.lower() for s in names]
+            missing = [lead for lead in model.lead_names if lead.lower() not in lower]
+            doubled = [lead for lead in model.lead_names if lower.count(lead.lower()) > 1]
+            if missing:
+                what = (f"none of the {len(missing)} leads" if len(missing) == len(
+                    model.lead_names) else f"no lead {', '.join(map(repr, missing))}")
+                plan.error = (f"it has {what} that the model was trained on (record leads: "
+                              f"{', '.join(names)}; model leads: "
+                              f"{', '.join(model.lead_names)})")
+                continue
+            if doubled:
+                plan.error = (f"it has several leads named {', '.join(map(repr, doubled))} "
+                              f"({', '.join(names)}); the model's lead cannot be told apart")
+                continue
+            plan.leads = list(model.lead_names)
+            order = [names[lower.index(lead.lower())] for lead in model.lead_names]
+            if [s.lower() for s in order] != lower[:len(order)] or len(names) != len(order):
+                unused = [s for s in names if s.lower() not in
+                          {lead.lower() for lead in model.lead_names}]
+                note = f"leads taken by name in the model's order ({', '.join(order)})"
+                if unused:
+                    note += f"; not used: {', '.join(unused)}"
+                plan.notes.append(note)
+        elif len(names) != model.n_leads:
+            plan.error = (f"it has {len(names)} leads ({', '.join(names)}) but the model takes "
+                          f"{model.n_leads}, and the model does not record its lead names to "
+                          "choose them by")
+            continue
+        else:
+            plan.notes.append("the model records no lead names: the record's leads "
+                              f"({', '.join(names)}) are used in their order")
+        rate = model.sampling_rate
+        if rate is None:
+            plan.notes.append(f"the model records no sampling rate: used at the record's "
+                              f"{fs:g} Hz")
+            length = n
+        elif float(fs) != rate:
+            length = _resampled_length(n, fs, rate)
+            plan.notes.append(f"resampled from {fs:g} Hz to {rate:g} Hz")
+        else:
+            length = n
+        target = model.n_samples
+        shown = rate or fs
+        if length > target:
+            plan.notes.append(f"cropped to the middle {target} of {length} samples "
+                              f"({target / shown:g} of {length / shown:g} s)")
+        elif length < target:
+            plan.notes.append(f"zero-padded at the end from {length} to {target} samples "
+                              f"({length / shown:g} to {target / shown:g} s)")
+    return plans
+
+
+def read_records(plans, model):
+    """Signals ``(n, n_leads, n_samples)`` float32 of the plans without error, in order.
+
+    Plans whose data files cannot be read get an ``error``; the others are
+    returned with their signals.
+    """
+    from ..preprocessing import WFDBLoader
+
+    ok = [p for p in plans if p.error is None]
+    out = np.zeros((len(ok), model.n_leads, model.n_samples), dtype=np.float32)
+    groups = {}
+    for i, p in enumerate(ok):
+        groups.setdefault(tuple(p.leads) if p.leads is not None else None, []).append(i)
+    for leads, idx in groups.items():
+        loader = WFDBLoader(leads=list(leads) if leads is not None else None,
+                            sampling_rate=model.sampling_rate, length=model.n_samples,
+                            on_error="skip")
+        if model.sampling_rate is None:  # read one by one: rates may differ
+            chunks = [[i] for i in idx]
+        else:
+            chunks = [idx]
+        for chunk in chunks:
+            try:
+                X = loader.fit_transform(np.array([ok[i].path for i in chunk]))
+            except ValueError as exc:  # none of the chunk could be read
+                for i in chunk:
+                    ok[i].error = str(exc)
+                continue
+            skipped = dict(loader.skipped_)
+            kept = [chunk[k] for k in loader.loaded_index_]
+            out[kept] = X
+            for i in chunk:
+                if ok[i].path in skipped:
+                    ok[i].error = skipped[ok[i].path]
+    good = [i for i, p in enumerate(ok) if p.error is None]
+    return out[good], [ok[i] for i in good]
+
+
+def decide(proba, model, threshold=None):
+    """Predicted labels and their confidence for each row of ``proba``.
+
+    Multi-label models: every label whose probability reaches its threshold
+    (``threshold``, else the model's tuned thresholds, else 0.5).
+    Single-label models: the most probable class, except binary models with a
+    threshold (given or tuned), which predict the second class when its
+    probability reaches it. A model that does not record its task type is
+    read as single-label when every row sums to 1, as multi-label otherwise.
+
+    Returns
+    -------
+    predicted : list of list of str
+    confidence : list of list of float
+        The probability of each predicted label.
+    task_type : str
+    thresholds : ndarray or None
+        The thresholds used (None for argmax).
+    """
+    classes = np.asarray(model.classes)
+    proba = np.asarray(proba, dtype=float)
+    task = model.task_type
+    if task is None:
+        single = len(proba) and np.allclose(proba.sum(axis=1), 1.0, atol=1e-4)
+        task = ("binary" if len(classes) == 2 else "multiclass") if single else "multilabel"
+    if threshold is not None:
+        thr = np.asarray(threshold, dtype=float)
+    else:
+        thr = model.thresholds
+    predicted, confidence = [], []
+    if task == "multilabel":
+        thr = np.full(len(classes), 0.5) if thr is None else np.broadcast_to(
+            thr, (len(classes),))
+        for row in proba:
+            on = np.flatnonzero(row >= thr)
+            predicted.append(classes[on].tolist())
+            confidence.append(row[on].tolist())
+    elif task == "binary" and thr is not None:
+        thr = float(np.ravel(thr)[-1])
+        for row in proba:
+            k = 1 if row[1] >= thr else 0
+            predicted.append([str(classes[k])])
+            confidence.append([float(row[k])])
+    else:
+        thr = None
+        for row in proba:
+            k = int(np.argmax(row))
+            predicted.append([str(classes[k])])
+            confidence.append([float(row[k])])
+    return predicted, confidence, task, thr
+
+
+@dataclass
+class Prediction:
+    """What :func:`predict_records` found.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per predicted record: ``record``, ``path``, one probability
+        column per class (named after the class), ``predicted`` (labels
+        joined by ``"; "``), ``confidence`` (their probabilities, same
+        order), ``notes``.
+    records : list of dict
+        The same, as JSON-ready dicts (``probabilities`` a dict,
+        ``predicted``/``confidence``/``notes`` lists).
+    rejected : list of dict
+        ``{"record", "path", "reason"}`` of every record not predicted.
+    model : ECGModel
+    task_type : str
+    thresholds : ndarray or None
+    signals : ndarray of shape (n, n_leads, n_samples)
+        The model's input, as read.
+    """
+
+    table: pd.DataFrame
+    records: list
+    rejected: list
+    model: ECGModel
+    task_type: str
+    thresholds: np.ndarray | None
+    signals: np.ndarray
+
+    def to_json(self):
+        """A JSON document with the model, the predictions and the rejected records."""
+        doc = {"model": self.model.uri, "classes": self.model.classes,
+               "task_type": self.task_type,
+               "thresholds": None if self.thresholds is None
+               else np.ravel(self.thresholds).tolist(),
+               "sampling_rate": self.model.sampling_rate, "lead_names": self.model.lead_names,
+               "n_samples": self.model.n_samples,
+               "model_notes": list(self.model.notes or []),
+               "records": self.records, "rejected": self.rejected}
+        return json.dumps(doc, indent=2)
+
+    def write(self, path):
+        """Write the predictions to ``path``: CSV (``.csv``) or JSON (``.json``)."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix == ".csv":
+            self.table.to_csv(path, index=False, float_format="%.6g")
+        elif suffix == ".json":
+            path.write_text(self.to_json() + "\n")
+        else:
+            shown = suffix or "a name without extension"
+            raise PredictError(f"cannot write {path}: write .csv or .json, not {shown}.")
+
+
+def predict_records(model, records, *, threshold=None, tracking_uri=None):
+    """Predict class probabilities and labels of WFDB records with an ecgsk MLflow model.
+
+    Each record is read as the model's training signals were (see
+    :func:`plan_records`): its leads chosen by name and put in order, resampled
+    to the model's rate, cropped or zero-padded to its length, each change
+    noted. Records that cannot be matched (a missing lead) or read are
+    rejected with the reason, and the others predicted.
+
+    Parameters
+    ----------
+    model : str or ECGModel
+        A model URI or folder (:func:`load_ecg_model`), or a loaded model.
+    records : list of str or path-like
+        Record paths (with or without extension) and folders of records.
+    threshold : float or None
+        Decision threshold overriding the model's (see :func:`decide`).
+    tracking_uri : str or None
+        Store of ``runs:/`` and ``models:/`` URIs.
+
+    Returns
+    -------
+    Prediction
+
+    Raises
+    ------
+    PredictError
+        If the model cannot be loaded, or a path is not a record or folder.
+
+    Examples
+    --------
+    >>> from ecgsk.predict import predict_records                       # doctest: +SKIP
+    >>> result = predict_records("runs:/0123abcd/model", ["data/new/"])  # doctest: +SKIP
+    >>> result.table[["record", "predicted", "confidence"]]             # doctest: +SKIP
+    """
+    if threshold is not None and not (isinstance(threshold, (int, float))
+                                      and 0 <= threshold <= 1):
+        raise PredictError(f"threshold must be a probability in [0, 1], got {threshold!r}.")
+    if not isinstance(model, ECGModel):
+        model = load_ecg_model(model, tracking_uri=tracking_uri)
+    paths = find_records(records)
+    plans = plan_records(paths, model)
+    X, done = read_records(plans, model)
+    proba = model.predict_proba(X) if len(X) else np.zeros((0, len(model.classes)))
+    predicted, confidence, task, thr = decide(proba, model, threshold)
+    rows, docs = [], []
+    for plan, p, labels, conf in zip(done, proba, predicted, confidence):
+        row = {"record": plan.name, "path": plan.path}
+        row.update({c: float(v) for c, v in zip(model.classes, p)})
+        row.update({"predicted": "; ".join(labels),
+                    "confidence": "; ".join(f"{v:.4f}" for v in conf),
+                    "notes": "; ".join(plan.notes)})
+        rows.append(row)
+        docs.append({"record": plan.name, "path": plan.path,
+                     "probabilities": {c: float(v) for c, v in zip(model.classes, p)},
+                     "predicted": labels, "confidence": [float(v) for v in conf],
+                     "notes": plan.notes})
+    columns = ["record", "path", *model.classes, "predicted", "confidence", "notes"]
+    rejected = [{"record": p.name, "path": p.path, "reason": p.error}
+                for p in plans if p.error is not None]
+    return Prediction(table=pd.DataFrame(rows, columns=columns), records=docs,
+                      rejected=rejected, model=model, task_type=task, thresholds=thr,
+                      signals=X)
+
+
+def format_prediction(result, show_rejected=True):
+    """Human-readable text: per record, the class probabilities and the predicted labels.
+
+    With ``show_rejected``, one line per rejected record and its reason ends it.
+    """
+    lines = []
+    width = max([len(c) for c in result.model.classes] + [5])
+    if result.thresholds is not None:
+        thr = np.ravel(result.thresholds)
+        rule = ("labels at or above their threshold" if len(thr) > 1
+                else f"probability >= {thr[0]:.3g}")
+    else:
+        rule = "most probable class"
+    for doc in result.records:
+        lines.append(f"{doc['record']}  ({doc['path']})")
+        for note in doc["notes"]:
+            lines.append(f"  note: {note}")
+        thr = (np.broadcast_to(result.thresholds, (len(result.model.classes),))
+               if result.thresholds is not None and result.task_type == "multilabel" else None)
+        lines.append(f"  {'class':<{width}}  probability" + ("  threshold" if thr is not None
+                                                             else ""))
+        for j, (c, p) in enumerate(doc["probabilities"].items()):
+            mark = "  *" if c in doc["predicted"] else ""
+            extra = f"  {thr[j]:9.3f}" if thr is not None else ""
+            lines.append(f"  {c:<{width}}  {p:11.4f}{extra}{mark}")
+        if doc["predicted"]:
+            shown = ", ".join(f"{c} ({v:.1%})" for c, v in zip(doc["predicted"],
+                                                               doc["confidence"]))
+        else:
+            shown = "none (no label reaches its threshold)"
+        lines.append(f"  predicted ({result.task_type}, {rule}): {shown}")
+        lines.append("")
+    for rej in result.rejected if show_rejected else ():
+        lines.append(f"{rej['record']}: REJECTED — {rej['reason']}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def serving_input(signals):
+    """The JSON body ``mlflow models serve`` takes for float32 signals ``(n, leads, samples)``.
+
+    ``{"inputs": [[[...], ...], ...]}``: MLflow's tensor input format, which
+    the model's tensor signature ``(-1, leads, samples)`` float32 accepts.
+    Each value is written as the shortest decimal that reads back as the
+    same float32 (``0.004``, not ``0.004000000189989805``), so the server,
+    which casts to the signature's float32, decodes exactly the array given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> serving_input(np.zeros((1, 2, 3), dtype="float32"))
+    '{"inputs": [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]]}'
+    """
+    X = np.asarray(signals, dtype=np.float32)
+    if X.ndim != 3:
+        raise PredictError(f"signals must be (n, leads, samples), got shape {X.shape}.")
+    if not np.isfinite(X).all():
+        raise PredictError("signals hold NaN or infinite values, which JSON cannot carry.")
+    text = X.astype(str)  # numpy writes float32 in their shortest round-trip form
+    records = ("[" + ", ".join("[" + ", ".join(lead) + "]" for lead in record) + "]"
+               for record in text)
+    return '{"inputs": [' + ", ".join(records) + "]}"

@@ -1,0 +1,8 @@
+"""``python -m ecgsk.ui``."""
+
+import sys
+
+from ._cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

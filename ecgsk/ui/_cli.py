@@ -1,0 +1,80 @@
+"""``python -m ecgsk.ui``: browse the tracked runs in the MLflow UI."""
+
+import argparse
+import signal
+import sys
+
+__all__ = ["build_parser", "main"]
+
+_EPILOG = """\
+examples:
+  python -m ecgsk.ui                                   # ./mlruns/mlflow.db on port 5000
+  python -m ecgsk.ui --port 8080 --backend-store-uri sqlite:///runs/mlflow.db
+
+Ctrl-C stops the server. The UI has no authentication and its REST API can
+delete runs: it binds 127.0.0.1; reach it from another machine through an SSH
+tunnel (ssh -L 5000:127.0.0.1:5000 host), or pass --host with --allow-remote.
+"""
+
+
+def build_parser():
+    """The argument parser of ``python -m ecgsk.ui``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m ecgsk.ui",
+        description="Start the MLflow UI on ecgsk's tracking store, lean (one worker, no\n"
+                    "job runner) and local.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=5000,
+                        help="TCP port (5000; 0 picks a free one)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="interface to bind (127.0.0.1; others need --allow-remote)")
+    parser.add_argument("--backend-store-uri", metavar="URI",
+                        help="tracking store (default: $MLFLOW_TRACKING_URI, else "
+                             "sqlite:///mlruns/mlflow.db in the current directory)")
+    parser.add_argument("--allow-remote", action="store_true",
+                        help="allow a non-loopback --host (the UI has no authentication)")
+    parser.add_argument("--timeout", type=float, default=120.0,
+                        help="seconds to wait for the server to answer (120)")
+    return parser
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(argv=None):
+    """Run the command line; return the exit status (0 after a clean stop, 2 on error)."""
+    from ..tracking import mask_secrets
+    from ._server import UIError, is_loopback, start_ui
+
+    args = build_parser().parse_args(argv)
+    if args.allow_remote and not is_loopback(args.host):
+        print(f"warning: binding {args.host}: anyone who can reach this machine on port "
+              f"{args.port} can read, change and delete your runs (the MLflow UI has no "
+              "authentication). MLflow still refuses Host headers other than localhost and "
+              "private addresses unless you run mlflow ui --allowed-hosts yourself.",
+              file=sys.stderr)
+    # Ctrl-C (even where a shell made background jobs ignore SIGINT), SIGTERM and SIGHUP
+    # stop the server: it must never be left running orphaned.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_interrupt)
+    server = None
+    try:
+        server = start_ui(args.backend_store_uri, host=args.host, port=args.port,
+                          allow_remote=args.allow_remote, timeout=args.timeout)
+        print(f"MLflow UI at {server.url}  (store: {mask_secrets(server.backend_store_uri)})"
+              "\nCtrl-C stops it.", flush=True)
+        status = server.process.wait()
+        print(f"error: mlflow ui exited with status {status}.", file=sys.stderr)
+        return 2
+    except UIError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        if server is not None:
+            server.stop()
+        print("stopped the MLflow UI.", flush=True)
+        return 0
+    finally:
+        if server is not None:
+            server.stop()

@@ -1,0 +1,203 @@
+"""Start, wait for and stop a lean local ``mlflow ui`` over ecgsk's tracking store."""
+
+import ipaddress
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+__all__ = ["UIError", "UIServer", "is_loopback", "free_port", "ui_command", "start_ui"]
+
+#: Environment of the server: no background job runner (MLflow 3 starts one
+#: with a pool of workers by default, for GenAI jobs the UI does not need).
+LEAN_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+
+
+class UIError(RuntimeError):
+    """The UI cannot be started as asked (remote host refused, port taken, server died)."""
+
+
+def is_loopback(host):
+    """Whether ``host`` is a loopback address (127.0.0.0/8, ::1) or ``localhost``."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def free_port(host="127.0.0.1"):
+    """A TCP port free on ``host`` now (the OS's pick)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host.strip("[]"), 0))
+        return s.getsockname()[1]
+
+
+def _port_taken(host, port):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host.strip("[]"), port))
+        except OSError:
+            return True
+    return False
+
+
+def _url(host, port):
+    shown = f"[{host.strip('[]')}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def ui_command(backend_store_uri, host="127.0.0.1", port=5000, workers=1):
+    """The ``mlflow ui`` command line ecgsk runs (with this Python's MLflow).
+
+    For a SQLite store, artifacts of experiments created from the UI go to
+    ``artifacts/`` beside the database, as ecgsk's own experiments do.
+    """
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", backend_store_uri,
+           "--host", host, "--port", str(port), "--workers", str(workers)]
+    if backend_store_uri.startswith("sqlite:///"):
+        db = backend_store_uri[len("sqlite:///"):]
+        if db and db != ":memory:":
+            folder = os.path.join(os.path.dirname(os.path.abspath(db)), "artifacts")
+            cmd += ["--artifacts-destination", folder]
+    return cmd
+
+
+@dataclass
+class UIServer:
+    """A running ``mlflow ui``; :meth:`stop` ends it and every process it started."""
+
+    process: subprocess.Popen
+    url: str
+    backend_store_uri: str
+
+    def alive(self):
+        """Whether the server process is still running."""
+        return self.process.poll() is None
+
+    def stop(self, timeout=15.0):
+        """Stop the server's process group: SIGTERM, then SIGKILL after ``timeout`` s."""
+        if self.process.poll() is not None and not _group_alive(self.process.pid):
+            return self.process.returncode
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.process.pid, sig)
+            except ProcessLookupError:
+                break
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                self.process.poll()
+                if not _group_alive(self.process.pid):
+                    return self.process.wait()
+                time.sleep(0.1)
+        return self.process.wait()
+
+
+def _group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _wait_ready(server, timeout):
+    health = f"{server.url}/health"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not server.alive():
+            raise UIError(f"mlflow ui exited with status {server.process.returncode} before "
+                          "answering; its messages are above.")
+        try:
+            with urllib.request.urlopen(health, timeout=2) as response:  # noqa: S310 (local)
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.25)
+    server.stop()
+    raise UIError(f"mlflow ui did not answer at {health} within {timeout:g} s.")
+
+
+def start_ui(backend_store_uri=None, *, host="127.0.0.1", port=5000, allow_remote=False,
+             workers=1, timeout=120.0, stdout=None, stderr=None):
+    """Start ``mlflow ui`` on a tracking store and wait until it answers.
+
+    The server runs in its own process group (so :meth:`UIServer.stop`
+    ends the workers it starts too), with one worker and no job runner.
+
+    Parameters
+    ----------
+    backend_store_uri : str or None
+        Tracking store; :func:`ecgsk.tracking.default_tracking_uri` when None
+        (``$MLFLOW_TRACKING_URI``, else ``sqlite:///<cwd>/mlruns/mlflow.db``).
+    host : str, default="127.0.0.1"
+        Interface to bind. Anything but a loopback address is refused unless
+        ``allow_remote``: the UI and its REST API (which can delete runs)
+        have no authentication.
+    port : int, default=5000
+        TCP port; 0 picks a free one.
+    allow_remote : bool, default=False
+    workers : int, default=1
+    timeout : float, default=120
+        Seconds to wait for ``/health`` to answer.
+    stdout, stderr : file or None
+        Where the server's output goes (inherited when None).
+
+    Returns
+    -------
+    UIServer
+
+    Raises
+    ------
+    UIError
+        For a remote host without ``allow_remote``, a port in use, or a
+        server that exits or does not answer in time.
+
+    Examples
+    --------
+    >>> from ecgsk.ui import start_ui                                    # doctest: +SKIP
+    >>> server = start_ui("sqlite:///mlruns/mlflow.db", port=0)          # doctest: +SKIP
+    >>> server.url                                                       # doctest: +SKIP
+    'http://127.0.0.1:40521'
+    >>> server.stop()                                                    # doctest: +SKIP
+    """
+    from ..tracking import default_tracking_uri
+
+    if not is_loopback(host) and not allow_remote:
+        raise UIError(f"--host {host} is not a loopback address: the MLflow UI has no "
+                      "authentication and its REST API can change and delete runs. Bind "
+                      "127.0.0.1 (and use an SSH tunnel), or pass --allow-remote.")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise UIError(f"port must be an integer in 0-65535, got {port!r}.")
+    uri = backend_store_uri or default_tracking_uri()
+    if uri.startswith("sqlite:///"):
+        db = uri[len("sqlite:///"):]
+        if db and db != ":memory:" and not os.path.isfile(db):
+            raise UIError(f"no tracking database at {db}: run python -m ecgsk.compare first, "
+                          "or pass --backend-store-uri.")
+    if port == 0:
+        port = free_port(host)
+    elif _port_taken(host, port):
+        raise UIError(f"port {port} on {host} is in use (another MLflow UI?); pass --port "
+                      "with a free port, or --port 0 for any.")
+    env = {**os.environ, **LEAN_ENV}
+    process = subprocess.Popen(ui_command(uri, host, port, workers), env=env,  # noqa: S603
+                               start_new_session=True, stdout=stdout, stderr=stderr)
+    server = UIServer(process=process, url=_url(host, port), backend_store_uri=uri)
+    try:
+        _wait_ready(server, timeout)
+    except BaseException:
+        server.stop()
+        raise
+    return server

@@ -1,0 +1,137 @@
+"""Permutation importance of lead × time segments, and explanations logged by compare."""
+
+import mlflow
+import numpy as np
+import pytest
+from matplotlib.image import imread
+from mlflow.models import Model
+from mlflow.tracking import MlflowClient
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from ecgsk.compare import CompareError, compare
+from ecgsk.explain import auroc_score, explain, permutation_importance_signal
+
+from .conftest import FLAT_LR, write_module
+
+
+def _flatten(X):
+    return X.reshape(len(X), -1)
+
+
+@pytest.fixture(scope="module")
+def cell_model():
+    """Only lead 1, samples 40-59 (segment 2 of 5) separate the classes."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3, 100)).astype(np.float32)
+    y = np.arange(80) % 2
+    X[y == 1, 1, 40:60] += 1.5
+    pipe = Pipeline([("flat", FunctionTransformer(_flatten)),
+                     ("clf", LogisticRegression(C=0.1, max_iter=500))]).fit(X, y)
+    return pipe, X, y
+
+
+def test_the_deciding_cell_is_the_most_important(cell_model):
+    pipe, X, y = cell_model
+    result = permutation_importance_signal(pipe, X, y, n_segments=5, n_repeats=2)
+    assert result.importances_mean.shape == (3, 5)
+    assert result.importances.shape == (3, 5, 2)
+    assert np.unravel_index(result.importances_mean.argmax(), (3, 5)) == (1, 2)
+    others = np.delete(result.importances_mean.ravel(), 1 * 5 + 2)
+    assert result.importances_mean[1, 2] > 5 * max(others.max(), 1e-3)
+    assert result.baseline_score == pytest.approx(auroc_score(pipe, X, y))
+    np.testing.assert_array_equal(result.edges, [0, 20, 40, 60, 80, 100])
+    rel = result.relevance()
+    assert rel.shape == (3, 100)
+    np.testing.assert_allclose(rel[1, 40:60], result.importances_mean[1, 2])
+    assert (rel >= 0).all()
+    assert result.relevance(50).shape == (3, 50)
+    frame = result.to_frame(["I", "II", "III"], sampling_rate=50)
+    top = frame.loc[frame["importance_mean"].idxmax()]
+    assert (top["lead"], top["start_s"], top["stop_s"]) == ("II", 0.8, 1.2)
+
+
+def test_custom_scoring_and_explain(cell_model):
+    pipe, X, y = cell_model
+    acc = permutation_importance_signal(pipe, X, y, n_segments=5, n_repeats=1,
+                                        scoring="accuracy")
+    assert acc.baseline_score == pytest.approx((pipe.predict(X) == y).mean())
+    ex = explain(pipe, X[:4], method="auto", y=y[:4], n_segments=5, n_repeats=1)
+    assert ex.method == "permutation" and ex.target is None
+    assert ex.relevance.shape == (4, 3, 100)
+    np.testing.assert_array_equal(ex.relevance[0], ex.relevance[3])  # one map for all
+
+
+def test_bad_requests(cell_model):
+    pipe, X, y = cell_model
+    with pytest.raises(ValueError, match="X has 80 records but y has 79"):
+        permutation_importance_signal(pipe, X, y[:-1])
+    with pytest.raises(ValueError, match="n_segments=200 is more than the 100 samples"):
+        permutation_importance_signal(pipe, X, y, n_segments=200)
+    with pytest.raises(ValueError, match="n_repeats must be a positive integer"):
+        permutation_importance_signal(pipe, X, y, n_repeats=0)
+    with pytest.raises(ValueError, match="AUROC is undefined"):
+        permutation_importance_signal(pipe, X, np.zeros_like(y))
+
+
+TINY_CNN = '''
+"""A tiny ECGCNN."""
+
+from sklearn.pipeline import Pipeline
+
+from ecgsk.nets import ECGCNN
+from ecgsk.neural import ECGNetClassifier
+from ecgsk.preprocessing import Standardizer
+
+DATASET = "ptbxl"
+TASK = "superdiagnostic"
+SAMPLING_RATE = 50
+LENGTH = 500
+
+
+def make_pipeline(max_epochs=2, random_state=0):
+    return Pipeline([("scale", Standardizer()),
+                     ("net", ECGNetClassifier(ECGCNN, module__filters=(8, 16),
+                                              module__kernel_sizes=(7, 5), module__dense=(16,),
+                                              max_epochs=max_epochs, lr=3e-3, batch_size=32,
+                                              random_state=random_state, device="cpu"))])
+
+
+def search_space(trial):
+    return {}
+'''
+
+
+@pytest.mark.slow
+def test_compare_explain_logs_relevance_maps(tracking_uri, signal_cache, ptbxl_root, tmp_path):
+    folder = tmp_path / "pipelines"
+    flat = write_module(folder, "flat_lr", FLAT_LR.format(dataset="ptbxl",
+                                                          task="superdiagnostic"))
+    cnn = write_module(folder, "tiny_cnn", TINY_CNN)
+    with pytest.raises(CompareError, match="explain must be a non-negative"):
+        compare([flat], "ptbxl", "superdiagnostic", ptbxl_root, explain=-1,
+                tracking_uri=tracking_uri)
+    result = compare([flat, cnn], "ptbxl", "superdiagnostic", ptbxl_root, cv=False,
+                     max_records=60, n_boot=10, tracking_uri=tracking_uri,
+                     experiment="explain", cache_dir=signal_cache, progress=False, explain=2)
+    client = MlflowClient(tracking_uri)
+    leads = ["I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+    for name, method in (("flat_lr", "permutation"), ("tiny_cnn", "gradcam")):
+        run = client.get_run(result.pipelines[name].run_id)
+        assert "ecgsk.explain_error" not in run.data.tags
+        files = {f.path for f in client.list_artifacts(run.info.run_id, "explain")}
+        pngs = sorted(p for p in files if p.endswith(f"_{method}.png"))
+        assert len(pngs) == 2, files
+        image = imread(client.download_artifacts(run.info.run_id, pngs[0]))
+        assert image.ndim == 3 and image.shape[0] > 400
+        if method == "permutation":
+            assert "explain/permutation_importance.csv" in files
+        # The logged model carries what python -m ecgsk.predict needs to read new records
+        # (compare left MLflow's tracking URI on this store; the fixture restores it).
+        local = mlflow.artifacts.download_artifacts(result.pipelines[name].model_uri)
+        meta = Model.load(local).metadata
+        assert meta["ecgsk_sampling_rate"] == 50 and meta["ecgsk_lead_names"] == leads
+        assert meta["ecgsk_input_shape"] == [12, 500]
+        assert meta["ecgsk_task_type"] == "multilabel"
+        assert len(meta["ecgsk_thresholds"]) == 5

@@ -1,0 +1,378 @@
+"""python -m ecgsk.predict on real PTB-XL records, and the model behind `mlflow models serve`."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.models import Model
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+from ecgsk.predict import (
+    ECGModel,
+    PredictError,
+    decide,
+    load_ecg_model,
+    main,
+    predict_records,
+    serving_input,
+)
+from ecgsk.preprocessing import WFDBLoader
+from ecgsk.tracking import log_model, setup_tracking, tracked_run
+
+from .conftest import new_store
+
+RATE, LENGTH = 50, 500  # the model's training signals: 10 s at 50 Hz
+
+
+def _lead_stats():
+    # numpy functions only: picklable by reference, so `mlflow models serve` loads the model.
+    return FeatureUnion([("mean", FunctionTransformer(np.mean, kw_args={"axis": -1})),
+                         ("std", FunctionTransformer(np.std, kw_args={"axis": -1})),
+                         ("max", FunctionTransformer(np.max, kw_args={"axis": -1}))])
+
+
+@pytest.fixture(scope="module")
+def trained(ptbxl_root, empty_store, tmp_path_factory):
+    """A per-lead statistics model fitted on 120 PTB-XL records at 50 Hz, logged with metadata."""
+    from ecgsk.datasets import load_ptbxl
+
+    ds = load_ptbxl(ptbxl_root, task="superdiagnostic")
+    train = np.arange(120)
+    loader = WFDBLoader(sampling_rate=RATE, length=LENGTH)
+    X = loader.fit_transform(ds.X[train])
+    pipe = Pipeline([("stats", _lead_stats()), ("scale", StandardScaler()),
+                     ("clf", OneVsRestClassifier(LogisticRegression(max_iter=500)))])
+    pipe.fit(X, ds.y[train])
+    uri = new_store(empty_store, tmp_path_factory.mktemp("predict-store"))
+    previous = mlflow.get_tracking_uri()
+    setup_tracking(uri, "predict")
+    thresholds = [0.3, 0.4, 0.5, 0.5, 0.35]
+    with tracked_run("model") as run:
+        info = log_model(pipe, classes=ds.classes, input_example=X[:2], sampling_rate=RATE,
+                         lead_names=loader.lead_names_, task_type="multilabel",
+                         thresholds=thresholds, registered_model_name="ptbxl-stats")
+    mlflow.set_tracking_uri(previous)
+    return {"pipe": pipe, "uri": uri, "model_uri": f"runs:/{run.info.run_id}/model",
+            "info": info, "classes": list(ds.classes), "leads": loader.lead_names_,
+            "thresholds": np.array(thresholds), "record": ds.X[200]}
+
+
+def _expected(trained, record):
+    X = WFDBLoader(sampling_rate=RATE, length=LENGTH).fit_transform([record])
+    return trained["pipe"].predict_proba(X)[0]
+
+
+def _write_record(source, folder, name, *, order=None, rename=None, seconds=None):
+    """Write a copy of a WFDB record with leads reordered/renamed/dropped, or cut/extended."""
+    import wfdb
+
+    rec = wfdb.rdrecord(str(source), physical=False)
+    d = rec.d_signal
+    names = list(rec.sig_name)
+    order = list(range(len(names))) if order is None else order
+    if seconds is not None:
+        n = int(seconds * rec.fs)
+        d = np.resize(d, (n, d.shape[1])) if n > len(d) else d[:n]
+    names = [names[i] for i in order]
+    if rename:
+        names = [rename.get(n, n) for n in names]
+    folder.mkdir(parents=True, exist_ok=True)
+    wfdb.wrsamp(name, fs=rec.fs, units=[rec.units[i] for i in order], sig_name=names,
+                d_signal=np.ascontiguousarray(d[:, order]), fmt=[rec.fmt[i] for i in order],
+                adc_gain=[rec.adc_gain[i] for i in order],
+                baseline=[rec.baseline[i] for i in order], write_dir=str(folder))
+    return folder / name
+
+
+@pytest.fixture
+def in_store(trained, monkeypatch):
+    """MLflow's global tracking URI set to the model's store for one test, then restored."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", trained["uri"])
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(trained["uri"])
+    yield trained["uri"]
+    mlflow.set_tracking_uri(previous)
+
+
+def test_log_model_stores_signal_metadata(trained, in_store):
+    meta = Model.load(mlflow.artifacts.download_artifacts(trained["info"].model_uri)).metadata
+    assert meta["ecgsk_sampling_rate"] == RATE
+    assert meta["ecgsk_lead_names"] == trained["leads"]
+    assert meta["ecgsk_input_shape"] == [12, LENGTH]
+    assert meta["ecgsk_task_type"] == "multilabel"
+    assert meta["ecgsk_thresholds"] == pytest.approx(trained["thresholds"].tolist())
+
+
+def test_log_model_rejects_lead_names_of_another_length(trained, tmp_path):
+    with pytest.raises(ValueError, match="lead_names names 2 leads"):
+        log_model(trained["pipe"], classes=trained["classes"],
+                  input_example=np.zeros((1, 12, LENGTH), np.float32), lead_names=["I", "II"])
+
+
+def test_load_ecg_model_reads_metadata(trained):
+    model = load_ecg_model(trained["model_uri"], tracking_uri=trained["uri"])
+    assert isinstance(model, ECGModel)
+    assert (model.n_leads, model.n_samples, model.sampling_rate) == (12, LENGTH, RATE)
+    assert model.lead_names == trained["leads"] and model.classes == trained["classes"]
+    by_name = load_ecg_model("models:/ptbxl-stats/1", tracking_uri=trained["uri"])
+    assert by_name.classes == trained["classes"]
+
+
+def test_resamples_100_and_500_hz_records(trained, ptbxl_root):
+    low = trained["record"]
+    high = str(ptbxl_root / "records500" / "00000" / "00001_hr")
+    result = predict_records(trained["model_uri"], [low, high + ".hea"],
+                             tracking_uri=trained["uri"])
+    assert list(result.table["record"]) == [os.path.basename(low), "00001_hr"]
+    assert result.table.loc[0, "notes"] == "resampled from 100 Hz to 50 Hz"
+    assert result.table.loc[1, "notes"] == "resampled from 500 Hz to 50 Hz"
+    np.testing.assert_allclose(result.table.loc[0, trained["classes"]].to_numpy(float),
+                               _expected(trained, low), rtol=1e-6)
+    np.testing.assert_allclose(result.table.loc[1, trained["classes"]].to_numpy(float),
+                               _expected(trained, high), rtol=1e-6)
+
+
+def test_multilabel_decision_uses_stored_thresholds(trained):
+    result = predict_records(trained["model_uri"], [trained["record"]],
+                             tracking_uri=trained["uri"])
+    p = result.table.loc[0, trained["classes"]].to_numpy(float)
+    expected = [c for c, v, t in zip(trained["classes"], p, trained["thresholds"]) if v >= t]
+    assert result.records[0]["predicted"] == expected
+    assert result.records[0]["confidence"] == pytest.approx(
+        [v for v, t in zip(p, trained["thresholds"]) if v >= t])
+    strict = predict_records(trained["model_uri"], [trained["record"]], threshold=1.0,
+                             tracking_uri=trained["uri"])
+    assert strict.records[0]["predicted"] == [c for c, v in zip(trained["classes"], p)
+                                              if v >= 1.0]
+
+
+def test_leads_are_mapped_by_name_whatever_their_order_and_case(trained, tmp_path):
+    source = trained["record"]
+    order = [11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0]
+    shuffled = _write_record(source, tmp_path, "reversed", order=order)
+    lower = _write_record(source, tmp_path, "lower",
+                          rename={n: n.lower() for n in trained["leads"]})
+    result = predict_records(trained["model_uri"], [source, shuffled, lower],
+                             tracking_uri=trained["uri"])
+    probs = result.table[trained["classes"]].to_numpy(float)
+    np.testing.assert_allclose(probs[1], probs[0], rtol=1e-6)
+    np.testing.assert_allclose(probs[2], probs[0], rtol=1e-6)
+    assert "leads taken by name in the model's order (I, II, III" in result.table.loc[1, "notes"]
+    assert "leads taken by name" not in result.table.loc[0, "notes"]
+
+
+def test_missing_lead_is_rejected_naming_it(trained, tmp_path, capsys):
+    no_v6 = _write_record(trained["record"], tmp_path, "no_v6", order=list(range(11)))
+    result = predict_records(trained["model_uri"], [no_v6, trained["record"]],
+                             tracking_uri=trained["uri"])
+    assert len(result.records) == 1 and result.records[0]["record"] != "no_v6"
+    (rejected,) = result.rejected
+    assert rejected["record"] == "no_v6"
+    assert "no lead 'V6' that the model was trained on" in rejected["reason"]
+    status = main([trained["model_uri"], str(no_v6), str(trained["record"]),
+                   "--tracking-uri", trained["uri"]])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "rejected" in captured.err and "'V6'" in captured.err
+    assert os.path.basename(str(trained["record"])) in captured.out
+
+
+def test_length_is_cropped_or_padded_with_a_note(trained, tmp_path):
+    long = _write_record(trained["record"], tmp_path, "long", seconds=14)
+    short = _write_record(trained["record"], tmp_path, "short", seconds=6)
+    result = predict_records(trained["model_uri"], [long, short], tracking_uri=trained["uri"])
+    notes = dict(zip(result.table["record"], result.table["notes"]))
+    assert "cropped to the middle 500 of 700 samples (10 of 14 s)" in notes["long"]
+    assert "zero-padded at the end from 300 to 500 samples (6 to 10 s)" in notes["short"]
+    # What the model saw is what WFDBLoader gives with the model's settings.
+    expected = WFDBLoader(sampling_rate=RATE, length=LENGTH).fit_transform([str(long)])
+    np.testing.assert_array_equal(result.signals[0], expected[0])
+
+
+def test_folder_of_records_and_outputs(trained, tmp_path, capsys):
+    folder = tmp_path / "new"
+    for name, seconds in (("a", 10), ("b", 12)):
+        _write_record(trained["record"], folder, name, seconds=seconds)
+    csv, js = tmp_path / "out.csv", tmp_path / "out.json"
+    assert main([trained["model_uri"], str(folder), "--output", str(csv),
+                 "--tracking-uri", trained["uri"]]) == 0
+    out = capsys.readouterr().out
+    assert "predicted (multilabel, labels at or above their threshold)" in out
+    assert "note: cropped to the middle 500 of 600 samples" in out
+    table = pd.read_csv(csv)
+    assert list(table["record"]) == ["a", "b"]
+    assert list(table.columns) == ["record", "path", *trained["classes"], "predicted",
+                                   "confidence", "notes"]
+    assert main([trained["model_uri"], str(folder / "a.hea"), "-o", str(js), "-q",
+                 "--tracking-uri", trained["uri"]]) == 0
+    doc = json.loads(js.read_text())
+    assert doc["sampling_rate"] == RATE and doc["lead_names"] == trained["leads"]
+    (rec,) = doc["records"]
+    assert rec["record"] == "a"
+    assert set(rec["probabilities"]) == set(trained["classes"])
+    assert rec["probabilities"] == pytest.approx(
+        dict(zip(trained["classes"], table.loc[0, trained["classes"]].astype(float))), rel=1e-5)
+
+
+def test_bad_requests_exit_2_with_a_message(trained, tmp_path, capsys):
+    assert main([str(tmp_path / "nowhere"), str(trained["record"]),
+                 "--tracking-uri", trained["uri"]]) == 2
+    assert "cannot load the model" in capsys.readouterr().err
+    assert main(["runs:/0123456789abcdef/model", str(trained["record"]),
+                 "--tracking-uri", trained["uri"]]) == 2
+    err = capsys.readouterr().err
+    assert "cannot load the model runs:/0123456789abcdef/model (tracking URI sqlite:" in err
+    assert main([trained["model_uri"], str(tmp_path / "missing_record"),
+                 "--tracking-uri", trained["uri"]]) == 2
+    assert "is neither a WFDB record" in capsys.readouterr().err
+    assert main([trained["model_uri"], str(trained["record"]), "--output", "x.txt"]) == 2
+    assert "write .csv or .json" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([trained["model_uri"], str(trained["record"]), "--threshold", "1.5"])
+
+
+def test_model_without_metadata_uses_record_as_is_with_notes(trained, tmp_path, empty_store):
+    uri = new_store(empty_store, tmp_path / "bare")
+    previous = mlflow.get_tracking_uri()
+    setup_tracking(uri, "bare")
+    X = WFDBLoader(sampling_rate=RATE, length=LENGTH).fit_transform([trained["record"]])
+    try:
+        with tracked_run("bare") as run:
+            log_model(trained["pipe"], classes=trained["classes"], input_example=X)
+    finally:
+        mlflow.set_tracking_uri(previous)
+    half = _write_record(trained["record"], tmp_path, "five_s", seconds=5)
+    result = predict_records(f"runs:/{run.info.run_id}/model", [half], tracking_uri=uri)
+    notes = result.records[0]["notes"]
+    assert any("records no lead names" in n for n in notes)
+    assert any("records no sampling rate: used at the record's 100 Hz" in n for n in notes)
+    assert result.signals.shape == (1, 12, LENGTH)
+
+
+def _model(task_type=None, thresholds=None, classes=("A", "B", "C")):
+    return ECGModel(uri="m", pyfunc=None, classes=list(classes), n_leads=1, n_samples=10,
+                    task_type=task_type, thresholds=thresholds)
+
+
+def test_decide_single_and_multi_label():
+    proba = np.array([[0.2, 0.5, 0.3], [0.6, 0.3, 0.7]])
+    labels, conf, task, _ = decide(proba, _model("multilabel", np.array([0.5, 0.5, 0.8])))
+    assert task == "multilabel" and labels == [["B"], ["A"]] and conf == [[0.5], [0.6]]
+    labels, conf, task, thr = decide(proba[:1], _model("multiclass"))
+    assert labels == [["B"]] and conf == [[0.5]] and thr is None
+    binary = _model("binary", np.array([0.3]), classes=("normal", "abnormal"))
+    labels, conf, _, _ = decide(np.array([[0.65, 0.35], [0.8, 0.2]]), binary)
+    assert labels == [["abnormal"], ["normal"]] and conf == [[0.35], [0.8]]
+    # No task type recorded: rows summing to 1 read as single-label.
+    assert decide(proba[:1], _model())[2] == "multiclass"
+    assert decide(proba, _model())[2] == "multilabel"
+
+
+def test_serving_input_round_trips_float32():
+    X = np.random.default_rng(0).normal(size=(2, 3, 7)).astype(np.float32)
+    decoded = np.asarray(json.loads(serving_input(X))["inputs"], dtype=np.float32)
+    np.testing.assert_array_equal(decoded, X)
+    with pytest.raises(PredictError, match="NaN"):
+        serving_input(np.full((1, 1, 2), np.nan, np.float32))
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def served_model(trained, tmp_path):
+    """`mlflow models serve` of the model on a free local port; its process group killed after."""
+    port = _free_port()
+    env = {**os.environ, "MLFLOW_TRACKING_URI": trained["uri"],
+           # uvicorn is started by name: the venv's bin must be on PATH.
+           "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
+    log = open(tmp_path / "serve.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "models", "serve", "-m", trained["model_uri"],
+         "--host", "127.0.0.1", "--port", str(port), "--env-manager", "local"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/ping", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("mlflow models serve did not start:\n"
+                            + (tmp_path / "serve.log").read_text()[-3000:])
+            time.sleep(0.5)
+        yield url
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.mark.slow
+def test_mlflow_models_serve_answers_as_in_process(trained, served_model, in_store):
+    result = predict_records(trained["model_uri"], [trained["record"]],
+                             tracking_uri=trained["uri"])
+    body = serving_input(result.signals).encode()
+    request = urllib.request.Request(f"{served_model}/invocations", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        answer = json.loads(response.read())
+    (served,) = answer["predictions"]
+    assert list(served) == trained["classes"]
+    np.testing.assert_allclose([served[c] for c in trained["classes"]],
+                               result.table.loc[0, trained["classes"]].to_numpy(float),
+                               rtol=1e-9)
+    # The in-process pyfunc gives the same, too.
+    local = mlflow.pyfunc.load_model(trained["model_uri"])
+    np.testing.assert_allclose(local.predict(result.signals).to_numpy(float)[0],
+                               [served[c] for c in trained["classes"]], rtol=1e-9)
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(),
+                    reason="checks the move to the CPU of a net bound to an absent GPU")
+def test_net_bound_to_an_absent_gpu_runs_on_the_cpu():
+    from ecgsk.nets import ECGCNN
+    from ecgsk.neural import ECGNetClassifier
+    from ecgsk.predict._model import _cpu_if_needed
+
+    X = np.random.default_rng(0).normal(size=(16, 2, 100)).astype(np.float32)
+    net = ECGNetClassifier(ECGCNN, module__filters=(4, 8), module__kernel_sizes=(5, 3),
+                           module__dense=(), max_epochs=1, train_split=None, device="cpu",
+                           random_state=0).fit(X, np.arange(16) % 2)
+    vars(net)["device"] = "cuda"  # as if fitted and logged on a GPU machine by hand
+
+    class FakePyfunc:
+        def get_raw_model(self):
+            return Pipeline([("net", net)])
+
+    notes = _cpu_if_needed(FakePyfunc())
+    assert notes == ["ECGNetClassifier was set to run on cuda; no GPU here, so it runs on "
+                     "the CPU"]
+    assert vars(net)["device"] == "cpu"
+    assert net.predict_proba(X[:2]).shape == (2, 2)
