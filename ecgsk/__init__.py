@@ -15,6 +15,14 @@ features
     Engineered ECG features for classic baselines.
 baselines
     Ready classic-ML baseline pipelines.
+metrics
+    Challenge F1, macro AUROC, bootstrap CIs, DeLong and McNemar tests.
+tracking
+    MLflow logging of runs, evaluations and models.
+compare, tune, predict, ui
+    The command-line tools (``python -m ecgsk.compare`` ...).
+explain, plots
+    Saliency, Grad-CAM and permutation importance; matplotlib figures.
 
 Heavy subpackages (torch, timm) are imported on first use, so ``import ecgsk``
 stays fast.
@@ -24,7 +32,8 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("datasets", "preprocessing", "nets", "neural", "features", "baselines")
+_SUBMODULES = ("datasets", "preprocessing", "nets", "neural", "features", "baselines",
+               "metrics", "tracking", "compare", "tune", "predict", "explain", "plots", "ui")
 
 __all__ = ["ECGNetClassifier", "FocalLoss", "__version__", *_SUBMODULES]
 

@@ -21,6 +21,7 @@ __all__ = [
     "pipeline_params",
     "log_pipeline_params",
     "data_hash",
+    "data_info_params",
     "log_data_info",
     "environment_tags",
     "log_environment",
@@ -251,6 +252,19 @@ def log_data_info(dataset_name, task, split, X_paths_or_array, y=None, *, classe
     >>> log_data_info("ptbxl", "superdiagnostic", "test: strat_fold 10",
     ...               test.X, test.y, classes=test.classes, prefix="test.")  # doctest: +SKIP
     """
+    params = data_info_params(dataset_name, task, split, X_paths_or_array, y, classes=classes,
+                              prefix=prefix)
+    mlflow.log_params(params)
+    return params
+
+
+def data_info_params(dataset_name, task, split, X_paths_or_array, y=None, *, classes=None,
+                     prefix="data."):
+    """The parameters :func:`log_data_info` logs, without logging them.
+
+    For a run that is not the active one (``MlflowClient().log_batch``).
+    Same arguments and return value as :func:`log_data_info`.
+    """
     n = len(X_paths_or_array)
     params = {
         f"{prefix}dataset": str(dataset_name),
@@ -272,7 +286,6 @@ def log_data_info(dataset_name, task, split, X_paths_or_array, y=None, *, classe
                 values = np.asarray(names, dtype=object)[values]
             counts = dict(zip(map(str, values.tolist()), c.tolist()))
         params[f"{prefix}label_counts"] = _short(counts)
-    mlflow.log_params(params)
     return params
 
 

@@ -1,0 +1,240 @@
+"""Shared machinery of the feature transformers: lead names and NaN handling.
+
+Every feature transformer turns signals ``(n_records, n_leads, n_samples)``
+(or single-lead ``(n_records, n_samples)``) into a 2-D float64 table
+``(n_records, n_features)``. Some features are undefined for some records
+(the skewness of a flat lead, the RR statistics of a record without beats);
+they are computed as NaN and then handled by ``nan_policy``:
+
+- ``"impute"`` (default): NaNs are replaced with the median of that feature
+  over the training records, learned in ``fit`` with
+  :class:`sklearn.impute.SimpleImputer`; a feature that is NaN for every
+  training record is filled with 0. Indicator features such as
+  ``too_few_beats`` stay in the table, so a classifier still sees that the
+  value was imputed.
+- ``"keep"``: NaNs are returned as they are, for classifiers that handle
+  them (:class:`~sklearn.ensemble.HistGradientBoostingClassifier`).
+- ``"raise"``: a NaN raises a ``ValueError`` naming the first record and
+  feature at fault.
+"""
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.impute import SimpleImputer
+from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import check_sampling_rate, check_signals
+
+NAN_POLICIES = ("impute", "keep", "raise")
+
+
+def validate_signals(X, **kwargs):
+    """:func:`~ecgsk._validation.check_signals` behind sklearn's ``check_array``.
+
+    ``check_array`` rejects sparse, complex and non-numeric data, 1-D input
+    and empty arrays with sklearn's usual messages; ``check_signals`` then
+    returns the float32 ``(n_records, n_leads, n_samples)`` array and names
+    the first record holding NaN or infinite values.
+    """
+    if not isinstance(X, (str, bytes)):  # check_signals explains strings best
+        X = check_array(X, accept_sparse=False, allow_nd=True, dtype="numeric",
+                        ensure_all_finite=False, input_name="X")
+    return check_signals(X, **kwargs)
+
+
+def required_rate(value, owner, name="sampling_rate"):
+    """Validate a sampling rate that has no safe default, naming the owner."""
+    if value is None:
+        raise ValueError(
+            f"{owner} needs {name} (in Hz), got None. It has no default because "
+            "a wrong rate would silently give wrong features."
+        )
+    return check_sampling_rate(value, name=name)
+
+
+def check_int(value, name, *, low):
+    """Validate an integer parameter ``>= low``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+    return int(value)
+
+
+def check_choice(value, name, choices):
+    """Validate a string parameter against its allowed values."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}.")
+    return value
+
+
+class BaseFeatures(TransformerMixin, BaseEstimator):
+    """Common ``fit``/``transform`` of the feature transformers.
+
+    Subclasses set ``_STATS`` or override ``_feature_suffixes``, validate
+    their parameters in ``_check_params`` and compute the raw (possibly NaN)
+    float64 table in ``_compute``. Fitting records ``n_leads_in_`` and, with
+    ``nan_policy="impute"``, the fitted imputer ``imputer_``.
+    """
+
+    _min_samples = 1
+
+    # -- public API ----------------------------------------------------------
+    def fit(self, X, y=None):
+        """Validate the parameters and learn the imputation medians.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_samples) or (n_records, n_samples)
+            Training signals in mV; 2-D input is read as single-lead records.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
+        self._fit_transform(X)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit to ``X`` and return its feature table, computing it only once.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_samples) or (n_records, n_samples)
+            Training signals in mV; 2-D input is read as single-lead records.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        F : ndarray of shape (n_records, n_features_out_), float64
+            The feature table; columns are named by :meth:`get_feature_names_out`.
+        """
+        return self._fit_transform(X)
+
+    def transform(self, X):
+        """Compute the feature table.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_samples) or (n_records, n_samples)
+            Signals in mV with as many leads as in :meth:`fit`.
+
+        Returns
+        -------
+        F : ndarray of shape (n_records, n_features_out_), float64
+            The feature table; columns are named by :meth:`get_feature_names_out`.
+        """
+        check_is_fitted(self, "n_leads_in_")
+        X = validate_signals(X, min_samples=self._min_samples)
+        if X.shape[1] != self.n_leads_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} lead(s), but {type(self).__name__} was fitted "
+                f"on {self.n_leads_in_} lead(s)."
+            )
+        self._check_transform_input(X)
+        return self._handle_nan(self._compute(X), fitting=False)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output features, such as ``"lead0_heart_rate"``.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored: the input is a signal array, not a table with named
+            columns. Lead names are given with the ``lead_names`` parameter.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            One name per output column, ``"<lead>_<feature>"``.
+        """
+        check_is_fitted(self, "n_leads_in_")
+        return np.asarray(self._feature_names(), dtype=object)
+
+    # -- shared steps --------------------------------------------------------
+    def _fit_transform(self, X):
+        check_choice(self.nan_policy, "nan_policy", NAN_POLICIES)
+        self._check_params()
+        X = validate_signals(X, min_samples=self._min_samples)
+        self._check_lead_names(X.shape[1])
+        self.n_leads_in_ = X.shape[1]
+        self._fit(X)
+        self.n_features_out_ = len(self._feature_names())
+        return self._handle_nan(self._compute(X), fitting=True)
+
+    def _check_lead_names(self, n_leads):
+        lead_names = getattr(self, "lead_names", None)
+        if lead_names is None:
+            return [f"lead{i}" for i in range(n_leads)]
+        if isinstance(lead_names, str) or not all(isinstance(n, str) for n in lead_names):
+            raise ValueError(
+                f"lead_names must be a sequence of strings, one per lead, got {lead_names!r}."
+            )
+        lead_names = list(lead_names)
+        if len(lead_names) != n_leads:
+            raise ValueError(
+                f"lead_names has {len(lead_names)} name(s), but X has {n_leads} lead(s)."
+            )
+        if len(set(lead_names)) != len(lead_names):
+            raise ValueError(f"lead_names must be unique, got {lead_names!r}.")
+        return lead_names
+
+    def _lead_label_list(self):
+        # Recomputed rather than stored so that clone/pickle see only params
+        # and fitted attributes.
+        return self._check_lead_names(self.n_leads_in_)
+
+    def _feature_names(self):
+        return [f"{lead}_{suffix}" for lead in self._lead_label_list()
+                for suffix in self._feature_suffixes()]
+
+    def _handle_nan(self, F, *, fitting):
+        F = np.asarray(F, dtype=np.float64)
+        bad = ~np.isfinite(F)
+        F[bad] = np.nan  # an undefined value is NaN, never +-inf
+        if self.nan_policy == "keep":
+            return F
+        if self.nan_policy == "raise":
+            if bad.any():
+                rows, cols = np.nonzero(bad)
+                names = self._feature_names()
+                raise ValueError(
+                    f"{type(self).__name__} computed {bad.sum()} NaN feature value(s) in "
+                    f"{np.unique(rows).size} record(s), first at record {rows[0]} "
+                    f"(feature {names[cols[0]]!r}). Pass nan_policy='impute' to fill "
+                    "them with training medians or nan_policy='keep' to keep them."
+                )
+            return F
+        if fitting:
+            self.imputer_ = SimpleImputer(strategy="median", keep_empty_features=True)
+            self.imputer_.fit(F)
+        if not bad.any():
+            return F
+        return self.imputer_.transform(F)
+
+    # -- hooks ---------------------------------------------------------------
+    def _check_params(self):
+        pass
+
+    def _fit(self, X):
+        pass
+
+    def _check_transform_input(self, X):
+        pass
+
+    def _feature_suffixes(self):
+        raise NotImplementedError
+
+    def _compute(self, X):
+        raise NotImplementedError
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.allow_nan = False
+        return tags

@@ -1,0 +1,65 @@
+"""The per-epoch pruning callback of network trials (imports skorch, hence torch)."""
+
+import numpy as np
+from skorch.callbacks import Callback
+
+from ._signals import interrupted
+
+__all__ = ["EpochPruningCallback"]
+
+
+class EpochPruningCallback(Callback):
+    """Report a skorch net's per-epoch validation entry to Optuna; prune when the pruner says so.
+
+    Like :class:`optuna_integration.SkorchPruningCallback`, with a step
+    offset so that the folds of one trial report on separate steps, a
+    skip of missing or non-finite values (a tiny validation split without
+    both labels of a class gives a NaN AUROC), and a stop at the next batch
+    when the study is interrupted (see :mod:`ecgsk.tune._signals`).
+
+    Parameters
+    ----------
+    trial : optuna.trial.Trial
+    monitor : str
+        History entry to report (``valid_auroc``, ``valid_acc``, ``valid_loss``).
+    step_offset : int, default=0
+        Added to the 0-based epoch index.
+    fold : int or None
+        For the message of :class:`optuna.TrialPruned`.
+
+    Examples
+    --------
+    >>> from ecgsk.tune import EpochPruningCallback          # doctest: +SKIP
+    >>> net.set_params(callbacks=[("prune", EpochPruningCallback(trial, "valid_auroc"))])
+    ...                                                      # doctest: +SKIP
+    """
+
+    def __init__(self, trial, monitor, step_offset=0, fold=None):
+        self.trial = trial
+        self.monitor = monitor
+        self.step_offset = step_offset
+        self.fold = fold
+
+    def on_batch_end(self, net, **kwargs):
+        if interrupted():
+            raise KeyboardInterrupt  # skorch ends fit; the objective re-raises after it
+        return None
+
+    def on_epoch_end(self, net, **kwargs):
+        import optuna
+
+        if interrupted():
+            raise KeyboardInterrupt
+        epoch = len(net.history)
+        value = net.history[-1].get(self.monitor)
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            return
+        if not np.isfinite(value):
+            return
+        self.trial.report(value, self.step_offset + epoch - 1)
+        if self.trial.should_prune():
+            where = f" of fold {self.fold}" if self.fold is not None else ""
+            raise optuna.TrialPruned(f"pruned at epoch {epoch}{where} "
+                                     f"({self.monitor}={value:.4f})")

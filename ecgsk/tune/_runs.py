@@ -1,0 +1,202 @@
+"""The MLflow side of a study: its parent run shared by workers, trial runs left open, plots."""
+
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["PARENT_ATTR", "find_or_create_parent", "end_orphan_trial_runs", "tag_best_trial",
+           "ranked_trials", "log_study_summary"]
+
+#: Study user attribute holding the MLflow run id of the study's parent run.
+PARENT_ATTR = "ecgsk.mlflow_parent_run_id"
+
+_ORPHAN = ("the worker running this trial ended without closing its run (killed or lost); "
+           "Optuna marks the trial {state}")
+
+
+def _usable(client, run_id, experiment_id):
+    from mlflow.exceptions import MlflowException
+
+    try:
+        run = client.get_run(run_id)
+    except MlflowException:
+        return False
+    return run.info.experiment_id == experiment_id and run.info.lifecycle_stage == "active"
+
+
+def _search_parent(client, experiment_id, uid):
+    runs = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.`ecgsk.study_uid` = '{uid}' and tags.`ecgsk.role` = 'study'")
+    if not runs:
+        return None
+    return min(runs, key=lambda r: (r.info.start_time or 0, r.info.run_id)).info.run_id
+
+
+def find_or_create_parent(client, experiment_id, study, *, uid, created, run_name, tags,
+                          wait_s=30.0):
+    """The study's parent run in this tracking store: found, or created once for all workers.
+
+    The process that created the study creates the run and stores its id in
+    the study's user attribute ``ecgsk.mlflow_parent_run_id``; the others
+    wait for it (up to ``wait_s``). Where that run is not in this store
+    (the study was tracked elsewhere before) the run is found by the tag
+    ``ecgsk.study_uid``, or created; two workers that create one at the same
+    moment both keep the earliest and the other one is deleted.
+
+    Returns
+    -------
+    run_id : str
+    new : bool
+        Whether this call created it (the caller logs its parameters).
+    """
+    run_id = study.user_attrs.get(PARENT_ATTR)
+    if run_id and _usable(client, run_id, experiment_id):
+        return run_id, False
+    if not created and not run_id:
+        deadline = time.monotonic() + wait_s
+        while not run_id and time.monotonic() < deadline:
+            time.sleep(0.5)
+            run_id = study.user_attrs.get(PARENT_ATTR)
+        if run_id and _usable(client, run_id, experiment_id):
+            return run_id, False
+    found = _search_parent(client, experiment_id, uid)
+    if found:
+        study.set_user_attr(PARENT_ATTR, found)
+        return found, False
+    mine = client.create_run(experiment_id, run_name=run_name, tags=tags).info.run_id
+    first = _search_parent(client, experiment_id, uid) or mine
+    if first != mine:
+        client.delete_run(mine)
+        return first, False
+    study.set_user_attr(PARENT_ATTR, mine)
+    return mine, True
+
+
+def end_orphan_trial_runs(client, experiment_id, uid, study):
+    """End KILLED the RUNNING trial runs of the study whose Optuna trial is no longer running.
+
+    Their worker was killed (SIGKILL, a lost machine) before it could close
+    them. Each gets the tags ``state`` (the trial's Optuna state) and
+    ``ecgsk.error``. Returns the trial numbers whose run was ended.
+    """
+    from optuna.trial import TrialState
+
+    runs = client.search_runs(
+        [experiment_id],
+        filter_string=(f"tags.`ecgsk.study_uid` = '{uid}' and tags.`ecgsk.role` = 'trial' "
+                       "and attributes.status = 'RUNNING'"))
+    if not runs:
+        return []
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    ended = []
+    for run in runs:
+        try:
+            number = int(run.data.tags.get("trial_number", "-1"))
+        except ValueError:
+            number = -1
+        trial = trials.get(number)
+        if trial is not None and trial.state == TrialState.RUNNING:
+            continue  # still running somewhere (or not yet found stale)
+        state = trial.state.name if trial is not None else "FAIL"
+        client.set_tag(run.info.run_id, "state", state)
+        client.set_tag(run.info.run_id, "ecgsk.error", _ORPHAN.format(state=state))
+        client.set_terminated(run.info.run_id, "KILLED")
+        ended.append(number)
+    return sorted(ended)
+
+
+def tag_best_trial(client, experiment_id, uid, study, run_attr):
+    """Tag the best trial's run ``best_trial=true`` (and a former best ``false``).
+
+    Returns the best trial's number, or None without a completed trial.
+    """
+    from optuna.trial import TrialState
+
+    if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        return None
+    best = study.best_trial
+    best_run = best.user_attrs.get(run_attr)
+    former = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.`ecgsk.study_uid` = '{uid}' and tags.best_trial = 'true'")
+    for run in former:
+        if run.info.run_id != best_run:
+            client.set_tag(run.info.run_id, "best_trial", "false")
+    if best_run:
+        client.set_tag(best_run, "best_trial", "true")
+    return best.number
+
+
+def ranked_trials(study, top=10):
+    """The ``top`` completed trials, best first: rank, trial, value, duration and parameters."""
+    from optuna.study import StudyDirection
+    from optuna.trial import TrialState
+
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    reverse = study.direction == StudyDirection.MAXIMIZE
+    done = sorted(done, key=lambda t: (t.value, -t.number), reverse=reverse)[:top]
+    rows = []
+    for rank, t in enumerate(done, start=1):
+        row = {"rank": rank, "trial": t.number, "value": t.value,
+               "duration_s": (t.duration.total_seconds() if t.duration is not None else np.nan)}
+        row.update({k: ("None" if v is None else v) for k, v in t.params.items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _log_figure(client, run_id, make, artifact_file):
+    import matplotlib.pyplot as plt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Optuna's ExperimentalWarning, matplotlib's layout notes
+        ax = make()
+    fig = ax.figure if hasattr(ax, "figure") else np.ravel(ax)[0].figure
+    try:
+        client.log_figure(run_id, fig, artifact_file)
+    finally:
+        plt.close(fig)
+
+
+def log_study_summary(client, run_id, study, top=10):
+    """Log Optuna's optimisation history and parameter importances (PNG) and the trial tables.
+
+    Artifacts of the parent run: ``optuna/optimization_history.png``,
+    ``optuna/param_importances.png`` (or ``optuna/param_importances.txt``
+    saying why it cannot be drawn: it needs two completed trials whose
+    parameters vary), ``optuna/trials.csv`` (every trial) and
+    ``optuna/best_trials.csv``.
+    """
+    from optuna.trial import TrialState
+    from optuna.visualization.matplotlib import (
+        plot_optimization_history,
+        plot_param_importances,
+    )
+
+    _log_figure(client, run_id, lambda: plot_optimization_history(study),
+                "optuna/optimization_history.png")
+    completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    varying = {name for t in completed for name in t.params
+               if len({repr(u.params.get(name)) for u in completed}) > 1}
+    reason = None
+    if len(completed) < 2:
+        reason = f"{len(completed)} completed trial(s); importances need at least 2"
+    elif not varying:
+        reason = "no parameter varies across the completed trials"
+    else:
+        try:
+            _log_figure(client, run_id, lambda: plot_param_importances(study),
+                        "optuna/param_importances.png")
+        except (ValueError, RuntimeError, ZeroDivisionError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+    if reason:
+        client.log_text(run_id, f"parameter importances not drawn: {reason}.\n",
+                        "optuna/param_importances.txt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame = study.trials_dataframe()
+    client.log_text(run_id, frame.to_csv(index=False), "optuna/trials.csv")
+    client.log_text(run_id, ranked_trials(study, top).to_csv(index=False),
+                    "optuna/best_trials.csv")

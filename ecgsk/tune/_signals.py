@@ -1,0 +1,63 @@
+"""SIGINT and SIGTERM during a study: stop the running trials as interrupted, everywhere.
+
+skorch's ``fit`` swallows :class:`KeyboardInterrupt` (it ends training
+early and returns), so an interrupt inside a network's training would not
+stop the study by itself. While :func:`interrupt_handlers` is active, both
+signals set a flag and raise :class:`TuneInterrupted`; the objective calls
+:func:`check_interrupt` after every fit and the pruning callback at every
+batch, so trials in other threads (``n_jobs > 1``) stop too.
+"""
+
+import contextlib
+import signal
+import threading
+
+__all__ = ["TuneInterrupted", "interrupt_handlers", "check_interrupt", "interrupted"]
+
+_flag = threading.Event()
+_received = {"signum": signal.SIGINT}
+
+
+class TuneInterrupted(KeyboardInterrupt):
+    """A study stopped by SIGINT or SIGTERM; ``signum`` says which.
+
+    A :class:`KeyboardInterrupt`, so Optuna marks the running trial FAIL
+    and :func:`ecgsk.tracking.tracked_run` ends its run KILLED.
+    """
+
+    def __init__(self, signum=signal.SIGINT):
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.signum = int(signum)
+
+
+def _handler(signum, frame):
+    _received["signum"] = signum
+    _flag.set()
+    raise TuneInterrupted(signum)
+
+
+def interrupted():
+    """Whether a signal arrived since :func:`interrupt_handlers` started."""
+    return _flag.is_set()
+
+
+def check_interrupt():
+    """Raise :class:`TuneInterrupted` if a signal arrived (in any thread)."""
+    if _flag.is_set():
+        raise TuneInterrupted(_received["signum"])
+
+
+@contextlib.contextmanager
+def interrupt_handlers():
+    """Handle SIGINT and SIGTERM as :class:`TuneInterrupted` (main thread only); restore after."""
+    _flag.clear()
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.getsignal(signum)
+            signal.signal(signum, _handler)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)

@@ -1,0 +1,244 @@
+"""Samplers, pruners, and checking a pipeline's search space before a study starts."""
+
+import importlib.util
+import re
+import warnings
+
+from ._metrics import TuneError
+
+__all__ = ["SAMPLERS", "PRUNERS", "make_sampler", "make_pruner", "trial_params",
+           "check_search_space", "fixed_in_space"]
+
+#: Sampler names of ``--sampler``.
+SAMPLERS = ("tpe", "random", "cmaes")
+#: Pruner names of ``--pruner``.
+PRUNERS = ("median", "hyperband", "none")
+
+_MAX_PROBES = 24
+
+
+def make_sampler(sampler, seed, fixed=None):
+    """An Optuna sampler from a name (``tpe``, ``random``, ``cmaes``) or an instance.
+
+    Parameters
+    ----------
+    sampler : str or optuna.samplers.BaseSampler
+    seed : int or None
+        Seed of a named sampler.
+    fixed : dict or None
+        Parameters of the search space fixed by ``--set``: the sampler is
+        wrapped in :class:`optuna.samplers.PartialFixedSampler` so that
+        trials record the value used.
+
+    Raises
+    ------
+    TuneError
+        For an unknown name.
+    """
+    import optuna
+
+    if isinstance(sampler, optuna.samplers.BaseSampler):
+        base = sampler
+    elif sampler == "tpe":
+        base = optuna.samplers.TPESampler(seed=seed)
+    elif sampler == "random":
+        base = optuna.samplers.RandomSampler(seed=seed)
+    elif sampler == "cmaes":
+        if importlib.util.find_spec("cmaes") is None:
+            raise TuneError("the cmaes sampler (--sampler cmaes) needs the cmaes package: "
+                            "pip install cmaes.")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            base = optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+    else:
+        raise TuneError(f"unknown sampler {sampler!r} (--sampler); choose one of "
+                        f"{', '.join(SAMPLERS)}.")
+    if fixed:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.PartialFixedSampler(dict(fixed), base)
+    return base
+
+
+def make_pruner(pruner, *, n_startup_trials=5, n_warmup_steps=1):
+    """An Optuna pruner from a name (``median``, ``hyperband``, ``none``) or an instance.
+
+    ``median`` is :class:`optuna.pruners.MedianPruner` with
+    ``n_startup_trials`` and ``n_warmup_steps``; ``hyperband`` is
+    :class:`optuna.pruners.HyperbandPruner` (``min_resource=1``, the maximum
+    inferred from the first finished trial, reduction factor 3); ``none``
+    never prunes.
+
+    Raises
+    ------
+    TuneError
+        For an unknown name or a negative count.
+    """
+    import optuna
+
+    if isinstance(pruner, optuna.pruners.BasePruner):
+        return pruner
+    for value, name in ((n_startup_trials, "pruner_startup_trials"),
+                        (n_warmup_steps, "pruner_warmup_steps")):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise TuneError(f"{name} must be a non-negative integer, got {value!r}.")
+    if pruner == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=n_startup_trials,
+                                           n_warmup_steps=n_warmup_steps)
+    if pruner == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource="auto",
+                                              reduction_factor=3)
+    if pruner in ("none", None):
+        return optuna.pruners.NopPruner()
+    raise TuneError(f"unknown pruner {pruner!r} (--pruner); choose one of {', '.join(PRUNERS)}.")
+
+
+def trial_params(module, name, trial, fixed):
+    """``make_pipeline`` keywords of a trial: ``search_space(trial)``, then the fixed ones over it.
+
+    Raises
+    ------
+    TuneError
+        If ``search_space`` fails or does not return a dict of keywords.
+    """
+    import optuna
+
+    try:
+        sampled = module.search_space(trial)
+    except optuna.TrialPruned:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- the pipeline's own error, named
+        raise TuneError(f"pipeline {name!r}: search_space(trial) failed: "
+                        f"{type(exc).__name__}: {exc}") from exc
+    if not isinstance(sampled, dict) or not all(isinstance(k, str) for k in sampled):
+        raise TuneError(f"pipeline {name!r}: search_space(trial) must return a dict of "
+                        f"make_pipeline keywords, got {type(sampled).__name__}.")
+    return {**sampled, **fixed}
+
+
+def _estimators(pipe):
+    """The estimator and every estimator among its deep parameters."""
+    found = [pipe]
+    if hasattr(pipe, "get_params"):
+        try:
+            values = pipe.get_params(deep=True).values()
+        except Exception:  # noqa: BLE001 -- a broken get_params shows up when fitting
+            values = ()
+        found += [v for v in values if hasattr(v, "get_params") and not isinstance(v, type)]
+    return list({id(e): e for e in found}.values())
+
+
+def _validate_built(pipe):
+    """Run the parameter checks estimators make at fit time, without fitting.
+
+    sklearn estimators check ``_parameter_constraints``
+    (``_validate_params``); ecgsk's transformers their ``_check_params``;
+    :class:`~ecgsk.neural.ECGNetClassifier` its ``_validate_hyperparams``.
+    """
+    for est in _estimators(pipe):
+        if hasattr(est, "_parameter_constraints") and hasattr(est, "_validate_params"):
+            est._validate_params()
+        if type(est).__module__.startswith("ecgsk.") and callable(
+                getattr(est, "_check_params", None)):
+            est._check_params()
+        if hasattr(est, "_validate_hyperparams"):
+            est._validate_hyperparams()
+
+
+def _named(message, params):
+    hits = [k for k in params if re.search(rf"(?<![A-Za-z0-9_]){re.escape(k)}(?![A-Za-z0-9])",
+                                           message)]
+    return hits
+
+
+def _probe_points(distributions):
+    """Parameter sets at the bounds of the distributions, and each categorical choice."""
+    import optuna.distributions as D
+
+    low, high = {}, {}
+    points = []
+    for pname, dist in distributions.items():
+        if isinstance(dist, (D.FloatDistribution, D.IntDistribution)):
+            low[pname], high[pname] = dist.low, dist.high
+        elif isinstance(dist, D.CategoricalDistribution):
+            low[pname], high[pname] = dist.choices[0], dist.choices[-1]
+            points += [{pname: c} for c in dist.choices[1:-1]]
+    return [low, high] + points
+
+
+def check_search_space(module, name, fixed, seed=0):
+    """Sample the search space and build the pipeline at its corners, before any work.
+
+    Draws one random trial of ``module.search_space`` (with ``fixed``
+    parameters over it), then trials at the low and the high bounds of every
+    numeric distribution and at each categorical choice (parameters of
+    conditional branches those do not reach are drawn at random). Each
+    parameter set must be accepted by ``make_pipeline``, and the built
+    estimators must pass the parameter checks they would make when fitted
+    (sklearn's parameter constraints, ECGNetClassifier's own checks).
+
+    Parameters
+    ----------
+    module : module
+        A pipeline module.
+    name : str
+        The pipeline's name, for messages.
+    fixed : dict
+        ``make_pipeline`` keywords fixed by ``--set`` (and ``random_state``).
+    seed : int
+
+    Returns
+    -------
+    dict
+        The Optuna distributions of the search space, by parameter name.
+
+    Raises
+    ------
+    TuneError
+        Naming the parameter and value at fault where the error names one.
+    """
+    import optuna
+
+    from ..compare._compare import _build
+    from ..compare._registry import PipelineError, check_factory_params
+
+    study = optuna.create_study(sampler=make_sampler("random", seed))
+    distributions = {}
+
+    def probe(trial):
+        params = trial_params(module, name, trial, fixed)
+        distributions.update(trial.distributions)
+        try:
+            check_factory_params(module, params, name)
+        except PipelineError as exc:
+            raise TuneError(f"search_space of pipeline {name!r} (with --set) yields a parameter "
+                            f"make_pipeline does not take: {exc}") from None
+        try:
+            pipe = _build(module, name, params)
+            _validate_built(pipe)
+        except (PipelineError, TypeError, ValueError) as exc:
+            message = str(exc)
+            at = _named(message, params)
+            where = (", ".join(f"{k}={params[k]!r}" for k in at) if at
+                     else ", ".join(f"{k}={v!r}" for k, v in params.items()))
+            raise TuneError(f"search_space of pipeline {name!r} yields an invalid parameter "
+                            f"({where}): {message}") from None
+
+    trial = study.ask()
+    probe(trial)
+    for point in _probe_points(distributions)[:_MAX_PROBES]:
+        point = {k: v for k, v in point.items() if k not in fixed}
+        if not point:
+            continue
+        study.enqueue_trial(point)
+        probe(study.ask())
+    return distributions
+
+
+def fixed_in_space(fixed, distributions):
+    """The ``--set`` values that are also parameters of the search space (by Optuna name).
+
+    These are fixed in the sampler (:class:`optuna.samplers.PartialFixedSampler`),
+    so that the trials record the value used.
+    """
+    return {k: v for k, v in (fixed or {}).items() if k in distributions}

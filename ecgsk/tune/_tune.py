@@ -1,0 +1,782 @@
+"""A hyperparameter study of one pipeline on one dataset task: resumable, distributed, tracked."""
+
+import hashlib
+import io
+import json
+import numbers
+import os
+import sys
+import time
+import uuid
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ._metrics import TuneError, resolve_metric, task_type_of
+from ._objective import RUN_ATTR, Objective
+from ._runs import (
+    end_orphan_trial_runs,
+    find_or_create_parent,
+    log_study_summary,
+    ranked_trials,
+    tag_best_trial,
+)
+from ._signals import check_interrupt, interrupt_handlers
+from ._space import check_search_space, fixed_in_space, make_pruner, make_sampler, trial_params
+from ._storage import (
+    WORKER_ATTR,
+    default_storage_url,
+    fail_trial,
+    open_storage,
+    reap_trials,
+    trial_counts,
+    worker_identity,
+)
+
+__all__ = ["tune", "TuneResult", "TuneFailed", "CONFIG_ATTR", "UID_ATTR", "FINAL_ATTR"]
+
+#: Study user attribute: what the study optimises (checked when a study is resumed).
+CONFIG_ATTR = "ecgsk.config"
+#: Study user attribute: a random id of the study, tagged on its MLflow runs.
+UID_ATTR = "ecgsk.study_uid"
+#: Study user attribute: the final refit (MLflow run, best trial, model version).
+FINAL_ATTR = "ecgsk.final"
+
+_WAIT_FOR_CREATOR_S = 30.0
+
+
+class TuneFailed(RuntimeError):
+    """The study stopped on failures (too many failed trials, or the final refit failed).
+
+    ``result`` holds what was done.
+    """
+
+    def __init__(self, message, result):
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass
+class TuneResult:
+    """What a :func:`tune` call left: the study's state, its best trial and the final test.
+
+    ``counts`` are the study's trials by state (all workers), with
+    ``finished`` = COMPLETE + PRUNED; ``ran`` the ``(number, state)`` of the
+    trials this call ran. ``final_run_id``, ``test_metrics``, ``model_uri``
+    and ``model_version`` are set when this call did the final refit;
+    ``refit`` says who did (``"this worker"``, ``"done before"``,
+    ``"another worker"``) or why none was done. ``found_complete``: the
+    study had its trials when this call started (it only refits, if the
+    refit is missing or stale).
+
+    Examples
+    --------
+    >>> result = tune("features_logreg", "ptbxl", "superdiagnostic", "data/ptb-xl",
+    ...               n_trials=10)                                # doctest: +SKIP
+    >>> result.counts["finished"], result.best_trial, result.model_version  # doctest: +SKIP
+    (10, 3, '1')
+    >>> result.table.head(3)        # the ranking printed at the end  # doctest: +SKIP
+    """
+
+    study_name: str
+    storage: str
+    experiment_id: str
+    parent_run_id: str
+    metric: str
+    direction: str
+    n_trials: int
+    counts: dict = field(default_factory=dict)
+    ran: list = field(default_factory=list)
+    best_trial: int | None = None
+    best_value: float | None = None
+    best_params: dict | None = None
+    table: pd.DataFrame | None = None
+    refit: str = ""
+    final_run_id: str | None = None
+    test_metrics: dict | None = None
+    model_uri: str | None = None
+    model_version: str | None = None
+    timed_out: bool = False
+    found_complete: bool = False
+
+
+@dataclass
+class _Context:
+    module: object
+    name: str
+    fixed: dict
+    metric: object
+    task_type: str
+    classes: list
+    X: np.ndarray
+    y: np.ndarray
+    plan: object
+    study_name: str
+    study_uid: str
+    parent_run_id: str
+    n_trials: int
+
+
+def _check_int(value, name, minimum, allow_none=False):
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise TuneError(f"{name} must be an integer >= {minimum}"
+                        f"{' or None' if allow_none else ''}, got {value!r}.")
+
+
+def _as_list(value):
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _jsonable(value):
+    try:
+        json.dumps(value)
+        return value
+    except TypeError:
+        return repr(value)
+
+
+def _open_study(storage, study_name, direction, config):
+    """Create the study (returns created=True) or load it and check it optimises the same thing."""
+    import optuna
+
+    try:
+        study = optuna.create_study(storage=storage, study_name=study_name, direction=direction,
+                                    sampler=optuna.samplers.RandomSampler())
+        created = True
+        study.set_user_attr(UID_ATTR, uuid.uuid4().hex)
+        study.set_user_attr(CONFIG_ATTR, config)
+    except optuna.exceptions.DuplicatedStudyError:
+        study = optuna.load_study(study_name=study_name, storage=storage,
+                                  sampler=optuna.samplers.RandomSampler())
+        created = False
+    deadline = time.monotonic() + _WAIT_FOR_CREATOR_S
+    attrs = study.user_attrs
+    while (CONFIG_ATTR not in attrs or UID_ATTR not in attrs) and time.monotonic() < deadline:
+        time.sleep(0.5)  # the worker that created the study is writing them
+        attrs = study.user_attrs
+    stored = attrs.get(CONFIG_ATTR)
+    if stored is None or UID_ATTR not in attrs:
+        raise TuneError(f"study {study_name!r} exists but was not created by ecgsk.tune (it has "
+                        "no ecgsk configuration); choose another --study-name.")
+    diffs = [k for k in sorted(set(config) | set(stored)) if stored.get(k) != config.get(k)]
+    if diffs:
+        detail = "; ".join(f"{k}: study has {stored.get(k)!r}, this run asks {config.get(k)!r}"
+                           for k in diffs)
+        raise TuneError(f"study {study_name!r} optimises something else ({detail}). Rerun with "
+                        "the study's settings to resume it, or pass another --study-name.")
+    return study, created
+
+
+def _sampler_seed(seed, created, n_existing):
+    """``seed`` for a new study; a fresh seed for a resumed one or an extra worker.
+
+    A resumed study (or a second worker) seeded alike would draw the same
+    parameters as the trials already run.
+    """
+    if created:
+        return seed
+    text = f"{seed}:{n_existing}:{worker_identity()['uid']}".encode()
+    return int.from_bytes(hashlib.sha256(text).digest()[:4], "little")
+
+
+def _fmt(value, low=None, high=None):
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    text = f"{value:.4f}"
+    if low is not None and high is not None and np.isfinite(low) and np.isfinite(high):
+        text += f" [{low:.4f}, {high:.4f}]"
+    return text
+
+
+def _designated(study, me):
+    """Whether this process refits: it ran the study's last finished trial (or that one is gone).
+
+    Every worker sees the same trials once none runs, so they agree. A worker
+    of this machine whose process has ended hands over to whoever looks; a
+    process started on a study whose trials were all done refits too when the
+    refit is missing (see ``TuneResult.found_complete``).
+    """
+    from optuna.trial import TrialState
+
+    from ._storage import _alive
+
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    if not done:
+        return False
+    last = max(done, key=lambda t: t.number)
+    w = last.user_attrs.get(WORKER_ATTR) or {}
+    if w.get("uid") == me["uid"]:
+        return True
+    same_machine = w.get("host") == me["host"] and w.get("boot") == me["boot"]
+    return same_machine and w.get("pid") is not None and not _alive(int(w["pid"]))
+
+
+def _final_is_current(study, client, best_number):
+    final = study.user_attrs.get(FINAL_ATTR) or {}
+    if final.get("best_trial") != best_number or not final.get("run_id"):
+        return False
+    from mlflow.exceptions import MlflowException
+
+    try:
+        run = client.get_run(final["run_id"])
+    except MlflowException:
+        return False
+    return run.info.status == "FINISHED" and run.info.lifecycle_stage == "active"
+
+
+def tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, study_name=None,
+         storage=None, sampler="tpe", pruner="median", n_jobs=1, seed=0, tracking_uri=None,
+         set_params=None, max_records=None, folds=None, experiment="ecgsk", cache_dir=None,
+         n_boot=1000, heartbeat_interval=10, grace_period=30, max_failures=5,
+         pruner_startup_trials=5, pruner_warmup_steps=1, top=10, progress=True, out=None):
+    """Tune a pipeline's hyperparameters with Optuna; refit the best, test it once, register it.
+
+    Parameters
+    ----------
+    pipeline : str or path-like
+        A pipeline name (``python -m ecgsk.compare --list``) or the path of
+        a pipeline module; its ``search_space(trial)`` gives the trials'
+        ``make_pipeline`` keywords.
+    dataset : {"ptbxl", "cinc2017", "ptbdb"}
+    task : str
+        A task of the dataset the pipeline declares.
+    data : str or path-like
+        Root of the dataset.
+    n_trials : int
+        The number of finished trials (COMPLETE or PRUNED) the study should
+        have, counting those of earlier runs and of other workers: a
+        resumed study runs only the missing ones; failed trials do not
+        count.
+    timeout : float or None
+        Seconds after which this call starts no new trial (running ones
+        finish).
+    metric : str or None
+        Metric of :data:`ecgsk.tune.METRICS` to optimise, scored on the
+        held-out folds; the task's default (``macro_auroc``, or
+        ``challenge_f1`` for CinC 2017) when None.
+    study_name : str or None
+        Default ``<pipeline>-<dataset>-<task>-<metric>``. Also the name the
+        final model is registered under.
+    storage : str or None
+        Optuna storage URL (``postgresql://user:password@host/db`` to share
+        the study between machines); default ``sqlite:///<dir>/optuna.db``
+        beside a SQLite MLflow store, else ``./mlruns/optuna.db``.
+    sampler : {"tpe", "random", "cmaes"} or optuna.samplers.BaseSampler
+    pruner : {"median", "hyperband", "none"} or optuna.pruners.BasePruner
+    n_jobs : int, default=1
+        Trials run at once in this process (threads).
+    seed : int, default=0
+        Seed of the sampler (for a study this call creates), of the record
+        subset and of dataset splits without folds, of the bootstrap, and
+        the pipelines' ``random_state`` unless set.
+    tracking_uri : str or None
+        MLflow tracking URI (:func:`ecgsk.tracking.setup_tracking`).
+    set_params : dict or None
+        ``make_pipeline`` keywords fixed for every trial, over the sampled
+        ones (``{"max_epochs": 3}``).
+    max_records : int or None
+        Use a stratified, seeded subset of this many records.
+    folds : list of int or None
+        Cross-validation folds scored per trial (PTB-XL among 1-8); all
+        when None.
+    experiment : str, default="ecgsk"
+        MLflow experiment.
+    cache_dir : str, path-like or None
+        Signal cache (:func:`ecgsk.compare.default_cache_dir` when None).
+    n_boot : int, default=1000
+        Bootstrap resamples of the final test's confidence intervals.
+    heartbeat_interval, grace_period : int
+        Seconds between a running trial's heartbeats, and without one after
+        which another worker fails it (see :func:`ecgsk.tune.open_storage`).
+    max_failures : int, default=5
+        Stop with :class:`TuneFailed` after this many trials failed in a
+        row in this process.
+    pruner_startup_trials, pruner_warmup_steps : int
+        ``n_startup_trials`` and ``n_warmup_steps`` of the median pruner.
+    top : int, default=10
+        Trials in the printed ranking.
+    progress : bool, default=True
+        A tqdm bar over the study's finished trials on stderr.
+    out : file-like or None
+        Where the ranking and the test result are printed; stdout when None.
+
+    Returns
+    -------
+    TuneResult
+
+    Raises
+    ------
+    TuneError, ecgsk.compare.CompareError, ecgsk.compare.PipelineError, ecgsk.tracking.TrackingError
+        For anything wrong with the request, before any trial.
+    TuneFailed
+        When trials keep failing, or the final refit fails.
+    TuneInterrupted
+        On SIGINT or SIGTERM (a :class:`KeyboardInterrupt`): the running
+        trials are FAIL and queued again, their runs KILLED.
+
+    Notes
+    -----
+    See :mod:`ecgsk.tune` for the MLflow runs, resuming, pruning and
+    several workers.
+
+    Examples
+    --------
+    >>> from ecgsk.tune import tune
+    >>> result = tune("features_logreg", "ptbxl", "superdiagnostic", "data/ptb-xl",
+    ...               n_trials=10, folds=[1, 2], max_records=500)   # doctest: +SKIP
+    >>> result.best_params, result.test_metrics["test_macro_auroc"]  # doctest: +SKIP
+    ({'C': 0.0083, 'class_weight': None}, 0.79...)
+    >>> tune("features_logreg", "ptbxl", "superdiagnostic", "data/ptb-xl",
+    ...      n_trials=20, folds=[1, 2], max_records=500)  # doctest: +SKIP
+    ... # the same study: runs the 10 missing trials, refits if the best changed
+    """
+    arguments = dict(locals())
+    import optuna
+
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the bar and the table say it all
+    try:
+        return _tune(**arguments)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+
+
+def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, study_name=None,
+          storage=None, sampler="tpe", pruner="median", n_jobs=1, seed=0, tracking_uri=None,
+          set_params=None, max_records=None, folds=None, experiment="ecgsk", cache_dir=None,
+          n_boot=1000, heartbeat_interval=10, grace_period=30, max_failures=5,
+          pruner_startup_trials=5, pruner_warmup_steps=1, top=10, progress=True, out=None):
+    """The body of :func:`tune`."""
+    import mlflow
+    import optuna
+    from mlflow.tracking import MlflowClient
+
+    from ..compare._data import (
+        check_dataset_task,
+        default_cache_dir,
+        default_length,
+        fit_targets,
+        load_dataset,
+        load_signals,
+        make_plan,
+        stratified_subset,
+    )
+    from ..compare._registry import check_factory_params, factory_parameters, load_pipeline_module
+    from ..tracking import mask_secrets, setup_tracking
+    from ..tracking._evaluation import infer_task_type
+
+    # ---- every check, before any work ----
+    _check_int(n_trials, "n_trials", 1)
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, numbers.Real)
+                                or not timeout > 0):
+        raise TuneError(f"timeout must be a positive number of seconds or None, got {timeout!r}.")
+    _check_int(n_jobs, "n_jobs", 1)
+    _check_int(seed, "seed", 0)
+    _check_int(max_records, "max_records", 20, allow_none=True)
+    _check_int(n_boot, "n_boot", 0)
+    _check_int(max_failures, "max_failures", 1)
+    _check_int(top, "top", 1)
+    check_dataset_task(dataset, task)
+    module = load_pipeline_module(pipeline)
+    name = module.__ecgsk_name__
+    if dataset not in _as_list(module.DATASET) or task not in _as_list(module.TASK):
+        raise TuneError(f"pipeline {name!r} is made for dataset {module.DATASET!r}, task "
+                        f"{module.TASK!r}, not {dataset!r}, {task!r}.")
+    task_type = task_type_of(dataset, task)
+    spec = resolve_metric(metric, task_type, f"{dataset}/{task}")
+    fixed = dict(set_params or {})
+    bad = [k for k in fixed if not isinstance(k, str) or not k.isidentifier()]
+    if bad:
+        raise TuneError(f"set_params keys must be keyword names, got {bad!r}.")
+    check_factory_params(module, fixed, name)
+    names, _ = factory_parameters(module)
+    if "random_state" in names and "random_state" not in fixed:
+        fixed["random_state"] = seed
+    distributions = check_search_space(module, name, fixed, seed)
+    make_sampler(sampler, seed)  # the name is checked now, the sampler made once seeded
+    pruner_obj = make_pruner(pruner, n_startup_trials=pruner_startup_trials,
+                             n_warmup_steps=pruner_warmup_steps)
+    study_name = study_name or f"{name}-{dataset}-{task}-{spec.name}"
+    if not isinstance(study_name, str) or not study_name.strip():
+        raise TuneError(f"study_name must be a non-empty string, got {study_name!r}.")
+    experiment_id = setup_tracking(tracking_uri, experiment)
+    uri = mlflow.get_tracking_uri()
+    if mlflow.active_run() is not None:
+        raise TuneError("an MLflow run is active in this thread; tune starts its own runs "
+                        "(end the active run first).")
+    storage_url = storage or default_storage_url(uri)
+    shown_storage = mask_secrets(storage_url)
+    rdb = open_storage(storage_url, heartbeat_interval=heartbeat_interval,
+                       grace_period=grace_period)
+    rate = float(module.SAMPLING_RATE)
+    length = int(getattr(module, "LENGTH", None) or default_length(dataset, rate))
+    full = load_dataset(dataset, task, data, rate)
+    ds = full if max_records is None else stratified_subset(full, int(max_records), seed)
+    plan = make_plan(ds, folds=folds, cv=True, seed=seed)
+    if not plan.cv:
+        raise TuneError("no cross-validation fold to score trials on.")
+    inferred = infer_task_type(ds.y, ds.classes)
+    if inferred != task_type:
+        spec = resolve_metric(spec.name, inferred, f"{dataset}/{task} ({inferred} targets here)")
+        task_type = inferred
+    classes = [str(c) for c in ds.classes]
+    config = {
+        "pipeline": name, "dataset": dataset, "task": task, "metric": spec.name,
+        "direction": spec.direction, "folds": [int(k) for k, _, _ in plan.cv],
+        "max_records": max_records, "seed": seed, "n_records": len(ds), "classes": classes,
+        "sampling_rate": rate, "length": length,
+        "fixed": {k: _jsonable(v) for k, v in sorted(fixed.items())},
+    }
+    config = json.loads(json.dumps(config))
+    # Unreadable records fail here, before the study or any run exists.
+    cache_dir = default_cache_dir() if cache_dir is None else cache_dir
+    X = load_signals(ds.X, sampling_rate=rate, length=length, cache_dir=cache_dir)
+    study, created = _open_study(rdb, study_name, spec.direction, config)
+
+    # ---- the work ----
+    from mlflow.entities import Param
+
+    from ..tracking import environment_tags
+    from ..tracking._params import _short, data_info_params
+
+    out = sys.stdout if out is None else out
+    client = MlflowClient()
+    uid = study.user_attrs[UID_ATTR]
+    n_existing = len(study.get_trials(deepcopy=False))
+    study.sampler = make_sampler(sampler, _sampler_seed(seed, created, n_existing),
+                                 fixed_in_space(fixed, distributions))
+    study.pruner = pruner_obj
+    parent_tags = {"ecgsk.role": "study", "ecgsk.study": study_name, "ecgsk.study_uid": uid,
+                   "ecgsk.pipeline": name, "ecgsk.dataset": dataset, "ecgsk.task": task,
+                   "ecgsk.metric": spec.name, "ecgsk.direction": spec.direction}
+    parent_id, new_parent = find_or_create_parent(
+        client, experiment_id, study, uid=uid, created=created, run_name=f"study {study_name}",
+        tags=parent_tags, wait_s=_WAIT_FOR_CREATOR_S)
+    y = fit_targets(ds)
+    if new_parent:
+        params = {"tune.study_name": study_name, "tune.pipeline": name,
+                  "tune.dataset": dataset, "tune.task": task, "tune.task_type": task_type,
+                  "tune.metric": spec.name, "tune.direction": spec.direction,
+                  "tune.folds": ", ".join(str(k) for k, _, _ in plan.cv),
+                  "tune.max_records": str(max_records), "tune.seed": str(seed),
+                  "tune.storage": shown_storage, "tune.data": mask_secrets(os.fspath(data)),
+                  "tune.classes": ", ".join(classes),
+                  "pipeline.module": module.__ecgsk_path__,
+                  "pipeline.sha256": module.__ecgsk_sha256__,
+                  "signal.sampling_rate": f"{rate:g}", "signal.length": str(length)}
+        params.update({f"factory.{k}": mask_secrets(_short(v)) for k, v in fixed.items()})
+        for split in ("train", "valid", "test"):
+            idx = getattr(plan, split)
+            if idx is not None:
+                params.update(data_info_params(ds.name, ds.task, plan.description[split],
+                                               ds.X[idx], y[idx], classes=ds.classes,
+                                               prefix=f"{split}."))
+        client.log_batch(parent_id, params=[Param(k, str(v)) for k, v in params.items()])
+        for key, value in environment_tags().items():
+            client.set_tag(parent_id, key, value)
+    client.update_run(parent_id, status="RUNNING")
+    client.set_tag(parent_id, "tune.n_trials", str(n_trials))
+
+    result = TuneResult(study_name=study_name, storage=shown_storage,
+                        experiment_id=experiment_id, parent_run_id=parent_id,
+                        metric=spec.name, direction=spec.direction, n_trials=n_trials)
+    ctx = _Context(module=module, name=name, fixed=fixed, metric=spec, task_type=task_type,
+                   classes=classes, X=X, y=y, plan=plan, study_name=study_name, study_uid=uid,
+                   parent_run_id=parent_id, n_trials=n_trials)
+    objective = Objective(ctx)
+    me = worker_identity()
+    with interrupt_handlers():
+        try:
+            _search(study, objective, client, experiment_id, uid, n_trials, timeout, n_jobs,
+                    max_failures, grace_period, progress, result)
+            _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_boot,
+                    seed, top, out, result)
+        except KeyboardInterrupt as exc:
+            _on_interrupt(study, objective, client, parent_id, me, exc)
+            raise
+        except TuneFailed as exc:
+            _end_parent_if_alone(study, client, parent_id, "FAILED", str(exc))
+            exc.result = result
+            raise
+        except Exception as exc:  # noqa: BLE001 -- the parent run must not stay RUNNING
+            _end_parent_if_alone(study, client, parent_id, "FAILED",
+                                 mask_secrets(f"{type(exc).__name__}: {exc}"))
+            raise
+    return result
+
+
+def _search(study, objective, client, experiment_id, uid, n_trials, timeout, n_jobs,
+            max_failures, grace_period, progress, result):
+    """Run trials until the study has ``n_trials`` finished ones (or the time is up)."""
+    from optuna.trial import TrialState
+    from tqdm.auto import tqdm
+
+    start = time.monotonic()
+    deadline = None if timeout is None else start + float(timeout)
+    poll = max(1.0, min(5.0, grace_period / 4))
+    counts = trial_counts(study)
+    bar = tqdm(total=n_trials, initial=min(counts["finished"], n_trials), desc="trials",
+               unit="trial", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+
+    def show(counts):
+        bar.n = min(counts["finished"], n_trials)
+        post = {"pruned": counts["PRUNED"], "failed": counts["FAIL"]}
+        if counts["COMPLETE"]:
+            post["best"] = f"{study.best_value:.4f}"
+        if counts["RUNNING"]:
+            post["running"] = counts["RUNNING"]
+        bar.set_postfix(post, refresh=True)
+
+    def after_trial(study, frozen):
+        counts = trial_counts(study)
+        show(counts)
+        with objective._lock:
+            if frozen.state == TrialState.FAIL and not frozen.user_attrs.get("ecgsk.surplus"):
+                objective.failed_in_row += 1
+            elif frozen.state in (TrialState.COMPLETE, TrialState.PRUNED):
+                objective.failed_in_row = 0
+            too_many = objective.failed_in_row >= max_failures
+        if too_many or counts["finished"] + counts["RUNNING"] >= n_trials:
+            study.stop()
+
+    first = True
+    try:
+        while True:
+            check_interrupt()
+            reap_trials(study)
+            end_orphan_trial_runs(client, experiment_id, uid, study)
+            counts = trial_counts(study)
+            show(counts)
+            if first:
+                result.found_complete = counts["finished"] >= n_trials
+                first = False
+            if objective.failed_in_row >= max_failures:
+                raise TuneFailed(f"{objective.failed_in_row} trials failed in a row; the search "
+                                 "stopped (see the FAILED trial runs for the errors).", result)
+            if counts["finished"] >= n_trials:
+                break
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                result.timed_out = True
+                break
+            if counts["finished"] + counts["RUNNING"] >= n_trials:
+                # Other workers run the last trials; wait in case one of them dies.
+                time.sleep(poll if remaining is None else max(0.0, min(poll, remaining)))
+                continue
+            study.optimize(objective, n_trials=None, timeout=remaining, n_jobs=n_jobs,
+                           catch=(Exception,), callbacks=[after_trial])
+    finally:
+        bar.close()
+
+
+def _own_running(study, me):
+    from optuna.trial import TrialState
+
+    return [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            if (t.user_attrs.get(WORKER_ATTR) or {}).get("uid") == me["uid"]
+            and (t.user_attrs.get(WORKER_ATTR) or {}).get("trial") == t.number]
+
+
+def _end_parent_if_alone(study, client, parent_id, status, reason):
+    """End the parent run ``status`` unless trials still run (in other workers).
+
+    Called while an exception propagates: a failure here is a warning, not a
+    new exception hiding the first.
+    """
+    from optuna.trial import TrialState
+
+    try:
+        if study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            return False
+        client.set_tag(parent_id, "ecgsk.error", reason[:5000])
+        client.set_terminated(parent_id, status)
+    except Exception as exc:  # noqa: BLE001
+        warnings.warn(f"could not mark the study's run {parent_id} {status}: {exc}",
+                      RuntimeWarning, stacklevel=2)
+        return False
+    return True
+
+
+def _on_interrupt(study, objective, client, parent_id, me, exc):
+    """Trials stopped by the signal: FAIL, and queued again with their parameters."""
+    from optuna.trial import TrialState
+
+    from ._storage import _retry
+
+    try:
+        requeued = set()
+        for t in _own_running(study, me):  # told nothing yet (the signal came between steps)
+            if fail_trial(study, t, retry=True):
+                requeued.add(t.number)
+        for number in sorted(set(objective.interrupted) - requeued):
+            trial = next((t for t in study.get_trials(deepcopy=False) if t.number == number),
+                         None)
+            if trial is not None and trial.state == TrialState.FAIL:
+                _retry(study, trial)
+    except Exception as error:  # noqa: BLE001 -- the next start fails them (heartbeat)
+        warnings.warn(f"could not queue the interrupted trials again: {error}", RuntimeWarning,
+                      stacklevel=2)
+    signame = "SIGTERM" if getattr(exc, "signum", None) == 15 else "SIGINT"
+    _end_parent_if_alone(study, client, parent_id, "KILLED", f"interrupted by {signame}")
+
+
+def _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_boot, seed, top,
+            out, result):
+    """After the search: reap, rank, tag the best, plots, the final refit, the printout."""
+    from ..tracking import mask_secrets
+
+    reap_trials(study)
+    end_orphan_trial_runs(client, experiment_id, ctx.study_uid, study)
+    counts = trial_counts(study)
+    result.counts = dict(counts)
+    result.ran = list(objective.ran)
+    table = ranked_trials(study, top)
+    result.table = table
+    alone = counts["RUNNING"] == 0
+    best_number = None
+    if alone:
+        best_number = tag_best_trial(client, experiment_id, ctx.study_uid, study, RUN_ATTR)
+        log_study_summary(client, parent_id, study, top)
+    elif counts["COMPLETE"]:
+        best_number = study.best_trial.number
+    if best_number is not None:
+        best = study.best_trial
+        result.best_trial, result.best_value, result.best_params = best.number, best.value, \
+            dict(best.params)
+    report = io.StringIO()
+    report.write(f"Study {ctx.study_name!r} ({result.storage}): {counts['finished']} of "
+                 f"{ctx.n_trials} trials finished ({counts['COMPLETE']} complete, "
+                 f"{counts['PRUNED']} pruned), {counts['FAIL']} failed"
+                 + (f", {counts['RUNNING']} running in other workers" if counts["RUNNING"]
+                    else "") + (", stopped by --timeout" if result.timed_out else "") + ".\n")
+    report.write(f"Metric: {ctx.metric.name} ({ctx.metric.direction}), mean over CV folds "
+                 f"{', '.join(str(k) for k, _, _ in ctx.plan.cv)}.\n")
+    if table.empty:
+        report.write("No completed trial yet.\n")
+    else:
+        shown = table.copy()
+        shown["value"] = shown["value"].map(lambda v: f"{v:.4f}")
+        shown["duration_s"] = shown["duration_s"].map(lambda v: f"{v:.1f}")
+        report.write(f"\nBest trials ({ctx.metric.name}, best first):\n"
+                     + shown.to_string(index=False) + "\n")
+
+    failed = None
+    if best_number is None:
+        result.refit = "no completed trial: nothing to refit"
+    elif not alone:
+        result.refit = "trials still run in other workers: the last to finish refits"
+    elif _final_is_current(study, client, best_number):
+        result.refit = "done before"
+        final = study.user_attrs.get(FINAL_ATTR) or {}
+        result.final_run_id = final.get("run_id")
+        result.model_version = final.get("model_version")
+    elif _designated(study, me) or result.found_complete:
+        try:
+            _final_refit(study, ctx, client, parent_id, ds, n_boot, seed, result)
+            result.refit = "this worker"
+        except Exception as exc:  # noqa: BLE001 -- reported below, the study itself is fine
+            failed = mask_secrets(f"the final refit of trial {best_number} failed: "
+                                  f"{type(exc).__name__}: {exc}")
+            result.refit = failed
+    else:
+        result.refit = "another worker (it ran the study's last trial)"
+
+    if result.test_metrics:
+        m, key = result.test_metrics, f"test_{ctx.metric.key(ctx.task_type)}"
+        report.write(f"\nBest trial {result.best_trial} refitted on "
+                     f"{'training + validation' if ctx.plan.valid is not None else 'training'} "
+                     f"records, tested once on {len(ctx.plan.test)} test records: {key} = "
+                     f"{_fmt(m.get(key), m.get(key + '_ci_low'), m.get(key + '_ci_high'))} "
+                     f"(95% bootstrap interval, {n_boot} resamples).\n"
+                     f"Model registered as {ctx.study_name!r} version {result.model_version}.\n")
+    else:
+        report.write(f"\nFinal refit: {result.refit}.\n")
+    text = report.getvalue()
+    print(text, file=out, end="")
+    if alone:
+        client.log_text(parent_id, text, "optuna/report.txt")
+        if failed:
+            client.set_tag(parent_id, "ecgsk.error", failed[:5000])
+            client.set_terminated(parent_id, "FAILED")
+        else:
+            client.set_terminated(parent_id, "FINISHED")
+    if failed:
+        raise TuneFailed(failed, result)
+
+
+def _final_refit(study, ctx, client, parent_id, ds, n_boot, seed, result):
+    """Refit the best trial on training (+ validation) records, test it once, register it."""
+    import mlflow
+    import optuna
+    from mlflow.entities import Metric
+    from sklearn.base import clone
+
+    from ..compare._compare import _build, _log_predictions
+    from ..tracking import (
+        log_data_info,
+        log_evaluation,
+        log_model,
+        log_pipeline_params,
+        log_training_curves,
+        mask_secrets,
+        predict_proba_matrix,
+        tracked_run,
+    )
+    from ..tracking._masking import MASK, is_secret_key
+    from ..tracking._params import _short
+
+    best = study.best_trial
+    params = trial_params(ctx.module, ctx.name, optuna.trial.FixedTrial(best.params, best.number),
+                          ctx.fixed)
+    plan, X, y, k = ctx.plan, ctx.X, ctx.y, len(ctx.classes)
+    train = plan.train if plan.valid is None else np.sort(np.concatenate([plan.train,
+                                                                          plan.valid]))
+    what = ("training + validation records (strat_fold 1-9)" if plan.valid is not None
+            else plan.description["train"])
+    tags = {"ecgsk.role": "final", "ecgsk.study": ctx.study_name,
+            "ecgsk.study_uid": ctx.study_uid, "ecgsk.pipeline": ctx.name,
+            "trial_number": str(best.number), "mlflow.parentRunId": parent_id}
+    with tracked_run(f"final refit (trial {best.number})", tags=tags) as run:
+        mlflow.log_params({f"optuna.{key}": mask_secrets(_short(v))
+                           for key, v in best.params.items()})
+        mlflow.log_params({f"factory.{key}": MASK if is_secret_key(key)
+                           else mask_secrets(_short(v)) for key, v in params.items()})
+        mlflow.log_params({"best_trial": str(best.number),
+                           f"cv_{ctx.metric.name}": str(best.value)})
+        pipe = _build(ctx.module, ctx.name, params)
+        log_pipeline_params(pipe, ctx.name)
+        log_data_info(ds.name, ds.task, what, ds.X[train], y[train], classes=ctx.classes,
+                      prefix="train.")
+        log_data_info(ds.name, ds.task, plan.description["test"], ds.X[plan.test], y[plan.test],
+                      classes=ctx.classes, prefix="test.")
+        est = clone(pipe).fit(X[train], y[train])
+        check_interrupt()
+        proba = predict_proba_matrix(est, X[plan.test], k)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            metrics = log_evaluation(y[plan.test], proba, ctx.classes, "test_", ctx.task_type,
+                                     n_boot=n_boot, random_state=seed)
+        _log_predictions(ds.X[plan.test], y[plan.test], proba, ctx.classes,
+                         "test/predictions.csv")
+        log_training_curves(est)
+        info = log_model(est, classes=ctx.classes, input_example=X[plan.test[:2]],
+                         registered_model_name=ctx.study_name)
+        run_id = run.info.run_id
+    now = int(time.time() * 1000)
+    client.log_batch(parent_id, metrics=[Metric(key, float(v), now, 0)
+                                         for key, v in metrics.items()])
+    version = getattr(info, "registered_model_version", None)
+    client.set_tag(parent_id, "final_run_id", run_id)
+    client.set_tag(parent_id, "best_trial", str(best.number))
+    client.set_tag(parent_id, "model_version", str(version))
+    study.set_user_attr(FINAL_ATTR, {"run_id": run_id, "best_trial": best.number,
+                                     "model_version": None if version is None else str(version),
+                                     "model_uri": info.model_uri})
+    result.final_run_id = run_id
+    result.test_metrics = metrics
+    result.model_uri = info.model_uri
+    result.model_version = None if version is None else str(version)

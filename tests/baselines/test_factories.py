@@ -1,0 +1,261 @@
+"""Tests of ecgsk/baselines/_factories.py on synthetic ECGs.
+
+The real-data checks (PTB-XL, CinC 2017) are in test_real_data.py.
+"""
+
+import pickle
+from itertools import combinations
+
+import numpy as np
+import pytest
+from imblearn.pipeline import Pipeline
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression, RidgeClassifierCV
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict, cross_validate
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.utils.class_weight import compute_sample_weight
+
+from ecgsk.baselines import make_feature_baseline, make_randomconv_ridge, predict_scores
+from ecgsk.datasets import make_synthetic_ecg
+
+FAST = ("statistical",)  # the fastest feature set, for the pipeline-logic tests
+
+
+@pytest.fixture(scope="module")
+def imbalanced():
+    """40 normal and 8 AF-like synthetic records (100 Hz, 2 leads, 10 s)."""
+    X, y = make_synthetic_ecg(n_records=150, n_leads=2, n_classes=3, random_state=0)
+    keep = np.concatenate([np.flatnonzero(y == 0)[:40], np.flatnonzero(y == 2)[:8]])
+    return X[keep], (y[keep] == 2).astype(int)
+
+
+@pytest.fixture(scope="module")
+def multilabel():
+    """Synthetic records whose classes combine patterns 1-4; y is their indicator matrix."""
+    X, labels = make_synthetic_ecg(n_records=176, n_leads=3, n_classes=11, random_state=1)
+    patterns = [set(), {1}, {2}, {3}, {4}] + [set(c) for c in combinations(range(1, 5), 2)]
+    Y = np.array([[p in patterns[label] for p in range(1, 5)] for label in labels], dtype=int)
+    return X, Y
+
+
+class SpyClassifier(ClassifierMixin, BaseEstimator):
+    """Records the rows it is fitted on and asked to predict (class-level log)."""
+
+    log = []
+
+    def fit(self, X, y):
+        SpyClassifier.log.append(("fit", np.asarray(X).copy(), np.asarray(y).copy()))
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        SpyClassifier.log.append(("predict", np.asarray(X).copy(), None))
+        return np.full(len(X), self.classes_[-1])
+
+    def predict_proba(self, X):
+        SpyClassifier.log.append(("predict", np.asarray(X).copy(), None))
+        return np.tile(np.linspace(0, 1, len(self.classes_)), (len(X), 1))
+
+
+# -- structure ------------------------------------------------------------------
+
+def test_steps_and_components():
+    model = make_feature_baseline("rf", sampling_rate=100, random_state=0)
+    assert isinstance(model, Pipeline)
+    assert [name for name, _ in model.steps] == ["features", "scaler", "classifier"]
+    assert [name for name, _ in model.named_steps["features"].transformer_list] == [
+        "statistical", "rhythm", "wavelet"]
+    assert isinstance(model[-1], RandomForestClassifier) and model[-1].random_state == 0
+    sampled = make_feature_baseline("hgb", sampling_rate=100, sampler="smote", random_state=3)
+    assert [name for name, _ in sampled.steps] == ["features", "scaler", "sampler", "classifier"]
+    assert type(sampled.named_steps["sampler"]).__name__ == "SMOTE"
+    assert sampled.named_steps["sampler"].random_state == 3
+    ovr = make_feature_baseline("logreg", sampling_rate=100, sampler="under", multilabel=True)
+    assert isinstance(ovr[-1], OneVsRestClassifier)
+    inner = ovr[-1].estimator
+    assert [name for name, _ in inner.steps] == ["sampler", "classifier"]
+    ridge = make_randomconv_ridge(n_kernels=840, random_state=0)
+    assert isinstance(ridge[-1], RidgeClassifierCV)
+    assert ridge.named_steps["features"].n_kernels == 840
+
+
+def test_rhythm_lead_and_lead_names_reach_the_features():
+    model = make_feature_baseline(sampling_rate=250, lead_names=list("ABC"), rhythm_lead="B",
+                                  n_jobs=2)
+    rhythm = dict(model.named_steps["features"].transformer_list)["rhythm"]
+    assert (rhythm.lead, rhythm.lead_names, rhythm.n_jobs, rhythm.sampling_rate) == (
+        "B", list("ABC"), 2, 250)
+
+
+def test_fitted_pipeline_clones_and_pickles(imbalanced):
+    X, y = imbalanced
+    model = make_feature_baseline("logreg", features=("statistical", "wavelet"),
+                                  sampling_rate=100, random_state=0)
+    assert clone(model).get_params()["classifier__C"] == model[-1].C
+    model.fit(X, y)
+    restored = pickle.loads(pickle.dumps(model))
+    assert_allclose(restored.predict_proba(X), model.predict_proba(X))
+    names = model[:-1].get_feature_names_out()
+    assert names[0] == "statistical__lead0_mean"
+    assert any(n.startswith("wavelet__lead1_cD1") for n in names)
+
+
+# -- resampling only ever touches training folds ---------------------------------------
+
+@pytest.mark.parametrize("sampler, n_fit", [("over", 2 * 30), ("smote", 2 * 30),
+                                            ("under", 2 * 6)])
+def test_sampler_changes_training_rows_only_and_validation_rows_are_scored_as_given(
+        imbalanced, sampler, n_fit):
+    X, y = imbalanced  # 40 negatives, 8 positives
+    cv = StratifiedKFold(4, shuffle=True, random_state=0)  # folds: 30+6 train, 10+2 valid
+    model = make_feature_baseline(SpyClassifier(), features=FAST, sampling_rate=100,
+                                  sampler=sampler, random_state=0)
+    SpyClassifier.log.clear()
+    result = cross_validate(model, X, y, cv=cv, return_estimator=True, return_indices=True,
+                            scoring="accuracy")
+    fits = [entry for entry in SpyClassifier.log if entry[0] == "fit"]
+    predicts = [entry for entry in SpyClassifier.log if entry[0] == "predict"]
+    assert len(fits) == len(predicts) == 4
+    for (_, X_fit, y_fit), (_, X_pred, _), fitted, test_idx in zip(
+            fits, predicts, result["estimator"], result["indices"]["test"]):
+        # the classifier is fitted on resampled, balanced training rows ...
+        assert len(X_fit) == n_fit and np.bincount(y_fit).tolist() == [n_fit // 2] * 2
+        # ... and predicts exactly the 12 validation records, untouched: the
+        # rows are the scaled features of those records, in their order.
+        expected = fitted.named_steps["scaler"].transform(
+            fitted.named_steps["features"].transform(X[test_idx]))
+        assert len(test_idx) == 12
+        assert_array_equal(X_pred, expected)
+    # cross_val_predict: one prediction per original record, no more, no less
+    SpyClassifier.log.clear()
+    assert cross_val_predict(model, X, y, cv=cv).shape == (48,)
+
+
+def test_without_sampler_the_classifier_sees_the_training_fold_as_is(imbalanced):
+    X, y = imbalanced
+    model = make_feature_baseline(SpyClassifier(), features=FAST, sampling_rate=100)
+    SpyClassifier.log.clear()
+    model.fit(X[:36], y[:36])
+    (_, X_fit, y_fit), = SpyClassifier.log
+    assert len(X_fit) == 36
+    assert_array_equal(y_fit, y[:36])
+
+
+# -- class weights ----------------------------------------------------------------------
+
+def test_balanced_class_weight_equals_balanced_sample_weights(imbalanced):
+    X, y = imbalanced
+    weighted = make_feature_baseline("logreg", features=FAST, sampling_rate=100,
+                                     class_weight="balanced").fit(X, y)
+    plain = make_feature_baseline("logreg", features=FAST, sampling_rate=100)
+    plain.fit(X, y, classifier__sample_weight=compute_sample_weight("balanced", y))
+    assert_allclose(weighted[-1].coef_, plain[-1].coef_, rtol=1e-4, atol=1e-6)
+    unweighted = make_feature_baseline("logreg", features=FAST, sampling_rate=100).fit(X, y)
+    assert not np.allclose(unweighted[-1].coef_, weighted[-1].coef_)
+    # balancing moves the decision towards the minority class
+    assert (predict_scores(weighted, X)[y == 1].mean()
+            > predict_scores(unweighted, X)[y == 1].mean())
+
+
+@pytest.mark.parametrize("classifier, cls", [("rf", RandomForestClassifier),
+                                             ("hgb", HistGradientBoostingClassifier),
+                                             ("logreg", LogisticRegression)])
+def test_class_weight_reaches_every_classifier(imbalanced, classifier, cls):
+    X, y = imbalanced
+    model = make_feature_baseline(classifier, features=FAST, sampling_rate=100,
+                                  class_weight="balanced", random_state=0).fit(X, y)
+    assert isinstance(model[-1], cls) and model[-1].class_weight == "balanced"
+    assert predict_scores(model, X).shape == (48,)
+    ovr = make_feature_baseline(classifier, features=FAST, sampling_rate=100,
+                                class_weight={0: 1, 1: 5}, multilabel=True)
+    assert ovr[-1].estimator.class_weight == {0: 1, 1: 5}
+
+
+# -- multi-label --------------------------------------------------------------------------
+
+def test_multilabel_logreg_learns_every_label(multilabel):
+    X, Y = multilabel
+    train, test = np.arange(len(X)) < 132, np.arange(len(X)) >= 132
+    model = make_feature_baseline("logreg", sampling_rate=100, multilabel=True,
+                                  random_state=0).fit(X[train], Y[train])
+    assert model.predict(X[test]).shape == (44, 4)
+    scores = predict_scores(model, X[test])
+    assert scores.shape == (44, 4)
+    aurocs = roc_auc_score(Y[test], scores, average=None)
+    # pattern 2 (AF-like) and 4 (tachycardia) are rhythm patterns; all are learnable
+    assert aurocs.min() > 0.75 and aurocs[[1, 3]].min() > 0.9
+
+
+def test_multilabel_sampler_resamples_each_label_on_its_own(multilabel):
+    X, Y = multilabel
+    model = make_feature_baseline(SpyClassifier(), features=FAST, sampling_rate=100,
+                                  sampler="under", multilabel=True, random_state=0)
+    SpyClassifier.log.clear()
+    model.fit(X, Y)
+    fits = [entry for entry in SpyClassifier.log if entry[0] == "fit"]
+    assert len(fits) == 4  # one binary problem per label
+    for label, (_, X_fit, y_fit) in enumerate(fits):
+        n_pos = Y[:, label].sum()
+        assert np.bincount(y_fit).tolist() == [n_pos, n_pos]  # undersampled negatives
+    SpyClassifier.log.clear()
+    assert model.predict_proba(X[:10]).shape == (10, 4)
+    assert all(len(entry[1]) == 10 for entry in SpyClassifier.log)  # no resampling
+
+
+def test_randomconv_ridge_handles_multilabel_and_binary(multilabel, imbalanced):
+    X, Y = multilabel
+    model = make_randomconv_ridge(n_kernels=840, random_state=0).fit(X[:132], Y[:132])
+    scores = predict_scores(model, X[132:])
+    assert scores.shape == (44, 4)
+    assert roc_auc_score(Y[132:], scores, average="macro") > 0.75
+    X, y = imbalanced
+    binary = make_randomconv_ridge(n_kernels=840, random_state=0,
+                                   class_weight="balanced").fit(X, y)
+    assert predict_scores(binary, X).shape == (48,)
+    assert not hasattr(binary, "predict_proba")
+
+
+def test_predict_scores_multiclass_has_one_column_per_class():
+    X, y = make_synthetic_ecg(n_records=30, n_leads=1, n_classes=3, random_state=0)
+    model = make_feature_baseline("hgb", features=FAST, sampling_rate=100,
+                                  random_state=0).fit(X, y)
+    scores = predict_scores(model, X)
+    assert scores.shape == (30, 3)
+    assert_allclose(scores.sum(axis=1), 1)
+
+
+# -- validation -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("params, match", [
+    ({"classifier": "svm", "sampling_rate": 100}, "classifier must be one of"),
+    ({"sampler": "tomek", "sampling_rate": 100}, "sampler must be None or one of"),
+    ({"sampler": 3, "sampling_rate": 100}, "sampler must be"),
+    ({"features": ("statistical", "fft"), "sampling_rate": 100}, "features must be"),
+    ({"features": (), "sampling_rate": 100}, "features must be"),
+    ({"features": ("wavelet", "wavelet"), "sampling_rate": 100}, "twice"),
+    ({}, "sampling_rate"),
+    ({"class_weight": "auto", "sampling_rate": 100}, "class_weight"),
+    ({"multilabel": "yes", "sampling_rate": 100}, "multilabel"),
+    ({"random_state": "0", "sampling_rate": 100}, "random_state"),
+    ({"n_jobs": 0, "sampling_rate": 100}, "n_jobs"),
+    ({"classifier": LogisticRegression(), "class_weight": "balanced", "sampling_rate": 100},
+     "class_weight"),
+])
+def test_bad_arguments_raise_naming_the_argument(params, match):
+    with pytest.raises(ValueError, match=match):
+        make_feature_baseline(**params)
+
+
+def test_wavelet_only_needs_no_sampling_rate():
+    model = make_feature_baseline(features=("wavelet",))
+    assert [n for n, _ in model.named_steps["features"].transformer_list] == ["wavelet"]
+
+
+def test_randomconv_ridge_bad_arguments():
+    with pytest.raises(ValueError, match="class_weight"):
+        make_randomconv_ridge(class_weight="equal")
+    with pytest.raises(ValueError, match="n_kernels"):
+        make_randomconv_ridge(n_kernels=10).fit(np.zeros((4, 100)), [0, 1, 0, 1])

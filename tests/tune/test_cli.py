@@ -1,0 +1,133 @@
+"""Bad requests: each a clear error (exit status 2) before any trial, study or run exists."""
+
+import os
+import socket
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+
+from ecgsk.tune import build_parser, main, parse_set
+from ecgsk.tune._metrics import TuneError
+
+from .conftest import write_module
+
+ZERO_C = '''
+"""Logistic regression whose search space reaches C=0."""
+
+from sklearn.linear_model import LogisticRegression
+
+DATASET = "ptbxl"
+TASK = "superdiagnostic"
+SAMPLING_RATE = 50
+
+
+def make_pipeline(C=1.0):
+    return LogisticRegression(C=C)
+
+
+def search_space(trial):
+    return {"C": trial.suggest_float("C", 0.0, 1.0)}
+'''
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def request_args(tracking_uri, pipeline_files, tmp_path):
+    """A valid request but for what each test breaks; data is an empty folder."""
+    (tmp_path / "data").mkdir()
+    return {"--pipeline": pipeline_files["stats_lr"], "--dataset": "ptbxl",
+            "--task": "superdiagnostic", "--data": tmp_path / "data", "--n-trials": 2,
+            "--tracking-uri": tracking_uri, "--experiment": "errors", "--no-progress": None}
+
+
+def _run(args, capsys, **changes):
+    args = {**args, **changes}
+    argv = []
+    for key, value in args.items():
+        if value is not None:
+            argv += [key] if value is True or key == "--no-progress" else [key, str(value)]
+    status = main(argv)
+    return status, capsys.readouterr().err
+
+
+def _nothing_ran(tracking_uri):
+    client = MlflowClient(tracking_uri)
+    exp = client.get_experiment_by_name("errors")
+    assert exp is None or not client.search_runs([exp.experiment_id])
+    storage = tracking_uri.replace("mlflow.db", "optuna.db")
+    if os.path.exists(storage[len("sqlite:///"):]):
+        assert optuna.get_all_study_names(storage) == []
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"--pipeline": "no_such_pipeline"}, "unknown pipeline 'no_such_pipeline'"),
+    ({"--dataset": "mitbih"}, "unknown dataset 'mitbih'"),
+    ({"--task": "rhythmz"}, "unknown task 'rhythmz' for dataset 'ptbxl'"),
+    ({"--task": "rhythm"}, "pipeline 'stats_lr' is made for dataset"),
+    ({"--metric": "auc"}, "unknown metric 'auc' (--metric)"),
+    ({"--metric": "challenge_f1"}, "metric 'challenge_f1' does not fit ptbxl/superdiagnostic"),
+    ({"--set": "gamma=1"}, "make_pipeline has no parameter 'gamma'"),
+    ({"--set": "C"}, "--set 'C': expected PARAM=VALUE"),
+    ({"--storage": "redis://127.0.0.1:1"}, "unsupported Optuna storage"),
+])
+def test_bad_request_before_any_work(request_args, capsys, tracking_uri, change, message):
+    status, err = _run(request_args, capsys, **change)
+    assert status == 2
+    assert message in err
+    _nothing_ran(tracking_uri)
+
+
+def test_invalid_search_space_is_named(request_args, capsys, tracking_uri, tmp_path):
+    path = write_module(tmp_path / "pipes", "zero_c", ZERO_C)
+    status, err = _run(request_args, capsys, **{"--pipeline": path})
+    assert status == 2
+    assert "search_space of pipeline 'zero_c' yields an invalid parameter (C=0.0)" in err
+    _nothing_ran(tracking_uri)
+
+
+def test_unreachable_storage_is_named_without_password(request_args, capsys, tracking_uri):
+    url = f"postgresql://tuner:pa55word@127.0.0.1:{_free_port()}/optuna"
+    status, err = _run(request_args, capsys, **{"--storage": url})
+    assert status == 2
+    assert "cannot use the Optuna storage postgresql://tuner:***@127.0.0.1" in err \
+        or "needs psycopg2" in err
+    assert "pa55word" not in err
+    _nothing_ran(tracking_uri)
+
+
+def test_unreachable_tracking_server(request_args, capsys, tracking_uri):
+    status, err = _run(request_args, capsys,
+                       **{"--tracking-uri": f"http://127.0.0.1:{_free_port()}"})
+    assert status == 2
+    assert "MLflow tracking server at http://127.0.0.1" in err and "unreachable" in err
+    _nothing_ran(tracking_uri)
+
+
+def test_data_path_without_records(request_args, capsys, tracking_uri):
+    status, err = _run(request_args, capsys)
+    assert status == 2
+    assert "no ptbxl records for task 'superdiagnostic' under" in err
+    _nothing_ran(tracking_uri)
+
+
+def test_missing_arguments_and_help(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--pipeline", "x"])
+    assert info.value.code == 2
+    assert "--dataset, --task, --data, --n-trials" in capsys.readouterr().err
+    text = build_parser().format_help()
+    assert "TOTAL number of finished (complete or pruned) trials" in text
+    assert "resumes the study" in text
+
+
+def test_parse_set():
+    assert parse_set(["max_epochs=3", "lr=1e-3", "features=('a', 'b')", "name=x"]) == {
+        "max_epochs": 3, "lr": 1e-3, "features": ("a", "b"), "name": "x"}
+    with pytest.raises(TuneError, match="sets 'lr' twice"):
+        parse_set(["lr=1", "lr=2"])

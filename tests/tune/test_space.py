@@ -1,0 +1,141 @@
+"""Samplers, pruners, and the search-space check made before a study starts."""
+
+import importlib.util
+
+import optuna
+import pytest
+
+from ecgsk.compare import load_pipeline_module
+from ecgsk.tune import TuneError, check_search_space, make_pruner, make_sampler
+
+from .conftest import write_module
+
+LR_MODULE = '''
+"""Logistic regression on flattened samples."""
+
+from sklearn.linear_model import LogisticRegression
+
+DATASET = "ptbxl"
+TASK = "superdiagnostic"
+SAMPLING_RATE = 50
+
+
+def make_pipeline(C=1.0, max_iter=100):
+    return LogisticRegression(C=C, max_iter=max_iter)
+
+
+def search_space(trial):
+    {body}
+'''
+
+NET_MODULE = '''
+"""A tiny network whose learning rate may be sampled negative."""
+
+from sklearn.pipeline import Pipeline
+
+from ecgsk.nets import ECGCNN
+from ecgsk.neural import ECGNetClassifier
+
+DATASET = "ptbxl"
+TASK = "superdiagnostic"
+SAMPLING_RATE = 50
+
+
+def make_pipeline(lr=1e-3, max_epochs=2):
+    return Pipeline([("net", ECGNetClassifier(ECGCNN, lr=lr, max_epochs=max_epochs))])
+
+
+def search_space(trial):
+    return {"lr": trial.suggest_float("lr", -1.0, 1e-2)}
+'''
+
+
+def _module(tmp_path, name, body):
+    return load_pipeline_module(write_module(tmp_path, name, LR_MODULE.format(body=body)))
+
+
+def test_sampler_and_pruner_names():
+    assert isinstance(make_sampler("tpe", 0), optuna.samplers.TPESampler)
+    assert isinstance(make_sampler("random", 0), optuna.samplers.RandomSampler)
+    if importlib.util.find_spec("cmaes") is not None:
+        assert isinstance(make_sampler("cmaes", 0), optuna.samplers.CmaEsSampler)
+    else:
+        with pytest.raises(TuneError, match="needs the cmaes package: pip install cmaes"):
+            make_sampler("cmaes", 0)
+    fixed = make_sampler("tpe", 0, {"C": 1.0})
+    assert isinstance(fixed, optuna.samplers.PartialFixedSampler)
+    mine = optuna.samplers.RandomSampler(seed=3)
+    assert make_sampler(mine, 0) is mine
+    assert isinstance(make_pruner("median"), optuna.pruners.MedianPruner)
+    assert isinstance(make_pruner("hyperband"), optuna.pruners.HyperbandPruner)
+    assert isinstance(make_pruner("none"), optuna.pruners.NopPruner)
+    with pytest.raises(TuneError, match="unknown sampler 'grid'.*tpe, random, cmaes"):
+        make_sampler("grid", 0)
+    with pytest.raises(TuneError, match="unknown pruner 'sha'"):
+        make_pruner("sha")
+    with pytest.raises(TuneError, match="pruner_startup_trials must be a non-negative"):
+        make_pruner("median", n_startup_trials=-1)
+
+
+def test_valid_space_gives_its_distributions(tmp_path):
+    module = _module(tmp_path, "ok", 'return {"C": trial.suggest_float("C", 1e-3, 10, log=True)}')
+    dists = check_search_space(module, "ok", {})
+    assert list(dists) == ["C"]
+    assert isinstance(dists["C"], optuna.distributions.FloatDistribution)
+
+
+def test_invalid_value_at_a_bound_is_named(tmp_path):
+    # A random draw in (0, 1] is valid; the low bound C=0 is not: the corners are probed.
+    module = _module(tmp_path, "zero", 'return {"C": trial.suggest_float("C", 0.0, 1.0)}')
+    with pytest.raises(TuneError, match=r"yields an invalid parameter \(C=0\.0\).*'C' parameter"):
+        check_search_space(module, "zero", {})
+
+
+def test_invalid_categorical_choice_is_named(tmp_path):
+    module = _module(tmp_path, "cat",
+                     'return {"max_iter": trial.suggest_categorical("max_iter", [100, -1, 200])}')
+    with pytest.raises(TuneError, match=r"invalid parameter \(max_iter=-1\)"):
+        check_search_space(module, "cat", {})
+
+
+def test_unknown_keyword_is_named(tmp_path):
+    module = _module(tmp_path, "kw", 'return {"gamma": trial.suggest_float("gamma", 0.1, 1.0)}')
+    with pytest.raises(TuneError, match="make_pipeline has no parameter 'gamma'"):
+        check_search_space(module, "kw", {})
+
+
+def test_failing_search_space_is_named(tmp_path):
+    module = _module(tmp_path, "bounds", 'return {"C": trial.suggest_float("C", 1.0, 0.1)}')
+    with pytest.raises(TuneError, match=r"pipeline 'bounds': search_space\(trial\) failed"):
+        check_search_space(module, "bounds", {})
+
+
+def test_fixed_values_are_checked_too(tmp_path):
+    module = _module(tmp_path, "fixed", 'return {"C": trial.suggest_float("C", 0.1, 1.0)}')
+    check_search_space(module, "fixed", {"max_iter": 50})
+    with pytest.raises(TuneError, match=r"max_iter=-5"):
+        check_search_space(module, "fixed", {"max_iter": -5})
+
+
+def test_network_parameters_are_checked_without_fitting(tmp_path):
+    module = load_pipeline_module(write_module(tmp_path, "net", NET_MODULE))
+    with pytest.raises(TuneError, match=r"invalid parameter \(lr=-[0-9.e-]+\): lr must be a "
+                                        r"positive number"):
+        check_search_space(module, "net", {})
+
+
+def test_ecgsk_transformer_parameters_are_checked(tmp_path):
+    source = LR_MODULE.replace(
+        "def make_pipeline(C=1.0, max_iter=100):\n"
+        "    return LogisticRegression(C=C, max_iter=max_iter)",
+        "def make_pipeline(C=1.0, max_iter=100):\n"
+        "    from sklearn.pipeline import make_pipeline as chain\n"
+        "    from ecgsk.features import StatisticalFeatures\n"
+        "    return chain(StatisticalFeatures(sampling_rate=50),\n"
+        "                 LogisticRegression(C=C, max_iter=max_iter))")
+    assert "StatisticalFeatures" in source
+    module = load_pipeline_module(write_module(
+        tmp_path, "nyquist", source.format(body='return {"C": trial.suggest_float("C", 0.1, 1)}')))
+    # The default bands reach 40 Hz, above the Nyquist frequency of 50 Hz signals.
+    with pytest.raises(TuneError, match="above the Nyquist frequency 25 Hz"):
+        check_search_space(module, "nyquist", {})

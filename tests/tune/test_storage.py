@@ -1,0 +1,101 @@
+"""Optuna storage: URLs, unreachable databases, and failing the trials of dead workers."""
+
+import socket
+import subprocess
+import time
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+# The tests ask for trials by hand, which Optuna's heartbeat does not expect.
+pytestmark = pytest.mark.filterwarnings("ignore:Heartbeat of storage:UserWarning")
+
+from ecgsk.tune import TuneError, default_storage_url, open_storage
+from ecgsk.tune._storage import WORKER_ATTR, reap_trials, trial_counts, worker_identity
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_default_storage_is_beside_a_sqlite_tracking_store(tmp_path, monkeypatch):
+    assert default_storage_url(f"sqlite:///{tmp_path}/x/mlflow.db") == \
+        f"sqlite:///{tmp_path}/x/optuna.db"
+    monkeypatch.chdir(tmp_path)
+    assert default_storage_url("http://127.0.0.1:5000") == f"sqlite:///{tmp_path}/mlruns/optuna.db"
+
+
+@pytest.mark.parametrize("url, message", [
+    ("redis://127.0.0.1:6379", "unsupported Optuna storage"),
+    ("sqlite:///:memory:", "in-memory study could not be resumed"),
+    ("mlruns/optuna.db", "must be a database URL"),
+])
+def test_bad_storage_urls(url, message):
+    with pytest.raises(TuneError, match=message):
+        open_storage(url)
+
+
+def test_heartbeat_settings_are_checked(tmp_path):
+    with pytest.raises(TuneError, match=r"grace_period \(5 s\) must be longer than"):
+        open_storage(f"sqlite:///{tmp_path}/o.db", heartbeat_interval=5, grace_period=5)
+    with pytest.raises(TuneError, match="heartbeat_interval must be a positive"):
+        open_storage(f"sqlite:///{tmp_path}/o.db", heartbeat_interval=0)
+
+
+def test_unreachable_database_is_named_without_its_password():
+    url = f"postgresql://ecg:s3cret-pw@127.0.0.1:{_free_port()}/optuna"
+    start = time.monotonic()
+    with pytest.raises(TuneError) as info:
+        open_storage(url)
+    message = str(info.value)
+    assert "s3cret-pw" not in message
+    assert "postgresql://ecg:***@127.0.0.1" in message
+    assert time.monotonic() - start < 30
+
+
+def _study(tmp_path, **kwargs):
+    storage = open_storage(f"sqlite:///{tmp_path}/optuna.db", **kwargs)
+    return optuna.create_study(storage=storage, study_name="s")
+
+
+def test_stale_heartbeat_fails_and_requeues_the_trial(tmp_path):
+    study = _study(tmp_path, heartbeat_interval=1, grace_period=2)
+    trial = study.ask()
+    trial.suggest_float("x", 0, 1)
+    study._storage.record_heartbeat(trial._trial_id)
+    assert reap_trials(study) == []  # the heartbeat is fresh
+    time.sleep(3.5)  # SQLite's clock has 1 s steps: more than grace_period + 1 s
+    assert reap_trials(study) == [trial.number]
+    trials = study.get_trials()
+    assert trials[trial.number].state == TrialState.FAIL
+    (retry,) = [t for t in trials if t.state == TrialState.WAITING]
+    assert retry.system_attrs["failed_trial"] == trial.number
+    assert retry.params == trials[trial.number].params
+
+
+def test_trial_of_a_dead_local_process_fails_at_once(tmp_path):
+    study = _study(tmp_path)  # grace period 30 s: only the process check can fail it now
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    alive = subprocess.Popen(["sleep", "30"])
+    try:
+        t_dead, t_alive, t_retry = study.ask(), study.ask(), study.ask()
+        me = worker_identity()
+        t_dead.set_user_attr(WORKER_ATTR, {**me, "pid": dead.pid, "trial": t_dead.number})
+        t_alive.set_user_attr(WORKER_ATTR, {**me, "pid": alive.pid, "trial": t_alive.number})
+        # A retried trial inherits the attributes of the one it copies: not trusted.
+        t_retry.set_user_attr(WORKER_ATTR, {**me, "pid": dead.pid, "trial": t_dead.number})
+        assert reap_trials(study) == [t_dead.number]
+        states = {t.number: t.state for t in study.get_trials()}
+        assert states[t_dead.number] == TrialState.FAIL
+        assert states[t_alive.number] == TrialState.RUNNING
+        assert states[t_retry.number] == TrialState.RUNNING
+        counts = trial_counts(study)
+        assert (counts["FAIL"], counts["RUNNING"], counts["WAITING"]) == (1, 2, 1)
+        assert counts["finished"] == 0
+    finally:
+        alive.kill()
+        alive.wait()

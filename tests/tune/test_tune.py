@@ -1,0 +1,287 @@
+"""python -m ecgsk.tune end to end on real PTB-XL records: runs, pruning, refit, resume, kills."""
+
+import io
+import signal
+import subprocess
+import time
+
+import mlflow
+import numpy as np
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+from optuna.trial import TrialState
+
+from ecgsk.tune import main, tune
+
+from .conftest import finish, new_store, start_tune, tune_cmd, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def _storage(uri):
+    return uri.replace("mlflow.db", "optuna.db")
+
+
+def _runs(client, experiment, role=None):
+    exp = client.get_experiment_by_name(experiment)
+    query = f"tags.`ecgsk.role` = '{role}'" if role else ""
+    return client.search_runs([exp.experiment_id], filter_string=query)
+
+
+@pytest.fixture(scope="module")
+def e2e(empty_store, pipeline_files, signal_cache, ptbxl_root, tmp_path_factory):
+    """One CLI study: 4 trials on 2 CV folds of 200 records; odd trials are bad on purpose."""
+    folder = tmp_path_factory.mktemp("e2e")
+    uri = new_store(empty_store, folder / "mlruns")
+    cmd = tune_cmd("--pipeline", pipeline_files["stats_lr"], "--dataset", "ptbxl",
+                   "--task", "superdiagnostic", "--data", ptbxl_root, "--n-trials", 4,
+                   "--folds", 1, 2, "--max-records", 200, "--n-boot", 50,
+                   "--tracking-uri", uri, "--experiment", "e2e", "--cache-dir", signal_cache,
+                   "--study-name", "e2e-study", "--sampler", "random",
+                   "--pruner-startup-trials", 1, "--pruner-warmup-steps", 0)
+    done = subprocess.run(cmd, cwd=folder, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    study = optuna.load_study(study_name="e2e-study", storage=_storage(uri))
+    return done, MlflowClient(uri), study, uri
+
+
+def test_trials_are_child_runs_with_state_and_number(e2e):
+    _, client, study, _ = e2e
+    (parent,) = _runs(client, "e2e", "study")
+    trials = {int(r.data.tags["trial_number"]): r for r in _runs(client, "e2e", "trial")}
+    assert sorted(trials) == [t.number for t in study.trials] == [0, 1, 2, 3]
+    for t in study.trials:
+        run = trials[t.number]
+        assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert run.data.tags["state"] == t.state.name
+        assert run.info.status == "FINISHED"  # a pruned trial's run ends normally
+        assert run.data.params["optuna.C"] == str(t.params["C"])
+        assert t.user_attrs["mlflow_run_id"] == run.info.run_id
+    # Odd trials predict constants (AUROC 0.5): pruned at their first fold by the median
+    # of the completed trials; trial 0 completes.
+    assert study.trials[0].state == TrialState.COMPLETE
+    for number in (1, 3):
+        assert study.trials[number].state == TrialState.PRUNED
+        assert study.trials[number].intermediate_values == {0: pytest.approx(0.5)}
+        history = client.get_metric_history(trials[number].info.run_id, "cv_macro_auroc")
+        assert [h.step for h in history] == [1]  # fold 2 never ran
+    done = trials[0]
+    history = client.get_metric_history(done.info.run_id, "cv_macro_auroc")
+    assert sorted(h.step for h in history) == [1, 2]
+    assert done.data.metrics["value"] == pytest.approx(study.trials[0].value)
+    assert done.data.metrics["value"] == pytest.approx(np.mean([h.value for h in history]))
+    best = [n for n, r in trials.items() if r.data.tags.get("best_trial") == "true"]
+    assert best == [study.best_trial.number]
+
+
+def test_parent_run_holds_plots_and_final_test(e2e):
+    _, client, study, _ = e2e
+    (parent,) = _runs(client, "e2e", "study")
+    (final,) = _runs(client, "e2e", "final")
+    assert parent.info.status == "FINISHED" and final.info.status == "FINISHED"
+    assert parent.data.tags["ecgsk.study"] == "e2e-study"
+    assert parent.data.params["tune.metric"] == "macro_auroc"
+    assert parent.data.params["tune.folds"] == "1, 2"
+    assert parent.data.tags["best_trial"] == str(study.best_trial.number)
+    assert parent.data.tags["final_run_id"] == final.info.run_id
+    names = {a.path for a in client.list_artifacts(parent.info.run_id, "optuna")}
+    assert {"optuna/optimization_history.png", "optuna/trials.csv", "optuna/best_trials.csv",
+            "optuna/report.txt"} <= names
+    assert names & {"optuna/param_importances.png", "optuna/param_importances.txt"}
+    m = parent.data.metrics
+    assert m["test_macro_auroc_ci_low"] <= m["test_macro_auroc"] <= m["test_macro_auroc_ci_high"]
+    assert m["test_macro_auroc"] == pytest.approx(final.data.metrics["test_macro_auroc"])
+    # Refit on training + validation folds, tested once on the test fold.
+    params = parent.data.params
+    n_train = int(params["train.n_records"]) + int(params["valid.n_records"])
+    assert final.data.params["train.n_records"] == str(n_train)
+    assert final.data.params["test.n_records"] == parent.data.params["test.n_records"]
+    assert final.data.params["optuna.C"] == str(study.best_params["C"])
+
+
+def test_best_model_is_registered_under_the_study_name(e2e):
+    _, client, _, uri = e2e
+    (final,) = _runs(client, "e2e", "final")
+    version = client.get_model_version("e2e-study", "1")
+    assert version.run_id == final.info.run_id
+    mlflow.set_tracking_uri(uri)
+    model = mlflow.pyfunc.load_model("models:/e2e-study/1")
+    proba = model.predict(np.random.default_rng(0).normal(size=(2, 12, 500)).astype("float32"))
+    assert list(proba.columns) == ["CD", "HYP", "MI", "NORM", "STTC"]
+    assert proba.shape == (2, 5)
+
+
+def test_terminal_shows_progress_and_a_ranking(e2e):
+    done, _, study, _ = e2e
+    assert "trials: 100%" in done.stderr and "4/4" in done.stderr
+    out = done.stdout
+    n_pruned = sum(t.state == TrialState.PRUNED for t in study.trials)
+    assert f"4 of 4 trials finished ({4 - n_pruned} complete, {n_pruned} pruned)" in out
+    assert "Best trials (macro_auroc, best first):" in out
+    ranking = out.split("Best trials (macro_auroc, best first):")[1].splitlines()[1:]
+    header = ranking[0].split()
+    assert header[:4] == ["rank", "trial", "value", "duration_s"]
+    assert ranking[1].split()[:2] == ["1", str(study.best_trial.number)]
+    assert "test_macro_auroc = " in out and "Model registered as 'e2e-study' version 1" in out
+
+
+def test_resume_refuses_other_settings_and_adds_only_missing_trials(
+        e2e, pipeline_files, ptbxl_root, signal_cache, capsys):
+    _, client, study, uri = e2e
+    base = ["--pipeline", str(pipeline_files["stats_lr"]), "--dataset", "ptbxl",
+            "--task", "superdiagnostic", "--data", str(ptbxl_root), "--max-records", "200",
+            "--n-boot", "50", "--tracking-uri", uri, "--experiment", "e2e",
+            "--cache-dir", str(signal_cache), "--study-name", "e2e-study", "--no-progress",
+            "--pruner", "none"]
+    previous = mlflow.get_tracking_uri()
+    try:
+        assert main(base + ["--n-trials", "4", "--folds", "1", "3"]) == 2
+        err = capsys.readouterr().err
+        assert "optimises something else (folds: study has [1, 2], this run asks [1, 3])" in err
+        assert main(base + ["--n-trials", "4", "--folds", "1", "2"]) == 0
+        assert "Final refit: done before." in capsys.readouterr().out
+        assert len(study.get_trials()) == 4  # nothing ran
+        assert main(base + ["--n-trials", "5", "--folds", "1", "2"]) == 0
+    finally:
+        mlflow.set_tracking_uri(previous)
+    trials = study.get_trials()
+    assert [t.number for t in trials] == [0, 1, 2, 3, 4]
+    assert trials[4].state in (TrialState.COMPLETE, TrialState.PRUNED)
+    assert "5 of 5 trials finished" in capsys.readouterr().out
+
+
+def test_network_trials_report_each_epoch_and_resume(
+        tracking_uri, pipeline_files, ptbxl_root, signal_cache):
+    common = dict(folds=[1, 2], max_records=200, sampler="random", set_params={"max_epochs": 2},
+                  tracking_uri=tracking_uri, experiment="net", cache_dir=signal_cache,
+                  study_name="net-study", n_boot=20, progress=False)
+    # Prune every trial from step 2 on: the first epoch of fold 2.
+    first = tune(pipeline_files["tiny_net"], "ptbxl", "superdiagnostic", ptbxl_root, n_trials=2,
+                 pruner=optuna.pruners.ThresholdPruner(lower=0.999, n_warmup_steps=2),
+                 out=io.StringIO(), **common)
+    assert first.counts["PRUNED"] == 2 and first.best_trial is None
+    assert first.refit == "no completed trial: nothing to refit"
+    study = optuna.load_study(study_name="net-study", storage=_storage(tracking_uri))
+    for t in study.trials:
+        # step = fold position * max_epochs + epoch - 1
+        assert set(t.intermediate_values) == {0, 1, 2}
+    client = MlflowClient(tracking_uri)
+    for run in _runs(client, "net", "trial"):
+        assert run.data.tags["state"] == "PRUNED" and run.info.status == "FINISHED"
+        assert [h.step for h in client.get_metric_history(run.info.run_id,
+                                                          "fold1_valid_auroc")] == [1, 2]
+        assert [h.step for h in client.get_metric_history(run.info.run_id,
+                                                          "fold2_valid_auroc")] == [1]
+        names = {a.path for a in client.list_artifacts(run.info.run_id, "training")}
+        assert names == {"training/fold1_history.png", "training/fold2_history.png"}
+    (parent,) = _runs(client, "net", "study")
+    assert parent.info.status == "FINISHED" and "final_run_id" not in parent.data.tags
+
+    # The same study with a total of 3 finished trials runs one more.
+    out = io.StringIO()
+    second = tune(pipeline_files["tiny_net"], "ptbxl", "superdiagnostic", ptbxl_root,
+                  n_trials=3, pruner="none", out=out, **common)
+    assert second.ran == [(2, "COMPLETE")]
+    assert second.counts["finished"] == 3 and second.best_trial == 2
+    assert set(study.trials[2].intermediate_values) == {0, 1, 2, 3}
+    assert second.refit == "this worker" and second.model_version == "1"
+    assert np.isfinite(second.test_metrics["test_macro_auroc"])
+    assert len(_runs(client, "net", "study")) == 1  # the same parent run
+    assert "3 of 3 trials finished (1 complete, 2 pruned)" in out.getvalue()
+
+
+def _trials(storage, name):
+    try:
+        return optuna.load_study(study_name=name, storage=storage).get_trials()
+    except KeyError:  # not created yet
+        return []
+
+
+def test_killed_and_terminated_studies_resume(
+        empty_store, pipeline_files, ptbxl_root, signal_cache, tmp_path):
+    uri = new_store(empty_store, tmp_path / "mlruns")
+    storage, name = _storage(uri), "kill-study"
+    args = ["--pipeline", pipeline_files["slow_lr"], "--dataset", "ptbxl",
+            "--task", "superdiagnostic", "--data", ptbxl_root, "--n-trials", 4, "--folds", 1,
+            "--max-records", 200, "--n-boot", 20, "--tracking-uri", uri, "--experiment", "kill",
+            "--cache-dir", signal_cache, "--study-name", name, "--set", "sleep=2.0",
+            "--no-progress"]
+    client = MlflowClient(uri)
+
+    def running_after(numbers):
+        def check():
+            trials = _trials(storage, name)
+            return next((t for t in trials if t.state == TrialState.RUNNING
+                         and t.number not in numbers and "mlflow_run_id" in t.user_attrs), None)
+        return check
+
+    # 1. SIGKILL while trial 1 runs, after trial 0 completed.
+    first = start_tune(args, tmp_path, tmp_path / "first.log")
+    killed = wait_for(running_after({0}), 240, "a second trial running", [first])
+    assert _trials(storage, name)[0].state == TrialState.COMPLETE
+    time.sleep(0.5)
+    first.kill()
+    assert finish(first)[0] == -signal.SIGKILL
+    completed = {t.number: t.value for t in _trials(storage, name)
+                 if t.state == TrialState.COMPLETE}
+    killed_run = killed.user_attrs["mlflow_run_id"]
+    assert client.get_run(killed_run).info.status == "RUNNING"  # left open by SIGKILL
+
+    # 2. Restart: the killed trial is failed and queued again at once (its process is
+    # gone); SIGTERM while a new trial runs.
+    second = start_tune(args, tmp_path, tmp_path / "second.log")
+    retry = wait_for(lambda: next((t for t in _trials(storage, name)
+                                   if t.system_attrs.get("failed_trial") == killed.number
+                                   and t.state == TrialState.COMPLETE), None),
+                     240, "the killed trial's retry to complete", [second])
+    assert retry.params == killed.params
+    termed = wait_for(running_after({0, killed.number, retry.number}), 240,
+                      "a new trial running", [second])
+    time.sleep(0.5)
+    second.send_signal(signal.SIGTERM)
+    status, log = finish(second)
+    assert status == 143, log[-3000:]
+    assert "interrupted by SIGTERM" in log
+
+    # 3. Run to the end.
+    status, log = finish(start_tune(args, tmp_path, tmp_path / "third.log"))
+    assert status == 0, log[-3000:]
+
+    trials = {t.number: t for t in _trials(storage, name)}
+    states = [t.state for t in trials.values()]
+    assert states.count(TrialState.COMPLETE) + states.count(TrialState.PRUNED) == 4
+    assert TrialState.RUNNING not in states and TrialState.WAITING not in states
+    for number, value in completed.items():  # never lost, never redone
+        assert trials[number].state == TrialState.COMPLETE and trials[number].value == value
+    for lost in (killed.number, termed.number):
+        assert trials[lost].state == TrialState.FAIL
+        (again,) = [t for t in trials.values() if t.system_attrs.get("failed_trial") == lost]
+        assert again.state == TrialState.COMPLETE and again.params == trials[lost].params
+    killed_run = client.get_run(killed_run)
+    assert killed_run.info.status == "KILLED"
+    assert killed_run.data.tags["state"] == "FAIL"
+    assert "killed or lost" in killed_run.data.tags["ecgsk.error"]
+    termed_run = client.get_run(termed.user_attrs["mlflow_run_id"])
+    assert termed_run.info.status == "KILLED" and termed_run.data.tags["state"] == "FAIL"
+    runs = _runs(client, "kill")
+    assert not [r for r in runs if r.info.status == "RUNNING"]
+    (parent,) = [r for r in runs if r.data.tags.get("ecgsk.role") == "study"]
+    assert parent.info.status == "FINISHED"
+    report = client.download_artifacts(parent.info.run_id, "optuna/report.txt")
+    with open(report) as f:
+        assert "4 of 4 trials finished" in f.read()
+
+
+def test_timeout_stops_starting_trials(tracking_uri, pipeline_files, ptbxl_root, signal_cache):
+    out = io.StringIO()
+    start = time.monotonic()
+    result = tune(pipeline_files["slow_lr"], "ptbxl", "superdiagnostic", ptbxl_root,
+                  n_trials=50, timeout=1.0, folds=[1], max_records=200,
+                  set_params={"sleep": 1.5}, tracking_uri=tracking_uri, experiment="timeout",
+                  cache_dir=signal_cache, n_boot=10, progress=False, out=out)
+    assert result.timed_out
+    assert result.ran == [(0, "COMPLETE")]  # started within the second, then no new trial
+    assert result.counts["finished"] == 1 and result.refit == "this worker"
+    assert "1 of 50 trials finished" in out.getvalue() and "stopped by --timeout" in out.getvalue()
+    assert time.monotonic() - start < 60
