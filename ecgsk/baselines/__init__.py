@@ -14,6 +14,7 @@ that take signals ``(n_records, n_leads, n_samples)``; samplers run in
 recorded.
 """
 
+from ._proba import DecisionProba
 from ._factories import (
     CLASSIFIERS,
     FEATURE_SETS,
@@ -24,6 +25,7 @@ from ._factories import (
 )
 
 __all__ = [
+    "DecisionProba",
     "make_feature_baseline",
     "make_randomconv_ridge",
     "predict_scores",

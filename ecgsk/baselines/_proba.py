@@ -1,0 +1,85 @@
+"""Scores in [0, 1] for classifiers that only have ``decision_function``."""
+
+import numpy as np
+from scipy.special import expit, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils import get_tags
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["DecisionProba"]
+
+
+class DecisionProba(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """Give a decision-function classifier a ``predict_proba``.
+
+    The decision values are mapped to [0, 1] with the logistic function
+    (binary and multi-label targets, one column per label) or the softmax
+    (multiclass). The map is monotonic per class, so ranking metrics such as
+    AUROC are those of the decision values; the outputs are *not* calibrated
+    probabilities. This lets ridge classifiers (the MiniRocket recipe) sit
+    where ecgsk's tools expect ``predict_proba``: ``compare``, ``tune`` and
+    logged MLflow models.
+
+    Parameters
+    ----------
+    estimator : classifier with ``decision_function``
+        Cloned and fitted in :meth:`fit`.
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The fitted clone.
+    classes_ : ndarray
+        The classes of ``estimator_``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import RidgeClassifier
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = [0, 0, 1, 1]
+    >>> model = DecisionProba(RidgeClassifier()).fit(X, y)
+    >>> model.predict_proba(X).shape
+    (4, 2)
+    """
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def fit(self, X, y, **fit_params):
+        """Fit a clone of ``estimator`` on ``X, y``."""
+        if not hasattr(self.estimator, "decision_function"):
+            raise ValueError(f"estimator {type(self.estimator).__name__} has no decision_function.")
+        self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+        self.classes_ = self.estimator_.classes_
+        self.multilabel_ = type_of_target(y) == "multilabel-indicator"
+        if hasattr(self.estimator_, "n_features_in_"):
+            self.n_features_in_ = self.estimator_.n_features_in_
+        return self
+
+    def decision_function(self, X):
+        """Decision values of the fitted estimator."""
+        check_is_fitted(self)
+        return self.estimator_.decision_function(X)
+
+    def predict(self, X):
+        """Predictions of the fitted estimator."""
+        check_is_fitted(self)
+        return self.estimator_.predict(X)
+
+    def predict_proba(self, X):
+        """Decision values mapped to [0, 1]: logistic per label, or softmax."""
+        d = np.asarray(self.decision_function(X), dtype=float)
+        if self.multilabel_:
+            return expit(d)
+        if d.ndim == 1:
+            p = expit(d)
+            return np.column_stack([1 - p, p])
+        return softmax(d, axis=1)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator)
+        tags.input_tags.sparse = inner.input_tags.sparse
+        tags.input_tags.three_d_array = inner.input_tags.three_d_array
+        return tags

@@ -1,0 +1,47 @@
+"""DecisionProba: predict_proba from decision values."""
+
+import numpy as np
+import pytest
+from scipy.special import expit
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression, RidgeClassifier
+from sklearn.metrics import roc_auc_score
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from ecgsk.baselines import DecisionProba
+
+
+@parametrize_with_checks([DecisionProba(RidgeClassifier())])
+def test_sklearn_checks(estimator, check):
+    check(estimator)
+
+
+def test_binary_logistic_map_keeps_auroc(rng):
+    X = rng.normal(size=(80, 3))
+    y = (X[:, 0] + 0.5 * rng.normal(size=80) > 0).astype(int)
+    model = DecisionProba(RidgeClassifier()).fit(X, y)
+    d = model.decision_function(X)
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba[:, 1], expit(d))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert roc_auc_score(y, proba[:, 1]) == roc_auc_score(y, d)
+    np.testing.assert_array_equal(model.predict(X), (d > 0).astype(int))
+
+
+def test_multiclass_softmax_and_multilabel_logistic(rng):
+    X = rng.normal(size=(90, 4))
+    y = np.argmax(X[:, :3], axis=1)
+    proba = DecisionProba(RidgeClassifier()).fit(X, y).predict_proba(X)
+    assert proba.shape == (90, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    Y = (X[:, :2] > 0).astype(int)
+    model = DecisionProba(RidgeClassifier()).fit(X, Y)
+    np.testing.assert_allclose(model.predict_proba(X), expit(model.decision_function(X)))
+
+
+def test_needs_decision_function():
+    from sklearn.neighbors import KNeighborsClassifier
+
+    with pytest.raises(ValueError, match="KNeighborsClassifier has no decision_function"):
+        DecisionProba(KNeighborsClassifier()).fit([[0.0], [1.0]], [0, 1])
+    clone(DecisionProba(LogisticRegression()))
