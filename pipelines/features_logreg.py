@@ -1,6 +1,6 @@
 """Engineered ECG features and logistic regression: the classic baseline.
 
-Statistical, rhythm (R peaks from wfdb's XQRS, RR-interval statistics and
+Statistical, rhythm (R peaks from wfdb's GQRS, RR-interval statistics and
 irregularity) and wavelet features, standardised, then a strongly
 regularised logistic regression per class (one-vs-rest, which serves
 binary, multiclass and multi-label targets alike).
@@ -14,7 +14,7 @@ TASK = ("superdiagnostic", "subdiagnostic", "diagnostic", "form", "rhythm", "all
 SAMPLING_RATE = 100
 
 
-def make_pipeline(*, C=1e-3, features=("statistical", "rhythm", "wavelet"), sampler=None,
+def make_pipeline(*, C=1e-2, features=("statistical", "rhythm", "wavelet"), sampler=None,
                   class_weight=None, random_state=0, n_jobs=1):
     """Features -> scaler -> [sampler] -> one-vs-rest logistic regression."""
     from sklearn.linear_model import LogisticRegression

@@ -1,6 +1,8 @@
 """Shared fixtures: the real-data root and small synthetic ECGs."""
 
 import os
+import shutil
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -48,3 +50,61 @@ def ptbdb_root():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+# -- MLflow stores and pipeline modules, shared by tests/tracking, compare, tune, ui ----------
+
+def write_module(folder, name, source):
+    """Write a pipeline module ``name.py`` into ``folder`` and return its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.py"
+    path.write_text(textwrap.dedent(source).lstrip())
+    return path
+
+
+@pytest.fixture(scope="session")
+def empty_store(request, tmp_path_factory):
+    """An MLflow SQLite database with its tables created and no run.
+
+    MLflow needs about ten seconds to create the tables of a new SQLite store;
+    copying an empty one is instant. It is kept in pytest's cache (one per
+    MLflow version) when the cache is enabled.
+    """
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    cache = getattr(request.config, "cache", None)
+    folder = (cache.mkdir(f"ecgsk-mlflow-{mlflow.__version__}") if cache is not None
+              else tmp_path_factory.mktemp("mlflow-empty"))
+    path = folder / "empty.db"
+    if not path.exists():
+        building = folder / f"building-{os.getpid()}.db"
+        MlflowClient(f"sqlite:///{building}").search_experiments(max_results=1)
+        os.replace(building, path)
+    return path
+
+
+def new_store(empty_store, folder):
+    """A fresh SQLite tracking URI in ``folder`` (an Optuna storage may go beside it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(empty_store, folder / "mlflow.db")
+    return f"sqlite:///{folder / 'mlflow.db'}"
+
+
+@pytest.fixture
+def tracking_uri(empty_store, tmp_path, monkeypatch):
+    """A per-test SQLite tracking URI; MLflow's global URI is restored after."""
+    import mlflow
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    previous = mlflow.get_tracking_uri()
+    yield new_store(empty_store, tmp_path / "mlruns")
+    while mlflow.active_run() is not None:  # a failed test must not leak an open run
+        mlflow.end_run("KILLED")
+    mlflow.set_tracking_uri(previous)
+
+
+@pytest.fixture(scope="session")
+def signal_cache(tmp_path_factory):
+    """WFDBLoader cache shared by the comparisons and studies of a session."""
+    return tmp_path_factory.mktemp("signals")

@@ -251,7 +251,11 @@ def make_randomconv_ridge(n_kernels=10_000, *, random_state=None, n_jobs=1,
     ``y`` one column per class, scored one-vs-rest with
     ``roc_auc_score(label_binarize(y, classes=model.classes_), scores,
     average="macro")``. :func:`predict_scores` does this choice for any
-    baseline. For calibrated probabilities wrap the pipeline in
+    baseline. Where a tool expects ``predict_proba``, wrap the classifier
+    step in :class:`DecisionProba`
+    (``model.set_params(classifier=DecisionProba(model[-1]))``): a monotonic
+    map of the decision values, same AUROC, not calibrated. For calibrated
+    probabilities wrap the pipeline in
     :class:`~sklearn.calibration.CalibratedClassifierCV` (not for
     multi-label targets).
 
@@ -335,6 +339,7 @@ def predict_scores(estimator, X):
 def _n_outputs(estimator):
     """1 for a single-output (binary or multi-class) classifier."""
     final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
-    if isinstance(final, OneVsRestClassifier) and final.multilabel_:
+    # OneVsRestClassifier and DecisionProba both say whether y was multi-label.
+    if getattr(final, "multilabel_", False):
         return len(final.classes_)
     return 1

@@ -218,6 +218,19 @@ def test_randomconv_ridge_handles_multilabel_and_binary(multilabel, imbalanced):
     assert not hasattr(binary, "predict_proba")
 
 
+def test_predict_scores_of_ridge_wrapped_for_probabilities(multilabel):
+    from ecgsk.baselines import DecisionProba
+
+    X, Y = multilabel
+    Y2 = Y[:, :2]  # two labels: the scores must keep both columns
+    model = make_randomconv_ridge(n_kernels=168, random_state=0)
+    model.set_params(classifier=DecisionProba(model[-1])).fit(X, Y2)
+    scores = predict_scores(model, X)
+    assert scores.shape == (len(X), 2)
+    assert_allclose(roc_auc_score(Y2, scores, average=None),
+                    roc_auc_score(Y2, model.decision_function(X), average=None))
+
+
 def test_predict_scores_multiclass_has_one_column_per_class():
     X, y = make_synthetic_ecg(n_records=30, n_leads=1, n_classes=3, random_state=0)
     model = make_feature_baseline("hgb", features=FAST, sampling_rate=100,

@@ -1,9 +1,4 @@
-"""Fixtures shared with tests/compare: MLflow stores, the signal cache, pipeline sources."""
+"""Pipeline sources shared with tests/compare (stores and the signal cache: tests/conftest.py)."""
 
-from ..compare.conftest import (  # noqa: F401 -- fixtures are registered by import
-    FLAT_LR,
-    empty_store,
-    signal_cache,
-    tracking_uri,
-    write_module,
-)
+from ..compare.conftest import FLAT_LR  # noqa: F401
+from ..conftest import write_module  # noqa: F401

@@ -1,3 +1,3 @@
-"""Fixtures shared with tests/compare: empty MLflow stores copied per test."""
+"""Stores come from tests/conftest.py; ``new_store`` is re-exported for the tests here."""
 
-from ..compare.conftest import empty_store, new_store  # noqa: F401 -- fixtures register by import
+from ..conftest import new_store  # noqa: F401

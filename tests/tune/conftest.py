@@ -1,4 +1,4 @@
-"""Fixtures: empty MLflow stores, a shared signal cache, tiny pipeline modules, CLI helpers.
+"""Fixtures: tiny pipeline modules and CLI helpers (stores and the signal cache: tests/conftest.py).
 
 The pipeline modules are written to temporary files and passed by path, as a
 user's own pipelines would be:
@@ -11,16 +11,13 @@ user's own pipelines would be:
 - ``tiny_net``: a 4-8 filter ECGCNN trained for ``max_epochs`` epochs at 50 Hz.
 """
 
-import os
-import shutil
 import subprocess
 import sys
-import textwrap
 import time
 
-import mlflow
 import pytest
-from mlflow.tracking import MlflowClient
+
+from ..conftest import new_store, write_module  # noqa: F401
 
 STATS_LR = '''
 """Statistical features, one-vs-rest logistic regression; odd trials predict constants."""
@@ -125,50 +122,6 @@ def search_space(trial):
     return {"lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
             "width": trial.suggest_categorical("width", [4, 8])}
 '''
-
-
-def write_module(folder, name, source):
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.py"
-    path.write_text(textwrap.dedent(source).lstrip())
-    return path
-
-
-@pytest.fixture(scope="session")
-def empty_store(request, tmp_path_factory):
-    """An MLflow SQLite database with its tables created and no run (see tests/tracking)."""
-    cache = getattr(request.config, "cache", None)
-    folder = (cache.mkdir(f"ecgsk-mlflow-{mlflow.__version__}") if cache is not None
-              else tmp_path_factory.mktemp("mlflow-empty"))
-    path = folder / "empty.db"
-    if not path.exists():
-        building = folder / f"building-{os.getpid()}.db"
-        MlflowClient(f"sqlite:///{building}").search_experiments(max_results=1)
-        os.replace(building, path)
-    return path
-
-
-def new_store(empty_store, folder):
-    """A fresh SQLite tracking URI in ``folder`` (the Optuna storage goes beside it)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(empty_store, folder / "mlflow.db")
-    return f"sqlite:///{folder / 'mlflow.db'}"
-
-
-@pytest.fixture
-def tracking_uri(empty_store, tmp_path, monkeypatch):
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    previous = mlflow.get_tracking_uri()
-    yield new_store(empty_store, tmp_path / "mlruns")
-    while mlflow.active_run() is not None:
-        mlflow.end_run("KILLED")
-    mlflow.set_tracking_uri(previous)
-
-
-@pytest.fixture(scope="session")
-def signal_cache(tmp_path_factory):
-    """WFDBLoader cache shared by the studies of a session."""
-    return tmp_path_factory.mktemp("signals")
 
 
 @pytest.fixture(scope="session")

@@ -10,14 +10,8 @@ import urllib.request
 
 import pytest
 
-from ..compare.conftest import (  # noqa: F401 -- fixtures are registered by import
-    FLAT_LR,
-    STATS_LR,
-    empty_store,
-    new_store,
-    signal_cache,
-    write_module,
-)
+from ..compare.conftest import FLAT_LR, STATS_LR  # noqa: F401
+from ..conftest import new_store, write_module  # noqa: F401
 
 
 def descendants(pid):
