@@ -21,21 +21,34 @@ SAMPLING_RATE = 100
 LENGTH = 1000
 
 
-def make_pipeline(*, derivatives=False, augment=False, crop_length=250, window_stride=125,
-                  max_epochs=30, batch_size=128, lr=1e-3, weight_decay=1e-3, amp=None,
-                  patience=7, random_state=0, verbose=0):
-    """resnet1d_wang with the benchmark's crops; ``amp=None`` uses AMP when CUDA is present."""
+def benchmark_recipe(module, *, module_params=None, derivatives=False, augment=False,
+                     crop_length=250, window_stride=125, max_epochs=30, batch_size=128,
+                     lr=1e-3, weight_decay=1e-3, amp=None, patience=7, random_state=0,
+                     verbose=0):
+    """The benchmark's recipe around any network (shared with ``inception1d``)."""
     steps = [("scale", Standardizer())]
     if derivatives:
         steps.append(("derivatives", Derivatives(order=1, append=True)))
+    module_params = {f"module__{k}": v for k, v in (module_params or {}).items()}
     steps.append(("net", ECGNetClassifier(
-        ResNet1d, augment=Augmenter() if augment else None, crop_length=crop_length,
-        window_stride=window_stride if crop_length else None, window_aggregate="max",
-        max_epochs=max_epochs, batch_size=batch_size, lr=lr,
+        module, **module_params, augment=Augmenter() if augment else None,
+        crop_length=crop_length, window_stride=window_stride if crop_length else None,
+        window_aggregate="max", max_epochs=max_epochs, batch_size=batch_size, lr=lr,
         optimizer__weight_decay=weight_decay, patience=patience,
         amp=torch.cuda.is_available() if amp is None else amp,
         random_state=random_state, verbose=verbose)))
     return Pipeline(steps)
+
+
+def make_pipeline(*, derivatives=False, augment=False, crop_length=250, window_stride=125,
+                  max_epochs=30, batch_size=128, lr=1e-3, weight_decay=1e-3, amp=None,
+                  patience=7, random_state=0, verbose=0):
+    """resnet1d_wang with the benchmark's crops; ``amp=None`` uses AMP when CUDA is present."""
+    return benchmark_recipe(
+        ResNet1d, derivatives=derivatives, augment=augment, crop_length=crop_length,
+        window_stride=window_stride, max_epochs=max_epochs, batch_size=batch_size, lr=lr,
+        weight_decay=weight_decay, amp=amp, patience=patience, random_state=random_state,
+        verbose=verbose)
 
 
 def search_space(trial):
