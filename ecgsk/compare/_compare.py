@@ -186,7 +186,11 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
         10 tests); among 1-5 for the other datasets. All when None.
     cv : bool, default=True
         False skips cross-validation: one fit on the training records,
-        evaluated on the test records.
+        evaluated on the test records. In the final fit on PTB-XL, the
+        networks of a pipeline validate (early stopping, learning-rate
+        schedule) on fold 9, as the benchmark does
+        (:func:`ecgsk.neural.set_validation`); fold 9 also tunes the
+        decision thresholds. Nothing else learns from fold 9.
     set_params : dict or None
         ``{pipeline: {param: value}}`` passed to the pipelines' factories.
         When a factory takes ``random_state`` and it is not set, it gets
@@ -249,9 +253,12 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
     with bootstrap intervals and artifacts
     (:func:`~ecgsk.tracking.log_evaluation`), test predictions, training
     curves of networks, and the model (:func:`~ecgsk.tracking.log_model`).
-    The comparison run holds the summary and the pairwise tests
-    (``comparison/summary.json``, ``comparison/pairwise.json``, CSV
-    copies and ``comparison/report.txt``).
+    The comparison run holds the data of each split, the training split's
+    class distribution and label co-occurrence
+    (``data/train/class_distribution.png``,
+    ``data/train/label_cooccurrence.png`` for multi-label tasks), the
+    summary and the pairwise tests (``comparison/summary.json``,
+    ``comparison/pairwise.json``, CSV copies and ``comparison/report.txt``).
     """
     from ..tracking import setup_tracking
     from ..tracking._evaluation import infer_task_type
@@ -332,7 +339,7 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
             "compare.test_data": mask_secrets(os.fspath(test_data)) if test_data else "None",
             "compare.classes": ", ".join(classes),
         })
-        _log_splits(log_data_info, ds, y, plan)
+        _log_splits(log_data_info, ds, y, plan, plots=True)  # EDA once, not per pipeline
         if ext is not None:
             _log_external_info(log_data_info, ds, ext, y_ext, plan, ext_dropped)
         steps = len(modules) * (len(plan.cv) + 1)
@@ -361,13 +368,14 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
     return result
 
 
-def _log_splits(log_data_info, ds, y, plan):
+def _log_splits(log_data_info, ds, y, plan, plots=False):
+    """Data info of each split; with ``plots``, the training split's label plots too."""
     for split in ("train", "valid", "test"):
         idx = getattr(plan, split)
         if idx is None:
             continue
         log_data_info(ds.name, ds.task, plan.description[split], ds.X[idx], y[idx],
-                      classes=ds.classes, prefix=f"{split}.")
+                      classes=ds.classes, prefix=f"{split}.", plots=plots and split == "train")
 
 
 def _log_external_info(log_data_info, ds, ext, y_ext, plan, dropped):
@@ -473,7 +481,16 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
             mlflow.log_metrics(summary)
 
         bar.set_postfix_str(f"{name}: final fit")
-        est = clone(pipe).fit(X[plan.train], y[plan.train])
+        est, fit_idx = clone(pipe), plan.train
+        if plan.valid is not None:
+            from ..neural import set_validation
+
+            both = np.concatenate([plan.train, plan.valid])
+            if set_validation(est, np.isin(both, plan.valid)):
+                fit_idx = both  # networks validate on fold 9; nothing else learns from it
+        mlflow.log_param("final.validation", "fold 9 (networks)" if len(fit_idx) > len(plan.train)
+                         else "none" if plan.valid is None else "fold 9 (thresholds only)")
+        est.fit(X[fit_idx], y[fit_idx])
         thresholds, proba_valid = thresholds_of(est)
         proba = _predict(est, X[plan.test], k)
         y_valid = None if proba_valid is None else y[plan.valid]
@@ -509,7 +526,12 @@ _EXPLAIN_MAX_SCORED = 250
 
 
 def _log_explanations(est, X, y, plan, ds, classes, rate, lead_names, n, seed):
-    """``--explain``: relevance PNGs of the first ``n`` test records; a failure only warns."""
+    """``--explain``: relevance PNGs of the first ``n`` test records; a failure only warns.
+
+    Shared by ``compare`` (each pipeline's final fit) and ``tune`` (the best
+    trial's refit): logs to the active run and returns the artifact paths
+    logged (none when it failed; the run is tagged ``ecgsk.explain_error``).
+    """
     import mlflow
 
     from ..explain import log_explanations
@@ -522,15 +544,16 @@ def _log_explanations(est, X, y, plan, ds, classes, rate, lead_names, n, seed):
         rng = np.random.default_rng(seed)
         scored = np.sort(rng.choice(scored, _EXPLAIN_MAX_SCORED, replace=False))
     try:
-        log_explanations(est, X[shown], classes=classes,
-                         records=[os.path.basename(p) for p in ds.X[shown]],
-                         sampling_rate=rate, lead_names=lead_names,
-                         X_score=X[scored], y_score=y[scored], n_segments=10, n_repeats=1,
-                         random_state=seed)
+        return log_explanations(est, X[shown], classes=classes,
+                                records=[os.path.basename(p) for p in ds.X[shown]],
+                                sampling_rate=rate, lead_names=lead_names,
+                                X_score=X[scored], y_score=y[scored], n_segments=10,
+                                n_repeats=1, random_state=seed)
     except Exception as exc:  # noqa: BLE001 -- an explanation must not fail the comparison
         mlflow.set_tag("ecgsk.explain_error", f"{type(exc).__name__}: {exc}"[:5000])
         warnings.warn(f"explanations not logged: {type(exc).__name__}: {exc}", UserWarning,
                       stacklevel=2)
+        return []
 
 
 def _log_predictions(paths, y, proba, classes, artifact_file):

@@ -1,0 +1,249 @@
+"""Average the predicted probabilities of several fitted classifiers."""
+
+import numbers
+
+import numpy as np
+from sklearn.base import ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.utils import get_tags
+from sklearn.utils.metaestimators import _BaseComposition
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["SoftVotingEnsemble", "seed_ensemble"]
+
+
+def _as_proba_matrix(proba, multilabel):
+    """Predictions as ``(n, k)``: sklearn's per-label list becomes one column per label."""
+    if isinstance(proba, list):  # multi-output sklearn estimators: [(n, 2)] * k
+        return np.column_stack([np.asarray(p)[:, -1] for p in proba])
+    proba = np.asarray(proba, dtype=float)
+    if proba.ndim != 2:
+        raise ValueError(f"predict_proba returned shape {proba.shape}; expected 2-D.")
+    return proba
+
+
+class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
+    """Fit several classifiers on the same data and average their probabilities.
+
+    Every member is cloned and fitted on ``X, y`` in :meth:`fit`; the
+    ensemble's ``predict_proba`` is the weighted mean of theirs. Members may
+    be whole pipelines with different preprocessing (a network on raw
+    signals next to engineered features, say: late fusion). Target types:
+    binary, multiclass (labels of any type) and multi-label (0/1 indicator
+    matrix), for which :class:`sklearn.ensemble.VotingClassifier` does not
+    work. Nested parameters are reachable as ``<name>__<param>``, so
+    ``clone``, ``GridSearchCV`` and ``python -m ecgsk.tune`` see inside.
+
+    Parameters
+    ----------
+    estimators : list of (str, estimator) tuples
+        The members: unique names (no ``__``) and classifiers with
+        ``predict_proba``.
+    weights : array-like of shape (n_estimators,) or None, default=None
+        Non-negative weights of the members' probabilities; ``None`` weighs
+        them equally.
+    threshold : float, default=0.5
+        Decision threshold of :meth:`predict` for binary and multi-label
+        targets (multiclass targets take the most probable class).
+
+    Attributes
+    ----------
+    estimators_ : list of estimators
+        The fitted clones, in the order of ``estimators``.
+    named_estimators_ : dict
+        The fitted clones by name.
+    classes_ : ndarray
+        Class labels (binary/multiclass) or label indices ``0..k-1``
+        (multi-label).
+    multilabel_ : bool
+        Whether ``y`` was a multi-label indicator matrix.
+
+    See Also
+    --------
+    seed_ensemble : the same recipe trained with several seeds.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from ecgsk.ensemble import SoftVotingEnsemble
+    >>> X = [[0.0], [1.0], [2.0], [3.0]]; y = [0, 0, 1, 1]
+    >>> ens = SoftVotingEnsemble([("lr", LogisticRegression()),
+    ...                           ("tree", DecisionTreeClassifier(random_state=0))])
+    >>> ens.fit(X, y).predict([[0.2], [2.8]])
+    array([0, 1])
+    """
+
+    def __init__(self, estimators, *, weights=None, threshold=0.5):
+        self.estimators = estimators
+        self.weights = weights
+        self.threshold = threshold
+
+    def get_params(self, deep=True):
+        """Parameters, and the members' as ``<name>__<param>`` when ``deep``."""
+        return self._get_params("estimators", deep=deep)
+
+    def set_params(self, **params):
+        """Set parameters, the members' included (``<name>__<param>``)."""
+        self._set_params("estimators", **params)
+        return self
+
+    def _check_params(self):
+        if not isinstance(self.estimators, (list, tuple)) or not self.estimators:
+            raise ValueError("estimators must be a non-empty list of (name, estimator) tuples, "
+                             f"got {self.estimators!r}.")
+        for item in self.estimators:
+            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+                raise ValueError("estimators must be a list of (name, estimator) tuples; "
+                                 f"got the item {item!r}.")
+        names = [name for name, _ in self.estimators]
+        self._validate_names(names)
+        for name, est in self.estimators:
+            if not hasattr(est, "predict_proba"):
+                raise ValueError(f"estimator {name!r} ({type(est).__name__}) has no "
+                                 "predict_proba.")
+        if self.weights is None:
+            weights = np.ones(len(names))
+        else:
+            weights = np.asarray(self.weights, dtype=float)
+            if weights.shape != (len(names),) or not np.all(np.isfinite(weights)) \
+                    or np.any(weights < 0) or weights.sum() <= 0:
+                raise ValueError(f"weights must be {len(names)} non-negative numbers with a "
+                                 f"positive sum, got {self.weights!r}.")
+        if not isinstance(self.threshold, numbers.Real) or not 0 < self.threshold < 1:
+            raise ValueError(f"threshold must be a number in (0, 1), got {self.threshold!r}.")
+        return weights / weights.sum()
+
+    def fit(self, X, y, **fit_params):
+        """Fit a clone of every member on ``X, y``.
+
+        Parameters
+        ----------
+        X : array-like
+            Input of the members, e.g. signals ``(n_records, n_leads, n_samples)``.
+        y : array-like of shape (n_records,) or (n_records, n_labels)
+            Labels, or a 0/1 indicator matrix for multi-label targets.
+        **fit_params : dict
+            Passed to every member's ``fit``.
+
+        Returns
+        -------
+        self : SoftVotingEnsemble
+        """
+        self._weights = self._check_params()
+        y_arr = np.asarray(y)
+        self.multilabel_ = type_of_target(y_arr) == "multilabel-indicator"
+        self.classes_ = np.arange(y_arr.shape[1]) if self.multilabel_ else np.unique(y_arr)
+        self.estimators_ = [clone(est).fit(X, y, **fit_params) for _, est in self.estimators]
+        self.named_estimators_ = {name: est for (name, _), est
+                                  in zip(self.estimators, self.estimators_)}
+        if not self.multilabel_:
+            for (name, _), est in zip(self.estimators, self.estimators_):
+                if not np.array_equal(np.asarray(est.classes_), self.classes_):
+                    raise ValueError(f"estimator {name!r} learned the classes {est.classes_}, "
+                                     f"not {self.classes_}.")
+        first = self.estimators_[0]
+        if hasattr(first, "n_features_in_"):
+            self.n_features_in_ = first.n_features_in_
+        return self
+
+    def predict_proba(self, X):
+        """Weighted mean of the members' probabilities.
+
+        Parameters
+        ----------
+        X : array-like
+
+        Returns
+        -------
+        proba : ndarray of shape (n_records, n_classes) or (n_records, n_labels)
+        """
+        check_is_fitted(self, "estimators_")
+        total = None
+        for w, est in zip(self._weights, self.estimators_):
+            p = _as_proba_matrix(est.predict_proba(X), self.multilabel_)
+            total = w * p if total is None else total + w * p
+        return total
+
+    def predict(self, X):
+        """Labels: the most probable class, or a 0/1 matrix at ``threshold`` for multi-label.
+
+        Parameters
+        ----------
+        X : array-like
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_records,) or (n_records, n_labels)
+        """
+        proba = self.predict_proba(X)
+        if self.multilabel_:
+            return (proba >= self.threshold).astype(np.int64)
+        if len(self.classes_) == 2:
+            return self.classes_[(proba[:, 1] >= self.threshold).astype(int)]
+        return self.classes_[proba.argmax(axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        try:
+            inner = [get_tags(est) for _, est in self.estimators]
+        except (TypeError, ValueError):
+            return tags
+        tags.input_tags.three_d_array = any(t.input_tags.three_d_array for t in inner)
+        tags.input_tags.sparse = all(t.input_tags.sparse for t in inner)
+        tags.input_tags.allow_nan = all(t.input_tags.allow_nan for t in inner)
+        tags.target_tags.multi_output = all(t.target_tags.multi_output for t in inner)
+        tags.non_deterministic = any(t.non_deterministic for t in inner)
+        return tags
+
+
+def _seed_param_names(estimator):
+    """``random_state`` parameters of an estimator and of everything nested in it."""
+    return sorted(k for k in estimator.get_params(deep=True)
+                  if k == "random_state" or k.endswith("__random_state"))
+
+
+def seed_ensemble(estimator, seeds=(0, 1, 2), *, seed_params=None, weights=None):
+    """The same recipe trained with several random seeds, averaged.
+
+    Parameters
+    ----------
+    estimator : classifier
+        The recipe, e.g. a named pipeline of ``pipelines/``.
+    seeds : sequence of int, default=(0, 1, 2)
+        One member per seed, named ``seed<k>``.
+    seed_params : list of str or None, default=None
+        Parameters that receive the seed. ``None`` takes every
+        ``random_state`` parameter of ``estimator`` and of its steps.
+    weights : array-like or None, default=None
+        See :class:`SoftVotingEnsemble`.
+
+    Returns
+    -------
+    ensemble : SoftVotingEnsemble
+        Unfitted.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import SGDClassifier
+    >>> from ecgsk.ensemble import seed_ensemble
+    >>> ens = seed_ensemble(SGDClassifier(loss="log_loss"), seeds=[0, 1])
+    >>> [(name, est.random_state) for name, est in ens.estimators]
+    [('seed0', 0), ('seed1', 1)]
+    """
+    seeds = list(seeds)
+    if not seeds or not all(isinstance(s, numbers.Integral) for s in seeds) \
+            or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct integers, at least one; got {seeds!r}.")
+    names = _seed_param_names(estimator) if seed_params is None else list(seed_params)
+    if not names:
+        raise ValueError(f"{type(estimator).__name__} has no random_state parameter; name the "
+                         "parameters that take the seed with seed_params.")
+    known = estimator.get_params(deep=True)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"seed_params {unknown} are not parameters of "
+                         f"{type(estimator).__name__}.")
+    members = [(f"seed{s}", clone(estimator).set_params(**{n: s for n in names}))
+               for s in seeds]
+    return SoftVotingEnsemble(members, weights=weights)

@@ -1,0 +1,125 @@
+"""SoftVotingEnsemble and seed_ensemble: probability averaging for every target type."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.multioutput import MultiOutputClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from ecgsk.ensemble import SoftVotingEnsemble, seed_ensemble
+
+
+def _pair():
+    return [("lr", LogisticRegression()), ("tree", DecisionTreeClassifier(random_state=0))]
+
+
+@parametrize_with_checks([SoftVotingEnsemble(_pair())])
+def test_sklearn_checks(estimator, check):
+    check(estimator)
+
+
+def test_binary_and_multiclass_probabilities_are_the_weighted_mean(rng):
+    X = rng.normal(size=(120, 3))
+    for y in ((X[:, 0] > 0).astype(int), np.digitize(X[:, 0], [-0.5, 0.5])):
+        ens = SoftVotingEnsemble(_pair(), weights=[3, 1]).fit(X, y)
+        lr, tree = ens.estimators_
+        expected = 0.75 * lr.predict_proba(X) + 0.25 * tree.predict_proba(X)
+        np.testing.assert_allclose(ens.predict_proba(X), expected)
+        np.testing.assert_allclose(ens.predict_proba(X).sum(axis=1), 1.0)
+        np.testing.assert_array_equal(ens.classes_, np.unique(y))
+        assert set(ens.named_estimators_) == {"lr", "tree"}
+
+
+def test_string_labels_predict_labels(rng):
+    X = rng.normal(size=(90, 2))
+    y = np.array(["N", "A", "O"])[np.digitize(X[:, 0], [-0.4, 0.4])]
+    ens = SoftVotingEnsemble(_pair()).fit(X, y)
+    pred = ens.predict(X)
+    assert set(pred) <= {"A", "N", "O"}
+    assert np.mean(pred == y) > 0.9
+
+
+def test_multilabel_stacks_sklearn_lists_and_thresholds(rng):
+    X = rng.normal(size=(150, 4))
+    Y = (X[:, :3] > 0).astype(int)
+    members = [("a", MultiOutputClassifier(LogisticRegression())),
+               ("b", MultiOutputClassifier(DecisionTreeClassifier(max_depth=3, random_state=0)))]
+    ens = SoftVotingEnsemble(members, threshold=0.4).fit(X, Y)
+    a = np.column_stack([p[:, 1] for p in ens.estimators_[0].predict_proba(X)])
+    b = np.column_stack([p[:, 1] for p in ens.estimators_[1].predict_proba(X)])
+    proba = ens.predict_proba(X)
+    assert proba.shape == (150, 3)
+    np.testing.assert_allclose(proba, (a + b) / 2)
+    np.testing.assert_array_equal(ens.predict(X), (proba >= 0.4).astype(int))
+    assert ens.multilabel_ and list(ens.classes_) == [0, 1, 2]
+
+
+def test_ensemble_beats_or_matches_its_worst_member(rng):
+    X = rng.normal(size=(400, 5))
+    y = (X[:, 0] + X[:, 1] ** 2 - 1 + 0.5 * rng.normal(size=400) > 0).astype(int)
+    ens = SoftVotingEnsemble([("lr", make_pipeline(StandardScaler(), LogisticRegression())),
+                              ("tree", DecisionTreeClassifier(max_depth=4, random_state=0))])
+    scores = {name: cross_val_score(est, X, y, cv=4, scoring="roc_auc").mean()
+              for name, est in ens.estimators}
+    ens_score = cross_val_score(ens, X, y, cv=4, scoring="roc_auc").mean()
+    assert ens_score >= min(scores.values())
+
+
+def test_nested_params_clone_pickle_and_grid_search(rng):
+    X = rng.normal(size=(80, 3))
+    y = (X[:, 0] > 0).astype(int)
+    ens = SoftVotingEnsemble(_pair())
+    assert ens.get_params()["lr__C"] == 1.0
+    ens.set_params(lr__C=0.5)
+    assert ens.estimators[0][1].C == 0.5
+    assert clone(ens).get_params()["lr__C"] == 0.5
+    fitted = ens.fit(X, y)
+    again = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_allclose(again.predict_proba(X), fitted.predict_proba(X))
+    search = GridSearchCV(SoftVotingEnsemble(_pair()), {"tree__max_depth": [1, 3]}, cv=3)
+    assert search.fit(X, y).best_params_["tree__max_depth"] in (1, 3)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"estimators": []}, "non-empty list"),
+    ({"estimators": [LogisticRegression()]}, "tuples"),
+    ({"estimators": [("a", LogisticRegression()), ("a", LogisticRegression())]}, "unique"),
+    ({"estimators": [("svm", __import__("sklearn.svm").svm.LinearSVC())]}, "svm.*predict_proba"),
+    ({"estimators": _pair(), "weights": [1]}, "weights"),
+    ({"estimators": _pair(), "weights": [1, -1]}, "weights"),
+    ({"estimators": _pair(), "threshold": 1.5}, "threshold"),
+])
+def test_bad_parameters_are_named(kwargs, match):
+    X, y = np.zeros((6, 2)), np.array([0, 1] * 3)
+    with pytest.raises(ValueError, match=match):
+        SoftVotingEnsemble(**kwargs).fit(X, y)
+
+
+def test_seed_ensemble_sets_every_random_state_and_differs_by_seed(rng):
+    X = rng.normal(size=(200, 4))
+    y = (X[:, 0] + 0.8 * rng.normal(size=200) > 0).astype(int)
+    tree = make_pipeline(StandardScaler(), DecisionTreeClassifier(max_features=1, max_depth=3))
+    ens = seed_ensemble(tree, seeds=[3, 4, 5])
+    assert [name for name, _ in ens.estimators] == ["seed3", "seed4", "seed5"]
+    assert [est.get_params()["decisiontreeclassifier__random_state"]
+            for _, est in ens.estimators] == [3, 4, 5]
+    ens.fit(X, y)
+    probas = [est.predict_proba(X)[:, 1] for est in ens.estimators_]
+    assert not np.allclose(probas[0], probas[1])
+    np.testing.assert_allclose(ens.predict_proba(X)[:, 1], np.mean(probas, axis=0))
+
+
+def test_seed_ensemble_errors():
+    with pytest.raises(ValueError, match="seeds"):
+        seed_ensemble(LogisticRegression(), seeds=[1, 1])
+    with pytest.raises(ValueError, match="random_state"):
+        seed_ensemble(make_pipeline(StandardScaler()), seeds=[0])
+    with pytest.raises(ValueError, match="not parameters"):
+        seed_ensemble(LogisticRegression(), seeds=[0], seed_params=["nope"])
