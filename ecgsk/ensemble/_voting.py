@@ -7,7 +7,8 @@ from sklearn.base import ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
 __all__ = ["SoftVotingEnsemble", "seed_ensemble"]
 
@@ -22,6 +23,24 @@ def _as_proba_matrix(proba, multilabel):
     return proba
 
 
+def _marked_splits(estimator):
+    """The :class:`ecgsk.neural.MarkedSplit` validation masks set inside ``estimator``."""
+    if not hasattr(estimator, "get_params"):
+        return []
+    return [v.is_valid for k, v in estimator.get_params(deep=True).items()
+            if k.endswith("train_split") and type(v).__name__ == "MarkedSplit"]
+
+
+def _validation_mask(estimators):
+    masks = [m for _, est in estimators for m in _marked_splits(est)]
+    if not masks:
+        return None
+    if any(len(m) != len(masks[0]) or np.any(m != masks[0]) for m in masks[1:]):
+        raise ValueError("the networks of the ensemble validate on different records; call "
+                         "ecgsk.neural.set_validation on the whole ensemble.")
+    return masks[0]
+
+
 class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
     """Fit several classifiers on the same data and average their probabilities.
 
@@ -33,6 +52,11 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
     matrix), for which :class:`sklearn.ensemble.VotingClassifier` does not
     work. Nested parameters are reachable as ``<name>__<param>``, so
     ``clone``, ``GridSearchCV`` and ``python -m ecgsk.tune`` see inside.
+
+    With :func:`ecgsk.neural.set_validation` (PTB-XL's fold 9 validates
+    the networks), the members without a network are fitted on the
+    unmarked records alone: nothing but early stopping learns from the
+    validation records.
 
     Parameters
     ----------
@@ -134,7 +158,19 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
         y_arr = np.asarray(y)
         self.multilabel_ = type_of_target(y_arr) == "multilabel-indicator"
         self.classes_ = np.arange(y_arr.shape[1]) if self.multilabel_ else np.unique(y_arr)
-        self.estimators_ = [clone(est).fit(X, y, **fit_params) for _, est in self.estimators]
+        mask = _validation_mask(self.estimators)
+        self.estimators_ = []
+        for _, est in self.estimators:
+            member = clone(est)
+            if mask is not None and not _marked_splits(member):
+                if len(mask) != _num_samples(X):
+                    raise ValueError(f"the validation mask of set_validation marks {len(mask)} "
+                                     f"records but fit got {_num_samples(X)}.")
+                keep = np.flatnonzero(~mask)
+                member.fit(_safe_indexing(X, keep), _safe_indexing(y, keep), **fit_params)
+            else:
+                member.fit(X, y, **fit_params)
+            self.estimators_.append(member)
         self.named_estimators_ = {name: est for (name, _), est
                                   in zip(self.estimators, self.estimators_)}
         if not self.multilabel_:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.dummy import DummyClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from torch import nn
@@ -56,15 +57,18 @@ def test_reaches_nets_in_pipelines_and_ensembles(data):
         ("a", Pipeline([("scale", Standardizer()), ("net", _net())])),
         ("b", Pipeline([("net", _net(random_state=1))])),
         ("other", Pipeline([("flat", FunctionTransformer(lambda Z: Z.reshape(len(Z), -1))),
-                            ("lr", __import__("sklearn.linear_model").linear_model
-                             .LogisticRegression())])),
+                            ("prior", DummyClassifier(strategy="prior"))])),
     ])
+    y = np.array([0, 0, 1] * 10 + [1] * 10)  # share of 1: 1/3 in training rows, 1/2 in all
     assert set_validation(ens, is_valid) == 2
     ens.fit(X, y)
     for member in ens.estimators_[:2]:
         net = member.named_steps["net"]
         Xt = member[:-1].transform(X) if len(member) > 1 else X
         np.testing.assert_array_equal(_valid_rows(net, Xt, y), Xt[is_valid])
+    # the member without a network never sees the validation records
+    np.testing.assert_allclose(ens.estimators_[2].named_steps["prior"].class_prior_,
+                               [2 / 3, 1 / 3])
     # the split survives clone (a parameter, not fitted state)
     assert set_validation(clone(ens), is_valid) == 2
 

@@ -10,8 +10,9 @@ from ecgsk.compare import list_pipelines, load_pipeline_module, validate_pipelin
 
 NAMES = ["se_ecgnet", "se_resnext1d", "incepse", "inceptiontime", "dualnet_se", "dualnet_l",
          "ecgcnn_ptb", "resnet1d", "inception1d", "features_logreg", "features_hgb",
-         "randomconv_ridge"]
-NETWORKS = [n for n in NAMES if not n.startswith(("features", "randomconv"))]
+         "randomconv_ridge", "ecgsk_ptbxl", "ecgsk_cinc"]
+ENSEMBLES = ["ecgsk_ptbxl", "ecgsk_cinc"]
+NETWORKS = [n for n in NAMES if not n.startswith(("features", "randomconv")) and n not in ENSEMBLES]
 
 # Tiny settings per pipeline: one epoch; smaller networks where the recipe allows it.
 TINY = {
@@ -23,6 +24,8 @@ TINY = {
     "dualnet_se": {"lstm_hidden": 16},
     "dualnet_l": {"lstm_hidden": 16},
     "randomconv_ridge": {"n_kernels": 500},
+    "ecgsk_ptbxl": {"n_seeds": 2, "max_epochs": 1, "batch_size": 8},
+    "ecgsk_cinc": {"n_seeds": 1, "max_epochs": 1, "batch_size": 8},
 }
 
 
@@ -44,6 +47,23 @@ def test_module_shape_and_clone(name):
 def test_network_factories_accept_max_epochs(name):
     est = load_pipeline_module(name).make_pipeline(max_epochs=3)
     assert est.steps[-1][1].max_epochs == 3
+
+
+@pytest.mark.parametrize("name", ENSEMBLES)
+def test_ensembles_members_seeds_and_errors(name):
+    module = load_pipeline_module(name)
+    est = module.make_pipeline(n_seeds=3)
+    names = [n for n, _ in est.estimators]
+    assert names == ["seresnet0", "seresnet1", "seresnet2", "features"]
+    seeds = [e.named_steps["net"].random_state for n, e in est.estimators if n != "features"]
+    assert seeds == [0, 1, 2]
+    assert sum(est.weights[:3]) == pytest.approx(1.0)
+    only = module.make_pipeline(members=("features",))
+    assert [n for n, _ in only.estimators] == ["features"]
+    with pytest.raises(ValueError, match="members"):
+        module.make_pipeline(members=("nope",))
+    with pytest.raises(ValueError, match="n_seeds"):
+        module.make_pipeline(n_seeds=0)
 
 
 @pytest.mark.parametrize("name", NAMES)

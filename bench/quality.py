@@ -1,0 +1,323 @@
+"""Model quality of ecgsk's pipelines against the peers of issue 8, one command.
+
+Trains every row's named pipeline on the shared records and scores it on
+records it has never seen, by the published protocol:
+
+- PTB-XL (Strodthoff et al. 2020): train on ``strat_fold`` 1-8, validate
+  (networks' early stopping and learning-rate schedule) on fold 9, test on
+  fold 10. ``--test-data`` scores another PTB-XL root's fold 10 instead.
+- CinC 2017: a fixed stratified 20% hold-out (``random_state=0``; records
+  carry no patient id). ``--test-data`` scores all records of another root.
+
+Each row gets the task's metric (macro AUROC; AUROC for binary; the
+challenge F1 of N, A and O for CinC 2017, from the most probable class),
+a 95% bootstrap interval over the test records, the training time and the
+machine. ecgsk's rows are compared with the best peer row of their task by
+a paired bootstrap on the same records. Finished rows are kept under
+``--out-dir`` (predictions, time) and skipped on a rerun, so an interrupted
+run resumes; ``--fresh`` retrains.
+
+    ECGSK_DATA=../shared/data python bench/quality.py --preset cpu \
+        --out bench/results/quality.md
+    python bench/quality.py --ablation --tasks superdiagnostic \
+        --out bench/results/ablation.md
+
+``--preset cpu`` fits the whole table in about two hours on two cores;
+``--preset gpu`` trains longer and ensembles more seeds (use it where a
+GPU is lent).
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ecgsk.compare._data import (  # noqa: E402
+    align_labels,
+    default_length,
+    fit_targets,
+    load_dataset,
+    load_signals,
+    make_plan,
+)
+from ecgsk.compare._registry import load_pipeline_module  # noqa: E402
+from ecgsk.metrics import bootstrap_ci, challenge_f1, macro_auroc, paired_bootstrap  # noqa: E402
+
+TASKS = {  # task -> (dataset, dataset task, data sub-folder)
+    "superdiagnostic": ("ptbxl", "superdiagnostic", "ptb-xl"),
+    "all": ("ptbxl", "all", "ptb-xl"),
+    "binary": ("ptbxl", "binary", "ptb-xl"),
+    "af": ("cinc2017", "af", "cinc2017"),
+}
+METRIC_NAMES = {"superdiagnostic": "macro AUROC", "all": "macro AUROC", "binary": "AUROC",
+                "af": "challenge F1 (N, A, O)"}
+TARGETS = {"superdiagnostic": 0.91, "all": 0.87, "binary": 0.94, "af": 0.83}
+
+
+@dataclass
+class Row:
+    """One line of the table: a named pipeline with its parameters per preset."""
+
+    name: str
+    pipeline: str
+    role: str  # "peer" or "ecgsk"
+    cpu: dict = field(default_factory=dict)
+    gpu: dict = field(default_factory=dict)
+    note: str = ""
+
+    def params(self, preset):
+        return dict(self.cpu if preset == "cpu" else {**self.cpu, **self.gpu})
+
+
+def _peers():
+    return [
+        Row("MiniRocket + ridge (peer)", "randomconv_ridge", "peer"),
+        Row("resnet1d_wang (peer)", "resnet1d", "peer", cpu={"max_epochs": 50, "patience": 50},
+            note="benchmark protocol, 50 epochs, no early stopping"),
+    ]
+
+
+ROWS = {
+    "superdiagnostic": _peers() + [
+        Row("ecgsk_ptbxl", "ecgsk_ptbxl", "ecgsk", gpu={"n_seeds": 5, "max_epochs": 60}),
+    ],
+    "all": _peers() + [
+        Row("ecgsk_ptbxl", "ecgsk_ptbxl", "ecgsk", gpu={"n_seeds": 5, "max_epochs": 60}),
+    ],
+    "binary": _peers() + [
+        Row("ecgsk_ptbxl", "ecgsk_ptbxl", "ecgsk", gpu={"n_seeds": 5, "max_epochs": 60}),
+    ],
+    "af": [
+        Row("MiniRocket + ridge (peer)", "randomconv_ridge", "peer"),
+        Row("ecgsk_cinc", "ecgsk_cinc", "ecgsk", gpu={"n_seeds": 5, "max_epochs": 60}),
+    ],
+}
+
+# Ablations on one task: each row changes one lever of the reference recipe.
+ABLATION = [
+    Row("reference: SE-ResNet, crops, BCE", "ecgsk_ptbxl", "reference",
+        cpu={"members": ("seresnet",), "n_seeds": 1}),
+    Row("no SE (same network, SE blocks off)", "ecgsk_ptbxl", "ablation",
+        cpu={"members": ("seresnet",), "n_seeds": 1, "se": False}),
+    Row("full 10 s input, no crops", "ecgsk_ptbxl", "ablation",
+        cpu={"members": ("seresnet",), "n_seeds": 1, "crop_length": None}),
+    Row("+ derivative channels", "ecgsk_ptbxl", "ablation",
+        cpu={"members": ("seresnet",), "n_seeds": 1, "derivatives": True}),
+    Row("+ augmentation", "ecgsk_ptbxl", "ablation",
+        cpu={"members": ("seresnet",), "n_seeds": 1, "augment": True}),
+    Row("focal loss", "ecgsk_ptbxl", "ablation",
+        cpu={"members": ("seresnet",), "n_seeds": 1, "criterion": "focal"}),
+    Row("3 seeds, averaged", "ecgsk_ptbxl", "ablation",
+        cpu={"members": ("seresnet",), "n_seeds": 3}),
+    Row("+ engineered features (HGB), late fusion", "ecgsk_ptbxl", "ablation",
+        cpu={"members": ("seresnet", "features"), "n_seeds": 1}),
+]
+
+
+def machine():
+    """A one-line description of the machine and its load."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next(line.split(":", 1)[1].strip() for line in fh if "model name" in line)
+    except (OSError, StopIteration):
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"{cpu}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}, {gpu}, "
+            f"load {load:.1f}")
+
+
+def score(task, y, proba, classes):
+    """The task's metric of probabilities ``proba`` against targets ``y``."""
+    if task == "af":
+        return challenge_f1(np.asarray(classes)[y], np.asarray(classes)[proba.argmax(1)])
+    if task == "binary":
+        return macro_auroc(y, proba[:, 1] if proba.ndim == 2 else proba)
+    return macro_auroc(y, proba)
+
+
+def _proba(est, X):
+    p = est.predict_proba(X)
+    if isinstance(p, list):
+        p = np.column_stack([np.asarray(q)[:, -1] for q in p])
+    return np.asarray(p, dtype=float)
+
+
+class Data:
+    """Training, validation and test records of a task, with signals per (rate, length)."""
+
+    def __init__(self, task, data_root, test_root, cache_dir):
+        dataset, ds_task, sub = TASKS[task]
+        self.task, self.dataset, self.cache_dir = task, dataset, cache_dir
+        root = Path(data_root) / sub if (Path(data_root) / sub).exists() else Path(data_root)
+        rate = 100 if dataset == "ptbxl" else 300
+        self.ds = load_dataset(dataset, ds_task, root, rate)
+        self.y = fit_targets(self.ds)
+        self.classes = [str(c) for c in self.ds.classes]
+        self.plan = make_plan(self.ds, cv=False, seed=0)
+        self.ext = None
+        if test_root is not None:
+            troot = Path(test_root) / sub if (Path(test_root) / sub).exists() else Path(test_root)
+            ext = load_dataset(dataset, ds_task, troot, rate)
+            if ext.folds is not None:
+                ext = ext.subset(np.asarray(ext.folds) == 10)
+            ext, y_ext, _ = align_labels(ext, self.classes)
+            self.ext = (ext, y_ext)
+        self._signals = {}
+
+    def signals(self, which, rate, length):
+        key = (which, float(rate), int(length))
+        if key not in self._signals:
+            paths = self.ds.X if which == "own" else self.ext[0].X
+            self._signals[key] = load_signals(paths, sampling_rate=rate, length=length,
+                                              cache_dir=self.cache_dir)
+        return self._signals[key]
+
+    @property
+    def y_test(self):
+        return self.ext[1] if self.ext is not None else self.y[self.plan.test]
+
+
+def run_row(row, data, preset, out_dir, fresh=False):
+    """Fit a row's pipeline (or reuse its saved result) and return its test probabilities."""
+    from ecgsk.neural import set_validation
+
+    digest = hashlib.sha1(json.dumps(row.params(preset), sort_keys=True, default=str).encode())
+    tag = f"{data.task}__{row.pipeline}__{digest.hexdigest()[:10]}"
+    path = Path(out_dir) / f"{tag}.npz"
+    if path.exists() and not fresh:
+        saved = np.load(path, allow_pickle=False)
+        meta = json.loads(str(saved["meta"]))
+        if meta["params"] == json.loads(json.dumps(row.params(preset), default=str)) \
+                and meta["n_test"] == len(data.y_test):
+            print(f"  {row.name}: reusing {path.name}", file=sys.stderr)
+            return saved["proba"], meta
+    module = load_pipeline_module(row.pipeline)
+    params = row.params(preset)
+    rate = float(module.SAMPLING_RATE)
+    length = int(getattr(module, "LENGTH", None) or default_length(data.dataset, rate))
+    X = data.signals("own", rate, length)
+    est = module.make_pipeline(**params)
+    plan = data.plan
+    fit_idx = plan.train
+    if plan.valid is not None:
+        both = np.concatenate([plan.train, plan.valid])
+        if set_validation(est, np.isin(both, plan.valid)):
+            fit_idx = both  # networks validate on fold 9; the rest never sees it
+    print(f"  {row.name}: fitting on {len(fit_idx)} records ...", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    est.fit(X[fit_idx], data.y[fit_idx])
+    train_s = time.perf_counter() - start
+    X_test = data.signals("ext", rate, length) if data.ext is not None else X[plan.test]
+    proba = _proba(est, X_test)
+    meta = {"row": row.name, "pipeline": row.pipeline,
+            "params": json.loads(json.dumps(params, default=str)), "train_s": train_s,
+            "n_train": int(len(fit_idx)), "n_test": int(len(data.y_test)),
+            "machine": machine(), "preset": preset}
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, proba=proba, meta=json.dumps(meta))
+    os.replace(tmp, path)
+    return proba, meta
+
+
+def table(task, data, results, n_boot, baseline_role="peer"):
+    """Markdown lines: metric with CI, train time, and the paired test against the best peer."""
+    y = data.y_test
+    metric = lambda yt, p: score(task, yt, p, data.classes)  # noqa: E731
+    scored = []
+    for row, proba, meta in results:
+        point, low, high = bootstrap_ci(metric, y, proba, n_boot=n_boot, random_state=0)
+        scored.append((row, proba, meta, point, low, high))
+    base = [s for s in scored if s[0].role == baseline_role]
+    best = max(base, key=lambda s: s[3]) if base else None
+    lines = []
+    for row, proba, meta, point, low, high in scored:
+        versus = ""
+        if best is not None and row.role != baseline_role:
+            test = paired_bootstrap(metric, y, proba, best[1], n_boot=n_boot, random_state=0)
+            versus = (f"{test['diff']:+.3f} [{test['low']:+.3f}, {test['high']:+.3f}], "
+                      f"p={test['p_value']:.3f}")
+        lines.append(f"| {task} | {row.name} | {point:.3f} [{low:.3f}, {high:.3f}] | "
+                     f"{versus} | {meta['train_s'] / 60:.1f} | {meta['n_train']} / "
+                     f"{meta['n_test']} |")
+    return lines, (best[0].name if best else None)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default=os.environ.get("ECGSK_DATA"),
+                        help="data root with ptb-xl/ and cinc2017/ (default: $ECGSK_DATA)")
+    parser.add_argument("--test-data", default=None,
+                        help="score another root's records instead (PTB-XL: its fold 10)")
+    parser.add_argument("--preset", choices=("cpu", "gpu"), default=None,
+                        help="cpu or gpu (default: gpu when CUDA is available)")
+    parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
+    parser.add_argument("--rows", nargs="+", default=None,
+                        help="only rows whose name contains one of these strings")
+    parser.add_argument("--ablation", action="store_true",
+                        help="the ablation rows (against the reference row) instead")
+    parser.add_argument("--n-boot", type=int, default=1000)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    parser.add_argument("--out-dir", default=str(ROOT / "bench" / "results" / "quality_runs"))
+    parser.add_argument("--cache-dir", default=None, help="signal cache (default: compare's)")
+    parser.add_argument("--fresh", action="store_true", help="retrain rows already saved")
+    parser.add_argument("--out", default=None, help="write the markdown table here too")
+    args = parser.parse_args(argv)
+    import torch
+
+    if args.data is None:
+        parser.error("--data is required when $ECGSK_DATA is unset")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    preset = args.preset or ("gpu" if torch.cuda.is_available() else "cpu")
+    from ecgsk.compare._data import default_cache_dir
+
+    cache = args.cache_dir or default_cache_dir()
+    out = [f"Machine: {machine()}. Preset: {preset}. Test records: "
+           f"{'fold 10 / hold-out of ' + args.test_data if args.test_data else 'shared data, PTB-XL fold 10 and the CinC 2017 20% hold-out'}.",
+           "", "| task | pipeline | metric [95% CI] | vs best "
+           f"{'reference' if args.ablation else 'peer'} (paired bootstrap) | train min | "
+           "train / test records |", "|---|---|---|---|---:|---|"]
+    start = time.perf_counter()
+    for task in args.tasks:
+        rows = ABLATION if args.ablation else ROWS[task]
+        if args.rows:
+            rows = [r for r in rows if any(s in r.name for s in args.rows)]
+        if not rows:
+            continue
+        print(f"{task}: {len(rows)} rows", file=sys.stderr)
+        data = Data(task, args.data, args.test_data, cache)
+        results = []
+        for row in rows:
+            proba, meta = run_row(row, data, preset, Path(args.out_dir) / (
+                "external" if args.test_data else "shared"), fresh=args.fresh)
+            results.append((row, proba, meta))
+        lines, _ = table(task, data, results, args.n_boot,
+                         baseline_role="reference" if args.ablation else "peer")
+        out.extend(lines)
+        print("\n".join(lines), flush=True)
+    out.append("")
+    out.append(f"Metric: {'; '.join(f'{t}: {METRIC_NAMES[t]}' for t in args.tasks)}. "
+               f"Wall time of this command: {(time.perf_counter() - start) / 60:.1f} min.")
+    text = "\n".join(out)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""ecgsk's best CinC 2017 pipeline: an SE network fused with rhythm features.
+
+The result of issue 8's measurements (``bench/quality.py``; numbers in
+``BENCHMARKS.md``). Atrial fibrillation shows in the RR intervals, so the
+network's probabilities are averaged (late fusion,
+:class:`~ecgsk.ensemble.SoftVotingEnsemble`) with gradient boosting on
+engineered features, the RR-interval statistics of
+:class:`~ecgsk.features.RhythmFeatures` among them:
+
+- ``seresnet``: :class:`ecgsk.nets.SEResNeXt1d` (``preset="small"``) on the
+  whole record (padded or cut to 30 s) at 100 Hz, standardised, softmax
+  over N, A, O and noisy, class-weighted cross-entropy, AdamW, early
+  stopping; one member per seed;
+- ``features``: statistical, rhythm and wavelet features and histogram
+  gradient boosting with balanced class weights.
+"""
+
+import torch
+from sklearn.pipeline import Pipeline
+
+from ecgsk.ensemble import SoftVotingEnsemble
+from ecgsk.nets import SEResNeXt1d
+from ecgsk.neural import ECGNetClassifier
+from ecgsk.preprocessing import Standardizer
+
+DATASET = "cinc2017"
+TASK = "af"
+SAMPLING_RATE = 100
+LENGTH = 3000
+
+MEMBERS = ("seresnet", "features")
+
+
+def network(*, se=True, class_weight="balanced", criterion="auto", max_epochs=30,
+            batch_size=64, lr=3e-3, weight_decay=1e-2, patience=6, amp=None, random_state=0,
+            verbose=0):
+    """The SE network member alone: standardizer -> SEResNeXt1d (small), 1 lead."""
+    return Pipeline([
+        ("scale", Standardizer()),
+        ("net", ECGNetClassifier(
+            SEResNeXt1d, module__preset="small", module__se=se, criterion=criterion,
+            class_weight=class_weight, max_epochs=max_epochs, batch_size=batch_size, lr=lr,
+            optimizer__weight_decay=weight_decay, patience=patience, lr_patience=2,
+            amp=torch.cuda.is_available() if amp is None else amp,
+            random_state=random_state, verbose=verbose)),
+    ])
+
+
+def make_pipeline(*, members=MEMBERS, n_seeds=1, se=True, class_weight="balanced",
+                  criterion="auto", max_epochs=30, batch_size=64, lr=3e-3, weight_decay=1e-2,
+                  patience=6, feature_weight=1.0, amp=None, random_state=0, verbose=0):
+    """The ensemble; ``members`` picks ``"seresnet"`` and/or ``"features"``."""
+    unknown = sorted(set(members) - set(MEMBERS))
+    if unknown or not members:
+        raise ValueError(f"members must be a non-empty subset of {MEMBERS}, got {members!r}.")
+    if int(n_seeds) < 1:
+        raise ValueError(f"n_seeds must be at least 1, got {n_seeds!r}.")
+    estimators, weights = [], []
+    if "seresnet" in members:
+        for k in range(int(n_seeds)):
+            estimators.append((f"seresnet{k}", network(
+                se=se, class_weight=class_weight, criterion=criterion, max_epochs=max_epochs,
+                batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience,
+                amp=amp, random_state=random_state + k, verbose=verbose)))
+            weights.append(1.0 / int(n_seeds))
+    if "features" in members:
+        from ecgsk.baselines import make_feature_baseline
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        estimators.append(("features", make_feature_baseline(
+            HistGradientBoostingClassifier(class_weight=class_weight,
+                                           random_state=random_state),
+            sampling_rate=SAMPLING_RATE, random_state=random_state)))
+        weights.append(float(feature_weight) if "seresnet" in members else 1.0)
+    return SoftVotingEnsemble(estimators, weights=weights)
+
+
+def search_space(trial):
+    """Learning rate, weight decay, and the weight of the features member."""
+    return {
+        "lr": trial.suggest_float("lr", 3e-4, 1e-2, log=True),
+        "weight_decay": trial.suggest_float("weight_decay", 1e-4, 1e-1, log=True),
+        "feature_weight": trial.suggest_float("feature_weight", 0.25, 2.0, log=True),
+    }
