@@ -31,14 +31,15 @@ LENGTH = 3000
 MEMBERS = ("seresnet", "features")
 
 
-def network(*, se=True, class_weight="balanced", criterion="auto", max_epochs=30,
+def network(*, se=True, cardinality=None, base_width=None, class_weight="balanced", criterion="auto", max_epochs=30,
             batch_size=64, lr=3e-3, weight_decay=1e-2, patience=6, amp=None, random_state=0,
             verbose=0):
     """The SE network member alone: standardizer -> SEResNeXt1d (small), 1 lead."""
     return Pipeline([
         ("scale", Standardizer()),
         ("net", ECGNetClassifier(
-            SEResNeXt1d, module__preset="small", module__se=se, criterion=criterion,
+            SEResNeXt1d, module__preset="small", module__se=se,
+            module__cardinality=cardinality, module__base_width=base_width, criterion=criterion,
             class_weight=class_weight, max_epochs=max_epochs, batch_size=batch_size, lr=lr,
             optimizer__weight_decay=weight_decay, patience=patience, lr_patience=2,
             amp=torch.cuda.is_available() if amp is None else amp,
@@ -46,10 +47,16 @@ def network(*, se=True, class_weight="balanced", criterion="auto", max_epochs=30
     ])
 
 
-def make_pipeline(*, members=MEMBERS, n_seeds=1, se=True, class_weight="balanced",
+def make_pipeline(*, members=MEMBERS, n_seeds=1, se=True, cardinality=None, base_width=None,
+                  class_weight="balanced",
                   criterion="auto", max_epochs=30, batch_size=64, lr=3e-3, weight_decay=1e-2,
                   patience=6, feature_weight=1.0, amp=None, random_state=0, verbose=0):
-    """The ensemble; ``members`` picks ``"seresnet"`` and/or ``"features"``."""
+    """The ensemble; ``members`` picks ``"seresnet"`` and/or ``"features"``.
+
+    ``cardinality`` and ``base_width`` override the small preset's 8 and 4
+    (the ablation's no-SE network of equal size: ``se=False,
+    cardinality=11, base_width=5``).
+    """
     unknown = sorted(set(members) - set(MEMBERS))
     if unknown or not members:
         raise ValueError(f"members must be a non-empty subset of {MEMBERS}, got {members!r}.")
@@ -59,7 +66,7 @@ def make_pipeline(*, members=MEMBERS, n_seeds=1, se=True, class_weight="balanced
     if "seresnet" in members:
         for k in range(int(n_seeds)):
             estimators.append((f"seresnet{k}", network(
-                se=se, class_weight=class_weight, criterion=criterion, max_epochs=max_epochs,
+                se=se, cardinality=cardinality, base_width=base_width, class_weight=class_weight, criterion=criterion, max_epochs=max_epochs,
                 batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience,
                 amp=amp, random_state=random_state + k, verbose=verbose)))
             weights.append(1.0 / int(n_seeds))

@@ -7,7 +7,9 @@ averages the probabilities of
 - ``seresnet``: :class:`ecgsk.nets.SEResNeXt1d` (``preset="small"``) trained
   by the PTB-XL benchmark's protocol (Strodthoff et al. 2020) at 100 Hz:
   random 2.5 s crops, sliding windows (stride 1.25 s) aggregated by their
-  maximum, BCE with logits, AdamW, early stopping; one member per seed;
+  maximum, the five augmentations on every training batch, BCE with
+  logits, AdamW, early stopping on the validation records (PTB-XL's fold
+  9 under ``compare`` and ``bench/quality.py``); one member per seed;
 - ``features``: engineered ECG features (statistical, rhythm, wavelet) and
   histogram gradient boosting (the ``features_hgb`` pipeline): late fusion.
 
@@ -31,15 +33,16 @@ LENGTH = 1000
 MEMBERS = ("seresnet", "features")
 
 
-def network(*, se=True, crop_length=250, window_stride=125, derivatives=False, augment=False,
-            criterion="auto", max_epochs=40, batch_size=64, lr=3e-3, weight_decay=1e-2,
-            patience=8, amp=None, random_state=0, verbose=0):
+def network(*, se=True, cardinality=None, base_width=None, crop_length=250, window_stride=125,
+            derivatives=False, augment=True, criterion="auto", max_epochs=40, batch_size=64,
+            lr=3e-3, weight_decay=1e-2, patience=8, amp=None, random_state=0, verbose=0):
     """The SE network member alone: standardizer -> [derivatives] -> SEResNeXt1d (small)."""
     steps = [("scale", Standardizer())]
     if derivatives:
         steps.append(("derivatives", Derivatives(order=1, append=True)))
     steps.append(("net", ECGNetClassifier(
-        SEResNeXt1d, module__preset="small", module__se=se, criterion=criterion,
+        SEResNeXt1d, module__preset="small", module__se=se, module__cardinality=cardinality,
+        module__base_width=base_width, criterion=criterion,
         augment=Augmenter() if augment else None, crop_length=crop_length,
         window_stride=window_stride if crop_length else None, window_aggregate="max",
         max_epochs=max_epochs, batch_size=batch_size, lr=lr,
@@ -49,11 +52,16 @@ def network(*, se=True, crop_length=250, window_stride=125, derivatives=False, a
     return Pipeline(steps)
 
 
-def make_pipeline(*, members=MEMBERS, n_seeds=3, se=True, crop_length=250, window_stride=125,
-                  derivatives=False, augment=False, criterion="auto", max_epochs=40,
+def make_pipeline(*, members=MEMBERS, n_seeds=3, se=True, cardinality=None, base_width=None,
+                  crop_length=250, window_stride=125,
+                  derivatives=False, augment=True, criterion="auto", max_epochs=40,
                   batch_size=64, lr=3e-3, weight_decay=1e-2, patience=8, feature_weight=1.0,
                   amp=None, random_state=0, verbose=0):
     """The ensemble; ``members`` picks ``"seresnet"`` and/or ``"features"``.
+
+    ``cardinality`` and ``base_width`` override the small preset's 8 and 4
+    (``se=False, cardinality=11, base_width=5`` matches the SE network's
+    parameter count within 2 %: the ablation's fair no-SE network).
 
     ``n_seeds`` networks (seeds ``random_state``, ``random_state + 1``, ...)
     each weigh 1 / n_seeds of the network share; the features member weighs
@@ -68,7 +76,7 @@ def make_pipeline(*, members=MEMBERS, n_seeds=3, se=True, crop_length=250, windo
     if "seresnet" in members:
         for k in range(int(n_seeds)):
             estimators.append((f"seresnet{k}", network(
-                se=se, crop_length=crop_length, window_stride=window_stride,
+                se=se, cardinality=cardinality, base_width=base_width, crop_length=crop_length, window_stride=window_stride,
                 derivatives=derivatives, augment=augment, criterion=criterion,
                 max_epochs=max_epochs, batch_size=batch_size, lr=lr,
                 weight_decay=weight_decay, patience=patience, amp=amp,
