@@ -5,10 +5,12 @@ default, or any MLflow tracking URI), then log inside :func:`tracked_run`:
 
 - :func:`log_pipeline_params`, :func:`log_data_info` and
   :func:`log_environment` record what ran on which data with which software;
+  :func:`log_label_plots` (or ``log_data_info(..., plots=True)``) the class
+  distribution and label co-occurrence of a split;
 - :func:`log_training_curves` the per-epoch history of a skorch network;
 - :func:`log_evaluation` test metrics by target type with bootstrap
   confidence intervals, confusion matrix, ROC and precision-recall plots,
-  classification report and per-class table;
+  reliability diagram, classification report and per-class table;
 - :func:`log_model` the fitted pipeline as an MLflow model with an sklearn
   flavour and a pyfunc returning class probabilities from raw signals.
 
@@ -26,6 +28,7 @@ Examples
 """
 
 from ._curves import find_skorch_net, log_training_curves
+from ._eda import log_label_plots
 from ._evaluation import (
     SUMMARY_METRICS,
     TASK_TYPES,
@@ -56,6 +59,7 @@ __all__ = [
     "log_pipeline_params",
     "pipeline_params",
     "log_data_info",
+    "log_label_plots",
     "data_hash",
     "environment_tags",
     "log_environment",

@@ -15,7 +15,12 @@ from ..metrics import (
     sensitivity_specificity,
     tune_thresholds,
 )
-from ..plots import plot_confusion_matrix, plot_pr_curves, plot_roc_curves
+from ..plots import (
+    plot_confusion_matrix,
+    plot_pr_curves,
+    plot_reliability_diagram,
+    plot_roc_curves,
+)
 from ..plots._targets import check_targets, metric_safe_name
 
 __all__ = ["TASK_TYPES", "SUMMARY_METRICS", "infer_task_type", "evaluate_predictions",
@@ -224,6 +229,8 @@ def _log_figure(make, artifact_file):
     except ValueError as exc:  # e.g. no class with both labels in this split
         warnings.warn(f"{artifact_file} not drawn: {exc}", UserWarning, stacklevel=3)
         return
+    # ecgsk.plots figures are not in pyplot's registry: nothing to close, the figure
+    # is freed with its last reference.
     mlflow.log_figure(fig, artifact_file)
 
 
@@ -265,6 +272,8 @@ def log_evaluation(y_true, proba, classes, prefix="test_", task_type=None, *, y_
     -----
     Artifacts: ``confusion_matrix.png`` (a grid of 2×2 matrices for
     multi-label targets), ``roc_curves.png``, ``pr_curves.png``,
+    ``reliability_diagram.png`` (calibration per class, one-vs-rest, with
+    Brier scores: :func:`ecgsk.plots.plot_reliability_diagram`),
     ``classification_report.txt``, and the per-class metrics as
     ``per_class_metrics.json`` (:func:`mlflow.log_table`, shown by the UI's
     artifact viewer) and ``per_class_metrics.csv``.
@@ -311,6 +320,8 @@ def log_evaluation(y_true, proba, classes, prefix="test_", task_type=None, *, y_
                 f"{folder}/roc_curves.png")
     _log_figure(lambda: plot_pr_curves(y, proba, classes, title=title),
                 f"{folder}/pr_curves.png")
+    _log_figure(lambda: plot_reliability_diagram(y, proba, classes, title=title),
+                f"{folder}/reliability_diagram.png")
 
     labels = np.arange(len(classes))
     report = classification_report(y, pred, labels=None if y.ndim == 2 else labels,

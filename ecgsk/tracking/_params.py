@@ -218,8 +218,8 @@ def data_hash(X, y=None):
 
 
 def log_data_info(dataset_name, task, split, X_paths_or_array, y=None, *, classes=None,
-                  prefix="data."):
-    """Log which data a run used, with a content hash.
+                  prefix="data.", plots=False):
+    """Log which data a run used, with a content hash (and, on request, plots of its labels).
 
     Parameters
     ----------
@@ -239,6 +239,12 @@ def log_data_info(dataset_name, task, split, X_paths_or_array, y=None, *, classe
     prefix : str, default="data."
         Prefix of the parameter names, to log several splits on one run
         (``"train."``, ``"test."``).
+    plots : bool, default=False
+        Also log the exploratory plots of ``y`` (:func:`log_label_plots`)
+        under ``data/<prefix without its dot>/``: ``class_distribution.png``
+        and, for multi-label targets, ``label_cooccurrence.png``. Needs
+        ``y`` and ``classes``. ``compare`` and ``tune`` ask for them once per
+        run for the training split (not per fold, to keep folds cheap).
 
     Returns
     -------
@@ -251,10 +257,22 @@ def log_data_info(dataset_name, task, split, X_paths_or_array, y=None, *, classe
     --------
     >>> log_data_info("ptbxl", "superdiagnostic", "test: strat_fold 10",
     ...               test.X, test.y, classes=test.classes, prefix="test.")  # doctest: +SKIP
+    >>> log_data_info("ptbxl", "superdiagnostic", "train: strat_fold 1-8", train.X, train.y,
+    ...               classes=train.classes, prefix="train.", plots=True)  # doctest: +SKIP
     """
+    if plots and (y is None or classes is None):
+        raise ValueError("plots=True draws the labels: pass y and classes too.")
     params = data_info_params(dataset_name, task, split, X_paths_or_array, y, classes=classes,
                               prefix=prefix)
     mlflow.log_params(params)
+    if plots:
+        from ._eda import log_label_plots
+
+        name = prefix.strip(".").strip("/") or "data"
+        # The split's own words can be long: the title names it by its prefix.
+        shown = _short(split, 40) if name == "data" else f"{name} split"
+        log_label_plots(y, classes, artifact_dir=name if name == "data" else f"data/{name}",
+                        title=f"{dataset_name}/{task}: {shown}")
     return params
 
 

@@ -59,8 +59,11 @@ metrics of each fold (``cv_<metric>`` with ``step=fold``), their mean,
 per-epoch curves of networks (``fold<k>_train_loss``...) and the tags
 ``state`` (COMPLETE, PRUNED or FAIL), ``trial_number`` and, on the best,
 ``best_trial=true``. The final refit is a child run (``ecgsk.role=final``)
-with the evaluation artifacts and the logged model. Storage passwords are
-masked everywhere they are logged or printed.
+with the evaluation artifacts, the training records' class distribution and
+label co-occurrence (``data/train/``), the logged model and, with
+``--explain N``, relevance maps of N test records (``explain/``, as
+``python -m ecgsk.compare --explain``). Storage passwords are masked
+everywhere they are logged or printed.
 """
 
 from ._cli import build_parser, main, parse_set

@@ -130,6 +130,11 @@ def build_parser():
                         help="stop after N trials failed in a row in this process (5)")
     parser.add_argument("--top", type=_positive_int, default=10, metavar="N",
                         help="trials in the printed ranking (10)")
+    parser.add_argument("--explain", type=_nonneg_int, default=0, metavar="N",
+                        help="log relevance maps of N test records under explain/ of the best "
+                             "trial's final refit run: Grad-CAM for networks; for the others "
+                             "lead x segment permutation importance, which predicts up to 250 "
+                             "test records 10 x leads times; default 0, none")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
                         help="no progress bar")
     return parser
@@ -194,7 +199,7 @@ def main(argv=None):
              grace_period=args.grace_period, max_failures=args.max_failures,
              pruner_startup_trials=args.pruner_startup_trials,
              pruner_warmup_steps=args.pruner_warmup_steps, top=args.top,
-             progress=args.progress)
+             progress=args.progress, explain=args.explain)
     except (TuneError, CompareError, PipelineError, TrackingError) as exc:
         print(f"error: {mask_secrets(exc)}", file=sys.stderr)
         return 2

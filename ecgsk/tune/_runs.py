@@ -148,16 +148,20 @@ def ranked_trials(study, top=10):
 
 
 def _log_figure(client, run_id, make, artifact_file):
+    import matplotlib
     import matplotlib.pyplot as plt
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Optuna's ExperimentalWarning, matplotlib's layout notes
-        ax = make()
-    fig = ax.figure if hasattr(ax, "figure") else np.ravel(ax)[0].figure
-    try:
-        client.log_figure(run_id, fig, artifact_file)
-    finally:
-        plt.close(fig)
+    # Optuna's matplotlib plots switch the global style to ggplot: keep that to them, or
+    # every later figure of the process (the final refit's plots) would be drawn in it.
+    with matplotlib.rc_context():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Optuna's ExperimentalWarning, layout notes
+            ax = make()
+        fig = ax.figure if hasattr(ax, "figure") else np.ravel(ax)[0].figure
+        try:
+            client.log_figure(run_id, fig, artifact_file)
+        finally:
+            plt.close(fig)
 
 
 def log_study_summary(client, run_id, study, top=10):

@@ -67,7 +67,10 @@ class TuneResult:
     trials this call ran. ``final_run_id``, ``test_metrics``, ``model_uri``
     and ``model_version`` are set when this call did the final refit;
     ``refit`` says who did (``"this worker"``, ``"done before"``,
-    ``"another worker"``) or why none was done. ``found_complete``: the
+    ``"another worker"``) or why none was done. ``explanations``: the
+    artifact paths ``explain=N`` logged on the final refit's run (empty
+    when off, when this call did no refit, or when explaining failed: the
+    run is then tagged ``ecgsk.explain_error``). ``found_complete``: the
     study had its trials when this call started (it only refits, if the
     refit is missing or stale).
 
@@ -100,6 +103,7 @@ class TuneResult:
     model_version: str | None = None
     timed_out: bool = False
     found_complete: bool = False
+    explanations: list = field(default_factory=list)
 
 
 @dataclass
@@ -117,6 +121,9 @@ class _Context:
     study_uid: str
     parent_run_id: str
     n_trials: int
+    sampling_rate: float | None = None
+    lead_names: list | None = None
+    explain: int = 0
 
 
 def _check_int(value, name, minimum, allow_none=False):
@@ -232,7 +239,8 @@ def tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, 
          storage=None, sampler="tpe", pruner="median", n_jobs=1, seed=0, tracking_uri=None,
          set_params=None, max_records=None, folds=None, experiment="ecgsk", cache_dir=None,
          n_boot=1000, heartbeat_interval=10, grace_period=30, max_failures=5,
-         pruner_startup_trials=5, pruner_warmup_steps=1, top=10, progress=True, out=None):
+         pruner_startup_trials=5, pruner_warmup_steps=1, top=10, progress=True, out=None,
+         explain=0):
     """Tune a pipeline's hyperparameters with Optuna; refit the best, test it once, register it.
 
     Parameters
@@ -303,6 +311,14 @@ def tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, 
         A tqdm bar over the study's finished trials on stderr.
     out : file-like or None
         Where the ranking and the test result are printed; stdout when None.
+    explain : int, default=0
+        Log explanations of the best trial's refit for the first
+        ``explain`` test records under ``explain/`` of the final refit's
+        run, as ``compare --explain`` does
+        (:func:`ecgsk.explain.log_explanations`): Grad-CAM for networks;
+        for the others, permutation importance of each lead × 1/10 of the
+        record, scored by macro AUROC on (at most 250 of) the test records.
+        Only a call that does the final refit explains. 0 logs none.
 
     Returns
     -------
@@ -349,7 +365,8 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
           storage=None, sampler="tpe", pruner="median", n_jobs=1, seed=0, tracking_uri=None,
           set_params=None, max_records=None, folds=None, experiment="ecgsk", cache_dir=None,
           n_boot=1000, heartbeat_interval=10, grace_period=30, max_failures=5,
-          pruner_startup_trials=5, pruner_warmup_steps=1, top=10, progress=True, out=None):
+          pruner_startup_trials=5, pruner_warmup_steps=1, top=10, progress=True, out=None,
+          explain=0):
     """The body of :func:`tune`."""
     import mlflow
     import optuna
@@ -380,6 +397,7 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
     _check_int(n_boot, "n_boot", 0)
     _check_int(max_failures, "max_failures", 1)
     _check_int(top, "top", 1)
+    _check_int(explain, "explain", 0)
     check_dataset_task(dataset, task)
     module = load_pipeline_module(pipeline)
     name = module.__ecgsk_name__
@@ -434,7 +452,8 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
     config = json.loads(json.dumps(config))
     # Unreadable records fail here, before the study or any run exists.
     cache_dir = default_cache_dir() if cache_dir is None else cache_dir
-    X = load_signals(ds.X, sampling_rate=rate, length=length, cache_dir=cache_dir)
+    X, lead_names = load_signals(ds.X, sampling_rate=rate, length=length, cache_dir=cache_dir,
+                                 return_lead_names=True)
     study, created = _open_study(rdb, study_name, spec.direction, config)
 
     # ---- the work ----
@@ -486,7 +505,8 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
                         metric=spec.name, direction=spec.direction, n_trials=n_trials)
     ctx = _Context(module=module, name=name, fixed=fixed, metric=spec, task_type=task_type,
                    classes=classes, X=X, y=y, plan=plan, study_name=study_name, study_uid=uid,
-                   parent_run_id=parent_id, n_trials=n_trials)
+                   parent_run_id=parent_id, n_trials=n_trials, sampling_rate=rate,
+                   lead_names=lead_names, explain=int(explain))
     objective = Objective(ctx)
     me = worker_identity()
     with interrupt_handlers():
@@ -693,6 +713,12 @@ def _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_b
                      f"{_fmt(m.get(key), m.get(key + '_ci_low'), m.get(key + '_ci_high'))} "
                      f"(95% bootstrap interval, {n_boot} resamples).\n"
                      f"Model registered as {ctx.study_name!r} version {result.model_version}.\n")
+        if ctx.explain:
+            pngs = [p for p in result.explanations if p.endswith(".png")]
+            report.write(f"Explanations of {len(pngs)} test records logged under explain/ of "
+                         f"run {result.final_run_id}.\n" if pngs else
+                         "Explanations not logged: see the final run's ecgsk.explain_error "
+                         "tag.\n")
     else:
         report.write(f"\nFinal refit: {result.refit}.\n")
     text = report.getvalue()
@@ -715,7 +741,7 @@ def _final_refit(study, ctx, client, parent_id, ds, n_boot, seed, result):
     from mlflow.entities import Metric
     from sklearn.base import clone
 
-    from ..compare._compare import _build, _log_predictions
+    from ..compare._compare import _build, _log_explanations, _log_predictions
     from ..tracking import (
         log_data_info,
         log_evaluation,
@@ -750,7 +776,7 @@ def _final_refit(study, ctx, client, parent_id, ds, n_boot, seed, result):
         pipe = _build(ctx.module, ctx.name, params)
         log_pipeline_params(pipe, ctx.name)
         log_data_info(ds.name, ds.task, what, ds.X[train], y[train], classes=ctx.classes,
-                      prefix="train.")
+                      prefix="train.", plots=True)
         log_data_info(ds.name, ds.task, plan.description["test"], ds.X[plan.test], y[plan.test],
                       classes=ctx.classes, prefix="test.")
         est = clone(pipe).fit(X[train], y[train])
@@ -764,7 +790,13 @@ def _final_refit(study, ctx, client, parent_id, ds, n_boot, seed, result):
                          "test/predictions.csv")
         log_training_curves(est)
         info = log_model(est, classes=ctx.classes, input_example=X[plan.test[:2]],
-                         registered_model_name=ctx.study_name)
+                         registered_model_name=ctx.study_name,
+                         sampling_rate=ctx.sampling_rate, lead_names=ctx.lead_names,
+                         task_type=ctx.task_type)
+        if ctx.explain:
+            result.explanations = _log_explanations(
+                est, X, y, plan, ds, ctx.classes, ctx.sampling_rate, ctx.lead_names,
+                ctx.explain, seed)
         run_id = run.info.run_id
     now = int(time.time() * 1000)
     client.log_batch(parent_id, metrics=[Metric(key, float(v), now, 0)

@@ -96,6 +96,25 @@ def test_pipeline_run_metrics(e2e):
         client.download_artifacts(run.info.run_id, "test/predictions.csv")))
 
 
+def test_label_plots_once_and_reliability_diagram(e2e, tmp_path):
+    _, client = e2e
+    (comparison,) = _runs(client, "e2e", "comparison")
+    train = {a.path for a in client.list_artifacts(comparison.info.run_id, "data/train")}
+    assert train == {"data/train/class_distribution.png", "data/train/label_cooccurrence.png"}
+    local = client.download_artifacts(comparison.info.run_id,
+                                      "data/train/class_distribution.png", str(tmp_path))
+    with open(local, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    # Once per comparison: no pipeline or fold run draws them again.
+    for run in _runs(client, "e2e", "pipeline") + _runs(client, "e2e", "fold"):
+        assert not client.list_artifacts(run.info.run_id, "data")
+    for run in _runs(client, "e2e", "pipeline"):
+        paths = {a.path for a in client.list_artifacts(run.info.run_id, "test")}
+        assert "test/reliability_diagram.png" in paths
+        assert "external/reliability_diagram.png" in {
+            a.path for a in client.list_artifacts(run.info.run_id, "external")}
+
+
 def test_set_reaches_factory(e2e):
     _, client = e2e
     run = {r.info.run_name: r for r in _runs(client, "e2e", "pipeline")}["flat_lr"]

@@ -77,10 +77,12 @@ def test_log_evaluation_multilabel(tracking_uri, client, multilabel, rng, tmp_pa
 
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "test")}
     assert artifacts == {f"test/{f}" for f in (
-        "confusion_matrix.png", "roc_curves.png", "pr_curves.png", "classification_report.txt",
-        "per_class_metrics.json", "per_class_metrics.csv")}
+        "confusion_matrix.png", "roc_curves.png", "pr_curves.png", "reliability_diagram.png",
+        "classification_report.txt", "per_class_metrics.json", "per_class_metrics.csv")}
     local = Path(client.download_artifacts(run.info.run_id, "test", str(tmp_path)))
     assert (local / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
+    reliability = (local / "reliability_diagram.png").read_bytes()
+    assert reliability[:8] == b"\x89PNG\r\n\x1a\n" and len(reliability) > 1000
     report = (local / "classification_report.txt").read_text()
     assert "STTC" in report and "validation set" in report
     table = client.load_table(run.info.experiment_id, "test/per_class_metrics.json",
@@ -135,6 +137,8 @@ def test_log_evaluation_multiclass_external_prefix(tracking_uri, client, rng):
         roc_auc_score(y, proba, multi_class="ovr", average="macro"))
     folders = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert folders == {"external"}
+    assert "external/reliability_diagram.png" in {
+        a.path for a in client.list_artifacts(run.info.run_id, "external")}
 
 
 def test_class_absent_from_test_set(tracking_uri, rng):
