@@ -6,8 +6,10 @@
   targets, unlike :class:`sklearn.ensemble.VotingClassifier`.
 - :func:`seed_ensemble`: the PTB-XL benchmark's ensemble of one recipe
   trained with several random seeds.
+- :func:`late_fusion`: networks averaged, then fused with a model on
+  engineered features (``ecgsk_ptbxl`` and ``ecgsk_cinc`` pipelines).
 """
 
-from ._voting import SoftVotingEnsemble, seed_ensemble
+from ._voting import SoftVotingEnsemble, late_fusion, seed_ensemble
 
-__all__ = ["SoftVotingEnsemble", "seed_ensemble"]
+__all__ = ["SoftVotingEnsemble", "seed_ensemble", "late_fusion"]

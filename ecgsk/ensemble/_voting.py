@@ -10,7 +10,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-__all__ = ["SoftVotingEnsemble", "seed_ensemble"]
+__all__ = ["SoftVotingEnsemble", "seed_ensemble", "late_fusion"]
 
 
 def _as_proba_matrix(proba, multilabel):
@@ -283,3 +283,44 @@ def seed_ensemble(estimator, seeds=(0, 1, 2), *, seed_params=None, weights=None)
     members = [(f"seed{s}", clone(estimator).set_params(**{n: s for n in names}))
                for s in seeds]
     return SoftVotingEnsemble(members, weights=weights)
+
+
+def late_fusion(networks=(), features=None, *, feature_weight=1.0, prefix="net"):
+    """Networks averaged with each other, then with a features model: late fusion.
+
+    Parameters
+    ----------
+    networks : sequence of classifiers, default=()
+        Members sharing the network share of the vote equally (say, one
+        recipe with several seeds), named ``<prefix>0``, ``<prefix>1``...
+    features : classifier or None, default=None
+        A model on engineered features, named ``features``.
+    feature_weight : float, default=1.0
+        Weight of ``features`` relative to the whole network share (ignored
+        without networks).
+    prefix : str, default="net"
+        Name prefix of the network members.
+
+    Returns
+    -------
+    ensemble : SoftVotingEnsemble
+        Unfitted.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from ecgsk.ensemble import late_fusion
+    >>> ens = late_fusion([LogisticRegression(), LogisticRegression(C=0.1)],
+    ...                   LogisticRegression(C=10), feature_weight=2)
+    >>> [name for name, _ in ens.estimators], ens.weights
+    (['net0', 'net1', 'features'], [0.5, 0.5, 2.0])
+    """
+    networks = list(networks)
+    if not networks and features is None:
+        raise ValueError("late_fusion needs networks, features or both.")
+    estimators = [(f"{prefix}{k}", net) for k, net in enumerate(networks)]
+    weights = [1.0 / len(networks)] * len(networks) if networks else []
+    if features is not None:
+        estimators.append(("features", features))
+        weights.append(float(feature_weight) if networks else 1.0)
+    return SoftVotingEnsemble(estimators, weights=weights)

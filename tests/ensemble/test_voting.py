@@ -123,3 +123,23 @@ def test_seed_ensemble_errors():
         seed_ensemble(make_pipeline(StandardScaler()), seeds=[0])
     with pytest.raises(ValueError, match="not parameters"):
         seed_ensemble(LogisticRegression(), seeds=[0], seed_params=["nope"])
+
+
+def test_late_fusion_names_and_weights(rng):
+    from ecgsk.ensemble import late_fusion
+
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    ens = late_fusion([LogisticRegression(), LogisticRegression(C=0.1), LogisticRegression(C=10)],
+                      DecisionTreeClassifier(max_depth=2, random_state=0), feature_weight=3,
+                      prefix="seresnet")
+    assert [n for n, _ in ens.estimators] == ["seresnet0", "seresnet1", "seresnet2", "features"]
+    assert ens.weights == pytest.approx([1 / 3, 1 / 3, 1 / 3, 3.0])
+    ens.fit(X, y)
+    nets = np.mean([e.predict_proba(X) for e in ens.estimators_[:3]], axis=0)
+    feats = ens.estimators_[3].predict_proba(X)
+    np.testing.assert_allclose(ens.predict_proba(X), (nets + 3 * feats) / 4)
+    only = late_fusion([], DecisionTreeClassifier())
+    assert [n for n, _ in only.estimators] == ["features"] and only.weights == [1.0]
+    with pytest.raises(ValueError, match="networks, features or both"):
+        late_fusion([], None)
