@@ -14,7 +14,9 @@ Splits: PTB-XL trains on ``strat_fold`` 1-8 (cross-validated over them),
 tunes decision thresholds on fold 9 and tests on fold 10. CinC 2017 and
 PTB-DB, which have no folds, hold out a fixed stratified 20 % (grouped by
 patient where there are patient ids) and cross-validate 5 grouped,
-stratified folds of the rest.
+stratified folds of the rest. The final fit (:func:`fit_final`, shared
+with ``python -m ecgsk.tune``'s refit) learns from the training records; its
+networks validate on PTB-XL's fold 9.
 
 Pipelines are Python modules of a fixed shape, found by name in
 ``pipelines/`` folders or given by path: see :mod:`ecgsk.compare._registry`
@@ -36,7 +38,14 @@ from ._compare import (
     parse_set,
     parse_value,
 )
-from ._data import DATASETS, CompareError, dataset_tasks, default_cache_dir, make_plan
+from ._data import (
+    DATASETS,
+    CompareError,
+    dataset_tasks,
+    default_cache_dir,
+    fit_final,
+    make_plan,
+)
 from ._registry import (
     PIPELINES_ENV,
     PipelineError,
@@ -62,6 +71,7 @@ __all__ = [
     "dataset_tasks",
     "default_cache_dir",
     "make_plan",
+    "fit_final",
     "load_pipeline_module",
     "validate_pipeline_module",
     "list_pipelines",

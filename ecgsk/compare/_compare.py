@@ -18,6 +18,7 @@ from ._data import (
     check_dataset_task,
     default_cache_dir,
     default_length,
+    fit_final,
     fit_targets,
     load_dataset,
     load_signals,
@@ -164,6 +165,10 @@ class _Signals:
                 n_jobs=self.n_jobs, return_lead_names=True)
         return self._arrays[key]
 
+    def loaded(self):
+        """``[((rate, length), signals), ...]`` read so far, lowest rate first."""
+        return sorted(self._arrays.items(), key=lambda item: item[0])
+
 
 def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=None,
             tracking_uri=None, test_data=None, n_boot=1000, seed=0, experiment="ecgsk",
@@ -257,6 +262,8 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
     class distribution and label co-occurrence
     (``data/train/class_distribution.png``,
     ``data/train/label_cooccurrence.png`` for multi-label tasks), the
+    clinical 12-lead plots of the first 2 test records as the pipelines
+    read them (``data/examples/<record>.png``, :func:`ecgsk.plots.plot_ecg`), the
     summary and the pairwise tests (``comparison/summary.json``,
     ``comparison/pairwise.json``, CSV copies and ``comparison/report.txt``).
     """
@@ -360,6 +367,12 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
                                + traceback.format_exc(), file=sys.stderr)
         finally:
             bar.close()
+        if signals.loaded():
+            # The first test records as the pipelines read them (the highest rate read).
+            (rate, _), X = signals.loaded()[-1]
+            shown = plan.test[:2]
+            _log_example_ecgs(X[shown], ds.X[shown], y[shown], classes, rate,
+                              signals.lead_names)
         _finish(result, y[plan.test], task_type, classes, n_boot, seed, out)
         if result.failed:
             raise ComparisonFailed(
@@ -481,16 +494,8 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
             mlflow.log_metrics(summary)
 
         bar.set_postfix_str(f"{name}: final fit")
-        est, fit_idx = clone(pipe), plan.train
-        if plan.valid is not None:
-            from ..neural import set_validation
-
-            both = np.concatenate([plan.train, plan.valid])
-            if set_validation(est, np.isin(both, plan.valid)):
-                fit_idx = both  # networks validate on fold 9; nothing else learns from it
-        mlflow.log_param("final.validation", "fold 9 (networks)" if len(fit_idx) > len(plan.train)
-                         else "none" if plan.valid is None else "fold 9 (thresholds only)")
-        est.fit(X[fit_idx], y[fit_idx])
+        est, validation = fit_final(pipe, X, y, plan)  # networks validate on fold 9
+        mlflow.log_param("final.validation", validation)
         thresholds, proba_valid = thresholds_of(est)
         proba = _predict(est, X[plan.test], k)
         y_valid = None if proba_valid is None else y[plan.valid]
@@ -554,6 +559,41 @@ def _log_explanations(est, X, y, plan, ds, classes, rate, lead_names, n, seed):
         warnings.warn(f"explanations not logged: {type(exc).__name__}: {exc}", UserWarning,
                       stacklevel=2)
         return []
+
+
+def _log_example_ecgs(X, paths, y, classes, rate, lead_names, *, n=2,
+                      artifact_dir="data/examples", split="test"):
+    """The clinical 12-lead plot (:func:`ecgsk.plots.plot_ecg`) of the first ``n`` records.
+
+    Shared by ``compare`` (the comparison run) and ``tune`` (the best
+    trial's refit): logs ``<artifact_dir>/<record>.png`` to the active run,
+    the signals as the pipeline reads them (``rate`` Hz, ``lead_names``),
+    titled with the record's labels. Returns the artifact paths logged; a
+    record that cannot be drawn is left out with a warning: plots never
+    fail a run.
+    """
+    import mlflow
+
+    logged = []
+    for signal, path, target in zip(X[:n], paths[:n], y[:n]):
+        record = os.path.basename(os.fspath(path))
+        artifact = f"{artifact_dir}/{record}.png"
+        try:
+            from ..plots import plot_ecg
+
+            if np.ndim(target):  # a row of the multi-label indicator matrix
+                labels = [str(c) for c, v in zip(classes, target) if v]
+            else:
+                labels = [str(classes[int(target)])]
+            fig = plot_ecg(signal, rate, lead_names,
+                           title=f"{record} ({split}): {', '.join(labels) or 'no label'}")
+            mlflow.log_figure(fig, artifact)
+        except Exception as exc:  # noqa: BLE001 -- an example plot must not fail the run
+            warnings.warn(f"{artifact} not logged: {type(exc).__name__}: {exc}", UserWarning,
+                          stacklevel=2)
+            continue
+        logged.append(artifact)
+    return logged
 
 
 def _log_predictions(paths, y, proba, classes, artifact_file):

@@ -9,7 +9,7 @@ from sklearn.model_selection import PredefinedSplit, StratifiedGroupKFold, train
 
 __all__ = ["CompareError", "DATASETS", "dataset_tasks", "load_dataset", "stratified_subset",
            "SplitPlan", "make_plan", "load_signals", "default_length", "default_cache_dir",
-           "align_labels", "fit_targets"]
+           "align_labels", "fit_targets", "fit_final"]
 
 #: Datasets the comparison reads.
 DATASETS = ("ptbxl", "cinc2017", "ptbdb")
@@ -248,6 +248,55 @@ def make_plan(ds, *, folds=None, cv=True, seed=0):
     except ValueError as exc:  # e.g. a class with fewer records than folds
         raise CompareError(f"cannot split {ds.name} ({n} records): {exc}") from None
     return plan
+
+
+def fit_final(estimator, X, y, plan):
+    """Fit a clone of ``estimator`` for the final test of a split plan.
+
+    The clone learns from the training records ``plan.train``. Where the
+    plan has validation records (PTB-XL's fold 9), every network in it
+    (:class:`~ecgsk.neural.ECGNetClassifier`: the estimator, a pipeline
+    step, an ensemble member) validates on them -- early stopping,
+    learning-rate schedule, best epoch -- as the PTB-XL benchmark does: the
+    clone is fitted on training and validation records together with
+    :func:`ecgsk.neural.set_validation` marking the latter, and a
+    :class:`~ecgsk.ensemble.SoftVotingEnsemble` fits its members without a
+    network on the training records alone. Nothing else learns from the
+    validation records; an estimator without a network is fitted on the
+    training records only (the validation records are left to tune its
+    decision thresholds). Shared by ``compare``'s final fit and ``tune``'s
+    refit of the best trial.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Left as it is; a clone is fitted.
+    X, y : array-like
+        All records of the dataset the plan indexes.
+    plan : SplitPlan
+
+    Returns
+    -------
+    fitted : estimator
+    validation : str
+        How the validation records were used, logged as ``final.validation``:
+        ``"fold 9 (networks)"``, ``"fold 9 (thresholds only)"`` (no network
+        to validate) or ``"none"`` (the plan has no validation records).
+    """
+    from sklearn.base import clone
+
+    est, rows = clone(estimator), plan.train
+    if plan.valid is None:
+        validation = "none"
+    else:
+        from ..neural import set_validation
+
+        both = np.concatenate([plan.train, plan.valid])
+        if set_validation(est, np.isin(both, plan.valid)):
+            rows, validation = both, "fold 9 (networks)"
+        else:
+            validation = "fold 9 (thresholds only)"
+    return est.fit(X[rows], y[rows]), validation
 
 
 def default_length(dataset, sampling_rate):

@@ -6,9 +6,10 @@
 trial by cross-validation on the training records only (the split plan of
 :mod:`ecgsk.compare`: PTB-XL folds 1-8 held out in turn, ``--folds`` to
 choose; the test fold is never seen during the search), then refits the best
-trial on the training and validation records, evaluates it once on the test
-records with bootstrap confidence intervals, and registers the model in the
-MLflow Model Registry under the study's name.
+trial on the training records as ``compare``'s final fit does (its networks
+validate on PTB-XL's fold 9, which also tunes the decision thresholds),
+evaluates it once on the test records with bootstrap confidence intervals,
+and registers the model in the MLflow Model Registry under the study's name.
 
 Budget and resuming
 -------------------
@@ -59,8 +60,10 @@ metrics of each fold (``cv_<metric>`` with ``step=fold``), their mean,
 per-epoch curves of networks (``fold<k>_train_loss``...) and the tags
 ``state`` (COMPLETE, PRUNED or FAIL), ``trial_number`` and, on the best,
 ``best_trial=true``. The final refit is a child run (``ecgsk.role=final``)
-with the evaluation artifacts, the training records' class distribution and
-label co-occurrence (``data/train/``), the logged model and, with
+with the evaluation artifacts, the parameter ``final.validation``, the
+training records' class distribution and label co-occurrence
+(``data/train/``), the clinical 12-lead plots of the first 2 test records
+(``data/examples/<record>.png``), the logged model and, with
 ``--explain N``, relevance maps of N test records (``explain/``, as
 ``python -m ecgsk.compare --explain``). Storage passwords are masked
 everywhere they are logged or printed.

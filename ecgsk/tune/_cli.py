@@ -65,8 +65,9 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m ecgsk.tune",
         description="Tune an ECG pipeline's hyperparameters with Optuna on the training folds,\n"
-                    "refit the best on training + validation records, test it once, register\n"
-                    "it in MLflow. The study is one MLflow run, each trial a child run.",
+                    "refit the best on the training records (networks validating on PTB-XL's\n"
+                    "fold 9), test it once, register it in MLflow. The study is one MLflow\n"
+                    "run, each trial a child run.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--list-metrics", action="store_true",
                         help="list the metrics --metric takes and exit")

@@ -64,8 +64,11 @@ class TuneResult:
 
     ``counts`` are the study's trials by state (all workers), with
     ``finished`` = COMPLETE + PRUNED; ``ran`` the ``(number, state)`` of the
-    trials this call ran. ``final_run_id``, ``test_metrics``, ``model_uri``
-    and ``model_version`` are set when this call did the final refit;
+    trials this call ran. ``final_run_id``, ``test_metrics``, ``model_uri``,
+    ``model_version`` and ``final_validation`` (how the refit used the
+    validation records, its parameter ``final.validation``: ``"fold 9
+    (networks)"``, ``"fold 9 (thresholds only)"`` or ``"none"``) are set
+    when this call did the final refit;
     ``refit`` says who did (``"this worker"``, ``"done before"``,
     ``"another worker"``) or why none was done. ``explanations``: the
     artifact paths ``explain=N`` logged on the final refit's run (empty
@@ -104,6 +107,7 @@ class TuneResult:
     timed_out: bool = False
     found_complete: bool = False
     explanations: list = field(default_factory=list)
+    final_validation: str | None = None
 
 
 @dataclass
@@ -707,9 +711,9 @@ def _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_b
 
     if result.test_metrics:
         m, key = result.test_metrics, f"test_{ctx.metric.key(ctx.task_type)}"
-        report.write(f"\nBest trial {result.best_trial} refitted on "
-                     f"{'training + validation' if ctx.plan.valid is not None else 'training'} "
-                     f"records, tested once on {len(ctx.plan.test)} test records: {key} = "
+        report.write(f"\nBest trial {result.best_trial} refitted on the training records "
+                     f"(validation: {result.final_validation}), tested once on "
+                     f"{len(ctx.plan.test)} test records: {key} = "
                      f"{_fmt(m.get(key), m.get(key + '_ci_low'), m.get(key + '_ci_high'))} "
                      f"(95% bootstrap interval, {n_boot} resamples).\n"
                      f"Model registered as {ctx.study_name!r} version {result.model_version}.\n")
@@ -735,14 +739,20 @@ def _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_b
 
 
 def _final_refit(study, ctx, client, parent_id, ds, n_boot, seed, result):
-    """Refit the best trial on training (+ validation) records, test it once, register it."""
+    """Refit the best trial as compare's final fit, test it once, register it.
+
+    The refit learns from the training records; its networks validate on
+    the validation records (PTB-XL's fold 9), which also tune the decision
+    thresholds (:func:`ecgsk.compare._data.fit_final`).
+    """
     import mlflow
     import optuna
     from mlflow.entities import Metric
-    from sklearn.base import clone
 
-    from ..compare._compare import _build, _log_explanations, _log_predictions
+    from ..compare._compare import _build, _log_example_ecgs, _log_explanations, _log_predictions
+    from ..compare._data import fit_final
     from ..tracking import (
+        decision_thresholds,
         log_data_info,
         log_evaluation,
         log_model,
@@ -759,10 +769,6 @@ def _final_refit(study, ctx, client, parent_id, ds, n_boot, seed, result):
     params = trial_params(ctx.module, ctx.name, optuna.trial.FixedTrial(best.params, best.number),
                           ctx.fixed)
     plan, X, y, k = ctx.plan, ctx.X, ctx.y, len(ctx.classes)
-    train = plan.train if plan.valid is None else np.sort(np.concatenate([plan.train,
-                                                                          plan.valid]))
-    what = ("training + validation records (strat_fold 1-9)" if plan.valid is not None
-            else plan.description["train"])
     tags = {"ecgsk.role": "final", "ecgsk.study": ctx.study_name,
             "ecgsk.study_uid": ctx.study_uid, "ecgsk.pipeline": ctx.name,
             "trial_number": str(best.number), "mlflow.parentRunId": parent_id}
@@ -775,24 +781,35 @@ def _final_refit(study, ctx, client, parent_id, ds, n_boot, seed, result):
                            f"cv_{ctx.metric.name}": str(best.value)})
         pipe = _build(ctx.module, ctx.name, params)
         log_pipeline_params(pipe, ctx.name)
-        log_data_info(ds.name, ds.task, what, ds.X[train], y[train], classes=ctx.classes,
-                      prefix="train.", plots=True)
-        log_data_info(ds.name, ds.task, plan.description["test"], ds.X[plan.test], y[plan.test],
-                      classes=ctx.classes, prefix="test.")
-        est = clone(pipe).fit(X[train], y[train])
+        for split in ("train", "valid", "test"):
+            idx = getattr(plan, split)
+            if idx is not None:
+                log_data_info(ds.name, ds.task, plan.description[split], ds.X[idx], y[idx],
+                              classes=ctx.classes, prefix=f"{split}.", plots=split == "train")
+        shown = plan.test[:2]
+        _log_example_ecgs(X[shown], ds.X[shown], y[shown], ctx.classes, ctx.sampling_rate,
+                          ctx.lead_names)
+        # As compare's final fit: the training records; networks validate on fold 9.
+        est, validation = fit_final(pipe, X, y, plan)
+        mlflow.log_param("final.validation", validation)
         check_interrupt()
+        thresholds = y_valid = proba_valid = None
+        if plan.valid is not None and ctx.task_type in ("multilabel", "binary"):
+            y_valid, proba_valid = y[plan.valid], predict_proba_matrix(est, X[plan.valid], k)
+            thresholds = decision_thresholds(y_valid, proba_valid, ctx.classes, ctx.task_type)
         proba = predict_proba_matrix(est, X[plan.test], k)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             metrics = log_evaluation(y[plan.test], proba, ctx.classes, "test_", ctx.task_type,
-                                     n_boot=n_boot, random_state=seed)
+                                     y_valid=y_valid, proba_valid=proba_valid, n_boot=n_boot,
+                                     random_state=seed)
         _log_predictions(ds.X[plan.test], y[plan.test], proba, ctx.classes,
                          "test/predictions.csv")
         log_training_curves(est)
         info = log_model(est, classes=ctx.classes, input_example=X[plan.test[:2]],
                          registered_model_name=ctx.study_name,
                          sampling_rate=ctx.sampling_rate, lead_names=ctx.lead_names,
-                         task_type=ctx.task_type)
+                         task_type=ctx.task_type, thresholds=thresholds)
         if ctx.explain:
             result.explanations = _log_explanations(
                 est, X, y, plan, ds, ctx.classes, ctx.sampling_rate, ctx.lead_names,
@@ -809,6 +826,7 @@ def _final_refit(study, ctx, client, parent_id, ds, n_boot, seed, result):
                                      "model_version": None if version is None else str(version),
                                      "model_uri": info.model_uri})
     result.final_run_id = run_id
+    result.final_validation = validation
     result.test_metrics = metrics
     result.model_uri = info.model_uri
     result.model_version = None if version is None else str(version)

@@ -105,6 +105,15 @@ def test_label_plots_once_and_reliability_diagram(e2e, tmp_path):
                                       "data/train/class_distribution.png", str(tmp_path))
     with open(local, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    # The clinical 12-lead plots of the first 2 test records, as the pipelines read them.
+    preds = pd.read_csv(client.download_artifacts(
+        _runs(client, "e2e", "pipeline")[0].info.run_id, "test/predictions.csv"))
+    examples = {a.path for a in client.list_artifacts(comparison.info.run_id, "data/examples")}
+    assert examples == {f"data/examples/{r}.png" for r in preds.record[:2]}
+    local = client.download_artifacts(comparison.info.run_id, sorted(examples)[0],
+                                      str(tmp_path))
+    with open(local, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     # Once per comparison: no pipeline or fold run draws them again.
     for run in _runs(client, "e2e", "pipeline") + _runs(client, "e2e", "fold"):
         assert not client.list_artifacts(run.info.run_id, "data")

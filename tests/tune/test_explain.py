@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 from matplotlib.image import imread
 from mlflow.models import Model
@@ -67,6 +68,13 @@ def test_explain_logs_relevance_maps_on_the_final_run(
     assert data == {"data/train/class_distribution.png", "data/train/label_cooccurrence.png"}
     assert "test/reliability_diagram.png" in {a.path for a in client.list_artifacts(run_id,
                                                                                     "test")}
+    # ... and the clinical 12-lead plots of the first 2 test records (the explained ones).
+    records = pd.read_csv(client.download_artifacts(run_id, "test/predictions.csv",
+                                                    str(tmp_path))).record[:2]
+    examples = sorted(a.path for a in client.list_artifacts(run_id, "data/examples"))
+    assert examples == sorted(f"data/examples/{r}.png" for r in records)
+    local = Path(client.download_artifacts(run_id, examples[0], str(tmp_path)))
+    assert local.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # The registered model says how its signals were read (python -m ecgsk.predict).
     mlflow.set_tracking_uri(tracking_uri)
     meta = Model.load(mlflow.artifacts.download_artifacts("models:/"

@@ -92,11 +92,13 @@ def test_parent_run_holds_plots_and_final_test(e2e):
     m = parent.data.metrics
     assert m["test_macro_auroc_ci_low"] <= m["test_macro_auroc"] <= m["test_macro_auroc_ci_high"]
     assert m["test_macro_auroc"] == pytest.approx(final.data.metrics["test_macro_auroc"])
-    # Refit on training + validation folds, tested once on the test fold.
+    # Refit on the training folds as compare's final fit (a classic pipeline: fold 9 tunes
+    # the decision thresholds only), tested once on the test fold.
     params = parent.data.params
-    n_train = int(params["train.n_records"]) + int(params["valid.n_records"])
-    assert final.data.params["train.n_records"] == str(n_train)
-    assert final.data.params["test.n_records"] == parent.data.params["test.n_records"]
+    for split in ("train", "valid", "test"):
+        assert final.data.params[f"{split}.n_records"] == params[f"{split}.n_records"]
+    assert final.data.params["final.validation"] == "fold 9 (thresholds only)"
+    assert {f"test_threshold_{c}" for c in ("CD", "HYP", "MI", "NORM", "STTC")} <= set(m)
     assert final.data.params["optuna.C"] == str(study.best_params["C"])
 
 
