@@ -12,7 +12,8 @@ records it has never seen, by the published protocol:
 Each row gets the task's metric (macro AUROC; AUROC for binary; the
 challenge F1 of N, A and O for CinC 2017, from the most probable class),
 a 95% bootstrap interval over the test records, the training time and the
-machine. ecgsk's rows are compared with the best peer row of their task by
+machine. "fit" records count fold 9 in where networks validate on it (it
+never trains their weights, nor any model without a network). ecgsk's rows are compared with the best peer row of their task by
 a paired bootstrap on the same records. Finished rows are kept under
 ``--out-dir`` (predictions, time) and skipped on a rerun, so an interrupted
 run resumes; ``--fresh`` retrains.
@@ -45,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 from ecgsk.compare._data import (  # noqa: E402
     align_labels,
     default_length,
+    fit_final,
     fit_targets,
     load_dataset,
     load_signals,
@@ -208,8 +210,6 @@ class Data:
 
 def run_row(row, data, preset, out_dir, fresh=False):
     """Fit a row's pipeline (or reuse its saved result) and return its test probabilities."""
-    from ecgsk.neural import set_validation
-
     digest = hashlib.sha1(json.dumps(row.params(preset), sort_keys=True, default=str).encode())
     tag = f"{data.task}__{row.pipeline}__{digest.hexdigest()[:10]}"
     path = Path(out_dir) / f"{tag}.npz"
@@ -227,20 +227,17 @@ def run_row(row, data, preset, out_dir, fresh=False):
     X = data.signals("own", rate, length)
     est = module.make_pipeline(**params)
     plan = data.plan
-    fit_idx = plan.train
-    if plan.valid is not None:
-        both = np.concatenate([plan.train, plan.valid])
-        if set_validation(est, np.isin(both, plan.valid)):
-            fit_idx = both  # networks validate on fold 9; the rest never sees it
-    print(f"  {row.name}: fitting on {len(fit_idx)} records ...", file=sys.stderr, flush=True)
+    print(f"  {row.name}: fitting ...", file=sys.stderr, flush=True)
     start = time.perf_counter()
-    est.fit(X[fit_idx], data.y[fit_idx])
+    est, validation = fit_final(est, X, data.y, plan)  # networks validate on fold 9
     train_s = time.perf_counter() - start
     X_test = data.signals("ext", rate, length) if data.ext is not None else X[plan.test]
     proba = _proba(est, X_test)
     meta = {"row": row.name, "pipeline": row.pipeline,
             "params": json.loads(json.dumps(params, default=str)), "train_s": train_s,
-            "n_train": int(len(fit_idx)), "n_test": int(len(data.y_test)),
+            "n_train": int(len(plan.train)
+                           + (len(plan.valid) if validation == "fold 9 (networks)" else 0)),
+            "validation": validation, "n_test": int(len(data.y_test)),
             "machine": machine(), "preset": preset}
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
@@ -302,11 +299,12 @@ def main(argv=None):
     from ecgsk.compare._data import default_cache_dir
 
     cache = args.cache_dir or default_cache_dir()
-    out = [f"Machine: {machine()}. Preset: {preset}. Test records: "
-           f"{'fold 10 / hold-out of ' + args.test_data if args.test_data else 'shared data, PTB-XL fold 10 and the CinC 2017 20% hold-out'}.",
+    where = (f"{args.test_data} (PTB-XL: its fold 10; CinC 2017: all records)" if args.test_data
+             else "PTB-XL fold 10 and the CinC 2017 20% hold-out of --data")
+    out = [f"Machine: {machine()}. Preset: {preset}. Test records: {where}.",
            "", "| task | pipeline | metric [95% CI] | vs best "
            f"{'reference' if args.ablation else 'peer'} (paired bootstrap) | train min | "
-           "train / test records |", "|---|---|---|---|---:|---|"]
+           "fit / test records |", "|---|---|---|---|---:|---|"]
     start = time.perf_counter()
     for task in args.tasks:
         rows = ABLATION.get(task, []) if args.ablation else ROWS[task]
@@ -318,8 +316,13 @@ def main(argv=None):
         data = Data(task, args.data, args.test_data, cache)
         results = []
         for row in rows:
-            proba, meta = run_row(row, data, preset, Path(args.out_dir) / (
-                "external" if args.test_data else "shared"), fresh=args.fresh)
+            try:
+                proba, meta = run_row(row, data, preset, Path(args.out_dir) / (
+                    "external" if args.test_data else "shared"), fresh=args.fresh)
+            except Exception as exc:  # noqa: BLE001 -- one broken row must not lose the rest
+                print(f"  {row.name}: FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
+                out.append(f"| {task} | {row.name} | failed: {type(exc).__name__}: {exc} | | | |")
+                continue
             results.append((row, proba, meta))
         lines, _ = table(task, data, results, args.n_boot,
                          baseline_role="reference" if args.ablation else "peer")
