@@ -13,8 +13,9 @@ Each row gets the task's metric (macro AUROC; AUROC for binary; the
 challenge F1 of N, A and O for CinC 2017, from the most probable class),
 a 95% bootstrap interval over the test records, the training time and the
 machine. "fit" records count fold 9 in where networks validate on it (it
-never trains their weights, nor any model without a network). ecgsk's rows are compared with the best peer row of their task by
-a paired bootstrap on the same records. Finished rows are kept under
+never trains their weights, nor any model without a network). ecgsk's rows
+are compared with the best peer row of their task by a paired bootstrap on
+the same records. Finished rows are kept under
 ``--out-dir`` (predictions, time) and skipped on a rerun, so an interrupted
 run resumes; ``--fresh`` retrains.
 

@@ -18,7 +18,7 @@ engineered features, the RR-interval statistics of
 import torch
 from sklearn.pipeline import Pipeline
 
-from ecgsk.ensemble import SoftVotingEnsemble
+from ecgsk.ensemble import late_fusion
 from ecgsk.nets import SEResNeXt1d
 from ecgsk.neural import ECGNetClassifier
 from ecgsk.preprocessing import Standardizer
@@ -31,9 +31,9 @@ LENGTH = 3000
 MEMBERS = ("seresnet", "features")
 
 
-def network(*, se=True, cardinality=None, base_width=None, class_weight="balanced", criterion="auto", max_epochs=30,
-            batch_size=64, lr=3e-3, weight_decay=1e-2, patience=6, amp=None, random_state=0,
-            verbose=0):
+def network(*, se=True, cardinality=None, base_width=None, class_weight="balanced",
+            criterion="auto", max_epochs=30, batch_size=64, lr=3e-3, weight_decay=1e-2,
+            patience=6, amp=None, random_state=0, verbose=0):
     """The SE network member alone: standardizer -> SEResNeXt1d (small), 1 lead."""
     return Pipeline([
         ("scale", Standardizer()),
@@ -62,24 +62,21 @@ def make_pipeline(*, members=MEMBERS, n_seeds=1, se=True, cardinality=None, base
         raise ValueError(f"members must be a non-empty subset of {MEMBERS}, got {members!r}.")
     if int(n_seeds) < 1:
         raise ValueError(f"n_seeds must be at least 1, got {n_seeds!r}.")
-    estimators, weights = [], []
-    if "seresnet" in members:
-        for k in range(int(n_seeds)):
-            estimators.append((f"seresnet{k}", network(
-                se=se, cardinality=cardinality, base_width=base_width, class_weight=class_weight, criterion=criterion, max_epochs=max_epochs,
-                batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience,
-                amp=amp, random_state=random_state + k, verbose=verbose)))
-            weights.append(1.0 / int(n_seeds))
+    nets = [network(se=se, cardinality=cardinality, base_width=base_width,
+                    class_weight=class_weight, criterion=criterion, max_epochs=max_epochs,
+                    batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience,
+                    amp=amp, random_state=random_state + k, verbose=verbose)
+            for k in range(int(n_seeds))] if "seresnet" in members else []
+    features = None
     if "features" in members:
         from ecgsk.baselines import make_feature_baseline
         from sklearn.ensemble import HistGradientBoostingClassifier
 
-        estimators.append(("features", make_feature_baseline(
+        features = make_feature_baseline(
             HistGradientBoostingClassifier(class_weight=class_weight,
                                            random_state=random_state),
-            sampling_rate=SAMPLING_RATE, random_state=random_state)))
-        weights.append(float(feature_weight) if "seresnet" in members else 1.0)
-    return SoftVotingEnsemble(estimators, weights=weights)
+            sampling_rate=SAMPLING_RATE, random_state=random_state)
+    return late_fusion(nets, features, feature_weight=feature_weight, prefix="seresnet")
 
 
 def search_space(trial):

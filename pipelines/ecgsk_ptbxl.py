@@ -20,7 +20,7 @@ one lever changed. Works for every PTB-XL task (multi-label and binary).
 import torch
 from sklearn.pipeline import Pipeline
 
-from ecgsk.ensemble import SoftVotingEnsemble
+from ecgsk.ensemble import late_fusion
 from ecgsk.nets import SEResNeXt1d
 from ecgsk.neural import ECGNetClassifier
 from ecgsk.preprocessing import Augmenter, Derivatives, Standardizer
@@ -72,25 +72,22 @@ def make_pipeline(*, members=MEMBERS, n_seeds=3, se=True, cardinality=None, base
         raise ValueError(f"members must be a non-empty subset of {MEMBERS}, got {members!r}.")
     if int(n_seeds) < 1:
         raise ValueError(f"n_seeds must be at least 1, got {n_seeds!r}.")
-    estimators, weights = [], []
-    if "seresnet" in members:
-        for k in range(int(n_seeds)):
-            estimators.append((f"seresnet{k}", network(
-                se=se, cardinality=cardinality, base_width=base_width, crop_length=crop_length, window_stride=window_stride,
-                derivatives=derivatives, augment=augment, criterion=criterion,
-                max_epochs=max_epochs, batch_size=batch_size, lr=lr,
-                weight_decay=weight_decay, patience=patience, amp=amp,
-                random_state=random_state + k, verbose=verbose)))
-            weights.append(1.0 / int(n_seeds))
+    nets = [network(se=se, cardinality=cardinality, base_width=base_width,
+                    crop_length=crop_length, window_stride=window_stride,
+                    derivatives=derivatives, augment=augment, criterion=criterion,
+                    max_epochs=max_epochs, batch_size=batch_size, lr=lr,
+                    weight_decay=weight_decay, patience=patience, amp=amp,
+                    random_state=random_state + k, verbose=verbose)
+            for k in range(int(n_seeds))] if "seresnet" in members else []
+    features = None
     if "features" in members:
         from ecgsk.baselines import make_feature_baseline
         from sklearn.ensemble import HistGradientBoostingClassifier
 
-        estimators.append(("features", make_feature_baseline(
+        features = make_feature_baseline(
             HistGradientBoostingClassifier(random_state=random_state),
-            sampling_rate=SAMPLING_RATE, multilabel=True, random_state=random_state)))
-        weights.append(float(feature_weight) if "seresnet" in members else 1.0)
-    return SoftVotingEnsemble(estimators, weights=weights)
+            sampling_rate=SAMPLING_RATE, multilabel=True, random_state=random_state)
+    return late_fusion(nets, features, feature_weight=feature_weight, prefix="seresnet")
 
 
 def search_space(trial):
