@@ -1,0 +1,53 @@
+"""bench/quality.py: rows fit by the protocol, are saved, and a rerun resumes from them."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def quality():
+    spec = importlib.util.spec_from_file_location("ecgsk_bench_quality",
+                                                  ROOT / "bench" / "quality.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_score_uses_each_tasks_metric(quality):
+    y = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    p = np.array([[0.9, 0.2], [0.1, 0.8], [0.7, 0.6], [0.2, 0.1]])
+    assert quality.score("superdiagnostic", y, p, ["A", "B"]) == 1.0
+    assert quality.score("binary", np.array([0, 1, 1, 0]), np.array([[0.8, 0.2], [0.3, 0.7],
+                                                                     [0.4, 0.6], [0.9, 0.1]]),
+                         ["0", "1"]) == 1.0
+    classes = ["A", "N", "O", "~"]
+    y_af = np.array([0, 1, 2, 3])
+    p_af = np.eye(4)[[0, 1, 1, 3]]  # one O called N
+    assert quality.score("af", y_af, p_af, classes) == pytest.approx((1 + 2 / 3 + 0) / 3)
+
+
+def test_rows_are_saved_and_a_rerun_resumes(quality, data_root, tmp_path, monkeypatch,
+                                            signal_cache):
+    data = quality.Data("binary", data_root, None, signal_cache)
+    assert len(data.y_test) == np.sum(np.asarray(data.ds.folds) == 10)
+    row = quality.Row("tiny MiniRocket", "randomconv_ridge", "peer", cpu={"n_kernels": 84})
+    proba, meta = quality.run_row(row, data, "cpu", tmp_path)
+    assert proba.shape[0] == len(data.y_test)
+    assert meta["n_train"] == len(data.plan.train)  # no network: fold 9 stays out
+    assert meta["validation"] == "fold 9 (thresholds only)"
+    assert len(list(tmp_path.glob("binary__randomconv_ridge__*.npz"))) == 1
+
+    def refit(*args, **kwargs):
+        raise AssertionError("a saved row was fitted again")
+
+    monkeypatch.setattr(quality, "load_pipeline_module", refit)
+    again, meta2 = quality.run_row(row, data, "cpu", tmp_path)
+    np.testing.assert_array_equal(again, proba)
+    assert meta2 == meta
+    lines, best = quality.table("binary", data, [(row, proba, meta)], n_boot=20)
+    assert best == "tiny MiniRocket" and lines[0].startswith("| binary | tiny MiniRocket | 0.")
