@@ -1,19 +1,19 @@
 """Average the predicted probabilities of several fitted classifiers."""
 
 import numbers
+import sys
 
 import numpy as np
 from sklearn.base import ClassifierMixin, MetaEstimatorMixin, clone
-from sklearn.utils import get_tags
+from sklearn.utils import _safe_indexing, get_tags
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 __all__ = ["SoftVotingEnsemble", "seed_ensemble", "late_fusion"]
 
 
-def _as_proba_matrix(proba, multilabel):
+def _as_proba_matrix(proba):
     """Predictions as ``(n, k)``: sklearn's per-label list becomes one column per label."""
     if isinstance(proba, list):  # multi-output sklearn estimators: [(n, 2)] * k
         return np.column_stack([np.asarray(p)[:, -1] for p in proba])
@@ -25,10 +25,11 @@ def _as_proba_matrix(proba, multilabel):
 
 def _marked_splits(estimator):
     """The :class:`ecgsk.neural.MarkedSplit` validation masks set inside ``estimator``."""
-    if not hasattr(estimator, "get_params"):
+    split = sys.modules.get("ecgsk.neural._split")  # not imported: no MarkedSplit can exist
+    if split is None or not hasattr(estimator, "get_params"):
         return []
-    return [v.is_valid for k, v in estimator.get_params(deep=True).items()
-            if k.endswith("train_split") and type(v).__name__ == "MarkedSplit"]
+    return [v.is_valid for v in estimator.get_params(deep=True).values()
+            if isinstance(v, split.MarkedSplit)]
 
 
 def _validation_mask(estimators):
@@ -76,6 +77,8 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
         The fitted clones, in the order of ``estimators``.
     named_estimators_ : dict
         The fitted clones by name.
+    weights_ : ndarray of shape (n_estimators,)
+        The members' weights, normalised to sum to 1.
     classes_ : ndarray
         Class labels (binary/multiclass) or label indices ``0..k-1``
         (multi-label).
@@ -154,7 +157,7 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
         -------
         self : SoftVotingEnsemble
         """
-        self._weights = self._check_params()
+        self.weights_ = self._check_params()
         y_arr = np.asarray(y)
         self.multilabel_ = type_of_target(y_arr) == "multilabel-indicator"
         self.classes_ = np.arange(y_arr.shape[1]) if self.multilabel_ else np.unique(y_arr)
@@ -196,8 +199,8 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
         """
         check_is_fitted(self, "estimators_")
         total = None
-        for w, est in zip(self._weights, self.estimators_):
-            p = _as_proba_matrix(est.predict_proba(X), self.multilabel_)
+        for w, est in zip(self.weights_, self.estimators_):
+            p = _as_proba_matrix(est.predict_proba(X))
             total = w * p if total is None else total + w * p
         return total
 

@@ -11,6 +11,6 @@ Importing this package imports torch and skorch.
 
 from ._classifier import ECGNetClassifier
 from ._losses import FocalLoss
-from ._split import set_validation
+from ._split import MarkedSplit, set_validation
 
-__all__ = ["ECGNetClassifier", "FocalLoss", "set_validation"]
+__all__ = ["ECGNetClassifier", "FocalLoss", "set_validation", "MarkedSplit"]
