@@ -62,6 +62,9 @@ from sklearn.model_selection import (
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import cpu_name  # noqa: E402
+
 from ecgsk.baselines import make_feature_baseline, make_randomconv_ridge, predict_scores
 from ecgsk.datasets import load_cinc2017, load_ptbxl
 from ecgsk.preprocessing import WFDBLoader
@@ -71,13 +74,7 @@ STANDARD_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4",
 
 
 def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = cpu_name()
     import sklearn
     import torch
 

@@ -31,17 +31,14 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import cpu_name  # noqa: E402
+
 from ecgsk.features import RandomConvFeatures, RhythmFeatures, StatisticalFeatures, WaveletFeatures
 
 
 def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = cpu_name()
     import sklearn
     import torch
     import wfdb

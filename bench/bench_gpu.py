@@ -56,6 +56,9 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import cpu_name  # noqa: E402
+
 from ecgsk.nets import IncepSE, SEResNeXt1d
 from ecgsk.neural import ECGNetClassifier
 
@@ -86,14 +89,7 @@ def sync(device):
 
 
 def machine(device):
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-        if names:
-            cpu = names[0]
-    except OSError:
-        pass
+    cpu = cpu_name()
     info = {
         "cpu": cpu,
         "logical cores": os.cpu_count(),

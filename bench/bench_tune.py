@@ -49,6 +49,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import cpu_name  # noqa: E402
+
 PIPELINE = '''
 """Small 1-D CNN (ecgsk.nets.ECGCNN) on standardised 50 Hz signals, for bench_tune.py."""
 
@@ -82,13 +85,7 @@ def search_space(trial):
 
 
 def machine():
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f
-                        if line.startswith("model name")), cpu)
-    except OSError:
-        pass
+    cpu = cpu_name()
     import mlflow
     import optuna
     import torch
