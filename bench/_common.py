@@ -1,8 +1,9 @@
 """Helpers shared by the benchmark scripts of ``bench/``."""
 
+import os
 import platform
 
-__all__ = ["cpu_name"]
+__all__ = ["cpu_name", "torch_machine"]
 
 
 def cpu_name():
@@ -14,3 +15,17 @@ def cpu_name():
                          if line.startswith("model name")), name)
     except OSError:
         return name
+
+
+def torch_machine():
+    """CPU, cores, torch threads and versions: the common lines of a report's machine."""
+    import torch
+
+    return {
+        "cpu": cpu_name(),
+        "logical cores": os.cpu_count(),
+        "torch threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+    }

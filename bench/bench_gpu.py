@@ -46,7 +46,6 @@ Usage::
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -57,7 +56,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import cpu_name  # noqa: E402
+from _common import torch_machine  # noqa: E402
 
 from ecgsk.nets import IncepSE, SEResNeXt1d
 from ecgsk.neural import ECGNetClassifier
@@ -89,15 +88,7 @@ def sync(device):
 
 
 def machine(device):
-    cpu = cpu_name()
-    info = {
-        "cpu": cpu,
-        "logical cores": os.cpu_count(),
-        "torch threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "platform": platform.platform(),
-    }
+    info = torch_machine()
     if torch.device(device).type == "cuda":
         props = torch.cuda.get_device_properties(device)
         info.update({

@@ -22,7 +22,6 @@ Usage::
 
 import argparse
 import os
-import platform
 import sys
 import time
 
@@ -30,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import cpu_name  # noqa: E402
+from _common import torch_machine  # noqa: E402
 
 from ecgsk.nets import (
     ECGCNN,
@@ -78,17 +77,8 @@ CONFIGS = [
 
 
 def machine():
-    cpu = cpu_name()
     load = " / ".join(f"{v:.1f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    return {
-        "cpu": cpu,
-        "logical cores": os.cpu_count(),
-        "torch threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "platform": platform.platform(),
-        "load average (1/5/15 min) at start": load,
-    }
+    return {**torch_machine(), "load average (1/5/15 min) at start": load}
 
 
 def time_training(net, *, batch, warmup, min_steps, max_steps, budget, seed=0):

@@ -36,7 +36,6 @@ Usage::
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -46,21 +45,13 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import cpu_name  # noqa: E402
+from _common import torch_machine  # noqa: E402
 
 
 def machine_description():
-    cpu = cpu_name()
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("n/a",)
-    return {
-        "cpu": cpu,
-        "logical cores": os.cpu_count(),
-        "torch threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "platform": platform.platform(),
-        "load average (1, 5, 15 min)": ", ".join(f"{v:.2f}" for v in load),
-    }
+    return {**torch_machine(),
+            "load average (1, 5, 15 min)": ", ".join(f"{v:.2f}" for v in load)}
 
 
 def make_data(n, n_leads, n_samples, n_classes, seed=0):
