@@ -80,9 +80,9 @@ def make_pipeline(*, members=MEMBERS, n_seeds=1, se=True, cardinality=None, base
 
 
 def search_space(trial):
-    """Learning rate, weight decay, and the weight of the features member."""
+    """The network's learning rate, class weights, and the features member's weight."""
     return {
         "lr": trial.suggest_float("lr", 3e-4, 1e-2, log=True),
-        "weight_decay": trial.suggest_float("weight_decay", 1e-4, 1e-1, log=True),
-        "feature_weight": trial.suggest_float("feature_weight", 0.25, 2.0, log=True),
+        "class_weight": trial.suggest_categorical("class_weight", ["balanced", None]),
+        "feature_weight": trial.suggest_float("feature_weight", 0.5, 4.0, log=True),
     }
