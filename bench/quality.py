@@ -23,6 +23,7 @@ run resumes; ``--fresh`` retrains.
         --out bench/results/quality.md
     python bench/quality.py --ablation --tasks superdiagnostic af \
         --out bench/results/ablation.md
+    python bench/quality.py --select --ablation --tasks superdiagnostic  # choose recipes
 
 ``--preset cpu`` fits the whole table in about two hours on two cores;
 ``--preset gpu`` trains longer and ensembles more seeds (use it where a
@@ -171,10 +172,30 @@ def _proba(est, X):
     return np.asarray(p, dtype=float)
 
 
+def _selection_plan(plan, y):
+    """The plan of ``--select``: score on validation records, never on the test records.
+
+    PTB-XL: fold 9 is scored (networks still early-stop on it, which flatters
+    them a little). CinC 2017: a stratified 20% of the training records
+    (``random_state=0``) is scored; the rest trains.
+    """
+    from sklearn.model_selection import train_test_split
+
+    from ecgsk.compare._data import SplitPlan
+
+    if plan.valid is not None:
+        return SplitPlan(train=plan.train, valid=plan.valid, test=plan.valid,
+                         description={"test": "validation fold 9"})
+    train, valid = train_test_split(plan.train, test_size=0.2, stratify=y[plan.train],
+                                    random_state=0)
+    return SplitPlan(train=np.sort(train), valid=None, test=np.sort(valid),
+                     description={"test": "20% of the training records"})
+
+
 class Data:
     """Training, validation and test records of a task, with signals per (rate, length)."""
 
-    def __init__(self, task, data_root, test_root, cache_dir):
+    def __init__(self, task, data_root, test_root, cache_dir, select=False):
         dataset, ds_task, sub = TASKS[task]
         self.task, self.dataset, self.cache_dir = task, dataset, cache_dir
         root = Path(data_root) / sub if (Path(data_root) / sub).exists() else Path(data_root)
@@ -183,6 +204,8 @@ class Data:
         self.y = fit_targets(self.ds)
         self.classes = [str(c) for c in self.ds.classes]
         self.plan = make_plan(self.ds, cv=False, seed=0)
+        if select:  # score the validation records: choosing a recipe never sees the test
+            self.plan = _selection_plan(self.plan, self.y)
         self.ext = None
         if test_root is not None:
             troot = Path(test_root) / sub if (Path(test_root) / sub).exists() else Path(test_root)
@@ -278,6 +301,9 @@ def main(argv=None):
     parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
     parser.add_argument("--rows", nargs="+", default=None,
                         help="only rows whose name contains one of these strings")
+    parser.add_argument("--select", action="store_true",
+                        help="score the validation records (PTB-XL fold 9; CinC 2017 20%% of "
+                             "the training records) to choose recipes without the test records")
     parser.add_argument("--ablation", action="store_true",
                         help="the ablation rows (against the reference row) instead")
     parser.add_argument("--n-boot", type=int, default=1000)
@@ -298,6 +324,8 @@ def main(argv=None):
 
     cache = args.cache_dir or default_cache_dir()
     where = (f"{args.test_data} (PTB-XL: its fold 10; CinC 2017: all records)" if args.test_data
+             else "validation records (--select: PTB-XL fold 9; CinC 2017 20% of the training "
+             "records)" if args.select
              else "PTB-XL fold 10 and the CinC 2017 20% hold-out of --data")
     out = [f"Machine: {machine()}. Preset: {preset}. Test records: {where}.",
            "", "| task | pipeline | metric [95% CI] | vs best "
@@ -311,12 +339,15 @@ def main(argv=None):
         if not rows:
             continue
         print(f"{task}: {len(rows)} rows", file=sys.stderr)
-        data = Data(task, args.data, args.test_data, cache)
+        if args.select and args.test_data:
+            parser.error("--select scores validation records; it takes no --test-data")
+        data = Data(task, args.data, args.test_data, cache, select=args.select)
         results = []
         for row in rows:
             try:
                 proba, meta = run_row(row, data, preset, Path(args.out_dir) / (
-                    "external" if args.test_data else "shared"), fresh=args.fresh)
+                    "external" if args.test_data else "select" if args.select else "shared"),
+                    fresh=args.fresh)
             except Exception as exc:  # noqa: BLE001 -- one broken row must not lose the rest
                 print(f"  {row.name}: FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
                 out.append(f"| {task} | {row.name} | failed: {type(exc).__name__}: {exc} | | | |")

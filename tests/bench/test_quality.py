@@ -51,3 +51,21 @@ def test_rows_are_saved_and_a_rerun_resumes(quality, data_root, tmp_path, monkey
     assert meta2 == meta
     lines, best = quality.table("binary", data, [(row, proba, meta)], n_boot=20)
     assert best == "tiny MiniRocket" and lines[0].startswith("| binary | tiny MiniRocket | 0.")
+
+
+def test_select_scores_validation_records_never_the_test_records(quality):
+    from ecgsk.compare._data import SplitPlan
+
+    ptbxl = SplitPlan(train=np.arange(0, 80), valid=np.arange(80, 90), test=np.arange(90, 100))
+    sel = quality._selection_plan(ptbxl, np.zeros(100))
+    np.testing.assert_array_equal(sel.test, ptbxl.valid)
+    np.testing.assert_array_equal(sel.valid, ptbxl.valid)
+    np.testing.assert_array_equal(sel.train, ptbxl.train)
+
+    y = np.array([0, 1, 2, 3] * 25)
+    cinc = SplitPlan(train=np.arange(0, 80), valid=None, test=np.arange(80, 100))
+    sel = quality._selection_plan(cinc, y)
+    assert len(sel.test) == 16 and len(sel.train) == 64
+    assert not set(sel.test) & set(sel.train)
+    assert set(sel.test) | set(sel.train) == set(cinc.train)  # the hold-out stays out
+    assert np.bincount(y[sel.test]).tolist() == [4, 4, 4, 4]  # stratified
