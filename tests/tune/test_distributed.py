@@ -152,12 +152,16 @@ def test_two_workers_share_a_study_and_survive_a_kill(
         except KeyError:
             return []
 
+    def of_victim(t):
+        return (t.user_attrs.get("ecgsk.worker") or {}).get("pid") == victim.pid
+
     def victim_running():
+        # Kill the second worker only once it has completed a trial of its own, so that
+        # "both workers completed trials" below does not depend on timing under load.
         ts = trials()
-        if not any(t.state == TrialState.COMPLETE for t in ts):
+        if not any(t.state == TrialState.COMPLETE and of_victim(t) for t in ts):
             return None
-        return next((t for t in ts if t.state == TrialState.RUNNING
-                     and (t.user_attrs.get("ecgsk.worker") or {}).get("pid") == victim.pid
+        return next((t for t in ts if t.state == TrialState.RUNNING and of_victim(t)
                      and "mlflow_run_id" in t.user_attrs), None)
 
     killed = wait_for(victim_running, 240, "a trial of the second worker", [survivor, victim])
