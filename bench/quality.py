@@ -58,6 +58,7 @@ from ecgsk.compare._data import (  # noqa: E402
 )
 from ecgsk.compare._registry import load_pipeline_module  # noqa: E402
 from ecgsk.metrics import bootstrap_ci, challenge_f1, macro_auroc, paired_bootstrap  # noqa: E402
+from ecgsk.tracking import predict_proba_matrix  # noqa: E402
 
 TASKS = {  # task -> (dataset, dataset task, data sub-folder)
     "superdiagnostic": ("ptbxl", "superdiagnostic", "ptb-xl"),
@@ -165,13 +166,6 @@ def score(task, y, proba, classes):
     return macro_auroc(y, proba)
 
 
-def _proba(est, X):
-    p = est.predict_proba(X)
-    if isinstance(p, list):
-        p = np.column_stack([np.asarray(q)[:, -1] for q in p])
-    return np.asarray(p, dtype=float)
-
-
 def _selection_plan(plan, y):
     """The plan of ``--select``: score on validation records, never on the test records.
 
@@ -253,7 +247,7 @@ def run_row(row, data, preset, out_dir, fresh=False):
     est, validation = fit_final(est, X, data.y, plan)  # networks validate on fold 9
     train_s = time.perf_counter() - start
     X_test = data.signals("ext", rate, length) if data.ext is not None else X[plan.test]
-    proba = _proba(est, X_test)
+    proba = predict_proba_matrix(est, X_test, len(data.classes))
     meta = {"row": row.name, "pipeline": row.pipeline,
             "params": json.loads(json.dumps(params, default=str)), "train_s": train_s,
             "n_train": int(len(plan.train)
