@@ -1,7 +1,7 @@
 """Ready classic baselines: hand-crafted features or MiniRocket, then a classifier.
 
 - :func:`make_feature_baseline`: :mod:`ecgsk.features` (statistical, rhythm,
-  wavelet) -> ``StandardScaler`` -> optional imbalanced-learn sampler ->
+  wavelet; beats on request) -> ``StandardScaler`` -> optional imbalanced-learn sampler ->
   ``LogisticRegression``, ``RandomForestClassifier`` or
   ``HistGradientBoostingClassifier``; multi-label targets one-vs-rest.
 - :func:`make_randomconv_ridge`: MiniRocket features -> ``StandardScaler``
@@ -16,6 +16,7 @@ recorded.
 
 from ._proba import DecisionProba
 from ._factories import (
+    ALL_FEATURE_SETS,
     CLASSIFIERS,
     FEATURE_SETS,
     SAMPLERS,
@@ -30,6 +31,7 @@ __all__ = [
     "make_randomconv_ridge",
     "predict_scores",
     "FEATURE_SETS",
+    "ALL_FEATURE_SETS",
     "CLASSIFIERS",
     "SAMPLERS",
 ]

@@ -23,13 +23,23 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion
 from sklearn.preprocessing import StandardScaler
 
-from ..features import RandomConvFeatures, RhythmFeatures, StatisticalFeatures, WaveletFeatures
+from ..features import (
+    BeatFeatures,
+    RandomConvFeatures,
+    RhythmFeatures,
+    StatisticalFeatures,
+    WaveletFeatures,
+)
 
 __all__ = ["make_feature_baseline", "make_randomconv_ridge", "predict_scores",
-           "FEATURE_SETS", "CLASSIFIERS", "SAMPLERS"]
+           "FEATURE_SETS", "ALL_FEATURE_SETS", "CLASSIFIERS", "SAMPLERS"]
 
-#: Feature set names accepted by :func:`make_feature_baseline`.
+#: Default feature sets of :func:`make_feature_baseline`.
 FEATURE_SETS = ("statistical", "rhythm", "wavelet")
+#: Feature set names accepted by :func:`make_feature_baseline`: the defaults
+#: and ``"beats"`` (:class:`~ecgsk.features.BeatFeatures`), left out of the
+#: defaults so that the recorded baselines keep their features.
+ALL_FEATURE_SETS = FEATURE_SETS + ("beats",)
 #: Classifier names accepted by :func:`make_feature_baseline`.
 CLASSIFIERS = ("logreg", "rf", "hgb")
 #: Sampler names accepted by :func:`make_feature_baseline`.
@@ -102,23 +112,25 @@ def _check_features(features, sampling_rate, n_jobs, lead_names, rhythm_lead):
     if isinstance(features, str):
         features = (features,)
     features = tuple(features)
-    if not features or any(f not in FEATURE_SETS for f in features):
+    if not features or any(f not in ALL_FEATURE_SETS for f in features):
         raise ValueError(
-            f"features must be a non-empty sequence of names from {FEATURE_SETS}, "
+            f"features must be a non-empty sequence of names from {ALL_FEATURE_SETS}, "
             f"got {features!r}."
         )
     if len(set(features)) != len(features):
         raise ValueError(f"features lists a feature set twice: {features!r}.")
-    if sampling_rate is None and set(features) & {"statistical", "rhythm"}:
+    if sampling_rate is None and set(features) & {"statistical", "rhythm", "beats"}:
         raise ValueError(
-            "sampling_rate (Hz) is required for the statistical and rhythm features, "
-            "got None."
+            "sampling_rate (Hz) is required for the statistical, rhythm and beats "
+            "features, got None."
         )
     makers = {
         "statistical": lambda: StatisticalFeatures(sampling_rate=sampling_rate,
                                                    lead_names=lead_names),
         "rhythm": lambda: RhythmFeatures(sampling_rate=sampling_rate, lead=rhythm_lead,
                                          n_jobs=n_jobs, lead_names=lead_names),
+        "beats": lambda: BeatFeatures(sampling_rate=sampling_rate, lead=rhythm_lead,
+                                      n_jobs=n_jobs, lead_names=lead_names),
         "wavelet": lambda: WaveletFeatures(lead_names=lead_names),
     }
     return FeatureUnion([(name, makers[name]()) for name in features])
@@ -134,8 +146,9 @@ def make_feature_baseline(classifier="logreg", *, features=FEATURE_SETS, samplin
     - ``features``: a :class:`~sklearn.pipeline.FeatureUnion` of
       :class:`~ecgsk.features.StatisticalFeatures`,
       :class:`~ecgsk.features.RhythmFeatures` and
-      :class:`~ecgsk.features.WaveletFeatures` (defaults, median imputation
-      of undefined values: ``nan_policy="impute"``);
+      :class:`~ecgsk.features.WaveletFeatures` by default, and
+      :class:`~ecgsk.features.BeatFeatures` when asked (default parameters,
+      median imputation of undefined values: ``nan_policy="impute"``);
     - ``scaler``: :class:`~sklearn.preprocessing.StandardScaler`, so that
       the penalty of logistic regression and the neighbours of SMOTE treat
       all features alike;
@@ -163,12 +176,16 @@ def make_feature_baseline(classifier="logreg", *, features=FEATURE_SETS, samplin
         ``"rf"``: ``RandomForestClassifier(n_estimators=300,
         min_samples_leaf=2)``; ``"hgb"``: ``HistGradientBoostingClassifier()``
         (defaults). An unfitted scikit-learn classifier is used as given.
-    features : sequence of {"statistical", "rhythm", "wavelet"}, \
+    features : sequence of {"statistical", "rhythm", "wavelet", "beats"}, \
             default=("statistical", "rhythm", "wavelet")
-        Feature sets, concatenated in this order.
+        Feature sets, concatenated in this order (names in
+        ``ALL_FEATURE_SETS``). ``"beats"``,
+        :class:`~ecgsk.features.BeatFeatures` (template-beat morphology,
+        premature beats, RR sample entropy), is not a default: add it with
+        ``features=FEATURE_SETS + ("beats",)``.
     sampling_rate : float
-        Sampling rate of the signals in Hz; required by the statistical and
-        rhythm features.
+        Sampling rate of the signals in Hz; required by the statistical,
+        rhythm and beats features.
     sampler : {None, "under", "over", "smote"} or sampler, default=None
         Resampling of the training records: ``RandomUnderSampler``,
         ``RandomOverSampler`` or ``SMOTE`` of imbalanced-learn, or any
@@ -180,13 +197,14 @@ def make_feature_baseline(classifier="logreg", *, features=FEATURE_SETS, samplin
     random_state : int, RandomState or None, default=None
         Seeds the classifier and the sampler.
     n_jobs : int, default=1
-        Parallel jobs of the QRS detection and of the random forest.
+        Parallel jobs of the QRS detection (rhythm and beats features) and of
+        the random forest.
     lead_names : sequence of str or None, default=None
         Lead names for the feature names (``"II_heart_rate"``).
     rhythm_lead : int or str, default=0
-        Lead the R peaks are detected on (index, or name from
-        ``lead_names``). Lead II (index 1) is the usual rhythm lead of a
-        12-lead ECG.
+        Lead the R peaks of the rhythm and beats features are detected on
+        (index, or name from ``lead_names``). Lead II (index 1) is the
+        usual rhythm lead of a 12-lead ECG.
 
     Returns
     -------

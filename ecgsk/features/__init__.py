@@ -9,6 +9,9 @@ with ``lead_names``).
 - :class:`StatisticalFeatures`: amplitude statistics, Welch band powers.
 - :class:`RhythmFeatures`: heart rate, RR variability and AF irregularity
   measures from :mod:`wfdb.processing` QRS detection.
+- :class:`BeatFeatures`: template-beat morphology (beat and P-wave
+  correlations, QRS width, T/R ratio), premature beats and RR sample
+  entropy (COSEn) from the same R peaks, for AF, other rhythms and noise.
 - :class:`WaveletFeatures`: statistics of ``pywt.wavedec`` coefficients, the
   Wavelet+NN baseline of the PTB-XL benchmark.
 - :class:`RandomConvFeatures`: MiniRocket random convolutional kernels.
@@ -40,6 +43,7 @@ energy, band powers) are diluted by the padding. ``bench/bench_baselines.py``
 crops or pads CinC records to 30 s, the most common length.
 """
 
+from ._beats import BeatFeatures
 from ._randomconv import RandomConvFeatures
 from ._rhythm import RhythmFeatures
 from ._statistical import StatisticalFeatures
@@ -48,6 +52,7 @@ from ._wavelet import WaveletFeatures
 __all__ = [
     "StatisticalFeatures",
     "RhythmFeatures",
+    "BeatFeatures",
     "WaveletFeatures",
     "RandomConvFeatures",
 ]

@@ -100,11 +100,91 @@ def _record_features(sig, fs, detector, min_beats):
     return [n_beats] + _rr_statistics(rr) + [0.0]
 
 
-def _chunk_features(signals, fs, detector, min_beats):
-    return [_record_features(s, fs, detector, min_beats) for s in signals]
+def _chunk_features(record_features, signals, *args):
+    return [record_features(s, *args) for s in signals]
 
 
-class RhythmFeatures(BaseFeatures):
+def _map_records(record_features, signals, n_jobs, *args):
+    """``[record_features(s, *args) for s in signals]``, in joblib chunks.
+
+    With more than one worker the records are split into ``4 * n_jobs``
+    chunks (fewer for few records), one joblib task each, so that a task
+    amortises its start-up over many records.
+    """
+    n_jobs = effective_n_jobs(n_jobs)
+    if n_jobs == 1 or len(signals) < 2:
+        return _chunk_features(record_features, signals, *args)
+    chunks = np.array_split(np.arange(len(signals)), min(len(signals), 4 * n_jobs))
+    parts = Parallel(n_jobs=n_jobs)(
+        delayed(_chunk_features)(record_features, signals[idx], *args) for idx in chunks
+    )
+    return [row for part in parts for row in part]
+
+
+class _OneLeadBeatFeatures(BaseFeatures):
+    """Features computed from the R peaks of one lead, record by record.
+
+    Shared by :class:`RhythmFeatures` and
+    :class:`~ecgsk.features.BeatFeatures`, which define ``__init__`` with the
+    parameters ``sampling_rate``, ``lead``, ``detector``, ``min_beats``,
+    ``n_jobs``, ``lead_names`` and ``nan_policy``, and set:
+
+    - ``_FEATURES``: the feature names, in output order, unprefixed;
+    - ``_features_of_record``: a module-level function
+      ``(signal, fs, detector, min_beats) -> row`` (a ``staticmethod``), run
+      on each record of the detection lead, in joblib workers when
+      ``n_jobs`` asks for them.
+    """
+
+    _FEATURES = ()
+    _min_samples = 1
+
+    def _check_params(self):
+        owner = type(self).__name__
+        fs = required_rate(self.sampling_rate, owner)
+        if fs < 50:
+            raise ValueError(
+                f"{owner} needs sampling_rate >= 50 Hz to detect QRS complexes, "
+                f"got {self.sampling_rate!r}."
+            )
+        check_choice(self.detector, "detector", _DETECTORS)
+        check_int(self.min_beats, "min_beats", low=4)
+        if self.n_jobs is not None and (isinstance(self.n_jobs, bool)
+                                        or not isinstance(self.n_jobs, numbers.Integral)
+                                        or self.n_jobs == 0):
+            raise ValueError(f"n_jobs must be a non-zero integer or None, got {self.n_jobs!r}.")
+        return fs
+
+    def _fit(self, X):
+        n_leads = X.shape[1]
+        names = self._check_lead_names(n_leads)
+        lead = self.lead
+        if isinstance(lead, str):
+            if self.lead_names is None or lead not in names:
+                raise ValueError(
+                    f"lead={lead!r} is not one of lead_names={self.lead_names!r}."
+                )
+            self.lead_index_ = names.index(lead)
+        elif isinstance(lead, numbers.Integral) and not isinstance(lead, bool):
+            if not -n_leads <= lead < n_leads:
+                raise ValueError(f"lead={lead!r} is out of range: X has {n_leads} lead(s).")
+            self.lead_index_ = int(lead) % n_leads
+        else:
+            raise ValueError(f"lead must be a lead index or a lead name, got {lead!r}.")
+
+    def _feature_names(self):
+        prefix = self._lead_label_list()[self.lead_index_]
+        return [f"{prefix}_{name}" for name in self._FEATURES]
+
+    def _compute(self, X):
+        fs = self._check_params()
+        signals = X[:, self.lead_index_, :]
+        rows = _map_records(self._features_of_record, signals, self.n_jobs, fs,
+                            self.detector, self.min_beats)
+        return np.asarray(rows, dtype=np.float64).reshape(len(signals), len(self._FEATURES))
+
+
+class RhythmFeatures(_OneLeadBeatFeatures):
     """Heart rate, RR variability and RR irregularity features of one lead.
 
     R peaks are detected on lead ``lead`` with :mod:`wfdb.processing`
@@ -181,6 +261,7 @@ class RhythmFeatures(BaseFeatures):
     See Also
     --------
     StatisticalFeatures : amplitude and spectral statistics.
+    BeatFeatures : beat morphology and RR sample entropy from the same R peaks.
 
     Examples
     --------
@@ -199,7 +280,8 @@ class RhythmFeatures(BaseFeatures):
     75
     """
 
-    _min_samples = 1
+    _FEATURES = RHYTHM_FEATURES
+    _features_of_record = staticmethod(_record_features)
 
     def __init__(self, sampling_rate=None, lead=0, detector="gqrs", min_beats=4, n_jobs=1,
                  lead_names=None, nan_policy="impute"):
@@ -210,54 +292,3 @@ class RhythmFeatures(BaseFeatures):
         self.n_jobs = n_jobs
         self.lead_names = lead_names
         self.nan_policy = nan_policy
-
-    def _check_params(self):
-        fs = required_rate(self.sampling_rate, "RhythmFeatures")
-        if fs < 50:
-            raise ValueError(
-                f"RhythmFeatures needs sampling_rate >= 50 Hz to detect QRS complexes, "
-                f"got {self.sampling_rate!r}."
-            )
-        check_choice(self.detector, "detector", _DETECTORS)
-        check_int(self.min_beats, "min_beats", low=4)
-        if self.n_jobs is not None and (isinstance(self.n_jobs, bool)
-                                        or not isinstance(self.n_jobs, numbers.Integral)
-                                        or self.n_jobs == 0):
-            raise ValueError(f"n_jobs must be a non-zero integer or None, got {self.n_jobs!r}.")
-        return fs
-
-    def _fit(self, X):
-        n_leads = X.shape[1]
-        names = self._check_lead_names(n_leads)
-        lead = self.lead
-        if isinstance(lead, str):
-            if self.lead_names is None or lead not in names:
-                raise ValueError(
-                    f"lead={lead!r} is not one of lead_names={self.lead_names!r}."
-                )
-            self.lead_index_ = names.index(lead)
-        elif isinstance(lead, numbers.Integral) and not isinstance(lead, bool):
-            if not -n_leads <= lead < n_leads:
-                raise ValueError(f"lead={lead!r} is out of range: X has {n_leads} lead(s).")
-            self.lead_index_ = int(lead) % n_leads
-        else:
-            raise ValueError(f"lead must be a lead index or a lead name, got {lead!r}.")
-
-    def _feature_names(self):
-        prefix = self._lead_label_list()[self.lead_index_]
-        return [f"{prefix}_{name}" for name in RHYTHM_FEATURES]
-
-    def _compute(self, X):
-        fs = self._check_params()
-        signals = X[:, self.lead_index_, :]
-        n_jobs = effective_n_jobs(self.n_jobs)
-        if n_jobs == 1 or len(signals) < 2:
-            rows = _chunk_features(signals, fs, self.detector, self.min_beats)
-        else:
-            chunks = np.array_split(np.arange(len(signals)), min(len(signals), 4 * n_jobs))
-            parts = Parallel(n_jobs=n_jobs)(
-                delayed(_chunk_features)(signals[idx], fs, self.detector, self.min_beats)
-                for idx in chunks
-            )
-            rows = [row for part in parts for row in part]
-        return np.asarray(rows, dtype=np.float64).reshape(len(signals), len(RHYTHM_FEATURES))

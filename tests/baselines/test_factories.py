@@ -18,8 +18,15 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict, cross_va
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.utils.class_weight import compute_sample_weight
 
-from ecgsk.baselines import make_feature_baseline, make_randomconv_ridge, predict_scores
+from ecgsk.baselines import (
+    ALL_FEATURE_SETS,
+    FEATURE_SETS,
+    make_feature_baseline,
+    make_randomconv_ridge,
+    predict_scores,
+)
 from ecgsk.datasets import make_synthetic_ecg
+from ecgsk.features import BeatFeatures
 
 FAST = ("statistical",)  # the fastest feature set, for the pipeline-logic tests
 
@@ -88,6 +95,28 @@ def test_rhythm_lead_and_lead_names_reach_the_features():
     rhythm = dict(model.named_steps["features"].transformer_list)["rhythm"]
     assert (rhythm.lead, rhythm.lead_names, rhythm.n_jobs, rhythm.sampling_rate) == (
         "B", list("ABC"), 2, 250)
+
+
+def test_beats_feature_set_is_opt_in_and_uses_the_rhythm_lead(imbalanced):
+    X, y = imbalanced
+    assert FEATURE_SETS == ("statistical", "rhythm", "wavelet")
+    assert ALL_FEATURE_SETS == FEATURE_SETS + ("beats",)
+    model = make_feature_baseline(features=("rhythm", "beats"), sampling_rate=100,
+                                  rhythm_lead=1, n_jobs=2, random_state=0)
+    union = model.named_steps["features"]
+    assert [name for name, _ in union.transformer_list] == ["rhythm", "beats"]
+    beats = dict(union.transformer_list)["beats"]
+    assert isinstance(beats, BeatFeatures)
+    assert (beats.lead, beats.n_jobs, beats.sampling_rate) == (1, 2, 100)
+    model.fit(X, y)
+    names = model.named_steps["features"].get_feature_names_out()
+    assert len(names) == 14 + 12
+    assert "beats__lead1_cosen" in names and "rhythm__lead1_heart_rate" in names
+    assert predict_scores(model, X).shape == (len(X),)
+    with pytest.raises(ValueError, match="features must be.*'beats'"):
+        make_feature_baseline(features=("rhythm", "beat"), sampling_rate=100)
+    with pytest.raises(ValueError, match="sampling_rate"):
+        make_feature_baseline(features=("beats",))
 
 
 def test_fitted_pipeline_clones_and_pickles(imbalanced):

@@ -15,6 +15,7 @@ from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from ecgsk.features import (
+    BeatFeatures,
     RandomConvFeatures,
     RhythmFeatures,
     StatisticalFeatures,
@@ -26,6 +27,8 @@ ESTIMATORS = [
     StatisticalFeatures(sampling_rate=100, nan_policy="keep"),
     RhythmFeatures(sampling_rate=100),
     RhythmFeatures(sampling_rate=100, detector="xqrs", nan_policy="keep"),
+    BeatFeatures(sampling_rate=100),
+    BeatFeatures(sampling_rate=100, detector="xqrs", nan_policy="keep"),
     # sklearn's test data has 2 to 10 columns (time samples): one Haar level fits.
     WaveletFeatures(wavelet="haar", level=1),
     RandomConvFeatures(n_kernels=3 * 84, random_state=0),
