@@ -32,6 +32,7 @@ GPU is lent).
 
 import argparse
 import hashlib
+import inspect
 import json
 import os
 import sys
@@ -112,6 +113,8 @@ ROWS = {
 
 # Ablations: each row changes one lever of the reference row (one seed, no fusion).
 _REF = {"members": ("seresnet",), "n_seeds": 1}
+_NO_BEATS = ("statistical", "rhythm", "wavelet")  # make_feature_baseline's default sets
+_BEATS = _NO_BEATS + ("beats",)  # and BeatFeatures
 ABLATION = {
     "superdiagnostic": [
         Row("reference: SE-ResNeXt (small), 2.5 s crops, augmentation, BCE", "ecgsk_ptbxl",
@@ -126,8 +129,16 @@ ABLATION = {
         Row("focal loss instead of BCE", "ecgsk_ptbxl", "ablation",
             cpu={**_REF, "criterion": "focal"}),
         Row("3 seeds averaged", "ecgsk_ptbxl", "ablation", cpu={**_REF, "n_seeds": 3}),
-        Row("3 seeds + features (HGB), late fusion: the default", "ecgsk_ptbxl", "ablation"),
-        Row("features (HGB) alone", "ecgsk_ptbxl", "ablation", cpu={"members": ("features",)}),
+        Row("3 seeds + features (HGB), late fusion", "ecgsk_ptbxl", "ablation",
+            cpu={"members": ("seresnet", "features"), "feature_sets": _NO_BEATS}),
+        Row("3 seeds + features with beat features (HGB)", "ecgsk_ptbxl", "ablation",
+            cpu={"members": ("seresnet", "features"), "feature_sets": _BEATS}),
+        Row("3 seeds + ResNet + MiniRocket + features with beats: the default", "ecgsk_ptbxl",
+            "ablation"),
+        Row("features (HGB) alone", "ecgsk_ptbxl", "ablation",
+            cpu={"members": ("features",), "feature_sets": _NO_BEATS}),
+        Row("features + beat features (HGB) alone", "ecgsk_ptbxl", "ablation",
+            cpu={"members": ("features",), "feature_sets": _BEATS}),
         Row("ResNet (resnet1d_wang), same protocol", "resnet1d", "ablation"),
         Row("InceptionTime (16 filters)", "inception1d", "ablation",
             cpu={"n_filters": 16, "se": False}),
@@ -135,13 +146,18 @@ ABLATION = {
             cpu={"n_filters": 16, "se": True}),
     ],
     "af": [
-        Row("reference: SE-ResNeXt (small), 30 s at 100 Hz, weighted CE", "ecgsk_cinc",
-            "reference", cpu=_REF),
+        Row("reference: SE-ResNeXt (small), 10 s crops, augmentation, weighted CE",
+            "ecgsk_cinc", "reference", cpu=_REF),
         Row("no SE, equal parameters", "ecgsk_cinc", "ablation",
             cpu={**_REF, "se": False, "cardinality": 11, "base_width": 5}),
+        Row("full 30 s input, no crops, no augmentation", "ecgsk_cinc", "ablation",
+            cpu={**_REF, "crop_length": None, "augment": False}),
         Row("features with RR intervals (HGB) alone", "ecgsk_cinc", "ablation",
-            cpu={"members": ("features",)}),
-        Row("network + features, late fusion: the default", "ecgsk_cinc", "ablation"),
+            cpu={"members": ("features",), "feature_sets": _NO_BEATS}),
+        Row("features + beat features (HGB) alone", "ecgsk_cinc", "ablation",
+            cpu={"members": ("features",), "feature_sets": _BEATS}),
+        Row("network + features with beats, late fusion: the default", "ecgsk_cinc",
+            "ablation"),
     ],
 }
 
@@ -223,20 +239,34 @@ class Data:
         return self.ext[1] if self.ext is not None else self.y[self.plan.test]
 
 
+def resolved_params(module, params):
+    """``make_pipeline``'s keyword defaults updated with ``params``, as JSON values.
+
+    A saved row is reused only when these match: a changed default of a
+    named pipeline retrains the rows that relied on it.
+    """
+    defaults = {name: p.default
+                for name, p in inspect.signature(module.make_pipeline).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    return json.loads(json.dumps({**defaults, **params}, sort_keys=True, default=str))
+
+
 def run_row(row, data, preset, out_dir, fresh=False):
     """Fit a row's pipeline (or reuse its saved result) and return its test probabilities."""
     digest = hashlib.sha1(json.dumps(row.params(preset), sort_keys=True, default=str).encode())
-    tag = f"{data.task}__{row.pipeline}__{digest.hexdigest()[:10]}"
+    tag = f"{data.task}__{Path(row.pipeline).stem}__{digest.hexdigest()[:10]}"
     path = Path(out_dir) / f"{tag}.npz"
+    module = load_pipeline_module(row.pipeline)
+    params = row.params(preset)
+    resolved = resolved_params(module, params)
     if path.exists() and not fresh:
         saved = np.load(path, allow_pickle=False)
         meta = json.loads(str(saved["meta"]))
-        if meta["params"] == json.loads(json.dumps(row.params(preset), default=str)) \
-                and meta["n_test"] == len(data.y_test):
+        if meta.get("resolved") == resolved and meta["n_test"] == len(data.y_test):
             print(f"  {row.name}: reusing {path.name}", file=sys.stderr)
             return saved["proba"], meta
-    module = load_pipeline_module(row.pipeline)
-    params = row.params(preset)
+        print(f"  {row.name}: {path.name} was fitted with other parameters; refitting",
+              file=sys.stderr)
     rate = float(module.SAMPLING_RATE)
     length = int(getattr(module, "LENGTH", None) or default_length(data.dataset, rate))
     X = data.signals("own", rate, length)
@@ -249,7 +279,8 @@ def run_row(row, data, preset, out_dir, fresh=False):
     X_test = data.signals("ext", rate, length) if data.ext is not None else X[plan.test]
     proba = predict_proba_matrix(est, X_test, len(data.classes))
     meta = {"row": row.name, "pipeline": row.pipeline,
-            "params": json.loads(json.dumps(params, default=str)), "train_s": train_s,
+            "params": json.loads(json.dumps(params, default=str)), "resolved": resolved,
+            "train_s": train_s,
             "n_train": int(len(plan.train)
                            + (len(plan.valid) if validation == "fold 9 (networks)" else 0)),
             "validation": validation, "n_test": int(len(data.y_test)),

@@ -1,18 +1,21 @@
-"""ecgsk's best CinC 2017 pipeline: an SE network fused with rhythm features.
+"""ecgsk's best CinC 2017 pipeline: an SE network fused with rhythm and beat features.
 
 The result of issue 8's measurements (``bench/quality.py``; numbers in
-``BENCHMARKS.md``). Atrial fibrillation shows in the RR intervals, so the
-network's probabilities are averaged (late fusion,
+``BENCHMARKS.md``). Atrial fibrillation shows in the RR intervals and in the
+missing P waves, so the network's probabilities are averaged (late fusion,
 :class:`~ecgsk.ensemble.SoftVotingEnsemble`) with gradient boosting on
-engineered features, the RR-interval statistics of
-:class:`~ecgsk.features.RhythmFeatures` among them:
+engineered features:
 
 - ``seresnet``: :class:`ecgsk.nets.SEResNeXt1d` (``preset="small"``) on the
-  whole record (padded or cut to 30 s) at 100 Hz, standardised, softmax
-  over N, A, O and noisy, class-weighted cross-entropy, AdamW, early
-  stopping; one member per seed;
-- ``features``: statistical, rhythm and wavelet features and histogram
-  gradient boosting with balanced class weights.
+  record (padded or cut to 30 s) at 100 Hz, standardised; trained on
+  random 10 s crops with the five augmentations, and predicting the mean
+  over half-overlapping 10 s windows; softmax over N, A, O and noisy,
+  class-weighted cross-entropy, AdamW, early stopping; one member per seed;
+- ``features``: statistical, wavelet, RR-interval
+  (:class:`~ecgsk.features.RhythmFeatures`) and beat-morphology
+  (:class:`~ecgsk.features.BeatFeatures`: P-wave consistency, premature
+  beats, RR sample entropy) features and histogram gradient boosting with
+  balanced class weights. It weighs twice the network (``feature_weight``).
 """
 
 import torch
@@ -21,7 +24,7 @@ from sklearn.pipeline import Pipeline
 from ecgsk.ensemble import late_fusion
 from ecgsk.nets import SEResNeXt1d
 from ecgsk.neural import ECGNetClassifier
-from ecgsk.preprocessing import Standardizer
+from ecgsk.preprocessing import Augmenter, Standardizer
 
 DATASET = "cinc2017"
 TASK = "af"
@@ -29,18 +32,28 @@ SAMPLING_RATE = 100
 LENGTH = 3000
 
 MEMBERS = ("seresnet", "features")
+#: Feature sets of the features member (``make_feature_baseline``'s and ``BeatFeatures``).
+FEATURE_SETS = ("statistical", "rhythm", "wavelet", "beats")
 
 
 def network(*, se=True, cardinality=None, base_width=None, class_weight="balanced",
-            criterion="auto", max_epochs=30, batch_size=64, lr=3e-3, weight_decay=1e-2,
-            patience=6, amp=None, random_state=0, verbose=0):
-    """The SE network member alone: standardizer -> SEResNeXt1d (small), 1 lead."""
+            criterion="auto", crop_length=1000, augment=True, max_epochs=30, batch_size=64,
+            lr=3e-3, weight_decay=1e-2, patience=6, amp=None, random_state=0, verbose=0):
+    """The SE network member alone: standardizer -> SEResNeXt1d (small), 1 lead.
+
+    ``crop_length`` (samples) trains on random crops and predicts the mean
+    over sliding windows (half-overlapping; ``None``: the whole record);
+    ``augment`` applies the five augmentations of
+    :class:`ecgsk.preprocessing.Augmenter` to every batch.
+    """
     return Pipeline([
         ("scale", Standardizer()),
         ("net", ECGNetClassifier(
             SEResNeXt1d, module__preset="small", module__se=se,
             module__cardinality=cardinality, module__base_width=base_width, criterion=criterion,
-            class_weight=class_weight, max_epochs=max_epochs, batch_size=batch_size, lr=lr,
+            class_weight=class_weight, crop_length=crop_length,
+            window_aggregate="mean", augment=Augmenter() if augment else None,
+            max_epochs=max_epochs, batch_size=batch_size, lr=lr,
             optimizer__weight_decay=weight_decay, patience=patience, lr_patience=2,
             amp=torch.cuda.is_available() if amp is None else amp,
             random_state=random_state, verbose=verbose)),
@@ -48,9 +61,10 @@ def network(*, se=True, cardinality=None, base_width=None, class_weight="balance
 
 
 def make_pipeline(*, members=MEMBERS, n_seeds=1, se=True, cardinality=None, base_width=None,
-                  class_weight="balanced",
+                  class_weight="balanced", crop_length=1000, augment=True,
                   criterion="auto", max_epochs=30, batch_size=64, lr=3e-3, weight_decay=1e-2,
-                  patience=6, feature_weight=1.0, amp=None, random_state=0, verbose=0):
+                  patience=6, feature_weight=2.0, feature_sets=FEATURE_SETS, amp=None,
+                  random_state=0, verbose=0):
     """The ensemble; ``members`` picks ``"seresnet"`` and/or ``"features"``.
 
     ``cardinality`` and ``base_width`` override the small preset's 8 and 4
@@ -63,7 +77,8 @@ def make_pipeline(*, members=MEMBERS, n_seeds=1, se=True, cardinality=None, base
     if int(n_seeds) < 1:
         raise ValueError(f"n_seeds must be at least 1, got {n_seeds!r}.")
     nets = [network(se=se, cardinality=cardinality, base_width=base_width,
-                    class_weight=class_weight, criterion=criterion, max_epochs=max_epochs,
+                    class_weight=class_weight, criterion=criterion, crop_length=crop_length,
+                    augment=augment, max_epochs=max_epochs,
                     batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience,
                     amp=amp, random_state=random_state + k, verbose=verbose)
             for k in range(int(n_seeds))] if "seresnet" in members else []
@@ -75,7 +90,7 @@ def make_pipeline(*, members=MEMBERS, n_seeds=1, se=True, cardinality=None, base
         features = make_feature_baseline(
             HistGradientBoostingClassifier(class_weight=class_weight,
                                            random_state=random_state),
-            sampling_rate=SAMPLING_RATE, random_state=random_state)
+            sampling_rate=SAMPLING_RATE, features=feature_sets, random_state=random_state)
     return late_fusion(nets, features, feature_weight=feature_weight, prefix="seresnet")
 
 

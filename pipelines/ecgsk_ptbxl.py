@@ -1,4 +1,4 @@
-"""ecgsk's best PTB-XL pipeline: SE networks on the benchmark protocol, fused with features.
+"""ecgsk's best PTB-XL pipeline: SE networks on the benchmark protocol in a diverse ensemble.
 
 The result of issue 8's measurements (``bench/quality.py``; the numbers and
 the ablation are in ``BENCHMARKS.md``). A :class:`~ecgsk.ensemble.SoftVotingEnsemble`
@@ -10,17 +10,25 @@ averages the probabilities of
   maximum, the five augmentations on every training batch, BCE with
   logits, AdamW, early stopping on the validation records (PTB-XL's fold
   9 under ``compare`` and ``bench/quality.py``); one member per seed;
-- ``features``: engineered ECG features (statistical, rhythm, wavelet) and
-  histogram gradient boosting (the ``features_hgb`` pipeline): late fusion.
+- ``resnet``: resnet1d_wang by the benchmark's own recipe (the ``resnet1d``
+  pipeline), another architecture, as the benchmark's ensemble mixed them;
+- ``minirocket``: MiniRocket features and ridge (the ``randomconv_ridge``
+  pipeline), a model of another kind;
+- ``features``: engineered ECG features (statistical, rhythm, wavelet and
+  beat morphology, :class:`ecgsk.features.BeatFeatures`) and histogram
+  gradient boosting: late fusion.
 
 Every lever of the recipe is a parameter, so the ablation re-runs it with
 one lever changed. Works for every PTB-XL task (multi-label and binary).
 """
 
+from pathlib import Path
+
 import torch
 from sklearn.pipeline import Pipeline
 
-from ecgsk.ensemble import late_fusion
+from ecgsk.compare import load_pipeline_module
+from ecgsk.ensemble import SoftVotingEnsemble
 from ecgsk.nets import SEResNeXt1d
 from ecgsk.neural import ECGNetClassifier
 from ecgsk.preprocessing import Augmenter, Derivatives, Standardizer
@@ -30,7 +38,9 @@ TASK = ("superdiagnostic", "subdiagnostic", "diagnostic", "form", "rhythm", "all
 SAMPLING_RATE = 100
 LENGTH = 1000
 
-MEMBERS = ("seresnet", "features")
+MEMBERS = ("seresnet", "resnet", "minirocket", "features")
+#: Feature sets of the features member (``make_feature_baseline``'s and ``BeatFeatures``).
+FEATURE_SETS = ("statistical", "rhythm", "wavelet", "beats")
 
 
 def network(*, se=True, cardinality=None, base_width=None, crop_length=250, window_stride=125,
@@ -56,38 +66,69 @@ def make_pipeline(*, members=MEMBERS, n_seeds=3, se=True, cardinality=None, base
                   crop_length=250, window_stride=125,
                   derivatives=False, augment=True, criterion="auto", max_epochs=40,
                   batch_size=64, lr=3e-3, weight_decay=1e-2, patience=8, feature_weight=1.0,
-                  amp=None, random_state=0, verbose=0):
-    """The ensemble; ``members`` picks ``"seresnet"`` and/or ``"features"``.
+                  feature_sets=FEATURE_SETS, resnet_epochs=30, n_kernels=10_000, amp=None,
+                  random_state=0, verbose=0):
+    """The ensemble; ``members`` picks from ``MEMBERS``.
 
-    ``cardinality`` and ``base_width`` override the small preset's 8 and 4
-    (``se=False, cardinality=11, base_width=5`` matches the SE network's
-    parameter count within 2 %: the ablation's fair no-SE network).
+    - ``"seresnet"``: ``n_seeds`` SE networks (:func:`network`; seeds
+      ``random_state``, ``random_state + 1``, ...), sharing one vote;
+    - ``"resnet"``: the ``resnet1d`` pipeline (resnet1d_wang, the
+      benchmark's own recipe, at most ``resnet_epochs`` epochs), one vote;
+    - ``"minirocket"``: the ``randomconv_ridge`` pipeline (MiniRocket,
+      ``n_kernels`` kernels, and ridge), one vote;
+    - ``"features"``: ``feature_sets`` of
+      :func:`ecgsk.baselines.make_feature_baseline` and histogram gradient
+      boosting, ``feature_weight`` votes.
 
-    ``n_seeds`` networks (seeds ``random_state``, ``random_state + 1``, ...)
-    each weigh 1 / n_seeds of the network share; the features member weighs
-    ``feature_weight`` times the network share.
+    The other parameters set the SE networks. ``cardinality`` and
+    ``base_width`` override the small preset's 8 and 4 (``se=False,
+    cardinality=11, base_width=5`` matches the SE network's parameter
+    count within 2 %: the ablation's fair no-SE network).
     """
+    _check_members(members, n_seeds)
+    estimators, weights = [], []
+    if "seresnet" in members:
+        for k in range(int(n_seeds)):
+            estimators.append((f"seresnet{k}", network(
+                se=se, cardinality=cardinality, base_width=base_width,
+                crop_length=crop_length, window_stride=window_stride,
+                derivatives=derivatives, augment=augment, criterion=criterion,
+                max_epochs=max_epochs, batch_size=batch_size, lr=lr,
+                weight_decay=weight_decay, patience=patience, amp=amp,
+                random_state=random_state + k, verbose=verbose)))
+            weights.append(1.0 / int(n_seeds))
+    if "resnet" in members:
+        estimators.append(("resnet", _sibling("resnet1d").make_pipeline(
+            max_epochs=resnet_epochs, amp=amp, random_state=random_state, verbose=verbose)))
+        weights.append(1.0)
+    if "minirocket" in members:
+        estimators.append(("minirocket", _sibling("randomconv_ridge").make_pipeline(
+            n_kernels=n_kernels, random_state=random_state)))
+        weights.append(1.0)
+    if "features" in members:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        from ecgsk.baselines import make_feature_baseline
+
+        estimators.append(("features", make_feature_baseline(
+            HistGradientBoostingClassifier(random_state=random_state),
+            sampling_rate=SAMPLING_RATE, features=feature_sets, multilabel=True,
+            random_state=random_state)))
+        weights.append(float(feature_weight) if len(estimators) > 1 else 1.0)
+    return SoftVotingEnsemble(estimators, weights=weights)
+
+
+def _check_members(members, n_seeds):
     unknown = sorted(set(members) - set(MEMBERS))
     if unknown or not members:
         raise ValueError(f"members must be a non-empty subset of {MEMBERS}, got {members!r}.")
     if int(n_seeds) < 1:
         raise ValueError(f"n_seeds must be at least 1, got {n_seeds!r}.")
-    nets = [network(se=se, cardinality=cardinality, base_width=base_width,
-                    crop_length=crop_length, window_stride=window_stride,
-                    derivatives=derivatives, augment=augment, criterion=criterion,
-                    max_epochs=max_epochs, batch_size=batch_size, lr=lr,
-                    weight_decay=weight_decay, patience=patience, amp=amp,
-                    random_state=random_state + k, verbose=verbose)
-            for k in range(int(n_seeds))] if "seresnet" in members else []
-    features = None
-    if "features" in members:
-        from ecgsk.baselines import make_feature_baseline
-        from sklearn.ensemble import HistGradientBoostingClassifier
 
-        features = make_feature_baseline(
-            HistGradientBoostingClassifier(random_state=random_state),
-            sampling_rate=SAMPLING_RATE, multilabel=True, random_state=random_state)
-    return late_fusion(nets, features, feature_weight=feature_weight, prefix="seresnet")
+
+def _sibling(name):
+    """Another named pipeline of this folder (its recipe is used as given)."""
+    return load_pipeline_module(str(Path(__file__).with_name(f"{name}.py")))
 
 
 def search_space(trial):

@@ -45,7 +45,7 @@ def test_rows_are_saved_and_a_rerun_resumes(quality, data_root, tmp_path, monkey
     def refit(*args, **kwargs):
         raise AssertionError("a saved row was fitted again")
 
-    monkeypatch.setattr(quality, "load_pipeline_module", refit)
+    monkeypatch.setattr(quality, "fit_final", refit)
     again, meta2 = quality.run_row(row, data, "cpu", tmp_path)
     np.testing.assert_array_equal(again, proba)
     assert meta2 == meta
@@ -69,3 +69,25 @@ def test_select_scores_validation_records_never_the_test_records(quality):
     assert not set(sel.test) & set(sel.train)
     assert set(sel.test) | set(sel.train) == set(cinc.train)  # the hold-out stays out
     assert np.bincount(y[sel.test]).tolist() == [4, 4, 4, 4]  # stratified
+
+
+def test_a_changed_pipeline_default_refits_the_row(quality, data_root, tmp_path, monkeypatch,
+                                                  signal_cache):
+    """Rows are saved under their explicit parameters; a new default must not reuse them."""
+    data = quality.Data("binary", data_root, None, signal_cache)
+    recipe = tmp_path / "tiny_recipe.py"
+    source = (ROOT / "pipelines" / "randomconv_ridge.py").read_text()
+    recipe.write_text(source.replace("n_kernels=10_000", "n_kernels=84"))
+    row = quality.Row("tiny", str(recipe), "peer")
+    quality.run_row(row, data, "cpu", tmp_path / "rows")
+    assert quality.resolved_params(quality.load_pipeline_module(str(recipe)), {})[
+        "n_kernels"] == 84
+
+    fits = []
+    fit_final = quality.fit_final
+    monkeypatch.setattr(quality, "fit_final", lambda *a, **k: fits.append(1) or fit_final(*a, **k))
+    quality.run_row(row, data, "cpu", tmp_path / "rows")
+    assert fits == []  # same defaults: reused
+    recipe.write_text(source.replace("n_kernels=10_000", "n_kernels=168"))
+    _, meta = quality.run_row(row, data, "cpu", tmp_path / "rows")
+    assert fits == [1] and meta["resolved"]["n_kernels"] == 168

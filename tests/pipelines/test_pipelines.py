@@ -24,7 +24,8 @@ TINY = {
     "dualnet_se": {"lstm_hidden": 16},
     "dualnet_l": {"lstm_hidden": 16},
     "randomconv_ridge": {"n_kernels": 500},
-    "ecgsk_ptbxl": {"n_seeds": 2, "max_epochs": 1, "batch_size": 8},
+    "ecgsk_ptbxl": {"n_seeds": 2, "max_epochs": 1, "batch_size": 8, "resnet_epochs": 1,
+                    "n_kernels": 500},
     "ecgsk_cinc": {"n_seeds": 1, "max_epochs": 1, "batch_size": 8},
 }
 
@@ -52,18 +53,32 @@ def test_network_factories_accept_max_epochs(name):
 @pytest.mark.parametrize("name", ENSEMBLES)
 def test_ensembles_members_seeds_and_errors(name):
     module = load_pipeline_module(name)
-    est = module.make_pipeline(n_seeds=3)
+    est = module.make_pipeline(n_seeds=3, feature_weight=2.0)
     names = [n for n, _ in est.estimators]
-    assert names == ["seresnet0", "seresnet1", "seresnet2", "features"]
-    seeds = [e.named_steps["net"].random_state for n, e in est.estimators if n != "features"]
+    others = {"ecgsk_ptbxl": ["resnet", "minirocket"], "ecgsk_cinc": []}[name]
+    assert names == ["seresnet0", "seresnet1", "seresnet2"] + others + ["features"]
+    seeds = [e.named_steps["net"].random_state for n, e in est.estimators
+             if n.startswith("seresnet")]
     assert seeds == [0, 1, 2]
-    assert sum(est.weights[:3]) == pytest.approx(1.0)
+    # The seeds share one vote; every other member has one, the features feature_weight.
+    assert est.weights == pytest.approx([1 / 3] * 3 + [1.0] * len(others) + [2.0])
     only = module.make_pipeline(members=("features",))
     assert [n for n, _ in only.estimators] == ["features"]
     with pytest.raises(ValueError, match="members"):
         module.make_pipeline(members=("nope",))
     with pytest.raises(ValueError, match="n_seeds"):
         module.make_pipeline(n_seeds=0)
+
+
+def test_ecgsk_ptbxl_members_take_their_recipes():
+    module = load_pipeline_module("ecgsk_ptbxl")
+    est = module.make_pipeline(resnet_epochs=5, n_kernels=840, feature_sets=("rhythm", "beats"))
+    members = dict(est.estimators)
+    assert members["resnet"].named_steps["net"].module.__name__ == "ResNet1d"
+    assert members["resnet"].named_steps["net"].max_epochs == 5
+    assert members["minirocket"].get_params()["estimator__features__n_kernels"] == 840
+    union = members["features"].named_steps["features"]
+    assert [n for n, _ in union.transformer_list] == ["rhythm", "beats"]
 
 
 @pytest.mark.parametrize("name", NAMES)
