@@ -17,7 +17,8 @@ never trains their weights, nor any model without a network). ecgsk's rows
 are compared with the best peer row of their task by a paired bootstrap on
 the same records. Finished rows are kept under
 ``--out-dir`` (predictions, time) and skipped on a rerun, so an interrupted
-run resumes; ``--fresh`` retrains.
+run resumes; a row is refitted when its parameters or the defaults of its
+pipeline's ``make_pipeline`` changed, and ``--fresh`` retrains them all.
 
     ECGSK_DATA=../shared/data python bench/quality.py --preset cpu \
         --out bench/results/quality.md
