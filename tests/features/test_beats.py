@@ -335,25 +335,7 @@ def test_flat_short_and_odd_records_never_warn_or_crash(detector, nan_policy):
         assert np.isfinite(F).all() and np.isfinite(F_short).all() and np.isfinite(F_few).all()
 
 
-# -- parameter validation -------------------------------------------------------
-
-@pytest.mark.parametrize("params, match", [
-    ({}, "BeatFeatures needs sampling_rate"),
-    ({"sampling_rate": 30}, "BeatFeatures needs sampling_rate >= 50"),
-    ({"sampling_rate": -1}, "sampling_rate"),
-    ({"sampling_rate": 100, "detector": "pan-tompkins"}, "detector"),
-    ({"sampling_rate": 100, "min_beats": 3}, "min_beats"),
-    ({"sampling_rate": 100, "lead": 5}, "lead=5 is out of range"),
-    ({"sampling_rate": 100, "lead": "V1"}, "lead='V1'"),
-    ({"sampling_rate": 100, "lead": 1.5}, "lead must be"),
-    ({"sampling_rate": 100, "n_jobs": 0}, "n_jobs"),
-    ({"sampling_rate": 100, "nan_policy": "drop"}, "nan_policy"),
-    ({"sampling_rate": 100, "lead_names": ["I"]}, "lead_names has 1 name"),
-])
-def test_bad_parameters_raise_naming_the_parameter(params, match):
-    X = np.zeros((2, 2, 200), np.float32)
-    with pytest.raises(ValueError, match=match):
-        BeatFeatures(**params).fit(X)
+# Parameter validation is shared with RhythmFeatures: tests/features/test_rhythm.py.
 
 
 # -- real data ---------------------------------------------------------------------

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from ecgsk.features import RhythmFeatures
+from ecgsk.features import BeatFeatures, RhythmFeatures
 from ecgsk.features._rhythm import RHYTHM_FEATURES, _rr_statistics
 
 
@@ -189,9 +189,10 @@ def test_two_dimensional_input_is_one_lead():
 
 # -- parameter validation -------------------------------------------------------
 
+@pytest.mark.parametrize("cls", [RhythmFeatures, BeatFeatures])
 @pytest.mark.parametrize("params, match", [
-    ({}, "sampling_rate"),
-    ({"sampling_rate": 30}, "sampling_rate >= 50"),
+    ({}, "needs sampling_rate"),
+    ({"sampling_rate": 30}, "needs sampling_rate >= 50"),
     ({"sampling_rate": -1}, "sampling_rate"),
     ({"sampling_rate": 100, "detector": "pan-tompkins"}, "detector"),
     ({"sampling_rate": 100, "min_beats": 3}, "min_beats"),
@@ -202,7 +203,10 @@ def test_two_dimensional_input_is_one_lead():
     ({"sampling_rate": 100, "nan_policy": "drop"}, "nan_policy"),
     ({"sampling_rate": 100, "lead_names": ["I"]}, "lead_names has 1 name"),
 ])
-def test_bad_parameters_raise_naming_the_parameter(params, match):
+def test_bad_parameters_raise_naming_the_parameter(cls, params, match):
+    """Both transformers on R peaks share the validation, and name themselves."""
     X = np.zeros((2, 2, 200), np.float32)
-    with pytest.raises(ValueError, match=match):
-        RhythmFeatures(**params).fit(X)
+    with pytest.raises(ValueError, match=match) as err:
+        cls(**params).fit(X)
+    if "needs" in match:
+        assert cls.__name__ in str(err.value)
