@@ -34,7 +34,13 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import cpu_name  # noqa: E402
 
-from ecgsk.features import RandomConvFeatures, RhythmFeatures, StatisticalFeatures, WaveletFeatures
+from ecgsk.features import (
+    BeatFeatures,
+    RandomConvFeatures,
+    RhythmFeatures,
+    StatisticalFeatures,
+    WaveletFeatures,
+)
 
 
 def machine():
@@ -137,6 +143,8 @@ def main():
          RhythmFeatures(sampling_rate=100, lead=1, detector="gqrs"), 1),
         ("RhythmFeatures(detector='gqrs', lead=1, n_jobs=2)",
          RhythmFeatures(sampling_rate=100, lead=1, detector="gqrs", n_jobs=2), 2),
+        ("BeatFeatures(detector='gqrs', lead=1)",
+         BeatFeatures(sampling_rate=100, lead=1, detector="gqrs"), 1),
         ("RhythmFeatures(detector='xqrs', lead=1)",
          RhythmFeatures(sampling_rate=100, lead=1, detector="xqrs"), 1),
         ("RandomConvFeatures(n_kernels=10000)",

@@ -19,6 +19,7 @@ the same records. Finished rows are kept under
 ``--out-dir`` (predictions, time) and skipped on a rerun, so an interrupted
 run resumes; a row is refitted when its parameters or the defaults of its
 pipeline's ``make_pipeline`` changed, and ``--fresh`` retrains them all.
+``bench/blend_rows.py`` averages saved rows and compares them pairwise.
 
     ECGSK_DATA=../shared/data python bench/quality.py --preset cpu \
         --out bench/results/quality.md
@@ -50,6 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ecgsk.compare._data import (  # noqa: E402
+    SplitPlan,
     align_labels,
     default_length,
     fit_final,
@@ -192,8 +194,6 @@ def _selection_plan(plan, y):
     """
     from sklearn.model_selection import train_test_split
 
-    from ecgsk.compare._data import SplitPlan
-
     if plan.valid is not None:
         return SplitPlan(train=plan.train, valid=plan.valid, test=plan.valid,
                          description={"test": "validation fold 9"})
@@ -252,11 +252,15 @@ def resolved_params(module, params):
     return json.loads(json.dumps({**defaults, **params}, sort_keys=True, default=str))
 
 
+def row_path(row, task, preset, out_dir):
+    """The file a row's test probabilities and metadata are saved to."""
+    digest = hashlib.sha1(json.dumps(row.params(preset), sort_keys=True, default=str).encode())
+    return Path(out_dir) / f"{task}__{Path(row.pipeline).stem}__{digest.hexdigest()[:10]}.npz"
+
+
 def run_row(row, data, preset, out_dir, fresh=False):
     """Fit a row's pipeline (or reuse its saved result) and return its test probabilities."""
-    digest = hashlib.sha1(json.dumps(row.params(preset), sort_keys=True, default=str).encode())
-    tag = f"{data.task}__{Path(row.pipeline).stem}__{digest.hexdigest()[:10]}"
-    path = Path(out_dir) / f"{tag}.npz"
+    path = row_path(row, data.task, preset, out_dir)
     module = load_pipeline_module(row.pipeline)
     params = row.params(preset)
     resolved = resolved_params(module, params)
@@ -343,6 +347,8 @@ def main(argv=None):
 
     if args.data is None:
         parser.error("--data is required when $ECGSK_DATA is unset")
+    if args.select and args.test_data:
+        parser.error("--select scores validation records; it takes no --test-data")
     if args.threads:
         torch.set_num_threads(args.threads)
     preset = args.preset or ("gpu" if torch.cuda.is_available() else "cpu")
@@ -365,8 +371,6 @@ def main(argv=None):
         if not rows:
             continue
         print(f"{task}: {len(rows)} rows", file=sys.stderr)
-        if args.select and args.test_data:
-            parser.error("--select scores validation records; it takes no --test-data")
         data = Data(task, args.data, args.test_data, cache, select=args.select)
         results = []
         for row in rows:

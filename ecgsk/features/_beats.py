@@ -346,13 +346,3 @@ class BeatFeatures(_OneLeadBeatFeatures):
 
     _FEATURES = BEAT_FEATURES
     _features_of_record = staticmethod(_record_features)
-
-    def __init__(self, sampling_rate=None, lead=0, detector="gqrs", min_beats=4, n_jobs=1,
-                 lead_names=None, nan_policy="impute"):
-        self.sampling_rate = sampling_rate
-        self.lead = lead
-        self.detector = detector
-        self.min_beats = min_beats
-        self.n_jobs = n_jobs
-        self.lead_names = lead_names
-        self.nan_policy = nan_policy

@@ -125,9 +125,8 @@ class _OneLeadBeatFeatures(BaseFeatures):
     """Features computed from the R peaks of one lead, record by record.
 
     Shared by :class:`RhythmFeatures` and
-    :class:`~ecgsk.features.BeatFeatures`, which define ``__init__`` with the
-    parameters ``sampling_rate``, ``lead``, ``detector``, ``min_beats``,
-    ``n_jobs``, ``lead_names`` and ``nan_policy``, and set:
+    :class:`~ecgsk.features.BeatFeatures`, which take its parameters (the
+    ``__init__`` below, documented in each subclass) and set:
 
     - ``_FEATURES``: the feature names, in output order, unprefixed;
     - ``_features_of_record``: a module-level function
@@ -138,6 +137,16 @@ class _OneLeadBeatFeatures(BaseFeatures):
 
     _FEATURES = ()
     _min_samples = 1
+
+    def __init__(self, sampling_rate=None, lead=0, detector="gqrs", min_beats=4, n_jobs=1,
+                 lead_names=None, nan_policy="impute"):
+        self.sampling_rate = sampling_rate
+        self.lead = lead
+        self.detector = detector
+        self.min_beats = min_beats
+        self.n_jobs = n_jobs
+        self.lead_names = lead_names
+        self.nan_policy = nan_policy
 
     def _check_params(self):
         owner = type(self).__name__
@@ -282,13 +291,3 @@ class RhythmFeatures(_OneLeadBeatFeatures):
 
     _FEATURES = RHYTHM_FEATURES
     _features_of_record = staticmethod(_record_features)
-
-    def __init__(self, sampling_rate=None, lead=0, detector="gqrs", min_beats=4, n_jobs=1,
-                 lead_names=None, nan_policy="impute"):
-        self.sampling_rate = sampling_rate
-        self.lead = lead
-        self.detector = detector
-        self.min_beats = min_beats
-        self.n_jobs = n_jobs
-        self.lead_names = lead_names
-        self.nan_policy = nan_policy

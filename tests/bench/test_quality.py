@@ -91,3 +91,43 @@ def test_a_changed_pipeline_default_refits_the_row(quality, data_root, tmp_path,
     recipe.write_text(source.replace("n_kernels=10_000", "n_kernels=168"))
     _, meta = quality.run_row(row, data, "cpu", tmp_path / "rows")
     assert fits == [1] and meta["resolved"]["n_kernels"] == 168
+
+
+@pytest.fixture(scope="module")
+def blend_rows(quality):
+    import sys
+
+    sys.modules.setdefault("quality", quality)  # blend_rows imports quality.py by that name
+    spec = importlib.util.spec_from_file_location("ecgsk_bench_blend_rows",
+                                                  ROOT / "bench" / "blend_rows.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_blend_rows_averages_saved_rows_and_compares_them(quality, blend_rows, data_root,
+                                                         tmp_path, monkeypatch, capsys,
+                                                         signal_cache):
+    data = quality.Data("binary", data_root, None, signal_cache)
+    rows = [quality.Row(f"tiny {k}", "randomconv_ridge", "peer", cpu={"n_kernels": k})
+            for k in (84, 168)]
+    monkeypatch.setitem(quality.ROWS, "binary", rows)
+    probas = [quality.run_row(row, data, "cpu", tmp_path / "shared")[0] for row in rows]
+
+    blend_rows.main(["--task", "binary", "--data", str(data_root), "--out-dir", str(tmp_path),
+                     "--rows", "tiny 84", "tiny 168", "--weights", "1,3", "1,0",
+                     "--versus", "tiny 168", "--n-boot", "20"])
+    out = capsys.readouterr().out.splitlines()
+    blend = 0.25 * probas[0] + 0.75 * probas[1]
+    expected = quality.score("binary", data.y_test, blend, data.classes)
+    assert out[1].startswith(f"weights 1,3: {expected:.3f} [")
+    alone = quality.score("binary", data.y_test, probas[0], data.classes)
+    other = quality.score("binary", data.y_test, probas[1], data.classes)
+    assert out[2].startswith(f"weights 1,0: {alone:.3f} [")
+    assert f"vs tiny 168: {alone - other:+.3f}" in out[2]
+
+    with pytest.raises(SystemExit, match="must name one row"):
+        blend_rows.main(["--task", "binary", "--data", str(data_root), "--rows", "tiny"])
+    with pytest.raises(SystemExit, match="has not been run"):
+        blend_rows.main(["--task", "binary", "--data", str(data_root), "--out-dir",
+                         str(tmp_path / "empty"), "--rows", "tiny 84"])

@@ -1,0 +1,116 @@
+"""Average the saved test probabilities of ``bench/quality.py`` rows, and compare rows.
+
+``bench/quality.py`` saves each row's probabilities on the records it
+scores. A weighted average of several rows is what a
+:class:`~ecgsk.ensemble.SoftVotingEnsemble` of those pipelines predicts
+(the same members, fitted the same way), so blending saved rows explores
+ensembles and fusion weights without refitting; the chosen ensemble is then
+run as a pipeline of its own. With ``--versus``, each blend (or a single
+row) is compared with another row by a paired bootstrap on the same
+records.
+
+Rows are named by a part of their name in ``quality.py`` (its table or
+``--ablation`` rows, one match each) and must have been run first, with
+the same ``--select`` / ``--test-data`` and the same pipeline defaults::
+
+    python bench/blend_rows.py --task af --select \\
+        --rows "reference" "features + beat features" --weights 1,1 1,1.5 1,2 1,3
+    python bench/blend_rows.py --task superdiagnostic --rows IncepSE --versus InceptionTime
+"""
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import quality  # noqa: E402
+
+from ecgsk.metrics import bootstrap_ci, paired_bootstrap  # noqa: E402
+
+
+def find_row(task, part):
+    """The one row of ``task`` (table or ablation) whose name contains ``part``."""
+    rows = {r.name: r for r in quality.ROWS.get(task, []) + quality.ABLATION.get(task, [])}
+    found = [r for name, r in rows.items() if part in name]
+    if len(found) != 1:
+        raise SystemExit(f"--rows/--versus {part!r} must name one row of {task!r}; it matches "
+                         f"{[r.name for r in found]}. Rows: {sorted(rows)}")
+    return found[0]
+
+
+def load_row(row, data, preset, out_dir):
+    """The saved probabilities of ``row``; exits if it is missing or stale."""
+    path = quality.row_path(row, data.task, preset, out_dir)
+    module = quality.load_pipeline_module(row.pipeline)
+    if not path.exists():
+        raise SystemExit(f"{row.name!r} has not been run: no {path}. Run bench/quality.py "
+                         "with the same --select/--test-data first.")
+    saved = np.load(path, allow_pickle=False)
+    meta = json.loads(str(saved["meta"]))
+    if meta.get("resolved") != quality.resolved_params(module, row.params(preset)) \
+            or meta["n_test"] != len(data.y_test):
+        raise SystemExit(f"{path} was fitted with other parameters or records; rerun "
+                         "bench/quality.py for it.")
+    return saved["proba"]
+
+
+def parse_weights(text, n_rows):
+    weights = np.array([float(w) for w in text.split(",")])
+    if weights.shape != (n_rows,) or np.any(weights < 0) or weights.sum() <= 0:
+        raise SystemExit(f"--weights {text!r}: give {n_rows} non-negative numbers, "
+                         "comma-separated, with a positive sum.")
+    return weights / weights.sum()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--task", required=True, choices=list(quality.TASKS))
+    parser.add_argument("--rows", nargs="+", required=True, help="parts of row names")
+    parser.add_argument("--weights", nargs="+", default=None,
+                        help="one comma-separated weight list per blend (default: equal)")
+    parser.add_argument("--versus", default=None, help="compare with this row (paired)")
+    parser.add_argument("--data", default=os.environ.get("ECGSK_DATA"))
+    parser.add_argument("--test-data", default=None)
+    parser.add_argument("--select", action="store_true")
+    parser.add_argument("--preset", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument("--n-boot", type=int, default=1000)
+    parser.add_argument("--out-dir", default=str(quality.ROOT / "bench" / "results"
+                                                 / "quality_runs"))
+    args = parser.parse_args(argv)
+    if args.data is None:
+        parser.error("--data is required when $ECGSK_DATA is unset")
+    if args.select and args.test_data:
+        parser.error("--select scores validation records; it takes no --test-data")
+    out_dir = Path(args.out_dir) / ("external" if args.test_data
+                                    else "select" if args.select else "shared")
+    data = quality.Data(args.task, args.data, args.test_data, None, select=args.select)
+    rows = [find_row(args.task, part) for part in args.rows]
+    probas = [load_row(row, data, args.preset, out_dir) for row in rows]
+    versus = find_row(args.task, args.versus) if args.versus else None
+    other = load_row(versus, data, args.preset, out_dir) if versus else None
+
+    def metric(y, p):
+        return quality.score(args.task, y, p, data.classes)
+
+    print(f"{args.task}, {len(data.y_test)} records ({out_dir.name}); rows: "
+          + "; ".join(r.name for r in rows))
+    for text in args.weights or [",".join(["1"] * len(rows))]:
+        w = parse_weights(text, len(rows))
+        blend = sum(wi * p for wi, p in zip(w, probas))
+        point, low, high = bootstrap_ci(metric, data.y_test, blend, n_boot=args.n_boot,
+                                        random_state=0)
+        line = f"weights {text}: {point:.3f} [{low:.3f}, {high:.3f}]"
+        if other is not None:
+            t = paired_bootstrap(metric, data.y_test, blend, other, n_boot=args.n_boot,
+                                 random_state=0)
+            line += (f"; vs {versus.name}: {t['diff']:+.3f} [{t['low']:+.3f}, "
+                     f"{t['high']:+.3f}], p={t['p_value']:.3f}")
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
