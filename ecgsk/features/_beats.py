@@ -285,7 +285,8 @@ class BeatFeatures(_OneLeadBeatFeatures):
     Parameters
     ----------
     sampling_rate : float
-        Sampling rate of the input in Hz, at least 50. Required.
+        Sampling rate of the input in Hz, at least 50 (GQRS sees signals
+        below 60 Hz resampled to 100 Hz). Required.
     lead : int or str, default=0
         Lead to detect beats on: an index, or a name from ``lead_names``.
     detector : {"gqrs", "xqrs"}, default="gqrs"

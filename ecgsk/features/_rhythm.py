@@ -37,9 +37,21 @@ _DETECTORS = ("gqrs", "xqrs")
 # per record more than GQRS at 500 Hz, 1.6 once resampled to 250 Hz, and
 # GQRS at 100 Hz 0.06 (bench/bench_features.py). XQRS runs at >= 250 Hz.
 _XQRS_MIN_RATE = 250
+# GQRS refuses signals below about 58 Hz ("Sampling rate is too low"); lower
+# rates are resampled to 100 Hz for it, as XQRS's are to 250 Hz.
+_GQRS_MIN_RATE = 60
 # Shorter records cannot hold a beat sequence and defeat the detectors' filters.
 _MIN_SECONDS = 1.0
 _ENTROPY_BINS = 16
+
+
+def _at_least(sig, fs, min_rate, target):
+    """``sig`` resampled (polyphase) to ``target`` Hz if ``fs < min_rate``, and its rate."""
+    if fs >= min_rate:
+        return sig, fs
+    ratio = Fraction(target / fs).limit_denominator(100)
+    return (signal.resample_poly(sig, ratio.numerator, ratio.denominator),
+            fs * ratio.numerator / ratio.denominator)
 
 
 def _detect_qrs(sig, fs, detector):
@@ -50,17 +62,15 @@ def _detect_qrs(sig, fs, detector):
     from wfdb import processing  # lazy: wfdb is slow to import
 
     if detector == "gqrs":
-        qrs = processing.gqrs_detect(sig=sig, fs=fs)
+        sig, rate = _at_least(sig, fs, _GQRS_MIN_RATE, 100)
+        qrs = processing.gqrs_detect(sig=sig, fs=rate)
     else:
-        rate = fs
-        if fs < _XQRS_MIN_RATE:
-            ratio = Fraction(_XQRS_MIN_RATE / fs).limit_denominator(100)
-            sig = signal.resample_poly(sig, ratio.numerator, ratio.denominator)
-            rate = fs * ratio.numerator / ratio.denominator
+        sig, rate = _at_least(sig, fs, _XQRS_MIN_RATE, _XQRS_MIN_RATE)
         xqrs = processing.XQRS(sig=sig, fs=rate)
         xqrs.detect(verbose=False)
-        qrs = np.round(np.asarray(xqrs.qrs_inds, dtype=np.float64) * fs / rate)
-    return np.unique(np.asarray(qrs, dtype=np.int64))
+        qrs = xqrs.qrs_inds
+    qrs = np.round(np.asarray(qrs, dtype=np.float64) * fs / rate)
+    return np.unique(np.clip(qrs, 0, sig.size * fs / rate - 1).astype(np.int64))
 
 
 def _rr_statistics(rr):
@@ -232,7 +242,8 @@ class RhythmFeatures(_OneLeadBeatFeatures):
     Parameters
     ----------
     sampling_rate : float
-        Sampling rate of the input in Hz, at least 50. Required.
+        Sampling rate of the input in Hz, at least 50 (GQRS sees signals
+        below 60 Hz resampled to 100 Hz). Required.
     lead : int or str, default=0
         Lead to detect beats on: an index, or a name from ``lead_names``.
     detector : {"gqrs", "xqrs"}, default="gqrs"
