@@ -14,7 +14,10 @@ intervals:
   rate variability?", IEEE Trans. Biomed. Eng. 48:1342, 2001.
 """
 
+import hashlib
 import numbers
+import threading
+from collections import OrderedDict
 from fractions import Fraction
 
 import numpy as np
@@ -43,6 +46,11 @@ _GQRS_MIN_RATE = 60
 # Shorter records cannot hold a beat sequence and defeat the detectors' filters.
 _MIN_SECONDS = 1.0
 _ENTROPY_BINS = 16
+# R peaks of recently seen signals (see _detect_qrs): about 50 beats of int64
+# per 30 s record, so at most some 25 MB.
+_QRS_CACHE_SIZE = 65536
+_QRS_CACHE = OrderedDict()
+_QRS_CACHE_LOCK = threading.Lock()
 
 
 def _at_least(sig, fs, min_rate, target):
@@ -55,8 +63,31 @@ def _at_least(sig, fs, min_rate, target):
 
 
 def _detect_qrs(sig, fs, detector):
-    """Sample indices of the R peaks of one lead (sorted, unique)."""
-    sig = np.asarray(sig, dtype=np.float64)
+    """Sample indices of the R peaks of one lead (sorted, unique, read-only).
+
+    Detection is most of the cost of the rhythm and beat features, and a
+    ``FeatureUnion`` of both sees every record twice, so the detections of
+    the last ``_QRS_CACHE_SIZE`` signals are kept per process, keyed by a
+    digest of the signal's bytes.
+    """
+    sig = np.ascontiguousarray(sig, dtype=np.float64)
+    key = (hashlib.blake2b(sig.tobytes(), digest_size=16).digest(), sig.size, float(fs),
+           detector)
+    with _QRS_CACHE_LOCK:
+        if key in _QRS_CACHE:
+            _QRS_CACHE.move_to_end(key)
+            return _QRS_CACHE[key]
+    qrs = _run_detector(sig, fs, detector)
+    qrs.setflags(write=False)
+    with _QRS_CACHE_LOCK:
+        _QRS_CACHE[key] = qrs
+        while len(_QRS_CACHE) > _QRS_CACHE_SIZE:
+            _QRS_CACHE.popitem(last=False)
+    return qrs
+
+
+def _run_detector(sig, fs, detector):
+    """:func:`_detect_qrs` without the cache."""
     if sig.size < _MIN_SECONDS * fs or np.ptp(sig) == 0:
         return np.empty(0, dtype=np.int64)
     from wfdb import processing  # lazy: wfdb is slow to import

@@ -127,6 +127,38 @@ def test_parallel_jobs_give_the_same_features():
     assert_allclose(parallel, serial)
 
 
+def test_rhythm_and_beat_features_detect_each_record_once(monkeypatch):
+    from collections import OrderedDict
+
+    from sklearn.pipeline import FeatureUnion
+
+    from ecgsk.features import _rhythm
+
+    calls = []
+
+    def counting(sig, fs, detector):
+        calls.append(sig.size)
+        return run_detector(sig, fs, detector)
+
+    run_detector = _rhythm._run_detector
+    monkeypatch.setattr(_rhythm, "_QRS_CACHE", OrderedDict())
+    monkeypatch.setattr(_rhythm, "_run_detector", counting)
+    fs = 100
+    rng = np.random.default_rng(2)
+    X = np.stack([ecg_like(irregular_beats(10, rng), fs, 10) for _ in range(4)])
+    union = FeatureUnion([("rhythm", RhythmFeatures(sampling_rate=fs)),
+                          ("beats", BeatFeatures(sampling_rate=fs))])
+    F = union.fit_transform(X)
+    assert len(calls) == 4  # not 8: the beat features reuse the rhythm features' R peaks
+    X_changed = X.copy()
+    X_changed[0, 500:] *= 0.5  # another signal is detected again
+    union.transform(X_changed)
+    assert len(calls) == 5
+    monkeypatch.setattr(_rhythm, "_QRS_CACHE", OrderedDict())
+    assert_allclose(union.transform(X), F)  # the cache changes no feature
+    assert len(calls) == 9
+
+
 # -- records without enough beats ----------------------------------------------
 
 def _with_flat_record():
