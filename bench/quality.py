@@ -244,12 +244,17 @@ def resolved_params(module, params):
     """``make_pipeline``'s keyword defaults updated with ``params``, as JSON values.
 
     A saved row is reused only when these match: a changed default of a
-    named pipeline retrains the rows that relied on it.
+    named pipeline retrains the rows that relied on it. So does a changed
+    input, the module's ``SAMPLING_RATE`` and ``LENGTH`` (key ``"_input"``;
+    a length of ``None`` is the dataset's default).
     """
     defaults = {name: p.default
                 for name, p in inspect.signature(module.make_pipeline).parameters.items()
                 if p.default is not inspect.Parameter.empty}
-    return json.loads(json.dumps({**defaults, **params}, sort_keys=True, default=str))
+    inputs = {"sampling_rate": float(module.SAMPLING_RATE),
+              "length": getattr(module, "LENGTH", None)}
+    return json.loads(json.dumps({**defaults, **params, "_input": inputs}, sort_keys=True,
+                                 default=str))
 
 
 def row_path(row, task, preset, out_dir):

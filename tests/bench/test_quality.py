@@ -91,6 +91,10 @@ def test_a_changed_pipeline_default_refits_the_row(quality, data_root, tmp_path,
     recipe.write_text(source.replace("n_kernels=10_000", "n_kernels=168"))
     _, meta = quality.run_row(row, data, "cpu", tmp_path / "rows")
     assert fits == [1] and meta["resolved"]["n_kernels"] == 168
+    recipe.write_text(source.replace("n_kernels=10_000", "n_kernels=168")
+                      .replace("SAMPLING_RATE = 100", "SAMPLING_RATE = 50"))
+    _, meta = quality.run_row(row, data, "cpu", tmp_path / "rows")  # another input rate
+    assert fits == [1, 1] and meta["resolved"]["_input"]["sampling_rate"] == 50
 
 
 @pytest.fixture(scope="module")
