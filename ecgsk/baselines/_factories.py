@@ -25,6 +25,7 @@ from sklearn.preprocessing import StandardScaler
 
 from ..features import (
     BeatFeatures,
+    BeatTemplate,
     RandomConvFeatures,
     RhythmFeatures,
     StatisticalFeatures,
@@ -36,10 +37,11 @@ __all__ = ["make_feature_baseline", "make_randomconv_ridge", "predict_scores",
 
 #: Default feature sets of :func:`make_feature_baseline`.
 FEATURE_SETS = ("statistical", "rhythm", "wavelet")
-#: Feature set names accepted by :func:`make_feature_baseline`: the defaults
-#: and ``"beats"`` (:class:`~ecgsk.features.BeatFeatures`), left out of the
-#: defaults so that the recorded baselines keep their features.
-ALL_FEATURE_SETS = FEATURE_SETS + ("beats",)
+#: Feature set names accepted by :func:`make_feature_baseline`: the defaults,
+#: ``"beats"`` (:class:`~ecgsk.features.BeatFeatures`) and ``"template"``
+#: (:class:`~ecgsk.features.BeatTemplate`), left out of the defaults so that
+#: the recorded baselines keep their features.
+ALL_FEATURE_SETS = FEATURE_SETS + ("beats", "template")
 #: Classifier names accepted by :func:`make_feature_baseline`.
 CLASSIFIERS = ("logreg", "rf", "hgb")
 #: Sampler names accepted by :func:`make_feature_baseline`.
@@ -119,10 +121,10 @@ def _check_features(features, sampling_rate, n_jobs, lead_names, rhythm_lead):
         )
     if len(set(features)) != len(features):
         raise ValueError(f"features lists a feature set twice: {features!r}.")
-    if sampling_rate is None and set(features) & {"statistical", "rhythm", "beats"}:
+    if sampling_rate is None and set(features) & {"statistical", "rhythm", "beats", "template"}:
         raise ValueError(
-            "sampling_rate (Hz) is required for the statistical, rhythm and beats "
-            "features, got None."
+            "sampling_rate (Hz) is required for the statistical, rhythm, beats and "
+            "template features, got None."
         )
     makers = {
         "statistical": lambda: StatisticalFeatures(sampling_rate=sampling_rate,
@@ -131,6 +133,8 @@ def _check_features(features, sampling_rate, n_jobs, lead_names, rhythm_lead):
                                          n_jobs=n_jobs, lead_names=lead_names),
         "beats": lambda: BeatFeatures(sampling_rate=sampling_rate, lead=rhythm_lead,
                                       n_jobs=n_jobs, lead_names=lead_names),
+        "template": lambda: BeatTemplate(sampling_rate=sampling_rate, lead=rhythm_lead,
+                                         n_jobs=n_jobs, lead_names=lead_names),
         "wavelet": lambda: WaveletFeatures(lead_names=lead_names),
     }
     return FeatureUnion([(name, makers[name]()) for name in features])
@@ -176,16 +180,18 @@ def make_feature_baseline(classifier="logreg", *, features=FEATURE_SETS, samplin
         ``"rf"``: ``RandomForestClassifier(n_estimators=300,
         min_samples_leaf=2)``; ``"hgb"``: ``HistGradientBoostingClassifier()``
         (defaults). An unfitted scikit-learn classifier is used as given.
-    features : sequence of {"statistical", "rhythm", "wavelet", "beats"}, \
+    features : sequence of {"statistical", "rhythm", "wavelet", "beats", "template"}, \
             default=("statistical", "rhythm", "wavelet")
         Feature sets, concatenated in this order (names in
         ``ALL_FEATURE_SETS``). ``"beats"``,
         :class:`~ecgsk.features.BeatFeatures` (template-beat morphology,
-        premature beats, RR sample entropy), is not a default: add it with
-        ``features=FEATURE_SETS + ("beats",)``.
+        premature beats, RR sample entropy), and ``"template"``,
+        :class:`~ecgsk.features.BeatTemplate` (the median beat sampled every
+        20 ms), are not defaults: add them with
+        ``features=FEATURE_SETS + ("beats", "template")``.
     sampling_rate : float
         Sampling rate of the signals in Hz; required by the statistical,
-        rhythm and beats features.
+        rhythm, beats and template features.
     sampler : {None, "under", "over", "smote"} or sampler, default=None
         Resampling of the training records: ``RandomUnderSampler``,
         ``RandomOverSampler`` or ``SMOTE`` of imbalanced-learn, or any
@@ -197,12 +203,12 @@ def make_feature_baseline(classifier="logreg", *, features=FEATURE_SETS, samplin
     random_state : int, RandomState or None, default=None
         Seeds the classifier and the sampler.
     n_jobs : int, default=1
-        Parallel jobs of the QRS detection (rhythm and beats features) and of
-        the random forest.
+        Parallel jobs of the QRS detection (rhythm, beats and template
+        features) and of the random forest.
     lead_names : sequence of str or None, default=None
         Lead names for the feature names (``"II_heart_rate"``).
     rhythm_lead : int or str, default=0
-        Lead the R peaks of the rhythm and beats features are detected on
+        Lead the R peaks of the rhythm, beats and template features are detected on
         (index, or name from ``lead_names``). Lead II (index 1) is the
         usual rhythm lead of a 12-lead ECG.
 

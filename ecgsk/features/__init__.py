@@ -12,6 +12,7 @@ with ``lead_names``).
 - :class:`BeatFeatures`: template-beat morphology (beat and P-wave
   correlations, QRS width, T/R ratio), premature beats and RR sample
   entropy (COSEn) from the same R peaks, for AF, other rhythms and noise.
+- :class:`BeatTemplate`: that median beat itself, sampled every 20 ms.
 - :class:`WaveletFeatures`: statistics of ``pywt.wavedec`` coefficients, the
   Wavelet+NN baseline of the PTB-XL benchmark.
 - :class:`RandomConvFeatures`: MiniRocket random convolutional kernels.
@@ -43,7 +44,7 @@ energy, band powers) are diluted by the padding. ``bench/bench_baselines.py``
 crops or pads CinC records to 30 s, the most common length.
 """
 
-from ._beats import BeatFeatures
+from ._beats import BeatFeatures, BeatTemplate
 from ._randomconv import RandomConvFeatures
 from ._rhythm import RhythmFeatures
 from ._statistical import StatisticalFeatures
@@ -53,6 +54,7 @@ __all__ = [
     "StatisticalFeatures",
     "RhythmFeatures",
     "BeatFeatures",
+    "BeatTemplate",
     "WaveletFeatures",
     "RandomConvFeatures",
 ]

@@ -30,8 +30,12 @@ import numpy as np
 
 from ._rhythm import _OneLeadBeatFeatures, _detect_qrs
 
-__all__ = ["BeatFeatures"]
+__all__ = ["BeatFeatures", "BeatTemplate"]
 
+#: Times (s, relative to the R peak) at which BeatTemplate samples the template.
+TEMPLATE_TIMES = np.round(np.arange(-0.24, 0.44 + 1e-9, 0.02), 2)
+#: Names of BeatTemplate's features (prefixed by the lead name).
+TEMPLATE_FEATURES = tuple(f"template_{round(1000 * t):+d}ms" for t in TEMPLATE_TIMES)
 #: Names of the features, in output order (prefixed by the lead name).
 BEAT_FEATURES = (
     "beat_corr_mean", "beat_corr_std", "beat_corr_min", "p_corr_mean", "p_to_qrs",
@@ -188,20 +192,31 @@ def _valid_stats(values):
     return values.mean(), std, values.min()
 
 
-def _record_features(sig, fs, detector, min_beats):
-    too_few = [np.nan] * (len(BEAT_FEATURES) - 1) + [1.0]
-    sig = np.asarray(sig, dtype=np.float64)
+def _beats_of_record(sig, fs, detector, min_beats):
+    """R peaks, their amplitudes, the complete beat windows and their median.
+
+    ``None`` when fewer than ``min_beats`` beats are found, or fewer than
+    two beat windows fit in the record.
+    """
     qrs = _detect_qrs(sig, fs, detector)
     if qrs.size < min_beats:
-        return too_few
+        return None
     peaks, amps = _refine_peaks(sig, qrs, fs)
     lo, hi = _offsets(_BEAT, fs)
     complete = peaks[(peaks + lo >= 0) & (peaks + hi < sig.size)]
     if peaks.size < min_beats or complete.size < 2:
-        return too_few
-
+        return None
     beats = sig[complete[:, None] + np.arange(lo, hi + 1)]
-    template = np.median(beats, axis=0)
+    return peaks, amps, beats, np.median(beats, axis=0)
+
+
+def _record_features(sig, fs, detector, min_beats):
+    sig = np.asarray(sig, dtype=np.float64)
+    found = _beats_of_record(sig, fs, detector, min_beats)
+    if found is None:
+        return [np.nan] * (len(BEAT_FEATURES) - 1) + [1.0]
+    peaks, amps, beats, template = found
+    lo = _offsets(_BEAT, fs)[0]
     r = -lo  # index of the R peak in a beat window
     p_wave = slice(*(k - lo + d for k, d in zip(_offsets(_P_WAVE, fs), (0, 1))))
     qrs_win = slice(*(k - lo + d for k, d in zip(_offsets(_QRS, fs), (0, 1))))
@@ -347,3 +362,95 @@ class BeatFeatures(_OneLeadBeatFeatures):
 
     _FEATURES = BEAT_FEATURES
     _features_of_record = staticmethod(_record_features)
+
+
+def _template_of_record(sig, fs, detector, min_beats):
+    sig = np.asarray(sig, dtype=np.float64)
+    found = _beats_of_record(sig, fs, detector, min_beats)
+    if found is None:
+        return [np.nan] * len(TEMPLATE_TIMES)
+    template = found[3]
+    times = (_offsets(_BEAT, fs)[0] + np.arange(template.size)) / fs
+    return np.interp(TEMPLATE_TIMES, times, template - np.median(template)).tolist()
+
+
+class BeatTemplate(_OneLeadBeatFeatures):
+    """The median beat of one lead, sampled every 20 ms, as features.
+
+    Beats are found and averaged as in :class:`BeatFeatures` (the R peaks
+    of :mod:`wfdb.processing`'s detector, moved to the signal's extremum;
+    the per-sample median of the beat windows from -0.25 s to +0.45 s).
+    The template, minus its median (the baseline), is linearly interpolated
+    at the 35 times -0.24, -0.22, ..., +0.44 s from the R peak: the P
+    wave, QRS complex, ST segment and T wave in signal units, whatever the
+    sampling rate. A tree model reads morphology from them that the
+    summary features of :class:`BeatFeatures` leave out (T-wave inversion,
+    ST deviation, bundle-branch QRS shapes: the "other rhythm" class of
+    CinC 2017).
+
+    A record with too few beats (see :class:`BeatFeatures`) never raises:
+    its features are NaN, and ``nan_policy`` decides what the classifier
+    sees (use it with :class:`BeatFeatures`, whose ``too_few_beats`` flags
+    such records). The R peaks are detected once per signal for
+    :class:`RhythmFeatures`, :class:`BeatFeatures` and this transformer.
+
+    Parameters
+    ----------
+    sampling_rate : float
+        Sampling rate of the input in Hz, at least 50 (GQRS sees signals
+        below 60 Hz resampled to 100 Hz). Required.
+    lead : int or str, default=0
+        Lead to detect beats on: an index, or a name from ``lead_names``.
+    detector : {"gqrs", "xqrs"}, default="gqrs"
+        QRS detector of :mod:`wfdb.processing`, as in
+        :class:`RhythmFeatures`.
+    min_beats : int, default=4
+        Fewest beats for a template, at least 4.
+    n_jobs : int or None, default=1
+        Records are processed in parallel with :mod:`joblib` on this many
+        workers (``-1``: all cores).
+    lead_names : sequence of str or None, default=None
+        Names of all input leads; the detection lead's name prefixes the
+        feature names (``"II_template_+0ms"``). ``lead0``... when None.
+    nan_policy : {"impute", "keep", "raise"}, default="impute"
+        What to do with NaN features: fill them with the training median,
+        keep NaN, or raise. See :mod:`ecgsk.features`.
+
+    Attributes
+    ----------
+    lead_index_ : int
+        Index of the detection lead.
+    n_leads_in_ : int
+        Number of leads seen in :meth:`fit`.
+    n_features_out_ : int
+        Number of output features (35).
+    imputer_ : sklearn.impute.SimpleImputer
+        The median imputer fitted on the training features (only with
+        ``nan_policy="impute"``).
+
+    See Also
+    --------
+    BeatFeatures : summary features of the same template and beats.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecgsk.features import BeatTemplate
+    >>> fs = 250
+    >>> t = np.arange(10 * fs) / fs
+    >>> beats = np.arange(0.4, 10, 0.8)           # 75 beats per minute
+    >>> waves = [(-0.2, 0.02, 0.15), (0.0, 0.01, 1.0), (0.3, 0.04, 0.3)]  # P, R, T
+    >>> X = sum(a * np.exp(-((t - b - o) / w) ** 2)
+    ...         for b in beats for o, w, a in waves)[None]
+    >>> template = BeatTemplate(sampling_rate=fs)
+    >>> F = template.fit_transform(X)
+    >>> names = list(template.get_feature_names_out())
+    >>> names[0], names[-1], len(names)
+    ('lead0_template_-240ms', 'lead0_template_+440ms', 35)
+    >>> f = dict(zip(names, F[0]))
+    >>> [round(float(f[f"lead0_template_{ms}ms"]), 2) for ms in ("-200", "+0", "+300")]
+    [0.15, 1.0, 0.3]
+    """
+
+    _FEATURES = TEMPLATE_FEATURES
+    _features_of_record = staticmethod(_template_of_record)

@@ -26,7 +26,7 @@ from ecgsk.baselines import (
     predict_scores,
 )
 from ecgsk.datasets import make_synthetic_ecg
-from ecgsk.features import BeatFeatures
+from ecgsk.features import BeatFeatures, BeatTemplate
 
 FAST = ("statistical",)  # the fastest feature set, for the pipeline-logic tests
 
@@ -97,21 +97,24 @@ def test_rhythm_lead_and_lead_names_reach_the_features():
         "B", list("ABC"), 2, 250)
 
 
-def test_beats_feature_set_is_opt_in_and_uses_the_rhythm_lead(imbalanced):
+def test_beats_and_template_feature_sets_are_opt_in_and_use_the_rhythm_lead(imbalanced):
     X, y = imbalanced
     assert FEATURE_SETS == ("statistical", "rhythm", "wavelet")
-    assert ALL_FEATURE_SETS == FEATURE_SETS + ("beats",)
-    model = make_feature_baseline(features=("rhythm", "beats"), sampling_rate=100,
+    assert ALL_FEATURE_SETS == FEATURE_SETS + ("beats", "template")
+    model = make_feature_baseline(features=("rhythm", "beats", "template"), sampling_rate=100,
                                   rhythm_lead=1, n_jobs=2, random_state=0)
     union = model.named_steps["features"]
-    assert [name for name, _ in union.transformer_list] == ["rhythm", "beats"]
-    beats = dict(union.transformer_list)["beats"]
-    assert isinstance(beats, BeatFeatures)
+    assert [name for name, _ in union.transformer_list] == ["rhythm", "beats", "template"]
+    beats, template = dict(union.transformer_list)["beats"], dict(union.transformer_list)[
+        "template"]
+    assert isinstance(beats, BeatFeatures) and isinstance(template, BeatTemplate)
     assert (beats.lead, beats.n_jobs, beats.sampling_rate) == (1, 2, 100)
+    assert (template.lead, template.n_jobs, template.sampling_rate) == (1, 2, 100)
     model.fit(X, y)
     names = model.named_steps["features"].get_feature_names_out()
-    assert len(names) == 14 + 12
+    assert len(names) == 14 + 12 + 35
     assert "beats__lead1_cosen" in names and "rhythm__lead1_heart_rate" in names
+    assert "template__lead1_template_+0ms" in names
     assert predict_scores(model, X).shape == (len(X),)
     with pytest.raises(ValueError, match="features must be.*'beats'"):
         make_feature_baseline(features=("rhythm", "beat"), sampling_rate=100)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from ecgsk.features import BeatFeatures, RhythmFeatures, _beats
-from ecgsk.features._beats import BEAT_FEATURES, _sample_entropy
+from ecgsk.features import BeatFeatures, BeatTemplate, RhythmFeatures, _beats
+from ecgsk.features._beats import BEAT_FEATURES, TEMPLATE_FEATURES, _sample_entropy
 
 with warnings.catch_warnings():
     # wfdb's own import warns (pandas deprecations); import it before the
@@ -18,10 +18,10 @@ with warnings.catch_warnings():
 
 
 def ecg_like(beat_times, fs, seconds, *, p_amp=0.15, qrs_width=0.012, r_amps=None,
-             noise=0.0, f_waves=0.0, rng=None):
+             t_amp=0.35, noise=0.0, f_waves=0.0, rng=None):
     """A clean ECG-like signal (Gaussian P, Q, R, S, T waves) with R peaks at ``beat_times``.
 
-    ``p_amp=0`` drops the P waves; ``qrs_width`` is the standard deviation
+    ``p_amp=0`` drops the P waves, ``t_amp < 0`` inverts the T waves; ``qrs_width`` is the standard deviation
     of the R wave (s); ``r_amps`` gives each beat's R amplitude (1.2 mV);
     ``noise`` adds white noise and ``f_waves`` a 6 Hz fibrillatory wave
     (mV) drawn from ``rng``.
@@ -31,7 +31,7 @@ def ecg_like(beat_times, fs, seconds, *, p_amp=0.15, qrs_width=0.012, r_amps=Non
     r_amps = np.full(len(beat_times), 1.2) if r_amps is None else r_amps
     for b, r_amp in zip(beat_times, r_amps):
         waves = [(-0.2, 0.025, p_amp), (-0.03, 0.01, -0.15), (0.0, qrs_width, r_amp),
-                 (0.03, 0.01, -0.3), (0.3, 0.05, 0.35)]  # (offset s, width s, mV)
+                 (0.03, 0.01, -0.3), (0.3, 0.05, t_amp)]  # (offset s, width s, mV)
         for offset, width, amp in waves:
             x += amp * np.exp(-0.5 * ((t - b - offset) / width) ** 2)
     if noise:
@@ -361,3 +361,56 @@ def test_cinc2017_af_records_have_higher_cosen_and_fewer_p_waves(cinc_root):
     assert cosen_af > cosen_normal + 1.0
     assert (np.nanmedian(f["lead0_p_corr_mean"][~is_af])
             > np.nanmedian(f["lead0_p_corr_mean"][is_af]) + 0.2)
+
+
+# -- BeatTemplate: the median beat sampled every 20 ms ---------------------------
+
+def template(X, fs, **params):
+    est = BeatTemplate(sampling_rate=fs, nan_policy="keep", **params)
+    F = est.fit_transform(X)
+    assert list(est.get_feature_names_out()) == [f"lead0_{n}" for n in TEMPLATE_FEATURES]
+    return F
+
+
+@pytest.mark.parametrize("fs", [100, 300, 500])
+def test_template_samples_the_p_r_and_t_waves_at_their_times(fs):
+    F = template(ecg_like(regular_beats(75, 10), fs, 10)[None], fs)[0]
+    at = dict(zip(TEMPLATE_FEATURES, F))
+    assert len(F) == 35
+    # The template minus its median: the isoelectric PR segment (-100 ms)
+    # sits a little below 0, since the median sample is on a P or T wave.
+    level = at["template_-100ms"]
+    assert -0.05 < level < 0
+    assert at["template_+0ms"] - level == pytest.approx(1.2, abs=0.02)  # R
+    assert at["template_-200ms"] - level == pytest.approx(0.15, abs=0.01)  # P
+    assert at["template_+300ms"] - level == pytest.approx(0.35, abs=0.01)  # T
+
+
+def test_template_is_the_same_at_every_sampling_rate_and_follows_the_t_wave():
+    beats = regular_beats(75, 10)
+    at_100 = template(ecg_like(beats, 100, 10)[None], 100)[0]
+    at_500 = template(ecg_like(beats, 500, 10)[None], 500)[0]
+    assert_allclose(at_100, at_500, atol=0.05)
+    inverted = dict(zip(TEMPLATE_FEATURES, template(
+        ecg_like(beats, 250, 10, t_amp=-0.35)[None], 250)[0]))
+    assert inverted["template_+300ms"] - inverted["template_-100ms"] == pytest.approx(
+        -0.35, abs=0.01)
+
+
+def test_template_is_the_median_beat_so_a_rare_ectopic_beat_leaves_it():
+    fs, beats = 250, regular_beats(75, 30)
+    r_amps = np.full(len(beats), 1.2)
+    r_amps[::6] = 3.0  # every sixth beat much taller
+    F = template(ecg_like(beats, fs, 30, r_amps=r_amps)[None], fs)[0]
+    at = dict(zip(TEMPLATE_FEATURES, F))
+    assert at["template_+0ms"] - at["template_-100ms"] == pytest.approx(1.2, abs=0.02)
+
+
+def test_template_of_a_record_without_beats_is_nan_or_imputed():
+    X, fs = _with_flat_record()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        F = template(X, fs)
+    assert np.isnan(F[2]).all() and np.isfinite(F[:2]).all()
+    imputed = BeatTemplate(sampling_rate=fs).fit_transform(X)
+    assert_allclose(imputed[2], np.median(F[:2], axis=0))

@@ -16,6 +16,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from ecgsk.features import (
     BeatFeatures,
+    BeatTemplate,
     RandomConvFeatures,
     RhythmFeatures,
     StatisticalFeatures,
@@ -29,6 +30,7 @@ ESTIMATORS = [
     RhythmFeatures(sampling_rate=100, detector="xqrs", nan_policy="keep"),
     BeatFeatures(sampling_rate=100),
     BeatFeatures(sampling_rate=100, detector="xqrs", nan_policy="keep"),
+    BeatTemplate(sampling_rate=100),
     # sklearn's test data has 2 to 10 columns (time samples): one Haar level fits.
     WaveletFeatures(wavelet="haar", level=1),
     RandomConvFeatures(n_kernels=3 * 84, random_state=0),
