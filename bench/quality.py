@@ -51,6 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ecgsk.compare._data import (  # noqa: E402
+    VALIDATION_NETWORKS,
     SplitPlan,
     align_labels,
     default_length,
@@ -292,7 +293,7 @@ def run_row(row, data, preset, out_dir, fresh=False):
             "params": json.loads(json.dumps(params, default=str)), "resolved": resolved,
             "train_s": train_s,
             "n_train": int(len(plan.train)
-                           + (len(plan.valid) if validation == "fold 9 (networks)" else 0)),
+                           + (len(plan.valid) if validation == VALIDATION_NETWORKS else 0)),
             "validation": validation, "n_test": int(len(data.y_test)),
             "machine": machine(), "preset": preset}
     Path(out_dir).mkdir(parents=True, exist_ok=True)

@@ -250,6 +250,11 @@ def make_plan(ds, *, folds=None, cv=True, seed=0):
     return plan
 
 
+#: ``fit_final``'s ``validation`` when the networks validated on fold 9, so
+#: that the validation records were fitted too.
+VALIDATION_NETWORKS = "fold 9 (networks)"
+
+
 def fit_final(estimator, X, y, plan):
     """Fit a clone of ``estimator`` for the final test of a split plan.
 
@@ -293,7 +298,7 @@ def fit_final(estimator, X, y, plan):
 
         both = np.concatenate([plan.train, plan.valid])
         if set_validation(est, np.isin(both, plan.valid)):
-            rows, validation = both, "fold 9 (networks)"
+            rows, validation = both, VALIDATION_NETWORKS
         else:
             validation = "fold 9 (thresholds only)"
     return est.fit(X[rows], y[rows]), validation
