@@ -12,7 +12,7 @@ with ``lead_names``).
 - :class:`BeatFeatures`: template-beat morphology (beat and P-wave
   correlations, QRS width, T/R ratio), premature beats and RR sample
   entropy (COSEn) from the same R peaks, for AF, other rhythms and noise.
-- :class:`BeatTemplate`: that median beat itself, sampled every 20 ms.
+- :class:`BeatTemplate`: the median beat of every lead, sampled every 20 ms.
 - :class:`WaveletFeatures`: statistics of ``pywt.wavedec`` coefficients, the
   Wavelet+NN baseline of the PTB-XL benchmark.
 - :class:`RandomConvFeatures`: MiniRocket random convolutional kernels.

@@ -28,7 +28,7 @@ peaks found by the QRS detectors of :mod:`wfdb.processing` (see
 
 import numpy as np
 
-from ._rhythm import _OneLeadBeatFeatures, _detect_qrs
+from ._rhythm import _detect_qrs, _map_records, _OneLeadBeatFeatures
 
 __all__ = ["BeatFeatures", "BeatTemplate"]
 
@@ -193,7 +193,7 @@ def _valid_stats(values):
 
 
 def _beats_of_record(sig, fs, detector, min_beats):
-    """R peaks, their amplitudes, the complete beat windows and their median.
+    """R peaks, their amplitudes, those whose beat window fits, the windows, their median.
 
     ``None`` when fewer than ``min_beats`` beats are found, or fewer than
     two beat windows fit in the record.
@@ -207,7 +207,7 @@ def _beats_of_record(sig, fs, detector, min_beats):
     if peaks.size < min_beats or complete.size < 2:
         return None
     beats = sig[complete[:, None] + np.arange(lo, hi + 1)]
-    return peaks, amps, beats, np.median(beats, axis=0)
+    return peaks, amps, complete, beats, np.median(beats, axis=0)
 
 
 def _record_features(sig, fs, detector, min_beats):
@@ -215,7 +215,7 @@ def _record_features(sig, fs, detector, min_beats):
     found = _beats_of_record(sig, fs, detector, min_beats)
     if found is None:
         return [np.nan] * (len(BEAT_FEATURES) - 1) + [1.0]
-    peaks, amps, beats, template = found
+    peaks, amps, _, beats, template = found
     lo = _offsets(_BEAT, fs)[0]
     r = -lo  # index of the R peak in a beat window
     p_wave = slice(*(k - lo + d for k, d in zip(_offsets(_P_WAVE, fs), (0, 1))))
@@ -364,29 +364,35 @@ class BeatFeatures(_OneLeadBeatFeatures):
     _features_of_record = staticmethod(_record_features)
 
 
-def _template_of_record(sig, fs, detector, min_beats):
-    sig = np.asarray(sig, dtype=np.float64)
-    found = _beats_of_record(sig, fs, detector, min_beats)
+def _template_of_record(record, fs, detector, min_beats, lead):
+    """The median beat of every lead of ``record``, around the R peaks of ``lead``."""
+    record = np.asarray(record, dtype=np.float64)
+    found = _beats_of_record(record[lead], fs, detector, min_beats)
     if found is None:
-        return [np.nan] * len(TEMPLATE_TIMES)
-    template = found[3]
-    times = (_offsets(_BEAT, fs)[0] + np.arange(template.size)) / fs
-    return np.interp(TEMPLATE_TIMES, times, template - np.median(template)).tolist()
+        return [np.nan] * (len(record) * len(TEMPLATE_TIMES))
+    lo, hi = _offsets(_BEAT, fs)
+    complete = found[2]
+    templates = np.median(record[:, complete[:, None] + np.arange(lo, hi + 1)], axis=1)
+    templates -= np.median(templates, axis=1, keepdims=True)
+    times = np.arange(lo, hi + 1) / fs
+    return [v for t in templates for v in np.interp(TEMPLATE_TIMES, times, t)]
 
 
 class BeatTemplate(_OneLeadBeatFeatures):
-    """The median beat of one lead, sampled every 20 ms, as features.
+    """The median beat of every lead, sampled every 20 ms, as features.
 
-    Beats are found and averaged as in :class:`BeatFeatures` (the R peaks
-    of :mod:`wfdb.processing`'s detector, moved to the signal's extremum;
-    the per-sample median of the beat windows from -0.25 s to +0.45 s).
-    The template, minus its median (the baseline), is linearly interpolated
-    at the 35 times -0.24, -0.22, ..., +0.44 s from the R peak: the P
-    wave, QRS complex, ST segment and T wave in signal units, whatever the
-    sampling rate. A tree model reads morphology from them that the
-    summary features of :class:`BeatFeatures` leave out (T-wave inversion,
-    ST deviation, bundle-branch QRS shapes: the "other rhythm" class of
-    CinC 2017).
+    Beats are found as in :class:`BeatFeatures`, on lead ``lead`` (the R
+    peaks of :mod:`wfdb.processing`'s detector, moved to the signal's
+    extremum). Every lead is then cut into the same beat windows, from
+    -0.25 s to +0.45 s around those R peaks, and their per-sample median is
+    the lead's template. Each template, minus its median (the baseline), is
+    linearly interpolated at the 35 times -0.24, -0.22, ..., +0.44 s from
+    the R peak: the P wave, QRS complex, ST segment and T wave in signal
+    units, whatever the sampling rate. A tree model reads morphology from
+    them that the summary features of :class:`BeatFeatures` leave out
+    (T-wave inversion, ST deviation, Q waves, bundle-branch QRS shapes).
+    A 12-lead record gives 12 x 35 features; select leads first
+    (:class:`~ecgsk.preprocessing.LeadSelector`) for fewer.
 
     A record with too few beats (see :class:`BeatFeatures`) never raises:
     its features are NaN, and ``nan_policy`` decides what the classifier
@@ -401,6 +407,7 @@ class BeatTemplate(_OneLeadBeatFeatures):
         below 60 Hz resampled to 100 Hz). Required.
     lead : int or str, default=0
         Lead to detect beats on: an index, or a name from ``lead_names``.
+        Templates are taken of every lead.
     detector : {"gqrs", "xqrs"}, default="gqrs"
         QRS detector of :mod:`wfdb.processing`, as in
         :class:`RhythmFeatures`.
@@ -410,8 +417,8 @@ class BeatTemplate(_OneLeadBeatFeatures):
         Records are processed in parallel with :mod:`joblib` on this many
         workers (``-1``: all cores).
     lead_names : sequence of str or None, default=None
-        Names of all input leads; the detection lead's name prefixes the
-        feature names (``"II_template_+0ms"``). ``lead0``... when None.
+        Names of all input leads; each lead's name prefixes its features
+        (``"V1_template_+0ms"``). ``lead0``... when None.
     nan_policy : {"impute", "keep", "raise"}, default="impute"
         What to do with NaN features: fill them with the training median,
         keep NaN, or raise. See :mod:`ecgsk.features`.
@@ -423,7 +430,7 @@ class BeatTemplate(_OneLeadBeatFeatures):
     n_leads_in_ : int
         Number of leads seen in :meth:`fit`.
     n_features_out_ : int
-        Number of output features (35).
+        Number of output features (35 per lead).
     imputer_ : sklearn.impute.SimpleImputer
         The median imputer fitted on the training features (only with
         ``nan_policy="impute"``).
@@ -453,4 +460,12 @@ class BeatTemplate(_OneLeadBeatFeatures):
     """
 
     _FEATURES = TEMPLATE_FEATURES
-    _features_of_record = staticmethod(_template_of_record)
+
+    def _feature_names(self):
+        return [f"{lead}_{name}" for lead in self._lead_label_list() for name in self._FEATURES]
+
+    def _compute(self, X):
+        fs = self._check_params()
+        rows = _map_records(_template_of_record, X, self.n_jobs, fs, self.detector,
+                            self.min_beats, self.lead_index_)
+        return np.asarray(rows, dtype=np.float64).reshape(len(X), -1)

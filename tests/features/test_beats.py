@@ -406,6 +406,28 @@ def test_template_is_the_median_beat_so_a_rare_ectopic_beat_leaves_it():
     assert at["template_+0ms"] - at["template_-100ms"] == pytest.approx(1.2, abs=0.02)
 
 
+def test_every_lead_gets_a_template_around_the_detection_leads_r_peaks():
+    fs, beats = 250, regular_beats(75, 10)
+    lead = ecg_like(beats, fs, 10)
+    t_only = ecg_like(beats, fs, 10, p_amp=0.0, r_amps=np.zeros(len(beats)))
+    X = np.stack([np.zeros_like(lead), lead, -lead, t_only])[None]  # no beats on lead 0
+    est = BeatTemplate(sampling_rate=fs, lead="II", lead_names=["I", "II", "III", "T"],
+                       nan_policy="keep")
+    F = est.fit_transform(X)
+    names = list(est.get_feature_names_out())
+    assert F.shape == (1, 4 * 35) and est.n_features_out_ == 140
+    assert names[:2] == ["I_template_-240ms", "I_template_-220ms"]
+    assert names[-1] == "T_template_+440ms"
+    by_lead = F[0].reshape(4, 35)
+    assert_allclose(by_lead[0], 0.0)  # flat, but the beats of lead II still place it
+    assert_allclose(by_lead[2], -by_lead[1], atol=1e-6)
+    at = dict(zip(TEMPLATE_FEATURES, by_lead[3]))
+    assert at["template_+300ms"] - at["template_+0ms"] == pytest.approx(0.35, abs=0.02)
+    # detecting on another lead changes what the templates are aligned to
+    on_lead_0 = BeatTemplate(sampling_rate=fs, lead=0, nan_policy="keep").fit_transform(X)
+    assert np.isnan(on_lead_0).all()
+
+
 def test_template_of_a_record_without_beats_is_nan_or_imputed():
     X, fs = _with_flat_record()
     with warnings.catch_warnings():
