@@ -436,3 +436,21 @@ def test_template_of_a_record_without_beats_is_nan_or_imputed():
     assert np.isnan(F[2]).all() and np.isfinite(F[:2]).all()
     imputed = BeatTemplate(sampling_rate=fs).fit_transform(X)
     assert_allclose(imputed[2], np.median(F[:2], axis=0))
+
+
+def test_ptbxl_templates_show_r_upright_in_lead_ii_and_inverted_in_avr(ptbxl_root):
+    from ecgsk.datasets import load_ptbxl
+    from ecgsk.preprocessing import WFDBLoader
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # records without a label are left out
+        ds = load_ptbxl(ptbxl_root, task="superdiagnostic")
+    X = WFDBLoader(sampling_rate=100, length=1000).fit_transform(ds.X[:30])
+    est = BeatTemplate(sampling_rate=100, lead=1, nan_policy="keep")  # R peaks of lead II
+    F = est.fit_transform(X).reshape(30, 12, 35)
+    assert np.isfinite(F).all()
+    r = F[:, :, TEMPLATE_FEATURES.index("template_+0ms")]
+    # Lead order I, II, III, aVR, ...: aVR looks at the heart from the
+    # right shoulder, so its QRS is inverted. Measured: all 30 records.
+    assert (r[:, 1] > 0.2).mean() >= 0.9
+    assert (r[:, 3] < -0.2).mean() >= 0.9
