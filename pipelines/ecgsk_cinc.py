@@ -6,16 +6,21 @@ missing P waves, so the network's probabilities are averaged (late fusion,
 :class:`~ecgsk.ensemble.SoftVotingEnsemble`) with gradient boosting on
 engineered features:
 
+The input is the record padded or cut to 30 s at 300 Hz, CinC 2017's own
+rate.
+
 - ``seresnet``: :class:`ecgsk.nets.SEResNeXt1d` (``preset="small"``) on the
-  record (padded or cut to 30 s) at 100 Hz, standardised; trained on
+  record resampled to 100 Hz, standardised; trained on
   random 10 s crops with the five augmentations, and predicting the mean
   over half-overlapping 10 s windows; softmax over N, A, O and noisy,
   class-weighted cross-entropy, AdamW, early stopping; one member per seed;
 - ``features``: statistical, wavelet, RR-interval
   (:class:`~ecgsk.features.RhythmFeatures`) and beat-morphology
   (:class:`~ecgsk.features.BeatFeatures`: P-wave consistency, premature
-  beats, RR sample entropy) features and histogram gradient boosting with
-  balanced class weights. It weighs twice the network (``feature_weight``).
+  beats, RR sample entropy; :class:`~ecgsk.features.BeatTemplate`: the
+  median beat every 20 ms) features of the 300 Hz record
+  (``feature_rate``), and histogram gradient boosting with balanced class
+  weights. It weighs twice the network (``feature_weight``).
 """
 
 import torch
@@ -24,29 +29,32 @@ from sklearn.pipeline import Pipeline
 from ecgsk.ensemble import late_fusion
 from ecgsk.nets import SEResNeXt1d
 from ecgsk.neural import ECGNetClassifier
-from ecgsk.preprocessing import Augmenter, Standardizer
+from ecgsk.preprocessing import Augmenter, Resample, Standardizer
 
 DATASET = "cinc2017"
 TASK = "af"
-SAMPLING_RATE = 100
-LENGTH = 3000
+SAMPLING_RATE = 300
+LENGTH = 9000
+#: Sampling rate of the network member (Hz): the input is resampled to it.
+NETWORK_RATE = 100
 
 MEMBERS = ("seresnet", "features")
-#: Feature sets of the features member (``make_feature_baseline``'s and ``BeatFeatures``).
-FEATURE_SETS = ("statistical", "rhythm", "wavelet", "beats")
+#: Feature sets of the features member (names of ``make_feature_baseline``).
+FEATURE_SETS = ("statistical", "rhythm", "wavelet", "beats", "template")
 
 
 def network(*, se=True, cardinality=None, base_width=None, class_weight="balanced",
             criterion="auto", crop_length=1000, augment=True, max_epochs=30, batch_size=64,
             lr=3e-3, weight_decay=1e-2, patience=6, amp=None, random_state=0, verbose=0):
-    """The SE network member alone: standardizer -> SEResNeXt1d (small), 1 lead.
+    """The SE network member alone: 100 Hz -> standardizer -> SEResNeXt1d (small), 1 lead.
 
-    ``crop_length`` (samples) trains on random crops and predicts the mean
+    ``crop_length`` (samples at 100 Hz) trains on random crops and predicts the mean
     over sliding windows (half-overlapping; ``None``: the whole record);
     ``augment`` applies the five augmentations of
     :class:`ecgsk.preprocessing.Augmenter` to every batch.
     """
     return Pipeline([
+        ("resample", Resample(rate=NETWORK_RATE, sampling_rate=SAMPLING_RATE)),
         ("scale", Standardizer()),
         ("net", ECGNetClassifier(
             SEResNeXt1d, module__preset="small", module__se=se,
@@ -63,13 +71,14 @@ def network(*, se=True, cardinality=None, base_width=None, class_weight="balance
 def make_pipeline(*, members=MEMBERS, n_seeds=1, se=True, cardinality=None, base_width=None,
                   class_weight="balanced", crop_length=1000, augment=True,
                   criterion="auto", max_epochs=30, batch_size=64, lr=3e-3, weight_decay=1e-2,
-                  patience=6, feature_weight=2.0, feature_sets=FEATURE_SETS, amp=None,
-                  random_state=0, verbose=0):
+                  patience=6, feature_weight=2.0, feature_sets=FEATURE_SETS,
+                  feature_rate=SAMPLING_RATE, amp=None, random_state=0, verbose=0):
     """The ensemble; ``members`` picks ``"seresnet"`` and/or ``"features"``.
 
     ``cardinality`` and ``base_width`` override the small preset's 8 and 4
     (the ablation's no-SE network of equal size: ``se=False,
-    cardinality=11, base_width=5``).
+    cardinality=11, base_width=5``). ``feature_rate`` below 300 Hz computes
+    the features on the record resampled to it (the ablation's 100 Hz).
     """
     unknown = sorted(set(members) - set(MEMBERS))
     if unknown or not members:
@@ -90,7 +99,11 @@ def make_pipeline(*, members=MEMBERS, n_seeds=1, se=True, cardinality=None, base
         features = make_feature_baseline(
             HistGradientBoostingClassifier(class_weight=class_weight,
                                            random_state=random_state),
-            sampling_rate=SAMPLING_RATE, features=feature_sets, random_state=random_state)
+            sampling_rate=feature_rate, features=feature_sets, random_state=random_state)
+        if feature_rate != SAMPLING_RATE:
+            features = type(features)(
+                [("resample", Resample(rate=feature_rate, sampling_rate=SAMPLING_RATE))]
+                + features.steps)
     return late_fusion(nets, features, feature_weight=feature_weight, prefix="seresnet")
 
 

@@ -14,9 +14,10 @@ averages the probabilities of
   pipeline), another architecture, as the benchmark's ensemble mixed them;
 - ``minirocket``: MiniRocket features and ridge (the ``randomconv_ridge``
   pipeline), a model of another kind;
-- ``features``: engineered ECG features (statistical, rhythm, wavelet and
-  beat morphology, :class:`ecgsk.features.BeatFeatures`) and histogram
-  gradient boosting: late fusion.
+- ``features``: engineered ECG features (statistical, rhythm, wavelet, beat
+  morphology, :class:`ecgsk.features.BeatFeatures`, and the median beat of
+  each of the 12 leads, :class:`ecgsk.features.BeatTemplate`) and
+  histogram gradient boosting: late fusion.
 
 Every lever of the recipe is a parameter, so the ablation re-runs it with
 one lever changed. Works for every PTB-XL task (multi-label and binary).
@@ -39,8 +40,8 @@ SAMPLING_RATE = 100
 LENGTH = 1000
 
 MEMBERS = ("seresnet", "resnet", "minirocket", "features")
-#: Feature sets of the features member (``make_feature_baseline``'s and ``BeatFeatures``).
-FEATURE_SETS = ("statistical", "rhythm", "wavelet", "beats")
+#: Feature sets of the features member (names of ``make_feature_baseline``).
+FEATURE_SETS = ("statistical", "rhythm", "wavelet", "beats", "template")
 
 
 def network(*, se=True, cardinality=None, base_width=None, crop_length=250, window_stride=125,

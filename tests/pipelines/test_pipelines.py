@@ -81,6 +81,25 @@ def test_ecgsk_ptbxl_members_take_their_recipes():
     assert [n for n, _ in union.transformer_list] == ["rhythm", "beats"]
 
 
+def test_ecgsk_cinc_network_sees_100_hz_and_features_the_input_rate():
+    module = load_pipeline_module("ecgsk_cinc")
+    assert (module.SAMPLING_RATE, module.LENGTH) == (300, 9000)
+    members = dict(module.make_pipeline().estimators)
+    resample = members["seresnet0"].named_steps["resample"]
+    assert (resample.sampling_rate, resample.rate) == (300, 100)
+    union = members["features"].named_steps["features"]
+    assert [n for n, _ in union.transformer_list] == list(module.FEATURE_SETS)
+    assert {t.sampling_rate for n, t in union.transformer_list if n != "wavelet"} == {300}
+    at_100 = dict(module.make_pipeline(members=("features",), feature_rate=100).estimators)
+    steps = at_100["features"].named_steps
+    assert list(steps)[0] == "resample" and (steps["resample"].rate, steps[
+        "resample"].sampling_rate) == (100, 300)
+    assert {t.sampling_rate for n, t in steps["features"].transformer_list
+            if n != "wavelet"} == {100}
+    X = np.zeros((2, 1, 9000), np.float32)
+    assert steps["resample"].fit_transform(X).shape == (2, 1, 3000)
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_search_space_builds_valid_pipelines(name):
     optuna = pytest.importorskip("optuna")
