@@ -39,6 +39,7 @@ from _common import cpu_name  # noqa: E402
 
 from ecgsk.features import (
     BeatFeatures,
+    BeatTemplate,
     RandomConvFeatures,
     RhythmFeatures,
     StatisticalFeatures,
@@ -157,6 +158,8 @@ def main():
          RhythmFeatures(sampling_rate=100, lead=1, detector="gqrs", n_jobs=2), 2),
         ("BeatFeatures(detector='gqrs', lead=1)",
          BeatFeatures(sampling_rate=100, lead=1, detector="gqrs"), 1),
+        ("BeatTemplate(detector='gqrs', lead=1) (12 leads)",
+         BeatTemplate(sampling_rate=100, lead=1, detector="gqrs"), 1),
         ("RhythmFeatures + BeatFeatures (FeatureUnion; one QRS detection)",
          FeatureUnion([("rhythm", RhythmFeatures(sampling_rate=100, lead=1)),
                        ("beats", BeatFeatures(sampling_rate=100, lead=1))]), 1),
