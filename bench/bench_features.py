@@ -131,7 +131,7 @@ def timed(fn):
     The cache (``ecgsk.features._rhythm``) is per process: it is cleared
     here, and the joblib workers are replaced by fresh ones, started untimed.
     """
-    _rhythm._QRS_CACHE.clear()
+    _rhythm.clear_qrs_cache()
     get_reusable_executor().shutdown(wait=True)
     Parallel(n_jobs=2)(delayed(abs)(i) for i in range(4))
     wall, cpu = time.perf_counter(), time.process_time()

@@ -297,7 +297,7 @@ def run_row(row, data, preset, out_dir, fresh=False):
     est = module.make_pipeline(**params)
     plan = data.plan
     print(f"  {row.name}: fitting ...", file=sys.stderr, flush=True)
-    _rhythm._QRS_CACHE.clear()  # a row's train time must not use an earlier row's R peaks
+    _rhythm.clear_qrs_cache()  # a row's train time must not use an earlier row's R peaks
     start = time.perf_counter()
     est, validation = fit_final(est, X, data.y, plan)  # networks validate on fold 9
     train_s = time.perf_counter() - start

@@ -4,10 +4,8 @@ The result of issue 8's measurements (``bench/quality.py``; numbers in
 ``BENCHMARKS.md``). Atrial fibrillation shows in the RR intervals and in the
 missing P waves, so the network's probabilities are averaged (late fusion,
 :class:`~ecgsk.ensemble.SoftVotingEnsemble`) with gradient boosting on
-engineered features:
-
-The input is the record padded or cut to 30 s at 300 Hz, CinC 2017's own
-rate.
+engineered features. The input is the record padded or cut to 30 s at
+300 Hz, CinC 2017's own rate:
 
 - ``seresnet``: :class:`ecgsk.nets.SEResNeXt1d` (``preset="small"``) on the
   record resampled to 100 Hz, standardised; trained on

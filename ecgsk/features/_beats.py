@@ -28,6 +28,7 @@ peaks found by the QRS detectors of :mod:`wfdb.processing` (see
 
 import numpy as np
 
+from ._base import BaseFeatures
 from ._rhythm import _detect_qrs, _map_records, _OneLeadBeatFeatures
 
 __all__ = ["BeatFeatures", "BeatTemplate"]
@@ -192,8 +193,8 @@ def _valid_stats(values):
     return values.mean(), std, values.min()
 
 
-def _beats_of_record(sig, fs, detector, min_beats):
-    """R peaks, their amplitudes, those whose beat window fits, the windows, their median.
+def _beat_windows(sig, fs, detector, min_beats):
+    """R peaks, their amplitudes, and the peaks whose beat window fits in the record.
 
     ``None`` when fewer than ``min_beats`` beats are found, or fewer than
     two beat windows fit in the record.
@@ -206,17 +207,18 @@ def _beats_of_record(sig, fs, detector, min_beats):
     complete = peaks[(peaks + lo >= 0) & (peaks + hi < sig.size)]
     if peaks.size < min_beats or complete.size < 2:
         return None
-    beats = sig[complete[:, None] + np.arange(lo, hi + 1)]
-    return peaks, amps, complete, beats, np.median(beats, axis=0)
+    return peaks, amps, complete
 
 
 def _record_features(sig, fs, detector, min_beats):
     sig = np.asarray(sig, dtype=np.float64)
-    found = _beats_of_record(sig, fs, detector, min_beats)
+    found = _beat_windows(sig, fs, detector, min_beats)
     if found is None:
         return [np.nan] * (len(BEAT_FEATURES) - 1) + [1.0]
-    peaks, amps, _, beats, template = found
-    lo = _offsets(_BEAT, fs)[0]
+    peaks, amps, complete = found
+    lo, hi = _offsets(_BEAT, fs)
+    beats = sig[complete[:, None] + np.arange(lo, hi + 1)]
+    template = np.median(beats, axis=0)
     r = -lo  # index of the R peak in a beat window
     p_wave = slice(*(k - lo + d for k, d in zip(_offsets(_P_WAVE, fs), (0, 1))))
     qrs_win = slice(*(k - lo + d for k, d in zip(_offsets(_QRS, fs), (0, 1))))
@@ -367,7 +369,7 @@ class BeatFeatures(_OneLeadBeatFeatures):
 def _template_of_record(record, fs, detector, min_beats, lead):
     """The median beat of every lead of ``record``, around the R peaks of ``lead``."""
     record = np.asarray(record, dtype=np.float64)
-    found = _beats_of_record(record[lead], fs, detector, min_beats)
+    found = _beat_windows(record[lead], fs, detector, min_beats)
     if found is None:
         return [np.nan] * (len(record) * len(TEMPLATE_TIMES))
     lo, hi = _offsets(_BEAT, fs)
@@ -461,8 +463,11 @@ class BeatTemplate(_OneLeadBeatFeatures):
 
     _FEATURES = TEMPLATE_FEATURES
 
-    def _feature_names(self):
-        return [f"{lead}_{name}" for lead in self._lead_label_list() for name in self._FEATURES]
+    def _feature_names(self):  # every lead's, not only the detection lead's
+        return BaseFeatures._feature_names(self)
+
+    def _feature_suffixes(self):
+        return list(self._FEATURES)
 
     def _compute(self, X):
         fs = self._check_params()

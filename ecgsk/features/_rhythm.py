@@ -86,9 +86,16 @@ def _detect_qrs(sig, fs, detector):
     return qrs
 
 
+def clear_qrs_cache():
+    """Forget the cached R peaks (benchmarks time detection from an empty cache)."""
+    with _QRS_CACHE_LOCK:
+        _QRS_CACHE.clear()
+
+
 def _run_detector(sig, fs, detector):
     """:func:`_detect_qrs` without the cache."""
-    if sig.size < _MIN_SECONDS * fs or np.ptp(sig) == 0:
+    n = sig.size
+    if n < _MIN_SECONDS * fs or np.ptp(sig) == 0:
         return np.empty(0, dtype=np.int64)
     from wfdb import processing  # lazy: wfdb is slow to import
 
@@ -101,7 +108,7 @@ def _run_detector(sig, fs, detector):
         xqrs.detect(verbose=False)
         qrs = xqrs.qrs_inds
     qrs = np.round(np.asarray(qrs, dtype=np.float64) * fs / rate)
-    return np.unique(np.clip(qrs, 0, sig.size * fs / rate - 1).astype(np.int64))
+    return np.unique(np.clip(qrs, 0, n - 1).astype(np.int64))
 
 
 def _rr_statistics(rr):
@@ -165,15 +172,16 @@ def _map_records(record_features, signals, n_jobs, *args):
 class _OneLeadBeatFeatures(BaseFeatures):
     """Features computed from the R peaks of one lead, record by record.
 
-    Shared by :class:`RhythmFeatures` and
-    :class:`~ecgsk.features.BeatFeatures`, which take its parameters (the
-    ``__init__`` below, documented in each subclass) and set:
+    Shared by :class:`RhythmFeatures`, :class:`~ecgsk.features.BeatFeatures`
+    and :class:`~ecgsk.features.BeatTemplate`, which take its parameters
+    (the ``__init__`` below, documented in each subclass) and set:
 
     - ``_FEATURES``: the feature names, in output order, unprefixed;
     - ``_features_of_record``: a module-level function
       ``(signal, fs, detector, min_beats) -> row`` (a ``staticmethod``), run
       on each record of the detection lead, in joblib workers when
-      ``n_jobs`` asks for them.
+      ``n_jobs`` asks for them. ``BeatTemplate``, which reads every lead,
+      overrides ``_compute`` and ``_feature_names`` instead.
     """
 
     _FEATURES = ()
