@@ -2,8 +2,10 @@
 
 import os
 import platform
+import subprocess
+from pathlib import Path
 
-__all__ = ["cpu_name", "torch_machine"]
+__all__ = ["code_version", "cpu_name", "torch_machine"]
 
 
 def cpu_name():
@@ -15,6 +17,22 @@ def cpu_name():
                          if line.startswith("model name")), name)
     except OSError:
         return name
+
+
+def code_version():
+    """The repository's commit (``-dirty`` with uncommitted changes), else ecgsk's version."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain",
+                                "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        import ecgsk
+
+        return f"ecgsk {ecgsk.__version__}"
+    return commit + ("-dirty" if dirty else "")
 
 
 def torch_machine():

@@ -19,6 +19,9 @@ the same records. Finished rows are kept under
 ``--out-dir`` (predictions, time) and skipped on a rerun, so an interrupted
 run resumes; a row is refitted when its parameters or the defaults of its
 pipeline's ``make_pipeline`` changed, and ``--fresh`` retrains them all.
+A change inside ``ecgsk`` itself (a transformer's default, a fix) is not
+detected: each row records the commit it was fitted at (``code`` in its
+metadata), and ``--fresh`` refits after such a change.
 ``bench/blend_rows.py`` averages saved rows and compares them pairwise.
 
     ECGSK_DATA=../shared/data python bench/quality.py --preset cpu \
@@ -45,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import cpu_name  # noqa: E402
+from _common import code_version, cpu_name  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -309,7 +312,7 @@ def run_row(row, data, preset, out_dir, fresh=False):
             "n_train": int(len(plan.train)
                            + (len(plan.valid) if validation == VALIDATION_NETWORKS else 0)),
             "validation": validation, "n_test": int(len(data.y_test)),
-            "machine": machine(), "preset": preset}
+            "machine": machine(), "preset": preset, "code": code_version()}
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez(tmp, proba=proba, meta=json.dumps(meta))
@@ -317,8 +320,28 @@ def run_row(row, data, preset, out_dir, fresh=False):
     return proba, meta
 
 
-def table(task, data, results, n_boot, baseline_role="peer"):
-    """Markdown lines: metric with CI, train time, and the paired test against the best peer."""
+def machine_key(description, machines):
+    """``"M1, load 1.3"``: the machine that fitted a row, numbered in ``machines``.
+
+    ``description`` is :func:`machine`'s line. The machine without its load
+    is numbered in the order first seen (``machines`` maps it to its
+    number and grows); the load at the end of the row's fit stays in the
+    cell, since it explains the train time.
+    """
+    name, _, load = description.rpartition(", load ")
+    if not name:  # no load recorded
+        name, load = description, ""
+    number = machines.setdefault(name, len(machines) + 1)
+    return f"M{number}" + (f", load {load}" if load else "")
+
+
+def table(task, data, results, n_boot, baseline_role="peer", machines=None):
+    """Markdown lines: metric with CI, paired test against the best peer, train time, machine.
+
+    ``machines`` collects the machines that fitted the rows (see
+    :func:`machine_key`); a saved row keeps the machine it was fitted on.
+    """
+    machines = {} if machines is None else machines
     y = data.y_test
     metric = lambda yt, p: score(task, yt, p, data.classes)  # noqa: E731
     scored = []
@@ -335,7 +358,8 @@ def table(task, data, results, n_boot, baseline_role="peer"):
             versus = (f"{test['diff']:+.3f} [{test['low']:+.3f}, {test['high']:+.3f}], "
                       f"p={test['p_value']:.3f}")
         lines.append(f"| {task} | {row.name} | {point:.3f} [{low:.3f}, {high:.3f}] | "
-                     f"{versus} | {meta['train_s'] / 60:.1f} | {meta['n_train']} / "
+                     f"{versus} | {meta['train_s'] / 60:.1f} | "
+                     f"{machine_key(meta['machine'], machines)} | {meta['n_train']} / "
                      f"{meta['n_test']} |")
     return lines, (best[0].name if best else None)
 
@@ -379,10 +403,11 @@ def main(argv=None):
              else "validation records (--select: PTB-XL fold 9; CinC 2017 20% of the training "
              "records)" if args.select
              else "PTB-XL fold 10 and the CinC 2017 20% hold-out of --data")
-    out = [f"Machine: {machine()}. Preset: {preset}. Test records: {where}.",
+    out = [f"This run: {machine()}. Preset: {preset}. Test records: {where}.",
            "", "| task | pipeline | metric [95% CI] | vs best "
            f"{'reference' if args.ablation else 'peer'} (paired bootstrap) | train min | "
-           "fit / test records |", "|---|---|---|---|---:|---|"]
+           "fitted on | fit / test records |", "|---|---|---|---|---:|---|---|"]
+    machines = {}
     start = time.perf_counter()
     for task in args.tasks:
         rows = ABLATION.get(task, []) if args.ablation else ROWS[task]
@@ -400,13 +425,18 @@ def main(argv=None):
                     fresh=args.fresh)
             except Exception as exc:  # noqa: BLE001 -- one broken row must not lose the rest
                 print(f"  {row.name}: FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
-                out.append(f"| {task} | {row.name} | failed: {type(exc).__name__}: {exc} | | | |")
+                out.append(f"| {task} | {row.name} | failed: {type(exc).__name__}: {exc} | | | | |")
                 continue
             results.append((row, proba, meta))
         lines, _ = table(task, data, results, args.n_boot,
-                         baseline_role="reference" if args.ablation else "peer")
+                         baseline_role="reference" if args.ablation else "peer",
+                         machines=machines)
         out.extend(lines)
         print("\n".join(lines), flush=True)
+    out.append("")
+    out.append("Fitted on: the machine that fitted the row, with its 1-minute load average at "
+               "the end of the fit (a saved row keeps its own): "
+               + "; ".join(f"M{k}: {name}" for name, k in machines.items()) + ".")
     out.append("")
     out.append(f"Metric: {'; '.join(f'{t}: {METRIC_NAMES[t]}' for t in args.tasks)}. "
                f"Wall time of this command: {(time.perf_counter() - start) / 60:.1f} min.")

@@ -40,6 +40,7 @@ def test_rows_are_saved_and_a_rerun_resumes(quality, data_root, tmp_path, monkey
     assert proba.shape[0] == len(data.y_test)
     assert meta["n_train"] == len(data.plan.train)  # no network: fold 9 stays out
     assert meta["validation"] == "fold 9 (thresholds only)"
+    assert meta["code"]  # the commit (or version) the row was fitted at
     assert len(list(tmp_path.glob("binary__randomconv_ridge__*.npz"))) == 1
 
     def refit(*args, **kwargs):
@@ -51,6 +52,35 @@ def test_rows_are_saved_and_a_rerun_resumes(quality, data_root, tmp_path, monkey
     assert meta2 == meta
     lines, best = quality.table("binary", data, [(row, proba, meta)], n_boot=20)
     assert best == "tiny MiniRocket" and lines[0].startswith("| binary | tiny MiniRocket | 0.")
+    machines = {}
+    lines, _ = quality.table("binary", data, [(row, proba, meta)], n_boot=20, machines=machines)
+    cells = [c.strip() for c in lines[0].strip("|").split("|")]
+    assert len(cells) == 7 and cells[5].startswith("M1, load ")
+    assert list(machines) == [meta["machine"].rpartition(", load ")[0]]
+
+
+def test_rows_fitted_on_other_machines_are_numbered_apart(quality):
+    machines = {}
+    cpu = "AMD EPYC, 2 cores, torch threads 1, no GPU"
+    gpu = "AMD EPYC, 16 cores, torch threads 16, NVIDIA H200"
+    assert quality.machine_key(f"{cpu}, load 1.3", machines) == "M1, load 1.3"
+    assert quality.machine_key(f"{gpu}, load 0.2", machines) == "M2, load 0.2"
+    assert quality.machine_key(f"{cpu}, load 2.0", machines) == "M1, load 2.0"
+    assert quality.machine_key("a machine without a load", machines) == "M3"
+    assert machines == {cpu: 1, gpu: 2, "a machine without a load": 3}
+
+
+def test_code_version_names_the_commit_or_the_version(quality):
+    import subprocess
+
+    version = quality.code_version()
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"],
+                          capture_output=True, text=True)
+    if head.returncode == 0:  # a checkout: the short commit, "-dirty" with uncommitted changes
+        commit = version.removesuffix("-dirty")
+        assert len(commit) >= 7 and head.stdout.strip().startswith(commit)
+    else:
+        assert version.startswith("ecgsk ")
 
 
 def test_select_scores_validation_records_never_the_test_records(quality):
