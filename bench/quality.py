@@ -18,7 +18,8 @@ are compared with the best peer row of their task by a paired bootstrap on
 the same records. Finished rows are kept under
 ``--out-dir`` (predictions, time) and skipped on a rerun, so an interrupted
 run resumes; a row is refitted when its parameters or the defaults of its
-pipeline's ``make_pipeline`` changed, and ``--fresh`` retrains them all.
+pipeline's ``make_pipeline`` changed, and ``--fresh`` retrains them all
+(printing how far each refit's probabilities are from the saved fit's).
 A change inside ``ecgsk`` itself (a transformer's default, a fix) is not
 detected: each row records the commit it was fitted at (``code`` in its
 metadata), and ``--fresh`` refits after such a change.
@@ -286,14 +287,17 @@ def run_row(row, data, preset, out_dir, fresh=False):
     module = load_pipeline_module(row.pipeline)
     params = row.params(preset)
     resolved = resolved_params(module, params)
-    if path.exists() and not fresh:
-        saved = np.load(path, allow_pickle=False)
-        meta = json.loads(str(saved["meta"]))
-        if meta.get("resolved") == resolved and meta["n_test"] == len(data.y_test):
+    saved = None  # the probabilities of an earlier fit of the same row
+    if path.exists():
+        with np.load(path, allow_pickle=False) as f:
+            saved, meta = f["proba"], json.loads(str(f["meta"]))
+        if meta.get("resolved") != resolved or meta["n_test"] != len(data.y_test):
+            print(f"  {row.name}: {path.name} was fitted with other parameters; refitting",
+                  file=sys.stderr)
+            saved = None
+        elif not fresh:
             print(f"  {row.name}: reusing {path.name}", file=sys.stderr)
-            return saved["proba"], meta
-        print(f"  {row.name}: {path.name} was fitted with other parameters; refitting",
-              file=sys.stderr)
+            return saved, meta
     rate = float(module.SAMPLING_RATE)
     length = int(getattr(module, "LENGTH", None) or default_length(data.dataset, rate))
     X = data.signals("own", rate, length)
@@ -306,6 +310,9 @@ def run_row(row, data, preset, out_dir, fresh=False):
     train_s = time.perf_counter() - start
     X_test = data.signals("ext", rate, length) if data.ext is not None else X[plan.test]
     proba = predict_proba_matrix(est, X_test, len(data.classes))
+    if saved is not None and saved.shape == proba.shape:  # --fresh: does the fit reproduce?
+        print(f"  {row.name}: largest probability difference from the saved fit: "
+              f"{np.abs(proba - saved).max():.1e}", file=sys.stderr)
     meta = {"row": row.name, "pipeline": row.pipeline,
             "params": json.loads(json.dumps(params, default=str)), "resolved": resolved,
             "train_s": train_s,
@@ -403,10 +410,12 @@ def main(argv=None):
              else "validation records (--select: PTB-XL fold 9; CinC 2017 20% of the training "
              "records)" if args.select
              else "PTB-XL fold 10 and the CinC 2017 20% hold-out of --data")
-    out = [f"This run: {machine()}. Preset: {preset}. Test records: {where}.",
-           "", "| task | pipeline | metric [95% CI] | vs best "
-           f"{'reference' if args.ablation else 'peer'} (paired bootstrap) | train min | "
-           "fitted on | fit / test records |", "|---|---|---|---|---:|---|---|"]
+    columns = ["task", "pipeline", "metric [95% CI]",
+               f"vs best {'reference' if args.ablation else 'peer'} (paired bootstrap)",
+               "train min", "fitted on", "fit / test records"]
+    out = [f"This run: {machine()}. Preset: {preset}. Test records: {where}.", "",
+           "| " + " | ".join(columns) + " |",
+           "|" + "|".join("---:" if c == "train min" else "---" for c in columns) + "|"]
     machines = {}
     start = time.perf_counter()
     for task in args.tasks:
@@ -425,7 +434,8 @@ def main(argv=None):
                     fresh=args.fresh)
             except Exception as exc:  # noqa: BLE001 -- one broken row must not lose the rest
                 print(f"  {row.name}: FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
-                out.append(f"| {task} | {row.name} | failed: {type(exc).__name__}: {exc} | | | | |")
+                out.append(f"| {task} | {row.name} | failed: {type(exc).__name__}: {exc} |"
+                           + " |" * (len(columns) - 3))
                 continue
             results.append((row, proba, meta))
         lines, _ = table(task, data, results, args.n_boot,

@@ -32,7 +32,7 @@ def test_score_uses_each_tasks_metric(quality):
 
 
 def test_rows_are_saved_and_a_rerun_resumes(quality, data_root, tmp_path, monkeypatch,
-                                            signal_cache):
+                                            signal_cache, capsys):
     data = quality.Data("binary", data_root, None, signal_cache)
     assert len(data.y_test) == np.sum(np.asarray(data.ds.folds) == 10)
     row = quality.Row("tiny MiniRocket", "randomconv_ridge", "peer", cpu={"n_kernels": 84})
@@ -42,6 +42,11 @@ def test_rows_are_saved_and_a_rerun_resumes(quality, data_root, tmp_path, monkey
     assert meta["validation"] == "fold 9 (thresholds only)"
     assert meta["code"]  # the commit (or version) the row was fitted at
     assert len(list(tmp_path.glob("binary__randomconv_ridge__*.npz"))) == 1
+    capsys.readouterr()
+    refitted, meta = quality.run_row(row, data, "cpu", tmp_path, fresh=True)
+    np.testing.assert_allclose(refitted, proba)  # the fit is deterministic
+    assert ("largest probability difference from the saved fit: 0.0e+00"
+            in capsys.readouterr().err)
 
     def refit(*args, **kwargs):
         raise AssertionError("a saved row was fitted again")
