@@ -75,6 +75,7 @@ def main(argv=None):
     parser.add_argument("--versus", default=None, help="compare with this row (paired)")
     parser.add_argument("--data", default=os.environ.get("ECGSK_DATA"))
     parser.add_argument("--test-data", default=None)
+    parser.add_argument("--test-folds", nargs="+", type=int, default=None)
     parser.add_argument("--select", action="store_true")
     parser.add_argument("--preset", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--n-boot", type=int, default=1000)
@@ -87,7 +88,8 @@ def main(argv=None):
         parser.error("--select scores validation records; it takes no --test-data")
     out_dir = Path(args.out_dir) / ("external" if args.test_data
                                     else "select" if args.select else "shared")
-    data = quality.Data(args.task, args.data, args.test_data, None, select=args.select)
+    data = quality.Data(args.task, args.data, args.test_data, None, select=args.select,
+                        test_folds=args.test_folds)
     rows = [find_row(args.task, part) for part in args.rows]
     probas = [load_row(row, data, args.preset, out_dir) for row in rows]
     versus = find_row(args.task, args.versus) if args.versus else None

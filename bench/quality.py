@@ -5,9 +5,14 @@ records it has never seen, by the published protocol:
 
 - PTB-XL (Strodthoff et al. 2020): train on ``strat_fold`` 1-8, validate
   (networks' early stopping and learning-rate schedule) on fold 9, test on
-  fold 10. ``--test-data`` scores another PTB-XL root's fold 10 instead.
+  fold 10.
 - CinC 2017: a fixed stratified 20% hold-out (``random_state=0``; records
-  carry no patient id). ``--test-data`` scores all records of another root.
+  carry no patient id).
+- ``--test-data`` scores another root instead: every record whose patient
+  (CinC 2017: the record) no fit learnt from, whatever its fold
+  (:func:`ecgsk.compare._data.unseen_records`, as ``python -m
+  ecgsk.compare --test-data``); ``--test-folds 10`` keeps a full PTB-XL
+  download's test fold only.
 
 Each row gets the task's metric (macro AUROC; AUROC for binary; the
 challenge F1 of N, A and O for CinC 2017, from the most probable class),
@@ -64,6 +69,7 @@ from ecgsk.compare._data import (  # noqa: E402
     load_dataset,
     load_signals,
     make_plan,
+    unseen_records,
 )
 from ecgsk.compare._registry import load_pipeline_module  # noqa: E402
 from ecgsk.features import _rhythm  # noqa: E402
@@ -224,7 +230,7 @@ def _selection_plan(plan, y):
 class Data:
     """Training, validation and test records of a task, with signals per (rate, length)."""
 
-    def __init__(self, task, data_root, test_root, cache_dir, select=False):
+    def __init__(self, task, data_root, test_root, cache_dir, select=False, test_folds=None):
         dataset, ds_task, sub = TASKS[task]
         self.task, self.dataset, self.cache_dir = task, dataset, cache_dir
         root = Path(data_root) / sub if (Path(data_root) / sub).exists() else Path(data_root)
@@ -239,8 +245,7 @@ class Data:
         if test_root is not None:
             troot = Path(test_root) / sub if (Path(test_root) / sub).exists() else Path(test_root)
             ext = load_dataset(dataset, ds_task, troot, rate)
-            if ext.folds is not None:
-                ext = ext.subset(np.asarray(ext.folds) == 10)
+            ext, _ = unseen_records(ext, self.ds, self.plan.test, folds=test_folds)
             ext, y_ext, _ = align_labels(ext, self.classes)
             self.ext = (ext, y_ext)
         self._signals = {}
@@ -256,6 +261,13 @@ class Data:
     @property
     def y_test(self):
         return self.ext[1] if self.ext is not None else self.y[self.plan.test]
+
+    @property
+    def test_records(self):
+        """A fingerprint of the scored records' names: a saved row scored others is refitted."""
+        paths = self.ext[0].X if self.ext is not None else self.ds.X[self.plan.test]
+        names = "\n".join(sorted(os.path.basename(os.fspath(p)) for p in paths))
+        return hashlib.sha1(names.encode()).hexdigest()[:12]
 
 
 def resolved_params(module, params):
@@ -291,9 +303,14 @@ def run_row(row, data, preset, out_dir, fresh=False):
     if path.exists():
         with np.load(path, allow_pickle=False) as f:
             saved, meta = f["proba"], json.loads(str(f["meta"]))
+        # Rows saved before the fingerprint was recorded are checked by their count.
+        records = meta.get("test_records", data.test_records)
         if meta.get("resolved") != resolved or meta["n_test"] != len(data.y_test):
             print(f"  {row.name}: {path.name} was fitted with other parameters; refitting",
                   file=sys.stderr)
+            saved = None
+        elif records != data.test_records:
+            print(f"  {row.name}: {path.name} scored other records; refitting", file=sys.stderr)
             saved = None
         elif not fresh:
             print(f"  {row.name}: reusing {path.name}", file=sys.stderr)
@@ -319,6 +336,7 @@ def run_row(row, data, preset, out_dir, fresh=False):
             "n_train": int(len(plan.train)
                            + (len(plan.valid) if validation == VALIDATION_NETWORKS else 0)),
             "validation": validation, "n_test": int(len(data.y_test)),
+            "test_records": data.test_records,
             "machine": machine(), "preset": preset, "code": code_version()}
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
@@ -376,7 +394,10 @@ def main(argv=None):
     parser.add_argument("--data", default=os.environ.get("ECGSK_DATA"),
                         help="data root with ptb-xl/ and cinc2017/ (default: $ECGSK_DATA)")
     parser.add_argument("--test-data", default=None,
-                        help="score another root's records instead (PTB-XL: its fold 10)")
+                        help="score another root's records instead: those of patients no fit "
+                             "learnt from")
+    parser.add_argument("--test-folds", nargs="+", type=int, default=None, metavar="K",
+                        help="only these strat_folds of --test-data (10: a full PTB-XL download)")
     parser.add_argument("--preset", choices=("cpu", "gpu"), default=None,
                         help="cpu or gpu (default: gpu when CUDA is available)")
     parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
@@ -400,13 +421,16 @@ def main(argv=None):
         parser.error("--data is required when $ECGSK_DATA is unset")
     if args.select and args.test_data:
         parser.error("--select scores validation records; it takes no --test-data")
+    if args.test_folds and not args.test_data:
+        parser.error("--test-folds chooses folds of --test-data; pass --test-data too")
     if args.threads:
         torch.set_num_threads(args.threads)
     preset = args.preset or ("gpu" if torch.cuda.is_available() else "cpu")
     from ecgsk.compare._data import default_cache_dir
 
     cache = args.cache_dir or default_cache_dir()
-    where = (f"{args.test_data} (PTB-XL: its fold 10; CinC 2017: all records)" if args.test_data
+    folds = f"strat_fold {', '.join(map(str, args.test_folds))} of " if args.test_folds else ""
+    where = (f"{folds}{args.test_data}, patients no fit learnt from" if args.test_data
              else "validation records (--select: PTB-XL fold 9; CinC 2017 20% of the training "
              "records)" if args.select
              else "PTB-XL fold 10 and the CinC 2017 20% hold-out of --data")
@@ -425,7 +449,8 @@ def main(argv=None):
         if not rows:
             continue
         print(f"{task}: {len(rows)} rows", file=sys.stderr)
-        data = Data(task, args.data, args.test_data, cache, select=args.select)
+        data = Data(task, args.data, args.test_data, cache, select=args.select,
+                    test_folds=args.test_folds)
         results = []
         for row in rows:
             try:

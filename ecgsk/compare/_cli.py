@@ -64,8 +64,11 @@ def build_parser():
                              "sqlite:///mlruns/mlflow.db in the current directory)")
     parser.add_argument("--experiment", default="ecgsk", help="MLflow experiment (ecgsk)")
     parser.add_argument("--test-data", metavar="PATH",
-                        help="second data root evaluated as external_ metrics (its test fold "
-                             "if it has folds, else all its records)")
+                        help="second data root evaluated as external_ metrics: every record "
+                             "whose patient no fit learnt from")
+    parser.add_argument("--test-folds", nargs="+", type=int, metavar="K",
+                        help="score only these strat_folds of --test-data (10: a full PTB-XL "
+                             "download by the benchmark's protocol); default all")
     parser.add_argument("--n-boot", type=_positive_int, default=1000,
                         help="bootstrap resamples for intervals and paired tests (1000)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
@@ -121,7 +124,8 @@ def main(argv=None):
         # parse_set keys by name; compare takes names or paths and maps them to names.
         compare(args.pipelines, args.dataset, args.task, args.data, folds=args.folds,
                 cv=args.cv, set_params={k: v for k, v in set_params.items() if v},
-                tracking_uri=args.tracking_uri, test_data=args.test_data, n_boot=args.n_boot,
+                tracking_uri=args.tracking_uri, test_data=args.test_data,
+                test_folds=args.test_folds, n_boot=args.n_boot,
                 seed=args.seed, experiment=args.experiment, max_records=args.max_records,
                 cache_dir=args.cache_dir, n_jobs=args.n_jobs, progress=args.progress,
                 explain=args.explain)

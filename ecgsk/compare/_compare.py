@@ -24,6 +24,7 @@ from ._data import (
     load_signals,
     make_plan,
     stratified_subset,
+    unseen_records,
 )
 from ._registry import (
     PipelineError,
@@ -56,6 +57,8 @@ class PipelineResult:
     pred: np.ndarray
     model_uri: str | None = None
     external_metrics: dict | None = None
+    external_proba: np.ndarray | None = None
+    external_pred: np.ndarray | None = None
 
 
 @dataclass
@@ -70,6 +73,7 @@ class ComparisonResult:
     failed: dict = field(default_factory=dict)
     summary: pd.DataFrame = None
     pairwise: pd.DataFrame = None
+    external_pairwise: pd.DataFrame = None
 
 
 def parse_value(text):
@@ -171,8 +175,9 @@ class _Signals:
 
 
 def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=None,
-            tracking_uri=None, test_data=None, n_boot=1000, seed=0, experiment="ecgsk",
-            max_records=None, cache_dir=None, n_jobs=1, progress=True, out=None, explain=0):
+            tracking_uri=None, test_data=None, test_folds=None, n_boot=1000, seed=0,
+            experiment="ecgsk", max_records=None, cache_dir=None, n_jobs=1, progress=True,
+            out=None, explain=0):
     """Cross-validate pipelines, test them once, compare them pairwise; track it all in MLflow.
 
     Parameters
@@ -204,11 +209,18 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
         MLflow tracking URI (see :func:`~ecgsk.tracking.setup_tracking`).
     test_data : str or path-like or None
         Root of a second copy of the dataset's layout, evaluated with the
-        final fits under the prefix ``external_``: its test fold where it
-        has folds (so a copy of the same release shares no patient with the
-        training folds), else all its records of the task. Labels are
-        matched to the training classes by name: classes unseen in training
-        are dropped (multi-label columns, single-label records).
+        final fits under the prefix ``external_``: every record of the task
+        whose patient (or, without patient ids, the record itself) no fit
+        learnt from (:func:`~ecgsk.compare._data.unseen_records`). A root
+        of other patients is scored on all its records, whatever their
+        folds; a full download loses the patients of ``data``'s training
+        and validation records. Labels are matched to the training classes
+        by name: classes unseen in training are dropped (multi-label
+        columns, single-label records).
+    test_folds : list of int or None
+        Score only these folds of ``test_data`` (PTB-XL ``strat_fold``):
+        ``[10]`` scores a full download by the benchmark's protocol, on its
+        test fold. All folds when None.
     n_boot : int, default=1000
         Bootstrap resamples for confidence intervals and paired tests.
     seed : int, default=0
@@ -265,7 +277,9 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
     clinical 12-lead plots of the first 2 test records as the pipelines
     read them (``data/examples/<record>.png``, :func:`ecgsk.plots.plot_ecg`), the
     summary and the pairwise tests (``comparison/summary.json``,
-    ``comparison/pairwise.json``, CSV copies and ``comparison/report.txt``).
+    ``comparison/pairwise.json``; with ``test_data``, the same tests on the
+    external records, ``comparison/external_pairwise.json``; CSV copies and
+    ``comparison/report.txt``).
     """
     from ..tracking import setup_tracking
     from ..tracking._evaluation import infer_task_type
@@ -297,6 +311,9 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
         raise CompareError(f"explain must be a non-negative number of records, got {explain!r}.")
     if max_records is not None and (isinstance(max_records, bool) or max_records < 20):
         raise CompareError(f"max_records must be at least 20, got {max_records!r}.")
+    if test_folds is not None and test_data is None:
+        raise CompareError("test_folds (--test-folds) choose folds of test_data (--test-data); "
+                           "pass test_data too.")
     rates = {name: float(m.SAMPLING_RATE) for name, m in modules.items()}
     full = load_dataset(dataset, task, data, max(rates.values()))
     ds = full if max_records is None else stratified_subset(full, int(max_records), seed)
@@ -305,11 +322,7 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
     if test_data is not None:
         same = Path(test_data).expanduser().resolve() == Path(data).expanduser().resolve()
         ext = full if same else load_dataset(dataset, task, test_data, max(rates.values()))
-        if ext.folds is not None:
-            ext = ext.subset(np.asarray(ext.folds) == 10)
-            if len(ext) == 0:
-                raise CompareError(f"the external data {test_data} has no record in its test "
-                                   "fold 10.")
+        ext, ext_seen = unseen_records(ext, ds, plan.test, folds=test_folds)
         if max_records is not None:
             ext = stratified_subset(ext, int(max_records), seed)
         ext, y_ext, ext_dropped = align_labels(ext, ds.classes)
@@ -344,11 +357,13 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
             "compare.cv": str(bool(cv)), "compare.n_boot": str(n_boot),
             "compare.seed": str(seed), "compare.max_records": str(max_records),
             "compare.test_data": mask_secrets(os.fspath(test_data)) if test_data else "None",
+            "compare.test_folds": _fold_text(test_folds) if test_folds else "all",
             "compare.classes": ", ".join(classes),
         })
         _log_splits(log_data_info, ds, y, plan, plots=True)  # EDA once, not per pipeline
         if ext is not None:
-            _log_external_info(log_data_info, ds, ext, y_ext, plan, ext_dropped)
+            _log_external_info(log_data_info, ds, ext, y_ext, ext_dropped, ext_seen,
+                               test_folds)
         steps = len(modules) * (len(plan.cv) + 1)
         bar = tqdm(total=steps, desc="pipelines × folds", unit="fit", disable=not progress,
                    file=sys.stderr, dynamic_ncols=True)
@@ -373,7 +388,8 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
             shown = plan.test[:2]
             _log_example_ecgs(X[shown], ds.X[shown], y[shown], classes, rate,
                               signals.lead_names)
-        _finish(result, y[plan.test], task_type, classes, n_boot, seed, out)
+        _finish(result, y[plan.test], task_type, classes, n_boot, seed, out,
+                y_ext=None if ext is None else y_ext)
         if result.failed:
             raise ComparisonFailed(
                 f"{len(result.failed)} of {len(modules)} pipelines failed: "
@@ -391,20 +407,18 @@ def _log_splits(log_data_info, ds, y, plan, plots=False):
                       classes=ds.classes, prefix=f"{split}.", plots=plots and split == "train")
 
 
-def _log_external_info(log_data_info, ds, ext, y_ext, plan, dropped):
+def _log_external_info(log_data_info, ds, ext, y_ext, dropped, seen, folds):
     import mlflow
 
-    log_data_info(ext.name, ext.task, "external: test fold 10" if ext.folds is not None
-                  else "external: all records", ext.X, y_ext, classes=ds.classes,
-                  prefix="external.")
-    train_names = {os.path.basename(p) for p in ds.X[plan.train]}
-    overlap = sum(os.path.basename(p) in train_names for p in ext.X)
-    mlflow.log_params({"external.overlap_with_train": str(overlap),
+    which = "every record" if folds is None else f"strat_fold {_fold_text(folds)}"
+    log_data_info(ext.name, ext.task, f"external: {which}, patients no fit learnt from",
+                  ext.X, y_ext, classes=ds.classes, prefix="external.")
+    mlflow.log_params({"external.dropped_seen": str(seen),
                        "external.dropped_classes": ", ".join(map(str, dropped)) or "none"})
-    if overlap:
-        warnings.warn(f"{overlap} external test records share their name with training "
-                      "records: the external evaluation may be optimistic.", UserWarning,
-                      stacklevel=3)
+
+
+def _fold_text(folds):
+    return ", ".join(str(f) for f in sorted({int(f) for f in folds}))
 
 
 def _predict(est, X, n_classes):
@@ -511,7 +525,7 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
             bar.set_postfix_str(f"{name}: explaining {min(explain, len(plan.test))} records")
             _log_explanations(est, X, y, plan, ds, classes, rate, signals.lead_names, explain,
                               seed)
-        ext_metrics = None
+        ext_metrics = proba_ext = None
         if ext is not None:
             ext_ds, y_ext, ext_signals = ext
             X_ext = ext_signals.get(rate, length)
@@ -524,7 +538,10 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
         return PipelineResult(name=name, run_id=run.info.run_id, cv_metrics=cv_metrics,
                               test_metrics=test_metrics, proba=proba,
                               pred=_predictions(proba, task_type, thresholds),
-                              model_uri=info.model_uri, external_metrics=ext_metrics)
+                              model_uri=info.model_uri, external_metrics=ext_metrics,
+                              external_proba=proba_ext,
+                              external_pred=None if proba_ext is None
+                              else _predictions(proba_ext, task_type, thresholds))
 
 
 _EXPLAIN_MAX_SCORED = 250
@@ -610,8 +627,12 @@ def _log_predictions(paths, y, proba, classes, artifact_file):
     mlflow.log_text(frame.to_csv(index=False, float_format="%.6g"), artifact_file)
 
 
-def _finish(result, y_test, task_type, classes, n_boot, seed, out):
-    """Summary and pairwise tables: logged on the comparison run and printed."""
+def _finish(result, y_test, task_type, classes, n_boot, seed, out, y_ext=None):
+    """Summary and pairwise tables: logged on the comparison run and printed.
+
+    With external records (``y_ext``), the pipelines are also tested
+    pairwise on them (``comparison/external_pairwise.json``).
+    """
     import mlflow
 
     from ..tracking import SUMMARY_METRICS
@@ -647,23 +668,39 @@ def _finish(result, y_test, task_type, classes, n_boot, seed, out):
     result.summary = pd.DataFrame(rows)
     preds = {name: (res.proba, res.pred) for name, res in result.pipelines.items()}
     result.pairwise = pairwise_comparison(y_test, preds, task_type, len(classes),
-                                          n_boot=n_boot, seed=seed)
+                                          n_boot=n_boot, seed=seed, classes=classes)
     report = io.StringIO()
     report.write(f"Test set: {len(y_test)} records, {len(classes)} classes ({task_type}); "
                  f"95% bootstrap intervals, {n_boot} resamples.\n\n")
     report.write(pd.DataFrame(shown).to_string(index=False) + "\n")
-    if not result.pairwise.empty:
-        cols = [c for c in ("pipeline_a", "pipeline_b", "metric", "value_a", "value_b", "diff",
-                            "diff_ci_low", "diff_ci_high", "p_bootstrap", "p_holm", "p_delong",
-                            "accuracy_a", "accuracy_b", "p_mcnemar", "winner")
-                if c in result.pairwise.columns]
-        report.write("\nPairwise tests (paired bootstrap of the AUROC difference, Holm-adjusted "
-                     "over pairs; DeLong for binary; McNemar on accuracy):\n")
-        report.write(result.pairwise[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}")
-                     + "\n")
+    _write_pairwise(report, result.pairwise, "")
+    if y_ext is not None:
+        preds = {name: (res.external_proba, res.external_pred)
+                 for name, res in result.pipelines.items()}
+        result.external_pairwise = pairwise_comparison(y_ext, preds, task_type, len(classes),
+                                                       n_boot=n_boot, seed=seed,
+                                                       classes=classes)
+        _write_pairwise(report, result.external_pairwise,
+                        f" on the {len(y_ext)} external records")
     text = report.getvalue()
     print(text, file=out)
     mlflow.log_text(text, "comparison/report.txt")
     log_table(result.summary, "comparison/summary.json")
-    if not result.pairwise.empty:
-        log_table(result.pairwise, "comparison/pairwise.json")
+    for table, stem in ((result.pairwise, "pairwise"),
+                        (result.external_pairwise, "external_pairwise")):
+        if table is not None and not table.empty:
+            log_table(table, f"comparison/{stem}.json")
+
+
+def _write_pairwise(report, table, where):
+    if table.empty:
+        return
+    cols = [c for c in ("pipeline_a", "pipeline_b", "metric", "value_a", "value_b", "diff",
+                        "diff_ci_low", "diff_ci_high", "p_bootstrap", "p_holm", "p_delong",
+                        "accuracy_a", "accuracy_b", "p_mcnemar", "challenge_f1_a",
+                        "challenge_f1_b", "p_challenge_f1", "winner")
+            if c in table.columns]
+    f1 = "; paired bootstrap of the challenge F1" if "p_challenge_f1" in table.columns else ""
+    report.write(f"\nPairwise tests{where} (paired bootstrap of the AUROC difference, "
+                 f"Holm-adjusted over pairs; DeLong for binary; McNemar on accuracy{f1}):\n")
+    report.write(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}") + "\n")

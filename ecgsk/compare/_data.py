@@ -9,7 +9,7 @@ from sklearn.model_selection import PredefinedSplit, StratifiedGroupKFold, train
 
 __all__ = ["CompareError", "DATASETS", "dataset_tasks", "load_dataset", "stratified_subset",
            "SplitPlan", "make_plan", "load_signals", "default_length", "default_cache_dir",
-           "align_labels", "fit_targets", "fit_final"]
+           "align_labels", "unseen_records", "fit_targets", "fit_final"]
 
 #: Datasets the comparison reads.
 DATASETS = ("ptbxl", "cinc2017", "ptbdb")
@@ -111,6 +111,74 @@ def align_labels(ds, classes):
     ds = ds.subset(keep)
     lookup = {c: i for i, c in enumerate(classes)}
     return ds, np.array([lookup[v] for v in labels[keep]], dtype=np.int64), dropped
+
+
+def _patient_keys(groups):
+    """Patient ids comparable across roots: ``15709``, ``15709.0`` and ``"15709"`` are one."""
+    keys = []
+    for g in np.asarray(groups, dtype=object):
+        try:
+            f = float(g)
+        except (TypeError, ValueError):
+            keys.append(str(g))
+        else:
+            keys.append(str(int(f)) if f.is_integer() else str(f))
+    return np.array(keys, dtype=object)
+
+
+def unseen_records(ext, ds, test, *, folds=None):
+    """The records of ``ext``, a second data root, that no fit on ``ds`` learnt from.
+
+    Every fit of a comparison learns from the records of ``ds`` outside its
+    ``test`` indices: training records, and PTB-XL's fold 9 where networks
+    validate. A record of ``ext`` is kept when neither its patient
+    (``groups``: PTB-XL's ``patient_id``, PTB-DB's patient folder; CinC
+    2017 records carry none, so there the record is its own patient) nor
+    its record name is among theirs. So a root of other patients is scored
+    on all its records, whatever their folds; a full download, or ``ds``'s
+    own root, loses exactly the patients learnt from.
+
+    Parameters
+    ----------
+    ext, ds : ECGDataset
+        The external records, and the records the fits were split from.
+    test : array-like of int
+        Indices of ``ds``'s test records (nothing learnt from them).
+    folds : sequence of int or None, default=None
+        Keep only these dataset folds of ``ext`` (PTB-XL ``strat_fold``;
+        ``[10]`` is the benchmark's test fold). All when None.
+
+    Returns
+    -------
+    subset : ECGDataset
+        The unseen records of ``ext``.
+    n_seen : int
+        Records of ``ext`` (within ``folds``) dropped because a fit learnt
+        from their patient or from a record of the same name.
+
+    Raises
+    ------
+    CompareError
+        When ``folds`` are given for data without folds, or no record is
+        left.
+    """
+    if folds is not None:
+        folds = sorted({int(f) for f in folds})
+        if ext.folds is None:
+            raise CompareError(f"test folds {folds} were asked for, but the external "
+                               f"{ext.name} data has no folds (only PTB-XL has strat_fold).")
+        ext = ext.subset(np.isin(np.asarray(ext.folds), folds))
+        if len(ext) == 0:
+            raise CompareError(f"the external {ext.name} data has no record in fold(s) {folds}.")
+    learnt = np.setdiff1d(np.arange(len(ds)), np.asarray(test, dtype=np.int64))
+    seen = np.isin([os.path.basename(os.fspath(p)) for p in ext.X],
+                   [os.path.basename(os.fspath(p)) for p in ds.X[learnt]])
+    if ext.groups is not None and ds.groups is not None:
+        seen |= np.isin(_patient_keys(ext.groups), _patient_keys(ds.groups[learnt]))
+    if seen.all():
+        raise CompareError(f"all {len(ext)} external {ext.name} records belong to patients "
+                           "(or are records) that the fits learnt from.")
+    return ext.subset(~seen), int(seen.sum())
 
 
 def _label_keys(ds):

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..metrics import delong_test, macro_auroc, mcnemar_test, paired_bootstrap
+from ..metrics import challenge_f1, delong_test, macro_auroc, mcnemar_test, paired_bootstrap
 
 __all__ = ["auroc_metric", "holm", "pairwise_comparison"]
 
@@ -41,7 +41,7 @@ def holm(p_values):
 
 
 def pairwise_comparison(y, results, task_type, n_classes, *, n_boot=1000, seed=0,
-                        alpha=ALPHA):
+                        alpha=ALPHA, classes=None):
     """Test every pair of pipelines on the same test records.
 
     Parameters
@@ -54,6 +54,9 @@ def pairwise_comparison(y, results, task_type, n_classes, *, n_boot=1000, seed=0
     n_classes : int
     n_boot : int
     seed : int
+    classes : sequence of str or None
+        Class names; for CinC 2017 (``task_type="cinc"``) they find the
+        classes its challenge F1 scores (N, A and O).
 
     Returns
     -------
@@ -61,7 +64,10 @@ def pairwise_comparison(y, results, task_type, n_classes, *, n_boot=1000, seed=0
         One row per pair: both AUROCs, their difference with its paired
         bootstrap confidence interval and p-value, the Holm-adjusted p-value
         over all pairs, DeLong's p-value (binary), both accuracies and
-        McNemar's p-value (single-label), and ``winner``: the pipeline with
+        McNemar's p-value (single-label), for CinC 2017 both challenge F1
+        scores and the paired bootstrap p-value of their difference
+        (``p_challenge_f1``; the challenge's own metric, not Holm-adjusted),
+        and ``winner``: the pipeline with
         the higher AUROC when the adjusted bootstrap p-value is below
         ``alpha``, else ``"none (p >= 0.05)"``.
     """
@@ -84,6 +90,12 @@ def pairwise_comparison(y, results, task_type, n_classes, *, n_boot=1000, seed=0
             row["accuracy_a"] = float(np.mean(ya == y))
             row["accuracy_b"] = float(np.mean(yb == y))
             row["p_mcnemar"] = mcnemar_test(y, ya, yb)["p_value"]
+        if task_type == "cinc" and classes is not None:
+            scored = [i for i, c in enumerate(classes) if str(c) in ("N", "A", "O")]
+            f1 = (lambda t, p: challenge_f1(t, p, classes=scored))  # noqa: E731
+            boot = paired_bootstrap(f1, y, ya, yb, n_boot=n_boot, random_state=seed)
+            row.update({"challenge_f1_a": f1(y, ya), "challenge_f1_b": f1(y, yb),
+                        "p_challenge_f1": boot["p_value"]})
         rows.append(row)
     table = pd.DataFrame(rows)
     if table.empty:

@@ -64,6 +64,24 @@ def test_rows_are_saved_and_a_rerun_resumes(quality, data_root, tmp_path, monkey
     assert list(machines) == [meta["machine"].rpartition(", load ")[0]]
 
 
+def test_a_saved_row_that_scored_other_records_is_refitted(quality, data_root, tmp_path,
+                                                          signal_cache, capsys):
+    data = quality.Data("binary", data_root, None, signal_cache)
+    # --test-data of the same root: the records of patients no fit learnt from, fold 10.
+    same = quality.Data("binary", data_root, data_root, signal_cache)
+    assert same.test_records == data.test_records and len(same.y_test) == len(data.y_test)
+    row = quality.Row("tiny MiniRocket", "randomconv_ridge", "peer", cpu={"n_kernels": 84})
+    quality.run_row(row, data, "cpu", tmp_path)
+    # As many records, one of them another: the saved probabilities are not theirs.
+    other = np.concatenate([data.plan.test[1:], data.plan.train[:1]])
+    same.ext = (data.ds.subset(other), data.y[other])
+    assert same.test_records != data.test_records
+    capsys.readouterr()
+    _, meta = quality.run_row(row, same, "cpu", tmp_path)
+    assert "scored other records; refitting" in capsys.readouterr().err
+    assert meta["test_records"] == same.test_records
+
+
 def test_rows_fitted_on_other_machines_are_numbered_apart(quality):
     machines = {}
     cpu = "AMD EPYC, 2 cores, torch threads 1, no GPU"

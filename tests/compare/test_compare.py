@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from ecgsk.compare import ComparisonFailed, compare, main
+from ecgsk.compare import ComparisonFailed, compare, main, make_plan
+from ecgsk.compare._data import stratified_subset
 
 from .conftest import FAILING, FLAT_LR, new_store, write_module
 
@@ -138,14 +139,39 @@ def test_external_test_set(e2e, ptbxl_root):
 
     _, client = e2e
     full = load_dataset("ptbxl", "superdiagnostic", ptbxl_root, 100)
+    # The comparison trained on a 300-record subset of the same root: every other
+    # record of a patient it never learnt from is external, whatever its fold.
+    ds = stratified_subset(full, 300, 0)
+    plan = make_plan(ds, cv=False)
+    learnt = set(ds.groups[np.concatenate([plan.train, plan.valid])])
     (comparison,) = _runs(client, "e2e", "comparison")
     p = comparison.data.params
-    assert p["external.split"] == "external: test fold 10"
-    assert p["external.overlap_with_train"] == "0"
-    assert int(p["external.n_records"]) == min(300, int((full.folds == 10).sum()))
+    assert p["external.split"] == "external: every record, patients no fit learnt from"
+    assert p["compare.test_folds"] == "all"
+    assert p["external.dropped_seen"] == str(int(np.isin(full.groups, list(learnt)).sum()))
+    assert int(p["external.n_records"]) == 300
     run = _runs(client, "e2e", "pipeline")[0]
     assert {a.path for a in client.list_artifacts(run.info.run_id, "external")} >= {
         "external/roc_curves.png", "external/predictions.csv"}
+    scored = pd.read_csv(client.download_artifacts(run.info.run_id, "external/predictions.csv"))
+    by_name = dict(zip([p.rsplit("/", 1)[1] for p in full.X], zip(full.groups, full.folds)))
+    assert not learnt & {by_name[r][0] for r in scored.record}
+    assert len({by_name[r][1] for r in scored.record}) > 1  # not only fold 10
+
+
+def test_pipelines_are_compared_on_the_external_records_too(e2e):
+    done, client = e2e
+    (comparison,) = _runs(client, "e2e", "comparison")
+    table = _table(client, comparison, "comparison/external_pairwise.json")
+    assert len(table) == 1
+    row = table.iloc[0]
+    runs = {r.info.run_name: r for r in _runs(client, "e2e", "pipeline")}
+    # The values compared are the external scores of the two pipeline runs.
+    for side in ("a", "b"):
+        metrics = runs[row[f"pipeline_{side}"]].data.metrics
+        assert row[f"value_{side}"] == pytest.approx(metrics["external_macro_auroc"])
+    assert 0 < row.p_bootstrap <= 1 and row.diff_ci_low <= row["diff"] <= row.diff_ci_high
+    assert "Pairwise tests on the 300 external records" in done.stdout
 
 
 def test_comparison_table_with_p_values(e2e):
@@ -236,6 +262,13 @@ def test_no_cv_single_pipeline_cinc(tmp_path, quiet_args, tracking_uri, cinc_roo
     pairwise = _table(client, comparison, "comparison/pairwise.json")
     assert 0 < pairwise.p_mcnemar.iloc[0] <= 1 and pairwise.metric.iloc[0] == "macro_auroc_ovr"
     assert "p_delong" not in pairwise.columns
+    # The challenge's own metric is tested too, on the values each pipeline run logged.
+    row = pairwise.iloc[0]
+    by_name = {r.info.run_name: r.data.metrics for r in runs}
+    for side in ("a", "b"):
+        assert row[f"challenge_f1_{side}"] == pytest.approx(
+            by_name[row[f"pipeline_{side}"]]["test_challenge_f1"])
+    assert 0 < row.p_challenge_f1 <= 1
 
 
 @pytest.mark.parametrize("change, message", [
@@ -249,12 +282,16 @@ def test_no_cv_single_pipeline_cinc(tmp_path, quiet_args, tracking_uri, cinc_roo
     ({"--folds": ["9"]}, "--folds [9] is not"),
     ({"--max-records": "5"}, "max_records must be at least 20"),
     ({"--folds": ["1"], "--no-cv": []}, "make no sense with cv=False"),
+    ({"--test-folds": ["10"]}, "pass test_data too"),
+    ({"--test-data": "DATA", "--test-folds": ["11"]}, "has no record in fold(s) [11]"),
 ])
 def test_bad_requests_fail_before_any_work(change, message, pipeline_files, ptbxl_root,
                                            tmp_path, capsys):
     args = {"--pipelines": [str(pipeline_files["stats_lr"]), str(pipeline_files["flat_lr"])],
             "--dataset": "ptbxl", "--task": "superdiagnostic", "--data": str(ptbxl_root)}
     args.update(change)
+    if args.get("--test-data") == "DATA":
+        args["--test-data"] = str(ptbxl_root)
     if args["--data"] == "EMPTY":
         args["--data"] = str(tmp_path / "empty")
         (tmp_path / "empty").mkdir()

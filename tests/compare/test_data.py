@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from ecgsk.compare import CompareError, make_plan
-from ecgsk.compare._data import align_labels, load_dataset, stratified_subset
+from ecgsk.compare._data import align_labels, load_dataset, stratified_subset, unseen_records
 from ecgsk.datasets import ECGDataset
 
 
@@ -109,3 +109,57 @@ def test_load_dataset_errors(tmp_path):
         load_dataset("ptbxl", "superdiagnostic", tmp_path, 100)
     with pytest.raises(CompareError, match="unknown task 'rhythm' for dataset 'cinc2017'"):
         load_dataset("cinc2017", "rhythm", tmp_path, 100)
+
+
+def test_unseen_records_of_the_same_root_are_its_test_fold(ptbxl):
+    plan = make_plan(ptbxl, cv=False)
+    ext, n_seen = unseen_records(ptbxl, ptbxl, plan.test)
+    np.testing.assert_array_equal(ext.X, ptbxl.X[plan.test])
+    assert n_seen == len(plan.train) + len(plan.valid)
+
+
+def test_unseen_records_of_other_patients_span_every_fold(ptbxl):
+    patients = np.asarray(ptbxl.groups)
+    even = ptbxl.subset(patients % 2 == 0)
+    odd = ptbxl.subset(patients % 2 == 1)
+    plan = make_plan(even, cv=False)
+    ext, n_seen = unseen_records(odd, even, plan.test)  # a root of other patients: all of it
+    np.testing.assert_array_equal(ext.X, odd.X)
+    assert n_seen == 0 and set(ext.folds) == set(range(1, 11))
+    tenth, _ = unseen_records(odd, even, plan.test, folds=[10])
+    np.testing.assert_array_equal(tenth.X, odd.X[odd.folds == 10])
+    # A full download: everything but the training and validation patients.
+    ext, n_seen = unseen_records(ptbxl, even, plan.test)
+    learnt = set(even.groups[np.concatenate([plan.train, plan.valid])])
+    assert not learnt & set(ext.groups)
+    assert n_seen == int(np.isin(patients, list(learnt)).sum())
+    assert len(ext) == len(odd) + len(plan.test)
+
+
+def _records(names, patients, folds=None):
+    n = len(names)
+    return ECGDataset(X=np.array([f"/root{i % 2}/{r}" for i, r in enumerate(names)]),
+                      y=np.array(["N"] * n), classes=np.array(["N"]),
+                      groups=None if patients is None else np.asarray(patients, dtype=object),
+                      folds=folds, name="ptbxl")
+
+
+def test_unseen_records_match_patients_and_names_across_roots():
+    ds = _records(["a", "b", "c"], [15709.0, 7, 8])
+    # The same patient written as an integer, and a record of the same name elsewhere.
+    ext = _records(["x", "b", "y", "z"], ["15709", 9, 10, 11])
+    kept, n_seen = unseen_records(ext, ds, test=[2])  # c (patient 8) was only tested on
+    assert [str(p).rsplit("/", 1)[1] for p in kept.X] == ["y", "z"] and n_seen == 2
+    no_ids = _records(["a", "q"], None)  # CinC 2017: the record is its own patient
+    kept, n_seen = unseen_records(no_ids, _records(["a", "b"], None), test=[])
+    assert [str(p).rsplit("/", 1)[1] for p in kept.X] == ["q"] and n_seen == 1
+
+
+def test_unseen_records_errors():
+    ds = _records(["a", "b"], [1, 2], folds=np.array([1, 10]))
+    with pytest.raises(CompareError, match="has no folds"):
+        unseen_records(_records(["q"], [3]), ds, test=[1], folds=[10])
+    with pytest.raises(CompareError, match=r"no record in fold\(s\) \[7\]"):
+        unseen_records(ds, ds, test=[1], folds=[7])
+    with pytest.raises(CompareError, match="all 1 external ptbxl records belong to patients"):
+        unseen_records(_records(["q"], [1.0]), ds, test=[1])

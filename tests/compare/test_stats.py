@@ -1,0 +1,51 @@
+"""Pairwise tests of pipelines on the same test records."""
+
+import numpy as np
+import pytest
+
+from ecgsk.compare._stats import holm, pairwise_comparison
+from ecgsk.metrics import challenge_f1
+
+
+def test_holm_adjusts_in_the_input_order():
+    # Sorted 0.01, 0.02, 0.04 times 3, 2, 1 -> 0.03, 0.04, 0.04 (kept monotone).
+    np.testing.assert_allclose(holm([0.04, 0.01, 0.02]), [0.04, 0.03, 0.04])
+    np.testing.assert_allclose(holm([0.5, 0.9]), [1.0, 1.0])  # capped at 1
+    assert holm([]).size == 0
+
+
+def _cinc(rng, n=400):
+    classes = ["A", "N", "O", "~"]
+    y = rng.integers(0, 4, n)
+    good = np.eye(4)[y] * 2 + rng.random((n, 4))          # mostly right
+    noisy = np.eye(4)[y] * 0.3 + rng.random((n, 4))       # often wrong
+    results = {name: (p / p.sum(1, keepdims=True), p.argmax(1))
+               for name, p in (("good", good), ("noisy", noisy))}
+    return classes, y, results
+
+
+def test_cinc_pairs_are_also_tested_on_the_challenge_f1(rng):
+    classes, y, results = _cinc(rng)
+    table = pairwise_comparison(y, results, "cinc", 4, n_boot=200, seed=0, classes=classes)
+    (row,) = table.to_dict("records")
+    scored = [1, 0, 2]  # N, A and O; noise is not averaged in
+    assert row["challenge_f1_a"] == pytest.approx(challenge_f1(y, results["good"][1], scored))
+    assert row["challenge_f1_b"] == pytest.approx(challenge_f1(y, results["noisy"][1], scored))
+    assert row["challenge_f1_a"] > row["challenge_f1_b"] + 0.2
+    assert row["p_challenge_f1"] < 0.01 and row["winner"] == "good"
+    # Two equal pipelines: no difference, no winner.
+    same = pairwise_comparison(y, {"a": results["noisy"], "b": results["noisy"]}, "cinc", 4,
+                               n_boot=200, classes=classes)
+    assert same["p_challenge_f1"].iloc[0] == 1.0 and same["winner"].iloc[0].startswith("none")
+
+
+def test_other_tasks_have_no_challenge_f1(rng):
+    classes, y, results = _cinc(rng)
+    table = pairwise_comparison(y, results, "multiclass", 4, n_boot=50, classes=classes)
+    assert "p_challenge_f1" not in table.columns and "p_mcnemar" in table.columns
+    binary = (y == 0).astype(int)
+    scores = {k: (np.c_[1 - p[:, 0], p[:, 0]], (p[:, 0] > 0.5).astype(int))
+              for k, (p, _) in results.items()}
+    table = pairwise_comparison(binary, scores, "binary", 2, n_boot=50)
+    assert {"p_delong", "p_mcnemar"} <= set(table.columns)
+    assert "p_challenge_f1" not in table.columns
