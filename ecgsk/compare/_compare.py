@@ -616,14 +616,14 @@ def _log_example_ecgs(X, paths, y, classes, rate, lead_names, *, n=2,
 def _log_predictions(paths, y, proba, classes, artifact_file):
     import mlflow
 
-    frame = pd.DataFrame({"record": [os.path.basename(p) for p in paths]})
+    # One frame from all columns at once: 71 labels inserted one by one fragment it.
+    columns = {"record": [os.path.basename(p) for p in paths]}
     if np.ndim(y) == 2:
-        for j, c in enumerate(classes):
-            frame[f"true_{c}"] = y[:, j]
+        columns.update({f"true_{c}": y[:, j] for j, c in enumerate(classes)})
     else:
-        frame["true"] = np.asarray(classes)[y]
-    for j, c in enumerate(classes):
-        frame[f"proba_{c}"] = proba[:, j]
+        columns["true"] = np.asarray(classes)[y]
+    columns.update({f"proba_{c}": proba[:, j] for j, c in enumerate(classes)})
+    frame = pd.DataFrame(columns)
     mlflow.log_text(frame.to_csv(index=False, float_format="%.6g"), artifact_file)
 
 

@@ -1,21 +1,14 @@
 """bench/quality.py: rows fit by the protocol, are saved, and a rerun resumes from them."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from .conftest import ROOT, load_bench
 
 
 @pytest.fixture(scope="module")
 def quality():
-    spec = importlib.util.spec_from_file_location("ecgsk_bench_quality",
-                                                  ROOT / "bench" / "quality.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("quality")
 
 
 def test_score_uses_each_tasks_metric(quality):
@@ -155,11 +148,7 @@ def blend_rows(quality):
     import sys
 
     sys.modules.setdefault("quality", quality)  # blend_rows imports quality.py by that name
-    spec = importlib.util.spec_from_file_location("ecgsk_bench_blend_rows",
-                                                  ROOT / "bench" / "blend_rows.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("blend_rows")
 
 
 def test_blend_rows_averages_saved_rows_and_compares_them(quality, blend_rows, data_root,

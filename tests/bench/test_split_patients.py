@@ -1,6 +1,5 @@
 """bench/split_patients.py: two PTB-XL roots of disjoint patients that the readers accept."""
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -9,16 +8,12 @@ import pytest
 
 from ecgsk.compare._data import load_dataset
 
-ROOT = Path(__file__).resolve().parents[2]
+from .conftest import load_bench
 
 
 @pytest.fixture(scope="module")
 def split():
-    spec = importlib.util.spec_from_file_location("ecgsk_bench_split_patients",
-                                                  ROOT / "bench" / "split_patients.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("split_patients")
 
 
 def test_roots_share_no_patient_and_keep_every_record(split, ptbxl_root, tmp_path):

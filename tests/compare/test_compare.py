@@ -159,33 +159,25 @@ def test_external_test_set(e2e, ptbxl_root):
     assert len({by_name[r][1] for r in scored.record}) > 1  # not only fold 10
 
 
-def test_pipelines_are_compared_on_the_external_records_too(e2e):
+@pytest.mark.parametrize("table, records, prefix", [
+    ("pairwise", "Pairwise tests (", "test"),
+    ("external_pairwise", "Pairwise tests on the 300 external records", "external")])
+def test_comparison_table_with_p_values(e2e, table, records, prefix):
     done, client = e2e
     (comparison,) = _runs(client, "e2e", "comparison")
-    table = _table(client, comparison, "comparison/external_pairwise.json")
-    assert len(table) == 1
-    row = table.iloc[0]
-    runs = {r.info.run_name: r for r in _runs(client, "e2e", "pipeline")}
-    # The values compared are the external scores of the two pipeline runs.
-    for side in ("a", "b"):
-        metrics = runs[row[f"pipeline_{side}"]].data.metrics
-        assert row[f"value_{side}"] == pytest.approx(metrics["external_macro_auroc"])
-    assert 0 < row.p_bootstrap <= 1 and row.diff_ci_low <= row["diff"] <= row.diff_ci_high
-    assert "Pairwise tests on the 300 external records" in done.stdout
-
-
-def test_comparison_table_with_p_values(e2e):
-    done, client = e2e
-    (comparison,) = _runs(client, "e2e", "comparison")
-    pairwise = _table(client, comparison, "comparison/pairwise.json")
+    pairwise = _table(client, comparison, f"comparison/{table}.json")
     assert len(pairwise) == 1
     row = pairwise.iloc[0]
     assert {row.pipeline_a, row.pipeline_b} == {"stats_lr", "flat_lr"}
     assert row.metric == "macro_auroc" and 0 < row.p_bootstrap <= 1
     assert row.diff_ci_low <= row["diff"] <= row.diff_ci_high
     assert row.winner in ("stats_lr", "flat_lr", "none (p >= 0.05)")
+    # The values compared are the scores each pipeline run logged on those records.
     pipelines = {r.info.run_name: r for r in _runs(client, "e2e", "pipeline")}
-    assert row.value_a == pytest.approx(pipelines[row.pipeline_a].data.metrics["test_macro_auroc"])
+    for side in ("a", "b"):
+        metrics = pipelines[row[f"pipeline_{side}"]].data.metrics
+        assert row[f"value_{side}"] == pytest.approx(metrics[f"{prefix}_macro_auroc"])
+    assert records in done.stdout
     summary = _table(client, comparison, "comparison/summary.json")
     assert set(summary.pipeline) == {"stats_lr", "flat_lr"}
     assert "Pairwise tests" in done.stdout and "p_bootstrap" in done.stdout
@@ -325,3 +317,25 @@ def test_list(tmp_path, monkeypatch, capsys):
     assert main(["--list"]) == 0
     out = capsys.readouterr().out
     assert "listed_lr" in out and "ptbxl/binary @ 50 Hz" in out
+
+
+def test_predictions_of_many_labels_are_one_table(tracking_uri, tmp_path):
+    import warnings
+
+    from ecgsk.compare._compare import _log_predictions
+    from ecgsk.tracking import setup_tracking
+
+    setup_tracking(tracking_uri, "predictions")
+    classes = [f"L{j}" for j in range(71)]  # PTB-XL's "all" task
+    rng = np.random.default_rng(0)
+    y, proba = rng.integers(0, 2, (5, 71)), rng.random((5, 71))
+    with mlflow.start_run() as run, warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.PerformanceWarning)  # no fragmented frame
+        _log_predictions([f"/r/{i}_lr" for i in range(5)], y, proba, classes, "p.csv")
+    frame = pd.read_csv(MlflowClient(tracking_uri).download_artifacts(
+        run.info.run_id, "p.csv", str(tmp_path)))
+    assert list(frame.columns) == (["record"] + [f"true_{c}" for c in classes]
+                                   + [f"proba_{c}" for c in classes])
+    np.testing.assert_array_equal(frame.filter(like="true_").to_numpy(), y)
+    np.testing.assert_allclose(frame.filter(like="proba_").to_numpy(), proba, rtol=1e-5)
+    assert frame.record.tolist() == [f"{i}_lr" for i in range(5)]
