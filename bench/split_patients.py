@@ -16,6 +16,14 @@ patients::
 Each root gets its own ``ptbxl_database.csv`` (the rows of its patients) and
 symbolic links to the source's ``scp_statements.csv``, ``records100/`` and
 ``records500/``; no signal is copied.
+
+CinC 2017 records carry no patient id. ``--cinc N`` splits a CinC 2017 root
+instead: ``A`` keeps the records of ``REFERENCE.csv`` but its last ``N``,
+``B`` those last ``N`` (later recordings, a block of its own), each as
+``cinc2017/training2017/`` with its ``REFERENCE.csv`` and links to the
+records' ``.hea`` and ``.mat`` files::
+
+    python bench/split_patients.py ../shared/data/cinc2017 /tmp/cinc --cinc 1400
 """
 
 import argparse
@@ -50,14 +58,48 @@ def split_patients(source, out):
     return sizes
 
 
+def split_records(source, out, last):
+    """Write ``out/A/cinc2017`` (all but the last ``last`` records) and ``out/B/cinc2017``.
+
+    Returns the number of records of each, ``{"A": n_a, "B": n_b}``.
+    """
+    source = Path(source).resolve()
+    folder = next((f for f in (source, source / "training2017")
+                   if (f / "REFERENCE.csv").is_file()), None)
+    if folder is None:
+        raise FileNotFoundError(f"{source} has no REFERENCE.csv: not a CinC 2017 root.")
+    ref = pd.read_csv(folder / "REFERENCE.csv", header=None, names=["record", "label"])
+    if not 0 < int(last) < len(ref):
+        raise ValueError(f"--cinc must be between 1 and {len(ref) - 1} (the records of "
+                         f"{folder / 'REFERENCE.csv'}), got {last}.")
+    sizes = {}
+    for name, rows in (("A", ref.iloc[:-int(last)]), ("B", ref.iloc[-int(last):])):
+        root = Path(out) / name / "cinc2017" / "training2017"
+        root.mkdir(parents=True, exist_ok=True)
+        rows.to_csv(root / "REFERENCE.csv", header=False, index=False)
+        for record in rows["record"]:
+            for ext in (".hea", ".mat"):
+                link = root / f"{record}{ext}"
+                if (folder / link.name).exists() and not link.exists():
+                    link.symlink_to(folder / link.name)
+        sizes[name] = len(rows)
+    return sizes
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("source", help="a PTB-XL root (ptbxl_database.csv, records100/)")
-    parser.add_argument("out", help="folder that receives A/ptb-xl and B/ptb-xl")
+    parser.add_argument("source", help="a PTB-XL root (ptbxl_database.csv, records100/), or "
+                                           "a CinC 2017 root with --cinc")
+    parser.add_argument("out", help="folder that receives A/ and B/")
+    parser.add_argument("--cinc", type=int, metavar="N", default=None,
+                        help="split a CinC 2017 root: its last N records make B")
     args = parser.parse_args(argv)
-    sizes = split_patients(args.source, args.out)
+    if args.cinc is None:
+        sizes, sub = split_patients(args.source, args.out), "ptb-xl"
+    else:
+        sizes, sub = split_records(args.source, args.out, args.cinc), "cinc2017"
     for name, n in sizes.items():
-        print(f"{Path(args.out) / name / 'ptb-xl'}: {n} records")
+        print(f"{Path(args.out) / name / sub}: {n} records")
 
 
 if __name__ == "__main__":

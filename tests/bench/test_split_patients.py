@@ -1,4 +1,4 @@
-"""bench/split_patients.py: two PTB-XL roots of disjoint patients that the readers accept."""
+"""bench/split_patients.py: two roots (PTB-XL: disjoint patients; CinC 2017: records)."""
 
 from pathlib import Path
 
@@ -33,3 +33,17 @@ def test_roots_share_no_patient_and_keep_every_record(split, ptbxl_root, tmp_pat
 def test_a_folder_without_the_database_is_refused(split, tmp_path):
     with pytest.raises(FileNotFoundError, match="not a PTB-XL root"):
         split.split_patients(tmp_path, tmp_path / "out")
+
+
+def test_cinc_roots_split_the_records_in_order(split, cinc_root, tmp_path):
+    sizes = split.split_records(cinc_root, tmp_path, 300)
+    full = load_dataset("cinc2017", "af", cinc_root, 300)
+    a = load_dataset("cinc2017", "af", tmp_path / "A" / "cinc2017", 300)
+    b = load_dataset("cinc2017", "af", tmp_path / "B" / "cinc2017", 300)
+    assert sizes == {"A": len(full) - 300, "B": 300}
+    names = [Path(p).name for p in full.X]
+    assert [Path(p).name for p in b.X] == names[-300:]  # the later recordings
+    assert [Path(p).name for p in a.X] == names[:-300]
+    np.testing.assert_array_equal(b.y, full.y[-300:])
+    with pytest.raises(ValueError, match="--cinc must be between 1 and"):
+        split.split_records(cinc_root, tmp_path / "x", len(full))
