@@ -19,7 +19,6 @@ the same ``--select`` / ``--test-data`` and the same pipeline defaults::
 """
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -49,13 +48,11 @@ def load_row(row, data, preset, out_dir):
     if not path.exists():
         raise SystemExit(f"{row.name!r} has not been run: no {path}. Run bench/quality.py "
                          "with the same --select/--test-data first.")
-    saved = np.load(path, allow_pickle=False)
-    meta = json.loads(str(saved["meta"]))
-    if meta.get("resolved") != quality.resolved_params(module, row.params(preset)) \
-            or meta["n_test"] != len(data.y_test):
-        raise SystemExit(f"{path} was fitted with other parameters or records; rerun "
-                         "bench/quality.py for it.")
-    return saved["proba"]
+    proba, meta = quality.load_saved(path)
+    why = quality.stale(meta, quality.resolved_params(module, row.params(preset)), data)
+    if why:
+        raise SystemExit(f"{path} {why}; rerun bench/quality.py for it.")
+    return proba
 
 
 def parse_weights(text, n_rows):
@@ -75,7 +72,7 @@ def main(argv=None):
     parser.add_argument("--versus", default=None, help="compare with this row (paired)")
     parser.add_argument("--data", default=os.environ.get("ECGSK_DATA"))
     parser.add_argument("--test-data", default=None)
-    parser.add_argument("--test-folds", nargs="+", type=int, default=None)
+    parser.add_argument("--test-folds", nargs="+", type=int, default=None)  # as quality.py's
     parser.add_argument("--select", action="store_true")
     parser.add_argument("--preset", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--n-boot", type=int, default=1000)

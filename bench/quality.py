@@ -293,6 +293,28 @@ def row_path(row, task, preset, out_dir):
     return Path(out_dir) / f"{task}__{Path(row.pipeline).stem}__{digest.hexdigest()[:10]}.npz"
 
 
+def load_saved(path):
+    """A saved row's test probabilities and metadata."""
+    with np.load(path, allow_pickle=False) as f:
+        return f["proba"], json.loads(str(f["meta"]))
+
+
+def stale(meta, resolved, data):
+    """Why a saved row cannot stand for this run's fit, or None when it can.
+
+    It must have the same resolved parameters (:func:`resolved_params`)
+    and have scored the same records: their number, and the fingerprint of
+    their names (rows saved before the fingerprint was recorded are checked
+    by their number alone).
+    """
+    if meta.get("resolved") != resolved or meta["n_test"] != len(data.y_test):
+        return "was fitted with other parameters"
+    records = data.test_records
+    if meta.get("test_records", records) != records:
+        return "scored other records"
+    return None
+
+
 def run_row(row, data, preset, out_dir, fresh=False):
     """Fit a row's pipeline (or reuse its saved result) and return its test probabilities."""
     path = row_path(row, data.task, preset, out_dir)
@@ -301,16 +323,10 @@ def run_row(row, data, preset, out_dir, fresh=False):
     resolved = resolved_params(module, params)
     saved = None  # the probabilities of an earlier fit of the same row
     if path.exists():
-        with np.load(path, allow_pickle=False) as f:
-            saved, meta = f["proba"], json.loads(str(f["meta"]))
-        # Rows saved before the fingerprint was recorded are checked by their count.
-        records = meta.get("test_records", data.test_records)
-        if meta.get("resolved") != resolved or meta["n_test"] != len(data.y_test):
-            print(f"  {row.name}: {path.name} was fitted with other parameters; refitting",
-                  file=sys.stderr)
-            saved = None
-        elif records != data.test_records:
-            print(f"  {row.name}: {path.name} scored other records; refitting", file=sys.stderr)
+        saved, meta = load_saved(path)
+        why = stale(meta, resolved, data)
+        if why:
+            print(f"  {row.name}: {path.name} {why}; refitting", file=sys.stderr)
             saved = None
         elif not fresh:
             print(f"  {row.name}: reusing {path.name}", file=sys.stderr)

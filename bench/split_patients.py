@@ -27,11 +27,23 @@ records' ``.hea`` and ``.mat`` files::
 """
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ecgsk.datasets._utils import resolve_root  # noqa: E402
+
 LINKED = ("scp_statements.csv", "records100", "records500")
+
+
+def _link(target, folder, name):
+    """``folder/name`` pointing to ``target`` (nothing when the target is absent)."""
+    link = Path(folder) / name
+    if os.path.lexists(target) and not os.path.lexists(link):
+        link.symlink_to(target)
 
 
 def split_patients(source, out):
@@ -39,21 +51,16 @@ def split_patients(source, out):
 
     Returns the number of records of each, ``{"A": n_a, "B": n_b}``.
     """
-    source, out = Path(source).resolve(), Path(out)
-    database = source / "ptbxl_database.csv"
-    if not database.is_file():
-        raise FileNotFoundError(f"{source} has no ptbxl_database.csv: not a PTB-XL root.")
-    meta = pd.read_csv(database, index_col="ecg_id")
+    source = resolve_root(source, marker="ptbxl_database.csv", name="ptbxl", download=False)
+    meta = pd.read_csv(source / "ptbxl_database.csv", index_col="ecg_id")
     odd = meta["patient_id"].astype("int64") % 2 == 1
     sizes = {}
     for name, rows in (("A", meta[~odd]), ("B", meta[odd])):
-        root = out / name / "ptb-xl"
+        root = Path(out) / name / "ptb-xl"
         root.mkdir(parents=True, exist_ok=True)
         rows.to_csv(root / "ptbxl_database.csv")
         for entry in LINKED:
-            link = root / entry
-            if (source / entry).exists() and not link.exists():
-                link.symlink_to(source / entry)
+            _link(source / entry, root, entry)
         sizes[name] = len(rows)
     return sizes
 
@@ -63,11 +70,8 @@ def split_records(source, out, last):
 
     Returns the number of records of each, ``{"A": n_a, "B": n_b}``.
     """
-    source = Path(source).resolve()
-    folder = next((f for f in (source, source / "training2017")
-                   if (f / "REFERENCE.csv").is_file()), None)
-    if folder is None:
-        raise FileNotFoundError(f"{source} has no REFERENCE.csv: not a CinC 2017 root.")
+    folder = resolve_root(source, marker="REFERENCE.csv", name="cinc2017", download=False,
+                          subdirs=("training2017", "training"))
     ref = pd.read_csv(folder / "REFERENCE.csv", header=None, names=["record", "label"])
     if not 0 < int(last) < len(ref):
         raise ValueError(f"--cinc must be between 1 and {len(ref) - 1} (the records of "
@@ -79,9 +83,7 @@ def split_records(source, out, last):
         rows.to_csv(root / "REFERENCE.csv", header=False, index=False)
         for record in rows["record"]:
             for ext in (".hea", ".mat"):
-                link = root / f"{record}{ext}"
-                if (folder / link.name).exists() and not link.exists():
-                    link.symlink_to(folder / link.name)
+                _link(folder / f"{record}{ext}", root, f"{record}{ext}")
         sizes[name] = len(rows)
     return sizes
 

@@ -91,8 +91,8 @@ def pairwise_comparison(y, results, task_type, n_classes, *, n_boot=1000, seed=0
             row["accuracy_b"] = float(np.mean(yb == y))
             row["p_mcnemar"] = mcnemar_test(y, ya, yb)["p_value"]
         if task_type == "cinc" and classes is not None:
-            scored = [i for i, c in enumerate(classes) if str(c) in ("N", "A", "O")]
-            f1 = (lambda t, p: challenge_f1(t, p, classes=scored))  # noqa: E731
+            names = np.asarray(classes).astype(str)  # challenge_f1 scores N, A and O by name
+            f1 = (lambda t, p: challenge_f1(names[t], names[p]))  # noqa: E731
             boot = paired_bootstrap(f1, y, ya, yb, n_boot=n_boot, random_state=seed)
             row.update({"challenge_f1_a": f1(y, ya), "challenge_f1_b": f1(y, yb),
                         "p_challenge_f1": boot["p_value"]})

@@ -177,3 +177,19 @@ def test_blend_rows_averages_saved_rows_and_compares_them(quality, blend_rows, d
     with pytest.raises(SystemExit, match="has not been run"):
         blend_rows.main(["--task", "binary", "--data", str(data_root), "--out-dir",
                          str(tmp_path / "empty"), "--rows", "tiny 84"])
+
+
+def test_stale_names_why_a_saved_row_cannot_be_reused(quality):
+    class Scored:  # what stale() reads of a Data
+        y_test = np.zeros(3)
+        test_records = "abc"
+
+    meta = {"resolved": {"C": 1}, "n_test": 3, "test_records": "abc"}
+    assert quality.stale(meta, {"C": 1}, Scored) is None
+    assert quality.stale(meta, {"C": 2}, Scored) == "was fitted with other parameters"
+    assert quality.stale({**meta, "n_test": 4}, {"C": 1}, Scored) == \
+        "was fitted with other parameters"
+    assert quality.stale({**meta, "test_records": "xyz"}, {"C": 1}, Scored) == \
+        "scored other records"
+    old = {k: v for k, v in meta.items() if k != "test_records"}  # saved before fingerprints
+    assert quality.stale(old, {"C": 1}, Scored) is None

@@ -31,7 +31,7 @@ def test_roots_share_no_patient_and_keep_every_record(split, ptbxl_root, tmp_pat
 
 
 def test_a_folder_without_the_database_is_refused(split, tmp_path):
-    with pytest.raises(FileNotFoundError, match="not a PTB-XL root"):
+    with pytest.raises(FileNotFoundError, match="no ptbxl data at"):
         split.split_patients(tmp_path, tmp_path / "out")
 
 
