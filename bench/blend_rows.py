@@ -49,7 +49,7 @@ def load_row(row, data, preset, out_dir):
         raise SystemExit(f"{row.name!r} has not been run: no {path}. Run bench/quality.py "
                          "with the same --select/--test-data first.")
     proba, meta = quality.load_saved(path)
-    why = quality.stale(meta, quality.resolved_params(module, row.params(preset)), data)
+    why = quality.stale(meta, module, row.params(preset), data)
     if why:
         raise SystemExit(f"{path} {why}; rerun bench/quality.py for it.")
     return proba

@@ -22,12 +22,13 @@ never trains their weights, nor any model without a network). ecgsk's rows
 are compared with the best peer row of their task by a paired bootstrap on
 the same records. Finished rows are kept under
 ``--out-dir`` (predictions, time) and skipped on a rerun, so an interrupted
-run resumes; a row is refitted when its parameters or the defaults of its
-pipeline's ``make_pipeline`` changed, and ``--fresh`` retrains them all
+run resumes; a row is refitted when its parameters, with the defaults of
+its pipeline's ``make_pipeline``, build another estimator than the saved
+row's (or change its input), and ``--fresh`` retrains them all
 (printing how far each refit's probabilities are from the saved fit's).
-A change inside ``ecgsk`` itself (a transformer's default, a fix) is not
-detected: each row records the commit it was fitted at (``code`` in its
-metadata), and ``--fresh`` refits after such a change.
+A change inside ``ecgsk`` that is not a parameter (a fix) is not detected:
+each row records the commit it was fitted at (``code`` in its metadata),
+and ``--fresh`` refits after such a change.
 ``bench/blend_rows.py`` averages saved rows and compares them pairwise.
 
     ECGSK_DATA=../shared/data python bench/quality.py --preset cpu \
@@ -46,6 +47,7 @@ import hashlib
 import inspect
 import json
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -143,6 +145,8 @@ ABLATION = {
         Row("no augmentation", "ecgsk_ptbxl", "ablation", cpu={**_REF, "augment": False}),
         Row("focal loss instead of BCE", "ecgsk_ptbxl", "ablation",
             cpu={**_REF, "criterion": "focal"}),
+        Row("balanced sampling (by each record's rarest label)", "ecgsk_ptbxl", "ablation",
+            cpu={**_REF, "balanced_sampling": True}),
         Row("3 seeds averaged", "ecgsk_ptbxl", "ablation", cpu={**_REF, "n_seeds": 3}),
         Row("3 seeds + features (HGB), late fusion", "ecgsk_ptbxl", "ablation",
             cpu={"members": ("seresnet", "features"), "feature_sets": _NO_BEATS}),
@@ -175,6 +179,16 @@ ABLATION = {
             cpu={**_REF, "se": False, "cardinality": 11, "base_width": 5}),
         Row("full 30 s input, no crops, no augmentation", "ecgsk_cinc", "ablation",
             cpu={**_REF, "crop_length": None, "augment": False}),
+        Row("focal loss instead of CE (class-weighted)", "ecgsk_cinc", "ablation",
+            cpu={**_REF, "criterion": "focal"}),
+        Row("balanced sampling instead of class weights", "ecgsk_cinc", "ablation",
+            cpu={**_REF, "class_weight": None, "balanced_sampling": True}),
+        # The ECGCNN-SE seed's claim, SE in the dual-input net's spectrogram encoder.
+        # 10 s crops and 15 epochs keep the two rows to about 40 min each on one core.
+        Row("DualNet (ECGCNN-SE: LSTM + spectrogram SE-CNN, 300 Hz), 10 s crops, 15 epochs",
+            "dualnet_se", "ablation", cpu={"crop_length": 3000, "max_epochs": 15}),
+        Row("DualNet without SE (ECGCNN_L), as above", "dualnet_l", "ablation",
+            cpu={"crop_length": 3000, "max_epochs": 15}),
         Row("features with RR intervals (HGB) alone", "ecgsk_cinc", "ablation",
             cpu={"members": ("features",), "feature_sets": _NO_BEATS}),
         Row("features + beat features (HGB) alone", "ecgsk_cinc", "ablation",
@@ -185,6 +199,8 @@ ABLATION = {
             "ablation", cpu={"members": ("features",)}),
         Row("network + features with beats and template, late fusion: the default",
             "ecgsk_cinc", "ablation"),
+        Row("as above, the network's epochs balanced instead of its loss", "ecgsk_cinc",
+            "ablation", cpu={"balanced_sampling": True}),
     ],
 }
 
@@ -273,10 +289,11 @@ class Data:
 def resolved_params(module, params):
     """``make_pipeline``'s keyword defaults updated with ``params``, as JSON values.
 
-    A saved row is reused only when these match: a changed default of a
-    named pipeline retrains the rows that relied on it. So does a changed
-    input, the module's ``SAMPLING_RATE`` and ``LENGTH`` (key ``"_input"``;
-    a length of ``None`` is the dataset's default).
+    A saved row is reused only when it built the estimator these build today
+    (:func:`stale`): a changed default of a named pipeline retrains the rows
+    it reaches. A changed input, the module's ``SAMPLING_RATE`` and
+    ``LENGTH`` (key ``"_input"``; a length of ``None`` is the dataset's
+    default), retrains them all.
     """
     defaults = {name: p.default
                 for name, p in inspect.signature(module.make_pipeline).parameters.items()
@@ -299,16 +316,62 @@ def load_saved(path):
         return f["proba"], json.loads(str(f["meta"]))
 
 
-def stale(meta, resolved, data):
+def _json_value(value):
+    """A parameter value that JSON lacks: an estimator by its class (its own
+    parameters are keys of their own), anything else by its repr without a
+    memory address (skorch's callbacks)."""
+    if not isinstance(value, type) and hasattr(value, "get_params"):
+        return type(value).__name__
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
+
+
+def estimator_config(module, resolved):
+    """Every parameter of the estimator ``module.make_pipeline`` builds from ``resolved``.
+
+    ``get_params(deep=True)`` with JSON values: the parameters of the
+    estimators it nests are keys of their own (``features__max_iter``), so
+    two builds compare equal when every parameter, however deep, is the
+    same.
+    """
+    est = module.make_pipeline(**{k: v for k, v in resolved.items() if k != "_input"})
+    return json.loads(json.dumps(est.get_params(deep=True), default=_json_value))
+
+
+def stale(meta, module, params, data):
     """Why a saved row cannot stand for this run's fit, or None when it can.
 
-    It must have the same resolved parameters (:func:`resolved_params`)
-    and have scored the same records: their number, and the fingerprint of
-    their names (rows saved before the fingerprint was recorded are checked
-    by their number alone).
+    It must have been fitted on the same input and have built the same
+    estimator as this row's parameters do today (:func:`estimator_config`):
+    every parameter saved with it (``config``) must have the same value
+    today. A changed default of a pipeline, or of a class it builds (an
+    ``ECGNetClassifier``'s patience), refits the rows it reaches; a
+    parameter added with a default that keeps the recipe refits nothing.
+    A change inside ``ecgsk`` that is not a parameter (a fix) is not seen:
+    ``--fresh`` refits after one. Rows saved before
+    ``config`` was recorded are compared by building their saved
+    :func:`resolved_params` today, where a parameter they lack takes
+    today's default; :func:`run_row` records ``config`` when it reuses them.
+    It must also have scored the same records: their number, and the
+    fingerprint of their names (rows saved before the fingerprint was
+    recorded are checked by their number alone).
     """
-    if meta.get("resolved") != resolved or meta["n_test"] != len(data.y_test):
+    resolved = resolved_params(module, params)
+    saved = meta.get("resolved")
+    if (saved is None or saved.get("_input") != resolved["_input"]
+            or meta["n_test"] != len(data.y_test)):
         return "was fitted with other parameters"
+    if "config" in meta:
+        today = estimator_config(module, resolved)
+        missing = object()
+        if any(today.get(k, missing) != v for k, v in meta["config"].items()):
+            return "was fitted with other parameters"
+    elif saved != resolved:
+        try:
+            same = estimator_config(module, saved) == estimator_config(module, resolved)
+        except (TypeError, ValueError):  # a parameter the pipeline no longer takes
+            same = False
+        if not same:
+            return "was fitted with other parameters"
     records = data.test_records
     if meta.get("test_records", records) != records:
         return "scored other records"
@@ -324,12 +387,18 @@ def run_row(row, data, preset, out_dir, fresh=False):
     saved = None  # the probabilities of an earlier fit of the same row
     if path.exists():
         saved, meta = load_saved(path)
-        why = stale(meta, resolved, data)
+        why = stale(meta, module, params, data)
         if why:
             print(f"  {row.name}: {path.name} {why}; refitting", file=sys.stderr)
             saved = None
         elif not fresh:
             print(f"  {row.name}: reusing {path.name}", file=sys.stderr)
+            if meta.get("config") is None or meta["resolved"] != resolved:
+                # Record what it was fitted with in today's terms, so that a later
+                # change of a default is measured against it.
+                meta = {**meta, "resolved": resolved,
+                        "config": estimator_config(module, resolved)}
+                _save(path, saved, meta)
             return saved, meta
     rate = float(module.SAMPLING_RATE)
     length = int(getattr(module, "LENGTH", None) or default_length(data.dataset, rate))
@@ -353,12 +422,18 @@ def run_row(row, data, preset, out_dir, fresh=False):
                            + (len(plan.valid) if validation == VALIDATION_NETWORKS else 0)),
             "validation": validation, "n_test": int(len(data.y_test)),
             "test_records": data.test_records,
+            "config": estimator_config(module, resolved),
             "machine": machine(), "preset": preset, "code": code_version()}
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    _save(path, proba, meta)
+    return proba, meta
+
+
+def _save(path, proba, meta):
+    """Write a row's file whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez(tmp, proba=proba, meta=json.dumps(meta))
     os.replace(tmp, path)
-    return proba, meta
 
 
 def machine_key(description, machines):

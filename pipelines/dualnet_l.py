@@ -14,14 +14,15 @@ DATASET, TASK = _dualnet.DATASET, _dualnet.TASK
 SAMPLING_RATE, LENGTH = _dualnet.SAMPLING_RATE, _dualnet.LENGTH
 
 
-def make_pipeline(*, lstm_hidden=128, max_epochs=30, batch_size=64, lr=1e-3,
+def make_pipeline(*, lstm_hidden=128, crop_length=None, max_epochs=30, batch_size=64, lr=1e-3,
                   weight_decay=1e-4, balanced_sampling=True, amp=None, patience=7,
                   random_state=0, verbose=0):
     """The dual-input network without SE blocks."""
     return _dualnet.make_pipeline(
-        se=False, lstm_hidden=lstm_hidden, max_epochs=max_epochs, batch_size=batch_size,
-        lr=lr, weight_decay=weight_decay, balanced_sampling=balanced_sampling, amp=amp,
-        patience=patience, random_state=random_state, verbose=verbose)
+        se=False, lstm_hidden=lstm_hidden, crop_length=crop_length, max_epochs=max_epochs,
+        batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+        balanced_sampling=balanced_sampling, amp=amp, patience=patience,
+        random_state=random_state, verbose=verbose)
 
 
 search_space = _dualnet.search_space

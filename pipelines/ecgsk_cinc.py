@@ -18,13 +18,21 @@ engineered features. The input is the record padded or cut to 30 s at
   beats, RR sample entropy; :class:`~ecgsk.features.BeatTemplate`: the
   median beat every 20 ms) features of the 300 Hz record
   (``feature_rate``), and histogram gradient boosting with balanced class
-  weights. It weighs twice the network (``feature_weight``).
+  weights. It weighs twice the network (``feature_weight``);
+- ``dualnet`` (not in the default ``members``): the dual-input LSTM +
+  spectrogram network without SE (the ``dualnet_l`` pipeline) on random
+  10 s crops of the 300 Hz record. It is the strongest network alone, but
+  fused with the features it scored no higher on the selection records
+  (``BENCHMARKS.md``), for about 40 more minutes of training on one core.
 """
+
+from pathlib import Path
 
 import torch
 from sklearn.pipeline import Pipeline
 
-from ecgsk.ensemble import late_fusion
+from ecgsk.compare import load_pipeline_module
+from ecgsk.ensemble import SoftVotingEnsemble
 from ecgsk.nets import SEResNeXt1d
 from ecgsk.neural import ECGNetClassifier
 from ecgsk.preprocessing import Augmenter, Resample, Standardizer
@@ -36,20 +44,25 @@ LENGTH = 9000
 #: Sampling rate of the network member (Hz): the input is resampled to it.
 NETWORK_RATE = 100
 
-MEMBERS = ("seresnet", "features")
+MEMBERS = ("seresnet", "dualnet", "features")
+#: Length of the dual-input network's training crops (samples at 300 Hz: 10 s).
+DUALNET_CROP = 3000
 #: Feature sets of the features member (names of ``make_feature_baseline``).
 FEATURE_SETS = ("statistical", "rhythm", "wavelet", "beats", "template")
 
 
 def network(*, se=True, cardinality=None, base_width=None, class_weight="balanced",
-            criterion="auto", crop_length=1000, augment=True, max_epochs=30, batch_size=64,
-            lr=3e-3, weight_decay=1e-2, patience=6, amp=None, random_state=0, verbose=0):
+            balanced_sampling=False, criterion="auto", crop_length=1000, augment=True,
+            max_epochs=30, batch_size=64, lr=3e-3, weight_decay=1e-2, patience=6, amp=None,
+            random_state=0, verbose=0):
     """The SE network member alone: 100 Hz -> standardizer -> SEResNeXt1d (small), 1 lead.
 
     ``crop_length`` (samples at 100 Hz) trains on random crops and predicts the mean
     over sliding windows (half-overlapping; ``None``: the whole record);
     ``augment`` applies the five augmentations of
-    :class:`ecgsk.preprocessing.Augmenter` to every batch.
+    :class:`ecgsk.preprocessing.Augmenter` to every batch;
+    ``balanced_sampling`` draws each epoch's records so that the classes are
+    equally frequent (with ``class_weight=None``: one or the other).
     """
     return Pipeline([
         ("resample", Resample(rate=NETWORK_RATE, sampling_rate=SAMPLING_RATE)),
@@ -57,7 +70,8 @@ def network(*, se=True, cardinality=None, base_width=None, class_weight="balance
         ("net", ECGNetClassifier(
             SEResNeXt1d, module__preset="small", module__se=se,
             module__cardinality=cardinality, module__base_width=base_width, criterion=criterion,
-            class_weight=class_weight, crop_length=crop_length,
+            class_weight=class_weight, balanced_sampling=balanced_sampling,
+            crop_length=crop_length,
             window_aggregate="mean", augment=Augmenter() if augment else None,
             max_epochs=max_epochs, batch_size=batch_size, lr=lr,
             optimizer__weight_decay=weight_decay, patience=patience, lr_patience=2,
@@ -66,17 +80,26 @@ def network(*, se=True, cardinality=None, base_width=None, class_weight="balance
     ])
 
 
-def make_pipeline(*, members=MEMBERS, n_seeds=1, se=True, cardinality=None, base_width=None,
-                  class_weight="balanced", crop_length=1000, augment=True,
-                  criterion="auto", max_epochs=30, batch_size=64, lr=3e-3, weight_decay=1e-2,
-                  patience=6, feature_weight=2.0, feature_sets=FEATURE_SETS,
-                  feature_rate=SAMPLING_RATE, amp=None, random_state=0, verbose=0):
-    """The ensemble; ``members`` picks ``"seresnet"`` and/or ``"features"``.
+def make_pipeline(*, members=("seresnet", "features"), n_seeds=1, se=True, cardinality=None,
+                  base_width=None, class_weight="balanced", balanced_sampling=False,
+                  crop_length=1000, augment=True, criterion="auto", max_epochs=30,
+                  batch_size=64, lr=3e-3, weight_decay=1e-2, patience=6, dualnet_epochs=15,
+                  feature_weight=2.0, feature_sets=FEATURE_SETS, feature_rate=SAMPLING_RATE,
+                  amp=None, random_state=0, verbose=0):
+    """The ensemble; ``members`` picks from ``MEMBERS``.
+
+    The ``seresnet`` seeds share one vote, ``dualnet`` (the ``dualnet_l``
+    pipeline, ECGCNN_L, on random ``DUALNET_CROP`` crops for at most
+    ``dualnet_epochs`` epochs) has one, and ``features`` has
+    ``feature_weight``.
 
     ``cardinality`` and ``base_width`` override the small preset's 8 and 4
     (the ablation's no-SE network of equal size: ``se=False,
     cardinality=11, base_width=5``). ``feature_rate`` below 300 Hz computes
     the features on the record resampled to it (the ablation's 100 Hz).
+    ``class_weight`` weighs the classes in the boosting, and in the
+    networks' loss unless ``balanced_sampling`` balances their epochs
+    instead.
     """
     unknown = sorted(set(members) - set(MEMBERS))
     if unknown or not members:
@@ -84,12 +107,21 @@ def make_pipeline(*, members=MEMBERS, n_seeds=1, se=True, cardinality=None, base
     if int(n_seeds) < 1:
         raise ValueError(f"n_seeds must be at least 1, got {n_seeds!r}.")
     nets = [network(se=se, cardinality=cardinality, base_width=base_width,
-                    class_weight=class_weight, criterion=criterion, crop_length=crop_length,
+                    class_weight=None if balanced_sampling else class_weight,
+                    balanced_sampling=balanced_sampling, criterion=criterion,
+                    crop_length=crop_length,
                     augment=augment, max_epochs=max_epochs,
                     batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience,
                     amp=amp, random_state=random_state + k, verbose=verbose)
             for k in range(int(n_seeds))] if "seresnet" in members else []
-    features = None
+    estimators = [(f"seresnet{k}", net) for k, net in enumerate(nets)]
+    weights = [1.0 / len(nets) for _ in nets]
+    if "dualnet" in members:
+        dualnet = load_pipeline_module(str(Path(__file__).with_name("dualnet_l.py")))
+        estimators.append(("dualnet", dualnet.make_pipeline(
+            crop_length=DUALNET_CROP, max_epochs=dualnet_epochs, amp=amp,
+            random_state=random_state, verbose=verbose)))
+        weights.append(1.0)
     if "features" in members:
         from ecgsk.baselines import make_feature_baseline
         from sklearn.ensemble import HistGradientBoostingClassifier
@@ -102,7 +134,9 @@ def make_pipeline(*, members=MEMBERS, n_seeds=1, se=True, cardinality=None, base
             features = type(features)(
                 [("resample", Resample(rate=feature_rate, sampling_rate=SAMPLING_RATE))]
                 + features.steps)
-    return late_fusion(nets, features, feature_weight=feature_weight, prefix="seresnet")
+        estimators.append(("features", features))
+        weights.append(float(feature_weight) if weights else 1.0)
+    return SoftVotingEnsemble(estimators, weights=weights)
 
 
 def search_space(trial):

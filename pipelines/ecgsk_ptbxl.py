@@ -45,15 +45,20 @@ FEATURE_SETS = ("statistical", "rhythm", "wavelet", "beats", "template")
 
 
 def network(*, se=True, cardinality=None, base_width=None, crop_length=250, window_stride=125,
-            derivatives=False, augment=True, criterion="auto", max_epochs=40, batch_size=64,
-            lr=3e-3, weight_decay=1e-2, patience=8, amp=None, random_state=0, verbose=0):
-    """The SE network member alone: standardizer -> [derivatives] -> SEResNeXt1d (small)."""
+            derivatives=False, augment=True, criterion="auto", balanced_sampling=False,
+            max_epochs=40, batch_size=64, lr=3e-3, weight_decay=1e-2, patience=8, amp=None,
+            random_state=0, verbose=0):
+    """The SE network member alone: standardizer -> [derivatives] -> SEResNeXt1d (small).
+
+    ``balanced_sampling`` draws each epoch's records by the rarity of their
+    rarest positive label (:class:`~ecgsk.neural.ECGNetClassifier`).
+    """
     steps = [("scale", Standardizer())]
     if derivatives:
         steps.append(("derivatives", Derivatives(order=1, append=True)))
     steps.append(("net", ECGNetClassifier(
         SEResNeXt1d, module__preset="small", module__se=se, module__cardinality=cardinality,
-        module__base_width=base_width, criterion=criterion,
+        module__base_width=base_width, criterion=criterion, balanced_sampling=balanced_sampling,
         augment=Augmenter() if augment else None, crop_length=crop_length,
         window_stride=window_stride if crop_length else None, window_aggregate="max",
         max_epochs=max_epochs, batch_size=batch_size, lr=lr,
@@ -65,10 +70,10 @@ def network(*, se=True, cardinality=None, base_width=None, crop_length=250, wind
 
 def make_pipeline(*, members=MEMBERS, n_seeds=3, se=True, cardinality=None, base_width=None,
                   crop_length=250, window_stride=125,
-                  derivatives=False, augment=True, criterion="auto", max_epochs=40,
-                  batch_size=64, lr=3e-3, weight_decay=1e-2, patience=8, feature_weight=1.0,
-                  feature_sets=FEATURE_SETS, resnet_epochs=30, n_kernels=10_000, amp=None,
-                  random_state=0, verbose=0):
+                  derivatives=False, augment=True, criterion="auto", balanced_sampling=False,
+                  max_epochs=40, batch_size=64, lr=3e-3, weight_decay=1e-2, patience=8,
+                  feature_weight=1.0, feature_sets=FEATURE_SETS, resnet_epochs=30,
+                  n_kernels=10_000, amp=None, random_state=0, verbose=0):
     """The ensemble; ``members`` picks from ``MEMBERS``.
 
     - ``"seresnet"``: ``n_seeds`` SE networks (:func:`network`; seeds
@@ -94,9 +99,9 @@ def make_pipeline(*, members=MEMBERS, n_seeds=3, se=True, cardinality=None, base
                 se=se, cardinality=cardinality, base_width=base_width,
                 crop_length=crop_length, window_stride=window_stride,
                 derivatives=derivatives, augment=augment, criterion=criterion,
-                max_epochs=max_epochs, batch_size=batch_size, lr=lr,
-                weight_decay=weight_decay, patience=patience, amp=amp,
-                random_state=random_state + k, verbose=verbose)))
+                balanced_sampling=balanced_sampling, max_epochs=max_epochs,
+                batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience,
+                amp=amp, random_state=random_state + k, verbose=verbose)))
             weights.append(1.0 / int(n_seeds))
     if "resnet" in members:
         estimators.append(("resnet", _sibling("resnet1d").make_pipeline(

@@ -34,6 +34,7 @@ def test_rows_are_saved_and_a_rerun_resumes(quality, data_root, tmp_path, monkey
     assert meta["n_train"] == len(data.plan.train)  # no network: fold 9 stays out
     assert meta["validation"] == "fold 9 (thresholds only)"
     assert meta["code"]  # the commit (or version) the row was fitted at
+    assert meta["config"]["estimator__features__n_kernels"] == 84  # what was fitted
     assert len(list(tmp_path.glob("binary__randomconv_ridge__*.npz"))) == 1
     capsys.readouterr()
     refitted, meta = quality.run_row(row, data, "cpu", tmp_path, fresh=True)
@@ -134,6 +135,13 @@ def test_a_changed_pipeline_default_refits_the_row(quality, data_root, tmp_path,
     monkeypatch.setattr(quality, "fit_final", lambda *a, **k: fits.append(1) or fit_final(*a, **k))
     quality.run_row(row, data, "cpu", tmp_path / "rows")
     assert fits == []  # same defaults: reused
+    # A new parameter whose default keeps the recipe builds the same estimator: reused.
+    recipe.write_text(source.replace("n_kernels=10_000", "n_kernels=84")
+                      .replace("n_jobs=1):", "n_jobs=1, verbose=0):"))
+    _, meta = quality.run_row(row, data, "cpu", tmp_path / "rows")
+    assert fits == [] and meta["resolved"]["verbose"] == 0  # recorded in today's terms
+    path, = (tmp_path / "rows").glob("binary__tiny_recipe__*.npz")
+    assert quality.load_saved(path)[1]["resolved"]["verbose"] == 0
     recipe.write_text(source.replace("n_kernels=10_000", "n_kernels=168"))
     _, meta = quality.run_row(row, data, "cpu", tmp_path / "rows")
     assert fits == [1] and meta["resolved"]["n_kernels"] == 168
@@ -180,16 +188,68 @@ def test_blend_rows_averages_saved_rows_and_compares_them(quality, blend_rows, d
 
 
 def test_stale_names_why_a_saved_row_cannot_be_reused(quality):
+    from types import SimpleNamespace
+
+    from sklearn.linear_model import LogisticRegression
+
     class Scored:  # what stale() reads of a Data
         y_test = np.zeros(3)
         test_records = "abc"
 
-    meta = {"resolved": {"C": 1}, "n_test": 3, "test_records": "abc"}
-    assert quality.stale(meta, {"C": 1}, Scored) is None
-    assert quality.stale(meta, {"C": 2}, Scored) == "was fitted with other parameters"
-    assert quality.stale({**meta, "n_test": 4}, {"C": 1}, Scored) == \
+    def recipe(make_pipeline, rate=100):
+        return SimpleNamespace(make_pipeline=make_pipeline, SAMPLING_RATE=rate, LENGTH=None)
+
+    today = recipe(lambda *, C=1.0, max_iter=100: LogisticRegression(C=C, max_iter=max_iter))
+    meta = {"resolved": quality.resolved_params(today, {}), "n_test": 3, "test_records": "abc"}
+    assert quality.stale(meta, today, {}, Scored) is None
+    assert quality.stale(meta, today, {"C": 2.0}, Scored) == "was fitted with other parameters"
+    assert quality.stale({**meta, "n_test": 4}, today, {}, Scored) == \
         "was fitted with other parameters"
-    assert quality.stale({**meta, "test_records": "xyz"}, {"C": 1}, Scored) == \
+    assert quality.stale({**meta, "test_records": "xyz"}, today, {}, Scored) == \
         "scored other records"
     old = {k: v for k, v in meta.items() if k != "test_records"}  # saved before fingerprints
-    assert quality.stale(old, {"C": 1}, Scored) is None
+    assert quality.stale(old, today, {}, Scored) is None
+    assert quality.stale(meta, recipe(today.make_pipeline, rate=50), {}, Scored) == \
+        "was fitted with other parameters"  # another input
+
+    # Rows saved before `config` are rebuilt from their saved parameters today.
+    # The pipeline now takes `verbose`; a default of 0 builds the same estimator.
+    added = recipe(lambda *, C=1.0, max_iter=100, verbose=0: LogisticRegression(
+        C=C, max_iter=max_iter, verbose=verbose))
+    assert quality.resolved_params(added, {}) != meta["resolved"]
+    assert quality.stale(meta, added, {}, Scored) is None
+    assert quality.stale(meta, added, {"verbose": 1}, Scored) == \
+        "was fitted with other parameters"
+    # A changed default that reaches the estimator, or one the pipeline no longer takes.
+    changed = recipe(lambda *, C=0.5, max_iter=100: LogisticRegression(C=C, max_iter=max_iter))
+    assert quality.stale(meta, changed, {}, Scored) == "was fitted with other parameters"
+    dropped = recipe(lambda *, C=1.0: LogisticRegression(C=C))
+    assert quality.stale(meta, dropped, {}, Scored) == "was fitted with other parameters"
+
+    # With the estimator's parameters saved (`config`), a parameter added with a default
+    # that changes the recipe is seen too; rebuilt from the saved parameters, it is not.
+    added_on = recipe(lambda *, C=1.0, max_iter=100, verbose=1: LogisticRegression(
+        C=C, max_iter=max_iter, verbose=verbose))
+    config = quality.estimator_config(today, meta["resolved"])
+    assert config["C"] == 1.0 and config["verbose"] == 0
+    with_config = {**meta, "config": config}
+    assert quality.stale(with_config, added, {}, Scored) is None
+    assert quality.stale(with_config, added_on, {}, Scored) == \
+        "was fitted with other parameters"
+    assert quality.stale(meta, added_on, {}, Scored) is None  # why run_row records config
+    assert quality.stale(with_config, changed, {}, Scored) == "was fitted with other parameters"
+
+
+def test_estimator_config_names_nested_estimators_by_class(quality):
+    from types import SimpleNamespace
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    module = SimpleNamespace(make_pipeline=lambda *, C=1.0: Pipeline(
+        [("scale", StandardScaler()), ("model", LogisticRegression(C=C))]))
+    config = quality.estimator_config(module, {"C": 2.0, "_input": {}})
+    assert config["model__C"] == 2.0 and config["model"] == "LogisticRegression"
+    assert config["steps"] == [["scale", "StandardScaler"], ["model", "LogisticRegression"]]
+    assert config == quality.estimator_config(module, {"C": 2.0, "_input": {}})

@@ -64,6 +64,13 @@ def test_ensembles_members_seeds_and_errors(name):
     assert est.weights == pytest.approx([1 / 3] * 3 + [1.0] * len(others) + [2.0])
     only = module.make_pipeline(members=("features",))
     assert [n for n, _ in only.estimators] == ["features"]
+    # Balanced sampling reaches every network; off by default.
+    for balanced in (False, True):
+        nets = [e.named_steps["net"] for n, e in module.make_pipeline(
+            balanced_sampling=balanced).estimators if n.startswith("seresnet")]
+        assert [n.balanced_sampling for n in nets] == [balanced] * len(nets)
+    default = dict(module.make_pipeline().estimators)["seresnet0"].named_steps["net"]
+    assert default.balanced_sampling is False
     with pytest.raises(ValueError, match="members"):
         module.make_pipeline(members=("nope",))
     with pytest.raises(ValueError, match="n_seeds"):
@@ -79,6 +86,28 @@ def test_ecgsk_ptbxl_members_take_their_recipes():
     assert members["minirocket"].get_params()["estimator__features__n_kernels"] == 840
     union = members["features"].named_steps["features"]
     assert [n for n, _ in union.transformer_list] == ["rhythm", "beats"]
+
+
+def test_ecgsk_cinc_dualnet_member_is_the_dualnet_l_recipe_on_crops():
+    module = load_pipeline_module("ecgsk_cinc")
+    est = module.make_pipeline(members=("seresnet", "dualnet", "features"), n_seeds=2,
+                               dualnet_epochs=4, feature_weight=2.0)
+    assert [n for n, _ in est.estimators] == ["seresnet0", "seresnet1", "dualnet", "features"]
+    assert est.weights == pytest.approx([0.5, 0.5, 1.0, 2.0])
+    net = dict(est.estimators)["dualnet"].named_steps["net"]
+    assert net.module.__name__ == "DualNet" and net.module__se is False
+    assert (net.crop_length, net.max_epochs) == (module.DUALNET_CROP, 4)
+    alone = module.make_pipeline(members=("dualnet",))
+    assert [n for n, _ in alone.estimators] == ["dualnet"] and alone.weights == [1.0]
+
+
+def test_ecgsk_cinc_balances_the_networks_epochs_or_their_loss_never_both():
+    module = load_pipeline_module("ecgsk_cinc")
+    for balanced, net_weight in ((True, None), (False, "balanced")):
+        members = dict(module.make_pipeline(balanced_sampling=balanced).estimators)
+        net = members["seresnet0"].named_steps["net"]
+        assert (net.balanced_sampling, net.class_weight) == (balanced, net_weight)
+        assert members["features"].get_params()["classifier__class_weight"] == "balanced"
 
 
 def test_ecgsk_cinc_network_sees_100_hz_and_features_the_input_rate():
@@ -98,6 +127,16 @@ def test_ecgsk_cinc_network_sees_100_hz_and_features_the_input_rate():
             if n != "wavelet"} == {100}
     X = np.zeros((2, 1, 9000), np.float32)
     assert steps["resample"].fit_transform(X).shape == (2, 1, 3000)
+
+
+@pytest.mark.parametrize("name", ["dualnet_se", "dualnet_l"])
+def test_dualnets_train_on_crops_when_asked(name):
+    module = load_pipeline_module(name)
+    whole = module.make_pipeline().named_steps["net"]
+    assert whole.crop_length is None and whole.module__se == (name == "dualnet_se")
+    net = module.make_pipeline(crop_length=3000).named_steps["net"]
+    assert (net.crop_length, net.window_aggregate) == (3000, "mean")
+    assert net.module__se == (name == "dualnet_se")  # the crops keep the variant
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -153,3 +192,15 @@ def test_trains_on_real_records(name, data_root):
     proba = est.predict_proba(X[:4])
     assert proba.shape[0] == 4 and np.isfinite(proba).all()
     assert np.allclose(proba.sum(axis=1), 1.0, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_ecgsk_cinc_with_the_dualnet_member_trains_on_real_records(data_root):
+    module, X, y = _real_subset("ecgsk_cinc", data_root)
+    est = module.make_pipeline(members=("dualnet", "features"), dualnet_epochs=1)
+    est.fit(X, y)
+    proba = est.predict_proba(X[:4])
+    assert proba.shape == (4, len(est.classes_)) and np.isfinite(proba).all()
+    assert set(est.named_estimators_) == {"dualnet", "features"}
+    net = est.named_estimators_["dualnet"].named_steps["net"]
+    assert net.n_samples_in_ == module.LENGTH  # whole records in, 10 s crops inside
