@@ -132,6 +132,9 @@ ROWS = {
 _REF = {"members": ("seresnet",), "n_seeds": 1}
 _NO_BEATS = ("statistical", "rhythm", "wavelet")  # make_feature_baseline's default sets
 _BEATS = _NO_BEATS + ("beats",)  # and BeatFeatures
+# The dual-input network as ecgsk_cinc's "dualnet" member trains it: 10 s crops and 15
+# epochs keep a row to about 40 min on one core.
+_DUALNET = {"crop_length": 3000, "max_epochs": 15}
 ABLATION = {
     "superdiagnostic": [
         Row("reference: SE-ResNeXt (small), 2.5 s crops, augmentation, BCE", "ecgsk_ptbxl",
@@ -184,11 +187,9 @@ ABLATION = {
         Row("balanced sampling instead of class weights", "ecgsk_cinc", "ablation",
             cpu={**_REF, "class_weight": None, "balanced_sampling": True}),
         # The ECGCNN-SE seed's claim, SE in the dual-input net's spectrogram encoder.
-        # 10 s crops and 15 epochs keep the two rows to about 40 min each on one core.
         Row("DualNet (ECGCNN-SE: LSTM + spectrogram SE-CNN, 300 Hz), 10 s crops, 15 epochs",
-            "dualnet_se", "ablation", cpu={"crop_length": 3000, "max_epochs": 15}),
-        Row("DualNet without SE (ECGCNN_L), as above", "dualnet_l", "ablation",
-            cpu={"crop_length": 3000, "max_epochs": 15}),
+            "dualnet_se", "ablation", cpu=_DUALNET),
+        Row("DualNet without SE (ECGCNN_L), as above", "dualnet_l", "ablation", cpu=_DUALNET),
         Row("features with RR intervals (HGB) alone", "ecgsk_cinc", "ablation",
             cpu={"members": ("features",), "feature_sets": _NO_BEATS}),
         Row("features + beat features (HGB) alone", "ecgsk_cinc", "ablation",

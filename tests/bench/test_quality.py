@@ -253,3 +253,19 @@ def test_estimator_config_names_nested_estimators_by_class(quality):
     assert config["model__C"] == 2.0 and config["model"] == "LogisticRegression"
     assert config["steps"] == [["scale", "StandardScaler"], ["model", "LogisticRegression"]]
     assert config == quality.estimator_config(module, {"C": 2.0, "_input": {}})
+
+
+def test_the_dualnet_rows_train_ecgsk_cincs_dualnet_member(quality):
+    """BENCHMARKS blends the ablation's DualNet row as that member: they must be one recipe."""
+    import json
+
+    from ecgsk.compare import load_pipeline_module
+
+    def params(est):
+        return json.loads(json.dumps(est.get_params(deep=True), default=quality._json_value))
+
+    row, = [r for r in quality.ABLATION["af"] if r.pipeline == "dualnet_l"]
+    alone = load_pipeline_module("dualnet_l").make_pipeline(**row.params("cpu"))
+    member = dict(load_pipeline_module("ecgsk_cinc").make_pipeline(
+        members=("dualnet",)).estimators)["dualnet"]
+    assert params(alone) == params(member)
