@@ -16,6 +16,9 @@ the same ``--select`` / ``--test-data`` and the same pipeline defaults::
     python bench/blend_rows.py --task af --select \\
         --rows "reference" "features + beat features" --weights 1,1 1,1.5 1,2 1,3
     python bench/blend_rows.py --task superdiagnostic --rows IncepSE --versus InceptionTime
+
+Two seeds against two seeds: ``--rows SEED0 SEED1 --versus OTHER0 OTHER1``
+(both sides averaged equally).
 """
 
 import argparse
@@ -69,7 +72,9 @@ def main(argv=None):
     parser.add_argument("--rows", nargs="+", required=True, help="parts of row names")
     parser.add_argument("--weights", nargs="+", default=None,
                         help="one comma-separated weight list per blend (default: equal)")
-    parser.add_argument("--versus", default=None, help="compare with this row (paired)")
+    parser.add_argument("--versus", nargs="+", default=None,
+                        help="compare with this row, or the equal average of these rows "
+                             "(two seeds of a network), by a paired bootstrap")
     parser.add_argument("--data", default=os.environ.get("ECGSK_DATA"))
     parser.add_argument("--test-data", default=None)
     parser.add_argument("--test-folds", nargs="+", type=int, default=None)  # as quality.py's
@@ -89,8 +94,11 @@ def main(argv=None):
                         test_folds=args.test_folds)
     rows = [find_row(args.task, part) for part in args.rows]
     probas = [load_row(row, data, args.preset, out_dir) for row in rows]
-    versus = find_row(args.task, args.versus) if args.versus else None
-    other = load_row(versus, data, args.preset, out_dir) if versus else None
+    versus = [find_row(args.task, part) for part in args.versus or []]
+    other = (np.mean([load_row(row, data, args.preset, out_dir) for row in versus], axis=0)
+             if versus else None)
+    versus_name = " + ".join(row.name for row in versus) + (
+        " (equal average)" if len(versus) > 1 else "")
 
     def metric(y, p):
         return quality.score(args.task, y, p, data.classes)
@@ -106,7 +114,7 @@ def main(argv=None):
         if other is not None:
             t = paired_bootstrap(metric, data.y_test, blend, other, n_boot=args.n_boot,
                                  random_state=0)
-            line += (f"; vs {versus.name}: {t['diff']:+.3f} [{t['low']:+.3f}, "
+            line += (f"; vs {versus_name}: {t['diff']:+.3f} [{t['low']:+.3f}, "
                      f"{t['high']:+.3f}], p={t['p_value']:.3f}")
         print(line, flush=True)
 

@@ -99,6 +99,9 @@ class Row:
     cpu: dict = field(default_factory=dict)
     gpu: dict = field(default_factory=dict)
     note: str = ""
+    #: False for a row that chooses nothing (a second seed, measuring how far one
+    #: fit can move on the test records): ``--select`` leaves it out.
+    select: bool = True
 
     def params(self, preset):
         return dict(self.cpu if preset == "cpu" else {**self.cpu, **self.gpu})
@@ -190,6 +193,13 @@ ABLATION = {
         Row("DualNet (ECGCNN-SE: LSTM + spectrogram SE-CNN, 300 Hz), 10 s crops, 15 epochs",
             "dualnet_se", "ablation", cpu=_DUALNET),
         Row("DualNet without SE (ECGCNN_L), as above", "dualnet_l", "ablation", cpu=_DUALNET),
+        # A second seed of each, on the test records only (not --select): one seed
+        # could not tell a failed fit from an effect of SE. Named apart, so each name
+        # above still picks one row (blend_rows.py --rows).
+        Row("ECGCNN-SE dual-input network, second seed (random_state=1)", "dualnet_se",
+            "ablation", cpu={**_DUALNET, "random_state": 1}, select=False),
+        Row("ECGCNN_L dual-input network (no SE), second seed (random_state=1)", "dualnet_l",
+            "ablation", cpu={**_DUALNET, "random_state": 1}, select=False),
         Row("features with RR intervals (HGB) alone", "ecgsk_cinc", "ablation",
             cpu={"members": ("features",), "feature_sets": _NO_BEATS}),
         Row("features + beat features (HGB) alone", "ecgsk_cinc", "ablation",
@@ -204,6 +214,18 @@ ABLATION = {
             "ablation", cpu={"balanced_sampling": True}),
     ],
 }
+
+
+def rows_for(task, *, ablation=False, parts=None, select=False):
+    """The rows a run fits for ``task``: the table's, or the ablation's.
+
+    ``parts`` keeps the rows whose name contains one of them; ``select``
+    leaves out the rows that choose nothing (:attr:`Row.select`).
+    """
+    rows = ABLATION.get(task, []) if ablation else ROWS[task]
+    if parts:
+        rows = [r for r in rows if any(part in r.name for part in parts)]
+    return [r for r in rows if r.select or not select]
 
 
 def machine():
@@ -535,9 +557,7 @@ def main(argv=None):
     machines = {}
     start = time.perf_counter()
     for task in args.tasks:
-        rows = ABLATION.get(task, []) if args.ablation else ROWS[task]
-        if args.rows:
-            rows = [r for r in rows if any(s in r.name for s in args.rows)]
+        rows = rows_for(task, ablation=args.ablation, parts=args.rows, select=args.select)
         if not rows:
             continue
         print(f"{task}: {len(rows)} rows", file=sys.stderr)

@@ -180,11 +180,57 @@ def test_blend_rows_averages_saved_rows_and_compares_them(quality, blend_rows, d
     assert out[2].startswith(f"weights 1,0: {alone:.3f} [")
     assert f"vs tiny 168: {alone - other:+.3f}" in out[2]
 
+    # Two rows on the --versus side are averaged equally (two seeds against two).
+    blend_rows.main(["--task", "binary", "--data", str(data_root), "--out-dir", str(tmp_path),
+                     "--rows", "tiny 84", "--versus", "tiny 84", "tiny 168", "--n-boot", "20"])
+    line = capsys.readouterr().out.splitlines()[1]
+    averaged = quality.score("binary", data.y_test, (probas[0] + probas[1]) / 2, data.classes)
+    assert f"vs tiny 84 + tiny 168 (equal average): {alone - averaged:+.3f}" in line
+
     with pytest.raises(SystemExit, match="must name one row"):
         blend_rows.main(["--task", "binary", "--data", str(data_root), "--rows", "tiny"])
     with pytest.raises(SystemExit, match="has not been run"):
         blend_rows.main(["--task", "binary", "--data", str(data_root), "--out-dir",
                          str(tmp_path / "empty"), "--rows", "tiny 84"])
+
+
+def test_rows_for_filters_by_name_and_leaves_seed_rows_out_of_select(quality):
+    every = quality.rows_for("af", ablation=True)
+    assert every == quality.ABLATION["af"]
+    seeds = [r for r in every if "second seed" in r.name]
+    assert len(seeds) == 2 and not any(r.select for r in seeds)
+    chosen = quality.rows_for("af", ablation=True, select=True)
+    assert chosen == [r for r in every if r not in seeds]
+    dualnets = quality.rows_for("af", ablation=True, parts=["dual-input", "DualNet"])
+    assert len(dualnets) == 4
+    assert quality.rows_for("af", ablation=True, parts=["dual-input", "DualNet"],
+                            select=True) == [r for r in dualnets if r not in seeds]
+    assert [r.name for r in quality.rows_for("af")] == [r.name for r in quality.ROWS["af"]]
+
+
+def test_every_blend_command_in_benchmarks_names_one_row_each(quality, blend_rows):
+    """BENCHMARKS.md's blend_rows.py commands must still run when rows are added."""
+    import re
+    import shlex
+
+    text = re.sub(r"\s+", " ", (ROOT / "BENCHMARKS.md").read_text())
+    # Whole commands, and their arguments quoted alone (`--task af --rows ...`).
+    commands = re.findall(r"`((?:python bench/blend_rows\.py )?--task [^`]*)`", text)
+    assert len(commands) >= 8
+    checked = 0
+    for command in commands:
+        args = shlex.split(command.replace("python bench/blend_rows.py ", ""))
+        task = args[args.index("--task") + 1]
+        if task not in quality.TASKS:  # a usage line: --task TASK
+            continue
+        option = None
+        for arg in args:
+            if arg.startswith("--"):
+                option = arg
+            elif option in ("--rows", "--versus") and not arg.isupper():  # not ROW
+                assert blend_rows.find_row(task, arg) is not None
+                checked += 1
+    assert checked >= 15
 
 
 def test_stale_names_why_a_saved_row_cannot_be_reused(quality):
@@ -264,7 +310,7 @@ def test_the_dualnet_rows_train_ecgsk_cincs_dualnet_member(quality):
     def params(est):
         return json.loads(json.dumps(est.get_params(deep=True), default=quality._json_value))
 
-    row, = [r for r in quality.ABLATION["af"] if r.pipeline == "dualnet_l"]
+    row, = [r for r in quality.ABLATION["af"] if r.name.startswith("DualNet without SE")]
     alone = load_pipeline_module("dualnet_l").make_pipeline(**row.params("cpu"))
     member = dict(load_pipeline_module("ecgsk_cinc").make_pipeline(
         members=("dualnet",)).estimators)["dualnet"]
