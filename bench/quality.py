@@ -519,7 +519,8 @@ def main(argv=None):
                         help="only rows whose name contains one of these strings")
     parser.add_argument("--select", action="store_true",
                         help="score the validation records (PTB-XL fold 9; CinC 2017 20%% of "
-                             "the training records) to choose recipes without the test records")
+                             "the training records) to choose recipes without the test records; "
+                             "rows that choose nothing (second seeds) are left out")
     parser.add_argument("--ablation", action="store_true",
                         help="the ablation rows (against the reference row) instead")
     parser.add_argument("--n-boot", type=int, default=1000)
