@@ -32,7 +32,7 @@ import torch
 from sklearn.pipeline import Pipeline
 
 from ecgsk.compare import load_pipeline_module
-from ecgsk.ensemble import SoftVotingEnsemble
+from ecgsk.ensemble import late_fusion
 from ecgsk.nets import SEResNeXt1d
 from ecgsk.neural import ECGNetClassifier
 from ecgsk.preprocessing import Augmenter, Resample, Standardizer
@@ -114,14 +114,13 @@ def make_pipeline(*, members=("seresnet", "features"), n_seeds=1, se=True, cardi
                     batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience,
                     amp=amp, random_state=random_state + k, verbose=verbose)
             for k in range(int(n_seeds))] if "seresnet" in members else []
-    estimators = [(f"seresnet{k}", net) for k, net in enumerate(nets)]
-    weights = [1.0 / len(nets) for _ in nets]
+    others = []
     if "dualnet" in members:
         dualnet = load_pipeline_module(str(Path(__file__).with_name("dualnet_l.py")))
-        estimators.append(("dualnet", dualnet.make_pipeline(
+        others.append(("dualnet", dualnet.make_pipeline(
             crop_length=DUALNET_CROP, max_epochs=dualnet_epochs, amp=amp,
             random_state=random_state, verbose=verbose)))
-        weights.append(1.0)
+    features = None
     if "features" in members:
         from ecgsk.baselines import make_feature_baseline
         from sklearn.ensemble import HistGradientBoostingClassifier
@@ -134,9 +133,8 @@ def make_pipeline(*, members=("seresnet", "features"), n_seeds=1, se=True, cardi
             features = type(features)(
                 [("resample", Resample(rate=feature_rate, sampling_rate=SAMPLING_RATE))]
                 + features.steps)
-        estimators.append(("features", features))
-        weights.append(float(feature_weight) if weights else 1.0)
-    return SoftVotingEnsemble(estimators, weights=weights)
+    return late_fusion(nets, features, feature_weight=feature_weight, prefix="seresnet",
+                       others=others)
 
 
 def search_space(trial):

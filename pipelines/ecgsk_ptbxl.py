@@ -29,7 +29,7 @@ import torch
 from sklearn.pipeline import Pipeline
 
 from ecgsk.compare import load_pipeline_module
-from ecgsk.ensemble import SoftVotingEnsemble
+from ecgsk.ensemble import late_fusion
 from ecgsk.nets import SEResNeXt1d
 from ecgsk.neural import ECGNetClassifier
 from ecgsk.preprocessing import Augmenter, Derivatives, Standardizer
@@ -92,36 +92,32 @@ def make_pipeline(*, members=MEMBERS, n_seeds=3, se=True, cardinality=None, base
     count within 2 %: the ablation's fair no-SE network).
     """
     _check_members(members, n_seeds)
-    estimators, weights = [], []
-    if "seresnet" in members:
-        for k in range(int(n_seeds)):
-            estimators.append((f"seresnet{k}", network(
-                se=se, cardinality=cardinality, base_width=base_width,
-                crop_length=crop_length, window_stride=window_stride,
-                derivatives=derivatives, augment=augment, criterion=criterion,
-                balanced_sampling=balanced_sampling, max_epochs=max_epochs,
-                batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience,
-                amp=amp, random_state=random_state + k, verbose=verbose)))
-            weights.append(1.0 / int(n_seeds))
+    nets = [network(
+        se=se, cardinality=cardinality, base_width=base_width, crop_length=crop_length,
+        window_stride=window_stride, derivatives=derivatives, augment=augment,
+        criterion=criterion, balanced_sampling=balanced_sampling, max_epochs=max_epochs,
+        batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience, amp=amp,
+        random_state=random_state + k, verbose=verbose)
+        for k in range(int(n_seeds))] if "seresnet" in members else []
+    others = []
     if "resnet" in members:
-        estimators.append(("resnet", _sibling("resnet1d").make_pipeline(
+        others.append(("resnet", _sibling("resnet1d").make_pipeline(
             max_epochs=resnet_epochs, amp=amp, random_state=random_state, verbose=verbose)))
-        weights.append(1.0)
     if "minirocket" in members:
-        estimators.append(("minirocket", _sibling("randomconv_ridge").make_pipeline(
+        others.append(("minirocket", _sibling("randomconv_ridge").make_pipeline(
             n_kernels=n_kernels, random_state=random_state)))
-        weights.append(1.0)
+    features = None
     if "features" in members:
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         from ecgsk.baselines import make_feature_baseline
 
-        estimators.append(("features", make_feature_baseline(
+        features = make_feature_baseline(
             HistGradientBoostingClassifier(random_state=random_state),
             sampling_rate=SAMPLING_RATE, features=feature_sets, multilabel=True,
-            random_state=random_state)))
-        weights.append(float(feature_weight) if len(estimators) > 1 else 1.0)
-    return SoftVotingEnsemble(estimators, weights=weights)
+            random_state=random_state)
+    return late_fusion(nets, features, feature_weight=feature_weight, prefix="seresnet",
+                       others=others)
 
 
 def _check_members(members, n_seeds):

@@ -288,7 +288,7 @@ def seed_ensemble(estimator, seeds=(0, 1, 2), *, seed_params=None, weights=None)
     return SoftVotingEnsemble(members, weights=weights)
 
 
-def late_fusion(networks=(), features=None, *, feature_weight=1.0, prefix="net"):
+def late_fusion(networks=(), features=None, *, feature_weight=1.0, prefix="net", others=()):
     """Networks averaged with each other, then with a features model: late fusion.
 
     Parameters
@@ -300,9 +300,13 @@ def late_fusion(networks=(), features=None, *, feature_weight=1.0, prefix="net")
         A model on engineered features, named ``features``.
     feature_weight : float, default=1.0
         Weight of ``features`` relative to the whole network share (ignored
-        without networks).
+        when ``features`` is the only member).
     prefix : str, default="net"
         Name prefix of the network members.
+    others : sequence of (str, classifier) tuples, default=()
+        Further members, one vote each, named as given (another
+        architecture, a model of another kind). They come after the
+        networks and before ``features``.
 
     Returns
     -------
@@ -314,16 +318,17 @@ def late_fusion(networks=(), features=None, *, feature_weight=1.0, prefix="net")
     >>> from sklearn.linear_model import LogisticRegression
     >>> from ecgsk.ensemble import late_fusion
     >>> ens = late_fusion([LogisticRegression(), LogisticRegression(C=0.1)],
-    ...                   LogisticRegression(C=10), feature_weight=2)
+    ...                   LogisticRegression(C=10), feature_weight=2,
+    ...                   others=[("ridge", LogisticRegression(C=0.01))])
     >>> [name for name, _ in ens.estimators], ens.weights
-    (['net0', 'net1', 'features'], [0.5, 0.5, 2.0])
+    (['net0', 'net1', 'ridge', 'features'], [0.5, 0.5, 1.0, 2.0])
     """
-    networks = list(networks)
-    if not networks and features is None:
-        raise ValueError("late_fusion needs networks, features or both.")
-    estimators = [(f"{prefix}{k}", net) for k, net in enumerate(networks)]
-    weights = [1.0 / len(networks)] * len(networks) if networks else []
+    networks, others = list(networks), list(others)
+    if not networks and not others and features is None:
+        raise ValueError("late_fusion needs networks, other members, features or several.")
+    estimators = [(f"{prefix}{k}", net) for k, net in enumerate(networks)] + others
+    weights = [1.0 / len(networks) for _ in networks] + [1.0 for _ in others]
     if features is not None:
         estimators.append(("features", features))
-        weights.append(float(feature_weight) if networks else 1.0)
+        weights.append(float(feature_weight) if weights else 1.0)
     return SoftVotingEnsemble(estimators, weights=weights)

@@ -141,5 +141,13 @@ def test_late_fusion_names_and_weights(rng):
     np.testing.assert_allclose(ens.predict_proba(X), (nets + 3 * feats) / 4)
     only = late_fusion([], DecisionTreeClassifier())
     assert [n for n, _ in only.estimators] == ["features"] and only.weights == [1.0]
-    with pytest.raises(ValueError, match="networks, features or both"):
+    # Other members, one vote each, between the networks and the features.
+    mixed = late_fusion([LogisticRegression()] * 2, DecisionTreeClassifier(), feature_weight=2,
+                        prefix="seresnet", others=[("resnet", LogisticRegression(C=0.1))])
+    assert [n for n, _ in mixed.estimators] == ["seresnet0", "seresnet1", "resnet", "features"]
+    assert mixed.weights == pytest.approx([0.5, 0.5, 1.0, 2.0])
+    alone = late_fusion(others=[("resnet", LogisticRegression())],
+                        features=DecisionTreeClassifier(), feature_weight=3)
+    assert alone.weights == pytest.approx([1.0, 3.0])
+    with pytest.raises(ValueError, match="networks, other members, features"):
         late_fusion([], None)
