@@ -135,6 +135,16 @@ ROWS = {
 _REF = {"members": ("seresnet",), "n_seeds": 1}
 _NO_BEATS = ("statistical", "rhythm", "wavelet")  # make_feature_baseline's default sets
 _BEATS = _NO_BEATS + ("beats",)  # and BeatFeatures
+# The best trial of `python -m ecgsk.tune --pipeline ecgsk_ptbxl --dataset ptbxl --task
+# superdiagnostic --set "members=('seresnet',)" --set n_seeds=1 --set feature_weight=1.0
+# --n-trials 16 --folds 1 2 --seed 0 --pruner median` (CV on folds 1-8; BENCHMARKS.md,
+# "Tuning the PTB-XL network"), rounded as the command prints them.
+_TUNED = {"lr": 0.004594, "weight_decay": 0.040741}
+# The best trial of `python -m ecgsk.tune --pipeline features_hgb --dataset ptbxl --task
+# superdiagnostic --set "features=('statistical','rhythm','wavelet','beats','template')"
+# --n-trials 8 --folds 1 2 --seed 0 --pruner none`: ecgsk_ptbxl's features member, tuned
+# (BENCHMARKS.md, "Tuning the features member").
+_TUNED_HGB = {"learning_rate": 0.032967, "max_leaf_nodes": 53, "max_iter": 201}
 # The dual-input network as ecgsk_cinc's "dualnet" member trains it: 10 s crops and 15
 # epochs keep a row to about 40 min on one core.
 _DUALNET = {"crop_length": 3000, "max_epochs": 15}
@@ -153,6 +163,8 @@ ABLATION = {
             cpu={**_REF, "criterion": "focal"}),
         Row("balanced sampling (by each record's rarest label)", "ecgsk_ptbxl", "ablation",
             cpu={**_REF, "balanced_sampling": True}),
+        Row("learning rate and weight decay tuned (python -m ecgsk.tune, 16 trials)",
+            "ecgsk_ptbxl", "ablation", cpu={**_REF, **_TUNED}),
         Row("3 seeds averaged", "ecgsk_ptbxl", "ablation", cpu={**_REF, "n_seeds": 3}),
         Row("3 seeds + features (HGB), late fusion", "ecgsk_ptbxl", "ablation",
             cpu={"members": ("seresnet", "features"), "feature_sets": _NO_BEATS}),
@@ -168,6 +180,8 @@ ABLATION = {
             cpu={"members": ("features",), "feature_sets": _BEATS}),
         Row("+ 12-lead beat templates (HGB alone)", "ecgsk_ptbxl", "ablation",
             cpu={"members": ("features",)}),
+        Row("features with beat templates, HGB tuned by python -m ecgsk.tune (8 trials)",
+            "features_hgb", "ablation", cpu={"features": _BEATS + ("template",), **_TUNED_HGB}),
         Row("ResNet (resnet1d_wang), same protocol", "resnet1d", "ablation"),
         Row("InceptionTime (16 filters)", "inception1d", "ablation",
             cpu={"n_filters": 16, "se": False}),
@@ -503,7 +517,23 @@ def table(task, data, results, n_boot, baseline_role="peer", machines=None):
     return lines, (best[0].name if best else None)
 
 
-def main(argv=None):
+def check_rows(tasks, parts, *, ablation=False, select=False):
+    """Raise ``ValueError`` naming each of ``parts`` (``--rows``) that picks no row of ``tasks``.
+
+    ``--rows`` keeps the rows whose name contains one of its strings, so a
+    string that matches nothing would otherwise leave its rows out in silence.
+    """
+    missing = [part for part in parts or ()
+               if not any(rows_for(task, ablation=ablation, parts=[part], select=select)
+                          for task in tasks)]
+    if missing:
+        which = f"{'ablation' if ablation else 'table'}{' selection' if select else ''} rows"
+        raise ValueError(f"--rows {', '.join(map(repr, missing))}: no {which} of "
+                         f"{', '.join(tasks)} contain {'it' if len(missing) == 1 else 'them'}.")
+
+
+def build_parser():
+    """The command line of ``main``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=os.environ.get("ECGSK_DATA"),
                         help="data root with ptb-xl/ and cinc2017/ (default: $ECGSK_DATA)")
@@ -529,6 +559,11 @@ def main(argv=None):
     parser.add_argument("--cache-dir", default=None, help="signal cache (default: compare's)")
     parser.add_argument("--fresh", action="store_true", help="retrain rows already saved")
     parser.add_argument("--out", default=None, help="write the markdown table here too")
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
     args = parser.parse_args(argv)
     import torch
 
@@ -538,6 +573,10 @@ def main(argv=None):
         parser.error("--select scores validation records; it takes no --test-data")
     if args.test_folds and not args.test_data:
         parser.error("--test-folds chooses folds of --test-data; pass --test-data too")
+    try:
+        check_rows(args.tasks, args.rows, ablation=args.ablation, select=args.select)
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.threads:
         torch.set_num_threads(args.threads)
     preset = args.preset or ("gpu" if torch.cuda.is_available() else "cpu")

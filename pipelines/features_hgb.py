@@ -1,8 +1,10 @@
 """Engineered ECG features and histogram gradient boosting.
 
-The ``features_logreg`` features (statistical, rhythm, wavelet) feeding
-scikit-learn's ``HistGradientBoostingClassifier``, one per class
-(one-vs-rest).
+The ``features_logreg`` features (statistical, rhythm, wavelet; ``features``
+adds ``"beats"`` and ``"template"``) feeding scikit-learn's
+``HistGradientBoostingClassifier``, one per class (one-vs-rest). With
+``features=ecgsk_ptbxl.FEATURE_SETS`` and the default boosting parameters it
+is the ``features`` member of ``ecgsk_ptbxl``.
 """
 
 from ecgsk.baselines import make_feature_baseline
@@ -14,15 +16,17 @@ SAMPLING_RATE = 100
 
 
 def make_pipeline(*, learning_rate=0.1, max_leaf_nodes=31, max_iter=100, class_weight=None,
-                  sampler=None, random_state=0, n_jobs=1):
+                  features=("statistical", "rhythm", "wavelet"), sampler=None, random_state=0,
+                  n_jobs=1):
     """Features -> scaler -> [sampler] -> one-vs-rest gradient boosting."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     clf = HistGradientBoostingClassifier(
         learning_rate=learning_rate, max_leaf_nodes=max_leaf_nodes, max_iter=max_iter,
         class_weight=class_weight, random_state=random_state)
-    return make_feature_baseline(clf, sampling_rate=SAMPLING_RATE, sampler=sampler,
-                                 multilabel=True, random_state=random_state, n_jobs=n_jobs)
+    return make_feature_baseline(clf, features=features, sampling_rate=SAMPLING_RATE,
+                                 sampler=sampler, multilabel=True, random_state=random_state,
+                                 n_jobs=n_jobs)
 
 
 def search_space(trial):

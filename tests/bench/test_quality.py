@@ -233,6 +233,34 @@ def test_every_blend_command_in_benchmarks_names_one_row_each(quality, blend_row
     assert checked >= 15
 
 
+def test_rows_that_match_nothing_are_an_error_that_names_them(quality, capsys):
+    quality.check_rows(["af"], ["reference", "DualNet"], ablation=True)
+    quality.check_rows(["superdiagnostic", "af"], ["IncepSE"], ablation=True)  # one task enough
+    with pytest.raises(ValueError, match=r"'IncepSE': no ablation rows of af"):
+        quality.check_rows(["af"], ["reference", "IncepSE"], ablation=True)
+    with pytest.raises(ValueError, match=r"'second seed': no ablation selection rows"):
+        quality.check_rows(["af"], ["second seed"], ablation=True, select=True)
+    with pytest.raises(SystemExit):  # before any data is read
+        quality.main(["--data", "nowhere", "--tasks", "af", "--rows", "no such row"])
+    assert "'no such row': no table rows of af contain it" in capsys.readouterr().err
+
+
+def test_every_quality_command_in_benchmarks_picks_rows_with_each_name(quality):
+    """BENCHMARKS.md's quality.py --rows commands must keep picking what they name."""
+    import re
+    import shlex
+
+    text = (ROOT / "BENCHMARKS.md").read_text().replace("\\\n", " ")  # shell continuations
+    text = re.sub(r"\s+", " ", text)
+    commands = [c for c in re.findall(r"python bench/quality\.py ([^`]*?)(?:`|$| python )", text)
+                if "--rows" in c]
+    assert len(commands) >= 3
+    parser = quality.build_parser()
+    for command in commands:
+        args = parser.parse_args(shlex.split(command))
+        quality.check_rows(args.tasks, args.rows, ablation=args.ablation, select=args.select)
+
+
 def test_stale_names_why_a_saved_row_cannot_be_reused(quality):
     from types import SimpleNamespace
 

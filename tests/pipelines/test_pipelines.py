@@ -88,6 +88,17 @@ def test_ecgsk_ptbxl_members_take_their_recipes():
     assert [n for n, _ in union.transformer_list] == ["rhythm", "beats"]
 
 
+def test_features_hgb_with_ecgsk_ptbxls_feature_sets_is_its_features_member():
+    """So that tuning features_hgb tunes the ensemble's features member."""
+    ptbxl = load_pipeline_module("ecgsk_ptbxl")
+    hgb = load_pipeline_module("features_hgb").make_pipeline(features=ptbxl.FEATURE_SETS)
+    member = dict(ptbxl.make_pipeline(members=("features",)).estimators)["features"]
+    assert {k: repr(v) for k, v in hgb.get_params(deep=True).items()} == \
+        {k: repr(v) for k, v in member.get_params(deep=True).items()}
+    union = hgb.named_steps["features"]
+    assert [n for n, _ in union.transformer_list] == list(ptbxl.FEATURE_SETS)
+
+
 def test_ecgsk_cinc_dualnet_member_is_the_dualnet_l_recipe_on_crops():
     module = load_pipeline_module("ecgsk_cinc")
     est = module.make_pipeline(members=("seresnet", "dualnet", "features"), n_seeds=2,
