@@ -66,7 +66,8 @@ def parse_weights(text, n_rows):
     return weights / weights.sum()
 
 
-def main(argv=None):
+def build_parser():
+    """The command line of ``main``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--task", required=True, choices=list(quality.TASKS))
     parser.add_argument("--rows", nargs="+", required=True, help="parts of row names")
@@ -83,18 +84,24 @@ def main(argv=None):
     parser.add_argument("--n-boot", type=int, default=1000)
     parser.add_argument("--out-dir", default=str(quality.ROOT / "bench" / "results"
                                                  / "quality_runs"))
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.data is None:
         parser.error("--data is required when $ECGSK_DATA is unset")
     if args.select and args.test_data:
         parser.error("--select scores validation records; it takes no --test-data")
+    # Row names are checked before any record is read.
+    rows = [find_row(args.task, part) for part in args.rows]
+    versus = [find_row(args.task, part) for part in args.versus or []]
     out_dir = Path(args.out_dir) / ("external" if args.test_data
                                     else "select" if args.select else "shared")
     data = quality.Data(args.task, args.data, args.test_data, None, select=args.select,
                         test_folds=args.test_folds)
-    rows = [find_row(args.task, part) for part in args.rows]
     probas = [load_row(row, data, args.preset, out_dir) for row in rows]
-    versus = [find_row(args.task, part) for part in args.versus or []]
     other = (np.mean([load_row(row, data, args.preset, out_dir) for row in versus], axis=0)
              if versus else None)
     versus_name = " + ".join(row.name for row in versus) + (

@@ -17,7 +17,7 @@ averages the probabilities of
 - ``features``: engineered ECG features (statistical, rhythm, wavelet, beat
   morphology, :class:`ecgsk.features.BeatFeatures`, and the median beat of
   each of the 12 leads, :class:`ecgsk.features.BeatTemplate`) and
-  histogram gradient boosting: late fusion.
+  histogram gradient boosting (the ``features_hgb`` pipeline): late fusion.
 
 Every lever of the recipe is a parameter, so the ablation re-runs it with
 one lever changed. Works for every PTB-XL task (multi-label and binary).
@@ -82,9 +82,9 @@ def make_pipeline(*, members=MEMBERS, n_seeds=3, se=True, cardinality=None, base
       benchmark's own recipe, at most ``resnet_epochs`` epochs), one vote;
     - ``"minirocket"``: the ``randomconv_ridge`` pipeline (MiniRocket,
       ``n_kernels`` kernels, and ridge), one vote;
-    - ``"features"``: ``feature_sets`` of
-      :func:`ecgsk.baselines.make_feature_baseline` and histogram gradient
-      boosting, ``feature_weight`` votes.
+    - ``"features"``: the ``features_hgb`` pipeline (histogram gradient
+      boosting, its default parameters) on ``feature_sets`` of
+      :func:`ecgsk.baselines.make_feature_baseline`, ``feature_weight`` votes.
 
     The other parameters set the SE networks. ``cardinality`` and
     ``base_width`` override the small preset's 8 and 4 (``se=False,
@@ -106,16 +106,8 @@ def make_pipeline(*, members=MEMBERS, n_seeds=3, se=True, cardinality=None, base
     if "minirocket" in members:
         others.append(("minirocket", _sibling("randomconv_ridge").make_pipeline(
             n_kernels=n_kernels, random_state=random_state)))
-    features = None
-    if "features" in members:
-        from sklearn.ensemble import HistGradientBoostingClassifier
-
-        from ecgsk.baselines import make_feature_baseline
-
-        features = make_feature_baseline(
-            HistGradientBoostingClassifier(random_state=random_state),
-            sampling_rate=SAMPLING_RATE, features=feature_sets, multilabel=True,
-            random_state=random_state)
+    features = (_sibling("features_hgb").make_pipeline(
+        features=feature_sets, random_state=random_state) if "features" in members else None)
     return late_fusion(nets, features, feature_weight=feature_weight, prefix="seresnet",
                        others=others)
 

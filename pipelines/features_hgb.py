@@ -2,9 +2,9 @@
 
 The ``features_logreg`` features (statistical, rhythm, wavelet; ``features``
 adds ``"beats"`` and ``"template"``) feeding scikit-learn's
-``HistGradientBoostingClassifier``, one per class (one-vs-rest). With
-``features=ecgsk_ptbxl.FEATURE_SETS`` and the default boosting parameters it
-is the ``features`` member of ``ecgsk_ptbxl``.
+``HistGradientBoostingClassifier``, one per class (one-vs-rest).
+``ecgsk_ptbxl`` builds its ``features`` member with this pipeline, so tuning
+it with ``--set features=...`` tunes that member.
 """
 
 from ecgsk.baselines import make_feature_baseline

@@ -215,21 +215,19 @@ def test_every_blend_command_in_benchmarks_names_one_row_each(quality, blend_row
 
     text = re.sub(r"\s+", " ", (ROOT / "BENCHMARKS.md").read_text())
     # Whole commands, and their arguments quoted alone (`--task af --rows ...`).
-    commands = re.findall(r"`((?:python bench/blend_rows\.py )?--task [^`]*)`", text)
+    commands = re.findall(r"`(?:python bench/blend_rows\.py )?(--task [^`]*)`", text)
     assert len(commands) >= 8
+    parser = blend_rows.build_parser()
     checked = 0
     for command in commands:
-        args = shlex.split(command.replace("python bench/blend_rows.py ", ""))
-        task = args[args.index("--task") + 1]
-        if task not in quality.TASKS:  # a usage line: --task TASK
+        if command.startswith("--task TASK"):  # a usage line
             continue
-        option = None
-        for arg in args:
-            if arg.startswith("--"):
-                option = arg
-            elif option in ("--rows", "--versus") and not arg.isupper():  # not ROW
-                assert blend_rows.find_row(task, arg) is not None
-                checked += 1
+        args = parser.parse_args(shlex.split(command))
+        for part in args.rows + (args.versus or []):
+            if part.isupper():  # a placeholder: --rows ROW --versus OTHER_ROW
+                continue
+            assert blend_rows.find_row(args.task, part) is not None  # else SystemExit
+            checked += 1
     assert checked >= 15
 
 

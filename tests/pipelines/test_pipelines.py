@@ -88,8 +88,8 @@ def test_ecgsk_ptbxl_members_take_their_recipes():
     assert [n for n, _ in union.transformer_list] == ["rhythm", "beats"]
 
 
-def test_features_hgb_with_ecgsk_ptbxls_feature_sets_is_its_features_member():
-    """So that tuning features_hgb tunes the ensemble's features member."""
+def test_ecgsk_ptbxls_features_member_is_the_features_hgb_pipeline():
+    """So that tuning features_hgb (with --set features=...) tunes that member."""
     ptbxl = load_pipeline_module("ecgsk_ptbxl")
     hgb = load_pipeline_module("features_hgb").make_pipeline(features=ptbxl.FEATURE_SETS)
     member = dict(ptbxl.make_pipeline(members=("features",)).estimators)["features"]
