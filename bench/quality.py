@@ -73,6 +73,7 @@ from ecgsk.compare._data import (  # noqa: E402
     make_plan,
     unseen_records,
 )
+from ecgsk._threads import limit_threads  # noqa: E402
 from ecgsk.compare._registry import load_pipeline_module  # noqa: E402
 from ecgsk.features import _rhythm  # noqa: E402
 from ecgsk.metrics import bootstrap_ci, challenge_f1, macro_auroc, paired_bootstrap  # noqa: E402
@@ -532,6 +533,13 @@ def check_rows(tasks, parts, *, ablation=False, select=False):
                          f"{', '.join(tasks)} contain {'it' if len(missing) == 1 else 'them'}.")
 
 
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
 def build_parser():
     """The command line of ``main``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -554,7 +562,9 @@ def build_parser():
     parser.add_argument("--ablation", action="store_true",
                         help="the ablation rows (against the reference row) instead")
     parser.add_argument("--n-boot", type=int, default=1000)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    parser.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+                        help="at most N threads in torch and in the OpenMP/BLAS pools "
+                             "(histogram gradient boosting); default: the libraries' own")
     parser.add_argument("--out-dir", default=str(ROOT / "bench" / "results" / "quality_runs"))
     parser.add_argument("--cache-dir", default=None, help="signal cache (default: compare's)")
     parser.add_argument("--fresh", action="store_true", help="retrain rows already saved")
@@ -565,8 +575,6 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    import torch
-
     if args.data is None:
         parser.error("--data is required when $ECGSK_DATA is unset")
     if args.select and args.test_data:
@@ -577,8 +585,14 @@ def main(argv=None):
         check_rows(args.tasks, args.rows, ablation=args.ablation, select=args.select)
     except ValueError as exc:
         parser.error(str(exc))
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    with limit_threads(args.threads):
+        _run(args)
+
+
+def _run(args):
+    """The rows of ``args.tasks``, fitted or read back, scored, printed (and written)."""
+    import torch
+
     preset = args.preset or ("gpu" if torch.cuda.is_available() else "cpu")
     from ecgsk.compare._data import default_cache_dir
 

@@ -45,6 +45,8 @@ LENGTH = 9000
 NETWORK_RATE = 100
 
 MEMBERS = ("seresnet", "dualnet", "features")
+#: The members of the default ensemble.
+MEMBERS_DEFAULT = ("seresnet", "features")
 #: Length of the dual-input network's training crops (samples at 300 Hz: 10 s).
 DUALNET_CROP = 3000
 #: Feature sets of the features member (names of ``make_feature_baseline``).
@@ -80,7 +82,7 @@ def network(*, se=True, cardinality=None, base_width=None, class_weight="balance
     ])
 
 
-def make_pipeline(*, members=("seresnet", "features"), n_seeds=1, se=True, cardinality=None,
+def make_pipeline(*, members=MEMBERS_DEFAULT, n_seeds=1, se=True, cardinality=None,
                   base_width=None, class_weight="balanced", balanced_sampling=False,
                   crop_length=1000, augment=True, criterion="auto", max_epochs=30,
                   batch_size=64, lr=3e-3, weight_decay=1e-2, patience=6, dualnet_epochs=15,
@@ -137,10 +139,23 @@ def make_pipeline(*, members=("seresnet", "features"), n_seeds=1, se=True, cardi
                        others=others)
 
 
-def search_space(trial):
-    """The network's learning rate, class weights, and the features member's weight."""
-    return {
-        "lr": trial.suggest_float("lr", 3e-4, 1e-2, log=True),
-        "class_weight": trial.suggest_categorical("class_weight", ["balanced", None]),
-        "feature_weight": trial.suggest_float("feature_weight", 0.5, 4.0, log=True),
-    }
+def search_space(trial, fixed=None):
+    """The network's learning rate, the class weights, and the features member's weight.
+
+    ``fixed`` holds the keywords fixed for every trial (``python -m
+    ecgsk.tune --set``): only what acts on the ensemble of the fixed
+    ``members`` is searched (the learning rate of the SE networks, the class
+    weights of their loss and of the boosting, the features weight where
+    the features member has another member to be weighed against).
+    """
+    fixed = fixed or {}
+    members = fixed.get("members", MEMBERS_DEFAULT)
+    space = {}
+    if "seresnet" in members:
+        space["lr"] = trial.suggest_float("lr", 3e-4, 1e-2, log=True)
+    if "features" in members or ("seresnet" in members
+                                 and not fixed.get("balanced_sampling", False)):
+        space["class_weight"] = trial.suggest_categorical("class_weight", ["balanced", None])
+    if "features" in members and len(members) > 1:
+        space["feature_weight"] = trial.suggest_float("feature_weight", 0.5, 4.0, log=True)
+    return space

@@ -125,10 +125,20 @@ def _sibling(name):
     return load_pipeline_module(str(Path(__file__).with_name(f"{name}.py")))
 
 
-def search_space(trial):
-    """Learning rate, weight decay, and the weight of the features member."""
-    return {
-        "lr": trial.suggest_float("lr", 3e-4, 1e-2, log=True),
-        "weight_decay": trial.suggest_float("weight_decay", 1e-4, 1e-1, log=True),
-        "feature_weight": trial.suggest_float("feature_weight", 0.25, 2.0, log=True),
-    }
+def search_space(trial, fixed=None):
+    """The SE networks' learning rate and weight decay, and the features member's weight.
+
+    ``fixed`` holds the keywords fixed for every trial (``python -m
+    ecgsk.tune --set``): only what acts on the ensemble of the fixed
+    ``members`` is searched (no features weight without the features member
+    and another to weigh it against; no learning rate without the SE
+    networks).
+    """
+    members = (fixed or {}).get("members", MEMBERS)
+    space = {}
+    if "seresnet" in members:
+        space["lr"] = trial.suggest_float("lr", 3e-4, 1e-2, log=True)
+        space["weight_decay"] = trial.suggest_float("weight_decay", 1e-4, 1e-1, log=True)
+    if "features" in members and len(members) > 1:
+        space["feature_weight"] = trial.suggest_float("feature_weight", 0.25, 2.0, log=True)
+    return space

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._threads import check_threads, limit_threads
 from ._data import (
     CompareError,
     align_labels,
@@ -177,7 +178,7 @@ class _Signals:
 def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=None,
             tracking_uri=None, test_data=None, test_folds=None, n_boot=1000, seed=0,
             experiment="ecgsk", max_records=None, cache_dir=None, n_jobs=1, progress=True,
-            out=None, explain=0):
+            out=None, explain=0, threads=None):
     """Cross-validate pipelines, test them once, compare them pairwise; track it all in MLflow.
 
     Parameters
@@ -248,6 +249,11 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
         record, scored by macro AUROC on (at most 250 of) the test records
         with one permutation per cell, which costs ``10 × n_leads``
         predictions of those records. 0 logs none.
+    threads : int or None
+        At most this many threads in torch (:func:`torch.set_num_threads`)
+        and in the OpenMP and BLAS pools (:mod:`threadpoolctl`) of this
+        process while it runs; the tag ``ecgsk.threads.torch`` of the
+        comparison run records torch's. The libraries' defaults when None.
 
     Returns
     -------
@@ -281,6 +287,17 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
     external records, ``comparison/external_pairwise.json``; CSV copies and
     ``comparison/report.txt``).
     """
+    arguments = dict(locals())
+    threads = check_threads(arguments.pop("threads"), CompareError)
+    with limit_threads(threads):
+        return _compare(**arguments)
+
+
+def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=None,
+             tracking_uri=None, test_data=None, test_folds=None, n_boot=1000, seed=0,
+             experiment="ecgsk", max_records=None, cache_dir=None, n_jobs=1, progress=True,
+             out=None, explain=0):
+    """The body of :func:`compare`."""
     from ..tracking import setup_tracking
     from ..tracking._evaluation import infer_task_type
 

@@ -16,6 +16,9 @@ A pipeline module is a Python file exposing:
     Sampling rate in Hz of the signals it expects.
 ``search_space(trial)``
     Returns ``make_pipeline`` keyword arguments drawn from an Optuna trial.
+    It may take a keyword ``fixed``: ``python -m ecgsk.tune`` then passes
+    the keywords fixed for every trial (``--set``, ``random_state``),
+    read-only, so that it suggests only what acts on the pipeline they build.
 a module docstring
     What the pipeline is, shown by ``python -m ecgsk.compare --list``.
 

@@ -8,6 +8,7 @@ import os
 import platform
 import re
 import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -340,8 +341,10 @@ def environment_tags():
         ``ecgsk.git.commit`` and ``ecgsk.git.dirty`` (``"true"`` when the
         checkout has uncommitted or untracked files) when ecgsk runs from a
         git checkout; ``ecgsk.version.<package>`` for ecgsk, torch, sklearn,
-        skorch, mlflow and numpy (``"not installed"`` when absent), and
-        ``ecgsk.version.python``.
+        skorch, mlflow and numpy (``"not installed"`` when absent),
+        ``ecgsk.version.python``; and ``ecgsk.threads.torch``, torch's
+        intra-op threads now, where torch is imported (CPU fits are
+        reproducible at a fixed number of threads).
     """
     tags = dict(_git_tags())
     for short, dist in _PACKAGES.items():
@@ -351,6 +354,9 @@ def environment_tags():
             version = "not installed"
         tags[f"ecgsk.version.{short}"] = version
     tags["ecgsk.version.python"] = platform.python_version()
+    torch = sys.modules.get("torch")  # not imported for this: torch is slow to import
+    if torch is not None:
+        tags["ecgsk.threads.torch"] = str(torch.get_num_threads())
     return tags
 
 

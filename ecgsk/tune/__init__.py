@@ -2,7 +2,8 @@
 
 ``python -m ecgsk.tune --pipeline NAME --dataset ptbxl --task superdiagnostic
 --data PATH --n-trials 50`` (or :func:`tune`) samples the pipeline module's
-``search_space(trial)`` (with ``--set`` keywords fixed over it), scores each
+``search_space(trial)`` (with ``--set`` keywords fixed over it, and given
+to it as ``fixed`` where it takes that keyword), scores each
 trial by cross-validation on the training records only (the split plan of
 :mod:`ecgsk.compare`: PTB-XL folds 1-8 held out in turn, ``--folds`` to
 choose; the test fold is never seen during the search), then refits the best

@@ -138,6 +138,9 @@ def build_parser():
                              "test records 10 x leads times; default 0, none")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
                         help="no progress bar")
+    parser.add_argument("--threads", type=_positive_int, metavar="N",
+                        help="at most N threads in torch and in the OpenMP/BLAS pools (as "
+                             "bench/quality.py --threads); default: the libraries' own")
     return parser
 
 
@@ -200,7 +203,7 @@ def main(argv=None):
              grace_period=args.grace_period, max_failures=args.max_failures,
              pruner_startup_trials=args.pruner_startup_trials,
              pruner_warmup_steps=args.pruner_warmup_steps, top=args.top,
-             progress=args.progress, explain=args.explain)
+             progress=args.progress, explain=args.explain, threads=args.threads)
     except (TuneError, CompareError, PipelineError, TrackingError) as exc:
         print(f"error: {mask_secrets(exc)}", file=sys.stderr)
         return 2

@@ -1,13 +1,15 @@
 """Samplers, pruners, and checking a pipeline's search space before a study starts."""
 
 import importlib.util
+import inspect
 import re
 import warnings
+from types import MappingProxyType
 
 from ._metrics import TuneError
 
 __all__ = ["SAMPLERS", "PRUNERS", "make_sampler", "make_pruner", "trial_params",
-           "check_search_space", "fixed_in_space"]
+           "takes_fixed", "check_search_space", "fixed_in_space"]
 
 #: Sampler names of ``--sampler``.
 SAMPLERS = ("tpe", "random", "cmaes")
@@ -93,8 +95,27 @@ def make_pruner(pruner, *, n_startup_trials=5, n_warmup_steps=1):
     raise TuneError(f"unknown pruner {pruner!r} (--pruner); choose one of {', '.join(PRUNERS)}.")
 
 
+def takes_fixed(search_space):
+    """Whether a pipeline's ``search_space`` takes the ``fixed`` keyword.
+
+    A pipeline module may define ``search_space(trial, fixed)``: it is then
+    given, read-only, the ``make_pipeline`` keywords fixed for every trial
+    (``--set`` and ``random_state``), so that it suggests only the
+    parameters that act on the pipeline those build (an ensemble without its
+    features member has no features weight to search).
+    """
+    try:
+        parameters = inspect.signature(search_space).parameters
+    except (TypeError, ValueError):
+        return False
+    return "fixed" in parameters
+
+
 def trial_params(module, name, trial, fixed):
     """``make_pipeline`` keywords of a trial: ``search_space(trial)``, then the fixed ones over it.
+
+    ``search_space(trial, fixed=...)`` is called where it takes ``fixed``
+    (:func:`takes_fixed`).
 
     Raises
     ------
@@ -104,7 +125,10 @@ def trial_params(module, name, trial, fixed):
     import optuna
 
     try:
-        sampled = module.search_space(trial)
+        if takes_fixed(module.search_space):
+            sampled = module.search_space(trial, fixed=MappingProxyType(dict(fixed)))
+        else:
+            sampled = module.search_space(trial)
     except optuna.TrialPruned:
         raise
     except Exception as exc:  # noqa: BLE001 -- the pipeline's own error, named
@@ -170,7 +194,8 @@ def check_search_space(module, name, fixed, seed=0):
     """Sample the search space and build the pipeline at its corners, before any work.
 
     Draws one random trial of ``module.search_space`` (with ``fixed``
-    parameters over it), then trials at the low and the high bounds of every
+    parameters over it; given to it where it takes them, see
+    :func:`takes_fixed`), then trials at the low and the high bounds of every
     numeric distribution and at each categorical choice (parameters of
     conditional branches those do not reach are drawn at random). Each
     parameter set must be accepted by ``make_pipeline``, and the built
@@ -195,7 +220,8 @@ def check_search_space(module, name, fixed, seed=0):
     Raises
     ------
     TuneError
-        Naming the parameter and value at fault where the error names one.
+        Naming the parameter and value at fault where the error names one;
+        or if the search space suggests no parameter.
     """
     import optuna
 
@@ -226,6 +252,11 @@ def check_search_space(module, name, fixed, seed=0):
 
     trial = study.ask()
     probe(trial)
+    if not distributions:
+        shown = ", ".join(f"{k}={v!r}" for k, v in fixed.items() if k != "random_state")
+        raise TuneError(f"search_space of pipeline {name!r} suggests no parameter"
+                        + (f" (with {shown} fixed)" if shown else "")
+                        + ": every trial would fit the same pipeline; nothing to tune.")
     for point in _probe_points(distributions)[:_MAX_PROBES]:
         point = {k: v for k, v in point.items() if k not in fixed}
         if not point:

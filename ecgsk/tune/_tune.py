@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._threads import check_threads, limit_threads
 from ._metrics import TuneError, resolve_metric, task_type_of
 from ._objective import RUN_ATTR, Objective
 from ._runs import (
@@ -244,7 +245,7 @@ def tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, 
          set_params=None, max_records=None, folds=None, experiment="ecgsk", cache_dir=None,
          n_boot=1000, heartbeat_interval=10, grace_period=30, max_failures=5,
          pruner_startup_trials=5, pruner_warmup_steps=1, top=10, progress=True, out=None,
-         explain=0):
+         explain=0, threads=None):
     """Tune a pipeline's hyperparameters with Optuna; refit the best, test it once, register it.
 
     Parameters
@@ -323,6 +324,11 @@ def tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, 
         for the others, permutation importance of each lead × 1/10 of the
         record, scored by macro AUROC on (at most 250 of) the test records.
         Only a call that does the final refit explains. 0 logs none.
+    threads : int or None
+        At most this many threads in torch (:func:`torch.set_num_threads`)
+        and in the OpenMP and BLAS pools (:mod:`threadpoolctl`) of this
+        process while it runs; the tag ``ecgsk.threads.torch`` of the
+        study's parent run records torch's. The libraries' defaults when None.
 
     Returns
     -------
@@ -355,12 +361,14 @@ def tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, 
     ... # the same study: runs the 10 missing trials, refits if the best changed
     """
     arguments = dict(locals())
+    threads = check_threads(arguments.pop("threads"), TuneError)
     import optuna
 
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the bar and the table say it all
     try:
-        return _tune(**arguments)
+        with limit_threads(threads):
+            return _tune(**arguments)
     finally:
         optuna.logging.set_verbosity(verbosity)
 

@@ -8,6 +8,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from mlflow.tracking import MlflowClient
 
 from ecgsk.compare import ComparisonFailed, compare, main, make_plan
@@ -237,13 +238,16 @@ def test_failing_fold_keeps_earlier_folds(tmp_path, tracking_uri, signal_cache, 
 
 
 def test_no_cv_single_pipeline_cinc(tmp_path, quiet_args, tracking_uri, cinc_root, capsys):
+    threads_before = torch.get_num_threads()
     path = write_module(tmp_path, "cinc_flat", FLAT_LR.format(dataset="cinc2017", task="af"))
     other = write_module(tmp_path, "cinc_flat_strong", FLAT_LR.format(dataset="cinc2017",
                                                                       task="af"))
     code = main(["--pipelines", str(path), str(other), "--dataset", "cinc2017", "--task", "af",
                  "--data", str(cinc_root), "--no-cv", "--max-records", "200", "--n-boot", "20",
-                 "--set", "cinc_flat_strong.C=10", "--experiment", "cinc", *quiet_args])
+                 "--set", "cinc_flat_strong.C=10", "--experiment", "cinc", "--threads", "1",
+                 *quiet_args])
     assert code == 0, capsys.readouterr().err
+    assert torch.get_num_threads() == threads_before  # --threads holds for the call only
     client = MlflowClient(tracking_uri)
     assert _runs(client, "cinc", "fold") == []
     runs = _runs(client, "cinc", "pipeline")
@@ -251,6 +255,7 @@ def test_no_cv_single_pipeline_cinc(tmp_path, quiet_args, tracking_uri, cinc_roo
     assert {"test_challenge_f1", "test_accuracy", "test_f1_noisy", "test_macro_auroc"} <= set(m)
     (comparison,) = _runs(client, "cinc", "comparison")
     assert comparison.data.params["compare.folds"] == "none"
+    assert comparison.data.tags["ecgsk.threads.torch"] == "1"
     pairwise = _table(client, comparison, "comparison/pairwise.json")
     assert 0 < pairwise.p_mcnemar.iloc[0] <= 1 and pairwise.metric.iloc[0] == "macro_auroc_ovr"
     assert "p_delong" not in pairwise.columns
@@ -303,6 +308,15 @@ def test_unknown_dataset_is_a_usage_error(capsys):
         main(["--pipelines", "x", "--dataset", "mitbih", "--task", "af", "--data", "."])
     assert exit_.value.code == 2
     assert "invalid choice: 'mitbih'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("threads", ["0", "-1", "two"])
+def test_threads_must_be_a_positive_integer(threads, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--pipelines", "x", "--dataset", "ptbxl", "--task", "binary", "--data", ".",
+              "--threads", threads])
+    assert exit_.value.code == 2
+    assert "argument --threads" in capsys.readouterr().err
 
 
 def test_missing_arguments(capsys):

@@ -163,6 +163,36 @@ def test_search_space_builds_valid_pipelines(name):
         study.tell(trial, 0.0)
 
 
+
+@pytest.mark.parametrize("name, members, searched", [
+    ("ecgsk_ptbxl", None, {"lr", "weight_decay", "feature_weight"}),
+    ("ecgsk_ptbxl", ("seresnet",), {"lr", "weight_decay"}),
+    ("ecgsk_ptbxl", ("seresnet", "minirocket"), {"lr", "weight_decay"}),
+    ("ecgsk_ptbxl", ("minirocket", "features"), {"feature_weight"}),
+    ("ecgsk_cinc", None, {"lr", "class_weight", "feature_weight"}),
+    ("ecgsk_cinc", ("seresnet",), {"lr", "class_weight"}),
+    ("ecgsk_cinc", ("features",), {"class_weight"}),
+    ("ecgsk_cinc", ("dualnet", "features"), {"class_weight", "feature_weight"}),
+])
+def test_ensembles_search_only_what_acts_on_their_members(name, members, searched):
+    """``python -m ecgsk.tune --set members=...`` searches no parameter that does nothing."""
+    pytest.importorskip("optuna")
+    from ecgsk.tune import check_search_space
+
+    module = load_pipeline_module(name)
+    fixed = {"random_state": 0} if members is None else {"members": members, "random_state": 0}
+    assert set(check_search_space(module, name, fixed)) == searched
+
+
+def test_an_ensemble_with_nothing_to_search_is_refused():
+    pytest.importorskip("optuna")
+    from ecgsk.tune import TuneError, check_search_space
+
+    module = load_pipeline_module("ecgsk_ptbxl")
+    with pytest.raises(TuneError, match=r"suggests no parameter \(with members=\('minirocket',\) "
+                                        r"fixed\)"):
+        check_search_space(module, "ecgsk_ptbxl", {"members": ("minirocket",)})
+
 def _real_subset(name, data_root, n=24):
     """A few real records of the pipeline's default dataset, at its rate and length."""
     from ecgsk.compare._data import default_length, load_signals

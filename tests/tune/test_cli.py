@@ -126,6 +126,14 @@ def test_missing_arguments_and_help(capsys):
     assert "resumes the study" in text
 
 
+@pytest.mark.parametrize("threads", ["0", "-1", "two"])
+def test_threads_must_be_a_positive_integer(threads, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--pipeline", "x", "--threads", threads])
+    assert info.value.code == 2
+    assert "argument --threads" in capsys.readouterr().err
+
+
 def test_parse_set():
     assert parse_set(["max_epochs=3", "lr=1e-3", "features=('a', 'b')", "name=x"]) == {
         "max_epochs": 3, "lr": 1e-3, "features": ("a", "b"), "name": "x"}

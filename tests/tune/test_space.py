@@ -139,3 +139,55 @@ def test_ecgsk_transformer_parameters_are_checked(tmp_path):
     # The default bands reach 40 Hz, above the Nyquist frequency of 50 Hz signals.
     with pytest.raises(TuneError, match="above the Nyquist frequency 25 Hz"):
         check_search_space(module, "nyquist", {})
+
+
+FIXED_MODULE = '''
+"""Logistic regression whose search space reads the keywords fixed for every trial."""
+
+from sklearn.linear_model import LogisticRegression
+
+DATASET = "ptbxl"
+TASK = "superdiagnostic"
+SAMPLING_RATE = 50
+
+
+def make_pipeline(C=1.0, max_iter=100, random_state=None):
+    return LogisticRegression(C=C, max_iter=max_iter, random_state=random_state)
+
+
+def search_space(trial, fixed=None):
+    fixed = fixed or {}
+    if fixed.get("frozen"):
+        fixed["C"] = 1.0  # read-only: fails
+    space = {"C": trial.suggest_float("C", 0.1, 1.0)}
+    if "max_iter" not in fixed:
+        space["max_iter"] = trial.suggest_int("max_iter", 50, 200)
+    return space
+'''
+
+
+def test_a_search_space_taking_fixed_is_given_the_fixed_keywords(tmp_path):
+    from ecgsk.tune._space import takes_fixed, trial_params
+
+    module = load_pipeline_module(write_module(tmp_path, "fixedspace", FIXED_MODULE))
+    assert takes_fixed(module.search_space)
+    assert not takes_fixed(_module(tmp_path, "plain", "return {}").search_space)
+    assert set(check_search_space(module, "fixedspace", {})) == {"C", "max_iter"}
+    assert set(check_search_space(module, "fixedspace", {"max_iter": 50})) == {"C"}
+    # The final refit's FixedTrial goes through the same call.
+    best = optuna.trial.FixedTrial({"C": 0.5})
+    assert trial_params(module, "fixedspace", best, {"max_iter": 50}) == {"C": 0.5,
+                                                                          "max_iter": 50}
+    with pytest.raises(TuneError, match=r"search_space\(trial\) failed: TypeError"):
+        trial_params(module, "fixedspace", best, {"frozen": True})
+
+
+def test_a_search_space_that_suggests_nothing_is_refused(tmp_path):
+    module = _module(tmp_path, "empty", "return {}")
+    with pytest.raises(TuneError, match=r"pipeline 'empty' suggests no parameter: every trial "
+                                        r"would fit the same pipeline"):
+        check_search_space(module, "empty", {})
+    fixed = load_pipeline_module(write_module(tmp_path, "allfixed", FIXED_MODULE.replace(
+        'space = {"C": trial.suggest_float("C", 0.1, 1.0)}', "space = {}")))
+    with pytest.raises(TuneError, match=r"suggests no parameter \(with max_iter=50 fixed\)"):
+        check_search_space(fixed, "allfixed", {"max_iter": 50, "random_state": 0})

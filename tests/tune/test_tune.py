@@ -39,7 +39,7 @@ def e2e(empty_store, pipeline_files, signal_cache, ptbxl_root, tmp_path_factory)
                    "--folds", 1, 2, "--max-records", 200, "--n-boot", 50,
                    "--tracking-uri", uri, "--experiment", "e2e", "--cache-dir", signal_cache,
                    "--study-name", "e2e-study", "--sampler", "random",
-                   "--pruner-startup-trials", 1, "--pruner-warmup-steps", 0)
+                   "--pruner-startup-trials", 1, "--pruner-warmup-steps", 0, "--threads", 1)
     done = subprocess.run(cmd, cwd=folder, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     study = optuna.load_study(study_name="e2e-study", storage=_storage(uri))
@@ -83,6 +83,7 @@ def test_parent_run_holds_plots_and_final_test(e2e):
     assert parent.data.tags["ecgsk.study"] == "e2e-study"
     assert parent.data.params["tune.metric"] == "macro_auroc"
     assert parent.data.params["tune.folds"] == "1, 2"
+    assert parent.data.tags["ecgsk.threads.torch"] == "1"  # --threads 1
     assert parent.data.tags["best_trial"] == str(study.best_trial.number)
     assert parent.data.tags["final_run_id"] == final.info.run_id
     names = {a.path for a in client.list_artifacts(parent.info.run_id, "optuna")}

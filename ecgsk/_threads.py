@@ -1,0 +1,46 @@
+"""Limit the threads of torch and of the native pools scikit-learn uses, for one block of work.
+
+``python -m ecgsk.compare --threads N`` and ``python -m ecgsk.tune --threads
+N`` run with it, so that their fits use the threads ``bench/quality.py
+--threads N`` does.
+"""
+
+import contextlib
+import numbers
+
+__all__ = ["check_threads", "limit_threads"]
+
+
+def check_threads(threads, error=ValueError):
+    """Return ``threads`` as an int (or None); raise ``error`` naming it if it is not positive."""
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
+        raise error(f"threads must be a positive integer or None, got {threads!r}.")
+    return int(threads)
+
+
+@contextlib.contextmanager
+def limit_threads(threads):
+    """Run the block with at most ``threads`` threads per pool; restore the settings after.
+
+    Sets torch's intra-op threads (:func:`torch.set_num_threads`) and limits
+    the OpenMP and BLAS pools of numpy, scipy and scikit-learn
+    (:func:`threadpoolctl.threadpool_limits`; histogram gradient boosting
+    uses OpenMP). An estimator's own ``n_jobs`` (joblib processes) is not
+    changed. ``None`` changes nothing.
+    """
+    threads = check_threads(threads)
+    if threads is None:
+        yield
+        return
+    import torch  # lazy: torch is slow to import
+    from threadpoolctl import threadpool_limits
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(limits=threads):
+            yield
+    finally:
+        torch.set_num_threads(previous)
