@@ -16,6 +16,10 @@ examples:
       --task af --data data/cinc2017 --no-cv
   python -m ecgsk.compare --list
 
+Rerunning the same command after an interruption (Ctrl-C, a crash, a failed
+pipeline) resumes that comparison in its MLflow runs: finished pipelines are
+read back and finished folds kept; --fresh starts a new one.
+
 Runs go to MLflow (default sqlite:///mlruns/mlflow.db); browse them with
   mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host 127.0.0.1
 Exit status: 0 done, 1 some pipeline failed (the others were compared),
@@ -88,6 +92,9 @@ def build_parser():
     parser.add_argument("--threads", type=_positive_int, metavar="N",
                         help="at most N threads in torch and in the OpenMP/BLAS pools (as "
                              "bench/quality.py --threads); default: the libraries' own")
+    parser.add_argument("--fresh", dest="resume", action="store_false",
+                        help="start a new comparison, even where an unfinished one of the "
+                             "same request could be resumed")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
                         help="no progress bar")
     parser.add_argument("--explain", type=_nonneg_int, default=0, metavar="N",
@@ -138,7 +145,7 @@ def main(argv=None):
                 test_folds=args.test_folds, n_boot=args.n_boot,
                 seed=args.seed, experiment=args.experiment, max_records=args.max_records,
                 cache_dir=args.cache_dir, n_jobs=args.n_jobs, progress=args.progress,
-                explain=args.explain, threads=args.threads)
+                explain=args.explain, threads=args.threads, resume=args.resume)
     except (CompareError, PipelineError, TrackingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -146,6 +153,7 @@ def main(argv=None):
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted: the open runs are marked KILLED.", file=sys.stderr)
+        print("interrupted: the open runs are marked KILLED; rerun the same command to "
+              "resume.", file=sys.stderr)
         return 130
     return 0

@@ -33,6 +33,16 @@ from ._registry import (
     factory_parameters,
     load_pipeline_module,
 )
+from ._resume import (
+    REQUEST_TAG,
+    child_runs,
+    end_orphans,
+    find_unfinished,
+    load_result,
+    process_tags,
+    request_key,
+    save_result,
+)
 
 __all__ = ["compare", "ComparisonResult", "PipelineResult", "ComparisonFailed", "parse_set",
            "parse_value"]
@@ -178,7 +188,7 @@ class _Signals:
 def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=None,
             tracking_uri=None, test_data=None, test_folds=None, n_boot=1000, seed=0,
             experiment="ecgsk", max_records=None, cache_dir=None, n_jobs=1, progress=True,
-            out=None, explain=0, threads=None):
+            out=None, explain=0, threads=None, resume=True):
     """Cross-validate pipelines, test them once, compare them pairwise; track it all in MLflow.
 
     Parameters
@@ -254,6 +264,15 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
         and in the OpenMP and BLAS pools (:mod:`threadpoolctl`) of this
         process while it runs; the tag ``ecgsk.threads.torch`` of the
         comparison run records torch's. The libraries' defaults when None.
+    resume : bool, default=True
+        Resume the latest comparison of the same request (the tag
+        ``ecgsk.request``: the same pipelines, module sources, parameters,
+        data and options) in this experiment if it did not finish
+        (interrupted, killed, or with a failed pipeline): its finished
+        pipeline runs are read back and its finished folds kept, in the same
+        MLflow runs; only the rest is fitted. False (``--fresh``) starts a
+        new comparison. A change inside ``ecgsk`` itself is not part of the
+        request.
 
     Returns
     -------
@@ -296,8 +315,10 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
 def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=None,
              tracking_uri=None, test_data=None, test_folds=None, n_boot=1000, seed=0,
              experiment="ecgsk", max_records=None, cache_dir=None, n_jobs=1, progress=True,
-             out=None, explain=0):
+             out=None, explain=0, resume=True):
     """The body of :func:`compare`."""
+    from mlflow.tracking import MlflowClient
+
     from ..tracking import setup_tracking
     from ..tracking._evaluation import infer_task_type
 
@@ -347,6 +368,15 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
             raise CompareError(f"no external record of {test_data} has a training class.")
     cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir)
     experiment_id = setup_tracking(tracking_uri, experiment)
+    key = request_key(
+        modules, params, dataset=dataset, task=task,
+        data=os.fspath(Path(data).expanduser().resolve()),
+        folds=[k for k, _, _ in plan.cv], cv=bool(cv), seed=seed, max_records=max_records,
+        test_data=None if test_data is None else os.fspath(
+            Path(test_data).expanduser().resolve()),
+        test_folds=test_folds, n_boot=n_boot, explain=int(explain))
+    client = MlflowClient()
+    previous = find_unfinished(client, experiment_id, key) if resume else None
 
     # ---- the work ----
     import mlflow
@@ -360,9 +390,14 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
     classes = [str(c) for c in ds.classes]
     signals = _Signals(ds.X, cache_dir, n_jobs)
     ext_signals = _Signals(ext.X, cache_dir, n_jobs) if ext is not None else None
+    if previous is not None:
+        end_orphans(client, experiment_id, previous.info.run_id)
+        print(f"resuming comparison run {previous.info.run_id} ({previous.info.status}): "
+              "finished pipelines and folds are kept; --fresh starts anew", file=sys.stderr)
     with tracked_run(f"compare {dataset}/{task}",
                      tags={"ecgsk.role": "comparison", "ecgsk.dataset": dataset,
-                           "ecgsk.task": task}) as run:
+                           "ecgsk.task": task, REQUEST_TAG: key, **process_tags()},
+                     run_id=None if previous is None else previous.info.run_id) as run:
         result = ComparisonResult(run_id=run.info.run_id, experiment_id=experiment_id,
                                   task_type=task_type, classes=classes)
         log_environment()
@@ -387,11 +422,22 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
         try:
             for name, module in modules.items():
                 done = bar.n
+                earlier = [] if previous is None else child_runs(
+                    client, experiment_id, run.info.run_id, "pipeline", pipeline=name)
+                reused = next((load_result(client, r) for r in earlier
+                               if r.info.status == "FINISHED"), None)
+                if reused is not None:
+                    result.pipelines[name] = reused
+                    bar.update(len(plan.cv) + 1)
+                    tqdm.write(f"pipeline {name!r}: finished in the interrupted comparison, "
+                               f"read back from run {reused.run_id}", file=sys.stderr)
+                    continue
                 try:
                     result.pipelines[name] = _run_pipeline(
                         name, module, params[name], ds, y, plan, signals, task_type, classes,
                         ext=(ext, y_ext, ext_signals) if ext is not None else None,
-                        n_boot=n_boot, seed=seed, bar=bar, explain=int(explain))
+                        n_boot=n_boot, seed=seed, bar=bar, explain=int(explain),
+                        resume_run=earlier[0] if earlier else None)
                 except Exception as exc:  # noqa: BLE001 -- one pipeline must not stop the rest
                     result.failed[name] = f"{type(exc).__name__}: {exc}"
                     bar.update(done + len(plan.cv) + 1 - bar.n)
@@ -399,6 +445,8 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
                                + traceback.format_exc(), file=sys.stderr)
         finally:
             bar.close()
+        if not signals.loaded() and result.pipelines:  # every pipeline was read back
+            signals.get(*_rate_length(modules[max(result.pipelines, key=rates.get)], ds))
         if signals.loaded():
             # The first test records as the pipelines read them (the highest rate read).
             (rate, _), X = signals.loaded()[-1]
@@ -453,8 +501,19 @@ def _predictions(proba, task_type, thresholds):
     return proba.argmax(axis=1)
 
 
+def _rate_length(module, ds):
+    """The sampling rate and length at which ``module`` reads the records of ``ds``."""
+    rate = float(module.SAMPLING_RATE)
+    return rate, int(getattr(module, "LENGTH", None) or default_length(ds.name, rate))
+
+
 def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes, *, ext,
-                  n_boot, seed, bar, explain=0):
+                  n_boot, seed, bar, explain=0, resume_run=None):
+    """Cross-validate, fit, test and log one pipeline in its (new or resumed) run.
+
+    ``resume_run``: an unfinished run of this pipeline in the comparison
+    being resumed; it is reopened and its FINISHED folds are kept.
+    """
     import mlflow
     from sklearn.base import clone
 
@@ -471,10 +530,21 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
     from ..tracking._params import _short
 
     k = len(classes)
-    rate = float(module.SAMPLING_RATE)
-    length = int(getattr(module, "LENGTH", None) or default_length(ds.name, rate))
+    rate, length = _rate_length(module, ds)
+    kept = {}
+    if resume_run is not None:
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient()
+        for fold_run in child_runs(client, resume_run.info.experiment_id,
+                                   resume_run.info.run_id, "fold"):
+            fold = int(fold_run.data.tags["ecgsk.fold"])
+            if fold_run.info.status == "FINISHED" and fold not in kept:
+                kept[fold] = {k: v for k, v in fold_run.data.metrics.items()
+                              if k.startswith("cv_")}
     with tracked_run(name, nested=True, tags={"ecgsk.role": "pipeline", "ecgsk.pipeline": name},
-                     description=(module.__doc__ or "").strip()[:5000]) as run:
+                     description=(module.__doc__ or "").strip()[:5000],
+                     run_id=None if resume_run is None else resume_run.info.run_id) as run:
         pipe = _build(module, name, params)
         log_pipeline_params(pipe, name)
         mlflow.log_params({f"factory.{p}": _short(v) for p, v in params.items()})
@@ -495,6 +565,10 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
 
         cv_metrics = []
         for fold, tr, te in plan.cv:
+            if int(fold) in kept:  # finished before the interruption
+                cv_metrics.append(kept[int(fold)])
+                bar.update(1)
+                continue
             bar.set_postfix_str(f"{name}: fold {fold}")
             with tracked_run(f"{name} fold {fold}", nested=True,
                              tags={"ecgsk.role": "fold", "ecgsk.pipeline": name,
@@ -552,13 +626,15 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
                                          n_boot=n_boot, random_state=seed)
             _log_predictions(ext_ds.X, y_ext, proba_ext, classes, "external/predictions.csv")
         bar.update(1)
-        return PipelineResult(name=name, run_id=run.info.run_id, cv_metrics=cv_metrics,
-                              test_metrics=test_metrics, proba=proba,
-                              pred=_predictions(proba, task_type, thresholds),
-                              model_uri=info.model_uri, external_metrics=ext_metrics,
-                              external_proba=proba_ext,
-                              external_pred=None if proba_ext is None
-                              else _predictions(proba_ext, task_type, thresholds))
+        result = PipelineResult(name=name, run_id=run.info.run_id, cv_metrics=cv_metrics,
+                                test_metrics=test_metrics, proba=proba,
+                                pred=_predictions(proba, task_type, thresholds),
+                                model_uri=info.model_uri, external_metrics=ext_metrics,
+                                external_proba=proba_ext,
+                                external_pred=None if proba_ext is None
+                                else _predictions(proba_ext, task_type, thresholds))
+        save_result(result)  # a resumed comparison reads it back
+    return result
 
 
 _EXPLAIN_MAX_SCORED = 250

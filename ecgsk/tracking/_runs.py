@@ -110,8 +110,8 @@ def _end(run_id, parent_id, status, exc):
 
 
 @contextlib.contextmanager
-def tracked_run(name, *, nested=False, tags=None, description=None):
-    """Start an MLflow run that always ends with its true status.
+def tracked_run(name, *, nested=False, tags=None, description=None, run_id=None):
+    """Start (or resume) an MLflow run that always ends with its true status.
 
     Wraps :func:`mlflow.start_run`. The run ends
 
@@ -139,6 +139,9 @@ def tracked_run(name, *, nested=False, tags=None, description=None):
         Tags set when the run starts.
     description : str or None
         Run description (``mlflow.note.content``).
+    run_id : str or None
+        Resume this ended run (RUNNING again; its ``ecgsk.error`` tag is
+        removed) instead of starting a new one.
 
     Yields
     ------
@@ -158,7 +161,13 @@ def tracked_run(name, *, nested=False, tags=None, description=None):
         raise ValueError(f"name must be a non-empty string, got {name!r}.")
     parent = mlflow.active_run() if nested else None
     parent_id = parent.info.run_id if parent is not None else None
-    run = mlflow.start_run(run_name=name, nested=nested, tags=tags, description=description)
+    if run_id is not None:
+        client = MlflowClient()
+        if ERROR_TAG in client.get_run(run_id).data.tags:
+            client.delete_tag(run_id, ERROR_TAG)
+        run = mlflow.start_run(run_id=run_id, nested=nested, tags=tags, description=description)
+    else:
+        run = mlflow.start_run(run_name=name, nested=nested, tags=tags, description=description)
     run_id = run.info.run_id
     error = None
     try:

@@ -104,6 +104,54 @@ def search_space(trial):
 '''
 
 
+COUNTED = '''
+"""Every 10th sample and logistic regression; counts its fits and is interrupted where asked.
+
+Each fit appends the module's file name to the file $ECGSK_TEST_FITS; the
+fit whose line number is $ECGSK_TEST_INTERRUPT_AT raises KeyboardInterrupt,
+as Ctrl-C would.
+"""
+
+import os
+
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+
+DATASET = "ptbxl"
+TASK = "superdiagnostic"
+SAMPLING_RATE = 50
+LENGTH = 500
+
+
+class Counted(ClassifierMixin, BaseEstimator):
+    def __init__(self, C=0.1):
+        self.C = C
+
+    def fit(self, X, y):
+        with open(os.environ["ECGSK_TEST_FITS"], "a") as log:
+            log.write(os.path.basename(__file__) + "\\n")
+        with open(os.environ["ECGSK_TEST_FITS"]) as log:
+            n = len(log.readlines())
+        if str(n) == os.environ.get("ECGSK_TEST_INTERRUPT_AT"):
+            raise KeyboardInterrupt
+        clf = OneVsRestClassifier(LogisticRegression(C=self.C, max_iter=300))
+        self.model_ = clf.fit(X[:, :, ::10].reshape(len(X), -1), y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X[:, :, ::10].reshape(len(X), -1))
+
+
+def make_pipeline(C=0.1):
+    return Counted(C=C)
+
+
+def search_space(trial):
+    return {"C": trial.suggest_float("C", 0.01, 1.0)}
+'''
+
 @pytest.fixture(scope="session")
 def pipeline_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pipelines")

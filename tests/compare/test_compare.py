@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 from ecgsk.compare import ComparisonFailed, compare, main, make_plan
 from ecgsk.compare._data import stratified_subset
 
-from .conftest import FAILING, FLAT_LR, new_store, write_module
+from .conftest import COUNTED, FAILING, FLAT_LR, new_store, write_module
 
 pytestmark = pytest.mark.slow
 
@@ -236,6 +236,90 @@ def test_failing_fold_keeps_earlier_folds(tmp_path, tracking_uri, signal_cache, 
     summary = _table(client, comparison, "comparison/summary.json")
     assert summary.set_index("pipeline").loc["diverges", "error"].startswith("RuntimeError")
 
+
+def _counted(tmp_path, monkeypatch, interrupt_at=None):
+    """Two counting pipelines (``a``, ``b``) and the log of their fits."""
+    log = tmp_path / "fits.log"
+    monkeypatch.setenv("ECGSK_TEST_FITS", str(log))
+    if interrupt_at is None:
+        monkeypatch.delenv("ECGSK_TEST_INTERRUPT_AT", raising=False)
+    else:
+        monkeypatch.setenv("ECGSK_TEST_INTERRUPT_AT", str(interrupt_at))
+    paths = [write_module(tmp_path, name, COUNTED) for name in ("a", "b")]
+    return paths, log
+
+
+def _fits(log):
+    return log.read_text().split() if log.exists() else []
+
+
+def test_an_interrupted_comparison_resumes_where_it_stopped(tmp_path, monkeypatch, quiet_args,
+                                                            tracking_uri, ptbxl_root, capsys):
+    """Ctrl-C in b's fold 2; the rerun keeps a's finished run and b's fold 1."""
+    argv = ["--dataset", "ptbxl", "--task", "superdiagnostic", "--data", str(ptbxl_root),
+            "--folds", "1", "2", "--max-records", "200", "--n-boot", "20",
+            "--experiment", "resume", *quiet_args]
+    paths, log = _counted(tmp_path, monkeypatch, interrupt_at=5)  # a: fits 1-3, b: 4, 5...
+    assert main(["--pipelines", *map(str, paths), *argv]) == 130
+    assert "rerun the same command to resume" in capsys.readouterr().err
+    client = MlflowClient(tracking_uri)
+    (first,) = _runs(client, "resume", "comparison")
+    assert first.info.status == "KILLED"
+    pipelines = {r.info.run_name: r for r in _runs(client, "resume", "pipeline")}
+    assert {k: r.info.status for k, r in pipelines.items()} == {"a": "FINISHED", "b": "KILLED"}
+
+    _counted(tmp_path, monkeypatch)
+    assert main(["--pipelines", *map(str, paths), *argv]) == 0
+    err = capsys.readouterr().err
+    assert f"resuming comparison run {first.info.run_id} (KILLED)" in err
+    assert "pipeline 'a': finished in the interrupted comparison, read back" in err
+    assert "Downloading artifacts" not in err  # compare's own bar is enough
+    # Only b's fold 2 (again) and b's final fit ran.
+    assert _fits(log) == ["a.py"] * 3 + ["b.py"] * 4
+    (again,) = _runs(client, "resume", "comparison")
+    assert again.info.run_id == first.info.run_id and again.info.status == "FINISHED"
+    assert "ecgsk.error" not in again.data.tags
+    pipelines = {r.info.run_name: r for r in _runs(client, "resume", "pipeline")}
+    assert len(pipelines) == 2 and all(r.info.status == "FINISHED" for r in pipelines.values())
+    folds = sorted((r.info.run_name, r.info.status) for r in _runs(client, "resume", "fold"))
+    assert folds == [("a fold 1", "FINISHED"), ("a fold 2", "FINISHED"),
+                     ("b fold 1", "FINISHED"), ("b fold 2", "FINISHED"), ("b fold 2", "KILLED")]
+    summary = _table(client, again, "comparison/summary.json").set_index("pipeline")
+    assert summary.loc["a", "run_id"] == pipelines["a"].info.run_id
+    for name in ("a", "b"):  # the read-back pipeline is in the tables as a fitted one
+        metrics = pipelines[name].data.metrics
+        assert summary.loc[name, "test_macro_auroc"] == pytest.approx(metrics["test_macro_auroc"])
+        assert summary.loc[name, "cv_macro_auroc_mean"] == pytest.approx(
+            metrics["cv_macro_auroc_mean"])
+    pairwise = _table(client, again, "comparison/pairwise.json")
+    assert len(pairwise) == 1 and 0 < pairwise.p_bootstrap.iloc[0] <= 1
+    assert {a.path for a in client.list_artifacts(again.info.run_id, "data/examples")}
+
+    # A finished comparison is not resumed: the same command compares anew.
+    assert main(["--pipelines", *map(str, paths), *argv]) == 0
+    assert len(_fits(log)) == 7 + 6
+    assert len(_runs(client, "resume", "comparison")) == 2
+
+
+def test_fresh_starts_a_new_comparison(tmp_path, monkeypatch, quiet_args, tracking_uri,
+                                       ptbxl_root):
+    argv = ["--dataset", "ptbxl", "--task", "superdiagnostic", "--data", str(ptbxl_root),
+            "--no-cv", "--max-records", "200", "--n-boot", "20", "--experiment", "fresh",
+            *quiet_args]
+    paths, log = _counted(tmp_path, monkeypatch, interrupt_at=2)  # b's final fit
+    assert main(["--pipelines", *map(str, paths), *argv]) == 130
+    _counted(tmp_path, monkeypatch)
+    assert main(["--pipelines", *map(str, paths), *argv, "--fresh"]) == 0
+    assert len(_fits(log)) == 2 + 2  # both fitted again
+    client = MlflowClient(tracking_uri)
+    assert sorted(r.info.status for r in _runs(client, "fresh", "comparison")) == [
+        "FINISHED", "KILLED"]
+    # Another request (b's C) does not resume the killed one either.
+    paths, log = _counted(tmp_path, monkeypatch, interrupt_at=len(_fits(log)) + 2)
+    assert main(["--pipelines", *map(str, paths), *argv]) == 130
+    _counted(tmp_path, monkeypatch)
+    assert main(["--pipelines", *map(str, paths), *argv, "--set", "b.C=0.5"]) == 0
+    assert len(_runs(client, "fresh", "comparison")) == 4
 
 def test_no_cv_single_pipeline_cinc(tmp_path, quiet_args, tracking_uri, cinc_root, capsys):
     threads_before = torch.get_num_threads()

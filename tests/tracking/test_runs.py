@@ -154,3 +154,18 @@ def test_name_checked(experiment):
         with tracked_run(""):
             pass
     assert mlflow.active_run() is None
+
+
+def test_a_killed_run_resumes_and_ends_with_its_new_status(experiment, client):
+    with pytest.raises(KeyboardInterrupt), tracked_run("comparison") as run:
+        mlflow.log_metric("kept", 1.0)
+        raise KeyboardInterrupt
+    assert client.get_run(run.info.run_id).info.status == "KILLED"
+    with tracked_run("comparison", run_id=run.info.run_id, tags={"again": "yes"}) as again:
+        assert again.info.run_id == run.info.run_id
+        assert client.get_run(run.info.run_id).info.status == "RUNNING"
+        mlflow.log_metric("added", 2.0)
+    resumed = client.get_run(run.info.run_id)
+    assert resumed.info.status == "FINISHED"
+    assert ERROR_TAG not in resumed.data.tags and resumed.data.tags["again"] == "yes"
+    assert resumed.data.metrics == {"kept": 1.0, "added": 2.0}

@@ -1,0 +1,169 @@
+"""Resuming an interrupted comparison: its MLflow runs hold what was finished.
+
+A comparison run carries the tag ``ecgsk.request``, a fingerprint of what
+was asked (pipelines and their module hashes, parameters, data, folds,
+seed, subset, external records, bootstrap, explanations). Rerunning the
+same request after an interruption (Ctrl-C, SIGTERM, a crash, a failed
+pipeline) reopens the latest such comparison run that did not finish: a
+pipeline whose run FINISHED is read back (:func:`load_result`) and a
+finished fold of an unfinished pipeline is kept, so only what is missing is
+fitted.
+"""
+
+import contextlib
+import hashlib
+import json
+import os
+import socket
+import tempfile
+
+import numpy as np
+
+__all__ = ["REQUEST_TAG", "request_key", "process_tags", "find_unfinished", "child_runs",
+           "end_orphans", "save_result", "load_result"]
+
+#: Tag of a comparison run: the fingerprint of its request (:func:`request_key`).
+REQUEST_TAG = "ecgsk.request"
+#: Tags naming the process that runs a comparison (a crashed one is seen dead).
+HOST_TAG, PID_TAG = "ecgsk.host", "ecgsk.pid"
+_RESULT = "result/pipeline_result"
+_ORPHAN = "the process running this comparison ended without closing its run (killed or lost)"
+
+
+def request_key(modules, params, **request):
+    """A fingerprint of a comparison request: the same request gives the same key.
+
+    Parameters
+    ----------
+    modules : dict
+        Pipeline name to module (its source's ``__ecgsk_sha256__`` counts).
+    params : dict
+        Pipeline name to its ``make_pipeline`` keywords.
+    **request
+        Everything else that decides the fits and the tests (data, folds,
+        seed...), as JSON-able values or values with a stable ``repr``.
+    """
+    payload = {
+        "pipelines": {name: getattr(module, "__ecgsk_sha256__", None)
+                      for name, module in modules.items()},
+        "params": {name: {k: repr(v) for k, v in sorted(p.items())}
+                   for name, p in params.items()},
+        **{k: repr(v) for k, v in request.items()},
+    }
+    text = json.dumps(payload, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def process_tags():
+    """Tags naming this process, so that a later start sees whether it died."""
+    return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+
+
+def _dead(run):
+    """Whether a RUNNING run's process is gone (on this host; elsewhere nobody can tell)."""
+    tags = run.data.tags
+    if tags.get(HOST_TAG) != socket.gethostname():
+        return False
+    try:
+        pid = int(tags.get(PID_TAG, ""))
+    except ValueError:
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def find_unfinished(client, experiment_id, key):
+    """The latest comparison run of request ``key`` if it did not finish, else None.
+
+    A run FAILED or KILLED is resumed; so is a run still RUNNING whose
+    process on this host is gone (killed by the system, a crash). A later
+    FINISHED run of the same request means there is nothing to resume.
+    """
+    runs = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.`{REQUEST_TAG}` = '{key}' and tags.`ecgsk.role` = 'comparison'",
+        order_by=["attributes.start_time DESC"])
+    for run in runs:
+        status = run.info.status
+        if status == "FINISHED":
+            return None
+        if status in ("FAILED", "KILLED") or (status == "RUNNING" and _dead(run)):
+            return run
+    return None
+
+
+def child_runs(client, experiment_id, parent_id, role, **tags):
+    """Child runs of ``parent_id`` with ``ecgsk.role`` = ``role`` and the given ``ecgsk.*`` tags."""
+    query = [f"tags.`mlflow.parentRunId` = '{parent_id}'", f"tags.`ecgsk.role` = '{role}'"]
+    query += [f"tags.`ecgsk.{k}` = '{v}'" for k, v in tags.items()]
+    return client.search_runs([experiment_id], filter_string=" and ".join(query),
+                              order_by=["attributes.start_time DESC"])
+
+
+def end_orphans(client, experiment_id, parent_id):
+    """End KILLED the runs under ``parent_id`` left RUNNING by a process that died."""
+    ended = []
+    for role in ("pipeline", "fold"):
+        for run in child_runs(client, experiment_id, parent_id, role):
+            if run.info.status == "RUNNING":
+                client.set_tag(run.info.run_id, "ecgsk.error", _ORPHAN)
+                client.set_terminated(run.info.run_id, "KILLED")
+                ended.append(run.info.run_id)
+            if role == "pipeline":
+                ended += end_orphans(client, experiment_id, run.info.run_id)
+    return ended
+
+
+def save_result(result):
+    """Log a :class:`~ecgsk.compare.PipelineResult` on the active run, for :func:`load_result`."""
+    import mlflow
+
+    arrays = {k: getattr(result, k) for k in ("proba", "pred", "external_proba",
+                                              "external_pred")
+              if getattr(result, k) is not None}
+    meta = {"name": result.name, "cv_metrics": result.cv_metrics,
+            "test_metrics": result.test_metrics, "model_uri": result.model_uri,
+            "external_metrics": result.external_metrics}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, os.path.basename(_RESULT) + ".npz")
+        np.savez(path, meta=json.dumps(meta, default=float), **arrays)
+        mlflow.log_artifact(path, os.path.dirname(_RESULT))
+
+
+@contextlib.contextmanager
+def _no_progress_bar():
+    """No MLflow download bar for one small file (compare has its own bar)."""
+    key = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+    previous = os.environ.get(key)
+    os.environ[key] = "false"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = previous
+
+
+def load_result(client, run):
+    """The :class:`~ecgsk.compare.PipelineResult` a finished pipeline run saved, or None."""
+    from mlflow.exceptions import MlflowException
+
+    from ._compare import PipelineResult
+
+    with tempfile.TemporaryDirectory() as tmp, _no_progress_bar():
+        try:
+            path = client.download_artifacts(run.info.run_id, _RESULT + ".npz", tmp)
+        except (MlflowException, OSError):
+            return None  # finished before results were saved: fitted again
+        with np.load(path, allow_pickle=False) as saved:
+            meta = json.loads(str(saved["meta"]))
+            arrays = {k: saved[k] for k in saved.files if k != "meta"}
+    return PipelineResult(run_id=run.info.run_id, **meta, **arrays)

@@ -1,0 +1,119 @@
+"""ecgsk.compare._resume: what a rerun of an unfinished comparison finds and reads back."""
+
+import subprocess
+import sys
+import types
+
+import mlflow
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+
+from ecgsk.compare import PipelineResult
+from ecgsk.compare._resume import (
+    REQUEST_TAG,
+    end_orphans,
+    find_unfinished,
+    load_result,
+    process_tags,
+    request_key,
+    save_result,
+)
+
+
+def _module(sha):
+    return types.SimpleNamespace(__ecgsk_sha256__=sha)
+
+
+def test_the_request_key_changes_with_what_decides_the_fits():
+    base = dict(modules={"a": _module("1")}, params={"a": {"C": 0.1}}, data="/d", folds=[1, 2])
+    key = request_key(**base)
+    assert key == request_key(**base)
+    assert key != request_key(**{**base, "modules": {"a": _module("2")}})  # edited source
+    assert key != request_key(**{**base, "params": {"a": {"C": 0.5}}})
+    assert key != request_key(**{**base, "data": "/other"})
+    assert key != request_key(**{**base, "folds": [1]})
+
+
+def _dead_pid():
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def _comparison(client, experiment_id, key, status, **tags):
+    run = client.create_run(experiment_id, tags={"ecgsk.role": "comparison", REQUEST_TAG: key,
+                                                 **tags})
+    if status != "RUNNING":
+        client.set_terminated(run.info.run_id, status)
+    return run.info.run_id
+
+
+def test_an_unfinished_comparison_is_found_and_a_live_or_finished_one_is_not(tracking_uri):
+    client = MlflowClient(tracking_uri)
+    exp = client.create_experiment("find")
+    assert find_unfinished(client, exp, "k") is None
+    killed = _comparison(client, exp, "k", "KILLED")
+    assert find_unfinished(client, exp, "k").info.run_id == killed
+    assert find_unfinished(client, exp, "other") is None
+    # Killed by the system: RUNNING, and its process on this host is gone.
+    crashed = _comparison(client, exp, "k", "RUNNING",
+                          **{**process_tags(), "ecgsk.pid": _dead_pid()})
+    assert find_unfinished(client, exp, "k").info.run_id == crashed
+    # Running in a live process: not that one (the older killed one is).
+    _comparison(client, exp, "k", "RUNNING", **{**process_tags(), "ecgsk.pid": "1"})
+    assert find_unfinished(client, exp, "k").info.run_id == crashed
+    # A later finished comparison of the request: nothing to resume.
+    _comparison(client, exp, "k", "FINISHED")
+    assert find_unfinished(client, exp, "k") is None
+
+
+def test_runs_a_dead_process_left_running_end_killed(tracking_uri):
+    client = MlflowClient(tracking_uri)
+    exp = client.create_experiment("orphans")
+    parent = _comparison(client, exp, "k", "KILLED")
+    pipe = client.create_run(exp, tags={"ecgsk.role": "pipeline", "mlflow.parentRunId": parent})
+    fold = client.create_run(exp, tags={"ecgsk.role": "fold",
+                                        "mlflow.parentRunId": pipe.info.run_id})
+    done = client.create_run(exp, tags={"ecgsk.role": "fold",
+                                        "mlflow.parentRunId": pipe.info.run_id})
+    client.set_terminated(done.info.run_id, "FINISHED")
+    assert sorted(end_orphans(client, exp, parent)) == sorted([pipe.info.run_id,
+                                                               fold.info.run_id])
+    for run_id, status in ((pipe.info.run_id, "KILLED"), (fold.info.run_id, "KILLED"),
+                           (done.info.run_id, "FINISHED")):
+        run = client.get_run(run_id)
+        assert run.info.status == status
+        assert ("ecgsk.error" in run.data.tags) == (status == "KILLED")
+
+
+def test_a_saved_result_reads_back_equal(tracking_uri):
+    from ecgsk.tracking import setup_tracking
+
+    setup_tracking(tracking_uri, "saved")  # artifacts beside the store; the fixture restores
+    result = PipelineResult(
+        name="a", run_id="", cv_metrics=[{"cv_macro_auroc": 0.8}, {"cv_macro_auroc": np.nan}],
+        test_metrics={"test_macro_auroc": 0.75, "test_macro_auroc_ci_low": 0.7},
+        proba=np.random.default_rng(0).random((5, 3)), pred=np.eye(3, dtype=int)[[0, 1, 2, 0, 1]],
+        model_uri="models:/m-1", external_metrics=None)
+    with mlflow.start_run() as run:
+        save_result(result)
+    client = MlflowClient(tracking_uri)
+    back = load_result(client, client.get_run(run.info.run_id))
+    assert back.run_id == run.info.run_id and back.name == "a"
+    assert back.test_metrics == result.test_metrics and back.model_uri == "models:/m-1"
+    assert back.cv_metrics[0] == {"cv_macro_auroc": 0.8}
+    assert np.isnan(back.cv_metrics[1]["cv_macro_auroc"])
+    np.testing.assert_array_equal(back.proba, result.proba)
+    np.testing.assert_array_equal(back.pred, result.pred)
+    assert back.external_proba is None and back.external_metrics is None
+    with mlflow.start_run() as empty:
+        pass
+    assert load_result(client, client.get_run(empty.info.run_id)) is None
+
+
+@pytest.fixture(autouse=True)
+def _no_open_run():
+    yield
+    while mlflow.active_run() is not None:
+        mlflow.end_run("KILLED")
