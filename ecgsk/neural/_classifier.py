@@ -38,6 +38,7 @@ from torch import nn
 
 from .._validation import check_signals
 from ._callbacks import valid_accuracy, valid_macro_auroc
+from ._interrupt import sigint_propagates
 from ._losses import FocalLoss, balanced_loss_weights
 from ._sampling import dataset_labels, make_balanced_sampler
 from ._windows import aggregate_window_logits, random_crop, sliding_windows
@@ -305,6 +306,11 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
     Persist a fitted net with pickle or joblib: it keeps the classes and
     target type next to the weights. skorch's ``save_params`` /
     ``load_params`` only move weights between fitted nets.
+
+    A Ctrl-C (SIGINT) during ``fit`` raises :class:`KeyboardInterrupt` out
+    of it (in the main thread), although skorch ends its epoch loop quietly
+    on one: otherwise the caller would take a net trained for fewer epochs
+    than asked for as finished. Early stopping still ends ``fit`` normally.
 
     Targets as the criterion sees them: binary with one logit: float 0/1 of
     shape ``(batch,)`` against logits ``(batch,)``; multiclass and binary with
@@ -882,7 +888,9 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         self.split_seed_ = split_seed
         if self.random_state is None:
             torch_seed = None  # use (and advance) torch's global generator
-        with self._seeded(torch_seed):
+        # skorch ends training quietly on any KeyboardInterrupt (early stopping raises
+        # one); a user's Ctrl-C must still stop the caller.
+        with self._seeded(torch_seed), sigint_propagates():
             if initialize:
                 self.initialize()
             self.train_generator_ = torch.Generator(device=self.device).manual_seed(
