@@ -22,7 +22,10 @@ never trains their weights, nor any model without a network). ecgsk's rows
 are compared with the best peer row of their task by a paired bootstrap on
 the same records. Finished rows are kept under
 ``--out-dir`` (predictions, time) and skipped on a rerun, so an interrupted
-run resumes; a row is refitted when its parameters, with the defaults of
+run resumes; within the interrupted row, each network resumes at its last
+finished epoch (:func:`ecgsk.neural.checkpoints`, under the cache's
+``checkpoints`` folder; the members of an ensemble that had finished are
+fitted again, to the same weights). A row is refitted when its parameters, with the defaults of
 its pipeline's ``make_pipeline``, build another estimator than the saved
 row's (or change its input), and ``--fresh`` retrains them all
 (printing how far each refit's probabilities are from the saved fit's).
@@ -566,7 +569,9 @@ def build_parser():
                         help="at most N threads in torch and in the OpenMP/BLAS pools "
                              "(histogram gradient boosting); default: the libraries' own")
     parser.add_argument("--out-dir", default=str(ROOT / "bench" / "results" / "quality_runs"))
-    parser.add_argument("--cache-dir", default=None, help="signal cache (default: compare's)")
+    parser.add_argument("--cache-dir", default=None,
+                        help="signal cache, and the networks' checkpoints under its "
+                             "checkpoints/ (default: compare's)")
     parser.add_argument("--fresh", action="store_true", help="retrain rows already saved")
     parser.add_argument("--out", default=None, help="write the markdown table here too")
     return parser
@@ -585,7 +590,12 @@ def main(argv=None):
         check_rows(args.tasks, args.rows, ablation=args.ablation, select=args.select)
     except ValueError as exc:
         parser.error(str(exc))
-    with limit_threads(args.threads):
+    from ecgsk.compare._data import default_cache_dir
+    from ecgsk.neural import checkpoints
+
+    # An interrupted row, run again, resumes its networks at their last finished epoch.
+    folder = Path(args.cache_dir or default_cache_dir()) / "checkpoints"
+    with limit_threads(args.threads), checkpoints(folder):
         _run(args)
 
 

@@ -244,7 +244,10 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
         this many external records); logged as ``compare.max_records``.
     cache_dir : str, path-like or None
         Cache of the loaded signals (:class:`~ecgsk.preprocessing.WFDBLoader`);
-        :func:`default_cache_dir` when None.
+        :func:`default_cache_dir` when None. Its folder ``checkpoints``
+        holds the networks' training checkpoints while they train
+        (:func:`ecgsk.neural.checkpoints`): an interrupted fit, run again,
+        resumes at its last finished epoch.
     n_jobs : int, default=1
         Processes reading records.
     progress : bool, default=True
@@ -307,8 +310,11 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
     ``comparison/report.txt``).
     """
     arguments = dict(locals())
+    from ..neural import checkpoints
+
     threads = check_threads(arguments.pop("threads"), CompareError)
-    with limit_threads(threads):
+    folder = (default_cache_dir() if cache_dir is None else Path(cache_dir)) / "checkpoints"
+    with limit_threads(threads), checkpoints(folder):
         return _compare(**arguments)
 
 

@@ -13,6 +13,7 @@ import contextlib
 import inspect
 import math
 import numbers
+import os
 import warnings
 
 import numpy as np
@@ -38,6 +39,7 @@ from torch import nn
 
 from .._validation import check_signals
 from ._callbacks import valid_accuracy, valid_macro_auroc
+from ._checkpoint import EpochCheckpoint, default_checkpoint_dir, fit_fingerprint, read_checkpoint
 from ._interrupt import sigint_propagates
 from ._losses import FocalLoss, balanced_loss_weights
 from ._sampling import dataset_labels, make_balanced_sampler
@@ -261,6 +263,19 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
     grad_clip : float or None, default=1.0
         Clip the gradient norm to this value (``callbacks__grad_clip``);
         ``None`` disables clipping.
+    checkpoint_dir : str, path-like or None, default=None
+        Folder of checkpoints: ``fit`` writes the whole training state
+        (weights, optimizer, history, early stopping and learning-rate
+        schedule, random generators) to
+        ``checkpoint_dir/ecgnet-<fingerprint>.pt`` at the end of every
+        epoch, the fingerprint hashing the data and every parameter but
+        this one and ``verbose``. A ``fit`` of the same data with the same
+        parameters that finds the file (the earlier one was interrupted or
+        crashed) resumes from it and trains only the epochs left, to the
+        same result on the same machine and threads; the file is removed
+        when ``fit`` ends normally. One folder serves any number of nets.
+        ``partial_fit`` and warm starts write none. None: the folder of an
+        enclosing :func:`ecgsk.neural.checkpoints` block, if any.
     dataset : torch Dataset class, default=SignalDataset
         Wraps the validated arrays for skorch's DataLoader; with
         ``balanced_sampling`` it must expose the labels as ``.y``.
@@ -373,6 +388,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             patience=7,
             lr_patience=3,
             grad_clip=1.0,
+            checkpoint_dir=None,
             verbose=0,
             dataset=SignalDataset,
             **kwargs,
@@ -406,6 +422,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         self.patience = patience
         self.lr_patience = lr_patience
         self.grad_clip = grad_clip
+        self.checkpoint_dir = checkpoint_dir
 
     # ------------------------------------------------------------------
     # sklearn plumbing: parameters, device, tags, fitted state
@@ -454,6 +471,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         state["grad_scaler_state_"] = None if scaler is None else scaler.state_dict()
         # Generators are device-bound and re-seeded at every fit.
         state.pop("train_generator_", None)
+        state.pop("sampler_generator_", None)
         return state
 
     def load_params(self, *args, **kwargs):
@@ -538,6 +556,9 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             raise ValueError(f"train_split must be 'auto', None or a callable, got {ts!r}.")
         self._check_augment()
         check_random_state(self.random_state)
+        cd = self.checkpoint_dir
+        if cd is not None and not isinstance(cd, (str, os.PathLike)):
+            raise ValueError(f"checkpoint_dir must be None or a folder path, got {cd!r}.")
 
     def _check_augment(self):
         aug = self.augment
@@ -784,6 +805,14 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         callbacks.append(("print_log", PrintLog()))
         return callbacks
 
+    def initialize_callbacks(self):
+        """Initialize the callbacks; with ``checkpoint_dir``, :class:`EpochCheckpoint` last."""
+        super().initialize_callbacks()
+        if self._checkpoint_folder() is not None:
+            # After the user's callbacks too: it restores and saves every other one.
+            self.callbacks_.append(("checkpoint", EpochCheckpoint()))
+        return self
+
     def initialize(self):
         """Initialize module, criterion, optimizer and callbacks; return self.
 
@@ -882,7 +911,29 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             finally:
                 np.random.set_state(np_state)
 
+    def _checkpoint_folder(self):
+        """``checkpoint_dir``, else the folder of an enclosing :func:`checkpoints` block."""
+        return self.checkpoint_dir if self.checkpoint_dir is not None \
+            else default_checkpoint_dir()
+
+    def _checkpoint_path(self, X, y_enc):
+        """The checkpoint file of this fit and its fingerprint (None, None without one)."""
+        folder = self._checkpoint_folder()
+        if folder is None:
+            return None, None
+        fingerprint = fit_fingerprint(self, X, y_enc)
+        if fingerprint is None:
+            warnings.warn(f"{type(self).__name__}: a parameter cannot be hashed, so this fit "
+                          "writes no checkpoint (checkpoint_dir is ignored).", stacklevel=3)
+            return None, None
+        return os.path.join(os.fspath(folder), f"ecgnet-{fingerprint}.pt"), fingerprint
+
     def _run_fit(self, X, y_enc, initialize, routing, fit_params):
+        # A fresh fit resumes from its checkpoint, if an interrupted run of it left one.
+        path, fingerprint = self._checkpoint_path(X, y_enc) if initialize else (None, None)
+        resume = read_checkpoint(path, fingerprint)
+        if resume is not None:
+            fit_params = {**fit_params, "epochs": max(self.max_epochs - resume["epochs"], 0)}
         rng = check_random_state(self.random_state)
         torch_seed, split_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
         self.split_seed_ = split_seed
@@ -895,7 +946,13 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
                 self.initialize()
             self.train_generator_ = torch.Generator(device=self.device).manual_seed(
                 _draw_seed())
+            checkpoint = dict(self.callbacks_).get("checkpoint")
+            if checkpoint is not None:
+                checkpoint.path, checkpoint.fingerprint = path, fingerprint
+                checkpoint.resume = resume
             super().partial_fit(X, y_enc, _routing_method=routing, **fit_params)
+        if path is not None and os.path.exists(path):
+            os.remove(path)  # finished: a later fit of the same data starts anew
         return self
 
     def fit(self, X, y, **fit_params):
@@ -1000,6 +1057,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
                 "balanced_sampling=True needs a dataset exposing its labels as .y; "
                 f"got {type(dataset).__name__}.")
         generator = torch.Generator().manual_seed(_draw_seed())
+        self.sampler_generator_ = generator  # its state is checkpointed (checkpoint_dir)
         kwargs["sampler"] = make_balanced_sampler(y, generator=generator)
         batch_size = kwargs.get("batch_size", self.batch_size)
         kwargs["batch_size"] = len(dataset) if batch_size == -1 else batch_size

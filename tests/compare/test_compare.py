@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 from ecgsk.compare import ComparisonFailed, compare, main, make_plan
 from ecgsk.compare._data import stratified_subset
 
-from .conftest import COUNTED, FAILING, FLAT_LR, new_store, write_module
+from .conftest import COUNTED, FAILING, FLAT_LR, TINY_NET, new_store, write_module
 
 pytestmark = pytest.mark.slow
 
@@ -320,6 +320,38 @@ def test_fresh_starts_a_new_comparison(tmp_path, monkeypatch, quiet_args, tracki
     _counted(tmp_path, monkeypatch)
     assert main(["--pipelines", *map(str, paths), *argv, "--set", "b.C=0.5"]) == 0
     assert len(_runs(client, "fresh", "comparison")) == 4
+
+def test_a_network_interrupted_in_training_resumes_at_its_last_epoch(tmp_path, monkeypatch,
+                                                                    tracking_uri, ptbxl_root,
+                                                                    capsys):
+    """Ctrl-C at epoch 3 of the final fit; the rerun trains epochs 3-5 only, to the same net."""
+    epochs = tmp_path / "epochs.log"
+    monkeypatch.setenv("ECGSK_TEST_EPOCHS", str(epochs))
+    path = write_module(tmp_path, "tiny_net", TINY_NET)
+    cache = tmp_path / "cache"
+    argv = ["--pipelines", str(path), "--dataset", "ptbxl", "--task", "superdiagnostic",
+            "--data", str(ptbxl_root), "--no-cv", "--max-records", "200", "--n-boot", "20",
+            "--experiment", "net", "--tracking-uri", tracking_uri, "--cache-dir", str(cache),
+            "--no-progress"]
+    monkeypatch.setenv("ECGSK_TEST_SIGINT", "1")
+    assert main(argv) == 130
+    assert epochs.read_text().split() == ["1", "2", "3"]
+    assert len(list((cache / "checkpoints").glob("ecgnet-*.pt"))) == 1
+    monkeypatch.delenv("ECGSK_TEST_SIGINT")
+    epochs.unlink()
+    assert main(argv) == 0
+    assert epochs.read_text().split() == ["3", "4", "5"]  # epoch 3 was not saved yet
+    assert list((cache / "checkpoints").glob("ecgnet-*.pt")) == []
+    epochs.unlink()
+    assert main(argv + ["--fresh"]) == 0  # the same fit, uninterrupted
+    assert epochs.read_text().split() == ["1", "2", "3", "4", "5"]
+    capsys.readouterr()
+    client = MlflowClient(tracking_uri)
+    runs = _runs(client, "net", "pipeline")
+    assert sorted(r.info.status for r in runs) == ["FINISHED", "FINISHED"]
+    resumed, fresh = (r.data.metrics for r in runs)
+    assert resumed["test_macro_auroc"] == fresh["test_macro_auroc"]
+    assert resumed["test_macro_f1"] == fresh["test_macro_f1"]
 
 def test_no_cv_single_pipeline_cinc(tmp_path, quiet_args, tracking_uri, cinc_root, capsys):
     threads_before = torch.get_num_threads()

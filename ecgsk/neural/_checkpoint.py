@@ -1,0 +1,186 @@
+"""Resume a network's training after a crash or Ctrl-C: a checkpoint at the end of every epoch.
+
+:class:`~ecgsk.neural.ECGNetClassifier` with ``checkpoint_dir`` adds
+:class:`EpochCheckpoint` as its last callback. At the end of every epoch it
+writes the whole state of the training (weights, optimizer, history, the
+callbacks' state: early stopping's counter and best weights, the learning
+rate schedule; the random generators) to one file named by a fingerprint of
+the fit (:func:`fit_fingerprint`: the data and every parameter). A fit of
+the same net on the same data that finds that file starts from it and runs
+only the epochs left, to the same result as an uninterrupted fit on the
+same machine. The file is removed once the fit ends normally.
+"""
+
+import contextlib
+import os
+import pickle
+
+import numpy as np
+import torch
+from skorch.callbacks import Callback
+
+__all__ = ["EpochCheckpoint", "checkpoints", "default_checkpoint_dir", "fit_fingerprint",
+           "read_checkpoint"]
+
+_default = {"dir": None}
+
+#: Parameters that do not change what a fit computes.
+_NOT_FINGERPRINTED = ("checkpoint_dir", "verbose")
+
+
+@contextlib.contextmanager
+def checkpoints(folder):
+    """Checkpoint every network fitted in the block into ``folder``.
+
+    Within the block, :class:`~ecgsk.neural.ECGNetClassifier` fits whose
+    ``checkpoint_dir`` is None write their checkpoints to ``folder`` (and
+    resume from them), as if ``checkpoint_dir=folder`` had been given, in
+    every thread of the process. ``python -m ecgsk.compare`` and
+    ``bench/quality.py`` fit in such a block, so that a rerun after an
+    interruption resumes a network's training at its last finished epoch.
+    ``None`` turns the default off in the block.
+
+    Examples
+    --------
+    >>> from ecgsk.neural import checkpoints            # doctest: +SKIP
+    >>> with checkpoints("ckpt"):                        # doctest: +SKIP
+    ...     pipeline.fit(X, y)   # Ctrl-C, then the same fit again: it resumes
+    """
+    previous = _default["dir"]
+    _default["dir"] = None if folder is None else os.fspath(folder)
+    try:
+        yield
+    finally:
+        _default["dir"] = previous
+
+
+def default_checkpoint_dir():
+    """The folder :func:`checkpoints` set for the current block, or None."""
+    return _default["dir"]
+
+
+def fit_fingerprint(net, X, y):
+    """A fingerprint of a fit: ``X``, ``y`` and the net's parameters, or None if unhashable."""
+    import joblib
+
+    params = {k: v for k, v in net.get_params(deep=False).items()
+              if k not in _NOT_FINGERPRINTED}
+    try:
+        return joblib.hash((type(net).__qualname__, params, X, y))
+    except Exception:  # noqa: BLE001 -- a parameter that does not pickle: no checkpoints
+        return None
+
+
+def read_checkpoint(path, fingerprint):
+    """The state saved at ``path`` if it is a checkpoint of this fit, else None."""
+    if path is None or not os.path.exists(path):
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception:  # noqa: BLE001 -- a torn or foreign file is not resumed from
+        return None
+    if not isinstance(state, dict) or state.get("fingerprint") != fingerprint:
+        return None
+    return state
+
+
+def _callback_state(callback):
+    """The fitted attributes (``name_``) of a callback; a scheduler by its ``state_dict``."""
+    state = {}
+    for key, value in vars(callback).items():
+        if not key.endswith("_") or key.startswith("_"):
+            continue
+        if (not isinstance(value, type) and hasattr(value, "state_dict")
+                and hasattr(value, "load_state_dict")):
+            state[key] = ("state_dict", value.state_dict())
+            continue
+        try:
+            pickle.dumps(value)
+        except Exception:  # noqa: BLE001 -- a progress bar, a lock: not training state
+            continue
+        state[key] = ("value", value)
+    return state
+
+
+def _restore_callback(callback, state):
+    for key, (kind, value) in state.items():
+        if kind == "state_dict" and getattr(callback, key, None) is not None:
+            getattr(callback, key).load_state_dict(value)
+        elif kind == "value":
+            setattr(callback, key, value)
+
+
+class EpochCheckpoint(Callback):
+    """Save the training state at every epoch's end; restore it when the fit starts again.
+
+    Set up by :class:`~ecgsk.neural.ECGNetClassifier` (``checkpoint_dir``),
+    which gives it the file (``path``) and a state to resume from
+    (``resume``, from :func:`read_checkpoint`) before training starts. It
+    must be the last callback: it restores the others after they have
+    initialised themselves, and saves after they have updated.
+    """
+
+    def __init__(self, path=None, fingerprint=None, resume=None):
+        self.path = path
+        self.fingerprint = fingerprint
+        self.resume = resume
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        state, self.resume = self.resume, None
+        if state is None:
+            return
+        from skorch.history import History
+
+        net.module_.load_state_dict(state["module"])
+        net.optimizer_.load_state_dict(state["optimizer"])
+        net.history = History(state["history"])
+        callbacks = dict(net.callbacks_)
+        for name, cb_state in state["callbacks"].items():
+            if name in callbacks:
+                _restore_callback(callbacks[name], cb_state)
+        if state.get("grad_scaler") is not None and net.grad_scaler_ is not None:
+            net.grad_scaler_.load_state_dict(state["grad_scaler"])
+        # The generators at the first epoch's start: skorch builds the data
+        # iterators in between, and the balanced sampler draws its seed there.
+        self.rng_ = state["rng"]
+
+    def on_epoch_begin(self, net, **kwargs):
+        rng, self.rng_ = getattr(self, "rng_", None), None
+        if rng is None:
+            return
+        torch.set_rng_state(rng["torch"])
+        if rng.get("cuda") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
+        np.random.set_state(rng["numpy"])
+        for name in ("train_generator", "sampler_generator"):
+            generator = getattr(net, f"{name}_", None)
+            if rng.get(name) is not None and generator is not None:
+                generator.set_state(rng[name])
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.path is None:
+            return
+        generators = {name: getattr(net, f"{name}_", None)
+                      for name in ("train_generator", "sampler_generator")}
+        state = {
+            "fingerprint": self.fingerprint,
+            "epochs": len(net.history),
+            "module": net.module_.state_dict(),
+            "optimizer": net.optimizer_.state_dict(),
+            "history": net.history.to_list(),
+            "callbacks": {name: _callback_state(cb) for name, cb in net.callbacks_
+                          if cb is not self},
+            "grad_scaler": (net.grad_scaler_.state_dict()
+                            if getattr(net, "grad_scaler_", None) is not None else None),
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+                "numpy": np.random.get_state(),
+                **{name: None if gen is None else gen.get_state()
+                   for name, gen in generators.items()},
+            },
+        }
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        partial = f"{self.path}.{os.getpid()}.partial"
+        torch.save(state, partial)
+        os.replace(partial, self.path)  # a crash while saving keeps the previous epoch's

@@ -1,0 +1,151 @@
+"""Tests of ecgsk/neural/_checkpoint.py: an interrupted fit resumes to the same net."""
+
+import os
+import pickle
+import signal
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from skorch.callbacks import Callback
+
+from ecgsk.preprocessing import Augmenter
+
+from .test_classifier import fast, make_multilabel, make_signals
+
+
+#: Epochs trained (not restored), as ``len(history)`` at their end.
+TRAINED = []
+
+
+class CtrlCAt(Callback):
+    """Sends SIGINT (a user's Ctrl-C) at the end of epoch ``epoch`` while $ECGSK_TEST_SIGINT is set.
+
+    The switch is outside the parameters, so the interrupted and the resumed
+    fit have the same fingerprint.
+    """
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        TRAINED.append(len(net.history))
+        if len(net.history) == self.epoch and os.environ.get("ECGSK_TEST_SIGINT"):
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def _weights(net):
+    return {k: v.clone() for k, v in net.module_.state_dict().items()}
+
+
+def _interrupted_then_resumed(make, X, y, tmp_path, monkeypatch, at):
+    monkeypatch.setenv("ECGSK_TEST_SIGINT", "1")
+    first = make(checkpoint_dir=tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        first.fit(X, y)
+    assert len(first.history) == at  # the checkpoint holds the epoch before
+    (saved,) = tmp_path.glob("ecgnet-*.pt")
+    monkeypatch.delenv("ECGSK_TEST_SIGINT")
+    TRAINED.clear()
+    resumed = make(checkpoint_dir=tmp_path).fit(X, y)
+    # Epoch `at` ended in the Ctrl-C before it was saved: the resumed fit trains it
+    # again, and the ones after (early stopping's last epoch ends before CtrlCAt sees it).
+    assert TRAINED == list(range(at, at + len(TRAINED)))
+    assert TRAINED[-1] >= len(resumed.history) - 1
+    return resumed, saved
+
+
+@pytest.mark.parametrize("case", ["plain", "crops, augmentation, balanced sampling",
+                                  "multi-label, early stopping after the resume"])
+def test_a_resumed_fit_ends_as_an_uninterrupted_one(case, tmp_path, monkeypatch):
+    if case == "plain":
+        X, y = make_signals(96)
+        kwargs = dict(max_epochs=8, lr_patience=1)
+    elif case.startswith("crops"):
+        X, y = make_signals(96, n_samples=96)
+        kwargs = dict(max_epochs=6, crop_length=64, window_stride=32, augment=Augmenter(),
+                      balanced_sampling=True)
+    else:
+        X, y = make_multilabel(120)
+        kwargs = dict(max_epochs=30, patience=2, lr=0.1, lr_patience=None)
+
+    def make(**extra):
+        return fast(callbacks=[("ctrl_c", CtrlCAt(3))], **kwargs, **extra)
+
+    reference = make().fit(X, y)
+    resumed, saved = _interrupted_then_resumed(make, X, y, tmp_path, monkeypatch, at=3)
+    assert len(resumed.history) == len(reference.history) > 3
+    if case.startswith("multi"):
+        assert len(reference.history) < 30  # early stopping ended both
+    for key in ("train_loss", "valid_loss"):
+        assert resumed.history[:, key] == reference.history[:, key]
+    want = _weights(reference)
+    assert all(torch.equal(v, want[k]) for k, v in _weights(resumed).items())
+    np.testing.assert_array_equal(resumed.predict_proba(X), reference.predict_proba(X))
+    assert not saved.exists()  # a finished fit leaves no checkpoint
+
+
+def test_a_checkpoint_of_another_fit_is_not_used(tmp_path, monkeypatch):
+    X, y = make_signals(96)
+
+    def make(**extra):
+        return fast(max_epochs=5, callbacks=[("ctrl_c", CtrlCAt(2))], **extra)
+
+    monkeypatch.setenv("ECGSK_TEST_SIGINT", "1")
+    with pytest.raises(KeyboardInterrupt):
+        make(checkpoint_dir=tmp_path).fit(X, y)
+    (saved,) = tmp_path.glob("ecgnet-*.pt")
+    monkeypatch.delenv("ECGSK_TEST_SIGINT")
+    other = make(checkpoint_dir=tmp_path, lr=0.05).fit(X, y)  # other parameters
+    assert len(other.history) == 5 and saved.exists()
+    other = make(checkpoint_dir=tmp_path).fit(X[:90], y[:90])  # other data
+    assert len(other.history) == 5 and saved.exists()
+    saved.write_bytes(b"torn")  # a file cut short by a crash is not read
+    again = make(checkpoint_dir=tmp_path).fit(X, y)
+    assert len(again.history) == 5
+    np.testing.assert_array_equal(again.predict_proba(X), make().fit(X, y).predict_proba(X))
+
+
+def test_a_net_with_checkpoints_clones_and_pickles(tmp_path):
+    X, y = make_signals(64)
+    net = fast(max_epochs=2, checkpoint_dir=tmp_path)
+    assert clone(net).get_params()["checkpoint_dir"] == tmp_path
+    fitted = pickle.loads(pickle.dumps(net.fit(X, y)))
+    np.testing.assert_array_equal(fitted.predict_proba(X), net.predict_proba(X))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_checkpoint_dir_is_checked():
+    X, y = make_signals(32)
+    with pytest.raises(ValueError, match="checkpoint_dir must be None or a folder path, got 3"):
+        fast(checkpoint_dir=3).fit(X, y)
+
+
+def test_a_checkpoints_block_checkpoints_the_nets_of_a_pipeline(tmp_path, monkeypatch):
+    from sklearn.pipeline import make_pipeline
+
+    from ecgsk.neural import checkpoints
+    from ecgsk.neural._checkpoint import default_checkpoint_dir
+    from ecgsk.preprocessing import Standardizer
+
+    X, y = make_signals(96)
+
+    def make():
+        return make_pipeline(Standardizer(), fast(max_epochs=6, callbacks=[("c", CtrlCAt(3))]))
+
+    reference = make().fit(X, y)
+    monkeypatch.setenv("ECGSK_TEST_SIGINT", "1")
+    with checkpoints(tmp_path), pytest.raises(KeyboardInterrupt):
+        make().fit(X, y)
+    assert default_checkpoint_dir() is None  # the block ended
+    assert len(list(tmp_path.glob("ecgnet-*.pt"))) == 1
+    monkeypatch.delenv("ECGSK_TEST_SIGINT")
+    TRAINED.clear()
+    with checkpoints(tmp_path):
+        resumed = make().fit(X, y)
+    assert TRAINED == [3, 4, 5, 6]  # resumed after epoch 2, the last one saved
+    np.testing.assert_array_equal(resumed.predict_proba(X), reference.predict_proba(X))
+    assert list(tmp_path.glob("ecgnet-*.pt")) == []
+    with checkpoints(tmp_path), checkpoints(None):
+        assert default_checkpoint_dir() is None
