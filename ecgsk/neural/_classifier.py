@@ -810,7 +810,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         super().initialize_callbacks()
         if self._checkpoint_folder() is not None:
             # After the user's callbacks too: it restores and saves every other one.
-            self.callbacks_.append(("checkpoint", EpochCheckpoint()))
+            self.callbacks_.append(("ecgsk_checkpoint", EpochCheckpoint()))
         return self
 
     def initialize(self):
@@ -946,7 +946,8 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
                 self.initialize()
             self.train_generator_ = torch.Generator(device=self.device).manual_seed(
                 _draw_seed())
-            checkpoint = dict(self.callbacks_).get("checkpoint")
+            checkpoint = next((cb for _, cb in self.callbacks_
+                               if isinstance(cb, EpochCheckpoint)), None)
             if checkpoint is not None:
                 checkpoint.path, checkpoint.fingerprint = path, fingerprint
                 checkpoint.resume = resume
