@@ -18,7 +18,9 @@ examples:
 
 Rerunning the same command after an interruption (Ctrl-C, a crash, a failed
 pipeline) resumes that comparison in its MLflow runs: finished pipelines are
-read back and finished folds kept; --fresh starts a new one.
+read back, finished folds kept, and a network cut off in its training resumes
+at its last finished epoch (checkpoints in CACHE_DIR/checkpoints); --fresh
+starts a new comparison.
 
 Runs go to MLflow (default sqlite:///mlruns/mlflow.db); browse them with
   mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host 127.0.0.1
@@ -86,7 +88,8 @@ def build_parser():
     parser.add_argument("--max-records", type=_nonneg_int, metavar="N",
                         help="use a stratified, seeded subset of N records (quick runs)")
     parser.add_argument("--cache-dir", metavar="PATH",
-                        help="cache of loaded signals (default $ECGSK_CACHE or "
+                        help="cache of loaded signals, and of the networks' training "
+                             "checkpoints under checkpoints/ (default $ECGSK_CACHE or "
                              "~/.cache/ecgsk/signals)")
     parser.add_argument("--n-jobs", type=int, default=1, help="processes reading records (1)")
     parser.add_argument("--threads", type=_positive_int, metavar="N",
