@@ -590,12 +590,11 @@ def main(argv=None):
         check_rows(args.tasks, args.rows, ablation=args.ablation, select=args.select)
     except ValueError as exc:
         parser.error(str(exc))
-    from ecgsk.compare._data import default_cache_dir
+    from ecgsk.compare._data import checkpoint_folder
     from ecgsk.neural import checkpoints
 
     # An interrupted row, run again, resumes its networks at their last finished epoch.
-    folder = Path(args.cache_dir or default_cache_dir()) / "checkpoints"
-    with limit_threads(args.threads), checkpoints(folder):
+    with limit_threads(args.threads), checkpoints(checkpoint_folder(args.cache_dir)):
         _run(args)
 
 

@@ -16,6 +16,7 @@ from .._threads import check_threads, limit_threads
 from ._data import (
     CompareError,
     align_labels,
+    checkpoint_folder,
     check_dataset_task,
     default_cache_dir,
     default_length,
@@ -313,8 +314,7 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
     from ..neural import checkpoints
 
     threads = check_threads(arguments.pop("threads"), CompareError)
-    folder = (default_cache_dir() if cache_dir is None else Path(cache_dir)) / "checkpoints"
-    with limit_threads(threads), checkpoints(folder):
+    with limit_threads(threads), checkpoints(checkpoint_folder(cache_dir)):
         return _compare(**arguments)
 
 

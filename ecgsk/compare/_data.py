@@ -385,6 +385,15 @@ def default_cache_dir():
     return Path(base).expanduser() / "ecgsk" / "signals"
 
 
+def checkpoint_folder(cache_dir=None):
+    """Where compare, tune and ``bench/quality.py`` keep the networks' checkpoints.
+
+    ``checkpoints`` in the signal cache (``cache_dir``, else
+    :func:`default_cache_dir`); see :func:`ecgsk.neural.checkpoints`.
+    """
+    return (default_cache_dir() if cache_dir is None else Path(cache_dir)) / "checkpoints"
+
+
 def load_signals(paths, *, sampling_rate, length, cache_dir=None, n_jobs=1,
                  return_lead_names=False):
     """Read records into float32 ``(n, leads, length)`` arrays.

@@ -8,7 +8,8 @@ rate schedule; the random generators) to one file named by a fingerprint of
 the fit (:func:`fit_fingerprint`: the data and every parameter). A fit of
 the same net on the same data that finds that file starts from it and runs
 only the epochs left, to the same result as an uninterrupted fit on the
-same machine. The file is removed once the fit ends normally.
+same machine. The file is removed once the fit ends, unless it ends by an
+interruption (Ctrl-C, SIGTERM) or the process dies.
 """
 
 import contextlib
@@ -20,7 +21,7 @@ import torch
 from skorch.callbacks import Callback
 
 __all__ = ["EpochCheckpoint", "checkpoints", "default_checkpoint_dir", "fit_fingerprint",
-           "read_checkpoint"]
+           "read_checkpoint", "remove_checkpoint"]
 
 _default = {"dir": None}
 
@@ -60,15 +61,32 @@ def default_checkpoint_dir():
 
 
 def fit_fingerprint(net, X, y):
-    """A fingerprint of a fit: ``X``, ``y`` and the net's parameters, or None if unhashable."""
+    """A fingerprint of a fit: ``X``, ``y`` and the net's parameters, or None if unhashable.
+
+    A callback whose class sets ``fingerprinted = False`` is left out: it
+    watches the training without changing what an epoch computes (``ecgsk.tune``'s
+    pruning callback, which holds its trial: a trial queued again after an
+    interruption resumes the nets of the one it repeats).
+    """
     import joblib
 
     params = {k: v for k, v in net.get_params(deep=False).items()
               if k not in _NOT_FINGERPRINTED}
+    if isinstance(params.get("callbacks"), (list, tuple)):
+        params["callbacks"] = [
+            item for item in params["callbacks"]
+            if getattr(item[1] if isinstance(item, tuple) else item, "fingerprinted", True)]
     try:
         return joblib.hash((type(net).__qualname__, params, X, y))
     except Exception:  # noqa: BLE001 -- a parameter that does not pickle: no checkpoints
         return None
+
+
+def remove_checkpoint(path):
+    """Remove the checkpoint at ``path`` (None: nothing), if it is there."""
+    if path is not None:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
 
 
 def read_checkpoint(path, fingerprint):

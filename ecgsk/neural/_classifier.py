@@ -39,7 +39,13 @@ from torch import nn
 
 from .._validation import check_signals
 from ._callbacks import valid_accuracy, valid_macro_auroc
-from ._checkpoint import EpochCheckpoint, default_checkpoint_dir, fit_fingerprint, read_checkpoint
+from ._checkpoint import (
+    EpochCheckpoint,
+    default_checkpoint_dir,
+    fit_fingerprint,
+    read_checkpoint,
+    remove_checkpoint,
+)
 from ._interrupt import sigint_propagates
 from ._losses import FocalLoss, balanced_loss_weights
 from ._sampling import dataset_labels, make_balanced_sampler
@@ -273,7 +279,8 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         parameters that finds the file (the earlier one was interrupted or
         crashed) resumes from it and trains only the epochs left, to the
         same result on the same machine and threads; the file is removed
-        when ``fit`` ends normally. One folder serves any number of nets.
+        when ``fit`` ends, unless by an interruption (KeyboardInterrupt,
+        SIGTERM). One folder serves any number of nets.
         ``partial_fit`` and warm starts write none. None: the folder of an
         enclosing :func:`ecgsk.neural.checkpoints` block, if any.
     dataset : torch Dataset class, default=SignalDataset
@@ -941,19 +948,24 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             torch_seed = None  # use (and advance) torch's global generator
         # skorch ends training quietly on any KeyboardInterrupt (early stopping raises
         # one); a user's Ctrl-C must still stop the caller.
-        with self._seeded(torch_seed), sigint_propagates():
-            if initialize:
-                self.initialize()
-            self.train_generator_ = torch.Generator(device=self.device).manual_seed(
-                _draw_seed())
-            checkpoint = next((cb for _, cb in self.callbacks_
-                               if isinstance(cb, EpochCheckpoint)), None)
-            if checkpoint is not None:
-                checkpoint.path, checkpoint.fingerprint = path, fingerprint
-                checkpoint.resume = resume
-            super().partial_fit(X, y_enc, _routing_method=routing, **fit_params)
-        if path is not None and os.path.exists(path):
-            os.remove(path)  # finished: a later fit of the same data starts anew
+        try:
+            with self._seeded(torch_seed), sigint_propagates():
+                if initialize:
+                    self.initialize()
+                self.train_generator_ = torch.Generator(device=self.device).manual_seed(
+                    _draw_seed())
+                checkpoint = next((cb for _, cb in self.callbacks_
+                                   if isinstance(cb, EpochCheckpoint)), None)
+                if checkpoint is not None:
+                    checkpoint.path, checkpoint.fingerprint = path, fingerprint
+                    checkpoint.resume = resume
+                super().partial_fit(X, y_enc, _routing_method=routing, **fit_params)
+        except (KeyboardInterrupt, SystemExit):
+            raise  # interrupted (Ctrl-C, SIGTERM): the checkpoint stays for the rerun
+        except BaseException:
+            remove_checkpoint(path)  # an error (or a pruned trial): nothing to resume
+            raise
+        remove_checkpoint(path)  # finished: a later fit of the same data starts anew
         return self
 
     def fit(self, X, y, **fit_params):

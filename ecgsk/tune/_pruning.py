@@ -34,6 +34,11 @@ class EpochPruningCallback(Callback):
     ...                                                      # doctest: +SKIP
     """
 
+    #: Left out of a fit's checkpoint fingerprint (:func:`ecgsk.neural.checkpoints`): it
+    #: holds its trial, and a trial queued again after an interruption should resume the
+    #: nets of the one it repeats.
+    fingerprinted = False
+
     def __init__(self, trial, monitor, step_offset=0, fold=None):
         self.trial = trial
         self.monitor = monitor

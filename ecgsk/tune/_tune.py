@@ -300,6 +300,10 @@ def tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, 
         MLflow experiment.
     cache_dir : str, path-like or None
         Signal cache (:func:`ecgsk.compare.default_cache_dir` when None).
+        Its folder ``checkpoints`` holds the networks' training checkpoints
+        (:func:`ecgsk.neural.checkpoints`): a trial queued again after an
+        interruption resumes each network of the trial it repeats at its
+        last finished epoch.
     n_boot : int, default=1000
         Bootstrap resamples of the final test's confidence intervals.
     heartbeat_interval, grace_period : int
@@ -364,10 +368,14 @@ def tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, 
     threads = check_threads(arguments.pop("threads"), TuneError)
     import optuna
 
+    from ..compare._data import checkpoint_folder
+    from ..neural import checkpoints
+
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the bar and the table say it all
     try:
-        with limit_threads(threads):
+        # A trial queued again after an interruption resumes its networks' epochs.
+        with limit_threads(threads), checkpoints(checkpoint_folder(cache_dir)):
             return _tune(**arguments)
     finally:
         optuna.logging.set_verbosity(verbosity)

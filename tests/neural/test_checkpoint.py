@@ -149,3 +149,40 @@ def test_a_checkpoints_block_checkpoints_the_nets_of_a_pipeline(tmp_path, monkey
     assert list(tmp_path.glob("ecgnet-*.pt")) == []
     with checkpoints(tmp_path), checkpoints(None):
         assert default_checkpoint_dir() is None
+
+
+class FailAt(Callback):
+    """Raises an error at epoch ``epoch`` (a diverging loss, a pruned trial)."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            raise RuntimeError("diverged")
+
+
+def test_a_fit_that_fails_leaves_no_checkpoint(tmp_path):
+    X, y = make_signals(64)
+    net = fast(max_epochs=5, checkpoint_dir=tmp_path, callbacks=[("fail", FailAt(3))])
+    with pytest.raises(RuntimeError, match="diverged"):
+        net.fit(X, y)
+    assert list(tmp_path.iterdir()) == []  # nothing to resume: a rerun fails the same way
+
+
+def test_callbacks_that_only_watch_are_not_fingerprinted():
+    from ecgsk.neural._checkpoint import fit_fingerprint
+
+    class Watch(Callback):
+        fingerprinted = False
+
+        def __init__(self, tag):
+            self.tag = tag
+
+    X, y = make_signals(32)
+    a = fast(callbacks=[("w", Watch(1))])
+    assert fit_fingerprint(a, X, y) == fit_fingerprint(fast(callbacks=[("w", Watch(2))]), X, y)
+    assert fit_fingerprint(a, X, y) == fit_fingerprint(fast(callbacks=[]), X, y)
+    assert fit_fingerprint(a, X, y) != fit_fingerprint(fast(callbacks=[("c", CtrlCAt(1))]),
+                                                       X, y)
+    assert fit_fingerprint(a, X, y) != fit_fingerprint(a, X, y[::-1].copy())

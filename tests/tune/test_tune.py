@@ -14,7 +14,7 @@ from optuna.trial import TrialState
 
 from ecgsk.tune import main, tune
 
-from .conftest import finish, new_store, start_tune, tune_cmd, wait_for
+from .conftest import CTRL_C_NET, finish, new_store, start_tune, tune_cmd, wait_for, write_module
 
 pytestmark = pytest.mark.slow
 
@@ -193,6 +193,32 @@ def test_network_trials_report_each_epoch_and_resume(
     assert len(_runs(client, "net", "study")) == 1  # the same parent run
     assert "3 of 3 trials finished (1 complete, 2 pruned)" in out.getvalue()
 
+
+def test_a_trial_queued_again_resumes_its_networks(tracking_uri, ptbxl_root, tmp_path,
+                                                    monkeypatch):
+    """Ctrl-C at epoch 3 of trial 0's first fold; the rerun's repeat of it trains 3-4 there."""
+    epochs = tmp_path / "epochs.log"
+    monkeypatch.setenv("ECGSK_TEST_EPOCHS", str(epochs))
+    path = write_module(tmp_path, "ctrl_c_net", CTRL_C_NET)
+    cache = tmp_path / "cache"
+    common = dict(folds=[1], max_records=200, sampler="random", pruner="none", n_trials=1,
+                  tracking_uri=tracking_uri, experiment="requeue", cache_dir=cache,
+                  study_name="requeue", n_boot=20, progress=False, out=io.StringIO())
+    monkeypatch.setenv("ECGSK_TEST_SIGINT", "1")
+    with pytest.raises(KeyboardInterrupt):
+        tune(path, "ptbxl", "superdiagnostic", ptbxl_root, **common)
+    assert epochs.read_text().split() == ["1", "2", "3"]
+    assert len(list((cache / "checkpoints").glob("ecgnet-*.pt"))) == 1
+    monkeypatch.delenv("ECGSK_TEST_SIGINT")
+    epochs.unlink()
+    result = tune(path, "ptbxl", "superdiagnostic", ptbxl_root, **common)
+    assert result.ran == [(1, "COMPLETE")]  # trial 0 queued again as trial 1
+    study = optuna.load_study(study_name="requeue", storage=_storage(tracking_uri))
+    assert study.trials[1].params == study.trials[0].params
+    # Fold 1 resumed after epoch 2 (epoch 3 ended in the Ctrl-C before it was saved);
+    # then the final refit, a fit of other records, trained from its first epoch.
+    assert epochs.read_text().split() == ["3", "4", "1", "2", "3", "4"]
+    assert list((cache / "checkpoints").glob("ecgnet-*.pt")) == []
 
 def _trials(storage, name):
     try:
