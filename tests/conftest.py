@@ -108,3 +108,45 @@ def tracking_uri(empty_store, tmp_path, monkeypatch):
 def signal_cache(tmp_path_factory):
     """WFDBLoader cache shared by the comparisons and studies of a session."""
     return tmp_path_factory.mktemp("signals")
+
+
+# A pipeline module (compare's and tune's resume tests): written with write_module.
+CTRL_C_NET = '''
+"""A tiny CNN (ecgsk.nets.ECGCNN) that logs each epoch it trains; a Ctrl-C at epoch 3 where asked.
+
+Each epoch's end appends ``len(history)`` to $ECGSK_TEST_EPOCHS; with
+$ECGSK_TEST_SIGINT set, epoch 3 ends in a SIGINT to this process.
+"""
+
+import os
+import signal
+
+from skorch.callbacks import Callback
+
+from ecgsk.nets import ECGCNN
+from ecgsk.neural import ECGNetClassifier
+
+DATASET = "ptbxl"
+TASK = "superdiagnostic"
+SAMPLING_RATE = 50
+LENGTH = 250
+
+
+class CtrlC(Callback):
+    def on_epoch_end(self, net, **kwargs):
+        with open(os.environ["ECGSK_TEST_EPOCHS"], "a") as log:
+            log.write(f"{len(net.history)}\\n")
+        if len(net.history) == 3 and os.environ.get("ECGSK_TEST_SIGINT"):
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def make_pipeline(lr=1e-3, max_epochs=5, random_state=0):
+    return ECGNetClassifier(ECGCNN, module__filters=(4, 4, 8, 8), module__dense=(8,),
+                            max_epochs=max_epochs, batch_size=32, lr=lr, patience=None,
+                            lr_patience=None, random_state=random_state,
+                            callbacks=[("ctrl_c", CtrlC())])
+
+
+def search_space(trial):
+    return {"lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True)}
+'''

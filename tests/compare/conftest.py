@@ -152,45 +152,6 @@ def search_space(trial):
     return {"C": trial.suggest_float("C", 0.01, 1.0)}
 '''
 
-TINY_NET = '''
-"""A tiny CNN that logs each epoch it trains and gets a Ctrl-C at epoch 3 where asked.
-
-Each epoch's end appends ``len(history)`` to the file $ECGSK_TEST_EPOCHS;
-with $ECGSK_TEST_SIGINT set, epoch 3 ends in a SIGINT to this process.
-"""
-
-import os
-import signal
-
-from skorch.callbacks import Callback
-
-from ecgsk.nets import ECGCNN
-from ecgsk.neural import ECGNetClassifier
-
-DATASET = "ptbxl"
-TASK = "superdiagnostic"
-SAMPLING_RATE = 50
-LENGTH = 500
-
-
-class CtrlC(Callback):
-    def on_epoch_end(self, net, **kwargs):
-        with open(os.environ["ECGSK_TEST_EPOCHS"], "a") as log:
-            log.write(f"{len(net.history)}\\n")
-        if len(net.history) == 3 and os.environ.get("ECGSK_TEST_SIGINT"):
-            os.kill(os.getpid(), signal.SIGINT)
-
-
-def make_pipeline(max_epochs=5, random_state=0):
-    return ECGNetClassifier(ECGCNN, module__filters=(4, 4, 8, 8), module__dense=(8,),
-                            max_epochs=max_epochs, batch_size=32, lr=1e-3,
-                            random_state=random_state, callbacks=[("ctrl_c", CtrlC())])
-
-
-def search_space(trial):
-    return {"max_epochs": trial.suggest_int("max_epochs", 2, 5)}
-'''
-
 @pytest.fixture(scope="session")
 def pipeline_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pipelines")

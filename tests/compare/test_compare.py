@@ -14,7 +14,8 @@ from mlflow.tracking import MlflowClient
 from ecgsk.compare import ComparisonFailed, compare, main, make_plan
 from ecgsk.compare._data import stratified_subset
 
-from .conftest import COUNTED, FAILING, FLAT_LR, TINY_NET, new_store, write_module
+from ..conftest import CTRL_C_NET
+from .conftest import COUNTED, FAILING, FLAT_LR, new_store, write_module
 
 pytestmark = pytest.mark.slow
 
@@ -327,7 +328,7 @@ def test_a_network_interrupted_in_training_resumes_at_its_last_epoch(tmp_path, m
     """Ctrl-C at epoch 3 of the final fit; the rerun trains epochs 3-5 only, to the same net."""
     epochs = tmp_path / "epochs.log"
     monkeypatch.setenv("ECGSK_TEST_EPOCHS", str(epochs))
-    path = write_module(tmp_path, "tiny_net", TINY_NET)
+    path = write_module(tmp_path, "ctrl_c_net", CTRL_C_NET)
     cache = tmp_path / "cache"
     argv = ["--pipelines", str(path), "--dataset", "ptbxl", "--task", "superdiagnostic",
             "--data", str(ptbxl_root), "--no-cv", "--max-records", "200", "--n-boot", "20",

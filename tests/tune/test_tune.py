@@ -14,7 +14,8 @@ from optuna.trial import TrialState
 
 from ecgsk.tune import main, tune
 
-from .conftest import CTRL_C_NET, finish, new_store, start_tune, tune_cmd, wait_for, write_module
+from ..conftest import CTRL_C_NET, write_module
+from .conftest import finish, new_store, start_tune, tune_cmd, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -196,7 +197,7 @@ def test_network_trials_report_each_epoch_and_resume(
 
 def test_a_trial_queued_again_resumes_its_networks(tracking_uri, ptbxl_root, tmp_path,
                                                     monkeypatch):
-    """Ctrl-C at epoch 3 of trial 0's first fold; the rerun's repeat of it trains 3-4 there."""
+    """Ctrl-C at epoch 3 of trial 0's first fold; the rerun's repeat of it trains 3-5 there."""
     epochs = tmp_path / "epochs.log"
     monkeypatch.setenv("ECGSK_TEST_EPOCHS", str(epochs))
     path = write_module(tmp_path, "ctrl_c_net", CTRL_C_NET)
@@ -217,7 +218,7 @@ def test_a_trial_queued_again_resumes_its_networks(tracking_uri, ptbxl_root, tmp
     assert study.trials[1].params == study.trials[0].params
     # Fold 1 resumed after epoch 2 (epoch 3 ended in the Ctrl-C before it was saved);
     # then the final refit, a fit of other records, trained from its first epoch.
-    assert epochs.read_text().split() == ["3", "4", "1", "2", "3", "4"]
+    assert epochs.read_text().split() == ["3", "4", "5", "1", "2", "3", "4", "5"]
     assert list((cache / "checkpoints").glob("ecgnet-*.pt")) == []
 
 def _trials(storage, name):
