@@ -25,9 +25,9 @@ the same records. Finished rows are kept under
 run resumes; within the interrupted row, each network resumes at its last
 finished epoch (:func:`ecgsk.neural.checkpoints`, under the cache's
 ``checkpoints`` folder; the members of an ensemble that had finished are
-fitted again, to the same weights). A row is refitted when its parameters, with the defaults of
-its pipeline's ``make_pipeline``, build another estimator than the saved
-row's (or change its input), and ``--fresh`` retrains them all
+fitted again, to the same weights). A row is refitted when its
+parameters, with the defaults of its pipeline's ``make_pipeline``, build
+another estimator than the saved row's (or change its input), and ``--fresh`` retrains them all
 (printing how far each refit's probabilities are from the saved fit's).
 A change inside ``ecgsk`` that is not a parameter (a fix) is not detected:
 each row records the commit it was fitted at (``code`` in its metadata),
@@ -76,6 +76,7 @@ from ecgsk.compare._data import (  # noqa: E402
     make_plan,
     unseen_records,
 )
+from ecgsk._argtypes import positive_int  # noqa: E402
 from ecgsk._threads import limit_threads  # noqa: E402
 from ecgsk.compare._registry import load_pipeline_module  # noqa: E402
 from ecgsk.features import _rhythm  # noqa: E402
@@ -536,13 +537,6 @@ def check_rows(tasks, parts, *, ablation=False, select=False):
                          f"{', '.join(tasks)} contain {'it' if len(missing) == 1 else 'them'}.")
 
 
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
 def build_parser():
     """The command line of ``main``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -565,7 +559,7 @@ def build_parser():
     parser.add_argument("--ablation", action="store_true",
                         help="the ablation rows (against the reference row) instead")
     parser.add_argument("--n-boot", type=int, default=1000)
-    parser.add_argument("--threads", type=_positive_int, default=None, metavar="N",
+    parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
                         help="at most N threads in torch and in the OpenMP/BLAS pools "
                              "(histogram gradient boosting); default: the libraries' own")
     parser.add_argument("--out-dir", default=str(ROOT / "bench" / "results" / "quality_runs"))

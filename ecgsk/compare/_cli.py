@@ -3,6 +3,7 @@
 import argparse
 import sys
 
+from .._argtypes import nonneg_int, positive_int
 from ._data import DATASETS, CompareError
 from ._registry import PipelineError, list_pipelines, load_pipeline_module, pipeline_dirs
 
@@ -27,23 +28,6 @@ Runs go to MLflow (default sqlite:///mlruns/mlflow.db); browse them with
 Exit status: 0 done, 1 some pipeline failed (the others were compared),
 2 bad request (nothing was run), 130 interrupted.
 """
-
-
-def _nonneg_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
-    return value
-
-
-def _positive_int(text):
-    value = _nonneg_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def build_parser():
@@ -82,17 +66,17 @@ def build_parser():
     parser.add_argument("--test-folds", nargs="+", type=int, metavar="K",
                         help="score only these strat_folds of --test-data (10: a full PTB-XL "
                              "download by the benchmark's protocol); default all")
-    parser.add_argument("--n-boot", type=_nonneg_int, default=1000,
+    parser.add_argument("--n-boot", type=nonneg_int, default=1000,
                         help="bootstrap resamples for intervals and paired tests (1000)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    parser.add_argument("--max-records", type=_nonneg_int, metavar="N",
+    parser.add_argument("--max-records", type=nonneg_int, metavar="N",
                         help="use a stratified, seeded subset of N records (quick runs)")
     parser.add_argument("--cache-dir", metavar="PATH",
                         help="cache of loaded signals, and of the networks' training "
                              "checkpoints under checkpoints/ (default $ECGSK_CACHE or "
                              "~/.cache/ecgsk/signals)")
     parser.add_argument("--n-jobs", type=int, default=1, help="processes reading records (1)")
-    parser.add_argument("--threads", type=_positive_int, metavar="N",
+    parser.add_argument("--threads", type=positive_int, metavar="N",
                         help="at most N threads in torch and in the OpenMP/BLAS pools (as "
                              "bench/quality.py --threads); default: the libraries' own")
     parser.add_argument("--fresh", dest="resume", action="store_false",
@@ -100,7 +84,7 @@ def build_parser():
                              "same request could be resumed")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
                         help="no progress bar")
-    parser.add_argument("--explain", type=_nonneg_int, default=0, metavar="N",
+    parser.add_argument("--explain", type=nonneg_int, default=0, metavar="N",
                         help="log relevance maps of N test records per pipeline under "
                              "explain/: Grad-CAM for networks; for the others lead x segment "
                              "permutation importance, which predicts up to 250 test records "

@@ -112,11 +112,10 @@ def _callback_state(callback):
                 and hasattr(value, "load_state_dict")):
             state[key] = ("state_dict", value.state_dict())
             continue
-        try:
-            pickle.dumps(value)
+        try:  # pickled here, once: torch.save then writes the bytes as they are
+            state[key] = ("pickle", pickle.dumps(value))
         except Exception:  # noqa: BLE001 -- a progress bar, a lock: not training state
             continue
-        state[key] = ("value", value)
     return state
 
 
@@ -124,8 +123,8 @@ def _restore_callback(callback, state):
     for key, (kind, value) in state.items():
         if kind == "state_dict" and getattr(callback, key, None) is not None:
             getattr(callback, key).load_state_dict(value)
-        elif kind == "value":
-            setattr(callback, key, value)
+        elif kind == "pickle":
+            setattr(callback, key, pickle.loads(value))  # noqa: S301 -- our own file
 
 
 class EpochCheckpoint(Callback):

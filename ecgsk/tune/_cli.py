@@ -4,6 +4,7 @@ import argparse
 import os
 import sys
 
+from .._argtypes import nonneg_int, positive_int
 from ._metrics import METRICS, TuneError
 from ._space import PRUNERS, SAMPLERS
 
@@ -31,23 +32,6 @@ Exit status: 0 done, 1 the search stopped on failed trials or the final refit
 failed, 2 bad request (nothing was run), 130 interrupted (SIGINT), 143
 terminated (SIGTERM).
 """
-
-
-def _nonneg_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
-    return value
-
-
-def _positive_int(text):
-    value = _nonneg_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def _positive_float(text):
@@ -78,7 +62,7 @@ def build_parser():
     parser.add_argument("--task", help="task of the dataset (PTB-XL: superdiagnostic, ..., "
                                        "binary; cinc2017: af; ptbdb: diagnosis)")
     parser.add_argument("--data", metavar="PATH", help="root of the dataset")
-    parser.add_argument("--n-trials", type=_positive_int, metavar="N",
+    parser.add_argument("--n-trials", type=positive_int, metavar="N",
                         help="TOTAL number of finished (complete or pruned) trials wanted in "
                              "the study, counting earlier runs and other workers; a resumed "
                              "study runs only the missing ones")
@@ -97,13 +81,13 @@ def build_parser():
     parser.add_argument("--sampler", choices=SAMPLERS, default="tpe", help="sampler (tpe)")
     parser.add_argument("--pruner", choices=PRUNERS, default="median",
                         help="pruner of unpromising trials (median)")
-    parser.add_argument("--pruner-startup-trials", type=_nonneg_int, default=5, metavar="N",
+    parser.add_argument("--pruner-startup-trials", type=nonneg_int, default=5, metavar="N",
                         help="median pruner: trials finished before pruning starts (5)")
-    parser.add_argument("--pruner-warmup-steps", type=_nonneg_int, default=1, metavar="N",
+    parser.add_argument("--pruner-warmup-steps", type=nonneg_int, default=1, metavar="N",
                         help="median pruner: steps of a trial before it may be pruned (1)")
-    parser.add_argument("--n-jobs", type=_positive_int, default=1, metavar="N",
+    parser.add_argument("--n-jobs", type=positive_int, default=1, metavar="N",
                         help="trials at once in this process (threads; 1)")
-    parser.add_argument("--seed", type=_nonneg_int, default=0,
+    parser.add_argument("--seed", type=nonneg_int, default=0,
                         help="seed of the sampler, subset, splits, bootstrap and pipelines (0)")
     parser.add_argument("--tracking-uri", metavar="URI",
                         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else "
@@ -113,32 +97,32 @@ def build_parser():
                         metavar="PARAM=VALUE",
                         help="make_pipeline keyword fixed for every trial (a Python literal, "
                              "else a string), e.g. max_epochs=3; repeatable")
-    parser.add_argument("--max-records", type=_positive_int, metavar="N",
+    parser.add_argument("--max-records", type=positive_int, metavar="N",
                         help="use a stratified, seeded subset of N records (quick runs)")
     parser.add_argument("--folds", nargs="+", type=int, metavar="K",
                         help="CV folds scored per trial (PTB-XL 1-8; 1-5 otherwise); default all")
-    parser.add_argument("--n-boot", type=_nonneg_int, default=1000,
+    parser.add_argument("--n-boot", type=nonneg_int, default=1000,
                         help="bootstrap resamples of the final test's intervals (1000)")
     parser.add_argument("--cache-dir", metavar="PATH",
                         help="cache of loaded signals (default $ECGSK_CACHE or "
                              "~/.cache/ecgsk/signals)")
-    parser.add_argument("--heartbeat-interval", type=_positive_int, default=10, metavar="S",
+    parser.add_argument("--heartbeat-interval", type=positive_int, default=10, metavar="S",
                         help="seconds between a running trial's heartbeats (10)")
-    parser.add_argument("--grace-period", type=_positive_int, default=30, metavar="S",
+    parser.add_argument("--grace-period", type=positive_int, default=30, metavar="S",
                         help="a running trial without heartbeat for S seconds is failed and "
                              "queued again by the next worker that looks (30)")
-    parser.add_argument("--max-failures", type=_positive_int, default=5, metavar="N",
+    parser.add_argument("--max-failures", type=positive_int, default=5, metavar="N",
                         help="stop after N trials failed in a row in this process (5)")
-    parser.add_argument("--top", type=_positive_int, default=10, metavar="N",
+    parser.add_argument("--top", type=positive_int, default=10, metavar="N",
                         help="trials in the printed ranking (10)")
-    parser.add_argument("--explain", type=_nonneg_int, default=0, metavar="N",
+    parser.add_argument("--explain", type=nonneg_int, default=0, metavar="N",
                         help="log relevance maps of N test records under explain/ of the best "
                              "trial's final refit run: Grad-CAM for networks; for the others "
                              "lead x segment permutation importance, which predicts up to 250 "
                              "test records 10 x leads times; default 0, none")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
                         help="no progress bar")
-    parser.add_argument("--threads", type=_positive_int, metavar="N",
+    parser.add_argument("--threads", type=positive_int, metavar="N",
                         help="at most N threads in torch and in the OpenMP/BLAS pools (as "
                              "bench/quality.py --threads); default: the libraries' own")
     return parser
