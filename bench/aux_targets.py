@@ -1,0 +1,160 @@
+"""Auxiliary targets: does training the SE network on finer PTB-XL labels too help superdiagnostic?
+
+A lever outside issue 8's list, measured as its levers are. The reference
+network of ``ecgsk_ptbxl`` (:func:`network`, the ablation's reference row) is
+trained on the 5 superdiagnostic labels and, beside them, the labels of a
+finer task of the same records (``subdiagnostic``: 23 classes,
+``diagnostic``: 44 statements, ``all``: 71 statements; columns with no
+positive training record are left out). Only the 5 superdiagnostic outputs
+are scored; the extra outputs share the network's features and loss
+(BCE over every column) and are dropped at prediction. Each variant is
+trained with ``--seeds`` and its seeds averaged, as ``ecgsk_ptbxl`` averages
+its networks.
+
+Records and splits are ``bench/quality.py``'s: train on folds 1-8, the
+networks validate on fold 9, scored on fold 10, or, with ``--select``, on
+fold 9 (the split that chooses). Each variant is compared with the plain
+network (``none``) by a paired bootstrap on the same records. With
+``--ensemble``, each is also put into ``ecgsk_ptbxl``'s default ensemble in
+place of its three SE networks, blended with the saved ``quality.py`` rows
+of the other members (the ResNet, MiniRocket + ridge and the features
+member; run them first, as the printed message says), four equal votes.
+
+Fitted networks' probabilities are kept under ``--out-dir`` and reused on a
+rerun (delete them after a change inside ``ecgsk``)::
+
+    python bench/aux_targets.py --data ../shared/data --select --ensemble --threads 1
+    python bench/aux_targets.py --data ../shared/data --aux subdiagnostic --ensemble
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import blend_rows  # noqa: E402
+import quality  # noqa: E402
+
+from ecgsk._argtypes import positive_int  # noqa: E402
+from ecgsk._threads import limit_threads  # noqa: E402
+from ecgsk.compare._data import fit_final, fit_targets, load_dataset  # noqa: E402
+from ecgsk.metrics import bootstrap_ci, macro_auroc, paired_bootstrap  # noqa: E402
+
+AUX_TASKS = ("subdiagnostic", "diagnostic", "all")
+#: The other members of ecgsk_ptbxl's default ensemble, as rows of bench/quality.py.
+OTHER_MEMBERS = ("ResNet (resnet1d_wang), same protocol", "MiniRocket + ridge (peer)",
+                 "+ 12-lead beat templates (HGB alone)")
+
+
+def auxiliary_labels(data, root, aux_task):
+    """The ``aux_task`` labels of ``data``'s records and their names, with training positives only.
+
+    Records without a label of ``aux_task`` (none here: every record with a
+    superdiagnostic label has a diagnostic statement) get all-zero rows.
+    """
+    ds = data.ds
+    aux = load_dataset("ptbxl", aux_task, root, 100)
+    where = {os.fspath(p): i for i, p in enumerate(aux.X)}
+    y_aux = fit_targets(aux)
+    Y = np.zeros((len(ds.X), y_aux.shape[1]), dtype=y_aux.dtype)
+    found = np.array([os.fspath(p) in where for p in ds.X])
+    Y[found] = y_aux[[where[os.fspath(p)] for p in ds.X[found]]]
+    keep = Y[data.plan.train].sum(axis=0) > 0
+    return Y[:, keep], np.asarray(aux.classes)[keep]
+
+
+def fit_variant(data, root, aux_task, seed, path):
+    """Superdiagnostic probabilities on the scored records of one seed of one variant."""
+    if path.exists():
+        with np.load(path) as f:
+            return f["proba"], float(f["minutes"]), str(f["machine"])
+    y = data.y if aux_task == "none" else np.hstack([data.y,
+                                                     auxiliary_labels(data, root, aux_task)[0]])
+    X = data.signals("own", 100, 1000)
+    module = quality.load_pipeline_module("ecgsk_ptbxl")
+    start = time.perf_counter()
+    est, _ = fit_final(module.network(random_state=seed), X, y, data.plan)
+    minutes = (time.perf_counter() - start) / 60
+    proba = est.predict_proba(X[data.plan.test])[:, :data.y.shape[1]]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, proba=proba, minutes=minutes, machine=quality.machine())
+    return proba, minutes, quality.machine()
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default=os.environ.get("ECGSK_DATA"))
+    parser.add_argument("--aux", nargs="+", choices=AUX_TASKS, default=list(AUX_TASKS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--select", action="store_true", help="score fold 9, not fold 10")
+    parser.add_argument("--ensemble", action="store_true",
+                        help="also blend each variant with the saved rows of the other members")
+    parser.add_argument("--threads", type=positive_int, default=None)
+    parser.add_argument("--n-boot", type=positive_int, default=1000)
+    parser.add_argument("--cache-dir", default=None)
+    parser.add_argument("--out-dir", default=str(quality.ROOT / "bench" / "results"
+                                                 / "quality_runs" / "aux_targets"))
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.data is None:
+        parser.error("--data is required when $ECGSK_DATA is unset")
+    from ecgsk.compare._data import default_cache_dir
+
+    data = quality.Data("superdiagnostic", args.data, None,
+                        args.cache_dir or default_cache_dir(), select=args.select)
+    others = None
+    if args.ensemble:
+        rows = [blend_rows.find_row("superdiagnostic", name) for name in OTHER_MEMBERS]
+        saved = Path(quality.ROOT / "bench" / "results" / "quality_runs"
+                     / ("select" if args.select else "shared"))
+        others = [blend_rows.load_row(row, data, "cpu", saved) for row in rows]
+    split = "fold 9 (--select)" if args.select else "fold 10"
+    root = Path(args.data) / "ptb-xl" if (Path(args.data) / "ptb-xl").exists() else Path(args.data)
+    out_dir = Path(args.out_dir) / ("select" if args.select else "shared")
+    print(f"superdiagnostic on {split}, {len(data.y_test)} records; seeds {args.seeds}")
+    probas, minutes, machines = {}, {}, set()
+    with limit_threads(args.threads):
+        for aux_task in ["none", *args.aux]:
+            fits = [fit_variant(data, root, aux_task, seed,
+                                out_dir / f"{aux_task}__seed{seed}__{data.test_records}.npz")
+                    for seed in args.seeds]
+            probas[aux_task] = np.mean([p for p, _, _ in fits], axis=0)
+            minutes[aux_task] = sum(m for _, m, _ in fits)
+            machines.update(machine.rpartition(", load ")[0] for _, _, machine in fits)
+    print("| auxiliary targets | network, seeds averaged | vs none | "
+          + ("ensemble | vs ensemble with none | " if others else "") + "train min |")
+    print("|---|---|---|" + ("---|---|" if others else "") + "---:|")
+    for aux_task, proba in probas.items():
+        cells = [aux_task, _ci(data.y_test, proba, args.n_boot),
+                 _versus(data.y_test, proba, probas["none"], args.n_boot, aux_task)]
+        if others:
+            blend, plain = (np.mean([p, *others], axis=0) for p in (proba, probas["none"]))
+            cells += [_ci(data.y_test, blend, args.n_boot),
+                      _versus(data.y_test, blend, plain, args.n_boot, aux_task)]
+        print("| " + " | ".join(cells) + f" | {minutes[aux_task]:.1f} |", flush=True)
+    print(f"\nFitted on: {'; '.join(sorted(machines))}. Command: python bench/aux_targets.py "
+          + " ".join(argv if argv is not None else sys.argv[1:]))
+
+
+def _ci(y, proba, n_boot):
+    point, low, high = bootstrap_ci(macro_auroc, y, proba, n_boot=n_boot, random_state=0)
+    return f"{point:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def _versus(y, proba, other, n_boot, aux_task):
+    if aux_task == "none":
+        return ""
+    t = paired_bootstrap(macro_auroc, y, proba, other, n_boot=n_boot, random_state=0)
+    return f"{t['diff']:+.3f} [{t['low']:+.3f}, {t['high']:+.3f}], p={t['p_value']:.3f}"
+
+
+if __name__ == "__main__":
+    main()
