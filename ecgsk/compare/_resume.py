@@ -19,6 +19,8 @@ import tempfile
 
 import numpy as np
 
+from .._source import code_hash
+
 __all__ = ["REQUEST_TAG", "request_key", "process_tags", "find_unfinished", "child_runs",
            "end_orphans", "save_result", "load_result"]
 
@@ -33,6 +35,10 @@ _ORPHAN = "the process running this comparison ended without closing its run (ki
 def request_key(modules, params, **request):
     """A fingerprint of a comparison request: the same request gives the same key.
 
+    ecgsk's own code counts too (:func:`ecgsk._source.code_hash`): after an
+    upgrade or an edit of the package, the same command starts a new
+    comparison.
+
     Parameters
     ----------
     modules : dict
@@ -44,6 +50,7 @@ def request_key(modules, params, **request):
         seed...), as JSON-able values or values with a stable ``repr``.
     """
     payload = {
+        "ecgsk": code_hash(),
         "pipelines": {name: getattr(module, "__ecgsk_sha256__", None)
                       for name, module in modules.items()},
         "params": {name: {k: repr(v) for k, v in sorted(p.items())}

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback
 
+from .._source import code_hash
+
 __all__ = ["EpochCheckpoint", "checkpoints", "default_checkpoint_dir", "fit_fingerprint",
            "read_checkpoint", "remove_checkpoint"]
 
@@ -61,7 +63,11 @@ def default_checkpoint_dir():
 
 
 def fit_fingerprint(net, X, y):
-    """A fingerprint of a fit: ``X``, ``y`` and the net's parameters, or None if unhashable.
+    """A fingerprint of a fit: ``X``, ``y``, the net's parameters and ecgsk's code, or None.
+
+    None when a parameter cannot be hashed. ecgsk's code counts
+    (:func:`ecgsk._source.code_hash`): a checkpoint written by another
+    version of the package is not resumed from.
 
     A callback whose class sets ``fingerprinted = False`` is left out: it
     watches the training without changing what an epoch computes (``ecgsk.tune``'s
@@ -77,7 +83,7 @@ def fit_fingerprint(net, X, y):
             item for item in params["callbacks"]
             if getattr(item[1] if isinstance(item, tuple) else item, "fingerprinted", True)]
     try:
-        return joblib.hash((type(net).__qualname__, params, X, y))
+        return joblib.hash((code_hash(), type(net).__qualname__, params, X, y))
     except Exception:  # noqa: BLE001 -- a parameter that does not pickle: no checkpoints
         return None
 

@@ -274,13 +274,13 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         (weights, optimizer, history, early stopping and learning-rate
         schedule, random generators) to
         ``checkpoint_dir/ecgnet-<fingerprint>.pt`` at the end of every
-        epoch, the fingerprint hashing the data and every parameter but
-        this one and ``verbose``. A ``fit`` of the same data with the same
-        parameters that finds the file (the earlier one was interrupted or
-        crashed) resumes from it and trains only the epochs left, to the
-        same result on the same machine and threads; the file is removed
-        when ``fit`` ends, unless by an interruption (KeyboardInterrupt,
-        SIGTERM). One folder serves any number of nets.
+        epoch, the fingerprint hashing the data, every parameter but
+        this one and ``verbose``, and ecgsk's code. A ``fit`` of the same
+        data with the same parameters that finds the file (the earlier one
+        was interrupted or crashed) resumes from it and trains only the
+        epochs left, to the same result on the same machine and threads;
+        the file is removed when ``fit`` ends, unless by an interruption
+        (KeyboardInterrupt, SIGTERM). One folder serves any number of nets.
         ``partial_fit`` and warm starts write none. None: the folder of an
         enclosing :func:`ecgsk.neural.checkpoints` block, if any.
     dataset : torch Dataset class, default=SignalDataset

@@ -25,7 +25,7 @@ def _module(sha):
     return types.SimpleNamespace(__ecgsk_sha256__=sha)
 
 
-def test_the_request_key_changes_with_what_decides_the_fits():
+def test_the_request_key_changes_with_what_decides_the_fits(monkeypatch):
     base = dict(modules={"a": _module("1")}, params={"a": {"C": 0.1}}, data="/d", folds=[1, 2])
     key = request_key(**base)
     assert key == request_key(**base)
@@ -33,6 +33,8 @@ def test_the_request_key_changes_with_what_decides_the_fits():
     assert key != request_key(**{**base, "params": {"a": {"C": 0.5}}})
     assert key != request_key(**{**base, "data": "/other"})
     assert key != request_key(**{**base, "folds": [1]})
+    monkeypatch.setattr("ecgsk.compare._resume.code_hash", lambda: "another ecgsk")
+    assert key != request_key(**base)  # an upgraded or edited package
 
 
 def _dead_pid():

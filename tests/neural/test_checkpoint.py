@@ -101,6 +101,10 @@ def test_a_checkpoint_of_another_fit_is_not_used(tmp_path, monkeypatch):
     assert len(other.history) == 5 and saved.exists()
     other = make(checkpoint_dir=tmp_path).fit(X[:90], y[:90])  # other data
     assert len(other.history) == 5 and saved.exists()
+    with monkeypatch.context() as patch:  # another version of ecgsk's code
+        patch.setattr("ecgsk.neural._checkpoint.code_hash", lambda: "other code")
+        other = make(checkpoint_dir=tmp_path).fit(X, y)
+    assert len(other.history) == 5 and saved.exists()
     saved.write_bytes(b"torn")  # a file cut short by a crash is not read
     again = make(checkpoint_dir=tmp_path).fit(X, y)
     assert len(again.history) == 5
