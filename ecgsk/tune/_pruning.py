@@ -15,7 +15,10 @@ class EpochPruningCallback(Callback):
     offset so that the folds of one trial report on separate steps, a
     skip of missing or non-finite values (a tiny validation split without
     both labels of a class gives a NaN AUROC), and a stop at the next batch
-    when the study is interrupted (see :mod:`ecgsk.tune._signals`).
+    when the study is interrupted (see :mod:`ecgsk.tune._signals`). A fit
+    resumed from a checkpoint (a trial queued again after an interruption,
+    :func:`ecgsk.neural.checkpoints`) reports the epochs it restored too, at
+    the end of its first trained epoch, so the pruner sees the whole curve.
 
     Parameters
     ----------
@@ -50,21 +53,36 @@ class EpochPruningCallback(Callback):
             raise KeyboardInterrupt  # skorch ends fit; the objective re-raises after it
         return None
 
+    def on_train_begin(self, net, **kwargs):
+        self._reported = 0  # epochs of this fit's history reported so far
+
     def on_epoch_end(self, net, **kwargs):
         import optuna
 
         if interrupted():
             raise KeyboardInterrupt
-        epoch = len(net.history)
-        value = net.history[-1].get(self.monitor)
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
+        # Every epoch not reported yet: a fit resumed from a checkpoint
+        # (ecgsk.neural.checkpoints) starts with the epochs restored from it.
+        first, epoch = getattr(self, "_reported", 0), len(net.history)
+        self._reported = epoch
+        value = None
+        for index in range(first, epoch):
+            entry = _finite(net.history[index].get(self.monitor))
+            if entry is not None:
+                value = entry
+                self.trial.report(value, self.step_offset + index)
+        if value is None or _finite(net.history[-1].get(self.monitor)) is None:
             return
-        if not np.isfinite(value):
-            return
-        self.trial.report(value, self.step_offset + epoch - 1)
         if self.trial.should_prune():
             where = f" of fold {self.fold}" if self.fold is not None else ""
             raise optuna.TrialPruned(f"pruned at epoch {epoch}{where} "
                                      f"({self.monitor}={value:.4f})")
+
+
+def _finite(value):
+    """``value`` as a float, or None if it is missing or not finite."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if np.isfinite(value) else None

@@ -220,6 +220,11 @@ def test_a_trial_queued_again_resumes_its_networks(tracking_uri, ptbxl_root, tmp
     # then the final refit, a fit of other records, trained from its first epoch.
     assert epochs.read_text().split() == ["3", "4", "5", "1", "2", "3", "4", "5"]
     assert list((cache / "checkpoints").glob("ecgnet-*.pt")) == []
+    # The repeat reported the epochs it restored to the pruner too, with the values of trial 0.
+    first, repeat = (t.intermediate_values for t in study.trials[:2])
+    assert first and max(first) < 2 and set(first) < set(repeat) <= set(range(5))
+    assert {step: repeat[step] for step in first} == first
+    assert max(repeat) > 2  # and the epochs it trained
 
 def _trials(storage, name):
     try:
