@@ -153,10 +153,9 @@ def test_a_changed_pipeline_default_refits_the_row(quality, data_root, tmp_path,
 
 @pytest.fixture(scope="module")
 def blend_rows(quality):
-    import sys
-
-    sys.modules.setdefault("quality", quality)  # blend_rows imports quality.py by that name
-    return load_bench("blend_rows")
+    module = load_bench("blend_rows")
+    assert module.quality is quality  # the rows a test patches are the rows it reads
+    return module
 
 
 def test_blend_rows_averages_saved_rows_and_compares_them(quality, blend_rows, data_root,
