@@ -9,14 +9,10 @@ __all__ = ["code_version", "cpu_name", "torch_machine"]
 
 
 def cpu_name():
-    """The processor's model name from ``/proc/cpuinfo``, else what :mod:`platform` says."""
-    name = platform.processor() or platform.machine() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next((line.split(":", 1)[1].strip() for line in f
-                         if line.startswith("model name")), name)
-    except OSError:
-        return name
+    """The processor's model name (what runs record in their tag ``ecgsk.cpu``)."""
+    from ecgsk.tracking._params import cpu_model
+
+    return cpu_model()
 
 
 def code_version():

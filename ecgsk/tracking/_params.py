@@ -332,6 +332,17 @@ def _git_tags():
     return {"ecgsk.git.commit": commit, "ecgsk.git.dirty": str(dirty).lower()}
 
 
+def cpu_model():
+    """The processor's model name from ``/proc/cpuinfo``, else what :mod:`platform` says."""
+    name = platform.processor() or platform.machine() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((line.split(":", 1)[1].strip() for line in f
+                         if line.startswith("model name")), name)
+    except OSError:
+        return name
+
+
 def environment_tags():
     """Tags describing the software: git commit and dirty flag, package versions.
 
@@ -342,9 +353,10 @@ def environment_tags():
         checkout has uncommitted or untracked files) when ecgsk runs from a
         git checkout; ``ecgsk.version.<package>`` for ecgsk, torch, sklearn,
         skorch, mlflow and numpy (``"not installed"`` when absent),
-        ``ecgsk.version.python``; and ``ecgsk.threads.torch``, torch's
-        intra-op threads now, where torch is imported (CPU fits are
-        reproducible at a fixed number of threads).
+        ``ecgsk.version.python``; ``ecgsk.cpu``, the processor's model;
+        and ``ecgsk.threads.torch``, torch's intra-op threads now, where
+        torch is imported (CPU fits are reproducible on one CPU model at a
+        fixed number of threads).
     """
     tags = dict(_git_tags())
     for short, dist in _PACKAGES.items():
@@ -354,6 +366,7 @@ def environment_tags():
             version = "not installed"
         tags[f"ecgsk.version.{short}"] = version
     tags["ecgsk.version.python"] = platform.python_version()
+    tags["ecgsk.cpu"] = cpu_model()
     torch = sys.modules.get("torch")  # not imported for this: torch is slow to import
     if torch is not None:
         tags["ecgsk.threads.torch"] = str(torch.get_num_threads())

@@ -148,6 +148,7 @@ def test_environment_tags(tracking_uri, client):
     assert tags["ecgsk.version.mlflow"] == mlflow.__version__
     assert {"ecgsk.version.torch", "ecgsk.version.sklearn", "ecgsk.version.skorch",
             "ecgsk.version.numpy"} <= set(tags)
+    assert tags["ecgsk.cpu"] and tags["ecgsk.cpu"] != "unknown CPU"  # fits differ across CPUs
     repo = Path(ecgsk.__file__).resolve().parents[1]
     if (repo / ".git").exists():
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
