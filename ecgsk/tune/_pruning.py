@@ -67,11 +67,10 @@ class EpochPruningCallback(Callback):
         self._reported = epoch
         value = None
         for index in range(first, epoch):
-            entry = _finite(net.history[index].get(self.monitor))
-            if entry is not None:
-                value = entry
+            value = _finite(net.history[index].get(self.monitor))
+            if value is not None:
                 self.trial.report(value, self.step_offset + index)
-        if value is None or _finite(net.history[-1].get(self.monitor)) is None:
+        if value is None:  # the epoch just trained has no value to judge
             return
         if self.trial.should_prune():
             where = f" of fold {self.fold}" if self.fold is not None else ""
