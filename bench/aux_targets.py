@@ -80,9 +80,12 @@ def fit_variant(data, root, aux_task, seed, path):
     est, _ = fit_final(module.network(random_state=seed), X, y, data.plan)
     minutes = (time.perf_counter() - start) / 60
     proba = est.predict_proba(X[data.plan.test])[:, :data.y.shape[1]]
+    machine = quality.machine()
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, proba=proba, minutes=minutes, machine=quality.machine())
-    return proba, minutes, quality.machine()
+    partial = path.with_name(path.stem + ".partial.npz")  # a crash leaves no torn fit behind
+    np.savez(partial, proba=proba, minutes=minutes, machine=machine)
+    os.replace(partial, path)
+    return proba, minutes, machine
 
 
 def build_parser():
