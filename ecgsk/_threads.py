@@ -6,7 +6,8 @@ N`` run with it, so that their fits use the threads ``bench/quality.py
 """
 
 import contextlib
-import numbers
+
+from ._validation import check_positive_int
 
 __all__ = ["check_threads", "limit_threads"]
 
@@ -15,9 +16,10 @@ def check_threads(threads, error=ValueError):
     """Return ``threads`` as an int (or None); raise ``error`` naming it if it is not positive."""
     if threads is None:
         return None
-    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
-        raise error(f"threads must be a positive integer or None, got {threads!r}.")
-    return int(threads)
+    try:
+        return check_positive_int(threads, name="threads")
+    except ValueError:
+        raise error(f"threads must be a positive integer or None, got {threads!r}.") from None
 
 
 @contextlib.contextmanager

@@ -275,8 +275,9 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
         (interrupted, killed, or with a failed pipeline): its finished
         pipeline runs are read back and its finished folds kept, in the same
         MLflow runs; only the rest is fitted. False (``--fresh``) starts a
-        new comparison. A change inside ``ecgsk`` itself is not part of the
-        request.
+        new comparison. ecgsk's own code is part of the request
+        (:func:`ecgsk._source.code_hash`): after an upgrade or an edit of
+        the package, a new comparison starts.
 
     Returns
     -------
@@ -546,8 +547,8 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
                                    resume_run.info.run_id, "fold"):
             fold = int(fold_run.data.tags["ecgsk.fold"])
             if fold_run.info.status == "FINISHED" and fold not in kept:
-                kept[fold] = {k: v for k, v in fold_run.data.metrics.items()
-                              if k.startswith("cv_")}
+                kept[fold] = {metric: value for metric, value
+                              in fold_run.data.metrics.items() if metric.startswith("cv_")}
     with tracked_run(name, nested=True, tags={"ecgsk.role": "pipeline", "ecgsk.pipeline": name},
                      description=(module.__doc__ or "").strip()[:5000],
                      run_id=None if resume_run is None else resume_run.info.run_id) as run:

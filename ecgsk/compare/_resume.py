@@ -10,7 +10,6 @@ finished fold of an unfinished pipeline is kept, so only what is missing is
 fitted.
 """
 
-import contextlib
 import hashlib
 import json
 import os
@@ -144,28 +143,17 @@ def save_result(result):
         mlflow.log_artifact(path, os.path.dirname(_RESULT))
 
 
-@contextlib.contextmanager
-def _no_progress_bar():
-    """No MLflow download bar for one small file (compare has its own bar)."""
-    key = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
-    previous = os.environ.get(key)
-    os.environ[key] = "false"
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = previous
-
-
 def load_result(client, run):
     """The :class:`~ecgsk.compare.PipelineResult` a finished pipeline run saved, or None."""
+    from unittest import mock
+
     from mlflow.exceptions import MlflowException
 
     from ._compare import PipelineResult
 
-    with tempfile.TemporaryDirectory() as tmp, _no_progress_bar():
+    # No MLflow download bar for one small file: compare has its own bar.
+    with tempfile.TemporaryDirectory() as tmp, mock.patch.dict(
+            os.environ, {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}):
         try:
             path = client.download_artifacts(run.info.run_id, _RESULT + ".npz", tmp)
         except (MlflowException, OSError):

@@ -5,7 +5,8 @@
 writes the whole state of the training (weights, optimizer, history, the
 callbacks' state: early stopping's counter and best weights, the learning
 rate schedule; the random generators) to one file named by a fingerprint of
-the fit (:func:`fit_fingerprint`: the data and every parameter). A fit of
+the fit (:func:`fit_fingerprint`: the data, every parameter and ecgsk's
+code). A fit of
 the same net on the same data that finds that file starts from it and runs
 only the epochs left, to the same result as an uninterrupted fit on the
 same machine. The file is removed once the fit ends, unless it ends by an
@@ -38,9 +39,10 @@ def checkpoints(folder):
     Within the block, :class:`~ecgsk.neural.ECGNetClassifier` fits whose
     ``checkpoint_dir`` is None write their checkpoints to ``folder`` (and
     resume from them), as if ``checkpoint_dir=folder`` had been given, in
-    every thread of the process. ``python -m ecgsk.compare`` and
-    ``bench/quality.py`` fit in such a block, so that a rerun after an
-    interruption resumes a network's training at its last finished epoch.
+    every thread of the process. ``python -m ecgsk.compare``, ``python -m
+    ecgsk.tune`` and ``bench/quality.py`` fit in such a block, so that a
+    rerun after an interruption resumes a network's training at its last
+    finished epoch.
     ``None`` turns the default off in the block.
 
     Examples
