@@ -19,9 +19,20 @@ the same ``--select`` / ``--test-data`` and the same pipeline defaults::
 
 Two seeds against two seeds: ``--rows SEED0 SEED1 --versus OTHER0 OTHER1``
 (both sides averaged equally).
+
+PTB-XL's binary label is a function of the superclasses (normal: exactly
+{NORM}), so ``--task binary --rows-task superdiagnostic`` scores
+superdiagnostic rows on the binary task: their five probabilities become
+one score of "abnormal" (``--derive``), and ``--versus`` names binary rows
+fitted on the same records::
+
+    python bench/blend_rows.py --task binary --rows-task superdiagnostic --select \
+        --rows "3 seeds averaged" "12-lead beat templates (HGB" "MiniRocket + ridge" \
+        "same protocol" --derive max-other not-only-norm --versus ecgsk_ptbxl
 """
 
 import argparse
+import itertools
 import os
 import sys
 from pathlib import Path
@@ -35,9 +46,9 @@ from ecgsk.metrics import bootstrap_ci, paired_bootstrap  # noqa: E402
 
 
 def find_row(task, part):
-    """The one row of ``task`` (table or ablation) whose name contains ``part``."""
+    """The one row of ``task`` (table or ablation) named ``part``, or whose name contains it."""
     rows = {r.name: r for r in quality.ROWS.get(task, []) + quality.ABLATION.get(task, [])}
-    found = [r for name, r in rows.items() if part in name]
+    found = [rows[part]] if part in rows else [r for name, r in rows.items() if part in name]
     if len(found) != 1:
         raise SystemExit(f"--rows/--versus {part!r} must name one row of {task!r}; it matches "
                          f"{[r.name for r in found]}. Rows: {sorted(rows)}")
@@ -58,6 +69,16 @@ def load_row(row, data, preset, out_dir):
     return proba
 
 
+#: Scores of "abnormal" from the superdiagnostic probabilities ``p`` (columns ``classes``).
+DERIVE = {
+    "not-norm": lambda p, norm: 1 - p[:, norm],
+    "max-other": lambda p, norm: np.delete(p, norm, axis=1).max(axis=1),
+    # 1 - P(NORM and no other superclass), the labels taken as independent
+    "not-only-norm": lambda p, norm: 1 - p[:, norm] * np.prod(1 - np.delete(p, norm, axis=1),
+                                                             axis=1),
+}
+
+
 def parse_weights(text, n_rows):
     weights = np.array([float(w) for w in text.split(",")])
     if weights.shape != (n_rows,) or np.any(weights < 0) or weights.sum() <= 0:
@@ -70,6 +91,13 @@ def build_parser():
     """The command line of ``main``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--task", required=True, choices=list(quality.TASKS))
+    parser.add_argument("--rows-task", choices=["superdiagnostic"], default=None,
+                        help="--rows are rows of this task (with --task binary): their "
+                             "probabilities become a binary score by --derive")
+    parser.add_argument("--derive", nargs="+", choices=sorted(DERIVE),
+                        default=["not-only-norm"],
+                        help="with --rows-task: scores of abnormal from the superclasses, "
+                             "one line each")
     parser.add_argument("--rows", nargs="+", required=True, help="parts of row names")
     parser.add_argument("--weights", nargs="+", default=None,
                         help="one comma-separated weight list per blend (default: equal)")
@@ -94,14 +122,26 @@ def main(argv=None):
         parser.error("--data is required when $ECGSK_DATA is unset")
     if args.select and args.test_data:
         parser.error("--select scores validation records; it takes no --test-data")
+    if args.rows_task and args.task != "binary":
+        parser.error("--rows-task turns superdiagnostic rows into a binary score: "
+                     "it needs --task binary")
     # Row names are checked before any record is read.
-    rows = [find_row(args.task, part) for part in args.rows]
+    rows = [find_row(args.rows_task or args.task, part) for part in args.rows]
     versus = [find_row(args.task, part) for part in args.versus or []]
     out_dir = Path(args.out_dir) / ("external" if args.test_data
                                     else "select" if args.select else "shared")
     data = quality.Data(args.task, args.data, args.test_data, None, select=args.select,
                         test_folds=args.test_folds)
-    probas = [load_row(row, data, args.preset, out_dir) for row in rows]
+    own = data  # the records and labels the rows were fitted for
+    if args.rows_task:
+        own = quality.Data(args.rows_task, args.data, args.test_data, None, select=args.select,
+                           test_folds=args.test_folds)
+        if own.test_records != data.test_records:
+            raise SystemExit(f"{args.rows_task} and {args.task} score different records.")
+    probas = [load_row(row, own, args.preset, out_dir) for row in rows]
+    # The blend is the ensemble's probabilities; a binary score is derived from them.
+    derivations = ({name: (lambda p, f=DERIVE[name]: f(p, own.classes.index("NORM")))
+                    for name in args.derive} if args.rows_task else {"": lambda p: p})
     other = (np.mean([load_row(row, data, args.preset, out_dir) for row in versus], axis=0)
              if versus else None)
     versus_name = " + ".join(row.name for row in versus) + (
@@ -110,14 +150,17 @@ def main(argv=None):
     def metric(y, p):
         return quality.score(args.task, y, p, data.classes)
 
-    print(f"{args.task}, {len(data.y_test)} records ({out_dir.name}); rows: "
-          + "; ".join(r.name for r in rows))
-    for text in args.weights or [",".join(["1"] * len(rows))]:
+    rows_text = "; ".join(r.name for r in rows)
+    if args.rows_task:
+        rows_text = f"{args.rows_task} rows: {rows_text}"
+    print(f"{args.task}, {len(data.y_test)} records ({out_dir.name}); rows: {rows_text}")
+    for text, (name, derive) in itertools.product(args.weights or [",".join(["1"] * len(rows))],
+                                                  derivations.items()):
         w = parse_weights(text, len(rows))
-        blend = sum(wi * p for wi, p in zip(w, probas))
+        blend = derive(sum(wi * p for wi, p in zip(w, probas)))
         point, low, high = bootstrap_ci(metric, data.y_test, blend, n_boot=args.n_boot,
                                         random_state=0)
-        line = f"weights {text}: {point:.3f} [{low:.3f}, {high:.3f}]"
+        line = f"weights {text}{f', {name}' if name else ''}: {point:.3f} [{low:.3f}, {high:.3f}]"
         if other is not None:
             t = paired_bootstrap(metric, data.y_test, blend, other, n_boot=args.n_boot,
                                  random_state=0)

@@ -193,6 +193,46 @@ def test_blend_rows_averages_saved_rows_and_compares_them(quality, blend_rows, d
                          str(tmp_path / "empty"), "--rows", "tiny 84"])
 
 
+def test_blend_rows_scores_superdiagnostic_rows_on_the_binary_task(quality, blend_rows,
+                                                                   data_root, tmp_path,
+                                                                   monkeypatch, capsys,
+                                                                   signal_cache):
+    superdiag = quality.Data("superdiagnostic", data_root, None, signal_cache)
+    binary = quality.Data("binary", data_root, None, signal_cache)
+    assert superdiag.test_records == binary.test_records
+    rows = [quality.Row(f"tiny {k}", "randomconv_ridge", "peer", cpu={"n_kernels": k})
+            for k in (84, 168)]
+    monkeypatch.setitem(quality.ROWS, "superdiagnostic", rows)
+    monkeypatch.setitem(quality.ROWS, "binary", rows[:1])
+    probas = [quality.run_row(row, superdiag, "cpu", tmp_path / "shared")[0] for row in rows]
+    own = quality.run_row(rows[0], binary, "cpu", tmp_path / "shared")[0]
+
+    blend_rows.main(["--task", "binary", "--rows-task", "superdiagnostic", "--data",
+                     str(data_root), "--out-dir", str(tmp_path), "--rows", "tiny 84", "tiny 168",
+                     "--derive", "not-norm", "max-other", "not-only-norm",
+                     "--versus", "tiny 84", "--n-boot", "20"])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("binary, ") and "superdiagnostic rows: tiny 84; tiny 168" in out[0]
+    # The binary label: abnormal unless the superclasses are exactly {NORM}.
+    norm = superdiag.classes.index("NORM")
+    y = superdiag.y_test
+    assert np.array_equal(binary.y_test, (y.sum(1) != 1) | (y[:, norm] == 0))
+    blend = (probas[0] + probas[1]) / 2  # derived from the ensemble's probabilities
+    rest = np.delete(blend, norm, axis=1)
+    scores = {"not-norm": 1 - blend[:, norm], "max-other": rest.max(1),
+              "not-only-norm": 1 - blend[:, norm] * np.prod(1 - rest, axis=1)}
+    assert len(out) == 4
+    for line, (name, score) in zip(out[1:], scores.items()):
+        expected = quality.score("binary", binary.y_test, score, binary.classes)
+        other = quality.score("binary", binary.y_test, own, binary.classes)
+        assert line.startswith(f"weights 1,1, {name}: {expected:.3f} [")
+        assert f"vs tiny 84: {expected - other:+.3f}" in line
+
+    with pytest.raises(SystemExit):  # superdiagnostic rows score the binary task only
+        blend_rows.main(["--task", "all", "--rows-task", "superdiagnostic", "--data",
+                         str(data_root), "--rows", "tiny 84"])
+
+
 def test_rows_for_filters_by_name_and_leaves_seed_rows_out_of_select(quality):
     every = quality.rows_for("af", ablation=True)
     assert every == quality.ABLATION["af"]
@@ -222,10 +262,12 @@ def test_every_blend_command_in_benchmarks_names_one_row_each(quality, blend_row
         if command.startswith("--task TASK"):  # a usage line
             continue
         args = parser.parse_args(shlex.split(command))
-        for part in args.rows + (args.versus or []):
+        named = [(args.rows_task or args.task, part) for part in args.rows]
+        named += [(args.task, part) for part in args.versus or []]
+        for task, part in named:
             if part.isupper():  # a placeholder: --rows ROW --versus OTHER_ROW
                 continue
-            assert blend_rows.find_row(args.task, part) is not None  # else SystemExit
+            assert blend_rows.find_row(task, part) is not None  # else SystemExit
             checked += 1
     assert checked >= 15
 
