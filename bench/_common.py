@@ -5,7 +5,8 @@ import platform
 import subprocess
 from pathlib import Path
 
-__all__ = ["code_version", "cpu_name", "torch_machine"]
+__all__ = ["add_data_argument", "code_version", "cpu_name", "require_data",
+           "torch_machine"]
 
 
 def cpu_name():
@@ -43,3 +44,21 @@ def torch_machine():
         "torch": torch.__version__,
         "platform": platform.platform(),
     }
+
+
+def add_data_argument(parser):
+    """``--data``: the root holding ``ptb-xl/`` and ``cinc2017/``, by default ``$ECGSK_DATA``.
+
+    Not ``required=``: a parser built without the variable still parses
+    other arguments (tests read the commands of ``BENCHMARKS.md`` with it);
+    :func:`require_data` checks it once the script runs.
+    """
+    parser.add_argument("--data", default=os.environ.get("ECGSK_DATA"),
+                        help="data root with ptb-xl/ and cinc2017/ (default: $ECGSK_DATA)")
+
+
+def require_data(parser, args):
+    """Exit with the parser's usage error when neither ``--data`` nor ``$ECGSK_DATA`` is given."""
+    if args.data is None:
+        parser.error("--data is required when $ECGSK_DATA is unset")
+    return args.data

@@ -37,6 +37,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import blend_rows  # noqa: E402
+from _common import add_data_argument, require_data  # noqa: E402
 import quality  # noqa: E402
 
 from ecgsk._argtypes import positive_int  # noqa: E402
@@ -90,7 +91,7 @@ def fit_variant(data, root, aux_task, seed, path):
 
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=os.environ.get("ECGSK_DATA"))
+    add_data_argument(parser)
     parser.add_argument("--aux", nargs="+", choices=AUX_TASKS, default=list(AUX_TASKS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--select", action="store_true", help="score fold 9, not fold 10")
@@ -107,8 +108,7 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.data is None:
-        parser.error("--data is required when $ECGSK_DATA is unset")
+    require_data(parser, args)
     from ecgsk.compare._data import default_cache_dir
 
     data = quality.Data("superdiagnostic", args.data, None,

@@ -63,7 +63,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import cpu_name  # noqa: E402
+from _common import add_data_argument, cpu_name, require_data  # noqa: E402
 
 from ecgsk.baselines import make_feature_baseline, make_randomconv_ridge, predict_scores
 from ecgsk.datasets import load_cinc2017, load_ptbxl
@@ -238,15 +238,13 @@ def run_select_c(data, lines):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.environ.get("ECGSK_DATA"),
-                        help="folder holding ptb-xl/ and cinc2017/ (default: $ECGSK_DATA)")
+    add_data_argument(parser)
     parser.add_argument("--only", choices=("ptbxl", "cinc", "select-c"), default=None,
                         help="run one part; select-c: the LogisticRegression C study on "
                              "the training records (not run by default)")
     parser.add_argument("--out", default=None, help="also write the report to this file")
     args = parser.parse_args()
-    if args.data is None:
-        sys.exit("give --data or set ECGSK_DATA: this benchmark needs the real data")
+    require_data(parser, args)
 
     lines = []
     if args.only != "select-c":

@@ -41,6 +41,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import quality  # noqa: E402
+from _common import add_data_argument, require_data  # noqa: E402
 
 from ecgsk.metrics import bootstrap_ci, paired_bootstrap  # noqa: E402
 
@@ -104,7 +105,7 @@ def build_parser():
     parser.add_argument("--versus", nargs="+", default=None,
                         help="compare with this row, or the equal average of these rows "
                              "(two seeds of a network), by a paired bootstrap")
-    parser.add_argument("--data", default=os.environ.get("ECGSK_DATA"))
+    add_data_argument(parser)
     parser.add_argument("--test-data", default=None)
     parser.add_argument("--test-folds", nargs="+", type=int, default=None)  # as quality.py's
     parser.add_argument("--select", action="store_true")
@@ -118,8 +119,7 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.data is None:
-        parser.error("--data is required when $ECGSK_DATA is unset")
+    require_data(parser, args)
     if args.select and args.test_data:
         parser.error("--select scores validation records; it takes no --test-data")
     if args.rows_task and args.task != "binary":

@@ -59,7 +59,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import code_version, cpu_name  # noqa: E402
+from _common import add_data_argument, code_version, cpu_name, require_data  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -540,8 +540,7 @@ def check_rows(tasks, parts, *, ablation=False, select=False):
 def build_parser():
     """The command line of ``main``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=os.environ.get("ECGSK_DATA"),
-                        help="data root with ptb-xl/ and cinc2017/ (default: $ECGSK_DATA)")
+    add_data_argument(parser)
     parser.add_argument("--test-data", default=None,
                         help="score another root's records instead: those of patients no fit "
                              "learnt from")
@@ -574,8 +573,7 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.data is None:
-        parser.error("--data is required when $ECGSK_DATA is unset")
+    require_data(parser, args)
     if args.select and args.test_data:
         parser.error("--select scores validation records; it takes no --test-data")
     if args.test_folds and not args.test_data:
