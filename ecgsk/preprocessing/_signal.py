@@ -53,7 +53,8 @@ class _SignalTransformer(TransformerMixin, BaseEstimator):
     Subclasses validate their parameters in ``_check_params`` (called by
     :meth:`fit`), may store more fitted attributes in ``_fit`` and implement
     ``_transform`` on a validated float32 3-D array.  Fitting records
-    ``n_leads_in_``, the number of leads seen in ``fit``.
+    ``n_leads_in_``, the number of leads seen in ``fit``; :meth:`transform`
+    requires as many.
     """
 
     def fit(self, X, y=None):
@@ -93,6 +94,7 @@ class _SignalTransformer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = _validate_signals(X, min_samples=self._min_samples())
+        self._check_n_leads(X)
         return self._transform(X)
 
     # -- hooks for subclasses ----------------------------------------------

@@ -40,7 +40,7 @@ class Spectrogram(_SignalTransformer):
         Record length seen in :meth:`fit`; :meth:`transform` requires the
         same length so that ``times_`` describes its output.
     n_leads_in_ : int
-        Number of leads seen in :meth:`fit`.
+        Number of leads seen in :meth:`fit`; :meth:`transform` requires as many.
 
     Examples
     --------
@@ -110,6 +110,7 @@ class Spectrogram(_SignalTransformer):
         """
         check_is_fitted(self)
         X = _validate_signals(X)
+        self._check_n_leads(X)
         if X.shape[2] != self.n_samples_in_:
             raise ValueError(
                 f"X has {X.shape[2]} samples per record, but Spectrogram was "

@@ -19,8 +19,10 @@ class Standardizer(_SignalTransformer):
         Learn one mean and standard deviation per lead (over all records and
         time samples). If False, learn a single pair over all leads.
     eps : float, default=1e-8
-        Added to the standard deviation so that a flat lead does not cause a
-        division by zero.
+        Added to the standard deviation, so that a nearly flat lead is not
+        amplified without bound. A lead constant in the training data is
+        only centred: its standard deviation is taken as 1, as
+        :class:`sklearn.preprocessing.StandardScaler` does.
 
     Attributes
     ----------
@@ -28,7 +30,7 @@ class Standardizer(_SignalTransformer):
         Training mean of each lead (the same value repeated when
         ``per_lead=False``).
     scale_ : ndarray of shape (n_leads,), float64
-        Training standard deviation plus ``eps``, per lead.
+        Training standard deviation (1 where it is 0) plus ``eps``, per lead.
     n_leads_in_ : int
         Number of leads seen in :meth:`fit`; :meth:`transform` requires the
         same number.
@@ -69,11 +71,11 @@ class Standardizer(_SignalTransformer):
             var = np.full_like(var, (var + (mean - pooled_mean) ** 2).mean())
             mean = np.full_like(mean, pooled_mean)
         std = np.sqrt(var)
+        std[std == 0] = 1.0  # a lead constant in training: only centred (as StandardScaler)
         self.mean_ = mean
         self.scale_ = std + self.eps
 
     def _transform(self, X):
-        self._check_n_leads(X)
         mean = self.mean_.astype(np.float32)[:, None]
         scale = self.scale_.astype(np.float32)[:, None]
         return (X - mean) / scale

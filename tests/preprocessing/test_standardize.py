@@ -56,12 +56,17 @@ def test_inverse_transform_round_trip(leads_with_offsets):
     assert_allclose(back, leads_with_offsets, rtol=1e-5, atol=1e-5)
 
 
-def test_flat_lead_gives_zeros_not_nan():
+@pytest.mark.parametrize("eps", [1e-8, 0])
+def test_flat_lead_is_only_centred(eps):
     X = np.ones((4, 2, 50), dtype=np.float32)
     X[:, 1] = np.random.default_rng(0).normal(size=(4, 50))
-    Xt = Standardizer().fit_transform(X)
-    assert_array_equal(Xt[:, 0], 0.0)
-    assert np.isfinite(Xt).all()
+    scaler = Standardizer(eps=eps).fit(X)
+    assert scaler.scale_[0] == 1 + eps  # as StandardScaler: a zero std is taken as 1
+    assert_array_equal(scaler.transform(X)[:, 0], 0.0)
+    # A lead flat in training but not at prediction is centred, not blown up.
+    later = X.copy()
+    later[:, 0] += 0.5
+    assert_allclose(scaler.transform(later)[:, 0], 0.5)
 
 
 def test_lead_count_must_match_fit(leads_with_offsets):

@@ -107,3 +107,14 @@ def test_transform_on_one_record_matches_the_batch(estimator):
     batch = fitted.transform(X)
     for i in range(len(X)):
         assert_allclose(fitted.transform(X[i:i + 1])[0], batch[i], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=repr)
+def test_transform_requires_the_lead_count_of_fit(estimator):
+    X = np.random.default_rng(2).normal(size=(4, 2, 64)).astype(np.float32)
+    fitted = clone(estimator).fit(X)
+    name = type(estimator).__name__
+    for other in (X[:, :1], np.concatenate([X, X[:, :1]], axis=1)):
+        with pytest.raises(ValueError, match=rf"X has {other.shape[1]} lead\(s\), but {name} "
+                                             r"was fitted on 2 lead\(s\)"):
+            fitted.transform(other)
