@@ -1,6 +1,10 @@
 """Shared fixtures: the real-data root and small synthetic ECGs."""
 
 import os
+
+# sklearn's estimator checks skip check_array_api_input unless SciPy's array
+# API support is on, and it must be on before SciPy is first imported.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
 import shutil
 import textwrap
 from pathlib import Path

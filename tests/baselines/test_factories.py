@@ -234,6 +234,7 @@ def test_multilabel_sampler_resamples_each_label_on_its_own(multilabel):
         assert np.bincount(y_fit).tolist() == [n_pos, n_pos]  # undersampled negatives
     SpyClassifier.log.clear()
     assert model.predict_proba(X[:10]).shape == (10, 4)
+    assert len(SpyClassifier.log) == 4  # one call per label's classifier
     assert all(len(entry[1]) == 10 for entry in SpyClassifier.log)  # no resampling
 
 

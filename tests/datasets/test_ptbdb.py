@@ -50,5 +50,5 @@ def test_wfdb_dir_unreadable_header(tmp_path):
 def test_wfdb_dir_empty(tmp_path):
     with pytest.raises(ValueError, match="no WFDB record"):
         load_wfdb_dir(tmp_path)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match="missing is not a folder of WFDB records"):
         load_wfdb_dir(tmp_path / "missing")

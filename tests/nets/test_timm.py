@@ -52,7 +52,7 @@ def test_min_height_makes_low_images_work_for_patch_stems():
     with torch.no_grad():
         assert net(torch.randn(2, 1, 256)).shape == (2, 3)
     raw = TimmNet("test_convnext", 1, 3, min_height=1).eval()
-    with pytest.raises(RuntimeError), torch.no_grad():
+    with pytest.raises(RuntimeError, match="Kernel size can't be greater"), torch.no_grad():
         raw(torch.randn(2, 1, 256))
 
 

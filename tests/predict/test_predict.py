@@ -240,8 +240,10 @@ def test_bad_requests_exit_2_with_a_message(trained, tmp_path, capsys):
     assert "is neither a WFDB record" in capsys.readouterr().err
     assert main([trained["model_uri"], str(trained["record"]), "--output", "x.txt"]) == 2
     assert "write .csv or .json" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exc:
         main([trained["model_uri"], str(trained["record"]), "--threshold", "1.5"])
+    assert exc.value.code == 2
+    assert "--threshold" in capsys.readouterr().err
 
 
 def test_model_without_metadata_uses_record_as_is_with_notes(trained, tmp_path, empty_store):
