@@ -32,6 +32,12 @@ class DecisionProba(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         The fitted clone.
     classes_ : ndarray
         The classes of ``estimator_``.
+    multilabel_ : bool
+        Whether ``y`` was a multi-label indicator matrix (one logistic per
+        label) rather than binary or multiclass targets.
+    n_features_in_ : int
+        Number of features seen in :meth:`fit`, where ``estimator_`` records
+        it.
 
     Examples
     --------
@@ -47,7 +53,22 @@ class DecisionProba(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.estimator = estimator
 
     def fit(self, X, y, **fit_params):
-        """Fit a clone of ``estimator`` on ``X, y``."""
+        """Fit a clone of ``estimator`` on ``X, y``.
+
+        Parameters
+        ----------
+        X : array-like
+            Training input, as ``estimator`` takes it.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Binary, multiclass or multi-label (indicator matrix) targets.
+        **fit_params : dict
+            Passed to ``estimator``'s ``fit``.
+
+        Returns
+        -------
+        self : DecisionProba
+            The fitted meta-estimator.
+        """
         if not hasattr(self.estimator, "decision_function"):
             raise ValueError(f"estimator {type(self.estimator).__name__} has no decision_function.")
         self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
@@ -58,17 +79,54 @@ class DecisionProba(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return self
 
     def decision_function(self, X):
-        """Decision values of the fitted estimator."""
+        """Decision values of the fitted estimator.
+
+        Parameters
+        ----------
+        X : array-like
+            Input, as ``estimator`` takes it.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+            ``estimator_.decision_function(X)``.
+        """
         check_is_fitted(self)
         return self.estimator_.decision_function(X)
 
     def predict(self, X):
-        """Predictions of the fitted estimator."""
+        """Predictions of the fitted estimator.
+
+        Parameters
+        ----------
+        X : array-like
+            Input, as ``estimator`` takes it.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_labels)
+            ``estimator_.predict(X)``: its own decision rule, not a threshold
+            on :meth:`predict_proba`.
+        """
         check_is_fitted(self)
         return self.estimator_.predict(X)
 
     def predict_proba(self, X):
-        """Decision values mapped to [0, 1]: logistic per label, or softmax."""
+        """Decision values mapped to [0, 1]: logistic per label, or softmax.
+
+        Parameters
+        ----------
+        X : array-like
+            Input, as ``estimator`` takes it.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes) or (n_samples, n_labels)
+            Binary targets give two columns (``1 - p``, ``p``); multiclass
+            targets the softmax over classes; multi-label targets one
+            logistic per label. Monotonic in the decision values, not
+            calibrated.
+        """
         d = np.asarray(self.decision_function(X), dtype=float)
         if self.multilabel_:
             return expit(d)

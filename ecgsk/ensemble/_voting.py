@@ -132,7 +132,10 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
         if self.weights is None:
             weights = np.ones(len(names))
         else:
-            weights = np.asarray(self.weights, dtype=float)
+            try:
+                weights = np.asarray(self.weights, dtype=float)
+            except (TypeError, ValueError):
+                weights = np.array([np.nan])  # not numbers: the message below
             if weights.shape != (len(names),) or not np.all(np.isfinite(weights)) \
                     or np.any(weights < 0) or weights.sum() <= 0:
                 raise ValueError(f"weights must be {len(names)} non-negative numbers with a "

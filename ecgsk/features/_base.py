@@ -28,6 +28,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_sampling_rate, check_signals
 
+__all__ = ["NAN_POLICIES", "BaseFeatures", "check_choice", "check_int", "required_rate",
+           "validate_signals"]
+
 NAN_POLICIES = ("impute", "keep", "raise")
 
 
@@ -137,7 +140,17 @@ class BaseFeatures(TransformerMixin, BaseEstimator):
                 f"on {self.n_leads_in_} lead(s)."
             )
         self._check_transform_input(X)
-        return self._handle_nan(self._compute(X), fitting=False)
+        F = self._compute(X)
+        name = type(self).__name__
+        if np.shape(F)[1] != self.n_features_out_:
+            raise ValueError(
+                f"{name} now computes {np.shape(F)[1]} features, but was fitted to give "
+                f"{self.n_features_out_}: its parameters changed after fit; fit it again.")
+        check_choice(self.nan_policy, "nan_policy", NAN_POLICIES)
+        if self.nan_policy == "impute" and not hasattr(self, "imputer_"):
+            raise ValueError(f"{name} was fitted with another nan_policy than 'impute', so it "
+                             "has no training medians to impute with; fit it again.")
+        return self._handle_nan(F, fitting=False)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output features, such as ``"lead0_heart_rate"``.

@@ -606,7 +606,11 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             raise TypeError(
                 f"{type(self).__name__} does not accept sparse input X; pass a dense "
                 "array of shape (n_records, n_leads, n_samples).")
-        X = check_signals(X, min_samples=self.crop_length or 1)
+        X = check_signals(X)
+        if self.crop_length is not None and X.shape[2] < self.crop_length:
+            raise ValueError(
+                f"X has {X.shape[2]} samples per record, fewer than crop_length="
+                f"{self.crop_length}; pad the records (PadTruncate) or lower crop_length.")
         if reset:
             user_leads = getattr(self, "module__in_channels", None)
             if user_leads is not None and user_leads != X.shape[1]:

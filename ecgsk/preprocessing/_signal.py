@@ -504,7 +504,17 @@ class LeadSelector(_SignalTransformer):
         leads = list(leads)
         if not leads:
             raise ValueError("leads is empty: select at least one lead.")
-        names = STANDARD_LEADS if self.lead_names is None else tuple(self.lead_names)
+        if self.lead_names is None:
+            names = STANDARD_LEADS
+        else:
+            names = self.lead_names
+            if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+                raise ValueError("lead_names must be a sequence of strings, one per lead, "
+                                 f"got {names!r}.")
+            names = tuple(names)
+            if len(names) != n_leads:
+                raise ValueError(f"lead_names has {len(names)} names but X has {n_leads} "
+                                 "lead(s); pass the names of X's leads as lead_names.")
         lookup = {str(name).lower(): i for i, name in enumerate(names)}
         indices = []
         for lead in leads:

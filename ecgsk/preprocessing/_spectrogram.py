@@ -117,6 +117,11 @@ class Spectrogram(_SignalTransformer):
                 f"fitted on records of {self.n_samples_in_} samples."
             )
         _, _, Z = self._stft(X)
+        if Z.shape[2:] != (len(self.frequencies_), len(self.times_)):
+            raise ValueError(
+                f"Spectrogram now gives {Z.shape[2]} frequencies x {Z.shape[3]} frames, but "
+                f"was fitted for {len(self.frequencies_)} x {len(self.times_)} (frequencies_, "
+                "times_): nperseg or noverlap changed after fit; fit it again.")
         S = np.abs(Z)
         if self.log:
             S = np.log(S + self.eps)

@@ -94,6 +94,8 @@ def test_nested_params_clone_pickle_and_grid_search(rng):
     ({"estimators": [("svm", __import__("sklearn.svm").svm.LinearSVC())]}, "svm.*predict_proba"),
     ({"estimators": _pair(), "weights": [1]}, "weights"),
     ({"estimators": _pair(), "weights": [1, -1]}, "weights"),
+    ({"estimators": _pair(), "weights": ["x", "y"]},
+     r"weights must be 2 non-negative numbers with a positive sum, got \['x', 'y'\]"),
     ({"estimators": _pair(), "threshold": 1.5}, "threshold"),
 ])
 def test_bad_parameters_are_named(kwargs, match):

@@ -133,3 +133,16 @@ def test_bad_input_raises_a_clear_error():
     fitted = est.fit(np.zeros((2, 2, 300), np.float32) + 1)
     with pytest.raises(ValueError, match="2 lead"):
         fitted.transform(np.zeros((2, 300), np.float32))
+
+
+def test_parameters_changed_after_fit_need_a_refit():
+    X = np.random.default_rng(0).normal(size=(4, 2, 500))
+    est = StatisticalFeatures(sampling_rate=100).fit(X)
+    est.set_params(percentiles=[50])
+    with pytest.raises(ValueError, match="now computes 26 features, but was fitted to give 34"):
+        est.transform(X)
+    assert est.fit(X).transform(X).shape == (4, 26)  # refitted, it gives its new table
+    kept = StatisticalFeatures(sampling_rate=100, nan_policy="keep").fit(X)
+    kept.set_params(nan_policy="impute")
+    with pytest.raises(ValueError, match="no training medians to impute with"):
+        kept.transform(X)

@@ -288,7 +288,7 @@ def test_partial_fit_with_classes_and_continuation():
     ({"class_weight": {0: -1.0}}, "class_weight values must be positive"),
     ({"window_aggregate": "median", "crop_length": 16}, "window_aggregate must be"),
     ({"window_stride": 4}, "window_stride is set but crop_length is None"),
-    ({"crop_length": 100}, "at least 100 are needed"),
+    ({"crop_length": 100}, "X has 64 samples per record, fewer than crop_length=100; pad"),
     ({"amp_dtype": "float8"}, "amp_dtype must be"),
     ({"augment": 3}, "augment must be None, an object with augment_batch"),
     ({"train_split": "holdout"}, "train_split must be 'auto', None or a callable"),

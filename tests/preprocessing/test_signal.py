@@ -272,6 +272,9 @@ def test_lead_selector_custom_names():
     ({"leads": [-1]}, 12, "out of range"),
     ({"leads": ["V1"]}, 3, "lead_names has 12 names but X has 3"),
     ({"leads": [1.5]}, 12, "indices or names"),
+    # lead_names are checked even when the leads are indices
+    ({"leads": [0], "lead_names": "abc"}, 3, "lead_names must be a sequence of strings"),
+    ({"leads": [0], "lead_names": ["I", "II"]}, 3, "lead_names has 2 names but X has 3"),
 ])
 def test_lead_selector_errors(params, n_leads, match):
     with pytest.raises(ValueError, match=match):

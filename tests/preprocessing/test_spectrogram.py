@@ -87,3 +87,13 @@ def test_real_record_power_in_the_qrs_band(cinc_root):
     qrs = S[(f >= 5) & (f <= 15)].mean()
     high = S[f >= 60].mean()
     assert qrs > 10 * high
+
+
+def test_window_changed_after_fit_needs_a_refit(rng):
+    X = rng.normal(size=(2, 1, 500)).astype(np.float32)
+    spec = Spectrogram(sampling_rate=100).fit(X)
+    spec.set_params(nperseg=32, noverlap=16)
+    with pytest.raises(ValueError, match=r"now gives 17 frequencies x 33 frames, but was fitted "
+                                         r"for 33 x 17"):
+        spec.transform(X)
+    assert spec.fit(X).transform(X).shape == (2, 1, 17, 33)
