@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_signals", "check_sampling_rate", "check_positive_int"]
+__all__ = ["check_signals", "check_sampling_rate", "check_positive_int", "check_seed"]
 
 
 def check_signals(X, *, name="X", allow_2d=True, ensure_finite=True,
@@ -90,3 +90,14 @@ def check_positive_int(value, *, name, allow_none=False):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     return int(value)
+
+
+def check_seed(random_state, *, name="random_state"):
+    """:func:`sklearn.utils.check_random_state`, with an error that names the parameter."""
+    from sklearn.utils import check_random_state
+
+    try:
+        return check_random_state(random_state)
+    except ValueError:
+        raise ValueError(f"{name} must be None, an int or a numpy RandomState, "
+                         f"got {random_state!r}.") from None

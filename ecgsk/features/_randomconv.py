@@ -17,9 +17,9 @@ from itertools import combinations
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from .._validation import check_seed
 from ._base import check_int, validate_signals
 
 __all__ = ["RandomConvFeatures"]
@@ -207,7 +207,7 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
         self.n_samples_in_ = X.shape[2]
         X = self._pad(X)
         n, n_leads, n_samples = X.shape
-        rng = check_random_state(self.random_state)
+        rng = check_seed(self.random_state)
         dilations, per_dilation = _fit_dilations(
             n_samples, self.n_kernels, self.max_dilations_per_kernel)
 

@@ -20,7 +20,6 @@ import numpy as np
 import torch
 from sklearn.base import ClassifierMixin
 from sklearn.exceptions import DataConversionWarning, NotFittedError
-from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from skorch import NeuralNet
 from skorch.callbacks import (
@@ -37,7 +36,7 @@ from skorch.dataset import ValidSplit, unpack_data
 from skorch.utils import TeeGenerator, to_tensor
 from torch import nn
 
-from .._validation import check_signals
+from .._validation import check_seed, check_signals
 from ._callbacks import valid_accuracy, valid_macro_auroc
 from ._checkpoint import (
     EpochCheckpoint,
@@ -562,7 +561,11 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         if ts is not None and not isinstance(ts, str) and not callable(ts):
             raise ValueError(f"train_split must be 'auto', None or a callable, got {ts!r}.")
         self._check_augment()
-        check_random_state(self.random_state)
+        check_seed(self.random_state)
+        if not isinstance(self.verbose, numbers.Integral) or self.verbose < 0:  # bools too
+            raise ValueError(f"verbose must be an integer >= 0, got {self.verbose!r}.")
+        if not callable(self.dataset):
+            raise ValueError(f"dataset must be a Dataset class or callable, got {self.dataset!r}.")
         cd = self.checkpoint_dir
         if cd is not None and not isinstance(cd, (str, os.PathLike)):
             raise ValueError(f"checkpoint_dir must be None or a folder path, got {cd!r}.")
@@ -945,7 +948,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         resume = read_checkpoint(path, fingerprint)
         if resume is not None:
             fit_params = {**fit_params, "epochs": max(self.max_epochs - resume["epochs"], 0)}
-        rng = check_random_state(self.random_state)
+        rng = check_seed(self.random_state)
         torch_seed, split_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
         self.split_seed_ = split_seed
         if self.random_state is None:

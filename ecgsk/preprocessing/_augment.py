@@ -22,9 +22,8 @@ torch is imported lazily, inside the functions that use it.
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
 
-from .._validation import check_positive_int
+from .._validation import check_positive_int, check_seed
 from ._signal import _check_real, _SignalTransformer, _validate_signals
 
 __all__ = [
@@ -432,6 +431,7 @@ class Augmenter(_SignalTransformer):
         return operations
 
     def _check_params(self):
+        check_seed(self.random_state)
         self.operations_ = self._resolve_operations()
 
     def _transform(self, X):
@@ -456,7 +456,7 @@ class Augmenter(_SignalTransformer):
 
         self.fit(X)
         X = _validate_signals(X)
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        seed = check_seed(self.random_state).randint(np.iinfo(np.int32).max)
         generator = torch.Generator().manual_seed(int(seed))
         # A C-contiguous, writable array (read-only memmaps are copied):
         # torch.from_numpy shares its memory; augment_batch never writes to it.

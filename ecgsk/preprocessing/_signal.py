@@ -13,10 +13,10 @@ from fractions import Fraction
 import numpy as np
 from scipy import ndimage, signal
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_positive_int, check_sampling_rate, check_signals
+from .._validation import check_positive_int, check_sampling_rate, check_seed, check_signals
 
 __all__ = [
     "PadTruncate",
@@ -210,6 +210,7 @@ class PadTruncate(_SignalTransformer):
         if self.crop not in self._CROPS:
             raise ValueError(f"crop must be one of {self._CROPS}, got {self.crop!r}.")
         _check_real(self.pad_value, "pad_value")
+        check_seed(self.random_state)
 
     def _transform(self, X, starts=None):
         n, n_leads, n_samples = X.shape
@@ -243,7 +244,7 @@ class PadTruncate(_SignalTransformer):
         X = _validate_signals(X)
         if self.crop != "random" or X.shape[2] <= self.length:
             return self._transform(X)
-        rng = check_random_state(self.random_state)
+        rng = check_seed(self.random_state)
         starts = rng.randint(0, X.shape[2] - self.length + 1, size=X.shape[0])
         return self._transform(X, starts=starts)
 

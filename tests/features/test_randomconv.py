@@ -159,6 +159,7 @@ def test_short_records_are_zero_padded_to_the_kernel_length():
     ({"n_kernels": 1000.0}, "n_kernels"),
     ({"max_dilations_per_kernel": 0}, "max_dilations_per_kernel"),
     ({"n_jobs": 0}, "n_jobs"),
+    ({"random_state": "abc"}, r"random_state must be None, an int or a numpy RandomState, got 'abc'"),
 ])
 def test_bad_parameters_raise_naming_the_parameter(params, match):
     with pytest.raises(ValueError, match=match):

@@ -292,6 +292,9 @@ def test_partial_fit_with_classes_and_continuation():
     ({"amp_dtype": "float8"}, "amp_dtype must be"),
     ({"augment": 3}, "augment must be None, an object with augment_batch"),
     ({"train_split": "holdout"}, "train_split must be 'auto', None or a callable"),
+    ({"random_state": "abc"}, r"random_state must be None, an int or a numpy RandomState, got 'abc'"),
+    ({"verbose": "loud"}, "verbose must be an integer >= 0, got 'loud'"),
+    ({"dataset": 3}, "dataset must be a Dataset class or callable, got 3"),
 ])
 def test_bad_parameters_raise_clear_errors(params, message):
     X, y = make_signals(20)

@@ -313,3 +313,8 @@ def test_augmenting_real_ecgs_keeps_them_plausible(ptbxl_root):
     ratio = X_aug.std(axis=2) / X.std(axis=2)
     assert ratio.min() > 0.5 and ratio.max() < 1.5
     assert not np.allclose(X_aug, X)
+
+
+def test_augmenter_names_a_bad_random_state_in_fit():
+    with pytest.raises(ValueError, match=r"random_state must be None, an int or a numpy RandomState, got 'abc'"):
+        Augmenter(random_state="abc").fit(np.zeros((2, 1, 50), np.float32))

@@ -78,6 +78,7 @@ def test_pad_truncate_random_crop_only_when_fitting():
     ({"length": 2.5}, "length"),
     ({"length": 4, "crop": "middle"}, "crop"),
     ({"length": 4, "pad_value": np.nan}, "pad_value"),
+    ({"length": 4, "random_state": "abc"}, r"random_state must be None, an int or a numpy RandomState, got 'abc'"),  # checked in fit, for any crop
 ])
 def test_pad_truncate_bad_params(params, match):
     with pytest.raises(ValueError, match=match):
