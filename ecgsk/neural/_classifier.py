@@ -317,6 +317,15 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
     history_ : skorch.History
         The training log (also available as ``history``, skorch's name):
         ``net.history[:, "valid_loss"]``.
+    split_seed_ : int
+        Seed of the internal validation split (``valid_size``) of the last
+        fit, drawn from ``random_state``: with an int ``random_state``, every
+        fit validates on the same records.
+    train_generator_ : torch.Generator
+        Draws the augmentations and random crops of training batches; not
+        pickled (a loaded net draws a fresh one when it trains again).
+    grad_scaler_ : torch.amp.GradScaler or None
+        The loss scaler of float16 mixed precision on CUDA; None otherwise.
 
     See Also
     --------
