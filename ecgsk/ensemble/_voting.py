@@ -84,6 +84,9 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
         (multi-label).
     multilabel_ : bool
         Whether ``y`` was a multi-label indicator matrix.
+    n_features_in_ : int
+        Number of features seen in :meth:`fit`, where the first member
+        records it (members on signal arrays record leads instead).
 
     See Also
     --------
@@ -107,11 +110,34 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
         self.threshold = threshold
 
     def get_params(self, deep=True):
-        """Parameters, and the members' as ``<name>__<param>`` when ``deep``."""
+        """Parameters, and the members' as ``<name>__<param>`` when ``deep``.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the members (by name) and their parameters.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
         return self._get_params("estimators", deep=deep)
 
     def set_params(self, **params):
-        """Set parameters, the members' included (``<name>__<param>``)."""
+        """Set parameters, the members' included (``<name>__<param>``).
+
+        Parameters
+        ----------
+        **params : dict
+            ``estimators``, ``weights``, ``threshold``, a member by its name
+            (replacing it), or a member's parameter as ``<name>__<param>``.
+
+        Returns
+        -------
+        self : SoftVotingEnsemble
+            This ensemble.
+        """
         self._set_params("estimators", **params)
         return self
 

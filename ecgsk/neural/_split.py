@@ -8,15 +8,47 @@ __all__ = ["set_validation", "MarkedSplit"]
 class MarkedSplit:
     """skorch ``train_split`` that validates on the rows marked in ``is_valid``.
 
+    :func:`set_validation` gives one to every network of an estimator;
+    called by skorch with the dataset of ``fit``, it returns the unmarked
+    rows to train on and the marked rows to validate on.
+
     Parameters
     ----------
-    is_valid : ndarray of bool, shape (n_records,)
+    is_valid : array-like of bool, shape (n_records,)
+        True for the validation rows of the ``X`` that ``fit`` will get.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecgsk.neural import MarkedSplit
+    >>> split = MarkedSplit([False, False, True, False])
+    >>> split
+    MarkedSplit(1 of 4 records)
+    >>> train, valid = split(np.arange(4))
+    >>> train.indices, valid.indices
+    ([0, 1, 3], [2])
     """
 
     def __init__(self, is_valid):
         self.is_valid = np.asarray(is_valid, dtype=bool)
 
     def __call__(self, dataset, y=None, **fit_params):
+        """Split ``dataset`` (of ``len(is_valid)`` rows) into training and validation subsets.
+
+        Parameters
+        ----------
+        dataset : torch Dataset or sequence
+            The rows of ``fit``, in order.
+        y : ignored
+            skorch passes the targets.
+        **fit_params : dict
+            Ignored.
+
+        Returns
+        -------
+        train, valid : torch.utils.data.Subset
+            The unmarked and the marked rows.
+        """
         from torch.utils.data import Subset
 
         if len(dataset) != len(self.is_valid):
