@@ -152,7 +152,8 @@ def test_dualnets_train_on_crops_when_asked(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_search_space_builds_valid_pipelines(name):
-    optuna = pytest.importorskip("optuna")
+    import optuna
+
     module = load_pipeline_module(name)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     for _ in range(3):
@@ -181,7 +182,6 @@ def test_search_space_builds_valid_pipelines(name):
 ])
 def test_ensembles_search_only_what_acts_on_their_members(name, members, searched):
     """``python -m ecgsk.tune --set members=...`` searches no parameter that does nothing."""
-    pytest.importorskip("optuna")
     from ecgsk.tune import check_search_space
 
     module = load_pipeline_module(name)
@@ -190,7 +190,6 @@ def test_ensembles_search_only_what_acts_on_their_members(name, members, searche
 
 
 def test_an_ensemble_with_nothing_to_search_is_refused():
-    pytest.importorskip("optuna")
     from ecgsk.tune import TuneError, check_search_space
 
     module = load_pipeline_module("ecgsk_ptbxl")

@@ -2,14 +2,13 @@
 
 import numpy as np
 import pytest
+import skorch
+import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from ecgsk.tracking import find_skorch_net, log_training_curves, setup_tracking, tracked_run
-
-torch = pytest.importorskip("torch")
-skorch = pytest.importorskip("skorch")
 
 
 def _flatten(X):

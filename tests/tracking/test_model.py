@@ -141,8 +141,8 @@ def test_log_model_errors(tracking_uri, single_label):
 
 
 def test_skorch_net_logged_with_cpu_device(tracking_uri, rng):
-    skorch = pytest.importorskip("skorch")
-    torch = pytest.importorskip("torch")
+    import skorch
+    import torch
     y = np.arange(40) % 2
     X = _signals(rng, y)
     net = skorch.NeuralNetClassifier(
