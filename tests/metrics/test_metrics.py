@@ -1,5 +1,7 @@
 """Metrics, bootstrap and paired tests against known cases."""
 
+import math
+
 import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, roc_auc_score
@@ -113,6 +115,7 @@ def test_delong_matches_definition():
     assert res["auc_a"] == pytest.approx(roc_auc_score(y, a)) == pytest.approx(auc_a)
     assert res["auc_b"] == pytest.approx(auc_b)
     assert res["z"] == pytest.approx(z)
+    assert res["p_value"] == pytest.approx(math.erfc(abs(z) / math.sqrt(2)))  # two-sided normal
     assert delong_test(y, a, a)["p_value"] == 1.0
 
 
