@@ -56,6 +56,49 @@ def rng():
     return np.random.default_rng(0)
 
 
+def copy_ptbxl(ptbxl_root, dest, per_fold=6):
+    """A PTB-XL root of the first ``per_fold`` labelled records of each fold, files copied.
+
+    The tables are cut to those records and their 100 Hz files copied (not
+    linked), so a test may damage one. Returns the root and the records'
+    paths (without suffix), in table order.
+    """
+    import pandas as pd
+
+    meta = pd.read_csv(ptbxl_root / "ptbxl_database.csv", index_col="ecg_id")
+    meta = meta[meta["scp_codes"].str.contains("NORM|MI|STTC|CD|HYP")]
+    present = [(ptbxl_root / f"{f}.hea").is_file() for f in meta["filename_lr"]]
+    meta = pd.concat([rows.head(per_fold) for _, rows in meta[present].groupby("strat_fold")])
+    dest.mkdir(parents=True)
+    meta.to_csv(dest / "ptbxl_database.csv")
+    shutil.copy(ptbxl_root / "scp_statements.csv", dest / "scp_statements.csv")
+    records = []
+    for name in meta["filename_lr"]:
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        for suffix in (".hea", ".dat"):
+            shutil.copy(ptbxl_root / f"{name}{suffix}", dest / f"{name}{suffix}")
+        records.append(dest / name)
+    return dest, records
+
+
+#: Ways :func:`damage_record` breaks a record, with what the error says of each.
+DAMAGE = {"truncated": "could not be read by wfdb", "garbled header": "could not be read by wfdb",
+          "NaN samples": "has invalid (NaN) samples"}
+
+
+def damage_record(record, how):
+    """Break the WFDB record ``record`` (path without suffix) as ``DAMAGE`` names."""
+    dat, hea = Path(f"{record}.dat"), Path(f"{record}.hea")
+    if how == "truncated":
+        dat.write_bytes(dat.read_bytes()[: dat.stat().st_size // 2])
+    elif how == "garbled header":
+        hea.write_text("this is not a header\n")
+    elif how == "NaN samples":  # WFDB's format 16 stores NaN as -32768
+        dat.write_bytes(np.full(dat.stat().st_size // 2, -32768, "<i2").tobytes())
+    else:
+        raise ValueError(how)
+
+
 # -- MLflow stores and pipeline modules, shared by tests/tracking, compare, tune, ui ----------
 
 def write_module(folder, name, source):

@@ -20,6 +20,7 @@ from ._data import (
     check_dataset_task,
     default_cache_dir,
     default_length,
+    dropped_text,
     fit_final,
     fit_targets,
     load_dataset,
@@ -363,10 +364,11 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
     full = load_dataset(dataset, task, data, max(rates.values()))
     ds = full if max_records is None else stratified_subset(full, int(max_records), seed)
     plan = make_plan(ds, folds=folds, cv=cv, seed=seed)
-    ext = None
+    ext = ext_full = None
     if test_data is not None:
         same = Path(test_data).expanduser().resolve() == Path(data).expanduser().resolve()
-        ext = full if same else load_dataset(dataset, task, test_data, max(rates.values()))
+        ext = ext_full = full if same else load_dataset(dataset, task, test_data,
+                                                        max(rates.values()))
         ext, ext_seen = unseen_records(ext, ds, plan.test, folds=test_folds)
         if max_records is not None:
             ext = stratified_subset(ext, int(max_records), seed)
@@ -374,6 +376,14 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
         if len(ext) == 0:
             raise CompareError(f"no external record of {test_data} has a training class.")
     cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir)
+    # Every record is read here, so an unreadable one (a truncated signal file, a bad
+    # header, NaN samples) is a bad request: it fails before the store or a run exists.
+    signals = _Signals(ds.X, cache_dir, n_jobs)
+    ext_signals = _Signals(ext.X, cache_dir, n_jobs) if ext is not None else None
+    for rate_length in sorted({_rate_length(m, ds) for m in modules.values()}):
+        for each in (signals, ext_signals):
+            if each is not None:
+                each.get(*rate_length)
     experiment_id = setup_tracking(tracking_uri, experiment)
     key = request_key(
         modules, params, dataset=dataset, task=task,
@@ -395,8 +405,6 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
     y = fit_targets(ds)
     task_type = infer_task_type(ds.y, ds.classes)
     classes = [str(c) for c in ds.classes]
-    signals = _Signals(ds.X, cache_dir, n_jobs)
-    ext_signals = _Signals(ext.X, cache_dir, n_jobs) if ext is not None else None
     if previous is not None:
         end_orphans(client, experiment_id, previous.info.run_id)
         print(f"resuming comparison run {previous.info.run_id} ({previous.info.status}): "
@@ -412,10 +420,12 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
             "compare.pipelines": ", ".join(modules), "compare.dataset": dataset,
             "compare.task": task, "compare.task_type": task_type,
             "compare.data": mask_secrets(os.fspath(data)),
+            "compare.data_left_out": dropped_text(full),
             "compare.folds": ", ".join(str(k) for k, _, _ in plan.cv) or "none",
             "compare.cv": str(bool(cv)), "compare.n_boot": str(n_boot),
             "compare.seed": str(seed), "compare.max_records": str(max_records),
             "compare.test_data": mask_secrets(os.fspath(test_data)) if test_data else "None",
+            "compare.test_data_left_out": dropped_text(ext_full) if ext_full else "None",
             "compare.test_folds": _fold_text(test_folds) if test_folds else "all",
             "compare.classes": ", ".join(classes),
         })

@@ -1,6 +1,7 @@
 """Datasets, record subsets, the split plan and signal loading of a comparison."""
 
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from sklearn.model_selection import PredefinedSplit, StratifiedGroupKFold, train
 
 __all__ = ["CompareError", "DATASETS", "dataset_tasks", "load_dataset", "stratified_subset",
            "SplitPlan", "make_plan", "load_signals", "default_length", "default_cache_dir",
-           "align_labels", "unseen_records", "fit_targets", "fit_final"]
+           "align_labels", "unseen_records", "fit_targets", "fit_final", "dropped_text"]
 
 #: Datasets the comparison reads.
 DATASETS = ("ptbxl", "cinc2017", "ptbdb")
@@ -62,8 +63,10 @@ def load_dataset(dataset, task, root, sampling_rate):
     if root is None or not Path(root).expanduser().exists():
         raise CompareError(f"data path {root} does not exist.")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "left out N records": counted below
+        # The reader's "left out N records" is said once, on stderr, without a warning's
+        # file and line; the dataset keeps the counts (``ds.dropped``) for the run's params.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
             if dataset == "ptbxl":
                 ds = load_ptbxl(root, task=task, sampling_rate=100 if sampling_rate <= 100 else 500)
             elif dataset == "cinc2017":
@@ -72,9 +75,20 @@ def load_dataset(dataset, task, root, sampling_rate):
                 ds = load_ptbdb(root)
     except (FileNotFoundError, ValueError) as exc:
         raise CompareError(f"no {dataset} records for task {task!r} under {root}: {exc}") from None
+    for warning in caught:
+        if issubclass(warning.category, UserWarning):
+            print(f"note: {str(warning.message).rstrip('.')} under {root}.", file=sys.stderr)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno)
     if len(ds) == 0:
         raise CompareError(f"no {dataset} records for task {task!r} under {root}.")
     return ds
+
+
+def dropped_text(ds):
+    """The records a reader left out, for a run's params: ``"16 without a ... label"``."""
+    return "; ".join(f"{n} {reason}" for reason, n in ds.dropped.items() if n) or "none"
 
 
 def fit_targets(ds):
@@ -400,11 +414,16 @@ def load_signals(paths, *, sampling_rate, length, cache_dir=None, n_jobs=1,
 
     With :class:`~ecgsk.preprocessing.WFDBLoader`, resampling to
     ``sampling_rate`` and padding or cropping to ``length`` samples. With
-    ``return_lead_names``, also the loader's ``lead_names_``.
+    ``return_lead_names``, also the loader's ``lead_names_``. A record that
+    cannot be read (a truncated signal file, a bad header, NaN samples)
+    raises :class:`CompareError` naming it.
     """
     from ..preprocessing import WFDBLoader
 
     loader = WFDBLoader(sampling_rate=sampling_rate, length=length, n_jobs=n_jobs,
                         cache_dir=None if cache_dir is None else str(cache_dir))
-    X = loader.fit_transform(np.asarray(paths))
+    try:
+        X = loader.fit_transform(np.asarray(paths))
+    except ValueError as exc:  # it names the record: a truncated file, a bad header, NaNs
+        raise CompareError(str(exc)) from None
     return (X, list(loader.lead_names_)) if return_lead_names else X

@@ -48,8 +48,9 @@ def load_cinc2017(root, *, download=False):
     # PhysioNet's copy nests records in A00/, A01/, ...; the challenge zip does not.
     paths = {p.stem: p.with_suffix("") for p in folder.rglob("*.hea")}
     present = ref["record"].isin(paths.keys()).to_numpy()
-    dropped = report_dropped("cinc2017", {"listed in REFERENCE.csv without a header file":
-                                          int((~present).sum())}, len(ref))
+    reason = "listed in REFERENCE.csv without a header file"
+    dropped = report_dropped("cinc2017", {reason: int((~present).sum())}, len(ref),
+                             {reason: ref["record"][~present][:3].tolist()})
     ref = ref[present].reset_index(drop=True)
     if len(ref) == 0:
         raise ValueError(f"none of the records in {folder / 'REFERENCE.csv'} exists under {folder}.")

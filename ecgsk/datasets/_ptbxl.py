@@ -126,6 +126,8 @@ def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0
     file_col = "filename_lr" if sampling_rate == 100 else "filename_hr"
     present = np.array([(root / f"{f}.hea").is_file() for f in meta[file_col]])
     dropped[f"without {sampling_rate} Hz files"] = int((~present).sum())
+    examples = {f"without {sampling_rate} Hz files": [f"{f}.hea" for f in
+                                                      meta[file_col][~present][:3]]}
     meta = meta[present]
 
     statements = pd.read_csv(root / "scp_statements.csv", index_col=0)
@@ -161,7 +163,7 @@ def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0
         reasons = ", ".join(f"{n} {r}" for r, n in dropped.items() if n)
         raise ValueError(f"no PTB-XL record under {root} is left for task {task!r} at "
                          f"{sampling_rate} Hz ({reasons}).")
-    dropped = report_dropped("ptbxl", dropped, total)
+    dropped = report_dropped("ptbxl", dropped, total, examples)
     X = np.array([str(root / f) for f in meta[file_col]])
     return ECGDataset(
         X=X, y=y, classes=classes, groups=meta["patient_id"].to_numpy(),

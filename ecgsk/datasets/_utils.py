@@ -32,11 +32,20 @@ def resolve_root(root, *, marker, name, download, subdirs=()):
     )
 
 
-def report_dropped(name, dropped, total):
-    """Warn once about records left out, so nothing is dropped silently."""
+def report_dropped(name, dropped, total, examples=None):
+    """Warn once about records left out, so nothing is dropped silently.
+
+    ``examples`` maps a reason to the records it left out; the warning names
+    the first three of each.
+    """
     dropped = {k: v for k, v in dropped.items() if v}
     if dropped:
-        parts = ", ".join(f"{n} {reason}" for reason, n in dropped.items())
+        def part(reason, n):
+            shown = list((examples or {}).get(reason, ()))[:3]
+            more = ", ..." if n > len(shown) else ""
+            return f"{n} {reason}" + (f": {', '.join(map(str, shown))}{more}" if shown else "")
+
+        parts = "; ".join(part(reason, n) for reason, n in dropped.items())
         warnings.warn(f"{name}: left out {sum(dropped.values())} of {total} records ({parts}).",
                       UserWarning, stacklevel=3)
     return dropped

@@ -3,6 +3,7 @@
 import hashlib
 import io
 import json
+import logging
 import numbers
 import os
 import sys
@@ -373,12 +374,32 @@ def tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, 
 
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the bar and the table say it all
+    trial_log = logging.getLogger(_OPTUNA_TRIAL_LOGGER)
+    quiet = _NoInterruptTraceback()
+    trial_log.addFilter(quiet)
     try:
         # A trial queued again after an interruption resumes its networks' epochs.
         with limit_threads(threads), checkpoints(checkpoint_folder(cache_dir)):
             return _tune(**arguments)
     finally:
+        trial_log.removeFilter(quiet)
         optuna.logging.set_verbosity(verbosity)
+
+
+#: The logger of Optuna's trial loop, which logs a failed trial with its traceback.
+_OPTUNA_TRIAL_LOGGER = "optuna.study._optimize"
+
+
+class _NoInterruptTraceback(logging.Filter):
+    """Drop Optuna's "Trial N failed" traceback for a trial stopped by Ctrl-C or SIGTERM.
+
+    The trial is still marked failed and queued again; the command says in
+    one line that it was interrupted and how to resume.
+    """
+
+    def filter(self, record):
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, KeyboardInterrupt)
 
 
 def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, study_name=None,
@@ -396,6 +417,7 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
         check_dataset_task,
         default_cache_dir,
         default_length,
+        dropped_text,
         fit_targets,
         load_dataset,
         load_signals,
@@ -503,6 +525,7 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
                   "tune.folds": ", ".join(str(k) for k, _, _ in plan.cv),
                   "tune.max_records": str(max_records), "tune.seed": str(seed),
                   "tune.storage": shown_storage, "tune.data": mask_secrets(os.fspath(data)),
+                  "tune.data_left_out": dropped_text(full),
                   "tune.classes": ", ".join(classes),
                   "pipeline.module": module.__ecgsk_path__,
                   "pipeline.sha256": module.__ecgsk_sha256__,

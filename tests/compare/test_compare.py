@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -14,7 +15,7 @@ from mlflow.tracking import MlflowClient
 from ecgsk.compare import ComparisonFailed, compare, main, make_plan
 from ecgsk.compare._data import stratified_subset
 
-from ..conftest import CTRL_C_NET
+from ..conftest import CTRL_C_NET, DAMAGE, copy_ptbxl, damage_record
 from .conftest import COUNTED, FAILING, FLAT_LR, new_store, write_module
 
 pytestmark = pytest.mark.slow
@@ -418,6 +419,44 @@ def test_bad_requests_fail_before_any_work(change, message, pipeline_files, ptbx
     assert code == 2
     assert message in err
     assert not store.exists()  # the store is not even created
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_an_unreadable_record_is_a_bad_request(damage, pipeline_files, ptbxl_root, tmp_path,
+                                               capsys):
+    """Every record is read before the store or a run exists; the error names the record."""
+    root, records = copy_ptbxl(ptbxl_root, tmp_path / "ptb-xl")
+    damage_record(records[7], damage)
+    store = tmp_path / "store" / "mlflow.db"
+    code = main(["--pipelines", str(pipeline_files["stats_lr"]), "--dataset", "ptbxl",
+                 "--task", "superdiagnostic", "--data", str(root), "--no-cv", "--n-boot", "20",
+                 "--cache-dir", str(tmp_path / "cache"), "--tracking-uri", f"sqlite:///{store}",
+                 "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"Record '{records[7]}' " in err and DAMAGE[damage] in err
+    assert "Traceback" not in err
+    assert not store.exists()
+
+
+def test_records_without_files_are_left_out_and_said(empty_store, pipeline_files, ptbxl_root,
+                                                      tmp_path, capsys):
+    root, records = copy_ptbxl(ptbxl_root, tmp_path / "ptb-xl")
+    Path(f"{records[7]}.hea").unlink()
+    uri = new_store(empty_store, tmp_path / "store")
+    code = main(["--pipelines", str(pipeline_files["stats_lr"]), "--dataset", "ptbxl",
+                 "--task", "superdiagnostic", "--data", str(root), "--no-cv", "--n-boot", "20",
+                 "--cache-dir", str(tmp_path / "cache"), "--tracking-uri", uri,
+                 "--experiment", "left-out", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 0, err[-2000:]
+    missing = records[7].relative_to(root)
+    assert (f"note: ptbxl: left out 1 of {len(records)} records (1 without 100 Hz files: "
+            f"{missing}.hea) under {root}.") in err
+    (comparison,) = _runs(MlflowClient(uri), "left-out", "comparison")
+    assert comparison.data.params["compare.data_left_out"] == "1 without 100 Hz files"
+    # 6 records per fold; the one left out is of fold 2, so folds 1-8 train on 47.
+    assert comparison.data.params["train.n_records"] == "47"
 
 
 def test_unknown_dataset_is_a_usage_error(capsys):

@@ -2,6 +2,7 @@
 
 import os
 import socket
+from pathlib import Path
 
 import optuna
 import pytest
@@ -10,6 +11,7 @@ from mlflow.tracking import MlflowClient
 from ecgsk.tune import build_parser, main, parse_set
 from ecgsk.tune._metrics import TuneError
 
+from ..conftest import DAMAGE, copy_ptbxl, damage_record
 from .conftest import write_module
 
 ZERO_C = '''
@@ -81,6 +83,32 @@ def test_bad_request_before_any_work(request_args, capsys, tracking_uri, change,
     assert status == 2
     assert message in err
     _nothing_ran(tracking_uri)
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_an_unreadable_record_is_a_bad_request(damage, request_args, capsys, tracking_uri,
+                                               ptbxl_root, tmp_path):
+    root, records = copy_ptbxl(ptbxl_root, tmp_path / "ptb-xl")
+    damage_record(records[7], damage)
+    status, err = _run(request_args, capsys, **{"--data": root, "--cache-dir": tmp_path / "c"})
+    assert status == 2
+    assert f"Record '{records[7]}' " in err and DAMAGE[damage] in err
+    assert "Traceback" not in err
+    _nothing_ran(tracking_uri)
+
+
+def test_records_without_files_are_left_out_and_logged(request_args, capsys, tracking_uri,
+                                                       ptbxl_root, tmp_path):
+    root, records = copy_ptbxl(ptbxl_root, tmp_path / "ptb-xl", per_fold=20)  # a fold to score
+    Path(f"{records[7]}.hea").unlink()
+    status, err = _run(request_args, capsys, **{"--data": root, "--cache-dir": tmp_path / "c",
+                                                "--n-trials": 1, "--folds": 1})
+    assert status == 0, err[-2000:]
+    assert f"left out 1 of {len(records)} records (1 without 100 Hz files: " in err
+    client = MlflowClient(tracking_uri)
+    (study,) = client.search_runs([client.get_experiment_by_name("errors").experiment_id],
+                                  filter_string="tags.`ecgsk.role` = 'study'")
+    assert study.data.params["tune.data_left_out"] == "1 without 100 Hz files"
 
 
 def test_invalid_search_space_is_named(request_args, capsys, tracking_uri, tmp_path):
