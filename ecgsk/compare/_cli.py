@@ -1,6 +1,7 @@
 """``python -m ecgsk.compare``: the command line of :func:`ecgsk.compare.compare`."""
 
 import argparse
+import os
 import sys
 
 from .._argtypes import nonneg_int, positive_int
@@ -116,6 +117,9 @@ def main(argv=None):
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    # MLflow prints a "View run ... at <tracking URI>" line per run with a tracking server,
+    # credentials included; the final table names the runs.
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     if args.list:
         return _print_list(sys.stdout)
     missing = [f"--{opt}" for opt in ("pipelines", "dataset", "task", "data")

@@ -231,3 +231,22 @@ def test_workers_starting_at_once_create_optunas_tables_once(postgres):
         storages = list(pool.map(lambda _: open_storage(url + "/race"), range(4)))
     study = optuna.create_study(storage=storages[0], study_name="race")
     assert [s.get_study_id_from_name("race") for s in storages] == [study._study_id] * 4
+
+
+def test_compare_against_a_server_prints_no_credentials(mlflow_server, pipeline_files,
+                                                        ptbxl_root, signal_cache, tmp_path):
+    """MLflow prints a "View run ... at <tracking URI>" line per run unless told not to."""
+    secret_uri = mlflow_server.replace("http://", "http://alice:S3cret-pw@")
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "ecgsk.compare", "--pipelines", str(pipeline_files["stats_lr"]),
+         "--dataset", "ptbxl", "--task", "superdiagnostic", "--data", str(ptbxl_root),
+         "--max-records", "60", "--no-cv", "--n-boot", "20", "--tracking-uri", secret_uri,
+         "--experiment", "secret", "--cache-dir", str(signal_cache), "--no-progress"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "stats_lr" in proc.stdout  # the comparison's table
+    assert "S3cret-pw" not in proc.stdout + proc.stderr
+    runs = MlflowClient(mlflow_server).search_runs(
+        [MlflowClient(mlflow_server).get_experiment_by_name("secret").experiment_id])
+    assert runs and all("S3cret-pw" not in str(r.data.params) + str(r.data.tags) for r in runs)
