@@ -34,6 +34,7 @@ from ._registry import (
     check_factory_params,
     factory_parameters,
     load_pipeline_module,
+    validate_built,
 )
 from ._resume import (
     REQUEST_TAG,
@@ -151,6 +152,19 @@ def _build(module, name, params):
         raise PipelineError(f"pipeline {name!r}: make_pipeline returned "
                             f"{type(pipe).__name__}, not an estimator with predict_proba.")
     return pipe
+
+
+def _check_built(module, name, params):
+    """Build the pipeline and run the parameter checks its estimators make when fitted.
+
+    A bad value set with ``--set`` (``C=-1``) fails here, before any record
+    is read, rather than in the first fit.
+    """
+    pipe = _build(module, name, params)
+    try:
+        validate_built(pipe)
+    except (TypeError, ValueError) as exc:
+        raise PipelineError(f"pipeline {name!r} with {_kwargs(params)}: {exc}") from None
 
 
 def _kwargs(params):
@@ -347,7 +361,7 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
         names, _ = factory_parameters(module)
         if "random_state" in names and "random_state" not in params[name]:
             params[name]["random_state"] = seed
-        _build(module, name, params[name])
+        _check_built(module, name, params[name])
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
         raise CompareError(f"n_boot must be a non-negative integer, got {n_boot!r}.")
     if folds and not cv:

@@ -51,6 +51,7 @@ __all__ = [
     "validate_pipeline_module",
     "factory_parameters",
     "check_factory_params",
+    "validate_built",
     "PIPELINES_ENV",
 ]
 
@@ -223,3 +224,32 @@ def check_factory_params(module, params, name=None):
         accepted = ", ".join(names) or "no parameters"
         raise PipelineError(f"pipeline {name!r}: make_pipeline has no parameter "
                             f"{', '.join(map(repr, unknown))}; it accepts: {accepted}.")
+
+
+def _estimators(pipe):
+    """The estimator and every estimator among its deep parameters."""
+    found = [pipe]
+    if hasattr(pipe, "get_params"):
+        try:
+            values = pipe.get_params(deep=True).values()
+        except Exception:  # noqa: BLE001 -- a broken get_params shows up when fitting
+            values = ()
+        found += [v for v in values if hasattr(v, "get_params") and not isinstance(v, type)]
+    return list({id(e): e for e in found}.values())
+
+
+def validate_built(pipe):
+    """Run the parameter checks estimators make at fit time, without fitting.
+
+    sklearn estimators check ``_parameter_constraints``
+    (``_validate_params``); ecgsk's transformers their ``_check_params``;
+    :class:`~ecgsk.neural.ECGNetClassifier` its ``_validate_hyperparams``.
+    """
+    for est in _estimators(pipe):
+        if hasattr(est, "_parameter_constraints") and hasattr(est, "_validate_params"):
+            est._validate_params()
+        if type(est).__module__.startswith("ecgsk.") and callable(
+                getattr(est, "_check_params", None)):
+            est._check_params()
+        if hasattr(est, "_validate_hyperparams"):
+            est._validate_hyperparams()

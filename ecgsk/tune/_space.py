@@ -140,35 +140,6 @@ def trial_params(module, name, trial, fixed):
     return {**sampled, **fixed}
 
 
-def _estimators(pipe):
-    """The estimator and every estimator among its deep parameters."""
-    found = [pipe]
-    if hasattr(pipe, "get_params"):
-        try:
-            values = pipe.get_params(deep=True).values()
-        except Exception:  # noqa: BLE001 -- a broken get_params shows up when fitting
-            values = ()
-        found += [v for v in values if hasattr(v, "get_params") and not isinstance(v, type)]
-    return list({id(e): e for e in found}.values())
-
-
-def _validate_built(pipe):
-    """Run the parameter checks estimators make at fit time, without fitting.
-
-    sklearn estimators check ``_parameter_constraints``
-    (``_validate_params``); ecgsk's transformers their ``_check_params``;
-    :class:`~ecgsk.neural.ECGNetClassifier` its ``_validate_hyperparams``.
-    """
-    for est in _estimators(pipe):
-        if hasattr(est, "_parameter_constraints") and hasattr(est, "_validate_params"):
-            est._validate_params()
-        if type(est).__module__.startswith("ecgsk.") and callable(
-                getattr(est, "_check_params", None)):
-            est._check_params()
-        if hasattr(est, "_validate_hyperparams"):
-            est._validate_hyperparams()
-
-
 def _named(message, params):
     hits = [k for k in params if re.search(rf"(?<![A-Za-z0-9_]){re.escape(k)}(?![A-Za-z0-9])",
                                            message)]
@@ -226,7 +197,7 @@ def check_search_space(module, name, fixed, seed=0):
     import optuna
 
     from ..compare._compare import _build
-    from ..compare._registry import PipelineError, check_factory_params
+    from ..compare._registry import PipelineError, check_factory_params, validate_built
 
     study = optuna.create_study(sampler=make_sampler("random", seed))
     distributions = {}
@@ -241,7 +212,7 @@ def check_search_space(module, name, fixed, seed=0):
                             f"make_pipeline does not take: {exc}") from None
         try:
             pipe = _build(module, name, params)
-            _validate_built(pipe)
+            validate_built(pipe)
         except (PipelineError, TypeError, ValueError) as exc:
             message = str(exc)
             at = _named(message, params)

@@ -391,6 +391,8 @@ def test_no_cv_single_pipeline_cinc(tmp_path, quiet_args, tracking_uri, cinc_roo
     ({"--set": "flat_lr.lr=0.1"}, "pipeline 'flat_lr': make_pipeline has no parameter 'lr'; "
                                   "it accepts: C, step"),
     ({"--set": "other.C=1"}, "'other' is not among"),
+    ({"--set": "flat_lr.C=-1"}, "pipeline 'flat_lr' with C=-1: The 'C' parameter of "
+                                "LogisticRegression must be a float in the range (0.0, inf]"),
     ({"--task": "rhythmic"}, "unknown task 'rhythmic' for dataset 'ptbxl'"),
     ({"--task": "form"}, "pipeline 'stats_lr' is made for dataset 'ptbxl', task"),
     ({"--data": "EMPTY"}, "no ptbxl records for task 'superdiagnostic'"),
