@@ -73,6 +73,11 @@ def main(argv=None):
     if args.output and Path(args.output).suffix.lower() not in (".csv", ".json"):
         print(f"error: --output {args.output}: write .csv or .json", file=sys.stderr)
         return 2
+    for option, path in (("--output", args.output), ("--serving-input", args.serving_input)):
+        if path and not Path(path).expanduser().resolve().parent.is_dir():
+            print(f"error: {option} {path}: the folder {Path(path).parent} does not exist",
+                  file=sys.stderr)
+            return 2
     try:
         result = predict_records(args.model, args.records, threshold=args.threshold,
                                  tracking_uri=args.tracking_uri)

@@ -2,6 +2,7 @@
 
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -184,7 +185,9 @@ def read_records(plans, model):
             chunks = [idx]
         for chunk in chunks:
             try:
-                X = loader.fit_transform(np.array([ok[i].path for i in chunk]))
+                with warnings.catch_warnings():  # each skipped record is rejected below
+                    warnings.filterwarnings("ignore", message="WFDBLoader skipped")
+                    X = loader.fit_transform(np.array([ok[i].path for i in chunk]))
             except ValueError as exc:  # none of the chunk could be read
                 for i in chunk:
                     ok[i].error = str(exc)

@@ -227,6 +227,27 @@ def test_folder_of_records_and_outputs(trained, tmp_path, capsys):
         dict(zip(trained["classes"], table.loc[0, trained["classes"]].astype(float))), rel=1e-5)
 
 
+def test_an_unreadable_record_is_rejected_once_and_the_rest_predicted(trained, tmp_path,
+                                                                       capsys):
+    import warnings
+
+    from ..conftest import damage_record
+
+    folder = tmp_path / "mixed"
+    for name in ("good", "broken"):
+        _write_record(trained["record"], folder, name, seconds=10)
+    damage_record(folder / "broken", "truncated")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = main([trained["model_uri"], str(folder), "-q", "--tracking-uri", trained["uri"]])
+    assert code == 1  # some records rejected
+    captured = capsys.readouterr()
+    assert captured.out == ""  # -q: nothing but errors and rejections
+    (line,) = captured.err.splitlines()
+    assert line.startswith(f"rejected {folder / 'broken'}") and "could not be read" in line
+    assert not [w for w in caught if "WFDBLoader skipped" in str(w.message)]  # said once
+
+
 def test_bad_requests_exit_2_with_a_message(trained, tmp_path, capsys):
     assert main([str(tmp_path / "nowhere"), str(trained["record"]),
                  "--tracking-uri", trained["uri"]]) == 2
@@ -240,6 +261,11 @@ def test_bad_requests_exit_2_with_a_message(trained, tmp_path, capsys):
     assert "is neither a WFDB record" in capsys.readouterr().err
     assert main([trained["model_uri"], str(trained["record"]), "--output", "x.txt"]) == 2
     assert "write .csv or .json" in capsys.readouterr().err
+    for option in ("--output", "--serving-input"):  # refused before any prediction
+        out = tmp_path / "no_such_folder" / "out.csv"
+        assert main([trained["model_uri"], str(trained["record"]), option, str(out)]) == 2
+        err = capsys.readouterr().err
+        assert f"error: {option} {out}: the folder {out.parent} does not exist" in err
     with pytest.raises(SystemExit) as exc:
         main([trained["model_uri"], str(trained["record"]), "--threshold", "1.5"])
     assert exc.value.code == 2
