@@ -391,10 +391,11 @@ _OPTUNA_TRIAL_LOGGER = "optuna.study._optimize"
 
 
 class _NoInterruptTraceback(logging.Filter):
-    """Drop Optuna's "Trial N failed" traceback for a trial stopped by Ctrl-C or SIGTERM.
+    """Drop Optuna's "Trial N failed" warning, traceback and all, for a trial stopped by Ctrl-C.
 
-    The trial is still marked failed and queued again; the command says in
-    one line that it was interrupted and how to resume.
+    (Or SIGTERM.) The trial is still marked failed and queued again; the
+    command says in one line that it was interrupted and how to resume.
+    Other failed trials are logged as before.
     """
 
     def filter(self, record):
