@@ -140,8 +140,7 @@ def main(argv=None):
             raise SystemExit(f"{args.rows_task} and {args.task} score different records.")
     probas = [load_row(row, own, args.preset, out_dir) for row in rows]
     # The blend is the ensemble's probabilities; a binary score is derived from them.
-    derivations = ({name: (lambda p, f=DERIVE[name]: f(p, own.classes.index("NORM")))
-                    for name in args.derive} if args.rows_task else {"": lambda p: p})
+    derivations = {name: DERIVE[name] for name in args.derive} if args.rows_task else {"": None}
     other = (np.mean([load_row(row, data, args.preset, out_dir) for row in versus], axis=0)
              if versus else None)
     versus_name = " + ".join(row.name for row in versus) + (
@@ -157,7 +156,9 @@ def main(argv=None):
     for text, (name, derive) in itertools.product(args.weights or [",".join(["1"] * len(rows))],
                                                   derivations.items()):
         w = parse_weights(text, len(rows))
-        blend = derive(sum(wi * p for wi, p in zip(w, probas)))
+        blend = sum(wi * p for wi, p in zip(w, probas))
+        if derive is not None:
+            blend = derive(blend, own.classes.index("NORM"))
         point, low, high = bootstrap_ci(metric, data.y_test, blend, n_boot=args.n_boot,
                                         random_state=0)
         line = f"weights {text}{f', {name}' if name else ''}: {point:.3f} [{low:.3f}, {high:.3f}]"

@@ -160,10 +160,11 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
         else:
             try:
                 weights = np.asarray(self.weights, dtype=float)
-            except (TypeError, ValueError):
-                weights = np.array([np.nan])  # not numbers: the message below
-            if weights.shape != (len(names),) or not np.all(np.isfinite(weights)) \
-                    or np.any(weights < 0) or weights.sum() <= 0:
+                valid = (weights.shape == (len(names),) and np.all(np.isfinite(weights))
+                         and np.all(weights >= 0) and weights.sum() > 0)
+            except (TypeError, ValueError):  # not numbers
+                valid = False
+            if not valid:
                 raise ValueError(f"weights must be {len(names)} non-negative numbers with a "
                                  f"positive sum, got {self.weights!r}.")
         if not isinstance(self.threshold, numbers.Real) or not 0 < self.threshold < 1:

@@ -247,6 +247,6 @@ def test_compare_against_a_server_prints_no_credentials(mlflow_server, pipeline_
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "stats_lr" in proc.stdout  # the comparison's table
     assert "S3cret-pw" not in proc.stdout + proc.stderr
-    runs = MlflowClient(mlflow_server).search_runs(
-        [MlflowClient(mlflow_server).get_experiment_by_name("secret").experiment_id])
+    client = MlflowClient(mlflow_server)
+    runs = client.search_runs([client.get_experiment_by_name("secret").experiment_id])
     assert runs and all("S3cret-pw" not in str(r.data.params) + str(r.data.tags) for r in runs)
