@@ -16,8 +16,10 @@ with the model (``ecgsk_sampling_rate``, ``ecgsk_lead_names``,
 put in the model's order; other rates are resampled
 (:class:`~ecgsk.preprocessing.WFDBLoader` ``sampling_rate=``); other lengths
 are cropped (centre) or zero-padded (end) to the model's input length. Each
-change is reported as a note; a record missing a lead is rejected with a
-message naming it. Nothing is fed to the model silently changed.
+change is reported as a note. A record missing a lead, shorter than a
+quarter of the model's input (``min_fraction``), or whose header is missing
+is rejected with a message saying why. Nothing is fed to the model silently
+changed.
 
 The same model serves over HTTP with ``mlflow models serve -m MODEL
 --env-manager local``; :func:`serving_input` writes the JSON body it takes,

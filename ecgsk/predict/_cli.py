@@ -15,19 +15,20 @@ examples:
 Records are read as the model's training signals were: leads chosen by name
 (case-insensitive) and put in the model's order, resampled to its rate,
 cropped or zero-padded to its length; each change is printed as a note. A
-record lacking a lead the model needs is rejected, naming the lead.
+record lacking a lead the model needs, shorter than --min-fraction of the
+model's input, or without its header is rejected, saying why.
 Exit status: 0 all records predicted, 1 some rejected (the others were
 predicted), 2 bad request (nothing was predicted).
 """
 
 
-def _probability(text):
+def _unit_interval(text):
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a probability, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
     if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1], got {value:g}")
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {value:g}")
     return value
 
 
@@ -48,10 +49,14 @@ def build_parser():
     parser.add_argument("--tracking-uri", metavar="URI",
                         help="store of runs:/ and models:/ URIs (default: "
                              "$MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db)")
-    parser.add_argument("--threshold", type=_probability, metavar="P",
+    parser.add_argument("--threshold", type=_unit_interval, metavar="P",
                         help="decision threshold for multi-label and binary models (default: "
                              "the thresholds tuned on validation data stored with the model, "
                              "else 0.5)")
+    parser.add_argument("--min-fraction", type=_unit_interval, default=0.25, metavar="F",
+                        help="reject records shorter than this fraction of the model's input, "
+                             "which would be mostly zero padding (default: 0.25; 0 accepts "
+                             "any length)")
     parser.add_argument("--serving-input", metavar="FILE",
                         help="also write the signals as read, in the JSON body that "
                              "`mlflow models serve` takes ({\"inputs\": [...]})")
@@ -80,7 +85,8 @@ def main(argv=None):
             return 2
     try:
         result = predict_records(args.model, args.records, threshold=args.threshold,
-                                 tracking_uri=args.tracking_uri)
+                                 tracking_uri=args.tracking_uri,
+                                 min_fraction=args.min_fraction)
     except PredictError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

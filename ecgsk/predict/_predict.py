@@ -38,10 +38,16 @@ def find_records(paths):
     for item in paths:
         path = Path(os.fspath(item)).expanduser()
         if path.is_dir():
-            found = in_folder(path)
+            found, orphans = in_folder(path), _headerless(path)
             if not found:
-                raise PredictError(f"no WFDB record (*.hea) under the folder {path}.")
-            out += [str(p) for p in found]
+                shown = "" if not orphans else (
+                    f"; {len(orphans)} data file(s) have no header: "
+                    + ", ".join(p.name for p in orphans[:3])
+                    + (", ..." if len(orphans) > 3 else ""))
+                raise PredictError(f"no WFDB record (*.hea) under the folder {path}{shown}.")
+            # A data file without its header is a record that cannot be read: it is
+            # listed, and rejected by plan_records, rather than passed over.
+            out += [str(p) for p in found] + [str(p.with_suffix("")) for p in orphans]
             continue
         root = path.with_suffix("") if path.suffix.lower() in _EXTENSIONS else path
         if not Path(f"{root}.hea").is_file():
@@ -51,6 +57,34 @@ def find_records(paths):
             raise PredictError(f"{path} is not a WFDB record: {root}.hea is missing.")
         out.append(str(root))
     return list(dict.fromkeys(os.path.abspath(p) for p in out))
+
+
+def _headerless(folder):
+    """The data files under ``folder`` that no header there names, sorted.
+
+    A data file ``x.dat`` or ``x.mat`` is headerless when there is no
+    ``x.hea`` and no header in its folder lists it among its signal files
+    (PhysioNet records may share or rename signal files).
+    """
+    import wfdb
+
+    candidates = sorted(p for p in Path(folder).rglob("*")
+                        if p.suffix.lower() in _EXTENSIONS[1:] and p.is_file()
+                        and not p.with_suffix(".hea").is_file())
+    named = {}  # folder -> the signal files its headers name
+    out = []
+    for p in candidates:
+        if p.parent not in named:
+            named[p.parent] = set()
+            for hea in p.parent.glob("*.hea"):
+                try:
+                    named[p.parent].update(wfdb.rdheader(str(hea.with_suffix(""))).file_name
+                                           or [])
+                except Exception:  # noqa: BLE001 -- plan_records reports bad headers
+                    pass
+        if p.name not in named[p.parent]:
+            out.append(p)
+    return out
 
 
 @dataclass
@@ -69,22 +103,28 @@ def _resampled_length(n, fs, target):
     return -(-n * ratio.numerator // ratio.denominator)
 
 
-def plan_records(paths, model):
+def plan_records(paths, model, *, min_fraction=0.25):
     """Check each record's header against the model; say how it will be read.
 
     Leads are matched to the model's training leads by name,
     case-insensitively, and put in the model's order; a record lacking one
     is rejected, naming it. A record at another rate is resampled to the
     model's. A record of another length (after resampling) is cropped
-    (centre) or zero-padded at the end, as the training signals were.
-    Every change is written in the plan's ``notes``; a rejection in its
-    ``error``.
+    (centre) or zero-padded at the end, as the training signals were; one
+    shorter than ``min_fraction`` of the model's input is rejected, since
+    the model would see mostly padding. Every change is written in the
+    plan's ``notes``; a rejection in its ``error``.
 
     Parameters
     ----------
     paths : list of str
         Record paths without extension (:func:`find_records`).
     model : ECGModel
+    min_fraction : float in [0, 1], default=0.25
+        Shortest record accepted, as a fraction of the model's input length.
+        The default keeps every record of the datasets ecgsk's pipelines
+        train on (CinC 2017's shortest, 9 s, is 0.3 of its models' 30 s);
+        0 accepts any length.
 
     Returns
     -------
@@ -96,6 +136,12 @@ def plan_records(paths, model):
     for path in paths:
         plan = RecordPlan(path=path, name=os.path.basename(path))
         plans.append(plan)
+        if not os.path.isfile(f"{path}.hea"):
+            files = ", ".join(os.path.basename(f) for f in (f"{path}.dat", f"{path}.mat")
+                              if os.path.isfile(f))
+            plan.error = (f"its header {path}.hea is missing: the data file {files} cannot be "
+                          "read without it")
+            continue
         try:
             header = wfdb.rdheader(path)
         except Exception as exc:  # noqa: BLE001 -- wfdb raises many types for bad headers
@@ -153,6 +199,11 @@ def plan_records(paths, model):
             length = n
         target = model.n_samples
         shown = rate or fs
+        if length < min_fraction * target:
+            plan.error = (f"it is {length / shown:g} s long, under {min_fraction:g} of the "
+                          f"model's {target / shown:g} s input: the model would see mostly zero "
+                          "padding (min_fraction; 0 predicts it anyway)")
+            continue
         if length > target:
             plan.notes.append(f"cropped to the middle {target} of {length} samples "
                               f"({target / shown:g} of {length / shown:g} s)")
@@ -310,7 +361,7 @@ class Prediction:
             raise PredictError(f"cannot write {path}: write .csv or .json, not {shown}.")
 
 
-def predict_records(model, records, *, threshold=None, tracking_uri=None):
+def predict_records(model, records, *, threshold=None, tracking_uri=None, min_fraction=0.25):
     """Predict class probabilities and labels of WFDB records with an ecgsk MLflow model.
 
     Each record is read as the model's training signals were (see
@@ -329,6 +380,9 @@ def predict_records(model, records, *, threshold=None, tracking_uri=None):
         Decision threshold overriding the model's (see :func:`decide`).
     tracking_uri : str or None
         Store of ``runs:/`` and ``models:/`` URIs.
+    min_fraction : float in [0, 1], default=0.25
+        Records shorter than this fraction of the model's input are
+        rejected (see :func:`plan_records`).
 
     Returns
     -------
@@ -348,10 +402,12 @@ def predict_records(model, records, *, threshold=None, tracking_uri=None):
     if threshold is not None and not (isinstance(threshold, (int, float))
                                       and 0 <= threshold <= 1):
         raise PredictError(f"threshold must be a probability in [0, 1], got {threshold!r}.")
+    if not (isinstance(min_fraction, (int, float)) and 0 <= min_fraction <= 1):
+        raise PredictError(f"min_fraction must be in [0, 1], got {min_fraction!r}.")
     if not isinstance(model, ECGModel):
         model = load_ecg_model(model, tracking_uri=tracking_uri)
     paths = find_records(records)
-    plans = plan_records(paths, model)
+    plans = plan_records(paths, model, min_fraction=min_fraction)
     X, done = read_records(plans, model)
     proba = model.predict_proba(X) if len(X) else np.zeros((0, len(model.classes)))
     predicted, confidence, task, thr = decide(proba, model, threshold)

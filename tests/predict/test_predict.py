@@ -202,6 +202,58 @@ def test_length_is_cropped_or_padded_with_a_note(trained, tmp_path):
     np.testing.assert_array_equal(result.signals[0], expected[0])
 
 
+def test_a_record_much_shorter_than_the_input_is_rejected(trained, tmp_path, capsys):
+    tiny = _write_record(trained["record"], tmp_path, "tiny", seconds=2)  # 0.2 of 10 s
+    short = _write_record(trained["record"], tmp_path, "short", seconds=3)
+    result = predict_records(trained["model_uri"], [tiny, short], tracking_uri=trained["uri"])
+    assert [r["record"] for r in result.records] == ["short"]
+    (rejected,) = result.rejected
+    assert rejected["record"] == "tiny"
+    assert rejected["reason"].startswith("it is 2 s long, under 0.25 of the model's 10 s input")
+    result = predict_records(trained["model_uri"], [tiny], tracking_uri=trained["uri"],
+                             min_fraction=0)
+    assert not result.rejected
+    assert "zero-padded at the end from 100 to 500 samples (2 to 10 s)" in result.records[0][
+        "notes"][-1]
+    with pytest.raises(PredictError, match="min_fraction must be in"):
+        predict_records(trained["model_uri"], [tiny], min_fraction=1.5)
+    args = [trained["model_uri"], str(tiny), "--tracking-uri", trained["uri"], "-q"]
+    assert main(args) == 2  # its only record rejected
+    assert "rejected" in capsys.readouterr().err
+    assert main(args + ["--min-fraction", "0"]) == 0
+    with pytest.raises(SystemExit) as exc:
+        main(args + ["--min-fraction", "-1"])
+    assert exc.value.code == 2
+    assert "--min-fraction: expected a number in [0, 1], got -1" in capsys.readouterr().err
+
+
+def test_a_data_file_without_its_header_is_rejected_not_passed_over(trained, tmp_path,
+                                                                    capsys):
+    folder = tmp_path / "incoming"
+    _write_record(trained["record"], folder, "good", seconds=10)
+    _write_record(trained["record"], folder, "lost", seconds=10)
+    (folder / "lost.hea").unlink()
+    # A signal file named by another record's header is not headerless.
+    _write_record(trained["record"], folder, "renamed", seconds=10)
+    (folder / "renamed.dat").rename(folder / "signals.dat")
+    hea = folder / "renamed.hea"
+    hea.write_text(hea.read_text().replace("renamed.dat", "signals.dat"))
+    result = predict_records(trained["model_uri"], [folder], tracking_uri=trained["uri"])
+    assert sorted(r["record"] for r in result.records) == ["good", "renamed"]
+    (rejected,) = result.rejected
+    assert rejected["record"] == "lost"
+    assert rejected["reason"] == (f"its header {folder / 'lost'}.hea is missing: the data file "
+                                  "lost.dat cannot be read without it")
+    assert main([trained["model_uri"], str(folder), "-q", "--tracking-uri", trained["uri"]]) == 1
+    assert f"rejected {folder / 'lost'}: its header" in capsys.readouterr().err
+    for name in ("good", "renamed"):
+        (folder / f"{name}.hea").unlink()
+    assert main([trained["model_uri"], str(folder), "--tracking-uri", trained["uri"]]) == 2
+    assert ("no WFDB record (*.hea) under the folder "
+            f"{folder}; 3 data file(s) have no header: good.dat, lost.dat, signals.dat"
+            ) in capsys.readouterr().err
+
+
 def test_folder_of_records_and_outputs(trained, tmp_path, capsys):
     folder = tmp_path / "new"
     for name, seconds in (("a", 10), ("b", 12)):
