@@ -170,6 +170,50 @@ def _fit_length(x, length, crop, pad, record):
     return x
 
 
+def _number(field):
+    """The leading number of a header field (``"500/10(0)"``, ``"1000.0(0)/mV"``), or None."""
+    head = field.split("/")[0].split("(")[0]
+    try:
+        value = float(head)
+    except ValueError:
+        return None
+    return value if np.isfinite(value) else None
+
+
+def _check_header_fields(record, header, leads):
+    """Raise for fields that wfdb replaces by its defaults without a word.
+
+    wfdb reads an unparsable or non-positive sampling frequency as 250 Hz
+    and an ADC gain of 0 (an uncalibrated signal) as 200 units per mV; the
+    signals would come back at the wrong rate or scale.
+    """
+    try:
+        with open(header, encoding="latin-1") as fh:
+            lines = [ln.split("#")[0].split() for ln in fh]
+    except OSError:
+        return  # wfdb has read it; nothing more to check
+    lines = [ln for ln in lines if ln]
+    if not lines:
+        return
+    first = lines[0]
+    if len(first) >= 3:
+        fs = _number(first[2])
+        if fs is None or fs <= 0:
+            raise _RecordError(
+                f"Record {record!r}: its header {header!r} gives the sampling frequency "
+                f"{first[2]!r}; expected a positive number of Hz.")
+    if "/" in first[0]:
+        return  # a multi-segment record: its signal lines are in the segments' headers
+    uncalibrated = [(i, ln) for i, ln in enumerate(lines[1:]) if i in leads and len(ln) >= 3
+                    and _number(ln[2]) == 0]
+    if uncalibrated:
+        names = ", ".join(repr(" ".join(ln[8:])) if len(ln) > 8 else f"signal {i}"
+                          for i, ln in uncalibrated)
+        raise _RecordError(
+            f"Record {record!r}: lead(s) {names} have an ADC gain of 0 in {header!r}, "
+            "that is, they are uncalibrated and cannot be given in physical units.")
+
+
 def _header_meta(record, hea_stat, rec, n_samples):
     """Header facts kept in the cache index (valid while the header is unchanged)."""
     directory = os.path.dirname(record)
@@ -255,6 +299,7 @@ def _read_record_or_raise(record, opts):
         raise _RecordError(f"Record {record!r} holds no samples.")
 
     indices = _resolve_leads(opts.leads, rec.sig_name, record)
+    _check_header_fields(record, header, set(indices))
     names = [rec.sig_name[i] for i in indices]
     units = rec.units or [None] * len(rec.sig_name)
     x = np.array(signal[:, indices].T, dtype=np.float64)

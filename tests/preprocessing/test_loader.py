@@ -269,6 +269,13 @@ def _longer_header(record):
      r"rec' could not be read by wfdb: the header '.*rec.hea' .*HeaderSyntaxError"),
     (lambda r: Path(r + ".hea").write_bytes(b""), ValueError,
      r"rec' could not be read by wfdb"),
+    # wfdb would read these as 250 Hz: the signal at the wrong rate.
+    (lambda r: _edit_header(r, " 12 100 1000", " 12 abc 1000"), ValueError,
+     r"rec': its header '.*rec.hea' gives the sampling frequency 'abc'; expected a positive"),
+    (lambda r: _edit_header(r, " 12 100 1000", " 12 -100 1000"), ValueError,
+     r"gives the sampling frequency '-100'"),
+    (lambda r: _edit_header(r, " 12 100 1000", " 12 0 1000"), ValueError,
+     r"gives the sampling frequency '0'"),
 ])
 def test_bad_record_raises_naming_it(copy_record, corrupt, error, message):
     record = copy_record()
@@ -276,6 +283,24 @@ def test_bad_record_raises_naming_it(copy_record, corrupt, error, message):
     corrupt(record)
     with pytest.raises(error, match=message):
         WFDBLoader().transform([record])
+
+
+def _edit_header(record, old, new):
+    header = Path(record + ".hea").read_text()
+    assert old in header
+    Path(record + ".hea").write_text(header.replace(old, new, 1))
+
+
+def test_an_uncalibrated_lead_is_an_error_unless_left_out(copy_record):
+    # An ADC gain of 0 marks an uncalibrated signal; wfdb would scale it by 200 units per mV.
+    record = copy_record()
+    header = Path(record + ".hea").read_text().splitlines()
+    header[2] = header[2].replace("1000.0(0)/mV", "0(0)/mV")  # lead II
+    Path(record + ".hea").write_text("\n".join(header) + "\n")
+    with pytest.raises(ValueError, match=r"rec': lead\(s\) 'II' have an ADC gain of 0 in "
+                                         r"'.*rec.hea', that is, they are uncalibrated"):
+        WFDBLoader().transform([record])
+    assert WFDBLoader(leads=["I", "III"]).transform([record]).shape == (1, 2, 1000)
 
 
 def test_nan_samples_raise_naming_record_and_lead(tmp_path):
