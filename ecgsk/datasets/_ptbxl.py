@@ -24,6 +24,39 @@ PTBXL_TASKS = ("superdiagnostic", "subdiagnostic", "diagnostic", "form", "rhythm
 NORMAL_REPORT_PATTERN = r"(?<!ab)(?<!un)normal(?:es|t)?\s+(?:ecg|ekg)"
 
 
+#: Columns of scp_statements.csv that each task reads.
+_STATEMENT_COLUMNS = {
+    "all": [], "binary_report": [], "form": ["form"], "rhythm": ["rhythm"],
+    "diagnostic": ["diagnostic"], "subdiagnostic": ["diagnostic", "diagnostic_subclass"],
+    "superdiagnostic": ["diagnostic", "diagnostic_class"],
+}
+
+
+def _read_table(path, columns, index_col=None):
+    """Read one of PTB-XL's csv files, naming it and any of ``columns`` it lacks."""
+    try:
+        table = pd.read_csv(path, index_col=index_col)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not a readable csv file: {exc}") from None
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ValueError(f"{path} has no column {', '.join(map(repr, missing))}; is it "
+                         "PTB-XL's own file?")
+    return table
+
+
+def _parse_codes(text, ecg_id, root):
+    """One record's ``scp_codes`` ("{'NORM': 100.0, ...}") as a dict, naming the record if not."""
+    try:
+        codes = ast.literal_eval(text) if isinstance(text, str) else None
+    except (ValueError, SyntaxError):
+        codes = None
+    if not isinstance(codes, dict):
+        raise ValueError(f"ecg_id {ecg_id} of {root / 'ptbxl_database.csv'} has scp_codes "
+                         f"{text!r}; expected a dict such as {{'NORM': 100.0}}.")
+    return codes
+
+
 def _label_map(statements, task):
     """SCP code -> label of ``task`` (None where the code has no label there)."""
     if task == "all":
@@ -100,7 +133,15 @@ def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0
     -------
     ECGDataset
         ``folds`` is ``strat_fold`` (train 1-8, validate 9, test 10 keeps
-        patients apart) and ``groups`` is ``patient_id``.
+        patients apart) and ``groups`` is ``patient_id``; a record with
+        neither is dropped and counted.
+
+    Raises
+    ------
+    ValueError
+        For an unknown task or rate, a csv file that lacks a column the task
+        reads, or a record whose ``scp_codes`` cannot be read (naming its
+        ``ecg_id``).
 
     Examples
     --------
@@ -115,22 +156,40 @@ def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0
                          "Resample on load with WFDBLoader(sampling_rate=...) instead.")
     if isinstance(min_samples, bool) or not isinstance(min_samples, (int, np.integer)) or min_samples < 0:
         raise ValueError(f"min_samples must be a non-negative integer, got {min_samples!r}.")
+    if task == "binary_report":
+        try:
+            re.compile(report_pattern)
+        except (re.error, TypeError) as exc:
+            raise ValueError(f"report_pattern {report_pattern!r} is not a regular expression: "
+                             f"{exc}.") from None
     root = resolve_root(root, marker="ptbxl_database.csv", name="ptbxl", download=download)
-    meta = pd.read_csv(root / "ptbxl_database.csv", index_col="ecg_id")
+    file_col = "filename_lr" if sampling_rate == 100 else "filename_hr"
+    meta = _read_table(root / "ptbxl_database.csv", ["ecg_id", "scp_codes", "patient_id",
+                                                     "strat_fold", file_col]
+                       + (["report"] if task == "binary_report" else []))
+    meta = meta.set_index("ecg_id")
     total = len(meta)
-    meta["scp_codes"] = meta["scp_codes"].apply(ast.literal_eval)
+    meta["scp_codes"] = [_parse_codes(codes, ecg_id, root)
+                         for ecg_id, codes in meta["scp_codes"].items()]
     if impute_meta:
         meta = _impute(meta)
     dropped = {}
 
-    file_col = "filename_lr" if sampling_rate == 100 else "filename_hr"
-    present = np.array([(root / f"{f}.hea").is_file() for f in meta[file_col]])
+    # A record without a fold or patient cannot be placed in a split that keeps patients apart.
+    unplaced = meta["strat_fold"].isna() | meta["patient_id"].isna()
+    dropped["without a strat_fold or patient_id"] = int(unplaced.sum())
+    examples = {"without a strat_fold or patient_id": [f"ecg_id {i}" for i in
+                                                       meta.index[unplaced][:3]]}
+    meta = meta[~unplaced]
+    present = np.array([(root / f"{f}.hea").is_file() for f in meta[file_col]], dtype=bool)
     dropped[f"without {sampling_rate} Hz files"] = int((~present).sum())
-    examples = {f"without {sampling_rate} Hz files": [f"{f}.hea" for f in
-                                                      meta[file_col][~present][:3]]}
+    examples[f"without {sampling_rate} Hz files"] = [f"{f}.hea" for f in
+                                                     meta[file_col][~present][:3]]
     meta = meta[present]
 
-    statements = pd.read_csv(root / "scp_statements.csv", index_col=0)
+    statements = _read_table(root / "scp_statements.csv",
+                             _STATEMENT_COLUMNS["superdiagnostic" if task == "binary" else task],
+                             index_col=0)
     if task == "binary_report":
         report = meta["report"].fillna("")
         has_report = report.str.strip() != ""

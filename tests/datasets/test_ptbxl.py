@@ -151,6 +151,69 @@ def test_empty_selection(tmp_path, ptbxl_root):
         load_ptbxl(tmp_path)
 
 
+def _edited_copy(ptbxl_root, tmp_path, table, edit):
+    from ..conftest import copy_ptbxl
+
+    root, _ = copy_ptbxl(ptbxl_root, tmp_path / "ptb-xl", per_fold=2)
+    path = root / table
+    frame = pd.read_csv(path, index_col=0)
+    frame = edit(frame)
+    frame.to_csv(path)
+    return root
+
+
+@pytest.mark.parametrize("table, edit, task, message", [
+    ("ptbxl_database.csv", lambda f: f.drop(columns="scp_codes"), "superdiagnostic",
+     r"ptbxl_database.csv has no column 'scp_codes'; is it PTB-XL's own file\?"),
+    ("ptbxl_database.csv", lambda f: f.drop(columns=["strat_fold", "report"]), "binary_report",
+     r"ptbxl_database.csv has no column 'strat_fold', 'report'"),
+    ("ptbxl_database.csv", lambda f: f.reset_index(drop=True), "all",
+     r"ptbxl_database.csv has no column 'ecg_id'"),
+    ("scp_statements.csv", lambda f: f.drop(columns="diagnostic_class"), "binary",
+     r"scp_statements.csv has no column 'diagnostic_class'"),
+    ("scp_statements.csv", lambda f: f.drop(columns="rhythm"), "rhythm",
+     r"scp_statements.csv has no column 'rhythm'"),
+    ("ptbxl_database.csv", lambda f: f.assign(scp_codes=["{'NORM': 100"] + list(f.scp_codes[1:])),
+     "superdiagnostic", r"ecg_id \d+ of .*ptbxl_database.csv has scp_codes \"\{'NORM': 100\"; "
+                        r"expected a dict"),
+    ("ptbxl_database.csv", lambda f: f.head(0), "superdiagnostic",
+     r"no PTB-XL record under .* is left"),
+])
+def test_a_malformed_table_names_the_file_and_column_or_record(ptbxl_root, tmp_path, table,
+                                                               edit, task, message):
+    root = _edited_copy(ptbxl_root, tmp_path, table, edit)
+    with pytest.raises(ValueError, match=message):
+        load_ptbxl(root, task=task)
+
+
+def test_an_empty_table_file_is_named(ptbxl_root, tmp_path):
+    root = _edited_copy(ptbxl_root, tmp_path, "scp_statements.csv", lambda f: f)
+    (root / "scp_statements.csv").write_text("")
+    with pytest.raises(ValueError, match=r"scp_statements.csv is not a readable csv file"):
+        load_ptbxl(root)
+
+
+def test_a_record_without_fold_or_patient_is_left_out_and_counted(ptbxl_root, tmp_path):
+    def unplace(frame):
+        frame = frame.copy()
+        frame.iloc[0, frame.columns.get_loc("strat_fold")] = np.nan
+        frame.iloc[1, frame.columns.get_loc("patient_id")] = np.nan
+        return frame
+
+    root = _edited_copy(ptbxl_root, tmp_path, "ptbxl_database.csv", unplace)
+    ids = pd.read_csv(root / "ptbxl_database.csv", index_col=0).index[:2]
+    with pytest.warns(UserWarning, match=rf"left out 2 of 20 records \(2 without a strat_fold "
+                                         rf"or patient_id: ecg_id {ids[0]}, ecg_id {ids[1]}\)"):
+        ds = load_ptbxl(root)
+    assert len(ds.X) == 18 and not np.isnan(ds.folds.astype(float)).any()
+    assert ds.dropped == {"without a strat_fold or patient_id": 2}
+
+
+def test_a_bad_report_pattern_is_named_before_anything_is_read(tmp_path):
+    with pytest.raises(ValueError, match=r"report_pattern '\(unclosed' is not a regular "):
+        load_ptbxl(tmp_path / "nowhere", task="binary_report", report_pattern="(unclosed")
+
+
 def test_tasks_constant():
     assert set(PTBXL_TASKS) == {"superdiagnostic", "subdiagnostic", "diagnostic", "form",
                                 "rhythm", "all", "binary", "binary_report"}
