@@ -45,8 +45,18 @@ def load_cinc2017(root, *, download=False):
     if unknown:
         raise ValueError(f"{folder / 'REFERENCE.csv'} has unknown labels {unknown}; "
                          f"expected {list(CINC2017_CLASSES)}.")
+    doubled = ref["record"][ref["record"].duplicated()].unique()
+    if len(doubled):
+        raise ValueError(f"{folder / 'REFERENCE.csv'} lists {len(doubled)} record(s) more than "
+                         f"once: {', '.join(doubled[:3])}{', ...' if len(doubled) > 3 else ''}; "
+                         "each record needs exactly one label.")
     # PhysioNet's copy nests records in A00/, A01/, ...; the challenge zip does not.
-    paths = {p.stem: p.with_suffix("") for p in folder.rglob("*.hea")}
+    paths, listed = {}, set(ref["record"])
+    for hea in sorted(folder.rglob("*.hea")):
+        if hea.stem in paths and hea.stem in listed:
+            raise ValueError(f"record {hea.stem} of {folder / 'REFERENCE.csv'} has two headers "
+                             f"under {folder}: {paths[hea.stem]}.hea and {hea}; keep one.")
+        paths[hea.stem] = hea.with_suffix("")
     present = ref["record"].isin(paths.keys()).to_numpy()
     reason = "listed in REFERENCE.csv without a header file"
     dropped = report_dropped("cinc2017", {reason: int((~present).sum())}, len(ref),

@@ -6,22 +6,30 @@ import numpy as np
 import pandas as pd
 
 from ._base import ECGDataset
+from ._utils import report_dropped
 
 __all__ = ["load_wfdb_dir", "find_records", "read_headers"]
 
 
 def find_records(root):
-    """Record paths (without extension) under ``root``, sorted.
+    """Record paths (without extension) under ``root``.
 
-    Uses the ``RECORDS`` file where there is one, else every ``*.hea`` below.
+    Uses the ``RECORDS`` file where there is one, in its order: the records
+    it lists without a header are left out with a warning naming them (a
+    partial download). Without ``RECORDS``, or when none of its records is
+    there, every ``*.hea`` below, sorted.
     """
     root = Path(root)
     listing = root / "RECORDS"
     if listing.is_file():
         names = [line.strip() for line in listing.read_text().splitlines() if line.strip()]
         paths = [root / n for n in names]
-        if all(p.with_suffix(".hea").is_file() for p in paths):
-            return paths
+        present = [p for p in paths if Path(f"{p}.hea").is_file()]
+        if present:
+            reason = f"listed in {listing} without a header file"
+            missing = [n for n, p in zip(names, paths) if not Path(f"{p}.hea").is_file()]
+            report_dropped(root.name, {reason: len(missing)}, len(paths), {reason: missing})
+            return present
     return sorted(p.with_suffix("") for p in root.rglob("*.hea"))
 
 

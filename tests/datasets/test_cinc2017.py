@@ -36,6 +36,23 @@ def test_missing_record_is_reported(tmp_path, cinc_root):
     assert ds.dropped == {"listed in REFERENCE.csv without a header file": 1}
 
 
+def test_a_record_listed_twice_or_with_two_headers_is_an_error(tmp_path, cinc_root):
+    folder = tmp_path / "training2017"
+    (folder / "sub").mkdir(parents=True)
+    for ext in (".hea", ".mat"):
+        (folder / f"A00001{ext}").symlink_to(cinc_root / "training2017" / f"A00001{ext}")
+    (folder / "REFERENCE.csv").write_text("A00001,N\nA00001,A\n")
+    with pytest.raises(ValueError, match=r"REFERENCE.csv lists 1 record\(s\) more than once: "
+                                         r"A00001; each record needs exactly one label"):
+        load_cinc2017(tmp_path)
+    (folder / "REFERENCE.csv").write_text("A00001,N\n")
+    assert len(load_cinc2017(tmp_path).X) == 1
+    (folder / "sub" / "A00001.hea").symlink_to(cinc_root / "training2017" / "A00001.hea")
+    with pytest.raises(ValueError, match=r"record A00001 of .*REFERENCE.csv has two headers "
+                                         r"under .*: .*A00001.hea and .*sub/A00001.hea; keep one"):
+        load_cinc2017(tmp_path)
+
+
 def test_unknown_label(tmp_path):
     (tmp_path / "REFERENCE.csv").write_text("A00001,X\n")
     with pytest.raises(ValueError, match="unknown labels \\['X'\\]"):

@@ -41,6 +41,23 @@ def test_wfdb_dir(ptbdb_root):
     assert ds.sampling_rate == 1000.0
 
 
+def test_wfdb_dir_follows_records_and_names_what_it_lists_but_lacks(tmp_path, ptbdb_root):
+    import warnings
+
+    shutil.copytree(ptbdb_root / "patient001", tmp_path / "patient001")
+    shutil.copytree(ptbdb_root / "patient001", tmp_path / "unlisted")
+    (tmp_path / "RECORDS").write_text("patient001/s0010_re\npatient999/s9999\n")
+    with pytest.warns(UserWarning, match=r"left out 1 of 2 records \(1 listed in .*RECORDS "
+                                         r"without a header file: patient999/s9999\)"):
+        ds = load_wfdb_dir(tmp_path)
+    assert [p.rsplit("/", 2)[-2] for p in ds.X] == ["patient001"]  # not the unlisted copy
+    (tmp_path / "RECORDS").write_text("patient998/s9998\n")  # none there: every header
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = load_wfdb_dir(tmp_path)
+    assert sorted(p.rsplit("/", 2)[-2] for p in ds.X) == ["patient001", "unlisted"]
+
+
 def test_wfdb_dir_unreadable_header(tmp_path):
     (tmp_path / "bad.hea").write_text("this is not a header\n")
     with pytest.raises(ValueError, match="cannot read the WFDB header of record .*bad"):
