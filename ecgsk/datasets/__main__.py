@@ -5,9 +5,11 @@ record), 2 for a usage error (argparse), 130 when interrupted.
 """
 
 import argparse
+import re
 import sys
+from pathlib import Path
 
-from ._download import DATABASES, MIRROR_ENV, download
+from ._download import DATABASES, MIRROR_ENV, check_records, download
 
 __all__ = ["main"]
 
@@ -62,8 +64,14 @@ def main(argv=None):
     parser = _build_parser()
     args = parser.parse_args(argv)
     records = args.records
-    if records is not None and len(records) == 1 and records[0].isdigit():
+    if records is not None and len(records) == 1 and re.fullmatch(r"[+-]?\d+", records[0]):
         records = int(records[0])
+    try:  # usage errors before anything is fetched
+        check_records(records)
+    except ValueError as exc:
+        parser.error(f"--records: {exc}")
+    if Path(args.root).expanduser().is_file():
+        parser.error(f"ROOT {args.root} is a file; give the folder to download into.")
     try:
         paths = download(args.name, args.root, records=records,
                          progress=not args.no_progress, base_url=args.base_url)

@@ -27,7 +27,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["download", "DATABASES"]
+__all__ = ["download", "check_records", "DATABASES"]
 
 #: Environment variable naming a PhysioNet mirror (its base URL).
 MIRROR_ENV = "ECGSK_PHYSIONET_URL"
@@ -157,13 +157,17 @@ def _fetch(db, root, files):
         os.replace(staging / remote, target)
 
 
-def _select(db, name, all_records, records):
+def check_records(records):
+    """``records`` of :func:`download` checked before anything is fetched.
+
+    Returns None, a positive int, or a non-empty list of stripped names.
+    """
     if records is None:
-        return all_records
+        return None
     if isinstance(records, numbers.Integral) and not isinstance(records, bool):
         if records < 1:
             raise ValueError(f"records must be a positive number of records, got {records}.")
-        return all_records[:int(records)]
+        return int(records)
     if isinstance(records, str) or not hasattr(records, "__iter__"):
         raise ValueError(
             f"records must be None, a number of records or a list of record names, "
@@ -171,6 +175,15 @@ def _select(db, name, all_records, records):
     wanted = [str(r).strip() for r in records]
     if not wanted:
         raise ValueError("records is an empty list; pass None to download every record.")
+    return wanted
+
+
+def _select(db, name, all_records, records):
+    if records is None:
+        return all_records
+    if isinstance(records, int):
+        return all_records[:records]
+    wanted = records
     known = set(all_records)
     unknown = [r for r in wanted if r not in known]
     if unknown:
@@ -254,7 +267,11 @@ def download(name, root, *, records=None, progress=True, base_url=None):
         raise ValueError(f"progress must be True or False, got {progress!r}.")
     if base_url is not None and not isinstance(base_url, str):
         raise ValueError(f"base_url must be None or a URL string, got {base_url!r}.")
+    records = check_records(records)
     root = Path(root).expanduser().resolve()
+    if root.is_file():
+        raise NotADirectoryError(f"root must be a folder to download {name} into; {root} is a "
+                                 "file.")
     root.mkdir(parents=True, exist_ok=True)
 
     from tqdm.auto import tqdm

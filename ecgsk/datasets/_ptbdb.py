@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ._base import ECGDataset
-from ._utils import report_dropped, resolve_root
+from ._utils import check_root, report_dropped, resolve_root
 from ._wfdb_dir import find_records, read_headers
 
 __all__ = ["load_ptbdb"]
@@ -40,7 +40,7 @@ def load_ptbdb(root, *, download=False):
     >>> from ecgsk.datasets import load_ptbdb             # doctest: +SKIP
     >>> ds = load_ptbdb("data/ptbdb")                     # doctest: +SKIP
     """
-    folder = Path(root).expanduser().resolve()
+    folder = check_root(root, "ptbdb")
     if not ((folder / "RECORDS").is_file() or any(folder.glob("patient*/*.hea"))):
         # Nothing here: download if asked, else a clear error.
         folder = resolve_root(root, marker="RECORDS", name="ptbdb", download=download)

@@ -6,14 +6,22 @@ from pathlib import Path
 __all__ = ["resolve_root", "report_dropped"]
 
 
+def check_root(root, name):
+    """``root`` as a resolved Path; a clear error for None or a file."""
+    if root is None:
+        raise ValueError(f"root must be a folder of {name} records, got None.")
+    path = Path(root).expanduser().resolve()
+    if path.is_file():
+        raise NotADirectoryError(f"root must be a folder of {name} records; {path} is a file.")
+    return path
+
+
 def resolve_root(root, *, marker, name, download, subdirs=()):
     """Find the folder under ``root`` that holds ``marker``, downloading if asked.
 
     ``subdirs`` are tried below ``root`` in order, then ``root`` itself.
     """
-    if root is None:
-        raise ValueError(f"root must be the folder of the {name} data, got None.")
-    root = Path(root).expanduser().resolve()
+    root = check_root(root, name)
     candidates = [root / s for s in subdirs] + [root]
     for cand in candidates:
         if (cand / marker).is_file():

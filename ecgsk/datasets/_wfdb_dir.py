@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ._base import ECGDataset
-from ._utils import report_dropped
+from ._utils import check_root, report_dropped
 
 __all__ = ["load_wfdb_dir", "find_records", "read_headers"]
 
@@ -66,7 +66,7 @@ def load_wfdb_dir(root):
     >>> from ecgsk.datasets import load_wfdb_dir          # doctest: +SKIP
     >>> ds = load_wfdb_dir("my_records/")                 # doctest: +SKIP
     """
-    root = Path(root).expanduser().resolve()
+    root = check_root(root, "WFDB")
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a folder of WFDB records.")
     paths = find_records(root)

@@ -252,6 +252,31 @@ def test_cli_exit_codes(mirror, tmp_path, capsys):
         "A00001.mat", "A00002.mat"]
 
 
+@pytest.mark.parametrize("records, message", [
+    ("0", "--records: records must be a positive number of records, got 0"),
+    ("-3", "--records: records must be a positive number of records, got -3"),
+])
+def test_cli_usage_errors_exit_2_before_any_request(mirror, tmp_path, capsys, records,
+                                                    message):
+    url, server, _ = mirror
+    server.requests.clear()
+    with pytest.raises(SystemExit) as exc:
+        main(["download", "ptbxl", str(tmp_path / "new"), "--records", records])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(SystemExit) as exc:
+        main(["download", "ptbxl", str(tmp_path / "a_file")])
+    assert exc.value.code == 2
+    assert f"ROOT {tmp_path / 'a_file'} is a file" in capsys.readouterr().err
+    with pytest.raises(NotADirectoryError, match=r"root must be a folder to download ptbxl "
+                                                 r"into; .*a_file is a file"):
+        download("ptbxl", tmp_path / "a_file", progress=False)
+    with pytest.raises(ValueError, match="records must be a positive number"):
+        download("ptbxl", tmp_path / "new", records=0, progress=False)
+    assert server.requests == [] and not (tmp_path / "new").exists()
+
+
 def test_cli_subprocess_uses_the_mirror_variable(physionet, tmp_path):
     url, server, _ = physionet
     env = {**os.environ, "ECGSK_PHYSIONET_URL": url}

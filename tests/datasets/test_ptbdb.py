@@ -58,6 +58,20 @@ def test_wfdb_dir_follows_records_and_names_what_it_lists_but_lacks(tmp_path, pt
     assert sorted(p.rsplit("/", 2)[-2] for p in ds.X) == ["patient001", "unlisted"]
 
 
+@pytest.mark.parametrize("reader, name", [("load_ptbxl", "ptbxl"), ("load_cinc2017", "cinc2017"),
+                                          ("load_ptbdb", "ptbdb"), ("load_wfdb_dir", "WFDB")])
+def test_a_root_that_is_none_or_a_file_is_named(tmp_path, reader, name):
+    import ecgsk.datasets
+
+    read = getattr(ecgsk.datasets, reader)
+    with pytest.raises(ValueError, match=f"root must be a folder of {name} records, got None"):
+        read(None)
+    (tmp_path / "notes.txt").write_text("")
+    with pytest.raises(NotADirectoryError, match=f"root must be a folder of {name} records; "
+                                                 f".*notes.txt is a file"):
+        read(tmp_path / "notes.txt")
+
+
 def test_wfdb_dir_unreadable_header(tmp_path):
     (tmp_path / "bad.hea").write_text("this is not a header\n")
     with pytest.raises(ValueError, match="cannot read the WFDB header of record .*bad"):
