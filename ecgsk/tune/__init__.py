@@ -24,8 +24,11 @@ are never lost. A trial whose process dies (SIGKILL, a lost machine) is
 failed through Optuna's heartbeat (or at once when a later start on the
 same machine sees its process gone) and queued once more with the same
 parameters; SIGINT and SIGTERM fail the running trials and queue them the
-same way. Failed trials never count. MLflow trial runs their dead worker left
-RUNNING are ended KILLED by the next start.
+same way, however often they were interrupted. Failed trials never count.
+MLflow trial runs their dead worker left RUNNING are ended KILLED by the next
+start, and so is a final refit run: a model version it registered is tagged
+``ecgsk.incomplete``. The final refit registers its model last, after its
+test and explanations.
 
 Several workers
 ---------------

@@ -195,8 +195,10 @@ def main(argv=None):
         print(f"error: {mask_secrets(exc)}", file=sys.stderr)
         return 1
     except TuneInterrupted as exc:
-        print(f"{exc}: the running trials are FAIL and queued again, their runs KILLED; rerun "
-              "the same command to resume.", file=sys.stderr)
+        requeued = getattr(exc, "requeued", None)
+        what = (f"trial(s) {', '.join(map(str, requeued))} FAIL and queued again, their runs "
+                "KILLED" if requeued else "no trial was running; the finished trials are kept")
+        print(f"{exc}: {what}; rerun the same command to resume.", file=sys.stderr)
         return 128 + exc.signum
     except KeyboardInterrupt:
         print("interrupted: rerun the same command to resume.", file=sys.stderr)

@@ -6,7 +6,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-__all__ = ["PARENT_ATTR", "find_or_create_parent", "end_orphan_trial_runs", "tag_best_trial",
+__all__ = ["PARENT_ATTR", "find_or_create_parent", "end_orphan_trial_runs",
+           "end_unfinished_final_runs", "mark_unfinished_final", "tag_best_trial",
            "ranked_trials", "log_study_summary"]
 
 #: Study user attribute holding the MLflow run id of the study's parent run.
@@ -106,6 +107,37 @@ def end_orphan_trial_runs(client, experiment_id, uid, study):
         client.set_terminated(run.info.run_id, "KILLED")
         ended.append(number)
     return sorted(ended)
+
+
+_UNFINISHED_FINAL = ("this final refit ended before it finished (interrupted or killed); the "
+                     "final refit of a later run of the study replaces it")
+
+
+def end_unfinished_final_runs(client, experiment_id, uid):
+    """End KILLED the study's RUNNING final-refit runs, before a new refit replaces them.
+
+    A final refit runs only when no trial is running, in one process; one
+    still RUNNING when another starts was killed (SIGKILL, a lost machine)
+    before it could close its run. A model version it registered is tagged
+    ``ecgsk.incomplete``, so the registry says which version to ignore.
+    Returns the run ids ended.
+    """
+    runs = client.search_runs(
+        [experiment_id],
+        filter_string=(f"tags.`ecgsk.study_uid` = '{uid}' and tags.`ecgsk.role` = 'final' "
+                       "and attributes.status = 'RUNNING'"))
+    for run in runs:
+        mark_unfinished_final(client, run.info.run_id)
+        client.set_terminated(run.info.run_id, "KILLED")
+    return [run.info.run_id for run in runs]
+
+
+def mark_unfinished_final(client, run_id):
+    """Tag a final run, and the model versions it registered, as not finished."""
+    client.set_tag(run_id, "ecgsk.error", _UNFINISHED_FINAL)
+    for version in client.search_model_versions(f"run_id = '{run_id}'"):
+        client.set_model_version_tag(version.name, version.version, "ecgsk.incomplete",
+                                     _UNFINISHED_FINAL)
 
 
 def tag_best_trial(client, experiment_id, uid, study, run_attr):

@@ -216,22 +216,24 @@ def _alive(pid):
     return True
 
 
-def _retry(study, frozen):
+def _retry(study, frozen, max_retry=RETRY_MAX):
     import optuna
     from optuna.storages import RetryHeartbeatStaleTrialCallback
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        RetryHeartbeatStaleTrialCallback(max_retry=RETRY_MAX)(study, copy.deepcopy(frozen))
+        RetryHeartbeatStaleTrialCallback(max_retry=max_retry)(study, copy.deepcopy(frozen))
 
 
-def fail_trial(study, frozen, retry=True):
+def fail_trial(study, frozen, retry=True, max_retry=RETRY_MAX):
     """Mark a running trial FAIL.
 
     With ``retry``, a copy is queued (WAITING) with the same parameters, as
     :class:`optuna.storages.RetryHeartbeatStaleTrialCallback` does for
-    trials whose heartbeat stopped. Returns whether this call failed it (it
-    may have finished or been failed by another worker meanwhile).
+    trials whose heartbeat stopped, unless the trial was already queued
+    again ``max_retry`` times (None: always). Returns whether this call
+    failed it (it may have finished or been failed by another worker
+    meanwhile).
     """
     import optuna
     from optuna.trial import TrialState
@@ -243,7 +245,7 @@ def fail_trial(study, frozen, retry=True):
     except optuna.exceptions.UpdateFinishedTrialError:
         return False
     if retry:
-        _retry(study, storage.get_trial(frozen._trial_id))
+        _retry(study, storage.get_trial(frozen._trial_id), max_retry=max_retry)
     return True
 
 

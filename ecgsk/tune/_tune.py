@@ -6,6 +6,7 @@ import json
 import logging
 import numbers
 import os
+import re
 import sys
 import time
 import uuid
@@ -20,8 +21,10 @@ from ._metrics import TuneError, resolve_metric, task_type_of
 from ._objective import RUN_ATTR, Objective
 from ._runs import (
     end_orphan_trial_runs,
+    end_unfinished_final_runs,
     find_or_create_parent,
     log_study_summary,
+    mark_unfinished_final,
     ranked_trials,
     tag_best_trial,
 )
@@ -391,16 +394,33 @@ _OPTUNA_TRIAL_LOGGER = "optuna.study._optimize"
 
 
 class _NoInterruptTraceback(logging.Filter):
-    """Drop Optuna's "Trial N failed" warning, traceback and all, for a trial stopped by Ctrl-C.
+    """Drop Optuna's "Trial N failed" warnings, traceback and all, for a trial stopped by Ctrl-C.
 
-    (Or SIGTERM.) The trial is still marked failed and queued again; the
-    command says in one line that it was interrupted and how to resume.
-    Other failed trials are logged as before.
+    (Or SIGTERM.) Optuna logs two: "Trial N failed with parameters ...",
+    carrying the traceback, then "Trial N failed with value None.". The
+    trial is still marked failed and queued again; the command says in one
+    line that it was interrupted and how to resume. Other failed trials are
+    logged as before.
     """
+
+    _TRIAL = re.compile(r"Trial (\d+) failed with ")
+
+    def __init__(self):
+        super().__init__()
+        self._interrupted = set()
 
     def filter(self, record):
         error = record.exc_info[1] if record.exc_info else None
-        return not isinstance(error, KeyboardInterrupt)
+        match = self._TRIAL.match(str(record.msg))
+        if isinstance(error, KeyboardInterrupt):
+            if match:
+                self._interrupted.add(match.group(1))
+            return False
+        if match and record.msg.startswith(f"Trial {match.group(1)} failed with value"):
+            if match.group(1) in self._interrupted:
+                self._interrupted.discard(match.group(1))
+                return False
+        return True
 
 
 def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, study_name=None,
@@ -542,6 +562,8 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
         for key, value in environment_tags().items():
             client.set_tag(parent_id, key, value)
     client.update_run(parent_id, status="RUNNING")
+    if "ecgsk.error" in client.get_run(parent_id).data.tags:  # resumed: that error is past
+        client.delete_tag(parent_id, "ecgsk.error")
     client.set_tag(parent_id, "tune.n_trials", str(n_trials))
 
     result = TuneResult(study_name=study_name, storage=shown_storage,
@@ -560,7 +582,7 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
             _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_boot,
                     seed, top, out, result)
         except KeyboardInterrupt as exc:
-            _on_interrupt(study, objective, client, parent_id, me, exc)
+            exc.requeued = _on_interrupt(study, objective, client, parent_id, me, exc)
             raise
         except TuneFailed as exc:
             _end_parent_if_alone(study, client, parent_id, "FAILED", str(exc))
@@ -666,26 +688,33 @@ def _end_parent_if_alone(study, client, parent_id, status, reason):
 
 
 def _on_interrupt(study, objective, client, parent_id, me, exc):
-    """Trials stopped by the signal: FAIL, and queued again with their parameters."""
+    """Trials stopped by the signal: FAIL, and queued again with their parameters.
+
+    Returns the numbers of the trials queued again.
+    """
     from optuna.trial import TrialState
 
     from ._storage import _retry
 
+    requeued = set()
     try:
-        requeued = set()
+        # Stopping is the user's choice, not the trial's fault: an interrupted trial is
+        # queued again however often it was interrupted (RETRY_MAX limits killed ones).
         for t in _own_running(study, me):  # told nothing yet (the signal came between steps)
-            if fail_trial(study, t, retry=True):
+            if fail_trial(study, t, retry=True, max_retry=None):
                 requeued.add(t.number)
         for number in sorted(set(objective.interrupted) - requeued):
             trial = next((t for t in study.get_trials(deepcopy=False) if t.number == number),
                          None)
             if trial is not None and trial.state == TrialState.FAIL:
-                _retry(study, trial)
+                _retry(study, trial, max_retry=None)
+                requeued.add(number)
     except Exception as error:  # noqa: BLE001 -- the next start fails them (heartbeat)
         warnings.warn(f"could not queue the interrupted trials again: {error}", RuntimeWarning,
                       stacklevel=2)
     signame = "SIGTERM" if getattr(exc, "signum", None) == 15 else "SIGINT"
     _end_parent_if_alone(study, client, parent_id, "KILLED", f"interrupted by {signame}")
+    return sorted(requeued)
 
 
 def _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_boot, seed, top,
@@ -812,49 +841,58 @@ def _final_refit(study, ctx, client, parent_id, ds, n_boot, seed, result):
     tags = {"ecgsk.role": "final", "ecgsk.study": ctx.study_name,
             "ecgsk.study_uid": ctx.study_uid, "ecgsk.pipeline": ctx.name,
             "trial_number": str(best.number), "mlflow.parentRunId": parent_id}
-    with tracked_run(f"final refit (trial {best.number})", tags=tags) as run:
-        mlflow.log_params({f"optuna.{key}": mask_secrets(_short(v))
-                           for key, v in best.params.items()})
-        mlflow.log_params({f"factory.{key}": MASK if is_secret_key(key)
-                           else mask_secrets(_short(v)) for key, v in params.items()})
-        mlflow.log_params({"best_trial": str(best.number),
-                           f"cv_{ctx.metric.name}": str(best.value)})
-        pipe = _build(ctx.module, ctx.name, params)
-        log_pipeline_params(pipe, ctx.name)
-        for split in ("train", "valid", "test"):
-            idx = getattr(plan, split)
-            if idx is not None:
-                log_data_info(ds.name, ds.task, plan.description[split], ds.X[idx], y[idx],
-                              classes=ctx.classes, prefix=f"{split}.", plots=split == "train")
-        shown = plan.test[:2]
-        _log_example_ecgs(X[shown], ds.X[shown], y[shown], ctx.classes, ctx.sampling_rate,
-                          ctx.lead_names)
-        # As compare's final fit: the training records; networks validate on fold 9.
-        est, validation = fit_final(pipe, X, y, plan)
-        mlflow.log_param("final.validation", validation)
-        check_interrupt()
-        thresholds = y_valid = proba_valid = None
-        if plan.valid is not None and ctx.task_type in ("multilabel", "binary"):
-            y_valid, proba_valid = y[plan.valid], predict_proba_matrix(est, X[plan.valid], k)
-            thresholds = decision_thresholds(y_valid, proba_valid, ctx.classes, ctx.task_type)
-        proba = predict_proba_matrix(est, X[plan.test], k)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            metrics = log_evaluation(y[plan.test], proba, ctx.classes, "test_", ctx.task_type,
-                                     y_valid=y_valid, proba_valid=proba_valid, n_boot=n_boot,
-                                     random_state=seed)
-        _log_predictions(ds.X[plan.test], y[plan.test], proba, ctx.classes,
-                         "test/predictions.csv")
-        log_training_curves(est)
-        info = log_model(est, classes=ctx.classes, input_example=X[plan.test[:2]],
-                         registered_model_name=ctx.study_name,
-                         sampling_rate=ctx.sampling_rate, lead_names=ctx.lead_names,
-                         task_type=ctx.task_type, thresholds=thresholds)
-        if ctx.explain:
-            result.explanations = _log_explanations(
-                est, X, y, plan, ds, ctx.classes, ctx.sampling_rate, ctx.lead_names,
-                ctx.explain, seed)
-        run_id = run.info.run_id
+    experiment_id = client.get_run(parent_id).info.experiment_id
+    end_unfinished_final_runs(client, experiment_id, ctx.study_uid)
+    run = None
+    try:
+        with tracked_run(f"final refit (trial {best.number})", tags=tags) as run:
+            mlflow.log_params({f"optuna.{key}": mask_secrets(_short(v))
+                               for key, v in best.params.items()})
+            mlflow.log_params({f"factory.{key}": MASK if is_secret_key(key)
+                               else mask_secrets(_short(v)) for key, v in params.items()})
+            mlflow.log_params({"best_trial": str(best.number),
+                               f"cv_{ctx.metric.name}": str(best.value)})
+            pipe = _build(ctx.module, ctx.name, params)
+            log_pipeline_params(pipe, ctx.name)
+            for split in ("train", "valid", "test"):
+                idx = getattr(plan, split)
+                if idx is not None:
+                    log_data_info(ds.name, ds.task, plan.description[split], ds.X[idx], y[idx],
+                                  classes=ctx.classes, prefix=f"{split}.", plots=split == "train")
+            shown = plan.test[:2]
+            _log_example_ecgs(X[shown], ds.X[shown], y[shown], ctx.classes, ctx.sampling_rate,
+                              ctx.lead_names)
+            # As compare's final fit: the training records; networks validate on fold 9.
+            est, validation = fit_final(pipe, X, y, plan)
+            mlflow.log_param("final.validation", validation)
+            check_interrupt()
+            thresholds = y_valid = proba_valid = None
+            if plan.valid is not None and ctx.task_type in ("multilabel", "binary"):
+                y_valid, proba_valid = y[plan.valid], predict_proba_matrix(est, X[plan.valid], k)
+                thresholds = decision_thresholds(y_valid, proba_valid, ctx.classes, ctx.task_type)
+            proba = predict_proba_matrix(est, X[plan.test], k)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                metrics = log_evaluation(y[plan.test], proba, ctx.classes, "test_", ctx.task_type,
+                                         y_valid=y_valid, proba_valid=proba_valid, n_boot=n_boot,
+                                         random_state=seed)
+            _log_predictions(ds.X[plan.test], y[plan.test], proba, ctx.classes,
+                             "test/predictions.csv")
+            log_training_curves(est)
+            if ctx.explain:
+                result.explanations = _log_explanations(
+                    est, X, y, plan, ds, ctx.classes, ctx.sampling_rate, ctx.lead_names,
+                    ctx.explain, seed)
+            # Registered last: a version exists only for a refit that got this far.
+            info = log_model(est, classes=ctx.classes, input_example=X[plan.test[:2]],
+                             registered_model_name=ctx.study_name,
+                             sampling_rate=ctx.sampling_rate, lead_names=ctx.lead_names,
+                             task_type=ctx.task_type, thresholds=thresholds)
+            run_id = run.info.run_id
+    except KeyboardInterrupt:
+        if run is not None:  # a model version it registered is not the study's result
+            mark_unfinished_final(client, run.info.run_id)
+        raise
     now = int(time.time() * 1000)
     client.log_batch(parent_id, metrics=[Metric(key, float(v), now, 0)
                                          for key, v in metrics.items()])

@@ -9,6 +9,7 @@ from ecgsk.tracking import setup_tracking
 from ecgsk.tune._runs import (
     PARENT_ATTR,
     end_orphan_trial_runs,
+    end_unfinished_final_runs,
     find_or_create_parent,
     log_study_summary,
     ranked_trials,
@@ -109,6 +110,24 @@ def test_orphaned_trial_runs_end_killed(store):
     assert client.get_run(runs[running.number]).info.status == "RUNNING"
 
 
+def test_unfinished_final_runs_end_killed_and_their_model_versions_say_so(store):
+    client, exp = store
+    tags = {"ecgsk.role": "final", "ecgsk.study_uid": "u5"}
+    dead = client.create_run(exp, tags=tags).info.run_id  # its process was killed
+    done = client.create_run(exp, tags=tags).info.run_id
+    client.set_terminated(done, "FINISHED")
+    other = client.create_run(exp, tags={**tags, "ecgsk.study_uid": "u6"}).info.run_id
+    client.create_registered_model("study-u5")
+    version = client.create_model_version("study-u5", "file:///nowhere", run_id=dead).version
+    assert end_unfinished_final_runs(client, exp, "u5") == [dead]
+    ended = client.get_run(dead)
+    assert ended.info.status == "KILLED"
+    assert "ended before it finished" in ended.data.tags["ecgsk.error"]
+    assert "replaces it" in client.get_model_version("study-u5", version).tags["ecgsk.incomplete"]
+    assert client.get_run(done).info.status == "FINISHED"
+    assert client.get_run(other).info.status == "RUNNING"  # another study's
+
+
 def test_best_trial_tag_moves_to_the_new_best(store):
     client, exp = store
     old = client.create_run(exp, tags={"ecgsk.study_uid": "u4"}).info.run_id
@@ -128,3 +147,29 @@ def test_best_trial_tag_moves_to_the_new_best(store):
     assert client.get_run(old).data.tags["best_trial"] == "false"
     assert client.get_run(new).data.tags["best_trial"] == "true"
     assert tag_best_trial(client, exp, "u4", optuna.create_study(), "run") is None
+
+
+def test_optunas_two_warnings_of_an_interrupted_trial_are_dropped_and_only_those():
+    import logging
+    import sys
+
+    from ecgsk.tune._tune import _NoInterruptTraceback
+
+    def record(msg, error=None):
+        exc_info = None
+        if error is not None:
+            try:
+                raise error
+            except BaseException:  # noqa: BLE001
+                exc_info = sys.exc_info()
+        return logging.LogRecord("optuna.study._optimize", logging.WARNING, __file__, 1, msg,
+                                 None, exc_info)
+
+    quiet = _NoInterruptTraceback()
+    assert not quiet.filter(record("Trial 3 failed with parameters: {} because of the "
+                                   "following error: KeyboardInterrupt().", KeyboardInterrupt()))
+    assert not quiet.filter(record("Trial 3 failed with value None."))
+    assert quiet.filter(record("Trial 4 failed with parameters: {} because of the following "
+                               "error: ValueError().", ValueError()))
+    assert quiet.filter(record("Trial 4 failed with value None."))  # a real failure
+    assert quiet.filter(record("Trial 3 failed with value None."))  # said once only

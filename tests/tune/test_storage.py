@@ -12,7 +12,14 @@ from optuna.trial import TrialState
 pytestmark = pytest.mark.filterwarnings("ignore:Heartbeat of storage:UserWarning")
 
 from ecgsk.tune import TuneError, default_storage_url, open_storage
-from ecgsk.tune._storage import WORKER_ATTR, reap_trials, trial_counts, worker_identity
+from ecgsk.tune._storage import (
+    RETRY_MAX,
+    WORKER_ATTR,
+    fail_trial,
+    reap_trials,
+    trial_counts,
+    worker_identity,
+)
 
 
 def _free_port():
@@ -74,6 +81,28 @@ def test_stale_heartbeat_fails_and_requeues_the_trial(tmp_path):
     (retry,) = [t for t in trials if t.state == TrialState.WAITING]
     assert retry.system_attrs["failed_trial"] == trial.number
     assert retry.params == trials[trial.number].params
+
+
+def test_a_killed_trial_is_queued_again_once_an_interrupted_one_always(tmp_path):
+    study = _study(tmp_path)
+
+    def fail_and_requeue(max_retry):
+        (running,) = [t for t in study.get_trials() if t.state == TrialState.RUNNING]
+        assert fail_trial(study, running, retry=True, max_retry=max_retry)
+        waiting = [t for t in study.get_trials() if t.state == TrialState.WAITING]
+        if waiting:
+            study.ask()  # the queued copy runs next
+        return len(waiting)
+
+    trial = study.ask()
+    trial.suggest_float("x", 0, 1)
+    assert RETRY_MAX == 1
+    assert fail_and_requeue(RETRY_MAX) == 1  # killed: queued again once
+    assert fail_and_requeue(None) == 1  # interrupted: again, past RETRY_MAX
+    assert fail_and_requeue(None) == 1
+    assert fail_and_requeue(RETRY_MAX) == 0  # killed once more: not again
+    params = {t.params["x"] for t in study.get_trials()}
+    assert len(params) == 1 and len(study.get_trials()) == 4
 
 
 def test_trial_of_a_dead_local_process_fails_at_once(tmp_path):

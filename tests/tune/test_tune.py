@@ -247,8 +247,10 @@ def test_killed_and_terminated_studies_resume(
     def running_after(numbers):
         def check():
             trials = _trials(storage, name)
+            # Its run is opened before its parameters are sampled: wait for both.
             return next((t for t in trials if t.state == TrialState.RUNNING
-                         and t.number not in numbers and "mlflow_run_id" in t.user_attrs), None)
+                         and t.number not in numbers and "mlflow_run_id" in t.user_attrs
+                         and t.params), None)
         return check
 
     # 1. SIGKILL while trial 1 runs, after trial 0 completed.
@@ -277,8 +279,12 @@ def test_killed_and_terminated_studies_resume(
     second.send_signal(signal.SIGTERM)
     status, log = finish(second)
     assert status == 143, log[-3000:]
-    assert "interrupted by SIGTERM" in log
+    assert f"interrupted by SIGTERM: trial(s) {termed.number} FAIL and queued again" in log
     assert "Traceback" not in log  # Optuna's "Trial N failed" traceback is left out
+    assert f"Trial {termed.number} failed" not in log  # and its "failed with value None"
+    (parent,) = _runs(client, "kill", "study")
+    assert parent.info.status == "KILLED"
+    assert parent.data.tags["ecgsk.error"] == "interrupted by SIGTERM"
 
     # 3. Run to the end.
     status, log = finish(start_tune(args, tmp_path, tmp_path / "third.log"))
@@ -304,6 +310,7 @@ def test_killed_and_terminated_studies_resume(
     assert not [r for r in runs if r.info.status == "RUNNING"]
     (parent,) = [r for r in runs if r.data.tags.get("ecgsk.role") == "study"]
     assert parent.info.status == "FINISHED"
+    assert "ecgsk.error" not in parent.data.tags  # the interruption is past once resumed
     report = client.download_artifacts(parent.info.run_id, "optuna/report.txt")
     with open(report) as f:
         assert "4 of 4 trials finished" in f.read()
