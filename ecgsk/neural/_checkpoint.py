@@ -16,6 +16,7 @@ interruption (Ctrl-C, SIGTERM) or the process dies.
 import contextlib
 import os
 import pickle
+import warnings
 
 import numpy as np
 import torch
@@ -103,7 +104,11 @@ def read_checkpoint(path, fingerprint):
         return None
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception:  # noqa: BLE001 -- a torn or foreign file is not resumed from
+    except Exception as exc:  # noqa: BLE001 -- a torn or foreign file is not resumed from
+        # Checkpoints are written whole (renamed into place): this one was damaged since.
+        warnings.warn(f"the checkpoint {path} cannot be read ({type(exc).__name__}: {exc}); "
+                      "the fit starts from its first epoch and overwrites it.", RuntimeWarning,
+                      stacklevel=2)
         return None
     if not isinstance(state, dict) or state.get("fingerprint") != fingerprint:
         return None
