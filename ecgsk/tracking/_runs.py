@@ -90,12 +90,25 @@ def _describe(exc):
     return mask_secrets(f"{type(exc).__name__}: {exc}")[:5000]
 
 
+def _fail_pending_models(client, run_id):
+    """Mark FAILED the logged models of ``run_id`` left PENDING (a ``log_model`` cut short)."""
+    from mlflow.entities import LoggedModelStatus
+
+    experiment_id = client.get_run(run_id).info.experiment_id
+    for model in client.search_logged_models([experiment_id],
+                                             filter_string=f"source_run_id = '{run_id}'"):
+        if model.status == LoggedModelStatus.PENDING:
+            client.finalize_logged_model(model.model_id, LoggedModelStatus.FAILED)
+
+
 def _end(run_id, parent_id, status, exc):
     """End ``run_id`` (and any run left open inside it) with ``status``, whatever happens."""
     client = MlflowClient()
     if exc is not None and status != _FINISHED:
         with contextlib.suppress(Exception):
             client.set_tag(run_id, ERROR_TAG, _describe(exc))
+        with contextlib.suppress(Exception):  # a store without logged models has none
+            _fail_pending_models(client, run_id)
     # Runs started inside ours and left open end with the same status; stop at
     # our parent in case our own run was already ended inside the block.
     active = mlflow.active_run()
@@ -122,6 +135,9 @@ def tracked_run(name, *, nested=False, tags=None, description=None, run_id=None)
       outermost tracked run of the main thread is open, SIGTERM raises
       :class:`RunTerminated` (a :class:`SystemExit`), unless the process has
       its own SIGTERM handler.
+
+    A model whose logging the error cut short (a logged model left PENDING)
+    is marked FAILED.
 
     The exception is re-raised; what was logged before it stays, and runs
     left open inside the block end with the same status. A nested run that

@@ -133,8 +133,17 @@ def end_unfinished_final_runs(client, experiment_id, uid):
 
 
 def mark_unfinished_final(client, run_id):
-    """Tag a final run, and the model versions it registered, as not finished."""
+    """Tag a final run, and the model versions it registered, as not finished.
+
+    A model it was logging when it stopped (left PENDING) is marked FAILED.
+    """
+    import contextlib
+
+    from ..tracking._runs import _fail_pending_models
+
     client.set_tag(run_id, "ecgsk.error", _UNFINISHED_FINAL)
+    with contextlib.suppress(Exception):  # a store without logged models has none
+        _fail_pending_models(client, run_id)
     for version in client.search_model_versions(f"run_id = '{run_id}'"):
         client.set_model_version_tag(version.name, version.version, "ecgsk.incomplete",
                                      _UNFINISHED_FINAL)

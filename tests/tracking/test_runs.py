@@ -65,6 +65,19 @@ def test_keyboard_interrupt_kills_run_and_open_children(experiment, client):
     assert "KeyboardInterrupt" in out.data.tags[ERROR_TAG]
 
 
+def test_a_model_whose_logging_was_cut_short_is_marked_failed(experiment, client):
+    from mlflow.entities import LoggedModelStatus
+
+    with pytest.raises(KeyboardInterrupt):
+        with tracked_run("logging a model") as run:
+            done = client.create_logged_model(experiment, source_run_id=run.info.run_id)
+            client.finalize_logged_model(done.model_id, LoggedModelStatus.READY)
+            cut = client.create_logged_model(experiment, source_run_id=run.info.run_id)
+            raise KeyboardInterrupt  # as in log_model, between its start and its end
+    assert client.get_logged_model(cut.model_id).status == LoggedModelStatus.FAILED
+    assert client.get_logged_model(done.model_id).status == LoggedModelStatus.READY
+
+
 def test_error_secrets_masked_in_tag(experiment, client):
     with pytest.raises(ConnectionError):
         with tracked_run("db") as run:

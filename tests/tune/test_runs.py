@@ -119,7 +119,9 @@ def test_unfinished_final_runs_end_killed_and_their_model_versions_say_so(store)
     other = client.create_run(exp, tags={**tags, "ecgsk.study_uid": "u6"}).info.run_id
     client.create_registered_model("study-u5")
     version = client.create_model_version("study-u5", "file:///nowhere", run_id=dead).version
+    pending = client.create_logged_model(exp, source_run_id=dead)  # log_model cut short
     assert end_unfinished_final_runs(client, exp, "u5") == [dead]
+    assert client.get_logged_model(pending.model_id).status.name == "FAILED"
     ended = client.get_run(dead)
     assert ended.info.status == "KILLED"
     assert "ended before it finished" in ended.data.tags["ecgsk.error"]
