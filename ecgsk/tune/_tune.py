@@ -411,12 +411,13 @@ class _NoInterruptTraceback(logging.Filter):
 
     def filter(self, record):
         error = record.exc_info[1] if record.exc_info else None
-        match = self._TRIAL.match(str(record.msg))
+        message = str(record.msg)
+        match = self._TRIAL.match(message)
         if isinstance(error, KeyboardInterrupt):
             if match:
                 self._interrupted.add(match.group(1))
             return False
-        if match and record.msg.startswith(f"Trial {match.group(1)} failed with value"):
+        if match and message.startswith(f"Trial {match.group(1)} failed with value"):
             if match.group(1) in self._interrupted:
                 self._interrupted.discard(match.group(1))
                 return False
