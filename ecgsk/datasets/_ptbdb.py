@@ -1,7 +1,6 @@
 """PTB Diagnostic ECG Database reader."""
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

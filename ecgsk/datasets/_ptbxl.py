@@ -133,8 +133,8 @@ def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0
     -------
     ECGDataset
         ``folds`` is ``strat_fold`` (train 1-8, validate 9, test 10 keeps
-        patients apart) and ``groups`` is ``patient_id``; a record with
-        neither is dropped and counted.
+        patients apart) and ``groups`` is ``patient_id``; a record lacking
+        either is dropped and counted.
 
     Raises
     ------
