@@ -20,11 +20,17 @@ place of its three SE networks, blended with the saved ``quality.py`` rows
 of the other members (the ResNet, MiniRocket + ridge and the features
 member; run them first, as the printed message says), four equal votes.
 
+``--member resnet`` gives the auxiliary targets to the ensemble's other
+network instead, its ResNet (resnet1d_wang, one seed), blended with the saved
+rows of the three SE networks, MiniRocket and the features member.
+
 Fitted networks' probabilities are kept under ``--out-dir`` and reused on a
 rerun (delete them after a change inside ``ecgsk``)::
 
     python bench/aux_targets.py --data ../shared/data --select --ensemble --threads 1
     python bench/aux_targets.py --data ../shared/data --aux subdiagnostic --ensemble
+    python bench/aux_targets.py --data ../shared/data --member resnet --aux subdiagnostic \
+        --select --ensemble --threads 1
 """
 
 import argparse
@@ -46,9 +52,14 @@ from ecgsk.compare._data import fit_final, fit_targets, load_dataset  # noqa: E4
 from ecgsk.metrics import bootstrap_ci, macro_auroc, paired_bootstrap  # noqa: E402
 
 AUX_TASKS = ("subdiagnostic", "diagnostic", "all")
-#: The other members of ecgsk_ptbxl's default ensemble, as rows of bench/quality.py.
-OTHER_MEMBERS = ("ResNet (resnet1d_wang), same protocol", "MiniRocket + ridge (peer)",
-                 "+ 12-lead beat templates (HGB alone)")
+#: The other members of ecgsk_ptbxl's default ensemble, as rows of bench/quality.py, for
+#: each network member that is given auxiliary targets.
+OTHER_MEMBERS = {
+    "seresnet": ("ResNet (resnet1d_wang), same protocol", "MiniRocket + ridge (peer)",
+                 "+ 12-lead beat templates (HGB alone)"),
+    "resnet": ("3 seeds averaged", "MiniRocket + ridge (peer)",
+               "+ 12-lead beat templates (HGB alone)"),
+}
 
 
 def auxiliary_labels(data, root, aux_task):
@@ -68,7 +79,15 @@ def auxiliary_labels(data, root, aux_task):
     return Y[:, keep], np.asarray(aux.classes)[keep]
 
 
-def fit_variant(data, root, aux_task, seed, path):
+def member(name, seed):
+    """``ecgsk_ptbxl``'s network member ``name`` ("seresnet" or "resnet"), seeded."""
+    if name == "resnet":  # as ecgsk_ptbxl builds it, with its default resnet_epochs
+        return quality.load_pipeline_module("resnet1d").make_pipeline(max_epochs=30,
+                                                                      random_state=seed)
+    return quality.load_pipeline_module("ecgsk_ptbxl").network(random_state=seed)
+
+
+def fit_variant(data, root, aux_task, seed, path, network="seresnet"):
     """Superdiagnostic probabilities on the scored records of one seed of one variant."""
     if path.exists():
         with np.load(path) as f:
@@ -76,9 +95,8 @@ def fit_variant(data, root, aux_task, seed, path):
     y = data.y if aux_task == "none" else np.hstack([data.y,
                                                      auxiliary_labels(data, root, aux_task)[0]])
     X = data.signals("own", 100, 1000)
-    module = quality.load_pipeline_module("ecgsk_ptbxl")
     start = time.perf_counter()
-    est, _ = fit_final(module.network(random_state=seed), X, y, data.plan)
+    est, _ = fit_final(member(network, seed), X, y, data.plan)
     minutes = (time.perf_counter() - start) / 60
     proba = est.predict_proba(X[data.plan.test])[:, :data.y.shape[1]]
     machine = quality.machine()
@@ -93,7 +111,11 @@ def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_data_argument(parser)
     parser.add_argument("--aux", nargs="+", choices=AUX_TASKS, default=list(AUX_TASKS))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--member", choices=sorted(OTHER_MEMBERS), default="seresnet",
+                        help="the network member given the auxiliary targets: the SE "
+                             "networks (3 seeds in the ensemble) or the ResNet (1)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=None,
+                        help="default: 0 1 2 for seresnet, 0 for resnet, as the ensemble")
     parser.add_argument("--select", action="store_true", help="score fold 9, not fold 10")
     parser.add_argument("--ensemble", action="store_true",
                         help="also blend each variant with the saved rows of the other members")
@@ -113,22 +135,25 @@ def main(argv=None):
 
     data = quality.Data("superdiagnostic", args.data, None,
                         args.cache_dir or default_cache_dir(), select=args.select)
+    seeds = args.seeds or ([0, 1, 2] if args.member == "seresnet" else [0])
     others = None
     if args.ensemble:
-        rows = [blend_rows.find_row("superdiagnostic", name) for name in OTHER_MEMBERS]
+        rows = [blend_rows.find_row("superdiagnostic", name)
+                for name in OTHER_MEMBERS[args.member]]
         saved = Path(quality.ROOT / "bench" / "results" / "quality_runs"
                      / ("select" if args.select else "shared"))
         others = [blend_rows.load_row(row, data, "cpu", saved) for row in rows]
     split = "fold 9 (--select)" if args.select else "fold 10"
     root = Path(args.data) / "ptb-xl" if (Path(args.data) / "ptb-xl").exists() else Path(args.data)
     out_dir = Path(args.out_dir) / ("select" if args.select else "shared")
-    print(f"superdiagnostic on {split}, {len(data.y_test)} records; seeds {args.seeds}")
+    print(f"superdiagnostic on {split}, {len(data.y_test)} records; {args.member} seeds {seeds}")
+    prefix = "" if args.member == "seresnet" else f"{args.member}__"
     probas, minutes, machines = {}, {}, set()
     with limit_threads(args.threads):
         for aux_task in ["none", *args.aux]:
-            fits = [fit_variant(data, root, aux_task, seed,
-                                out_dir / f"{aux_task}__seed{seed}__{data.test_records}.npz")
-                    for seed in args.seeds]
+            fits = [fit_variant(data, root, aux_task, seed, out_dir / (
+                f"{prefix}{aux_task}__seed{seed}__{data.test_records}.npz"), args.member)
+                    for seed in seeds]
             probas[aux_task] = np.mean([p for p, _, _ in fits], axis=0)
             minutes[aux_task] = sum(m for _, m, _ in fits)
             machines.update(machine.rpartition(", load ")[0] for _, _, machine in fits)

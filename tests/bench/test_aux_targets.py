@@ -64,3 +64,20 @@ def test_the_table_compares_each_variant_and_a_rerun_reuses_the_fits(
     aux.main(argv)
     assert fitted == [0, 1, 0, 1]  # nothing refitted
     assert capsys.readouterr().out.splitlines() == table
+
+
+def test_the_resnet_member_is_built_as_the_ensemble_builds_it(aux):
+    ens = aux.quality.load_pipeline_module("ecgsk_ptbxl").make_pipeline(random_state=3)
+    built = dict(ens.estimators)["resnet"]
+    mine = aux.member("resnet", 3)
+
+    def plain(est):  # the parameters that are values, not objects
+        return {k: v for k, v in est.get_params().items()
+                if isinstance(v, (int, float, str, bool, tuple, type(None)))}
+
+    assert plain(mine) == plain(built)
+    assert plain(mine)["net__max_epochs"] == 30 and plain(mine)["net__random_state"] == 3
+    # Its other members are the rows of the ensemble's SE networks, MiniRocket and features.
+    names = [aux.blend_rows.find_row("superdiagnostic", n).name
+             for n in aux.OTHER_MEMBERS["resnet"]]
+    assert names[0] == "3 seeds averaged" and len(set(names)) == 3
