@@ -527,6 +527,8 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
     from ..tracking._params import _short, data_info_params
 
     out = sys.stdout if out is None else out
+    if not created:
+        _say_resumed(study, study_name, shown_storage, n_trials)
     client = MlflowClient()
     uid = study.user_attrs[UID_ATTR]
     n_existing = len(study.get_trials(deepcopy=False))
@@ -658,6 +660,21 @@ def _search(study, objective, client, experiment_id, uid, n_trials, timeout, n_j
                            catch=(Exception,), callbacks=[after_trial])
     finally:
         bar.close()
+
+
+def _say_resumed(study, study_name, storage, n_trials):
+    """Tell on stderr what a rerun of the command finds and keeps, as compare does."""
+    counts = trial_counts(study)
+    n = counts["finished"]
+    text = (f"resuming study {study_name!r} ({storage}): its {n} finished "
+            f"trial{'' if n == 1 else 's'} {'is' if n == 1 else 'are'} kept (--n-trials "
+            f"{n_trials})")
+    if counts["WAITING"]:
+        text += f"; {counts['WAITING']} queued again with their parameters"
+    if counts["RUNNING"]:
+        text += (f"; {counts['RUNNING']} running (in another worker, or left by a killed one, "
+                 "which is failed and queued again)")
+    print(text + ".", file=sys.stderr)
 
 
 def _own_running(study, me):

@@ -279,6 +279,9 @@ def test_killed_and_terminated_studies_resume(
     second.send_signal(signal.SIGTERM)
     status, log = finish(second)
     assert status == 143, log[-3000:]
+    assert (f"resuming study {name!r} (sqlite:///{storage[len('sqlite:///'):]}): its 1 finished "
+            "trial is kept (--n-trials 4); 1 running (in another worker, or left by a killed "
+            "one, which is failed and queued again).") in log
     assert f"interrupted by SIGTERM: trial(s) {termed.number} FAIL and queued again" in log
     assert "Traceback" not in log  # Optuna's "Trial N failed" traceback is left out
     assert f"Trial {termed.number} failed" not in log  # and its "failed with value None"
@@ -289,6 +292,7 @@ def test_killed_and_terminated_studies_resume(
     # 3. Run to the end.
     status, log = finish(start_tune(args, tmp_path, tmp_path / "third.log"))
     assert status == 0, log[-3000:]
+    assert "; 1 queued again with their parameters." in log  # the trial SIGTERM stopped
 
     trials = {t.number: t for t in _trials(storage, name)}
     states = [t.state for t in trials.values()]
