@@ -3,6 +3,7 @@
 import argparse
 import os
 import sys
+import warnings
 
 __all__ = ["build_parser", "main"]
 
@@ -65,6 +66,19 @@ def build_parser():
     return parser
 
 
+def _show(caught, quiet):
+    """What the readers warned of (records a folder's RECORDS lists but lacks, say), as notes.
+
+    Other warnings are shown as Python shows them.
+    """
+    for w in caught:
+        if issubclass(w.category, UserWarning):
+            if not quiet:
+                print(f"note: {w.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
 def main(argv=None):
     """Run the command line; return the exit status (see ``--help``)."""
     from pathlib import Path
@@ -84,9 +98,14 @@ def main(argv=None):
                   file=sys.stderr)
             return 2
     try:
-        result = predict_records(args.model, args.records, threshold=args.threshold,
-                                 tracking_uri=args.tracking_uri,
-                                 min_fraction=args.min_fraction)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            try:
+                result = predict_records(args.model, args.records, threshold=args.threshold,
+                                         tracking_uri=args.tracking_uri,
+                                         min_fraction=args.min_fraction)
+            finally:
+                _show(caught, args.quiet)
     except PredictError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

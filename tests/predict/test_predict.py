@@ -227,6 +227,21 @@ def test_a_record_much_shorter_than_the_input_is_rejected(trained, tmp_path, cap
     assert "--min-fraction: expected a number in [0, 1], got -1" in capsys.readouterr().err
 
 
+def test_records_a_folders_listing_names_but_lacks_are_a_note(trained, tmp_path, capsys):
+    folder = tmp_path / "listed"
+    _write_record(trained["record"], folder, "here", seconds=10)
+    (folder / "RECORDS").write_text("here\ngone\n")
+    args = [trained["model_uri"], str(folder), "--tracking-uri", trained["uri"]]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    notes = [line for line in err.splitlines() if line.startswith("note:")]
+    assert notes == [f"note: listed: left out 1 of 2 records (1 listed in {folder / 'RECORDS'} "
+                     "without a header file: gone)."]  # and no other warning as a note
+    assert "UserWarning" not in err
+    assert main(args + ["-q"]) == 0
+    assert capsys.readouterr().err == ""  # -q: nothing but errors and rejections
+
+
 def test_a_data_file_without_its_header_is_rejected_not_passed_over(trained, tmp_path,
                                                                     capsys):
     folder = tmp_path / "incoming"
