@@ -3,7 +3,7 @@
 import warnings
 from pathlib import Path
 
-__all__ = ["resolve_root", "report_dropped"]
+__all__ = ["check_root", "resolve_root", "report_dropped"]
 
 
 def check_root(root, name):

@@ -11,7 +11,7 @@ from mlflow.tracking import MlflowClient
 
 from ._masking import mask_secrets
 
-__all__ = ["tracked_run", "RunTerminated", "ERROR_TAG"]
+__all__ = ["tracked_run", "RunTerminated", "ERROR_TAG", "fail_pending_models"]
 
 _logger = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def _describe(exc):
     return mask_secrets(f"{type(exc).__name__}: {exc}")[:5000]
 
 
-def _fail_pending_models(client, run_id):
+def fail_pending_models(client, run_id):
     """Mark FAILED the logged models of ``run_id`` left PENDING (a ``log_model`` cut short)."""
     from mlflow.entities import LoggedModelStatus
 
@@ -108,7 +108,7 @@ def _end(run_id, parent_id, status, exc):
         with contextlib.suppress(Exception):
             client.set_tag(run_id, ERROR_TAG, _describe(exc))
         with contextlib.suppress(Exception):  # a store without logged models has none
-            _fail_pending_models(client, run_id)
+            fail_pending_models(client, run_id)
     # Runs started inside ours and left open end with the same status; stop at
     # our parent in case our own run was already ended inside the block.
     active = mlflow.active_run()

@@ -1,5 +1,6 @@
 """The MLflow side of a study: its parent run shared by workers, trial runs left open, plots."""
 
+import contextlib
 import time
 import warnings
 
@@ -137,13 +138,11 @@ def mark_unfinished_final(client, run_id):
 
     A model it was logging when it stopped (left PENDING) is marked FAILED.
     """
-    import contextlib
-
-    from ..tracking._runs import _fail_pending_models
+    from ..tracking._runs import fail_pending_models
 
     client.set_tag(run_id, "ecgsk.error", _UNFINISHED_FINAL)
     with contextlib.suppress(Exception):  # a store without logged models has none
-        _fail_pending_models(client, run_id)
+        fail_pending_models(client, run_id)
     for version in client.search_model_versions(f"run_id = '{run_id}'"):
         client.set_model_version_tag(version.name, version.version, "ecgsk.incomplete",
                                      _UNFINISHED_FINAL)
