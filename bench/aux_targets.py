@@ -81,10 +81,11 @@ def auxiliary_labels(data, root, aux_task):
 
 def member(name, seed):
     """``ecgsk_ptbxl``'s network member ``name`` ("seresnet" or "resnet"), seeded."""
-    if name == "resnet":  # as ecgsk_ptbxl builds it, with its default resnet_epochs
-        return quality.load_pipeline_module("resnet1d").make_pipeline(max_epochs=30,
-                                                                      random_state=seed)
-    return quality.load_pipeline_module("ecgsk_ptbxl").network(random_state=seed)
+    module = quality.load_pipeline_module("ecgsk_ptbxl")
+    if name == "resnet":  # the member the ensemble builds, with its defaults
+        return dict(module.make_pipeline(members=("resnet",), random_state=seed).estimators)[
+            "resnet"]
+    return module.network(random_state=seed)
 
 
 def fit_variant(data, root, aux_task, seed, path, network="seresnet"):

@@ -1,7 +1,6 @@
 """Datasets, record subsets, the split plan and signal loading of a comparison."""
 
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,18 +54,15 @@ def load_dataset(dataset, task, root, sampling_rate):
     ``sampling_rate`` picks PTB-XL's 100 or 500 Hz files (500 when any
     pipeline wants more than 100 Hz); the other datasets have one rate.
     """
-    import warnings
-
+    from .._notes import warnings_as_notes
     from ..datasets import load_cinc2017, load_ptbdb, load_ptbxl
 
     check_dataset_task(dataset, task)
     if root is None or not Path(root).expanduser().exists():
         raise CompareError(f"data path {root} does not exist.")
     try:
-        # The reader's "left out N records" is said once, on stderr, without a warning's
-        # file and line; the dataset keeps the counts (``ds.dropped``) for the run's params.
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", UserWarning)
+        # The dataset keeps the counts of what was left out (``ds.dropped``) for the params.
+        with warnings_as_notes(where=f"under {root}"):
             if dataset == "ptbxl":
                 ds = load_ptbxl(root, task=task, sampling_rate=100 if sampling_rate <= 100 else 500)
             elif dataset == "cinc2017":
@@ -75,12 +71,6 @@ def load_dataset(dataset, task, root, sampling_rate):
                 ds = load_ptbdb(root)
     except (FileNotFoundError, ValueError) as exc:
         raise CompareError(f"no {dataset} records for task {task!r} under {root}: {exc}") from None
-    for warning in caught:
-        if issubclass(warning.category, UserWarning):
-            print(f"note: {str(warning.message).rstrip('.')} under {root}.", file=sys.stderr)
-        else:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename,
-                                   warning.lineno)
     if len(ds) == 0:
         raise CompareError(f"no {dataset} records for task {task!r} under {root}.")
     return ds

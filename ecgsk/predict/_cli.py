@@ -3,7 +3,6 @@
 import argparse
 import os
 import sys
-import warnings
 
 __all__ = ["build_parser", "main"]
 
@@ -66,23 +65,11 @@ def build_parser():
     return parser
 
 
-def _show(caught, quiet):
-    """What the readers warned of (records a folder's RECORDS lists but lacks, say), as notes.
-
-    Other warnings are shown as Python shows them.
-    """
-    for w in caught:
-        if issubclass(w.category, UserWarning):
-            if not quiet:
-                print(f"note: {w.message}", file=sys.stderr)
-        else:
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-
-
 def main(argv=None):
     """Run the command line; return the exit status (see ``--help``)."""
     from pathlib import Path
 
+    from .._notes import warnings_as_notes
     from ._model import PredictError
     from ._predict import format_prediction, predict_records, serving_input
 
@@ -98,14 +85,11 @@ def main(argv=None):
                   file=sys.stderr)
             return 2
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", UserWarning)
-            try:
-                result = predict_records(args.model, args.records, threshold=args.threshold,
-                                         tracking_uri=args.tracking_uri,
-                                         min_fraction=args.min_fraction)
-            finally:
-                _show(caught, args.quiet)
+        # The readers' warnings (records a folder's RECORDS lists but lacks) as notes.
+        with warnings_as_notes(quiet=args.quiet):
+            result = predict_records(args.model, args.records, threshold=args.threshold,
+                                     tracking_uri=args.tracking_uri,
+                                     min_fraction=args.min_fraction)
     except PredictError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -180,6 +180,10 @@ def _number(field):
     return value if np.isfinite(value) else None
 
 
+#: What wfdb reads in place of an unparsable sampling frequency, and of an ADC gain of 0.
+_WFDB_DEFAULT_FS, _WFDB_DEFAULT_GAIN = 250, 200
+
+
 def _check_header_fields(record, header, leads):
     """Raise for fields that wfdb replaces by its defaults without a word.
 
@@ -299,7 +303,11 @@ def _read_record_or_raise(record, opts):
         raise _RecordError(f"Record {record!r} holds no samples.")
 
     indices = _resolve_leads(opts.leads, rec.sig_name, record)
-    _check_header_fields(record, header, set(indices))
+    gains = rec.adc_gain or []
+    # Only values wfdb may have put in place of an unreadable field send us to the text.
+    if rec.fs == _WFDB_DEFAULT_FS or not rec.fs > 0 or any(
+            gains[i] == _WFDB_DEFAULT_GAIN for i in indices if i < len(gains)):
+        _check_header_fields(record, header, set(indices))
     names = [rec.sig_name[i] for i in indices]
     units = rec.units or [None] * len(rec.sig_name)
     x = np.array(signal[:, indices].T, dtype=np.float64)

@@ -195,9 +195,9 @@ def main(argv=None):
         print(f"error: {mask_secrets(exc)}", file=sys.stderr)
         return 1
     except TuneInterrupted as exc:
-        requeued = getattr(exc, "requeued", None)
-        what = (f"trial(s) {', '.join(map(str, requeued))} FAIL and queued again, their runs "
-                "KILLED" if requeued else "no trial was running; the finished trials are kept")
+        what = (f"trial(s) {', '.join(map(str, exc.requeued))} FAIL and queued again, their "
+                "runs KILLED" if exc.requeued else
+                "no trial was running; the finished trials are kept")
         print(f"{exc}: {what}; rerun the same command to resume.", file=sys.stderr)
         return 128 + exc.signum
     except KeyboardInterrupt:

@@ -22,12 +22,14 @@ class TuneInterrupted(KeyboardInterrupt):
     """A study stopped by SIGINT or SIGTERM; ``signum`` says which.
 
     A :class:`KeyboardInterrupt`, so Optuna marks the running trial FAIL
-    and :func:`ecgsk.tracking.tracked_run` ends its run KILLED.
+    and :func:`ecgsk.tracking.tracked_run` ends its run KILLED. ``requeued``
+    lists the trials queued again, once the study has done so.
     """
 
     def __init__(self, signum=signal.SIGINT):
         super().__init__(f"interrupted by {signal.Signals(signum).name}")
         self.signum = int(signum)
+        self.requeued = []
 
 
 def _handler(signum, frame):

@@ -787,7 +787,8 @@ def _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_b
         result.model_version = final.get("model_version")
     elif _designated(study, me) or result.found_complete:
         try:
-            _final_refit(study, ctx, client, parent_id, ds, n_boot, seed, result)
+            _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
+                         result)
             result.refit = "this worker"
         except Exception as exc:  # noqa: BLE001 -- reported below, the study itself is fine
             failed = mask_secrets(f"the final refit of trial {best_number} failed: "
@@ -825,7 +826,7 @@ def _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_b
         raise TuneFailed(failed, result)
 
 
-def _final_refit(study, ctx, client, parent_id, ds, n_boot, seed, result):
+def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed, result):
     """Refit the best trial as compare's final fit, test it once, register it.
 
     The refit learns from the training records; its networks validate on
@@ -859,7 +860,6 @@ def _final_refit(study, ctx, client, parent_id, ds, n_boot, seed, result):
     tags = {"ecgsk.role": "final", "ecgsk.study": ctx.study_name,
             "ecgsk.study_uid": ctx.study_uid, "ecgsk.pipeline": ctx.name,
             "trial_number": str(best.number), "mlflow.parentRunId": parent_id}
-    experiment_id = client.get_run(parent_id).info.experiment_id
     end_unfinished_final_runs(client, experiment_id, ctx.study_uid)
     run = None
     try:

@@ -66,17 +66,10 @@ def test_the_table_compares_each_variant_and_a_rerun_reuses_the_fits(
     assert capsys.readouterr().out.splitlines() == table
 
 
-def test_the_resnet_member_is_built_as_the_ensemble_builds_it(aux):
-    ens = aux.quality.load_pipeline_module("ecgsk_ptbxl").make_pipeline(random_state=3)
-    built = dict(ens.estimators)["resnet"]
+def test_the_resnet_member_is_the_ensembles_and_is_blended_with_the_others(aux):
     mine = aux.member("resnet", 3)
-
-    def plain(est):  # the parameters that are values, not objects
-        return {k: v for k, v in est.get_params().items()
-                if isinstance(v, (int, float, str, bool, tuple, type(None)))}
-
-    assert plain(mine) == plain(built)
-    assert plain(mine)["net__max_epochs"] == 30 and plain(mine)["net__random_state"] == 3
+    assert type(mine[-1]).__name__ == "ECGNetClassifier"
+    assert mine.get_params()["net__random_state"] == 3
     # Its other members are the rows of the ensemble's SE networks, MiniRocket and features.
     names = [aux.blend_rows.find_row("superdiagnostic", n).name
              for n in aux.OTHER_MEMBERS["resnet"]]

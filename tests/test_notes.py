@@ -1,0 +1,27 @@
+"""ecgsk/_notes.py: the readers' warnings as the command lines' note lines."""
+
+import warnings
+
+import pytest
+
+from ecgsk._notes import warnings_as_notes
+
+
+def test_user_warnings_become_notes_and_others_are_warned_again(capsys):
+    with pytest.warns(DeprecationWarning, match="old"):
+        with warnings_as_notes(where="under /data"):
+            warnings.warn("ptbxl: left out 2 of 9 records (2 without a label).", UserWarning)
+            warnings.warn("old", DeprecationWarning)
+    assert capsys.readouterr().err == (
+        "note: ptbxl: left out 2 of 9 records (2 without a label) under /data.\n")
+
+
+def test_quiet_drops_the_notes_and_a_failing_block_still_says_them(capsys):
+    with warnings_as_notes(quiet=True):
+        warnings.warn("left out 1", UserWarning)
+    assert capsys.readouterr().err == ""
+    with pytest.raises(ValueError, match="nothing left"):
+        with warnings_as_notes():
+            warnings.warn("left out 3 of 3 records.", UserWarning)
+            raise ValueError("nothing left")
+    assert capsys.readouterr().err == "note: left out 3 of 3 records.\n"
