@@ -1,5 +1,6 @@
 """Reader for any folder of WFDB records, unlabelled."""
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,36 +15,83 @@ __all__ = ["load_wfdb_dir", "find_records", "read_headers"]
 def find_records(root):
     """Record paths (without extension) under ``root``.
 
-    Uses the ``RECORDS`` file where there is one, in its order: the records
-    it lists without a header are left out with a warning naming them (a
-    partial download). Without ``RECORDS``, or when none of its records is
-    there, every ``*.hea`` below, sorted.
+    Uses the ``RECORDS`` file where there is one, in its order; an entry
+    naming a folder (PhysioNet's nested listings, ``p00/``) stands for the
+    records in that folder, found the same way. The listed records without a
+    header are left out with a warning naming them (a partial download).
+    Without ``RECORDS``, every ``*.hea`` below, sorted; the same when none of
+    its entries is there (a stale or foreign ``RECORDS``), with a warning
+    saying so.
     """
     root = Path(root)
     listing = root / "RECORDS"
     if listing.is_file():
         names = [line.strip() for line in listing.read_text().splitlines() if line.strip()]
-        paths = [root / n for n in names]
-        present = [p for p in paths if Path(f"{p}.hea").is_file()]
+        present, missing = [], []
+        for name in names:
+            path = root / name
+            if path.is_dir():
+                present += find_records(path)
+            elif Path(f"{path}.hea").is_file():
+                present.append(path)
+            else:
+                missing.append(name)
         if present:
             reason = f"listed in {listing} without a header file"
-            missing = [n for n, p in zip(names, paths) if not Path(f"{p}.hea").is_file()]
-            report_dropped(root.name, {reason: len(missing)}, len(paths), {reason: missing})
+            report_dropped(root.name, {reason: len(missing)}, len(names), {reason: missing})
             return present
-    return sorted(p.with_suffix("") for p in root.rglob("*.hea"))
+    found = sorted(p.with_suffix("") for p in root.rglob("*.hea"))
+    if listing.is_file() and found:
+        none = (f"none of its {len(names)} entr{'y' if len(names) == 1 else 'ies'} is present"
+                if names else "it lists no record")
+        warnings.warn(f"{listing}: {none} (a stale or foreign RECORDS file?), so every header "
+                      f"found ({len(found)} record{'' if len(found) == 1 else 's'}) is read "
+                      "instead.", UserWarning, stacklevel=2)
+    return found
 
 
 def read_headers(paths):
-    """Read WFDB headers, naming the record when one cannot be read."""
+    """Read WFDB headers, naming the record when one cannot be read.
+
+    wfdb reads an unparsable or non-positive sampling frequency as its
+    default, 250 Hz; such a header's ``fs`` is set to NaN instead, with one
+    warning naming the records (:class:`~ecgsk.preprocessing.WFDBLoader`
+    refuses to read them).
+    """
     import wfdb
 
-    headers = []
+    headers, bad = [], []
     for p in paths:
         try:
-            headers.append(wfdb.rdheader(str(p)))
+            header = wfdb.rdheader(str(p))
         except Exception as exc:  # wfdb raises many types for a garbled header
             raise ValueError(f"cannot read the WFDB header of record {p}: {exc}") from exc
+        reason = _bad_rate(p, header)
+        if reason:
+            header.fs = float("nan")
+            bad.append(reason)
+        headers.append(header)
+    if bad:
+        more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
+        warnings.warn(f"{len(bad)} of {len(headers)} records have no valid sampling frequency; "
+                      f"their rate is NaN: {' '.join(bad[:3])}{more}", UserWarning, stacklevel=2)
     return headers
+
+
+def _bad_rate(path, header):
+    """Why the rate wfdb read for ``header`` is one it substituted, or None.
+
+    Only 250 Hz (wfdb's default) or a non-positive rate sends it to the text,
+    through the check :class:`~ecgsk.preprocessing.WFDBLoader` makes.
+    """
+    from ..preprocessing._loader import _WFDB_DEFAULT_FS, _check_header_fields, _RecordError
+
+    if header.fs is not None and (header.fs == _WFDB_DEFAULT_FS or not header.fs > 0):
+        try:
+            _check_header_fields(str(path), f"{path}.hea", set())
+        except _RecordError as exc:
+            return str(exc)
+    return None
 
 
 def load_wfdb_dir(root):
@@ -58,8 +106,10 @@ def load_wfdb_dir(root):
     -------
     ECGDataset
         ``y`` and ``classes`` are None; ``meta`` holds each header's sampling
-        rate, length, number of signals and lead names; ``sampling_rate`` is
-        the common rate, or None when the records differ.
+        rate (NaN, with a warning, for a header whose rate is unparsable or
+        not positive), length, number of signals and lead names;
+        ``sampling_rate`` is the common rate, or None when the records differ
+        or a rate is unknown.
 
     Examples
     --------
@@ -80,9 +130,10 @@ def load_wfdb_dir(root):
         "n_sig": [h.n_sig for h in headers],
         "sig_name": [list(h.sig_name or []) for h in headers],
     })
-    rates = meta["fs"].unique()
+    rates = meta["fs"].unique()  # an unknown (NaN) rate is no common one
+    common = float(rates[0]) if len(rates) == 1 and np.isfinite(rates[0]) else None
     return ECGDataset(
         X=np.array([str(p) for p in paths]), y=None, classes=None,
         groups=meta["record"].to_numpy(), folds=None, meta=meta,
-        sampling_rate=float(rates[0]) if len(rates) == 1 else None, name="wfdb_dir",
+        sampling_rate=common, name="wfdb_dir",
     )

@@ -52,10 +52,81 @@ def test_wfdb_dir_follows_records_and_names_what_it_lists_but_lacks(tmp_path, pt
         ds = load_wfdb_dir(tmp_path)
     assert [p.rsplit("/", 2)[-2] for p in ds.X] == ["patient001"]  # not the unlisted copy
     (tmp_path / "RECORDS").write_text("patient998/s9998\n")  # none there: every header
+    with pytest.warns(UserWarning, match=r"RECORDS: none of its 1 entry is present \(a stale or "
+                                         r"foreign RECORDS file\?\), so every header found "
+                                         r"\(2 records\) is read instead"):
+        ds = load_wfdb_dir(tmp_path)
+    assert sorted(p.rsplit("/", 2)[-2] for p in ds.X) == ["patient001", "unlisted"]
+    (tmp_path / "RECORDS").write_text("\n")
+    with pytest.warns(UserWarning, match=r"RECORDS: it lists no record .* every header found "
+                                         r"\(2 records\)"):
+        assert len(load_wfdb_dir(tmp_path)) == 2
+    shutil.rmtree(tmp_path / "patient001")
+    shutil.rmtree(tmp_path / "unlisted")
+    with warnings.catch_warnings():  # no header at all: the error alone
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="no WFDB record"):
+            load_wfdb_dir(tmp_path)
+
+
+def _write_record(folder, name, fs=500):
+    """A tiny one-lead WFDB record ``folder/name`` (folder created)."""
+    import numpy as np
+    import wfdb
+
+    folder.mkdir(parents=True, exist_ok=True)
+    wfdb.wrsamp(name, fs=fs, units=["mV"], sig_name=["I"], p_signal=np.zeros((20, 1)),
+                fmt=["16"], write_dir=str(folder))
+    return folder / name
+
+
+def test_wfdb_dir_follows_nested_records_listings(tmp_path):
+    import warnings
+
+    # PhysioNet's large databases list folders in RECORDS, each with its own RECORDS.
+    _write_record(tmp_path / "p00", "a")
+    _write_record(tmp_path / "p00", "b")
+    _write_record(tmp_path / "p01", "c")
+    _write_record(tmp_path / "stray", "d")
+    (tmp_path / "RECORDS").write_text("p01/\np00/\n")
+    (tmp_path / "p00" / "RECORDS").write_text("b\na\n")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ds = load_wfdb_dir(tmp_path)
-    assert sorted(p.rsplit("/", 2)[-2] for p in ds.X) == ["patient001", "unlisted"]
+    assert [p.rsplit("/", 2)[-2:] for p in ds.X] == [["p01", "c"], ["p00", "b"], ["p00", "a"]]
+
+
+@pytest.mark.parametrize("rate", ["abc", "0", "-5"])
+def test_wfdb_dir_an_invalid_rate_is_nan_not_250_hz(tmp_path, rate):
+    import numpy as np
+
+    good = _write_record(tmp_path, "good")
+    bad = _write_record(tmp_path, "bad")
+    hea = bad.with_suffix(".hea")
+    hea.write_text(hea.read_text().replace("bad 1 500 20", f"bad 1 {rate} 20", 1))
+    with pytest.warns(UserWarning, match=rf"1 of 2 records have no valid sampling frequency; "
+                                         rf"their rate is NaN: Record '{bad}': its header "
+                                         rf"'{hea}' gives the sampling frequency '{rate}'"):
+        ds = load_wfdb_dir(tmp_path)
+    fs = dict(zip(ds.meta["record"], ds.meta["fs"]))
+    assert np.isnan(fs["bad"]) and fs["good"] == 500.0
+    assert ds.sampling_rate is None  # an unknown rate is not the common one
+    assert str(good) in ds.X.tolist()
+    good.with_suffix(".hea").unlink()
+    with pytest.warns(UserWarning, match="1 of 1 records"):
+        assert load_wfdb_dir(tmp_path).sampling_rate is None
+
+
+def test_wfdb_dir_a_real_or_default_250_hz_stays(tmp_path):
+    import warnings
+
+    _write_record(tmp_path, "given", fs=250)
+    hea = _write_record(tmp_path, "default").with_suffix(".hea")
+    hea.write_text(hea.read_text().replace("default 1 500 20", "default 1", 1))  # WFDB: 250 Hz
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = load_wfdb_dir(tmp_path)
+    assert ds.meta["fs"].tolist() == [250.0, 250.0] and ds.sampling_rate == 250.0
 
 
 @pytest.mark.parametrize("reader, name", [("load_ptbxl", "ptbxl"), ("load_cinc2017", "cinc2017"),
