@@ -6,7 +6,8 @@
 ``sqlite:///mlruns/mlflow.db`` in the current directory), lean (one worker,
 ``MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false``: MLflow's defaults start about
 15 processes), waits until it answers, prints its address and stops it,
-with every process it started, on Ctrl-C (or SIGTERM). It binds the loopback
+with every process it started, on Ctrl-C (or SIGTERM); on Linux the server
+also ends if the wrapper is killed (even by SIGKILL). It binds the loopback
 interface: the UI has no authentication and its REST API can delete runs,
 so another host is refused unless ``--allow-remote`` is given (with a
 warning).

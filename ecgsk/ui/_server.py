@@ -11,6 +11,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
+from ._child import server_command
+
 __all__ = ["UIError", "UIServer", "is_loopback", "free_port", "ui_command", "start_ui"]
 
 #: Environment of the server: no background job runner (MLflow 3 starts one
@@ -134,7 +136,9 @@ def start_ui(backend_store_uri=None, *, host="127.0.0.1", port=5000, allow_remot
     """Start ``mlflow ui`` on a tracking store and wait until it answers.
 
     The server runs in its own process group (so :meth:`UIServer.stop`
-    ends the workers it starts too), with one worker and no job runner.
+    ends the workers it starts too), with one worker and no job runner. On
+    Linux, started from the main thread, the server also ends when this
+    process dies, even by SIGKILL, rather than hold the port as an orphan.
 
     Parameters
     ----------
@@ -191,9 +195,10 @@ def start_ui(backend_store_uri=None, *, host="127.0.0.1", port=5000, allow_remot
     elif _port_taken(host, port):
         raise UIError(f"port {port} on {host} is in use (another MLflow UI?); pass --port "
                       "with a free port, or --port 0 for any.")
-    env = {**os.environ, **LEAN_ENV}
-    process = subprocess.Popen(ui_command(uri, host, port, workers), env=env,  # noqa: S603
-                               start_new_session=True, stdout=stdout, stderr=stderr)
+    cmd, tie = server_command(ui_command(uri, host, port, workers))
+    env = {**os.environ, **LEAN_ENV, **tie}
+    process = subprocess.Popen(cmd, env=env, start_new_session=True,  # noqa: S603
+                               stdout=stdout, stderr=stderr)
     server = UIServer(process=process, url=_url(host, port), backend_store_uri=uri)
     try:
         _wait_ready(server, timeout)

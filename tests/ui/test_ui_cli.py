@@ -1,14 +1,25 @@
 """python -m ecgsk.ui: a lean local MLflow UI that stops cleanly on Ctrl-C."""
 
+import os
+import signal
 import socket
+import subprocess
+import sys
+import threading
+import time
 import urllib.error
 import urllib.request
 
 import pytest
 
 from ecgsk.ui import LEAN_ENV, UIError, is_loopback, main, start_ui, ui_command
+from ecgsk.ui._child import PARENT_ENV, server_command
 
 from .conftest import UIProcess, alive, new_store
+
+LINUX_ONLY = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="the parent-death signal (prctl PR_SET_PDEATHSIG) is "
+                                       "Linux-only; elsewhere the server is not tied")
 
 
 @pytest.mark.parametrize("host, expected", [
@@ -65,6 +76,61 @@ def test_ui_serves_and_stops_on_ctrl_c(empty_store, tmp_path):
         assert ui.interrupt() == 0
         assert "stopped the MLflow UI." in ui.output()
         assert not any(alive(pid) for pid in ui.tree), "server processes outlived Ctrl-C"
+        with pytest.raises((urllib.error.URLError, OSError)):
+            urllib.request.urlopen(f"{url}/health", timeout=3)
+    finally:
+        ui.kill()
+
+
+@LINUX_ONLY
+def test_server_command_ties_the_server_to_this_process_from_the_main_thread(monkeypatch):
+    cmd = ui_command("sqlite:///mlflow.db", port=5123)
+    tied, env = server_command(cmd)
+    assert tied == [sys.executable, "-m", "ecgsk.ui._child", *cmd[2:]]
+    assert env == {PARENT_ENV: str(os.getpid())}
+    # From another thread (the signal comes when that thread ends), or off Linux: as it is.
+    out = []
+    worker = threading.Thread(target=lambda: out.append(server_command(cmd)))
+    worker.start()
+    worker.join()
+    assert out == [(cmd, {})]
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert server_command(cmd) == (cmd, {})
+
+
+@LINUX_ONLY
+@pytest.mark.timeout(60)
+def test_child_whose_parent_is_already_gone_ends_at_once(tmp_path):
+    # The parent it is told of is not its parent (as when that died before prctl): it stops
+    # at once rather than run as an orphan. http.server would otherwise serve until killed.
+    cmd = [sys.executable, "-m", "ecgsk.ui._child", "http.server", "0", "--bind", "127.0.0.1"]
+    env = {**os.environ, PARENT_ENV: str(os.getppid())}  # our parent, never the child's
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert proc.wait(timeout=30) == -signal.SIGTERM
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+@pytest.mark.slow
+@LINUX_ONLY
+@pytest.mark.timeout(300)
+def test_server_dies_with_a_killed_wrapper(empty_store, tmp_path):
+    uri = new_store(empty_store, tmp_path / "store")
+    ui = UIProcess(["--port", "0", "--backend-store-uri", uri], tmp_path / "ui.log")
+    try:
+        url = ui.wait_ready()
+        assert ui.tree
+        # SIGKILL: no handler of ecgsk.ui runs; only the kernel can tell the server.
+        os.kill(ui.proc.pid, signal.SIGKILL)
+        assert ui.proc.wait(timeout=10) == -signal.SIGKILL
+        deadline = time.monotonic() + 20
+        while any(alive(pid) for pid in ui.tree) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [pid for pid in ui.tree if alive(pid)], "the server outlived its wrapper"
         with pytest.raises((urllib.error.URLError, OSError)):
             urllib.request.urlopen(f"{url}/health", timeout=3)
     finally:
