@@ -20,9 +20,10 @@ examples:
 
 Rerunning the same command after an interruption (Ctrl-C, a crash, a failed
 pipeline) resumes that comparison in its MLflow runs: finished pipelines are
-read back, finished folds kept, and a network cut off in its training resumes
-at its last finished epoch (checkpoints in CACHE_DIR/checkpoints); --fresh
-starts a new comparison.
+read back, finished folds kept, a network cut off in its training resumes
+at its last finished epoch, and a pipeline cut off after its final fit is
+finished with that fit (both kept in CACHE_DIR/checkpoints), nothing logged
+twice; --fresh starts a new comparison.
 
 Runs go to MLflow (default sqlite:///mlruns/mlflow.db); browse them with
   mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host 127.0.0.1
@@ -74,8 +75,8 @@ def build_parser():
                         help="use a stratified, seeded subset of N records (quick runs)")
     parser.add_argument("--cache-dir", metavar="PATH",
                         help="cache of loaded signals, and of the networks' training "
-                             "checkpoints under checkpoints/ (default $ECGSK_CACHE or "
-                             "~/.cache/ecgsk/signals)")
+                             "checkpoints and unfinished runs' final fits under "
+                             "checkpoints/ (default $ECGSK_CACHE or ~/.cache/ecgsk/signals)")
     parser.add_argument("--n-jobs", type=int, default=1, help="processes reading records (1)")
     parser.add_argument("--threads", type=positive_int, metavar="N",
                         help="at most N threads in torch and in the OpenMP/BLAS pools (as "

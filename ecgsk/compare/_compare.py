@@ -40,10 +40,15 @@ from ._resume import (
     REQUEST_TAG,
     child_runs,
     end_orphans,
+    final_fit_path,
     find_unfinished,
+    load_final_fit,
     load_result,
+    logged_model_uri,
     process_tags,
+    remove_final_fit,
     request_key,
+    save_final_fit,
     save_result,
 )
 
@@ -263,7 +268,10 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
         :func:`default_cache_dir` when None. Its folder ``checkpoints``
         holds the networks' training checkpoints while they train
         (:func:`ecgsk.neural.checkpoints`): an interrupted fit, run again,
-        resumes at its last finished epoch.
+        resumes at its last finished epoch. It also holds each pipeline's
+        final fit (``compare-final-<run id>.pkl``) until the pipeline's run
+        finishes: a run interrupted while it logs the final fit is finished
+        with that fit, not fitted again.
     n_jobs : int, default=1
         Processes reading records.
     progress : bool, default=True
@@ -289,10 +297,12 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
         data and options) in this experiment if it did not finish
         (interrupted, killed, or with a failed pipeline): its finished
         pipeline runs are read back and its finished folds kept, in the same
-        MLflow runs; only the rest is fitted. False (``--fresh``) starts a
-        new comparison. ecgsk's own code is part of the request
-        (:func:`ecgsk._source.code_hash`): after an upgrade or an edit of
-        the package, a new comparison starts.
+        MLflow runs; only the rest is fitted (not a saved final fit, see
+        ``cache_dir``), and what a reopened run holds (metrics, training
+        curves, the model of a saved final fit) is not logged again. False
+        (``--fresh``) starts a new comparison. ecgsk's own code is part of
+        the request (:func:`ecgsk._source.code_hash`): after an upgrade or
+        an edit of the package, a new comparison starts.
 
     Returns
     -------
@@ -468,7 +478,8 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
                         name, module, params[name], ds, y, plan, signals, task_type, classes,
                         ext=(ext, y_ext, ext_signals) if ext is not None else None,
                         n_boot=n_boot, seed=seed, bar=bar, explain=int(explain),
-                        resume_run=earlier[0] if earlier else None)
+                        resume_run=earlier[0] if earlier else None,
+                        final_dir=checkpoint_folder(cache_dir))
                 except Exception as exc:  # noqa: BLE001 -- one pipeline must not stop the rest
                     result.failed[name] = f"{type(exc).__name__}: {exc}"
                     bar.update(done + len(plan.cv) + 1 - bar.n)
@@ -539,14 +550,19 @@ def _rate_length(module, ds):
 
 
 def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes, *, ext,
-                  n_boot, seed, bar, explain=0, resume_run=None):
+                  n_boot, seed, bar, explain=0, resume_run=None, final_dir=None):
     """Cross-validate, fit, test and log one pipeline in its (new or resumed) run.
 
     ``resume_run``: an unfinished run of this pipeline in the comparison
-    being resumed; it is reopened and its FINISHED folds are kept.
+    being resumed; it is reopened, its FINISHED folds are kept and what it
+    holds is not logged again. ``final_dir``: where the final fit is kept
+    until the run finishes (:func:`~ecgsk.compare._resume.save_final_fit`),
+    so that the resumed run finishes with it instead of fitting anew; None
+    keeps none.
     """
     import mlflow
     from sklearn.base import clone
+    from tqdm.auto import tqdm
 
     from ..tracking import (
         decision_thresholds,
@@ -562,8 +578,10 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
 
     k = len(classes)
     rate, length = _rate_length(module, ds)
+    resumed = resume_run is not None
     kept = {}
-    if resume_run is not None:
+    held = set(resume_run.data.metrics) if resumed else set()  # logged before, not again
+    if resumed:
         from mlflow.tracking import MlflowClient
 
         client = MlflowClient()
@@ -627,22 +645,36 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
                 if np.isfinite(values).any():
                     summary[f"{key}_mean"] = float(np.nanmean(values))
                     summary[f"{key}_std"] = float(np.nanstd(values))
-            mlflow.log_metrics(summary)
+            summary = {key: v for key, v in summary.items() if key not in held}
+            if summary:
+                mlflow.log_metrics(summary)
 
         bar.set_postfix_str(f"{name}: final fit")
-        est, validation = fit_final(pipe, X, y, plan)  # networks validate on fold 9
+        final_path = None if final_dir is None else final_fit_path(final_dir, run.info.run_id)
+        saved = load_final_fit(final_path) if resumed and final_path is not None else None
+        if saved is None:
+            est, validation = fit_final(pipe, X, y, plan)  # networks validate on fold 9
+            if final_path is not None:  # until the run finishes: a resume does not refit
+                save_final_fit(final_path, est, validation)
+        else:
+            est, validation = saved
+            tqdm.write(f"pipeline {name!r}: the final fit of the interrupted run, read back "
+                       f"from {final_path}", file=sys.stderr)
         mlflow.log_param("final.validation", validation)
         thresholds, proba_valid = thresholds_of(est)
         proba = _predict(est, X[plan.test], k)
         y_valid = None if proba_valid is None else y[plan.valid]
         test_metrics = log_evaluation(y[plan.test], proba, classes, "test_", task_type,
                                       y_valid=y_valid, proba_valid=proba_valid, n_boot=n_boot,
-                                      random_state=seed)
+                                      random_state=seed, skip_logged=resumed)
         _log_predictions(ds.X[plan.test], y[plan.test], proba, classes, "test/predictions.csv")
-        log_training_curves(est)
-        info = log_model(est, classes=classes, input_example=X[plan.test[:2]],
-                         sampling_rate=rate, lead_names=signals.lead_names,
-                         task_type=task_type, thresholds=thresholds)
+        log_training_curves(est, skip_logged=resumed)
+        # The model of this very fit, logged before the interruption, is not logged twice.
+        model_uri = None if saved is None else logged_model_uri(client, resume_run)
+        if model_uri is None:
+            model_uri = log_model(est, classes=classes, input_example=X[plan.test[:2]],
+                                  sampling_rate=rate, lead_names=signals.lead_names,
+                                  task_type=task_type, thresholds=thresholds).model_uri
         if explain:
             bar.set_postfix_str(f"{name}: explaining {min(explain, len(plan.test))} records")
             _log_explanations(est, X, y, plan, ds, classes, rate, signals.lead_names, explain,
@@ -654,17 +686,20 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
             proba_ext = _predict(est, X_ext, k)
             ext_metrics = log_evaluation(y_ext, proba_ext, classes, "external_", task_type,
                                          y_valid=y_valid, proba_valid=proba_valid,
-                                         n_boot=n_boot, random_state=seed)
+                                         n_boot=n_boot, random_state=seed,
+                                         skip_logged=resumed)
             _log_predictions(ext_ds.X, y_ext, proba_ext, classes, "external/predictions.csv")
         bar.update(1)
         result = PipelineResult(name=name, run_id=run.info.run_id, cv_metrics=cv_metrics,
                                 test_metrics=test_metrics, proba=proba,
                                 pred=_predictions(proba, task_type, thresholds),
-                                model_uri=info.model_uri, external_metrics=ext_metrics,
+                                model_uri=model_uri, external_metrics=ext_metrics,
                                 external_proba=proba_ext,
                                 external_pred=None if proba_ext is None
                                 else _predictions(proba_ext, task_type, thresholds))
         save_result(result)  # a resumed comparison reads it back
+    if final_path is not None:  # the run FINISHED: nothing left to resume
+        remove_final_fit(final_path)
     return result
 
 

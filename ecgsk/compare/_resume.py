@@ -7,21 +7,30 @@ same request after an interruption (Ctrl-C, SIGTERM, a crash, a failed
 pipeline) reopens the latest such comparison run that did not finish: a
 pipeline whose run FINISHED is read back (:func:`load_result`) and a
 finished fold of an unfinished pipeline is kept, so only what is missing is
-fitted.
+fitted. A pipeline's final fit is kept on disk until its run finishes
+(:func:`save_final_fit`): a run interrupted while it logged the final fit
+(test metrics, training curves, model, explanations, external records) is
+finished with that same fit, not a new one, and what it had logged is not
+logged twice.
 """
 
+import contextlib
 import hashlib
 import json
 import os
+import pickle
 import socket
 import tempfile
+import warnings
+from pathlib import Path
 
 import numpy as np
 
 from .._source import code_hash
 
 __all__ = ["REQUEST_TAG", "request_key", "process_tags", "find_unfinished", "child_runs",
-           "end_orphans", "save_result", "load_result"]
+           "end_orphans", "save_result", "load_result", "final_fit_path", "save_final_fit",
+           "load_final_fit", "remove_final_fit", "logged_model_uri"]
 
 #: Tag of a comparison run: the fingerprint of its request (:func:`request_key`).
 REQUEST_TAG = "ecgsk.request"
@@ -162,3 +171,87 @@ def load_result(client, run):
             meta = json.loads(str(saved["meta"]))
             arrays = {k: saved[k] for k in saved.files if k != "meta"}
     return PipelineResult(run_id=run.info.run_id, **meta, **arrays)
+
+
+def final_fit_path(folder, run_id):
+    """Where the final fit of pipeline run ``run_id`` is kept until the run finishes."""
+    return Path(folder) / f"compare-final-{run_id}.pkl"
+
+
+def save_final_fit(path, estimator, validation):
+    """Keep a fitted final estimator for :func:`load_final_fit`, written whole.
+
+    Pickled with cloudpickle (as :func:`~ecgsk.tracking.log_model` stores
+    it) into a temporary file renamed into place, so that an interruption
+    never leaves a torn file. A fit that cannot be saved (it does not
+    pickle, the disk is full) only warns, and an older file at ``path`` is
+    removed: a resumed run fits it again.
+
+    Parameters
+    ----------
+    path : path-like
+        See :func:`final_fit_path`.
+    estimator : fitted estimator
+    validation : str
+        How the fit used the validation records (``final.validation``).
+    """
+    import cloudpickle
+
+    path = os.fspath(path)
+    partial = f"{path}.{os.getpid()}.partial"
+    try:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        with open(partial, "wb") as f:
+            cloudpickle.dump({"estimator": estimator, "validation": validation}, f)
+        os.replace(partial, path)
+    except Exception as exc:  # noqa: BLE001 -- only a resume loses it: it fits again
+        remove_final_fit(path)  # not another fit in its place
+        warnings.warn(f"the final fit is not kept in {path} ({type(exc).__name__}: {exc}); "
+                      "a rerun interrupted after it fits it again.", RuntimeWarning,
+                      stacklevel=2)
+    finally:
+        remove_final_fit(partial)
+
+
+def load_final_fit(path):
+    """``(estimator, validation)`` saved by :func:`save_final_fit`, or None.
+
+    None when there is no file; a file that cannot be read is treated as
+    absent, with a warning naming it (the final model is fitted again and
+    the file overwritten).
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, "rb") as f:
+            saved = pickle.load(f)  # noqa: S301 -- our own file, as the epoch checkpoints
+        return saved["estimator"], str(saved["validation"])
+    except Exception as exc:  # noqa: BLE001 -- damaged or foreign: fitted again
+        warnings.warn(f"the saved final fit {path} cannot be read ({type(exc).__name__}: "
+                      f"{exc}); the final model is fitted again.", RuntimeWarning, stacklevel=2)
+        return None
+
+
+def remove_final_fit(path):
+    """Remove the file of :func:`save_final_fit`, if it is there and can be."""
+    with contextlib.suppress(OSError):  # one left behind is never read: its run is over
+        os.remove(path)
+
+
+def logged_model_uri(client, run, name="model"):
+    """``models:/<id>`` of the model ``name`` that ``run`` logged whole (READY), or None.
+
+    A model whose logging an interruption cut short is not READY (it is
+    marked FAILED when its run ends).
+    """
+    from mlflow.entities import LoggedModelStatus
+    from mlflow.exceptions import MlflowException
+
+    try:
+        models = client.search_logged_models(
+            [run.info.experiment_id], filter_string=f"source_run_id = '{run.info.run_id}'")
+    except MlflowException:
+        return None
+    ready = [m for m in models if m.name == name and m.status == LoggedModelStatus.READY]
+    return ready[0].model_uri if ready else None

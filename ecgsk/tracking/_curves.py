@@ -38,7 +38,8 @@ def find_skorch_net(estimator):
     return None
 
 
-def log_training_curves(estimator, *, prefix="", artifact_file="training/history.png"):
+def log_training_curves(estimator, *, prefix="", artifact_file="training/history.png",
+                        skip_logged=False):
     """Log the per-epoch metrics of a fitted skorch net with ``step=epoch``.
 
     Parameters
@@ -51,6 +52,10 @@ def log_training_curves(estimator, *, prefix="", artifact_file="training/history
     artifact_file : str or None, default="training/history.png"
         Where to log :func:`ecgsk.plots.plot_training_history`; None skips
         the figure.
+    skip_logged : bool, default=False
+        Leave out the points (metric and epoch) the active run already
+        holds, so that a run reopened after an interruption keeps one point
+        per epoch; the figure is drawn again (replaced).
 
     Returns
     -------
@@ -84,7 +89,14 @@ def log_training_curves(estimator, *, prefix="", artifact_file="training/history
     run = mlflow.active_run()
     if run is None:
         raise RuntimeError("log_training_curves needs an active run (use tracked_run).")
-    MlflowClient().log_batch(run.info.run_id, metrics=metrics)
+    client = MlflowClient()
+    if skip_logged:
+        held = client.get_run(run.info.run_id).data.metrics
+        points = {(key, m.step) for key in {m.key for m in metrics} & held.keys()
+                  for m in client.get_metric_history(run.info.run_id, key)}
+        metrics = [m for m in metrics if (m.key, m.step) not in points]
+    if metrics:
+        client.log_batch(run.info.run_id, metrics=metrics)
     if artifact_file:
         curves = numeric_history_keys(rows)
         if curves:

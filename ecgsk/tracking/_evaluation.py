@@ -5,6 +5,7 @@ import warnings
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.tracking import MlflowClient
 from sklearn.metrics import accuracy_score, classification_report, f1_score
 
 from ..metrics import (
@@ -236,7 +237,7 @@ def _log_figure(make, artifact_file):
 
 def log_evaluation(y_true, proba, classes, prefix="test_", task_type=None, *, y_valid=None,
                    proba_valid=None, n_boot=1000, confidence=0.95, random_state=0,
-                   artifact_dir=None):
+                   artifact_dir=None, skip_logged=False):
     """Log test metrics with bootstrap confidence intervals, plots and tables to the active run.
 
     Parameters
@@ -260,13 +261,18 @@ def log_evaluation(y_true, proba, classes, prefix="test_", task_type=None, *, y_
     artifact_dir : str or None
         Folder of the artifacts in the run; ``prefix`` without its trailing
         ``_`` when None (``test/``).
+    skip_logged : bool, default=False
+        Leave out the metrics the active run already holds, so that a run
+        reopened after an interruption keeps one point of each; the
+        artifacts are written again (replaced).
 
     Returns
     -------
     dict of str to float
-        The metrics logged. Each summary metric ``m`` (not the per-class
-        ones, which go to the table) also gets ``m_ci_low`` and
-        ``m_ci_high``: the percentile bootstrap interval over records.
+        The metrics computed (with ``skip_logged``, those left out too).
+        Each summary metric ``m`` (not the per-class ones, which go to the
+        table) also gets ``m_ci_low`` and ``m_ci_high``: the percentile
+        bootstrap interval over records.
 
     Notes
     -----
@@ -309,7 +315,13 @@ def log_evaluation(y_true, proba, classes, prefix="test_", task_type=None, *, y_
             point = np.nan
         metrics[f"{prefix}{name}"] = float(point)
     metrics.update({f"{prefix}{k}": v for k, v in _per_class_metrics(rows).items()})
-    mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+    new = {k: float(v) for k, v in metrics.items()}
+    run = mlflow.active_run()
+    if skip_logged and run is not None:
+        held = MlflowClient().get_run(run.info.run_id).data.metrics
+        new = {k: v for k, v in new.items() if k not in held}
+    if new:
+        mlflow.log_metrics(new)
 
     folder = artifact_dir if artifact_dir is not None else (prefix.rstrip("_") or "evaluation")
     folder = folder.strip("/")

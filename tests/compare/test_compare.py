@@ -1,5 +1,6 @@
 """python -m ecgsk.compare end to end on real PTB-XL (and CinC 2017) records."""
 
+import importlib
 import json
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from mlflow.tracking import MlflowClient
 
 from ecgsk.compare import ComparisonFailed, compare, main, make_plan
 from ecgsk.compare._data import stratified_subset
+from ecgsk.compare._resume import load_result
 
 from ..conftest import CTRL_C_NET, DAMAGE, copy_ptbxl, damage_record
 from .conftest import COUNTED, FAILING, FLAT_LR, new_store, write_module
@@ -354,6 +356,72 @@ def test_a_network_interrupted_in_training_resumes_at_its_last_epoch(tmp_path, m
     resumed, fresh = (r.data.metrics for r in runs)
     assert resumed["test_macro_auroc"] == fresh["test_macro_auroc"]
     assert resumed["test_macro_f1"] == fresh["test_macro_f1"]
+
+
+def _interrupt_first_call(monkeypatch, target):
+    """Make the first call of ``target`` (``module.attribute``) raise KeyboardInterrupt."""
+    module_name, attribute = target.rsplit(".", 1)
+    module = importlib.import_module(module_name)
+    real, calls = getattr(module, attribute), []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, attribute, interrupted)
+
+
+@pytest.mark.parametrize("where", [
+    "ecgsk.tracking.log_model",  # test metrics and training curves logged, no model yet
+    "ecgsk.compare._compare.save_result",  # everything logged: model, external metrics
+])
+def test_an_interruption_in_the_final_logging_neither_refits_nor_logs_twice(
+        where, tmp_path, monkeypatch, tracking_uri, ptbxl_root, capsys):
+    """Ctrl-C after the final fit; the rerun finishes the run with that fit, nothing twice."""
+    epochs = tmp_path / "epochs.log"
+    monkeypatch.setenv("ECGSK_TEST_EPOCHS", str(epochs))
+    monkeypatch.delenv("ECGSK_TEST_SIGINT", raising=False)
+    path = write_module(tmp_path, "ctrl_c_net", CTRL_C_NET)
+    cache = tmp_path / "cache"
+    argv = ["--pipelines", str(path), "--dataset", "ptbxl", "--task", "superdiagnostic",
+            "--data", str(ptbxl_root), "--folds", "1", "--max-records", "200", "--n-boot", "20",
+            "--test-data", str(ptbxl_root), "--experiment", "final", "--tracking-uri",
+            tracking_uri, "--cache-dir", str(cache), "--no-progress"]
+    with monkeypatch.context() as patch:
+        _interrupt_first_call(patch, where)
+        assert main(argv) == 130
+    trained = epochs.read_text().split()
+    assert trained == ["1", "2", "3", "4", "5"] * 2  # fold 1, then the final fit
+    kept = list((cache / "checkpoints").glob("compare-final-*.pkl"))
+    assert len(kept) == 1
+    client = MlflowClient(tracking_uri)
+    (first,) = _runs(client, "final", "pipeline")
+    assert first.info.status == "KILLED" and "test_macro_auroc" in first.data.metrics
+    assert kept[0].name == f"compare-final-{first.info.run_id}.pkl"
+
+    assert main(argv) == 0
+    assert "the final fit of the interrupted run, read back" in capsys.readouterr().err
+    assert epochs.read_text().split() == trained  # neither fold 1 nor the final fit again
+    assert list((cache / "checkpoints").glob("compare-final-*")) == []  # the run finished
+    (run,) = _runs(client, "final", "pipeline")
+    assert run.info.run_id == first.info.run_id and run.info.status == "FINISHED"
+    metrics = run.data.metrics
+    assert {"test_macro_auroc", "external_macro_auroc", "cv_macro_auroc_mean",
+            "train_loss", "valid_loss"} <= set(metrics)
+    for key in metrics:  # each point once: fold 1's cv_ at step 1, curves at each epoch
+        steps = [m.step for m in client.get_metric_history(run.info.run_id, key)]
+        assert steps in ([0], [1], [1, 2, 3, 4, 5]), (key, steps)
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "train_loss")] == [
+        1, 2, 3, 4, 5]
+    models = client.search_logged_models([run.info.experiment_id],
+                                         filter_string=f"source_run_id = '{run.info.run_id}'")
+    assert [str(m.status) for m in models] == ["READY"]  # one model, of the one fit
+    result = load_result(client, run)
+    assert result.model_uri == models[0].model_uri
+    assert result.test_metrics["test_macro_auroc"] == metrics["test_macro_auroc"]
+
 
 def test_no_cv_single_pipeline_cinc(tmp_path, quiet_args, tracking_uri, cinc_root, capsys):
     threads_before = torch.get_num_threads()

@@ -1,5 +1,6 @@
 """ecgsk.compare._resume: what a rerun of an unfinished comparison finds and reads back."""
 
+import re
 import subprocess
 import sys
 import types
@@ -13,10 +14,14 @@ from ecgsk.compare import PipelineResult
 from ecgsk.compare._resume import (
     REQUEST_TAG,
     end_orphans,
+    final_fit_path,
     find_unfinished,
+    load_final_fit,
     load_result,
     process_tags,
+    remove_final_fit,
     request_key,
+    save_final_fit,
     save_result,
 )
 
@@ -112,6 +117,36 @@ def test_a_saved_result_reads_back_equal(tracking_uri):
     with mlflow.start_run() as empty:
         pass
     assert load_result(client, client.get_run(empty.info.run_id)) is None
+
+
+def test_a_final_fit_is_kept_whole_until_removed(tmp_path, rng):
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = rng.normal(size=(40, 3)), np.arange(40) % 2
+    est = LogisticRegression().fit(X, y)
+    path = final_fit_path(tmp_path / "checkpoints", "abc123")
+    assert path.name == "compare-final-abc123.pkl"
+    assert load_final_fit(path) is None  # nothing saved: fitted
+    save_final_fit(path, est, "fold 9 (thresholds only)")
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no partial file
+    back, validation = load_final_fit(path)
+    assert validation == "fold 9 (thresholds only)"
+    np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
+    remove_final_fit(path)
+    remove_final_fit(path)  # gone already: nothing to do
+    assert not path.exists()
+
+
+def test_a_damaged_or_unsaveable_final_fit_is_absent_with_a_warning(tmp_path):
+    import threading
+
+    path = final_fit_path(tmp_path, "run")
+    path.write_bytes(b"torn")
+    with pytest.warns(RuntimeWarning, match=re.escape(f"the saved final fit {path} cannot")):
+        assert load_final_fit(path) is None
+    with pytest.warns(RuntimeWarning, match=re.escape(f"the final fit is not kept in {path}")):
+        save_final_fit(path, threading.Lock(), "none")  # does not pickle
+    assert list(tmp_path.iterdir()) == []  # neither the old file nor a partial one
 
 
 @pytest.fixture(autouse=True)

@@ -51,6 +51,24 @@ def test_curves_logged_per_epoch(tracking_uri, client, fitted_net):
         "training/history.png"]
 
 
+def test_skip_logged_adds_only_the_missing_epochs(tracking_uri, client, fitted_net):
+    """A run reopened after an interruption keeps one point per metric and epoch."""
+    from mlflow.entities import Metric
+
+    history = fitted_net[-1].history
+    setup_tracking(tracking_uri, "curves")
+    with tracked_run("net") as run:  # epochs 1-2 of train_loss, logged before a Ctrl-C
+        client.log_batch(run.info.run_id, metrics=[
+            Metric("train_loss", history[i, "train_loss"], 0, i + 1) for i in range(2)])
+    with tracked_run("net", run_id=run.info.run_id):
+        assert log_training_curves(fitted_net, skip_logged=True) == 3
+        assert log_training_curves(fitted_net, skip_logged=True) == 3
+    for key in ("train_loss", "valid_loss", "dur"):
+        logged = client.get_metric_history(run.info.run_id, key)
+        assert sorted(m.step for m in logged) == [1, 2, 3], key
+        assert sorted(m.value for m in logged) == pytest.approx(sorted(history[:, key]))
+
+
 def test_no_net_logs_nothing(tracking_uri, client, rng):
     pipe = Pipeline([("flat", FunctionTransformer(_flatten)), ("lr", LogisticRegression())])
     pipe.fit(rng.normal(size=(20, 2, 5)), np.arange(20) % 2)

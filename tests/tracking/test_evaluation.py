@@ -141,6 +141,26 @@ def test_log_evaluation_multiclass_external_prefix(tracking_uri, client, rng):
         a.path for a in client.list_artifacts(run.info.run_id, "external")}
 
 
+def test_log_evaluation_skip_logged_keeps_one_point(tracking_uri, client, multilabel):
+    """A run reopened after an interruption: what it holds is not logged a second time."""
+    import mlflow
+
+    y, proba, classes = multilabel
+    setup_tracking(tracking_uri, "eval")
+    with tracked_run("first") as run:
+        mlflow.log_metric("test_macro_auroc", 0.5)  # logged before the interruption
+    with tracked_run("again", run_id=run.info.run_id):
+        m = log_evaluation(y, proba, classes, n_boot=0, skip_logged=True)
+        again = log_evaluation(y, proba, classes, n_boot=0, skip_logged=True)
+    assert again == m and m["test_macro_auroc"] != 0.5  # computed, returned, not logged
+    stored = client.get_run(run.info.run_id).data.metrics
+    assert set(stored) == set(m) and stored["test_macro_auroc"] == 0.5
+    for key in stored:
+        assert len(client.get_metric_history(run.info.run_id, key)) == 1, key
+    assert "test/roc_curves.png" in {
+        a.path for a in client.list_artifacts(run.info.run_id, "test")}
+
+
 def test_class_absent_from_test_set(tracking_uri, rng):
     y = (rng.random((50, 3)) < 0.5).astype(int)
     y[:, 2] = 0  # no positive record of the third class
