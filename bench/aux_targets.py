@@ -90,14 +90,24 @@ def member(name, seed):
 
 def fit_variant(data, root, aux_task, seed, path, network="seresnet"):
     """Superdiagnostic probabilities on the scored records of one seed of one variant."""
+    y = data.y if aux_task == "none" else np.hstack([data.y,
+                                                     auxiliary_labels(data, root, aux_task)[0]])
+    return fit_saved(lambda: member(network, seed), data, y, path)
+
+
+def fit_saved(make_estimator, data, y, path):
+    """Fit ``make_estimator()`` on ``y`` and keep its superdiagnostic probabilities at ``path``.
+
+    Returns the probabilities of the scored records (the first
+    ``data.y.shape[1]`` outputs), the training minutes and the machine; a
+    fit saved at ``path`` is returned without fitting.
+    """
     if path.exists():
         with np.load(path) as f:
             return f["proba"], float(f["minutes"]), str(f["machine"])
-    y = data.y if aux_task == "none" else np.hstack([data.y,
-                                                     auxiliary_labels(data, root, aux_task)[0]])
     X = data.signals("own", 100, 1000)
     start = time.perf_counter()
-    est, _ = fit_final(member(network, seed), X, y, data.plan)
+    est, _ = fit_final(make_estimator(), X, y, data.plan)
     minutes = (time.perf_counter() - start) / 60
     proba = est.predict_proba(X[data.plan.test])[:, :data.y.shape[1]]
     machine = quality.machine()
@@ -162,24 +172,26 @@ def main(argv=None):
           + ("ensemble | vs ensemble with none | " if others else "") + "train min |")
     print("|---|---|---|" + ("---|---|" if others else "") + "---:|")
     for aux_task, proba in probas.items():
-        cells = [aux_task, _ci(data.y_test, proba, args.n_boot),
-                 _versus(data.y_test, proba, probas["none"], args.n_boot, aux_task)]
+        cells = [aux_task, ci_cell(data.y_test, proba, args.n_boot),
+                 versus_cell(data.y_test, proba, probas["none"], args.n_boot, aux_task)]
         if others:
             blend, plain = (np.mean([p, *others], axis=0) for p in (proba, probas["none"]))
-            cells += [_ci(data.y_test, blend, args.n_boot),
-                      _versus(data.y_test, blend, plain, args.n_boot, aux_task)]
+            cells += [ci_cell(data.y_test, blend, args.n_boot),
+                      versus_cell(data.y_test, blend, plain, args.n_boot, aux_task)]
         print("| " + " | ".join(cells) + f" | {minutes[aux_task]:.1f} |", flush=True)
     print(f"\nFitted on: {'; '.join(sorted(machines))}. Command: python bench/aux_targets.py "
           + " ".join(argv if argv is not None else sys.argv[1:]))
 
 
-def _ci(y, proba, n_boot):
+def ci_cell(y, proba, n_boot):
+    """Macro AUROC of ``proba`` with its bootstrap 95% interval, as a table cell."""
     point, low, high = bootstrap_ci(macro_auroc, y, proba, n_boot=n_boot, random_state=0)
     return f"{point:.3f} [{low:.3f}, {high:.3f}]"
 
 
-def _versus(y, proba, other, n_boot, aux_task):
-    if aux_task == "none":
+def versus_cell(y, proba, other, n_boot, variant):
+    """Paired bootstrap of ``proba`` against ``other`` as a table cell (none for the baseline)."""
+    if variant == "none":
         return ""
     t = paired_bootstrap(macro_auroc, y, proba, other, n_boot=n_boot, random_state=0)
     return f"{t['diff']:+.3f} [{t['low']:+.3f}, {t['high']:+.3f}], p={t['p_value']:.3f}"
