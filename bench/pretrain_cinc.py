@@ -27,6 +27,8 @@ under ``--out-dir`` and reused on a rerun (delete them after a change
 inside ``ecgsk``)::
 
     python bench/pretrain_cinc.py --data ../shared/data --select --ensemble --threads 2
+    python bench/pretrain_cinc.py --data ../shared/data --select --ensemble --threads 2 \
+        --fine-tune-lr 3e-4
 """
 
 import argparse
@@ -99,9 +101,14 @@ def pretrain(data_root, cache_dir, seed, path):
     return minutes
 
 
-def pretrained_network(seed, weights):
-    """``ecgsk_ptbxl``'s SE network, seeded, started from the weights at ``weights``."""
+def pretrained_network(seed, weights, lr=None):
+    """``ecgsk_ptbxl``'s SE network, seeded, started from the weights at ``weights``.
+
+    ``lr`` replaces the recipe's learning rate for the fine-tuning (None keeps it).
+    """
     est = quality.load_pipeline_module("ecgsk_ptbxl").network(random_state=seed)
+    if lr is not None:
+        est.set_params(net__lr=lr)
     return est.set_params(net__module=PretrainedSEResNeXt1d,
                           net__module__weights=os.fspath(weights))
 
@@ -110,6 +117,9 @@ def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_data_argument(parser)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--fine-tune-lr", type=float, default=None, metavar="LR",
+                        help="learning rate of the training on PTB-XL after the pretraining "
+                             "(default: the recipe's)")
     parser.add_argument("--select", action="store_true", help="score fold 9, not fold 10")
     parser.add_argument("--ensemble", action="store_true",
                         help="also blend each variant with the saved rows of the other members")
@@ -128,6 +138,8 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     require_data(parser, args)
+    if args.fine_tune_lr is not None and not args.fine_tune_lr > 0:
+        parser.error(f"--fine-tune-lr must be positive, got {args.fine_tune_lr}")
     from ecgsk.compare._data import default_cache_dir
 
     cache_dir = args.cache_dir or default_cache_dir()
@@ -144,6 +156,7 @@ def main(argv=None):
     sub = "select" if args.select else "shared"
     out_dir, base_dir = Path(args.out_dir), Path(args.baseline_dir) / sub
     print(f"superdiagnostic on {split}, {len(data.y_test)} records; seeds {args.seeds}")
+    lr_tag = "" if args.fine_tune_lr is None else f"__lr{args.fine_tune_lr:g}"
     probas, minutes, machines = {"none": [], "cinc2017": []}, {"none": 0.0, "cinc2017": 0.0}, set()
     with limit_threads(args.threads):
         for seed in args.seeds:
@@ -152,8 +165,8 @@ def main(argv=None):
             weights = out_dir / f"weights__seed{seed}.pt"
             pre_minutes = pretrain(args.data, cache_dir, seed, weights)
             tuned = aux_targets.fit_saved(
-                lambda: pretrained_network(seed, weights), data, data.y,
-                out_dir / sub / f"cinc2017__seed{seed}__{data.test_records}.npz")
+                lambda: pretrained_network(seed, weights, args.fine_tune_lr), data, data.y,
+                out_dir / sub / f"cinc2017{lr_tag}__seed{seed}__{data.test_records}.npz")
             for name, (proba, mins, machine) in (("none", fit), ("cinc2017", tuned)):
                 probas[name].append(proba)
                 minutes[name] += mins + (pre_minutes if name == "cinc2017" else 0.0)
