@@ -26,7 +26,9 @@ same machine sees its process gone) and queued once more with the same
 parameters; SIGINT and SIGTERM fail the running trials and queue them the
 same way, however often they were interrupted. Failed trials never count.
 MLflow trial runs their dead worker left RUNNING are ended KILLED by the next
-start, and so is a final refit run: a model version it registered is tagged
+start, and so is a final refit run whose heartbeat stopped (its tag
+``ecgsk.heartbeat``, refreshed every ``--heartbeat-interval`` seconds, older
+than ``--grace-period``): a model version it registered is tagged
 ``ecgsk.incomplete``. The final refit registers its model last, after its
 test and explanations.
 
@@ -42,7 +44,11 @@ surplus (user attribute ``ecgsk.surplus``; no MLflow run). The worker that
 creates the study creates its MLflow parent run and stores its id in the
 study's user attributes; the others nest their trial runs under it. The
 worker that ran the study's last trial makes the final refit once no trial
-runs any more.
+runs any more (so does a worker started on a study whose trials are done,
+when its refit is missing). A worker that finds a final refit with a fresh
+heartbeat leaves it, and the parent run, to the worker running it and says
+so (exit status 0); of two refits opened at once, the later gives way (its
+run KILLED, nothing registered).
 
 Pruning
 -------

@@ -107,10 +107,12 @@ def build_parser():
                         help="cache of loaded signals (default $ECGSK_CACHE or "
                              "~/.cache/ecgsk/signals)")
     parser.add_argument("--heartbeat-interval", type=positive_int, default=10, metavar="S",
-                        help="seconds between a running trial's heartbeats (10)")
+                        help="seconds between the heartbeats of a running trial or final "
+                             "refit (10)")
     parser.add_argument("--grace-period", type=positive_int, default=30, metavar="S",
                         help="a running trial without heartbeat for S seconds is failed and "
-                             "queued again by the next worker that looks (30)")
+                             "queued again by the next worker that looks, a final refit ended "
+                             "KILLED and redone (30)")
     parser.add_argument("--max-failures", type=positive_int, default=5, metavar="N",
                         help="stop after N trials failed in a row in this process (5)")
     parser.add_argument("--top", type=positive_int, default=10, metavar="N",

@@ -1,18 +1,24 @@
 """The MLflow side of a study: its parent run shared by workers, trial runs left open, plots."""
 
 import contextlib
+import logging
+import threading
 import time
 import warnings
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["PARENT_ATTR", "find_or_create_parent", "end_orphan_trial_runs",
-           "end_unfinished_final_runs", "mark_unfinished_final", "tag_best_trial",
-           "ranked_trials", "log_study_summary"]
+__all__ = ["PARENT_ATTR", "HEARTBEAT_TAG", "find_or_create_parent", "end_orphan_trial_runs",
+           "end_unfinished_final_runs", "live_final_runs", "final_heartbeat",
+           "mark_unfinished_final", "tag_best_trial", "ranked_trials", "log_study_summary"]
+
+_logger = logging.getLogger(__name__)
 
 #: Study user attribute holding the MLflow run id of the study's parent run.
 PARENT_ATTR = "ecgsk.mlflow_parent_run_id"
+#: Tag of a final refit run: when its process last said it is alive (epoch milliseconds).
+HEARTBEAT_TAG = "ecgsk.heartbeat"
 
 _ORPHAN = ("the worker running this trial ended without closing its run (killed or lost); "
            "Optuna marks the trial {state}")
@@ -114,23 +120,94 @@ _UNFINISHED_FINAL = ("this final refit ended before it finished (interrupted or 
                      "final refit of a later run of the study replaces it")
 
 
-def end_unfinished_final_runs(client, experiment_id, uid):
-    """End KILLED the study's RUNNING final-refit runs, before a new refit replaces them.
+def now_ms():
+    """The time now in epoch milliseconds, as :data:`HEARTBEAT_TAG` holds it."""
+    return int(time.time() * 1000)
 
-    A final refit runs only when no trial is running, in one process; one
-    still RUNNING when another starts was killed (SIGKILL, a lost machine)
-    before it could close its run. A model version it registered is tagged
-    ``ecgsk.incomplete``, so the registry says which version to ignore.
-    Returns the run ids ended.
-    """
-    runs = client.search_runs(
+
+def _running_final_runs(client, experiment_id, uid):
+    return client.search_runs(
         [experiment_id],
         filter_string=(f"tags.`ecgsk.study_uid` = '{uid}' and tags.`ecgsk.role` = 'final' "
                        "and attributes.status = 'RUNNING'"))
-    for run in runs:
-        mark_unfinished_final(client, run.info.run_id)
-        client.set_terminated(run.info.run_id, "KILLED")
-    return [run.info.run_id for run in runs]
+
+
+def _is_live(run, grace_period, now):
+    """Whether a RUNNING final run's heartbeat is at most ``grace_period`` seconds old."""
+    try:
+        beat = int(run.data.tags[HEARTBEAT_TAG])
+    except (KeyError, ValueError):
+        return False  # none (a run from before heartbeats) or garbled: no live process says so
+    return now - beat <= grace_period * 1000
+
+
+def live_final_runs(client, experiment_id, uid, grace_period):
+    """The study's RUNNING final-refit runs whose heartbeat is fresh: live workers refit them.
+
+    A refitting process refreshes the tag :data:`HEARTBEAT_TAG` of its run
+    (:func:`final_heartbeat`); one refreshed within ``grace_period`` seconds
+    belongs to a live worker, wherever it runs (the workers' clocks are
+    taken to agree to well within ``grace_period``). Sorted by start time,
+    then run id: the first one is the refit that goes on when two start at
+    once.
+    """
+    now = now_ms()
+    live = [run for run in _running_final_runs(client, experiment_id, uid)
+            if _is_live(run, grace_period, now)]
+    return sorted(live, key=lambda run: (run.info.start_time or 0, run.info.run_id))
+
+
+def end_unfinished_final_runs(client, experiment_id, uid, *, grace_period):
+    """End KILLED the study's dead final-refit runs, before a new refit replaces them.
+
+    A final run still RUNNING whose heartbeat (:data:`HEARTBEAT_TAG`) is
+    older than ``grace_period`` seconds, or that has none, was left by a
+    process killed (SIGKILL, a lost machine) before it could close it; one
+    with a fresh heartbeat is refitted by a live worker and left alone (see
+    :func:`live_final_runs`). A model version a dead run registered is tagged
+    ``ecgsk.incomplete``, so the registry says which version to ignore.
+    Returns the run ids ended.
+    """
+    now = now_ms()
+    dead = [run.info.run_id for run in _running_final_runs(client, experiment_id, uid)
+            if not _is_live(run, grace_period, now)]
+    for run_id in dead:
+        mark_unfinished_final(client, run_id)
+        client.set_terminated(run_id, "KILLED")
+    return dead
+
+
+#: Seconds :func:`final_heartbeat` waits for its thread when the block ends.
+_JOIN_S = 30.0
+
+
+@contextlib.contextmanager
+def final_heartbeat(client, run_id, interval):
+    """Refresh the tag :data:`HEARTBEAT_TAG` of ``run_id`` every ``interval`` seconds meanwhile.
+
+    A daemon thread (named ``ecgsk-final-heartbeat-<run id>``) sets the tag
+    to the time now; it is stopped and joined when the block ends, however
+    it ends (the join waits at most :data:`_JOIN_S` for a beat being
+    written to a slow store). A heartbeat that cannot be written is logged
+    and tried again at the next beat: after ``grace_period`` without one,
+    other workers take the run for dead (:func:`end_unfinished_final_runs`).
+    """
+    stop = threading.Event()
+
+    def beat():
+        while not stop.wait(interval):
+            try:
+                client.set_tag(run_id, HEARTBEAT_TAG, str(now_ms()))
+            except Exception as exc:  # noqa: BLE001 -- the refit goes on; the next beat retries
+                _logger.warning("could not refresh the heartbeat of run %s: %s", run_id, exc)
+
+    thread = threading.Thread(target=beat, name=f"ecgsk-final-heartbeat-{run_id}", daemon=True)
+    thread.start()
+    try:
+        yield thread
+    finally:
+        stop.set()
+        thread.join(_JOIN_S)
 
 
 def mark_unfinished_final(client, run_id):

@@ -20,11 +20,15 @@ from .._threads import check_threads, limit_threads
 from ._metrics import TuneError, resolve_metric, task_type_of
 from ._objective import RUN_ATTR, Objective
 from ._runs import (
+    HEARTBEAT_TAG,
     end_orphan_trial_runs,
     end_unfinished_final_runs,
+    final_heartbeat,
     find_or_create_parent,
+    live_final_runs,
     log_study_summary,
     mark_unfinished_final,
+    now_ms,
     ranked_trials,
     tag_best_trial,
 )
@@ -75,7 +79,8 @@ class TuneResult:
     (networks)"``, ``"fold 9 (thresholds only)"`` or ``"none"``) are set
     when this call did the final refit;
     ``refit`` says who did (``"this worker"``, ``"done before"``,
-    ``"another worker"``) or why none was done. ``explanations``: the
+    ``"another worker ..."``, with the run id of a refit another worker is
+    running) or why none was done. ``explanations``: the
     artifact paths ``explain=N`` logged on the final refit's run (empty
     when off, when this call did no refit, or when explaining failed: the
     run is then tagged ``ecgsk.explain_error``). ``found_complete``: the
@@ -133,6 +138,8 @@ class _Context:
     sampling_rate: float | None = None
     lead_names: list | None = None
     explain: int = 0
+    heartbeat_interval: int = 10
+    grace_period: int = 30
 
 
 def _check_int(value, name, minimum, allow_none=False):
@@ -312,7 +319,10 @@ def tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, 
         Bootstrap resamples of the final test's confidence intervals.
     heartbeat_interval, grace_period : int
         Seconds between a running trial's heartbeats, and without one after
-        which another worker fails it (see :func:`ecgsk.tune.open_storage`).
+        which another worker fails it (see :func:`ecgsk.tune.open_storage`);
+        the same for the final refit's run (tag ``ecgsk.heartbeat``): a
+        refit whose heartbeat is fresh is left to its worker, one whose
+        heartbeat is stale (or missing) is ended KILLED and redone.
     max_failures : int, default=5
         Stop with :class:`TuneFailed` after this many trials failed in a
         row in this process.
@@ -575,7 +585,8 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
     ctx = _Context(module=module, name=name, fixed=fixed, metric=spec, task_type=task_type,
                    classes=classes, X=X, y=y, plan=plan, study_name=study_name, study_uid=uid,
                    parent_run_id=parent_id, n_trials=n_trials, sampling_rate=rate,
-                   lead_names=lead_names, explain=int(explain))
+                   lead_names=lead_names, explain=int(explain),
+                   heartbeat_interval=heartbeat_interval, grace_period=grace_period)
     objective = Objective(ctx)
     me = worker_identity()
     with interrupt_handlers():
@@ -775,7 +786,7 @@ def _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_b
         report.write(f"\nBest trials ({ctx.metric.name}, best first):\n"
                      + shown.to_string(index=False) + "\n")
 
-    failed = None
+    failed = elsewhere = None
     if best_number is None:
         result.refit = "no completed trial: nothing to refit"
     elif not alone:
@@ -787,9 +798,9 @@ def _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_b
         result.model_version = final.get("model_version")
     elif _designated(study, me) or result.found_complete:
         try:
-            _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
-                         result)
-            result.refit = "this worker"
+            elsewhere = _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot,
+                                     seed, result)
+            result.refit = elsewhere or "this worker"
         except Exception as exc:  # noqa: BLE001 -- reported below, the study itself is fine
             failed = mask_secrets(f"the final refit of trial {best_number} failed: "
                                   f"{type(exc).__name__}: {exc}")
@@ -815,7 +826,7 @@ def _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_b
         report.write(f"\nFinal refit: {result.refit}.\n")
     text = report.getvalue()
     print(text, file=out, end="")
-    if alone:
+    if alone and not elsewhere:  # a worker refitting the best trial ends the parent run itself
         client.log_text(parent_id, text, "optuna/report.txt")
         if failed:
             client.set_tag(parent_id, "ecgsk.error", failed[:5000])
@@ -832,6 +843,21 @@ def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
     The refit learns from the training records; its networks validate on
     the validation records (PTB-XL's fold 9), which also tune the decision
     thresholds (:func:`ecgsk.compare._data.fit_final`).
+
+    One worker refits, wherever the workers run: the refit's run carries a
+    heartbeat (:func:`ecgsk.tune._runs.final_heartbeat`). A final run of the
+    study with a fresh heartbeat is another worker's refit, which this one
+    leaves alone; one with a stale heartbeat (or none) was left by a dead
+    process and is ended KILLED. Two workers that open their runs at once
+    both look again once theirs has its first heartbeat: the later one (by
+    start time, then run id) ends its run KILLED, tagged ``ecgsk.error``,
+    having registered nothing.
+
+    Returns
+    -------
+    str or None
+        None when this worker refitted; else what ``TuneResult.refit``
+        says: another worker refits (run id).
     """
     import mlflow
     import optuna
@@ -860,10 +886,27 @@ def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
     tags = {"ecgsk.role": "final", "ecgsk.study": ctx.study_name,
             "ecgsk.study_uid": ctx.study_uid, "ecgsk.pipeline": ctx.name,
             "trial_number": str(best.number), "mlflow.parentRunId": parent_id}
-    end_unfinished_final_runs(client, experiment_id, ctx.study_uid)
+    uid, grace = ctx.study_uid, ctx.grace_period
+    end_unfinished_final_runs(client, experiment_id, uid, grace_period=grace)
+    live = live_final_runs(client, experiment_id, uid, grace)
+    if live:
+        return f"another worker is refitting (run {live[0].info.run_id})"
+    tags[HEARTBEAT_TAG] = str(now_ms())  # live from its first moment
     run = None
     try:
-        with tracked_run(f"final refit (trial {best.number})", tags=tags) as run:
+        with (tracked_run(f"final refit (trial {best.number})", tags=tags) as run,
+              final_heartbeat(client, run.info.run_id, ctx.heartbeat_interval)):
+            run_id = run.info.run_id
+            # Another worker may have opened its run since the look above: the first goes on.
+            first = next(iter(live_final_runs(client, experiment_id, uid, grace)), run)
+            if first.info.run_id != run_id:
+                client.set_tag(run_id, "ecgsk.error",
+                               f"gave way to run {first.info.run_id}: another worker started "
+                               "the study's final refit at the same time; this run refitted "
+                               "and registered nothing")
+                mlflow.end_run("KILLED")
+                return (f"another worker is refitting (run {first.info.run_id}); this "
+                        f"worker's run {run_id} gave way")
             mlflow.log_params({f"optuna.{key}": mask_secrets(_short(v))
                                for key, v in best.params.items()})
             mlflow.log_params({f"factory.{key}": MASK if is_secret_key(key)
@@ -906,7 +949,13 @@ def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
                              registered_model_name=ctx.study_name,
                              sampling_rate=ctx.sampling_rate, lead_names=ctx.lead_names,
                              task_type=ctx.task_type, thresholds=thresholds)
-            run_id = run.info.run_id
+            version = getattr(info, "registered_model_version", None)
+            version = None if version is None else str(version)
+            # Stored while the run still runs (and beats): a worker starting once it has
+            # ended finds the refit done, never missing.
+            study.set_user_attr(FINAL_ATTR, {"run_id": run_id, "best_trial": best.number,
+                                             "model_version": version,
+                                             "model_uri": info.model_uri})
     except KeyboardInterrupt:
         if run is not None:  # a model version it registered is not the study's result
             mark_unfinished_final(client, run.info.run_id)
@@ -914,15 +963,12 @@ def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
     now = int(time.time() * 1000)
     client.log_batch(parent_id, metrics=[Metric(key, float(v), now, 0)
                                          for key, v in metrics.items()])
-    version = getattr(info, "registered_model_version", None)
     client.set_tag(parent_id, "final_run_id", run_id)
     client.set_tag(parent_id, "best_trial", str(best.number))
     client.set_tag(parent_id, "model_version", str(version))
-    study.set_user_attr(FINAL_ATTR, {"run_id": run_id, "best_trial": best.number,
-                                     "model_version": None if version is None else str(version),
-                                     "model_uri": info.model_uri})
     result.final_run_id = run_id
     result.final_validation = validation
     result.test_metrics = metrics
     result.model_uri = info.model_uri
-    result.model_version = None if version is None else str(version)
+    result.model_version = version
+    return None

@@ -1,5 +1,8 @@
 """The MLflow side of a study: the shared parent run, orphaned trial runs, plots and tables."""
 
+import threading
+import time
+
 import optuna
 import pytest
 from mlflow.tracking import MlflowClient
@@ -7,11 +10,15 @@ from optuna.trial import TrialState
 
 from ecgsk.tracking import setup_tracking
 from ecgsk.tune._runs import (
+    HEARTBEAT_TAG,
     PARENT_ATTR,
     end_orphan_trial_runs,
     end_unfinished_final_runs,
+    final_heartbeat,
     find_or_create_parent,
+    live_final_runs,
     log_study_summary,
+    now_ms,
     ranked_trials,
     tag_best_trial,
 )
@@ -120,7 +127,7 @@ def test_unfinished_final_runs_end_killed_and_their_model_versions_say_so(store)
     client.create_registered_model("study-u5")
     version = client.create_model_version("study-u5", "file:///nowhere", run_id=dead).version
     pending = client.create_logged_model(exp, source_run_id=dead)  # log_model cut short
-    assert end_unfinished_final_runs(client, exp, "u5") == [dead]
+    assert end_unfinished_final_runs(client, exp, "u5", grace_period=30) == [dead]
     assert client.get_logged_model(pending.model_id).status.name == "FAILED"
     ended = client.get_run(dead)
     assert ended.info.status == "KILLED"
@@ -128,6 +135,83 @@ def test_unfinished_final_runs_end_killed_and_their_model_versions_say_so(store)
     assert "replaces it" in client.get_model_version("study-u5", version).tags["ecgsk.incomplete"]
     assert client.get_run(done).info.status == "FINISHED"
     assert client.get_run(other).info.status == "RUNNING"  # another study's
+
+
+def test_a_final_run_with_a_fresh_heartbeat_is_live_and_left_alone(store):
+    client, exp = store
+    tags = {"ecgsk.role": "final", "ecgsk.study_uid": "u7"}
+    now = now_ms()
+    live = client.create_run(exp, tags={**tags, HEARTBEAT_TAG: str(now - 5_000)}).info.run_id
+    stale = client.create_run(exp, tags={**tags, HEARTBEAT_TAG: str(now - 31_000)}).info.run_id
+    old = client.create_run(exp, tags=tags).info.run_id  # from before heartbeats
+    garbled = client.create_run(exp, tags={**tags, HEARTBEAT_TAG: "soon"}).info.run_id
+    assert [r.info.run_id for r in live_final_runs(client, exp, "u7", 30)] == [live]
+    assert sorted(end_unfinished_final_runs(client, exp, "u7", grace_period=30)) == \
+        sorted([stale, old, garbled])
+    for run_id in (stale, old, garbled):
+        ended = client.get_run(run_id)
+        assert ended.info.status == "KILLED" and "ended before" in ended.data.tags["ecgsk.error"]
+    kept = client.get_run(live)
+    assert kept.info.status == "RUNNING" and "ecgsk.error" not in kept.data.tags
+
+
+def test_the_first_started_live_final_run_comes_first_then_the_smallest_id(store):
+    client, exp = store
+    tags = {"ecgsk.role": "final", "ecgsk.study_uid": "u8", HEARTBEAT_TAG: str(now_ms())}
+    start = now_ms() - 10_000
+    late = client.create_run(exp, start_time=start + 1, tags=tags).info.run_id
+    tied = sorted(client.create_run(exp, start_time=start, tags=tags).info.run_id
+                  for _ in range(2))
+    assert [r.info.run_id for r in live_final_runs(client, exp, "u8", 30)] == [*tied, late]
+
+
+def _heartbeat_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("ecgsk-final-heartbeat")]
+
+
+def _beats(client, run_id, seconds):
+    """The distinct heartbeats of ``run_id`` seen in ``seconds``."""
+    seen, deadline = set(), time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        seen.add(client.get_run(run_id).data.tags.get(HEARTBEAT_TAG))
+        time.sleep(0.02)
+    return seen - {None}
+
+
+def test_the_heartbeat_advances_while_the_block_runs_and_stops_however_it_ends(store):
+    client, exp = store
+    run_id = client.create_run(exp, tags={HEARTBEAT_TAG: "0"}).info.run_id
+    with final_heartbeat(client, run_id, 0.05) as thread:
+        assert thread.daemon and thread.is_alive()
+        beats = _beats(client, run_id, 0.5)
+    assert len(beats) >= 3 and int(max(beats)) <= now_ms()
+    assert not thread.is_alive() and not _heartbeat_threads()
+    last = client.get_run(run_id).data.tags[HEARTBEAT_TAG]
+    time.sleep(0.2)
+    assert client.get_run(run_id).data.tags[HEARTBEAT_TAG] == last  # no beat after the block
+    with pytest.raises(KeyboardInterrupt), final_heartbeat(client, run_id, 0.05) as thread:
+        raise KeyboardInterrupt
+    assert not thread.is_alive() and not _heartbeat_threads()
+
+
+def test_a_heartbeat_that_cannot_be_written_is_logged_and_retried(store, caplog):
+    client, exp = store
+    run_id = client.create_run(exp).info.run_id
+    calls = []
+
+    class Flaky:
+        def set_tag(self, *args):
+            calls.append(args)
+            if len(calls) == 1:
+                raise ConnectionError("server away")
+            client.set_tag(*args)
+
+    with final_heartbeat(Flaky(), run_id, 0.05):
+        deadline = time.monotonic() + 5
+        while len(calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert len(calls) >= 2 and HEARTBEAT_TAG in client.get_run(run_id).data.tags
+    assert "could not refresh the heartbeat" in caplog.text and "server away" in caplog.text
 
 
 def test_best_trial_tag_moves_to_the_new_best(store):
