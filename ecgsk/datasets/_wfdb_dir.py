@@ -54,8 +54,9 @@ def read_headers(paths):
     """Read WFDB headers, naming the record when one cannot be read.
 
     wfdb reads an unparsable or non-positive sampling frequency as its
-    default, 250 Hz; such a header's ``fs`` is set to NaN instead, with one
-    warning naming the records (:class:`~ecgsk.preprocessing.WFDBLoader`
+    default, 250 Hz, and one with an exponent (``1e3``) as the digits before
+    it; such a header's ``fs`` is set to NaN instead, with one warning naming
+    the records (:class:`~ecgsk.preprocessing.WFDBLoader`
     refuses to read them).
     """
     import wfdb
@@ -81,14 +82,16 @@ def read_headers(paths):
 def _bad_rate(path, header):
     """Why the rate wfdb read for ``header`` is one it substituted, or None.
 
-    Only 250 Hz (wfdb's default) or a non-positive rate sends it to the text,
-    through the check :class:`~ecgsk.preprocessing.WFDBLoader` makes.
+    Only a rate wfdb may have put in place of the header's (250 Hz, its
+    default; a non-positive one; one below 50 Hz, the digits before an
+    exponent) sends it to the text, through the check
+    :class:`~ecgsk.preprocessing.WFDBLoader` makes.
     """
-    from ..preprocessing._loader import _WFDB_DEFAULT_FS, _check_header_fields, _RecordError
+    from ..preprocessing._loader import _check_header_fields, _RecordError, _suspect_fs
 
-    if header.fs is not None and (header.fs == _WFDB_DEFAULT_FS or not header.fs > 0):
+    if header.fs is not None and _suspect_fs(header.fs):
         try:
-            _check_header_fields(str(path), f"{path}.hea", set())
+            _check_header_fields(str(path), f"{path}.hea", set(), fs=header.fs)
         except _RecordError as exc:
             return str(exc)
     return None

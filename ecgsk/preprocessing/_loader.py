@@ -182,14 +182,24 @@ def _number(field):
 
 #: What wfdb reads in place of an unparsable sampling frequency, and of an ADC gain of 0.
 _WFDB_DEFAULT_FS, _WFDB_DEFAULT_GAIN = 250, 200
+#: Below this rate (Hz) the header's own text is checked: wfdb reads only the digits before
+#: an exponent (``1e3`` as 1 Hz), and no ECG is sampled this slowly.
+_LOW_FS = 50
 
 
-def _check_header_fields(record, header, leads):
+def _suspect_fs(fs):
+    """Whether wfdb's sampling frequency ``fs`` may stand for another in the header's text."""
+    return fs == _WFDB_DEFAULT_FS or not fs > 0 or fs < _LOW_FS
+
+
+def _check_header_fields(record, header, leads, fs=None):
     """Raise for fields that wfdb replaces by its defaults without a word.
 
-    wfdb reads an unparsable or non-positive sampling frequency as 250 Hz
-    and an ADC gain of 0 (an uncalibrated signal) as 200 units per mV; the
-    signals would come back at the wrong rate or scale.
+    wfdb reads an unparsable or non-positive sampling frequency as 250 Hz,
+    a rate written with an exponent (``1e3``) as the digits before it, and
+    an ADC gain of 0 (an uncalibrated signal) as 200 units per mV; the
+    signals would come back at the wrong rate or scale. ``fs`` is the rate
+    wfdb read, checked against the header's text where given.
     """
     try:
         with open(header, encoding="latin-1") as fh:
@@ -201,11 +211,16 @@ def _check_header_fields(record, header, leads):
         return
     first = lines[0]
     if len(first) >= 3:
-        fs = _number(first[2])
-        if fs is None or fs <= 0:
+        written = _number(first[2])
+        if written is None or written <= 0:
             raise _RecordError(
                 f"Record {record!r}: its header {header!r} gives the sampling frequency "
                 f"{first[2]!r}; expected a positive number of Hz.")
+        if fs is not None and not np.isclose(written, fs):
+            raise _RecordError(
+                f"Record {record!r}: its header {header!r} gives the sampling frequency "
+                f"{first[2]!r} ({written:g} Hz), which wfdb reads as {fs:g} Hz; write it "
+                f"without an exponent ({written:g}).")
     if "/" in first[0]:
         return  # a multi-segment record: its signal lines are in the segments' headers
     uncalibrated = [(i, ln) for i, ln in enumerate(lines[1:]) if i in leads and len(ln) >= 3
@@ -305,9 +320,9 @@ def _read_record_or_raise(record, opts):
     indices = _resolve_leads(opts.leads, rec.sig_name, record)
     gains = rec.adc_gain or []
     # Only values wfdb may have put in place of an unreadable field send us to the text.
-    if rec.fs == _WFDB_DEFAULT_FS or not rec.fs > 0 or any(
+    if _suspect_fs(rec.fs) or any(
             gains[i] == _WFDB_DEFAULT_GAIN for i in indices if i < len(gains)):
-        _check_header_fields(record, header, set(indices))
+        _check_header_fields(record, header, set(indices), fs=rec.fs)
     names = [rec.sig_name[i] for i in indices]
     units = rec.units or [None] * len(rec.sig_name)
     x = np.array(signal[:, indices].T, dtype=np.float64)

@@ -96,7 +96,7 @@ def test_wfdb_dir_follows_nested_records_listings(tmp_path):
     assert [p.rsplit("/", 2)[-2:] for p in ds.X] == [["p01", "c"], ["p00", "b"], ["p00", "a"]]
 
 
-@pytest.mark.parametrize("rate", ["abc", "0", "-5"])
+@pytest.mark.parametrize("rate", ["abc", "0", "-5", "5e2"])
 def test_wfdb_dir_an_invalid_rate_is_nan_not_250_hz(tmp_path, rate):
     import numpy as np
 

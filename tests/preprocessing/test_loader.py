@@ -276,6 +276,10 @@ def _longer_header(record):
      r"gives the sampling frequency '-100'"),
     (lambda r: _edit_header(r, " 12 100 1000", " 12 0 1000"), ValueError,
      r"gives the sampling frequency '0'"),
+    # wfdb reads the digits before the exponent: 1 Hz, the signal upsampled a hundredfold.
+    (lambda r: _edit_header(r, " 12 100 1000", " 12 1e2 1000"), ValueError,
+     r"gives the sampling frequency '1e2' \(100 Hz\), which wfdb reads as 1 Hz; write it "
+     r"without an exponent \(100\)"),
 ])
 def test_bad_record_raises_naming_it(copy_record, corrupt, error, message):
     record = copy_record()
@@ -289,6 +293,13 @@ def _edit_header(record, old, new):
     header = Path(record + ".hea").read_text()
     assert old in header
     Path(record + ".hea").write_text(header.replace(old, new, 1))
+
+
+def test_a_low_rate_written_plainly_is_read_as_it_is(tmp_path):
+    # Only the text of a header whose rate is low is checked; a plain one agrees with wfdb.
+    wfdb.wrsamp("slow", fs=4, units=["mV"], sig_name=["I"], p_signal=np.ones((40, 1)),
+                fmt=["16"], write_dir=str(tmp_path))
+    assert WFDBLoader(sampling_rate=8).transform([tmp_path / "slow"]).shape == (1, 1, 80)
 
 
 def test_an_uncalibrated_lead_is_an_error_unless_left_out(copy_record):
