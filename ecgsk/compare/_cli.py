@@ -12,9 +12,9 @@ __all__ = ["build_parser", "main"]
 
 _EPILOG = """\
 examples:
-  python -m ecgsk.compare --pipelines statistical_lr seresnext --dataset ptbxl \\
-      --task superdiagnostic --data data/ptb-xl --folds 1 2 --set seresnext.max_epochs=5
-  python -m ecgsk.compare --pipelines ./my_pipeline.py rhythm_gb --dataset cinc2017 \\
+  python -m ecgsk.compare --pipelines features_logreg resnet1d --dataset ptbxl \\
+      --task superdiagnostic --data data/ptb-xl --folds 1 2 --set resnet1d.max_epochs=5
+  python -m ecgsk.compare --pipelines ./my_pipeline.py features_hgb --dataset cinc2017 \\
       --task af --data data/cinc2017 --no-cv
   python -m ecgsk.compare --list
 

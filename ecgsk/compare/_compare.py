@@ -117,7 +117,7 @@ def parse_set(items, pipeline_names):
         pipeline, dot, param = key.strip().rpartition(".")
         if not sep or not dot or not pipeline or not param.isidentifier():
             raise CompareError(f"--set {item!r}: expected PIPELINE.PARAM=VALUE, e.g. "
-                               "statistical_lr.C=0.5.")
+                               "features_logreg.C=0.5.")
         if pipeline not in out:
             raise CompareError(f"--set {item!r}: pipeline {pipeline!r} is not among the "
                                f"compared pipelines ({', '.join(pipeline_names)}).")

@@ -137,7 +137,7 @@ def load_pipeline_module(name_or_path):
     Parameters
     ----------
     name_or_path : str or path-like
-        A name found by :func:`list_pipelines` (``"statistical_lr"``), or the
+        A name found by :func:`list_pipelines` (``"features_logreg"``), or the
         path of a ``.py`` file of the same shape.
 
     Returns
