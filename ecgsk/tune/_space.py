@@ -165,10 +165,11 @@ def check_search_space(module, name, fixed, seed=0):
     """Sample the search space and build the pipeline at its corners, before any work.
 
     Draws one random trial of ``module.search_space`` (with ``fixed``
-    parameters over it; given to it where it takes them, see
-    :func:`takes_fixed`), then trials at the low and the high bounds of every
-    numeric distribution and at each categorical choice (parameters of
-    conditional branches those do not reach are drawn at random). Each
+    parameters over it, fixed in the sampler as the study fixes them, and
+    given to it where it takes them, see :func:`takes_fixed`), then trials
+    at the low and the high bounds of every numeric distribution and at each
+    categorical choice (parameters of conditional branches those do not
+    reach are drawn at random). Each
     parameter set must be accepted by ``make_pipeline``, and the built
     estimators must pass the parameter checks they would make when fitted
     (sklearn's parameter constraints, ECGNetClassifier's own checks).
@@ -192,18 +193,23 @@ def check_search_space(module, name, fixed, seed=0):
     ------
     TuneError
         Naming the parameter and value at fault where the error names one;
-        or if the search space suggests no parameter.
+        or if the search space suggests no parameter, or only parameters
+        that ``fixed`` sets.
     """
     import optuna
 
     from ..compare._compare import _build
     from ..compare._registry import PipelineError, check_factory_params, validate_built
 
-    study = optuna.create_study(sampler=make_sampler("random", seed))
+    # The --set values are fixed in the sampler, as the study fixes them (fixed_in_space): the
+    # branches they choose are the ones probed.
+    study = optuna.create_study(sampler=make_sampler("random", seed, fixed))
     distributions = {}
 
     def probe(trial):
-        params = trial_params(module, name, trial, fixed)
+        with warnings.catch_warnings():  # a --set value out of its range: the study says so
+            warnings.filterwarnings("ignore", message="Fixed parameter")
+            params = trial_params(module, name, trial, fixed)
         distributions.update(trial.distributions)
         try:
             check_factory_params(module, params, name)
@@ -228,6 +234,10 @@ def check_search_space(module, name, fixed, seed=0):
         raise TuneError(f"search_space of pipeline {name!r} suggests no parameter"
                         + (f" (with {shown} fixed)" if shown else "")
                         + ": every trial would fit the same pipeline; nothing to tune.")
+    if all(k in fixed for k in distributions):
+        raise TuneError(f"search_space of pipeline {name!r} has nothing left to search: --set "
+                        f"fixes every parameter it suggests ({', '.join(distributions)}); every "
+                        "trial would fit the same pipeline.")
     for point in _probe_points(distributions)[:_MAX_PROBES]:
         point = {k: v for k, v in point.items() if k not in fixed}
         if not point:

@@ -76,6 +76,8 @@ def _nothing_ran(tracking_uri):
     ({"--metric": "challenge_f1"}, "metric 'challenge_f1' does not fit ptbxl/superdiagnostic"),
     ({"--set": "gamma=1"}, "make_pipeline has no parameter 'gamma'"),
     ({"--set": "C"}, "--set 'C': expected PARAM=VALUE"),
+    ({"--set": "C=1.0"}, "search_space of pipeline 'stats_lr' has nothing left to search: --set "
+                         "fixes every parameter it suggests (C)"),
     ({"--storage": "redis://127.0.0.1:1"}, "unsupported Optuna storage"),
 ])
 def test_bad_request_before_any_work(request_args, capsys, tracking_uri, change, message):

@@ -191,3 +191,27 @@ def test_a_search_space_that_suggests_nothing_is_refused(tmp_path):
         'space = {"C": trial.suggest_float("C", 0.1, 1.0)}', "space = {}")))
     with pytest.raises(TuneError, match=r"suggests no parameter \(with max_iter=50 fixed\)"):
         check_search_space(fixed, "allfixed", {"max_iter": 50, "random_state": 0})
+
+
+def test_a_search_space_whose_parameters_are_all_set_is_refused(tmp_path):
+    module = _module(tmp_path, "allset", 'return {"C": trial.suggest_float("C", 0.1, 1.0)}')
+    with pytest.raises(TuneError, match=r"pipeline 'allset' has nothing left to search: --set "
+                                        r"fixes every parameter it suggests \(C\)"):
+        check_search_space(module, "allset", {"C": 0.5})
+
+
+def test_a_set_choice_whose_branch_searches_more_is_not_refused(tmp_path):
+    # The study fixes max_iter=200 in its sampler, so every trial searches C: whatever the
+    # check's own random draw of max_iter, the request is valid.
+    module = _module(tmp_path, "branch", BRANCH_BODY)
+    for seed in range(6):
+        assert set(check_search_space(module, "branch", {"max_iter": 200}, seed)) == {
+            "max_iter", "C"}
+    with pytest.raises(TuneError, match=r"nothing left to search: .* \(max_iter\)"):
+        check_search_space(module, "branch", {"max_iter": 100})
+
+
+BRANCH_BODY = """max_iter = trial.suggest_categorical("max_iter", [100, 200])
+    if max_iter == 100:
+        return {"max_iter": max_iter}
+    return {"max_iter": max_iter, "C": trial.suggest_float("C", 0.1, 1.0)}"""
