@@ -49,8 +49,9 @@ def main(argv=None):
 
     args = build_parser().parse_args(argv)
     if args.allow_remote and not is_loopback(args.host):
-        print(f"warning: binding {args.host}: anyone who can reach this machine on port "
-              f"{args.port} can read, change and delete your runs (the MLflow UI has no "
+        port = f"port {args.port}" if args.port else "the port it picks (--port 0)"
+        print(f"warning: binding {args.host}: anyone who can reach this machine on {port} "
+              "can read, change and delete your runs (the MLflow UI has no "
               "authentication). MLflow still refuses Host headers other than localhost and "
               "private addresses unless you run mlflow ui --allowed-hosts yourself.",
               file=sys.stderr)

@@ -11,8 +11,6 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-from ._child import server_command
-
 __all__ = ["UIError", "UIServer", "is_loopback", "free_port", "ui_command", "start_ui"]
 
 #: Environment of the server: no background job runner (MLflow 3 starts one
@@ -177,6 +175,9 @@ def start_ui(backend_store_uri=None, *, host="127.0.0.1", port=5000, allow_remot
     >>> server.stop()                                                    # doctest: +SKIP
     """
     from ..tracking import default_tracking_uri
+    # Imported here, not with the package: python -m ecgsk.ui._child imports ecgsk.ui first,
+    # and runpy warns when that already imported the module it is about to run.
+    from ._child import server_command
 
     if not is_loopback(host) and not allow_remote:
         raise UIError(f"--host {host} is not a loopback address: the MLflow UI has no "

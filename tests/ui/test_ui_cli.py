@@ -42,6 +42,14 @@ def test_allow_remote_warns(tmp_path, capsys):
                  f"sqlite:///{tmp_path / 'none.db'}"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("warning: binding 0.0.0.0") and "no tracking database" in err
+    assert "on port 5000 can read" in err
+
+
+def test_allow_remote_with_port_0_names_no_port_0(tmp_path, capsys):
+    assert main(["--host", "0.0.0.0", "--allow-remote", "--port", "0", "--backend-store-uri",
+                 f"sqlite:///{tmp_path / 'none.db'}"]) == 2
+    err = capsys.readouterr().err
+    assert "on the port it picks (--port 0) can read" in err and "port 0 can" not in err
 
 
 def test_port_in_use_is_refused(empty_store, tmp_path):
@@ -113,6 +121,16 @@ def test_child_whose_parent_is_already_gone_ends_at_once(tmp_path):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
+
+@pytest.mark.timeout(60)
+def test_the_launcher_runs_its_module_without_a_runtime_warning():
+    # python -m ecgsk.ui._child imports the package ecgsk.ui first; had that imported the
+    # launcher, runpy would print a RuntimeWarning at every start of the UI.
+    proc = subprocess.run([sys.executable, "-m", "ecgsk.ui._child", "json.tool", "--help"],
+                          capture_output=True, text=True, timeout=50)
+    assert proc.returncode == 0, proc.stderr
+    assert "usage:" in proc.stdout and "Warning" not in proc.stderr, proc.stderr
 
 
 @pytest.mark.slow
