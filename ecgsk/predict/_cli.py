@@ -102,7 +102,8 @@ def main(argv=None):
     if args.output:
         result.write(args.output)
         if not args.quiet:
-            print(f"wrote {len(result.records)} predictions to {args.output}")
+            n = len(result.records)
+            print(f"wrote {n} prediction{'' if n == 1 else 's'} to {args.output}")
     if args.serving_input and len(result.signals):
         Path(args.serving_input).write_text(serving_input(result.signals))
         if not args.quiet:

@@ -279,12 +279,14 @@ def test_folder_of_records_and_outputs(trained, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "predicted (multilabel, labels at or above their threshold)" in out
     assert "note: cropped to the middle 500 of 600 samples" in out
+    assert out.splitlines()[-1] == f"wrote 2 predictions to {csv}"
     table = pd.read_csv(csv)
     assert list(table["record"]) == ["a", "b"]
     assert list(table.columns) == ["record", "path", *trained["classes"], "predicted",
                                    "confidence", "notes"]
-    assert main([trained["model_uri"], str(folder / "a.hea"), "-o", str(js), "-q",
+    assert main([trained["model_uri"], str(folder / "a.hea"), "-o", str(js),
                  "--tracking-uri", trained["uri"]]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"wrote 1 prediction to {js}"
     doc = json.loads(js.read_text())
     assert doc["sampling_rate"] == RATE and doc["lead_names"] == trained["leads"]
     (rec,) = doc["records"]
