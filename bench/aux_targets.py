@@ -127,6 +127,17 @@ def build_parser():
                              "networks (3 seeds in the ensemble) or the ResNet (1)")
     parser.add_argument("--seeds", nargs="+", type=int, default=None,
                         help="default: 0 1 2 for seresnet, 0 for resnet, as the ensemble")
+    add_variant_arguments(parser, "aux_targets")
+    return parser
+
+
+def add_variant_arguments(parser, name):
+    """The options of a script comparing network variants inside the ensemble.
+
+    ``--select``, ``--ensemble``, ``--threads``, ``--n-boot``,
+    ``--cache-dir`` and ``--out-dir`` (default
+    ``bench/results/quality_runs/<name>``).
+    """
     parser.add_argument("--select", action="store_true", help="score fold 9, not fold 10")
     parser.add_argument("--ensemble", action="store_true",
                         help="also blend each variant with the saved rows of the other members")
@@ -134,8 +145,29 @@ def build_parser():
     parser.add_argument("--n-boot", type=positive_int, default=1000)
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--out-dir", default=str(quality.ROOT / "bench" / "results"
-                                                 / "quality_runs" / "aux_targets"))
-    return parser
+                                                 / "quality_runs" / name))
+
+
+def other_members(data, member, select):
+    """Test probabilities of the saved ``quality.py`` rows of the ensemble's other members."""
+    rows = [blend_rows.find_row("superdiagnostic", name) for name in OTHER_MEMBERS[member]]
+    saved = Path(quality.ROOT / "bench" / "results" / "quality_runs"
+                 / ("select" if select else "shared"))
+    return [blend_rows.load_row(row, data, "cpu", saved) for row in rows]
+
+
+def print_table(title, probas, minutes, y, others, n_boot):
+    """Each variant's macro AUROC against ``"none"``'s, alone and blended with ``others``."""
+    print(f"| {title} | network, seeds averaged | vs none | "
+          + ("ensemble | vs ensemble with none | " if others else "") + "train min |")
+    print("|---|---|---|" + ("---|---|" if others else "") + "---:|")
+    for name, proba in probas.items():
+        cells = [name, ci_cell(y, proba, n_boot),
+                 versus_cell(y, proba, probas["none"], n_boot, name)]
+        if others:
+            blend, plain = (np.mean([p, *others], axis=0) for p in (proba, probas["none"]))
+            cells += [ci_cell(y, blend, n_boot), versus_cell(y, blend, plain, n_boot, name)]
+        print("| " + " | ".join(cells) + f" | {minutes[name]:.1f} |", flush=True)
 
 
 def main(argv=None):
@@ -147,13 +179,7 @@ def main(argv=None):
     data = quality.Data("superdiagnostic", args.data, None,
                         args.cache_dir or default_cache_dir(), select=args.select)
     seeds = args.seeds or ([0, 1, 2] if args.member == "seresnet" else [0])
-    others = None
-    if args.ensemble:
-        rows = [blend_rows.find_row("superdiagnostic", name)
-                for name in OTHER_MEMBERS[args.member]]
-        saved = Path(quality.ROOT / "bench" / "results" / "quality_runs"
-                     / ("select" if args.select else "shared"))
-        others = [blend_rows.load_row(row, data, "cpu", saved) for row in rows]
+    others = other_members(data, args.member, args.select) if args.ensemble else None
     split = "fold 9 (--select)" if args.select else "fold 10"
     root = Path(args.data) / "ptb-xl" if (Path(args.data) / "ptb-xl").exists() else Path(args.data)
     out_dir = Path(args.out_dir) / ("select" if args.select else "shared")
@@ -168,17 +194,7 @@ def main(argv=None):
             probas[aux_task] = np.mean([p for p, _, _ in fits], axis=0)
             minutes[aux_task] = sum(m for _, m, _ in fits)
             machines.update(machine.rpartition(", load ")[0] for _, _, machine in fits)
-    print("| auxiliary targets | network, seeds averaged | vs none | "
-          + ("ensemble | vs ensemble with none | " if others else "") + "train min |")
-    print("|---|---|---|" + ("---|---|" if others else "") + "---:|")
-    for aux_task, proba in probas.items():
-        cells = [aux_task, ci_cell(data.y_test, proba, args.n_boot),
-                 versus_cell(data.y_test, proba, probas["none"], args.n_boot, aux_task)]
-        if others:
-            blend, plain = (np.mean([p, *others], axis=0) for p in (proba, probas["none"]))
-            cells += [ci_cell(data.y_test, blend, args.n_boot),
-                      versus_cell(data.y_test, blend, plain, args.n_boot, aux_task)]
-        print("| " + " | ".join(cells) + f" | {minutes[aux_task]:.1f} |", flush=True)
+    print_table("auxiliary targets", probas, minutes, data.y_test, others, args.n_boot)
     print(f"\nFitted on: {'; '.join(sorted(machines))}. Command: python bench/aux_targets.py "
           + " ".join(argv if argv is not None else sys.argv[1:]))
 

@@ -42,11 +42,9 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import aux_targets  # noqa: E402
-import blend_rows  # noqa: E402
 from _common import add_data_argument, require_data  # noqa: E402
 import quality  # noqa: E402
 
-from ecgsk._argtypes import positive_int  # noqa: E402
 from ecgsk._threads import limit_threads  # noqa: E402
 from ecgsk.compare._data import fit_targets, load_dataset, load_signals  # noqa: E402
 from ecgsk.nets import SEResNeXt1d  # noqa: E402
@@ -120,14 +118,7 @@ def build_parser():
     parser.add_argument("--fine-tune-lr", type=float, default=None, metavar="LR",
                         help="learning rate of the training on PTB-XL after the pretraining "
                              "(default: the recipe's)")
-    parser.add_argument("--select", action="store_true", help="score fold 9, not fold 10")
-    parser.add_argument("--ensemble", action="store_true",
-                        help="also blend each variant with the saved rows of the other members")
-    parser.add_argument("--threads", type=positive_int, default=None)
-    parser.add_argument("--n-boot", type=positive_int, default=1000)
-    parser.add_argument("--cache-dir", default=None)
-    parser.add_argument("--out-dir", default=str(quality.ROOT / "bench" / "results"
-                                                 / "quality_runs" / "pretrain_cinc"))
+    aux_targets.add_variant_arguments(parser, "pretrain_cinc")
     parser.add_argument("--baseline-dir", default=str(quality.ROOT / "bench" / "results"
                                                       / "quality_runs" / "aux_targets"),
                         help="where bench/aux_targets.py keeps the plain network's fits")
@@ -144,13 +135,7 @@ def main(argv=None):
 
     cache_dir = args.cache_dir or default_cache_dir()
     data = quality.Data("superdiagnostic", args.data, None, cache_dir, select=args.select)
-    others = None
-    if args.ensemble:
-        rows = [blend_rows.find_row("superdiagnostic", name)
-                for name in aux_targets.OTHER_MEMBERS["seresnet"]]
-        saved = Path(quality.ROOT / "bench" / "results" / "quality_runs"
-                     / ("select" if args.select else "shared"))
-        others = [blend_rows.load_row(row, data, "cpu", saved) for row in rows]
+    others = aux_targets.other_members(data, "seresnet", args.select) if args.ensemble else None
     split = "fold 9 (--select)" if args.select else "fold 10"
     root = Path(args.data) / "ptb-xl" if (Path(args.data) / "ptb-xl").exists() else Path(args.data)
     sub = "select" if args.select else "shared"
@@ -172,17 +157,7 @@ def main(argv=None):
                 minutes[name] += mins + (pre_minutes if name == "cinc2017" else 0.0)
                 machines.add(machine.rpartition(", load ")[0])
     probas = {name: np.mean(p, axis=0) for name, p in probas.items()}
-    print("| pretraining | network, seeds averaged | vs none | "
-          + ("ensemble | vs ensemble with none | " if others else "") + "train min |")
-    print("|---|---|---|" + ("---|---|" if others else "") + "---:|")
-    for name, proba in probas.items():
-        cells = [name, aux_targets.ci_cell(data.y_test, proba, args.n_boot),
-                 aux_targets.versus_cell(data.y_test, proba, probas["none"], args.n_boot, name)]
-        if others:
-            blend, plain = (np.mean([p, *others], axis=0) for p in (proba, probas["none"]))
-            cells += [aux_targets.ci_cell(data.y_test, blend, args.n_boot),
-                      aux_targets.versus_cell(data.y_test, blend, plain, args.n_boot, name)]
-        print("| " + " | ".join(cells) + f" | {minutes[name]:.1f} |", flush=True)
+    aux_targets.print_table("pretraining", probas, minutes, data.y_test, others, args.n_boot)
     print(f"\nFitted on: {'; '.join(sorted(machines))}. Command: python bench/pretrain_cinc.py "
           + " ".join(argv if argv is not None else sys.argv[1:]))
 
