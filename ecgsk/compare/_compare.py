@@ -335,6 +335,13 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
     ``comparison/pairwise.json``; with ``test_data``, the same tests on the
     external records, ``comparison/external_pairwise.json``; CSV copies and
     ``comparison/report.txt``).
+
+    Examples
+    --------
+    >>> from ecgsk.compare import compare
+    >>> result = compare(["features_logreg", "randomconv_ridge"], "ptbxl", "superdiagnostic",
+    ...                  "data/ptb-xl", folds=[1, 2], n_boot=200)  # doctest: +SKIP
+    >>> result.pairwise[["pipeline_a", "pipeline_b", "diff", "p_holm", "winner"]]  # doctest: +SKIP
     """
     arguments = dict(locals())
     from ..neural import checkpoints

@@ -259,6 +259,16 @@ def make_plan(ds, *, folds=None, cv=True, seed=0):
     stratified for CinC 2017, whose ``groups`` are the records), then 5
     patient-grouped stratified CV folds of the rest, numbered 1-5, and no
     validation set. ``cv=False`` gives the train/test split alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecgsk.datasets import ECGDataset
+    >>> ds = ECGDataset(X=np.array([f"rec{i}" for i in range(40)]), y=np.arange(40) % 2,
+    ...                 folds=np.arange(40) % 10 + 1, name="demo")  # PTB-XL-like folds 1-10
+    >>> plan = make_plan(ds, folds=[1, 2])
+    >>> len(plan.train), len(plan.valid), len(plan.test), [k for k, _, _ in plan.cv]
+    (32, 4, 4, [1, 2])
     """
     n = len(ds)
     if ds.folds is not None:
@@ -359,6 +369,18 @@ def fit_final(estimator, X, y, plan):
         How the validation records were used, logged as ``final.validation``:
         ``"fold 9 (networks)"``, ``"fold 9 (thresholds only)"`` (no network
         to validate) or ``"none"`` (the plan has no validation records).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from ecgsk.datasets import ECGDataset
+    >>> ds = ECGDataset(X=np.array([f"rec{i}" for i in range(40)]), y=np.arange(40) % 2,
+    ...                 folds=np.arange(40) % 10 + 1, name="demo")
+    >>> features = np.random.RandomState(0).normal(size=(40, 3))
+    >>> model, validation = fit_final(LogisticRegression(), features, ds.y, make_plan(ds))
+    >>> validation  # no network: fold 9 is left to tune the decision thresholds
+    'fold 9 (thresholds only)'
     """
     from sklearn.base import clone
 

@@ -90,6 +90,12 @@ def list_pipelines():
 
     A name found in several folders maps to the first; files starting with
     ``_`` are helpers, not pipelines.
+
+    Examples
+    --------
+    >>> pipelines = list_pipelines()
+    >>> pipelines["features_logreg"].name  # in pipelines/ of an ecgsk checkout
+    'features_logreg.py'
     """
     found = {}
     for folder in pipeline_dirs():

@@ -28,7 +28,13 @@ def auroc_metric(task_type, n_classes):
 
 
 def holm(p_values):
-    """Holm-Bonferroni adjusted p-values (family-wise error), in the input order."""
+    """Holm-Bonferroni adjusted p-values (family-wise error), in the input order.
+
+    Examples
+    --------
+    >>> holm([0.01, 0.04, 0.03]).round(3)
+    array([0.03, 0.06, 0.06])
+    """
     p = np.asarray(p_values, dtype=float)
     m = len(p)
     if m == 0:
@@ -54,6 +60,9 @@ def pairwise_comparison(y, results, task_type, n_classes, *, n_boot=1000, seed=0
     n_classes : int
     n_boot : int
     seed : int
+    alpha : float, default=0.05
+        Significance level of the Holm-adjusted bootstrap p-value that
+        names a winner.
     classes : sequence of str or None
         Class names; for CinC 2017 (``task_type="cinc"``) they find the
         classes its challenge F1 scores (N, A and O).
@@ -69,7 +78,21 @@ def pairwise_comparison(y, results, task_type, n_classes, *, n_boot=1000, seed=0
         (``p_challenge_f1``; the challenge's own metric, not Holm-adjusted),
         and ``winner``: the pipeline with
         the higher AUROC when the adjusted bootstrap p-value is below
-        ``alpha``, else ``"none (p >= 0.05)"``.
+        ``alpha``, else ``"none (p >= <alpha>)"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.RandomState(0)
+    >>> y = np.arange(100) % 2  # binary test targets
+    >>> def predictions(noise):  # (proba, pred) of a model this noisy
+    ...     p1 = 1 / (1 + np.exp(-(2 * y - 1 + rng.normal(0, noise, 100))))
+    ...     return np.column_stack([1 - p1, p1]), (p1 >= 0.5).astype(int)
+    >>> results = {"cnn": predictions(0.5), "logreg": predictions(1.5)}
+    >>> table = pairwise_comparison(y, results, "binary", n_classes=2, n_boot=200)
+    >>> table[["pipeline_a", "pipeline_b", "value_a", "value_b", "winner"]].round(3)
+      pipeline_a pipeline_b  value_a  value_b winner
+    0        cnn     logreg      1.0    0.844    cnn
     """
     name, metric = auroc_metric(task_type, n_classes)
     rows = []

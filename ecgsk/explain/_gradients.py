@@ -178,6 +178,17 @@ def target_classes(logits, target):
     ``logits`` has shape ``(n, n_logits)``; one logit is a binary net
     (class 1 when positive). ``target`` is None (predicted class), an int
     (the same class for all) or one int per record.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> logits = np.array([[0.2, 1.5, -0.3], [2.0, 0.1, 0.4]])
+    >>> target_classes(logits, None).tolist()  # the predicted classes
+    [1, 0]
+    >>> target_classes(logits, 2).tolist()
+    [2, 2]
+    >>> target_classes(np.array([[-0.7], [1.2]]), None).tolist()  # one logit: a binary net
+    [0, 1]
     """
     logits = np.asarray(logits)
     n, k = logits.shape

@@ -35,6 +35,19 @@ class SignalPermutationImportance:
         Score on the unpermuted signals.
     edges : ndarray of shape (n_segments + 1,)
         Sample index of the segment boundaries.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> result = SignalPermutationImportance(  # as permutation_importance_signal returns it
+    ...     importances_mean=np.array([[0.2, -0.1]]), importances_std=np.zeros((1, 2)),
+    ...     importances=np.zeros((1, 2, 1)), baseline_score=0.9, edges=np.array([0, 2, 4]))
+    >>> result.relevance()  # 1 lead, 4 samples; the negative segment gets 0
+    array([[0.2, 0.2, 0. , 0. ]], dtype=float32)
+    >>> result.to_frame(lead_names=["II"], sampling_rate=2)
+      lead  start_s  stop_s  importance_mean  importance_std
+    0   II      0.0     1.0              0.2             0.0
+    1   II      1.0     2.0             -0.1             0.0
     """
 
     importances_mean: np.ndarray
@@ -85,6 +98,16 @@ def auroc_score(estimator, X, y, n_classes=None):
     with only positive or only negative records are left out of the mean
     (a small test set may lack one). Probabilities come from
     :func:`ecgsk.tracking.predict_proba_matrix`, so any ecgsk pipeline works.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> rng = np.random.RandomState(0)
+    >>> y = np.arange(60) % 3
+    >>> X = rng.normal(size=(60, 3)) + y[:, None] * [1, 0, 0]  # feature 0 tells the classes apart
+    >>> round(auroc_score(LogisticRegression().fit(X, y), X, y), 3)
+    0.781
     """
     from sklearn.metrics import roc_auc_score
 

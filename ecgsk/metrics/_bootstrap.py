@@ -64,6 +64,17 @@ def paired_bootstrap(metric, y_true, score_a, score_b, *, n_boot=1000, confidenc
         confidence interval) and ``p_value``: the two-sided bootstrap p-value
         of "no difference", twice the share of resamples whose difference
         falls on the other side of zero.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.metrics import roc_auc_score
+    >>> rng = np.random.RandomState(0)
+    >>> y = np.arange(100) % 2
+    >>> score_a, score_b = y + rng.normal(0, 0.5, 100), y + rng.normal(0, 1.5, 100)
+    >>> result = paired_bootstrap(roc_auc_score, y, score_a, score_b, n_boot=200)
+    >>> round(result["diff"], 3), round(result["p_value"], 3)
+    (0.2, 0.01)
     """
     y_true, score_a, score_b = map(np.asarray, (y_true, score_a, score_b))
     if not len(y_true) == len(score_a) == len(score_b):

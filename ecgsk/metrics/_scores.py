@@ -38,7 +38,16 @@ def _as_2d(y_true, y_score):
 
 
 def per_class_auroc(y_true, y_score):
-    """AUROC of each column; NaN where the column has only one label value."""
+    """AUROC of each column; NaN where the column has only one label value.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 0]])  # no record of class 3
+    >>> score = np.array([[0.9, 0.2, 0.1], [0.3, 0.7, 0.2], [0.6, 0.4, 0.3], [0.2, 0.1, 0.1]])
+    >>> per_class_auroc(y, score)
+    array([ 1.,  1., nan])
+    """
     y_true, y_score = _as_2d(y_true, y_score)
     out = np.full(y_true.shape[1], np.nan)
     for j in range(y_true.shape[1]):
@@ -53,6 +62,14 @@ def macro_auroc(y_true, y_score):
     For binary targets (1-D ``y_true``) this is the plain AUROC. Columns with
     a single label value in ``y_true`` are left out, with a warning, instead
     of failing as :func:`sklearn.metrics.roc_auc_score` does.
+
+    Examples
+    --------
+    >>> macro_auroc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    0.75
+    >>> macro_auroc([[1, 0], [0, 1], [1, 1], [0, 0]],
+    ...             [[0.9, 0.2], [0.3, 0.7], [0.6, 0.4], [0.2, 0.1]])
+    1.0
     """
     aucs = per_class_auroc(y_true, y_score)
     if np.isnan(aucs).all():
@@ -68,6 +85,13 @@ def tune_thresholds(y_true, y_score):
 
     Tune on validation data, then apply to the test data. Columns with one
     label value get 0.5.
+
+    Examples
+    --------
+    >>> y_valid = [[1, 0], [0, 1], [1, 1], [0, 0]]
+    >>> score_valid = [[0.9, 0.2], [0.3, 0.7], [0.6, 0.4], [0.2, 0.1]]
+    >>> tune_thresholds(y_valid, score_valid)
+    array([0.6, 0.4])
     """
     y_true, y_score = _as_2d(y_true, y_score)
     out = np.full(y_true.shape[1], 0.5)
@@ -86,6 +110,14 @@ def sensitivity_specificity(y_true, y_pred):
     -------
     sensitivity, specificity : ndarray of shape (n_classes,)
         NaN where a column has no positive (or no negative) record.
+
+    Examples
+    --------
+    >>> y_true = [[1, 0], [0, 1], [1, 1], [0, 0]]
+    >>> y_pred = [[1, 0], [0, 0], [1, 1], [0, 1]]
+    >>> sensitivity, specificity = sensitivity_specificity(y_true, y_pred)
+    >>> sensitivity, specificity
+    (array([1. , 0.5]), array([1. , 0.5]))
     """
     y_true, y_pred = _as_2d(y_true, y_pred)
     y_true, y_pred = y_true.astype(bool), y_pred.astype(bool)

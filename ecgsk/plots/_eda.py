@@ -35,6 +35,13 @@ def label_counts(y, classes):
     Returns
     -------
     ndarray of shape (n_classes,), int64
+
+    Examples
+    --------
+    >>> label_counts([[1, 0, 1], [1, 1, 0], [0, 0, 0]], ["MI", "STTC", "HYP"]).tolist()
+    [2, 1, 1]
+    >>> label_counts(["N", "A", "N", "O"], ["N", "A", "O", "~"]).tolist()
+    [2, 1, 1, 0]
     """
     y = np.asarray(y)
     if y.ndim == 2:
@@ -55,6 +62,11 @@ def cooccurrence_matrix(y, classes):
     Returns
     -------
     ndarray of shape (n_classes, n_classes), int64
+
+    Examples
+    --------
+    >>> cooccurrence_matrix([[1, 0, 1], [1, 1, 0], [1, 0, 1]], ["MI", "STTC", "HYP"]).tolist()
+    [[3, 1, 2], [1, 1, 0], [2, 0, 2]]
     """
     y, _ = _indicator(y, classes)
     return y.T @ y

@@ -34,6 +34,16 @@ class ECGModel:
         Decision thresholds tuned on validation data (multi-label, binary).
     notes : list of str
         What had to be assumed at load time (e.g. a net moved to the CPU).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecgsk.predict import load_ecg_model
+    >>> model = load_ecg_model("runs:/0123abcd/model")  # doctest: +SKIP
+    >>> model.classes, model.n_leads, model.n_samples  # doctest: +SKIP
+    (['CD', 'HYP', 'MI', 'NORM', 'STTC'], 12, 1000)
+    >>> model.predict_proba(np.zeros((2, 12, 1000), dtype=np.float32)).shape  # doctest: +SKIP
+    (2, 5)
     """
 
     uri: str

@@ -271,6 +271,18 @@ def decide(proba, model, threshold=None):
     task_type : str
     thresholds : ndarray or None
         The thresholds used (None for argmax).
+
+    Examples
+    --------
+    >>> from ecgsk.predict import ECGModel
+    >>> model = ECGModel(uri="demo", pyfunc=None, classes=["MI", "NORM", "STTC"], n_leads=12,
+    ...                  n_samples=1000, task_type="multilabel")  # stands in for a loaded one
+    >>> predicted, confidence, task_type, thresholds = decide(
+    ...     [[0.7, 0.2, 0.6], [0.1, 0.9, 0.3]], model)
+    >>> predicted, confidence
+    ([['MI', 'STTC'], ['NORM']], [[0.7, 0.6], [0.9]])
+    >>> decide([[0.7, 0.2, 0.6]], model, threshold=0.65)[0]
+    [['MI']]
     """
     classes = np.asarray(model.classes)
     proba = np.asarray(proba, dtype=float)

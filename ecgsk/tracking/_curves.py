@@ -64,6 +64,16 @@ def log_training_curves(estimator, *, prefix="", artifact_file="training/history
         (a classic pipeline) or the net has no history yet. Flags such as
         ``valid_loss_best`` and the ``dur`` of each epoch are logged too
         (flags as 0/1); the per-batch entries are not.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> log_training_curves(LogisticRegression())  # no skorch net: nothing to log
+    0
+    >>> from ecgsk.tracking import setup_tracking, tracked_run
+    >>> exp_id = setup_tracking("sqlite:///mlruns/mlflow.db", "demo")  # doctest: +SKIP
+    >>> with tracked_run("cnn"):                                        # doctest: +SKIP
+    ...     n_epochs = log_training_curves(pipe.fit(X_train, y_train))
     """
     net = find_skorch_net(estimator)
     if net is None or getattr(net, "history", None) is None:

@@ -82,6 +82,16 @@ def decision_thresholds(y_valid, proba_valid, classes, task_type=None):
     Returns
     -------
     ndarray of shape (n_classes,) for multi-label, float for binary, or None
+
+    Examples
+    --------
+    >>> y_valid = [0, 0, 1, 1, 0, 1]
+    >>> proba_valid = [[0.9, 0.1], [0.6, 0.4], [0.65, 0.35], [0.2, 0.8], [0.8, 0.2], [0.1, 0.9]]
+    >>> decision_thresholds(y_valid, proba_valid, ["normal", "AF"])
+    0.35
+    >>> decision_thresholds([[1, 0], [0, 1], [1, 1], [0, 0]],
+    ...                     [[0.9, 0.2], [0.3, 0.7], [0.6, 0.4], [0.2, 0.1]], ["MI", "NORM"])
+    array([0.6, 0.4])
     """
     y, proba, classes, _ = check_targets(y_valid, proba_valid, classes)
     task_type = _check_task_type(task_type, y, classes)
@@ -198,6 +208,14 @@ def evaluate_predictions(y_true, proba, classes, *, task_type=None, thresholds=N
         ``auroc_<class>``, ``f1_<class>`` and, where thresholds apply,
         ``sensitivity_<class>``, ``specificity_<class>``, ``threshold_<class>``.
         An undefined metric (a class absent) is NaN.
+
+    Examples
+    --------
+    >>> y_test = [0, 0, 1, 1, 0, 1]
+    >>> proba = [[0.9, 0.1], [0.6, 0.4], [0.65, 0.35], [0.2, 0.8], [0.8, 0.2], [0.1, 0.9]]
+    >>> metrics = evaluate_predictions(y_test, proba, ["normal", "AF"], thresholds=0.35)
+    >>> {name: round(metrics[name], 3) for name in ("auroc", "sensitivity", "specificity")}
+    {'auroc': 0.889, 'sensitivity': 1.0, 'specificity': 0.667}
     """
     y, proba, classes, _ = check_targets(y_true, proba, classes)
     task_type = _check_task_type(task_type, y, classes)
@@ -283,6 +301,17 @@ def log_evaluation(y_true, proba, classes, prefix="test_", task_type=None, *, y_
     ``classification_report.txt``, and the per-class metrics as
     ``per_class_metrics.json`` (:func:`mlflow.log_table`, shown by the UI's
     artifact viewer) and ``per_class_metrics.csv``.
+
+    Examples
+    --------
+    >>> from ecgsk.tracking import setup_tracking, tracked_run
+    >>> y_test = [0, 0, 1, 1, 0, 1]
+    >>> proba = [[0.9, 0.1], [0.6, 0.4], [0.65, 0.35], [0.2, 0.8], [0.8, 0.2], [0.1, 0.9]]
+    >>> exp_id = setup_tracking("sqlite:///mlruns/mlflow.db", "demo")  # doctest: +SKIP
+    >>> with tracked_run("logreg"):                                     # doctest: +SKIP
+    ...     metrics = log_evaluation(y_test, proba, ["normal", "AF"], n_boot=200)
+    >>> round(metrics["test_auroc"], 3), "test_auroc_ci_low" in metrics  # doctest: +SKIP
+    (0.889, True)
     """
     y, proba, classes, _ = check_targets(y_true, proba, classes)
     task_type = _check_task_type(task_type, y, classes)

@@ -47,6 +47,15 @@ def predict_proba_matrix(estimator, X, n_classes):
     ------
     ValueError
         If the result cannot be matched to ``n_classes`` columns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X, y = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 2, 2])  # no class 1
+    >>> proba = predict_proba_matrix(LogisticRegression().fit(X, y), X, n_classes=3)
+    >>> proba.shape, proba[:, 1].tolist()
+    ((4, 3), [0.0, 0.0, 0.0, 0.0])
     """
     proba = estimator.predict_proba(X)
     fitted = getattr(estimator, "classes_", None)

@@ -130,6 +130,16 @@ def log_pipeline_params(pipeline, name):
     -------
     dict of str to str
         What was logged.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from ecgsk.tracking import setup_tracking, tracked_run
+    >>> exp_id = setup_tracking("sqlite:///mlruns/mlflow.db", "demo")  # doctest: +SKIP
+    >>> with tracked_run("logreg"):                                     # doctest: +SKIP
+    ...     params = log_pipeline_params(LogisticRegression(C=0.5), "logreg")
+    >>> params["pipeline"], params["C"]                                 # doctest: +SKIP
+    ('logreg', '0.5')
     """
     params = pipeline_params(pipeline, name)
     mlflow.log_params(params)
@@ -191,6 +201,14 @@ def data_hash(X, y=None):
     ------
     FileNotFoundError
         If a record path has no file.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.zeros((2, 12, 100), dtype=np.float32)
+    >>> digest = data_hash(X, [0, 1])
+    >>> len(digest), digest == data_hash(X.copy(), [0, 1]), digest == data_hash(X, [1, 0])
+    (64, True, False)
     """
     h = hashlib.sha256()
     arr = np.asarray(X)
@@ -357,6 +375,15 @@ def environment_tags():
         and ``ecgsk.threads.torch``, torch's intra-op threads now, where
         torch is imported (CPU fits are reproducible on one CPU model at a
         fixed number of threads).
+
+    Examples
+    --------
+    >>> import platform
+    >>> tags = environment_tags()
+    >>> tags["ecgsk.version.python"] == platform.python_version()
+    True
+    >>> "ecgsk.version.sklearn" in tags and "ecgsk.cpu" in tags
+    True
     """
     tags = dict(_git_tags())
     for short, dist in _PACKAGES.items():

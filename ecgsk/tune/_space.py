@@ -36,6 +36,13 @@ def make_sampler(sampler, seed, fixed=None):
     ------
     TuneError
         For an unknown name.
+
+    Examples
+    --------
+    >>> type(make_sampler("tpe", seed=0)).__name__
+    'TPESampler'
+    >>> type(make_sampler("random", seed=0, fixed={"C": 1.0})).__name__  # C set by --set
+    'PartialFixedSampler'
     """
     import optuna
 
@@ -75,6 +82,13 @@ def make_pruner(pruner, *, n_startup_trials=5, n_warmup_steps=1):
     ------
     TuneError
         For an unknown name or a negative count.
+
+    Examples
+    --------
+    >>> type(make_pruner("median", n_startup_trials=3)).__name__
+    'MedianPruner'
+    >>> type(make_pruner("none")).__name__
+    'NopPruner'
     """
     import optuna
 

@@ -120,6 +120,14 @@ def open_storage(url, *, heartbeat_interval=10, grace_period=30, max_retry=RETRY
         For an unsupported scheme, a missing database driver, a SQLite
         folder that cannot be written, or a database that does not answer;
         the URL in the message has its password masked.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     storage = open_storage(f"sqlite:///{folder}/optuna.db", heartbeat_interval=5)
+    ...     type(storage).__name__, storage.get_heartbeat_interval()
+    ('RDBStorage', 5)
     """
     import optuna
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
