@@ -298,8 +298,10 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
         (interrupted, killed, or with a failed pipeline): its finished
         pipeline runs are read back and its finished folds kept, in the same
         MLflow runs; only the rest is fitted (not a saved final fit, see
-        ``cache_dir``), and what a reopened run holds (metrics, training
-        curves, the model of a saved final fit) is not logged again. False
+        ``cache_dir``), and what a reopened run holds of it (the cross-
+        validation summary; with a saved final fit, its metrics, training
+        curves and model) is not logged again; a final fit made anew (its
+        saved file gone) logs its own results over the old ones. False
         (``--fresh``) starts a new comparison. ecgsk's own code is part of
         the request (:func:`ecgsk._source.code_hash`): after an upgrade or
         an edit of the package, a new comparison starts.
@@ -562,7 +564,7 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
 
     ``resume_run``: an unfinished run of this pipeline in the comparison
     being resumed; it is reopened, its FINISHED folds are kept and what it
-    holds is not logged again. ``final_dir``: where the final fit is kept
+    holds of the same fits is not logged again. ``final_dir``: where the final fit is kept
     until the run finishes (:func:`~ecgsk.compare._resume.save_final_fit`),
     so that the resumed run finishes with it instead of fitting anew; None
     keeps none.
@@ -659,6 +661,8 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
         bar.set_postfix_str(f"{name}: final fit")
         final_path = None if final_dir is None else final_fit_path(final_dir, run.info.run_id)
         saved = load_final_fit(final_path) if resumed and final_path is not None else None
+        # Only the fit whose results the run holds skips them: a new fit logs its own.
+        reused = saved is not None
         if saved is None:
             est, validation = fit_final(pipe, X, y, plan)  # networks validate on fold 9
             if final_path is not None:  # until the run finishes: a resume does not refit
@@ -673,11 +677,11 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
         y_valid = None if proba_valid is None else y[plan.valid]
         test_metrics = log_evaluation(y[plan.test], proba, classes, "test_", task_type,
                                       y_valid=y_valid, proba_valid=proba_valid, n_boot=n_boot,
-                                      random_state=seed, skip_logged=resumed)
+                                      random_state=seed, skip_logged=reused)
         _log_predictions(ds.X[plan.test], y[plan.test], proba, classes, "test/predictions.csv")
-        log_training_curves(est, skip_logged=resumed)
+        log_training_curves(est, skip_logged=reused)
         # The model of this very fit, logged before the interruption, is not logged twice.
-        model_uri = None if saved is None else logged_model_uri(client, resume_run)
+        model_uri = logged_model_uri(client, resume_run) if reused else None
         if model_uri is None:
             model_uri = log_model(est, classes=classes, input_example=X[plan.test[:2]],
                                   sampling_rate=rate, lead_names=signals.lead_names,
@@ -694,7 +698,7 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
             ext_metrics = log_evaluation(y_ext, proba_ext, classes, "external_", task_type,
                                          y_valid=y_valid, proba_valid=proba_valid,
                                          n_boot=n_boot, random_state=seed,
-                                         skip_logged=resumed)
+                                         skip_logged=reused)
             _log_predictions(ext_ds.X, y_ext, proba_ext, classes, "external/predictions.csv")
         bar.update(1)
         result = PipelineResult(name=name, run_id=run.info.run_id, cv_metrics=cv_metrics,

@@ -254,4 +254,5 @@ def logged_model_uri(client, run, name="model"):
     except MlflowException:
         return None
     ready = [m for m in models if m.name == name and m.status == LoggedModelStatus.READY]
-    return ready[0].model_uri if ready else None
+    newest = max(ready, key=lambda m: m.creation_timestamp or 0, default=None)
+    return None if newest is None else newest.model_uri

@@ -423,6 +423,44 @@ def test_an_interruption_in_the_final_logging_neither_refits_nor_logs_twice(
     assert result.test_metrics["test_macro_auroc"] == metrics["test_macro_auroc"]
 
 
+def test_a_final_fit_made_anew_on_resume_logs_its_own_results(
+        tmp_path, monkeypatch, tracking_uri, ptbxl_root, capsys):
+    """Without its saved file the final fit is redone: the run then shows the new fit's numbers."""
+    from ecgsk.compare import _compare
+
+    epochs = tmp_path / "epochs.log"
+    monkeypatch.setenv("ECGSK_TEST_EPOCHS", str(epochs))
+    monkeypatch.delenv("ECGSK_TEST_SIGINT", raising=False)
+    path = write_module(tmp_path, "ctrl_c_net", CTRL_C_NET)
+    cache = tmp_path / "cache"
+    argv = ["--pipelines", str(path), "--dataset", "ptbxl", "--task", "superdiagnostic",
+            "--data", str(ptbxl_root), "--folds", "1", "--max-records", "200", "--n-boot", "20",
+            "--experiment", "anew", "--tracking-uri", tracking_uri, "--cache-dir", str(cache),
+            "--no-progress"]
+    with monkeypatch.context() as patch:
+        _interrupt_first_call(patch, "ecgsk.tracking.log_model")  # test metrics logged
+        assert main(argv) == 130
+    client = MlflowClient(tracking_uri)
+    (first,) = _runs(client, "anew", "pipeline")
+    old = first.data.metrics["test_macro_auroc"]
+    for kept in (cache / "checkpoints").glob("compare-final-*.pkl"):
+        kept.unlink()
+
+    real = _compare._predict  # the new fit scores otherwise: its numbers must be the run's
+    monkeypatch.setattr(_compare, "_predict", lambda est, X, k: 1 - real(est, X, k))
+    assert main(argv) == 0
+    assert epochs.read_text().split() == ["1", "2", "3", "4", "5"] * 3  # fitted again
+    (run,) = _runs(client, "anew", "pipeline")
+    assert run.info.run_id == first.info.run_id and run.info.status == "FINISHED"
+    result = load_result(client, run)
+    new = result.test_metrics["test_macro_auroc"]
+    assert new != old and run.data.metrics["test_macro_auroc"] == new
+    models = client.search_logged_models([run.info.experiment_id],
+                                         filter_string=f"source_run_id = '{run.info.run_id}'")
+    assert [str(m.status) for m in models] == ["READY"] and result.model_uri == \
+        models[0].model_uri
+
+
 def test_no_cv_single_pipeline_cinc(tmp_path, quiet_args, tracking_uri, cinc_root, capsys):
     threads_before = torch.get_num_threads()
     path = write_module(tmp_path, "cinc_flat", FLAT_LR.format(dataset="cinc2017", task="af"))
