@@ -16,14 +16,18 @@ def find_records(root):
     """Record paths (without extension) under ``root``.
 
     Uses the ``RECORDS`` file where there is one, in its order; an entry
-    naming a folder (PhysioNet's nested listings, ``p00/``) stands for the
-    records in that folder, found the same way. The listed records without a
-    header are left out with a warning naming them (a partial download).
-    Without ``RECORDS``, every ``*.hea`` below, sorted; the same when none of
-    its entries is there (a stale or foreign ``RECORDS``), with a warning
-    saying so.
+    naming a folder below it (PhysioNet's nested listings, ``p00/``) stands
+    for the records in that folder, found the same way, and a record listed
+    twice is read once. The listed records without a header are left out
+    with a warning naming them (a partial download). Without ``RECORDS``,
+    every ``*.hea`` below, sorted; the same when none of its entries is
+    there (a stale or foreign ``RECORDS``), with a warning saying so.
     """
-    root = Path(root)
+    return _find_records(Path(root), set())
+
+
+def _find_records(root, seen):
+    seen.add(root.resolve())
     listing = root / "RECORDS"
     if listing.is_file():
         names = [line.strip() for line in listing.read_text().splitlines() if line.strip()]
@@ -31,11 +35,15 @@ def find_records(root):
         for name in names:
             path = root / name
             if path.is_dir():
-                present += find_records(path)
+                folder = path.resolve()
+                # Only folders below this one, each once: "." or a link back would loop.
+                if folder not in seen and folder.is_relative_to(root.resolve()):
+                    present += _find_records(path, seen)
             elif Path(f"{path}.hea").is_file():
                 present.append(path)
             else:
                 missing.append(name)
+        present = list(dict.fromkeys(present))
         if present:
             reason = f"listed in {listing} without a header file"
             report_dropped(root.name, {reason: len(missing)}, len(names), {reason: missing})
@@ -46,7 +54,7 @@ def find_records(root):
                 if names else "it lists no record")
         warnings.warn(f"{listing}: {none} (a stale or foreign RECORDS file?), so every header "
                       f"found ({len(found)} record{'' if len(found) == 1 else 's'}) is read "
-                      "instead.", UserWarning, stacklevel=2)
+                      "instead.", UserWarning, stacklevel=3)
     return found
 
 

@@ -199,7 +199,9 @@ def _check_header_fields(record, header, leads, fs=None):
     a rate written with an exponent (``1e3``) as the digits before it, and
     an ADC gain of 0 (an uncalibrated signal) as 200 units per mV; the
     signals would come back at the wrong rate or scale. ``fs`` is the rate
-    wfdb read, checked against the header's text where given.
+    wfdb read, checked against the header's text where given; the reader
+    calls this only for rates wfdb may have substituted (:func:`_suspect_fs`),
+    so an exponent whose leading digits make 50 Hz or more (``50e1``) passes.
     """
     try:
         with open(header, encoding="latin-1") as fh:

@@ -96,6 +96,20 @@ def test_wfdb_dir_follows_nested_records_listings(tmp_path):
     assert [p.rsplit("/", 2)[-2:] for p in ds.X] == [["p01", "c"], ["p00", "b"], ["p00", "a"]]
 
 
+def test_wfdb_dir_reads_each_listed_record_once_and_never_loops(tmp_path):
+    _write_record(tmp_path / "p00", "a")
+    _write_record(tmp_path / "p00", "b")
+    _write_record(tmp_path, "c")
+    (tmp_path / "p00" / "up").symlink_to(tmp_path, target_is_directory=True)  # a loop
+    # "." and ".." name this folder and its parent, "p00/up" links back: none is followed;
+    # p00/a is listed twice, once by its folder.
+    (tmp_path / "RECORDS").write_text(".\n..\np00/\np00/a\nc\np00/up\n")
+    (tmp_path / "p00" / "RECORDS").write_text("a\nb\nup/\n")
+    ds = load_wfdb_dir(tmp_path)
+    assert [p.rsplit("/", 2)[-2:] for p in ds.X] == [["p00", "a"], ["p00", "b"], [
+        tmp_path.name, "c"]]
+
+
 @pytest.mark.parametrize("rate", ["abc", "0", "-5", "5e2"])
 def test_wfdb_dir_an_invalid_rate_is_nan_not_250_hz(tmp_path, rate):
     import numpy as np
