@@ -45,10 +45,16 @@ creates the study creates its MLflow parent run and stores its id in the
 study's user attributes; the others nest their trial runs under it. The
 worker that ran the study's last trial makes the final refit once no trial
 runs any more (so does a worker started on a study whose trials are done,
-when its refit is missing). A worker that finds a final refit with a fresh
-heartbeat leaves it, and the parent run, to the worker running it and says
-so (exit status 0); of two refits opened at once, the later gives way (its
-run KILLED, nothing registered).
+when its refit is missing). A worker that finds a final refit of the same
+trial with a fresh heartbeat leaves it, and the parent run, to the worker
+running it and says so (exit status 0); a refit of an older best does not
+stop it. Of refits of one trial opened at once, the one with the smallest
+run id goes on (each looks right after opening its run and again before
+registering); the others give way (their runs KILLED, nothing
+registered). A refit whose trial is no longer the best when it is about to
+register its model (the study was resumed with more trials) registers
+nothing and leaves the parent run to the new best's refit (its run tagged
+``ecgsk.superseded``).
 
 Pruning
 -------

@@ -141,20 +141,26 @@ def _is_live(run, grace_period, now):
     return now - beat <= grace_period * 1000
 
 
-def live_final_runs(client, experiment_id, uid, grace_period):
+def live_final_runs(client, experiment_id, uid, grace_period, trial_number=None):
     """The study's RUNNING final-refit runs whose heartbeat is fresh: live workers refit them.
 
     A refitting process refreshes the tag :data:`HEARTBEAT_TAG` of its run
     (:func:`final_heartbeat`); one refreshed within ``grace_period`` seconds
     belongs to a live worker, wherever it runs (the workers' clocks are
-    taken to agree to well within ``grace_period``). Sorted by start time,
-    then run id: the first one is the refit that goes on when two start at
-    once.
+    taken to agree to well within ``grace_period``). With ``trial_number``,
+    only the refits of that trial (tag ``trial_number``): a refit of a trial
+    that is no longer the best does not stand in for the refit of the best.
+
+    Sorted by run id, and by nothing else: of refits of one trial started at
+    once, the first one goes on and the others give way, and every worker
+    computes the same first one whatever its clock says (start times come
+    from each worker's clock).
     """
     now = now_ms()
     live = [run for run in _running_final_runs(client, experiment_id, uid)
-            if _is_live(run, grace_period, now)]
-    return sorted(live, key=lambda run: (run.info.start_time or 0, run.info.run_id))
+            if _is_live(run, grace_period, now)
+            and (trial_number is None or run.data.tags.get("trial_number") == str(trial_number))]
+    return sorted(live, key=lambda run: run.info.run_id)
 
 
 def end_unfinished_final_runs(client, experiment_id, uid, *, grace_period):

@@ -52,6 +52,8 @@ CONFIG_ATTR = "ecgsk.config"
 UID_ATTR = "ecgsk.study_uid"
 #: Study user attribute: the final refit (MLflow run, best trial, model version).
 FINAL_ATTR = "ecgsk.final"
+#: Tag of a final refit run whose trial stopped being the best before it registered a model.
+SUPERSEDED_TAG = "ecgsk.superseded"
 
 _WAIT_FOR_CREATOR_S = 30.0
 
@@ -79,8 +81,9 @@ class TuneResult:
     (networks)"``, ``"fold 9 (thresholds only)"`` or ``"none"``) are set
     when this call did the final refit;
     ``refit`` says who did (``"this worker"``, ``"done before"``,
-    ``"another worker ..."``, with the run id of a refit another worker is
-    running) or why none was done. ``explanations``: the
+    ``"another worker ..."``, with the run id of a refit of the same trial
+    another worker is running) or why none was done (``"trial N's refit was
+    superseded: ..."``: a better trial came while it ran). ``explanations``: the
     artifact paths ``explain=N`` logged on the final refit's run (empty
     when off, when this call did no refit, or when explaining failed: the
     run is then tagged ``ecgsk.explain_error``). ``found_complete``: the
@@ -837,6 +840,43 @@ def _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_b
         raise TuneFailed(failed, result)
 
 
+def _rival_refit(study, client, experiment_id, ctx, trial_number, run_id):
+    """The run id of another worker's refit of the same trial that goes on before this one.
+
+    That is a live refit (fresh heartbeat) of ``trial_number`` with a smaller
+    run id than ``run_id`` (a rule every worker computes alike, without
+    clocks), or a refit of it that already stored ``ecgsk.final`` and whose
+    run is still running or finished. None when this refit goes on.
+    """
+    live = live_final_runs(client, experiment_id, ctx.study_uid, ctx.grace_period,
+                           trial_number)
+    first = next(iter(live), None)
+    if first is not None and first.info.run_id < run_id:
+        return first.info.run_id
+    final = study.user_attrs.get(FINAL_ATTR) or {}
+    if final.get("best_trial") != trial_number or final.get("run_id") in (None, run_id):
+        return None
+    from mlflow.exceptions import MlflowException
+
+    try:  # a refit that stored it and then ended KILLED (or was deleted) is no rival
+        done = client.get_run(final["run_id"])
+    except MlflowException:
+        return None
+    alive = done.info.status in ("RUNNING", "FINISHED") and done.info.lifecycle_stage == "active"
+    return final["run_id"] if alive else None
+
+
+def _give_way(client, run_id, other):
+    """End this refit's run KILLED, registering nothing: run ``other`` refits the same trial."""
+    import mlflow
+
+    client.set_tag(run_id, "ecgsk.error",
+                   f"gave way to run {other}: another worker refits the same trial at the "
+                   "same time; this run registered nothing")
+    mlflow.end_run("KILLED")
+    return f"another worker is refitting (run {other}); this worker's run {run_id} gave way"
+
+
 def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed, result):
     """Refit the best trial as compare's final fit, test it once, register it.
 
@@ -844,20 +884,31 @@ def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
     the validation records (PTB-XL's fold 9), which also tune the decision
     thresholds (:func:`ecgsk.compare._data.fit_final`).
 
-    One worker refits, wherever the workers run: the refit's run carries a
-    heartbeat (:func:`ecgsk.tune._runs.final_heartbeat`). A final run of the
-    study with a fresh heartbeat is another worker's refit, which this one
-    leaves alone; one with a stale heartbeat (or none) was left by a dead
-    process and is ended KILLED. Two workers that open their runs at once
-    both look again once theirs has its first heartbeat: the later one (by
-    start time, then run id) ends its run KILLED, tagged ``ecgsk.error``,
-    having registered nothing.
+    One worker refits the best trial, wherever the workers run: the refit's
+    run carries a heartbeat (:func:`ecgsk.tune._runs.final_heartbeat`). A
+    final run of the study with a stale heartbeat (or none) was left by a
+    dead process and is ended KILLED. One with a fresh heartbeat that refits
+    the same trial is another worker's refit, which this one leaves alone;
+    one that refits another trial (an older best) does not stop this refit.
+    Two workers may open runs for the same trial at once: each looks again
+    right after opening its run and once more before it registers, and
+    gives way to a live refit of the trial with a smaller run id (no clock
+    decides), or to one that has already stored ``ecgsk.final``; a run that
+    gives way ends KILLED, tagged ``ecgsk.error``, having registered
+    nothing. Each worker's run is live (or its ``ecgsk.final`` stored) from
+    its opening to its end, so of two at once exactly one registers.
+
+    Just before it registers its model, the refit reads the study's best
+    trial again: when another trial has become the best meanwhile (the study
+    was resumed with more trials), it registers nothing, stores no
+    ``ecgsk.final`` and leaves the parent run alone (the refit of the new
+    best ends it); its run ends FINISHED, tagged ``ecgsk.superseded``.
 
     Returns
     -------
     str or None
         None when this worker refitted; else what ``TuneResult.refit``
-        says: another worker refits (run id).
+        says: another worker refits (run id), or this refit was superseded.
     """
     import mlflow
     import optuna
@@ -888,7 +939,7 @@ def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
             "trial_number": str(best.number), "mlflow.parentRunId": parent_id}
     uid, grace = ctx.study_uid, ctx.grace_period
     end_unfinished_final_runs(client, experiment_id, uid, grace_period=grace)
-    live = live_final_runs(client, experiment_id, uid, grace)
+    live = live_final_runs(client, experiment_id, uid, grace, best.number)
     if live:
         return f"another worker is refitting (run {live[0].info.run_id})"
     tags[HEARTBEAT_TAG] = str(now_ms())  # live from its first moment
@@ -897,16 +948,11 @@ def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
         with (tracked_run(f"final refit (trial {best.number})", tags=tags) as run,
               final_heartbeat(client, run.info.run_id, ctx.heartbeat_interval)):
             run_id = run.info.run_id
-            # Another worker may have opened its run since the look above: the first goes on.
-            first = next(iter(live_final_runs(client, experiment_id, uid, grace)), run)
-            if first.info.run_id != run_id:
-                client.set_tag(run_id, "ecgsk.error",
-                               f"gave way to run {first.info.run_id}: another worker started "
-                               "the study's final refit at the same time; this run refitted "
-                               "and registered nothing")
-                mlflow.end_run("KILLED")
-                return (f"another worker is refitting (run {first.info.run_id}); this "
-                        f"worker's run {run_id} gave way")
+            # Another worker may have opened its run since the look above: the smallest run
+            # id goes on. Looked at again before registering, for a rival opened later.
+            other = _rival_refit(study, client, experiment_id, ctx, best.number, run_id)
+            if other is not None:
+                return _give_way(client, run_id, other)
             mlflow.log_params({f"optuna.{key}": mask_secrets(_short(v))
                                for key, v in best.params.items()})
             mlflow.log_params({f"factory.{key}": MASK if is_secret_key(key)
@@ -940,10 +986,22 @@ def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
             _log_predictions(ds.X[plan.test], y[plan.test], proba, ctx.classes,
                              "test/predictions.csv")
             log_training_curves(est)
+            explanations = []
             if ctx.explain:
-                result.explanations = _log_explanations(
+                explanations = _log_explanations(
                     est, X, y, plan, ds, ctx.classes, ctx.sampling_rate, ctx.lead_names,
                     ctx.explain, seed)
+            other = _rival_refit(study, client, experiment_id, ctx, best.number, run_id)
+            if other is not None:
+                return _give_way(client, run_id, other)
+            now_best = study.best_trial.number  # a resumed study may have found a better one
+            if now_best != best.number:
+                client.set_tag(run_id, SUPERSEDED_TAG,
+                               f"trial {now_best} became the study's best while this refit of "
+                               f"trial {best.number} ran: it registered no model; the refit "
+                               f"of trial {now_best} registers the study's model")
+                return (f"trial {best.number}'s refit was superseded: trial {now_best} is now "
+                        "the best; its refit is left to the worker running it")
             # Registered last: a version exists only for a refit that got this far.
             info = log_model(est, classes=ctx.classes, input_example=X[plan.test[:2]],
                              registered_model_name=ctx.study_name,
@@ -967,6 +1025,7 @@ def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
     client.set_tag(parent_id, "best_trial", str(best.number))
     client.set_tag(parent_id, "model_version", str(version))
     result.final_run_id = run_id
+    result.explanations = explanations
     result.final_validation = validation
     result.test_metrics = metrics
     result.model_uri = info.model_uri

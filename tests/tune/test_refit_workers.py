@@ -7,6 +7,7 @@ import time
 import mlflow
 import optuna
 import pytest
+from mlflow.entities import RunTag
 from mlflow.tracking import MlflowClient
 
 from ecgsk.tune import _tune, main, tune
@@ -21,7 +22,8 @@ def study_args(pipeline_files, ptbxl_root, tracking_uri, signal_cache):
     return dict(pipeline=pipeline_files["stats_lr"], dataset="ptbxl", task="superdiagnostic",
                 data=ptbxl_root, n_trials=1, folds=[1], max_records=200, n_boot=10,
                 pruner="none", tracking_uri=tracking_uri, experiment="race",
-                study_name="race", cache_dir=signal_cache, progress=False)
+                study_name="race", cache_dir=signal_cache, progress=False,
+                heartbeat_interval=1)
 
 
 def _cli(args):
@@ -29,7 +31,8 @@ def _cli(args):
             args["task"], "--data", str(args["data"]), "--n-trials", "1", "--folds", "1",
             "--max-records", "200", "--n-boot", "10", "--pruner", "none", "--tracking-uri",
             args["tracking_uri"], "--experiment", args["experiment"], "--study-name",
-            args["study_name"], "--cache-dir", str(args["cache_dir"]), "--no-progress"]
+            args["study_name"], "--cache-dir", str(args["cache_dir"]), "--no-progress",
+            "--heartbeat-interval", str(args["heartbeat_interval"])]
 
 
 def _study(args):
@@ -49,12 +52,42 @@ def _trials_done(args, monkeypatch):
     return client, experiment_id, study.user_attrs["ecgsk.study_uid"]
 
 
-def _final_run(client, experiment_id, uid, heartbeat, start_time=None):
-    """A final run of the study as another worker opens it (``heartbeat`` None: no tag)."""
-    tags = {"ecgsk.role": "final", "ecgsk.study_uid": uid}
+def _final_run(client, experiment_id, uid, heartbeat, trial=0):
+    """A final run of the study's trial ``trial`` as another worker opens it.
+
+    ``heartbeat`` None: no heartbeat tag.
+    """
+    tags = {"ecgsk.role": "final", "ecgsk.study_uid": uid, "trial_number": str(trial)}
     if heartbeat is not None:
         tags[HEARTBEAT_TAG] = str(heartbeat)
-    return client.create_run(experiment_id, start_time=start_time, tags=tags).info.run_id
+    return client.create_run(experiment_id, tags=tags).info.run_id
+
+
+def _rival(client, experiment_id, uid, mine, smaller, start_time=None):
+    """A live final run of trial 0 whose run id sorts before ``mine`` (``smaller``) or after.
+
+    Run ids are random: runs are opened (and deleted) until one sorts as asked.
+    """
+    while True:
+        run_id = client.create_run(experiment_id, start_time=start_time).info.run_id
+        if (run_id < mine) == smaller:
+            break
+        client.delete_run(run_id)
+    tags = {"ecgsk.role": "final", "ecgsk.study_uid": uid, "trial_number": "0",
+            HEARTBEAT_TAG: str(now_ms())}
+    client.log_batch(run_id, tags=[RunTag(key, value) for key, value in tags.items()])
+    return run_id
+
+
+def _when_my_run_opens(monkeypatch, action):
+    """Call ``action(my run id)`` as this worker's refit run starts its heartbeat."""
+    real = _tune.final_heartbeat
+
+    def heartbeat(client, run_id, interval):
+        action(run_id)
+        return real(client, run_id, interval)
+
+    monkeypatch.setattr(_tune, "final_heartbeat", heartbeat)
 
 
 def _finals(client, experiment_id):
@@ -98,31 +131,143 @@ def test_refits_without_a_fresh_heartbeat_are_ended_killed_and_redone(study_args
     assert version.run_id == result.final_run_id
 
 
-def test_the_later_of_two_refits_opened_at_once_gives_way(study_args, monkeypatch):
+def test_a_live_refit_of_another_trial_does_not_stop_the_refit_of_the_best(
+        study_args, monkeypatch):
     client, exp, uid = _trials_done(study_args, monkeypatch)
-    real, others = _tune.live_final_runs, []
-
-    def other_worker_opens_its_run_meanwhile(*args):
-        live = real(*args)
-        if not others:  # after this worker's first look, before it opens its run
-            others.append(_final_run(client, exp, uid, now_ms(), start_time=now_ms() - 1000))
-        return live
-
-    monkeypatch.setattr(_tune, "live_final_runs", other_worker_opens_its_run_meanwhile)
+    old = _final_run(client, exp, uid, now_ms(), trial=7)  # an older best's refit, under way
     result = tune(**study_args, out=io.StringIO())
+    assert result.refit == "this worker" and result.model_version == "1"
+    final = client.get_run(result.final_run_id)
+    assert final.info.status == "FINISHED" and final.data.tags["trial_number"] == "0"
+    run = client.get_run(old)  # left to its worker
+    assert run.info.status == "RUNNING" and "ecgsk.error" not in run.data.tags
+    assert _study(study_args).user_attrs["ecgsk.final"]["best_trial"] == 0
+
+
+def test_of_two_refits_opened_at_once_the_smaller_run_id_goes_on_though_opened_later(
+        study_args, monkeypatch):
+    """The rival opens its run a moment after this worker's (a later start time).
+
+    This worker's look right after opening its run misses it; the look before
+    registering sees it.
+    """
+    client, exp, uid = _trials_done(study_args, monkeypatch)
+    others, threads = [], []
+
+    def open_rival_soon(mine):  # after the look this worker makes at once
+        def rival():
+            time.sleep(0.3)
+            others.append(_rival(client, exp, uid, mine, smaller=True))
+
+        threads.append(threading.Thread(target=rival))
+        threads[-1].start()
+
+    _when_my_run_opens(monkeypatch, open_rival_soon)
+    result = tune(**study_args, out=io.StringIO())
+    threads[0].join()
     (other,) = others
     (mine,) = [r for r in _finals(client, exp) if r.info.run_id != other]
+    assert client.get_run(other).info.start_time > mine.info.start_time
     assert result.refit == (f"another worker is refitting (run {other}); this worker's run "
                             f"{mine.info.run_id} gave way")
     assert result.final_run_id is None and result.model_version is None
     assert mine.info.status == "KILLED"
     assert mine.data.tags["ecgsk.error"].startswith(f"gave way to run {other}: ")
-    assert not mine.data.params and not mine.data.metrics  # refitted nothing
+    assert "test_macro_auroc" in mine.data.metrics  # it refitted, then saw the rival
     assert client.search_model_versions(f"name = '{study_args['study_name']}'") == []
     run = client.get_run(other)
     assert run.info.status == "RUNNING" and "ecgsk.error" not in run.data.tags
     assert "ecgsk.final" not in _study(study_args).user_attrs
     assert not _heartbeat_threads()
+
+
+def test_of_two_refits_opened_at_once_an_earlier_start_time_does_not_win(study_args,
+                                                                         monkeypatch):
+    client, exp, uid = _trials_done(study_args, monkeypatch)
+    others = []
+
+    def open_rival(mine):  # a worker whose clock is a second behind, with a larger run id
+        others.append(_rival(client, exp, uid, mine, smaller=False, start_time=now_ms() - 1000))
+
+    _when_my_run_opens(monkeypatch, open_rival)
+    result = tune(**study_args, out=io.StringIO())
+    (other,) = others
+    assert result.refit == "this worker" and result.model_version == "1"
+    assert client.get_run(other).info.start_time < client.get_run(
+        result.final_run_id).info.start_time
+    run = client.get_run(other)  # its worker gives way when it looks
+    assert run.info.status == "RUNNING" and "ecgsk.error" not in run.data.tags
+
+
+def test_a_refit_gives_way_to_one_of_its_trial_that_already_stored_its_result(
+        study_args, monkeypatch):
+    """A rival with a larger run id that registered first (its worker missed this one)."""
+    client, exp, uid = _trials_done(study_args, monkeypatch)
+    others = []
+
+    def rival_done(mine):
+        other = _rival(client, exp, uid, mine, smaller=False)
+        others.append(other)
+        _study(study_args).set_user_attr("ecgsk.final", {"run_id": other, "best_trial": 0})
+
+    _when_my_run_opens(monkeypatch, rival_done)
+    result = tune(**study_args, out=io.StringIO())
+    (other,) = others
+    assert result.refit.startswith(f"another worker is refitting (run {other}); ")
+    assert client.search_model_versions(f"name = '{study_args['study_name']}'") == []
+
+
+def test_a_stored_result_whose_run_was_killed_is_no_rival(study_args, monkeypatch):
+    client, exp, uid = _trials_done(study_args, monkeypatch)
+    # A refit that stored its result, then was killed before its run ended (stale heartbeat):
+    # the refit ends it KILLED and goes on.
+    dead = _final_run(client, exp, uid, now_ms() - 35_000)
+    _study(study_args).set_user_attr("ecgsk.final", {"run_id": dead, "best_trial": 0})
+    result = tune(**study_args, out=io.StringIO())
+    assert result.refit == "this worker" and result.model_version == "1"
+    assert client.get_run(dead).info.status == "KILLED"
+    assert _study(study_args).user_attrs["ecgsk.final"]["run_id"] == result.final_run_id
+
+
+def test_a_refit_whose_trial_stops_being_the_best_registers_nothing(study_args, monkeypatch):
+    client, exp, uid = _trials_done(study_args, monkeypatch)
+    from ecgsk.compare import _data
+
+    real = _data.fit_final
+
+    def a_better_trial_completes_meanwhile(*args, **kwargs):
+        fitted = real(*args, **kwargs)
+        study = _study(study_args)
+        best = study.best_trial
+        better = best.value + (1 if study.direction.name == "MAXIMIZE" else -1)
+        study.add_trial(optuna.trial.create_trial(params=best.params,
+                                                  distributions=best.distributions, value=better))
+        return fitted
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_data, "fit_final", a_better_trial_completes_meanwhile)
+        out = io.StringIO()
+        result = tune(**study_args, out=out)
+    message = ("trial 0's refit was superseded: trial 1 is now the best; its refit is left to "
+               "the worker running it")
+    assert result.refit == message and f"Final refit: {message}.\n" in out.getvalue()
+    assert result.final_run_id is None and result.model_version is None
+    assert result.test_metrics is None
+    assert client.search_model_versions(f"name = '{study_args['study_name']}'") == []
+    assert "ecgsk.final" not in _study(study_args).user_attrs
+    parent_id = _study(study_args).user_attrs["ecgsk.mlflow_parent_run_id"]
+    parent = client.get_run(parent_id)  # left to the refit of trial 1
+    assert parent.info.status == "RUNNING" and "final_run_id" not in parent.data.tags
+    (run,) = _finals(client, exp)
+    assert run.info.status == "FINISHED" and run.data.tags["trial_number"] == "0"
+    assert run.data.tags["ecgsk.superseded"].startswith("trial 1 became the study's best")
+    assert "ecgsk.error" not in run.data.tags
+    assert not _heartbeat_threads()
+    # The refit of the new best registers the study's model and ends the parent run.
+    result = tune(**study_args, out=io.StringIO())
+    assert result.refit == "this worker" and result.model_version == "1"
+    assert _study(study_args).user_attrs["ecgsk.final"]["best_trial"] == 1
+    assert client.get_run(parent_id).info.status == "FINISHED"
 
 
 def test_the_refit_beats_while_it_runs_and_is_recorded_before_its_run_ends(

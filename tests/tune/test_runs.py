@@ -155,14 +155,36 @@ def test_a_final_run_with_a_fresh_heartbeat_is_live_and_left_alone(store):
     assert kept.info.status == "RUNNING" and "ecgsk.error" not in kept.data.tags
 
 
-def test_the_first_started_live_final_run_comes_first_then_the_smallest_id(store):
+def test_live_final_runs_come_by_run_id_whatever_their_start_times(store):
     client, exp = store
     tags = {"ecgsk.role": "final", "ecgsk.study_uid": "u8", HEARTBEAT_TAG: str(now_ms())}
     start = now_ms() - 10_000
-    late = client.create_run(exp, start_time=start + 1, tags=tags).info.run_id
-    tied = sorted(client.create_run(exp, start_time=start, tags=tags).info.run_id
-                  for _ in range(2))
-    assert [r.info.run_id for r in live_final_runs(client, exp, "u8", 30)] == [*tied, late]
+    early = client.create_run(exp, start_time=start, tags=tags).info.run_id
+    late = None
+    while late is None:  # run ids are random: a later run whose id sorts before the early one
+        candidate = client.create_run(exp, start_time=start + 5_000).info.run_id
+        if candidate < early:
+            late = candidate
+        else:
+            client.delete_run(candidate)
+    for key, value in tags.items():
+        client.set_tag(late, key, value)
+    tied = [client.create_run(exp, start_time=start + 1_000, tags=tags).info.run_id
+            for _ in range(3)]
+    live = [r.info.run_id for r in live_final_runs(client, exp, "u8", 30)]
+    assert live == sorted([early, late, *tied]) and live.index(late) < live.index(early)
+
+
+def test_live_final_runs_of_one_trial(store):
+    client, exp = store
+    tags = {"ecgsk.role": "final", "ecgsk.study_uid": "u9", HEARTBEAT_TAG: str(now_ms())}
+    five = client.create_run(exp, tags={**tags, "trial_number": "5"}).info.run_id
+    twenty_five = client.create_run(exp, tags={**tags, "trial_number": "25"}).info.run_id
+    untagged = client.create_run(exp, tags=tags).info.run_id
+    assert [r.info.run_id for r in live_final_runs(client, exp, "u9", 30, 25)] == [twenty_five]
+    assert [r.info.run_id for r in live_final_runs(client, exp, "u9", 30, "5")] == [five]
+    assert [r.info.run_id for r in live_final_runs(client, exp, "u9", 30)] == \
+        sorted([five, twenty_five, untagged])
 
 
 def _heartbeat_threads():
