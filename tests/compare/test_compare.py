@@ -373,13 +373,13 @@ def _interrupt_first_call(monkeypatch, target):
     monkeypatch.setattr(module, attribute, interrupted)
 
 
-@pytest.mark.parametrize("where", [
-    "ecgsk.tracking.log_model",  # test metrics and training curves logged, no model yet
-    "ecgsk.compare._compare.save_result",  # everything logged: model, external metrics
-])
-def test_an_interruption_in_the_final_logging_neither_refits_nor_logs_twice(
-        where, tmp_path, monkeypatch, tracking_uri, ptbxl_root, capsys):
-    """Ctrl-C after the final fit; the rerun finishes the run with that fit, nothing twice."""
+def _interrupted_in_final_logging(where, experiment, tmp_path, monkeypatch, tracking_uri,
+                                  ptbxl_root, extra=()):
+    """Run a small network comparison that Ctrl-C stops in ``where``, after its final fit.
+
+    Returns the command's arguments (to rerun it), the file each trained epoch
+    is written to, and the cache folder.
+    """
     epochs = tmp_path / "epochs.log"
     monkeypatch.setenv("ECGSK_TEST_EPOCHS", str(epochs))
     monkeypatch.delenv("ECGSK_TEST_SIGINT", raising=False)
@@ -387,11 +387,24 @@ def test_an_interruption_in_the_final_logging_neither_refits_nor_logs_twice(
     cache = tmp_path / "cache"
     argv = ["--pipelines", str(path), "--dataset", "ptbxl", "--task", "superdiagnostic",
             "--data", str(ptbxl_root), "--folds", "1", "--max-records", "200", "--n-boot", "20",
-            "--test-data", str(ptbxl_root), "--experiment", "final", "--tracking-uri",
-            tracking_uri, "--cache-dir", str(cache), "--no-progress"]
+            *extra, "--experiment", experiment, "--tracking-uri", tracking_uri, "--cache-dir",
+            str(cache), "--no-progress"]
     with monkeypatch.context() as patch:
         _interrupt_first_call(patch, where)
         assert main(argv) == 130
+    return argv, epochs, cache
+
+
+@pytest.mark.parametrize("where", [
+    "ecgsk.tracking.log_model",  # test metrics and training curves logged, no model yet
+    "ecgsk.compare._compare.save_result",  # everything logged: model, external metrics
+])
+def test_an_interruption_in_the_final_logging_neither_refits_nor_logs_twice(
+        where, tmp_path, monkeypatch, tracking_uri, ptbxl_root, capsys):
+    """Ctrl-C after the final fit; the rerun finishes the run with that fit, nothing twice."""
+    argv, epochs, cache = _interrupted_in_final_logging(
+        where, "final", tmp_path, monkeypatch, tracking_uri, ptbxl_root,
+        extra=("--test-data", str(ptbxl_root)))
     trained = epochs.read_text().split()
     assert trained == ["1", "2", "3", "4", "5"] * 2  # fold 1, then the final fit
     kept = list((cache / "checkpoints").glob("compare-final-*.pkl"))
@@ -428,18 +441,8 @@ def test_a_final_fit_made_anew_on_resume_logs_its_own_results(
     """Without its saved file the final fit is redone: the run then shows the new fit's numbers."""
     from ecgsk.compare import _compare
 
-    epochs = tmp_path / "epochs.log"
-    monkeypatch.setenv("ECGSK_TEST_EPOCHS", str(epochs))
-    monkeypatch.delenv("ECGSK_TEST_SIGINT", raising=False)
-    path = write_module(tmp_path, "ctrl_c_net", CTRL_C_NET)
-    cache = tmp_path / "cache"
-    argv = ["--pipelines", str(path), "--dataset", "ptbxl", "--task", "superdiagnostic",
-            "--data", str(ptbxl_root), "--folds", "1", "--max-records", "200", "--n-boot", "20",
-            "--experiment", "anew", "--tracking-uri", tracking_uri, "--cache-dir", str(cache),
-            "--no-progress"]
-    with monkeypatch.context() as patch:
-        _interrupt_first_call(patch, "ecgsk.tracking.log_model")  # test metrics logged
-        assert main(argv) == 130
+    argv, epochs, cache = _interrupted_in_final_logging(  # test metrics logged, no model
+        "ecgsk.tracking.log_model", "anew", tmp_path, monkeypatch, tracking_uri, ptbxl_root)
     client = MlflowClient(tracking_uri)
     (first,) = _runs(client, "anew", "pipeline")
     old = first.data.metrics["test_macro_auroc"]
