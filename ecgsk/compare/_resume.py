@@ -248,9 +248,10 @@ def logged_model_uri(client, run, name="model"):
     from mlflow.entities import LoggedModelStatus
     from mlflow.exceptions import MlflowException
 
+    from ..tracking._runs import run_logged_models
+
     try:
-        models = client.search_logged_models(
-            [run.info.experiment_id], filter_string=f"source_run_id = '{run.info.run_id}'")
+        models = run_logged_models(client, run)
     except MlflowException:
         return None
     ready = [m for m in models if m.name == name and m.status == LoggedModelStatus.READY]

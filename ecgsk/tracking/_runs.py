@@ -11,7 +11,8 @@ from mlflow.tracking import MlflowClient
 
 from ._masking import mask_secrets
 
-__all__ = ["tracked_run", "RunTerminated", "ERROR_TAG", "fail_pending_models"]
+__all__ = ["tracked_run", "RunTerminated", "ERROR_TAG", "run_logged_models",
+           "fail_pending_models"]
 
 _logger = logging.getLogger(__name__)
 
@@ -90,13 +91,19 @@ def _describe(exc):
     return mask_secrets(f"{type(exc).__name__}: {exc}")[:5000]
 
 
+def run_logged_models(client, run):
+    """The logged models (MLflow 3) whose source is ``run`` (a run or its id)."""
+    if isinstance(run, str):
+        run = client.get_run(run)
+    return client.search_logged_models([run.info.experiment_id],
+                                       filter_string=f"source_run_id = '{run.info.run_id}'")
+
+
 def fail_pending_models(client, run_id):
     """Mark FAILED the logged models of ``run_id`` left PENDING (a ``log_model`` cut short)."""
     from mlflow.entities import LoggedModelStatus
 
-    experiment_id = client.get_run(run_id).info.experiment_id
-    for model in client.search_logged_models([experiment_id],
-                                             filter_string=f"source_run_id = '{run_id}'"):
+    for model in run_logged_models(client, run_id):
         if model.status == LoggedModelStatus.PENDING:
             client.finalize_logged_model(model.model_id, LoggedModelStatus.FAILED)
 

@@ -50,7 +50,8 @@ def _end_group(signum=None, frame=None):
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if os.getpgrp() == os.getpid():
         os.killpg(os.getpgrp(), signal.SIGTERM)
-    os.kill(os.getpid(), signal.SIGTERM)
+    else:
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _tie_to_parent(parent):

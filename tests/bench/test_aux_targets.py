@@ -1,6 +1,5 @@
 """bench/aux_targets.py: finer labels aligned to the records, and the table it prints."""
 
-import types
 
 import numpy as np
 import pandas as pd
@@ -9,7 +8,7 @@ import pytest
 from ecgsk.nets import ECGCNN
 from ecgsk.neural import ECGNetClassifier
 
-from .conftest import load_bench
+from .conftest import counted_networks, load_bench
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +42,7 @@ def tiny_network(random_state=0):
 
 def test_the_table_compares_each_variant_and_a_rerun_reuses_the_fits(
         aux, data_root, signal_cache, tmp_path, monkeypatch, capsys):
-    fitted = []
-
-    def network(random_state=0):
-        fitted.append(random_state)
-        return tiny_network(random_state)
-
-    monkeypatch.setattr(aux.quality, "load_pipeline_module",
-                        lambda name: types.SimpleNamespace(network=network))
+    fitted = counted_networks(monkeypatch, aux.quality, tiny_network)
     argv = ["--data", str(data_root), "--select", "--aux", "subdiagnostic", "--seeds", "0", "1",
             "--n-boot", "20", "--cache-dir", str(signal_cache), "--out-dir", str(tmp_path)]
     aux.main(argv)

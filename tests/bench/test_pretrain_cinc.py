@@ -2,7 +2,6 @@
 
 import dataclasses
 import pickle
-import types
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from sklearn.pipeline import Pipeline
 from ecgsk.nets import SEResNeXt1d
 from ecgsk.neural import ECGNetClassifier
 
-from .conftest import load_bench
+from .conftest import counted_networks, load_bench
 
 
 @pytest.fixture(scope="module")
@@ -62,12 +61,7 @@ def tiny_network(random_state=0):
 
 def test_the_table_compares_the_pretrained_network_and_a_rerun_reuses_everything(
         pre, data_root, signal_cache, tmp_path, monkeypatch, capsys):
-    fitted = []
-
-    def network(random_state=0):
-        fitted.append(random_state)
-        return tiny_network(random_state)
-
+    fitted = counted_networks(monkeypatch, pre.quality, tiny_network)
     real = pre.load_dataset
 
     def forty_cinc_records(name, task, root, rate):
@@ -78,8 +72,6 @@ def test_the_table_compares_the_pretrained_network_and_a_rerun_reuses_everything
         return dataclasses.replace(ds, X=ds.X[keep], y=ds.y[keep], groups=ds.groups[keep],
                                    meta=ds.meta.iloc[keep])
 
-    monkeypatch.setattr(pre.quality, "load_pipeline_module",
-                        lambda name: types.SimpleNamespace(network=network))
     monkeypatch.setattr(pre, "load_dataset", forty_cinc_records)
     argv = ["--data", str(data_root), "--select", "--seeds", "0", "1", "--n-boot", "20",
             "--cache-dir", str(signal_cache), "--out-dir", str(tmp_path / "pre"),
