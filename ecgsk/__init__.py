@@ -19,8 +19,9 @@ metrics
     Challenge F1, macro AUROC, bootstrap CIs, DeLong and McNemar tests.
 tracking
     MLflow logging of runs, evaluations and models.
-compare, tune, predict, ui
-    The command-line tools (``python -m ecgsk.compare`` ...).
+compare, tune, predict, ui, cache
+    The command-line tools (``python -m ecgsk.compare`` ...); ``cache`` shows
+    and prunes the folder of decoded records and checkpoints.
 explain, plots
     Saliency, Grad-CAM and permutation importance; matplotlib figures.
 
@@ -33,7 +34,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = ("datasets", "preprocessing", "nets", "neural", "features", "baselines",
-               "metrics", "tracking", "compare", "tune", "predict", "explain", "plots", "ui")
+               "metrics", "tracking", "compare", "tune", "predict", "explain", "plots", "ui",
+               "cache")
 
 __all__ = ["ECGNetClassifier", "FocalLoss", "__version__", *_SUBMODULES]
 

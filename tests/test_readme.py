@@ -103,7 +103,7 @@ def test_the_quick_start_and_its_continuations_run(small_ptbxl, tmp_path, monkey
 # The command lines: python -m NAME, parsed by the parser of this module.
 CLIS = {"ecgsk.compare": "ecgsk.compare._cli", "ecgsk.tune": "ecgsk.tune._cli",
         "ecgsk.predict": "ecgsk.predict._cli", "ecgsk.ui": "ecgsk.ui._cli",
-        "ecgsk.datasets": "ecgsk.datasets.__main__"}
+        "ecgsk.datasets": "ecgsk.datasets.__main__", "ecgsk.cache": "ecgsk.cache._cli"}
 
 
 def _parser(cli):
@@ -181,7 +181,8 @@ def test_the_readme_commands_parse_and_name_what_exists():
         _check_command(cli, args)
 
 
-@pytest.mark.parametrize("cli", ["ecgsk.compare", "ecgsk.tune", "ecgsk.predict", "ecgsk.ui"])
+@pytest.mark.parametrize("cli", ["ecgsk.compare", "ecgsk.tune", "ecgsk.predict", "ecgsk.ui",
+                                 "ecgsk.cache"])
 def test_the_help_examples_parse_and_name_what_exists(cli):
     commands = [args for name, args in _help_commands() if name == cli]
     assert commands

@@ -23,7 +23,9 @@ pipeline) resumes that comparison in its MLflow runs: finished pipelines are
 read back, finished folds kept, a network cut off in its training resumes
 at its last finished epoch, and a pipeline cut off after its final fit is
 finished with that fit (both kept in CACHE_DIR/checkpoints), nothing logged
-twice; --fresh starts a new comparison.
+twice; --fresh starts a new comparison (and removes the final fits kept for
+the one it leaves). To remove what the cache holds unused for 30 days:
+  python -m ecgsk.cache prune --older-than 30
 
 Runs go to MLflow (default sqlite:///mlruns/mlflow.db); browse them with
   mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host 127.0.0.1

@@ -39,6 +39,7 @@ from ._registry import (
 from ._resume import (
     REQUEST_TAG,
     child_runs,
+    drop_final_fits,
     end_orphans,
     final_fit_path,
     find_unfinished,
@@ -302,7 +303,8 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
         validation summary; with a saved final fit, its metrics, training
         curves and model) is not logged again; a final fit made anew (its
         saved file gone) logs its own results over the old ones. False
-        (``--fresh``) starts a new comparison. ecgsk's own code is part of
+        (``--fresh``) starts a new comparison, and removes the final fits
+        saved for the one it leaves. ecgsk's own code is part of
         the request (:func:`ecgsk._source.code_hash`): after an upgrade or
         an edit of the package, a new comparison starts.
 
@@ -427,6 +429,10 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
         test_folds=test_folds, n_boot=n_boot, explain=int(explain))
     client = MlflowClient()
     previous = find_unfinished(client, experiment_id, key) if resume else None
+    if not resume:  # no rerun will read the final fits of the comparison it leaves
+        for path in drop_final_fits(client, experiment_id, key, checkpoint_folder(cache_dir)):
+            print(f"--fresh: removed {path}, the saved final fit of an unfinished run it "
+                  "leaves", file=sys.stderr)
 
     # ---- the work ----
     import mlflow

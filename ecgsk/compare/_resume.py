@@ -30,7 +30,7 @@ from .._source import code_hash
 
 __all__ = ["REQUEST_TAG", "request_key", "process_tags", "find_unfinished", "child_runs",
            "end_orphans", "save_result", "load_result", "final_fit_path", "save_final_fit",
-           "load_final_fit", "remove_final_fit", "logged_model_uri"]
+           "load_final_fit", "remove_final_fit", "drop_final_fits", "logged_model_uri"]
 
 #: Tag of a comparison run: the fingerprint of its request (:func:`request_key`).
 REQUEST_TAG = "ecgsk.request"
@@ -237,6 +237,31 @@ def remove_final_fit(path):
     """Remove the file of :func:`save_final_fit`, if it is there and can be."""
     with contextlib.suppress(OSError):  # one left behind is never read: its run is over
         os.remove(path)
+
+
+def drop_final_fits(client, experiment_id, key, folder):
+    """Remove the saved final fits of the comparison that a fresh start of ``key`` leaves.
+
+    That is the comparison :func:`find_unfinished` would resume: no rerun
+    reads its final fits once a new comparison of the same request exists.
+    A comparison still running in a live process keeps its own.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
+    """
+    abandoned = find_unfinished(client, experiment_id, key)
+    if abandoned is None:
+        return []
+    removed = []
+    for run in child_runs(client, experiment_id, abandoned.info.run_id, "pipeline"):
+        path = final_fit_path(folder, run.info.run_id)
+        if path.exists():
+            remove_final_fit(path)
+            if not path.exists():
+                removed.append(path)
+    return removed
 
 
 def logged_model_uri(client, run, name="model"):

@@ -464,6 +464,21 @@ def test_a_final_fit_made_anew_on_resume_logs_its_own_results(
         models[0].model_uri
 
 
+def test_fresh_removes_the_final_fit_of_the_run_it_leaves(
+        tmp_path, monkeypatch, tracking_uri, ptbxl_root, capsys):
+    """No rerun would read the interrupted run's saved final fit once --fresh started anew."""
+    argv, _, cache = _interrupted_in_final_logging(
+        "ecgsk.tracking.log_model", "leave", tmp_path, monkeypatch, tracking_uri, ptbxl_root)
+    (kept,) = (cache / "checkpoints").glob("compare-final-*.pkl")
+    capsys.readouterr()
+    assert main(argv + ["--fresh"]) == 0
+    assert f"--fresh: removed {kept}" in capsys.readouterr().err
+    assert list((cache / "checkpoints").glob("compare-final-*")) == []
+    client = MlflowClient(tracking_uri)
+    assert sorted(r.info.status for r in _runs(client, "leave", "pipeline")) == [
+        "FINISHED", "KILLED"]
+
+
 def test_no_cv_single_pipeline_cinc(tmp_path, quiet_args, tracking_uri, cinc_root, capsys):
     threads_before = torch.get_num_threads()
     path = write_module(tmp_path, "cinc_flat", FLAT_LR.format(dataset="cinc2017", task="af"))

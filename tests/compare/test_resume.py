@@ -13,6 +13,7 @@ from mlflow.tracking import MlflowClient
 from ecgsk.compare import PipelineResult
 from ecgsk.compare._resume import (
     REQUEST_TAG,
+    drop_final_fits,
     end_orphans,
     final_fit_path,
     find_unfinished,
@@ -92,6 +93,29 @@ def test_runs_a_dead_process_left_running_end_killed(tracking_uri):
         run = client.get_run(run_id)
         assert run.info.status == status
         assert ("ecgsk.error" in run.data.tags) == (status == "KILLED")
+
+
+def test_a_fresh_start_drops_only_the_final_fits_of_the_comparison_it_leaves(
+        tracking_uri, tmp_path):
+    client = MlflowClient(tracking_uri)
+    exp = client.create_experiment("drop")
+
+    def pipelines(parent):
+        runs = [client.create_run(exp, tags={"ecgsk.role": "pipeline",
+                                             "mlflow.parentRunId": parent}) for _ in range(2)]
+        paths = [final_fit_path(tmp_path, r.info.run_id) for r in runs]
+        for path in paths:
+            path.write_bytes(b"fit")
+        return paths
+
+    live = pipelines(_comparison(client, exp, "k", "RUNNING",
+                                 **{**process_tags(), "ecgsk.pid": "1"}))
+    other = pipelines(_comparison(client, exp, "other request", "KILLED"))
+    assert drop_final_fits(client, exp, "k", tmp_path) == []  # a live comparison keeps its own
+    left = pipelines(_comparison(client, exp, "k", "KILLED"))
+    assert sorted(drop_final_fits(client, exp, "k", tmp_path)) == sorted(left)
+    assert not any(p.exists() for p in left)
+    assert all(p.exists() for p in live + other)
 
 
 def test_a_saved_result_reads_back_equal(tracking_uri):

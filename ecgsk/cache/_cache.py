@@ -1,0 +1,261 @@
+"""Scan and prune ecgsk's cache folder."""
+
+import math
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["KINDS", "CacheFile", "scan_cache", "cache_info", "prune_cache"]
+
+#: What the cache folder holds, in the order reports list it.
+KINDS = ("signals", "checkpoints", "final fits", "partial")
+
+#: A partial file younger than this is left alone whatever ``older_than`` says:
+#: its writer may still be at work (writes take seconds).
+PARTIAL_MIN_AGE_S = 3600.0
+
+_DAY_S = 86400.0
+# Only names that ecgsk writes are ever touched: a cache_dir shared with other
+# files (a mistake, or ``--cache-dir .``) loses nothing else.
+_SIGNAL = re.compile(r"[0-9a-f]{64}\.f32")
+_SIGNAL_TMP = re.compile(r"\..+\.tmp")
+_CHECKPOINT = re.compile(r"ecgnet-[0-9a-f]+\.pt")
+_FINAL_FIT = re.compile(r"compare-final-[0-9A-Za-z]+\.pkl")
+_PARTIAL = re.compile(r"(?:ecgnet-[0-9a-f]+\.pt|compare-final-[0-9A-Za-z]+\.pkl)\.\d+\.partial")
+
+
+@dataclass(frozen=True)
+class CacheFile:
+    """One file of the cache.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+    kind : str
+        One of :data:`KINDS`.
+    size : int
+        Bytes.
+    last_used : float
+        Seconds since the epoch: the later of the file's modification and
+        access times (a signal cache hit only reads its entry).
+    """
+
+    path: Path
+    kind: str
+    size: int
+    last_used: float
+
+    def age_days(self, now=None):
+        """Days since the file was last used (``now``: seconds since the epoch)."""
+        return ((time.time() if now is None else now) - self.last_used) / _DAY_S
+
+
+def _resolve(cache_dir):
+    from ..compare._data import default_cache_dir
+
+    return default_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
+
+
+def _file(path, kind):
+    try:
+        st = os.stat(path)
+    except OSError:  # removed meanwhile (another prune, a finished fit)
+        return None
+    return CacheFile(Path(path), kind, st.st_size, max(st.st_mtime, st.st_atime))
+
+
+def _signal_files(root):
+    """Entries and half-written files of every ``ecgsk-wfdb-v*`` cache under ``root``."""
+    for version in sorted(root.glob("ecgsk-wfdb-v*")):
+        if not version.is_dir():
+            continue
+        for entry in os.scandir(version):  # the index's own temporary files
+            if entry.is_file() and _SIGNAL_TMP.fullmatch(entry.name):
+                yield entry.path, "partial"
+        entries = version / "entries"
+        if not entries.is_dir():
+            continue
+        for shard in os.scandir(entries):
+            if not (shard.is_dir() and re.fullmatch(r"[0-9a-f]{2}", shard.name)):
+                continue
+            for entry in os.scandir(shard.path):
+                if not entry.is_file():
+                    continue
+                if _SIGNAL.fullmatch(entry.name):
+                    yield entry.path, "signals"
+                elif _SIGNAL_TMP.fullmatch(entry.name):
+                    yield entry.path, "partial"
+
+
+def _checkpoint_files(root):
+    folder = root / "checkpoints"
+    if not folder.is_dir():
+        return
+    for entry in os.scandir(folder):
+        if not entry.is_file():
+            continue
+        if _CHECKPOINT.fullmatch(entry.name):
+            yield entry.path, "checkpoints"
+        elif _FINAL_FIT.fullmatch(entry.name):
+            yield entry.path, "final fits"
+        elif _PARTIAL.fullmatch(entry.name):
+            yield entry.path, "partial"
+
+
+def scan_cache(cache_dir=None):
+    """The files ecgsk wrote in its cache folder.
+
+    Parameters
+    ----------
+    cache_dir : path-like, default=None
+        The cache folder: ``--cache-dir`` of ``compare``, ``tune`` and
+        ``bench/quality.py``, or a :class:`~ecgsk.preprocessing.WFDBLoader`'s
+        ``cache_dir``. When None, ``$ECGSK_CACHE``, else
+        ``~/.cache/ecgsk/signals`` (:func:`ecgsk.compare.default_cache_dir`).
+
+    Returns
+    -------
+    list of CacheFile
+        Sorted by path. Files whose names ecgsk does not write are not
+        listed (and never pruned). A folder that does not exist holds none.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ecgsk.cache import scan_cache
+    >>> scan_cache(tempfile.mkdtemp())
+    []
+    """
+    root = _resolve(cache_dir)
+    if not root.is_dir():
+        return []
+    found = [_file(path, kind) for source in (_signal_files, _checkpoint_files)
+             for path, kind in source(root)]
+    return sorted((f for f in found if f is not None), key=lambda f: f.path)
+
+
+def cache_info(cache_dir=None, *, now=None):
+    """How many files of each kind the cache holds, their size and last use.
+
+    Parameters
+    ----------
+    cache_dir : path-like, default=None
+        See :func:`scan_cache`.
+    now : float, default=None
+        Seconds since the epoch that ages are counted to; the current time
+        when None.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per kind of :data:`KINDS` (``signals``: decoded records,
+        read again from their WFDB files when missing; ``checkpoints``: the
+        training state of networks whose fit was interrupted, which a rerun
+        resumes from; ``final fits``: a comparison's final fit, kept until
+        its run finishes; ``partial``: files that a killed writer left half
+        written, never read), with columns ``files``, ``bytes``,
+        ``newest_days`` and ``oldest_days`` (days since last use; NaN for
+        none).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ecgsk.cache import cache_info
+    >>> cache_info(tempfile.mkdtemp())["files"].tolist()
+    [0, 0, 0, 0]
+    """
+    import pandas as pd
+
+    now = time.time() if now is None else now
+    files = scan_cache(cache_dir)
+    rows = []
+    for kind in KINDS:
+        ages = [f.age_days(now) for f in files if f.kind == kind]
+        rows.append({"kind": kind, "files": len(ages),
+                     "bytes": sum(f.size for f in files if f.kind == kind),
+                     "newest_days": min(ages, default=math.nan),
+                     "oldest_days": max(ages, default=math.nan)})
+    return pd.DataFrame(rows).set_index("kind")
+
+
+def _check_older_than(older_than):
+    if (isinstance(older_than, bool) or not isinstance(older_than, (int, float))
+            or not math.isfinite(older_than) or older_than < 0):
+        raise ValueError(f"older_than must be a non-negative number of days, got "
+                         f"{older_than!r}.")
+    return float(older_than)
+
+
+def _check_kinds(kinds):
+    kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown or not kinds:
+        raise ValueError(f"kinds must be a non-empty subset of {list(KINDS)}, got "
+                         f"{list(kinds)!r}.")
+    return kinds
+
+
+def prune_cache(cache_dir=None, *, older_than, kinds=KINDS, dry_run=False, now=None):
+    """Remove the cache files not used for ``older_than`` days.
+
+    Nothing but the cache is lost: a removed signal entry is read again from
+    its WFDB files, and a fit whose checkpoint or saved final fit is
+    removed is fitted from its start when it is run again. Nothing else
+    removes a checkpoint or a final fit that no rerun resumes (after
+    ``--fresh``, or once the code or parameters changed), so they stay
+    until this prunes them.
+
+    Parameters
+    ----------
+    cache_dir : path-like, default=None
+        See :func:`scan_cache`.
+    older_than : float
+        Days since last use (:class:`CacheFile`); 0 removes every file of
+        ``kinds``. A partial file is also kept while it is younger than an
+        hour, so that a writer at work keeps its file.
+    kinds : str or sequence of str, default=KINDS
+        Which kinds of :data:`KINDS` to prune.
+    dry_run : bool, default=False
+        Only list what would be removed.
+    now : float, default=None
+        Seconds since the epoch that ages are counted to; the current time
+        when None.
+
+    Returns
+    -------
+    list of CacheFile
+        The files removed (with ``dry_run``, those that would be). A file
+        that another process removed meanwhile is left out.
+
+    Raises
+    ------
+    ValueError
+        If ``older_than`` is negative or not a number, or ``kinds`` names an
+        unknown kind.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ecgsk.cache import prune_cache
+    >>> prune_cache(tempfile.mkdtemp(), older_than=30, dry_run=True)
+    []
+    """
+    limit_s = _check_older_than(older_than) * _DAY_S
+    kinds = _check_kinds(kinds)
+    now = time.time() if now is None else now
+    removed = []
+    for f in scan_cache(cache_dir):
+        age_s = now - f.last_used
+        if f.kind not in kinds or age_s < limit_s:
+            continue
+        if f.kind == "partial" and age_s < PARTIAL_MIN_AGE_S:
+            continue
+        if not dry_run:
+            try:
+                os.remove(f.path)
+            except FileNotFoundError:
+                continue
+        removed.append(f)
+    return removed

@@ -1,0 +1,107 @@
+"""``python -m ecgsk.cache``: the report and the prune, as a user runs them."""
+
+import io
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ecgsk.cache import main
+from ecgsk.cache._cli import human_bytes
+
+DAY = 86400.0
+
+
+def _put(path, days_unused, size):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x" * size)
+    stamp = time.time() - days_unused * DAY
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+@pytest.fixture
+def cache(tmp_path):
+    root = tmp_path / "cache"
+    entries = root / "ecgsk-wfdb-v1" / "entries" / "ab"
+    return root, {
+        "record": _put(entries / ("ab" + "0" * 62 + ".f32"), 0, 4000),
+        "old record": _put(entries / ("ab" + "1" * 62 + ".f32"), 50, 4000),
+        "checkpoint": _put(root / "checkpoints" / "ecgnet-00ff.pt", 45, 2_500_000),
+        "final fit": _put(root / "checkpoints" / "compare-final-c0ffee.pkl", 3, 42_000_000),
+    }
+
+
+def _run(*argv):
+    out = io.StringIO()
+    assert main(list(argv), out=out) == 0
+    return out.getvalue()
+
+
+def test_info_reports_each_kind(cache):
+    root, _ = cache
+    lines = _run("info", "--cache-dir", str(root)).splitlines()
+    assert lines[0] == f"ecgsk cache at {root}"
+    rows = {line.split()[0]: line for line in lines[2:7]}
+    assert rows["signals"].split()[1:4] == ["2", "8.0", "kB"]
+    assert "today to 50 days ago" in rows["signals"]
+    assert rows["checkpoints"].split()[1:4] == ["1", "2.5", "MB"]
+    assert rows["final"].split()[2:5] == ["1", "42.0", "MB"]
+    assert rows["partial"].split()[1:4] == ["0", "0", "B"]
+    assert rows["total"].split()[1:4] == ["4", "44.5", "MB"]
+
+
+def test_prune_names_the_large_files_and_counts_the_records(cache):
+    root, files = cache
+    dry = _run("prune", "--older-than", "30", "--dry-run", "--cache-dir", str(root))
+    assert f"would remove checkpoint {files['checkpoint']} (2.5 MB, last used 45 days ago)" \
+        in dry
+    assert "would remove 2 files (2.5 MB) not used for 30 days: signals 1, checkpoints 1, " \
+           "final fits 0, partial 0" in dry
+    assert all(path.exists() for path in files.values())
+
+    done = _run("prune", "--older-than", "30", "--cache-dir", str(root))
+    assert "removed 2 files" in done
+    assert [name for name, path in files.items() if not path.exists()] == ["old record",
+                                                                          "checkpoint"]
+
+
+def test_prune_by_kind(cache):
+    root, files = cache
+    out = _run("prune", "--older-than", "0", "--kind", "final fits", "--cache-dir", str(root))
+    assert f"removed final fit {files['final fit']}" in out
+    assert "removed 1 file (42.0 MB) not used for 0 days: final fits 1 (in" in out
+    assert [name for name, path in files.items() if not path.exists()] == ["final fit"]
+
+
+@pytest.mark.parametrize("argv", [
+    ["prune"],  # --older-than is required: nothing is removed by default
+    ["prune", "--older-than", "-1"],
+    ["prune", "--older-than", "a month"],
+    ["prune", "--older-than", "1", "--kind", "records"],
+    ["clear"],
+])
+def test_usage_errors_exit_2_and_remove_nothing(cache, argv, capsys):
+    root, files = cache
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--cache-dir", str(root)])
+    assert exc.value.code == 2
+    assert "error:" in capsys.readouterr().err
+    assert all(path.exists() for path in files.values())
+
+
+def test_the_module_runs_from_the_command_line(cache):
+    root, _ = cache
+    done = subprocess.run([sys.executable, "-m", "ecgsk.cache", "info", "--cache-dir", str(root)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"ecgsk cache at {root}")
+    assert done.stderr == ""
+
+
+@pytest.mark.parametrize("n, text", [(0, "0 B"), (999, "999 B"), (1500, "1.5 kB"),
+                                     (261_361_152, "261.4 MB"), (3.2e12, "3200.0 GB")])
+def test_sizes_in_words(n, text):
+    assert human_bytes(n) == text
