@@ -877,6 +877,23 @@ def _give_way(client, run_id, other):
     return f"another worker is refitting (run {other}); this worker's run {run_id} gave way"
 
 
+def _taken_for_dead(client, run_id, grace_period):
+    """This refit's run was ended by a worker that took it for dead: register nothing.
+
+    Its heartbeat stalled for longer than ``grace_period`` (a hung store), so
+    another worker ended the run KILLED and refits the trial itself.
+    """
+    import mlflow
+
+    client.set_tag(run_id, "ecgsk.error",
+                   f"another worker took this refit for dead (no heartbeat for more than "
+                   f"{grace_period:g} s) and ended its run; the refit then registered nothing")
+    mlflow.end_run("KILLED")
+    return (f"this worker's run {run_id} was ended by another worker, which took it for dead "
+            f"(no heartbeat for more than {grace_period:g} s) and refits the trial itself; it "
+            "registered nothing")
+
+
 def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed, result):
     """Refit the best trial as compare's final fit, test it once, register it.
 
@@ -896,7 +913,10 @@ def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
     decides), or to one that has already stored ``ecgsk.final``; a run that
     gives way ends KILLED, tagged ``ecgsk.error``, having registered
     nothing. Each worker's run is live (or its ``ecgsk.final`` stored) from
-    its opening to its end, so of two at once exactly one registers.
+    its opening to its end, so of two at once exactly one registers. A
+    refit whose own run was ended by another worker meanwhile (its heartbeat
+    stalled past the grace period, a hung store) was taken for dead while
+    that worker refits the trial: it registers nothing either.
 
     Just before it registers its model, the refit reads the study's best
     trial again: when another trial has become the best meanwhile (the study
@@ -991,6 +1011,8 @@ def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
                 explanations = _log_explanations(
                     est, X, y, plan, ds, ctx.classes, ctx.sampling_rate, ctx.lead_names,
                     ctx.explain, seed)
+            if client.get_run(run_id).info.status != "RUNNING":
+                return _taken_for_dead(client, run_id, grace)
             other = _rival_refit(study, client, experiment_id, ctx, best.number, run_id)
             if other is not None:
                 return _give_way(client, run_id, other)

@@ -270,6 +270,37 @@ def test_a_refit_whose_trial_stops_being_the_best_registers_nothing(study_args, 
     assert client.get_run(parent_id).info.status == "FINISHED"
 
 
+def test_a_refit_taken_for_dead_registers_nothing(study_args, monkeypatch):
+    """Its heartbeat stalled past the grace period: another worker ended its run and refits."""
+    client, exp, uid = _trials_done(study_args, monkeypatch)
+    from ecgsk.compare import _data
+    from ecgsk.tune._runs import end_unfinished_final_runs
+
+    real = _data.fit_final
+    ended = []
+
+    def another_worker_takes_it_for_dead(*args, **kwargs):
+        fitted = real(*args, **kwargs)
+        ended.extend(end_unfinished_final_runs(client, exp, uid, grace_period=-1))
+        return fitted
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_data, "fit_final", another_worker_takes_it_for_dead)
+        out = io.StringIO()
+        result = tune(**study_args, out=out)
+    (run_id,) = ended
+    assert result.refit.startswith(f"this worker's run {run_id} was ended by another worker, "
+                                   "which took it for dead")
+    assert f"Final refit: {result.refit}.\n" in out.getvalue()
+    assert result.final_run_id is None and result.model_version is None
+    assert client.search_model_versions(f"name = '{study_args['study_name']}'") == []
+    assert "ecgsk.final" not in _study(study_args).user_attrs
+    run = client.get_run(run_id)
+    assert run.info.status == "KILLED"
+    assert run.data.tags["ecgsk.error"].startswith("another worker took this refit for dead")
+    assert not _heartbeat_threads()
+
+
 def test_the_refit_beats_while_it_runs_and_is_recorded_before_its_run_ends(
         pipeline_files, study_args, monkeypatch):
     study_args.update(pipeline=pipeline_files["slow_lr"], set_params={"sleep": 4.0},
