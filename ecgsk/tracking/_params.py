@@ -172,10 +172,19 @@ def _record_files(paths):
 
 
 def _label_bytes(y):
+    """The labels' values as bytes: the same labels hash alike whatever their dtype.
+
+    Booleans and integers of any width (an indicator matrix as bool, uint8
+    or int64; class indices as int32 or int64), and floats holding whole
+    numbers, are hashed as int64; other floats as float64.
+    """
     y = np.asarray(y)
     if y.dtype.kind in "OUS":
         return ("\x1f".join(map(str, y.ravel().tolist())) + f"|{y.shape}").encode()
-    return np.ascontiguousarray(y).tobytes() + f"|{y.dtype.str}|{y.shape}".encode()
+    whole = y.dtype.kind in "biu" or (y.dtype.kind == "f" and np.isfinite(y).all()
+                                      and np.array_equal(y, np.round(y)))
+    values = np.ascontiguousarray(y, dtype="<i8" if whole else "<f8")
+    return values.tobytes() + f"|{'int' if whole else 'float'}|{y.shape}".encode()
 
 
 def data_hash(X, y=None):
@@ -195,7 +204,9 @@ def data_hash(X, y=None):
         Hex digest. For paths: over the sorted paths, each with the name,
         size and modification time of its files (``.hea``, ``.dat``,
         ``.mat``...), so an edited or re-downloaded record changes it. For
-        arrays: over the dtype, shape and bytes.
+        arrays: over the dtype, shape and bytes. Labels are hashed by value:
+        the same labels as int32 or int64, bool or uint8, give the same
+        digest.
 
     Raises
     ------

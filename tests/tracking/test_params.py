@@ -121,6 +121,20 @@ def test_data_hash_of_arrays(rng):
     assert data_hash(X, [0, 1, 0, 1]) != data_hash(X, [1, 1, 0, 1])
 
 
+def test_data_hash_reads_labels_by_value_not_dtype(rng, tmp_path):
+    X = rng.normal(size=(4, 2, 10)).astype(np.float32)
+    labels = np.array([0, 1, 0, 2])
+    h = data_hash(X, labels)
+    for same in (labels.astype(np.int32), labels.astype(np.uint8), labels.astype(float),
+                 labels.tolist()):
+        assert data_hash(X, same) == h
+    assert data_hash(X, labels + 0.5) != data_hash(X, labels)  # other values
+    Y = np.array([[1, 0, 0], [0, 1, 1], [0, 0, 1], [1, 1, 0]], dtype=bool)  # indicators
+    assert data_hash(X, Y) == data_hash(X, Y.astype(np.int64)) != data_hash(X, ~Y)
+    paths = _records(tmp_path / "a", ["r1", "r2", "r3", "r4"])
+    assert data_hash(paths, labels.astype(np.int32)) == data_hash(paths, labels)
+
+
 def test_log_data_info(tracking_uri, client, ptbxl_root):
     from ecgsk.datasets import load_ptbxl
 
