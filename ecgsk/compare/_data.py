@@ -1,6 +1,7 @@
 """Datasets, record subsets, the split plan and signal loading of a comparison."""
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -320,9 +321,12 @@ def make_plan(ds, *, folds=None, cv=True, seed=0):
                          description={"train": f"rest of {how}", "test": how})
         if cv:
             chosen = _fold_list(folds, range(1, _N_SPLITS + 1), f"{ds.name} (1-{_N_SPLITS})")
+            _warn_rare_classes(ds.name, y[train])
             splitter = StratifiedGroupKFold(n_splits=_N_SPLITS, shuffle=True, random_state=seed)
-            for k, (tr, te) in enumerate(splitter.split(np.zeros(len(train)), y[train],
-                                                        groups[train]), start=1):
+            with warnings.catch_warnings():  # said above, in words naming the classes
+                warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+                splits = list(splitter.split(np.zeros(len(train)), y[train], groups[train]))
+            for k, (tr, te) in enumerate(splits, start=1):
                 if k in chosen:
                     plan.cv.append((k, train[tr], train[te]))
             plan.description["cv"] = (f"folds {', '.join(map(str, sorted(chosen)))} of "
@@ -330,6 +334,18 @@ def make_plan(ds, *, folds=None, cv=True, seed=0):
     except ValueError as exc:  # e.g. a class with fewer records than folds
         raise CompareError(f"cannot split {ds.name} ({n} records): {exc}") from None
     return plan
+
+
+def _warn_rare_classes(name, y_train):
+    """Warn, naming them, of classes with fewer training records than CV folds."""
+    labels, counts = np.unique(y_train, return_counts=True)
+    rare = [f"{str(label)!r} ({count})" for label, count in zip(labels, counts)
+            if count < _N_SPLITS]
+    if rare:
+        warnings.warn(f"{name}: class(es) {', '.join(rare)} have fewer training records than "
+                      f"the {_N_SPLITS} CV folds, so some folds test none of them (their "
+                      "per-class scores there are undefined). Use more records "
+                      "(--max-records).", UserWarning, stacklevel=3)
 
 
 #: ``fit_final``'s ``validation`` when the networks validated on fold 9, so

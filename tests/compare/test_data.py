@@ -1,5 +1,6 @@
 """Split plans, record subsets and label alignment of a comparison."""
 
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -61,6 +62,24 @@ def test_grouped_plan_without_folds():
     np.testing.assert_array_equal(again.test, plan.test)  # seeded: reproducible
     with pytest.raises(CompareError, match=r"\[6\] is not"):
         make_plan(ds, folds=[6])
+
+
+def test_a_class_rarer_than_the_cv_folds_is_named_in_one_warning():
+    n = 60
+    y = np.array(["N"] * 52 + ["A"] * 5 + ["~"] * 3)  # no patient ids, as CinC 2017
+    ds = ECGDataset(X=np.array([f"/r/{i}" for i in range(n)]), y=y,
+                    classes=np.array(["A", "N", "~"]), groups=None,
+                    meta=pd.DataFrame(index=range(n)), name="cinc2017", task="af")
+    with pytest.warns(UserWarning) as caught:
+        plan = make_plan(ds, cv=True, seed=0)
+    assert [str(w.message) for w in caught] == [
+        "cinc2017: class(es) 'A' (4), '~' (2) have fewer training records than the 5 CV "
+        "folds, so some folds test none of them (their per-class scores there are "
+        "undefined). Use more records (--max-records)."]  # not sklearn's words as well
+    assert len(plan.cv) == 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        make_plan(ds, cv=False, seed=0)  # no CV folds: nothing to say
 
 
 def test_cinc_plan_stratified_holdout(cinc_root):
