@@ -30,8 +30,8 @@ start, and so is a final refit run whose heartbeat stopped (its tag
 ``ecgsk.heartbeat``, refreshed every ``--heartbeat-interval`` seconds, older
 than ``--grace-period``): a model version it registered is tagged
 ``ecgsk.incomplete``, and a refit whose heartbeat only stalled (a hung
-store) finds its run ended when it would register, and registers nothing. The final refit registers its model last, after its
-test and explanations.
+store) finds its run ended when it would register, and registers nothing.
+The final refit registers its model last, after its test and explanations.
 
 Several workers
 ---------------
