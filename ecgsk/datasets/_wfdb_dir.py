@@ -90,14 +90,13 @@ def read_headers(paths):
 def _bad_rate(path, header):
     """Why the rate wfdb read for ``header`` is one it substituted, or None.
 
-    Only a rate wfdb may have put in place of the header's (250 Hz, its
-    default; a non-positive one; one below 50 Hz, the digits before an
-    exponent) sends it to the text, through the check
-    :class:`~ecgsk.preprocessing.WFDBLoader` makes.
+    The header's text is checked as :class:`~ecgsk.preprocessing.WFDBLoader`
+    checks it: wfdb reads an unparsable or non-positive rate as 250 Hz, and
+    one written with an exponent (``5e2``, ``50e1``) as the digits before it.
     """
-    from ..preprocessing._loader import _check_header_fields, _RecordError, _suspect_fs
+    from ..preprocessing._loader import _check_header_fields, _RecordError
 
-    if header.fs is not None and _suspect_fs(header.fs):
+    if header.fs is not None:
         try:
             _check_header_fields(str(path), f"{path}.hea", set(), fs=header.fs)
         except _RecordError as exc:

@@ -110,7 +110,7 @@ def test_wfdb_dir_reads_each_listed_record_once_and_never_loops(tmp_path):
         tmp_path.name, "c"]]
 
 
-@pytest.mark.parametrize("rate", ["abc", "0", "-5", "5e2"])
+@pytest.mark.parametrize("rate", ["abc", "0", "-5", "5e2", "50e1"])
 def test_wfdb_dir_an_invalid_rate_is_nan_not_250_hz(tmp_path, rate):
     import numpy as np
 

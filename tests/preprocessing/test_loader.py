@@ -280,6 +280,11 @@ def _longer_header(record):
     (lambda r: _edit_header(r, " 12 100 1000", " 12 1e2 1000"), ValueError,
      r"gives the sampling frequency '1e2' \(100 Hz\), which wfdb reads as 1 Hz; write it "
      r"without an exponent \(100\)"),
+    # Leading digits that make a plausible rate: 10 Hz read for 100 Hz, 100 Hz for 1000 Hz.
+    (lambda r: _edit_header(r, " 12 100 1000", " 12 10e1 1000"), ValueError,
+     r"gives the sampling frequency '10e1' \(100 Hz\), which wfdb reads as 10 Hz"),
+    (lambda r: _edit_header(r, " 12 100 1000", " 12 100e1 1000"), ValueError,
+     r"gives the sampling frequency '100e1' \(1000 Hz\), which wfdb reads as 100 Hz"),
 ])
 def test_bad_record_raises_naming_it(copy_record, corrupt, error, message):
     record = copy_record()
@@ -295,10 +300,12 @@ def _edit_header(record, old, new):
     Path(record + ".hea").write_text(header.replace(old, new, 1))
 
 
-def test_a_low_rate_written_plainly_is_read_as_it_is(tmp_path):
-    # Only the text of a header whose rate is low is checked; a plain one agrees with wfdb.
+@pytest.mark.parametrize("written", ["4", "4.0", "4/10(0)"])
+def test_a_rate_written_plainly_is_read_as_it_is(tmp_path, written):
+    # Every header's text is checked; a plain rate (with a counter frequency too) agrees.
     wfdb.wrsamp("slow", fs=4, units=["mV"], sig_name=["I"], p_signal=np.ones((40, 1)),
                 fmt=["16"], write_dir=str(tmp_path))
+    _edit_header(str(tmp_path / "slow"), "slow 1 4 40", f"slow 1 {written} 40")
     assert WFDBLoader(sampling_rate=8).transform([tmp_path / "slow"]).shape == (1, 1, 80)
 
 
