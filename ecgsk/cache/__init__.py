@@ -17,8 +17,9 @@ in one folder (``--cache-dir``, else ``$ECGSK_CACHE``, else
 A checkpoint or final fit that no rerun will resume (after ``--fresh``, or
 once the code or parameters changed) is never removed by the run that
 wrote it: ``python -m ecgsk.cache prune --older-than DAYS`` removes what
-was not used for ``DAYS`` days, and ``python -m ecgsk.cache info`` shows
-what the folder holds.
+was not used for ``DAYS`` days (and, pruning signals, drops from the
+signal cache's index the records whose files are gone), and ``python -m
+ecgsk.cache info`` shows what the folder holds.
 
 Examples
 --------
@@ -33,8 +34,8 @@ partial          0           0          NaN          NaN
 >>> removed = prune_cache(older_than=7, kinds=["checkpoints", "final fits"])  # doctest: +SKIP
 """
 
-from ._cache import KINDS, CacheFile, cache_info, prune_cache, scan_cache
+from ._cache import KINDS, CacheFile, cache_info, prune_cache, prune_index, scan_cache
 from ._cli import build_parser, main
 
-__all__ = ["scan_cache", "cache_info", "prune_cache", "CacheFile", "KINDS", "main",
-           "build_parser"]
+__all__ = ["scan_cache", "cache_info", "prune_cache", "prune_index", "CacheFile", "KINDS",
+           "main", "build_parser"]

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["KINDS", "CacheFile", "scan_cache", "cache_info", "prune_cache"]
+__all__ = ["KINDS", "CacheFile", "scan_cache", "cache_info", "prune_cache", "prune_index"]
 
 #: What the cache folder holds, in the order reports list it.
 KINDS = ("signals", "checkpoints", "final fits", "partial")
@@ -259,3 +259,54 @@ def prune_cache(cache_dir=None, *, older_than, kinds=KINDS, dry_run=False, now=N
                 continue
         removed.append(f)
     return removed
+
+
+def prune_index(cache_dir=None, *, dry_run=False):
+    """Drop from the signal cache's index the records whose header file is gone.
+
+    The index (``ecgsk-wfdb-v*/index.json``) maps every record path ever
+    read to facts from its header, so that a cache hit parses no header.
+    Records deleted since (a temporary folder, a moved download) stay in it,
+    and every load reads the whole index. A record still there keeps its
+    facts; one dropped by mistake is only read again.
+
+    Parameters
+    ----------
+    cache_dir : path-like, default=None
+        See :func:`scan_cache`.
+    dry_run : bool, default=False
+        Only count what would be dropped.
+
+    Returns
+    -------
+    int
+        The number of records dropped (with ``dry_run``, that would be).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ecgsk.cache import prune_index
+    >>> prune_index(tempfile.mkdtemp())
+    0
+    """
+    import json
+
+    from ..preprocessing._loader import _atomic_write
+
+    root = _resolve(cache_dir)
+    dropped = 0
+    for version in sorted(root.glob("ecgsk-wfdb-v*")) if root.is_dir() else []:
+        path = version / "index.json"
+        try:
+            index = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # none, or torn: the loader treats it as empty too
+        if not isinstance(index, dict):
+            continue
+        kept = {record: facts for record, facts in index.items()
+                if os.path.exists(f"{record}.hea")}
+        dropped += len(index) - len(kept)
+        if len(kept) < len(index) and not dry_run:
+            data = json.dumps(kept).encode("utf-8")
+            _atomic_write(os.fspath(path), lambda f, data=data: f.write(data))
+    return dropped

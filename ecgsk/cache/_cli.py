@@ -41,7 +41,8 @@ def build_parser():
     prune = commands.add_parser(
         "prune", parents=[common], help="remove the files not used for DAYS days",
         description="Remove the cache files not used (written or read) for DAYS days. A "
-                    "partial file is also kept while younger than an hour.")
+                    "partial file is also kept while younger than an hour. Pruning signals "
+                    "also drops from the cache's index the records whose header is gone.")
     prune.add_argument("--older-than", metavar="DAYS", type=_days, required=True,
                        help="days since last use; 0 removes every file of the kinds chosen")
     prune.add_argument("--kind", nargs="+", choices=KINDS, default=list(KINDS),
@@ -99,7 +100,7 @@ def _info(root, out):
 
 
 def _prune(root, args, out):
-    from ._cache import KINDS, prune_cache
+    from ._cache import KINDS, prune_cache, prune_index
 
     removed = prune_cache(root, older_than=args.older_than, kinds=args.kind,
                           dry_run=args.dry_run)
@@ -108,6 +109,11 @@ def _prune(root, args, out):
         if f.kind != "signals":  # a few large files, worth naming; records are many
             print(f"{verb} {_ONE[f.kind]} {f.path} ({human_bytes(f.size)}, last used "
                   f"{_days_text(f.age_days())})", file=out)
+    if "signals" in args.kind:
+        gone = prune_index(root, dry_run=args.dry_run)
+        if gone:
+            print(f"{'would drop' if args.dry_run else 'dropped'} {gone:,} records whose "
+                  "header file is gone from the signal cache's index", file=out)
     counts = [f"{k} {sum(f.kind == k for f in removed):,}" for k in KINDS if k in args.kind]
     files = "file" if len(removed) == 1 else "files"
     print(f"{verb} {len(removed):,} {files} ({human_bytes(sum(f.size for f in removed))}) "

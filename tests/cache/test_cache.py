@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from ecgsk.cache import KINDS, cache_info, prune_cache, scan_cache
+from ecgsk.cache import KINDS, cache_info, prune_cache, prune_index, scan_cache
 from ecgsk.cache._cache import PARTIAL_MIN_AGE_S
 from ecgsk.compare._resume import final_fit_path
 
@@ -170,3 +170,33 @@ def test_a_real_loader_cache_is_found_and_reread_after_pruning(tmp_path, synthet
     assert len(prune_cache(tmp_path, older_than=0, now=time.time() + 1)) == len(paths)
     np.testing.assert_array_equal(WFDBLoader(cache_dir=tmp_path).fit_transform(paths), first)
     assert len(scan_cache(tmp_path)) == len(paths)  # written again
+
+
+def test_the_index_forgets_records_whose_files_are_gone(tmp_path, synthetic_records):
+    import json
+
+    from ecgsk.preprocessing import WFDBLoader
+
+    paths = synthetic_records
+    cache = tmp_path / "cache"
+    first = WFDBLoader(cache_dir=cache).fit_transform(paths)
+    index_path = cache / "ecgsk-wfdb-v1" / "index.json"
+    assert sorted(json.loads(index_path.read_text())) == sorted(paths)
+    for suffix in (".hea", ".dat"):
+        os.remove(paths[0] + suffix)  # a record deleted since it was read
+    assert prune_index(cache, dry_run=True) == 1
+    assert len(json.loads(index_path.read_text())) == 3
+    assert prune_index(cache) == 1
+    assert sorted(json.loads(index_path.read_text())) == sorted(paths[1:])
+    assert prune_index(cache) == 0
+    again = WFDBLoader(cache_dir=cache).fit_transform(paths[1:])  # the others still hit
+    np.testing.assert_array_equal(again, first[1:])
+
+
+def test_a_torn_or_absent_index_is_left_alone(tmp_path):
+    assert prune_index(tmp_path / "missing") == 0
+    index = tmp_path / "ecgsk-wfdb-v1" / "index.json"
+    index.parent.mkdir(parents=True)
+    index.write_text("{not json")
+    assert prune_index(tmp_path) == 0
+    assert index.read_text() == "{not json"

@@ -1,6 +1,7 @@
 """``python -m ecgsk.cache``: the report and the prune, as a user runs them."""
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -66,6 +67,18 @@ def test_prune_names_the_large_files_and_counts_the_records(cache):
     assert "removed 2 files" in done
     assert [name for name, path in files.items() if not path.exists()] == ["old record",
                                                                           "checkpoint"]
+
+
+def test_pruning_signals_drops_gone_records_from_the_index(cache):
+    root, _ = cache
+    index = root / "ecgsk-wfdb-v1" / "index.json"
+    index.write_text(json.dumps({str(root / "gone" / "r1"): {}, str(root / "gone" / "r2"): {}}))
+    dry = _run("prune", "--older-than", "30", "--dry-run", "--cache-dir", str(root))
+    assert "would drop 2 records whose header file is gone from the signal cache's index" in dry
+    assert "dropped 2 records" in _run("prune", "--older-than", "30", "--cache-dir", str(root))
+    assert json.loads(index.read_text()) == {}
+    out = _run("prune", "--older-than", "30", "--kind", "checkpoints", "--cache-dir", str(root))
+    assert "index" not in out
 
 
 def test_prune_by_kind(cache):
