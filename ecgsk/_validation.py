@@ -5,11 +5,13 @@ fails with the same clear message everywhere: it names the argument, the
 expected shape and, for NaNs, the first offending record.
 """
 
+import contextlib
 import numbers
 
 import numpy as np
 
-__all__ = ["check_signals", "check_sampling_rate", "check_positive_int", "check_seed"]
+__all__ = ["check_signals", "check_sampling_rate", "check_positive_int", "check_seed",
+           "fitting_anew"]
 
 
 def check_signals(X, *, name="X", allow_2d=True, ensure_finite=True,
@@ -101,3 +103,40 @@ def check_seed(random_state, *, name="random_state"):
     except ValueError:
         raise ValueError(f"{name} must be None, an int or a numpy RandomState, "
                          f"got {random_state!r}.") from None
+
+
+def _forget_fit(estimator):
+    for name in [n for n in vars(estimator) if n.endswith("_") and not n.startswith("_")]:
+        delattr(estimator, name)
+
+
+@contextlib.contextmanager
+def fitting_anew(estimator):
+    """Fit ``estimator`` from nothing in the block; leave it unfitted if the block fails.
+
+    Its fitted attributes (public names ending in ``_``) are removed on
+    entry, so that a refit keeps none of the previous fit's (an imputer
+    that the new parameters no longer fit), and again when the block
+    raises, so that a failed fit leaves no half-fitted estimator that
+    :func:`~sklearn.utils.validation.check_is_fitted` accepts and that
+    predicts from part of a fit.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> est = SimpleNamespace(alpha=1.0, coef_=[0.5])
+    >>> try:
+    ...     with fitting_anew(est):
+    ...         est.n_features_in_ = 3
+    ...         raise ValueError("a member failed")
+    ... except ValueError:
+    ...     pass
+    >>> sorted(vars(est))
+    ['alpha']
+    """
+    _forget_fit(estimator)
+    try:
+        yield estimator
+    except BaseException:
+        _forget_fit(estimator)
+        raise

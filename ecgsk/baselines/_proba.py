@@ -7,6 +7,8 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted
 
+from .._validation import fitting_anew
+
 __all__ = ["DecisionProba"]
 
 
@@ -69,14 +71,16 @@ class DecisionProba(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self : DecisionProba
             The fitted meta-estimator.
         """
-        if not hasattr(self.estimator, "decision_function"):
-            raise ValueError(f"estimator {type(self.estimator).__name__} has no decision_function.")
-        self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
-        self.classes_ = self.estimator_.classes_
-        self.multilabel_ = type_of_target(y) == "multilabel-indicator"
-        if hasattr(self.estimator_, "n_features_in_"):
-            self.n_features_in_ = self.estimator_.n_features_in_
-        return self
+        with fitting_anew(self):  # no n_features_in_ of an earlier fit
+            if not hasattr(self.estimator, "decision_function"):
+                raise ValueError(f"estimator {type(self.estimator).__name__} has no "
+                                 "decision_function.")
+            self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+            self.classes_ = self.estimator_.classes_
+            self.multilabel_ = type_of_target(y) == "multilabel-indicator"
+            if hasattr(self.estimator_, "n_features_in_"):
+                self.n_features_in_ = self.estimator_.n_features_in_
+            return self
 
     def decision_function(self, X):
         """Decision values of the fitted estimator.

@@ -10,6 +10,8 @@ from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
+from .._validation import fitting_anew
+
 __all__ = ["SoftVotingEnsemble", "seed_ensemble", "late_fusion"]
 
 
@@ -187,34 +189,35 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
         -------
         self : SoftVotingEnsemble
         """
-        self.weights_ = self._check_params()
-        y_arr = np.asarray(y)
-        self.multilabel_ = type_of_target(y_arr) == "multilabel-indicator"
-        self.classes_ = np.arange(y_arr.shape[1]) if self.multilabel_ else np.unique(y_arr)
-        mask = _validation_mask(self.estimators)
-        self.estimators_ = []
-        for _, est in self.estimators:
-            member = clone(est)
-            if mask is not None and not _marked_splits(member):
-                if len(mask) != _num_samples(X):
-                    raise ValueError(f"the validation mask of set_validation marks {len(mask)} "
-                                     f"records but fit got {_num_samples(X)}.")
-                keep = np.flatnonzero(~mask)
-                member.fit(_safe_indexing(X, keep), _safe_indexing(y, keep), **fit_params)
-            else:
-                member.fit(X, y, **fit_params)
-            self.estimators_.append(member)
-        self.named_estimators_ = {name: est for (name, _), est
-                                  in zip(self.estimators, self.estimators_)}
-        if not self.multilabel_:
-            for (name, _), est in zip(self.estimators, self.estimators_):
-                if not np.array_equal(np.asarray(est.classes_), self.classes_):
-                    raise ValueError(f"estimator {name!r} learned the classes {est.classes_}, "
-                                     f"not {self.classes_}.")
-        first = self.estimators_[0]
-        if hasattr(first, "n_features_in_"):
-            self.n_features_in_ = first.n_features_in_
-        return self
+        with fitting_anew(self):  # a failed member leaves no half-fitted ensemble
+            self.weights_ = self._check_params()
+            y_arr = np.asarray(y)
+            self.multilabel_ = type_of_target(y_arr) == "multilabel-indicator"
+            self.classes_ = np.arange(y_arr.shape[1]) if self.multilabel_ else np.unique(y_arr)
+            mask = _validation_mask(self.estimators)
+            self.estimators_ = []
+            for _, est in self.estimators:
+                member = clone(est)
+                if mask is not None and not _marked_splits(member):
+                    if len(mask) != _num_samples(X):
+                        raise ValueError(f"the validation mask of set_validation marks {len(mask)} "
+                                         f"records but fit got {_num_samples(X)}.")
+                    keep = np.flatnonzero(~mask)
+                    member.fit(_safe_indexing(X, keep), _safe_indexing(y, keep), **fit_params)
+                else:
+                    member.fit(X, y, **fit_params)
+                self.estimators_.append(member)
+            self.named_estimators_ = {name: est for (name, _), est
+                                      in zip(self.estimators, self.estimators_)}
+            if not self.multilabel_:
+                for (name, _), est in zip(self.estimators, self.estimators_):
+                    if not np.array_equal(np.asarray(est.classes_), self.classes_):
+                        raise ValueError(f"estimator {name!r} learned the classes {est.classes_}, "
+                                         f"not {self.classes_}.")
+            first = self.estimators_[0]
+            if hasattr(first, "n_features_in_"):
+                self.n_features_in_ = first.n_features_in_
+            return self
 
     def predict_proba(self, X):
         """Weighted mean of the members' probabilities.

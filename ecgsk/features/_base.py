@@ -26,7 +26,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_sampling_rate, check_signals
+from .._validation import check_sampling_rate, check_signals, fitting_anew
 
 __all__ = ["NAN_POLICIES", "BaseFeatures", "check_choice", "check_int", "required_rate",
            "validate_signals"]
@@ -171,14 +171,16 @@ class BaseFeatures(TransformerMixin, BaseEstimator):
 
     # -- shared steps --------------------------------------------------------
     def _fit_transform(self, X):
-        check_choice(self.nan_policy, "nan_policy", NAN_POLICIES)
-        self._check_params()
-        X = validate_signals(X, min_samples=self._min_samples)
-        self._check_lead_names(X.shape[1])
-        self.n_leads_in_ = X.shape[1]
-        self._fit(X)
-        self.n_features_out_ = len(self._feature_names())
-        return self._handle_nan(self._compute(X), fitting=True)
+        # Anew: a refit keeps no imputer_ of an earlier nan_policy; a failed one, nothing.
+        with fitting_anew(self):
+            check_choice(self.nan_policy, "nan_policy", NAN_POLICIES)
+            self._check_params()
+            X = validate_signals(X, min_samples=self._min_samples)
+            self._check_lead_names(X.shape[1])
+            self.n_leads_in_ = X.shape[1]
+            self._fit(X)
+            self.n_features_out_ = len(self._feature_names())
+            return self._handle_nan(self._compute(X), fitting=True)
 
     def _check_lead_names(self, n_leads):
         lead_names = getattr(self, "lead_names", None)

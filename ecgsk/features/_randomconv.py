@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_seed
+from .._validation import check_seed, fitting_anew
 from ._base import check_int, validate_signals
 
 __all__ = ["RandomConvFeatures"]
@@ -202,51 +202,52 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
         self : object
             The fitted transformer.
         """
-        self._check_params()
-        X = validate_signals(X)
-        self.n_samples_in_ = X.shape[2]
-        X = self._pad(X)
-        n, n_leads, n_samples = X.shape
-        rng = check_seed(self.random_state)
-        dilations, per_dilation = _fit_dilations(
-            n_samples, self.n_kernels, self.max_dilations_per_kernel)
+        with fitting_anew(self):  # a failed fit leaves none of its attributes
+            self._check_params()
+            X = validate_signals(X)
+            self.n_samples_in_ = X.shape[2]
+            X = self._pad(X)
+            n, n_leads, n_samples = X.shape
+            rng = check_seed(self.random_state)
+            dilations, per_dilation = _fit_dilations(
+                n_samples, self.n_kernels, self.max_dilations_per_kernel)
 
-        # Lead combinations, one per (dilation, kernel) pair.
-        max_exponent = np.log2(min(n_leads, 9) + 1)
-        sizes = (2 ** rng.uniform(0, max_exponent, (len(dilations), N_BASE_KERNELS))
-                 ).astype(np.int64)
-        mask = np.zeros((len(dilations), N_BASE_KERNELS, n_leads), dtype=bool)
-        for di in range(len(dilations)):
-            for k in range(N_BASE_KERNELS):
-                mask[di, k, rng.choice(n_leads, sizes[di, k], replace=False)] = True
-
-        kernels = base_kernels()
-        quantiles = _quantiles(N_BASE_KERNELS * per_dilation.sum())
-        biases = np.empty(quantiles.size, dtype=np.float32)
-        start = 0
-        with _torch_threads(self.n_jobs) as torch:
-            weight = torch.from_numpy(base_kernels())[:, None, :]
-            for di, (dilation, n_f) in enumerate(zip(dilations, per_dilation)):
-                examples = rng.randint(n, size=N_BASE_KERNELS)
-                # Sum of each pair's leads in its own random training record: (84, T)
-                Z = np.einsum("kl,klt->kt", mask[di].astype(np.float32), X[examples])
-                C = torch.nn.functional.conv1d(
-                    torch.from_numpy(Z)[None], weight, dilation=int(dilation),
-                    padding=(KERNEL_LENGTH - 1) * int(dilation) // 2,
-                    groups=N_BASE_KERNELS)[0].numpy()
+            # Lead combinations, one per (dilation, kernel) pair.
+            max_exponent = np.log2(min(n_leads, 9) + 1)
+            sizes = (2 ** rng.uniform(0, max_exponent, (len(dilations), N_BASE_KERNELS))
+                     ).astype(np.int64)
+            mask = np.zeros((len(dilations), N_BASE_KERNELS, n_leads), dtype=bool)
+            for di in range(len(dilations)):
                 for k in range(N_BASE_KERNELS):
-                    q = quantiles[start + k * n_f:start + (k + 1) * n_f]
-                    biases[start + k * n_f:start + (k + 1) * n_f] = np.quantile(C[k], q)
-                start += N_BASE_KERNELS * n_f
+                    mask[di, k, rng.choice(n_leads, sizes[di, k], replace=False)] = True
 
-        self.kernels_ = kernels
-        self.dilations_ = dilations
-        self.n_features_per_dilation_ = per_dilation
-        self.channel_mask_ = mask
-        self.biases_ = biases
-        self.n_leads_in_ = n_leads
-        self.n_features_out_ = biases.size
-        return self
+            kernels = base_kernels()
+            quantiles = _quantiles(N_BASE_KERNELS * per_dilation.sum())
+            biases = np.empty(quantiles.size, dtype=np.float32)
+            start = 0
+            with _torch_threads(self.n_jobs) as torch:
+                weight = torch.from_numpy(base_kernels())[:, None, :]
+                for di, (dilation, n_f) in enumerate(zip(dilations, per_dilation)):
+                    examples = rng.randint(n, size=N_BASE_KERNELS)
+                    # Sum of each pair's leads in its own random training record: (84, T)
+                    Z = np.einsum("kl,klt->kt", mask[di].astype(np.float32), X[examples])
+                    C = torch.nn.functional.conv1d(
+                        torch.from_numpy(Z)[None], weight, dilation=int(dilation),
+                        padding=(KERNEL_LENGTH - 1) * int(dilation) // 2,
+                        groups=N_BASE_KERNELS)[0].numpy()
+                    for k in range(N_BASE_KERNELS):
+                        q = quantiles[start + k * n_f:start + (k + 1) * n_f]
+                        biases[start + k * n_f:start + (k + 1) * n_f] = np.quantile(C[k], q)
+                    start += N_BASE_KERNELS * n_f
+
+            self.kernels_ = kernels
+            self.dilations_ = dilations
+            self.n_features_per_dilation_ = per_dilation
+            self.channel_mask_ = mask
+            self.biases_ = biases
+            self.n_leads_in_ = n_leads
+            self.n_features_out_ = biases.size
+            return self
 
     @staticmethod
     def _conv(torch, X, weight, dilation):

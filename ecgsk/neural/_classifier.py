@@ -984,6 +984,25 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         remove_checkpoint(path)  # finished: a later fit of the same data starts anew
         return self
 
+    @contextlib.contextmanager
+    def _unfitted_on_error(self, reset):
+        """A fresh fit that fails leaves the net unfitted, not half-set-up.
+
+        Its classes and module are set before the training can fail (a
+        validation split that leaves no training record): predicting from
+        that untrained module would pass for a fitted net. An interrupted
+        fit (Ctrl-C) keeps the epochs it trained, as skorch does.
+        """
+        try:
+            yield
+        except Exception:
+            if reset:
+                self.initialized_ = False
+                for name in ("classes_", "target_type_", "n_outputs_", "n_leads_in_",
+                             "n_samples_in_"):
+                    self.__dict__.pop(name, None)
+            raise
+
     def fit(self, X, y, **fit_params):
         """Fit the network on signals ``X`` and labels ``y``.
 
@@ -1005,8 +1024,9 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         self : ECGNetClassifier
         """
         reset = not (self.warm_start and self.__sklearn_is_fitted__())
-        X, y_enc = self._check_fit_data(X, y, reset)
-        return self._run_fit(X, y_enc, reset, "fit", fit_params)
+        with self._unfitted_on_error(reset):
+            X, y_enc = self._check_fit_data(X, y, reset)
+            return self._run_fit(X, y_enc, reset, "fit", fit_params)
 
     def partial_fit(self, X, y, classes=None, **fit_params):
         """Train for ``max_epochs`` more epochs without re-initialising.
@@ -1026,8 +1046,9 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         self : ECGNetClassifier
         """
         reset = not self.__sklearn_is_fitted__()
-        X, y_enc = self._check_fit_data(X, y, reset, classes=classes)
-        return self._run_fit(X, y_enc, reset, "partial_fit", fit_params)
+        with self._unfitted_on_error(reset):
+            X, y_enc = self._check_fit_data(X, y, reset, classes=classes)
+            return self._run_fit(X, y_enc, reset, "partial_fit", fit_params)
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """Split into training and validation datasets (see ``train_split``)."""

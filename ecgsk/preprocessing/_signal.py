@@ -16,7 +16,13 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_positive_int, check_sampling_rate, check_seed, check_signals
+from .._validation import (
+    check_positive_int,
+    check_sampling_rate,
+    check_seed,
+    check_signals,
+    fitting_anew,
+)
 
 __all__ = [
     "PadTruncate",
@@ -72,10 +78,11 @@ class _SignalTransformer(TransformerMixin, BaseEstimator):
         self : object
             The fitted transformer.
         """
-        self._check_params()
-        X = _validate_signals(X)
-        self.n_leads_in_ = X.shape[1]
-        self._fit(X)
+        with fitting_anew(self):  # a failed fit leaves none of its attributes
+            self._check_params()
+            X = _validate_signals(X)
+            self.n_leads_in_ = X.shape[1]
+            self._fit(X)
         return self
 
     def transform(self, X):

@@ -28,8 +28,9 @@ def _estimator():
 
 # Every check expected to fail, with its reason. xfail_strict below makes a
 # check listed here that starts passing fail the test, so the list stays true.
-# sklearn itself skips one check: check_decision_function, as ECGNetClassifier
-# has no decision_function (it predicts probabilities; thresholds act on them).
+# sklearn itself skips check_classifiers_multilabel_output_format_decision_function,
+# as ECGNetClassifier has no decision_function (it predicts probabilities;
+# thresholds act on them), and check_array_api_input (no array API support).
 EXPECTED_FAILED_CHECKS = {
     "check_no_attributes_set_in_init": (
         "skorch's NeuralNet.__init__ sets history_, initialized_ and virtual_params_"),

@@ -429,6 +429,22 @@ class ConstNet(nn.Module):
         return torch.zeros(x.shape[0], self.p.shape[0]) + 0.0 * self.p
 
 
+@pytest.mark.parametrize("fitted_before", [False, True])
+def test_a_fit_that_fails_leaves_the_net_unfitted(fitted_before):
+    """The classes and module are set up before the split fails: no untrained net predicts."""
+    X, y = make_signals(40)
+    clf = fast(max_epochs=1)
+    if fitted_before:
+        clf.fit(X, y)
+    clf.set_params(valid_size=40)
+    with pytest.raises(ValueError, match="valid_size=40 leaves no training records"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "classes_") and not clf.initialized_
+    with pytest.raises(NotFittedError):
+        clf.predict_proba(X)
+    assert clf.set_params(valid_size=0.25).fit(X, y).predict_proba(X).shape == (40, 2)
+
+
 def test_valid_size_none_disables_validation_and_verbose_2_adds_progress_bar(capsys):
     X, y = make_signals(40)
     clf = fast(max_epochs=1, valid_size=None, verbose=2).fit(X, y)

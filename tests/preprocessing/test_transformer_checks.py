@@ -25,6 +25,10 @@ from ecgsk.preprocessing import (
     Standardizer,
 )
 
+# The Augmenter's five operations (RandomTimeWarp...) are not here: they are
+# parameter holders with no fit, applied by Augmenter (which is checked) and
+# by ECGNetClassifier(augment=...); tests/preprocessing/test_augment.py checks
+# that they clone and pickle.
 ESTIMATORS = [
     PadTruncate(length=4),
     PadTruncate(length=4, crop="random", random_state=0),
