@@ -63,6 +63,21 @@ def _resolve_device(device):
     return device
 
 
+def _check_device(device):
+    """Refuse a device that torch cannot name, or CUDA on a machine without it."""
+    if device is None:
+        return  # skorch: leave the module and data where they are
+    resolved = _resolve_device(device)
+    try:
+        kind = torch.device(resolved).type
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or a torch.device, "
+                         f"got {device!r}.") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} needs a CUDA GPU, and torch finds none on this "
+                         "machine; use device='auto' (the GPU when there is one) or 'cpu'.")
+
+
 def _draw_seed():
     """A seed drawn from torch's global generator (seeded by ``random_state``)."""
     return int(torch.randint(0, 2**62, (1,)).item())
@@ -515,6 +530,13 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
     # validation of parameters and data
     # ------------------------------------------------------------------
     def _validate_hyperparams(self):
+        module = self.module
+        if module is None or isinstance(module, (str, bytes)) or not (
+                isinstance(module, nn.Module) or callable(module)):
+            raise ValueError(
+                "module must be a torch.nn.Module class (e.g. ecgsk.nets.ResNet1d), an "
+                f"instance of one, or a callable that builds one, got {module!r}.")
+        _check_device(self.__dict__.get("device"))
         _check_int(self.max_epochs, "max_epochs", 1)
         if self.batch_size != -1:
             _check_int(self.batch_size, "batch_size", 1)
@@ -1091,9 +1113,21 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         :class:`~torch.utils.data.WeightedRandomSampler` built from the labels
         of exactly the ``dataset`` passed here (the training subset after the
         internal validation split), seeded from ``random_state``.
+
+        A training epoch whose last batch would hold a single record drops it
+        when the module has batch normalisation, which cannot train on one
+        record (one record in ``batch_size``, a different one each shuffled
+        epoch); other sizes and modules keep every batch.
         """
-        if not (training and self.balanced_sampling):
+        if not training:
             return super().get_iterator(dataset, training=training)
+        if not self.balanced_sampling:
+            kwargs = self.get_params_for("iterator_train")
+            batch_size = kwargs.get("batch_size", self.batch_size)
+            kwargs["batch_size"] = len(dataset) if batch_size == -1 else batch_size
+            if self._lone_last_batch(len(dataset), kwargs):
+                kwargs["drop_last"] = True
+            return self.iterator_train(dataset, **kwargs)
         kwargs = self.get_params_for("iterator_train")
         for key in ("sampler", "batch_sampler"):
             if kwargs.get(key) is not None:
@@ -1111,7 +1145,21 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         kwargs["sampler"] = make_balanced_sampler(y, generator=generator)
         batch_size = kwargs.get("batch_size", self.batch_size)
         kwargs["batch_size"] = len(dataset) if batch_size == -1 else batch_size
+        if self._lone_last_batch(len(dataset), kwargs):
+            kwargs["drop_last"] = True
         return self.iterator_train(dataset, **kwargs)
+
+    def _lone_last_batch(self, n, kwargs):
+        """Whether the last of the batches of ``n`` records holds one record that a
+        batch-normalisation layer of the module cannot train on."""
+        batch_size = kwargs.get("batch_size")
+        if (kwargs.get("batch_sampler") is not None or kwargs.get("drop_last")
+                or not isinstance(batch_size, numbers.Integral) or batch_size < 2
+                or n % batch_size != 1 or n == 1):
+            return False
+        module = getattr(self, "module_", None)
+        return module is not None and any(
+            isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in module.modules())
 
     # ------------------------------------------------------------------
     # training, validation and inference steps

@@ -295,11 +295,28 @@ def test_partial_fit_with_classes_and_continuation():
     ({"random_state": "abc"}, r"random_state must be None, an int or a numpy RandomState, got 'abc'"),
     ({"verbose": "loud"}, "verbose must be an integer >= 0, got 'loud'"),
     ({"dataset": 3}, "dataset must be a Dataset class or callable, got 3"),
+    ({"device": "tpu"}, "device must be 'auto', 'cpu', 'cuda', 'cuda:N' or a torch.device, "
+                        "got 'tpu'"),
 ])
 def test_bad_parameters_raise_clear_errors(params, message):
     X, y = make_signals(20)
     with pytest.raises(ValueError, match=message):
         fast(max_epochs=1, **params).fit(X, y)
+
+
+@pytest.mark.parametrize("module", [None, "resnet"])
+def test_a_module_that_is_no_torch_module_is_refused_by_name(module):
+    X, y = make_signals(20)
+    with pytest.raises(ValueError, match=f"module must be a torch.nn.Module class .*, got "
+                                         f"{module!r}"):
+        ECGNetClassifier(module, max_epochs=1).fit(X, y)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks a machine without CUDA")
+def test_cuda_on_a_machine_without_it_is_refused_by_name():
+    X, y = make_signals(20)
+    with pytest.raises(ValueError, match="device='cuda' needs a CUDA GPU, and torch finds none"):
+        fast(max_epochs=1, device="cuda").fit(X, y)
 
 
 def test_criterion_incompatible_with_target():
@@ -427,6 +444,38 @@ class ConstNet(nn.Module):
 
     def forward(self, x):
         return torch.zeros(x.shape[0], self.p.shape[0]) + 0.0 * self.p
+
+
+class TinyBNNet(nn.Module):
+    """A module with batch normalisation, which cannot train on a batch of one record."""
+
+    def __init__(self, in_channels=1, n_classes=2):
+        super().__init__()
+        self.conv = nn.Conv1d(in_channels, 4, 3)
+        self.norm = nn.BatchNorm1d(4)
+        self.head = nn.Linear(4, n_classes)
+
+    def forward(self, x):  # BatchNorm1d on (batch, features): one record fails in training
+        return self.head(self.norm(self.conv(x).mean(-1)))
+
+
+@pytest.mark.parametrize("balanced", [False, True])
+def test_a_last_batch_of_one_record_is_dropped_only_where_batch_norm_needs_it(balanced):
+    X, y = make_signals(65)  # 64 + 1 with batch_size=64
+    clf = ECGNetClassifier(TinyBNNet, max_epochs=2, batch_size=64, train_split=None,
+                           balanced_sampling=balanced, random_state=0)
+    clf.fit(X, y)  # torch: "Expected more than 1 value per channel when training"
+    assert len(clf.history) == 2
+    dataset = clf.get_dataset(X, np.asarray(y))
+    assert clf.get_iterator(dataset, training=True).drop_last
+    assert not clf.get_iterator(dataset, training=False).drop_last  # every record predicted
+    plain = fast(max_epochs=1, batch_size=64, train_split=None,
+                 balanced_sampling=balanced).fit(X, y)  # TinyNet: no batch normalisation
+    assert not plain.get_iterator(dataset, training=True).drop_last
+    even = ECGNetClassifier(TinyBNNet, max_epochs=1, batch_size=32, train_split=None,
+                            balanced_sampling=balanced, random_state=0).fit(X[:64], y[:64])
+    assert not even.get_iterator(even.get_dataset(X[:64], np.asarray(y[:64])),
+                                 training=True).drop_last
 
 
 @pytest.mark.parametrize("fitted_before", [False, True])
