@@ -10,8 +10,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_signals", "check_sampling_rate", "check_positive_int", "check_seed",
-           "fitting_anew"]
+__all__ = ["check_signals", "check_signal_input", "check_sampling_rate", "check_positive_int",
+           "check_seed", "fitting_anew"]
 
 
 def check_signals(X, *, name="X", allow_2d=True, ensure_finite=True,
@@ -47,9 +47,12 @@ def check_signals(X, *, name="X", allow_2d=True, ensure_finite=True,
     try:
         X = np.array(X, dtype=dtype, copy=copy) if copy else np.asarray(X, dtype=dtype)
     except (TypeError, ValueError) as exc:
+        ragged = ("; its records differ in length or lead count: bring them to one "
+                  "(PadTruncate, WFDBLoader(length=...)) first" if "inhomogeneous" in str(exc)
+                  else "")
         raise ValueError(
             f"{name} must be a numeric array of shape (n_records, n_leads, "
-            f"n_samples); it could not be converted to {np.dtype(dtype).name}: {exc}"
+            f"n_samples){ragged}; it could not be converted to {np.dtype(dtype).name}: {exc}"
         ) from None
     if X.ndim == 2 and allow_2d:
         X = X[:, None, :]
@@ -73,6 +76,50 @@ def check_signals(X, *, name="X", allow_2d=True, ensure_finite=True,
             f"first at index {bad[0]}. Clean or impute them first."
         )
     return X
+
+
+def check_signal_input(X, **kwargs):
+    """:func:`check_signals` for the transformers, with sklearn's input checks before it.
+
+    1-D input and arrays of no record are refused in ecgsk's words (1-D:
+    with sklearn's "Reshape your data", which its estimator checks look
+    for, and how to reshape a signal, not sklearn's advice to make every
+    sample a record). :func:`sklearn.utils.check_array` then rejects
+    sparse, complex and non-numeric data and arrays of no sample with
+    sklearn's usual messages; :func:`check_signals` returns the float32
+    ``(n_records, n_leads, n_samples)`` array and names the first record
+    holding NaN or infinite values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_signal_input(np.zeros((2, 500))).shape
+    (2, 1, 500)
+    >>> check_signal_input(np.zeros(500))
+    Traceback (most recent call last):
+    ...
+    ValueError: X must be 3-D (n_records, n_leads, n_samples) or 2-D ...; got a 1-D array ...
+    """
+    if isinstance(X, (str, bytes)):  # check_signals explains strings best
+        return check_signals(X, **kwargs)
+    shape = getattr(X, "shape", None)
+    if shape is None:  # a list: its shape once converted
+        try:
+            shape = np.asarray(X).shape
+        except (TypeError, ValueError):  # ragged: check_signals says it cannot be converted
+            return check_signals(X, **kwargs)
+    if len(shape) == 1:
+        raise ValueError(
+            "X must be 3-D (n_records, n_leads, n_samples) or 2-D (n_records, n_samples); "
+            f"got a 1-D array of {shape[0]} values. Reshape your data: X[None] is one "
+            "single-lead record, X.reshape(n_leads, -1)[None] one record of n_leads leads.")
+    if len(shape) >= 2 and shape[0] == 0:
+        raise ValueError(f"X is empty: 0 records (shape {shape}).")
+    from sklearn.utils import check_array
+
+    X = check_array(X, accept_sparse=False, allow_nd=True, dtype="numeric",
+                    ensure_all_finite=False, input_name="X")
+    return check_signals(X, **kwargs)
 
 
 def check_sampling_rate(rate, *, name="sampling_rate", allow_none=False):

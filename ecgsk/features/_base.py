@@ -23,29 +23,13 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.impute import SimpleImputer
-from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_sampling_rate, check_signals, fitting_anew
+from .._validation import check_sampling_rate, check_signal_input, fitting_anew
 
-__all__ = ["NAN_POLICIES", "BaseFeatures", "check_choice", "check_int", "required_rate",
-           "validate_signals"]
+__all__ = ["NAN_POLICIES", "BaseFeatures", "check_choice", "check_int", "required_rate"]
 
 NAN_POLICIES = ("impute", "keep", "raise")
-
-
-def validate_signals(X, **kwargs):
-    """:func:`~ecgsk._validation.check_signals` behind sklearn's ``check_array``.
-
-    ``check_array`` rejects sparse, complex and non-numeric data, 1-D input
-    and empty arrays with sklearn's usual messages; ``check_signals`` then
-    returns the float32 ``(n_records, n_leads, n_samples)`` array and names
-    the first record holding NaN or infinite values.
-    """
-    if not isinstance(X, (str, bytes)):  # check_signals explains strings best
-        X = check_array(X, accept_sparse=False, allow_nd=True, dtype="numeric",
-                        ensure_all_finite=False, input_name="X")
-    return check_signals(X, **kwargs)
 
 
 def required_rate(value, owner, name="sampling_rate"):
@@ -133,7 +117,7 @@ class BaseFeatures(TransformerMixin, BaseEstimator):
             The feature table; columns are named by :meth:`get_feature_names_out`.
         """
         check_is_fitted(self, "n_leads_in_")
-        X = validate_signals(X, min_samples=self._min_samples)
+        X = check_signal_input(X, min_samples=self._min_samples)
         if X.shape[1] != self.n_leads_in_:
             raise ValueError(
                 f"X has {X.shape[1]} lead(s), but {type(self).__name__} was fitted "
@@ -175,7 +159,7 @@ class BaseFeatures(TransformerMixin, BaseEstimator):
         with fitting_anew(self):
             check_choice(self.nan_policy, "nan_policy", NAN_POLICIES)
             self._check_params()
-            X = validate_signals(X, min_samples=self._min_samples)
+            X = check_signal_input(X, min_samples=self._min_samples)
             self._check_lead_names(X.shape[1])
             self.n_leads_in_ = X.shape[1]
             self._fit(X)

@@ -19,8 +19,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_seed, fitting_anew
-from ._base import check_int, validate_signals
+from .._validation import check_seed, check_signal_input, fitting_anew
+from ._base import check_int
 
 __all__ = ["RandomConvFeatures"]
 
@@ -204,7 +204,7 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
         """
         with fitting_anew(self):  # a failed fit leaves none of its attributes
             self._check_params()
-            X = validate_signals(X)
+            X = check_signal_input(X)
             self.n_samples_in_ = X.shape[2]
             X = self._pad(X)
             n, n_leads, n_samples = X.shape
@@ -279,7 +279,7 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
             Proportions of positive values, in ``[0, 1]``.
         """
         check_is_fitted(self, "biases_")
-        X = validate_signals(X)
+        X = check_signal_input(X)
         n, n_leads, n_samples = X.shape
         if n_leads != self.n_leads_in_:
             raise ValueError(

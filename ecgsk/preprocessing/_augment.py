@@ -23,8 +23,8 @@ torch is imported lazily, inside the functions that use it.
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .._validation import check_positive_int, check_seed
-from ._signal import _check_real, _SignalTransformer, _validate_signals
+from .._validation import check_positive_int, check_seed, check_signal_input
+from ._signal import _check_real, _SignalTransformer
 
 __all__ = [
     "RandomTimeWarp",
@@ -455,7 +455,7 @@ class Augmenter(_SignalTransformer):
         import torch
 
         self.fit(X)
-        X = _validate_signals(X)
+        X = check_signal_input(X)
         seed = check_seed(self.random_state).randint(np.iinfo(np.int32).max)
         generator = torch.Generator().manual_seed(int(seed))
         # A C-contiguous, writable array (read-only memmaps are copied):

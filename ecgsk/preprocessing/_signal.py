@@ -2,7 +2,7 @@
 
 Every transformer here takes float32 signals of shape ``(n_records, n_leads,
 n_samples)`` (2-D input is read as single-lead records), validates them with
-:func:`ecgsk._validation.check_signals` and returns a float32 3-D array.
+:func:`ecgsk._validation.check_signal_input` and returns a float32 3-D array.
 Filters are built with :mod:`scipy.signal` and applied forward and backward
 (zero phase), so they do not shift the waves in time.
 """
@@ -13,14 +13,13 @@ from fractions import Fraction
 import numpy as np
 from scipy import ndimage, signal
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (
     check_positive_int,
     check_sampling_rate,
     check_seed,
-    check_signals,
+    check_signal_input,
     fitting_anew,
 )
 
@@ -37,20 +36,6 @@ __all__ = [
 #: Names of the standard 12 leads, in the usual order.
 STANDARD_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF",
                   "V1", "V2", "V3", "V4", "V5", "V6")
-
-
-def _validate_signals(X, **kwargs):
-    """:func:`~ecgsk._validation.check_signals` behind sklearn's ``check_array``.
-
-    ``check_array`` first rejects what it knows best with sklearn's usual
-    messages (sparse, complex or non-numeric data, 1-D input, no rows or
-    columns); ``check_signals`` then gives the 3-D float32 array and names
-    the first record holding NaN or infinite values.
-    """
-    if not isinstance(X, (str, bytes)):  # check_signals explains strings best
-        X = check_array(X, accept_sparse=False, allow_nd=True, dtype="numeric",
-                        ensure_all_finite=False, input_name="X")
-    return check_signals(X, **kwargs)
 
 
 class _SignalTransformer(TransformerMixin, BaseEstimator):
@@ -80,7 +65,7 @@ class _SignalTransformer(TransformerMixin, BaseEstimator):
         """
         with fitting_anew(self):  # a failed fit leaves none of its attributes
             self._check_params()
-            X = _validate_signals(X)
+            X = check_signal_input(X)
             self.n_leads_in_ = X.shape[1]
             self._fit(X)
         return self
@@ -100,7 +85,7 @@ class _SignalTransformer(TransformerMixin, BaseEstimator):
             the output shape.
         """
         check_is_fitted(self)
-        X = _validate_signals(X, min_samples=self._min_samples())
+        X = check_signal_input(X, min_samples=self._min_samples())
         self._check_n_leads(X)
         return self._transform(X)
 
@@ -248,7 +233,7 @@ class PadTruncate(_SignalTransformer):
             Padded or cropped signals.
         """
         self.fit(X)
-        X = _validate_signals(X)
+        X = check_signal_input(X)
         if self.crop != "random" or X.shape[2] <= self.length:
             return self._transform(X)
         rng = check_seed(self.random_state)

@@ -4,8 +4,8 @@ import numpy as np
 from scipy import signal
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_positive_int
-from ._signal import _check_real, _required_rate, _SignalTransformer, _validate_signals
+from .._validation import check_positive_int, check_signal_input
+from ._signal import _check_real, _required_rate, _SignalTransformer
 
 __all__ = ["Spectrogram"]
 
@@ -109,7 +109,7 @@ class Spectrogram(_SignalTransformer):
             Spectrogram of every lead.
         """
         check_is_fitted(self)
-        X = _validate_signals(X)
+        X = check_signal_input(X)
         self._check_n_leads(X)
         if X.shape[2] != self.n_samples_in_:
             raise ValueError(

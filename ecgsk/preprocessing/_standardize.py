@@ -5,7 +5,8 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._signal import _SignalTransformer, _validate_signals
+from .._validation import check_signal_input
+from ._signal import _SignalTransformer
 
 __all__ = ["Standardizer"]
 
@@ -94,7 +95,7 @@ class Standardizer(_SignalTransformer):
             Signals in the original units.
         """
         check_is_fitted(self)
-        X = _validate_signals(X)
+        X = check_signal_input(X)
         self._check_n_leads(X)
         mean = self.mean_.astype(np.float32)[:, None]
         scale = self.scale_.astype(np.float32)[:, None]

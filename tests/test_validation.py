@@ -1,0 +1,36 @@
+"""ecgsk._validation: signal input refused in ecgsk's words, naming what to do."""
+
+import numpy as np
+import pytest
+
+from ecgsk._validation import check_signal_input
+from ecgsk.features import RandomConvFeatures, StatisticalFeatures
+from ecgsk.preprocessing import Standardizer
+
+ONE_D = (r"X must be 3-D \(n_records, n_leads, n_samples\) or 2-D \(n_records, n_samples\); "
+         r"got a 1-D array of 1000 values\. Reshape your data: X\[None\] is one single-lead "
+         r"record")
+
+
+@pytest.mark.parametrize("fit", [
+    check_signal_input, Standardizer().fit_transform,
+    StatisticalFeatures(sampling_rate=100).fit_transform,
+    RandomConvFeatures(n_kernels=84).fit,
+], ids=["check_signal_input", "Standardizer", "StatisticalFeatures", "RandomConvFeatures"])
+def test_bad_signal_input_is_explained(fit):
+    with pytest.raises(ValueError, match=ONE_D):  # not sklearn's advice, reshape(-1, 1)
+        fit(np.zeros(1000))
+    with pytest.raises(ValueError, match=ONE_D):
+        fit(list(np.zeros(1000)))
+    with pytest.raises(ValueError, match=r"X is empty: 0 records \(shape \(0, 12, 100\)\)"):
+        fit(np.zeros((0, 12, 100)))
+    with pytest.raises(ValueError, match="its records differ in length or lead count: bring "
+                                         "them to one"):
+        fit([np.zeros((12, 100)), np.zeros((12, 90))])
+
+
+def test_good_input_comes_back_3d_float32():
+    X = check_signal_input([[0, 1, 2], [3, 4, 5]])
+    assert X.shape == (2, 1, 3) and X.dtype == np.float32
+    with pytest.raises(ValueError, match=r"0 feature\(s\)"):  # sklearn's words: its checks
+        check_signal_input(np.zeros((3, 0)))
