@@ -86,7 +86,7 @@ def _info(root, out):
     from ._cache import cache_info
 
     table = cache_info(root)
-    print(f"ecgsk cache at {root}" + ("" if root.is_dir() else " (no such folder)"), file=out)
+    print(f"ecgsk cache at {root}" + ("" if root.is_dir() else " (none yet)"), file=out)
     print(f"{'kind':<12}{'files':>9}{'size':>11}  last used", file=out)
     for row in table.itertuples():
         used = _days_text(row.newest_days)
@@ -123,6 +123,9 @@ def _prune(root, args, out):
 def main(argv=None, out=None):
     """Run the command line; return the exit status (0; 2 on a usage error).
 
+    A ``--cache-dir`` that is not a folder is a usage error (a mistyped path
+    would look like an empty cache); the default folder may not exist yet.
+
     Parameters
     ----------
     argv : list of str, default=None
@@ -144,6 +147,9 @@ def main(argv=None, out=None):
     args = build_parser().parse_args(argv)
     out = sys.stdout if out is None else out
     root = _resolve(args.cache_dir)
+    if args.cache_dir is not None and not root.is_dir():
+        print(f"error: --cache-dir {args.cache_dir} is not a folder", file=sys.stderr)
+        return 2
     if args.command == "info":
         _info(root, out)
     else:

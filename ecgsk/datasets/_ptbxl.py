@@ -36,6 +36,11 @@ def _read_table(path, columns, index_col=None):
     """Read one of PTB-XL's csv files, naming it and any of ``columns`` it lacks."""
     try:
         table = pd.read_csv(path, index_col=index_col)
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{path} does not exist: PTB-XL ships it beside ptbxl_database.csv; copy it from "
+            f"the download, or run `python -m ecgsk.datasets download ptbxl {path.parent}` "
+            "(files already there are kept).") from None
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path} is not a readable csv file: {exc}") from None
     missing = [c for c in columns if c not in table.columns]

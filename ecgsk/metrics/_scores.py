@@ -15,12 +15,30 @@ def challenge_f1(y_true, y_pred, classes=("N", "A", "O")):
     Noisy records (``~``) count as errors where they are confused with the
     three scored classes, but their own F1 is not averaged in.
 
+    ``classes`` are the labels scored, as ``y_true`` and ``y_pred`` write
+    them: labels encoded as integers need ``classes`` of those integers.
+
+    Raises
+    ------
+    ValueError
+        When no label of ``y_true`` or ``y_pred`` is one of ``classes``
+        (labels written otherwise would score 0 for perfect predictions).
+
     Examples
     --------
     >>> challenge_f1(["N", "A", "O", "~"], ["N", "A", "N", "~"])
     0.5555555555555555
+    >>> challenge_f1([0, 1, 2, 3], [0, 1, 0, 3], classes=(0, 1, 2))
+    0.5555555555555555
     """
-    scores = f1_score(np.asarray(y_true), np.asarray(y_pred), labels=list(classes),
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    seen = set(np.unique(y_true).tolist()) | set(np.unique(y_pred).tolist())
+    if not seen & set(classes):
+        raise ValueError(
+            f"no label of y_true or y_pred is one of classes={tuple(classes)!r} (they hold "
+            f"{sorted(seen, key=str)[:6]!r}); pass classes= the scored labels as written in "
+            "y, e.g. classes=(0, 1, 2) for integer-encoded N, A and O.")
+    scores = f1_score(y_true, y_pred, labels=list(classes),
                       average=None, zero_division=0)
     return float(np.mean(scores))
 

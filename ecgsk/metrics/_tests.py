@@ -60,10 +60,19 @@ def delong_test(y_true, score_a, score_b):
     >>> round(result["auc_a"], 3), round(result["auc_b"], 3), f"{result['p_value']:.1e}"
     (0.929, 0.729, '2.4e-04')
     """
-    y_true = np.asarray(y_true).astype(int)
+    y_true = np.asarray(y_true)
+    if y_true.ndim != 1:
+        raise ValueError(f"delong_test compares AUROCs of one binary label: y_true must be "
+                         f"1-D, got shape {y_true.shape}; test each label's column apart.")
+    y_true = y_true.astype(int)
     if set(np.unique(y_true)) != {0, 1}:
         raise ValueError("delong_test needs binary y_true with both classes present.")
-    scores = np.vstack([np.asarray(score_a, float), np.asarray(score_b, float)])
+    score_a, score_b = np.asarray(score_a, float), np.asarray(score_b, float)
+    for name, score in (("score_a", score_a), ("score_b", score_b)):
+        if score.shape != y_true.shape:
+            raise ValueError(f"{name} must hold one score per record of y_true, shape "
+                             f"{y_true.shape}; got shape {score.shape}.")
+    scores = np.vstack([score_a, score_b])
     aucs, cov = _structural_components(y_true, scores)
     var = cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]
     if var <= 0:
@@ -93,6 +102,10 @@ def mcnemar_test(y_true, pred_a, pred_b):
     (5, 1, 0.219)
     """
     y_true, pred_a, pred_b = map(np.asarray, (y_true, pred_a, pred_b))
+    for name, pred in (("pred_a", pred_a), ("pred_b", pred_b)):
+        if pred.shape != y_true.shape:
+            raise ValueError(f"{name} must have the shape of y_true, {y_true.shape}; got "
+                             f"shape {pred.shape}.")
     a_ok = (pred_a == y_true).reshape(len(y_true), -1).all(axis=1)
     b_ok = (pred_b == y_true).reshape(len(y_true), -1).all(axis=1)
     b, c = int(np.sum(a_ok & ~b_ok)), int(np.sum(~a_ok & b_ok))

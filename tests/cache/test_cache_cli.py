@@ -105,6 +105,21 @@ def test_usage_errors_exit_2_and_remove_nothing(cache, argv, capsys):
     assert all(path.exists() for path in files.values())
 
 
+@pytest.mark.parametrize("command", [["info"], ["prune", "--older-than", "30"]])
+def test_a_cache_dir_that_is_no_folder_is_a_usage_error(tmp_path, command, capsys):
+    for wrong in (tmp_path / "mistyped", tmp_path / "a file"):
+        if wrong.name == "a file":
+            wrong.write_text("x")
+        assert main([*command, "--cache-dir", str(wrong)], out=io.StringIO()) == 2
+        assert f"error: --cache-dir {wrong} is not a folder" in capsys.readouterr().err
+
+
+def test_the_default_folder_may_not_exist_yet(tmp_path, monkeypatch):
+    monkeypatch.setenv("ECGSK_CACHE", str(tmp_path / "not yet"))
+    assert _run("info").startswith(f"ecgsk cache at {tmp_path / 'not yet'} (none yet)")
+    assert "removed 0 files" in _run("prune", "--older-than", "0")
+
+
 def test_the_module_runs_from_the_command_line(cache):
     root, _ = cache
     done = subprocess.run([sys.executable, "-m", "ecgsk.cache", "info", "--cache-dir", str(root)],

@@ -193,6 +193,15 @@ def test_an_empty_table_file_is_named(ptbxl_root, tmp_path):
         load_ptbxl(root)
 
 
+def test_a_missing_statements_table_is_named_with_how_to_get_it(ptbxl_root, tmp_path):
+    root = _edited_copy(ptbxl_root, tmp_path, "scp_statements.csv", lambda f: f)
+    (root / "scp_statements.csv").unlink()
+    with pytest.raises(FileNotFoundError, match=r"scp_statements.csv does not exist: PTB-XL "
+                                                r"ships it beside ptbxl_database.csv; .*"
+                                                r"python -m ecgsk.datasets download ptbxl"):
+        load_ptbxl(root)
+
+
 def test_a_record_without_fold_or_patient_is_left_out_and_counted(ptbxl_root, tmp_path):
     def unplace(frame):
         frame = frame.copy()

@@ -19,6 +19,15 @@ from ecgsk.metrics import (
 )
 
 
+@pytest.mark.parametrize("labels", [[0, 1, 2, 3, 0], ["n", "a", "o", "~", "n"]])
+def test_challenge_f1_refuses_labels_it_would_not_score(labels):
+    """Perfect predictions in other label names would silently score 0."""
+    with pytest.raises(ValueError, match=r"no label of y_true or y_pred is one of "
+                                         r"classes=\('N', 'A', 'O'\)"):
+        challenge_f1(labels, labels)
+    assert challenge_f1(labels, labels, classes=labels[:3]) == 1.0
+
+
 def test_challenge_f1_by_hand():
     # F1(N) = 2/3 (one O called N), F1(A) = 1, F1(O) = 0; noisy is not averaged.
     assert challenge_f1(["N", "A", "O", "~"], ["N", "A", "N", "~"]) == pytest.approx(5 / 9)
@@ -117,6 +126,18 @@ def test_delong_matches_definition():
     assert res["z"] == pytest.approx(z)
     assert res["p_value"] == pytest.approx(math.erfc(abs(z) / math.sqrt(2)))  # two-sided normal
     assert delong_test(y, a, a)["p_value"] == 1.0
+
+
+def test_the_paired_tests_name_mismatched_inputs():
+    y = np.arange(10) % 2
+    with pytest.raises(ValueError, match=r"score_b must hold one score per record of y_true, "
+                                         r"shape \(10,\); got shape \(9,\)"):
+        delong_test(y, y * 0.5, y[:9] * 0.5)
+    with pytest.raises(ValueError, match=r"y_true must be 1-D, got shape \(10, 2\); test "
+                                         "each label's column apart"):
+        delong_test(np.c_[y, 1 - y], y, y)
+    with pytest.raises(ValueError, match=r"pred_a must have the shape of y_true"):
+        mcnemar_test(y, y[:5], y)
 
 
 def test_mcnemar_by_hand():
