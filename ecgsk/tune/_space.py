@@ -223,7 +223,11 @@ def check_search_space(module, name, fixed, seed=0):
     def probe(trial):
         with warnings.catch_warnings():  # a --set value out of its range: the study says so
             warnings.filterwarnings("ignore", message="Fixed parameter")
-            params = trial_params(module, name, trial, fixed)
+            try:
+                params = trial_params(module, name, trial, fixed)
+            except TuneError:  # Optuna's words for a --set value its range cannot take
+                _check_fixed_in_range(module, name, fixed, seed)
+                raise
         distributions.update(trial.distributions)
         try:
             check_factory_params(module, params, name)
@@ -259,6 +263,41 @@ def check_search_space(module, name, fixed, seed=0):
         study.enqueue_trial(point)
         probe(study.ask())
     return distributions
+
+
+def _check_fixed_in_range(module, name, fixed, seed):
+    """Raise, naming it, for a ``--set`` value that its search-space distribution cannot take.
+
+    The space is sampled freely once to learn its distributions (Optuna's own
+    error, raised when the sampler fixes such a value, names no parameter).
+    """
+    import optuna
+    import optuna.distributions as D
+
+    trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed)).ask()
+    try:
+        trial_params(module, name, trial, fixed)
+    except TuneError:
+        return  # fails without fixing them too: the space's own error stands
+    for key, value in fixed.items():
+        dist = trial.distributions.get(key)
+        if dist is None:
+            continue
+        try:
+            inside = dist._contains(dist.to_internal_repr(value))
+        except (TypeError, ValueError):
+            inside = False
+        if inside:
+            continue
+        if isinstance(dist, D.CategoricalDistribution):
+            allowed = f"one of {', '.join(map(repr, dist.choices))}"
+        else:
+            kind = "an integer" if isinstance(dist, D.IntDistribution) else "a number"
+            scale = " on a log scale" if dist.log else ""
+            allowed = f"{kind} from {dist.low:g} to {dist.high:g}{scale}"
+        raise TuneError(f"--set {key}={value!r}: pipeline {name!r} searches {key} over "
+                        f"{allowed}, and Optuna cannot fix it at that value; set one in that "
+                        f"range, or leave {key} to the search.")
 
 
 def fixed_in_space(fixed, distributions):

@@ -117,6 +117,24 @@ def test_fixed_values_are_checked_too(tmp_path):
         check_search_space(module, "fixed", {"max_iter": -5})
 
 
+@pytest.mark.parametrize("value", [-1.0, "abc"])
+def test_a_set_value_its_search_range_cannot_hold_is_named(tmp_path, value):
+    """Optuna's own message ("`-1` is invalid value for the case log=True") names nothing."""
+    module = _module(tmp_path, "ranged", 'return {"C": trial.suggest_float("C", 0.01, 10, '
+                                         'log=True), "max_iter": trial.suggest_categorical('
+                                         '"max_iter", [50, 100])}')
+    with pytest.raises(TuneError, match=rf"--set C={value!r}: pipeline 'ranged' searches C "
+                                        r"over a number from 0.01 to 10 on a log scale, and "
+                                        r"Optuna cannot fix it at that value"):
+        check_search_space(module, "ranged", {"C": value})
+    with pytest.raises(TuneError, match=r"--set max_iter=75: pipeline 'ranged' searches "
+                                        r"max_iter over one of 50, 100"):
+        check_search_space(module, "ranged", {"max_iter": 75})
+    assert set(check_search_space(module, "ranged", {"C": 0.5})) == {"C", "max_iter"}
+    # Out of range but a number Optuna can fix: its study warns, and the trials use it.
+    assert set(check_search_space(module, "ranged", {"C": 200.0})) == {"C", "max_iter"}
+
+
 def test_network_parameters_are_checked_without_fitting(tmp_path):
     module = load_pipeline_module(write_module(tmp_path, "net", NET_MODULE))
     with pytest.raises(TuneError, match=r"invalid parameter \(lr=-[0-9.e-]+\): lr must be a "
