@@ -74,7 +74,10 @@ def read_headers(paths):
         try:
             header = wfdb.rdheader(str(p))
         except Exception as exc:  # wfdb raises many types for a garbled header
-            raise ValueError(f"cannot read the WFDB header of record {p}: {exc}") from exc
+            hea = Path(f"{p}.hea")
+            why = ("the file is empty" if hea.is_file() and hea.stat().st_size == 0
+                   else f"{type(exc).__name__}: {exc}")
+            raise ValueError(f"cannot read the WFDB header {hea} of record {p}: {why}") from exc
         reason = _bad_rate(p, header)
         if reason:
             header.fs = float("nan")

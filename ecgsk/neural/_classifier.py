@@ -1354,3 +1354,30 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         if proba.shape[1] == 2 and self.n_outputs_ == 1:
             return self.classes_[(proba[:, 1] >= threshold).astype(np.int64)]
         return self.classes_[proba.argmax(axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of :meth:`predict` on ``X`` against ``y`` (subset accuracy for multi-label).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_samples) or (n_records, n_samples)
+        y : array-like of shape (n_records,) or (n_records, n_labels)
+            Labels of the kind the net was fitted on: a label matrix with as
+            many columns, or 1-D labels.
+        sample_weight : array-like of shape (n_records,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        self._check_fitted()
+        shape = np.shape(y)
+        if self.target_type_ == _MULTILABEL:
+            if len(shape) != 2 or shape[1] != self.n_outputs_:
+                raise ValueError(
+                    f"y must be a label matrix of {self.n_outputs_} columns, as the net was "
+                    f"fitted on; got shape {shape}.")
+        elif len(shape) != 1:
+            raise ValueError(f"y must be 1-D {self.target_type_} labels, as the net was fitted "
+                             f"on; got shape {shape}.")
+        return super().score(X, y, sample_weight=sample_weight)

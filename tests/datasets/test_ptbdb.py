@@ -159,7 +159,10 @@ def test_a_root_that_is_none_or_a_file_is_named(tmp_path, reader, name):
 
 def test_wfdb_dir_unreadable_header(tmp_path):
     (tmp_path / "bad.hea").write_text("this is not a header\n")
-    with pytest.raises(ValueError, match="cannot read the WFDB header of record .*bad"):
+    with pytest.raises(ValueError, match="cannot read the WFDB header .*bad.hea of record .*bad"):
+        load_wfdb_dir(tmp_path)
+    (tmp_path / "bad.hea").write_text("")  # wfdb: "list index out of range"
+    with pytest.raises(ValueError, match=r"bad.hea of record .*bad: the file is empty$"):
         load_wfdb_dir(tmp_path)
 
 

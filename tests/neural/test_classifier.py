@@ -459,6 +459,20 @@ class TinyBNNet(nn.Module):
         return self.head(self.norm(self.conv(x).mean(-1)))
 
 
+def test_score_names_labels_of_another_shape():
+    X, Y = make_multilabel(30)
+    clf = fast(max_epochs=1).fit(X, Y)
+    assert 0.0 <= clf.score(X, Y) <= 1.0
+    with pytest.raises(ValueError, match=rf"y must be a label matrix of {Y.shape[1]} columns, "
+                                         rf"as the net was fitted on; got shape \(30, 2\)"):
+        clf.score(X, Y[:, :2])
+    X, y = make_signals(30)
+    binary = fast(max_epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match=r"y must be 1-D binary labels, as the net was fitted "
+                                         r"on; got shape \(30, 2\)"):
+        binary.score(X, np.c_[y, 1 - y])
+
+
 @pytest.mark.parametrize("balanced", [False, True])
 def test_a_last_batch_of_one_record_is_dropped_only_where_batch_norm_needs_it(balanced):
     X, y = make_signals(65)  # 64 + 1 with batch_size=64
