@@ -1121,29 +1121,23 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         """
         if not training:
             return super().get_iterator(dataset, training=training)
-        if not self.balanced_sampling:
-            kwargs = self.get_params_for("iterator_train")
-            batch_size = kwargs.get("batch_size", self.batch_size)
-            kwargs["batch_size"] = len(dataset) if batch_size == -1 else batch_size
-            if self._lone_last_batch(len(dataset), kwargs):
-                kwargs["drop_last"] = True
-            return self.iterator_train(dataset, **kwargs)
         kwargs = self.get_params_for("iterator_train")
-        for key in ("sampler", "batch_sampler"):
-            if kwargs.get(key) is not None:
+        if self.balanced_sampling:
+            for key in ("sampler", "batch_sampler"):
+                if kwargs.get(key) is not None:
+                    raise ValueError(
+                        f"balanced_sampling=True builds its own sampler; do not also pass "
+                        f"iterator_train__{key}.")
+            kwargs.pop("shuffle", None)
+            y = dataset_labels(dataset)
+            if y is None:
                 raise ValueError(
-                    f"balanced_sampling=True builds its own sampler; do not also pass "
-                    f"iterator_train__{key}.")
-        kwargs.pop("shuffle", None)
-        y = dataset_labels(dataset)
-        if y is None:
-            raise ValueError(
-                "balanced_sampling=True needs a dataset exposing its labels as .y; "
-                f"got {type(dataset).__name__}.")
-        generator = torch.Generator().manual_seed(_draw_seed())
-        self.sampler_generator_ = generator  # its state is checkpointed (checkpoint_dir)
-        kwargs["sampler"] = make_balanced_sampler(y, generator=generator)
-        batch_size = kwargs.get("batch_size", self.batch_size)
+                    "balanced_sampling=True needs a dataset exposing its labels as .y; "
+                    f"got {type(dataset).__name__}.")
+            generator = torch.Generator().manual_seed(_draw_seed())
+            self.sampler_generator_ = generator  # its state is checkpointed (checkpoint_dir)
+            kwargs["sampler"] = make_balanced_sampler(y, generator=generator)
+        batch_size = kwargs.get("batch_size", self.batch_size)  # as skorch's get_iterator
         kwargs["batch_size"] = len(dataset) if batch_size == -1 else batch_size
         if self._lone_last_batch(len(dataset), kwargs):
             kwargs["drop_last"] = True
