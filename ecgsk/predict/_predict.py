@@ -145,7 +145,9 @@ def plan_records(paths, model, *, min_fraction=0.25):
         try:
             header = wfdb.rdheader(path)
         except Exception as exc:  # noqa: BLE001 -- wfdb raises many types for bad headers
-            plan.error = f"its header {path}.hea cannot be read: {exc}"
+            empty = os.path.getsize(f"{path}.hea") == 0
+            plan.error = f"its header {path}.hea " + (
+                "is empty" if empty else f"cannot be read: {type(exc).__name__}: {exc}")
             continue
         names = [str(n) for n in (header.sig_name or [])]
         fs, n = header.fs, header.sig_len
@@ -153,7 +155,8 @@ def plan_records(paths, model, *, min_fraction=0.25):
             plan.error = "its header names no signal or no sampling frequency"
             continue
         if not n:
-            plan.error = "its header gives no number of samples (sig_len)"
+            plan.error = ("its header gives 0 samples" if n == 0
+                          else "its header gives no number of samples (sig_len)")
             continue
         if model.lead_names is not None:
             lower = [s.lower() for s in names]

@@ -269,6 +269,23 @@ def test_a_data_file_without_its_header_is_rejected_not_passed_over(trained, tmp
             ) in capsys.readouterr().err
 
 
+def test_an_empty_header_or_one_of_no_samples_is_named(trained, tmp_path):
+    folder = tmp_path / "odd"
+    for name in ("good", "empty", "none"):
+        _write_record(trained["record"], folder, name, seconds=10)
+    (folder / "empty.hea").write_text("")  # wfdb: "list index out of range"
+    hea = folder / "none.hea"
+    first, *rest = hea.read_text().splitlines()
+    hea.write_text("\n".join([" ".join(first.split()[:3] + ["0"]), *rest]) + "\n")
+    result = predict_records(trained["model_uri"], [folder / n for n in ("good", "empty",
+                                                                          "none")],
+                             tracking_uri=trained["uri"])
+    assert [r["record"] for r in result.records] == ["good"]
+    reasons = {r["record"]: r["reason"] for r in result.rejected}
+    assert reasons == {"empty": f"its header {folder / 'empty'}.hea is empty",
+                       "none": "its header gives 0 samples"}
+
+
 def test_folder_of_records_and_outputs(trained, tmp_path, capsys):
     folder = tmp_path / "new"
     for name, seconds in (("a", 10), ("b", 12)):
