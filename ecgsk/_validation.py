@@ -102,19 +102,27 @@ def check_signal_input(X, **kwargs):
     """
     if isinstance(X, (str, bytes)):  # check_signals explains strings best
         return check_signals(X, **kwargs)
-    shape = getattr(X, "shape", None)
-    if shape is None:  # a list: its shape once converted
+    if not hasattr(X, "shape"):  # a list, converted once
         try:
-            shape = np.asarray(X).shape
+            X = np.asarray(X)
         except (TypeError, ValueError):  # ragged: check_signals says it cannot be converted
             return check_signals(X, **kwargs)
+    shape = X.shape
+    if len(shape) >= 1 and shape[0] == 0:
+        raise ValueError(f"X is empty: 0 records (shape {shape}).")
     if len(shape) == 1:
+        kind = getattr(getattr(X, "dtype", None), "kind", "f")
+        if kind in "US":
+            raise ValueError(f"X holds {shape[0]} strings, not signals: read record paths "
+                             "with ecgsk.preprocessing.WFDBLoader first.")
+        if kind == "O":
+            raise ValueError(f"X is a 1-D array of {shape[0]} objects: stack records of one "
+                             "length and lead count into (n_records, n_leads, n_samples) "
+                             "(np.stack, after PadTruncate or WFDBLoader(length=...)).")
         raise ValueError(
             "X must be 3-D (n_records, n_leads, n_samples) or 2-D (n_records, n_samples); "
             f"got a 1-D array of {shape[0]} values. Reshape your data: X[None] is one "
             "single-lead record, X.reshape(n_leads, -1)[None] one record of n_leads leads.")
-    if len(shape) >= 2 and shape[0] == 0:
-        raise ValueError(f"X is empty: 0 records (shape {shape}).")
     from sklearn.utils import check_array
 
     X = check_array(X, accept_sparse=False, allow_nd=True, dtype="numeric",

@@ -27,6 +27,15 @@ def test_bad_signal_input_is_explained(fit):
     with pytest.raises(ValueError, match="its records differ in length or lead count: bring "
                                          "them to one"):
         fit([np.zeros((12, 100)), np.zeros((12, 90))])
+    with pytest.raises(ValueError, match=r"X is empty: 0 records \(shape \(0,\)\)"):
+        fit([])
+    with pytest.raises(ValueError, match="X holds 2 strings, not signals: read record paths "
+                                         "with ecgsk.preprocessing.WFDBLoader first"):
+        fit(["data/00001_lr", "data/00002_lr"])
+    records = np.empty(2, dtype=object)
+    records[0], records[1] = np.zeros((12, 100)), np.zeros((12, 90))
+    with pytest.raises(ValueError, match="X is a 1-D array of 2 objects: stack records"):
+        fit(records)
 
 
 def test_good_input_comes_back_3d_float32():

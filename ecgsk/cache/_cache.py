@@ -39,7 +39,10 @@ class CacheFile:
         Bytes.
     last_used : float
         Seconds since the epoch: the later of the file's modification and
-        access times (a signal cache hit only reads its entry).
+        access times (a signal cache hit only reads its entry). On a file
+        system mounted ``noatime`` reads leave no trace, so an entry read
+        every day but written long ago looks unused; pruning it costs one
+        rereading of its record.
     """
 
     path: Path

@@ -314,14 +314,18 @@ def make_plan(ds, *, folds=None, cv=True, seed=0):
             train, test = np.sort(train), np.sort(test)
             how = "stratified 20% hold-out (records carry no patient id)"
         else:
+            _warn_rare_classes(ds.name, y, "the test hold-out may hold none of them")
             splitter = StratifiedGroupKFold(n_splits=_N_SPLITS, shuffle=True, random_state=seed)
-            train, test = next(splitter.split(np.zeros(n), y, groups))
+            with warnings.catch_warnings():  # said above, in words naming the classes
+                warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+                train, test = next(splitter.split(np.zeros(n), y, groups))
             how = "stratified patient-grouped 20% hold-out"
         plan = SplitPlan(train=train, valid=None, test=test,
                          description={"train": f"rest of {how}", "test": how})
         if cv:
             chosen = _fold_list(folds, range(1, _N_SPLITS + 1), f"{ds.name} (1-{_N_SPLITS})")
-            _warn_rare_classes(ds.name, y[train])
+            _warn_rare_classes(ds.name, y[train], "some CV folds test none of them (their "
+                               "per-class scores there are undefined)")
             splitter = StratifiedGroupKFold(n_splits=_N_SPLITS, shuffle=True, random_state=seed)
             with warnings.catch_warnings():  # said above, in words naming the classes
                 warnings.filterwarnings("ignore", "The least populated class", UserWarning)
@@ -336,16 +340,15 @@ def make_plan(ds, *, folds=None, cv=True, seed=0):
     return plan
 
 
-def _warn_rare_classes(name, y_train):
-    """Warn, naming them, of classes with fewer training records than CV folds."""
-    labels, counts = np.unique(y_train, return_counts=True)
+def _warn_rare_classes(name, y, consequence):
+    """Warn, naming them, of classes with fewer records in ``y`` than the folds split it in."""
+    labels, counts = np.unique(y, return_counts=True)
     rare = [f"{str(label)!r} ({count})" for label, count in zip(labels, counts)
             if count < _N_SPLITS]
     if rare:
-        warnings.warn(f"{name}: class(es) {', '.join(rare)} have fewer training records than "
-                      f"the {_N_SPLITS} CV folds, so some folds test none of them (their "
-                      "per-class scores there are undefined). Use more records "
-                      "(--max-records).", UserWarning, stacklevel=3)
+        warnings.warn(f"{name}: class(es) {', '.join(rare)} have fewer records than the "
+                      f"{_N_SPLITS} folds they are split in, so {consequence}. Use more "
+                      "records (--max-records).", UserWarning, stacklevel=3)
 
 
 #: ``fit_final``'s ``validation`` when the networks validated on fold 9, so

@@ -1006,6 +1006,20 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         remove_checkpoint(path)  # finished: a later fit of the same data starts anew
         return self
 
+    def check_is_fitted(self, attributes=None, *args, **kwargs):
+        """skorch's check, refusing too a net whose fresh fit failed (:meth:`fit`).
+
+        Such a net keeps the module it built, untrained; skorch alone would
+        let ``save_params`` or ``forward`` use it.
+        """
+        if not getattr(self, "initialized_", False):
+            from skorch.exceptions import NotInitializedError
+
+            raise NotInitializedError(
+                f"This {type(self).__name__} is not initialized: fit it (or call "
+                ".initialize()) first.")
+        return super().check_is_fitted(attributes, *args, **kwargs)
+
     @contextlib.contextmanager
     def _unfitted_on_error(self, reset):
         """A fresh fit that fails leaves the net unfitted, not half-set-up.
@@ -1139,21 +1153,51 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             kwargs["sampler"] = make_balanced_sampler(y, generator=generator)
         batch_size = kwargs.get("batch_size", self.batch_size)  # as skorch's get_iterator
         kwargs["batch_size"] = len(dataset) if batch_size == -1 else batch_size
-        if self._lone_last_batch(len(dataset), kwargs):
+        if self._lone_last_batch(dataset, kwargs):
             kwargs["drop_last"] = True
         return self.iterator_train(dataset, **kwargs)
 
-    def _lone_last_batch(self, n, kwargs):
-        """Whether the last of the batches of ``n`` records holds one record that a
-        batch-normalisation layer of the module cannot train on."""
-        batch_size = kwargs.get("batch_size")
+    def _lone_last_batch(self, dataset, kwargs):
+        """Whether the last training batch would hold one record that the module cannot train on.
+
+        That is a batch-normalisation layer that sees one value per channel
+        (after pooling, as in ResNet1d's head): torch refuses to train it on
+        one record. Batch normalisation over time (SE-ResNeXt) trains on one
+        record, so such a module keeps it, as it always did.
+        """
+        n, batch_size = len(dataset), kwargs.get("batch_size")
         if (kwargs.get("batch_sampler") is not None or kwargs.get("drop_last")
                 or not isinstance(batch_size, numbers.Integral) or batch_size < 2
                 or n % batch_size != 1 or n == 1):
             return False
+        return self._batch_norm_on_vectors(dataset)
+
+    def _batch_norm_on_vectors(self, dataset):
+        """Whether a batch-norm layer of ``module_`` gets 2-D input: one record passed, in eval."""
         module = getattr(self, "module_", None)
-        return module is not None and any(
-            isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in module.modules())
+        norms = [] if module is None else [
+            m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        if not norms:
+            return False
+        dims = []
+        hooks = [m.register_forward_pre_hook(lambda _, args: dims.append(args[0].dim()))
+                 for m in norms]
+        was_training = module.training
+        try:
+            x = to_tensor(dataset[0][0], device=self.device)
+            x = {k: v[None] for k, v in x.items()} if isinstance(x, dict) else x[None]
+            if self.crop_length is not None and not isinstance(x, dict):
+                x = x[..., :self.crop_length]  # the shape the training batches have
+            module.eval()
+            with torch.no_grad():
+                self.infer(x)
+        except Exception:  # noqa: BLE001 -- cannot tell: drop the lone record, which is safe
+            return True
+        finally:
+            for hook in hooks:
+                hook.remove()
+            module.train(was_training)
+        return 2 in dims
 
     # ------------------------------------------------------------------
     # training, validation and inference steps
@@ -1371,6 +1415,8 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
                 raise ValueError(
                     f"y must be a label matrix of {self.n_outputs_} columns, as the net was "
                     f"fitted on; got shape {shape}.")
+        elif len(shape) == 2 and shape[1] == 1:  # a column of labels, as fit takes it
+            y = np.ravel(y)
         elif len(shape) != 1:
             raise ValueError(f"y must be 1-D {self.target_type_} labels, as the net was fitted "
                              f"on; got shape {shape}.")

@@ -183,8 +183,8 @@ def _label_bytes(y):
         return ("\x1f".join(map(str, y.ravel().tolist())) + f"|{y.shape}").encode()
     whole = y.dtype.kind in "biu" or (y.dtype.kind == "f" and np.isfinite(y).all()
                                       and np.array_equal(y, np.round(y)))
-    values = np.ascontiguousarray(y, dtype="<i8" if whole else "<f8")
-    return values.tobytes() + f"|{'int' if whole else 'float'}|{y.shape}".encode()
+    kind = "<i8" if whole else "<f8"  # int64 and float64 labels hash as they always did
+    return np.ascontiguousarray(y, dtype=kind).tobytes() + f"|{kind}|{y.shape}".encode()
 
 
 def data_hash(X, y=None):

@@ -283,12 +283,11 @@ def _check_fixed_in_range(module, name, fixed, seed):
         dist = trial.distributions.get(key)
         if dist is None:
             continue
-        try:
-            inside = dist._contains(dist.to_internal_repr(value))
-        except (TypeError, ValueError):
-            inside = False
-        if inside:
+        try:  # what Optuna refuses; a number out of range it fixes, with a warning
+            dist.to_internal_repr(value)
             continue
+        except (TypeError, ValueError):
+            pass
         if isinstance(dist, D.CategoricalDistribution):
             allowed = f"one of {', '.join(map(repr, dist.choices))}"
         else:

@@ -73,13 +73,20 @@ def test_a_class_rarer_than_the_cv_folds_is_named_in_one_warning():
     with pytest.warns(UserWarning) as caught:
         plan = make_plan(ds, cv=True, seed=0)
     assert [str(w.message) for w in caught] == [
-        "cinc2017: class(es) 'A' (4), '~' (2) have fewer training records than the 5 CV "
-        "folds, so some folds test none of them (their per-class scores there are "
+        "cinc2017: class(es) 'A' (4), '~' (2) have fewer records than the 5 folds they are "
+        "split in, so some CV folds test none of them (their per-class scores there are "
         "undefined). Use more records (--max-records)."]  # not sklearn's words as well
     assert len(plan.cv) == 5
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         make_plan(ds, cv=False, seed=0)  # no CV folds: nothing to say
+    grouped = _dataset(60, 30)  # patients: the hold-out is grouped by them
+    grouped.y[:3] = "rare"
+    with pytest.warns(UserWarning) as caught:
+        make_plan(grouped, cv=False, seed=0)
+    assert [str(w.message) for w in caught] == [
+        "ptbdb: class(es) 'rare' (3) have fewer records than the 5 folds they are split in, "
+        "so the test hold-out may hold none of them. Use more records (--max-records)."]
 
 
 def test_cinc_plan_stratified_holdout(cinc_root):

@@ -1,6 +1,7 @@
 """Tests of ecgsk/neural/_classifier.py: targets, losses, steps, windows, devices."""
 
 import doctest
+import io
 import pickle
 import warnings
 
@@ -459,6 +460,13 @@ class TinyBNNet(nn.Module):
         return self.head(self.norm(self.conv(x).mean(-1)))
 
 
+class TinyConvBNNet(TinyBNNet):
+    """Batch normalisation over time, as SE-ResNeXt's: it trains on one record."""
+
+    def forward(self, x):
+        return self.head(self.norm(self.conv(x)).mean(-1))
+
+
 def test_score_names_labels_of_another_shape():
     X, Y = make_multilabel(30)
     clf = fast(max_epochs=1).fit(X, Y)
@@ -471,6 +479,7 @@ def test_score_names_labels_of_another_shape():
     with pytest.raises(ValueError, match=r"y must be 1-D binary labels, as the net was fitted "
                                          r"on; got shape \(30, 2\)"):
         binary.score(X, np.c_[y, 1 - y])
+    assert binary.score(X, y[:, None]) == binary.score(X, y)  # a column, as fit takes it
 
 
 @pytest.mark.parametrize("balanced", [False, True])
@@ -486,6 +495,10 @@ def test_a_last_batch_of_one_record_is_dropped_only_where_batch_norm_needs_it(ba
     plain = fast(max_epochs=1, batch_size=64, train_split=None,
                  balanced_sampling=balanced).fit(X, y)  # TinyNet: no batch normalisation
     assert not plain.get_iterator(dataset, training=True).drop_last
+    over_time = ECGNetClassifier(TinyConvBNNet, max_epochs=1, batch_size=64, train_split=None,
+                                 balanced_sampling=balanced, random_state=0).fit(X, y)
+    assert not over_time.get_iterator(dataset, training=True).drop_last  # keeps every record
+    assert over_time.module_.training  # the probe of its layers left it as it was
     even = ECGNetClassifier(TinyBNNet, max_epochs=1, batch_size=32, train_split=None,
                             balanced_sampling=balanced, random_state=0).fit(X[:64], y[:64])
     assert not even.get_iterator(even.get_dataset(X[:64], np.asarray(y[:64])),
@@ -505,6 +518,8 @@ def test_a_fit_that_fails_leaves_the_net_unfitted(fitted_before):
     assert not hasattr(clf, "classes_") and not clf.initialized_
     with pytest.raises(NotFittedError):
         clf.predict_proba(X)
+    with pytest.raises(NotFittedError, match="is not initialized: fit it"):
+        clf.save_params(f_params=io.BytesIO())  # skorch's own check refuses it too
     assert clf.set_params(valid_size=0.25).fit(X, y).predict_proba(X).shape == (40, 2)
 
 

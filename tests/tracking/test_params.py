@@ -133,6 +133,14 @@ def test_data_hash_reads_labels_by_value_not_dtype(rng, tmp_path):
     assert data_hash(X, Y) == data_hash(X, Y.astype(np.int64)) != data_hash(X, ~Y)
     paths = _records(tmp_path / "a", ["r1", "r2", "r3", "r4"])
     assert data_hash(paths, labels.astype(np.int32)) == data_hash(paths, labels)
+    # int64 labels keep the digest they had before labels were read by value.
+    old = np.ascontiguousarray(labels.astype(np.int64)).tobytes() + b"|<i8|(4,)"
+    import hashlib
+    expected = hashlib.sha256()
+    expected.update(f"{X.dtype.str}|{X.shape}\0".encode())
+    expected.update(np.ascontiguousarray(X).tobytes())
+    expected.update(old)
+    assert data_hash(X, labels.astype(np.int64)) == expected.hexdigest()
 
 
 def test_log_data_info(tracking_uri, client, ptbxl_root):

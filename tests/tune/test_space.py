@@ -133,6 +133,8 @@ def test_a_set_value_its_search_range_cannot_hold_is_named(tmp_path, value):
     assert set(check_search_space(module, "ranged", {"C": 0.5})) == {"C", "max_iter"}
     # Out of range but a number Optuna can fix: its study warns, and the trials use it.
     assert set(check_search_space(module, "ranged", {"C": 200.0})) == {"C", "max_iter"}
+    with pytest.raises(TuneError, match=r"--set max_iter=75: "):  # the value at fault
+        check_search_space(module, "ranged", {"C": 200.0, "max_iter": 75})
 
 
 def test_network_parameters_are_checked_without_fitting(tmp_path):
