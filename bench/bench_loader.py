@@ -9,7 +9,10 @@ c. ``WFDBLoader(n_jobs=2)``, loky processes (the default), with the start of
    the worker processes, then again with the workers already started;
 d. ``WFDBLoader(n_jobs=2)`` under ``joblib.parallel_config(backend="threading")``;
 e. the first load with ``cache_dir`` (cold: reads and writes the cache);
-f. the second load from the cache (warm).
+f. the second load from the cache (warm);
+g. the check of every header's text that (b) to (e) make (the sampling
+   rate against what wfdb read, ADC gains), alone: its share of (b) is what
+   it adds to an uncached load.
 
 It prints a markdown table with the wall seconds, the speed-up against (a),
 the CPU seconds used (this process and its joblib workers: on a busy machine
@@ -37,6 +40,7 @@ import numpy as np
 import wfdb
 
 from ecgsk.preprocessing import WFDBLoader
+from ecgsk.preprocessing._loader import _check_header_fields
 
 
 def _records(data):
@@ -140,6 +144,9 @@ def main(argv=None):
         assert np.array_equal(warm, X)
         del warm
         size = sum(p.stat().st_size for p in Path(cache).rglob("*") if p.is_file())
+        _timed("(g) the header-text check alone, as (b) makes it",
+               lambda: [_check_header_fields(r, f"{r}.hea", set(range(12)), fs=100.0)
+                        for r in records], rows)
         if not args.no_memory:
             for row, func in [(0, rdsamp_loop), (1, lambda: WFDBLoader().transform(records)),
                               (6, lambda: WFDBLoader(cache_dir=cache).transform(records))]:

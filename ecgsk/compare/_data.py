@@ -315,10 +315,7 @@ def make_plan(ds, *, folds=None, cv=True, seed=0):
             how = "stratified 20% hold-out (records carry no patient id)"
         else:
             _warn_rare_classes(ds.name, y, "the test hold-out may hold none of them")
-            splitter = StratifiedGroupKFold(n_splits=_N_SPLITS, shuffle=True, random_state=seed)
-            with warnings.catch_warnings():  # said above, in words naming the classes
-                warnings.filterwarnings("ignore", "The least populated class", UserWarning)
-                train, test = next(splitter.split(np.zeros(n), y, groups))
+            train, test = _grouped_folds(y, groups, seed)[0]
             how = "stratified patient-grouped 20% hold-out"
         plan = SplitPlan(train=train, valid=None, test=test,
                          description={"train": f"rest of {how}", "test": how})
@@ -326,11 +323,8 @@ def make_plan(ds, *, folds=None, cv=True, seed=0):
             chosen = _fold_list(folds, range(1, _N_SPLITS + 1), f"{ds.name} (1-{_N_SPLITS})")
             _warn_rare_classes(ds.name, y[train], "some CV folds test none of them (their "
                                "per-class scores there are undefined)")
-            splitter = StratifiedGroupKFold(n_splits=_N_SPLITS, shuffle=True, random_state=seed)
-            with warnings.catch_warnings():  # said above, in words naming the classes
-                warnings.filterwarnings("ignore", "The least populated class", UserWarning)
-                splits = list(splitter.split(np.zeros(len(train)), y[train], groups[train]))
-            for k, (tr, te) in enumerate(splits, start=1):
+            for k, (tr, te) in enumerate(_grouped_folds(y[train], groups[train], seed),
+                                         start=1):
                 if k in chosen:
                     plan.cv.append((k, train[tr], train[te]))
             plan.description["cv"] = (f"folds {', '.join(map(str, sorted(chosen)))} of "
@@ -338,6 +332,17 @@ def make_plan(ds, *, folds=None, cv=True, seed=0):
     except ValueError as exc:  # e.g. a class with fewer records than folds
         raise CompareError(f"cannot split {ds.name} ({n} records): {exc}") from None
     return plan
+
+
+def _grouped_folds(y, groups, seed):
+    """The ``_N_SPLITS`` folds of :class:`StratifiedGroupKFold`, without its rare-class warning.
+
+    The caller says it first, naming the classes (:func:`_warn_rare_classes`).
+    """
+    splitter = StratifiedGroupKFold(n_splits=_N_SPLITS, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+        return list(splitter.split(np.zeros(len(y)), y, groups))
 
 
 def _warn_rare_classes(name, y, consequence):

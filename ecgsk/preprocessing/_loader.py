@@ -188,9 +188,8 @@ def _check_header_fields(record, header, leads, fs=None):
     it, and an ADC gain of 0 (an uncalibrated signal) as 200 units per mV;
     the signals would come back at the wrong rate or scale. ``fs`` is the
     rate wfdb read, checked against the header's text where given. Reading
-    the text adds about 3% to an uncached load of a PTB-XL record (0.05 ms;
-    600 records read in 3.13 s against 3.03 s without it), and a cache hit
-    reads neither.
+    the text adds about 1% to an uncached load of PTB-XL records
+    (``bench/bench_loader.py``, row (g)), and a cache hit reads neither.
     """
     try:
         with open(header, encoding="latin-1") as fh:
