@@ -111,6 +111,9 @@ def build_parser():
     parser.add_argument("--select", action="store_true")
     parser.add_argument("--preset", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--n-boot", type=int, default=1000)
+    parser.add_argument("--per-class", action="store_true",
+                        help="also a table of each class's AUROC, for every row and blend "
+                             "(multi-label tasks)")
     parser.add_argument("--out-dir", default=str(quality.ROOT / "bench" / "results"
                                                  / "quality_runs"))
     return parser
@@ -125,6 +128,10 @@ def main(argv=None):
     if args.rows_task and args.task != "binary":
         parser.error("--rows-task turns superdiagnostic rows into a binary score: "
                      "it needs --task binary")
+    if args.per_class and (args.rows_task or quality.TASKS[args.task][0] != "ptbxl"
+                           or args.task == "binary"):
+        parser.error("--per-class tables the AUROC of each class of a multi-label task "
+                     "(superdiagnostic, all), without --rows-task")
     # Row names are checked before any record is read.
     rows = [find_row(args.rows_task or args.task, part) for part in args.rows]
     versus = [find_row(args.task, part) for part in args.versus or []]
@@ -153,10 +160,12 @@ def main(argv=None):
     if args.rows_task:
         rows_text = f"{args.rows_task} rows: {rows_text}"
     print(f"{args.task}, {len(data.y_test)} records ({out_dir.name}); rows: {rows_text}")
+    blends = []
     for text, (name, derive) in itertools.product(args.weights or [",".join(["1"] * len(rows))],
                                                   derivations.items()):
         w = parse_weights(text, len(rows))
         blend = sum(wi * p for wi, p in zip(w, probas))
+        blends.append((f"weights {text}", blend))
         if derive is not None:
             blend = derive(blend, own.classes.index("NORM"))
         point, low, high = bootstrap_ci(metric, data.y_test, blend, n_boot=args.n_boot,
@@ -168,6 +177,28 @@ def main(argv=None):
             line += (f"; vs {versus_name}: {t['diff']:+.3f} [{t['low']:+.3f}, "
                      f"{t['high']:+.3f}], p={t['p_value']:.3f}")
         print(line, flush=True)
+    if args.per_class:
+        named = [(row.name, p) for row, p in zip(rows, probas)] + blends
+        if other is not None:
+            named.append((versus_name, other))
+        print(per_class_table(data.y_test, named, data.classes))
+
+
+def per_class_table(y, named, classes):
+    """A markdown table of each class's AUROC (and the macro mean) for ``(name, proba)`` pairs.
+
+    A class with one label value among ``y`` has no AUROC ("-") and is left out of the
+    mean, as :func:`ecgsk.metrics.macro_auroc` does.
+    """
+    from ecgsk.metrics import per_class_auroc
+
+    lines = ["| | " + " | ".join(classes) + " | macro |", "|---" * (len(classes) + 2) + "|",
+             "| positives | " + " | ".join(str(int(n)) for n in np.sum(y, axis=0)) + " | |"]
+    for name, proba in named:
+        aucs = per_class_auroc(y, proba)
+        cells = ["-" if np.isnan(a) else f"{a:.3f}" for a in aucs]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {np.nanmean(aucs):.3f} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -233,6 +233,41 @@ def test_blend_rows_scores_superdiagnostic_rows_on_the_binary_task(quality, blen
                          str(data_root), "--rows", "tiny 84"])
 
 
+def test_blend_rows_tables_the_auroc_of_each_class(quality, blend_rows, data_root, tmp_path,
+                                                   monkeypatch, capsys, signal_cache):
+    from ecgsk.metrics import per_class_auroc
+
+    data = quality.Data("superdiagnostic", data_root, None, signal_cache)
+    rows = [quality.Row(f"tiny {k}", "randomconv_ridge", "peer", cpu={"n_kernels": k})
+            for k in (84, 168)]
+    monkeypatch.setitem(quality.ROWS, "superdiagnostic", rows)
+    probas = [quality.run_row(row, data, "cpu", tmp_path / "shared")[0] for row in rows]
+
+    blend_rows.main(["--task", "superdiagnostic", "--data", str(data_root), "--out-dir",
+                     str(tmp_path), "--rows", "tiny 84", "tiny 168", "--weights", "1,3",
+                     "--versus", "tiny 84", "--per-class", "--n-boot", "20"])
+    out = capsys.readouterr().out.splitlines()
+    header, rule, positives, *lines = out[2:]
+    assert header == "| | " + " | ".join(data.classes) + " | macro |"
+    assert positives.split(" | ")[1:-1] == [str(int(n)) for n in data.y_test.sum(0)]
+    expected = {"tiny 84": probas[0], "tiny 168": probas[1],
+                "weights 1,3": 0.25 * probas[0] + 0.75 * probas[1]}
+    assert [line.split(" | ")[0] for line in lines] == [
+        "| tiny 84", "| tiny 168", "| weights 1,3", "| tiny 84"]  # the last: --versus
+    for line, proba in zip(lines, expected.values()):
+        cells = line.strip("| ").split(" | ")[1:]
+        aucs = per_class_auroc(data.y_test, proba)
+        assert cells[:-1] == ["-" if np.isnan(a) else f"{a:.3f}" for a in aucs]
+        macro = quality.score("superdiagnostic", data.y_test, proba, data.classes)
+        assert cells[-1] == f"{macro:.3f}"  # the mean the table's macro column gives
+    # The blend's line above the table gives the same macro AUROC.
+    assert out[1].startswith(f"weights 1,3: {lines[2].strip('| ').split(' | ')[-1]} [")
+
+    with pytest.raises(SystemExit):  # one AUROC: nothing per class to table
+        blend_rows.main(["--task", "binary", "--data", str(data_root), "--rows", "tiny 84",
+                         "--per-class"])
+
+
 def test_rows_for_filters_by_name_and_leaves_seed_rows_out_of_select(quality):
     every = quality.rows_for("af", ablation=True)
     assert every == quality.ABLATION["af"]
