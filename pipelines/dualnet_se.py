@@ -30,6 +30,53 @@ def make_pipeline(*, se=True, lstm_hidden=128, crop_length=None, max_epochs=30, 
     ``crop_length`` is in samples at 300 Hz (``None``: the whole record);
     ``crop_length=3000``, 10 s crops, makes an epoch about three times
     cheaper.
+
+    Parameters
+    ----------
+    se : bool, default=True
+        Put a squeeze-and-excitation block in every residual block of the
+        spectrogram encoder (ECGCNN_SE); ``False`` leaves them out (ECGCNN_L).
+        See :class:`~ecgsk.nets.DualNet`.
+    lstm_hidden : int, default=128
+        Hidden size of the signal branch's LSTM, the length of the latent
+        vector that conditions the spectrogram encoder (``module__lstm_hidden``
+        of :class:`~ecgsk.nets.DualNet`).
+    crop_length : int or None, default=None
+        Train on random crops of this many samples (at 300 Hz) and predict the
+        mean of the probabilities over half-overlapping windows of that length;
+        ``None`` trains and predicts on the whole 9,000-sample record. See
+        :class:`~ecgsk.neural.ECGNetClassifier`.
+    max_epochs : int, default=30
+        Upper bound on the training epochs; early stopping (``patience``) may
+        end training sooner.
+    batch_size : int, default=64
+        Training and prediction batch size.
+    lr : float, default=1e-3
+        Learning rate of the AdamW optimizer.
+    weight_decay : float, default=1e-4
+        Weight decay of the AdamW optimizer (``optimizer__weight_decay`` of
+        :class:`~ecgsk.neural.ECGNetClassifier`).
+    balanced_sampling : bool, default=True
+        Draw every training epoch with a weighted random sampler that makes the
+        four classes equally frequent. See :class:`~ecgsk.neural.ECGNetClassifier`.
+    amp : bool or None, default=None
+        Mixed precision (``torch.autocast``) in training and prediction;
+        ``None`` turns it on when CUDA is available. See
+        :class:`~ecgsk.neural.ECGNetClassifier`.
+    patience : int or None, default=7
+        Early stopping after ``patience`` epochs without improvement of the
+        validation loss, restoring the best weights; ``None`` disables it.
+    random_state : int, default=0
+        Seeds the weight initialisation, the validation split, the sampling
+        and the random crops. See :class:`~ecgsk.neural.ECGNetClassifier`.
+    verbose : int, default=0
+        Training log: 0 silent, 1 a table per epoch, 2 also a progress bar.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+        Unfitted: ``PadTruncate(9000) -> Standardizer ->
+        ECGNetClassifier(DualNet)``.
     """
     return Pipeline([
         ("length", PadTruncate(LENGTH)),
@@ -46,7 +93,21 @@ def make_pipeline(*, se=True, lstm_hidden=128, crop_length=None, max_epochs=30, 
 
 
 def search_space(trial):
-    """Learning rate, weight decay, LSTM width and balanced sampling."""
+    """Learning rate, weight decay, LSTM width and balanced sampling.
+
+    Parameters
+    ----------
+    trial : optuna.trial.Trial
+        The Optuna trial that draws the values (``python -m ecgsk.tune``
+        passes it).
+
+    Returns
+    -------
+    params : dict
+        Sampled keyword arguments of ``make_pipeline``: ``lr`` (1e-4 to 1e-2,
+        log scale), ``weight_decay`` (1e-6 to 1e-2, log scale),
+        ``lstm_hidden`` (64 or 128) and ``balanced_sampling`` (True or False).
+    """
     return {
         "lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
         "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),

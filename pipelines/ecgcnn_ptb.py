@@ -3,8 +3,8 @@
 Baseline-drift removal (0.5 Hz high-pass), 5,000 samples (10 s at 500 Hz),
 a 1-D CNN of four convolution blocks (64/128/256/512 filters, kernels
 15/10/5/3, batch norm, max pooling, dropout), global average pooling and a
-dense head (256, 128). Trained with cross-entropy (or BCE for multi-label
-targets), AdamW, ReduceLROnPlateau and early stopping, mixed precision on a GPU.
+dense head (256, 128). Trained with cross-entropy on multiclass targets (BCE
+with logits on binary and multi-label ones), AdamW, ReduceLROnPlateau and early stopping, mixed precision on a GPU.
 """
 
 import torch
@@ -22,7 +22,42 @@ LENGTH = 5000
 
 def make_pipeline(*, max_epochs=30, batch_size=32, lr=1e-3, weight_decay=1e-4, amp=None,
                   patience=7, random_state=0, verbose=0):
-    """The PTB CNN as an sklearn Pipeline."""
+    """The PTB CNN as an sklearn Pipeline.
+
+    ``amp=None`` uses AMP when CUDA is present.
+
+    Parameters
+    ----------
+    max_epochs : int, default=30
+        Upper bound on the training epochs; early stopping (``patience``) may
+        end training sooner.
+    batch_size : int, default=32
+        Training and prediction batch size.
+    lr : float, default=1e-3
+        Learning rate of the AdamW optimizer (reduced tenfold on a plateau of
+        the validation loss, see :class:`~ecgsk.neural.ECGNetClassifier`).
+    weight_decay : float, default=1e-4
+        Weight decay of the AdamW optimizer (``optimizer__weight_decay`` of
+        :class:`~ecgsk.neural.ECGNetClassifier`).
+    amp : bool or None, default=None
+        Mixed precision (``torch.autocast``) in training and prediction;
+        ``None`` turns it on when CUDA is available. See
+        :class:`~ecgsk.neural.ECGNetClassifier`.
+    patience : int or None, default=7
+        Early stopping after ``patience`` epochs without improvement of the
+        validation loss, restoring the best weights; ``None`` disables it.
+    random_state : int, default=0
+        Seeds the weight initialisation, the validation split and the
+        shuffling. See :class:`~ecgsk.neural.ECGNetClassifier`.
+    verbose : int, default=0
+        Training log: 0 silent, 1 a table per epoch, 2 also a progress bar.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+        Unfitted: ``BaselineRemoval(0.5 Hz high-pass) -> PadTruncate(5000) ->
+        Standardizer -> ECGNetClassifier(ECGCNN)``.
+    """
     return Pipeline([
         ("baseline", BaselineRemoval(method="highpass", sampling_rate=SAMPLING_RATE)),
         ("length", PadTruncate(LENGTH)),
@@ -36,7 +71,21 @@ def make_pipeline(*, max_epochs=30, batch_size=32, lr=1e-3, weight_decay=1e-4, a
 
 
 def search_space(trial):
-    """Learning rate, weight decay and batch size."""
+    """Learning rate, weight decay and batch size.
+
+    Parameters
+    ----------
+    trial : optuna.trial.Trial
+        The Optuna trial that draws the values (``python -m ecgsk.tune``
+        passes it).
+
+    Returns
+    -------
+    params : dict
+        Sampled keyword arguments of :func:`make_pipeline`: ``lr`` (1e-4 to
+        1e-2, log scale), ``weight_decay`` (1e-6 to 1e-2, log scale) and
+        ``batch_size`` (16, 32 or 64).
+    """
     return {
         "lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
         "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),

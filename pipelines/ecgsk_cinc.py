@@ -102,6 +102,94 @@ def make_pipeline(*, members=MEMBERS_DEFAULT, n_seeds=1, se=True, cardinality=No
     ``class_weight`` weighs the classes in the boosting, and in the
     networks' loss unless ``balanced_sampling`` balances their epochs
     instead.
+
+    Parameters
+    ----------
+    members : sequence of {"seresnet", "dualnet", "features"}, \
+            default=("seresnet", "features")
+        The members of the ensemble (``MEMBERS_DEFAULT`` by default): a
+        non-empty subset of ``MEMBERS``.
+    n_seeds : int, default=1
+        Number of ``seresnet`` networks, seeded ``random_state``,
+        ``random_state + 1``, ...; together they have one vote. At least 1.
+    se : bool, default=True
+        Squeeze-and-excitation blocks in the ``seresnet`` networks
+        (:class:`~ecgsk.nets.SEResNeXt1d`); ``False`` gives the plain ResNeXt.
+    cardinality : int or None, default=None
+        Groups of the grouped convolutions of the ``seresnet`` networks;
+        ``None`` keeps the small preset's 8.
+    base_width : int or None, default=None
+        Width per group (for 64 planes) of the ``seresnet`` networks; ``None``
+        keeps the small preset's 4.
+    class_weight : "balanced", dict or None, default="balanced"
+        Class weights of the ``features`` member's gradient boosting and, unless
+        ``balanced_sampling``, of the ``seresnet`` networks' loss (see
+        :class:`~ecgsk.neural.ECGNetClassifier`). ``None``: unweighted.
+    balanced_sampling : bool, default=False
+        Draw every training epoch of the ``seresnet`` networks so that the four
+        classes are equally frequent; their loss is then unweighted.
+    crop_length : int or None, default=1000
+        The ``seresnet`` networks train on random crops of this many samples at
+        100 Hz (10 s) and predict the mean over half-overlapping windows of
+        that length; ``None``: the whole record.
+    augment : bool, default=True
+        Apply the five augmentations of :class:`~ecgsk.preprocessing.Augmenter`
+        to every training batch of the ``seresnet`` networks.
+    criterion : str or torch.nn.Module class or instance, default="auto"
+        Loss of the ``seresnet`` networks (``"auto"``: cross-entropy over the
+        four classes; ``"focal"``: focal loss). See
+        :class:`~ecgsk.neural.ECGNetClassifier`.
+    max_epochs : int, default=30
+        Upper bound on the training epochs of the ``seresnet`` networks; early
+        stopping (``patience``) may end training sooner.
+    batch_size : int, default=64
+        Training and prediction batch size of the ``seresnet`` networks.
+    lr : float, default=3e-3
+        Learning rate of the ``seresnet`` networks' AdamW optimizer (reduced
+        tenfold after 2 epochs without improvement of the validation loss).
+    weight_decay : float, default=1e-2
+        Weight decay of the ``seresnet`` networks' AdamW optimizer.
+    patience : int or None, default=6
+        Early stopping of the ``seresnet`` networks after ``patience`` epochs
+        without improvement of the validation loss, restoring the best
+        weights; ``None`` disables it.
+    dualnet_epochs : int, default=15
+        Upper bound on the training epochs of the ``dualnet`` member.
+    feature_weight : float, default=2.0
+        Votes of the ``features`` member, against one for the ``seresnet``
+        networks together and one for ``dualnet`` (ignored when ``features``
+        is the only member). See :func:`~ecgsk.ensemble.late_fusion`.
+    feature_sets : sequence of str, \
+            default=("statistical", "rhythm", "wavelet", "beats", "template")
+        Feature sets of the ``features`` member (``FEATURE_SETS``), names of
+        :func:`~ecgsk.baselines.make_feature_baseline`.
+    feature_rate : float, default=300
+        Sampling rate in Hz at which the ``features`` member computes its
+        features; any other rate than ``SAMPLING_RATE`` (300 Hz) resamples the
+        record to it first.
+    amp : bool or None, default=None
+        Mixed precision of the networks (``seresnet`` and ``dualnet``);
+        ``None`` turns it on when CUDA is available. See
+        :class:`~ecgsk.neural.ECGNetClassifier`.
+    random_state : int, default=0
+        Seeds every member: ``random_state + k`` the ``k``-th ``seresnet``
+        network, ``random_state`` the ``dualnet`` network and the boosting.
+    verbose : int, default=0
+        Training log of the networks: 0 silent, 1 a table per epoch, 2 also a
+        progress bar.
+
+    Returns
+    -------
+    ensemble : ecgsk.ensemble.SoftVotingEnsemble
+        Unfitted, built by :func:`~ecgsk.ensemble.late_fusion`; its members
+        are named ``seresnet0``, ``seresnet1``, ..., ``dualnet`` and
+        ``features``.
+
+    Raises
+    ------
+    ValueError
+        If ``members`` is empty or names a member not in ``MEMBERS``, or if
+        ``n_seeds`` is below 1.
     """
     unknown = sorted(set(members) - set(MEMBERS))
     if unknown or not members:
@@ -147,6 +235,25 @@ def search_space(trial, fixed=None):
     ``members`` is searched (the learning rate of the SE networks, the class
     weights of their loss and of the boosting, the features weight where
     the features member has another member to be weighed against).
+
+    Parameters
+    ----------
+    trial : optuna.trial.Trial
+        The Optuna trial that draws the values (``python -m ecgsk.tune``
+        passes it).
+    fixed : mapping or None, default=None
+        The ``make_pipeline`` keywords fixed for every trial, read-only. Its
+        ``members`` (default ``MEMBERS_DEFAULT``) and ``balanced_sampling``
+        (default False) decide what is searched; ``None``: nothing fixed.
+
+    Returns
+    -------
+    params : dict
+        Sampled keyword arguments of :func:`make_pipeline`: ``lr`` (3e-4 to
+        1e-2, log scale) with ``seresnet``; ``class_weight`` (``"balanced"`` or
+        None) with ``features``, or with ``seresnet`` unless
+        ``balanced_sampling``; ``feature_weight`` (0.5 to 4, log scale) with
+        ``features`` and another member.
     """
     fixed = fixed or {}
     members = fixed.get("members", MEMBERS_DEFAULT)

@@ -90,6 +90,98 @@ def make_pipeline(*, members=MEMBERS, n_seeds=3, se=True, cardinality=None, base
     ``base_width`` override the small preset's 8 and 4 (``se=False,
     cardinality=11, base_width=5`` matches the SE network's parameter
     count within 2 %: the ablation's fair no-SE network).
+
+    Parameters
+    ----------
+    members : sequence of {"seresnet", "resnet", "minirocket", "features"}, \
+            default=("seresnet", "resnet", "minirocket", "features")
+        The members of the ensemble (all of ``MEMBERS`` by default): a
+        non-empty subset of ``MEMBERS``.
+    n_seeds : int, default=3
+        Number of ``seresnet`` networks, seeded ``random_state``,
+        ``random_state + 1``, ...; together they have one vote. At least 1.
+    se : bool, default=True
+        Squeeze-and-excitation blocks in the SE networks
+        (:class:`~ecgsk.nets.SEResNeXt1d`); ``False`` gives the plain ResNeXt.
+    cardinality : int or None, default=None
+        Groups of the grouped convolutions of the SE networks; ``None`` keeps
+        the small preset's 8.
+    base_width : int or None, default=None
+        Width per group (for 64 planes) of the SE networks; ``None`` keeps the
+        small preset's 4.
+    crop_length : int or None, default=250
+        The SE networks train on random crops of this many samples (2.5 s at
+        100 Hz) and predict the maximum over sliding windows of that length;
+        ``None``: whole records, no windows.
+    window_stride : int or None, default=125
+        Step in samples between the SE networks' prediction windows (``None``:
+        half of ``crop_length``; unused with ``crop_length=None``).
+    derivatives : bool, default=False
+        Append first-derivative channels to the SE networks' input
+        (:class:`~ecgsk.preprocessing.Derivatives`).
+    augment : bool, default=True
+        Apply the five augmentations of :class:`~ecgsk.preprocessing.Augmenter`
+        to every training batch of the SE networks.
+    criterion : str or torch.nn.Module class or instance, default="auto"
+        Loss of the SE networks (``"auto"``: BCE with logits for PTB-XL's
+        multi-label and binary targets; ``"focal"``: focal loss). See
+        :class:`~ecgsk.neural.ECGNetClassifier`.
+    balanced_sampling : bool, default=False
+        Draw every training epoch of the SE networks by the rarity of each
+        record's rarest positive label (see
+        :class:`~ecgsk.neural.ECGNetClassifier`).
+    max_epochs : int, default=40
+        Upper bound on the training epochs of the SE networks; early stopping
+        (``patience``) may end training sooner.
+    batch_size : int, default=64
+        Training and prediction batch size of the SE networks.
+    lr : float, default=3e-3
+        Learning rate of the SE networks' AdamW optimizer (reduced tenfold
+        after 3 epochs without improvement of the validation loss).
+    weight_decay : float, default=1e-2
+        Weight decay of the SE networks' AdamW optimizer.
+    patience : int or None, default=8
+        Early stopping of the SE networks after ``patience`` epochs without
+        improvement of the validation loss, restoring the best weights;
+        ``None`` disables it.
+    feature_weight : float, default=1.0
+        Votes of the ``features`` member, against one for the SE networks
+        together and one for each of ``resnet`` and ``minirocket`` (ignored
+        when ``features`` is the only member). See
+        :func:`~ecgsk.ensemble.late_fusion`.
+    feature_sets : sequence of str, \
+            default=("statistical", "rhythm", "wavelet", "beats", "template")
+        Feature sets of the ``features`` member (``FEATURE_SETS``), names of
+        :func:`~ecgsk.baselines.make_feature_baseline`.
+    resnet_epochs : int, default=30
+        Upper bound on the training epochs of the ``resnet`` member.
+    n_kernels : int, default=10000
+        Number of MiniRocket features of the ``minirocket`` member (rounded
+        down to a multiple of 84).
+    amp : bool or None, default=None
+        Mixed precision of the networks (``seresnet`` and ``resnet``); ``None``
+        turns it on when CUDA is available. See
+        :class:`~ecgsk.neural.ECGNetClassifier`.
+    random_state : int, default=0
+        Seeds every member: ``random_state + k`` the ``k``-th SE network,
+        ``random_state`` the ``resnet``, ``minirocket`` and ``features``
+        members.
+    verbose : int, default=0
+        Training log of the networks (``seresnet`` and ``resnet``): 0 silent,
+        1 a table per epoch, 2 also a progress bar.
+
+    Returns
+    -------
+    ensemble : ecgsk.ensemble.SoftVotingEnsemble
+        Unfitted, built by :func:`~ecgsk.ensemble.late_fusion`; its members
+        are named ``seresnet0``, ``seresnet1``, ..., ``resnet``,
+        ``minirocket`` and ``features``.
+
+    Raises
+    ------
+    ValueError
+        If ``members`` is empty or names a member not in ``MEMBERS``, or if
+        ``n_seeds`` is below 1.
     """
     _check_members(members, n_seeds)
     nets = [network(
@@ -133,6 +225,24 @@ def search_space(trial, fixed=None):
     ``members`` is searched (no features weight without the features member
     and another to weigh it against; no learning rate without the SE
     networks).
+
+    Parameters
+    ----------
+    trial : optuna.trial.Trial
+        The Optuna trial that draws the values (``python -m ecgsk.tune``
+        passes it).
+    fixed : mapping or None, default=None
+        The ``make_pipeline`` keywords fixed for every trial, read-only. Its
+        ``members`` (default ``MEMBERS``) decide what is searched; ``None``:
+        nothing fixed.
+
+    Returns
+    -------
+    params : dict
+        Sampled keyword arguments of :func:`make_pipeline`: ``lr`` (3e-4 to
+        1e-2) and ``weight_decay`` (1e-4 to 1e-1), both on a log scale, with
+        ``seresnet``; ``feature_weight`` (0.25 to 2, log scale) with
+        ``features`` and another member.
     """
     members = (fixed or {}).get("members", MEMBERS)
     space = {}

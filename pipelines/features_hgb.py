@@ -18,7 +18,41 @@ SAMPLING_RATE = 100
 def make_pipeline(*, learning_rate=0.1, max_leaf_nodes=31, max_iter=100, class_weight=None,
                   features=("statistical", "rhythm", "wavelet"), sampler=None, random_state=0,
                   n_jobs=1):
-    """Features -> scaler -> [sampler] -> one-vs-rest gradient boosting."""
+    """Features -> scaler -> [sampler] -> one-vs-rest gradient boosting.
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.1
+        Learning rate (shrinkage) of the boosting
+        (:class:`~sklearn.ensemble.HistGradientBoostingClassifier`).
+    max_leaf_nodes : int, default=31
+        Maximum number of leaves of each tree.
+    max_iter : int, default=100
+        Number of boosting iterations.
+    class_weight : None, "balanced" or dict, default=None
+        Class weights of each one-vs-rest booster (``"balanced"`` weighs a
+        class's records against the rest).
+    features : sequence of {"statistical", "rhythm", "wavelet", "beats", "template"}, \
+            default=("statistical", "rhythm", "wavelet")
+        Feature sets of the 100 Hz records, concatenated in this order (see
+        :func:`~ecgsk.baselines.make_feature_baseline`).
+    sampler : {None, "under", "over", "smote"} or sampler, default=None
+        Resampling of the training records, inside each one-vs-rest problem:
+        imbalanced-learn's ``RandomUnderSampler``, ``RandomOverSampler`` or
+        ``SMOTE``, or any imbalanced-learn sampler.
+    random_state : int, default=0
+        Seeds the boosting and the sampler.
+    n_jobs : int, default=1
+        Parallel jobs of the QRS detection (rhythm, beats and template
+        features).
+
+    Returns
+    -------
+    pipeline : imblearn.pipeline.Pipeline
+        Unfitted, from :func:`~ecgsk.baselines.make_feature_baseline`: steps
+        ``"features"``, ``"scaler"`` and ``"classifier"`` (a
+        ``OneVsRestClassifier``, holding the sampler when one is asked for).
+    """
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     clf = HistGradientBoostingClassifier(
@@ -30,7 +64,21 @@ def make_pipeline(*, learning_rate=0.1, max_leaf_nodes=31, max_iter=100, class_w
 
 
 def search_space(trial):
-    """Learning rate, tree size and boosting rounds."""
+    """Learning rate, tree size and boosting rounds.
+
+    Parameters
+    ----------
+    trial : optuna.trial.Trial
+        The Optuna trial that draws the values (``python -m ecgsk.tune``
+        passes it).
+
+    Returns
+    -------
+    params : dict
+        Sampled keyword arguments of :func:`make_pipeline`: ``learning_rate``
+        (0.02 to 0.3), ``max_leaf_nodes`` (8 to 64) and ``max_iter`` (50 to
+        300), all on a log scale.
+    """
     return {
         "learning_rate": trial.suggest_float("learning_rate", 0.02, 0.3, log=True),
         "max_leaf_nodes": trial.suggest_int("max_leaf_nodes", 8, 64, log=True),

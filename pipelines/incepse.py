@@ -23,7 +23,55 @@ LENGTH = 1000
 def make_pipeline(*, se=True, n_filters=32, depth=6, max_epochs=30, batch_size=64, lr=1e-3,
                   weight_decay=1e-4, grad_clip=1.0, amp=None, patience=7, random_state=0,
                   verbose=0):
-    """IncepSE (or InceptionTime with ``se=False``) as an sklearn Pipeline."""
+    """IncepSE (or InceptionTime with ``se=False``) as an sklearn Pipeline.
+
+    ``amp=None`` uses AMP when CUDA is present.
+
+    Parameters
+    ----------
+    se : bool, default=True
+        Put a squeeze-and-excitation block after every inception module
+        (IncepSE); ``False`` gives plain InceptionTime. See
+        :class:`~ecgsk.nets.IncepSE`.
+    n_filters : int, default=32
+        Filters per branch of every inception module (``module__n_filters`` of
+        :class:`~ecgsk.nets.IncepSE`).
+    depth : int, default=6
+        Number of inception modules (a residual shortcut closes every group of
+        three).
+    max_epochs : int, default=30
+        Upper bound on the training epochs; early stopping (``patience``) may
+        end training sooner.
+    batch_size : int, default=64
+        Training and prediction batch size.
+    lr : float, default=1e-3
+        Learning rate of the AdamW optimizer (reduced tenfold on a plateau of
+        the validation loss, see :class:`~ecgsk.neural.ECGNetClassifier`).
+    weight_decay : float, default=1e-4
+        Weight decay of the AdamW optimizer (``optimizer__weight_decay`` of
+        :class:`~ecgsk.neural.ECGNetClassifier`).
+    grad_clip : float or None, default=1.0
+        Clip the gradient norm to this value at every step; ``None`` disables
+        clipping.
+    amp : bool or None, default=None
+        Mixed precision (``torch.autocast``) in training and prediction;
+        ``None`` turns it on when CUDA is available. See
+        :class:`~ecgsk.neural.ECGNetClassifier`.
+    patience : int or None, default=7
+        Early stopping after ``patience`` epochs without improvement of the
+        validation loss, restoring the best weights; ``None`` disables it.
+    random_state : int, default=0
+        Seeds the weight initialisation, the validation split and the
+        shuffling. See :class:`~ecgsk.neural.ECGNetClassifier`.
+    verbose : int, default=0
+        Training log: 0 silent, 1 a table per epoch, 2 also a progress bar.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+        Unfitted: ``Standardizer -> ECGNetClassifier(IncepSE)`` on whole
+        records.
+    """
     return Pipeline([
         ("scale", Standardizer()),
         ("net", ECGNetClassifier(
@@ -36,7 +84,21 @@ def make_pipeline(*, se=True, n_filters=32, depth=6, max_epochs=30, batch_size=6
 
 
 def search_space(trial):
-    """Learning rate, weight decay, filters and depth."""
+    """Learning rate, weight decay, filters and depth.
+
+    Parameters
+    ----------
+    trial : optuna.trial.Trial
+        The Optuna trial that draws the values (``python -m ecgsk.tune``
+        passes it).
+
+    Returns
+    -------
+    params : dict
+        Sampled keyword arguments of ``make_pipeline``: ``lr`` (1e-4 to 1e-2)
+        and ``weight_decay`` (1e-6 to 1e-2), both on a log scale,
+        ``n_filters`` (16 or 32) and ``depth`` (3 or 6).
+    """
     return {
         "lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
         "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),

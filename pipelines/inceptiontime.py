@@ -17,7 +17,51 @@ SAMPLING_RATE, LENGTH = _incepse.SAMPLING_RATE, _incepse.LENGTH
 def make_pipeline(*, n_filters=32, depth=6, max_epochs=30, batch_size=64, lr=1e-3,
                   weight_decay=1e-4, grad_clip=1.0, amp=None, patience=7, random_state=0,
                   verbose=0):
-    """InceptionTime as an sklearn Pipeline (the ``incepse`` recipe with ``se=False``)."""
+    """InceptionTime as an sklearn Pipeline (the ``incepse`` recipe with ``se=False``).
+
+    ``amp=None`` uses AMP when CUDA is present.
+
+    Parameters
+    ----------
+    n_filters : int, default=32
+        Filters per branch of every inception module (``module__n_filters`` of
+        :class:`~ecgsk.nets.IncepSE`).
+    depth : int, default=6
+        Number of inception modules (a residual shortcut closes every group of
+        three).
+    max_epochs : int, default=30
+        Upper bound on the training epochs; early stopping (``patience``) may
+        end training sooner.
+    batch_size : int, default=64
+        Training and prediction batch size.
+    lr : float, default=1e-3
+        Learning rate of the AdamW optimizer (reduced tenfold on a plateau of
+        the validation loss, see :class:`~ecgsk.neural.ECGNetClassifier`).
+    weight_decay : float, default=1e-4
+        Weight decay of the AdamW optimizer (``optimizer__weight_decay`` of
+        :class:`~ecgsk.neural.ECGNetClassifier`).
+    grad_clip : float or None, default=1.0
+        Clip the gradient norm to this value at every step; ``None`` disables
+        clipping.
+    amp : bool or None, default=None
+        Mixed precision (``torch.autocast``) in training and prediction;
+        ``None`` turns it on when CUDA is available. See
+        :class:`~ecgsk.neural.ECGNetClassifier`.
+    patience : int or None, default=7
+        Early stopping after ``patience`` epochs without improvement of the
+        validation loss, restoring the best weights; ``None`` disables it.
+    random_state : int, default=0
+        Seeds the weight initialisation, the validation split and the
+        shuffling. See :class:`~ecgsk.neural.ECGNetClassifier`.
+    verbose : int, default=0
+        Training log: 0 silent, 1 a table per epoch, 2 also a progress bar.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+        Unfitted: ``Standardizer -> ECGNetClassifier(IncepSE(se=False))`` on
+        whole records.
+    """
     return _incepse.make_pipeline(
         se=False, n_filters=n_filters, depth=depth, max_epochs=max_epochs,
         batch_size=batch_size, lr=lr, weight_decay=weight_decay, grad_clip=grad_clip,

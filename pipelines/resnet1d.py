@@ -43,7 +43,54 @@ def benchmark_recipe(module, *, module_params=None, derivatives=False, augment=F
 def make_pipeline(*, derivatives=False, augment=False, crop_length=250, window_stride=125,
                   max_epochs=30, batch_size=128, lr=1e-3, weight_decay=1e-3, amp=None,
                   patience=7, random_state=0, verbose=0):
-    """resnet1d_wang with the benchmark's crops; ``amp=None`` uses AMP when CUDA is present."""
+    """resnet1d_wang with the benchmark's crops; ``amp=None`` uses AMP when CUDA is present.
+
+    Parameters
+    ----------
+    derivatives : bool, default=False
+        Append first-derivative channels to the input
+        (:class:`~ecgsk.preprocessing.Derivatives`).
+    augment : bool, default=False
+        Apply the five augmentations of :class:`~ecgsk.preprocessing.Augmenter`
+        to every training batch.
+    crop_length : int or None, default=250
+        Train on random crops of this many samples (2.5 s at 100 Hz) and
+        predict the maximum over sliding windows of that length; ``None``
+        trains and predicts on whole records. See
+        :class:`~ecgsk.neural.ECGNetClassifier`.
+    window_stride : int or None, default=125
+        Step in samples between the prediction windows (``None``: half of
+        ``crop_length``; unused with ``crop_length=None``).
+    max_epochs : int, default=30
+        Upper bound on the training epochs; early stopping (``patience``) may
+        end training sooner.
+    batch_size : int, default=128
+        Training and prediction batch size.
+    lr : float, default=1e-3
+        Learning rate of the AdamW optimizer (reduced tenfold on a plateau of
+        the validation loss, see :class:`~ecgsk.neural.ECGNetClassifier`).
+    weight_decay : float, default=1e-3
+        Weight decay of the AdamW optimizer (``optimizer__weight_decay`` of
+        :class:`~ecgsk.neural.ECGNetClassifier`).
+    amp : bool or None, default=None
+        Mixed precision (``torch.autocast``) in training and prediction;
+        ``None`` turns it on when CUDA is available. See
+        :class:`~ecgsk.neural.ECGNetClassifier`.
+    patience : int or None, default=7
+        Early stopping after ``patience`` epochs without improvement of the
+        validation loss, restoring the best weights; ``None`` disables it.
+    random_state : int, default=0
+        Seeds the weight initialisation, the validation split, the shuffling, the random crops
+        and the augmentation. See :class:`~ecgsk.neural.ECGNetClassifier`.
+    verbose : int, default=0
+        Training log: 0 silent, 1 a table per epoch, 2 also a progress bar.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+        Unfitted: ``Standardizer -> [Derivatives] ->
+        ECGNetClassifier(ResNet1d)``.
+    """
     return benchmark_recipe(
         ResNet1d, derivatives=derivatives, augment=augment, crop_length=crop_length,
         window_stride=window_stride, max_epochs=max_epochs, batch_size=batch_size, lr=lr,
@@ -52,7 +99,21 @@ def make_pipeline(*, derivatives=False, augment=False, crop_length=250, window_s
 
 
 def search_space(trial):
-    """Learning rate, weight decay, derivative channels and augmentation."""
+    """Learning rate, weight decay, derivative channels and augmentation.
+
+    Parameters
+    ----------
+    trial : optuna.trial.Trial
+        The Optuna trial that draws the values (``python -m ecgsk.tune``
+        passes it).
+
+    Returns
+    -------
+    params : dict
+        Sampled keyword arguments of ``make_pipeline``: ``lr`` (1e-4 to 1e-2)
+        and ``weight_decay`` (1e-5 to 1e-2), both on a log scale,
+        ``derivatives`` and ``augment`` (True or False).
+    """
     return {
         "lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True),
         "weight_decay": trial.suggest_float("weight_decay", 1e-5, 1e-2, log=True),

@@ -26,7 +26,46 @@ LENGTH = 4096
 def make_pipeline(*, model_name="seresnext50_32x4d", max_epochs=30, batch_size=64, lr=1e-4,
                   weight_decay=1e-4, augment=True, amp=None, patience=7, random_state=0,
                   verbose=0):
-    """SE-ECGNet as an sklearn Pipeline; ``amp=None`` uses AMP when CUDA is present."""
+    """SE-ECGNet as an sklearn Pipeline; ``amp=None`` uses AMP when CUDA is present.
+
+    Parameters
+    ----------
+    model_name : str, default="seresnext50_32x4d"
+        The timm backbone, any name of ``timm.list_models()`` (built untrained;
+        see :class:`~ecgsk.nets.TimmNet`).
+    max_epochs : int, default=30
+        Upper bound on the training epochs; early stopping (``patience``) may
+        end training sooner.
+    batch_size : int, default=64
+        Training and prediction batch size.
+    lr : float, default=1e-4
+        Learning rate of the AdamW optimizer (reduced tenfold on a plateau of
+        the validation loss, see :class:`~ecgsk.neural.ECGNetClassifier`).
+    weight_decay : float, default=1e-4
+        Weight decay of the AdamW optimizer (``optimizer__weight_decay`` of
+        :class:`~ecgsk.neural.ECGNetClassifier`).
+    augment : bool, default=True
+        Apply the five augmentations of :class:`~ecgsk.preprocessing.Augmenter`
+        to every training batch.
+    amp : bool or None, default=None
+        Mixed precision (``torch.autocast``) in training and prediction;
+        ``None`` turns it on when CUDA is available. See
+        :class:`~ecgsk.neural.ECGNetClassifier`.
+    patience : int or None, default=7
+        Early stopping after ``patience`` epochs without improvement of the
+        validation loss, restoring the best weights; ``None`` disables it.
+    random_state : int, default=0
+        Seeds the weight initialisation, the validation split, the balanced sampling
+        and the augmentation. See :class:`~ecgsk.neural.ECGNetClassifier`.
+    verbose : int, default=0
+        Training log: 0 silent, 1 a table per epoch, 2 also a progress bar.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+        Unfitted: ``PadTruncate(4096) -> ECGNetClassifier(TimmNet)`` with the
+        focal loss and balanced sampling.
+    """
     return Pipeline([
         ("length", PadTruncate(LENGTH)),
         ("net", ECGNetClassifier(
@@ -40,7 +79,21 @@ def make_pipeline(*, model_name="seresnext50_32x4d", max_epochs=30, batch_size=6
 
 
 def search_space(trial):
-    """Learning rate, weight decay and batch size."""
+    """Learning rate, weight decay and batch size.
+
+    Parameters
+    ----------
+    trial : optuna.trial.Trial
+        The Optuna trial that draws the values (``python -m ecgsk.tune``
+        passes it).
+
+    Returns
+    -------
+    params : dict
+        Sampled keyword arguments of :func:`make_pipeline`: ``lr`` (1e-5 to
+        1e-3) and ``weight_decay`` (1e-6 to 1e-2), both on a log scale, and
+        ``batch_size`` (32 or 64).
+    """
     return {
         "lr": trial.suggest_float("lr", 1e-5, 1e-3, log=True),
         "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),

@@ -51,7 +51,20 @@ class CacheFile:
     last_used: float
 
     def age_days(self, now=None):
-        """Days since the file was last used (``now``: seconds since the epoch)."""
+        """Days since the file was last used.
+
+        Parameters
+        ----------
+        now : float, default=None
+            Seconds since the epoch that the age is counted to; the current
+            time when None.
+
+        Returns
+        -------
+        float
+            Days from :attr:`last_used` to ``now`` (negative if ``now`` is
+            earlier).
+        """
         return ((time.time() if now is None else now) - self.last_used) / _DAY_S
 
 

@@ -114,7 +114,26 @@ def _print_list(out):
 
 
 def main(argv=None):
-    """Run the command line; return the exit status (see ``--help``)."""
+    """Run the command line; return the exit status (see ``--help``).
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The arguments, without the program name; ``sys.argv[1:]`` when None.
+
+    Returns
+    -------
+    int
+        0 when done (or after ``--list``), 1 when some pipeline failed (the
+        others were compared), 2 for a bad request (nothing was run), 130
+        when interrupted.
+
+    Raises
+    ------
+    SystemExit
+        From :mod:`argparse`: after ``--help`` (status 0), or for arguments
+        it cannot parse or a missing required option (status 2).
+    """
     from ..tracking import TrackingError
     from ._compare import ComparisonFailed, compare, parse_set
 

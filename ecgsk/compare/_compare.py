@@ -67,7 +67,39 @@ class ComparisonFailed(RuntimeError):
 
 @dataclass
 class PipelineResult:
-    """What one pipeline gave: its run, CV and test metrics, test predictions and model."""
+    """What one pipeline gave: its run, CV and test metrics, test predictions and model.
+
+    Attributes
+    ----------
+    name : str
+        The pipeline's name (its module's file stem).
+    run_id : str
+        The MLflow run of the pipeline, nested in the comparison run.
+    cv_metrics : list of dict
+        One dict per cross-validation fold run, in fold order: the held-out
+        metrics of that fold, named ``cv_<metric>``. Empty with ``cv=False``.
+    test_metrics : dict of str to float
+        The final fit's metrics on the test records, named ``test_<metric>``,
+        with ``_ci_low`` and ``_ci_high`` bootstrap bounds for the summary
+        metrics (:func:`~ecgsk.tracking.log_evaluation`).
+    proba : ndarray of shape (n_test, n_classes)
+        The final fit's predicted probabilities of the test records; columns
+        follow the comparison's ``classes``.
+    pred : ndarray
+        The predictions made from ``proba``: a 0/1 indicator matrix for
+        multi-label tasks and class indices otherwise; multi-label and binary
+        tasks use the decision thresholds tuned on the validation records
+        (0.5 without them), the others take the most probable class.
+    model_uri : str or None, default=None
+        URI of the MLflow model logged for the final fit.
+    external_metrics : dict of str to float or None, default=None
+        The final fit's metrics on the external records (``test_data``),
+        named ``external_<metric>``; None without external records.
+    external_proba : ndarray of shape (n_external, n_classes) or None, default=None
+        The final fit's predicted probabilities of the external records.
+    external_pred : ndarray or None, default=None
+        The predictions made from ``external_proba``, as ``pred``.
+    """
 
     name: str
     run_id: str
@@ -83,7 +115,40 @@ class PipelineResult:
 
 @dataclass
 class ComparisonResult:
-    """Runs, tables and per-pipeline results of :func:`compare`."""
+    """Runs, tables and per-pipeline results of :func:`compare`.
+
+    Attributes
+    ----------
+    run_id : str
+        The MLflow comparison run, parent of the pipeline runs.
+    experiment_id : str
+        The MLflow experiment holding the runs.
+    task_type : {"multilabel", "cinc", "binary", "multiclass"}
+        The target type of the task
+        (:func:`~ecgsk.tracking.infer_task_type`).
+    classes : list of str
+        The dataset's classes, in the order of the probability columns.
+    pipelines : dict of str to PipelineResult, default={}
+        The result of each pipeline that finished, by name (those read back
+        from a resumed comparison included).
+    failed : dict of str to str, default={}
+        The error (``"<type>: <message>"``) of each pipeline that failed, by
+        name.
+    summary : pandas.DataFrame, default=None
+        One row per pipeline: its test summary metrics
+        (:data:`~ecgsk.tracking.SUMMARY_METRICS`) with their bootstrap
+        intervals, the mean and standard deviation of the headline metric
+        over the cross-validation folds (with cross-validation), the
+        headline metric on the external records (with ``test_data``) and
+        its run id; a failed pipeline's row holds its ``error``. Set when
+        the comparison ends.
+    pairwise : pandas.DataFrame, default=None
+        The pairwise tests of the pipelines on the test records
+        (:func:`~ecgsk.compare.pairwise_comparison`; empty with fewer than
+        two finished pipelines). Set when the comparison ends.
+    external_pairwise : pandas.DataFrame, default=None
+        The same tests on the external records; None without ``test_data``.
+    """
 
     run_id: str
     experiment_id: str
@@ -97,7 +162,19 @@ class ComparisonResult:
 
 
 def parse_value(text):
-    """A ``--set`` value: a Python literal (``0.1``, ``[64, 128]``, ``None``), else the string."""
+    """A ``--set`` value: a Python literal (``0.1``, ``[64, 128]``, ``None``), else the string.
+
+    Parameters
+    ----------
+    text : str
+        The text after ``=`` of a ``PIPELINE.PARAM=VALUE`` item.
+
+    Returns
+    -------
+    object
+        The value of the literal (:func:`ast.literal_eval`); ``text`` itself
+        when it is no Python literal.
+    """
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -106,6 +183,22 @@ def parse_value(text):
 
 def parse_set(items, pipeline_names):
     """Parse ``PIPELINE.PARAM=VALUE`` items into ``{pipeline: {param: value}}``.
+
+    Parameters
+    ----------
+    items : iterable of str or None
+        The ``--set`` items. ``PIPELINE`` is everything before the last dot
+        of the key, ``PARAM`` an identifier, and ``VALUE`` is read with
+        :func:`parse_value`; a parameter set twice keeps its last value.
+        None sets nothing.
+    pipeline_names : sequence of str
+        The names of the pipelines compared.
+
+    Returns
+    -------
+    dict of str to dict
+        ``{pipeline: {param: value}}`` with a (possibly empty) dict for every
+        name of ``pipeline_names``.
 
     Raises
     ------

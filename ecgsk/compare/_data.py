@@ -29,7 +29,24 @@ class CompareError(ValueError):
 
 
 def dataset_tasks(dataset):
-    """Tasks of a dataset: PTB-XL's benchmark tasks, ``("af",)`` or ``("diagnosis",)``."""
+    """Tasks of a dataset: PTB-XL's benchmark tasks, ``("af",)`` or ``("diagnosis",)``.
+
+    Parameters
+    ----------
+    dataset : {"ptbxl", "cinc2017", "ptbdb"}
+        One of :data:`DATASETS`.
+
+    Returns
+    -------
+    tuple of str
+        :data:`~ecgsk.datasets.PTBXL_TASKS` for ``"ptbxl"``, ``("af",)`` for
+        ``"cinc2017"``, ``("diagnosis",)`` for ``"ptbdb"``.
+
+    Raises
+    ------
+    CompareError
+        If ``dataset`` is not one of :data:`DATASETS`.
+    """
     if dataset == "ptbxl":
         from ..datasets import PTBXL_TASKS
 
@@ -260,6 +277,38 @@ def make_plan(ds, *, folds=None, cv=True, seed=0):
     stratified for CinC 2017, whose ``groups`` are the records), then 5
     patient-grouped stratified CV folds of the rest, numbered 1-5, and no
     validation set. ``cv=False`` gives the train/test split alone.
+
+    Parameters
+    ----------
+    ds : ECGDataset
+        The records to split; its ``folds`` (PTB-XL ``strat_fold``), else its
+        ``y`` (single-label) and ``groups``, decide the split.
+    folds : list of int, default=None
+        The cross-validation folds to run: among 1-8 with dataset folds,
+        among 1-5 without. All of them when None.
+    cv : bool, default=True
+        False leaves ``cv`` of the plan empty.
+    seed : int, default=0
+        Seed of the hold-out and of the cross-validation folds of datasets
+        without folds; unused with dataset folds.
+
+    Returns
+    -------
+    SplitPlan
+        ``train``, ``valid`` (None without dataset folds) and ``test``
+        indices into ``ds``; ``cv``, the ``(fold_number, train_index,
+        test_index)`` of each chosen fold in fold order, with indices into
+        ``ds``; ``description``, the text logged for each split.
+
+    Raises
+    ------
+    CompareError
+        If ``folds`` names a fold outside the allowed ones or a fold twice;
+        with dataset folds, if training folds 1-8, fold 9, fold 10 or a
+        chosen fold holds no record, or holding a fold out leaves no
+        training record; without, if the dataset has multi-label targets or
+        fewer than 10 patients (records, where ``groups`` is None), or the
+        stratified split fails (a class with too few records).
 
     Examples
     --------

@@ -181,6 +181,20 @@ def load_pipeline_module(name_or_path):
 def validate_pipeline_module(module):
     """Check that ``module`` has the pipeline shape; return it.
 
+    Parameters
+    ----------
+    module : module
+        A loaded pipeline module (see the shape in
+        :mod:`ecgsk.compare._registry`): a docstring, callable
+        ``make_pipeline`` and ``search_space``, ``DATASET`` and ``TASK`` (a
+        non-empty name or collection of names), a positive
+        ``SAMPLING_RATE`` and, if set, a positive integer ``LENGTH``.
+
+    Returns
+    -------
+    module
+        ``module`` itself, unchanged.
+
     Raises
     ------
     PipelineError
@@ -213,7 +227,21 @@ def validate_pipeline_module(module):
 
 
 def factory_parameters(module):
-    """Keyword parameters ``module.make_pipeline`` accepts, and whether it takes ``**kwargs``."""
+    """Keyword parameters ``module.make_pipeline`` accepts, and whether it takes ``**kwargs``.
+
+    Parameters
+    ----------
+    module : module
+        A pipeline module; only its ``make_pipeline`` is read.
+
+    Returns
+    -------
+    names : list of str
+        The parameters of ``make_pipeline`` that can be passed by keyword, in
+        signature order.
+    var_kw : bool
+        Whether ``make_pipeline`` takes ``**kwargs``.
+    """
     sig = inspect.signature(module.make_pipeline)
     names = [p.name for p in sig.parameters.values()
              if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
@@ -222,7 +250,26 @@ def factory_parameters(module):
 
 
 def check_factory_params(module, params, name=None):
-    """Raise :class:`PipelineError` if ``make_pipeline`` does not accept every key of ``params``."""
+    """Raise :class:`PipelineError` if ``make_pipeline`` does not accept every key of ``params``.
+
+    Parameters
+    ----------
+    module : module
+        A pipeline module.
+    params : dict
+        The keyword arguments meant for ``module.make_pipeline``; only their
+        names are checked, not their values.
+    name : str, default=None
+        The pipeline's name in the error message; the module's
+        ``__ecgsk_name__``, else its ``__name__``, when None.
+
+    Raises
+    ------
+    PipelineError
+        If a key of ``params`` is no keyword parameter of ``make_pipeline``
+        and it takes no ``**kwargs``; the message lists the parameters it
+        accepts.
+    """
     names, var_kw = factory_parameters(module)
     unknown = sorted(set(params) - set(names))
     if unknown and not var_kw:

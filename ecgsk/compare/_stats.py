@@ -30,6 +30,18 @@ def auroc_metric(task_type, n_classes):
 def holm(p_values):
     """Holm-Bonferroni adjusted p-values (family-wise error), in the input order.
 
+    Parameters
+    ----------
+    p_values : array-like of shape (m,)
+        The p-values of the ``m`` tests of one family.
+
+    Returns
+    -------
+    ndarray of shape (m,)
+        The adjusted p-values, capped at 1: the ``i``-th smallest p-value
+        times ``m - i + 1``, made non-decreasing in that order. A NaN
+        p-value stays NaN (and still counts in ``m``).
+
     Examples
     --------
     >>> holm([0.01, 0.04, 0.03]).round(3)

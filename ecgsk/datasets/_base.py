@@ -61,7 +61,23 @@ class ECGDataset:
                 f"sampling_rate={self.sampling_rate})")
 
     def subset(self, mask):
-        """Return the records selected by a boolean mask or index array."""
+        """Return the records selected by a boolean mask or index array.
+
+        Parameters
+        ----------
+        mask : array-like of bool of shape (n_records,), or array-like of int
+            The records to keep: a boolean mask, or record indices (in the
+            order given, repeats allowed).
+
+        Returns
+        -------
+        ECGDataset
+            A new dataset of the selected records: ``X``, ``y``, ``groups``,
+            ``folds`` and the rows of ``meta`` (which keep their index) are
+            taken in the selected order; ``classes``, ``sampling_rate``,
+            ``name`` and ``task`` are those of this dataset, and ``dropped``
+            a copy of its dict.
+        """
         idx = np.arange(len(self))[mask]
         take = (lambda a: None if a is None else a[idx])
         return ECGDataset(
@@ -75,15 +91,27 @@ class ECGDataset:
     def split_folds(self, train=tuple(range(1, 9)), valid=(9,), test=(10,)):
         """Split by the dataset's folds (PTB-XL: train 1-8, valid 9, test 10).
 
+        Parameters
+        ----------
+        train : int or sequence of int, default=(1, 2, 3, 4, 5, 6, 7, 8)
+            The folds of the training records.
+        valid : int or sequence of int, default=(9,)
+            The folds of the validation records; empty for none.
+        test : int or sequence of int, default=(10,)
+            The folds of the test records.
+
         Returns
         -------
         train, valid, test : ECGDataset
             ``valid`` is None when ``valid`` is empty.
+            Each part is None when its folds are empty; a non-empty
+            ``valid`` that selects no record gives an empty dataset.
 
         Raises
         ------
         ValueError
             If the dataset defines no folds or the fold sets overlap.
+            Also if the ``train`` or ``test`` folds select no record.
         """
         if self.folds is None:
             raise ValueError(

@@ -179,6 +179,28 @@ def target_classes(logits, target):
     (class 1 when positive). ``target`` is None (predicted class), an int
     (the same class for all) or one int per record.
 
+    Parameters
+    ----------
+    logits : array-like of shape (n, n_logits)
+        The net's logits of the ``n`` records; ``n_logits == 1`` for a
+        binary net.
+    target : int, array-like of int of shape (n,) or None
+        The class to explain: one for all records, or one per record. The
+        predicted class when None: the largest logit, or with one logit,
+        class 1 where it is positive and class 0 elsewhere.
+
+    Returns
+    -------
+    ndarray of int of shape (n,)
+        The class index explained for each record.
+
+    Raises
+    ------
+    ValueError
+        If a target class is negative or not below the net's number of
+        classes (2 for one logit), or ``target`` does not broadcast to
+        ``(n,)``.
+
     Examples
     --------
     >>> import numpy as np

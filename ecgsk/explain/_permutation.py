@@ -62,6 +62,20 @@ class SignalPermutationImportance:
         A cell whose permutation does not lower the score (importance <= 0)
         gets 0. ``n_samples`` defaults to the length the importance was
         computed on; another length stretches the segments to it.
+
+        Parameters
+        ----------
+        n_samples : int, default=None
+            Samples per lead of the map; ``edges[-1]`` (the length of the
+            signals the importance was computed on) when None. Another
+            length stretches or shrinks the map to it: sample ``i`` takes the
+            value of sample ``floor(i * edges[-1] / n_samples)``.
+
+        Returns
+        -------
+        ndarray of float32 of shape (n_leads, n_samples)
+            Each cell's mean importance, clipped at 0, repeated over the
+            samples of its segment.
         """
         n = int(self.edges[-1])
         out = np.zeros((self.importances_mean.shape[0], n), dtype=np.float32)
@@ -74,7 +88,24 @@ class SignalPermutationImportance:
         return out
 
     def to_frame(self, lead_names=None, sampling_rate=None):
-        """One row per lead and segment: lead, start, stop (samples or s), mean, std."""
+        """One row per lead and segment: lead, start, stop (samples or s), mean, std.
+
+        Parameters
+        ----------
+        lead_names : sequence of str, default=None
+            Name of each lead, in the order of the importance's rows;
+            ``"0"``, ``"1"``, ... when None.
+        sampling_rate : float, default=None
+            Sampling rate in Hz of the signals: segment bounds are then given
+            in seconds (columns ``start_s``, ``stop_s``); in samples
+            (``start_sample``, ``stop_sample``) when None.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``lead``, the two bounds, ``importance_mean`` and
+            ``importance_std``; rows lead by lead, segments in time order.
+        """
         import pandas as pd
 
         n_leads, n_seg = self.importances_mean.shape
@@ -98,6 +129,30 @@ def auroc_score(estimator, X, y, n_classes=None):
     with only positive or only negative records are left out of the mean
     (a small test set may lack one). Probabilities come from
     :func:`ecgsk.tracking.predict_proba_matrix`, so any ecgsk pipeline works.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        Anything :func:`~ecgsk.tracking.predict_proba_matrix` gets
+        probabilities from.
+    X : array-like
+        The records, as ``estimator`` takes them.
+    y : array-like of shape (n,) or (n, n_classes)
+        Class indices, or a 0/1 indicator matrix.
+    n_classes : int, default=None
+        Number of classes (at least 2 probability columns are asked for);
+        the columns of ``y``, or ``max(y) + 1``, when None.
+
+    Returns
+    -------
+    float
+        The mean AUROC over the classes with both positive and negative
+        records.
+
+    Raises
+    ------
+    ValueError
+        If no class has both positive and negative records in ``y``.
 
     Examples
     --------

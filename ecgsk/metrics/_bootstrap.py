@@ -25,9 +25,34 @@ def bootstrap_ci(metric, y_true, y_score, *, n_boot=1000, confidence=0.95, rando
     Records are resampled with replacement; resamples on which the metric is
     undefined (a class absent) are left out.
 
+    Parameters
+    ----------
+    metric : callable
+        ``metric(y_true, y_score)`` returning a number; a ``ValueError`` it
+        raises on a resample marks that resample undefined.
+    y_true : array-like of shape (n,) or (n, n_classes)
+        True labels.
+    y_score : array-like of shape (n,) or (n, n_classes)
+        Scores or predictions of the same ``n`` records.
+    n_boot : int, default=1000
+        Bootstrap resamples drawn.
+    confidence : float, default=0.95
+        Confidence level of the interval, in (0, 1).
+    random_state : int, RandomState instance or None, default=0
+        Seed of the resamples (:func:`sklearn.utils.check_random_state`).
+
     Returns
     -------
     point, low, high : float
+        ``point`` is the metric on all records; ``low`` and ``high`` are NaN
+        when the metric is undefined on every resample (or ``n_boot`` is 0).
+
+    Raises
+    ------
+    ValueError
+        If ``y_true`` and ``y_score`` hold different numbers of records,
+        ``confidence`` is not in (0, 1), or ``metric`` raises it on the
+        whole set of records.
 
     Examples
     --------
@@ -57,13 +82,43 @@ def paired_bootstrap(metric, y_true, score_a, score_b, *, n_boot=1000, confidenc
                      random_state=0):
     """Paired bootstrap of the difference ``metric(a) - metric(b)`` on the same records.
 
+    Parameters
+    ----------
+    metric : callable
+        ``metric(y_true, score)`` returning a number; a ``ValueError`` it
+        raises on a resample leaves that resample out.
+    y_true : array-like of shape (n,) or (n, n_classes)
+        True labels.
+    score_a : array-like of shape (n,) or (n, n_classes)
+        Scores or predictions of model a on the same ``n`` records.
+    score_b : array-like of shape (n,) or (n, n_classes)
+        Scores or predictions of model b on the same ``n`` records.
+    n_boot : int, default=1000
+        Bootstrap resamples drawn; both models are scored on each.
+    confidence : float, default=0.95
+        Confidence level of the interval of the difference, in (0, 1).
+    random_state : int, RandomState instance or None, default=0
+        Seed of the resamples (:func:`sklearn.utils.check_random_state`).
+
     Returns
     -------
     dict
         ``diff`` (the observed difference), ``low`` and ``high`` (its
         confidence interval) and ``p_value``: the two-sided bootstrap p-value
         of "no difference", twice the share of resamples whose difference
-        falls on the other side of zero.
+        falls on the other side of zero (a zero difference counts half; one
+        is added to the count and to the number of resamples), capped at 1.
+        ``n_boot``: the number of resamples on which both metrics were
+        defined, those the interval and the p-value come from.
+
+    Raises
+    ------
+    ValueError
+        If ``y_true``, ``score_a`` and ``score_b`` hold different numbers of
+        records, or ``metric`` raises it on the whole set of records.
+    IndexError
+        If no resample has both metrics defined (or ``n_boot`` is 0): the
+        interval is then undefined.
 
     Examples
     --------

@@ -18,6 +18,21 @@ def challenge_f1(y_true, y_pred, classes=("N", "A", "O")):
     ``classes`` are the labels scored, as ``y_true`` and ``y_pred`` write
     them: labels encoded as integers need ``classes`` of those integers.
 
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        True rhythm labels.
+    y_pred : array-like of shape (n,)
+        Predicted rhythm labels, written as ``y_true``.
+    classes : sequence, default=("N", "A", "O")
+        The labels whose F1 is averaged: normal, AF and other rhythm.
+
+    Returns
+    -------
+    float
+        The mean F1 of ``classes``; a class with no true or predicted record
+        scores 0.
+
     Raises
     ------
     ValueError
@@ -58,6 +73,24 @@ def _as_2d(y_true, y_score):
 def per_class_auroc(y_true, y_score):
     """AUROC of each column; NaN where the column has only one label value.
 
+    Parameters
+    ----------
+    y_true : array-like of shape (n,) or (n, n_classes)
+        Binary labels, or a 0/1 indicator matrix.
+    y_score : array-like of shape (n,) or (n, n_classes)
+        Scores of the positive class of each column; for 1-D ``y_true``,
+        also an ``(n, 2)`` array whose second column is taken.
+
+    Returns
+    -------
+    ndarray of shape (n_classes,)
+        The AUROC of each column (one for 1-D ``y_true``).
+
+    Raises
+    ------
+    ValueError
+        If ``y_true`` and ``y_score`` have different shapes.
+
     Examples
     --------
     >>> import numpy as np
@@ -81,6 +114,30 @@ def macro_auroc(y_true, y_score):
     a single label value in ``y_true`` are left out, with a warning, instead
     of failing as :func:`sklearn.metrics.roc_auc_score` does.
 
+    Parameters
+    ----------
+    y_true : array-like of shape (n,) or (n, n_classes)
+        Binary labels, or a 0/1 indicator matrix.
+    y_score : array-like of shape (n,) or (n, n_classes)
+        Scores of the positive class of each column; for 1-D ``y_true``,
+        also an ``(n, 2)`` array whose second column is taken.
+
+    Returns
+    -------
+    float
+        The mean AUROC over the columns with both label values.
+
+    Raises
+    ------
+    ValueError
+        If no column has both label values, or ``y_true`` and ``y_score``
+        have different shapes.
+
+    Warns
+    -----
+    UserWarning
+        When some columns are left out, saying how many.
+
     Examples
     --------
     >>> macro_auroc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
@@ -91,7 +148,8 @@ def macro_auroc(y_true, y_score):
     """
     aucs = per_class_auroc(y_true, y_score)
     if np.isnan(aucs).all():
-        raise ValueError("macro AUROC is undefined: no class has both positive and negative records.")
+        raise ValueError("macro AUROC is undefined: no class has both positive and negative "
+                         "records.")
     if np.isnan(aucs).any():
         warnings.warn(f"{int(np.isnan(aucs).sum())} class(es) without both labels were left out "
                       "of the macro AUROC.", UserWarning, stacklevel=2)
@@ -103,6 +161,26 @@ def tune_thresholds(y_true, y_score):
 
     Tune on validation data, then apply to the test data. Columns with one
     label value get 0.5.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,) or (n, n_classes)
+        Binary labels, or a 0/1 indicator matrix, of the validation records.
+    y_score : array-like of shape (n,) or (n, n_classes)
+        Scores of the positive class of each column; for 1-D ``y_true``,
+        also an ``(n, 2)`` array whose second column is taken.
+
+    Returns
+    -------
+    ndarray of shape (n_classes,)
+        One threshold per column (one for 1-D ``y_true``), at most 1: a
+        record is predicted positive where its score is at least the
+        threshold.
+
+    Raises
+    ------
+    ValueError
+        If ``y_true`` and ``y_score`` have different shapes.
 
     Examples
     --------
@@ -124,10 +202,22 @@ def tune_thresholds(y_true, y_score):
 def sensitivity_specificity(y_true, y_pred):
     """Sensitivity (recall of positives) and specificity of each column.
 
+    Parameters
+    ----------
+    y_true : array-like of shape (n,) or (n, n_classes)
+        Binary labels, or a 0/1 indicator matrix; nonzero is positive.
+    y_pred : array-like of shape (n,) or (n, n_classes)
+        Binary predictions of the same shape; nonzero is positive.
+
     Returns
     -------
     sensitivity, specificity : ndarray of shape (n_classes,)
         NaN where a column has no positive (or no negative) record.
+
+    Raises
+    ------
+    ValueError
+        If ``y_true`` and ``y_pred`` have different shapes.
 
     Examples
     --------

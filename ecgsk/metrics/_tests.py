@@ -40,10 +40,28 @@ def _structural_components(y_true, scores):
 def delong_test(y_true, score_a, score_b):
     """DeLong's test for two correlated AUROCs on the same binary records.
 
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        Binary labels, 0 and 1, both present.
+    score_a : array-like of shape (n,)
+        Scores of model a (higher means class 1).
+    score_b : array-like of shape (n,)
+        Scores of model b on the same records.
+
     Returns
     -------
     dict
         ``auc_a``, ``auc_b``, ``z`` and the two-sided ``p_value``.
+        ``z`` is 0 and ``p_value`` 1 when the variance of the difference is
+        not positive (identical scores, say); both are NaN when ``y_true``
+        holds a single record of a class (the variance is then undefined).
+
+    Raises
+    ------
+    ValueError
+        If ``y_true`` is not 1-D or does not hold exactly the labels 0 and 1,
+        or a score array does not have the shape of ``y_true``.
 
     References
     ----------
@@ -86,11 +104,28 @@ def delong_test(y_true, score_a, score_b):
 def mcnemar_test(y_true, pred_a, pred_b):
     """Exact McNemar test of two classifiers' accuracy on the same records.
 
+    Parameters
+    ----------
+    y_true : array-like of shape (n,) or (n, n_labels)
+        True labels, or a label indicator matrix; a record of a matrix is
+        right only when all its labels are.
+    pred_a : array-like of the same shape as y_true
+        Predictions of classifier a.
+    pred_b : array-like of the same shape as y_true
+        Predictions of classifier b.
+
     Returns
     -------
     dict
         ``b`` (a right, b wrong), ``c`` (a wrong, b right) and the exact
         two-sided binomial ``p_value``.
+        ``p_value`` is 1 when no record is right for one classifier and
+        wrong for the other (``b + c == 0``).
+
+    Raises
+    ------
+    ValueError
+        If ``pred_a`` or ``pred_b`` does not have the shape of ``y_true``.
 
     Examples
     --------

@@ -221,7 +221,27 @@ class DualNet(nn.Module):
         )
 
     def spectrogram(self, x):
-        """Log-power spectrogram of every lead, ``(batch, leads, n_freq, frames)``."""
+        """Log-power spectrogram of every lead, ``(batch, leads, n_freq, frames)``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, in_channels, samples)
+            The signals.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, in_channels, n_freq, frames)
+            ``log(|S|^2 + 1e-6)`` of the centred STFT of each lead, cut to the
+            first :attr:`n_freq` bins; ``frames = samples // hop + 1``. Not
+            yet batch-normalised (``forward`` does that).
+
+        Raises
+        ------
+        TypeError
+            If ``x`` is not a tensor.
+        ValueError
+            If ``x`` is not 3-D or does not have ``in_channels`` leads.
+        """
         check_input(x, self.in_channels, type(self).__name__)
         b, leads, t = x.shape
         spec = torch.stft(
@@ -234,7 +254,25 @@ class DualNet(nn.Module):
         return log_power.reshape(b, leads, self.n_freq, -1)
 
     def latent(self, x):
-        """The LSTM's latent vector ``z``, shape ``(batch, lstm_hidden)``."""
+        """The LSTM's latent vector ``z``, shape ``(batch, lstm_hidden)``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, in_channels, samples)
+            The signals.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, lstm_hidden)
+            The last LSTM layer's hidden state after the last frame.
+
+        Raises
+        ------
+        TypeError
+            If ``x`` is not a tensor.
+        ValueError
+            If ``x`` is not 3-D or does not have ``in_channels`` leads.
+        """
         check_input(x, self.in_channels, type(self).__name__)
         frames = self.embed(x).transpose(1, 2)  # (B, frames, lstm_input)
         _, (h_n, _) = self.lstm(frames)

@@ -194,7 +194,21 @@ class InceptionTime1d(nn.Module):
         )
 
     def features(self, x):
-        """The last module's feature map, shape ``(batch, out_features, samples)``."""
+        """The last module's feature map, shape ``(batch, out_features, samples)``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, in_channels, samples)
+            The signals. Unlike ``forward``, the shape is not checked first.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, out_features, samples)
+            The output of the last inception module (after its shortcut, if
+            one closes it), before the pooling head; ``out_features`` is
+            ``n_filters * (len(kernel_sizes) + 1)`` and the time axis keeps
+            the input's length.
+        """
         res = x
         for d, module in enumerate(self.inception_modules):
             x = module(x)

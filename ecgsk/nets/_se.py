@@ -63,7 +63,24 @@ class SEBlock(nn.Module):
         self.fc2 = nn.Linear(self.hidden, self.channels)
 
     def gate(self, x):
-        """Per-channel gates in ``(0, 1)``, shape ``(batch, channels)``."""
+        """Per-channel gates in ``(0, 1)``, shape ``(batch, channels)``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, channels, *spatial)
+            A feature map with at least one axis after the channels.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, channels)
+            The sigmoid gate of each channel of each record, from its mean
+            over the trailing axes.
+
+        Raises
+        ------
+        ValueError
+            If ``x`` has fewer than 3 axes or does not have ``channels`` channels.
+        """
         if x.ndim < 3 or x.shape[1] != self.channels:
             raise ValueError(
                 f"SEBlock(channels={self.channels}) expects input of shape "

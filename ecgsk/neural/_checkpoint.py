@@ -46,6 +46,13 @@ def checkpoints(folder):
     finished epoch.
     ``None`` turns the default off in the block.
 
+    Parameters
+    ----------
+    folder : str, path-like or None
+        The default checkpoint folder in the block; None sets none. The
+        previous default (of an enclosing block) is restored when the block
+        ends, even on an error.
+
     Examples
     --------
     >>> from ecgsk.neural import checkpoints            # doctest: +SKIP

@@ -297,13 +297,13 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         (KeyboardInterrupt, SIGTERM). One folder serves any number of nets.
         ``partial_fit`` and warm starts write none. None: the folder of an
         enclosing :func:`ecgsk.neural.checkpoints` block, if any.
-    dataset : torch Dataset class, default=SignalDataset
-        Wraps the validated arrays for skorch's DataLoader; with
-        ``balanced_sampling`` it must expose the labels as ``.y``.
     verbose : int, default=0
         0: silent; 1: a table per epoch with ``train_loss``, ``valid_loss``
         and ``valid_acc`` (single-label) or ``valid_auroc`` (macro ROC AUC
         over labels, multi-label); 2: also a tqdm progress bar.
+    dataset : torch Dataset class, default=SignalDataset
+        Wraps the validated arrays for skorch's DataLoader; with
+        ``balanced_sampling`` it must expose the labels as ``.y``.
     **kwargs
         Other :class:`skorch.NeuralNet` parameters and prefixed parameters.
 

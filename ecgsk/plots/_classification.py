@@ -148,6 +148,34 @@ def plot_pr_curves(y_true, proba, classes, *, title=None):
     Parameters and return value as :func:`plot_roc_curves`; the chance level
     (the prevalence) is drawn for a binary task.
 
+    Parameters
+    ----------
+    y_true : array-like of shape (n,) or (n, n_classes)
+        Class names or indices into ``classes``, or a 0/1 indicator matrix.
+    proba : array-like of shape (n, n_classes)
+        Scores; columns follow ``classes``. For two classes a 1-D array is
+        the score of ``classes[1]``.
+    classes : array-like of shape (n_classes,)
+        Class names, in the order of the columns of ``proba``.
+    title : str or None, default=None
+        Title of the axes.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Classes whose records all share one label value (no curve is
+        defined) are named in a note instead of drawn.
+
+    Raises
+    ------
+    ValueError
+        If the targets do not match ``proba`` and ``classes``, or no class
+        has both positive and negative records.
+
+    See Also
+    --------
+    plot_roc_curves : The ROC curves of the same scores.
+
     Examples
     --------
     >>> from ecgsk.plots import plot_pr_curves

@@ -66,7 +66,25 @@ def build_parser():
 
 
 def main(argv=None):
-    """Run the command line; return the exit status (see ``--help``)."""
+    """Run the command line; return the exit status (see ``--help``).
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        The arguments, without the program name; ``sys.argv[1:]`` when None.
+
+    Returns
+    -------
+    int
+        0 when every record was predicted, 1 when some were rejected (the
+        others were predicted), 2 for a bad request or when no record could
+        be predicted.
+
+    Raises
+    ------
+    SystemExit
+        From :mod:`argparse`, for ``--help`` or arguments it cannot parse.
+    """
     from pathlib import Path
 
     from .._notes import warnings_as_notes

@@ -58,7 +58,27 @@ class ECGModel:
     notes: list | None = None
 
     def predict_proba(self, X, batch_size=256):
-        """Probabilities ``(n, n_classes)`` of float32 signals ``(n, n_leads, n_samples)``."""
+        """Probabilities ``(n, n_classes)`` of float32 signals ``(n, n_leads, n_samples)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, n_leads, n_samples)
+            Signals, as the model's training signals were read; cast to
+            float32.
+        batch_size : int, default=256
+            Records passed to the pyfunc's ``predict`` at a time.
+
+        Returns
+        -------
+        ndarray of shape (n, n_classes)
+            The probability of each class (columns follow ``classes``), as
+            float64.
+
+        Raises
+        ------
+        PredictError
+            If ``X`` is not of shape ``(n, n_leads, n_samples)``.
+        """
         X = np.asarray(X, dtype=np.float32)
         if X.ndim != 3 or X.shape[1:] != (self.n_leads, self.n_samples):
             raise PredictError(f"the model {self.uri} takes signals of shape (n, {self.n_leads}, "

@@ -26,6 +26,19 @@ def find_records(paths):
     without its ``.hea``, ``.dat`` or ``.mat`` extension. A record named
     twice is kept once.
 
+    Parameters
+    ----------
+    paths : iterable of str or path-like
+        Record paths (with or without extension) and folders of records;
+        ``~`` is expanded.
+
+    Returns
+    -------
+    list of str
+        Absolute record paths without extension, each once, in the order
+        found. A folder's data files that no header names are listed too,
+        so that :func:`plan_records` rejects them, saying why.
+
     Raises
     ------
     PredictError
@@ -89,7 +102,29 @@ def _headerless(folder):
 
 @dataclass
 class RecordPlan:
-    """How one record is read for a model: leads, rate, length, and what that changes."""
+    """How one record is read for a model: leads, rate, length, and what that changes.
+
+    Made by :func:`plan_records`; :func:`read_records` sets ``error`` for a
+    record whose data cannot be read.
+
+    Attributes
+    ----------
+    path : str
+        The record's path without extension.
+    name : str
+        The record's name (the last part of ``path``).
+    leads : list of str or None
+        The model's leads, in the model's order, taken from the record by
+        name; None when the model records no lead names (the record's
+        leads are used in their order) or the record is rejected before
+        its leads are matched.
+    notes : list of str
+        What is done to the record to fit the model (leads chosen or
+        reordered, resampling, cropping, padding) and what had to be
+        assumed (a model that records no lead names or sampling rate).
+    error : str or None
+        Why the record is rejected; None for a record that is predicted.
+    """
 
     path: str
     name: str
@@ -221,6 +256,22 @@ def read_records(plans, model):
 
     Plans whose data files cannot be read get an ``error``; the others are
     returned with their signals.
+
+    Parameters
+    ----------
+    plans : list of RecordPlan
+        The plans of :func:`plan_records`; those with an ``error`` are not
+        read.
+    model : ECGModel
+        The model whose sampling rate and input length the signals are read
+        at.
+
+    Returns
+    -------
+    X : ndarray of shape (n, n_leads, n_samples)
+        The signals read, float32.
+    plans : list of RecordPlan
+        The plans of the rows of ``X``, in the same order.
     """
     from ..preprocessing import WFDBLoader
 
@@ -265,6 +316,19 @@ def decide(proba, model, threshold=None):
     threshold (given or tuned), which predict the second class when its
     probability reaches it. A model that does not record its task type is
     read as single-label when every row sums to 1, as multi-label otherwise.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n, n_classes)
+        Probabilities; columns follow ``model.classes``.
+    model : ECGModel
+        The model that gave them: its ``classes``, ``task_type`` and
+        ``thresholds`` are used.
+    threshold : float, array-like of shape (n_classes,) or None, default=None
+        Decision threshold overriding the model's (multi-label: one for
+        every label, or one per label; binary: the last value is the
+        threshold of the second class). Models of other single-label tasks
+        (``"multiclass"``, ``"cinc"``) ignore it.
 
     Returns
     -------
@@ -364,7 +428,21 @@ class Prediction:
         return json.dumps(doc, indent=2)
 
     def write(self, path):
-        """Write the predictions to ``path``: CSV (``.csv``) or JSON (``.json``)."""
+        """Write the predictions to ``path``: CSV (``.csv``) or JSON (``.json``).
+
+        The CSV file holds ``table``; the JSON file :meth:`to_json`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (overwritten); its extension, in any case,
+            chooses the format.
+
+        Raises
+        ------
+        PredictError
+            If ``path`` ends neither in ``.csv`` nor in ``.json``.
+        """
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix == ".csv":
@@ -450,6 +528,18 @@ def format_prediction(result, show_rejected=True):
     """Human-readable text: per record, the class probabilities and the predicted labels.
 
     With ``show_rejected``, one line per rejected record and its reason ends it.
+
+    Parameters
+    ----------
+    result : Prediction
+        What :func:`predict_records` found.
+    show_rejected : bool, default=True
+        End the text with the rejected records.
+
+    Returns
+    -------
+    str
+        The text, ending with a newline.
     """
     lines = []
     width = max([len(c) for c in result.model.classes] + [5])
@@ -491,6 +581,21 @@ def serving_input(signals):
     Each value is written as the shortest decimal that reads back as the
     same float32 (``0.004``, not ``0.004000000189989805``), so the server,
     which casts to the signature's float32, decodes exactly the array given.
+
+    Parameters
+    ----------
+    signals : array-like of shape (n, leads, samples)
+        The signals, cast to float32 (e.g. :attr:`Prediction.signals`).
+
+    Returns
+    -------
+    str
+        The JSON body.
+
+    Raises
+    ------
+    PredictError
+        If ``signals`` is not 3-D, or holds NaN or infinite values.
 
     Examples
     --------

@@ -24,6 +24,17 @@ def find_skorch_net(estimator):
 
     Nested pipelines are searched through their last steps; search wrappers
     through ``best_estimator_``.
+
+    Parameters
+    ----------
+    estimator : object
+        A skorch net, a :class:`sklearn.pipeline.Pipeline`, a fitted search
+        (``GridSearchCV``...), or any other estimator.
+
+    Returns
+    -------
+    skorch.NeuralNet or None
+        The net found, or None.
     """
     seen = set()
     while estimator is not None and id(estimator) not in seen:

@@ -47,6 +47,18 @@ def infer_task_type(y, classes):
     A 2-D indicator ``y`` is multi-label; the CinC 2017 classes (``N``,
     ``A``, ``O``, ``~``) are ``"cinc"``; two classes are binary.
 
+    Parameters
+    ----------
+    y : array-like of shape (n,) or (n, n_classes)
+        Targets: class names or indices, or a 0/1 indicator matrix.
+    classes : array-like of shape (n_classes,)
+        Class names.
+
+    Returns
+    -------
+    str
+        ``"multilabel"``, ``"cinc"``, ``"binary"`` or ``"multiclass"``.
+
     Examples
     --------
     >>> infer_task_type(["N", "A"], ["N", "A", "O", "~"])
@@ -79,9 +91,31 @@ def decision_thresholds(y_valid, proba_valid, classes, task_type=None):
     Only multi-label and binary tasks threshold scores; single-label tasks
     with more classes take the most probable class and get None.
 
+    Parameters
+    ----------
+    y_valid : array-like of shape (n,) or (n, n_classes)
+        Validation targets: class names or indices into ``classes``, or a 0/1
+        indicator matrix (multi-label).
+    proba_valid : array-like of shape (n, n_classes)
+        Validation probabilities; columns follow ``classes``. For two
+        classes a 1-D array is the probability of ``classes[1]``.
+    classes : array-like of shape (n_classes,)
+        Class names.
+    task_type : {"multilabel", "cinc", "binary", "multiclass"} or None, default=None
+        Inferred by :func:`infer_task_type` when None.
+
     Returns
     -------
     ndarray of shape (n_classes,) for multi-label, float for binary, or None
+        A class whose validation records all share one label value gets
+        0.5 (:func:`ecgsk.metrics.tune_thresholds`); binary tasks get the
+        threshold of ``classes[1]``.
+
+    Raises
+    ------
+    ValueError
+        If the targets do not match ``proba_valid`` and ``classes``, or
+        ``task_type`` is unknown or does not match ``y_valid``.
 
     Examples
     --------

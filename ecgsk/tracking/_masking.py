@@ -26,6 +26,17 @@ def mask_secrets(text):
     ``key=value`` pairs whose key names a secret (``password``, ``token``,
     ``api_key``, ``secret``...) and ``Bearer`` tokens.
 
+    Parameters
+    ----------
+    text : str or object
+        The text; another object (an exception, a path) is turned into its
+        ``str``.
+
+    Returns
+    -------
+    str
+        ``text`` with its secrets replaced by ``***``.
+
     Examples
     --------
     >>> mask_secrets("postgresql://me:hunter2@db:5432/mlflow")

@@ -43,6 +43,22 @@ def predict_proba_matrix(estimator, X, n_classes):
     - an ``(n, n_classes)`` array of independent probabilities (skorch nets
       with a sigmoid output, ``OneVsRestClassifier``).
 
+    A 1-D result is read as the probability of the second of two classes.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        Has ``predict_proba``.
+    X : array-like
+        The input of ``estimator.predict_proba``.
+    n_classes : int
+        The number of classes of the task.
+
+    Returns
+    -------
+    ndarray of shape (n, n_classes)
+        Float probabilities, one column per class of the task.
+
     Raises
     ------
     ValueError
@@ -289,18 +305,34 @@ def log_model(pipeline, *, classes, input_example, name="model", registered_mode
     thresholds : float, array-like of shape (n_classes,) or None
         Decision thresholds tuned on validation data (multi-label, binary).
 
-    The last four are stored in the ``metadata`` section of the MLmodel file
-    (``ecgsk_sampling_rate``, ``ecgsk_lead_names``, ``ecgsk_task_type``,
-    ``ecgsk_thresholds``, always ``ecgsk_input_shape`` = ``[n_leads,
-    n_samples]``), where ``mlflow.pyfunc.load_model(uri).metadata.metadata``
-    finds them; :mod:`ecgsk.predict` uses them to resample, reorder leads
-    by name and pad or crop new records to what the model was trained on.
-
     Returns
     -------
     mlflow.models.model.ModelInfo
         ``model_uri`` (``models:/<model_id>``) loads the model; so does
         ``runs:/<run_id>/<name>``.
+
+    Raises
+    ------
+    TypeError
+        If ``pipeline`` has no ``predict_proba``.
+    ValueError
+        If ``classes`` does not name at least two distinct classes,
+        ``input_example`` is not a numeric array of at least two dimensions
+        and one record, ``sampling_rate`` is not a positive number,
+        ``lead_names`` does not name the leads of ``input_example``,
+        ``thresholds`` are not one probability or one per class, or the
+        pipeline's probabilities of ``input_example`` cannot be matched to
+        ``classes`` (:func:`predict_proba_matrix`).
+
+    Notes
+    -----
+    The last four parameters are stored in the ``metadata`` section of the
+    MLmodel file (``ecgsk_sampling_rate``, ``ecgsk_lead_names``,
+    ``ecgsk_task_type``, ``ecgsk_thresholds``, always ``ecgsk_input_shape`` =
+    ``[n_leads, n_samples]``), where
+    ``mlflow.pyfunc.load_model(uri).metadata.metadata`` finds them;
+    :mod:`ecgsk.predict` uses them to resample, reorder leads by name and pad
+    or crop new records to what the model was trained on.
 
     Examples
     --------

@@ -133,6 +133,18 @@ def build_parser():
 def parse_set(items):
     """Parse ``PARAM=VALUE`` items into ``{param: value}`` (values as Python literals).
 
+    Parameters
+    ----------
+    items : iterable of str or None
+        The ``--set`` items. ``PARAM`` is an identifier; ``VALUE`` is read
+        with :func:`ecgsk.compare.parse_value` (a Python literal, else the
+        string). None sets nothing.
+
+    Returns
+    -------
+    dict of str to object
+        ``{param: value}``, in the order of ``items``.
+
     Raises
     ------
     TuneError
@@ -160,7 +172,26 @@ def _print_metrics(out):
 
 
 def main(argv=None):
-    """Run the command line; return the exit status (see ``--help``)."""
+    """Run the command line; return the exit status (see ``--help``).
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        The arguments, without the program name; ``sys.argv[1:]`` when None.
+
+    Returns
+    -------
+    int
+        0 done (or the metrics listed), 1 the search stopped on failed
+        trials or the final refit failed, 2 bad request, 128 plus the
+        signal's number when interrupted by SIGINT or SIGTERM (130, 143).
+
+    Raises
+    ------
+    SystemExit
+        From :mod:`argparse`, for ``--help``, arguments it cannot parse or
+        required options missing.
+    """
     from ..compare import CompareError, PipelineError
     from ..tracking import TrackingError, mask_secrets
     from ._signals import TuneInterrupted

@@ -51,7 +51,24 @@ class Metric:
     description: str = ""
 
     def key(self, task_type):
-        """The key of this metric's value for ``task_type``."""
+        """The key of this metric's value for ``task_type``.
+
+        Parameters
+        ----------
+        task_type : {"multilabel", "binary", "cinc", "multiclass"}
+            A target type this metric fits (one of ``keys``).
+
+        Returns
+        -------
+        str
+            The key of :func:`ecgsk.tracking.evaluate_predictions` holding
+            the value, or ``"log_loss"``.
+
+        Raises
+        ------
+        KeyError
+            If the metric does not fit ``task_type``.
+        """
         return self.keys[task_type]
 
     def monitor(self, task_type):
@@ -61,6 +78,16 @@ class Metric:
         intermediate values in the study's direction): ``valid_loss`` for a
         metric to minimise, else ``valid_auroc`` (multi-label targets) or
         ``valid_acc`` (single-label targets).
+
+        Parameters
+        ----------
+        task_type : {"multilabel", "binary", "cinc", "multiclass"}
+            The target type of the study.
+
+        Returns
+        -------
+        str
+            ``"valid_loss"``, ``"valid_auroc"`` or ``"valid_acc"``.
         """
         if self.direction == "minimize":
             return "valid_loss"
@@ -108,6 +135,20 @@ def task_type_of(dataset, task):
     multi-label; CinC 2017 is ``"cinc"``; PTB-DB's diagnoses are
     multiclass. :func:`ecgsk.tracking.infer_task_type` confirms it on the
     records read.
+
+    Parameters
+    ----------
+    dataset : str
+        ``"ptbxl"``, ``"cinc2017"`` or ``"ptbdb"``; any other name is read
+        as multiclass.
+    task : str
+        The task of the dataset (PTB-XL: ``"superdiagnostic"``...,
+        ``"binary"``, ``"binary_report"``); used for PTB-XL only.
+
+    Returns
+    -------
+    str
+        ``"multilabel"``, ``"binary"``, ``"cinc"`` or ``"multiclass"``.
     """
     if dataset == "ptbxl":
         return "binary" if task in ("binary", "binary_report") else "multilabel"
@@ -117,7 +158,23 @@ def task_type_of(dataset, task):
 
 
 def default_metric(task_type):
-    """``macro_auroc``, except ``challenge_f1`` for CinC 2017."""
+    """``macro_auroc``, except ``challenge_f1`` for CinC 2017.
+
+    Parameters
+    ----------
+    task_type : {"multilabel", "binary", "cinc", "multiclass"}
+        The target type of the task.
+
+    Returns
+    -------
+    str
+        The name of the task's default metric in :data:`METRICS`.
+
+    Raises
+    ------
+    KeyError
+        For another target type.
+    """
     return _DEFAULTS[task_type]
 
 

@@ -78,6 +78,19 @@ def make_pruner(pruner, *, n_startup_trials=5, n_warmup_steps=1):
     inferred from the first finished trial, reduction factor 3); ``none``
     never prunes.
 
+    Parameters
+    ----------
+    pruner : {"median", "hyperband", "none"}, None or optuna.pruners.BasePruner
+        A pruner name (None is ``"none"``), or a pruner, returned as it is.
+    n_startup_trials : int, default=5
+        Trials of the median pruner finished before it prunes.
+    n_warmup_steps : int, default=1
+        Steps of a trial before the median pruner may prune it.
+
+    Returns
+    -------
+    optuna.pruners.BasePruner
+
     Raises
     ------
     TuneError

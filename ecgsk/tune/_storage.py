@@ -32,6 +32,19 @@ _PROCESS_UID = uuid.uuid4().hex[:12]
 def default_storage_url(tracking_uri):
     """``sqlite:///<dir>/optuna.db`` beside a SQLite MLflow store, else ``./mlruns/optuna.db``.
 
+    Parameters
+    ----------
+    tracking_uri : str or None
+        The MLflow tracking URI. A ``sqlite:///`` URI of a database file
+        puts the Optuna database in that file's folder; any other (a
+        server, an in-memory database, None) in ``mlruns`` of the current
+        directory.
+
+    Returns
+    -------
+    str
+        A ``sqlite:///`` URL with an absolute path.
+
     Examples
     --------
     >>> default_storage_url("sqlite:////work/mlruns/mlflow.db")
@@ -51,6 +64,18 @@ def with_driver(url):
     SQLAlchemy 2.1 reads a bare ``postgresql://`` as psycopg 3; a machine
     with only ``psycopg2-binary`` would fail. Other URLs are returned as
     they are (``postgres://`` becomes ``postgresql``).
+
+    Parameters
+    ----------
+    url : str
+        An Optuna storage URL (SQLAlchemy URL).
+
+    Returns
+    -------
+    str
+        ``postgresql+psycopg://...`` or ``postgresql+psycopg2://...`` for a
+        ``postgresql://`` or ``postgres://`` URL; ``url`` itself otherwise
+        (a driver already named, another database).
 
     Raises
     ------

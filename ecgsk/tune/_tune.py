@@ -90,6 +90,60 @@ class TuneResult:
     study had its trials when this call started (it only refits, if the
     refit is missing or stale).
 
+    Attributes
+    ----------
+    study_name : str
+        The Optuna study, also the name the final model is registered under.
+    storage : str
+        The Optuna storage URL, its password masked.
+    experiment_id : str
+        The MLflow experiment of the study's runs.
+    parent_run_id : str
+        The MLflow run of the study; each trial is a child run of it.
+    metric : str
+        The metric optimised (a name of :data:`ecgsk.tune.METRICS`).
+    direction : {"maximize", "minimize"}
+        The study's direction.
+    n_trials : int
+        The number of finished trials the study should have.
+    counts : dict of str to int
+        The study's trials by state name (all workers), and ``finished``.
+    ran : list of tuple
+        ``(number, state)`` of the trials this call ran, ``state`` one of
+        ``"COMPLETE"``, ``"PRUNED"`` and ``"FAIL"``.
+    best_trial : int or None
+        The number of the study's best trial; None when no trial completed.
+    best_value : float or None
+        Its value of ``metric``.
+    best_params : dict or None
+        Its sampled parameters.
+    table : pandas.DataFrame or None
+        The ranking printed at the end: the best completed trials, best
+        first (``rank``, ``trial``, ``value``, ``duration_s`` and their
+        parameters).
+    refit : str
+        Who did the final refit, or why none was done.
+    final_run_id : str or None
+        The MLflow run of the final refit (also set, from the study, when
+        ``refit`` is ``"done before"``).
+    test_metrics : dict of str to float or None
+        The test metrics of the final refit, with their bootstrap intervals
+        (:func:`ecgsk.tracking.log_evaluation`, prefix ``test_``).
+    model_uri : str or None
+        The URI of the model the final refit logged.
+    model_version : str or None
+        The version it is registered as (also set, from the study, when
+        ``refit`` is ``"done before"``).
+    timed_out : bool
+        Whether the search stopped because ``timeout`` passed.
+    found_complete : bool
+        Whether the study had its ``n_trials`` finished trials when this call
+        started.
+    explanations : list of str
+        The artifact paths the final refit's explanations were logged at.
+    final_validation : str or None
+        How the final refit used the validation records.
+
     Examples
     --------
     >>> result = tune("features_logreg", "ptbxl", "superdiagnostic", "data/ptb-xl",

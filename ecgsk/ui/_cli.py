@@ -43,7 +43,28 @@ def _raise_interrupt(signum, frame):
 
 
 def main(argv=None):
-    """Run the command line; return the exit status (0 after a clean stop, 2 on error)."""
+    """Run the command line; return the exit status (0 after a clean stop, 2 on error).
+
+    Serves until Ctrl-C, SIGTERM or SIGHUP, then stops the server. The
+    handlers it installs for these signals (raising
+    :class:`KeyboardInterrupt`) stay installed after it returns.
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        The arguments, without the program name; ``sys.argv[1:]`` when None.
+
+    Returns
+    -------
+    int
+        0 when the server was stopped by a signal, 2 when it could not be
+        started or exited by itself.
+
+    Raises
+    ------
+    SystemExit
+        From :mod:`argparse`, for ``--help`` or arguments it cannot parse.
+    """
     from ..tracking import mask_secrets
     from ._server import UIError, is_loopback, start_ui
 

@@ -23,7 +23,18 @@ class UIError(RuntimeError):
 
 
 def is_loopback(host):
-    """Whether ``host`` is a loopback address (127.0.0.0/8, ::1) or ``localhost``."""
+    """Whether ``host`` is a loopback address (127.0.0.0/8, ::1) or ``localhost``.
+
+    Parameters
+    ----------
+    host : str
+        A host name or IP address (an IPv6 address may be in brackets).
+
+    Returns
+    -------
+    bool
+        False for any other name or address.
+    """
     if host.strip().lower() == "localhost":
         return True
     try:
@@ -33,7 +44,25 @@ def is_loopback(host):
 
 
 def free_port(host="127.0.0.1"):
-    """A TCP port free on ``host`` now (the OS's pick)."""
+    """A TCP port free on ``host`` now (the OS's pick).
+
+    Parameters
+    ----------
+    host : str, default="127.0.0.1"
+        The interface to bind: an IPv4 address or host name, or an IPv6
+        address (one with ``:``, brackets allowed).
+
+    Returns
+    -------
+    int
+        The port. It is free when this returns; another process may take
+        it before it is used.
+
+    Raises
+    ------
+    OSError
+        If ``host`` cannot be bound.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.bind((host.strip("[]"), 0))
@@ -60,6 +89,22 @@ def ui_command(backend_store_uri, host="127.0.0.1", port=5000, workers=1):
 
     For a SQLite store, artifacts of experiments created from the UI go to
     ``artifacts/`` beside the database, as ecgsk's own experiments do.
+
+    Parameters
+    ----------
+    backend_store_uri : str
+        The tracking store (``--backend-store-uri``).
+    host : str, default="127.0.0.1"
+        The interface to bind (``--host``).
+    port : int, default=5000
+        The TCP port (``--port``).
+    workers : int, default=1
+        The number of server workers (``--workers``).
+
+    Returns
+    -------
+    list of str
+        The command, ``sys.executable -m mlflow ui ...``.
     """
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", backend_store_uri,
            "--host", host, "--port", str(port), "--workers", str(workers)]
@@ -73,7 +118,19 @@ def ui_command(backend_store_uri, host="127.0.0.1", port=5000, workers=1):
 
 @dataclass
 class UIServer:
-    """A running ``mlflow ui``; :meth:`stop` ends it and every process it started."""
+    """A running ``mlflow ui``; :meth:`stop` ends it and every process it started.
+
+    Made by :func:`start_ui`.
+
+    Attributes
+    ----------
+    process : subprocess.Popen
+        The server's process, the leader of its own process group.
+    url : str
+        Where the UI answers, ``http://<host>:<port>``.
+    backend_store_uri : str
+        The tracking store it shows.
+    """
 
     process: subprocess.Popen
     url: str
@@ -84,7 +141,21 @@ class UIServer:
         return self.process.poll() is None
 
     def stop(self, timeout=15.0):
-        """Stop the server's process group: SIGTERM, then SIGKILL after ``timeout`` s."""
+        """Stop the server's process group: SIGTERM, then SIGKILL after ``timeout`` s.
+
+        Parameters
+        ----------
+        timeout : float, default=15.0
+            Seconds to wait for the group to end after SIGTERM, and again
+            after SIGKILL.
+
+        Returns
+        -------
+        int
+            The exit status of the server's process (negative: the number of
+            the signal that ended it). For a server whose process group has
+            ended already, no signal is sent.
+        """
         if self.process.poll() is not None and not _group_alive(self.process.pid):
             return self.process.returncode
         for sig in (signal.SIGTERM, signal.SIGKILL):

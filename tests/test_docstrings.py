@@ -1,0 +1,170 @@
+"""Every public function, class and method documents the parameters it takes.
+
+scikit-learn's own ``test_docstring_parameters`` does this with numpydoc;
+here a small reader of numpydoc's ``Parameters`` section does it, so the
+tests need no Sphinx. Public means named in the ``__all__`` of a public
+module (``ecgsk.metrics``, not ``ecgsk.metrics._scores``), and for a class,
+its own public methods; and each named pipeline's ``make_pipeline``
+and ``search_space``, which users call through ``compare --set`` and
+``tune``. A class documents its constructor's parameters (a
+dataclass may list its fields under ``Attributes`` instead), and a method
+that overrides one of a base class (skorch's ``train_step``, torch's
+``forward``) is left to the base class's documentation.
+"""
+
+import dataclasses
+import importlib
+import inspect
+import pkgutil
+
+import pytest
+
+import ecgsk
+
+PUBLIC_MODULES = sorted(
+    f"ecgsk.{info.name}" for info in pkgutil.iter_modules(ecgsk.__path__)
+    if not info.name.startswith("_"))
+
+
+def section_names(doc, title):
+    """The names that a numpydoc section ``title`` of ``doc`` describes, in order.
+
+    An entry starts at the section's indentation (``name : type``, ``name``, or
+    ``a, b : type``); its description is indented below it. Text at the
+    entries' indentation that is not an entry (a paragraph) shows up as names
+    that are no parameters, as numpydoc reads it.
+    """
+    lines = inspect.cleandoc(doc or "").splitlines()
+    for i in range(len(lines) - 1):
+        if lines[i].strip() == title and set(lines[i + 1].strip()) == {"-"}:
+            break
+    else:
+        return None
+    names = []
+    for j in range(i + 2, len(lines)):
+        line = lines[j]
+        below = lines[j + 1].strip() if j + 1 < len(lines) else ""
+        if line.strip() and below and set(below) == {"-"}:
+            break  # the next section's title
+        if line.strip() and not line[0].isspace():
+            names += [n.strip() for n in line.split(" : ")[0].split(",") if n.strip()]
+    return names
+
+
+def parameters(obj):
+    """The names a caller passes to ``obj`` (``*args`` and ``**kwargs`` as written)."""
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return []
+    names = []
+    for p in sig.parameters.values():
+        if p.name in ("self", "cls"):
+            continue
+        names.append({p.VAR_POSITIONAL: f"*{p.name}",
+                      p.VAR_KEYWORD: f"**{p.name}"}.get(p.kind, p.name))
+    return names
+
+
+def _overrides(cls, name):
+    return any(name in vars(base) for base in cls.__mro__[1:])
+
+
+def public_callables():
+    """``(qualified name, object)`` of every public callable."""
+    seen = set()
+    for module_name in PUBLIC_MODULES:
+        module = importlib.import_module(module_name)
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name)
+            if id(obj) in seen or not (inspect.isclass(obj) or inspect.isfunction(obj)):
+                continue
+            seen.add(id(obj))
+            yield f"{module_name}.{name}", obj
+            if not inspect.isclass(obj):
+                continue
+            for attr, value in vars(obj).items():
+                if attr.startswith("_") or _overrides(obj, attr):
+                    continue
+                func = value.__func__ if isinstance(value, (staticmethod, classmethod)) \
+                    else value
+                if inspect.isfunction(func):
+                    yield f"{module_name}.{name}.{attr}", func
+
+
+def pipeline_callables():
+    """``(name, object)`` of each named pipeline's ``make_pipeline`` and ``search_space``."""
+    from ecgsk.compare import list_pipelines, load_pipeline_module
+
+    for name in sorted(list_pipelines()):
+        module = load_pipeline_module(name)
+        for attr in ("make_pipeline", "search_space"):
+            if hasattr(module, attr):
+                yield f"pipelines/{name}.py:{attr}", getattr(module, attr)
+
+
+CALLABLES = sorted(public_callables(), key=lambda item: item[0]) + list(pipeline_callables())
+
+
+def _documented(obj):
+    """``(parameters, documented names)`` of ``obj``, or None when it is exempt."""
+    params = parameters(obj)
+    if not inspect.isclass(obj):
+        return params, section_names(obj.__doc__, "Parameters")
+    if issubclass(obj, BaseException):
+        return None  # raised by ecgsk, never built by its users
+    names = section_names(obj.__doc__, "Parameters")
+    if names is None and dataclasses.is_dataclass(obj):
+        # A result's fields, documented as attributes (beside properties, which are not
+        # parameters).
+        names = section_names(obj.__doc__, "Attributes")
+        return params, (None if names is None else [n for n in names if n in params])
+    return params, names
+
+
+@pytest.mark.parametrize("qualname, obj", CALLABLES, ids=[c[0] for c in CALLABLES])
+def test_parameters_are_documented(qualname, obj):
+    documented = _documented(obj)
+    if documented is None:
+        return
+    params, names = documented
+    if not params:
+        assert not names, f"{qualname} takes no parameters but documents {names}"
+        return
+    assert names is not None, f"{qualname}({', '.join(params)}) has no Parameters section"
+    assert names == params, (
+        f"{qualname}: the Parameters section lists {names}; the signature is {params}")
+
+
+def test_the_public_callables_are_found():
+    """The parametrisation above is not vacuous."""
+    names = [c[0] for c in CALLABLES]
+    assert len(names) >= 150
+    for expected in ("ecgsk.metrics.bootstrap_ci", "ecgsk.neural.ECGNetClassifier",
+                     "ecgsk.preprocessing.WFDBLoader", "ecgsk.predict.Prediction.write",
+                     "pipelines/ecgsk_ptbxl.py:make_pipeline",
+                     "pipelines/features_hgb.py:search_space"):
+        assert expected in names
+
+
+def test_section_names_reads_numpydoc_entries():
+    doc = """Do it.
+
+    Parameters
+    ----------
+    x, y : array-like
+        The data. A line of its description
+        that goes on.
+    weights : str, default="equal"
+    **kwargs
+        Passed on.
+
+    Returns
+    -------
+    out : float
+    """
+    assert section_names(doc, "Parameters") == ["x", "y", "weights", "**kwargs"]
+    assert section_names(doc, "Returns") == ["out"]
+    assert section_names(doc, "Attributes") is None
+    paragraph = doc.replace("    **kwargs\n", "    A paragraph, not an entry.\n    **kwargs\n")
+    assert "A paragraph" in section_names(paragraph, "Parameters")
