@@ -116,7 +116,7 @@ def pairwise_comparison(y, results, task_type, n_classes, *, n_boot=1000, seed=0
             row.update({"value_a": metric(y, pa), "value_b": metric(y, pb), "diff": boot["diff"],
                         "diff_ci_low": boot["low"], "diff_ci_high": boot["high"],
                         "p_bootstrap": boot["p_value"]})
-        except (ValueError, IndexError):  # AUROC undefined on these test records
+        except ValueError:  # AUROC undefined on these test records
             row.update({"value_a": np.nan, "value_b": np.nan, "diff": np.nan,
                         "diff_ci_low": np.nan, "diff_ci_high": np.nan, "p_bootstrap": np.nan})
         if task_type == "binary" and len(np.unique(y)) == 2:

@@ -109,16 +109,16 @@ def paired_bootstrap(metric, y_true, score_a, score_b, *, n_boot=1000, confidenc
         falls on the other side of zero (a zero difference counts half; one
         is added to the count and to the number of resamples), capped at 1.
         ``n_boot``: the number of resamples on which both metrics were
-        defined, those the interval and the p-value come from.
+        defined, those the interval and the p-value come from. When it is 0
+        (no such resample, or ``n_boot=0``), ``low``, ``high`` and
+        ``p_value`` are NaN, as :func:`bootstrap_ci`'s interval is.
 
     Raises
     ------
     ValueError
         If ``y_true``, ``score_a`` and ``score_b`` hold different numbers of
-        records, or ``metric`` raises it on the whole set of records.
-    IndexError
-        If no resample has both metrics defined (or ``n_boot`` is 0): the
-        interval is then undefined.
+        records, ``confidence`` is not in (0, 1), or ``metric`` raises it on
+        the whole set of records.
 
     Examples
     --------
@@ -134,6 +134,8 @@ def paired_bootstrap(metric, y_true, score_a, score_b, *, n_boot=1000, confidenc
     y_true, score_a, score_b = map(np.asarray, (y_true, score_a, score_b))
     if not len(y_true) == len(score_a) == len(score_b):
         raise ValueError("y_true, score_a and score_b must have the same number of records.")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}.")
     diff = float(metric(y_true, score_a) - metric(y_true, score_b))
     diffs = []
     for idx in _resamples(len(y_true), n_boot, random_state):
@@ -141,6 +143,8 @@ def paired_bootstrap(metric, y_true, score_a, score_b, *, n_boot=1000, confidenc
         if not (np.isnan(a) or np.isnan(b)):
             diffs.append(a - b)
     diffs = np.asarray(diffs)
+    if diffs.size == 0:
+        return {"diff": diff, "low": np.nan, "high": np.nan, "p_value": np.nan, "n_boot": 0}
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(diffs, [tail, 100 - tail])
     # Share of resamples on the other side of zero (ties count half).

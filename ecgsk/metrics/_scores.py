@@ -58,7 +58,7 @@ def challenge_f1(y_true, y_pred, classes=("N", "A", "O")):
     return float(np.mean(scores))
 
 
-def _as_2d(y_true, y_score):
+def _as_2d(y_true, y_score, name="y_score"):
     y_true = np.asarray(y_true)
     y_score = np.asarray(y_score, dtype=float)
     if y_true.ndim == 1 and y_score.ndim == 2 and y_score.shape[1] == 2:
@@ -66,7 +66,8 @@ def _as_2d(y_true, y_score):
     if y_true.ndim == 1:
         y_true, y_score = y_true[:, None], np.atleast_2d(y_score.T).T
     if y_true.shape != y_score.shape:
-        raise ValueError(f"y_true has shape {y_true.shape} but y_score has shape {y_score.shape}.")
+        raise ValueError(f"y_true has shape {y_true.shape} but {name} has shape "
+                         f"{y_score.shape}.")
     return y_true, y_score
 
 
@@ -227,7 +228,7 @@ def sensitivity_specificity(y_true, y_pred):
     >>> sensitivity, specificity
     (array([1. , 0.5]), array([1. , 0.5]))
     """
-    y_true, y_pred = _as_2d(y_true, y_pred)
+    y_true, y_pred = _as_2d(y_true, y_pred, name="y_pred")
     y_true, y_pred = y_true.astype(bool), y_pred.astype(bool)
     pos, neg = y_true.sum(0), (~y_true).sum(0)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -1,7 +1,10 @@
 """Paired significance tests: DeLong for AUROC, McNemar for accuracy."""
 
+import warnings
+
 import numpy as np
 from scipy import stats
+from sklearn.metrics import roc_auc_score
 
 __all__ = ["delong_test", "mcnemar_test"]
 
@@ -54,8 +57,9 @@ def delong_test(y_true, score_a, score_b):
     dict
         ``auc_a``, ``auc_b``, ``z`` and the two-sided ``p_value``.
         ``z`` is 0 and ``p_value`` 1 when the variance of the difference is
-        not positive (identical scores, say); both are NaN when ``y_true``
-        holds a single record of a class (the variance is then undefined).
+        not positive (identical scores, say); both are NaN, with a warning,
+        when ``y_true`` holds a single record of a class (the variance is then
+        undefined).
 
     Raises
     ------
@@ -91,6 +95,14 @@ def delong_test(y_true, score_a, score_b):
             raise ValueError(f"{name} must hold one score per record of y_true, shape "
                              f"{y_true.shape}; got shape {score.shape}.")
     scores = np.vstack([score_a, score_b])
+    n_pos = int(y_true.sum())
+    if min(n_pos, len(y_true) - n_pos) < 2:
+        aucs = [roc_auc_score(y_true, s) for s in scores]
+        warnings.warn(f"delong_test: y_true holds {n_pos} positive and {len(y_true) - n_pos} "
+                      "negative records; the variance of the AUROCs needs two of each, so z "
+                      "and p_value are NaN.", UserWarning, stacklevel=2)
+        return {"auc_a": float(aucs[0]), "auc_b": float(aucs[1]), "z": np.nan,
+                "p_value": np.nan}
     aucs, cov = _structural_components(y_true, scores)
     var = cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]
     if var <= 0:

@@ -54,6 +54,12 @@ def test_macro_auroc_undefined():
         macro_auroc(np.ones((3, 2)), np.random.rand(3, 2))
 
 
+def test_sensitivity_specificity_names_y_pred_of_the_wrong_shape():
+    with pytest.raises(ValueError, match=r"y_true has shape \(4, 2\) but y_pred has shape "
+                                         r"\(4, 3\)"):
+        sensitivity_specificity(np.zeros((4, 2)), np.zeros((4, 3)))
+
+
 def test_sensitivity_specificity_by_hand():
     y = np.array([[1, 0], [1, 1], [0, 0], [0, 1]])
     p = np.array([[1, 0], [0, 1], [0, 1], [0, 1]])
@@ -96,6 +102,28 @@ def test_paired_bootstrap_detects_difference_and_no_difference():
     assert res["diff"] > 0 and res["low"] > 0 and res["p_value"] < 0.01
     same = paired_bootstrap(roc_auc_score, y, good, good, n_boot=100)
     assert same["diff"] == 0 and same["p_value"] == 1.0
+
+
+def test_paired_bootstrap_without_a_defined_resample_gives_nan():
+    """As bootstrap_ci does: no interval, not numpy's IndexError of an empty percentile."""
+    y = np.r_[1, np.zeros(9, int)]  # one positive: most resamples lack it
+    a, b = np.linspace(1, 0, 10), np.linspace(0, 1, 10)
+    res = paired_bootstrap(roc_auc_score, y, a, b, n_boot=0)
+    assert res["diff"] == 1.0 and res["n_boot"] == 0
+    assert np.isnan(res["low"]) and np.isnan(res["high"]) and np.isnan(res["p_value"])
+    with pytest.raises(ValueError, match=r"confidence must be in \(0, 1\), got 95"):
+        paired_bootstrap(roc_auc_score, y, a, b, confidence=95)
+
+
+def test_delong_with_a_single_record_of_a_class_warns_and_gives_nan():
+    y = np.r_[1, np.zeros(9, int)]
+    a, b = np.linspace(1, 0, 10), np.r_[0.5, np.linspace(0, 1, 9)]
+    with pytest.warns(UserWarning, match="1 positive and 9 negative records; the variance "
+                                         "of the AUROCs needs two of each"):
+        res = delong_test(y, a, b)
+    assert res["auc_a"] == pytest.approx(roc_auc_score(y, a))
+    assert res["auc_b"] == pytest.approx(roc_auc_score(y, b))
+    assert np.isnan(res["z"]) and np.isnan(res["p_value"])
 
 
 def _delong_bruteforce(y, a, b):
