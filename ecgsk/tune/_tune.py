@@ -79,7 +79,8 @@ class TuneResult:
     ``model_version`` and ``final_validation`` (how the refit used the
     validation records, its parameter ``final.validation``: ``"fold 9
     (networks)"``, ``"fold 9 (thresholds only)"`` or ``"none"``) are set
-    when this call did the final refit;
+    when this call did the final refit, and read back from the study and the
+    refit's run when ``refit`` is ``"done before"``;
     ``refit`` says who did (``"this worker"``, ``"done before"``,
     ``"another worker ..."``, with the run id of a refit of the same trial
     another worker is running) or why none was done (``"trial N's refit was
@@ -128,9 +129,11 @@ class TuneResult:
         ``refit`` is ``"done before"``).
     test_metrics : dict of str to float or None
         The test metrics of the final refit, with their bootstrap intervals
-        (:func:`ecgsk.tracking.log_evaluation`, prefix ``test_``).
+        (:func:`ecgsk.tracking.log_evaluation`, prefix ``test_``; read from
+        its run when ``refit`` is ``"done before"``).
     model_uri : str or None
-        The URI of the model the final refit logged.
+        The URI of the model the final refit logged (also set, from the
+        study, when ``refit`` is ``"done before"``).
     model_version : str or None
         The version it is registered as (also set, from the study, when
         ``refit`` is ``"done before"``).
@@ -142,7 +145,8 @@ class TuneResult:
     explanations : list of str
         The artifact paths the final refit's explanations were logged at.
     final_validation : str or None
-        How the final refit used the validation records.
+        How the final refit used the validation records (read from its run
+        when ``refit`` is ``"done before"``).
 
     Examples
     --------
@@ -853,6 +857,11 @@ def _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_b
         final = study.user_attrs.get(FINAL_ATTR) or {}
         result.final_run_id = final.get("run_id")
         result.model_version = final.get("model_version")
+        result.model_uri = final.get("model_uri")
+        # The earlier refit's test, read back from its run (_final_is_current found it).
+        done = client.get_run(result.final_run_id).data
+        result.test_metrics = {k: v for k, v in done.metrics.items() if k.startswith("test_")}
+        result.final_validation = done.params.get("final.validation")
     elif _designated(study, me) or result.found_complete:
         try:
             elsewhere = _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot,
@@ -865,6 +874,8 @@ def _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_b
     else:
         result.refit = "another worker (it ran the study's last trial)"
 
+    if result.refit == "done before":
+        report.write(f"\nFinal refit: done before, in run {result.final_run_id}.\n")
     if result.test_metrics:
         m, key = result.test_metrics, f"test_{ctx.metric.key(ctx.task_type)}"
         report.write(f"\nBest trial {result.best_trial} refitted on the training records "
@@ -873,13 +884,13 @@ def _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_b
                      f"{_fmt(m.get(key), m.get(key + '_ci_low'), m.get(key + '_ci_high'))} "
                      f"(95% bootstrap interval, {n_boot} resamples).\n"
                      f"Model registered as {ctx.study_name!r} version {result.model_version}.\n")
-        if ctx.explain:
+        if ctx.explain and result.refit != "done before":
             pngs = [p for p in result.explanations if p.endswith(".png")]
             report.write(f"Explanations of {len(pngs)} test records logged under explain/ of "
                          f"run {result.final_run_id}.\n" if pngs else
                          "Explanations not logged: see the final run's ecgsk.explain_error "
                          "tag.\n")
-    else:
+    elif result.refit != "done before":
         report.write(f"\nFinal refit: {result.refit}.\n")
     text = report.getvalue()
     print(text, file=out, end="")

@@ -144,7 +144,20 @@ def test_resume_refuses_other_settings_and_adds_only_missing_trials(
         err = capsys.readouterr().err
         assert "optimises something else (folds: study has [1, 2], this run asks [1, 3])" in err
         assert main(base + ["--n-trials", "4", "--folds", "1", "2"]) == 0
-        assert "Final refit: done before." in capsys.readouterr().out
+        out = capsys.readouterr().out
+        final = study.user_attrs["ecgsk.final"]
+        assert f"Final refit: done before, in run {final['run_id']}." in out
+        # The earlier refit's test and model, as the run that refitted reported them.
+        test_auroc = client.get_run(final["run_id"]).data.metrics["test_macro_auroc"]
+        assert f"test_macro_auroc = {test_auroc:.4f}" in out
+        assert "Model registered as 'e2e-study' version 1" in out
+        again = tune(pipeline_files["stats_lr"], "ptbxl", "superdiagnostic", ptbxl_root,
+                     n_trials=4, folds=[1, 2], max_records=200, n_boot=50, tracking_uri=uri,
+                     experiment="e2e", cache_dir=signal_cache, study_name="e2e-study",
+                     pruner="none", progress=False, out=io.StringIO())
+        assert again.refit == "done before" and again.model_uri == final["model_uri"]
+        assert again.test_metrics["test_macro_auroc"] == test_auroc
+        assert again.final_validation == "fold 9 (thresholds only)"
         assert len(study.get_trials()) == 4  # nothing ran
         assert main(base + ["--n-trials", "5", "--folds", "1", "2"]) == 0
     finally:
