@@ -45,9 +45,10 @@ def _raise_interrupt(signum, frame):
 def main(argv=None):
     """Run the command line; return the exit status (0 after a clean stop, 2 on error).
 
-    Serves until Ctrl-C, SIGTERM or SIGHUP, then stops the server. The
-    handlers it installs for these signals (raising
-    :class:`KeyboardInterrupt`) stay installed after it returns.
+    Serves until Ctrl-C, SIGTERM or SIGHUP, then stops the server. While it
+    serves, these signals raise :class:`KeyboardInterrupt`; the handlers
+    they had before are put back when it returns. Call it from the main
+    thread, where Python lets a program set signal handlers.
 
     Parameters
     ----------
@@ -78,8 +79,8 @@ def main(argv=None):
               file=sys.stderr)
     # Ctrl-C (even where a shell made background jobs ignore SIGINT), SIGTERM and SIGHUP
     # stop the server: it must never be left running orphaned.
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _raise_interrupt)
+    previous = {sig: signal.signal(sig, _raise_interrupt)
+                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     server = None
     try:
         server = start_ui(args.backend_store_uri, host=args.host, port=args.port,
@@ -100,3 +101,5 @@ def main(argv=None):
     finally:
         if server is not None:
             server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

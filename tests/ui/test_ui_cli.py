@@ -45,6 +45,22 @@ def test_allow_remote_warns(tmp_path, capsys):
     assert "on port 5000 can read" in err
 
 
+def test_main_puts_back_the_signal_handlers_it_found(tmp_path, capsys):
+    """A program that calls main keeps its own Ctrl-C, SIGTERM and SIGHUP handling."""
+    def mine(signum, frame):
+        pass
+
+    before = {sig: signal.signal(sig, mine)
+              for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        assert main(["--backend-store-uri", f"sqlite:///{tmp_path / 'none.db'}"]) == 2
+        assert all(signal.getsignal(sig) is mine for sig in before)
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+    assert "no tracking database" in capsys.readouterr().err
+
+
 def test_allow_remote_with_port_0_names_no_port_0(tmp_path, capsys):
     assert main(["--host", "0.0.0.0", "--allow-remote", "--port", "0", "--backend-store-uri",
                  f"sqlite:///{tmp_path / 'none.db'}"]) == 2
