@@ -82,6 +82,9 @@ def _check_task_type(task_type, y, classes):
     if (task_type == "multilabel") != (np.ndim(y) == 2):
         raise ValueError(f"task_type={task_type!r} does not match y_true of shape "
                          f"{np.shape(y)}: multi-label targets are 0/1 indicator matrices.")
+    if task_type == "binary" and len(classes) != 2:
+        raise ValueError(f"task_type='binary' needs two classes, got {len(classes)}: "
+                         f"{list(np.asarray(classes).tolist())}.")
     return task_type
 
 
@@ -115,7 +118,8 @@ def decision_thresholds(y_valid, proba_valid, classes, task_type=None):
     ------
     ValueError
         If the targets do not match ``proba_valid`` and ``classes``, or
-        ``task_type`` is unknown or does not match ``y_valid``.
+        ``task_type`` is unknown or does not match ``y_valid`` (multi-label
+        targets are indicator matrices; a binary task has two classes).
 
     Examples
     --------

@@ -300,8 +300,9 @@ def log_model(pipeline, *, classes, input_example, name="model", registered_mode
     lead_names : list of str or None
         Names of the leads of the training signals, in input order
         (:class:`~ecgsk.preprocessing.WFDBLoader`'s ``lead_names_``).
-    task_type : {"binary", "multiclass", "multilabel"} or None
-        How the probabilities are read: independent labels, or one class.
+    task_type : {"binary", "multiclass", "multilabel", "cinc"} or None
+        How the probabilities are read: independent labels, or one class
+        (``"cinc"``, CinC 2017's four rhythm classes, is one class too).
     thresholds : float, array-like of shape (n_classes,) or None
         Decision thresholds tuned on validation data (multi-label, binary).
 

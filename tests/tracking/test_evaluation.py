@@ -10,6 +10,7 @@ from ecgsk.metrics import challenge_f1, tune_thresholds
 from ecgsk.plots._targets import metric_safe_name
 from ecgsk.tracking import (
     SUMMARY_METRICS,
+    decision_thresholds,
     evaluate_predictions,
     infer_task_type,
     log_evaluation,
@@ -181,6 +182,13 @@ def test_errors(tracking_uri, multilabel):
         evaluate_predictions(y, proba, classes, task_type="regression")
     with pytest.raises(ValueError, match="neither in classes"):
         evaluate_predictions(["N", "X"], [[0.5, 0.5], [0.5, 0.5]], ["N", "A"])
+    # Three classes called binary: not thresholded on the second column without a word.
+    three = ([0, 1, 2, 1], np.full((4, 3), 1 / 3), ["N", "A", "O"])
+    with pytest.raises(ValueError, match=r"task_type='binary' needs two classes, got 3: "
+                                         r"\['N', 'A', 'O'\]"):
+        decision_thresholds(*three, task_type="binary")
+    with pytest.raises(ValueError, match="needs two classes"):
+        evaluate_predictions(*three, task_type="binary")
     setup_tracking(tracking_uri, "eval")
     with tracked_run("bad"):
         with pytest.raises(ValueError, match="n_boot"):
