@@ -198,8 +198,8 @@ def target_classes(logits, target):
     ------
     ValueError
         If a target class is negative or not below the net's number of
-        classes (2 for one logit), or ``target`` does not broadcast to
-        ``(n,)``.
+        classes (2 for one logit), is not a whole number, or ``target`` does
+        not broadcast to ``(n,)``.
 
     Examples
     --------
@@ -217,10 +217,16 @@ def target_classes(logits, target):
     n_classes = 2 if k == 1 else k
     if target is None:
         return (logits[:, 0] > 0).astype(np.int64) if k == 1 else logits.argmax(1)
-    target = np.broadcast_to(np.asarray(target), (n,)).astype(np.int64)
-    if target.min() < 0 or target.max() >= n_classes:
-        raise ValueError(f"target class {int(target.max())} is out of range for a net with "
-                         f"{n_classes} classes.")
+    target = np.broadcast_to(np.asarray(target), (n,))
+    if target.dtype.kind not in "iu" and not (target.dtype.kind == "f"
+                                             and np.all(target == np.round(target))):
+        raise ValueError(f"target must hold class indices (whole numbers), got "
+                         f"{np.unique(target)[:5].tolist()} (dtype {target.dtype}).")
+    target = target.astype(np.int64)
+    bad = target[(target < 0) | (target >= n_classes)]
+    if bad.size:
+        raise ValueError(f"target class {int(bad[0])} is out of range for a net with "
+                         f"{n_classes} classes (0 to {n_classes - 1}).")
     return target
 
 

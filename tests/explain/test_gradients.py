@@ -77,6 +77,16 @@ def test_single_logit_binary_target_sign():
     np.testing.assert_allclose(neg, -pos)
 
 
+def test_target_classes_names_the_bad_class():
+    # The negative class, not the largest (valid) one, and no float cut to an index.
+    with pytest.raises(ValueError, match=r"target class -1 is out of range for a net with 3 "
+                                         r"classes \(0 to 2\)"):
+        target_classes(np.zeros((2, 3)), [2, -1])
+    with pytest.raises(ValueError, match=r"whole numbers\), got \[0.5\]"):
+        target_classes(np.zeros((2, 3)), 0.5)
+    np.testing.assert_array_equal(target_classes(np.zeros((2, 3)), [2.0, 1.0]), [2, 1])
+
+
 def test_grad_cam_layer_by_name_and_errors():
     net = build("ECGCNN", 2, 3)
     X = np.random.default_rng(0).normal(size=(2, 2, 200)).astype(np.float32)
