@@ -258,8 +258,9 @@ def _fold_list(folds, allowed, what):
     folds = [int(f) for f in folds]
     bad = sorted(set(folds) - set(allowed))
     if bad:
-        raise CompareError(f"--folds {bad} {'is' if len(bad) == 1 else 'are'} not "
-                           f"cross-validation folds of {what}; choose among {list(allowed)}.")
+        which = ("is not a cross-validation fold" if len(bad) == 1
+                 else "are not cross-validation folds")
+        raise CompareError(f"--folds {bad} {which} of {what}; choose among {list(allowed)}.")
     if len(set(folds)) != len(folds):
         raise CompareError(f"--folds lists a fold twice: {folds}.")
     return folds
@@ -356,6 +357,7 @@ def make_plan(ds, *, folds=None, cv=True, seed=0):
     if n_groups < 2 * _N_SPLITS:
         raise CompareError(f"{ds.name} has {n} records of {n_groups} patients: a test hold-out "
                            f"and {_N_SPLITS} CV folds need at least {2 * _N_SPLITS} patients.")
+    chosen = _fold_list(folds, range(1, _N_SPLITS + 1), f"{ds.name} (1-{_N_SPLITS})")
     try:
         if n_groups == n:  # no patient ids (CinC 2017): stratify on labels alone
             train, test = train_test_split(np.arange(n), test_size=1 / _N_SPLITS,
@@ -369,7 +371,6 @@ def make_plan(ds, *, folds=None, cv=True, seed=0):
         plan = SplitPlan(train=train, valid=None, test=test,
                          description={"train": f"rest of {how}", "test": how})
         if cv:
-            chosen = _fold_list(folds, range(1, _N_SPLITS + 1), f"{ds.name} (1-{_N_SPLITS})")
             _warn_rare_classes(ds.name, y[train], "some CV folds test none of them (their "
                                "per-class scores there are undefined)")
             for k, (tr, te) in enumerate(_grouped_folds(y[train], groups[train], seed),

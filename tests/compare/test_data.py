@@ -60,8 +60,12 @@ def test_grouped_plan_without_folds():
         assert not set(ds.groups[tr]) & set(ds.groups[te])
     again = make_plan(ds, folds=[2, 5], seed=1)
     np.testing.assert_array_equal(again.test, plan.test)  # seeded: reproducible
-    with pytest.raises(CompareError, match=r"\[6\] is not"):
+    # The --folds message alone, as with dataset folds; not "cannot split ptbdb (300 records)".
+    with pytest.raises(CompareError, match=r"^--folds \[6\] is not a cross-validation fold "
+                                           r"of ptbdb \(1-5\)"):
         make_plan(ds, folds=[6])
+    with pytest.raises(CompareError, match="^--folds lists a fold twice"):
+        make_plan(ds, folds=[2, 2], cv=False)
 
 
 def test_a_class_rarer_than_the_cv_folds_is_named_in_one_warning():
