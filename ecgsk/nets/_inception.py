@@ -199,7 +199,8 @@ class InceptionTime1d(nn.Module):
         Parameters
         ----------
         x : torch.Tensor of shape (batch, in_channels, samples)
-            The signals. Unlike ``forward``, the shape is not checked first.
+            The signals; a tensor of another shape is refused by name, as in
+            ``forward``.
 
         Returns
         -------
@@ -209,6 +210,7 @@ class InceptionTime1d(nn.Module):
             ``n_filters * (len(kernel_sizes) + 1)`` and the time axis keeps
             the input's length.
         """
+        check_input(x, self.in_channels, type(self).__name__)
         res = x
         for d, module in enumerate(self.inception_modules):
             x = module(x)
@@ -218,7 +220,6 @@ class InceptionTime1d(nn.Module):
         return x
 
     def forward(self, x):
-        check_input(x, self.in_channels, type(self).__name__)
         return self.head(self.features(x))
 
 

@@ -79,6 +79,10 @@ def test_shortcuts_close_groups_of_three(depth, residual, n_shortcuts):
 def test_time_axis_is_kept_until_the_head():
     net = InceptionTime1d(3, 2, n_filters=4, depth=3, kernel_sizes=(8, 5), bottleneck=4)
     assert net.features(torch.randn(2, 3, 77)).shape == (2, 12, 77)
+    # Checked as forward checks it, not left to a convolution's error.
+    with pytest.raises(ValueError, match="built with in_channels=3 leads but the input has "
+                                         "4 leads"):
+        net.features(torch.randn(2, 4, 77))
 
 
 def test_one_layer_head():
