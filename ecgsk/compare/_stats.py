@@ -32,28 +32,34 @@ def holm(p_values):
 
     Parameters
     ----------
-    p_values : array-like of shape (m,)
-        The p-values of the ``m`` tests of one family.
+    p_values : array-like of shape (n,)
+        The p-values of one family of tests; NaN for a test that could not
+        be made (an AUROC undefined on the test records).
 
     Returns
     -------
-    ndarray of shape (m,)
-        The adjusted p-values, capped at 1: the ``i``-th smallest p-value
+    ndarray of shape (n,)
+        The adjusted p-values, capped at 1: with ``m`` the number of tests
+        made (the p-values that are not NaN), the ``i``-th smallest p-value
         times ``m - i + 1``, made non-decreasing in that order. A NaN
-        p-value stays NaN (and still counts in ``m``).
+        p-value stays NaN: a test not made cannot reject, so it does not
+        count in ``m``.
 
     Examples
     --------
     >>> holm([0.01, 0.04, 0.03]).round(3)
     array([0.03, 0.06, 0.06])
+    >>> holm([0.01, float("nan"), 0.03]).round(3)
+    array([0.02,  nan, 0.03])
     """
     p = np.asarray(p_values, dtype=float)
-    m = len(p)
+    out = np.full(len(p), np.nan)
+    made = np.flatnonzero(~np.isnan(p))
+    m = len(made)
     if m == 0:
-        return p
-    order = np.argsort(p)
+        return out
+    order = made[np.argsort(p[made])]
     adjusted = np.maximum.accumulate((m - np.arange(m)) * p[order])
-    out = np.empty(m)
     out[order] = np.minimum(adjusted, 1.0)
     return out
 

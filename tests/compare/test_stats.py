@@ -14,6 +14,14 @@ def test_holm_adjusts_in_the_input_order():
     assert holm([]).size == 0
 
 
+def test_holm_counts_only_the_tests_made():
+    # A NaN p-value (an AUROC undefined on the test records) is no test: the other two
+    # form the family, as if it were absent.
+    np.testing.assert_allclose(holm([0.04, np.nan, 0.01]), [0.04, np.nan, 0.02])
+    np.testing.assert_allclose(holm([0.04, 0.01]), [0.04, 0.02])
+    assert np.isnan(holm([np.nan, np.nan])).all()
+
+
 def _cinc(rng, n=400):
     classes = ["A", "N", "O", "~"]
     y = rng.integers(0, 4, n)
