@@ -74,10 +74,16 @@ def pairwise_comparison(y, results, task_type, n_classes, *, n_boot=1000, seed=0
         Test targets (class indices or indicator matrix).
     results : dict
         Pipeline name to ``(proba, pred)`` on the test records.
-    task_type : str
+    task_type : {"multilabel", "binary", "multiclass", "cinc"}
+        How the probabilities are scored (:func:`auroc_metric`): macro AUROC
+        over labels or one-vs-rest classes, or the AUROC of the positive
+        class.
     n_classes : int
-    n_boot : int
-    seed : int
+        Number of classes (columns of each ``proba``).
+    n_boot : int, default=1000
+        Paired bootstrap resamples of the test records.
+    seed : int, default=0
+        Seed of the resamples; every pair is resampled alike.
     alpha : float, default=0.05
         Significance level of the Holm-adjusted bootstrap p-value that
         names a winner.
