@@ -26,29 +26,41 @@ PUBLIC_MODULES = sorted(
     if not info.name.startswith("_"))
 
 
-def section_names(doc, title):
-    """The names that a numpydoc section ``title`` of ``doc`` describes, in order.
+def section_entries(doc, title):
+    """``(names, described)`` of each entry of the numpydoc section ``title`` of ``doc``.
 
     An entry starts at the section's indentation (``name : type``, ``name``, or
-    ``a, b : type``); its description is indented below it. Text at the
-    entries' indentation that is not an entry (a paragraph) shows up as names
-    that are no parameters, as numpydoc reads it.
+    ``a, b : type``; a long type goes on over lines ending in ``\\``); its
+    description is indented below it. Text at the entries' indentation that
+    is not an entry (a paragraph) shows up as names that are no parameters,
+    as numpydoc reads it. None when there is no such section.
     """
-    lines = inspect.cleandoc(doc or "").splitlines()
+    lines = inspect.cleandoc(doc or "").splitlines() + [""]
     for i in range(len(lines) - 1):
         if lines[i].strip() == title and set(lines[i + 1].strip()) == {"-"}:
             break
     else:
         return None
-    names = []
-    for j in range(i + 2, len(lines)):
-        line = lines[j]
-        below = lines[j + 1].strip() if j + 1 < len(lines) else ""
+    entries = []
+    j = i + 2
+    while j < len(lines) - 1:
+        line, below = lines[j], lines[j + 1].strip()
         if line.strip() and below and set(below) == {"-"}:
             break  # the next section's title
         if line.strip() and not line[0].isspace():
-            names += [n.strip() for n in line.split(" : ")[0].split(",") if n.strip()]
-    return names
+            names = [n.strip() for n in line.split(" : ")[0].split(",") if n.strip()]
+            while lines[j].rstrip().endswith("\\"):  # the type goes on
+                j += 1
+            nxt = lines[j + 1]
+            entries.append((names, bool(nxt.strip()) and nxt[0].isspace()))
+        j += 1
+    return entries
+
+
+def section_names(doc, title):
+    """The names that a numpydoc section ``title`` of ``doc`` describes, in order."""
+    entries = section_entries(doc, title)
+    return None if entries is None else [n for names, _ in entries for n in names]
 
 
 def parameters(obj):
@@ -134,6 +146,10 @@ def test_parameters_are_documented(qualname, obj):
     assert names is not None, f"{qualname}({', '.join(params)}) has no Parameters section"
     assert names == params, (
         f"{qualname}: the Parameters section lists {names}; the signature is {params}")
+    if not dataclasses.is_dataclass(obj):
+        bare = [n for names, described in section_entries(obj.__doc__, "Parameters")
+                for n in names if not described]
+        assert not bare, f"{qualname}: no description of {bare}"
 
 
 def test_the_public_callables_are_found():
@@ -155,15 +171,20 @@ def test_section_names_reads_numpydoc_entries():
     x, y : array-like
         The data. A line of its description
         that goes on.
-    weights : str, default="equal"
+    weights : str, \\
+            default="equal"
+        How to weigh.
     **kwargs
         Passed on.
+    bare : int
 
     Returns
     -------
     out : float
     """
-    assert section_names(doc, "Parameters") == ["x", "y", "weights", "**kwargs"]
+    assert section_entries(doc, "Parameters") == [
+        (["x", "y"], True), (["weights"], True), (["**kwargs"], True), (["bare"], False)]
+    assert section_names(doc, "Parameters") == ["x", "y", "weights", "**kwargs", "bare"]
     assert section_names(doc, "Returns") == ["out"]
     assert section_names(doc, "Attributes") is None
     paragraph = doc.replace("    **kwargs\n", "    A paragraph, not an entry.\n    **kwargs\n")

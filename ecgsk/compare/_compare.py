@@ -312,6 +312,7 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
         Pipeline names (see :func:`~ecgsk.compare.list_pipelines`) or paths
         of pipeline modules.
     dataset : {"ptbxl", "cinc2017", "ptbdb"}
+        The dataset ``data`` holds, one of :data:`~ecgsk.compare.DATASETS`.
     task : str
         A task of the dataset (PTB-XL's benchmark tasks, ``"af"`` for CinC
         2017, ``"diagnosis"`` for PTB-DB); each pipeline must declare it.

@@ -435,6 +435,8 @@ def fit_final(estimator, X, y, plan):
     X, y : array-like
         All records of the dataset the plan indexes.
     plan : SplitPlan
+        The split plan (:func:`make_plan`) of the dataset: its ``train`` and
+        ``valid`` indices into ``X`` and ``y`` choose the records fitted.
 
     Returns
     -------

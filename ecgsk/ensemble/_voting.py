@@ -225,6 +225,8 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
         Parameters
         ----------
         X : array-like
+            Input of the members, as in :meth:`fit`; passed to every member's
+            ``predict_proba``.
 
         Returns
         -------
@@ -243,6 +245,7 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
         Parameters
         ----------
         X : array-like
+            Input of the members, as in :meth:`fit`.
 
         Returns
         -------

@@ -184,6 +184,8 @@ def log_explanations(estimator, X, *, classes, records=None, sampling_rate=None,
     Parameters
     ----------
     estimator : fitted estimator
+        The fitted pipeline (or :class:`torch.nn.Module`) to explain, as
+        :func:`explain` takes it; its probabilities title the plots.
     X : array-like of shape (n, leads, samples)
         The records to draw.
     classes : list of str
@@ -193,6 +195,8 @@ def log_explanations(estimator, X, *, classes, records=None, sampling_rate=None,
     sampling_rate : float or None
         Hz of ``X``, for the time axis.
     lead_names : list of str or None
+        Name of each lead, for the plots and the permutation table; left out
+        of the plots when the relevance lies on a network input of other leads.
     method : {"auto", "gradcam", "saliency", "permutation"}
         As :func:`explain`.
     y : array-like or None
@@ -202,6 +206,7 @@ def log_explanations(estimator, X, *, classes, records=None, sampling_rate=None,
         ``(X, y)`` (more records than are drawn give a steadier map;
         ``compare`` passes up to 250 test records).
     artifact_dir : str, default="explain"
+        Folder of the logged artifacts in the run.
     **explain_kwargs
         Passed to :func:`explain`.
 

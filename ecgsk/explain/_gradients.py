@@ -262,6 +262,8 @@ def saliency(net, X, target=None, *, absolute=True, times_input=False, batch_siz
     times_input : bool, default=False
         Multiply by the input ("gradient × input").
     batch_size : int, default=32
+        Records passed through the network at a time (one forward and one
+        backward pass each).
 
     Returns
     -------
@@ -345,6 +347,8 @@ def grad_cam(net, X, target=None, *, layer=None, batch_size=32):
         is the feature map; a global pooling module means its input. Found
         by :func:`find_cam_layer` when None.
     batch_size : int, default=32
+        Records passed through the network at a time (one forward and one
+        backward pass each).
 
     Returns
     -------

@@ -238,8 +238,12 @@ class IncepSE(InceptionTime1d):
     Parameters
     ----------
     in_channels : int, default=12
+        Number of leads of the input.
     n_classes : int, default=5
+        Number of output logits.
     se : bool, default=True
+        Put a squeeze-and-excitation block after every inception module;
+        False gives plain InceptionTime.
     **kwargs
         Any other keyword argument of :class:`InceptionTime1d`.
 

@@ -28,10 +28,14 @@ def plot_reliability_diagram(y_true, proba, classes, *, n_bins=10, strategy="uni
     proba : array-like of shape (n, n_classes)
         Probabilities whose columns follow ``classes``.
     classes : array-like of shape (n_classes,)
+        Class names, in the order of the columns of ``proba``.
     n_bins : int, default=10
+        Number of probability bins (at least 2) of the curves and of the
+        histogram.
     strategy : {"uniform", "quantile"}, default="uniform"
         Bins of equal width, or of equal counts (as ``calibration_curve``).
     title : str or None
+        Figure title.
 
     Returns
     -------

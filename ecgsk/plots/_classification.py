@@ -124,7 +124,9 @@ def plot_roc_curves(y_true, proba, classes, *, title=None):
         Scores; columns follow ``classes``. For two classes a 1-D array is
         the score of ``classes[1]``.
     classes : array-like of shape (n_classes,)
+        Class names, in the order of the columns of ``proba``.
     title : str or None
+        Title of the axes.
 
     Returns
     -------

@@ -99,7 +99,10 @@ def plot_ecg(signal, sampling_rate, lead_names=None, *, rhythm_lead="II", row_he
     row_height : float, default=3.0
         mV between row baselines (30 mm).
     title : str or None
+        Figure title, above the paper.
     dpi : int, default=100
+        Resolution of the figure in dots per inch; its size in inches, and so
+        the clinical scale (25 mm/s, 10 mm/mV), does not depend on it.
 
     Returns
     -------
@@ -184,7 +187,9 @@ def plot_relevance(signal, relevance, sampling_rate=None, lead_names=None, *, ti
     lead_names : list of str or None
         As :func:`plot_ecg`.
     title : str or None
+        Figure title.
     cmap : str, default="Reds"
+        Matplotlib colormap of the relevance bands and the colour bar.
     vmax : float or None
         Top of the colour scale; the largest relevance when None.
     label : str, default="relevance"

@@ -31,6 +31,8 @@ def label_counts(y, classes):
     y : array-like of shape (n,) or (n, n_classes)
         Class names or indices into ``classes``, or a 0/1 indicator matrix.
     classes : array-like of shape (n_classes,)
+        Class names, in the order of the indices / indicator columns; one
+        count is returned per class, in this order.
 
     Returns
     -------
@@ -58,6 +60,8 @@ def cooccurrence_matrix(y, classes):
     y : array-like of shape (n, n_classes)
         0/1 indicator matrix.
     classes : array-like of shape (n_classes,)
+        Class names, one per indicator column (only their number is used: it
+        must match the columns of ``y``).
 
     Returns
     -------
@@ -84,7 +88,9 @@ def plot_class_distribution(y, classes, *, title=None, sort=False):
     y : array-like of shape (n,) or (n, n_classes)
         Class names or indices, or a 0/1 indicator matrix (multi-label).
     classes : array-like of shape (n_classes,)
+        Class names, in the order of the indices / indicator columns.
     title : str or None
+        Figure title.
     sort : bool, default=False
         Order the bars by count (largest first) instead of ``classes``' order.
 
@@ -142,10 +148,13 @@ def plot_label_cooccurrence(y, classes, *, normalize=False, title=None):
     y : array-like of shape (n, n_classes)
         0/1 indicator matrix.
     classes : array-like of shape (n_classes,)
+        Class names, in the order of the indicator columns; they label the
+        rows and columns of the matrix.
     normalize : bool, default=False
         Show ``C[i, j] / C[i, i]``: the share of records with label ``i``
         (row) that also carry ``j`` (column), instead of counts.
     title : str or None
+        Figure title.
 
     Returns
     -------

@@ -49,6 +49,7 @@ def plot_training_history(history, *, metrics=None, title=None):
         (``valid_loss_best``...) when None. Keys ending in ``loss`` share the
         left panel; the others go to a right panel.
     title : str or None
+        Figure title.
 
     Returns
     -------

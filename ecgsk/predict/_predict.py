@@ -155,6 +155,8 @@ def plan_records(paths, model, *, min_fraction=0.25):
     paths : list of str
         Record paths without extension (:func:`find_records`).
     model : ECGModel
+        The loaded model (:func:`load_ecg_model`): the records are checked
+        against its ``lead_names``, ``n_leads``, ``sampling_rate`` and ``n_samples``.
     min_fraction : float in [0, 1], default=0.25
         Shortest record accepted, as a fraction of the model's input length.
         The default keeps every record of the datasets ecgsk's pipelines

@@ -18,6 +18,7 @@ def log_label_plots(y, classes, *, artifact_dir="data", title=None):
     y : array-like of shape (n,) or (n, n_classes)
         Class names or indices into ``classes``, or a 0/1 indicator matrix.
     classes : array-like of shape (n_classes,)
+        Class names, in the order of the indices / indicator columns.
     artifact_dir : str, default="data"
         Folder of the figures in the active run.
     title : str or None

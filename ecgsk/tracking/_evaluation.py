@@ -229,6 +229,8 @@ def evaluate_predictions(y_true, proba, classes, *, task_type=None, thresholds=N
     proba : array-like of shape (n, n_classes)
         Probabilities; columns follow ``classes``.
     classes : array-like of shape (n_classes,)
+        Class names, in the order of the columns of ``proba``; they name the
+        per-class metrics (``auroc_<class>``...).
     task_type : {"multilabel", "cinc", "binary", "multiclass"} or None
         Inferred by :func:`infer_task_type` when None.
     thresholds : array-like, float or None
@@ -303,6 +305,8 @@ def log_evaluation(y_true, proba, classes, prefix="test_", task_type=None, *, y_
     proba : array-like of shape (n, n_classes)
         Predicted probabilities; columns follow ``classes``.
     classes : array-like of shape (n_classes,)
+        Class names, in the order of the columns of ``proba``; they name the
+        per-class metrics and label the plots and tables.
     prefix : str, default="test_"
         Prefix of every metric name (``"external_"`` for a second test set).
     task_type : {"multilabel", "cinc", "binary", "multiclass"} or None
@@ -313,7 +317,10 @@ def log_evaluation(y_true, proba, classes, prefix="test_", task_type=None, *, y_
     n_boot : int, default=1000
         Bootstrap resamples for the confidence intervals; 0 skips them.
     confidence : float, default=0.95
+        Confidence level of the intervals, in (0, 1).
     random_state : int, default=0
+        Seed of the bootstrap resamples (:func:`~ecgsk.metrics.bootstrap_ci`);
+        every summary metric is resampled with it.
     artifact_dir : str or None
         Folder of the artifacts in the run; ``prefix`` without its trailing
         ``_`` when None (``test/``).

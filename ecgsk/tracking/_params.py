@@ -123,6 +123,8 @@ def log_pipeline_params(pipeline, name):
     Parameters
     ----------
     pipeline : sklearn estimator
+        The estimator whose parameters are logged, usually a
+        :class:`sklearn.pipeline.Pipeline`.
     name : str
         The pipeline's name, logged as the ``pipeline`` parameter.
 

@@ -184,6 +184,8 @@ def resolve_metric(name, task_type, what=None):
     Parameters
     ----------
     name : str or None
+        A metric name of :data:`METRICS` (``--metric``); the task's default
+        (:func:`default_metric`) when None.
     task_type : str
         A target type of :data:`ecgsk.tracking.TASK_TYPES`.
     what : str or None

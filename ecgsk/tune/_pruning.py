@@ -23,6 +23,8 @@ class EpochPruningCallback(Callback):
     Parameters
     ----------
     trial : optuna.trial.Trial
+        The trial the values are reported to (:meth:`~optuna.trial.Trial.report`)
+        and asked whether to prune.
     monitor : str
         History entry to report (``valid_auroc``, ``valid_acc``, ``valid_loss``).
     step_offset : int, default=0

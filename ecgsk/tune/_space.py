@@ -25,6 +25,8 @@ def make_sampler(sampler, seed, fixed=None):
     Parameters
     ----------
     sampler : str or optuna.samplers.BaseSampler
+        A sampler name (``tpe``, ``random``, ``cmaes``; ``cmaes`` needs the
+        cmaes package), or a sampler, used as it is (``seed`` is then ignored).
     seed : int or None
         Seed of a named sampler.
     fixed : dict or None
@@ -210,6 +212,8 @@ def check_search_space(module, name, fixed, seed=0):
     fixed : dict
         ``make_pipeline`` keywords fixed by ``--set`` (and ``random_state``).
     seed : int
+        Seed of the random sampler of the probe trials: the first trial, and
+        the parameters the bound and choice probes leave free.
 
     Returns
     -------

@@ -134,6 +134,8 @@ def open_storage(url, *, heartbeat_interval=10, grace_period=30, max_retry=RETRY
         re-queued ``max_retry`` times with its parameters) the next time a
         worker of the study looks.
     max_retry : int, default=1
+        Times a trial failed for a stale heartbeat is re-queued with its
+        parameters (:data:`RETRY_MAX`; :class:`optuna.storages.RetryHeartbeatStaleTrialCallback`).
 
     Returns
     -------

@@ -327,6 +327,7 @@ def tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, 
         a pipeline module; its ``search_space(trial)`` gives the trials'
         ``make_pipeline`` keywords.
     dataset : {"ptbxl", "cinc2017", "ptbdb"}
+        The dataset ``data`` holds, one of :data:`~ecgsk.compare.DATASETS`.
     task : str
         A task of the dataset the pipeline declares.
     data : str or path-like
@@ -351,7 +352,11 @@ def tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, 
         the study between machines); default ``sqlite:///<dir>/optuna.db``
         beside a SQLite MLflow store, else ``./mlruns/optuna.db``.
     sampler : {"tpe", "random", "cmaes"} or optuna.samplers.BaseSampler
+        Draws the trials' parameters (:func:`make_sampler`): a name, seeded
+        from ``seed`` (TPE by default), or a sampler, used as it is.
     pruner : {"median", "hyperband", "none"} or optuna.pruners.BasePruner
+        Stops unpromising trials on their reports, per epoch of a network and per
+        fold of other pipelines (:func:`make_pruner`); ``"none"`` never prunes.
     n_jobs : int, default=1
         Trials run at once in this process (threads).
     seed : int, default=0

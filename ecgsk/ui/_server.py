@@ -221,7 +221,10 @@ def start_ui(backend_store_uri=None, *, host="127.0.0.1", port=5000, allow_remot
     port : int, default=5000
         TCP port; 0 picks a free one.
     allow_remote : bool, default=False
+        Allow a ``host`` that is not a loopback address (``--allow-remote``):
+        other machines can then reach the UI, without authentication.
     workers : int, default=1
+        The number of server workers (``mlflow ui --workers``, :func:`ui_command`).
     timeout : float, default=120
         Seconds to wait for ``/health`` to answer.
     stdout, stderr : file or None
