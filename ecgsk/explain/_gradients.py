@@ -37,6 +37,7 @@ How a map goes back to ``(leads, samples)``:
 """
 
 import math
+import numbers
 
 import numpy as np
 
@@ -241,6 +242,9 @@ def _score(logits, target):
 
 
 def _batches(n, batch_size):
+    if (isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral)
+            or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
     for start in range(0, n, batch_size):
         yield slice(start, min(n, start + batch_size))
 
@@ -291,11 +295,12 @@ def saliency(net, X, target=None, *, absolute=True, times_input=False, batch_siz
     try:
         for sl in _batches(shape[0], batch_size):
             x = x_all[sl].clone().requires_grad_(True)
-            logits = _logits(net, x)
-            t = target_classes(logits.detach().cpu().numpy(),
-                               None if target is None else np.broadcast_to(
-                                   np.asarray(target), (shape[0],))[sl])
-            (grad,) = torch.autograd.grad(_score(logits, t), x)
+            with torch.enable_grad():  # also inside a caller's torch.no_grad()
+                logits = _logits(net, x)
+                t = target_classes(logits.detach().cpu().numpy(),
+                                   None if target is None else np.broadcast_to(
+                                       np.asarray(target), (shape[0],))[sl])
+                (grad,) = torch.autograd.grad(_score(logits, t), x)
             if times_input:
                 grad = grad * x.detach()
             if absolute:

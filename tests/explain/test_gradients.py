@@ -62,6 +62,18 @@ def test_saliency_is_the_input_gradient_of_the_logit():
     np.testing.assert_allclose(rel, np.broadcast_to(expected, rel.shape), rtol=1e-6)
     times, _ = saliency(lin, X, target=1, absolute=False, times_input=True)
     np.testing.assert_allclose(times, expected * X, rtol=1e-5)
+    with torch.no_grad():  # a caller's no_grad, as around inference code: the same maps
+        inside, _ = saliency(lin, X, target=1, absolute=False)
+    np.testing.assert_array_equal(inside, rel)
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True])
+def test_a_batch_size_that_is_no_positive_integer_is_refused(batch_size):
+    # -1 returned uninitialised arrays; 0 gave range()'s error.
+    net, X = build("ECGCNN", 2, 2), np.zeros((3, 2, 100), np.float32)
+    for helper in (saliency, grad_cam):
+        with pytest.raises(ValueError, match=r"batch_size must be a positive integer, got "):
+            helper(net, X, batch_size=batch_size)
 
 
 def test_single_logit_binary_target_sign():
