@@ -208,7 +208,8 @@ def log_explanations(estimator, X, *, classes, records=None, sampling_rate=None,
     artifact_dir : str, default="explain"
         Folder of the logged artifacts in the run.
     **explain_kwargs
-        Passed to :func:`explain`.
+        Passed to :func:`explain` (for permutation, ``n_classes`` defaults to
+        ``len(classes)``).
 
     Returns
     -------
@@ -236,8 +237,8 @@ def log_explanations(estimator, X, *, classes, records=None, sampling_rate=None,
     logged = []
     if resolved == "permutation":
         data, targets = (X, y) if X_score is None else (X_score, y_score)
-        ex = explain(estimator, data, method="permutation", y=targets,
-                     n_classes=len(classes), **explain_kwargs)
+        options = {"n_classes": len(classes), **explain_kwargs}  # a caller's n_classes wins
+        ex = explain(estimator, data, method="permutation", y=targets, **options)
         frame = ex.permutation.to_frame(lead_names, sampling_rate)
         path = f"{artifact_dir}/permutation_importance.csv"
         mlflow.log_text(frame.to_csv(index=False, float_format="%.6g"), path)

@@ -11,7 +11,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from ecgsk.compare import CompareError, compare
-from ecgsk.explain import auroc_score, explain, permutation_importance_signal
+from ecgsk.explain import auroc_score, explain, log_explanations, permutation_importance_signal
 
 from .conftest import FLAT_LR, write_module
 
@@ -61,6 +61,20 @@ def test_custom_scoring_and_explain(cell_model):
     assert ex.method == "permutation" and ex.target is None
     assert ex.relevance.shape == (4, 3, 100)
     np.testing.assert_array_equal(ex.relevance[0], ex.relevance[3])  # one map for all
+
+
+def test_log_explanations_takes_the_callers_n_classes(cell_model, tracking_uri):
+    # n_classes is one of explain's keywords; log_explanations passed its own beside it.
+    pipe, X, y = cell_model
+    mlflow.set_tracking_uri(tracking_uri)
+    with mlflow.start_run() as run:
+        logged = log_explanations(pipe, X[:2], classes=["a", "b"], method="permutation",
+                                  y=y[:2], X_score=X, y_score=y, n_classes=2, n_segments=5,
+                                  n_repeats=1)
+    assert "explain/permutation_importance.csv" in logged
+    table = MlflowClient(tracking_uri).download_artifacts(run.info.run_id,
+                                                          "explain/permutation_importance.csv")
+    assert len(open(table).read().splitlines()) == 1 + 3 * 5  # a header, 3 leads x 5 segments
 
 
 def test_bad_requests(cell_model):
