@@ -172,9 +172,11 @@ def default_metric(task_type):
 
     Raises
     ------
-    KeyError
+    TuneError
         For another target type.
     """
+    if task_type not in _DEFAULTS:
+        raise TuneError(f"unknown target type {task_type!r}; known: {', '.join(_DEFAULTS)}.")
     return _DEFAULTS[task_type]
 
 

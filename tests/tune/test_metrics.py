@@ -22,6 +22,8 @@ def test_defaults_by_task():
     assert resolve_metric(None, "cinc").name == "challenge_f1"
     # For a binary task the macro AUROC is the plain AUROC evaluate_predictions reports.
     assert resolve_metric("macro_auroc", "binary").key("binary") == "auroc"
+    with pytest.raises(TuneError, match="unknown target type 'regression'; known: multilabel"):
+        resolve_metric(None, "regression")  # a TuneError, as the docstring says, not KeyError
 
 
 def test_unknown_metric_names_the_known_ones():
