@@ -198,9 +198,9 @@ def plot_relevance(signal, relevance, sampling_rate=None, lead_names=None, *, ti
     Returns
     -------
     matplotlib.figure.Figure
-        ``fig.axes[:leads]`` are the lead panels (titled by lead name, each
-        with the signal's line and the relevance image); the last axes is
-        the colour bar.
+        ``fig.axes[:leads]`` are the lead panels (the lead's name labels the
+        y axis; the signal's line over the relevance image); the last axes
+        is the colour bar.
 
     Examples
     --------

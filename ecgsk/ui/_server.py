@@ -205,7 +205,8 @@ def start_ui(backend_store_uri=None, *, host="127.0.0.1", port=5000, allow_remot
     """Start ``mlflow ui`` on a tracking store and wait until it answers.
 
     The server runs in its own process group (so :meth:`UIServer.stop`
-    ends the workers it starts too), with one worker and no job runner. On
+    ends the workers it starts too), with ``workers`` workers (one by
+    default) and no job runner. On
     Linux, started from the main thread, the server also ends when this
     process dies, even by SIGKILL, rather than hold the port as an orphan.
 
@@ -237,8 +238,9 @@ def start_ui(backend_store_uri=None, *, host="127.0.0.1", port=5000, allow_remot
     Raises
     ------
     UIError
-        For a remote host without ``allow_remote``, a port in use, or a
-        server that exits or does not answer in time.
+        For a remote host without ``allow_remote``, a port that is not one or
+        is in use, ``workers`` below 1, or a server that exits or does not
+        answer in time.
 
     Examples
     --------
@@ -259,6 +261,8 @@ def start_ui(backend_store_uri=None, *, host="127.0.0.1", port=5000, allow_remot
                       "127.0.0.1 (and use an SSH tunnel), or pass --allow-remote.")
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise UIError(f"port must be an integer in 0-65535, got {port!r}.")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise UIError(f"workers must be a positive integer, got {workers!r}.")
     uri = backend_store_uri or default_tracking_uri()
     if uri.startswith("sqlite:///"):
         db = uri[len("sqlite:///"):]

@@ -45,6 +45,12 @@ def test_allow_remote_warns(tmp_path, capsys):
     assert "on port 5000 can read" in err
 
 
+@pytest.mark.parametrize("workers", [0, -2, 1.5, True])
+def test_workers_must_be_a_positive_integer(workers):
+    with pytest.raises(UIError, match=r"workers must be a positive integer, got "):
+        start_ui(port=0, workers=workers)
+
+
 def test_main_puts_back_the_signal_handlers_it_found(tmp_path, capsys):
     """A program that calls main keeps its own Ctrl-C, SIGTERM and SIGHUP handling."""
     def mine(signum, frame):
