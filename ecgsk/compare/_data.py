@@ -432,8 +432,9 @@ def fit_final(estimator, X, y, plan):
     ----------
     estimator : estimator
         Left as it is; a clone is fitted.
-    X, y : array-like
-        All records of the dataset the plan indexes.
+    X, y : ndarray
+        All records of the dataset the plan indexes (arrays: the plan's
+        indices select rows of them).
     plan : SplitPlan
         The split plan (:func:`make_plan`) of the dataset: its ``train`` and
         ``valid`` indices into ``X`` and ``y`` choose the records fitted.
