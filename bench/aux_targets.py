@@ -174,7 +174,7 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     require_data(parser, args)
-    from ecgsk.compare._data import default_cache_dir
+    from ecgsk.cache import default_cache_dir
 
     data = quality.Data("superdiagnostic", args.data, None,
                         args.cache_dir or default_cache_dir(), select=args.select)

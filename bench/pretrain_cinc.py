@@ -131,7 +131,7 @@ def main(argv=None):
     require_data(parser, args)
     if args.fine_tune_lr is not None and not args.fine_tune_lr > 0:
         parser.error(f"--fine-tune-lr must be positive, got {args.fine_tune_lr}")
-    from ecgsk.compare._data import default_cache_dir
+    from ecgsk.cache import default_cache_dir
 
     cache_dir = args.cache_dir or default_cache_dir()
     data = quality.Data("superdiagnostic", args.data, None, cache_dir, select=args.select)

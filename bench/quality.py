@@ -597,7 +597,7 @@ def _run(args):
     import torch
 
     preset = args.preset or ("gpu" if torch.cuda.is_available() else "cpu")
-    from ecgsk.compare._data import default_cache_dir
+    from ecgsk.cache import default_cache_dir
 
     cache = args.cache_dir or default_cache_dir()
     folds = f"strat_fold {', '.join(map(str, args.test_folds))} of " if args.test_folds else ""

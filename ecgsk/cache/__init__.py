@@ -34,8 +34,16 @@ partial          0           0          NaN          NaN
 >>> removed = prune_cache(older_than=7, kinds=["checkpoints", "final fits"])  # doctest: +SKIP
 """
 
-from ._cache import KINDS, CacheFile, cache_info, prune_cache, prune_index, scan_cache
+from ._cache import (
+    KINDS,
+    CacheFile,
+    cache_info,
+    default_cache_dir,
+    prune_cache,
+    prune_index,
+    scan_cache,
+)
 from ._cli import build_parser, main
 
 __all__ = ["scan_cache", "cache_info", "prune_cache", "prune_index", "CacheFile", "KINDS",
-           "main", "build_parser"]
+           "default_cache_dir", "main", "build_parser"]

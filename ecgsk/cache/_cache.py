@@ -7,7 +7,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["KINDS", "CacheFile", "scan_cache", "cache_info", "prune_cache", "prune_index"]
+__all__ = ["KINDS", "CacheFile", "default_cache_dir", "scan_cache", "cache_info", "prune_cache",
+           "prune_index"]
 
 #: What the cache folder holds, in the order reports list it.
 KINDS = ("signals", "checkpoints", "final fits", "partial")
@@ -68,9 +69,35 @@ class CacheFile:
         return ((time.time() if now is None else now) - self.last_used) / _DAY_S
 
 
-def _resolve(cache_dir):
-    from ..compare._data import default_cache_dir
+def default_cache_dir():
+    """The cache folder ecgsk uses when given none.
 
+    ``$ECGSK_CACHE``, else ``$XDG_CACHE_HOME/ecgsk/signals``
+    (``~/.cache/ecgsk/signals``). ``compare``, ``tune`` and
+    ``bench/quality.py`` keep decoded records, checkpoints and final fits
+    there; ``python -m ecgsk.cache`` reports and prunes it.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder, which may not exist yet.
+
+    Examples
+    --------
+    >>> import os
+    >>> from unittest import mock
+    >>> from ecgsk.cache import default_cache_dir
+    >>> with mock.patch.dict(os.environ, {"ECGSK_CACHE": "/data/ecgsk-cache"}):
+    ...     print(default_cache_dir())
+    /data/ecgsk-cache
+    """
+    if os.environ.get("ECGSK_CACHE"):
+        return Path(os.environ["ECGSK_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "ecgsk" / "signals"
+
+
+def _resolve(cache_dir):
     return default_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
 
 
@@ -129,7 +156,7 @@ def scan_cache(cache_dir=None):
         The cache folder: ``--cache-dir`` of ``compare``, ``tune`` and
         ``bench/quality.py``, or a :class:`~ecgsk.preprocessing.WFDBLoader`'s
         ``cache_dir``. When None, ``$ECGSK_CACHE``, else
-        ``~/.cache/ecgsk/signals`` (:func:`ecgsk.compare.default_cache_dir`).
+        ``~/.cache/ecgsk/signals`` (:func:`default_cache_dir`).
 
     Returns
     -------

@@ -8,6 +8,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import PredefinedSplit, StratifiedGroupKFold, train_test_split
 
+# Defined beside the cache tools, which need it without importing scikit-learn.
+from ..cache._cache import default_cache_dir
+
 __all__ = ["CompareError", "DATASETS", "dataset_tasks", "load_dataset", "stratified_subset",
            "SplitPlan", "make_plan", "load_signals", "default_length", "default_cache_dir",
            "align_labels", "unseen_records", "fit_targets", "fit_final", "dropped_text"]
@@ -478,14 +481,6 @@ def fit_final(estimator, X, y, plan):
 def default_length(dataset, sampling_rate):
     """Samples per record without a pipeline ``LENGTH``: 10 s (PTB-XL, PTB-DB), 30 s (CinC)."""
     return int(round(_DEFAULT_SECONDS[dataset] * float(sampling_rate)))
-
-
-def default_cache_dir():
-    """``$ECGSK_CACHE``, else ``$XDG_CACHE_HOME/ecgsk/signals`` (``~/.cache/ecgsk/signals``)."""
-    if os.environ.get("ECGSK_CACHE"):
-        return Path(os.environ["ECGSK_CACHE"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser() / "ecgsk" / "signals"
 
 
 def checkpoint_folder(cache_dir=None):

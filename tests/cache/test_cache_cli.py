@@ -129,6 +129,26 @@ def test_the_module_runs_from_the_command_line(cache):
     assert done.stderr == ""
 
 
+def test_the_cache_tools_leave_scikit_learn_unimported(tmp_path, monkeypatch):
+    """``info``, run by hand, starts fast: ``compare`` (scikit-learn) only gave the folder.
+
+    (``prune`` rewrites the signal index with the loader's atomic write, and so
+    imports :mod:`ecgsk.preprocessing`.)
+    """
+    import ecgsk.cache
+    import ecgsk.compare
+
+    assert ecgsk.compare.default_cache_dir is ecgsk.cache.default_cache_dir
+    monkeypatch.setenv("ECGSK_CACHE", str(tmp_path))  # the default folder, as a user's
+    code = ("import sys, ecgsk.cache as c; c.main(['info']); print(sorted(m for m in "
+            "sys.modules if m.split('.')[0] in ('sklearn', 'torch')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"ecgsk cache at {tmp_path}")
+    assert done.stdout.strip().endswith("[]"), done.stdout
+
+
 @pytest.mark.parametrize("n, text", [(0, "0 B"), (999, "999 B"), (1500, "1.5 kB"),
                                      (261_361_152, "261.4 MB"), (3.2e12, "3200.0 GB")])
 def test_sizes_in_words(n, text):
