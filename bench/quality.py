@@ -187,6 +187,8 @@ ABLATION = {
             cpu={"members": ("features",)}),
         Row("features with beat templates, HGB tuned by python -m ecgsk.tune (8 trials)",
             "features_hgb", "ablation", cpu={"features": _BEATS + ("template",), **_TUNED_HGB}),
+        Row("features with templates, R peaks found on lead II (HGB alone)", "features_hgb",
+            "ablation", cpu={"features": _BEATS + ("template",), "rhythm_lead": 1}),
         Row("features with beat templates, logistic regression (C=0.01)", "features_logreg",
             "ablation", cpu={"features": _BEATS + ("template",)}),
         Row("ResNet (resnet1d_wang), same protocol", "resnet1d", "ablation"),

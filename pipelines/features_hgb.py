@@ -17,7 +17,7 @@ SAMPLING_RATE = 100
 
 def make_pipeline(*, learning_rate=0.1, max_leaf_nodes=31, max_iter=100, class_weight=None,
                   features=("statistical", "rhythm", "wavelet"), sampler=None, random_state=0,
-                  n_jobs=1):
+                  n_jobs=1, rhythm_lead=0):
     """Features -> scaler -> [sampler] -> one-vs-rest gradient boosting.
 
     Parameters
@@ -45,6 +45,10 @@ def make_pipeline(*, learning_rate=0.1, max_leaf_nodes=31, max_iter=100, class_w
     n_jobs : int, default=1
         Parallel jobs of the QRS detection (rhythm, beats and template
         features).
+    rhythm_lead : int, default=0
+        Index of the lead the R peaks of the rhythm, beats and template
+        features are detected on (0: the first lead, lead I of PTB-XL; 1:
+        lead II, the usual rhythm lead). Templates are taken of every lead.
 
     Returns
     -------
@@ -60,7 +64,7 @@ def make_pipeline(*, learning_rate=0.1, max_leaf_nodes=31, max_iter=100, class_w
         class_weight=class_weight, random_state=random_state)
     return make_feature_baseline(clf, features=features, sampling_rate=SAMPLING_RATE,
                                  sampler=sampler, multilabel=True, random_state=random_state,
-                                 n_jobs=n_jobs)
+                                 n_jobs=n_jobs, rhythm_lead=rhythm_lead)
 
 
 def search_space(trial):

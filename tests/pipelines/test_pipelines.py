@@ -97,6 +97,15 @@ def test_ecgsk_ptbxls_features_member_is_the_features_hgb_pipeline():
         {k: repr(v) for k, v in member.get_params(deep=True).items()}
     union = hgb.named_steps["features"]
     assert [n for n, _ in union.transformer_list] == list(ptbxl.FEATURE_SETS)
+    # The R peaks are found on lead I there; rhythm_lead moves them (bench/quality.py's
+    # "R peaks found on lead II" row) for every feature set that detects beats.
+    on_ii = load_pipeline_module("features_hgb").make_pipeline(features=ptbxl.FEATURE_SETS,
+                                                               rhythm_lead=1)
+    leads = {n: t.lead for n, t in on_ii.named_steps["features"].transformer_list
+             if hasattr(t, "lead")}
+    assert leads == {"rhythm": 1, "beats": 1, "template": 1}
+    assert {n: t.lead for n, t in union.transformer_list if hasattr(t, "lead")} == \
+        {"rhythm": 0, "beats": 0, "template": 0}
 
 
 def test_ecgsk_cinc_dualnet_member_is_the_dualnet_l_recipe_on_crops():
