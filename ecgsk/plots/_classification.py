@@ -147,8 +147,8 @@ def plot_roc_curves(y_true, proba, classes, *, title=None):
 def plot_pr_curves(y_true, proba, classes, *, title=None):
     """Draw precision-recall curves: one per class, or one for a binary task.
 
-    Parameters and return value as :func:`plot_roc_curves`; the chance level
-    (the prevalence) is drawn for a binary task.
+    As :func:`plot_roc_curves`; the chance level (the prevalence) is drawn
+    for a binary task.
 
     Parameters
     ----------
