@@ -12,6 +12,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from ecgsk.compare import CompareError, compare
 from ecgsk.explain import auroc_score, explain, log_explanations, permutation_importance_signal
+from ecgsk.tracking import setup_tracking
 
 from .conftest import FLAT_LR, write_module
 
@@ -66,7 +67,7 @@ def test_custom_scoring_and_explain(cell_model):
 def test_log_explanations_takes_the_callers_n_classes(cell_model, tracking_uri):
     # n_classes is one of explain's keywords; log_explanations passed its own beside it.
     pipe, X, y = cell_model
-    mlflow.set_tracking_uri(tracking_uri)
+    setup_tracking(tracking_uri, "explain")  # its own experiment, whatever ran before
     with mlflow.start_run() as run:
         logged = log_explanations(pipe, X[:2], classes=["a", "b"], method="permutation",
                                   y=y[:2], X_score=X, y_score=y, n_classes=2, n_segments=5,
