@@ -146,10 +146,12 @@ def test_parameters_are_documented(qualname, obj):
     assert names is not None, f"{qualname}({', '.join(params)}) has no Parameters section"
     assert names == params, (
         f"{qualname}: the Parameters section lists {names}; the signature is {params}")
-    if not dataclasses.is_dataclass(obj):
-        bare = [n for names, described in section_entries(obj.__doc__, "Parameters")
-                for n in names if not described]
-        assert not bare, f"{qualname}: no description of {bare}"
+    title = "Parameters"
+    if section_entries(obj.__doc__, title) is None:  # a dataclass's fields as Attributes
+        title = "Attributes"
+    bare = [n for names, described in section_entries(obj.__doc__, title)
+            for n in names if not described and n in params]
+    assert not bare, f"{qualname}: no description of {bare}"
 
 
 def test_the_public_callables_are_found():

@@ -34,6 +34,7 @@ class CacheFile:
     Attributes
     ----------
     path : pathlib.Path
+        Where the file is.
     kind : str
         One of :data:`KINDS`.
     size : int

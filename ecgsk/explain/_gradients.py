@@ -219,7 +219,7 @@ def target_classes(logits, target):
     if target is None:
         return (logits[:, 0] > 0).astype(np.int64) if k == 1 else logits.argmax(1)
     target = np.broadcast_to(np.asarray(target), (n,))
-    if target.dtype.kind not in "iu" and not (target.dtype.kind == "f"
+    if target.dtype.kind not in "biu" and not (target.dtype.kind == "f"
                                              and np.all(target == np.round(target))):
         raise ValueError(f"target must hold class indices (whole numbers), got "
                          f"{np.unique(target)[:5].tolist()} (dtype {target.dtype}).")

@@ -31,6 +31,7 @@ class SignalPermutationImportance:
     importances_mean, importances_std : ndarray of shape (n_leads, n_segments)
         Mean and standard deviation over repeats of the score drop.
     importances : ndarray of shape (n_leads, n_segments, n_repeats)
+        The score drop of each repeat.
     baseline_score : float
         Score on the unpermuted signals.
     edges : ndarray of shape (n_segments + 1,)

@@ -22,6 +22,7 @@ class ECGModel:
     pyfunc : mlflow.pyfunc.PyFuncModel
         ``predict(X)`` gives a DataFrame of probabilities, one column per class.
     classes : list of str
+        Class names, in the order of the probability columns.
     n_leads, n_samples : int
         Input shape the model takes, ``(n, n_leads, n_samples)``.
     sampling_rate : float or None

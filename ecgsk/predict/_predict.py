@@ -403,8 +403,13 @@ class Prediction:
     rejected : list of dict
         ``{"record", "path", "reason"}`` of every record not predicted.
     model : ECGModel
+        The model that predicted.
     task_type : str
+        How its probabilities were read: ``"multilabel"`` (thresholded),
+        ``"binary"`` (thresholded when the model has a threshold), or a
+        single-label type (the most probable class).
     thresholds : ndarray or None
+        The thresholds used (None where the most probable class was taken).
     signals : ndarray of shape (n, n_leads, n_samples)
         The model's input, as read.
     """

@@ -883,11 +883,13 @@ def _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_b
         report.write(f"\nFinal refit: done before, in run {result.final_run_id}.\n")
     if result.test_metrics:
         m, key = result.test_metrics, f"test_{ctx.metric.key(ctx.task_type)}"
+        # An earlier refit's interval came from its own --n-boot, which its run does not keep.
+        resamples = "" if result.refit == "done before" else f", {n_boot} resamples"
         report.write(f"\nBest trial {result.best_trial} refitted on the training records "
                      f"(validation: {result.final_validation}), tested once on "
                      f"{len(ctx.plan.test)} test records: {key} = "
                      f"{_fmt(m.get(key), m.get(key + '_ci_low'), m.get(key + '_ci_high'))} "
-                     f"(95% bootstrap interval, {n_boot} resamples).\n"
+                     f"(95% bootstrap interval{resamples}).\n"
                      f"Model registered as {ctx.study_name!r} version {result.model_version}.\n")
         if ctx.explain and result.refit != "done before":
             pngs = [p for p in result.explanations if p.endswith(".png")]

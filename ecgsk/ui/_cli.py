@@ -102,4 +102,5 @@ def main(argv=None):
         if server is not None:
             server.stop()
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            if handler is not None:  # None: set from C, not restorable from Python
+                signal.signal(sig, handler)

@@ -97,6 +97,7 @@ def test_target_classes_names_the_bad_class():
     with pytest.raises(ValueError, match=r"whole numbers\), got \[0.5\]"):
         target_classes(np.zeros((2, 3)), 0.5)
     np.testing.assert_array_equal(target_classes(np.zeros((2, 3)), [2.0, 1.0]), [2, 1])
+    np.testing.assert_array_equal(target_classes(np.zeros((2, 1)), True), [1, 1])  # as before
 
 
 def test_grad_cam_layer_by_name_and_errors():

@@ -64,14 +64,27 @@ def test_custom_scoring_and_explain(cell_model):
     np.testing.assert_array_equal(ex.relevance[0], ex.relevance[3])  # one map for all
 
 
-def test_log_explanations_takes_the_callers_n_classes(cell_model, tracking_uri):
+def test_log_explanations_takes_the_callers_n_classes(cell_model, tracking_uri, monkeypatch):
     # n_classes is one of explain's keywords; log_explanations passed its own beside it.
+    import ecgsk.explain._explain as module
+
     pipe, X, y = cell_model
+    asked, explain_as_is = [], module.explain
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs["n_classes"])
+        return explain_as_is(*args, **{**kwargs, "n_classes": 2})
+
+    monkeypatch.setattr(module, "explain", spy)
     setup_tracking(tracking_uri, "explain")  # its own experiment, whatever ran before
+    with mlflow.start_run():
+        log_explanations(pipe, X[:2], classes=["a", "b"], method="permutation", y=y[:2],
+                         n_segments=5, n_repeats=1)
     with mlflow.start_run() as run:
         logged = log_explanations(pipe, X[:2], classes=["a", "b"], method="permutation",
-                                  y=y[:2], X_score=X, y_score=y, n_classes=2, n_segments=5,
+                                  y=y[:2], X_score=X, y_score=y, n_classes=3, n_segments=5,
                                   n_repeats=1)
+    assert asked == [2, 3]  # len(classes) by default; the caller's value when given
     assert "explain/permutation_importance.csv" in logged
     table = MlflowClient(tracking_uri).download_artifacts(run.info.run_id,
                                                           "explain/permutation_importance.csv")

@@ -111,6 +111,14 @@ def test_paired_bootstrap_without_a_defined_resample_gives_nan():
     res = paired_bootstrap(roc_auc_score, y, a, b, n_boot=0)
     assert res["diff"] == 1.0 and res["n_boot"] == 0
     assert np.isnan(res["low"]) and np.isnan(res["high"]) and np.isnan(res["p_value"])
+
+    def distinct_only(y_true, score):  # defined on the records, never on a resample of them
+        if len(np.unique(score)) < len(score):
+            raise ValueError("a record drawn twice")
+        return float(score[0])
+
+    drawn = paired_bootstrap(distinct_only, y, a, b, n_boot=50)
+    assert drawn["diff"] == 1.0 and drawn["n_boot"] == 0 and np.isnan(drawn["p_value"])
     with pytest.raises(ValueError, match=r"confidence must be in \(0, 1\), got 95"):
         paired_bootstrap(roc_auc_score, y, a, b, confidence=95)
 

@@ -143,13 +143,15 @@ def test_resume_refuses_other_settings_and_adds_only_missing_trials(
         assert main(base + ["--n-trials", "4", "--folds", "1", "3"]) == 2
         err = capsys.readouterr().err
         assert "optimises something else (folds: study has [1, 2], this run asks [1, 3])" in err
-        assert main(base + ["--n-trials", "4", "--folds", "1", "2"]) == 0
+        # Another --n-boot than the refit's (base has 50): the interval shown is the refit's.
+        assert main(base + ["--n-trials", "4", "--folds", "1", "2", "--n-boot", "7"]) == 0
         out = capsys.readouterr().out
         final = study.user_attrs["ecgsk.final"]
         assert f"Final refit: done before, in run {final['run_id']}." in out
         # The earlier refit's test and model, as the run that refitted reported them.
         test_auroc = client.get_run(final["run_id"]).data.metrics["test_macro_auroc"]
         assert f"test_macro_auroc = {test_auroc:.4f}" in out
+        assert "(95% bootstrap interval)." in out and "7 resamples" not in out
         assert "Model registered as 'e2e-study' version 1" in out
         again = tune(pipeline_files["stats_lr"], "ptbxl", "superdiagnostic", ptbxl_root,
                      n_trials=4, folds=[1, 2], max_records=200, n_boot=50, tracking_uri=uri,
