@@ -32,7 +32,7 @@ import torch
 from sklearn.pipeline import Pipeline
 
 from ecgsk.compare import load_pipeline_module
-from ecgsk.ensemble import late_fusion
+from ecgsk.ensemble import check_members, late_fusion
 from ecgsk.nets import SEResNeXt1d
 from ecgsk.neural import ECGNetClassifier
 from ecgsk.preprocessing import Augmenter, Resample, Standardizer
@@ -188,14 +188,11 @@ def make_pipeline(*, members=MEMBERS_DEFAULT, n_seeds=1, se=True, cardinality=No
     Raises
     ------
     ValueError
-        If ``members`` is empty or names a member not in ``MEMBERS``, or if
-        ``n_seeds`` is below 1.
+        If ``members`` is a single string, is empty or names a member not in
+        ``MEMBERS``, or if ``n_seeds`` is below 1
+        (:func:`~ecgsk.ensemble.check_members`).
     """
-    unknown = sorted(set(members) - set(MEMBERS))
-    if unknown or not members:
-        raise ValueError(f"members must be a non-empty subset of {MEMBERS}, got {members!r}.")
-    if int(n_seeds) < 1:
-        raise ValueError(f"n_seeds must be at least 1, got {n_seeds!r}.")
+    members = check_members(members, MEMBERS, n_seeds=n_seeds)
     nets = [network(se=se, cardinality=cardinality, base_width=base_width,
                     class_weight=None if balanced_sampling else class_weight,
                     balanced_sampling=balanced_sampling, criterion=criterion,

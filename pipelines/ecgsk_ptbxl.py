@@ -29,7 +29,7 @@ import torch
 from sklearn.pipeline import Pipeline
 
 from ecgsk.compare import load_pipeline_module
-from ecgsk.ensemble import late_fusion
+from ecgsk.ensemble import check_members, late_fusion
 from ecgsk.nets import SEResNeXt1d
 from ecgsk.neural import ECGNetClassifier
 from ecgsk.preprocessing import Augmenter, Derivatives, Standardizer
@@ -180,10 +180,11 @@ def make_pipeline(*, members=MEMBERS, n_seeds=3, se=True, cardinality=None, base
     Raises
     ------
     ValueError
-        If ``members`` is empty or names a member not in ``MEMBERS``, or if
-        ``n_seeds`` is below 1.
+        If ``members`` is a single string, is empty or names a member not in
+        ``MEMBERS``, or if ``n_seeds`` is below 1
+        (:func:`~ecgsk.ensemble.check_members`).
     """
-    _check_members(members, n_seeds)
+    members = check_members(members, MEMBERS, n_seeds=n_seeds)
     nets = [network(
         se=se, cardinality=cardinality, base_width=base_width, crop_length=crop_length,
         window_stride=window_stride, derivatives=derivatives, augment=augment,
@@ -202,14 +203,6 @@ def make_pipeline(*, members=MEMBERS, n_seeds=3, se=True, cardinality=None, base
         features=feature_sets, random_state=random_state) if "features" in members else None)
     return late_fusion(nets, features, feature_weight=feature_weight, prefix="seresnet",
                        others=others)
-
-
-def _check_members(members, n_seeds):
-    unknown = sorted(set(members) - set(MEMBERS))
-    if unknown or not members:
-        raise ValueError(f"members must be a non-empty subset of {MEMBERS}, got {members!r}.")
-    if int(n_seeds) < 1:
-        raise ValueError(f"n_seeds must be at least 1, got {n_seeds!r}.")
 
 
 def _sibling(name):

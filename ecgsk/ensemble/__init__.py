@@ -8,8 +8,11 @@
   trained with several random seeds.
 - :func:`late_fusion`: networks averaged, then fused with a model on
   engineered features (``ecgsk_ptbxl`` and ``ecgsk_cinc`` pipelines).
+- :func:`check_members`: those pipelines' ``members`` and ``n_seeds``,
+  checked.
 """
 
+from ._members import check_members
 from ._voting import SoftVotingEnsemble, late_fusion, seed_ensemble
 
-__all__ = ["SoftVotingEnsemble", "seed_ensemble", "late_fusion"]
+__all__ = ["SoftVotingEnsemble", "seed_ensemble", "late_fusion", "check_members"]

@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from ecgsk.ensemble import SoftVotingEnsemble, seed_ensemble
+from ecgsk.ensemble import SoftVotingEnsemble, check_members, seed_ensemble
 
 
 def _pair():
@@ -153,3 +153,27 @@ def test_late_fusion_names_and_weights(rng):
     assert alone.weights == pytest.approx([1.0, 3.0])
     with pytest.raises(ValueError, match="networks, other members, features"):
         late_fusion([], None)
+
+
+@pytest.mark.parametrize("members, n_seeds, match", [
+    ("features", 1, r"a sequence of member names such as \('features',\), not the string"),
+    ((), 1, r"non-empty subset of \('seresnet', 'features'\), got \(\)"),
+    (("features", "svm"), 1, r"non-empty subset .* got \('features', 'svm'\)"),
+    (("features",), 0, "n_seeds must be at least 1, got 0"),
+])
+def test_check_members_names_what_is_wrong(members, n_seeds, match):
+    with pytest.raises(ValueError, match=match):
+        check_members(members, ("seresnet", "features"), n_seeds=n_seeds)
+
+
+@pytest.mark.parametrize("pipeline", ["ecgsk_ptbxl", "ecgsk_cinc"])
+def test_the_ensemble_pipelines_check_members_alike(pipeline):
+    from ecgsk.compare import load_pipeline_module
+
+    module = load_pipeline_module(pipeline)
+    with pytest.raises(ValueError, match="not the string 'features'"):
+        module.make_pipeline(members="features")
+    with pytest.raises(ValueError, match="n_seeds must be at least 1"):
+        module.make_pipeline(n_seeds=0)
+    ens = module.make_pipeline(members=["features"])  # any sequence, as before
+    assert [name for name, _ in ens.estimators] == ["features"]
