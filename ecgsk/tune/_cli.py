@@ -22,8 +22,9 @@ examples:
       --task superdiagnostic --data data/ptb-xl --n-trials 20 --folds 1 2
   python -m ecgsk.tune --pipeline incepse --dataset ptbxl --task superdiagnostic \\
       --data data/ptb-xl --n-trials 50 --set max_epochs=10 --pruner hyperband
-  # several workers, on one or more machines, share a study:
-  python -m ecgsk.tune ... --storage postgresql://USER:PASSWORD@HOST:5432/optuna \\
+  # several workers, on one or more machines, share a study (the password in
+  # PGPASSWORD or ~/.pgpass, not in the URL):
+  python -m ecgsk.tune ... --storage postgresql://USER@HOST:5432/optuna \\
       --tracking-uri http://MLFLOW_HOST:5000
 
 Runs go to MLflow (default sqlite:///mlruns/mlflow.db); browse them with
@@ -76,8 +77,8 @@ def build_parser():
                              "<pipeline>-<dataset>-<task>-<metric>); the same name resumes")
     parser.add_argument("--storage", metavar="URL",
                         help="Optuna storage (default sqlite:///mlruns/optuna.db beside the "
-                             "MLflow store); postgresql://USER:PASSWORD@HOST:PORT/DB to share "
-                             "a study between workers")
+                             "MLflow store); postgresql://USER@HOST:PORT/DB to share a study "
+                             "between workers, the password in PGPASSWORD or ~/.pgpass")
     parser.add_argument("--sampler", choices=SAMPLERS, default="tpe", help="sampler (tpe)")
     parser.add_argument("--pruner", choices=PRUNERS, default="median",
                         help="pruner of unpromising trials (median)")

@@ -15,7 +15,8 @@ from pathlib import Path
 from ..tracking import mask_secrets
 from ._metrics import TuneError
 
-__all__ = ["default_storage_url", "open_storage", "with_driver", "worker_identity",
+__all__ = ["default_storage_url", "check_storage_url", "open_storage", "with_driver",
+           "worker_identity",
            "reap_trials", "fail_trial", "trial_counts", "RETRY_MAX", "WORKER_ATTR"]
 
 _SQLITE = "sqlite:///"
@@ -118,6 +119,63 @@ def _engine_kwargs(scheme):
     return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
 
 
+def check_storage_url(url, *, heartbeat_interval=10, grace_period=30):
+    """Check an Optuna storage URL and its heartbeat settings, touching no database.
+
+    ``tune`` checks them with the rest of the request, before it reads any
+    record; :func:`open_storage` checks them again and then connects.
+
+    Parameters
+    ----------
+    url : str
+        The storage URL, as :func:`open_storage` takes it.
+    heartbeat_interval : int, default=10
+        Seconds between the heartbeats of a running trial.
+    grace_period : int, default=30
+        Seconds without heartbeat after which a running trial is failed;
+        longer than ``heartbeat_interval``.
+
+    Returns
+    -------
+    str
+        The URL's scheme without its driver (``"sqlite"``, ``"postgresql"``...).
+
+    Raises
+    ------
+    TuneError
+        For a URL that is no database URL, an unsupported scheme, an
+        in-memory SQLite database, or heartbeat settings that are not
+        positive whole seconds with ``grace_period > heartbeat_interval``;
+        the URL in the message has its password masked.
+
+    Examples
+    --------
+    >>> check_storage_url("postgresql+psycopg2://tuner@db:5432/optuna")
+    'postgresql'
+    """
+    shown = mask_secrets(url)
+    for value, name in ((heartbeat_interval, "heartbeat_interval"),
+                        (grace_period, "grace_period")):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise TuneError(f"{name} must be a positive number of seconds, got {value!r}.")
+    if grace_period <= heartbeat_interval:
+        raise TuneError(f"grace_period ({grace_period} s) must be longer than "
+                        f"heartbeat_interval ({heartbeat_interval} s).")
+    if not isinstance(url, str) or "://" not in url:
+        raise TuneError(f"--storage must be a database URL such as sqlite:///mlruns/optuna.db or "
+                        f"postgresql://user@host:5432/optuna, got {shown!r}.")
+    scheme = urllib.parse.urlsplit(url).scheme.lower().split("+")[0]
+    if scheme not in _SCHEMES:
+        raise TuneError(f"unsupported Optuna storage {shown}: use sqlite:///PATH, "
+                        "postgresql://... or mysql://... (Optuna's RDB storage).")
+    if scheme == "sqlite":
+        path = url[len(_SQLITE):] if url.startswith(_SQLITE) else ""
+        if not path or path == ":memory:":
+            raise TuneError(f"a SQLite storage needs a file (sqlite:///mlruns/optuna.db), got "
+                            f"{shown}: an in-memory study could not be resumed.")
+    return scheme
+
+
 def open_storage(url, *, heartbeat_interval=10, grace_period=30, max_retry=RETRY_MAX):
     """Open (and create the tables of) an Optuna RDB storage with heartbeats, checking it first.
 
@@ -160,26 +218,10 @@ def open_storage(url, *, heartbeat_interval=10, grace_period=30, max_retry=RETRY
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
     shown = mask_secrets(url)
-    for value, name in ((heartbeat_interval, "heartbeat_interval"),
-                        (grace_period, "grace_period")):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise TuneError(f"{name} must be a positive number of seconds, got {value!r}.")
-    if grace_period <= heartbeat_interval:
-        raise TuneError(f"grace_period ({grace_period} s) must be longer than "
-                        f"heartbeat_interval ({heartbeat_interval} s).")
-    if not isinstance(url, str) or "://" not in url:
-        raise TuneError(f"--storage must be a database URL such as sqlite:///mlruns/optuna.db or "
-                        f"postgresql://user:password@host:5432/optuna, got {shown!r}.")
-    scheme = urllib.parse.urlsplit(url).scheme.lower().split("+")[0]
-    if scheme not in _SCHEMES:
-        raise TuneError(f"unsupported Optuna storage {shown}: use sqlite:///PATH, "
-                        "postgresql://... or mysql://... (Optuna's RDB storage).")
+    scheme = check_storage_url(url, heartbeat_interval=heartbeat_interval,
+                               grace_period=grace_period)
     if scheme == "sqlite":
-        path = url[len(_SQLITE):] if url.startswith(_SQLITE) else ""
-        if not path or path == ":memory:":
-            raise TuneError(f"a SQLite storage needs a file (sqlite:///mlruns/optuna.db), got "
-                            f"{shown}: an in-memory study could not be resumed.")
-        path = Path(path).expanduser().resolve()
+        path = Path(url[len(_SQLITE):]).expanduser().resolve()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -36,6 +36,7 @@ from ._signals import check_interrupt, interrupt_handlers
 from ._space import check_search_space, fixed_in_space, make_pruner, make_sampler, trial_params
 from ._storage import (
     WORKER_ATTR,
+    check_storage_url,
     default_storage_url,
     fail_trial,
     open_storage,
@@ -348,8 +349,9 @@ def tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, 
         Default ``<pipeline>-<dataset>-<task>-<metric>``. Also the name the
         final model is registered under.
     storage : str or None
-        Optuna storage URL (``postgresql://user:password@host/db`` to share
-        the study between machines); default ``sqlite:///<dir>/optuna.db``
+        Optuna storage URL (``postgresql://user@host/db`` to share the study
+        between machines, the password in ``PGPASSWORD`` or ``~/.pgpass``
+        rather than the URL); default ``sqlite:///<dir>/optuna.db``
         beside a SQLite MLflow store, else ``./mlruns/optuna.db``.
     sampler : {"tpe", "random", "cmaes"} or optuna.samplers.BaseSampler
         Draws the trials' parameters (:func:`make_sampler`): a name, seeded
@@ -523,7 +525,7 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
         stratified_subset,
     )
     from ..compare._registry import check_factory_params, factory_parameters, load_pipeline_module
-    from ..tracking import mask_secrets, setup_tracking
+    from ..tracking import default_tracking_uri, mask_secrets, setup_tracking
     from ..tracking._evaluation import infer_task_type
 
     # ---- every check, before any work ----
@@ -561,15 +563,13 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
     study_name = study_name or f"{name}-{dataset}-{task}-{spec.name}"
     if not isinstance(study_name, str) or not study_name.strip():
         raise TuneError(f"study_name must be a non-empty string, got {study_name!r}.")
-    experiment_id = setup_tracking(tracking_uri, experiment)
-    uri = mlflow.get_tracking_uri()
     if mlflow.active_run() is not None:
         raise TuneError("an MLflow run is active in this thread; tune starts its own runs "
                         "(end the active run first).")
-    storage_url = storage or default_storage_url(uri)
-    shown_storage = mask_secrets(storage_url)
-    rdb = open_storage(storage_url, heartbeat_interval=heartbeat_interval,
-                       grace_period=grace_period)
+    # The storage URL is checked with the request; the stores are made once the records are
+    # read (a server that does not answer is found then).
+    check_storage_url(storage or default_storage_url(tracking_uri or default_tracking_uri()),
+                      heartbeat_interval=heartbeat_interval, grace_period=grace_period)
     rate = float(module.SAMPLING_RATE)
     length = int(getattr(module, "LENGTH", None) or default_length(dataset, rate))
     full = load_dataset(dataset, task, data, rate)
@@ -590,10 +590,16 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
         "fixed": {k: _jsonable(v) for k, v in sorted(fixed.items())},
     }
     config = json.loads(json.dumps(config))
-    # Unreadable records fail here, before the study or any run exists.
+    # Unreadable records fail here, before the stores or any run exists, as in compare.
     cache_dir = default_cache_dir() if cache_dir is None else cache_dir
     X, lead_names = load_signals(ds.X, sampling_rate=rate, length=length, cache_dir=cache_dir,
                                  return_lead_names=True)
+    experiment_id = setup_tracking(tracking_uri, experiment)
+    uri = mlflow.get_tracking_uri()
+    storage_url = storage or default_storage_url(uri)
+    shown_storage = mask_secrets(storage_url)
+    rdb = open_storage(storage_url, heartbeat_interval=heartbeat_interval,
+                       grace_period=grace_period)
     study, created = _open_study(rdb, study_name, spec.direction, config)
 
     # ---- the work ----

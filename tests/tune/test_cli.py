@@ -121,9 +121,12 @@ def test_invalid_search_space_is_named(request_args, capsys, tracking_uri, tmp_p
     _nothing_ran(tracking_uri)
 
 
-def test_unreachable_storage_is_named_without_password(request_args, capsys, tracking_uri):
+def test_unreachable_storage_is_named_without_password(request_args, capsys, tracking_uri,
+                                                      ptbxl_root, signal_cache):
+    # Records that read well: the storage is connected to once they are read.
     url = f"postgresql://tuner:pa55word@127.0.0.1:{_free_port()}/optuna"
-    status, err = _run(request_args, capsys, **{"--storage": url})
+    status, err = _run(request_args, capsys, **{"--storage": url, "--data": ptbxl_root,
+                                                "--max-records": 60, "--cache-dir": signal_cache})
     assert status == 2
     assert "cannot use the Optuna storage postgresql://tuner:***@127.0.0.1" in err \
         or "needs psycopg2" in err
@@ -131,12 +134,27 @@ def test_unreachable_storage_is_named_without_password(request_args, capsys, tra
     _nothing_ran(tracking_uri)
 
 
-def test_unreachable_tracking_server(request_args, capsys, tracking_uri):
+def test_unreachable_tracking_server(request_args, capsys, tracking_uri, ptbxl_root,
+                                     signal_cache):
     status, err = _run(request_args, capsys,
-                       **{"--tracking-uri": f"http://127.0.0.1:{_free_port()}"})
+                       **{"--tracking-uri": f"http://127.0.0.1:{_free_port()}",
+                          "--data": ptbxl_root, "--max-records": 60,
+                          "--cache-dir": signal_cache})
     assert status == 2
     assert "MLflow tracking server at http://127.0.0.1" in err and "unreachable" in err
     _nothing_ran(tracking_uri)
+
+
+@pytest.mark.parametrize("data", ["missing", "empty"])
+def test_a_bad_data_path_creates_no_store(request_args, capsys, tmp_path, data):
+    """As compare: a refused request leaves no tracking database and no Optuna storage."""
+    (tmp_path / "empty").mkdir()
+    store = tmp_path / "fresh" / "mlflow.db"
+    status, err = _run(request_args, capsys, **{"--data": tmp_path / data,
+                                                "--tracking-uri": f"sqlite:///{store}"})
+    assert status == 2
+    assert ("does not exist" if data == "missing" else "no ptbxl records") in err
+    assert not (tmp_path / "fresh").exists()
 
 
 def test_data_path_without_records(request_args, capsys, tracking_uri):
