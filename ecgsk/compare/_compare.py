@@ -43,6 +43,7 @@ from ._resume import (
     end_orphans,
     final_fit_path,
     find_unfinished,
+    last_finished,
     load_final_fit,
     load_result,
     logged_model_uri,
@@ -542,6 +543,9 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
         end_orphans(client, experiment_id, previous.info.run_id)
         print(f"resuming comparison run {previous.info.run_id} ({previous.info.status}): "
               "finished pipelines and folds are kept; --fresh starts anew", file=sys.stderr)
+    elif resume and (done := last_finished(client, experiment_id, key)) is not None:
+        print(f"note: this comparison finished before, in run {done.info.run_id}; it runs "
+              "again as a new comparison (its results stay in that run)", file=sys.stderr)
     with tracked_run(f"compare {dataset}/{task}",
                      tags={"ecgsk.role": "comparison", "ecgsk.dataset": dataset,
                            "ecgsk.task": task, REQUEST_TAG: key, **process_tags()},

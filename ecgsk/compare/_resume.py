@@ -94,6 +94,16 @@ def _dead(run):
     return False
 
 
+def last_finished(client, experiment_id, key):
+    """The latest FINISHED comparison run of request ``key``, or None."""
+    runs = client.search_runs(
+        [experiment_id],
+        filter_string=(f"tags.`{REQUEST_TAG}` = '{key}' and tags.`ecgsk.role` = 'comparison' "
+                       "and attributes.status = 'FINISHED'"),
+        order_by=["attributes.start_time DESC"], max_results=1)
+    return runs[0] if runs else None
+
+
 def find_unfinished(client, experiment_id, key):
     """The latest comparison run of request ``key`` if it did not finish, else None.
 

@@ -299,10 +299,13 @@ def test_an_interrupted_comparison_resumes_where_it_stopped(tmp_path, monkeypatc
     assert len(pairwise) == 1 and 0 < pairwise.p_bootstrap.iloc[0] <= 1
     assert {a.path for a in client.list_artifacts(again.info.run_id, "data/examples")}
 
-    # A finished comparison is not resumed: the same command compares anew.
+    # A finished comparison is not resumed: the same command compares anew, and says so.
+    capsys.readouterr()
     assert main(["--pipelines", *map(str, paths), *argv]) == 0
     assert len(_fits(log)) == 7 + 6
     assert len(_runs(client, "resume", "comparison")) == 2
+    assert (f"this comparison finished before, in run {first.info.run_id}; it runs again as "
+            "a new comparison") in capsys.readouterr().err
 
 
 def test_fresh_starts_a_new_comparison(tmp_path, monkeypatch, quiet_args, tracking_uri,

@@ -17,6 +17,7 @@ from ecgsk.compare._resume import (
     end_orphans,
     final_fit_path,
     find_unfinished,
+    last_finished,
     load_final_fit,
     load_result,
     process_tags,
@@ -71,9 +72,12 @@ def test_an_unfinished_comparison_is_found_and_a_live_or_finished_one_is_not(tra
     # Running in a live process: not that one (the older killed one is).
     _comparison(client, exp, "k", "RUNNING", **{**process_tags(), "ecgsk.pid": "1"})
     assert find_unfinished(client, exp, "k").info.run_id == crashed
+    assert last_finished(client, exp, "k") is None
     # A later finished comparison of the request: nothing to resume.
-    _comparison(client, exp, "k", "FINISHED")
+    done = _comparison(client, exp, "k", "FINISHED")
     assert find_unfinished(client, exp, "k") is None
+    assert last_finished(client, exp, "k").info.run_id == done
+    assert last_finished(client, exp, "other") is None
 
 
 def test_runs_a_dead_process_left_running_end_killed(tracking_uri):
