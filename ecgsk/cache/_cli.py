@@ -32,8 +32,9 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m ecgsk.cache",
         description="Show what ecgsk's cache folder holds (decoded records, checkpoints of "
-                    "interrupted fits, comparisons' final fits) and remove what was not "
-                    "used for a while.",
+                    "interrupted fits, comparisons' final fits, and partial files: "
+                    "checkpoints or final fits a killed writer left half-written) and "
+                    "remove what was not used for a while.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("info", parents=[common], help="files, size and last use per kind",
@@ -41,7 +42,9 @@ def build_parser():
     prune = commands.add_parser(
         "prune", parents=[common], help="remove the files not used for DAYS days",
         description="Remove the cache files not used (written or read) for DAYS days. A "
-                    "partial file is also kept while younger than an hour. Pruning signals "
+                    "partial file (a checkpoint or final fit being written, or left "
+                    "half-written by a killed writer) is also kept while younger than an "
+                    "hour. Pruning signals "
                     "also drops from the cache's index the records whose header is gone.")
     prune.add_argument("--older-than", metavar="DAYS", type=_days, required=True,
                        help="days since last use; 0 removes every file of the kinds chosen")

@@ -1,6 +1,7 @@
 """``python -m ecgsk.compare``: see :func:`ecgsk.compare.main`."""
 
+from .._run import run_command
 from ._cli import main
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_command(main)

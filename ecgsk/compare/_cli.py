@@ -96,6 +96,11 @@ def build_parser():
     return parser
 
 
+def _names(value):
+    """A pipeline's DATASET or TASK, one name or several, as words: ``ptbdb,ptbxl``."""
+    return value if isinstance(value, str) else ",".join(map(str, value))
+
+
 def _print_list(out):
     found = list_pipelines()
     if not found:
@@ -106,8 +111,8 @@ def _print_list(out):
         try:
             module = load_pipeline_module(path)
             doc = (module.__doc__ or "").strip().splitlines()[0]
-            print(f"{name:24s} {module.DATASET}/{module.TASK} @ {module.SAMPLING_RATE:g} Hz  "
-                  f"{doc}", file=out)
+            print(f"{name:24s} {_names(module.DATASET)}/{_names(module.TASK)} @ "
+                  f"{module.SAMPLING_RATE:g} Hz  {doc}", file=out)
         except PipelineError as exc:
             print(f"{name:24s} INVALID: {exc}", file=out)
     return 0

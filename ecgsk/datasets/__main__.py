@@ -9,6 +9,7 @@ import re
 import sys
 from pathlib import Path
 
+from .._run import run_command
 from ._download import DATABASES, MIRROR_ENV, check_records, download
 
 __all__ = ["main"]
@@ -86,4 +87,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command(main)

@@ -1,8 +1,7 @@
 """``python -m ecgsk.ui``."""
 
-import sys
-
+from .._run import run_command
 from ._cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command(main)

@@ -616,6 +616,20 @@ def test_list(tmp_path, monkeypatch, capsys):
     assert main(["--list"]) == 0
     out = capsys.readouterr().out
     assert "listed_lr" in out and "ptbxl/binary @ 50 Hz" in out
+    # Several datasets and tasks as words, not Python tuples.
+    assert "ecgcnn_ptb               ptbdb,ptbxl/diagnosis,superdiagnostic,binary @ 500 Hz" \
+        in out and "('" not in out
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly():
+    """``python -m ecgsk.compare --list | head -1``: no BrokenPipeError traceback."""
+    # The reader is gone before the command writes (it is still importing ecgsk).
+    proc = subprocess.Popen([sys.executable, "-m", "ecgsk.compare", "--list"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141  # the status a shell gives a process SIGPIPE ended
+    assert "Traceback" not in err and "BrokenPipeError" not in err
 
 
 def test_predictions_of_many_labels_are_one_table(tracking_uri, tmp_path):

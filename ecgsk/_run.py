@@ -1,0 +1,39 @@
+"""How each ``python -m ecgsk.<command>`` runs its ``main`` as the program."""
+
+import os
+import sys
+
+__all__ = ["run_command"]
+
+#: The status a shell gives a process that SIGPIPE ended (128 + 13).
+BROKEN_PIPE_STATUS = 141
+
+
+def run_command(main):
+    """Exit with ``main()``'s status; quietly when the reader of stdout goes away.
+
+    ``python -m ecgsk.compare --list | head`` closes the pipe after ten
+    lines: the next write raises :class:`BrokenPipeError`, which is no error
+    of the command. As Python's documentation advises (:mod:`signal`, "Note
+    on SIGPIPE"), stdout is then pointed at ``os.devnull``, so the flush at
+    exit does not raise again, and the status is the one a shell reports
+    for a process ended by SIGPIPE.
+
+    Parameters
+    ----------
+    main : callable
+        The command line's ``main()``, returning its exit status.
+
+    Returns
+    -------
+    NoReturn
+        Raises :class:`SystemExit` with the status.
+    """
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        status = BROKEN_PIPE_STATUS
+    raise SystemExit(status)
