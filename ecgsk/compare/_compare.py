@@ -958,6 +958,12 @@ def _finish(result, y_test, task_type, classes, n_boot, seed, out, y_ext=None):
                         f" on the {len(y_ext)} external records")
     text = report.getvalue()
     print(text, file=out)
+    from ..tracking import mask_secrets
+
+    experiment = mlflow.get_experiment(result.experiment_id).name
+    print(f"Logged to MLflow: comparison run {result.run_id}, experiment {experiment!r}, "
+          f"store {mask_secrets(mlflow.get_tracking_uri())} (python -m ecgsk.ui shows them).",
+          file=out)
     mlflow.log_text(text, "comparison/report.txt")
     log_table(result.summary, "comparison/summary.json")
     for table, stem in ((result.pairwise, "pairwise"),

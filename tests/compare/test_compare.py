@@ -187,6 +187,9 @@ def test_comparison_table_with_p_values(e2e, table, records, prefix):
     assert set(summary.pipeline) == {"stats_lr", "flat_lr"}
     assert "Pairwise tests" in done.stdout and "p_bootstrap" in done.stdout
     assert "stats_lr" in done.stdout and "[" in done.stdout  # intervals printed
+    # Where to find the runs.
+    assert (f"Logged to MLflow: comparison run {comparison.info.run_id}, experiment 'e2e', "
+            f"store {client.tracking_uri}") in done.stdout
 
 
 def test_logged_model_predicts_raw_signals(e2e, ptbxl_root, signal_cache):
