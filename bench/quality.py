@@ -189,6 +189,8 @@ ABLATION = {
             "features_hgb", "ablation", cpu={"features": _BEATS + ("template",), **_TUNED_HGB}),
         Row("features with templates, R peaks found on lead II (HGB alone)", "features_hgb",
             "ablation", cpu={"features": _BEATS + ("template",), "rhythm_lead": 1}),
+        Row("a small CNN on the 12-lead beat templates (bench/recipes/beat_cnn.py)",
+            str(ROOT / "bench" / "recipes" / "beat_cnn.py"), "ablation"),
         Row("features with beat templates, logistic regression (C=0.01)", "features_logreg",
             "ablation", cpu={"features": _BEATS + ("template",)}),
         Row("ResNet (resnet1d_wang), same protocol", "resnet1d", "ablation"),
