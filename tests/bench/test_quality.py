@@ -335,6 +335,20 @@ def test_every_quality_command_in_benchmarks_picks_rows_with_each_name(quality):
         quality.check_rows(args.tasks, args.rows, ablation=args.ablation, select=args.select)
 
 
+def test_every_row_builds_its_estimator(quality):
+    """Each row's pipeline (a named one, or a recipe under bench/) loads and builds with the
+    parameters of both presets, so no row is found broken only when it is fitted."""
+    from sklearn.base import clone
+
+    rows = [row for table in (quality.ROWS, quality.ABLATION) for rs in table.values()
+            for row in rs]
+    assert any(row.pipeline.endswith("beat_cnn.py") for row in rows)
+    for row in rows:
+        module = quality.load_pipeline_module(row.pipeline)
+        for preset in ("cpu", "gpu"):
+            clone(module.make_pipeline(**row.params(preset)))
+
+
 def test_stale_names_why_a_saved_row_cannot_be_reused(quality):
     from types import SimpleNamespace
 
