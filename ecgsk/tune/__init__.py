@@ -91,7 +91,7 @@ from ._metrics import METRICS, Metric, TuneError, default_metric, resolve_metric
 from ._objective import SurplusTrial
 from ._signals import TuneInterrupted
 from ._space import PRUNERS, SAMPLERS, check_search_space, make_pruner, make_sampler
-from ._storage import default_storage_url, open_storage, with_driver
+from ._storage import check_storage_url, default_storage_url, open_storage, with_driver
 from ._tune import TuneFailed, TuneResult, tune
 
 __all__ = [
@@ -115,6 +115,7 @@ __all__ = [
     "make_pruner",
     "check_search_space",
     "default_storage_url",
+    "check_storage_url",
     "open_storage",
     "with_driver",
     "EpochPruningCallback",

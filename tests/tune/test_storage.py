@@ -11,7 +11,7 @@ from optuna.trial import TrialState
 # The tests ask for trials by hand, which Optuna's heartbeat does not expect.
 pytestmark = pytest.mark.filterwarnings("ignore:Heartbeat of storage:UserWarning")
 
-from ecgsk.tune import TuneError, default_storage_url, open_storage
+from ecgsk.tune import TuneError, check_storage_url, default_storage_url, open_storage
 from ecgsk.tune._storage import (
     RETRY_MAX,
     WORKER_ATTR,
@@ -41,8 +41,16 @@ def test_default_storage_is_beside_a_sqlite_tracking_store(tmp_path, monkeypatch
     ("mlruns/optuna.db", "must be a database URL"),
 ])
 def test_bad_storage_urls(url, message):
-    with pytest.raises(TuneError, match=message):
-        open_storage(url)
+    for check in (open_storage, check_storage_url):  # the check alone says the same
+        with pytest.raises(TuneError, match=message):
+            check(url)
+
+
+def test_checking_a_storage_url_touches_nothing(tmp_path):
+    url = f"sqlite:///{tmp_path}/not/yet/optuna.db"
+    assert check_storage_url(url) == "sqlite"
+    assert not (tmp_path / "not").exists()  # open_storage makes the folder and the tables
+    assert check_storage_url("postgresql+psycopg2://tuner@127.0.0.1:1/optuna") == "postgresql"
 
 
 def test_heartbeat_settings_are_checked(tmp_path):
