@@ -44,6 +44,8 @@ def load_ptbdb(root, *, download=False):
         # Nothing here: download if asked, else a clear error.
         folder = resolve_root(root, marker="RECORDS", name="ptbdb", download=download)
     paths = find_records(folder)
+    if not paths:
+        raise ValueError(f"no PTB Diagnostic record (no .hea header) under {folder}.")
     headers = read_headers(paths)
     rows = []
     for path, hdr in zip(paths, headers):

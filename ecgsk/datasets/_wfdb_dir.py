@@ -1,5 +1,6 @@
 """Reader for any folder of WFDB records, unlabelled."""
 
+import os
 import warnings
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def _find_records(root, seen):
             reason = f"listed in {listing} without a header file"
             report_dropped(root.name, {reason: len(missing)}, len(names), {reason: missing})
             return present
-    found = sorted(p.with_suffix("") for p in root.rglob("*.hea"))
+    found = sorted(p.with_suffix("") for p in _headers_below(root))
     if listing.is_file() and found:
         none = (f"none of its {len(names)} entr{'y' if len(names) == 1 else 'ies'} is present"
                 if names else "it lists no record")
@@ -56,6 +57,19 @@ def _find_records(root, seen):
                       f"found ({len(found)} record{'' if len(found) == 1 else 's'}) is read "
                       "instead.", UserWarning, stacklevel=3)
     return found
+
+
+def _headers_below(root):
+    """Every ``*.hea`` below ``root``, through linked folders too, each folder once."""
+    seen = set()
+    for folder, subfolders, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:  # a link back up (or to a folder already walked) would loop
+            subfolders[:] = []
+            continue
+        seen.add(real)
+        subfolders.sort()
+        yield from (Path(folder) / name for name in files if name.endswith(".hea"))
 
 
 def read_headers(paths):

@@ -29,6 +29,25 @@ def test_ptbdb_drops_records_without_diagnosis(tmp_path, ptbdb_root):
     assert ds.groups.tolist() == ["patient001"]
 
 
+def test_ptbdb_patient_folders_that_are_links_are_read(tmp_path, ptbdb_root):
+    """As PhysioNet's layout linked into a folder (a shared data disk): read, not a KeyError."""
+    store = tmp_path / "store"
+    shutil.copytree(ptbdb_root / "patient001", store / "patient001")
+    root = tmp_path / "ptbdb"
+    root.mkdir()
+    (root / "patient001").symlink_to(store / "patient001", target_is_directory=True)
+    (root / "loop").symlink_to(root, target_is_directory=True)  # followed once, not forever
+    ds = load_ptbdb(root)
+    assert len(ds) == 1 and ds.groups.tolist() == ["patient001"]
+
+
+def test_a_records_listing_without_any_record_is_named(tmp_path):
+    # PhysioNet's RECORDS file, but none of the records it lists (nor any other) is there.
+    (tmp_path / "RECORDS").write_text("patient001/s0010_re\n")
+    with pytest.raises(ValueError, match=r"no PTB Diagnostic record \(no .hea header\) under"):
+        load_ptbdb(tmp_path)
+
+
 def test_ptbdb_missing(tmp_path):
     with pytest.raises(FileNotFoundError, match="ptbdb"):
         load_ptbdb(tmp_path)
