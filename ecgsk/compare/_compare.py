@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._notes import warnings_as_notes
 from .._threads import check_threads, limit_threads
 from ._data import (
     CompareError,
@@ -493,7 +494,8 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
     rates = {name: float(m.SAMPLING_RATE) for name, m in modules.items()}
     full = load_dataset(dataset, task, data, max(rates.values()))
     ds = full if max_records is None else stratified_subset(full, int(max_records), seed)
-    plan = make_plan(ds, folds=folds, cv=cv, seed=seed)
+    with warnings_as_notes():  # a class too rare for the folds: said as the readers say theirs
+        plan = make_plan(ds, folds=folds, cv=cv, seed=seed)
     ext = ext_full = None
     if test_data is not None:
         same = Path(test_data).expanduser().resolve() == Path(data).expanduser().resolve()
@@ -961,9 +963,12 @@ def _finish(result, y_test, task_type, classes, n_boot, seed, out, y_ext=None):
     from ..tracking import mask_secrets
 
     experiment = mlflow.get_experiment(result.experiment_id).name
+    uri = mlflow.get_tracking_uri()
+    shown = mask_secrets(uri)
+    browse = ("its server's UI shows them" if uri.startswith(("http://", "https://"))
+              else f"python -m ecgsk.ui --backend-store-uri {shown} shows them")
     print(f"Logged to MLflow: comparison run {result.run_id}, experiment {experiment!r}, "
-          f"store {mask_secrets(mlflow.get_tracking_uri())} (python -m ecgsk.ui shows them).",
-          file=out)
+          f"store {shown} ({browse}).", file=out)
     mlflow.log_text(text, "comparison/report.txt")
     log_table(result.summary, "comparison/summary.json")
     for table, stem in ((result.pairwise, "pairwise"),

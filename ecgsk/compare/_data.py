@@ -357,9 +357,13 @@ def make_plan(ds, *, folds=None, cv=True, seed=0):
     groups = np.asarray(ds.groups if ds.groups is not None else np.arange(n))
     y = _label_keys(ds)
     n_groups = len(np.unique(groups))
-    if n_groups < 2 * _N_SPLITS:
-        raise CompareError(f"{ds.name} has {n} records of {n_groups} patients: a test hold-out "
-                           f"and {_N_SPLITS} CV folds need at least {2 * _N_SPLITS} patients.")
+    # The hold-out is a fifth of the patients; cross-validation splits the rest in five.
+    needed = 2 * _N_SPLITS if cv else _N_SPLITS
+    if n_groups < needed:
+        what = (f"a test hold-out and {_N_SPLITS} CV folds need" if cv
+                else "a test hold-out of a fifth of them needs")
+        raise CompareError(f"{ds.name} has {_count(n, 'record')} of "
+                           f"{_count(n_groups, 'patient')}: {what} at least {needed} patients.")
     chosen = _fold_list(folds, range(1, _N_SPLITS + 1), f"{ds.name} (1-{_N_SPLITS})")
     try:
         if n_groups == n:  # no patient ids (CinC 2017): stratify on labels alone
@@ -398,6 +402,10 @@ def _grouped_folds(y, groups, seed):
         return list(splitter.split(np.zeros(len(y)), y, groups))
 
 
+def _count(n, noun):
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _warn_rare_classes(name, y, consequence):
     """Warn, naming them, of classes with fewer records in ``y`` than the folds split it in."""
     labels, counts = np.unique(y, return_counts=True)
@@ -405,8 +413,9 @@ def _warn_rare_classes(name, y, consequence):
             if count < _N_SPLITS]
     if rare:
         warnings.warn(f"{name}: class(es) {', '.join(rare)} have fewer records than the "
-                      f"{_N_SPLITS} folds they are split in, so {consequence}. Use more "
-                      "records (--max-records).", UserWarning, stacklevel=3)
+                      f"{_N_SPLITS} folds they are split in, so {consequence}. More records "
+                      "of them (a larger --max-records, where one is given) avoid it.",
+                      UserWarning, stacklevel=3)
 
 
 #: ``fit_final``'s ``validation`` when the networks validated on fold 9, so

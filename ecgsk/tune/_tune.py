@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._notes import warnings_as_notes
 from .._threads import check_threads, limit_threads
 from ._metrics import TuneError, resolve_metric, task_type_of
 from ._objective import RUN_ATTR, Objective
@@ -525,7 +526,7 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
         stratified_subset,
     )
     from ..compare._registry import check_factory_params, factory_parameters, load_pipeline_module
-    from ..tracking import default_tracking_uri, mask_secrets, setup_tracking
+    from ..tracking import mask_secrets, setup_tracking
     from ..tracking._evaluation import infer_task_type
 
     # ---- every check, before any work ----
@@ -568,13 +569,16 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
                         "(end the active run first).")
     # The storage URL is checked with the request; the stores are made once the records are
     # read (a server that does not answer is found then).
-    check_storage_url(storage or default_storage_url(tracking_uri or default_tracking_uri()),
-                      heartbeat_interval=heartbeat_interval, grace_period=grace_period)
+    # (default_tracking_uri() would make ./mlruns: the default store's folder is read alike.)
+    check_storage_url(storage or default_storage_url(
+        tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")),
+        heartbeat_interval=heartbeat_interval, grace_period=grace_period)
     rate = float(module.SAMPLING_RATE)
     length = int(getattr(module, "LENGTH", None) or default_length(dataset, rate))
     full = load_dataset(dataset, task, data, rate)
     ds = full if max_records is None else stratified_subset(full, int(max_records), seed)
-    plan = make_plan(ds, folds=folds, cv=True, seed=seed)
+    with warnings_as_notes():  # a class too rare for the folds: said as the readers say theirs
+        plan = make_plan(ds, folds=folds, cv=True, seed=seed)
     if not plan.cv:
         raise TuneError("no cross-validation fold to score trials on.")
     inferred = infer_task_type(ds.y, ds.classes)

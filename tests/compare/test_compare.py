@@ -189,7 +189,8 @@ def test_comparison_table_with_p_values(e2e, table, records, prefix):
     assert "stats_lr" in done.stdout and "[" in done.stdout  # intervals printed
     # Where to find the runs.
     assert (f"Logged to MLflow: comparison run {comparison.info.run_id}, experiment 'e2e', "
-            f"store {client.tracking_uri}") in done.stdout
+            f"store {client.tracking_uri} (python -m ecgsk.ui --backend-store-uri "
+            f"{client.tracking_uri} shows them).") in done.stdout
 
 
 def test_logged_model_predicts_raw_signals(e2e, ptbxl_root, signal_cache):
@@ -483,6 +484,19 @@ def test_fresh_removes_the_final_fit_of_the_run_it_leaves(
     client = MlflowClient(tracking_uri)
     assert sorted(r.info.status for r in _runs(client, "leave", "pipeline")) == [
         "FINISHED", "KILLED"]
+
+
+def test_a_class_too_rare_for_the_folds_is_a_note(tmp_path, quiet_args, tracking_uri,
+                                                  cinc_root, capsys):
+    """Said as the readers say what they leave out, not as a UserWarning with its source line."""
+    path = write_module(tmp_path, "cinc_rare", FLAT_LR.format(dataset="cinc2017", task="af"))
+    code = main(["--pipelines", str(path), "--dataset", "cinc2017", "--task", "af", "--data",
+                 str(cinc_root), "--folds", "1", "--max-records", "80", "--n-boot", "20",
+                 "--experiment", "rare", *quiet_args])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "note: cinc2017: class(es) '~' (" in err and "some CV folds test none of them" in err
+    assert "UserWarning" not in err and "make_plan(" not in err
 
 
 def test_no_cv_single_pipeline_cinc(tmp_path, quiet_args, tracking_uri, cinc_root, capsys):

@@ -79,7 +79,8 @@ def test_a_class_rarer_than_the_cv_folds_is_named_in_one_warning():
     assert [str(w.message) for w in caught] == [
         "cinc2017: class(es) 'A' (4), '~' (2) have fewer records than the 5 folds they are "
         "split in, so some CV folds test none of them (their per-class scores there are "
-        "undefined). Use more records (--max-records)."]  # not sklearn's words as well
+        "undefined). More records of them (a larger --max-records, where one is given) avoid "
+        "it."]  # not sklearn's words as well
     assert len(plan.cv) == 5
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -90,7 +91,22 @@ def test_a_class_rarer_than_the_cv_folds_is_named_in_one_warning():
         make_plan(grouped, cv=False, seed=0)
     assert [str(w.message) for w in caught] == [
         "ptbdb: class(es) 'rare' (3) have fewer records than the 5 folds they are split in, "
-        "so the test hold-out may hold none of them. Use more records (--max-records)."]
+        "so the test hold-out may hold none of them. More records of them (a larger "
+        "--max-records, where one is given) avoid it."]
+
+
+def test_a_hold_out_alone_needs_fewer_patients_than_cross_validation():
+    six = _dataset(30, 6)
+    plan = make_plan(six, cv=False, seed=0)  # --no-cv: a fifth of 6 patients is tested
+    assert len(plan.test) and not plan.cv
+    assert not set(six.groups[plan.train]) & set(six.groups[plan.test])
+    with pytest.raises(CompareError, match=r"^ptbdb has 30 records of 6 patients: a test "
+                                           r"hold-out and 5 CV folds need at least 10 "
+                                           r"patients\.$"):
+        make_plan(six, cv=True, seed=0)
+    with pytest.raises(CompareError, match=r"^ptbdb has 1 record of 1 patient: a test hold-out "
+                                           r"of a fifth of them needs at least 5 patients"):
+        make_plan(_dataset(1, 1), cv=False, seed=0)
 
 
 def test_cinc_plan_stratified_holdout(cinc_root):

@@ -157,6 +157,19 @@ def test_a_bad_data_path_creates_no_store(request_args, capsys, tmp_path, data):
     assert not (tmp_path / "fresh").exists()
 
 
+def test_a_bad_data_path_makes_no_default_store_folder(request_args, capsys, tmp_path,
+                                                        monkeypatch):
+    """With no --tracking-uri, nor ./mlruns either."""
+    cwd = tmp_path / "cwd"  # (the tracking_uri fixture has its store in tmp_path/mlruns)
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    args = {k: v for k, v in request_args.items() if k != "--tracking-uri"}
+    status, err = _run(args, capsys, **{"--data": tmp_path / "missing"})
+    assert status == 2 and "does not exist" in err
+    assert list(cwd.iterdir()) == []
+
+
 def test_data_path_without_records(request_args, capsys, tracking_uri):
     status, err = _run(request_args, capsys)
     assert status == 2
