@@ -13,6 +13,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from ecgsk.features import BeatTemplate
+from ecgsk.features._beats import TEMPLATE_TIMES
 from ecgsk.nets import ECGCNN
 from ecgsk.neural import ECGNetClassifier
 from ecgsk.preprocessing import Standardizer
@@ -24,8 +25,8 @@ LENGTH = 1000
 
 
 def _as_leads(features):
-    """BeatTemplate's ``12 x 35`` features of each record as a ``(12, 35)`` signal."""
-    return features.reshape(len(features), 12, -1)
+    """BeatTemplate's ``n_leads x 35`` features of each record as an ``(n_leads, 35)`` signal."""
+    return features.reshape(len(features), -1, len(TEMPLATE_TIMES))
 
 
 def make_pipeline(*, max_epochs=60, batch_size=64, lr=1e-3, patience=10, random_state=0,

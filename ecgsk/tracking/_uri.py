@@ -41,12 +41,15 @@ def default_tracking_uri():
     >>> default_tracking_uri()                           # doctest: +SKIP
     'sqlite:////home/me/project/mlruns/mlflow.db'
     """
+    if not os.environ.get("MLFLOW_TRACKING_URI"):
+        (Path.cwd() / "mlruns").mkdir(exist_ok=True)
+    return _default_uri()
+
+
+def _default_uri():
+    """:func:`default_tracking_uri` without making the ``mlruns/`` folder (to check requests)."""
     uri = os.environ.get("MLFLOW_TRACKING_URI")
-    if uri:
-        return uri
-    root = Path.cwd() / "mlruns"
-    root.mkdir(exist_ok=True)
-    return f"{_SQLITE_PREFIX}{root / 'mlflow.db'}"
+    return uri or f"{_SQLITE_PREFIX}{Path.cwd() / 'mlruns' / 'mlflow.db'}"
 
 
 def _sqlite_path(uri):

@@ -301,17 +301,18 @@ def _designated(study, me):
     return same_machine and w.get("pid") is not None and not _alive(int(w["pid"]))
 
 
-def _final_is_current(study, client, best_number):
+def _current_final_run(study, client, best_number):
+    """The FINISHED, active run of the study's stored final refit of ``best_number``, or None."""
     final = study.user_attrs.get(FINAL_ATTR) or {}
     if final.get("best_trial") != best_number or not final.get("run_id"):
-        return False
+        return None
     from mlflow.exceptions import MlflowException
 
     try:
         run = client.get_run(final["run_id"])
     except MlflowException:
-        return False
-    return run.info.status == "FINISHED" and run.info.lifecycle_stage == "active"
+        return None
+    return run if run.info.status == "FINISHED" and run.info.lifecycle_stage == "active" else None
 
 
 def tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, study_name=None,
@@ -528,6 +529,7 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
     from ..compare._registry import check_factory_params, factory_parameters, load_pipeline_module
     from ..tracking import mask_secrets, setup_tracking
     from ..tracking._evaluation import infer_task_type
+    from ..tracking._uri import _default_uri
 
     # ---- every check, before any work ----
     _check_int(n_trials, "n_trials", 1)
@@ -569,10 +571,8 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
                         "(end the active run first).")
     # The storage URL is checked with the request; the stores are made once the records are
     # read (a server that does not answer is found then).
-    # (default_tracking_uri() would make ./mlruns: the default store's folder is read alike.)
-    check_storage_url(storage or default_storage_url(
-        tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")),
-        heartbeat_interval=heartbeat_interval, grace_period=grace_period)
+    check_storage_url(storage or default_storage_url(tracking_uri or _default_uri()),
+                      heartbeat_interval=heartbeat_interval, grace_period=grace_period)
     rate = float(module.SAMPLING_RATE)
     length = int(getattr(module, "LENGTH", None) or default_length(dataset, rate))
     full = load_dataset(dataset, task, data, rate)
@@ -867,16 +867,16 @@ def _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_b
         result.refit = "no completed trial: nothing to refit"
     elif not alone:
         result.refit = "trials still run in other workers: the last to finish refits"
-    elif _final_is_current(study, client, best_number):
+    elif (done := _current_final_run(study, client, best_number)) is not None:
         result.refit = "done before"
-        final = study.user_attrs.get(FINAL_ATTR) or {}
-        result.final_run_id = final.get("run_id")
+        final = study.user_attrs[FINAL_ATTR]
+        result.final_run_id = done.info.run_id
         result.model_version = final.get("model_version")
         result.model_uri = final.get("model_uri")
-        # The earlier refit's test, read back from its run (_final_is_current found it).
-        done = client.get_run(result.final_run_id).data
-        result.test_metrics = {k: v for k, v in done.metrics.items() if k.startswith("test_")}
-        result.final_validation = done.params.get("final.validation")
+        # The earlier refit's test, read back from its run.
+        result.test_metrics = {k: v for k, v in done.data.metrics.items()
+                               if k.startswith("test_")}
+        result.final_validation = done.data.params.get("final.validation")
     elif _designated(study, me) or result.found_complete:
         try:
             elsewhere = _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot,
