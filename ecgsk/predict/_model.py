@@ -1,5 +1,6 @@
 """Load an ecgsk MLflow model with what it knows of its training signals."""
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,6 +121,17 @@ def _cpu_if_needed(pyfunc):
     return notes
 
 
+def _missing_sqlite_store(store):
+    """The database path of a ``sqlite:///`` store that does not exist, else None."""
+    prefix = "sqlite:///"
+    if store is None or not store.startswith(prefix):
+        return None
+    path = store[len(prefix):].split("?", 1)[0]
+    if not path or path == ":memory:" or os.path.isfile(path):
+        return None
+    return path
+
+
 def load_ecg_model(model_uri, tracking_uri=None):
     """Load a model logged by :func:`ecgsk.tracking.log_model` (or ``compare``) for prediction.
 
@@ -139,8 +151,9 @@ def load_ecg_model(model_uri, tracking_uri=None):
     Raises
     ------
     PredictError
-        If the model cannot be found or loaded, or is not an ecgsk model
-        (no class names in its pyfunc flavour).
+        If the model cannot be found or loaded (a ``sqlite:///`` store that
+        does not exist included), or is not an ecgsk model (no class names in
+        its pyfunc flavour).
 
     Examples
     --------
@@ -149,8 +162,6 @@ def load_ecg_model(model_uri, tracking_uri=None):
     >>> model.sampling_rate, model.lead_names[:3], model.n_samples      # doctest: +SKIP
     (100.0, ['I', 'II', 'III'], 1000)
     """
-    import os
-
     import mlflow
     from mlflow import pyfunc
 
@@ -164,6 +175,13 @@ def load_ecg_model(model_uri, tracking_uri=None):
         if not os.path.isfile(os.path.join(uri, "MLmodel")):
             raise PredictError(f"{uri} is not an MLflow model folder (it has no MLmodel file).")
     store = None if local else (tracking_uri or default_tracking_uri())
+    db = _missing_sqlite_store(store)
+    if db is not None:  # MLflow would make an empty store there, then not find the model
+        from ..tracking import mask_secrets
+
+        raise PredictError(f"cannot load the model {uri}: no tracking database at "
+                           f"{mask_secrets(db)}; pass --tracking-uri with the store that "
+                           "logged it, or a local model folder.")
     previous = mlflow.get_tracking_uri()
     try:
         if store is not None:  # runs:/ and models:/ resolve against the global URI

@@ -26,10 +26,12 @@ def default_tracking_uri():
     """The tracking URI ecgsk uses when none is given.
 
     ``MLFLOW_TRACKING_URI`` when that variable is set, else a SQLite store at
-    ``<cwd>/mlruns/mlflow.db`` (the ``mlruns/`` folder is created), whose
-    artifacts go to ``<cwd>/mlruns/artifacts/``. MLflow 3 refuses its plain
-    ``./mlruns`` file store unless ``MLFLOW_ALLOW_FILE_STORE=true``, hence
-    SQLite.
+    ``<cwd>/mlruns/mlflow.db``, whose artifacts go to
+    ``<cwd>/mlruns/artifacts/``. MLflow 3 refuses its plain ``./mlruns`` file
+    store unless ``MLFLOW_ALLOW_FILE_STORE=true``, hence SQLite. Nothing is
+    created here: :func:`setup_tracking` makes the folder when a run is
+    about to be logged, so reading the default (to check a request, to open
+    the UI or to load a model) leaves the working folder as it was.
 
     Returns
     -------
@@ -41,13 +43,6 @@ def default_tracking_uri():
     >>> default_tracking_uri()                           # doctest: +SKIP
     'sqlite:////home/me/project/mlruns/mlflow.db'
     """
-    if not os.environ.get("MLFLOW_TRACKING_URI"):
-        (Path.cwd() / "mlruns").mkdir(exist_ok=True)
-    return _default_uri()
-
-
-def _default_uri():
-    """:func:`default_tracking_uri` without making the ``mlruns/`` folder (to check requests)."""
     uri = os.environ.get("MLFLOW_TRACKING_URI")
     return uri or f"{_SQLITE_PREFIX}{Path.cwd() / 'mlruns' / 'mlflow.db'}"
 
@@ -120,7 +115,8 @@ def setup_tracking(tracking_uri=None, experiment="ecgsk"):
     ----------
     tracking_uri : str or None, default=None
         Any MLflow tracking URI; :func:`default_tracking_uri` when None.
-        ``sqlite:///path/mlflow.db`` creates the database and its folder.
+        ``sqlite:///path/mlflow.db`` creates the database and its folder
+        (``./mlruns/`` for the default).
     experiment : str, default="ecgsk"
         Experiment name; created when absent. For a SQLite store its
         artifacts go beside the database (see :func:`artifact_root`).

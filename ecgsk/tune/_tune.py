@@ -527,9 +527,8 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
         stratified_subset,
     )
     from ..compare._registry import check_factory_params, factory_parameters, load_pipeline_module
-    from ..tracking import mask_secrets, setup_tracking
+    from ..tracking import default_tracking_uri, mask_secrets, setup_tracking
     from ..tracking._evaluation import infer_task_type
-    from ..tracking._uri import _default_uri
 
     # ---- every check, before any work ----
     _check_int(n_trials, "n_trials", 1)
@@ -571,7 +570,7 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
                         "(end the active run first).")
     # The storage URL is checked with the request; the stores are made once the records are
     # read (a server that does not answer is found then).
-    check_storage_url(storage or default_storage_url(tracking_uri or _default_uri()),
+    check_storage_url(storage or default_storage_url(tracking_uri or default_tracking_uri()),
                       heartbeat_interval=heartbeat_interval, grace_period=grace_period)
     rate = float(module.SAMPLING_RATE)
     length = int(getattr(module, "LENGTH", None) or default_length(dataset, rate))

@@ -358,6 +358,24 @@ def test_bad_requests_exit_2_with_a_message(trained, tmp_path, capsys):
     assert "--threshold" in capsys.readouterr().err
 
 
+def test_a_store_that_does_not_exist_is_named_and_not_made(trained, tmp_path, monkeypatch,
+                                                          capsys):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    for model in ("models:/ecg/1", "runs:/0123456789abcdef/model"):
+        assert main([model, str(trained["record"])]) == 2
+        err = capsys.readouterr().err
+        assert (f"cannot load the model {model}: no tracking database at "
+                f"{work / 'mlruns' / 'mlflow.db'}; pass --tracking-uri") in err
+    missing = tmp_path / "no" / "store.db"
+    assert main(["models:/ecg/1", str(trained["record"]),
+                 "--tracking-uri", f"sqlite:///{missing}"]) == 2
+    assert f"no tracking database at {missing}" in capsys.readouterr().err
+    assert list(work.iterdir()) == [] and not missing.parent.exists()
+
+
 def test_model_without_metadata_uses_record_as_is_with_notes(trained, tmp_path, empty_store):
     uri = new_store(empty_store, tmp_path / "bare")
     previous = mlflow.get_tracking_uri()

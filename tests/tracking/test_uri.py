@@ -15,7 +15,19 @@ def test_default_uri_is_sqlite_under_cwd(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     uri = default_tracking_uri()
     assert uri == f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
-    assert (tmp_path / "mlruns").is_dir()
+    assert not (tmp_path / "mlruns").exists()  # reading the default makes nothing
+
+
+def test_setup_makes_the_default_store_where_runs_go(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    previous = mlflow.get_tracking_uri()
+    try:
+        setup_tracking(None, "first")
+        assert mlflow.get_tracking_uri() == f"sqlite:///{tmp_path / 'mlruns' / 'mlflow.db'}"
+    finally:
+        mlflow.set_tracking_uri(previous)
+    assert (tmp_path / "mlruns" / "mlflow.db").is_file()
 
 
 def test_default_uri_follows_environment(tmp_path, monkeypatch):

@@ -67,6 +67,15 @@ def test_main_puts_back_the_signal_handlers_it_found(tmp_path, capsys):
     assert "no tracking database" in capsys.readouterr().err
 
 
+def test_no_store_in_the_working_folder_is_refused_making_nothing(tmp_path, monkeypatch,
+                                                                  capsys):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main([]) == 2
+    assert f"no tracking database at {tmp_path / 'mlruns' / 'mlflow.db'}" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_allow_remote_with_port_0_names_no_port_0(tmp_path, capsys):
     assert main(["--host", "0.0.0.0", "--allow-remote", "--port", "0", "--backend-store-uri",
                  f"sqlite:///{tmp_path / 'none.db'}"]) == 2
