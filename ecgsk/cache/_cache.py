@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._atomic import atomic_write
+
 __all__ = ["KINDS", "CacheFile", "default_cache_dir", "scan_cache", "cache_info", "prune_cache",
            "prune_index"]
 
@@ -335,8 +337,6 @@ def prune_index(cache_dir=None, *, dry_run=False):
     """
     import json
 
-    from ..preprocessing._loader import _atomic_write
-
     root = _resolve(cache_dir)
     dropped = 0
     for version in sorted(root.glob("ecgsk-wfdb-v*")) if root.is_dir() else []:
@@ -352,5 +352,5 @@ def prune_index(cache_dir=None, *, dry_run=False):
         dropped += len(index) - len(kept)
         if len(kept) < len(index) and not dry_run:
             data = json.dumps(kept).encode("utf-8")
-            _atomic_write(os.fspath(path), lambda f, data=data: f.write(data))
+            atomic_write(path, lambda f, data=data: f.write(data))
     return dropped

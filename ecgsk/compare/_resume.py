@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._atomic import atomic_write
 from .._source import code_hash
 
 __all__ = ["REQUEST_TAG", "request_key", "process_tags", "find_unfinished", "child_runs",
@@ -208,19 +209,16 @@ def save_final_fit(path, estimator, validation):
     import cloudpickle
 
     path = os.fspath(path)
-    partial = f"{path}.{os.getpid()}.partial"
+    state = {"estimator": estimator, "validation": validation}
     try:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        with open(partial, "wb") as f:
-            cloudpickle.dump({"estimator": estimator, "validation": validation}, f)
-        os.replace(partial, path)
+        atomic_write(path, lambda f: cloudpickle.dump(state, f),
+                     partial=f"{path}.{os.getpid()}.partial")
     except Exception as exc:  # noqa: BLE001 -- only a resume loses it: it fits again
         remove_final_fit(path)  # not another fit in its place
         warnings.warn(f"the final fit is not kept in {path} ({type(exc).__name__}: {exc}); "
                       "a rerun interrupted after it fits it again.", RuntimeWarning,
                       stacklevel=2)
-    finally:
-        remove_final_fit(partial)
 
 
 def load_final_fit(path):

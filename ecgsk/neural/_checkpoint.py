@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback
 
+from .._atomic import atomic_write
 from .._source import code_hash
 
 __all__ = ["EpochCheckpoint", "checkpoints", "default_checkpoint_dir", "fit_fingerprint",
@@ -218,6 +219,6 @@ class EpochCheckpoint(Callback):
             },
         }
         os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-        partial = f"{self.path}.{os.getpid()}.partial"
-        torch.save(state, partial)
-        os.replace(partial, self.path)  # a crash while saving keeps the previous epoch's
+        # A crash while saving keeps the previous epoch's checkpoint.
+        atomic_write(self.path, lambda f: torch.save(state, f),
+                     partial=f"{self.path}.{os.getpid()}.partial")

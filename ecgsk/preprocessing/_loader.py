@@ -16,7 +16,6 @@ import json
 import numbers
 import os
 import sys
-import tempfile
 import warnings
 from dataclasses import dataclass
 from fractions import Fraction
@@ -24,6 +23,7 @@ from fractions import Fraction
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from .._atomic import atomic_write
 from .._validation import check_positive_int, check_sampling_rate
 
 __all__ = ["WFDBLoader"]
@@ -440,7 +440,7 @@ class _RecordCache:
             if folder not in self.made_dirs:
                 os.makedirs(folder, exist_ok=True)
                 self.made_dirs.add(folder)
-            _atomic_write(path, lambda f: signal.astype("<f4", copy=False).tofile(f))
+            atomic_write(path, lambda f: signal.astype("<f4", copy=False).tofile(f))
         except OSError as exc:
             self.write_failed = True
             warnings.warn(f"WFDBLoader could not write its cache entry for "
@@ -458,7 +458,7 @@ class _RecordCache:
         try:
             os.makedirs(self.root, exist_ok=True)
             data = json.dumps(index).encode("utf-8")
-            _atomic_write(self.index_path, lambda f: f.write(data))
+            atomic_write(self.index_path, lambda f: f.write(data))
         except OSError as exc:
             warnings.warn(f"WFDBLoader could not write its cache index: {exc}",
                           RuntimeWarning, stacklevel=4)
@@ -469,18 +469,6 @@ class _RecordCache:
 def _stat(path):
     st = os.stat(path)
     return [st.st_size, st.st_mtime_ns]
-
-
-def _atomic_write(path, write):
-    """Call ``write(file)`` on a temporary file, then move it onto ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 class WFDBLoader(TransformerMixin, BaseEstimator):

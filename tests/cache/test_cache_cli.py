@@ -130,23 +130,27 @@ def test_the_module_runs_from_the_command_line(cache):
 
 
 def test_the_cache_tools_leave_scikit_learn_unimported(tmp_path, monkeypatch):
-    """``info``, run by hand, starts fast: ``compare`` (scikit-learn) only gave the folder.
+    """``info`` and ``prune``, run by hand, start fast: neither imports scikit-learn or torch.
 
-    (``prune`` rewrites the signal index with the loader's atomic write, and so
-    imports :mod:`ecgsk.preprocessing`.)
+    (``compare`` only gave the folder; the signal index is rewritten with
+    :func:`ecgsk._atomic.atomic_write`, not through the loader's module.)
     """
     import ecgsk.cache
     import ecgsk.compare
 
     assert ecgsk.compare.default_cache_dir is ecgsk.cache.default_cache_dir
     monkeypatch.setenv("ECGSK_CACHE", str(tmp_path))  # the default folder, as a user's
-    code = ("import sys, ecgsk.cache as c; c.main(['info']); print(sorted(m for m in "
-            "sys.modules if m.split('.')[0] in ('sklearn', 'torch')))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith(f"ecgsk cache at {tmp_path}")
-    assert done.stdout.strip().endswith("[]"), done.stdout
+    index = tmp_path / "ecgsk-wfdb-v1" / "index.json"
+    index.parent.mkdir()
+    index.write_text(json.dumps({str(tmp_path / "gone"): [1, 2]}))  # a record deleted since
+    for command in (["info"], ["prune", "--older-than", "0"]):
+        code = (f"import sys, ecgsk.cache as c; c.main({command!r}); print(sorted(m for m in "
+                "sys.modules if m.split('.')[0] in ('sklearn', 'torch')))")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip().endswith("[]"), done.stdout
+    assert json.loads(index.read_text()) == {}  # prune did rewrite the index
 
 
 @pytest.mark.parametrize("n, text", [(0, "0 B"), (999, "999 B"), (1500, "1.5 kB"),

@@ -1,0 +1,51 @@
+"""Writing a file so that a crash or Ctrl-C never leaves it half written.
+
+The signal cache, its index, the networks' per-epoch checkpoints and
+``compare``'s final fits are all written this way: to a temporary file in the
+same folder, moved onto the target with :func:`os.replace` only once
+complete. A reader sees the old file or the new one, never a torn one. The
+temporary names are those that ``python -m ecgsk.cache`` counts as
+``partial`` files.
+"""
+
+import os
+import tempfile
+
+__all__ = ["atomic_write"]
+
+
+def atomic_write(path, write, *, partial=None):
+    """Call ``write(file)`` on a temporary file, then move it onto ``path``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write; its folder must exist.
+    write : callable
+        Called with the temporary file, open for writing bytes.
+    partial : str or path-like or None, default=None
+        The temporary file's name. None picks a new hidden one beside
+        ``path`` (``.<random>.tmp``).
+
+    Notes
+    -----
+    The temporary file is removed when ``write`` or the move fails,
+    whatever the exception (Ctrl-C included), and the exception goes on.
+    """
+    path = os.fspath(path)
+    if partial is None:
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".", suffix=".tmp")
+        f = os.fdopen(fd, "wb")
+    else:
+        tmp = os.fspath(partial)
+        f = open(tmp, "wb")  # noqa: SIM115 -- closed below, before the move
+    try:
+        with f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

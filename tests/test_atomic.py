@@ -1,0 +1,38 @@
+"""atomic_write: the target holds the old bytes or the new ones, never a torn file."""
+
+import pytest
+
+from ecgsk._atomic import atomic_write
+
+
+@pytest.mark.parametrize("named", [False, True])
+def test_writes_then_leaves_only_the_target(tmp_path, named):
+    target = tmp_path / "index.json"
+    partial = tmp_path / "index.json.7.partial" if named else None
+    atomic_write(target, lambda f: f.write(b"new"), partial=partial)
+    assert target.read_bytes() == b"new"
+    assert [p.name for p in tmp_path.iterdir()] == ["index.json"]
+
+
+@pytest.mark.parametrize("named", [False, True])
+@pytest.mark.parametrize("error", [OSError("disk full"), KeyboardInterrupt()])
+def test_a_failed_write_keeps_the_old_file_and_no_partial(tmp_path, named, error):
+    target = tmp_path / "ckpt.pt"
+    target.write_bytes(b"previous epoch")
+    seen = []
+
+    def write(f):
+        f.write(b"half")
+        seen.extend(p.name for p in tmp_path.iterdir() if p.name != "ckpt.pt")
+        raise error
+
+    partial = tmp_path / "ckpt.pt.7.partial" if named else None
+    with pytest.raises(type(error)):
+        atomic_write(target, write, partial=partial)
+    assert target.read_bytes() == b"previous epoch"
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
+    assert len(seen) == 1  # the bytes went to a temporary file beside the target
+    if named:
+        assert seen == ["ckpt.pt.7.partial"]
+    else:
+        assert seen[0].startswith(".") and seen[0].endswith(".tmp")
