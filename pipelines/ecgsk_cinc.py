@@ -65,6 +65,63 @@ def network(*, se=True, cardinality=None, base_width=None, class_weight="balance
     :class:`ecgsk.preprocessing.Augmenter` to every batch;
     ``balanced_sampling`` draws each epoch's records so that the classes are
     equally frequent (with ``class_weight=None``: one or the other).
+
+    Parameters
+    ----------
+    se : bool, default=True
+        Squeeze-and-excitation blocks in the network
+        (:class:`~ecgsk.nets.SEResNeXt1d`); ``False`` gives the plain ResNeXt.
+    cardinality : int or None, default=None
+        Groups of the grouped convolutions; ``None`` keeps the small preset's 8.
+    base_width : int or None, default=None
+        Width per group (for 64 planes); ``None`` keeps the small preset's 4.
+    class_weight : "balanced", dict or None, default="balanced"
+        Class weights of the network's loss (see
+        :class:`~ecgsk.neural.ECGNetClassifier`), also with ``balanced_sampling``
+        (:func:`make_pipeline` then passes ``None``). ``None``: unweighted.
+    balanced_sampling : bool, default=False
+        Draw every training epoch so that the four classes are equally frequent;
+        the loss is still weighted by ``class_weight`` unless it is ``None``.
+    criterion : str or torch.nn.Module class or instance, default="auto"
+        Loss of the network (``"auto"``: cross-entropy over the four classes;
+        ``"focal"``: focal loss). See :class:`~ecgsk.neural.ECGNetClassifier`.
+    crop_length : int or None, default=1000
+        Train on random crops of this many samples at 100 Hz (10 s) and predict
+        the mean over half-overlapping windows of that length; ``None``: the
+        whole record.
+    augment : bool, default=True
+        Apply the five augmentations of :class:`~ecgsk.preprocessing.Augmenter`
+        to every training batch.
+    max_epochs : int, default=30
+        Upper bound on the training epochs; early stopping (``patience``) may
+        end training sooner.
+    batch_size : int, default=64
+        Training and prediction batch size.
+    lr : float, default=3e-3
+        Learning rate of the AdamW optimizer (reduced tenfold when the
+        validation loss has not improved for 3 epochs: ``lr_patience=2``).
+    weight_decay : float, default=1e-2
+        Weight decay of the AdamW optimizer (``optimizer__weight_decay`` of
+        :class:`~ecgsk.neural.ECGNetClassifier`).
+    patience : int or None, default=6
+        Early stopping after ``patience`` epochs without improvement of the
+        validation loss, restoring the best weights; ``None`` disables it.
+    amp : bool or None, default=None
+        Mixed precision (``torch.autocast``) in training and prediction;
+        ``None`` turns it on when CUDA is available. See
+        :class:`~ecgsk.neural.ECGNetClassifier`.
+    random_state : int, default=0
+        Seeds the weight initialisation, the validation split, the shuffling,
+        the balanced sampler, the random crops and the augmentation. See
+        :class:`~ecgsk.neural.ECGNetClassifier`.
+    verbose : int, default=0
+        Training log: 0 silent, 1 a table per epoch, 2 also a progress bar.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+        Unfitted: ``Resample (300 -> 100 Hz) -> Standardizer ->
+        ECGNetClassifier(SEResNeXt1d)``, steps ``resample``, ``scale`` and ``net``.
     """
     return Pipeline([
         ("resample", Resample(rate=NETWORK_RATE, sampling_rate=SAMPLING_RATE)),
@@ -146,7 +203,8 @@ def make_pipeline(*, members=MEMBERS_DEFAULT, n_seeds=1, se=True, cardinality=No
         Training and prediction batch size of the ``seresnet`` networks.
     lr : float, default=3e-3
         Learning rate of the ``seresnet`` networks' AdamW optimizer (reduced
-        tenfold after 2 epochs without improvement of the validation loss).
+        tenfold when the validation loss has not improved for 3 epochs:
+        ``lr_patience=2``).
     weight_decay : float, default=1e-2
         Weight decay of the ``seresnet`` networks' AdamW optimizer.
     patience : int or None, default=6

@@ -52,6 +52,68 @@ def network(*, se=True, cardinality=None, base_width=None, crop_length=250, wind
 
     ``balanced_sampling`` draws each epoch's records by the rarity of their
     rarest positive label (:class:`~ecgsk.neural.ECGNetClassifier`).
+
+    Parameters
+    ----------
+    se : bool, default=True
+        Squeeze-and-excitation blocks in the network
+        (:class:`~ecgsk.nets.SEResNeXt1d`); ``False`` gives the plain ResNeXt.
+    cardinality : int or None, default=None
+        Groups of the grouped convolutions; ``None`` keeps the small preset's 8.
+    base_width : int or None, default=None
+        Width per group (for 64 planes); ``None`` keeps the small preset's 4.
+    crop_length : int or None, default=250
+        Train on random crops of this many samples (2.5 s at 100 Hz) and predict
+        the maximum over sliding windows of that length; ``None``: whole
+        records, no windows.
+    window_stride : int or None, default=125
+        Step in samples between the prediction windows (``None``: half of
+        ``crop_length``; unused with ``crop_length=None``).
+    derivatives : bool, default=False
+        Append first-derivative channels to the network's input
+        (:class:`~ecgsk.preprocessing.Derivatives`).
+    augment : bool, default=True
+        Apply the five augmentations of :class:`~ecgsk.preprocessing.Augmenter`
+        to every training batch.
+    criterion : str or torch.nn.Module class or instance, default="auto"
+        Loss of the network (``"auto"``: BCE with logits for PTB-XL's
+        multi-label and binary targets; ``"focal"``: focal loss), unweighted.
+        See :class:`~ecgsk.neural.ECGNetClassifier`.
+    balanced_sampling : bool, default=False
+        Draw every training epoch by the rarity of each record's rarest
+        positive label (multi-label tasks) or with both classes equally
+        frequent (``binary``); see :class:`~ecgsk.neural.ECGNetClassifier`.
+    max_epochs : int, default=40
+        Upper bound on the training epochs; early stopping (``patience``) may
+        end training sooner.
+    batch_size : int, default=64
+        Training and prediction batch size.
+    lr : float, default=3e-3
+        Learning rate of the AdamW optimizer (reduced tenfold when the
+        validation loss has not improved for 4 epochs: ``lr_patience=3``).
+    weight_decay : float, default=1e-2
+        Weight decay of the AdamW optimizer (``optimizer__weight_decay`` of
+        :class:`~ecgsk.neural.ECGNetClassifier`).
+    patience : int or None, default=8
+        Early stopping after ``patience`` epochs without improvement of the
+        validation loss, restoring the best weights; ``None`` disables it.
+    amp : bool or None, default=None
+        Mixed precision (``torch.autocast``) in training and prediction;
+        ``None`` turns it on when CUDA is available. See
+        :class:`~ecgsk.neural.ECGNetClassifier`.
+    random_state : int, default=0
+        Seeds the weight initialisation, the validation split, the shuffling,
+        the balanced sampler, the random crops and the augmentation. See
+        :class:`~ecgsk.neural.ECGNetClassifier`.
+    verbose : int, default=0
+        Training log: 0 silent, 1 a table per epoch, 2 also a progress bar.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+        Unfitted: ``Standardizer -> [Derivatives] ->
+        ECGNetClassifier(SEResNeXt1d)``, steps ``scale``, ``derivatives`` (with
+        ``derivatives=True``) and ``net``.
     """
     steps = [("scale", Standardizer())]
     if derivatives:
@@ -137,7 +199,8 @@ def make_pipeline(*, members=MEMBERS, n_seeds=3, se=True, cardinality=None, base
         Training and prediction batch size of the SE networks.
     lr : float, default=3e-3
         Learning rate of the SE networks' AdamW optimizer (reduced tenfold
-        after 3 epochs without improvement of the validation loss).
+        when the validation loss has not improved for 4 epochs:
+        ``lr_patience=3``).
     weight_decay : float, default=1e-2
         Weight decay of the SE networks' AdamW optimizer.
     patience : int or None, default=8

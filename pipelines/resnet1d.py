@@ -25,7 +25,62 @@ def benchmark_recipe(module, *, module_params=None, derivatives=False, augment=F
                      crop_length=250, window_stride=125, max_epochs=30, batch_size=128,
                      lr=1e-3, weight_decay=1e-3, amp=None, patience=7, random_state=0,
                      verbose=0):
-    """The benchmark's recipe around any network (shared with ``inception1d``)."""
+    """The benchmark's recipe around any network (shared with ``inception1d``).
+
+    Parameters
+    ----------
+    module : torch.nn.Module class or instance
+        The network, the ``module`` of :class:`~ecgsk.neural.ECGNetClassifier`
+        (:class:`~ecgsk.nets.ResNet1d` in :func:`make_pipeline`); a class gets
+        the data's lead and output counts as ``in_channels`` and ``n_classes``
+        unless ``module_params`` sets them.
+    module_params : dict or None, default=None
+        Keyword arguments of the network, passed as ``module__<name>`` to
+        :class:`~ecgsk.neural.ECGNetClassifier`; ``None``: none.
+    derivatives : bool, default=False
+        Append first-derivative channels to the input
+        (:class:`~ecgsk.preprocessing.Derivatives`).
+    augment : bool, default=False
+        Apply the five augmentations of :class:`~ecgsk.preprocessing.Augmenter`
+        to every training batch.
+    crop_length : int or None, default=250
+        Train on random crops of this many samples (2.5 s at 100 Hz) and
+        predict the maximum over sliding windows of that length; ``None``
+        trains and predicts on whole records. See
+        :class:`~ecgsk.neural.ECGNetClassifier`.
+    window_stride : int or None, default=125
+        Step in samples between the prediction windows (``None``: half of
+        ``crop_length``; unused with ``crop_length=None``).
+    max_epochs : int, default=30
+        Upper bound on the training epochs; early stopping (``patience``) may
+        end training sooner.
+    batch_size : int, default=128
+        Training and prediction batch size.
+    lr : float, default=1e-3
+        Learning rate of the AdamW optimizer (reduced tenfold on a plateau of
+        the validation loss, see :class:`~ecgsk.neural.ECGNetClassifier`).
+    weight_decay : float, default=1e-3
+        Weight decay of the AdamW optimizer (``optimizer__weight_decay`` of
+        :class:`~ecgsk.neural.ECGNetClassifier`).
+    amp : bool or None, default=None
+        Mixed precision (``torch.autocast``) in training and prediction;
+        ``None`` turns it on when CUDA is available. See
+        :class:`~ecgsk.neural.ECGNetClassifier`.
+    patience : int or None, default=7
+        Early stopping after ``patience`` epochs without improvement of the
+        validation loss, restoring the best weights; ``None`` disables it.
+    random_state : int, default=0
+        Seeds the weight initialisation, the validation split, the shuffling, the random crops
+        and the augmentation. See :class:`~ecgsk.neural.ECGNetClassifier`.
+    verbose : int, default=0
+        Training log: 0 silent, 1 a table per epoch, 2 also a progress bar.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+        Unfitted: ``Standardizer -> [Derivatives] -> ECGNetClassifier(module)``,
+        steps ``scale``, ``derivatives`` (with ``derivatives=True``) and ``net``.
+    """
     steps = [("scale", Standardizer())]
     if derivatives:
         steps.append(("derivatives", Derivatives(order=1, append=True)))

@@ -105,14 +105,19 @@ def public_callables():
 
 
 def pipeline_callables():
-    """``(name, object)`` of each named pipeline's ``make_pipeline`` and ``search_space``."""
+    """``(name, object)`` of each public function that a named pipeline's module defines.
+
+    ``make_pipeline`` and ``search_space``, and the helpers that recipes and
+    ``bench/`` build on (``network``, ``benchmark_recipe``...).
+    """
     from ecgsk.compare import list_pipelines, load_pipeline_module
 
     for name in sorted(list_pipelines()):
         module = load_pipeline_module(name)
-        for attr in ("make_pipeline", "search_space"):
-            if hasattr(module, attr):
-                yield f"pipelines/{name}.py:{attr}", getattr(module, attr)
+        for attr, value in sorted(vars(module).items()):
+            if (not attr.startswith("_") and inspect.isfunction(value)
+                    and value.__module__ == module.__name__):
+                yield f"pipelines/{name}.py:{attr}", value
 
 
 CALLABLES = sorted(public_callables(), key=lambda item: item[0]) + list(pipeline_callables())
@@ -161,7 +166,8 @@ def test_the_public_callables_are_found():
     for expected in ("ecgsk.metrics.bootstrap_ci", "ecgsk.neural.ECGNetClassifier",
                      "ecgsk.preprocessing.WFDBLoader", "ecgsk.predict.Prediction.write",
                      "pipelines/ecgsk_ptbxl.py:make_pipeline",
-                     "pipelines/features_hgb.py:search_space"):
+                     "pipelines/features_hgb.py:search_space",
+                     "pipelines/ecgsk_ptbxl.py:network", "pipelines/resnet1d.py:benchmark_recipe"):
         assert expected in names
 
 
