@@ -132,7 +132,9 @@ def pairwise_comparison(y, results, task_type, n_classes, *, n_boot=1000, seed=0
             row.update({"value_a": np.nan, "value_b": np.nan, "diff": np.nan,
                         "diff_ci_low": np.nan, "diff_ci_high": np.nan, "p_bootstrap": np.nan})
         if task_type == "binary" and len(np.unique(y)) == 2:
-            row["p_delong"] = delong_test(y, pa[:, 1], pb[:, 1])["p_value"]
+            finite = np.isfinite(pa[:, 1]).all() and np.isfinite(pb[:, 1]).all()
+            row["p_delong"] = (delong_test(y, pa[:, 1], pb[:, 1])["p_value"] if finite
+                               else np.nan)  # undefined, as the AUROC above
         if task_type != "multilabel":
             row["accuracy_a"] = float(np.mean(ya == y))
             row["accuracy_b"] = float(np.mean(yb == y))

@@ -9,30 +9,15 @@ from sklearn.metrics import roc_auc_score
 __all__ = ["delong_test", "mcnemar_test"]
 
 
-def _midranks(x):
-    order = np.argsort(x, kind="mergesort")
-    xs = x[order]
-    ranks = np.empty(len(x))
-    i = 0
-    while i < len(x):
-        j = i
-        while j < len(x) and xs[j] == xs[i]:
-            j += 1
-        ranks[i:j] = 0.5 * (i + j - 1) + 1
-        i = j
-    out = np.empty(len(x))
-    out[order] = ranks
-    return out
-
-
 def _structural_components(y_true, scores):
     """AUCs and DeLong's covariance (the fast algorithm of Sun & Xu, 2014)."""
     pos, neg = scores[:, y_true == 1], scores[:, y_true == 0]
     m, n = pos.shape[1], neg.shape[1]
     k = scores.shape[0]
-    tx = np.array([_midranks(r) for r in pos])
-    ty = np.array([_midranks(r) for r in neg])
-    tz = np.array([_midranks(r) for r in np.hstack([pos, neg])])
+    # Midranks: the average rank of tied scores.
+    tx = stats.rankdata(pos, axis=1)
+    ty = stats.rankdata(neg, axis=1)
+    tz = stats.rankdata(np.hstack([pos, neg]), axis=1)
     aucs = (tz[:, :m].sum(axis=1) / m - (m + 1) / 2) / n
     v01 = (tz[:, :m] - tx) / n
     v10 = 1.0 - (tz[:, m:] - ty) / m
@@ -65,7 +50,8 @@ def delong_test(y_true, score_a, score_b):
     ------
     ValueError
         If ``y_true`` is not 1-D or does not hold exactly the labels 0 and 1,
-        or a score array does not have the shape of ``y_true``.
+        or a score array does not have the shape of ``y_true`` or holds a
+        NaN or infinite score.
 
     References
     ----------
@@ -86,14 +72,21 @@ def delong_test(y_true, score_a, score_b):
     if y_true.ndim != 1:
         raise ValueError(f"delong_test compares AUROCs of one binary label: y_true must be "
                          f"1-D, got shape {y_true.shape}; test each label's column apart.")
+    values = set(np.unique(y_true).tolist()) if y_true.dtype.kind in "biuf" else None
+    if values != {0, 1}:
+        shown = sorted(map(str, np.unique(y_true)))[:5]
+        raise ValueError("delong_test needs binary y_true, the labels 0 and 1 with both "
+                         f"present; got the values {shown}.")
     y_true = y_true.astype(int)
-    if set(np.unique(y_true)) != {0, 1}:
-        raise ValueError("delong_test needs binary y_true with both classes present.")
     score_a, score_b = np.asarray(score_a, float), np.asarray(score_b, float)
     for name, score in (("score_a", score_a), ("score_b", score_b)):
         if score.shape != y_true.shape:
             raise ValueError(f"{name} must hold one score per record of y_true, shape "
                              f"{y_true.shape}; got shape {score.shape}.")
+        bad = np.flatnonzero(~np.isfinite(score))
+        if bad.size:
+            raise ValueError(f"{name} holds {bad.size} NaN or infinite scores, the first at "
+                             f"record {bad[0]}; an AUROC needs a finite score per record.")
     scores = np.vstack([score_a, score_b])
     n_pos = int(y_true.sum())
     if min(n_pos, len(y_true) - n_pos) < 2:

@@ -57,3 +57,15 @@ def test_other_tasks_have_no_challenge_f1(rng):
     table = pairwise_comparison(binary, scores, "binary", 2, n_boot=50)
     assert {"p_delong", "p_mcnemar"} <= set(table.columns)
     assert "p_challenge_f1" not in table.columns
+
+
+@pytest.mark.timeout(60)
+def test_a_pipeline_with_nan_scores_gets_undefined_tests_not_a_hang(rng):
+    y = np.arange(40) % 2
+    p1 = np.clip(y + rng.normal(0, 0.4, 40), 0, 1)
+    good = (np.c_[1 - p1, p1], (p1 > 0.5).astype(int))
+    diverged = (np.full((40, 2), np.nan), np.zeros(40, int))
+    (row,) = pairwise_comparison(y, {"good": good, "nan": diverged}, "binary", 2,
+                                 n_boot=50).to_dict("records")
+    assert np.isnan(row["p_delong"]) and np.isnan(row["p_bootstrap"])
+    assert row["winner"] == "undefined"

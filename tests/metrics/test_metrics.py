@@ -164,6 +164,24 @@ def test_delong_matches_definition():
     assert delong_test(y, a, a)["p_value"] == 1.0
 
 
+@pytest.mark.timeout(60)  # a NaN score used to loop for ever in the midranks
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_delong_names_a_score_that_is_not_finite(bad):
+    y = np.arange(10) % 2
+    a = np.linspace(0, 1, 10)
+    with pytest.raises(ValueError, match="score_b holds 1 NaN or infinite scores, the first at "
+                                         "record 3"):
+        delong_test(y, a, np.where(np.arange(10) == 3, bad, a))
+
+
+@pytest.mark.parametrize("y", [np.array([0, 0.7, 1, 0.2, 1, 0, 1.9, 0]),
+                               np.array(list("nanananan"))[:8],
+                               np.array([-1, 1, -1, 1, -1, 1, -1, 1])])
+def test_delong_refuses_labels_other_than_0_and_1(y):
+    with pytest.raises(ValueError, match="delong_test needs binary y_true, the labels 0 and 1"):
+        delong_test(y, np.linspace(0, 1, 8), np.linspace(1, 0, 8))
+
+
 def test_the_paired_tests_name_mismatched_inputs():
     y = np.arange(10) % 2
     with pytest.raises(ValueError, match=r"score_b must hold one score per record of y_true, "
