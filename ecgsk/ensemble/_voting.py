@@ -10,15 +10,16 @@ from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
+from .._proba import label_columns
 from .._validation import fitting_anew
 
 __all__ = ["SoftVotingEnsemble", "seed_ensemble", "late_fusion"]
 
 
-def _as_proba_matrix(proba):
+def _as_proba_matrix(proba, classes=None):
     """Predictions as ``(n, k)``: sklearn's per-label list becomes one column per label."""
-    if isinstance(proba, list):  # multi-output sklearn estimators: [(n, 2)] * k
-        return np.column_stack([np.asarray(p)[:, -1] for p in proba])
+    if isinstance(proba, list):  # multi-output sklearn estimators: [(n, n_seen)] * k
+        return label_columns(proba, classes)
     proba = np.asarray(proba, dtype=float)
     if proba.ndim != 2:
         raise ValueError(f"predict_proba returned shape {proba.shape}; expected 2-D.")
@@ -235,7 +236,7 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
         check_is_fitted(self, "estimators_")
         total = None
         for w, est in zip(self.weights_, self.estimators_):
-            p = _as_proba_matrix(est.predict_proba(X))
+            p = _as_proba_matrix(est.predict_proba(X), getattr(est, "classes_", None))
             total = w * p if total is None else total + w * p
         return total
 

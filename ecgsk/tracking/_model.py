@@ -18,6 +18,7 @@ import pandas as pd
 from mlflow import pyfunc
 from mlflow.models import Model, infer_signature
 
+from .._proba import label_columns
 from ._curves import is_skorch_net
 
 __all__ = ["log_model", "predict_proba_matrix", "save_model"]
@@ -76,20 +77,7 @@ def predict_proba_matrix(estimator, X, n_classes):
     proba = estimator.predict_proba(X)
     fitted = getattr(estimator, "classes_", None)
     if isinstance(proba, list):
-        columns = []
-        for j, p in enumerate(proba):
-            p = np.asarray(p, dtype=float)
-            labels = None
-            if isinstance(fitted, list) and j < len(fitted):
-                labels = np.asarray(fitted[j])
-            if p.ndim == 1:
-                columns.append(p)
-            elif p.shape[1] == 2:
-                columns.append(p[:, 1])
-            else:  # one label value seen in training: all 1 or all 0
-                constant = labels is not None and labels.size and labels[0] == 1
-                columns.append(np.full(len(p), 1.0 if constant else 0.0))
-        proba = np.column_stack(columns)
+        proba = label_columns(proba, fitted)
     proba = np.asarray(proba, dtype=float)
     if proba.ndim == 1:
         proba = np.column_stack([1 - proba, proba]) if n_classes == 2 else proba[:, None]

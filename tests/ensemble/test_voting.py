@@ -61,6 +61,19 @@ def test_multilabel_stacks_sklearn_lists_and_thresholds(rng):
     assert ens.multilabel_ and list(ens.classes_) == [0, 1, 2]
 
 
+@pytest.mark.parametrize("constant", [0, 1])
+def test_a_label_of_one_value_in_training_gets_that_value_not_the_other(rng, constant):
+    """A label never (always) 1 in training: a tree's list holds one column, P(that value)."""
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    Y = np.c_[y, 1 - y, np.full(60, constant)]
+    ens = SoftVotingEnsemble([("tree", DecisionTreeClassifier(random_state=0))]).fit(X, Y)
+    proba = ens.predict_proba(X[:5])
+    np.testing.assert_array_equal(proba[:, 2], np.full(5, float(constant)))
+    np.testing.assert_array_equal(proba[:, 0], y[:5])  # the others as before
+    np.testing.assert_array_equal(ens.predict(X[:5])[:, 2], np.full(5, constant))
+
+
 def test_ensemble_beats_or_matches_its_worst_member(rng):
     X = rng.normal(size=(400, 5))
     y = (X[:, 0] + X[:, 1] ** 2 - 1 + 0.5 * rng.normal(size=400) > 0).astype(int)
