@@ -1,4 +1,4 @@
-"""Validation metrics for skorch's epoch log.
+"""Validation metrics for skorch's epoch log, and a stop for a diverged training.
 
 :class:`~ecgsk.neural.ECGNetClassifier` logs one validation metric per epoch
 next to the losses: the accuracy (``valid_acc``) for single-label targets and
@@ -8,12 +8,14 @@ prediction caching, so they cost no extra forward pass: ``net.forward_iter``
 then replays the logits of the validation steps.
 """
 
+import math
 import warnings
 
 import numpy as np
 import torch
+from skorch.callbacks import Callback
 
-__all__ = ["valid_accuracy", "valid_macro_auroc"]
+__all__ = ["valid_accuracy", "valid_macro_auroc", "FiniteLoss", "TrainingDiverged"]
 
 
 def _proba(net, X):
@@ -54,3 +56,27 @@ def valid_macro_auroc(net, X, y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return float(roc_auc_score(y[:, keep], proba[:, keep], average="macro"))
+
+
+class TrainingDiverged(ValueError):
+    """A training or validation loss became NaN or infinite."""
+
+
+class FiniteLoss(Callback):
+    """Stop the training, with an error, at the first epoch whose loss is not finite.
+
+    A diverged network (a learning rate too high, an input of extreme
+    values) would otherwise train on to ``max_epochs`` and predict NaN
+    probabilities, which ``predict`` reads as the first class for every
+    record. As scikit-learn's ``MLPClassifier``, the fit fails instead.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        for key in ("train_loss", "valid_loss"):
+            value = row.get(key)
+            if value is not None and not math.isfinite(value):
+                raise TrainingDiverged(
+                    f"{type(net).__name__}: the training diverged: {key} is {value} at epoch "
+                    f"{row['epoch']}. Lower lr, set grad_clip, or check the input for extreme "
+                    "values.")

@@ -37,7 +37,7 @@ from skorch.utils import TeeGenerator, to_tensor
 from torch import nn
 
 from .._validation import check_seed, check_signals
-from ._callbacks import valid_accuracy, valid_macro_auroc
+from ._callbacks import FiniteLoss, valid_accuracy, valid_macro_auroc
 from ._checkpoint import (
     EpochCheckpoint,
     default_checkpoint_dir,
@@ -356,6 +356,11 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
     of it (in the main thread), although skorch ends its epoch loop quietly
     on one: otherwise the caller would take a net trained for fewer epochs
     than asked for as finished. Early stopping still ends ``fit`` normally.
+
+    A training or validation loss that becomes NaN or infinite ends ``fit``
+    with :class:`ValueError` (``callbacks__finite_loss``) and leaves the net
+    unfitted: a diverged net would predict NaN probabilities, which
+    ``predict`` reads as the first class.
 
     Targets as the criterion sees them: binary with one logit: float 0/1 of
     shape ``(batch,)`` against logits ``(batch,)``; multiclass and binary with
@@ -828,6 +833,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
+            ("finite_loss", FiniteLoss()),
         ]
         if getattr(self, "target_type_", None) == _MULTILABEL:
             callbacks.append(("valid_auroc", EpochScoring(
@@ -1058,6 +1064,11 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         Returns
         -------
         self : ECGNetClassifier
+
+        Raises
+        ------
+        ValueError
+            If the training diverges: a loss becomes NaN or infinite.
         """
         reset = not (self.warm_start and self.__sklearn_is_fitted__())
         with self._unfitted_on_error(reset):

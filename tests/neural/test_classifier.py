@@ -184,6 +184,34 @@ def test_multilabel_threshold_per_label():
         clf.predict(X)
 
 
+class NaNNet(TinyNet):
+    """TinyNet whose logits turn NaN: in training (``when="train"``) or in evaluation."""
+
+    def __init__(self, in_channels=1, n_classes=2, hidden=8, when="train"):
+        super().__init__(in_channels, n_classes, hidden)
+        self.when = when
+
+    def forward(self, x):
+        out = super().forward(x)
+        return out * float("nan") if self.training == (self.when == "train") else out
+
+
+@pytest.mark.parametrize("when, key", [("train", "train_loss"), ("eval", "valid_loss")])
+def test_a_diverged_training_fails_and_leaves_the_net_unfitted(when, key):
+    X, y = make_signals(n=40)
+    net = ECGNetClassifier(NaNNet, module__when=when, max_epochs=5, lr=1e-2, batch_size=32,
+                           random_state=0)
+    with pytest.raises(ValueError, match=f"the training diverged: {key} is nan at epoch 1. "
+                                         "Lower lr, set grad_clip"):
+        net.fit(X, y)
+    assert len(net.history) == 1  # stopped at once, not trained on to max_epochs
+    with pytest.raises(NotFittedError):
+        net.predict(X)
+    # Without the check (as asked), the same fit "succeeds" with NaN probabilities.
+    net.set_params(callbacks__finite_loss=None, max_epochs=1).fit(X, y)
+    assert np.isnan(net.predict_proba(X)).all()
+
+
 def test_fit_rejects_threshold_of_wrong_length():
     X, Y = make_multilabel(40)
     with pytest.raises(ValueError, match="threshold has shape \\(4,\\)"):
@@ -421,7 +449,7 @@ def test_default_callbacks_and_disabling_them():
     X, y = make_signals(40)
     clf = fast(max_epochs=1).fit(X, y)
     names = [name for name, _ in clf.callbacks_]
-    assert names == ["epoch_timer", "train_loss", "valid_loss", "valid_acc",
+    assert names == ["epoch_timer", "train_loss", "valid_loss", "finite_loss", "valid_acc",
                      "lr_scheduler", "early_stopping", "grad_clip", "print_log"]
     cbs = dict(clf.callbacks_)
     assert cbs["early_stopping"].monitor == "valid_loss" and cbs["early_stopping"].load_best
@@ -430,7 +458,7 @@ def test_default_callbacks_and_disabling_them():
     clf = fast(max_epochs=1, patience=None, lr_patience=None, grad_clip=None,
                train_split=None).fit(X, y)
     assert [n for n, _ in clf.callbacks_] == [
-        "epoch_timer", "train_loss", "valid_loss", "valid_acc", "print_log"]
+        "epoch_timer", "train_loss", "valid_loss", "finite_loss", "valid_acc", "print_log"]
     assert "valid_loss" not in clf.history[-1]
     clf = fast(max_epochs=1, train_split=None).fit(X, y)
     assert dict(clf.callbacks_)["early_stopping"].monitor == "train_loss"
