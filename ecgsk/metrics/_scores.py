@@ -60,6 +60,13 @@ def challenge_f1(y_true, y_pred, classes=("N", "A", "O")):
 
 def _as_2d(y_true, y_score, name="y_score"):
     y_true = np.asarray(y_true)
+    values = np.unique(y_true) if y_true.size else np.array([0])
+    if y_true.dtype.kind not in "biuf" or not np.isin(values, (0, 1)).all():
+        shown = ", ".join(map(repr, values[:5].tolist())) + (", ..." if len(values) > 5 else "")
+        raise ValueError(
+            f"y_true must hold 0/1 labels (the positive class as 1), got the values {shown}; "
+            "binarize other labels, e.g. sklearn.preprocessing.label_binarize(y, "
+            "classes=...), so that each column of the score has its own 0/1 column.")
     y_score = np.asarray(y_score, dtype=float)
     if y_true.ndim == 1 and y_score.ndim == 2 and y_score.shape[1] == 2:
         y_score = y_score[:, 1]
@@ -90,7 +97,9 @@ def per_class_auroc(y_true, y_score):
     Raises
     ------
     ValueError
-        If ``y_true`` and ``y_score`` have different shapes.
+        If ``y_true`` holds values other than 0 and 1 (string or multiclass
+        labels: which is positive would be guessed), or ``y_true`` and
+        ``y_score`` have different shapes.
 
     Examples
     --------
@@ -131,8 +140,8 @@ def macro_auroc(y_true, y_score):
     Raises
     ------
     ValueError
-        If no column has both label values, or ``y_true`` and ``y_score``
-        have different shapes.
+        If no column has both label values, ``y_true`` holds values other
+        than 0 and 1, or ``y_true`` and ``y_score`` have different shapes.
 
     Warns
     -----

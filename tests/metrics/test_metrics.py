@@ -209,3 +209,14 @@ def test_length_mismatch():
         bootstrap_ci(accuracy_score, [0, 1], [0])
     with pytest.raises(ValueError, match="binary"):
         delong_test([1, 1], [0.1, 0.2], [0.3, 0.4])
+
+
+@pytest.mark.parametrize("y", [np.array(["normal", "af", "normal", "af"]),
+                               np.array([0, 1, 2, 1]), np.array([-1, 1, -1, 1])])
+def test_auroc_refuses_labels_whose_positive_class_it_would_guess(y):
+    score = np.array([0.9, 0.1, 0.8, 0.2])  # of "af": the string case used to give 0.0
+    with pytest.raises(ValueError, match="y_true must hold 0/1 labels .*label_binarize"):
+        macro_auroc(y, score)
+    with pytest.raises(ValueError, match="y_true must hold 0/1 labels"):
+        per_class_auroc(y, score)
+    assert macro_auroc(y == "af" if y.dtype.kind == "U" else y == 1, 1 - score) == 1.0
