@@ -37,8 +37,15 @@ def load_cinc2017(root, *, download=False):
     """
     folder = resolve_root(root, marker="REFERENCE.csv", name="cinc2017", download=download,
                           subdirs=("training2017", "training"))
-    ref = pd.read_csv(folder / "REFERENCE.csv", header=None, names=["record", "label"],
-                      dtype=str)
+    try:
+        ref = pd.read_csv(folder / "REFERENCE.csv", header=None, names=["record", "label"],
+                          dtype=str)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{folder / 'REFERENCE.csv'} is not a readable csv file of "
+                         f"'record,label' lines: {exc}") from None
+    if ref.empty:
+        raise ValueError(f"{folder / 'REFERENCE.csv'} is empty: it lists a 'record,label' line "
+                         "for each record.")
     ref["record"] = ref["record"].str.strip()
     ref["label"] = ref["label"].str.strip()
     unknown = sorted(set(ref["label"]) - set(CINC2017_CLASSES))

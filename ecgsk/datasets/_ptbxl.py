@@ -62,6 +62,26 @@ def _parse_codes(text, ecg_id, root):
     return codes
 
 
+def _check_ids_and_folds(meta, path):
+    """``meta`` (indexed by ``ecg_id``) with numeric folds; a duplicate id or a bad fold is named.
+
+    A ``strat_fold`` that is not a whole number would turn the whole column
+    into text, and every fold of ``split_folds`` would then select no record.
+    """
+    repeated = meta.index[meta.index.duplicated()]
+    if len(repeated):
+        raise ValueError(f"{path} lists ecg_id {repeated[0]} more than once "
+                         f"({len(repeated)} repeated rows in all); each record needs one row.")
+    folds = pd.to_numeric(meta["strat_fold"], errors="coerce")
+    bad = meta["strat_fold"].notna() & (folds.isna() | (folds % 1 != 0))
+    if bad.any():
+        first = bad.idxmax()
+        raise ValueError(f"{path}: strat_fold of ecg_id {first} is {meta.at[first, 'strat_fold']!r}"
+                         f" ({int(bad.sum())} such rows in all); folds are whole numbers "
+                         "(PTB-XL's are 1-10), or empty for a record without one.")
+    return meta.assign(strat_fold=folds)
+
+
 def _label_map(statements, task):
     """SCP code -> label of ``task`` (None where the code has no label there)."""
     if task == "all":
@@ -172,7 +192,7 @@ def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0
     meta = _read_table(root / "ptbxl_database.csv", ["ecg_id", "scp_codes", "patient_id",
                                                      "strat_fold", file_col]
                        + (["report"] if task == "binary_report" else []))
-    meta = meta.set_index("ecg_id")
+    meta = _check_ids_and_folds(meta.set_index("ecg_id"), root / "ptbxl_database.csv")
     total = len(meta)
     meta["scp_codes"] = [_parse_codes(codes, ecg_id, root)
                          for ecg_id, codes in meta["scp_codes"].items()]

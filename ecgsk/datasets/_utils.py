@@ -1,5 +1,6 @@
 """Helpers shared by the readers."""
 
+import os
 import warnings
 from pathlib import Path
 
@@ -10,6 +11,9 @@ def check_root(root, name):
     """``root`` as a resolved Path; a clear error for None or a file."""
     if root is None:
         raise ValueError(f"root must be a folder of {name} records, got None.")
+    if not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"root must be the path of a folder of {name} records (a str or "
+                        f"path-like), got {type(root).__name__} {root!r}.")
     path = Path(root).expanduser().resolve()
     if path.is_file():
         raise NotADirectoryError(f"root must be a folder of {name} records; {path} is a file.")

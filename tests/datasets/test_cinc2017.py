@@ -62,3 +62,23 @@ def test_unknown_label(tmp_path):
 def test_missing_root(tmp_path):
     with pytest.raises(FileNotFoundError, match="REFERENCE.csv"):
         load_cinc2017(tmp_path)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "is empty: it lists a 'record,label' line for each record"),
+    (b"A00001,N\n\xff\xfe\x00garbage,\xc3\n", "is not a readable csv file of 'record,label'"),
+])
+def test_an_unreadable_reference_file_is_named(tmp_path, content, message):
+    (tmp_path / "REFERENCE.csv").write_bytes(content)
+    with pytest.raises(ValueError, match=rf"REFERENCE.csv {message}"):
+        load_cinc2017(tmp_path)
+
+
+@pytest.mark.parametrize("root", [5, ["data"]])
+def test_a_root_that_is_not_a_path_is_named(root):
+    from ecgsk.datasets import load_ptbdb, load_ptbxl, load_wfdb_dir
+
+    for load in (load_cinc2017, load_ptbxl, load_ptbdb, load_wfdb_dir):
+        with pytest.raises(TypeError, match=r"root must be the path of a folder of .* records "
+                                            r"\(a str or path-like\), got"):
+            load(root)

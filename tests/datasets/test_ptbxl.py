@@ -178,6 +178,12 @@ def _edited_copy(ptbxl_root, tmp_path, table, edit):
                         r"expected a dict"),
     ("ptbxl_database.csv", lambda f: f.head(0), "superdiagnostic",
      r"no PTB-XL record under .* is left"),
+    ("ptbxl_database.csv",
+     lambda f: f.assign(strat_fold=["ten"] + list(f.strat_fold[1:-1]) + [2.5]), "superdiagnostic",
+     r"ptbxl_database.csv: strat_fold of ecg_id \d+ is 'ten' \(2 such rows in all\); folds are "
+     r"whole numbers"),
+    ("ptbxl_database.csv", lambda f: f.iloc[[0, 1, 0]], "superdiagnostic",
+     r"ptbxl_database.csv lists ecg_id \d+ more than once \(1 repeated rows in all\)"),
 ])
 def test_a_malformed_table_names_the_file_and_column_or_record(ptbxl_root, tmp_path, table,
                                                                edit, task, message):
