@@ -148,6 +148,24 @@ def _record_features(sig, fs, detector, min_beats):
     return [n_beats] + _rr_statistics(rr) + [0.0]
 
 
+#: gqrs reads the signal as 5 uV steps (wfdb's default ADC gain of 200 per mV); far above
+#: any ECG in mV it overflows inside wfdb. Beyond this, the signal is not in mV.
+_GQRS_MAX_MV = 1e4
+
+
+def _check_amplitude(signals, detector, owner):
+    """Name the first record too large for ``gqrs`` to be in mV (µV or ADC counts, say)."""
+    if detector != "gqrs" or not len(signals):
+        return
+    peak = np.abs(signals).reshape(len(signals), -1).max(axis=1)
+    if peak.max() > _GQRS_MAX_MV:
+        i = int(np.argmax(peak > _GQRS_MAX_MV))
+        raise ValueError(
+            f"{owner}: record {i} reaches {peak[i]:.3g} in amplitude; the QRS detector (gqrs) "
+            "reads signals in mV, where an ECG spans a few mV. Convert the signals to mV "
+            "(are they in uV or ADC counts?), or pass detector='xqrs'.")
+
+
 def _chunk_features(record_features, signals, *args):
     return [record_features(s, *args) for s in signals]
 
@@ -237,6 +255,7 @@ class _OneLeadBeatFeatures(BaseFeatures):
     def _compute(self, X):
         fs = self._check_params()
         signals = X[:, self.lead_index_, :]
+        _check_amplitude(signals, self.detector, type(self).__name__)
         rows = _map_records(self._features_of_record, signals, self.n_jobs, fs,
                             self.detector, self.min_beats)
         return np.asarray(rows, dtype=np.float64).reshape(len(signals), len(self._FEATURES))

@@ -242,3 +242,20 @@ def test_bad_parameters_raise_naming_the_parameter(cls, params, match):
         cls(**params).fit(X)
     if "needs" in match:
         assert cls.__name__ in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["RhythmFeatures", "BeatFeatures", "BeatTemplate"])
+def test_signals_not_in_mv_are_named_before_gqrs_overflows(name):
+    import ecgsk.features
+
+    from ecgsk.datasets import make_synthetic_ecg
+
+    X, _ = make_synthetic_ecg(3, 1, 100, 5, random_state=0)
+    X = X.copy()
+    X[1] *= 1e6  # a record in nV: gqrs used to raise OverflowError deep inside wfdb
+    cls = getattr(ecgsk.features, name)
+    with pytest.raises(ValueError, match=rf"{name}: record 1 reaches .* in amplitude; the QRS "
+                                         r"detector \(gqrs\) reads signals in mV"):
+        cls(sampling_rate=100).fit_transform(X)
+    rows = cls(sampling_rate=100, detector="xqrs").fit_transform(X)  # as the message offers
+    assert rows.shape[0] == 3
