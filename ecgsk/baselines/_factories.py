@@ -313,6 +313,13 @@ def make_randomconv_ridge(n_kernels=10_000, *, random_state=None, n_jobs=1,
     """
     random_state = _check_random_state(random_state)
     class_weight = _check_class_weight(class_weight)
+    try:
+        grid = np.asarray(alphas, dtype=float).ravel()
+    except (TypeError, ValueError):
+        grid = np.array([np.nan])
+    if not grid.size or not np.all(np.isfinite(grid) & (grid > 0)):
+        raise ValueError(f"alphas must be a non-empty sequence of positive numbers (the ridge "
+                         f"penalties to choose from), got {alphas!r}.")
     return Pipeline([
         ("features", RandomConvFeatures(n_kernels=n_kernels, random_state=random_state,
                                         n_jobs=n_jobs)),

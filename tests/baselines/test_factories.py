@@ -305,3 +305,8 @@ def test_randomconv_ridge_bad_arguments():
         make_randomconv_ridge(class_weight="equal")
     with pytest.raises(ValueError, match="n_kernels"):
         make_randomconv_ridge(n_kernels=10).fit(np.zeros((4, 100)), [0, 1, 0, 1])
+    for alphas in ([], [0.1, 0.0], [1.0, np.nan], "large", None):  # [] used to fail in sklearn
+        with pytest.raises(ValueError, match="alphas must be a non-empty sequence of positive "
+                                             "numbers"):
+            make_randomconv_ridge(alphas=alphas)
+    assert make_randomconv_ridge(alphas=2.0)[-1].alphas == 2.0  # one penalty: as given
