@@ -1,5 +1,7 @@
 """Bootstrap confidence intervals and the paired bootstrap test."""
 
+import numbers
+
 import numpy as np
 from sklearn.utils import check_random_state
 
@@ -9,6 +11,17 @@ __all__ = ["bootstrap_ci", "paired_bootstrap"]
 def _resamples(n, n_boot, random_state):
     rng = check_random_state(random_state)
     return (rng.randint(0, n, size=n) for _ in range(n_boot))
+
+
+def _check_options(n_boot, confidence):
+    """``n_boot`` a non-negative integer, ``confidence`` a number in (0, 1), named if not."""
+    if isinstance(n_boot, (bool, np.bool_)) or not isinstance(n_boot, numbers.Integral) \
+            or n_boot < 0:
+        raise ValueError(f"n_boot must be a non-negative integer (resamples to draw), got "
+                         f"{n_boot!r}.")
+    if isinstance(confidence, (bool, np.bool_)) or not isinstance(confidence, numbers.Real) \
+            or not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}.")
 
 
 def _safe(metric, *args):
@@ -51,8 +64,8 @@ def bootstrap_ci(metric, y_true, y_score, *, n_boot=1000, confidence=0.95, rando
     ------
     ValueError
         If ``y_true`` and ``y_score`` hold different numbers of records,
-        ``confidence`` is not in (0, 1), or ``metric`` raises it on the
-        whole set of records.
+        ``n_boot`` is not a non-negative integer, ``confidence`` is not in
+        (0, 1), or ``metric`` raises it on the whole set of records.
 
     Examples
     --------
@@ -65,8 +78,7 @@ def bootstrap_ci(metric, y_true, y_score, *, n_boot=1000, confidence=0.95, rando
     y_true, y_score = np.asarray(y_true), np.asarray(y_score)
     if len(y_true) != len(y_score):
         raise ValueError(f"y_true has {len(y_true)} records but y_score has {len(y_score)}.")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}.")
+    _check_options(n_boot, confidence)
     point = float(metric(y_true, y_score))
     stats = np.array([_safe(metric, y_true[i], y_score[i])
                       for i in _resamples(len(y_true), n_boot, random_state)])
@@ -117,8 +129,8 @@ def paired_bootstrap(metric, y_true, score_a, score_b, *, n_boot=1000, confidenc
     ------
     ValueError
         If ``y_true``, ``score_a`` and ``score_b`` hold different numbers of
-        records, ``confidence`` is not in (0, 1), or ``metric`` raises it on
-        the whole set of records.
+        records, ``n_boot`` is not a non-negative integer, ``confidence`` is
+        not in (0, 1), or ``metric`` raises it on the whole set of records.
 
     Examples
     --------
@@ -134,8 +146,7 @@ def paired_bootstrap(metric, y_true, score_a, score_b, *, n_boot=1000, confidenc
     y_true, score_a, score_b = map(np.asarray, (y_true, score_a, score_b))
     if not len(y_true) == len(score_a) == len(score_b):
         raise ValueError("y_true, score_a and score_b must have the same number of records.")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}.")
+    _check_options(n_boot, confidence)
     diff = float(metric(y_true, score_a) - metric(y_true, score_b))
     diffs = []
     for idx in _resamples(len(y_true), n_boot, random_state):

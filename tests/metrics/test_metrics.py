@@ -220,3 +220,17 @@ def test_auroc_refuses_labels_whose_positive_class_it_would_guess(y):
     with pytest.raises(ValueError, match="y_true must hold 0/1 labels"):
         per_class_auroc(y, score)
     assert macro_auroc(y == "af" if y.dtype.kind == "U" else y == 1, 1 - score) == 1.0
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"n_boot": -5}, "n_boot must be a non-negative integer .*got -5"),  # used to give NaN bounds
+    ({"n_boot": 1.5}, "n_boot must be a non-negative integer .*got 1.5"),
+    ({"n_boot": "10"}, "n_boot must be a non-negative integer .*got '10'"),
+    ({"confidence": "0.95"}, r"confidence must be in \(0, 1\), got '0.95'"),
+])
+def test_the_bootstraps_name_a_bad_option(options, message):
+    y = np.arange(20) % 2
+    with pytest.raises(ValueError, match=message):
+        bootstrap_ci(roc_auc_score, y, y * 0.5, **options)
+    with pytest.raises(ValueError, match=message):
+        paired_bootstrap(roc_auc_score, y, y * 0.5, y * 0.2, **options)
