@@ -2,6 +2,7 @@
 
 import numbers
 import sys
+from collections.abc import Iterable
 
 import numpy as np
 from sklearn.base import ClassifierMixin, MetaEstimatorMixin, clone
@@ -288,9 +289,10 @@ def seed_ensemble(estimator, seeds=(0, 1, 2), *, seed_params=None, weights=None)
         The recipe, e.g. a named pipeline of ``pipelines/``.
     seeds : sequence of int, default=(0, 1, 2)
         One member per seed, named ``seed<k>``.
-    seed_params : list of str or None, default=None
-        Parameters that receive the seed. ``None`` takes every
-        ``random_state`` parameter of ``estimator`` and of its steps.
+    seed_params : str, list of str or None, default=None
+        Parameters that receive the seed (one name, or several). ``None``
+        takes every ``random_state`` parameter of ``estimator`` and of its
+        steps.
     weights : array-like or None, default=None
         See :class:`SoftVotingEnsemble`.
 
@@ -307,10 +309,16 @@ def seed_ensemble(estimator, seeds=(0, 1, 2), *, seed_params=None, weights=None)
     >>> [(name, est.random_state) for name, est in ens.estimators]
     [('seed0', 0), ('seed1', 1)]
     """
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable):
+        raise ValueError(f"seeds must be a sequence of distinct integers, got {seeds!r}; "
+                         "e.g. seeds=(0, 1, 2).")
     seeds = list(seeds)
-    if not seeds or not all(isinstance(s, numbers.Integral) for s in seeds) \
-            or len(set(seeds)) != len(seeds):
+    integers = all(isinstance(s, numbers.Integral) and not isinstance(s, (bool, np.bool_))
+                   for s in seeds)
+    if not seeds or not integers or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct integers, at least one; got {seeds!r}.")
+    if isinstance(seed_params, str):
+        seed_params = [seed_params]  # one name, not its letters
     names = _seed_param_names(estimator) if seed_params is None else list(seed_params)
     if not names:
         raise ValueError(f"{type(estimator).__name__} has no random_state parameter; name the "
@@ -336,8 +344,8 @@ def late_fusion(networks=(), features=None, *, feature_weight=1.0, prefix="net",
     features : classifier or None, default=None
         A model on engineered features, named ``features``.
     feature_weight : float, default=1.0
-        Weight of ``features`` relative to the whole network share (ignored
-        when ``features`` is the only member).
+        Weight of ``features`` relative to the whole network share, a
+        positive number (ignored when ``features`` is the only member).
     prefix : str, default="net"
         Name prefix of the network members.
     others : sequence of (str, classifier) tuples, default=()
@@ -367,5 +375,8 @@ def late_fusion(networks=(), features=None, *, feature_weight=1.0, prefix="net",
     weights = [1.0 / len(networks) for _ in networks] + [1.0 for _ in others]
     if features is not None:
         estimators.append(("features", features))
+        if isinstance(feature_weight, (bool, np.bool_)) \
+                or not isinstance(feature_weight, numbers.Real) or not feature_weight > 0:
+            raise ValueError(f"feature_weight must be a positive number, got {feature_weight!r}.")
         weights.append(float(feature_weight) if weights else 1.0)
     return SoftVotingEnsemble(estimators, weights=weights)

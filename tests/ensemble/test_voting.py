@@ -138,6 +138,16 @@ def test_seed_ensemble_errors():
         seed_ensemble(make_pipeline(StandardScaler()), seeds=[0])
     with pytest.raises(ValueError, match="not parameters"):
         seed_ensemble(LogisticRegression(), seeds=[0], seed_params=["nope"])
+    for seeds in (0, "012"):  # 0: a TypeError from list(); "012": the seeds '0', '1', '2'
+        with pytest.raises(ValueError, match=r"seeds must be a sequence of distinct integers, "
+                                             r"got .*; e.g. seeds=\(0, 1, 2\)"):
+            seed_ensemble(LogisticRegression(), seeds=seeds)
+    with pytest.raises(ValueError, match=r"seeds must be distinct integers, at least one; got "
+                                         r"\[True, False\]"):
+        seed_ensemble(LogisticRegression(), seeds=[True, False])
+    # One parameter named as a string: that parameter, not its letters.
+    ens = seed_ensemble(LogisticRegression(), seeds=[3, 4], seed_params="random_state")
+    assert [e.random_state for _, e in ens.estimators] == [3, 4]
 
 
 def test_late_fusion_names_and_weights(rng):
@@ -166,6 +176,10 @@ def test_late_fusion_names_and_weights(rng):
     assert alone.weights == pytest.approx([1.0, 3.0])
     with pytest.raises(ValueError, match="networks, other members, features"):
         late_fusion([], None)
+    for weight in ("x", None, 0, -1.0, True):  # "x" and None were float()'s errors
+        with pytest.raises(ValueError, match=f"feature_weight must be a positive number, got "
+                                             f"{weight!r}"):
+            late_fusion([LogisticRegression()], DecisionTreeClassifier(), feature_weight=weight)
 
 
 @pytest.mark.parametrize("members, n_seeds, match", [
