@@ -1,6 +1,7 @@
 """Point metrics."""
 
 import warnings
+from collections.abc import Iterable
 
 import numpy as np
 from sklearn.metrics import f1_score, roc_auc_score, roc_curve
@@ -36,7 +37,8 @@ def challenge_f1(y_true, y_pred, classes=("N", "A", "O")):
     Raises
     ------
     ValueError
-        When no label of ``y_true`` or ``y_pred`` is one of ``classes``
+        When ``classes`` is not a sequence of labels, or no label of
+        ``y_true`` or ``y_pred`` is one of ``classes``
         (labels written otherwise would score 0 for perfect predictions).
 
     Examples
@@ -46,6 +48,9 @@ def challenge_f1(y_true, y_pred, classes=("N", "A", "O")):
     >>> challenge_f1([0, 1, 2, 3], [0, 1, 0, 3], classes=(0, 1, 2))
     0.5555555555555555
     """
+    if isinstance(classes, (str, bytes)) or not isinstance(classes, Iterable):
+        raise ValueError(f"classes must be a sequence of the scored labels, e.g. "
+                         f"('N', 'A', 'O'), got {classes!r}.")
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     seen = set(np.unique(y_true).tolist()) | set(np.unique(y_pred).tolist())
     if not seen & set(classes):

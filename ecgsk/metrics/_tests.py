@@ -130,7 +130,8 @@ def mcnemar_test(y_true, pred_a, pred_b):
     Raises
     ------
     ValueError
-        If ``pred_a`` or ``pred_b`` does not have the shape of ``y_true``.
+        If ``y_true`` holds no record, or ``pred_a`` or ``pred_b`` does not
+        have the shape of ``y_true``.
 
     Examples
     --------
@@ -142,6 +143,9 @@ def mcnemar_test(y_true, pred_a, pred_b):
     (5, 1, 0.219)
     """
     y_true, pred_a, pred_b = map(np.asarray, (y_true, pred_a, pred_b))
+    if y_true.ndim == 0 or not len(y_true):
+        raise ValueError(f"mcnemar_test needs at least one record; y_true has shape "
+                         f"{y_true.shape}.")
     for name, pred in (("pred_a", pred_a), ("pred_b", pred_b)):
         if pred.shape != y_true.shape:
             raise ValueError(f"{name} must have the shape of y_true, {y_true.shape}; got "

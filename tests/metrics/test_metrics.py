@@ -234,3 +234,12 @@ def test_the_bootstraps_name_a_bad_option(options, message):
         bootstrap_ci(roc_auc_score, y, y * 0.5, **options)
     with pytest.raises(ValueError, match=message):
         paired_bootstrap(roc_auc_score, y, y * 0.5, y * 0.2, **options)
+
+
+def test_challenge_f1_and_mcnemar_name_what_they_cannot_use():
+    for classes in (None, "NAO"):  # None was a TypeError; a string is read as its letters
+        with pytest.raises(ValueError, match=r"classes must be a sequence of the scored labels"):
+            challenge_f1(["N", "A"], ["N", "A"], classes=classes)
+    with pytest.raises(ValueError, match=r"mcnemar_test needs at least one record; y_true has "
+                                         r"shape \(0,\)"):
+        mcnemar_test([], [], [])
