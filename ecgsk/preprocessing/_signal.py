@@ -8,6 +8,7 @@ Filters are built with :mod:`scipy.signal` and applied forward and backward
 """
 
 import numbers
+from collections.abc import Iterable
 from fractions import Fraction
 
 import numpy as np
@@ -494,6 +495,9 @@ class LeadSelector(_SignalTransformer):
             raise ValueError("LeadSelector needs leads (indices or names), got None.")
         if isinstance(leads, (str, numbers.Integral)):
             leads = [leads]
+        if isinstance(leads, (dict, set)) or not isinstance(leads, Iterable):
+            raise ValueError(f"leads must be a lead index or name, or a sequence of them (in "
+                             f"output order), got {leads!r}.")
         leads = list(leads)
         if not leads:
             raise ValueError("leads is empty: select at least one lead.")
@@ -505,6 +509,12 @@ class LeadSelector(_SignalTransformer):
                 raise ValueError("lead_names must be a sequence of strings, one per lead, "
                                  f"got {names!r}.")
             names = tuple(names)
+            lower = [n.lower() for n in names]
+            doubled = sorted({lead for lead in leads if isinstance(lead, str)
+                              and lower.count(lead.lower()) > 1})
+            if doubled:
+                raise ValueError(f"lead_names holds {', '.join(doubled)} more than once, so "
+                                 "selecting it by name is ambiguous; pass its index instead.")
             if len(names) != n_leads:
                 raise ValueError(f"lead_names has {len(names)} names but X has {n_leads} "
                                  "lead(s); pass the names of X's leads as lead_names.")

@@ -276,6 +276,10 @@ def test_lead_selector_custom_names():
     # lead_names are checked even when the leads are indices
     ({"leads": [0], "lead_names": "abc"}, 3, "lead_names must be a sequence of strings"),
     ({"leads": [0], "lead_names": ["I", "II"]}, 3, "lead_names has 2 names but X has 3"),
+    ({"leads": 1.0}, 12, r"leads must be a lead index or name, or a sequence of them .*1.0"),
+    ({"leads": {0: 1}}, 12, r"leads must be a lead index or name, or a sequence"),
+    ({"leads": ["a"], "lead_names": ["A", "a", "B"]}, 3,
+     r"lead_names holds a more than once, so selecting it by name is ambiguous"),
 ])
 def test_lead_selector_errors(params, n_leads, match):
     with pytest.raises(ValueError, match=match):
