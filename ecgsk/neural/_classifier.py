@@ -602,6 +602,9 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             raise ValueError(f"verbose must be an integer >= 0, got {self.verbose!r}.")
         if not callable(self.dataset):
             raise ValueError(f"dataset must be a Dataset class or callable, got {self.dataset!r}.")
+        if not callable(self.optimizer):
+            raise ValueError(f"optimizer must be a torch.optim.Optimizer class (e.g. "
+                             f"torch.optim.AdamW), got {self.optimizer!r}.")
         cd = self.checkpoint_dir
         if cd is not None and not isinstance(cd, (str, os.PathLike)):
             raise ValueError(f"checkpoint_dir must be None or a folder path, got {cd!r}.")
@@ -777,7 +780,11 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
                 raise ValueError(
                     f"class_weight has keys {unknown} that are not classes of y "
                     f"{self.classes_.tolist()}.")
-            weights = np.array([cw.get(c, 1.0) for c in self.classes_.tolist()], float)
+            values = [cw.get(c, 1.0) for c in self.classes_.tolist()]
+            if not all(isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+                       for v in values):
+                raise ValueError(f"class_weight values must be positive numbers, got {cw!r}.")
+            weights = np.array(values, float)
             if not np.isfinite(weights).all() or (weights <= 0).any():
                 raise ValueError(f"class_weight values must be positive, got {cw!r}.")
             return weights
@@ -798,8 +805,11 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         return {"weight": cw}
 
     def _check_threshold(self):
-        t = np.asarray(self.threshold, dtype=np.float64) if not isinstance(
-            self.threshold, (str, bytes)) else None
+        try:
+            t = np.asarray(self.threshold, dtype=np.float64) if not isinstance(
+                self.threshold, (str, bytes)) else None
+        except (TypeError, ValueError):  # ["a"], None in a list...
+            t = None
         if t is None or not np.isfinite(t).all() or ((t < 0) | (t > 1)).any():
             raise ValueError(
                 f"threshold must hold probabilities in [0, 1], got {self.threshold!r}.")
