@@ -477,6 +477,12 @@ class Augmenter(_SignalTransformer):
         -------
         x_aug : torch.Tensor
             Augmented batch with the shape, dtype and device of ``x``.
+
+        Raises
+        ------
+        ValueError
+            If an operation returns anything but a tensor of the shape it
+            was given.
         """
         import torch
 
@@ -489,5 +495,10 @@ class Augmenter(_SignalTransformer):
         # even when the estimator does not refit the Augmenter.
         out = x.clone()
         for op in self._resolve_operations():
+            before = out.shape
             out = op(out, generator=generator)
+            if not isinstance(out, torch.Tensor) or out.shape != before:
+                got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+                raise ValueError(f"the augmentation {op!r} must return a torch tensor of the "
+                                 f"shape it was given, {tuple(before)}; it returned {got}.")
         return out

@@ -318,3 +318,16 @@ def test_augmenting_real_ecgs_keeps_them_plausible(ptbxl_root):
 def test_augmenter_names_a_bad_random_state_in_fit():
     with pytest.raises(ValueError, match=r"random_state must be None, an int or a numpy RandomState, got 'abc'"):
         Augmenter(random_state="abc").fit(np.zeros((2, 1, 50), np.float32))
+
+
+@pytest.mark.parametrize("op, got", [
+    (lambda x, generator=None: x[:-1], r"\(2, 1, 50\)"),          # drops a record
+    (lambda x, generator=None: x[..., :25], r"\(3, 1, 25\)"),     # crops the samples
+    (lambda x, generator=None: x.numpy(), "ndarray"),
+])
+def test_an_operation_that_changes_the_shape_is_named(op, got):
+    X = np.zeros((3, 1, 50), np.float32)
+    with pytest.raises(ValueError, match=rf"the augmentation .* must return a torch tensor of "
+                                         rf"the shape it was given, \(3, 1, 50\); it returned "
+                                         rf"{got}"):
+        Augmenter(operations=[op], random_state=0).fit_transform(X)
