@@ -181,6 +181,8 @@ def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0
                          "Resample on load with WFDBLoader(sampling_rate=...) instead.")
     if isinstance(min_samples, bool) or not isinstance(min_samples, (int, np.integer)) or min_samples < 0:
         raise ValueError(f"min_samples must be a non-negative integer, got {min_samples!r}.")
+    if not isinstance(impute_meta, (bool, np.bool_)):
+        raise ValueError(f"impute_meta must be True or False, got {impute_meta!r}.")
     if task == "binary_report":
         try:
             re.compile(report_pattern)

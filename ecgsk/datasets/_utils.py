@@ -4,6 +4,8 @@ import os
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 __all__ = ["check_root", "resolve_root", "report_dropped"]
 
 
@@ -25,6 +27,8 @@ def resolve_root(root, *, marker, name, download, subdirs=()):
 
     ``subdirs`` are tried below ``root`` in order, then ``root`` itself.
     """
+    if not isinstance(download, (bool, np.bool_)):  # "no" would start a download
+        raise ValueError(f"download must be True or False, got {download!r}.")
     root = check_root(root, name)
     candidates = [root / s for s in subdirs] + [root]
     for cand in candidates:

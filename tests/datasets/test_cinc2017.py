@@ -82,3 +82,13 @@ def test_a_root_that_is_not_a_path_is_named(root):
         with pytest.raises(TypeError, match=r"root must be the path of a folder of .* records "
                                             r"\(a str or path-like\), got"):
             load(root)
+
+
+def test_flags_that_are_not_bools_are_named(tmp_path):
+    from ecgsk.datasets import load_ptbdb, load_ptbxl
+
+    for load in (load_cinc2017, load_ptbxl, load_ptbdb):
+        with pytest.raises(ValueError, match="download must be True or False, got 'no'"):
+            load(tmp_path, download="no")  # truthy: it used to start a download
+    with pytest.raises(ValueError, match="impute_meta must be True or False, got 'yes'"):
+        load_ptbxl(tmp_path, impute_meta="yes")
