@@ -189,6 +189,10 @@ def test_environment_tags(tracking_uri, client):
     ("https://h/api?page=2&api_key=k1", "https://h/api?page=2&api_key=***"),
     ("Authorization: Bearer abc.def", "Authorization: *** ***"),
     ("max_tokens=5 n_layers=3", "max_tokens=5 n_layers=3"),
+    # psycopg2's message for a missing PGPASSWORD: "no" is not a password.
+    ("failed: fe_sendauth: no password supplied", "failed: fe_sendauth: no password supplied"),
+    ("aws_secret: zzz x-auth-token: t1 dbpassword=p", "aws_secret: *** x-auth-token: *** "
+                                                     "dbpassword=***"),
 ])
 def test_mask_secrets(text, expected):
     assert mask_secrets(text) == expected
