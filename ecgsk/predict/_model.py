@@ -1,6 +1,7 @@
 """Load an ecgsk MLflow model with what it knows of its training signals."""
 
 import os
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,9 +152,9 @@ def load_ecg_model(model_uri, tracking_uri=None):
     Raises
     ------
     PredictError
-        If the model cannot be found or loaded (a ``sqlite:///`` store that
-        does not exist included), or is not an ecgsk model (no class names in
-        its pyfunc flavour).
+        If the model cannot be found or loaded (a local folder or a
+        ``sqlite:///`` store that does not exist included), or is not an ecgsk
+        model (no class names in its pyfunc flavour).
 
     Examples
     --------
@@ -170,6 +171,10 @@ def load_ecg_model(model_uri, tracking_uri=None):
 
     uri = os.fspath(model_uri)
     local = os.path.exists(uri)
+    if not local and not re.match(r"[A-Za-z][A-Za-z0-9+.\-]*:", uri):  # no runs:/, models:/...
+        raise PredictError(f"the model folder {uri} does not exist; a model is a local folder "
+                           "holding an MLmodel file, or an MLflow URI such as "
+                           "runs:/<run_id>/model or models:/<name>/<version>.")
     if local:
         uri = os.path.abspath(uri)
         if not os.path.isfile(os.path.join(uri, "MLmodel")):

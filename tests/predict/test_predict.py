@@ -337,7 +337,7 @@ def test_an_unreadable_record_is_rejected_once_and_the_rest_predicted(trained, t
 def test_bad_requests_exit_2_with_a_message(trained, tmp_path, capsys):
     assert main([str(tmp_path / "nowhere"), str(trained["record"]),
                  "--tracking-uri", trained["uri"]]) == 2
-    assert "cannot load the model" in capsys.readouterr().err
+    assert f"the model folder {tmp_path / 'nowhere'} does not exist" in capsys.readouterr().err
     assert main(["runs:/0123456789abcdef/model", str(trained["record"]),
                  "--tracking-uri", trained["uri"]]) == 2
     err = capsys.readouterr().err
@@ -369,6 +369,10 @@ def test_a_store_that_does_not_exist_is_named_and_not_made(trained, tmp_path, mo
         err = capsys.readouterr().err
         assert (f"cannot load the model {model}: no tracking database at "
                 f"{work / 'mlruns' / 'mlflow.db'}; pass --tracking-uri") in err
+    # A path that is not there is a folder the user meant, not a store's artifact.
+    assert main(["./nosuchdir", str(trained["record"])]) == 2
+    assert ("the model folder ./nosuchdir does not exist; a model is a local folder holding an "
+            "MLmodel file") in capsys.readouterr().err
     missing = tmp_path / "no" / "store.db"
     assert main(["models:/ecg/1", str(trained["record"]),
                  "--tracking-uri", f"sqlite:///{missing}"]) == 2
