@@ -239,8 +239,9 @@ def start_ui(backend_store_uri=None, *, host="127.0.0.1", port=5000, allow_remot
     ------
     UIError
         For a remote host without ``allow_remote``, a port that is not one or
-        is in use, ``workers`` below 1, or a server that exits or does not
-        answer in time.
+        is in use, ``workers`` below 1, a store that is an MLflow server
+        (``http://``) or a SQLite database that does not exist, or a server
+        that exits or does not answer in time.
 
     Examples
     --------
@@ -264,6 +265,13 @@ def start_ui(backend_store_uri=None, *, host="127.0.0.1", port=5000, allow_remot
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise UIError(f"workers must be a positive integer, got {workers!r}.")
     uri = backend_store_uri or default_tracking_uri()
+    if uri.split(":", 1)[0].lower() in ("http", "https"):
+        from ..tracking import mask_secrets
+
+        raise UIError(f"{mask_secrets(uri)} is an MLflow server, which serves its own UI: open "
+                      "it in a browser. The UI here reads a store (sqlite:///..., "
+                      "postgresql://...); pass one with --backend-store-uri, or unset "
+                      "MLFLOW_TRACKING_URI.")
     if uri.startswith("sqlite:///"):
         db = uri[len("sqlite:///"):]
         if db and db != ":memory:" and not os.path.isfile(db):

@@ -76,6 +76,16 @@ def test_no_store_in_the_working_folder_is_refused_making_nothing(tmp_path, monk
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_tracking_server_uri_is_sent_to_its_own_ui(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://me:pw@127.0.0.1:5999")
+    monkeypatch.chdir(tmp_path)
+    assert main([]) == 2  # MLflow's raw traceback before, after starting the server
+    err = capsys.readouterr().err
+    assert ("error: http://me:***@127.0.0.1:5999 is an MLflow server, which serves its own UI: "
+            "open it in a browser.") in err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_allow_remote_with_port_0_names_no_port_0(tmp_path, capsys):
     assert main(["--host", "0.0.0.0", "--allow-remote", "--port", "0", "--backend-store-uri",
                  f"sqlite:///{tmp_path / 'none.db'}"]) == 2
