@@ -29,7 +29,8 @@ class SignalPermutationImportance:
     Attributes
     ----------
     importances_mean, importances_std : ndarray of shape (n_leads, n_segments)
-        Mean and standard deviation over repeats of the score drop.
+        Mean and standard deviation over repeats of the score drop; the
+        standard deviation is NaN with one repeat (not measured).
     importances : ndarray of shape (n_leads, n_segments, n_repeats)
         The score drop of each repeat.
     baseline_score : float
@@ -197,7 +198,8 @@ def permutation_importance_signal(estimator, X, y, *, n_segments=10, n_repeats=3
     n_segments : int, default=10
         Equal time segments per lead (1 s each for a 10 s record).
     n_repeats : int, default=3
-        Permutations per cell; the importance is their mean drop.
+        Permutations per cell; the importance is their mean drop (with one,
+        ``importances_std`` is NaN).
     scoring : None, str or callable
         None: macro AUROC (:func:`auroc_score`). Otherwise an sklearn
         scoring name or ``scorer(estimator, X, y)``, through
@@ -265,6 +267,8 @@ def permutation_importance_signal(estimator, X, y, *, n_segments=10, n_repeats=3
                 work[:, lead, a:b] = X[perm, lead, a:b]
                 drops[lead, s, r] = baseline - score(estimator, work)
                 work[:, lead, a:b] = X[:, lead, a:b]
+    # One permutation per cell measures no spread: NaN, not a standard deviation of 0.
+    spread = drops.std(axis=2) if n_repeats > 1 else np.full(drops.shape[:2], np.nan)
     return SignalPermutationImportance(importances_mean=drops.mean(axis=2),
-                                       importances_std=drops.std(axis=2), importances=drops,
+                                       importances_std=spread, importances=drops,
                                        baseline_score=baseline, edges=edges)

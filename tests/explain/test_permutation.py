@@ -58,6 +58,10 @@ def test_custom_scoring_and_explain(cell_model):
     acc = permutation_importance_signal(pipe, X, y, n_segments=5, n_repeats=1,
                                         scoring="accuracy")
     assert acc.baseline_score == pytest.approx((pipe.predict(X) == y).mean())
+    # One permutation per cell measures no spread (compare --explain): NaN, not 0.
+    assert np.isnan(acc.importances_std).all() and np.isnan(acc.to_frame()["importance_std"]).all()
+    two = permutation_importance_signal(pipe, X, y, n_segments=5, n_repeats=2)
+    np.testing.assert_allclose(two.importances_std, two.importances.std(axis=2))
     ex = explain(pipe, X[:4], method="auto", y=y[:4], n_segments=5, n_repeats=1)
     assert ex.method == "permutation" and ex.target is None
     assert ex.relevance.shape == (4, 3, 100)
