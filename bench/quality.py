@@ -608,7 +608,10 @@ def _run(args):
     where = (f"{folds}{args.test_data}, patients no fit learnt from" if args.test_data
              else "validation records (--select: PTB-XL fold 9; CinC 2017 20% of the training "
              "records)" if args.select
-             else "PTB-XL fold 10 and the CinC 2017 20% hold-out of --data")
+             else " and ".join(t for t in (
+                 "PTB-XL fold 10" if set(args.tasks) - {"af"} else "",
+                 "the CinC 2017 20% hold-out" if "af" in args.tasks else "") if t)
+             + " of --data")
     columns = ["task", "pipeline", "metric [95% CI]",
                f"vs best {'reference' if args.ablation else 'peer'} (paired bootstrap)",
                "train min", "fitted on", "fit / test records"]
