@@ -752,9 +752,13 @@ def _say_resumed(study, study_name, storage, n_trials):
     """Tell on stderr what a rerun of the command finds and keeps, as compare does."""
     counts = trial_counts(study)
     n = counts["finished"]
-    text = (f"resuming study {study_name!r} ({storage}): its {n} finished "
-            f"trial{'' if n == 1 else 's'} {'is' if n == 1 else 'are'} kept (--n-trials "
-            f"{n_trials})")
+    if n:
+        text = (f"resuming study {study_name!r} ({storage}): its {n} finished "
+                f"trial{'' if n == 1 else 's'} {'is' if n == 1 else 'are'} kept (--n-trials "
+                f"{n_trials})")
+    else:  # another worker made it a moment ago, or a rerun before any trial ended
+        text = (f"joining study {study_name!r} ({storage}): no trial has finished yet "
+                f"(--n-trials {n_trials})")
     if counts["WAITING"]:
         text += f"; {counts['WAITING']} queued again with their parameters"
     if counts["RUNNING"]:

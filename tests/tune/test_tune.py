@@ -347,3 +347,15 @@ def test_timeout_stops_starting_trials(tracking_uri, pipeline_files, ptbxl_root,
     assert result.counts["finished"] == 1 and result.refit == "this worker"
     assert "1 of 50 trials finished" in out.getvalue() and "stopped by --timeout" in out.getvalue()
     assert time.monotonic() - start < 60
+
+
+def test_a_second_worker_joining_before_any_trial_finished_says_so(capsys):
+    from ecgsk.tune._tune import _say_resumed
+
+    study = optuna.create_study()
+    study.enqueue_trial({"x": 1.0})  # one queued, none finished
+    _say_resumed(study, "ptbxl-logreg", "postgresql://ecgsk@127.0.0.1:5432/optuna", 6)
+    err = capsys.readouterr().err
+    assert err == ("joining study 'ptbxl-logreg' (postgresql://ecgsk@127.0.0.1:5432/optuna): "
+                   "no trial has finished yet (--n-trials 6); 1 queued again with their "
+                   "parameters.\n")
