@@ -96,10 +96,13 @@ def main(argv=None):
     parser.add_argument("--cinc", type=int, metavar="N", default=None,
                         help="split a CinC 2017 root: its last N records make B")
     args = parser.parse_args(argv)
-    if args.cinc is None:
-        sizes, sub = split_patients(args.source, args.out), "ptb-xl"
-    else:
-        sizes, sub = split_records(args.source, args.out, args.cinc), "cinc2017"
+    try:
+        if args.cinc is None:
+            sizes, sub = split_patients(args.source, args.out), "ptb-xl"
+        else:
+            sizes, sub = split_records(args.source, args.out, args.cinc), "cinc2017"
+    except (OSError, ValueError) as exc:  # no such source or table, out is a file...
+        parser.error(str(exc))
     for name, n in sizes.items():
         print(f"{Path(args.out) / name / sub}: {n} records")
 

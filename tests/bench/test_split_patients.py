@@ -35,6 +35,17 @@ def test_a_folder_without_the_database_is_refused(split, tmp_path):
         split.split_patients(tmp_path, tmp_path / "out")
 
 
+def test_the_command_line_refuses_bad_paths_with_a_usage_error(split, ptbxl_root, tmp_path,
+                                                                capsys):
+    (tmp_path / "file").write_text("")
+    for argv, message in (([str(tmp_path), str(tmp_path / "out")], "no ptbxl data at"),
+                          ([str(ptbxl_root), str(tmp_path / "file")], "file")):
+        with pytest.raises(SystemExit) as exc:  # tracebacks before
+            split.main(argv)
+        assert exc.value.code == 2
+        assert message in capsys.readouterr().err
+
+
 def test_cinc_roots_split_the_records_in_order(split, cinc_root, tmp_path):
     sizes = split.split_records(cinc_root, tmp_path, 300)
     full = load_dataset("cinc2017", "af", cinc_root, 300)
