@@ -9,6 +9,12 @@ import numpy as np
 __all__ = ["check_root", "resolve_root", "report_dropped"]
 
 
+#: The file each reader looks for, and the sub-folders it also tries.
+_MARKERS = {"ptbxl": ("ptbxl_database.csv", ()),
+            "cinc2017": ("REFERENCE.csv", ("training2017", "training")),
+            "ptbdb": ("RECORDS", ())}
+
+
 def check_root(root, name):
     """``root`` as a resolved Path; a clear error for None or a file."""
     if root is None:
@@ -42,10 +48,13 @@ def resolve_root(root, *, marker, name, download, subdirs=()):
             if (cand / marker).is_file():
                 return cand
     where = " or ".join(str(c / marker) for c in candidates)
-    raise FileNotFoundError(
-        f"no {name} data at {root}: {where} does not exist. Pass download=True, or run "
-        f"`python -m ecgsk.datasets download {name} {root}`."
-    )
+    other = next((other for other, (mark, subs) in _MARKERS.items() if other != name
+                  and any((root / s / mark).is_file() for s in (*subs, "."))), None)
+    hint = (f" It holds {other} records, not {name} ones: point at the {name} folder, or read "
+            f"this one as {other}." if other
+            else f" Point at the folder that holds it, or download {name} there: "
+                 f"`python -m ecgsk.datasets download {name} {root}` (download=True in Python).")
+    raise FileNotFoundError(f"no {name} data at {root}: {where} does not exist.{hint}")
 
 
 def report_dropped(name, dropped, total, examples=None):

@@ -137,8 +137,22 @@ def test_impossible_sampling_rate(ptbxl_root, rate):
 
 
 def test_missing_root(tmp_path):
-    with pytest.raises(FileNotFoundError, match="ptbxl_database.csv.*download=True"):
+    with pytest.raises(FileNotFoundError, match=r"ptbxl_database.csv does not exist. Point at "
+                                                r"the folder that holds it, or download ptbxl "
+                                                r"there: `python -m ecgsk.datasets download "
+                                                r"ptbxl .*` \(download=True in Python\)"):
         load_ptbxl(tmp_path / "nowhere")
+
+
+def test_the_folder_of_another_dataset_is_named_as_such(ptbxl_root, cinc_root):
+    from ecgsk.datasets import load_cinc2017
+
+    with pytest.raises(FileNotFoundError, match=r"It holds cinc2017 records, not ptbxl ones: "
+                                                r"point at the ptbxl folder, or read this one as "
+                                                r"cinc2017\.$"):  # not: download PTB-XL there
+        load_ptbxl(cinc_root)
+    with pytest.raises(FileNotFoundError, match=r"It holds ptbxl records, not cinc2017 ones"):
+        load_cinc2017(ptbxl_root)
 
 
 def test_empty_selection(tmp_path, ptbxl_root):
