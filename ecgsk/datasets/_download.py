@@ -9,9 +9,11 @@ progress bar, and resumable, atomic downloads:
 
 * a file already under ``root`` is never requested again, so a second call
   costs no network request at all;
-* files are downloaded into ``root/.ecgsk-download/`` and moved into place
-  with :func:`os.replace` only once complete, so an interrupted download never
-  leaves a truncated file where the readers look; run it again to resume.
+* files are downloaded into ``root/.ecgsk-download/<host>-<pid>/`` (one
+  folder per process, so that two downloads into one root never share a
+  file) and moved into place with :func:`os.replace` only once complete, so
+  an interrupted download never leaves a truncated file where the readers
+  look; run it again to resume.
 
 Set the environment variable ``ECGSK_PHYSIONET_URL`` (or pass ``base_url=``)
 to download from a PhysioNet mirror: a server that has the same
@@ -20,10 +22,12 @@ to download from a PhysioNet mirror: a server that has the same
 """
 
 import contextlib
+import errno
 import io
 import numbers
 import os
 import shutil
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +37,10 @@ __all__ = ["download", "check_records", "DATABASES"]
 MIRROR_ENV = "ECGSK_PHYSIONET_URL"
 
 _STAGING = ".ecgsk-download"
+
+# Errors of the local disk, not of the network: said as such.
+_LOCAL_ERRORS = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.EDQUOT,
+                 errno.EFBIG, errno.EISDIR, errno.ENOTDIR}
 
 # Records fetched per call of wfdb's dl_files: each call costs two extra
 # requests (version, access check), and the progress bar moves once per call.
@@ -129,32 +137,75 @@ def _physionet_urls(base_url):
 def _fetch(db, root, files):
     """Download ``(remote, local)`` files of ``db`` and move them under ``root``.
 
-    Files go to ``root/.ecgsk-download/<remote>`` through wfdb (which resumes
-    a partial file left there), then are moved onto ``root/<local>`` once the
-    whole batch is complete.
+    Files go to ``root/.ecgsk-download/<remote>`` through wfdb, then are moved
+    onto ``root/<local>`` once the whole batch is complete. A file an
+    interrupted batch left there is fetched again whole: wfdb would resume it
+    with an HTTP Range request, and append the whole file to the part when the
+    server ignores Range (as Python's own http.server does), a corrupt file
+    that the readers would take for a longer record.
     """
     if not files:
         return
     from wfdb.io import download as wfdb_download
 
-    staging = root / _STAGING
+    staging = _staging(root)
     try:
         # dl_files prints two lines per call; the progress bar says it better.
         with contextlib.redirect_stdout(io.StringIO()):
             wfdb_download.dl_files(db.slug, str(staging), [remote for remote, _ in files],
-                                   keep_subdirs=True, overwrite=False)
+                                   keep_subdirs=True, overwrite=True)
+    except OSError as exc:
+        if exc.errno not in _LOCAL_ERRORS:
+            raise _network_error(db, files, exc) from exc
+        raise OSError(f"cannot write the download of {db.slug!r} under {staging}: "
+                      f"{exc.strerror or exc}. Free some space or choose another folder; "
+                      "files already in place are kept.") from exc
     except Exception as exc:  # wfdb/requests raise many types for network errors
-        base = wfdb_download.config.db_index_url
-        raise OSError(
-            f"Could not download {len(files)} file(s) of the PhysioNet database "
-            f"{db.slug!r} (first: {files[0][0]!r}) from {base}: {type(exc).__name__}: "
-            f"{exc}. Files already downloaded are kept: run the download again to "
-            f"resume. Set {MIRROR_ENV} to use a mirror."
-        ) from exc
+        raise _network_error(db, files, exc) from exc
     for remote, local in files:
         target = root / local
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging / remote, target)
+
+
+def _network_error(db, files, exc):
+    from wfdb.io import download as wfdb_download
+
+    base = wfdb_download.config.db_index_url
+    return OSError(
+        f"Could not download {len(files)} file(s) of the PhysioNet database "
+        f"{db.slug!r} (first: {files[0][0]!r}) from {base}: {type(exc).__name__}: "
+        f"{exc}. Files already downloaded are kept: run the download again to "
+        f"resume. Set {MIRROR_ENV} to use a mirror.")
+
+
+def _staging(root):
+    """This process's staging folder: two downloads into one root never share a file."""
+    return root / _STAGING / f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _remove_staging(root):
+    """Remove this process's staging folder, those of this host's ended processes, then
+    the staging root if nothing else is left in it."""
+    parent = root / _STAGING
+    shutil.rmtree(_staging(root), ignore_errors=True)
+    host = socket.gethostname()
+    for folder in parent.iterdir() if parent.is_dir() else ():
+        owner, _, pid = folder.name.rpartition("-")
+        if owner == host and pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        parent.rmdir()
+
+
+def _running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def check_records(records):
@@ -288,5 +339,5 @@ def download(name, root, *, records=None, progress=True, base_url=None):
                                   for r in chunk for ext in db.extensions
                                   if not (root / (db.local(r) + ext)).is_file()])
                 bar.update(len(chunk))
-    shutil.rmtree(root / _STAGING, ignore_errors=True)
+    _remove_staging(root)
     return [str(root / db.local(r)) for r in selected]

@@ -161,6 +161,54 @@ def test_second_download_requests_nothing_and_resumes_a_missing_file(mirror, tmp
     assert wfdb.rdheader(first[-1]).fs == 500
 
 
+def test_a_part_left_by_an_interrupted_batch_is_fetched_again_whole(mirror, tmp_path,
+                                                                    ptbxl_root):
+    """The local server, as Python's http.server, ignores Range: wfdb's resume appended."""
+    from ecgsk.datasets._download import _staging
+
+    root = tmp_path / "ptb-xl"
+    staged = _staging(root) / "records100" / "00000" / "00001_lr.dat"
+    staged.parent.mkdir(parents=True)
+    source = (ptbxl_root / "records100" / "00000" / "00001_lr.dat").read_bytes()
+    staged.write_bytes(source[:1000])  # a batch stopped part-way (a full disk, say)
+    download("ptbxl", root, records=1, progress=False)
+    assert (root / "records100" / "00000" / "00001_lr.dat").read_bytes() == source
+    assert not (root / ".ecgsk-download").exists()
+
+
+def test_each_process_stages_apart_and_ended_ones_are_cleared(mirror, tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    from ecgsk.datasets._download import _staging
+
+    root = tmp_path / "ptb-xl"
+    assert _staging(root).parent == root / ".ecgsk-download"
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    killed = root / ".ecgsk-download" / f"{socket.gethostname()}-{ended}"
+    elsewhere = root / ".ecgsk-download" / "other-host-1"  # a shared disk: not ours to judge
+    for folder in (killed, elsewhere):
+        (folder / "records100").mkdir(parents=True)
+        (folder / "records100" / "part.dat").write_bytes(b"x")
+    download("ptbxl", root, records=1, progress=False)
+    assert not killed.exists() and elsewhere.is_dir()
+
+
+def test_a_full_disk_is_named_as_such_not_as_the_network(mirror, tmp_path, monkeypatch):
+    import errno
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(wfdb_download, "dl_files", full)
+    with pytest.raises(OSError, match=r"cannot write the download of 'ptb-xl' under .*"
+                                      r"\.ecgsk-download.*: No space left on device\. Free "
+                                      r"some space"):
+        download("ptbxl", tmp_path / "ptb-xl", records=1, progress=False)
+
+
 def test_cinc2017_gets_the_training2017_layout_and_final_labels(mirror, tmp_path, cinc_root):
     url, server, site = mirror
     root = tmp_path / "cinc2017"
