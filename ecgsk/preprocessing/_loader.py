@@ -223,10 +223,37 @@ def _check_header_fields(record, header, leads, fs=None):
             "that is, they are uncalibrated and cannot be given in physical units.")
 
 
+def _segment_files(record):
+    """The headers and data files of a multi-segment record's segments, from its headers.
+
+    wfdb merges the segments into one record that names no file, so the
+    cache key would otherwise hang on the master header alone.
+    """
+    directory = os.path.dirname(record)
+
+    def lines(header):
+        with open(header, encoding="latin-1") as fh:
+            return [ln for ln in (raw.split("#")[0].split() for raw in fh) if ln][1:]
+
+    files = []
+    try:
+        for segment in (line[0] for line in lines(record + ".hea")):
+            if segment == "~":  # a gap: no file
+                continue
+            header = os.path.join(directory, segment + ".hea")
+            files += [header] + [os.path.join(directory, ln[0]) for ln in lines(header)]
+    except OSError:
+        return []  # no files known: the record is not cached
+    return files
+
+
 def _header_meta(record, hea_stat, rec, n_samples):
     """Header facts kept in the cache index (valid while the header is unchanged)."""
     directory = os.path.dirname(record)
-    files = sorted({os.path.join(directory, f) for f in (rec.file_name or [])})
+    if rec.file_name:
+        files = sorted({os.path.join(directory, f) for f in rec.file_name})
+    else:
+        files = sorted(set(_segment_files(record)))
     return {
         "hea": [hea_stat.st_size, hea_stat.st_mtime_ns],
         "files": files,
@@ -340,6 +367,9 @@ def _read_record_or_raise(record, opts):
     if opts.length is not None:
         x = _fit_length(x, opts.length, opts.crop, opts.pad, record)
     meta = _header_meta(record, hea_stat, rec, signal.shape[0])
+    # The data files as read (just after): the cache keeps the signal only under these, so
+    # a file changed before the entry is stored is not cached under its new state.
+    meta[_READ_STAMPS] = [_stat(path) for path in meta["files"]]
     return np.ascontiguousarray(x, dtype=np.float32), meta
 
 
@@ -353,8 +383,10 @@ class _RecordCache:
 
     The name of an entry is a hash of the absolute record path, the loader
     options and the size and ``mtime_ns`` of the header and of every data
-    file, so a changed file changes the name and its old entry is no longer
-    found. The index maps a record path to facts from its header (data file
+    file (a multi-segment record's segment headers and files included), so
+    a changed file changes the name and its old entry is no longer found. A
+    signal is stored only if its files are still as they were just after
+    wfdb read them. The index maps a record path to facts from its header (data file
     names, native rate, lead names, number of samples); it is trusted only
     while the header's size and mtime are unchanged, so a hit never parses a
     header. The output shape follows from these facts and the options, so an
@@ -398,7 +430,7 @@ class _RecordCache:
         straight into the output array.
         """
         meta = self.index.get(record)
-        if meta is None:
+        if meta is None or not meta.get("files"):  # no data file known: nothing keys the entry
             return None
         try:
             if _stat(record + ".hea") != meta["hea"]:
@@ -430,11 +462,14 @@ class _RecordCache:
         After a first failed write (read-only or full disk) the cache stops
         writing for this call, so it warns once rather than once per record.
         """
+        read = meta.pop(_READ_STAMPS, None)
         if self.write_failed:
             return
         try:
             if _stat(record + ".hea") != meta["hea"]:
                 return  # the header changed while it was read: do not cache
+            if read is None or [_stat(f) for f in meta["files"]] != read:
+                return  # so did a data file, or a segment's: do not cache
             path = self._entry_path(record, meta)
             folder = os.path.dirname(path)
             if folder not in self.made_dirs:
@@ -464,6 +499,10 @@ class _RecordCache:
                           RuntimeWarning, stacklevel=4)
         self.index = index
         self.new = {}
+
+
+#: Key of the data files' ``[size, mtime_ns]`` taken when a record was read (not indexed).
+_READ_STAMPS = "read_stamps"
 
 
 def _stat(path):

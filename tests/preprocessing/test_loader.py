@@ -448,6 +448,45 @@ def test_a_changed_file_invalidates_its_cache_entry(copy_record, tmp_path, monke
     assert_array_equal(after[1], before[1])
 
 
+def test_a_file_changed_after_its_read_is_not_cached_under_its_new_state(copy_record,
+                                                                          tmp_path, monkeypatch):
+    """A .dat rewritten between wfdb's read and the cache's store (another process, say)."""
+    record = copy_record("rec", "00001")
+    third = copy_record("third", "00003")
+    original = loader_module._read_record
+
+    def read_then_change(path, opts):
+        result = original(path, opts)
+        os.utime(third + ".dat", ns=(1, 1))  # a new mtime, whatever the clock
+        shutil.copyfile(third + ".dat", path + ".dat")  # same size, other samples
+        return result
+
+    monkeypatch.setattr(loader_module, "_read_record", read_then_change)
+    WFDBLoader(cache_dir=tmp_path / "cache").transform([record])  # the old samples, now
+    monkeypatch.setattr(loader_module, "_read_record", original)
+    later = WFDBLoader(cache_dir=tmp_path / "cache").transform([record])
+    assert_allclose(later[0], _rdsamp(record), atol=1e-6)  # the file as it is, not the old read
+
+
+def test_a_changed_segment_invalidates_a_multi_segment_record(tmp_path):
+    fs, n = 100, 300
+    rng = np.random.default_rng(0)
+    for name in ("seg1", "seg2"):
+        wfdb.wrsamp(name, fs=fs, units=["mV", "mV"], sig_name=["I", "II"],
+                    p_signal=rng.normal(size=(n, 2)).round(3), fmt=["16", "16"],
+                    write_dir=str(tmp_path))
+    (tmp_path / "multi.hea").write_text(f"multi/2 2 {fs} {2 * n}\nseg1 {n}\nseg2 {n}\n")
+    record = str(tmp_path / "multi")
+    cache = tmp_path / "cache"
+    before = WFDBLoader(cache_dir=cache).transform([record])
+    data = (tmp_path / "seg2.dat").read_bytes()
+    (tmp_path / "seg2.dat").write_bytes(bytes(len(data)))  # zeros, same size
+    after = WFDBLoader(cache_dir=cache).transform([record])
+    assert_array_equal(after, WFDBLoader().transform([record]))  # the segment as it is now
+    assert not np.allclose(after[0, :, n:], before[0, :, n:])
+    assert_array_equal(after[0, :, :n], before[0, :, :n])
+
+
 def test_a_corrupt_or_unwritable_cache_never_gives_wrong_data(lr, tmp_path, monkeypatch):
     expected = WFDBLoader().transform(lr[:2])
     WFDBLoader(cache_dir=tmp_path).transform(lr[:2])
