@@ -98,6 +98,9 @@ def main(argv=None):
         print(f"error: --output {args.output}: write .csv or .json", file=sys.stderr)
         return 2
     for option, path in (("--output", args.output), ("--serving-input", args.serving_input)):
+        if path and Path(path).expanduser().is_dir():
+            print(f"error: {option} {path} is a folder; name a file in it", file=sys.stderr)
+            return 2
         if path and not Path(path).expanduser().resolve().parent.is_dir():
             print(f"error: {option} {path}: the folder {Path(path).parent} does not exist",
                   file=sys.stderr)
@@ -117,13 +120,19 @@ def main(argv=None):
         print(format_prediction(result, show_rejected=False), end="")
     for rej in result.rejected:
         print(f"rejected {rej['path']}: {rej['reason']}", file=sys.stderr)
-    if args.output:
-        result.write(args.output)
-        if not args.quiet:
-            n = len(result.records)
-            print(f"wrote {n} prediction{'' if n == 1 else 's'} to {args.output}")
+    try:
+        if args.output:
+            result.write(args.output)
+        if args.serving_input and len(result.signals):
+            Path(args.serving_input).write_text(serving_input(result.signals))
+    except OSError as exc:  # a read-only folder, a full disk
+        print(f"error: cannot write {exc.filename or 'the output'}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 2
+    if args.output and not args.quiet:
+        n = len(result.records)
+        print(f"wrote {n} prediction{'' if n == 1 else 's'} to {args.output}")
     if args.serving_input and len(result.signals):
-        Path(args.serving_input).write_text(serving_input(result.signals))
         if not args.quiet:
             print(f"wrote the serving input of {len(result.signals)} records to "
                   f"{args.serving_input}")

@@ -290,14 +290,17 @@ def read_records(plans, model):
             chunks = [[i] for i in idx]
         else:
             chunks = [idx]
-        for chunk in chunks:
+        while chunks:
+            chunk = chunks.pop(0)
             try:
                 with warnings.catch_warnings():  # each skipped record is rejected below
                     warnings.filterwarnings("ignore", message="WFDBLoader skipped")
                     X = loader.fit_transform(np.array([ok[i].path for i in chunk]))
             except ValueError as exc:  # none of the chunk could be read
-                for i in chunk:
-                    ok[i].error = str(exc)
+                if len(chunk) > 1:  # the error names the first: read each for its own reason
+                    chunks[:0] = [[i] for i in chunk]
+                    continue
+                ok[chunk[0]].error = str(exc)
                 continue
             skipped = dict(loader.skipped_)
             kept = [chunk[k] for k in loader.loaded_index_]

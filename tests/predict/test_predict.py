@@ -334,6 +334,37 @@ def test_an_unreadable_record_is_rejected_once_and_the_rest_predicted(trained, t
     assert not [w for w in caught if "WFDBLoader skipped" in str(w.message)]  # said once
 
 
+def test_an_output_that_cannot_be_written_is_an_error_not_a_traceback(trained, tmp_path,
+                                                                       capsys, monkeypatch):
+    from ecgsk.predict import Prediction
+
+    def full(self, path):
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(Prediction, "write", full)
+    out = tmp_path / "p.csv"
+    assert main([trained["model_uri"], str(trained["record"]), "-q", "--output", str(out),
+                 "--tracking-uri", trained["uri"]]) == 2
+    assert capsys.readouterr().err == f"error: cannot write {out}: No space left on device\n"
+
+
+def test_when_no_record_can_be_read_each_gets_its_own_reason(trained, tmp_path, capsys):
+    from ..conftest import damage_record
+
+    folder = tmp_path / "all_bad"
+    for name in ("a_truncated", "b_nan"):  # both fail only when read, in one batch
+        _write_record(trained["record"], folder, name, seconds=10)
+    damage_record(folder / "a_truncated", "truncated")
+    damage_record(folder / "b_nan", "NaN samples")
+    assert main([trained["model_uri"], str(folder), "-q", "--tracking-uri", trained["uri"]]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    reasons = {line.split(":")[0]: line for line in lines if line.startswith("rejected")}
+    assert "truncated" in reasons[f"rejected {folder / 'a_truncated'}"]
+    nan = reasons[f"rejected {folder / 'b_nan'}"]
+    assert "invalid (NaN) samples" in nan and "a_truncated" not in nan  # its own reason
+    assert lines[-1] == "error: no record could be predicted."
+
+
 def test_bad_requests_exit_2_with_a_message(trained, tmp_path, capsys):
     assert main([str(tmp_path / "nowhere"), str(trained["record"]),
                  "--tracking-uri", trained["uri"]]) == 2
@@ -352,6 +383,11 @@ def test_bad_requests_exit_2_with_a_message(trained, tmp_path, capsys):
         assert main([trained["model_uri"], str(trained["record"]), option, str(out)]) == 2
         err = capsys.readouterr().err
         assert f"error: {option} {out}: the folder {out.parent} does not exist" in err
+    (tmp_path / "x.csv").mkdir()  # a folder with a file's name: IsADirectoryError before
+    for option in ("--output", "--serving-input"):
+        assert main([trained["model_uri"], str(trained["record"]), option,
+                     str(tmp_path / "x.csv")]) == 2
+        assert f"error: {option} {tmp_path / 'x.csv'} is a folder" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main([trained["model_uri"], str(trained["record"]), "--threshold", "1.5"])
     assert exc.value.code == 2
