@@ -191,9 +191,15 @@ def plan_records(paths, model, *, min_fraction=0.25):
         if not names or not fs:
             plan.error = "its header names no signal or no sampling frequency"
             continue
+        if n is None:  # WFDB allows leaving it out: the data files say
+            try:
+                n = len(wfdb.rdrecord(path, physical=False).d_signal)
+            except Exception:  # noqa: BLE001 -- the loader names what is wrong below
+                n = None
         if not n:
             plan.error = ("its header gives 0 samples" if n == 0
-                          else "its header gives no number of samples (sig_len)")
+                          else "its header gives no number of samples (sig_len), and its "
+                               "data files could not be read to count them")
             continue
         if model.lead_names is not None:
             lower = [s.lower() for s in names]

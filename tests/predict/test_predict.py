@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -200,6 +201,17 @@ def test_length_is_cropped_or_padded_with_a_note(trained, tmp_path):
     # What the model saw is what WFDBLoader gives with the model's settings.
     expected = WFDBLoader(sampling_rate=RATE, length=LENGTH).fit_transform([str(long)])
     np.testing.assert_array_equal(result.signals[0], expected[0])
+
+
+def test_a_header_without_its_sample_count_is_read_as_wfdb_reads_it(trained, tmp_path):
+    record = _write_record(trained["record"], tmp_path, "nolen", seconds=10)
+    header = Path(f"{record}.hea")
+    first, rest = header.read_text().split("\n", 1)
+    header.write_text(" ".join(first.split()[:3]) + "\n" + rest)  # "nolen 12 100": WFDB allows
+    result = predict_records(trained["model_uri"], [record], tracking_uri=trained["uri"])
+    assert not result.rejected  # "its header gives no number of samples" before
+    np.testing.assert_allclose(result.table.loc[0, trained["classes"]].to_numpy(float),
+                               _expected(trained, str(record)), rtol=1e-6)
 
 
 def test_a_record_much_shorter_than_the_input_is_rejected(trained, tmp_path, capsys):
