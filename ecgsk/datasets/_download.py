@@ -28,6 +28,7 @@ import numbers
 import os
 import shutil
 import socket
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -233,6 +234,10 @@ def _select(db, name, all_records, records):
     if records is None:
         return all_records
     if isinstance(records, int):
+        if records > len(all_records):
+            warnings.warn(f"records={records}, but the {name} record list {db.record_list} "
+                          f"names {len(all_records)}: all {len(all_records)} are downloaded.",
+                          UserWarning, stacklevel=3)
         return all_records[:records]
     wanted = records
     known = set(all_records)

@@ -298,6 +298,14 @@ def test_cli_exit_codes(mirror, tmp_path, capsys):
     assert capsys.readouterr().out.strip() == f"2 cinc2017 records in {tmp_path}"
     assert sorted(p.name for p in (tmp_path / "training2017").glob("*.mat")) == [
         "A00001.mat", "A00002.mat"]
+    # More records asked for than the list names: all of them, and it says so.
+    assert main(["download", "cinc2017", str(tmp_path), "--records", "1000",
+                 "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == f"3 cinc2017 records in {tmp_path}"
+    assert captured.err == ("note: records=1000, but the cinc2017 record list "
+                            "training2017/REFERENCE.csv "
+                            "names 3: all 3 are downloaded.\n")
 
 
 @pytest.mark.parametrize("records, message", [
