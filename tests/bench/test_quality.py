@@ -307,15 +307,15 @@ def test_every_blend_command_in_benchmarks_names_one_row_each(quality, blend_row
     assert checked >= 15
 
 
-def test_rows_that_match_nothing_are_an_error_that_names_them(quality, capsys):
+def test_rows_that_match_nothing_are_an_error_that_names_them(quality, capsys, tmp_path):
     quality.check_rows(["af"], ["reference", "DualNet"], ablation=True)
     quality.check_rows(["superdiagnostic", "af"], ["IncepSE"], ablation=True)  # one task enough
     with pytest.raises(ValueError, match=r"'IncepSE': no ablation rows of af"):
         quality.check_rows(["af"], ["reference", "IncepSE"], ablation=True)
     with pytest.raises(ValueError, match=r"'second seed': no ablation selection rows"):
         quality.check_rows(["af"], ["second seed"], ablation=True, select=True)
-    with pytest.raises(SystemExit):  # before any data is read
-        quality.main(["--data", "nowhere", "--tasks", "af", "--rows", "no such row"])
+    with pytest.raises(SystemExit):  # before any data is read (an empty folder here)
+        quality.main(["--data", str(tmp_path), "--tasks", "af", "--rows", "no such row"])
     assert "'no such row': no table rows of af contain it" in capsys.readouterr().err
 
 
