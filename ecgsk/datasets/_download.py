@@ -138,9 +138,9 @@ def _physionet_urls(base_url):
 def _fetch(db, root, files):
     """Download ``(remote, local)`` files of ``db`` and move them under ``root``.
 
-    Files go to ``root/.ecgsk-download/<remote>`` through wfdb, then are moved
-    onto ``root/<local>`` once the whole batch is complete. A file an
-    interrupted batch left there is fetched again whole: wfdb would resume it
+    Files go to ``root/.ecgsk-download/<host>-<pid>/<remote>`` through wfdb,
+    then are moved onto ``root/<local>`` once the whole batch is complete. A
+    file an interrupted batch left there is fetched again whole: wfdb would resume it
     with an HTTP Range request, and append the whole file to the part when the
     server ignores Range (as Python's own http.server does), a corrupt file
     that the readers would take for a longer record.

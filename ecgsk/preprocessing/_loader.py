@@ -369,7 +369,10 @@ def _read_record_or_raise(record, opts):
     meta = _header_meta(record, hea_stat, rec, signal.shape[0])
     # The data files as read (just after): the cache keeps the signal only under these, so
     # a file changed before the entry is stored is not cached under its new state.
-    meta[_READ_STAMPS] = [_stat(path) for path in meta["files"]]
+    try:
+        meta[_READ_STAMPS] = [_stat(path) for path in meta["files"]]
+    except OSError:  # gone since: the signal is returned, not cached
+        meta[_READ_STAMPS] = None
     return np.ascontiguousarray(x, dtype=np.float32), meta
 
 
