@@ -43,6 +43,8 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
+
 __all__ = [
     "PipelineError",
     "pipeline_dirs",
@@ -257,8 +259,9 @@ def check_factory_params(module, params, name=None):
     module : module
         A pipeline module.
     params : dict
-        The keyword arguments meant for ``module.make_pipeline``; only their
-        names are checked, not their values.
+        The keyword arguments meant for ``module.make_pipeline``; their
+        names are checked, and the values of switches (parameters whose
+        default is a bool).
     name : str, default=None
         The pipeline's name in the error message; the module's
         ``__ecgsk_name__``, else its ``__name__``, when None.
@@ -267,16 +270,23 @@ def check_factory_params(module, params, name=None):
     ------
     PipelineError
         If a key of ``params`` is no keyword parameter of ``make_pipeline``
-        and it takes no ``**kwargs``; the message lists the parameters it
-        accepts.
+        and it takes no ``**kwargs`` (the message lists the parameters it
+        accepts), or a parameter whose default is a bool gets another value
+        (``'false'`` would read as true).
     """
     names, var_kw = factory_parameters(module)
     unknown = sorted(set(params) - set(names))
+    name = name or getattr(module, "__ecgsk_name__", module.__name__)
     if unknown and not var_kw:
-        name = name or getattr(module, "__ecgsk_name__", module.__name__)
         accepted = ", ".join(names) or "no parameters"
         raise PipelineError(f"pipeline {name!r}: make_pipeline has no parameter "
                             f"{', '.join(map(repr, unknown))}; it accepts: {accepted}.")
+    # A switch given as text ('false') would read as true: refuse all but True and False.
+    defaults = inspect.signature(module.make_pipeline).parameters
+    for key, value in params.items():
+        default = defaults[key].default if key in defaults else None
+        if isinstance(default, bool) and not isinstance(value, (bool, np.bool_)):
+            raise PipelineError(f"pipeline {name!r}: {key} takes True or False, got {value!r}.")
 
 
 def _estimators(pipe):

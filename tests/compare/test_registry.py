@@ -1,6 +1,7 @@
 """Finding, loading and checking pipeline modules; --set parsing."""
 
 import pickle
+import re
 import sys
 
 import cloudpickle
@@ -143,3 +144,13 @@ def test_parse_set():
         parse_set(["C=0.5"], ["a"])
     with pytest.raises(CompareError, match="'z' is not among"):
         parse_set(["z.C=1"], ["a"])
+
+
+@pytest.mark.parametrize("value", ["false", "no", 0, None])
+def test_a_switch_takes_only_true_or_false(value):
+    """--set resnet1d.augment=false used to be the text 'false', which reads as true."""
+    module = load_pipeline_module("resnet1d")
+    check_factory_params(module, {"augment": False, "derivatives": True})
+    with pytest.raises(PipelineError, match=rf"pipeline 'resnet1d': augment takes True or "
+                                            rf"False, got {re.escape(repr(value))}"):
+        check_factory_params(module, {"augment": value})
