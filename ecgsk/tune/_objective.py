@@ -172,7 +172,10 @@ class Objective:
             mlflow.log_metrics({f"cv_{m}": v for m, v in scores.items()}, step=int(fold))
             values.append(scores[key])
             trial.set_user_attr("cv_values", [float(v) for v in values])
-            if net is None and np.isfinite(values[-1]):
+            # After the last fold the trial is scored whole: pruning it then would throw its
+            # mean away and leave the last fold's score as its value.
+            last = pos == len(plan.cv) - 1
+            if net is None and not last and np.isfinite(values[-1]):
                 trial.report(float(values[-1]), pos)
                 if trial.should_prune():
                     raise optuna.TrialPruned(f"pruned after fold {fold} "

@@ -116,6 +116,15 @@ def test_best_model_is_registered_under_the_study_name(e2e):
     assert proba.shape == (2, 5)
 
 
+def test_no_trial_is_pruned_after_its_last_fold(e2e):
+    """A trial scored on every fold is whole: its value is the mean, never pruned then."""
+    _, _, study, _ = e2e
+    for t in study.trials:
+        assert 1 not in t.intermediate_values  # fold 2 of 2 (step 1) is never reported
+        if t.state == TrialState.COMPLETE:
+            assert t.value == pytest.approx(np.mean(t.user_attrs["cv_values"]))
+
+
 def test_terminal_shows_progress_and_a_ranking(e2e):
     done, _, study, _ = e2e
     assert "trials: 100%" in done.stderr and "4/4" in done.stderr
