@@ -597,12 +597,17 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
     cache_dir = default_cache_dir() if cache_dir is None else cache_dir
     X, lead_names = load_signals(ds.X, sampling_rate=rate, length=length, cache_dir=cache_dir,
                                  return_lead_names=True)
+    rdb = None
+    if storage:  # a server that does not answer is refused before the MLflow store is made
+        rdb = open_storage(storage, heartbeat_interval=heartbeat_interval,
+                           grace_period=grace_period)
     experiment_id = setup_tracking(tracking_uri, experiment)
     uri = mlflow.get_tracking_uri()
     storage_url = storage or default_storage_url(uri)
     shown_storage = mask_secrets(storage_url)
-    rdb = open_storage(storage_url, heartbeat_interval=heartbeat_interval,
-                       grace_period=grace_period)
+    if rdb is None:  # beside the MLflow store, which now exists
+        rdb = open_storage(storage_url, heartbeat_interval=heartbeat_interval,
+                           grace_period=grace_period)
     study, created = _open_study(rdb, study_name, spec.direction, config)
 
     # ---- the work ----

@@ -122,7 +122,7 @@ def test_invalid_search_space_is_named(request_args, capsys, tracking_uri, tmp_p
 
 
 def test_unreachable_storage_is_named_without_password(request_args, capsys, tracking_uri,
-                                                      ptbxl_root, signal_cache):
+                                                      ptbxl_root, signal_cache, tmp_path):
     # Records that read well: the storage is connected to once they are read.
     url = f"postgresql://tuner:pa55word@127.0.0.1:{_free_port()}/optuna"
     status, err = _run(request_args, capsys, **{"--storage": url, "--data": ptbxl_root,
@@ -132,6 +132,12 @@ def test_unreachable_storage_is_named_without_password(request_args, capsys, tra
         or "needs psycopg2" in err
     assert "pa55word" not in err
     _nothing_ran(tracking_uri)
+    # ...before the MLflow store is made, where there was none.
+    fresh = tmp_path / "fresh"
+    status, err = _run(request_args, capsys, **{"--storage": url, "--data": ptbxl_root,
+                                                "--max-records": 60, "--cache-dir": signal_cache,
+                                                "--tracking-uri": f"sqlite:///{fresh}/mlflow.db"})
+    assert status == 2 and not fresh.exists()
 
 
 def test_unreachable_tracking_server(request_args, capsys, tracking_uri, ptbxl_root,
