@@ -1,8 +1,8 @@
-"""``type=`` converters of the command lines' integer options (argparse reports their errors)."""
+"""``type=`` converters of the command lines' options (argparse reports their errors)."""
 
 import argparse
 
-__all__ = ["nonneg_int", "positive_int"]
+__all__ = ["nonneg_int", "positive_int", "seed_int", "nonblank"]
 
 
 def nonneg_int(text):
@@ -22,3 +22,19 @@ def positive_int(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
     return value
+
+
+def seed_int(text):
+    """A random seed numpy accepts, 0 to 2**32 - 1, or an ``argparse.ArgumentTypeError``."""
+    value = nonneg_int(text)
+    if value > 2**32 - 1:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to 2**32 - 1 (4294967295), "
+                                         f"got {value}")
+    return value
+
+
+def nonblank(text):
+    """A non-blank name (an MLflow experiment, say), or an ``argparse.ArgumentTypeError``."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a name, got an empty one")
+    return text

@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-from .._argtypes import nonneg_int, positive_int
+from .._argtypes import nonblank, nonneg_int, positive_int, seed_int
 from ._data import DATASETS, CompareError
 from ._registry import PipelineError, list_pipelines, load_pipeline_module, pipeline_dirs
 
@@ -63,7 +63,8 @@ def build_parser():
     parser.add_argument("--tracking-uri", metavar="URI",
                         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else "
                              "sqlite:///mlruns/mlflow.db in the current directory)")
-    parser.add_argument("--experiment", default="ecgsk", help="MLflow experiment (ecgsk)")
+    parser.add_argument("--experiment", type=nonblank, default="ecgsk",
+                        help="MLflow experiment (ecgsk)")
     parser.add_argument("--test-data", metavar="PATH",
                         help="second data root evaluated as external_ metrics: every record "
                              "whose patient no fit learnt from")
@@ -72,7 +73,7 @@ def build_parser():
                              "download by the benchmark's protocol); default all")
     parser.add_argument("--n-boot", type=nonneg_int, default=1000,
                         help="bootstrap resamples for intervals and paired tests (1000)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    parser.add_argument("--seed", type=seed_int, default=0, help="random seed (0)")
     parser.add_argument("--max-records", type=nonneg_int, metavar="N",
                         help="use a stratified, seeded subset of N records (quick runs)")
     parser.add_argument("--cache-dir", metavar="PATH",

@@ -90,7 +90,7 @@ def load_dataset(dataset, task, root, sampling_rate):
                 ds = load_cinc2017(root)
             else:
                 ds = load_ptbdb(root)
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, NotADirectoryError, ValueError) as exc:  # a file given, too
         raise CompareError(f"no {dataset} records for task {task!r} under {root}: {exc}") from None
     if len(ds) == 0:
         raise CompareError(f"no {dataset} records for task {task!r} under {root}.")

@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-from .._argtypes import nonneg_int, positive_int
+from .._argtypes import nonblank, nonneg_int, positive_int, seed_int
 from ._metrics import METRICS, TuneError
 from ._space import PRUNERS, SAMPLERS
 
@@ -88,12 +88,13 @@ def build_parser():
                         help="median pruner: steps of a trial before it may be pruned (1)")
     parser.add_argument("--n-jobs", type=positive_int, default=1, metavar="N",
                         help="trials at once in this process (threads; 1)")
-    parser.add_argument("--seed", type=nonneg_int, default=0,
+    parser.add_argument("--seed", type=seed_int, default=0,
                         help="seed of the sampler, subset, splits, bootstrap and pipelines (0)")
     parser.add_argument("--tracking-uri", metavar="URI",
                         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else "
                              "sqlite:///mlruns/mlflow.db in the current directory)")
-    parser.add_argument("--experiment", default="ecgsk", help="MLflow experiment (ecgsk)")
+    parser.add_argument("--experiment", type=nonblank, default="ecgsk",
+                        help="MLflow experiment (ecgsk)")
     parser.add_argument("--set", dest="set_params", action="append", default=[],
                         metavar="PARAM=VALUE",
                         help="make_pipeline keyword fixed for every trial (a Python literal, "

@@ -621,6 +621,28 @@ def test_threads_must_be_a_positive_integer(threads, capsys):
     assert "argument --threads" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("option, value, message", [
+    ("--seed", "-1", "expected a non-negative integer, got -1"),  # numpy's traceback before
+    ("--seed", "4294967296", "expected a seed from 0 to 2**32 - 1"),
+    ("--experiment", "", "expected a name, got an empty one"),  # a traceback after reading
+])
+def test_seed_and_experiment_are_checked_with_the_options(option, value, message, capsys):
+    from ecgsk.tune import main as tune_main
+
+    for command, args in ((main, ["--pipelines", "x"]), (tune_main, ["--pipeline", "x"])):
+        with pytest.raises(SystemExit) as exit_:
+            command(args + ["--dataset", "ptbxl", "--task", "binary", "--data", ".",
+                            option, value])
+        assert exit_.value.code == 2
+        assert f"argument {option}: {message}" in capsys.readouterr().err
+
+
+def test_a_data_path_that_is_a_file_is_named(capsys, ptbxl_root):
+    assert main(["--pipelines", "features_logreg", "--dataset", "ptbxl", "--task",
+                 "superdiagnostic", "--data", str(ptbxl_root / "RECORDS")]) == 2
+    assert f"{ptbxl_root / 'RECORDS'} is a file" in capsys.readouterr().err  # not a traceback
+
+
 def test_missing_arguments(capsys):
     with pytest.raises(SystemExit):
         main(["--pipelines", "x"])
