@@ -1,8 +1,9 @@
 """``type=`` converters of the command lines' options (argparse reports their errors)."""
 
 import argparse
+import os
 
-__all__ = ["nonneg_int", "positive_int", "seed_int", "nonblank"]
+__all__ = ["nonneg_int", "positive_int", "seed_int", "nonblank", "folder"]
 
 
 def nonneg_int(text):
@@ -37,4 +38,13 @@ def nonblank(text):
     """A non-blank name (an MLflow experiment, say), or an ``argparse.ArgumentTypeError``."""
     if not text.strip():
         raise argparse.ArgumentTypeError("expected a name, got an empty one")
+    return text
+
+
+def folder(text):
+    """A folder's path, made if absent: not blank and not an existing file."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a folder, got an empty path")
+    if os.path.exists(text) and not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")
     return text

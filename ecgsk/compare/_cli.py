@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-from .._argtypes import nonblank, nonneg_int, positive_int, seed_int
+from .._argtypes import folder, nonblank, nonneg_int, positive_int, seed_int
 from ._data import DATASETS, CompareError
 from ._registry import PipelineError, list_pipelines, load_pipeline_module, pipeline_dirs
 
@@ -76,7 +76,7 @@ def build_parser():
     parser.add_argument("--seed", type=seed_int, default=0, help="random seed (0)")
     parser.add_argument("--max-records", type=nonneg_int, metavar="N",
                         help="use a stratified, seeded subset of N records (quick runs)")
-    parser.add_argument("--cache-dir", metavar="PATH",
+    parser.add_argument("--cache-dir", type=folder, metavar="PATH",
                         help="cache of loaded signals, and of the networks' training "
                              "checkpoints and unfinished runs' final fits under "
                              "checkpoints/ (default $ECGSK_CACHE or ~/.cache/ecgsk/signals)")

@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-from .._argtypes import nonblank, nonneg_int, positive_int, seed_int
+from .._argtypes import folder, nonblank, nonneg_int, positive_int, seed_int
 from ._metrics import METRICS, TuneError
 from ._space import PRUNERS, SAMPLERS
 
@@ -105,7 +105,7 @@ def build_parser():
                         help="CV folds scored per trial (PTB-XL 1-8; 1-5 otherwise); default all")
     parser.add_argument("--n-boot", type=nonneg_int, default=1000,
                         help="bootstrap resamples of the final test's intervals (1000)")
-    parser.add_argument("--cache-dir", metavar="PATH",
+    parser.add_argument("--cache-dir", type=folder, metavar="PATH",
                         help="cache of loaded signals (default $ECGSK_CACHE or "
                              "~/.cache/ecgsk/signals)")
     parser.add_argument("--heartbeat-interval", type=positive_int, default=10, metavar="S",

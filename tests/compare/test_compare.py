@@ -625,8 +625,10 @@ def test_threads_must_be_a_positive_integer(threads, capsys):
     ("--seed", "-1", "expected a non-negative integer, got -1"),  # numpy's traceback before
     ("--seed", "4294967296", "expected a seed from 0 to 2**32 - 1"),
     ("--experiment", "", "expected a name, got an empty one"),  # a traceback after reading
+    ("--cache-dir", "", "expected a folder, got an empty path"),  # the working folder before
+    ("--cache-dir", __file__, f"{__file__} is a file, not a folder"),  # a failed fit before
 ])
-def test_seed_and_experiment_are_checked_with_the_options(option, value, message, capsys):
+def test_seed_experiment_and_cache_are_checked_with_the_options(option, value, message, capsys):
     from ecgsk.tune import main as tune_main
 
     for command, args in ((main, ["--pipelines", "x"]), (tune_main, ["--pipeline", "x"])):
