@@ -61,6 +61,6 @@ def require_data(parser, args):
     """Exit with the parser's usage error when neither ``--data`` nor ``$ECGSK_DATA`` is given."""
     if args.data is None:
         parser.error("--data is required when $ECGSK_DATA is unset")
-    if not Path(args.data).is_dir():
+    if not Path(args.data).expanduser().is_dir():
         parser.error(f"--data {args.data}: no such folder")
     return args.data

@@ -281,11 +281,14 @@ def check_factory_params(module, params, name=None):
         accepted = ", ".join(names) or "no parameters"
         raise PipelineError(f"pipeline {name!r}: make_pipeline has no parameter "
                             f"{', '.join(map(repr, unknown))}; it accepts: {accepted}.")
-    # A switch given as text ('false') would read as true: refuse all but True and False.
+    # A switch given as text ('false') would read as true: refuse all but True and False
+    # (and 0 and 1, as Python reads them).
     defaults = inspect.signature(module.make_pipeline).parameters
     for key, value in params.items():
         default = defaults[key].default if key in defaults else None
-        if isinstance(default, bool) and not isinstance(value, (bool, np.bool_)):
+        switch = isinstance(value, (bool, np.bool_)) or (
+            isinstance(value, numbers.Integral) and value in (0, 1))
+        if isinstance(default, bool) and not switch:
             raise PipelineError(f"pipeline {name!r}: {key} takes True or False, got {value!r}.")
 
 

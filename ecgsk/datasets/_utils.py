@@ -9,10 +9,11 @@ import numpy as np
 __all__ = ["check_root", "resolve_root", "report_dropped"]
 
 
-#: The file each reader looks for, and the sub-folders it also tries.
+#: A file only each dataset has, and the sub-folders its reader also tries. (PTB
+#: Diagnostic's reader looks for RECORDS, which most PhysioNet folders have.)
 _MARKERS = {"ptbxl": ("ptbxl_database.csv", ()),
             "cinc2017": ("REFERENCE.csv", ("training2017", "training")),
-            "ptbdb": ("RECORDS", ())}
+            "ptbdb": ("patient001/s0010_re.hea", ())}
 
 
 def check_root(root, name):

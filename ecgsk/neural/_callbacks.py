@@ -69,14 +69,21 @@ class FiniteLoss(Callback):
     values) would otherwise train on to ``max_epochs`` and predict NaN
     probabilities, which ``predict`` reads as the first class for every
     record. As scikit-learn's ``MLPClassifier``, the fit fails instead.
+    With float16 mixed precision a batch whose loss overflows is skipped by
+    the loss scaler; its epoch's training loss is then not finite although
+    the weights are, which is not a divergence.
     """
 
     def on_epoch_end(self, net, **kwargs):
         row = net.history[-1]
         for key in ("train_loss", "valid_loss"):
             value = row.get(key)
-            if value is not None and not math.isfinite(value):
-                raise TrainingDiverged(
-                    f"{type(net).__name__}: the training diverged: {key} is {value} at epoch "
-                    f"{row['epoch']}. Lower lr, set grad_clip, or check the input for extreme "
-                    "values.")
+            if value is None or math.isfinite(value):
+                continue
+            if (key == "train_loss" and getattr(net, "grad_scaler_", None) is not None
+                    and all(torch.isfinite(p).all() for p in net.module_.parameters())):
+                continue  # float16 overflowed in a batch, and the scaler skipped its step
+            raise TrainingDiverged(
+                f"{type(net).__name__}: the training diverged: {key} is {value} at epoch "
+                f"{row['epoch']}. Lower lr, set grad_clip, or check the input for extreme "
+                "values.")

@@ -37,7 +37,7 @@ from skorch.utils import TeeGenerator, to_tensor
 from torch import nn
 
 from .._validation import check_seed, check_signals
-from ._callbacks import FiniteLoss, valid_accuracy, valid_macro_auroc
+from ._callbacks import FiniteLoss, TrainingDiverged, valid_accuracy, valid_macro_auroc
 from ._checkpoint import (
     EpochCheckpoint,
     default_checkpoint_dir,
@@ -1042,13 +1042,15 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
 
         Its classes and module are set before the training can fail (a
         validation split that leaves no training record): predicting from
-        that untrained module would pass for a fitted net. An interrupted
+        that untrained module would pass for a fitted net. A training that
+        diverges leaves it unfitted too, a warm start or ``partial_fit``
+        included: its weights are those of the diverged epoch. An interrupted
         fit (Ctrl-C) keeps the epochs it trained, as skorch does.
         """
         try:
             yield
-        except Exception:
-            if reset:
+        except Exception as exc:
+            if reset or isinstance(exc, TrainingDiverged):  # weights of a diverged epoch
                 self.initialized_ = False
                 for name in ("classes_", "target_type_", "n_outputs_", "n_leads_in_",
                              "n_samples_in_"):

@@ -241,19 +241,24 @@ def _segment_files(record):
             if segment == "~":  # a gap: no file
                 continue
             header = os.path.join(directory, segment + ".hea")
-            files += [header] + [os.path.join(directory, ln[0]) for ln in lines(header)]
+            files += [header] + [os.path.join(directory, ln[0]) for ln in lines(header)
+                                 if ln[0] != "~"]  # a layout segment's signals have no file
     except OSError:
         return []  # no files known: the record is not cached
     return files
 
 
+def _data_files(record, rec):
+    """The files a record's signal was read from (its segments' for a multi-segment one)."""
+    if rec.file_name:
+        directory = os.path.dirname(record)
+        return sorted({os.path.join(directory, f) for f in rec.file_name})
+    return sorted(set(_segment_files(record)))
+
+
 def _header_meta(record, hea_stat, rec, n_samples):
     """Header facts kept in the cache index (valid while the header is unchanged)."""
-    directory = os.path.dirname(record)
-    if rec.file_name:
-        files = sorted({os.path.join(directory, f) for f in rec.file_name})
-    else:
-        files = sorted(set(_segment_files(record)))
+    files = _data_files(record, rec)
     return {
         "hea": [hea_stat.st_size, hea_stat.st_mtime_ns],
         "files": files,
@@ -319,6 +324,13 @@ def _read_record_or_raise(record, opts):
             f"{exc})."
         ) from None
 
+    # The data files as read, stamped right after wfdb's read: the cache keeps the signal
+    # only under these, so a file changed before the entry is stored is not cached under its
+    # new state. (A change during the read itself is not seen.)
+    try:
+        stamps = [_stat(path) for path in _data_files(record, rec)]
+    except OSError:  # gone since: the signal is returned, not cached
+        stamps = None
     signal = rec.p_signal
     if signal is None or rec.sig_name is None or rec.fs is None:
         raise _RecordError(f"Record {record!r} has no signals in its header {header!r}.")
@@ -367,12 +379,7 @@ def _read_record_or_raise(record, opts):
     if opts.length is not None:
         x = _fit_length(x, opts.length, opts.crop, opts.pad, record)
     meta = _header_meta(record, hea_stat, rec, signal.shape[0])
-    # The data files as read (just after): the cache keeps the signal only under these, so
-    # a file changed before the entry is stored is not cached under its new state.
-    try:
-        meta[_READ_STAMPS] = [_stat(path) for path in meta["files"]]
-    except OSError:  # gone since: the signal is returned, not cached
-        meta[_READ_STAMPS] = None
+    meta[_READ_STAMPS] = stamps
     return np.ascontiguousarray(x, dtype=np.float32), meta
 
 

@@ -11,11 +11,15 @@ _USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*):(?P<secr
 # key=value pairs whose key names a secret (URI queries, option strings).
 _WORDS = r"(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|" \
          r"auth|authorization|credentials?|sig|signature)"
-# With "=" the key may end in a secret word (dbpassword=); with ":" (headers, messages) the
-# word must be a part of its own (aws_secret:, x-auth-token:), so that psycopg2's
-# "fe_sendauth: no password supplied" keeps its "no".
+# With "=" the key may end in a secret word (dbpassword=); so may it with ":" (PGPASSWORD:,
+# accessToken:), but for the short words "auth" and "sig", which must be a part of the key of
+# their own there (x-auth-token:), so that psycopg2's "fe_sendauth: no password supplied" keeps
+# its "no".
+_LONG_WORDS = r"(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|" \
+              r"secret[_-]?key|authorization|credentials?|signature)"
 _KEY_VALUE = re.compile(r"(?i)(?P<key>(?:\b[\w.\-]*" + _WORDS + r"\b\s*="
-                        r"|\b(?:[\w.\-]*[_.\-])?" + _WORDS + r"\b\s*:)\s*)"
+                        r"|\b[\w.\-]*" + _LONG_WORDS + r"\b\s*:"
+                        r"|\b(?:[\w.\-]*[_.\-])?(?:auth|sig)\b\s*:)\s*)"
                         r"(?P<secret>[^\s&,;'\"]+)")
 _BEARER = re.compile(r"(?i)(?P<key>\bbearer\s+)(?P<secret>[A-Za-z0-9\-._~+/]+=*)")
 _SECRET_PARTS = {"password", "passwd", "pwd", "secret", "token", "apikey", "credential",

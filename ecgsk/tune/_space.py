@@ -249,8 +249,10 @@ def check_search_space(module, name, fixed, seed=0):
         try:
             check_factory_params(module, params, name)
         except PipelineError as exc:
-            raise TuneError(f"search_space of pipeline {name!r} (with --set) yields a parameter "
-                            f"make_pipeline does not take: {exc}") from None
+            what = ("a value make_pipeline does not take" if "takes True or False" in str(exc)
+                    else "a parameter make_pipeline does not take")
+            raise TuneError(f"search_space of pipeline {name!r} (with --set) yields {what}: "
+                            f"{exc}") from None
         try:
             pipe = _build(module, name, params)
             validate_built(pipe)

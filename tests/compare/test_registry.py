@@ -146,11 +146,12 @@ def test_parse_set():
         parse_set(["z.C=1"], ["a"])
 
 
-@pytest.mark.parametrize("value", ["false", "no", 0, None])
+@pytest.mark.parametrize("value", ["false", "no", 2, None])
 def test_a_switch_takes_only_true_or_false(value):
     """--set resnet1d.augment=false used to be the text 'false', which reads as true."""
     module = load_pipeline_module("resnet1d")
     check_factory_params(module, {"augment": False, "derivatives": True})
+    check_factory_params(module, {"augment": 0, "derivatives": np.True_})  # as Python reads 0
     with pytest.raises(PipelineError, match=rf"pipeline 'resnet1d': augment takes True or "
                                             rf"False, got {re.escape(repr(value))}"):
         check_factory_params(module, {"augment": value})

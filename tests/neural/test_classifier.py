@@ -207,6 +207,12 @@ def test_a_diverged_training_fails_and_leaves_the_net_unfitted(when, key):
     assert len(net.history) == 1  # stopped at once, not trained on to max_epochs
     with pytest.raises(NotFittedError):
         net.predict(X)
+    # A fitted net that diverges when trained on is unfitted too: not its NaN weights.
+    fitted = fast(max_epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="the training diverged"):
+        fitted.partial_fit(X * np.float32(1e37), y)  # finite, but overflows in the net
+    with pytest.raises(NotFittedError):
+        fitted.predict(X)
     # Without the check (as asked), the same fit "succeeds" with NaN probabilities.
     net.set_params(callbacks__finite_loss=None, max_epochs=1).fit(X, y)
     assert np.isnan(net.predict_proba(X)).all()

@@ -487,6 +487,18 @@ def test_a_changed_segment_invalidates_a_multi_segment_record(tmp_path):
     assert_array_equal(after[0, :, :n], before[0, :, :n])
 
 
+def test_a_layout_segment_names_no_file_of_the_key(tmp_path):
+    """A variable-layout record's layout header names its signals' file '~': none to stamp."""
+    (tmp_path / "multi.hea").write_text("multi/3 1 100 600\nmulti_layout 0\nseg1 300\n"
+                                        "seg2 300\n")
+    (tmp_path / "multi_layout.hea").write_text("multi_layout 1 100 0\n~ 0 200/mV 16 0 0 0 0 I\n")
+    for name in ("seg1", "seg2"):
+        (tmp_path / f"{name}.hea").write_text(f"{name} 1 100 300\n{name}.dat 16 200 16 0 0 0 0 I\n")
+    files = loader_module._segment_files(str(tmp_path / "multi"))
+    assert files == [str(tmp_path / f) for f in ("multi_layout.hea", "seg1.hea", "seg1.dat",
+                                                  "seg2.hea", "seg2.dat")]
+
+
 def test_a_corrupt_or_unwritable_cache_never_gives_wrong_data(lr, tmp_path, monkeypatch):
     expected = WFDBLoader().transform(lr[:2])
     WFDBLoader(cache_dir=tmp_path).transform(lr[:2])

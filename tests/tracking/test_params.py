@@ -193,6 +193,8 @@ def test_environment_tags(tracking_uri, client):
     ("failed: fe_sendauth: no password supplied", "failed: fe_sendauth: no password supplied"),
     ("aws_secret: zzz x-auth-token: t1 dbpassword=p", "aws_secret: *** x-auth-token: *** "
                                                      "dbpassword=***"),
+    ("PGPASSWORD: pw accessToken: t clientSecret: s", "PGPASSWORD: *** accessToken: *** "
+                                                      "clientSecret: ***"),
 ])
 def test_mask_secrets(text, expected):
     assert mask_secrets(text) == expected
