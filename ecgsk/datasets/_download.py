@@ -32,6 +32,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._process import pid_alive
+
 __all__ = ["download", "check_records", "DATABASES"]
 
 #: Environment variable naming a PhysioNet mirror (its base URL).
@@ -193,20 +195,11 @@ def _remove_staging(root):
     host = socket.gethostname()
     for folder in parent.iterdir() if parent.is_dir() else ():
         owner, _, pid = folder.name.rpartition("-")
-        if owner == host and pid.isdigit() and not _running(int(pid)):
+        if owner == host and pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
     with contextlib.suppress(OSError):
         parent.rmdir()
 
-
-def _running(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
 
 
 def check_records(records):

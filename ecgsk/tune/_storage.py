@@ -12,6 +12,7 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
+from .._process import pid_alive
 from ..tracking import mask_secrets
 from ._metrics import TuneError
 
@@ -283,14 +284,6 @@ def worker_identity():
             "uid": _PROCESS_UID}
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _retry(study, frozen, max_retry=RETRY_MAX):
@@ -351,7 +344,7 @@ def reap_trials(study):
         # the worker only when it was recorded for this very trial.
         if (w.get("trial") == t.number and w.get("host") == me["host"]
                 and w.get("boot") == me["boot"] and w.get("pid") not in (None, me["pid"])
-                and not _alive(int(w["pid"]))):
+                and not pid_alive(int(w["pid"]))):
             if fail_trial(study, t):
                 failed.append(t.number)
     running = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}

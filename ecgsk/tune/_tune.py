@@ -288,7 +288,7 @@ def _designated(study, me):
     """
     from optuna.trial import TrialState
 
-    from ._storage import _alive
+    from .._process import pid_alive
 
     done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
     if not done:
@@ -298,7 +298,7 @@ def _designated(study, me):
     if w.get("uid") == me["uid"]:
         return True
     same_machine = w.get("host") == me["host"] and w.get("boot") == me["boot"]
-    return same_machine and w.get("pid") is not None and not _alive(int(w["pid"]))
+    return same_machine and w.get("pid") is not None and not pid_alive(int(w["pid"]))
 
 
 def _current_final_run(study, client, best_number):
