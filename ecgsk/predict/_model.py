@@ -122,17 +122,6 @@ def _cpu_if_needed(pyfunc):
     return notes
 
 
-def _missing_sqlite_store(store):
-    """The database path of a ``sqlite:///`` store that does not exist, else None."""
-    prefix = "sqlite:///"
-    if store is None or not store.startswith(prefix):
-        return None
-    path = store[len(prefix):].split("?", 1)[0]
-    if not path or path == ":memory:" or os.path.isfile(path):
-        return None
-    return path
-
-
 def load_ecg_model(model_uri, tracking_uri=None):
     """Load a model logged by :func:`ecgsk.tracking.log_model` (or ``compare``) for prediction.
 
@@ -168,6 +157,7 @@ def load_ecg_model(model_uri, tracking_uri=None):
 
     from ..tracking import default_tracking_uri
     from ..tracking._model import _CLASSES_KEY
+    from ..tracking._uri import sqlite_file
 
     uri = os.fspath(model_uri)
     local = os.path.exists(uri)
@@ -180,8 +170,8 @@ def load_ecg_model(model_uri, tracking_uri=None):
         if not os.path.isfile(os.path.join(uri, "MLmodel")):
             raise PredictError(f"{uri} is not an MLflow model folder (it has no MLmodel file).")
     store = None if local else (tracking_uri or default_tracking_uri())
-    db = _missing_sqlite_store(store)
-    if db is not None:  # MLflow would make an empty store there, then not find the model
+    db = sqlite_file(store)
+    if db is not None and not db.is_file():  # MLflow would make an empty store, then fail
         from ..tracking import mask_secrets
 
         raise PredictError(f"cannot load the model {uri}: no tracking database at "

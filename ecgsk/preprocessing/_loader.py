@@ -256,9 +256,8 @@ def _data_files(record, rec):
     return sorted(set(_segment_files(record)))
 
 
-def _header_meta(record, hea_stat, rec, n_samples):
+def _header_meta(hea_stat, rec, files, n_samples):
     """Header facts kept in the cache index (valid while the header is unchanged)."""
-    files = _data_files(record, rec)
     return {
         "hea": [hea_stat.st_size, hea_stat.st_mtime_ns],
         "files": files,
@@ -327,8 +326,9 @@ def _read_record_or_raise(record, opts):
     # The data files as read, stamped right after wfdb's read: the cache keeps the signal
     # only under these, so a file changed before the entry is stored is not cached under its
     # new state. (A change during the read itself is not seen.)
+    files = _data_files(record, rec)
     try:
-        stamps = [_stat(path) for path in _data_files(record, rec)]
+        stamps = [_stat(path) for path in files]
     except OSError:  # gone since: the signal is returned, not cached
         stamps = None
     signal = rec.p_signal
@@ -378,7 +378,7 @@ def _read_record_or_raise(record, opts):
         x = resample_poly(x, up, down, axis=1, padtype="line")
     if opts.length is not None:
         x = _fit_length(x, opts.length, opts.crop, opts.pad, record)
-    meta = _header_meta(record, hea_stat, rec, signal.shape[0])
+    meta = _header_meta(hea_stat, rec, files, signal.shape[0])
     meta[_READ_STAMPS] = stamps
     return np.ascontiguousarray(x, dtype=np.float32), meta
 

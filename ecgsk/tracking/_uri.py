@@ -54,6 +54,13 @@ def _sqlite_path(uri):
     return Path(path)
 
 
+def sqlite_file(uri):
+    """The database file of a ``sqlite:///`` URI; None for other stores and in-memory ones."""
+    if not uri or not uri.startswith(_SQLITE_PREFIX):
+        return None
+    return _sqlite_path(uri.split("?", 1)[0])
+
+
 def artifact_root(tracking_uri, experiment):
     """Artifact location for a new experiment of a SQLite store: beside the database.
 

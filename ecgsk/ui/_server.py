@@ -108,11 +108,11 @@ def ui_command(backend_store_uri, host="127.0.0.1", port=5000, workers=1):
     """
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", backend_store_uri,
            "--host", host, "--port", str(port), "--workers", str(workers)]
-    if backend_store_uri.startswith("sqlite:///"):
-        db = backend_store_uri[len("sqlite:///"):]
-        if db and db != ":memory:":
-            folder = os.path.join(os.path.dirname(os.path.abspath(db)), "artifacts")
-            cmd += ["--artifacts-destination", folder]
+    from ..tracking._uri import sqlite_file
+
+    db = sqlite_file(backend_store_uri)
+    if db is not None:
+        cmd += ["--artifacts-destination", str(db.absolute().parent / "artifacts")]
     return cmd
 
 
@@ -252,6 +252,7 @@ def start_ui(backend_store_uri=None, *, host="127.0.0.1", port=5000, allow_remot
     >>> server.stop()                                                    # doctest: +SKIP
     """
     from ..tracking import default_tracking_uri
+    from ..tracking._uri import sqlite_file
     # Imported here, not with the package: python -m ecgsk.ui._child imports ecgsk.ui first,
     # and runpy warns when that already imported the module it is about to run.
     from ._child import server_command
@@ -272,11 +273,10 @@ def start_ui(backend_store_uri=None, *, host="127.0.0.1", port=5000, allow_remot
                       "it in a browser. The UI here reads a store (sqlite:///..., "
                       "postgresql://...); pass one with --backend-store-uri, or unset "
                       "MLFLOW_TRACKING_URI.")
-    if uri.startswith("sqlite:///"):
-        db = uri[len("sqlite:///"):]
-        if db and db != ":memory:" and not os.path.isfile(db):
-            raise UIError(f"no tracking database at {db}: run python -m ecgsk.compare first, "
-                          "or pass --backend-store-uri.")
+    db = sqlite_file(uri)
+    if db is not None and not db.is_file():
+        raise UIError(f"no tracking database at {db}: run python -m ecgsk.compare first, "
+                      "or pass --backend-store-uri.")
     if port == 0:
         port = free_port(host)
     elif _port_taken(host, port):
