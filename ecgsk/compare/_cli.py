@@ -30,7 +30,7 @@ the one it leaves). To remove what the cache holds unused for 30 days:
 Runs go to MLflow (default sqlite:///mlruns/mlflow.db); browse them with
   mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host 127.0.0.1
 Exit status: 0 done, 1 some pipeline failed (the others were compared),
-2 bad request (nothing was run), 130 interrupted.
+2 bad request (nothing was run), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 """
 
 
@@ -132,7 +132,7 @@ def main(argv=None):
     int
         0 when done (or after ``--list``), 1 when some pipeline failed (the
         others were compared), 2 for a bad request (nothing was run), 130
-        when interrupted.
+        when interrupted (Ctrl-C), 143 when terminated (SIGTERM).
 
     Raises
     ------
@@ -140,7 +140,8 @@ def main(argv=None):
         From :mod:`argparse`: after ``--help`` (status 0), or for arguments
         it cannot parse or a missing required option (status 2).
     """
-    from ..tracking import TrackingError
+    from ..tracking import RunTerminated, TrackingError
+    from ..tracking._runs import sigterm_as_exception
     from ._compare import ComparisonFailed, compare, parse_set
 
     parser = build_parser()
@@ -155,24 +156,26 @@ def main(argv=None):
     if missing:
         parser.error(f"the following arguments are required: {', '.join(missing)}")
     try:
-        names = [load_pipeline_module(p).__ecgsk_name__ for p in args.pipelines]
-        set_params = parse_set(args.set_params, names)
-        # parse_set keys by name; compare takes names or paths and maps them to names.
-        compare(args.pipelines, args.dataset, args.task, args.data, folds=args.folds,
-                cv=args.cv, set_params={k: v for k, v in set_params.items() if v},
-                tracking_uri=args.tracking_uri, test_data=args.test_data,
-                test_folds=args.test_folds, n_boot=args.n_boot,
-                seed=args.seed, experiment=args.experiment, max_records=args.max_records,
-                cache_dir=args.cache_dir, n_jobs=args.n_jobs, progress=args.progress,
-                explain=args.explain, threads=args.threads, resume=args.resume)
+        with sigterm_as_exception():
+            names = [load_pipeline_module(p).__ecgsk_name__ for p in args.pipelines]
+            set_params = parse_set(args.set_params, names)
+            # parse_set keys by name; compare takes names or paths and maps them to names.
+            compare(args.pipelines, args.dataset, args.task, args.data, folds=args.folds,
+                    cv=args.cv, set_params={k: v for k, v in set_params.items() if v},
+                    tracking_uri=args.tracking_uri, test_data=args.test_data,
+                    test_folds=args.test_folds, n_boot=args.n_boot,
+                    seed=args.seed, experiment=args.experiment, max_records=args.max_records,
+                    cache_dir=args.cache_dir, n_jobs=args.n_jobs, progress=args.progress,
+                    explain=args.explain, threads=args.threads, resume=args.resume)
     except (CompareError, PipelineError, TrackingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ComparisonFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted: the open runs are marked KILLED; rerun the same command to "
+    except (KeyboardInterrupt, RunTerminated) as exc:
+        what = "terminated (SIGTERM)" if isinstance(exc, RunTerminated) else "interrupted"
+        print(f"{what}: the open runs are marked KILLED; rerun the same command to "
               "resume.", file=sys.stderr)
-        return 130
+        return exc.code if isinstance(exc, RunTerminated) else 130
     return 0

@@ -12,7 +12,7 @@ from mlflow.tracking import MlflowClient
 from ._masking import mask_secrets
 
 __all__ = ["tracked_run", "RunTerminated", "ERROR_TAG", "run_logged_models",
-           "fail_pending_models"]
+           "fail_pending_models", "sigterm_as_exception"]
 
 _logger = logging.getLogger(__name__)
 
@@ -43,11 +43,14 @@ def _on_sigterm(signum, frame):
 
 
 @contextlib.contextmanager
-def _sigterm_as_exception():
-    """Turn SIGTERM into :class:`RunTerminated` while the outermost run is open.
+def sigterm_as_exception():
+    """Turn SIGTERM into :class:`RunTerminated` for the block (the outermost one, if nested).
 
     Only in the main thread (Python delivers signals there), and only where
     nobody else has installed a handler; the previous handler is restored.
+    :func:`tracked_run` holds it while its run is open; a command holds it
+    for its whole work, so that SIGTERM before any run (reading records with
+    joblib workers) ends the work as Ctrl-C does, workers included.
     """
     global _sigterm_depth, _previous_handler
     installed = False
@@ -194,7 +197,7 @@ def tracked_run(name, *, nested=False, tags=None, description=None, run_id=None)
     run_id = run.info.run_id
     error = None
     try:
-        with _sigterm_as_exception():
+        with sigterm_as_exception():
             yield run
     except BaseException as exc:
         error = exc

@@ -1,5 +1,6 @@
 """python -m ecgsk.compare end to end on real PTB-XL (and CinC 2017) records."""
 
+import contextlib
 import importlib
 import json
 import subprocess
@@ -583,6 +584,69 @@ def test_an_unreadable_record_is_a_bad_request(damage, pipeline_files, ptbxl_roo
     assert f"Record '{records[7]}' " in err and DAMAGE[damage] in err
     assert "Traceback" not in err
     assert not store.exists()
+
+
+_TERM_WHILE_READING = """
+import sys, time
+from pathlib import Path
+import joblib
+import ecgsk.compare._compare as compare_module
+from ecgsk.compare import main
+
+def sleep_and_say(folder, i):
+    import os
+    (Path(folder) / f"{os.getpid()}.pid").write_text("")
+    time.sleep(120)
+
+def load_signals(*args, **kwargs):  # reading records with two joblib workers, for a while
+    joblib.Parallel(n_jobs=2)(joblib.delayed(sleep_and_say)(sys.argv[1], i) for i in range(4))
+
+compare_module.load_signals = load_signals
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_sigterm_while_reading_records_stops_the_workers_and_says_so(
+        pipeline_files, ptbxl_root, tmp_path):
+    """SIGTERM before any run exists ends compare as Ctrl-C does: its joblib workers too."""
+    import os
+    import signal
+    import time
+
+    from ecgsk._process import pid_alive
+
+    root, _ = copy_ptbxl(ptbxl_root, tmp_path / "ptb-xl", per_fold=2)
+    pids, store = tmp_path / "pids", tmp_path / "store" / "mlflow.db"
+    pids.mkdir()
+    # A file, not a pipe: workers that outlive compare would hold a pipe open.
+    stderr = (tmp_path / "stderr").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _TERM_WHILE_READING, str(pids), "--pipelines",
+         str(pipeline_files["stats_lr"]), "--dataset", "ptbxl", "--task", "superdiagnostic",
+         "--data", str(root), "--no-cv", "--tracking-uri", f"sqlite:///{store}",
+         "--no-progress"], stderr=stderr)
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(pids.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        workers = [int(p.stem) for p in pids.iterdir()]
+        assert len(workers) == 2, "the joblib workers never started"
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=60)
+        err = (tmp_path / "stderr").read_text()
+        assert code == 128 + signal.SIGTERM, err
+        assert "terminated (SIGTERM)" in err and "Traceback" not in err
+        deadline = time.monotonic() + 30
+        while any(pid_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(pid_alive(pid) for pid in workers), "joblib workers outlived compare"
+        assert not store.exists()
+    finally:  # leave no sleeper behind, whatever failed
+        proc.kill()
+        stderr.close()
+        for pid in (int(p.stem) for p in pids.iterdir()):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_records_without_files_are_left_out_and_said(empty_store, pipeline_files, ptbxl_root,
