@@ -1,5 +1,6 @@
 """Where runs go: the default sqlite store, and checking a tracking URI before any work."""
 
+import contextlib
 import os
 import re
 import urllib.error
@@ -11,6 +12,7 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from .._lock import file_lock
 from ._masking import mask_secrets
 
 __all__ = ["TrackingError", "default_tracking_uri", "setup_tracking", "artifact_root"]
@@ -123,7 +125,9 @@ def setup_tracking(tracking_uri=None, experiment="ecgsk"):
     tracking_uri : str or None, default=None
         Any MLflow tracking URI; :func:`default_tracking_uri` when None.
         ``sqlite:///path/mlflow.db`` creates the database and its folder
-        (``./mlruns/`` for the default).
+        (``./mlruns/`` for the default). Processes that open one SQLite
+        store at once take turns, through the lock file ``mlflow.db.lock``
+        beside it, so that only one creates its tables.
     experiment : str, default="ecgsk"
         Experiment name; created when absent. For a SQLite store its
         artifacts go beside the database (see :func:`artifact_root`).
@@ -158,28 +162,36 @@ def setup_tracking(tracking_uri=None, experiment="ecgsk"):
         if path is not None:
             uri = f"{_SQLITE_PREFIX}{path.resolve()}"
     _check_reachable(uri)
-    try:
-        client = MlflowClient(uri)
-        found = client.get_experiment_by_name(experiment)
-        if found is None:
-            try:
-                experiment_id = client.create_experiment(
-                    experiment, artifact_location=artifact_root(uri, experiment))
-            except MlflowException as exc:
-                if exc.error_code != "RESOURCE_ALREADY_EXISTS":
-                    raise
-                experiment_id = client.get_experiment_by_name(experiment).experiment_id
-        elif found.lifecycle_stage != "active":
-            raise TrackingError(f"experiment {experiment!r} is deleted in {mask_secrets(uri)}; "
-                                "restore it (mlflow experiments restore) or choose another name.")
-        else:
-            experiment_id = found.experiment_id
-    except TrackingError:
-        raise
-    except Exception as exc:  # noqa: BLE001 -- any store failure becomes one clear error
-        message = mask_secrets(str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc))
-        raise TrackingError(f"cannot use the MLflow tracking store {mask_secrets(uri)}: "
-                            f"{message}") from exc
+    database = sqlite_file(uri)
+    # Processes opening a new SQLite store at once would all create its tables; the
+    # first to lock creates them, the others wait and find them.
+    lock = (file_lock(database.with_name(database.name + ".lock")) if database is not None
+            else contextlib.nullcontext())
+    with lock:
+        try:
+            client = MlflowClient(uri)
+            found = client.get_experiment_by_name(experiment)
+            if found is None:
+                try:
+                    experiment_id = client.create_experiment(
+                        experiment, artifact_location=artifact_root(uri, experiment))
+                except MlflowException as exc:
+                    if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                        raise
+                    experiment_id = client.get_experiment_by_name(experiment).experiment_id
+            elif found.lifecycle_stage != "active":
+                raise TrackingError(
+                    f"experiment {experiment!r} is deleted in {mask_secrets(uri)}; restore it "
+                    "(mlflow experiments restore) or choose another name.")
+            else:
+                experiment_id = found.experiment_id
+        except TrackingError:
+            raise
+        except Exception as exc:  # noqa: BLE001 -- any store failure becomes one clear error
+            text = str(exc).strip()
+            message = mask_secrets(text.splitlines()[0] if text else repr(exc))
+            raise TrackingError(f"cannot use the MLflow tracking store {mask_secrets(uri)}: "
+                                f"{message}") from exc
     mlflow.set_tracking_uri(uri)
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id

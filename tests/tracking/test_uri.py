@@ -85,3 +85,33 @@ def test_deleted_experiment(tracking_uri, client):
 def test_experiment_name_checked(tracking_uri, name):
     with pytest.raises(ValueError, match="experiment"):
         setup_tracking(tracking_uri, name)
+
+
+_OPEN_WHEN_TOLD = """
+import sys, time
+from pathlib import Path
+from ecgsk.tracking import setup_tracking
+go = Path(sys.argv[2])
+while not go.exists():
+    time.sleep(0.01)
+setup_tracking(f"sqlite:///{sys.argv[1]}", "together")
+print("ok")
+"""
+
+
+def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path):
+    """Each would create MLflow's tables; the losers failed with 'duplicate column name'."""
+    import subprocess
+    import sys
+
+    db, go = tmp_path / "store" / "mlflow.db", tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, "-c", _OPEN_WHEN_TOLD, str(db), str(go)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    time.sleep(3)  # let them import; they then start together
+    go.touch()
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0 and out.strip() == "ok", err[-2000:]
+    assert len(mlflow.MlflowClient(f"sqlite:///{db}").search_experiments(
+        filter_string="name = 'together'")) == 1

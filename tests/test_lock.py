@@ -1,0 +1,41 @@
+"""ecgsk/_lock.py: one holder at a time, across processes."""
+
+import subprocess
+import sys
+
+import pytest
+
+from ecgsk._lock import file_lock
+
+pytest.importorskip("fcntl", reason="file_lock runs unlocked where fcntl is missing (Windows)")
+
+_TRY_LOCK = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+try:
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+except BlockingIOError:
+    print("held")
+else:
+    print("free")
+"""
+
+
+def _other_process_sees(path):
+    return subprocess.run([sys.executable, "-c", _TRY_LOCK, str(path)], capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+def test_the_lock_is_held_for_the_block_only_and_its_file_stays(tmp_path):
+    path = tmp_path / "store.lock"
+    with file_lock(path):
+        assert _other_process_sees(path) == "held"
+    assert _other_process_sees(path) == "free"
+    assert path.exists()
+
+
+def test_an_exception_releases_the_lock(tmp_path):
+    path = tmp_path / "store.lock"
+    with pytest.raises(KeyboardInterrupt), file_lock(path):
+        raise KeyboardInterrupt
+    assert _other_process_sees(path) == "free"
