@@ -21,8 +21,10 @@ from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassif
 from sklearn.linear_model import LogisticRegression, RidgeClassifierCV
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion
+from sklearn.pipeline import Pipeline as SkPipeline
 from sklearn.preprocessing import StandardScaler
 
+from .._proba import label_columns
 from ..features import (
     BeatFeatures,
     BeatTemplate,
@@ -337,7 +339,10 @@ def predict_scores(estimator, X):
     column per class, shape ``(n_records, n_classes)``, to be scored
     one-vs-rest (``roc_auc_score(label_binarize(y, classes=classes), scores)``
     for multi-class labels, ``roc_auc_score(Y, scores)`` for an indicator
-    matrix).
+    matrix). For multi-label problems, also with two labels, a column is the
+    probability of 1 of its label, also from estimators whose
+    ``predict_proba`` gives one array per label (forests,
+    ``MultiOutputClassifier``).
 
     Parameters
     ----------
@@ -360,17 +365,24 @@ def predict_scores(estimator, X):
     (40,)
     """
     if hasattr(estimator, "predict_proba"):
-        scores = np.asarray(estimator.predict_proba(X))
-        if scores.ndim == 2 and scores.shape[1] == 2 and _n_outputs(estimator) == 1:
+        scores = estimator.predict_proba(X)
+        if isinstance(scores, list):  # multi-output trees, MultiOutputClassifier: per label
+            return label_columns(scores, getattr(_final_step(estimator), "classes_", None))
+        scores = np.asarray(scores)
+        if scores.ndim == 2 and scores.shape[1] == 2 and not _multilabel(estimator):
             return scores[:, 1]
         return scores
     return np.asarray(estimator.decision_function(X))
 
 
-def _n_outputs(estimator):
-    """1 for a single-output (binary or multi-class) classifier."""
-    final = estimator[-1] if isinstance(estimator, Pipeline) else estimator
-    # OneVsRestClassifier and DecisionProba both say whether y was multi-label.
-    if getattr(final, "multilabel_", False):
-        return len(final.classes_)
-    return 1
+def _final_step(estimator):
+    return estimator[-1] if isinstance(estimator, SkPipeline) else estimator
+
+
+def _multilabel(estimator):
+    """Whether ``estimator`` was fitted on a multi-label indicator matrix."""
+    final = _final_step(estimator)
+    # OneVsRestClassifier, DecisionProba and SoftVotingEnsemble say multilabel_;
+    # ECGNetClassifier says target_type_.
+    return bool(getattr(final, "multilabel_", False)) or (
+        getattr(final, "target_type_", None) == "multilabel-indicator")

@@ -264,6 +264,30 @@ def test_predict_scores_of_ridge_wrapped_for_probabilities(multilabel):
                     roc_auc_score(Y2, model.decision_function(X), average=None))
 
 
+def test_predict_scores_keeps_both_labels_of_any_two_label_model(multilabel):
+    """A two-label model gives (n, 2) probabilities too: they are not binary's [P(0), P(1)]."""
+    from sklearn.pipeline import make_pipeline as sk_make_pipeline
+
+    from ecgsk.features import StatisticalFeatures
+    from ecgsk.nets import ECGCNN
+    from ecgsk.neural import ECGNetClassifier
+
+    X, Y = multilabel
+    Y2 = Y[:, :2]
+    net = ECGNetClassifier(ECGCNN, module__filters=(4,) * 4, module__dense=(8,), max_epochs=1,
+                           random_state=0, device="cpu").fit(X, Y2)
+    features = StatisticalFeatures(sampling_rate=100)
+    sk_pipeline = sk_make_pipeline(features, OneVsRestClassifier(LogisticRegression()))
+    sk_pipeline.fit(X, Y2)
+    forest = sk_make_pipeline(clone(features), RandomForestClassifier(5, random_state=0))
+    forest.fit(X, Y2)
+    for model in (net, sk_pipeline):
+        assert_allclose(predict_scores(model, X), model.predict_proba(X))
+    # A forest's predict_proba is one [P(0), P(1)] array per label.
+    assert_allclose(predict_scores(forest, X),
+                    np.column_stack([p[:, 1] for p in forest.predict_proba(X)]))
+
+
 def test_predict_scores_multiclass_has_one_column_per_class():
     X, y = make_synthetic_ecg(n_records=30, n_leads=1, n_classes=3, random_state=0)
     model = make_feature_baseline("hgb", features=FAST, sampling_rate=100,
