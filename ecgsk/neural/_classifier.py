@@ -10,6 +10,7 @@ with sliding-window prediction, and mixed precision.
 """
 
 import contextlib
+import copy
 import inspect
 import math
 import numbers
@@ -164,7 +165,12 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
     Parameters
     ----------
     module : torch.nn.Module class or instance
-        The network, e.g. :class:`ecgsk.nets.SEResNeXt1d`.
+        The network, e.g. :class:`ecgsk.nets.SEResNeXt1d`. A class is built
+        anew at every fit (``in_channels`` and ``n_classes`` taken from the
+        data, weights seeded by ``random_state``). An instance is copied at
+        every fit and the copy trained, so its own weights (pretrained ones,
+        say) are where each fit starts, whatever ``random_state``; the
+        instance itself never changes.
     criterion : {"auto", "focal", "ce", "bce"} or torch.nn.Module class/instance, default="auto"
         The loss, applied to logits.
 
@@ -890,6 +896,11 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         """Build ``module_``, filling ``in_channels`` / ``n_classes`` from the data."""
         kwargs = self.get_params_for("module")
         module = self.module
+        if isinstance(module, nn.Module) and not kwargs:
+            # The instance is where every fit starts: a copy is trained, never the
+            # instance, so that a refit, a clone and each CV fold start from it alike.
+            self.module_ = copy.deepcopy(module)
+            return self
         if not isinstance(module, nn.Module):
             defaults = {}
             if hasattr(self, "n_leads_in_") and _accepts(module, "in_channels"):
@@ -1051,11 +1062,34 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             yield
         except Exception as exc:
             if reset or isinstance(exc, TrainingDiverged):  # weights of a diverged epoch
-                self.initialized_ = False
-                for name in ("classes_", "target_type_", "n_outputs_", "n_leads_in_",
-                             "n_samples_in_"):
-                    self.__dict__.pop(name, None)
+                self._forget_fit()
             raise
+
+    def _forget_fit(self):
+        """Unfitted again: ``predict`` raises NotFittedError until the next ``fit``."""
+        self.initialized_ = False
+        for name in ("classes_", "target_type_", "n_outputs_", "n_leads_in_", "n_samples_in_"):
+            self.__dict__.pop(name, None)
+
+    def set_params(self, **params):
+        """Set parameters, as :meth:`skorch.NeuralNet.set_params` does.
+
+        skorch builds the module of an initialized net anew when ``module``,
+        a ``module__*`` parameter or ``compile`` is set, even to the value it
+        had: the trained weights are gone. A fitted net whose module is so
+        rebuilt is no longer fitted (``predict`` raises
+        :class:`~sklearn.exceptions.NotFittedError` until the next ``fit``)
+        instead of predicting with untrained weights.
+
+        Returns
+        -------
+        self : ECGNetClassifier
+        """
+        fitted, before = self.__sklearn_is_fitted__(), getattr(self, "module_", None)
+        super().set_params(**params)
+        if fitted and getattr(self, "module_", None) is not before:
+            self._forget_fit()
+        return self
 
     def fit(self, X, y, **fit_params):
         """Fit the network on signals ``X`` and labels ``y``.

@@ -238,11 +238,35 @@ def test_module_kwargs_are_filled_and_user_values_win():
         fast(module__in_channels=12, max_epochs=1).fit(X, y)
 
 
-def test_module_instance_is_used_as_given():
+def _weights(module):
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def test_a_module_instance_is_where_every_fit_starts_and_never_changes():
+    """A copy is trained: a refit, a clone and each CV fold start from the instance alike."""
     X, y = make_signals(60)
     module = TinyNet(in_channels=2, n_classes=1, hidden=3)
-    clf = ECGNetClassifier(module, max_epochs=1, random_state=0).fit(X, y)
-    assert clf.module_ is module
+    start = _weights(module)
+    clf = ECGNetClassifier(module, max_epochs=2, lr=1e-2, random_state=0).fit(X, y)
+    assert clf.module_ is not module and type(clf.module_) is TinyNet
+    assert all(torch.equal(a, b) for a, b in zip(start, _weights(module)))
+    assert not all(torch.equal(a, b) for a, b in zip(start, _weights(clf.module_)))
+    first = clf.predict_proba(X)
+    np.testing.assert_array_equal(clf.fit(X, y).predict_proba(X), first)  # not trained on
+    np.testing.assert_array_equal(clone(clf).fit(X, y).predict_proba(X), first)
+
+
+def test_rebuilding_the_module_of_a_fitted_net_unfits_it():
+    """skorch builds the module anew on set_params(module__*): no prediction from it."""
+    X, y = make_signals(60)
+    clf = fast(max_epochs=1).fit(X, y)
+    proba = clf.predict_proba(X)
+    clf.set_params(lr=1e-3, batch_size=16)  # no module rebuilt: still fitted, same model
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    clf.set_params(module__hidden=8)  # TinyNet's default: the same network, untrained
+    with pytest.raises(NotFittedError):
+        clf.predict_proba(X)
+    assert clf.fit(X, y).predict_proba(X).shape == proba.shape
 
 
 # ---------------------------------------------------------------------------
