@@ -182,15 +182,17 @@ def tune_thresholds(y_true, y_score):
     y_true : array-like of shape (n,) or (n, n_classes)
         Binary labels, or a 0/1 indicator matrix, of the validation records.
     y_score : array-like of shape (n,) or (n, n_classes)
-        Scores of the positive class of each column; for 1-D ``y_true``,
+        Scores of the positive class of each column: probabilities, or any
+        other scores (logits, ``decision_function``); for 1-D ``y_true``,
         also an ``(n, 2)`` array whose second column is taken.
 
     Returns
     -------
     ndarray of shape (n_classes,)
-        One threshold per column (one for 1-D ``y_true``), at most 1: a
-        record is predicted positive where its score is at least the
-        threshold.
+        One threshold per column (one for 1-D ``y_true``): a record is
+        predicted positive where its score is at least the threshold. Where
+        no threshold beats calling every record negative, it is 1 for
+        probabilities (so at most 1), else just above the highest score.
 
     Raises
     ------
@@ -210,7 +212,10 @@ def tune_thresholds(y_true, y_score):
         if len(np.unique(y_true[:, j])) == 2:
             fpr, tpr, thr = roc_curve(y_true[:, j], y_score[:, j])
             best = int(np.argmax(tpr - fpr))
-            out[j] = min(float(thr[best]), 1.0)
+            out[j] = thr[best]
+            if not np.isfinite(out[j]):  # roc_curve's first point: no record positive
+                top = float(np.max(y_score[:, j]))
+                out[j] = 1.0 if top <= 1.0 else np.nextafter(top, np.inf)
     return out
 
 

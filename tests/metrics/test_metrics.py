@@ -76,6 +76,20 @@ def test_tune_thresholds_separates():
     assert ((s >= thr) == y).all()
 
 
+@pytest.mark.parametrize("scale", [1.0, 10.0, -1.0])
+def test_tune_thresholds_of_scores_that_are_not_probabilities(scale):
+    """Logits and decision_function values: the threshold is not cut at 1."""
+    y = np.array([0, 0, 0, 1, 1, 1])
+    s = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]) * scale
+    (thr,) = tune_thresholds(y, s)
+    if scale > 0:
+        assert thr == 4.0 * scale and ((s >= thr) == y).all()
+    else:  # the higher score, the more negative: best to call every record negative
+        assert thr > s.max() and not (s >= thr).any()
+    (thr,) = tune_thresholds(y, np.array([0.9, 0.8, 0.7, 0.3, 0.2, 0.1]))
+    assert thr == 1.0  # probabilities: at most 1
+
+
 def test_bootstrap_ci_covers_and_narrows():
     rng = np.random.default_rng(0)
     def sample(n):
