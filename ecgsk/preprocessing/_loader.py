@@ -25,6 +25,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._atomic import atomic_write
 from .._validation import check_positive_int, check_sampling_rate
+from ._output import SignalOutputMixin
 
 __all__ = ["WFDBLoader"]
 
@@ -520,7 +521,7 @@ def _stat(path):
     return [st.st_size, st.st_mtime_ns]
 
 
-class WFDBLoader(TransformerMixin, BaseEstimator):
+class WFDBLoader(SignalOutputMixin, TransformerMixin, BaseEstimator):
     """Read WFDB records into float32 arrays in millivolts.
 
     The loader is stateless: ``fit`` only checks the parameters and

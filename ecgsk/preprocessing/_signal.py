@@ -23,6 +23,7 @@ from .._validation import (
     check_signal_input,
     fitting_anew,
 )
+from ._output import SignalOutputMixin
 
 __all__ = [
     "PadTruncate",
@@ -39,7 +40,7 @@ STANDARD_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF",
                   "V1", "V2", "V3", "V4", "V5", "V6")
 
 
-class _SignalTransformer(TransformerMixin, BaseEstimator):
+class _SignalTransformer(SignalOutputMixin, TransformerMixin, BaseEstimator):
     """Common input handling for transformers on ``(n, leads, samples)`` arrays.
 
     Subclasses validate their parameters in ``_check_params`` (called by

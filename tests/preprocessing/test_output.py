@@ -1,0 +1,41 @@
+"""ecgsk/preprocessing/_output.py: a pipeline's set_output passes the signal steps."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.pipeline import make_pipeline
+
+from ecgsk import preprocessing
+from ecgsk.features import StatisticalFeatures
+from ecgsk.preprocessing import BandpassFilter, Standardizer, WFDBLoader
+
+SIGNAL_STEPS = [getattr(preprocessing, name) for name in preprocessing.__all__
+                if isinstance(getattr(preprocessing, name), type)
+                and hasattr(getattr(preprocessing, name), "transform")]
+
+
+def test_every_signal_transformer_is_found():
+    assert WFDBLoader in SIGNAL_STEPS and Standardizer in SIGNAL_STEPS
+    assert len(SIGNAL_STEPS) >= 10
+
+
+@pytest.mark.parametrize("cls", SIGNAL_STEPS, ids=lambda cls: cls.__name__)
+def test_set_output_is_accepted_and_checked(cls):
+    est = cls.__new__(cls)  # no parameters needed: set_output reads none
+    for transform in (None, "default", "pandas", "polars"):
+        assert est.set_output(transform=transform) is est
+    with pytest.raises(ValueError, match="transform must be one of"):
+        est.set_output(transform="DataFrame")
+
+
+def test_a_pipeline_with_signal_steps_outputs_its_features_as_a_dataframe():
+    X = np.random.default_rng(0).normal(size=(6, 2, 500)).astype(np.float32)
+    pipe = make_pipeline(BandpassFilter(sampling_rate=100), Standardizer(),
+                         StatisticalFeatures(sampling_rate=100))
+    expected = pipe.fit_transform(X)
+    table = pipe.set_output(transform="pandas").fit_transform(X)
+    assert isinstance(table, pd.DataFrame)
+    assert list(table.columns) == list(pipe[-1].get_feature_names_out())
+    np.testing.assert_allclose(table.to_numpy(), expected)
+    signals = pipe[:-1].transform(X)
+    assert isinstance(signals, np.ndarray) and signals.shape == X.shape
