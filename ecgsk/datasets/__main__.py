@@ -27,7 +27,9 @@ def _build_parser():
         help="download a PhysioNet database (files already present are skipped)",
         description="Download a PhysioNet database into ROOT, in the layout of the "
                     "ecgsk readers. Files already under ROOT are not requested again, "
-                    "so running it again resumes an interrupted download.",
+                    "so running it again resumes an interrupted download. Each new file "
+                    "is checked against PhysioNet's SHA256SUMS.txt before it is put in "
+                    "place.",
         epilog=f"Set {MIRROR_ENV} (or --base-url) to download from a PhysioNet mirror.",
     )
     dl.add_argument("name", choices=sorted(DATABASES), help="database to download")

@@ -13,7 +13,12 @@ progress bar, and resumable, atomic downloads:
   folder per process, so that two downloads into one root never share a
   file) and moved into place with :func:`os.replace` only once complete, so
   an interrupted download never leaves a truncated file where the readers
-  look; run it again to resume.
+  look; run it again to resume;
+* every file is checked against the SHA-256 sum that PhysioNet publishes
+  for it (``SHA256SUMS.txt``, kept in ``root``) before it is moved into
+  place; a file that does not match is fetched once more, then refused;
+* a request that fails for a reason that may pass (a dropped connection, a
+  timeout, a server error) is tried again twice, after 2 and 10 s.
 
 Set the environment variable ``ECGSK_PHYSIONET_URL`` (or pass ``base_url=``)
 to download from a PhysioNet mirror: a server that has the same
@@ -23,11 +28,13 @@ to download from a PhysioNet mirror: a server that has the same
 
 import contextlib
 import errno
+import hashlib
 import io
 import numbers
 import os
 import shutil
 import socket
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +55,12 @@ _LOCAL_ERRORS = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.EDQ
 # Records fetched per call of wfdb's dl_files: each call costs two extra
 # requests (version, access check), and the progress bar moves once per call.
 _CHUNK = 32
+
+#: PhysioNet's list of the SHA-256 sum of every file of a database version.
+SUMS_FILE = "SHA256SUMS.txt"
+
+# Seconds waited before each new try of a request that failed for a reason that may pass.
+_RETRY_WAITS = (2.0, 10.0)
 
 
 @dataclass(frozen=True)
@@ -137,7 +150,7 @@ def _physionet_urls(base_url):
         wfdb_download.PN_CONTENT_URL = old_content
 
 
-def _fetch(db, root, files):
+def _fetch(db, root, files, sums=None):
     """Download ``(remote, local)`` files of ``db`` and move them under ``root``.
 
     Files go to ``root/.ecgsk-download/<host>-<pid>/<remote>`` through wfdb,
@@ -145,30 +158,113 @@ def _fetch(db, root, files):
     file an interrupted batch left there is fetched again whole: wfdb would resume it
     with an HTTP Range request, and append the whole file to the part when the
     server ignores Range (as Python's own http.server does), a corrupt file
-    that the readers would take for a longer record.
+    that the readers would take for a longer record. With ``sums`` (remote
+    path to SHA-256), a file whose sum differs is fetched once more, then
+    refused; the files that match are moved into place all the same.
     """
     if not files:
         return
+    staging = _staging(root)
+    _download(db, staging, files)
+    bad = _mismatches(staging, files, sums)
+    if bad:  # a transfer gone wrong is fetched again; a file wrong on the server stays wrong
+        _download(db, staging, bad)
+        bad = _mismatches(staging, bad, sums)
+    for remote, local in files:
+        if (remote, local) not in bad:
+            target = root / local
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / remote, target)
+    if bad:
+        from wfdb.io import download as wfdb_download
+
+        remote = bad[0][0]
+        raise OSError(
+            f"{len(bad)} downloaded file(s) of {db.slug!r} do not match their SHA-256 sum in "
+            f"{SUMS_FILE}, twice (first: {remote!r}, sum {_sha256(staging / remote)}, listed "
+            f"{sums[remote]}), from {wfdb_download.config.db_index_url}. They were not put "
+            f"in place; the other files were. Set {MIRROR_ENV} to use another mirror.")
+
+
+def _download(db, staging, files):
+    """Fetch ``files`` into ``staging`` with wfdb, trying again while the failure may pass."""
     from wfdb.io import download as wfdb_download
 
-    staging = _staging(root)
-    try:
-        # dl_files prints two lines per call; the progress bar says it better.
-        with contextlib.redirect_stdout(io.StringIO()):
-            wfdb_download.dl_files(db.slug, str(staging), [remote for remote, _ in files],
-                                   keep_subdirs=True, overwrite=True)
-    except OSError as exc:
-        if exc.errno not in _LOCAL_ERRORS:
-            raise _network_error(db, files, exc) from exc
-        raise OSError(f"cannot write the download of {db.slug!r} under {staging}: "
-                      f"{exc.strerror or exc}. Free some space or choose another folder; "
-                      "files already in place are kept.") from exc
-    except Exception as exc:  # wfdb/requests raise many types for network errors
-        raise _network_error(db, files, exc) from exc
-    for remote, local in files:
-        target = root / local
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging / remote, target)
+    for attempt in range(len(_RETRY_WAITS) + 1):
+        try:
+            # dl_files prints two lines per call; the progress bar says it better.
+            with contextlib.redirect_stdout(io.StringIO()):
+                wfdb_download.dl_files(db.slug, str(staging), [remote for remote, _ in files],
+                                       keep_subdirs=True, overwrite=True)
+            return
+        except OSError as exc:
+            if exc.errno in _LOCAL_ERRORS:
+                raise OSError(f"cannot write the download of {db.slug!r} under {staging}: "
+                              f"{exc.strerror or exc}. Free some space or choose another "
+                              "folder; files already in place are kept.") from exc
+            if attempt == len(_RETRY_WAITS) or not _may_pass(exc):
+                raise _network_error(db, files, exc) from exc
+        except Exception as exc:  # wfdb/requests raise many types for network errors
+            if attempt == len(_RETRY_WAITS) or not _may_pass(exc):
+                raise _network_error(db, files, exc) from exc
+        time.sleep(_RETRY_WAITS[attempt])
+
+
+def _may_pass(exc):
+    """Whether trying again may help: not for a missing file or a refused access."""
+    from wfdb.io._url import NetFileNotFoundError, NetFilePermissionError
+
+    return not isinstance(exc, (NetFileNotFoundError, NetFilePermissionError, ValueError))
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _mismatches(staging, files, sums):
+    """The ``(remote, local)`` files whose staged copy differs from its listed sum."""
+    if not sums:
+        return []
+    return [(remote, local) for remote, local in files
+            if remote in sums and _sha256(staging / remote) != sums[remote]]
+
+
+def _read_sums(path):
+    """``{remote path: sha256}`` from a ``sha256sum``-style file."""
+    sums = {}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        digest, _, name = line.strip().partition(" ")
+        name = name.strip().lstrip("*")  # "*name": sha256sum's binary mode
+        if len(digest) == 64 and name:
+            sums[name] = digest.lower()
+    return sums
+
+
+def _checksums(db, root):
+    """PhysioNet's SHA-256 sums of ``db`` (fetched into ``root`` once), or None if absent."""
+    from wfdb.io import download as wfdb_download
+
+    local = root / SUMS_FILE
+    if not local.is_file():
+        try:
+            _fetch(db, root, [(SUMS_FILE, SUMS_FILE)])
+        except OSError as exc:
+            missing = exc.__cause__
+            if not (isinstance(missing, FileNotFoundError)
+                    and str(getattr(missing, "url", "")).endswith(SUMS_FILE)):
+                raise  # not the sums file that is missing (the whole database, say)
+            warnings.warn(f"{wfdb_download.config.db_index_url} has no {SUMS_FILE} for "
+                          f"{db.slug!r}: the downloaded files are not checked against "
+                          "PhysioNet's SHA-256 sums.", UserWarning, stacklevel=3)
+            return None
+    sums = _read_sums(local)
+    if not sums:
+        raise OSError(f"{local} lists no SHA-256 sum; delete it to fetch it again.")
+    return sums
 
 
 def _network_error(db, files, exc):
@@ -292,14 +388,18 @@ def download(name, root, *, records=None, progress=True, base_url=None):
     ValueError
         Unknown database or record names.
     OSError
-        A file could not be downloaded; the message names it and the server.
+        A file could not be downloaded, or twice did not match its SHA-256
+        sum; the message names it and the server.
 
     Notes
     -----
     A file is considered present when it exists under ``root``; it is not
     compared with the server (PhysioNet never changes a published version).
-    Files only appear under ``root`` once completely downloaded, so delete a
-    file by hand to fetch it again. wfdb's URL settings are changed while a
+    Files only appear under ``root`` once completely downloaded and checked
+    against PhysioNet's ``SHA256SUMS.txt`` (a mirror without that file gets a
+    warning, and its files are not checked), so delete a file by hand to
+    fetch it again. A request that fails for a reason that may pass is tried
+    again twice, after 2 and 10 s. wfdb's URL settings are changed while a
     mirror is in use, so do not run downloads from several threads at once.
 
     Examples
@@ -326,8 +426,9 @@ def download(name, root, *, records=None, progress=True, base_url=None):
     from tqdm.auto import tqdm
 
     with _physionet_urls(base_url):
+        sums = _checksums(db, root)
         _fetch(db, root, [(remote, local) for remote, local in db.metadata
-                          if not (root / local).is_file()])
+                          if not (root / local).is_file()], sums)
         selected = _select(db, name, db.records(root), records)
         with tqdm(total=len(selected), unit="record", desc=f"Downloading {name}",
                   disable=not progress) as bar:
@@ -335,7 +436,7 @@ def download(name, root, *, records=None, progress=True, base_url=None):
                 chunk = selected[start:start + _CHUNK]
                 _fetch(db, root, [(db.remote(r) + ext, db.local(r) + ext)
                                   for r in chunk for ext in db.extensions
-                                  if not (root / (db.local(r) + ext)).is_file()])
+                                  if not (root / (db.local(r) + ext)).is_file()], sums)
                 bar.update(len(chunk))
     _remove_staging(root)
     return [str(root / db.local(r)) for r in selected]

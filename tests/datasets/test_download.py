@@ -8,6 +8,7 @@ was really downloaded.
 """
 
 import functools
+import hashlib
 import http.server
 import os
 import subprocess
@@ -31,6 +32,14 @@ CINC_RECORDS = ["A00001", "A00002", "A00003"]
 PTBDB_RECORDS = ["patient001/s0010_re"]
 
 
+def _write_sums(base):
+    """PhysioNet's SHA256SUMS.txt of every file under ``base``, as sha256sum writes it."""
+    lines = [f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.relative_to(base)}\n"
+             for path in sorted(base.rglob("*"))
+             if path.is_file() and path.name != "SHA256SUMS.txt"]
+    (base / "SHA256SUMS.txt").write_text("".join(lines))
+
+
 def _publish(site, slug, files, texts):
     """Lay out one database as PhysioNet serves it; data files are symlinks."""
     content = site / "content" / slug
@@ -46,6 +55,7 @@ def _publish(site, slug, files, texts):
     for remote, text in texts.items():
         (base / remote).parent.mkdir(parents=True, exist_ok=True)
         (base / remote).write_text(text)
+    _write_sums(base)
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -131,8 +141,8 @@ def test_ptbxl_subset_has_physionet_layout_and_reads_like_the_source(mirror, tmp
     assert not (root / ".ecgsk-download").exists()
     # Each data file is requested exactly once.
     assert _data_requests(server) == sorted(
-        ["LICENSE.txt", "RECORDS", "ptbxl_database.csv", "scp_statements.csv",
-         "00001_lr.hea", "00001_lr.dat", "00002_lr.hea", "00002_lr.dat"])
+        ["SHA256SUMS.txt", "LICENSE.txt", "RECORDS", "ptbxl_database.csv",
+         "scp_statements.csv", "00001_lr.hea", "00001_lr.dat", "00002_lr.hea", "00002_lr.dat"])
 
     got = WFDBLoader().transform(paths)
     expected = WFDBLoader().transform([ptbxl_root / r for r in PTBXL_RECORDS[:2]])
@@ -148,7 +158,7 @@ def test_second_download_requests_nothing_and_resumes_a_missing_file(mirror, tmp
     root = tmp_path / "ptb-xl"
     first = download("ptbxl", root, progress=False)
     assert first == [str(root / r) for r in PTBXL_RECORDS]
-    assert len(_data_requests(server)) == 4 + 2 * len(PTBXL_RECORDS)
+    assert len(_data_requests(server)) == 1 + 4 + 2 * len(PTBXL_RECORDS)
 
     server.requests.clear()
     assert download("ptbxl", root, progress=False) == first
@@ -258,11 +268,13 @@ def test_file_missing_on_server_raises_naming_it_and_leaves_no_partial_file(mirr
     root = tmp_path / "ptbdb"
     original = records.read_text()
     records.write_text(original + "patient999/s9999_re\n")
+    _write_sums(records.parent)
     try:
         with pytest.raises(OSError, match=r"'ptbdb' \(first: 'patient999/s9999_re.hea'\)"):
             download("ptbdb", root, records=["patient999/s9999_re"], progress=False)
     finally:
         records.write_text(original)
+        _write_sums(records.parent)
     assert not (root / "patient999").exists()
 
 
@@ -343,3 +355,95 @@ def test_cli_subprocess_uses_the_mirror_variable(physionet, tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"1 ptbdb records in {tmp_path}"
     assert (tmp_path / "patient001" / "s0010_re.xyz").is_file()
+
+
+def test_a_file_that_differs_from_its_sum_is_fetched_again_then_refused(mirror, tmp_path,
+                                                                      ptbxl_root):
+    url, server, site = mirror
+    served = site / "files" / "ptb-xl" / VERSION / "records100" / "00000" / "00002_lr.dat"
+    source = served.resolve()
+    served.unlink()
+    served.write_bytes(b"\0" + source.read_bytes()[1:])  # wrong on the server, sums not
+    root = tmp_path / "ptb-xl"
+    try:
+        with pytest.raises(OSError, match=r"1 downloaded file\(s\) of 'ptb-xl' do not match "
+                                          r"their SHA-256 sum in SHA256SUMS.txt, twice \(first: "
+                                          r"'records100/00000/00002_lr.dat', sum [0-9a-f]{64}, "
+                                          r"listed [0-9a-f]{64}\)"):
+            download("ptbxl", root, records=2, progress=False)
+    finally:
+        served.unlink()
+        os.symlink(source, served)
+    assert _data_requests(server).count("00002_lr.dat") == 2  # fetched once more
+    assert not (root / "records100" / "00000" / "00002_lr.dat").exists()
+    # The files that matched are in place; a rerun fetches only the one refused.
+    assert (root / "records100" / "00000" / "00002_lr.hea").is_file()
+    assert (root / "records100" / "00000" / "00001_lr.dat").is_file()
+    server.requests.clear()
+    download("ptbxl", root, records=2, progress=False)
+    assert _data_requests(server) == ["00002_lr.dat"]
+    assert (root / "records100" / "00000" / "00002_lr.dat").read_bytes() == source.read_bytes()
+
+
+def test_a_transfer_gone_wrong_once_is_fetched_again(mirror, tmp_path, ptbxl_root,
+                                                     monkeypatch):
+    from ecgsk.datasets import _download as module
+
+    real, calls = module._download, []
+
+    def corrupting(db, staging, files):
+        real(db, staging, files)
+        calls.append([remote for remote, _ in files])
+        if len(calls) == 3:  # the sums, the metadata, then the first batch of records
+            staged = staging / "records100" / "00000" / "00001_lr.dat"
+            staged.write_bytes(staged.read_bytes()[:-10])  # cut short in transit
+
+    monkeypatch.setattr(module, "_download", corrupting)
+    root = tmp_path / "ptb-xl"
+    download("ptbxl", root, records=1, progress=False)
+    assert calls[-1] == ["records100/00000/00001_lr.dat"]  # only that file again
+    source = ptbxl_root / "records100" / "00000" / "00001_lr.dat"
+    assert (root / "records100" / "00000" / "00001_lr.dat").read_bytes() == source.read_bytes()
+
+
+def test_a_failure_that_may_pass_is_tried_again_and_a_missing_file_is_not(mirror, tmp_path,
+                                                                          monkeypatch):
+    from wfdb.io._url import NetFileError
+
+    from ecgsk.datasets import _download as module
+
+    monkeypatch.setattr(module, "_RETRY_WAITS", (0.0, 0.0))
+    real, failures = wfdb_download.dl_files, []
+
+    def flaky(db, dl_dir, files, **kwargs):
+        if len(failures) < 2:  # a server error twice, then it answers
+            failures.append(files)
+            raise NetFileError("503 Error: Service Unavailable for url: x", status_code=503)
+        return real(db, dl_dir, files, **kwargs)
+
+    monkeypatch.setattr(wfdb_download, "dl_files", flaky)
+    root = tmp_path / "ptbdb"
+    assert download("ptbdb", root, progress=False) == [str(root / PTBDB_RECORDS[0])]
+    assert len(failures) == 2
+    failures.clear()
+    failures.extend([None, None])  # no more injected failures: the real server answers
+    url, server, _ = mirror
+    server.requests.clear()
+    with pytest.raises(OSError, match="patient999"):  # 404: asked once, not three times
+        module._fetch(module.DATABASES["ptbdb"], tmp_path / "other",
+                      [("patient999/x.hea", "patient999/x.hea")])
+    assert _data_requests(server) == ["x.hea"]
+
+
+def test_a_mirror_without_sums_is_said_and_still_serves(mirror, tmp_path):
+    url, server, site = mirror
+    sums = site / "files" / "ptbdb" / VERSION / "SHA256SUMS.txt"
+    kept = sums.read_bytes()
+    sums.unlink()
+    try:
+        with pytest.warns(UserWarning, match=r"has no SHA256SUMS.txt for 'ptbdb': the "
+                                             "downloaded files are not checked"):
+            paths = download("ptbdb", tmp_path / "ptbdb", progress=False)
+    finally:
+        sums.write_bytes(kept)
+    assert wfdb.rdheader(paths[0]).n_sig == 15
