@@ -19,6 +19,7 @@ they are computed as NaN and then handled by ``nan_policy``:
 """
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -66,6 +67,8 @@ class BaseFeatures(TransformerMixin, BaseEstimator):
     """
 
     _min_samples = 1
+    #: Features that sum or count over the whole record, so grow with its length.
+    _length_dependent = ()
 
     # -- public API ----------------------------------------------------------
     def fit(self, X, y=None):
@@ -124,6 +127,7 @@ class BaseFeatures(TransformerMixin, BaseEstimator):
                 f"on {self.n_leads_in_} lead(s)."
             )
         self._check_transform_input(X)
+        self._warn_other_length(X.shape[2])
         F = self._compute(X)
         name = type(self).__name__
         if np.shape(F)[1] != self.n_features_out_:
@@ -162,9 +166,20 @@ class BaseFeatures(TransformerMixin, BaseEstimator):
             X = check_signal_input(X, min_samples=self._min_samples)
             self._check_lead_names(X.shape[1])
             self.n_leads_in_ = X.shape[1]
+            self.n_samples_in_ = X.shape[2]
             self._fit(X)
             self.n_features_out_ = len(self._feature_names())
             return self._handle_nan(self._compute(X), fitting=True)
+
+    def _warn_other_length(self, n_samples):
+        fitted = getattr(self, "n_samples_in_", n_samples)  # models pickled before it: none
+        if self._length_dependent and n_samples != fitted:
+            warnings.warn(
+                f"{type(self).__name__} was fitted on records of {fitted} samples and now "
+                f"transforms records of {n_samples}: its features "
+                f"{', '.join(self._length_dependent)} sum or count over the whole record, so "
+                "they are not comparable with the training ones. Pad or crop the records to "
+                "one length (PadTruncate, or WFDBLoader's length=).", UserWarning, stacklevel=3)
 
     def _check_lead_names(self, n_leads):
         lead_names = getattr(self, "lead_names", None)

@@ -329,6 +329,8 @@ class BeatFeatures(_OneLeadBeatFeatures):
         Index of the detection lead.
     n_leads_in_ : int
         Number of leads seen in :meth:`fit`.
+    n_samples_in_ : int
+        Record length (samples) seen in :meth:`fit`.
     n_features_out_ : int
         Number of output features (12).
     imputer_ : sklearn.impute.SimpleImputer
@@ -431,6 +433,8 @@ class BeatTemplate(_OneLeadBeatFeatures):
         Index of the detection lead.
     n_leads_in_ : int
         Number of leads seen in :meth:`fit`.
+    n_samples_in_ : int
+        Record length (samples) seen in :meth:`fit`.
     n_features_out_ : int
         Number of output features (35 per lead).
     imputer_ : sklearn.impute.SimpleImputer

@@ -330,6 +330,8 @@ class RhythmFeatures(_OneLeadBeatFeatures):
         Index of the detection lead.
     n_leads_in_ : int
         Number of leads seen in :meth:`fit`.
+    n_samples_in_ : int
+        Record length (samples) seen in :meth:`fit`.
     n_features_out_ : int
         Number of output features (14).
     imputer_ : sklearn.impute.SimpleImputer
@@ -357,6 +359,8 @@ class RhythmFeatures(_OneLeadBeatFeatures):
     >>> round(float(F[0, names.index("lead0_heart_rate")]))
     75
     """
+
+    _length_dependent = ("n_beats",)
 
     _FEATURES = RHYTHM_FEATURES
     _features_of_record = staticmethod(_record_features)

@@ -60,6 +60,8 @@ class StatisticalFeatures(BaseFeatures):
     ----------
     n_leads_in_ : int
         Number of leads seen in :meth:`fit`.
+    n_samples_in_ : int
+        Record length (samples) seen in :meth:`fit`.
     n_features_out_ : int
         Number of output features, ``n_leads_in_ * (8 + len(percentiles) +
         len(bands))``.
@@ -90,6 +92,8 @@ class StatisticalFeatures(BaseFeatures):
     >>> float(F[0, names.index("lead0_zero_crossing_rate")])  # 199 changes in 10 s
     19.9
     """
+
+    _length_dependent = ("energy",)
 
     def __init__(self, sampling_rate=None, percentiles=(5, 25, 50, 75, 95),
                  bands=((0.5, 4), (4, 15), (15, 40)), lead_names=None,

@@ -104,6 +104,8 @@ class WaveletFeatures(BaseFeatures):
     ----------
     n_leads_in_ : int
         Number of leads seen in :meth:`fit`.
+    n_samples_in_ : int
+        Record length (samples) seen in :meth:`fit`.
     n_features_out_ : int
         ``n_leads_in_ * (level + 1) * 14``.
     imputer_ : sklearn.impute.SimpleImputer
@@ -126,6 +128,8 @@ class WaveletFeatures(BaseFeatures):
     >>> max(energy, key=energy.get)
     'cD3'
     """
+
+    _length_dependent = ("energy", "zero_crossings", "mean_crossings")
 
     _min_samples = 2
 

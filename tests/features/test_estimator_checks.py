@@ -50,10 +50,12 @@ def _expected_failed_checks(estimator):
     }
     if not isinstance(estimator, RandomConvFeatures):
         # RandomConvFeatures rejects another record length (its dilations
-        # depend on it); the others summarise records of any length.
+        # depend on it); the others summarise records of any length, and warn
+        # where some of their features grow with it (tests/features/test_base.py).
         failed["check_transformer_general"] = (
             "it requires transform to reject X with one column fewer than in fit; "
-            "these features are defined for records of any length, by design"
+            "these features are defined for records of any length, by design (those "
+            "that sum or count over the record, such as energy, warn of another length)"
         )
     if isinstance(estimator, WaveletFeatures):
         failed["check_fit2d_1feature"] = (
