@@ -142,6 +142,53 @@ def _check_features(features, sampling_rate, n_jobs, lead_names, rhythm_lead):
     return FeatureUnion([(name, makers[name]()) for name in features])
 
 
+class _FeatureBaseline(Pipeline):
+    """The pipeline of :func:`make_feature_baseline`: its target is checked first.
+
+    The features of a few thousand records take minutes, and the classifier
+    or the sampler would only then refuse the target.
+    """
+
+    def fit(self, X, y=None, **params):
+        _check_target(self, y)
+        return super().fit(X, y, **params)
+
+
+def _check_target(pipeline, y):
+    """Refuse, before any feature is computed, a target the last steps cannot take."""
+    if y is None:
+        return
+    y = np.asarray(y)
+    final = pipeline.steps[-1][1]
+    if y.ndim == 2 and y.shape[1] > 1 and not isinstance(final, OneVsRestClassifier):
+        step = dict(pipeline.steps).get("sampler")
+        if step is not None or not final.__sklearn_tags__().target_tags.multi_output:
+            raise ValueError(
+                f"y is a label indicator matrix {y.shape}, which "
+                f"{type(step or final).__name__} cannot take: build the pipeline with "
+                "make_feature_baseline(..., multilabel=True), one binary problem per label.")
+    if isinstance(final, OneVsRestClassifier) and isinstance(final.estimator, Pipeline):
+        step = dict(final.estimator.steps).get("sampler")
+        columns = y.reshape(len(y), -1).T
+    else:
+        step = dict(pipeline.steps).get("sampler")
+        columns = [y] if y.ndim == 1 else []
+    k = getattr(step, "k_neighbors", None)
+    if not isinstance(k, numbers.Integral):
+        return
+    for j, column in enumerate(columns):
+        values, counts = np.unique(column, return_counts=True)
+        for value, count in zip(values.tolist(), counts.tolist()):
+            if count <= k and count < counts.max():
+                which = (f"label {j} has only {count} training record(s) of value {value!r}"
+                         if y.ndim == 2 else
+                         f"class {value!r} has only {count} training record(s)")
+                raise ValueError(
+                    f"{type(step).__name__} makes records from the k_neighbors={k} nearest "
+                    f"of the same class, but {which}: use sampler='over', or a sampler "
+                    f"such as SMOTE(k_neighbors={max(count - 1, 1)}).")
+
+
 def make_feature_baseline(classifier="logreg", *, features=FEATURE_SETS, sampling_rate=None,
                           sampler=None, class_weight=None, multilabel=False,
                           random_state=None, n_jobs=1, lead_names=None, rhythm_lead=0):
@@ -171,7 +218,10 @@ def make_feature_baseline(classifier="logreg", *, features=FEATURE_SETS, samplin
     problem is resampled on its own, inside the one-vs-rest wrapper
     (``OneVsRestClassifier(Pipeline([sampler, classifier]))``).
     ``class_weight="balanced"`` likewise weighs each label's positives
-    against its negatives.
+    against its negatives. ``fit`` refuses, before any feature is computed,
+    a label indicator matrix that the classifier or the sampler cannot take
+    (build with ``multilabel=True``), and for SMOTE a class with no more
+    training records than its ``k_neighbors``.
 
     Parameters
     ----------
@@ -258,7 +308,7 @@ def make_feature_baseline(classifier="logreg", *, features=FEATURE_SETS, samplin
         if sampler is not None:
             steps.append(("sampler", sampler))
         steps.append(("classifier", clf))
-    return Pipeline(steps)
+    return _FeatureBaseline(steps)
 
 
 def make_randomconv_ridge(n_kernels=10_000, *, random_state=None, n_jobs=1,

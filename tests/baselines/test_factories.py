@@ -334,3 +334,28 @@ def test_randomconv_ridge_bad_arguments():
                                              "numbers"):
             make_randomconv_ridge(alphas=alphas)
     assert make_randomconv_ridge(alphas=2.0)[-1].alphas == 2.0  # one penalty: as given
+
+
+
+@pytest.mark.parametrize("params, target, message", [
+    ({"sampler": "smote"}, "rare", r"SMOTE makes records from the k_neighbors=5 nearest of the "
+     r"same class, but class 1 has only 3 training record\(s\): use sampler='over', or a "
+     r"sampler such as SMOTE\(k_neighbors=2\)"),
+    ({"sampler": "smote", "multilabel": True}, "rare labels",
+     r"but label 2 has only 2 training record\(s\) of value 1"),
+    ({}, "labels", r"y is a label indicator matrix \(48, 3\), which LogisticRegression "
+     r"cannot take: build the pipeline with make_feature_baseline\(..., multilabel=True\)"),
+    ({"sampler": "over", "classifier": "rf"}, "labels", "which RandomOverSampler cannot take"),
+])
+def test_a_target_the_last_steps_refuse_is_named_before_any_feature(imbalanced, params,
+                                                                   target, message):
+    X, y = imbalanced
+    y = (np.arange(len(y)) < 3).astype(int) if target == "rare" else y
+    Y = np.column_stack([y, 1 - y, np.arange(len(y)) < 2]).astype(int)
+    model = make_feature_baseline(features=FAST, sampling_rate=100, **params)
+    with pytest.raises(ValueError, match=message):
+        model.fit(X, y if target == "rare" else Y)
+    features = model.named_steps["features"].transformer_list[0][1]
+    assert not hasattr(features, "n_leads_in_")  # no feature was computed
+    # What the steps can take still fits: a forest takes the indicator matrix itself.
+    make_feature_baseline("rf", features=FAST, sampling_rate=100).fit(X, Y)
