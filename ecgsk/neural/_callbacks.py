@@ -28,11 +28,11 @@ def valid_accuracy(net, X, y):
 
     ``y`` holds the targets as the net trains on them (class indices, or 0/1
     for a binary target with one logit); the binary decision uses the net's
-    ``threshold``.
+    ``threshold``, with one logit or two.
     """
     proba = _proba(net, X)
     y = np.asarray(y).astype(np.int64).reshape(-1)
-    if net.n_outputs_ == 1:
+    if net.target_type_ == "binary":
         pred = (proba[:, 1] >= net._binary_threshold()).astype(np.int64)
     else:
         pred = proba.argmax(axis=1)

@@ -1446,7 +1446,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         threshold = self._check_threshold()
         if self.target_type_ == _MULTILABEL:
             return (proba >= threshold).astype(np.int64)
-        if proba.shape[1] == 2 and self.n_outputs_ == 1:
+        if self.target_type_ == "binary":  # one logit, or two (criterion="ce")
             return self.classes_[(proba[:, 1] >= threshold).astype(np.int64)]
         return self.classes_[proba.argmax(axis=1)]
 

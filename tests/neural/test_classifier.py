@@ -131,6 +131,11 @@ def test_binary_with_cross_entropy_uses_two_logits():
     proba = clf.predict_proba(X)
     logits = clf.forward(X)
     np.testing.assert_allclose(proba, torch.softmax(logits, 1).numpy(), rtol=1e-5)
+    # The threshold decides with two logits as with one, in predict and in valid_acc.
+    for threshold in (0.0, 0.3, 1.0):
+        clf.set_params(threshold=threshold)
+        np.testing.assert_array_equal(clf.predict(X), (proba[:, 1] >= threshold).astype(int))
+        assert _classifier.valid_accuracy(clf, X, y) == np.mean((proba[:, 1] >= threshold) == y)
 
 
 def test_multiclass_string_labels_learns():
