@@ -157,11 +157,12 @@ class FocalLoss(nn.Module):
                 f"shape, got {tuple(logits.shape)} and {tuple(target.shape)}."
             )
         target = target.to(logits.dtype)
-        prob = torch.sigmoid(logits)
         log_p = F.logsigmoid(logits)
         log_1mp = F.logsigmoid(-logits)
-        pos = target * (1 - prob).pow(self.gamma) * log_p
-        neg = (1 - target) * prob.pow(self.gamma) * log_1mp
+        # (1 - p)**gamma and p**gamma from the logs: pow's gradient at a saturated p of
+        # exactly 0 or 1 is infinite for gamma < 1, and times 0 it was NaN.
+        pos = target * torch.exp(self.gamma * log_1mp) * log_p
+        neg = (1 - target) * torch.exp(self.gamma * log_p) * log_1mp
         if self.pos_weight is not None:
             pos = pos * self.pos_weight
         if self.alpha is not None:
@@ -182,7 +183,14 @@ class FocalLoss(nn.Module):
         n_classes = logits.shape[1]
         target = target.long()
         log_prob = F.log_softmax(logits, dim=1).gather(1, target[:, None])[:, 0]
-        loss = -(1 - log_prob.exp()).pow(self.gamma) * log_prob
+        if self.gamma:
+            # log(1 - p_y) from the other classes' logits, exact where p_y rounds to 1
+            # (there pow's gradient made NaN for gamma < 1).
+            others = logits.masked_fill(F.one_hot(target, n_classes).bool(), float("-inf"))
+            log_rest = torch.logsumexp(others, dim=1) - torch.logsumexp(logits, dim=1)
+            loss = -torch.exp(self.gamma * log_rest) * log_prob
+        else:
+            loss = -log_prob
         if self.alpha is not None:
             if self.alpha.ndim == 0:
                 loss = self.alpha * loss

@@ -95,13 +95,16 @@ def test_focusing_down_weights_easy_examples():
     assert float(loss(hard, target)) / float(bce(hard, target)) > 0.5
 
 
-def test_extreme_logits_give_finite_loss_and_gradients():
-    z = torch.tensor([[100.0, -100.0, 0.0]], requires_grad=True)
-    for mode, target in [("multilabel", torch.tensor([[0.0, 1.0, 1.0]])),
-                         ("multiclass", torch.tensor([1]))]:
-        loss = FocalLoss(mode=mode, alpha=None if mode == "multiclass" else 0.25)(z, target)
+@pytest.mark.parametrize("gamma", [0.0, 0.2, 0.5, 1.0, 2.0])
+def test_extreme_logits_give_finite_loss_and_gradients(gamma):
+    """Also for gamma < 1, where pow's gradient at a probability of exactly 0 or 1 was NaN."""
+    z = torch.tensor([[100.0, -100.0, 0.0], [30.0, 0.0, 0.0]], requires_grad=True)
+    for mode, target in [("multilabel", torch.tensor([[0.0, 1.0, 1.0], [1.0, 0.0, 1.0]])),
+                         ("multiclass", torch.tensor([1, 0]))]:
+        loss = FocalLoss(mode=mode, gamma=gamma,
+                         alpha=None if mode == "multiclass" else 0.25)(z, target)
         loss.backward()
-        assert torch.isfinite(loss) and torch.isfinite(z.grad).all()
+        assert torch.isfinite(loss) and torch.isfinite(z.grad).all(), (mode, z.grad)
         z.grad = None
 
 
