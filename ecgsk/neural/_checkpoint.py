@@ -91,12 +91,21 @@ def fit_fingerprint(net, X, y):
               if k not in _NOT_FINGERPRINTED}
     if isinstance(params.get("callbacks"), (list, tuple)):
         params["callbacks"] = [
-            item for item in params["callbacks"]
+            _callback_key(item) for item in params["callbacks"]
             if getattr(item[1] if isinstance(item, tuple) else item, "fingerprinted", True)]
     try:
         return joblib.hash((code_hash(), type(net).__qualname__, params, X, y))
     except Exception:  # noqa: BLE001 -- a parameter that does not pickle: no checkpoints
         return None
+
+
+def _callback_key(item):
+    """A callback as its class and parameters: skorch adds attributes to an instance
+    as it fits (``best_score_``...), so the same callback, fitted once, hashed otherwise."""
+    name, callback = item if isinstance(item, tuple) else (None, item)
+    if isinstance(callback, type) or not hasattr(callback, "get_params"):
+        return name, callback
+    return name, type(callback).__qualname__, callback.get_params(deep=False)
 
 
 def remove_checkpoint(path):
@@ -203,6 +212,9 @@ class EpochCheckpoint(Callback):
         state = {
             "fingerprint": self.fingerprint,
             "epochs": len(net.history),
+            # Drawn from numpy's global generator with random_state=None: a rerun
+            # would draw another validation split for the weights trained on this one.
+            "split_seed": getattr(net, "split_seed_", None),
             "module": net.module_.state_dict(),
             "optimizer": net.optimizer_.state_dict(),
             "history": net.history.to_list(),

@@ -1008,6 +1008,8 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             fit_params = {**fit_params, "epochs": max(self.max_epochs - resume["epochs"], 0)}
         rng = check_seed(self.random_state)
         torch_seed, split_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+        if resume is not None and resume.get("split_seed") is not None:
+            split_seed = resume["split_seed"]  # the records the saved epochs validated on
         self.split_seed_ = split_seed
         if self.random_state is None:
             torch_seed = None  # use (and advance) torch's global generator

@@ -192,3 +192,55 @@ def test_callbacks_that_only_watch_are_not_fingerprinted():
     assert fit_fingerprint(a, X, y) != fit_fingerprint(fast(callbacks=[("c", CtrlCAt(1))]),
                                                        X, y)
     assert fit_fingerprint(a, X, y) != fit_fingerprint(a, X, y[::-1].copy())
+
+
+class ValidSpy(Callback):
+    """Keeps the validation records of each epoch (by index into the fit's X)."""
+
+    seen = []
+
+    def on_epoch_begin(self, net, dataset_valid=None, **kwargs):
+        ValidSpy.seen.append(sorted(int(i) for i in dataset_valid.indices))
+
+
+def test_a_resume_without_random_state_validates_on_the_same_records(tmp_path, monkeypatch):
+    """The split seed came from numpy's global generator: a rerun drew another split."""
+    X, y = make_signals(96)
+
+    def make(**extra):
+        return fast(random_state=None, max_epochs=5, checkpoint_dir=tmp_path,
+                    callbacks=[("ctrl_c", CtrlCAt(3)), ("spy", ValidSpy())], **extra)
+
+    monkeypatch.setenv("ECGSK_TEST_SIGINT", "1")
+    ValidSpy.seen.clear()
+    np.random.seed(1)
+    with pytest.raises(KeyboardInterrupt):
+        make().fit(X, y)
+    first = ValidSpy.seen[0]
+    monkeypatch.delenv("ECGSK_TEST_SIGINT")
+    ValidSpy.seen.clear()
+    TRAINED.clear()
+    np.random.seed(2)  # a new process, say
+    make().fit(X, y)
+    assert TRAINED == [3, 4, 5]  # resumed
+    assert all(valid == first for valid in ValidSpy.seen)
+
+
+def test_the_same_net_fitted_again_after_ctrl_c_resumes(tmp_path, monkeypatch):
+    """skorch adds attributes to a callback as it fits: the instance must hash the same."""
+    from skorch.callbacks import EpochScoring
+
+    from ecgsk.neural._callbacks import valid_accuracy
+
+    X, y = make_signals(96)
+    net = fast(max_epochs=5, checkpoint_dir=tmp_path,
+               callbacks=[("acc2", EpochScoring(valid_accuracy, name="acc2")),
+                          ("ctrl_c", CtrlCAt(3))])
+    monkeypatch.setenv("ECGSK_TEST_SIGINT", "1")
+    with pytest.raises(KeyboardInterrupt):
+        net.fit(X, y)
+    monkeypatch.delenv("ECGSK_TEST_SIGINT")
+    TRAINED.clear()
+    net.fit(X, y)  # the notebook's Ctrl-C, then the same cell again
+    assert TRAINED == [3, 4, 5]
+    assert list(tmp_path.glob("ecgnet-*.pt")) == []
