@@ -24,8 +24,8 @@ class Explanation:
     relevance : ndarray of shape (n, leads, samples)
         Non-negative; on the same grid as ``signals``.
     signals : ndarray of shape (n, leads, samples)
-        The records the relevance lies on: the input given, or the network's
-        input when the pipeline changes the lead count (see ``notes``).
+        The records the relevance lies on: the input given, or the output of
+        the last step that cannot be traced back (see ``notes``).
     method : str
         ``"gradcam"``, ``"saliency"`` or ``"permutation"``.
     target : ndarray of shape (n,) or None
@@ -46,23 +46,32 @@ class Explanation:
 
 
 def _split_network(estimator):
-    """``(transform, module, skorch_net)`` when ``estimator`` ends in a skorch net, else None."""
+    """``(steps, module, skorch_net)`` when ``estimator`` ends in a skorch net, else None.
+
+    ``steps`` are the fitted transformers before the net, in order, those of
+    nested pipelines included (a pipeline whose last step is a pipeline
+    ending in the net).
+    """
     import torch
 
     if isinstance(estimator, torch.nn.Module):
-        return None, estimator, None
+        return [], estimator, None
     from ..tracking import find_skorch_net
 
     net = find_skorch_net(estimator)
     if net is None:
         return None
-    if net is not estimator and getattr(estimator, "steps", None) is None:
-        return None
+    steps, current = [], estimator
+    while current is not net:
+        chain = getattr(current, "steps", None)
+        if not chain:
+            return None
+        steps += [step for _, step in chain[:-1] if step is not None and step != "passthrough"]
+        current = chain[-1][1]
     module = getattr(net, "module_", None)
     if module is None:
         raise ValueError(f"the network of {type(estimator).__name__} is not fitted.")
-    return (estimator[:-1] if net is not estimator and len(estimator.steps) > 1 else None,
-            module, net)
+    return steps, module, net
 
 
 def _stretch(relevance, n_samples):
@@ -75,6 +84,60 @@ def _stretch(relevance, n_samples):
         for j in range(relevance.shape[1]):
             out[i, j] = np.interp(dst, src, relevance[i, j])
     return out
+
+
+def _back(step, relevance, shape_in):
+    """``relevance`` on ``step``'s output placed on its input grid, with a note; None when
+    this step's output cannot be traced back to its input."""
+    from ..preprocessing import LeadSelector, PadTruncate, Resample
+
+    n_leads, n_samples = shape_in
+    out_leads, out_samples = relevance.shape[1:]
+    name = type(step).__name__
+    if isinstance(step, LeadSelector) and out_samples == n_samples:
+        back = np.zeros((len(relevance), n_leads, n_samples), dtype=np.float32)
+        for j, lead in enumerate(step.indices_):
+            back[:, lead] = np.maximum(back[:, lead], relevance[:, j])
+        return back, (f"LeadSelector gives the network leads {step.indices_.tolist()} of the "
+                      "record: the relevance is drawn on those leads")
+    if out_leads != n_leads:
+        return None
+    if (out_leads, out_samples) == (n_leads, n_samples):
+        return relevance, None  # filters, standardisation: the same grid
+    if isinstance(step, Resample):
+        return _stretch(relevance, n_samples), (
+            f"the network sees {out_samples} samples per record ({name}): the relevance is "
+            f"stretched to the {n_samples} samples given")
+    if isinstance(step, PadTruncate):
+        if n_samples <= out_samples:  # padded at the end
+            return relevance[:, :, :n_samples].copy(), None
+        start = 0 if step.crop == "left" else (n_samples - out_samples) // 2
+        back = np.zeros((len(relevance), n_leads, n_samples), dtype=np.float32)
+        back[:, :, start:start + out_samples] = relevance
+        return back, (f"the network sees samples {start} to {start + out_samples - 1} of the "
+                      f"{n_samples} given ({name}): the others have no relevance")
+    return None
+
+
+def _map_back(relevance, trace, network_input):
+    """Carry ``relevance`` from ``network_input`` back through the steps ``trace``
+    (``(step, its input signals)`` in order) as far as they can be traced; return it, the
+    signals it lies on (None: the records given) and the notes."""
+    notes = []
+    for k in range(len(trace) - 1, -1, -1):
+        step, inputs = trace[k]
+        mapped = _back(step, relevance, inputs.shape[1:])
+        if mapped is None:
+            shown = trace[k + 1][1] if k + 1 < len(trace) else network_input
+            notes.insert(0, f"{type(step).__name__} turns the {inputs.shape[1]} x "
+                            f"{inputs.shape[2]} records into {relevance.shape[1]} x "
+                            f"{relevance.shape[2]}, which cannot be traced back: the relevance "
+                            f"is drawn on its output")
+            return relevance, shown, notes
+        relevance, note = mapped
+        if note:
+            notes.insert(0, note)
+    return relevance, None, notes
 
 
 def explain(estimator, X, *, method="auto", target=None, y=None, layer=None, n_segments=10,
@@ -98,8 +161,8 @@ def explain(estimator, X, *, method="auto", target=None, y=None, layer=None, n_s
         needs ``y``. ``"auto"``: Grad-CAM for networks, permutation otherwise.
     target : None, int or array-like of int
         Class explained by the gradient methods: the predicted class of each
-        record when None (for multi-label nets, the label with the largest
-        logit).
+        record when None (for a binary net, by its ``threshold``; for
+        multi-label nets, the label with the largest logit).
     y : array-like or None
         Targets of ``X`` (indices or indicator matrix), for permutation.
     layer : torch.nn.Module, str or None
@@ -113,11 +176,17 @@ def explain(estimator, X, *, method="auto", target=None, y=None, layer=None, n_s
 
     Notes
     -----
-    The gradient methods explain the network's input. When the steps before
-    the network keep the shape of ``X`` (filters, standardisation) the map
-    lies on ``X`` as given; when they change the length (resampling,
-    padding) it is stretched to ``X``'s length; when they change the lead
-    count, ``signals`` is the network's input and a note says so. Networks
+    The gradient methods explain the network's input, and the map is carried
+    back through the steps before the network (nested pipelines included)
+    onto ``X`` as given: steps that keep the shape (filters,
+    standardisation) leave it in place; :class:`~ecgsk.preprocessing.Resample`
+    stretches it; :class:`~ecgsk.preprocessing.PadTruncate` places it on the
+    samples the network sees (the cropped-off ones get none);
+    :class:`~ecgsk.preprocessing.LeadSelector` puts it on the leads selected.
+    A step that changes the shape otherwise (another lead count, a step of
+    your own) cannot be traced back: ``signals`` is then that step's output,
+    and ``notes`` say so. For a binary network the predicted class follows
+    its ``threshold``, as ``predict`` does. Networks
     predicting by sliding windows (``crop_length``) are explained on the
     whole record at once (their global pooling takes any length).
     Permutation importance is one map for the whole ``X`` (how much the
@@ -154,21 +223,21 @@ def explain(estimator, X, *, method="auto", target=None, y=None, layer=None, n_s
         return Explanation(relevance=rel, signals=X, method=method, permutation=result,
                            notes=[f"one map for all {len(X)} records: score drop when a lead "
                                   f"× 1/{n_segments} segment is shuffled across them"])
-    transform, module, _ = parts
-    Xt = X if transform is None else check_signals(transform.transform(X), name="transformed X")
+    steps, module, net = parts
+    trace, Xt = [], X
+    for step in steps:
+        trace.append((step, Xt))
+        Xt = check_signals(step.transform(Xt), name=f"X transformed by {type(step).__name__}")
+    if target is None and getattr(net, "target_type_", None) == "binary":
+        # The class the net predicts, with its threshold (argmax of logits would not).
+        predicted = net.predict(Xt)
+        target = np.searchsorted(net.classes_, predicted)
     if method == "gradcam":
         rel, t = grad_cam(module, Xt, target, layer=layer)
     else:
         rel, t = saliency(module, Xt, target)
-    notes, signals = [], X
-    if Xt.shape[1] != X.shape[1]:
-        signals = Xt
-        notes.append(f"the pipeline turns {X.shape[1]} leads into {Xt.shape[1]} channels: the "
-                     "relevance is drawn on the network's input")
-    elif Xt.shape[2] != X.shape[2]:
-        rel = _stretch(rel, X.shape[2])
-        notes.append(f"the network sees {Xt.shape[2]} samples per record: the relevance is "
-                     f"stretched to the {X.shape[2]} samples given")
+    rel, shown, notes = _map_back(rel, trace, Xt)
+    signals = X if shown is None else shown
     return Explanation(relevance=rel, signals=signals, method=method, target=t, notes=notes)
 
 

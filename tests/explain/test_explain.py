@@ -1,0 +1,106 @@
+"""ecgsk/explain/_explain.py: the map of the network's input carried back onto the records."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from torch import nn
+
+from ecgsk.explain import explain
+from ecgsk.neural import ECGNetClassifier
+from ecgsk.preprocessing import Derivatives, LeadSelector, PadTruncate, Resample, Standardizer
+
+READ = slice(100, 110)  # the only samples of channel 0 that the network reads
+
+
+class Local(nn.Module):
+    """One logit from samples 100..109 of its input's channel 0."""
+
+    def __init__(self, in_channels=1, n_classes=1):
+        super().__init__()
+        self.lin = nn.Linear(10, n_classes)
+
+    def forward(self, x):
+        return self.lin(x[:, 0, READ])
+
+
+def _fit(*steps, n_leads=1, n_samples=1000):
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, n_leads, n_samples).astype(np.float32)
+    net = ECGNetClassifier(Local, max_epochs=1, train_split=None, verbose=0, random_state=0)
+    return make_pipeline(*steps, net).fit(X, np.arange(40) % 2), rng
+
+
+def _where(explanation, lead=0):
+    return np.flatnonzero(explanation.relevance[0, lead] > 1e-8)
+
+
+def test_padding_keeps_the_time_of_every_sample():
+    model, rng = _fit(PadTruncate(length=1000))
+    ex = explain(model, rng.randn(1, 1, 800).astype(np.float32), method="saliency")
+    assert ex.relevance.shape == (1, 1, 800)
+    np.testing.assert_array_equal(_where(ex), np.arange(100, 110))
+    assert ex.signals.shape == (1, 1, 800) and ex.notes == []
+
+
+@pytest.mark.parametrize("crop, start", [("center", 250), ("left", 0)])
+def test_cropping_places_the_map_on_the_samples_the_network_sees(crop, start):
+    model, rng = _fit(PadTruncate(length=1000, crop=crop))
+    ex = explain(model, rng.randn(1, 1, 1500).astype(np.float32), method="saliency")
+    np.testing.assert_array_equal(_where(ex), np.arange(100, 110) + start)
+    assert ex.notes == [f"the network sees samples {start} to {start + 999} of the 1500 given "
+                        "(PadTruncate): the others have no relevance"]
+
+
+def test_resampling_stretches_the_map():
+    model, rng = _fit(Resample(rate=50, sampling_rate=100), n_samples=2000)
+    ex = explain(model, rng.randn(1, 1, 2000).astype(np.float32), method="saliency")
+    where = _where(ex)
+    assert 195 <= where.min() and where.max() <= 225  # samples 100..109 at half the rate
+    assert "stretched to the 2000 samples given" in ex.notes[0]
+
+
+def test_selected_leads_get_the_map_of_their_channel():
+    model, rng = _fit(LeadSelector(leads=[1, 0]), n_leads=2)
+    ex = explain(model, rng.randn(1, 2, 1000).astype(np.float32), method="saliency")
+    assert _where(ex, lead=0).size == 0  # the network's channel 0 is lead 1
+    np.testing.assert_array_equal(_where(ex, lead=1), np.arange(100, 110))
+    assert "leads [1, 0] of the record" in ex.notes[0]
+
+
+def test_the_steps_of_a_nested_pipeline_are_applied_and_traced():
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 1, 1000).astype(np.float32)
+    inner = Pipeline([("length", PadTruncate(length=1000)),
+                      ("net", ECGNetClassifier(Local, max_epochs=1, train_split=None, verbose=0,
+                                               random_state=0))])
+    model = Pipeline([("scale", Standardizer()), ("model", inner)]).fit(X, np.arange(40) % 2)
+    ex = explain(model, rng.randn(1, 1, 1500).astype(np.float32), method="saliency")
+    np.testing.assert_array_equal(_where(ex), np.arange(350, 360))
+
+
+@pytest.mark.parametrize("step", [
+    Derivatives(order=1),  # two channels of one lead
+    FunctionTransformer(lambda X: X[:, :, ::2]),  # a step of one's own
+], ids=["Derivatives", "FunctionTransformer"])
+def test_a_step_that_cannot_be_traced_back_shows_its_output(step):
+    model, rng = _fit(step, Standardizer(), n_samples=2000)
+    X = rng.randn(1, 1, 2000).astype(np.float32)
+    ex = explain(model, X, method="saliency")
+    shown = model[:1].transform(X)
+    np.testing.assert_array_equal(ex.signals, shown)
+    assert ex.relevance.shape == shown.shape
+    assert ex.notes == [f"{type(step).__name__} turns the 1 x 2000 records into "
+                        f"{shown.shape[1]} x {shown.shape[2]}, which cannot be traced back: "
+                        "the relevance is drawn on its output"]
+
+
+def test_the_predicted_class_of_a_binary_net_follows_its_threshold():
+    model, rng = _fit(Standardizer())
+    X = rng.randn(30, 1, 1000).astype(np.float32)
+    for threshold in (0.0, 1.0):
+        model[-1].set_params(threshold=threshold)
+        ex = explain(model, X, method="saliency")
+        np.testing.assert_array_equal(ex.target, model.predict(X))
+        assert set(ex.target) == {1 if threshold == 0.0 else 0}
