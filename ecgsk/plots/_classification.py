@@ -49,7 +49,8 @@ def plot_confusion_matrix(y_true, y_pred, classes, *, normalize=None, title=None
     >>> fig.axes[0].get_xlabel()
     'Predicted label'
     """
-    classes = np.asarray(classes).astype(str)
+    given = np.asarray(classes)  # looked up as given: integer labels are names, not indices
+    classes = given.astype(str)
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true has shape {y_true.shape} but y_pred has shape {y_pred.shape}.")
@@ -68,7 +69,7 @@ def plot_confusion_matrix(y_true, y_pred, classes, *, normalize=None, title=None
         for ax in axes[len(classes):]:
             ax.set_axis_off()
     else:
-        t, p = label_indices(y_true, classes), label_indices(y_pred, classes)
+        t, p = label_indices(y_true, given), label_indices(y_pred, given)
         side = max(4.0, 0.6 * len(classes) + 2.5)
         fig = Figure(figsize=(side + 1, side), layout="constrained")
         ax = fig.subplots()

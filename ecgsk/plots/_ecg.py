@@ -166,6 +166,10 @@ def plot_ecg(signal, sampling_rate, lead_names=None, *, rhythm_lead="II", row_he
     return fig
 
 
+#: Columns of a relevance band at most: fewer than the pixels of its axes at 100 dpi.
+_BAND_COLUMNS = 800
+
+
 def plot_relevance(signal, relevance, sampling_rate=None, lead_names=None, *, title=None,
                    cmap="Reds", vmax=None, label="relevance"):
     """Draw a record with a relevance map behind it, one panel per lead.
@@ -173,7 +177,9 @@ def plot_relevance(signal, relevance, sampling_rate=None, lead_names=None, *, ti
     Each lead gets its own panel (shared time axis): the signal as a black
     line, and its relevance as a coloured band behind it (an image of one
     row, darker where the relevance is higher). All panels share one colour
-    scale, from 0 to ``vmax``, so leads compare.
+    scale, from 0 to ``vmax``, so leads compare. A record of more than 800
+    samples is drawn in 800 columns or fewer, each the largest relevance of
+    its samples, so that a peak of one sample still shows.
 
     Parameters
     ----------
@@ -229,13 +235,21 @@ def plot_relevance(signal, relevance, sampling_rate=None, lead_names=None, *, ti
     end = n / fs
     fig = Figure(figsize=(11, max(2.5, 0.75 * n_leads + 1.0)), layout="constrained")
     axes = fig.subplots(n_leads, 1, sharex=True, squeeze=False)[:, 0]
+    # At most _BAND_COLUMNS columns, each the largest relevance of its samples: with one
+    # column per sample, more samples than the band has pixels drew only some of them, and
+    # a one-sample saliency peak could vanish.
+    block = -(-n // _BAND_COLUMNS)
+    columns = -(-n // block)
+    bands = np.zeros((n_leads, columns * block))
+    bands[:, :n] = relevance
+    bands = bands.reshape(n_leads, columns, block).max(axis=2)
     image = None
-    for ax, lead, rel, name in zip(axes, signal, relevance, lead_names):
+    for ax, lead, rel, name in zip(axes, signal, bands, lead_names):
         low, high = float(lead.min()), float(lead.max())
         pad = 0.1 * (high - low) if high > low else 0.5
         image = ax.imshow(rel[None, :], aspect="auto", cmap=cmap, vmin=0, vmax=top,
-                          extent=(0, end, low - pad, high + pad), interpolation="nearest",
-                          origin="lower")
+                          extent=(0, columns * block / fs, low - pad, high + pad),
+                          interpolation="nearest", origin="lower")
         ax.plot(t, lead, color="black", linewidth=0.6)
         ax.set_ylim(low - pad, high + pad)
         ax.set_xlim(0, end)

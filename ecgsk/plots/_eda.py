@@ -108,8 +108,8 @@ def plot_class_distribution(y, classes, *, title=None, sort=False):
     >>> [float(p.get_height()) for p in fig.axes[0].patches]
     [2.0, 1.0]
     """
+    counts = label_counts(y, classes)  # classes as given: integer labels are names
     classes = np.asarray(classes).astype(str)
-    counts = label_counts(y, classes)
     n = len(np.asarray(y))
     order = np.argsort(-counts, kind="stable") if sort else np.arange(len(classes))
     multilabel = np.asarray(y).ndim == 2

@@ -117,6 +117,41 @@ def test_relevance_panels_hold_signal_and_relevance():
         plot_relevance(x, rel[:2], 100)
 
 
+def test_a_relevance_peak_of_one_sample_shows_in_a_long_record():
+    """5000 samples on a band of about 950 pixels: one column per sample drew only some."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    x = _record(2, 5000)
+    rel = np.zeros_like(x)
+    rel[0, 1000] = 1.0
+    rel[1, 3001] = 1.0  # the peak that did not show
+    fig = plot_relevance(x, rel, 500)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    pixels = np.asarray(canvas.buffer_rgba())[..., :3].astype(int)
+    darkest = np.array(fig.axes[0].images[0].get_cmap()(1.0)[:3]) * 255
+    for ax, seconds in zip(fig.axes[:2], (2.0, 6.002)):
+        box = ax.get_window_extent()
+        rows = slice(int(pixels.shape[0] - box.y1) + 2, int(pixels.shape[0] - box.y0) - 2)
+        columns = slice(int(box.x0) + 2, int(box.x1) - 2)
+        peak = np.abs(pixels[rows, columns] - darkest).sum(axis=2) < 30
+        where = np.flatnonzero(peak.any(axis=0)) + columns.start
+        assert where.size, "the relevance peak is not drawn"
+        drawn = ax.transData.inverted().transform((where.mean(), 0))[0]
+        assert abs(drawn - seconds) < 0.05
+    np.testing.assert_allclose(fig.axes[1].images[0].get_array().max(), 1.0)
+
+
+def test_integer_class_labels_are_read_as_labels_not_indices():
+    from ecgsk.plots import plot_confusion_matrix
+
+    fig = plot_confusion_matrix([1, 2, 2, 1], [1, 2, 1, 1], [1, 2, 3])
+    assert fig.axes[0].images[0].get_array().tolist() == [[2, 0, 0], [1, 1, 0], [0, 0, 0]]
+    fig = plot_class_distribution([1, 1, 1, 2], [1, 2, 3], sort=False)
+    assert [p.get_height() for p in fig.axes[0].patches] == [3, 1, 0]
+    assert label_counts([1, 1, 1, 2], [1, 2, 3]).tolist() == [3, 1, 0]
+
+
 def test_class_distribution_counts():
     fig = plot_class_distribution(["N", "A", "N", "~", "N"], ["N", "A", "O", "~"])
     heights = [p.get_height() for p in fig.axes[0].patches]
