@@ -33,7 +33,10 @@ def plot_reliability_diagram(y_true, proba, classes, *, n_bins=10, strategy="uni
         Number of probability bins (at least 2) of the curves and of the
         histogram.
     strategy : {"uniform", "quantile"}, default="uniform"
-        Bins of equal width, or of equal counts (as ``calibration_curve``).
+        Bins of the curves: of equal width, or of equal counts (as
+        ``calibration_curve``). The histogram's ``n_bins`` bins are always of
+        equal width, to show where the predictions lie (bins of equal counts
+        would all be as high).
     title : str or None
         Figure title.
 
