@@ -14,9 +14,9 @@ DATASET, TASK = _dualnet.DATASET, _dualnet.TASK
 SAMPLING_RATE, LENGTH = _dualnet.SAMPLING_RATE, _dualnet.LENGTH
 
 
-def make_pipeline(*, lstm_hidden=128, crop_length=None, max_epochs=30, batch_size=64, lr=1e-3,
-                  weight_decay=1e-4, balanced_sampling=True, amp=None, patience=7,
-                  random_state=0, verbose=0):
+def make_pipeline(*, lstm_hidden=128, channels=(32, 64, 128, 128), crop_length=None,
+                  max_epochs=30, batch_size=64, lr=1e-3, weight_decay=1e-4,
+                  balanced_sampling=True, amp=None, patience=7, random_state=0, verbose=0):
     """The dual-input network without SE blocks.
 
     The ``dualnet_se`` pipeline's ``make_pipeline`` with ``se=False``;
@@ -28,6 +28,9 @@ def make_pipeline(*, lstm_hidden=128, crop_length=None, max_epochs=30, batch_siz
         Hidden size of the signal branch's LSTM, the length of the latent
         vector that conditions the spectrogram encoder (``module__lstm_hidden``
         of :class:`~ecgsk.nets.DualNet`).
+    channels : tuple of int, default=(32, 64, 128, 128)
+        Output channels of the residual blocks of the spectrogram encoder,
+        one block each (``module__channels`` of :class:`~ecgsk.nets.DualNet`).
     crop_length : int or None, default=None
         Train on random crops of this many samples (at 300 Hz) and predict the
         mean of the probabilities over half-overlapping windows of that length;
@@ -66,7 +69,8 @@ def make_pipeline(*, lstm_hidden=128, crop_length=None, max_epochs=30, batch_siz
         ECGNetClassifier(DualNet(se=False))``.
     """
     return _dualnet.make_pipeline(
-        se=False, lstm_hidden=lstm_hidden, crop_length=crop_length, max_epochs=max_epochs,
+        se=False, lstm_hidden=lstm_hidden, channels=channels, crop_length=crop_length,
+        max_epochs=max_epochs,
         batch_size=batch_size, lr=lr, weight_decay=weight_decay,
         balanced_sampling=balanced_sampling, amp=amp, patience=patience,
         random_state=random_state, verbose=verbose)

@@ -6,6 +6,13 @@ a 1-D CNN of four convolution blocks (64/128/256/512 filters, kernels
 dense head (256, 128). Trained with cross-entropy on multiclass targets (BCE
 with logits on binary and multi-label ones), AdamW, ReduceLROnPlateau and
 early stopping, mixed precision on a GPU.
+
+Departures from the project: its network reads one lead, ``(5000, 1)``
+("automatic lead selection", all leads being its next step); this pipeline
+reads every lead unless ``leads`` names some (``--set
+"ecgcnn_ptb.leads=('II',)"`` gives the project's one-lead input). Its PTB
+Diagnostic records are at 1000 Hz, so its 5000 samples were 5 s; here they
+are 10 s at 500 Hz, the rate of PTB-XL's ``records500``.
 """
 
 import torch
@@ -13,7 +20,7 @@ from sklearn.pipeline import Pipeline
 
 from ecgsk.nets import ECGCNN
 from ecgsk.neural import ECGNetClassifier
-from ecgsk.preprocessing import BaselineRemoval, PadTruncate, Standardizer
+from ecgsk.preprocessing import BaselineRemoval, LeadSelector, PadTruncate, Standardizer
 
 DATASET = ("ptbdb", "ptbxl")
 TASK = ("diagnosis", "superdiagnostic", "binary")
@@ -21,14 +28,18 @@ SAMPLING_RATE = 500
 LENGTH = 5000
 
 
-def make_pipeline(*, max_epochs=30, batch_size=32, lr=1e-3, weight_decay=1e-4, amp=None,
-                  patience=7, random_state=0, verbose=0):
+def make_pipeline(*, leads=None, max_epochs=30, batch_size=32, lr=1e-3, weight_decay=1e-4,
+                  amp=None, patience=7, random_state=0, verbose=0):
     """The PTB CNN as an sklearn Pipeline.
 
     ``amp=None`` uses AMP when CUDA is present.
 
     Parameters
     ----------
+    leads : sequence of str or int, or None, default=None
+        Leads the network reads, by name of the standard 12-lead order
+        (``("II",)``) or by index (:class:`~ecgsk.preprocessing.LeadSelector`);
+        None reads every lead.
     max_epochs : int, default=30
         Upper bound on the training epochs; early stopping (``patience``) may
         end training sooner.
@@ -56,10 +67,12 @@ def make_pipeline(*, max_epochs=30, batch_size=32, lr=1e-3, weight_decay=1e-4, a
     Returns
     -------
     pipeline : sklearn.pipeline.Pipeline
-        Unfitted: ``BaselineRemoval(0.5 Hz high-pass) -> PadTruncate(5000) ->
-        Standardizer -> ECGNetClassifier(ECGCNN)``.
+        Unfitted: ``[LeadSelector] -> BaselineRemoval(0.5 Hz high-pass) ->
+        PadTruncate(5000) -> Standardizer -> ECGNetClassifier(ECGCNN)``.
     """
+    select = [] if leads is None else [("leads", LeadSelector(leads=leads))]
     return Pipeline([
+        *select,
         ("baseline", BaselineRemoval(method="highpass", sampling_rate=SAMPLING_RATE)),
         ("length", PadTruncate(LENGTH)),
         ("scale", Standardizer()),

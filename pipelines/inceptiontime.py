@@ -14,9 +14,9 @@ DATASET, TASK = _incepse.DATASET, _incepse.TASK
 SAMPLING_RATE, LENGTH = _incepse.SAMPLING_RATE, _incepse.LENGTH
 
 
-def make_pipeline(*, n_filters=32, depth=6, max_epochs=30, batch_size=64, lr=1e-3,
-                  weight_decay=1e-4, grad_clip=1.0, amp=None, patience=7, random_state=0,
-                  verbose=0):
+def make_pipeline(*, n_filters=32, depth=6, crop_length=250, window_stride=125, max_epochs=30,
+                  batch_size=64, lr=1e-3, weight_decay=1e-4, grad_clip=1.0, amp=None,
+                  patience=7, random_state=0, verbose=0):
     """InceptionTime as an sklearn Pipeline (the ``incepse`` recipe with ``se=False``).
 
     ``amp=None`` uses AMP when CUDA is present.
@@ -29,6 +29,14 @@ def make_pipeline(*, n_filters=32, depth=6, max_epochs=30, batch_size=64, lr=1e-
     depth : int, default=6
         Number of inception modules (a residual shortcut closes every group of
         three).
+    crop_length : int or None, default=250
+        Train on random crops of this many samples (2.5 s at 100 Hz) and
+        predict the maximum over sliding windows of that length; ``None``
+        trains and predicts on whole records. See
+        :class:`~ecgsk.neural.ECGNetClassifier`.
+    window_stride : int or None, default=125
+        Step in samples between the prediction windows (``None``: half of
+        ``crop_length``; unused with ``crop_length=None``).
     max_epochs : int, default=30
         Upper bound on the training epochs; early stopping (``patience``) may
         end training sooner.
@@ -63,7 +71,8 @@ def make_pipeline(*, n_filters=32, depth=6, max_epochs=30, batch_size=64, lr=1e-
         whole records.
     """
     return _incepse.make_pipeline(
-        se=False, n_filters=n_filters, depth=depth, max_epochs=max_epochs,
+        se=False, n_filters=n_filters, depth=depth, crop_length=crop_length,
+        window_stride=window_stride, max_epochs=max_epochs,
         batch_size=batch_size, lr=lr, weight_decay=weight_decay, grad_clip=grad_clip,
         amp=amp, patience=patience, random_state=random_state, verbose=verbose)
 

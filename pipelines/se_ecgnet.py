@@ -8,6 +8,13 @@ a GPU, and the five augmentations (time warp, shift, scale, Gaussian noise,
 amplitude scale) applied anew every epoch. Normal/abnormal comes from the
 report text (``binary_report``), as in the project; ``binary`` uses the SCP
 superclasses instead.
+
+Departures from the project: records longer than 4,096 samples keep their
+middle (``PadTruncate``'s centre crop); the image repeats each lead so that
+it is at least 32 rows high (:class:`~ecgsk.nets.TimmNet`), which timm's
+downsampling needs; and ``python -m ecgsk.compare`` splits by PTB-XL's
+``strat_fold`` (1-8 train, 9 validation, 10 test, patients apart) where the
+project drew a stratified 80/20 split of records.
 """
 
 import torch
