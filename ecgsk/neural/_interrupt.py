@@ -17,38 +17,46 @@ __all__ = ["sigint_propagates"]
 
 @contextlib.contextmanager
 def sigint_propagates():
-    """Re-raise, after the block, the interrupt of a SIGINT that arrived in it.
+    """Re-raise, after the block, the interrupt of a SIGINT (or SIGTERM) that arrived in it.
 
-    The SIGINT handler in force is still called (Python's default raises
-    :class:`KeyboardInterrupt`; ``ecgsk.tune``'s raises ``TuneInterrupted``);
-    whatever it raised is raised again once the block returns, even if the
-    block swallowed it (a handler that returns, or an ignored SIGINT, goes
-    on as before). Early stopping's own :class:`KeyboardInterrupt`,
-    with no signal, is left alone. Only the main thread receives signals:
+    The handler in force is still called (Python's default raises
+    :class:`KeyboardInterrupt`; ``ecgsk.tune``'s raises ``TuneInterrupted``
+    for SIGINT and SIGTERM alike); whatever it raised is raised again once
+    the block returns, even if the block swallowed it (a handler that
+    returns, or an ignored SIGINT, goes on as before). SIGTERM is watched
+    only where a handler of the process's own is in force: by default it
+    ends the process. Early stopping's own :class:`KeyboardInterrupt`, with
+    no signal, is left alone. Only the main thread receives signals:
     elsewhere the block runs unchanged.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     raised = []
-    previous = signal.getsignal(signal.SIGINT)
+    previous = {signal.SIGINT: signal.getsignal(signal.SIGINT),
+                signal.SIGTERM: signal.getsignal(signal.SIGTERM)}
+    if not callable(previous[signal.SIGTERM]):  # SIG_DFL, SIG_IGN: as it was
+        del previous[signal.SIGTERM]
 
     def handler(signum, frame):
-        if previous == signal.SIG_IGN:
+        before = previous[signum]
+        if before == signal.SIG_IGN:
             return
-        if not callable(previous):  # SIG_DFL: the process would end; interrupt it instead
+        if not callable(before):  # SIG_DFL: the process would end; interrupt it instead
             raised.append(KeyboardInterrupt())
             raise raised[-1]
         try:
-            previous(signum, frame)  # a handler that returns chose to go on
+            before(signum, frame)  # a handler that returns chose to go on
         except BaseException as exc:
             raised.append(exc)
             raise
 
-    signal.signal(signal.SIGINT, handler)
+    for signum in previous:
+        signal.signal(signum, handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+        for signum, before in previous.items():
+            signal.signal(signum, before if before is not None else signal.SIG_DFL)
     if raised:
         raise raised[0]

@@ -82,6 +82,26 @@ def test_the_handlers_own_exception_is_raised_again():
         signal.signal(signal.SIGINT, previous)
 
 
+def test_a_sigterm_handler_that_raises_an_interrupt_is_raised_again():
+    """tune turns SIGTERM into a KeyboardInterrupt, which skorch swallowed: fit returned
+    as finished, and its checkpoint was removed."""
+    def handler(signum, frame):
+        raise Stop("terminated")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        with pytest.raises(Stop, match="terminated"), sigint_propagates():
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+            except KeyboardInterrupt:
+                pass  # swallowed, as skorch does
+        assert signal.getsignal(signal.SIGTERM) is handler
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    with sigint_propagates():  # SIGTERM's default handler is left as it is
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
 def test_outside_the_main_thread_nothing_changes():
     errors = []
 
