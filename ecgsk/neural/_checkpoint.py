@@ -111,7 +111,7 @@ def _callback_key(item):
 def remove_checkpoint(path):
     """Remove the checkpoint at ``path`` (None: nothing), if it is there."""
     if path is not None:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):  # gone, or a read-only folder: nothing to resume
             os.remove(path)
 
 
@@ -230,7 +230,14 @@ class EpochCheckpoint(Callback):
                    for name, gen in generators.items()},
             },
         }
-        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
         # A crash while saving keeps the previous epoch's checkpoint.
-        atomic_write(self.path, lambda f: torch.save(state, f),
-                     partial=f"{self.path}.{os.getpid()}.partial")
+        try:
+            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+            atomic_write(self.path, lambda f: torch.save(state, f),
+                         partial=f"{self.path}.{os.getpid()}.partial")
+        except (OSError, RuntimeError) as exc:  # torch.save says a full disk in RuntimeError
+            # A checkpoint only helps a rerun: the training goes on without.
+            warnings.warn(f"cannot write the checkpoint {self.path} ({type(exc).__name__}: "
+                          f"{exc}); the training goes on without checkpoints, so an "
+                          "interruption will not resume it.", RuntimeWarning, stacklevel=2)
+            self.path = None

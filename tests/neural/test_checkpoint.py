@@ -244,3 +244,23 @@ def test_the_same_net_fitted_again_after_ctrl_c_resumes(tmp_path, monkeypatch):
     net.fit(X, y)  # the notebook's Ctrl-C, then the same cell again
     assert TRAINED == [3, 4, 5]
     assert list(tmp_path.glob("ecgnet-*.pt")) == []
+
+
+@pytest.mark.parametrize("error", [OSError(28, "No space left on device"),
+                                   RuntimeError("[enforce fail at inline_container.cc:671] . "
+                                                "unexpected pos 64 vs 0")])
+def test_a_checkpoint_that_cannot_be_written_does_not_fail_the_training(tmp_path, monkeypatch,
+                                                                        error):
+    """A full disk or a read-only folder: a warning, and the training goes on."""
+    def fail(*args, **kwargs):
+        raise error
+
+    X, y = make_signals(96)
+    monkeypatch.setattr("ecgsk.neural._checkpoint.atomic_write", fail)
+    with pytest.warns(RuntimeWarning, match=r"cannot write the checkpoint .*ecgnet-.*\.pt "
+                                            r"\((OSError|RuntimeError): .*\); the training "
+                                            "goes on without checkpoints"):
+        net = fast(max_epochs=4, checkpoint_dir=tmp_path).fit(X, y)
+    assert len(net.history) == 4
+    np.testing.assert_array_equal(net.predict_proba(X),
+                                  fast(max_epochs=4).fit(X, y).predict_proba(X))
