@@ -134,7 +134,10 @@ def child_runs(client, experiment_id, parent_id, role, **tags):
 
 
 def end_orphans(client, experiment_id, parent_id):
-    """End KILLED the runs under ``parent_id`` left RUNNING by a process that died."""
+    """End KILLED the runs under ``parent_id`` left RUNNING by a process that died, and
+    mark FAILED the models it left half-logged (PENDING) on them."""
+    from ..tracking._runs import fail_pending_models
+
     ended = []
     for role in ("pipeline", "fold"):
         for run in child_runs(client, experiment_id, parent_id, role):
@@ -143,6 +146,8 @@ def end_orphans(client, experiment_id, parent_id):
                 client.set_terminated(run.info.run_id, "KILLED")
                 ended.append(run.info.run_id)
             if role == "pipeline":
+                with contextlib.suppress(Exception):  # a store without logged models
+                    fail_pending_models(client, run.info.run_id)
                 ended += end_orphans(client, experiment_id, run.info.run_id)
     return ended
 

@@ -99,6 +99,21 @@ def test_runs_a_dead_process_left_running_end_killed(tracking_uri):
         assert ("ecgsk.error" in run.data.tags) == (status == "KILLED")
 
 
+def test_a_model_a_dead_process_left_half_logged_is_failed(tracking_uri):
+    """A kill during log_model leaves the model PENDING; the resumed run logs another."""
+    from mlflow.entities import LoggedModelStatus
+
+    client = MlflowClient(tracking_uri)
+    exp = client.create_experiment("pending")
+    parent = _comparison(client, exp, "k", "KILLED")
+    pipe = client.create_run(exp, tags={"ecgsk.role": "pipeline", "mlflow.parentRunId": parent})
+    client.set_terminated(pipe.info.run_id, "KILLED")  # its status does not matter
+    model = client.create_logged_model(exp, name="model", source_run_id=pipe.info.run_id)
+    assert client.get_logged_model(model.model_id).status == LoggedModelStatus.PENDING
+    end_orphans(client, exp, parent)
+    assert client.get_logged_model(model.model_id).status == LoggedModelStatus.FAILED
+
+
 def test_a_fresh_start_drops_only_the_final_fits_of_the_comparison_it_leaves(
         tracking_uri, tmp_path):
     client = MlflowClient(tracking_uri)
