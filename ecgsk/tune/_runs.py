@@ -9,8 +9,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-__all__ = ["PARENT_ATTR", "HEARTBEAT_TAG", "find_or_create_parent", "end_orphan_trial_runs",
-           "end_unfinished_final_runs", "live_final_runs", "final_heartbeat",
+__all__ = ["PARENT_ATTR", "HEARTBEAT_TAG", "PROCESS_TAG", "process_tag",
+           "find_or_create_parent", "end_orphan_trial_runs", "end_unfinished_final_runs", "live_final_runs", "final_heartbeat",
            "mark_unfinished_final", "tag_best_trial", "ranked_trials", "log_study_summary"]
 
 _logger = logging.getLogger(__name__)
@@ -19,6 +19,8 @@ _logger = logging.getLogger(__name__)
 PARENT_ATTR = "ecgsk.mlflow_parent_run_id"
 #: Tag of a final refit run: when its process last said it is alive (epoch milliseconds).
 HEARTBEAT_TAG = "ecgsk.heartbeat"
+#: Tag of a final refit run: its process, as "host boot-id pid".
+PROCESS_TAG = "ecgsk.process"
 
 _ORPHAN = ("the worker running this trial ended without closing its run (killed or lost); "
            "Optuna marks the trial {state}")
@@ -132,8 +134,32 @@ def _running_final_runs(client, experiment_id, uid):
                        "and attributes.status = 'RUNNING'"))
 
 
+def process_tag():
+    """This process as :data:`PROCESS_TAG` says it: host, boot id and process id."""
+    from ._storage import worker_identity
+
+    me = worker_identity()
+    return f"{me['host']} {me['boot']} {me['pid']}"
+
+
+def _process_ended(run):
+    """Whether ``run``'s process ran on this machine, since its last boot, and has ended."""
+    from .._process import pid_alive
+
+    try:
+        host, boot, pid = run.data.tags[PROCESS_TAG].split(" ")
+    except (KeyError, ValueError):
+        return False  # another machine's, or a run from before the tag: its heartbeat says
+    here, here_boot, _ = process_tag().split(" ")
+    return host == here and boot == here_boot and not pid_alive(int(pid))
+
+
 def _is_live(run, grace_period, now):
-    """Whether a RUNNING final run's heartbeat is at most ``grace_period`` seconds old."""
+    """Whether a RUNNING final run's heartbeat is at most ``grace_period`` seconds old, and
+    its process, if it ran on this machine, still runs (a killed one's last beat is still
+    fresh for up to ``grace_period``)."""
+    if _process_ended(run):
+        return False
     try:
         beat = int(run.data.tags[HEARTBEAT_TAG])
     except (KeyError, ValueError):

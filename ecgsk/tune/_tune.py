@@ -22,6 +22,7 @@ from ._metrics import TuneError, resolve_metric, task_type_of
 from ._objective import RUN_ATTR, Objective
 from ._runs import (
     HEARTBEAT_TAG,
+    PROCESS_TAG,
     end_orphan_trial_runs,
     end_unfinished_final_runs,
     final_heartbeat,
@@ -30,6 +31,7 @@ from ._runs import (
     log_study_summary,
     mark_unfinished_final,
     now_ms,
+    process_tag,
     ranked_trials,
     tag_best_trial,
 )
@@ -1053,6 +1055,7 @@ def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
     if live:
         return f"another worker is refitting (run {live[0].info.run_id})"
     tags[HEARTBEAT_TAG] = str(now_ms())  # live from its first moment
+    tags[PROCESS_TAG] = process_tag()  # on this machine, its end is seen at once
     run = None
     try:
         with (tracked_run(f"final refit (trial {best.number})", tags=tags) as run,

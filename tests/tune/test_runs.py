@@ -137,6 +137,28 @@ def test_unfinished_final_runs_end_killed_and_their_model_versions_say_so(store)
     assert client.get_run(other).info.status == "RUNNING"  # another study's
 
 
+def test_a_final_run_of_an_ended_process_here_is_dead_whatever_its_heartbeat(store):
+    """A refit killed a moment ago: its last beat is fresh for grace_period seconds, but
+    its process, on this machine, is gone; a rerun refits instead of waiting it out."""
+    import subprocess
+    import sys
+
+    from ecgsk.tune._runs import HEARTBEAT_TAG, PROCESS_TAG, now_ms, process_tag
+
+    client, exp = store
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    host, boot, _ = process_tag().split(" ")
+    base = {"ecgsk.role": "final", "ecgsk.study_uid": "u7", "trial_number": "0",
+            HEARTBEAT_TAG: str(now_ms())}
+    gone = client.create_run(exp, tags={**base, PROCESS_TAG: f"{host} {boot} {ended}"})
+    mine = client.create_run(exp, tags={**base, PROCESS_TAG: process_tag()})
+    elsewhere = client.create_run(exp, tags={**base, PROCESS_TAG: f"other-host {boot} {ended}"})
+    live = {run.info.run_id for run in live_final_runs(client, exp, "u7", 30, 0)}
+    assert live == {mine.info.run_id, elsewhere.info.run_id}
+    assert end_unfinished_final_runs(client, exp, "u7", grace_period=30) == [gone.info.run_id]
+
+
 def test_a_final_run_with_a_fresh_heartbeat_is_live_and_left_alone(store):
     client, exp = store
     tags = {"ecgsk.role": "final", "ecgsk.study_uid": "u7"}
