@@ -37,7 +37,10 @@ def file_lock(path):
     if fcntl is None:
         yield
         return
-    fd = os.open(os.fspath(path), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(os.fspath(path), os.O_RDWR | os.O_CREAT, 0o644)
+    except PermissionError:  # another user's lock file in a shared folder: flock reads will do
+        fd = os.open(os.fspath(path), os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -1,8 +1,10 @@
 """Whether a process of this machine still runs (for the leftovers of killed ones)."""
 
 import os
+import socket
+from pathlib import Path
 
-__all__ = ["pid_alive"]
+__all__ = ["pid_alive", "boot_id", "ended_here"]
 
 
 def pid_alive(pid):
@@ -24,3 +26,29 @@ def pid_alive(pid):
     except PermissionError:
         return True  # it exists, and is not ours
     return True
+
+
+def boot_id():
+    """This boot of this machine (Linux's ``boot_id``), or "" where there is none."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def ended_here(host, pid, boot=None):
+    """Whether process ``pid`` of machine ``host`` is known to have ended.
+
+    Only a process of this machine (and, with ``boot``, of this boot: a pid
+    of an earlier boot may be reused) can be judged; another machine's, and
+    this process, are not ended.
+    """
+    try:
+        pid = int(pid)
+    except (TypeError, ValueError):
+        return False
+    if host != socket.gethostname() or pid == os.getpid():
+        return False
+    if boot is not None and boot != boot_id():
+        return False
+    return not pid_alive(pid)

@@ -20,7 +20,13 @@ from sklearn.pipeline import Pipeline
 
 from ecgsk.nets import ECGCNN
 from ecgsk.neural import ECGNetClassifier
-from ecgsk.preprocessing import BaselineRemoval, LeadSelector, PadTruncate, Standardizer
+from ecgsk.preprocessing import (
+    STANDARD_LEADS,
+    BaselineRemoval,
+    LeadSelector,
+    PadTruncate,
+    Standardizer,
+)
 
 DATASET = ("ptbdb", "ptbxl")
 TASK = ("diagnosis", "superdiagnostic", "binary")
@@ -37,9 +43,10 @@ def make_pipeline(*, leads=None, max_epochs=30, batch_size=32, lr=1e-3, weight_d
     Parameters
     ----------
     leads : sequence of str or int, or None, default=None
-        Leads the network reads, by name of the standard 12-lead order
-        (``("II",)``) or by index (:class:`~ecgsk.preprocessing.LeadSelector`);
-        None reads every lead.
+        Leads the network reads, by name of the standard 12 (``("II",)``),
+        which PTB-XL and PTB Diagnostic store first and in their order, or by
+        index (:class:`~ecgsk.preprocessing.LeadSelector`); None reads every
+        lead.
     max_epochs : int, default=30
         Upper bound on the training epochs; early stopping (``patience``) may
         end training sooner.
@@ -70,7 +77,9 @@ def make_pipeline(*, leads=None, max_epochs=30, batch_size=32, lr=1e-3, weight_d
         Unfitted: ``[LeadSelector] -> BaselineRemoval(0.5 Hz high-pass) ->
         PadTruncate(5000) -> Standardizer -> ECGNetClassifier(ECGCNN)``.
     """
-    select = [] if leads is None else [("leads", LeadSelector(leads=leads))]
+    # By index: PTB Diagnostic's 15 leads begin with the standard 12, in their order.
+    select = [] if leads is None else [("leads", LeadSelector(leads=[
+        STANDARD_LEADS.index(lead) if lead in STANDARD_LEADS else lead for lead in leads]))]
     return Pipeline([
         *select,
         ("baseline", BaselineRemoval(method="highpass", sampling_rate=SAMPLING_RATE)),

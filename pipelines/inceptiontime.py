@@ -67,8 +67,7 @@ def make_pipeline(*, n_filters=32, depth=6, crop_length=250, window_stride=125, 
     Returns
     -------
     pipeline : sklearn.pipeline.Pipeline
-        Unfitted: ``Standardizer -> ECGNetClassifier(IncepSE(se=False))`` on
-        whole records.
+        Unfitted: ``Standardizer -> ECGNetClassifier(IncepSE(se=False))``.
     """
     return _incepse.make_pipeline(
         se=False, n_filters=n_filters, depth=depth, crop_length=crop_length,

@@ -39,3 +39,16 @@ def test_an_exception_releases_the_lock(tmp_path):
     with pytest.raises(KeyboardInterrupt), file_lock(path):
         raise KeyboardInterrupt
     assert _other_process_sees(path) == "free"
+
+
+def test_a_lock_file_that_cannot_be_written_is_locked_for_reading(tmp_path):
+    """Another user's lock file in a shared store folder: flock works on a read-only open."""
+    import os
+
+    path = tmp_path / "store.lock"
+    path.write_text("")
+    path.chmod(0o444)
+    if os.access(path, os.W_OK):
+        pytest.skip("this user (root) may write any file")
+    with file_lock(path):
+        assert _other_process_sees(path) == "held"

@@ -162,7 +162,10 @@ def _check_target(pipeline, y):
     final = pipeline.steps[-1][1]
     if y.ndim == 2 and y.shape[1] > 1 and not isinstance(final, OneVsRestClassifier):
         step = dict(pipeline.steps).get("sampler")
-        if step is not None or not final.__sklearn_tags__().target_tags.multi_output:
+        tags = final.__sklearn_tags__()
+        takes = tags.target_tags.multi_output or getattr(tags.classifier_tags, "multi_label",
+                                                         False)
+        if step is not None or not takes:
             raise ValueError(
                 f"y is a label indicator matrix {y.shape}, which "
                 f"{type(step or final).__name__} cannot take: build the pipeline with "
@@ -174,8 +177,9 @@ def _check_target(pipeline, y):
         step = dict(pipeline.steps).get("sampler")
         columns = [y] if y.ndim == 1 else []
     k = getattr(step, "k_neighbors", None)
-    if not isinstance(k, numbers.Integral):
-        return
+    strategy = getattr(step, "sampling_strategy", None)
+    if not isinstance(k, numbers.Integral) or strategy not in ("auto", "not majority", "all"):
+        return  # other strategies name the classes to resample: imblearn checks them
     for j, column in enumerate(columns):
         values, counts = np.unique(column, return_counts=True)
         for value, count in zip(values.tolist(), counts.tolist()):

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .._atomic import atomic_write
+from .._process import ended_here
 from .._source import code_hash
 
 __all__ = ["REQUEST_TAG", "request_key", "process_tags", "find_unfinished", "child_runs",
@@ -77,22 +78,7 @@ def process_tags():
 
 def _dead(run):
     """Whether a RUNNING run's process is gone (on this host; elsewhere nobody can tell)."""
-    tags = run.data.tags
-    if tags.get(HOST_TAG) != socket.gethostname():
-        return False
-    try:
-        pid = int(tags.get(PID_TAG, ""))
-    except ValueError:
-        return False
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return ended_here(run.data.tags.get(HOST_TAG), run.data.tags.get(PID_TAG))
 
 
 def last_finished(client, experiment_id, key):

@@ -15,8 +15,10 @@ progress bar, and resumable, atomic downloads:
   an interrupted download never leaves a truncated file where the readers
   look; run it again to resume;
 * every file is checked against the SHA-256 sum that PhysioNet publishes
-  for it (``SHA256SUMS.txt``, kept in ``root``) before it is moved into
-  place; a file that does not match is fetched once more, then refused;
+  for it (``SHA256SUMS.txt``, fetched into ``root`` with the first file that
+  is missing) before it is moved into place; a file that does not match is
+  fetched once more, then checked against the sums fetched anew (the kept
+  ones may be of an older version), then refused;
 * a request that fails for a reason that may pass (a dropped connection, a
   timeout, a server error) is tried again twice, after 2 and 10 s.
 
@@ -161,15 +163,20 @@ def _fetch(db, root, files, sums=None):
     that the readers would take for a longer record. With ``sums`` (remote
     path to SHA-256), a file whose sum differs is fetched once more, then
     refused; the files that match are moved into place all the same.
+    ``sums`` is a :class:`_Sums`, read only when there is a file to fetch.
     """
     if not files:
         return
     staging = _staging(root)
     _download(db, staging, files)
-    bad = _mismatches(staging, files, sums)
+    table = None if sums is None else sums.get()
+    bad = _mismatches(staging, files, table)
     if bad:  # a transfer gone wrong is fetched again; a file wrong on the server stays wrong
         _download(db, staging, bad)
-        bad = _mismatches(staging, bad, sums)
+        bad = _mismatches(staging, bad, table)
+    if bad:  # the sums kept may be of an older version of the database
+        table = sums.refresh()
+        bad = _mismatches(staging, bad, table)
     for remote, local in files:
         if (remote, local) not in bad:
             target = root / local
@@ -182,7 +189,7 @@ def _fetch(db, root, files, sums=None):
         raise OSError(
             f"{len(bad)} downloaded file(s) of {db.slug!r} do not match their SHA-256 sum in "
             f"{SUMS_FILE}, twice (first: {remote!r}, sum {_sha256(staging / remote)}, listed "
-            f"{sums[remote]}), from {wfdb_download.config.db_index_url}. They were not put "
+            f"{table[remote]}), from {wfdb_download.config.db_index_url}. They were not put "
             f"in place; the other files were. Set {MIRROR_ENV} to use another mirror.")
 
 
@@ -211,10 +218,16 @@ def _download(db, staging, files):
 
 
 def _may_pass(exc):
-    """Whether trying again may help: not for a missing file or a refused access."""
-    from wfdb.io._url import NetFileNotFoundError, NetFilePermissionError
+    """Whether trying again may help: a dropped connection, a timeout, a busy server."""
+    import requests
+    from wfdb.io._url import NetFileError
 
-    return not isinstance(exc, (NetFileNotFoundError, NetFilePermissionError, ValueError))
+    if isinstance(exc, NetFileError):  # an HTTP status: 5xx and 429 may pass, 404 and 403 not
+        code = getattr(exc, "status_code", None)
+        return code is None or code >= 500 or code == 429
+    return isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                            requests.exceptions.ChunkedEncodingError, ConnectionError,
+                            TimeoutError))
 
 
 def _sha256(path):
@@ -244,6 +257,25 @@ def _read_sums(path):
     return sums
 
 
+class _Sums:
+    """PhysioNet's SHA-256 sums of a database, fetched into ``root`` when first needed."""
+
+    def __init__(self, db, root):
+        self.db, self.root, self._table, self._read = db, root, None, False
+
+    def get(self):
+        """``{remote path: sha256}``, or None where the server has no sums."""
+        if not self._read:
+            self._table, self._read = _checksums(self.db, self.root), True
+        return self._table
+
+    def refresh(self):
+        """Fetch the sums anew (a new version of the database) and return them."""
+        (self.root / SUMS_FILE).unlink(missing_ok=True)
+        self._read = False
+        return self.get()
+
+
 def _checksums(db, root):
     """PhysioNet's SHA-256 sums of ``db`` (fetched into ``root`` once), or None if absent."""
     from wfdb.io import download as wfdb_download
@@ -259,7 +291,7 @@ def _checksums(db, root):
                 raise  # not the sums file that is missing (the whole database, say)
             warnings.warn(f"{wfdb_download.config.db_index_url} has no {SUMS_FILE} for "
                           f"{db.slug!r}: the downloaded files are not checked against "
-                          "PhysioNet's SHA-256 sums.", UserWarning, stacklevel=3)
+                          "PhysioNet's SHA-256 sums.", UserWarning, stacklevel=4)
             return None
     sums = _read_sums(local)
     if not sums:
@@ -426,7 +458,7 @@ def download(name, root, *, records=None, progress=True, base_url=None):
     from tqdm.auto import tqdm
 
     with _physionet_urls(base_url):
-        sums = _checksums(db, root)
+        sums = _Sums(db, root)  # fetched only if some file is missing
         _fetch(db, root, [(remote, local) for remote, local in db.metadata
                           if not (root / local).is_file()], sums)
         selected = _select(db, name, db.records(root), records)

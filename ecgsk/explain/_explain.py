@@ -66,12 +66,40 @@ def _split_network(estimator):
         chain = getattr(current, "steps", None)
         if not chain:
             return None
-        steps += [step for _, step in chain[:-1] if step is not None and step != "passthrough"]
+        steps += _flat([step for _, step in chain[:-1]])
         current = chain[-1][1]
     module = getattr(net, "module_", None)
     if module is None:
         raise ValueError(f"the network of {type(estimator).__name__} is not fitted.")
     return steps, module, net
+
+
+def _flat(steps):
+    """The transformers of ``steps``, those of sub-pipelines in their place."""
+    out = []
+    for step in steps:
+        if step is None or (isinstance(step, str) and step == "passthrough"):
+            continue
+        inner = getattr(step, "steps", None)
+        out += _flat([s for _, s in inner]) if inner else [step]
+    return out
+
+
+def _binary_targets(net, module, X, batch_size=64):
+    """The class a binary skorch net predicts for each record, by its ``threshold``."""
+    import torch
+
+    was_training = module.training
+    module.eval()
+    try:
+        device = next(module.parameters()).device
+        with torch.no_grad():
+            logits = torch.cat([module(torch.as_tensor(X[i:i + batch_size], device=device))
+                                .float().cpu() for i in range(0, len(X), batch_size)])
+    finally:
+        module.train(was_training)
+    proba = net._logits_to_proba(logits).numpy()
+    return (proba[:, 1] >= net._binary_threshold()).astype(np.int64)
 
 
 def _stretch(relevance, n_samples):
@@ -230,8 +258,7 @@ def explain(estimator, X, *, method="auto", target=None, y=None, layer=None, n_s
         Xt = check_signals(step.transform(Xt), name=f"X transformed by {type(step).__name__}")
     if target is None and getattr(net, "target_type_", None) == "binary":
         # The class the net predicts, with its threshold (argmax of logits would not).
-        predicted = net.predict(Xt)
-        target = np.searchsorted(net.classes_, predicted)
+        target = _binary_targets(net, module, Xt)
     if method == "gradcam":
         rel, t = grad_cam(module, Xt, target, layer=layer)
     else:

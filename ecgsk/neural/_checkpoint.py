@@ -238,6 +238,7 @@ class EpochCheckpoint(Callback):
         except (OSError, RuntimeError) as exc:  # torch.save says a full disk in RuntimeError
             # A checkpoint only helps a rerun: the training goes on without.
             warnings.warn(f"cannot write the checkpoint {self.path} ({type(exc).__name__}: "
-                          f"{exc}); the training goes on without checkpoints, so an "
-                          "interruption will not resume it.", RuntimeWarning, stacklevel=2)
+                          f"{exc}); the training goes on without writing checkpoints, so "
+                          "a rerun after an interruption resumes from the last one written, "
+                          "if any.", RuntimeWarning, stacklevel=2)
             self.path = None

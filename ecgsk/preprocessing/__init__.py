@@ -15,6 +15,7 @@ from ._augment import (
 )
 from ._loader import WFDBLoader
 from ._signal import (
+    STANDARD_LEADS,
     BandpassFilter,
     BaselineRemoval,
     Derivatives,
@@ -41,4 +42,5 @@ __all__ = [
     "RandomScale",
     "AddGaussianNoise",
     "RandomAmplitudeScale",
+    "STANDARD_LEADS",
 ]

@@ -167,7 +167,12 @@ def setup_tracking(tracking_uri=None, experiment="ecgsk"):
     # first to lock creates them, the others wait and find them.
     lock = (file_lock(database.with_name(database.name + ".lock")) if database is not None
             else contextlib.nullcontext())
-    with lock:
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(lock)
+        except OSError as exc:
+            raise TrackingError(f"cannot lock the SQLite store {mask_secrets(uri)}: "
+                                f"{exc}") from None
         try:
             client = MlflowClient(uri)
             found = client.get_experiment_by_name(experiment)

@@ -144,14 +144,13 @@ def process_tag():
 
 def _process_ended(run):
     """Whether ``run``'s process ran on this machine, since its last boot, and has ended."""
-    from .._process import pid_alive
+    from .._process import ended_here
 
     try:
         host, boot, pid = run.data.tags[PROCESS_TAG].split(" ")
     except (KeyError, ValueError):
-        return False  # another machine's, or a run from before the tag: its heartbeat says
-    here, here_boot, _ = process_tag().split(" ")
-    return host == here and boot == here_boot and not pid_alive(int(pid))
+        return False  # a run from before the tag: its heartbeat says
+    return ended_here(host, pid, boot)
 
 
 def _is_live(run, grace_period, now):

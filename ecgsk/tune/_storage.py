@@ -12,7 +12,7 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
-from .._process import pid_alive
+from .._process import boot_id, ended_here
 from ..tracking import mask_secrets
 from ._metrics import TuneError
 
@@ -266,13 +266,6 @@ def open_storage(url, *, heartbeat_interval=10, grace_period=30, max_retry=RETRY
                         f"{mask_secrets(first.strip())}") from None
 
 
-def _boot_id():
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    except OSError:
-        return ""
-
-
 def worker_identity():
     """This process as a worker: host name, boot id, process id and a random id.
 
@@ -280,7 +273,7 @@ def worker_identity():
     ``ecgsk.worker``, so that a later start on the same machine can tell
     that the process running a trial is gone.
     """
-    return {"host": socket.gethostname(), "boot": _boot_id(), "pid": os.getpid(),
+    return {"host": socket.gethostname(), "boot": boot_id(), "pid": os.getpid(),
             "uid": _PROCESS_UID}
 
 
@@ -336,15 +329,13 @@ def reap_trials(study):
     import optuna
     from optuna.trial import TrialState
 
-    me = worker_identity()
     failed = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         w = t.user_attrs.get(WORKER_ATTR) or {}
         # A retried trial inherits the user attributes of the one it copies: trust
         # the worker only when it was recorded for this very trial.
-        if (w.get("trial") == t.number and w.get("host") == me["host"]
-                and w.get("boot") == me["boot"] and w.get("pid") not in (None, me["pid"])
-                and not pid_alive(int(w["pid"]))):
+        if w.get("trial") == t.number and ended_here(w.get("host"), w.get("pid"),
+                                                     w.get("boot", "?")):
             if fail_trial(study, t):
                 failed.append(t.number)
     running = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}

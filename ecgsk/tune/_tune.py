@@ -290,7 +290,7 @@ def _designated(study, me):
     """
     from optuna.trial import TrialState
 
-    from .._process import pid_alive
+    from .._process import ended_here
 
     done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
     if not done:
@@ -299,8 +299,7 @@ def _designated(study, me):
     w = last.user_attrs.get(WORKER_ATTR) or {}
     if w.get("uid") == me["uid"]:
         return True
-    same_machine = w.get("host") == me["host"] and w.get("boot") == me["boot"]
-    return same_machine and w.get("pid") is not None and not pid_alive(int(w["pid"]))
+    return ended_here(w.get("host"), w.get("pid"), w.get("boot", "?"))
 
 
 def _current_final_run(study, client, best_number):

@@ -357,5 +357,12 @@ def test_a_target_the_last_steps_refuse_is_named_before_any_feature(imbalanced, 
         model.fit(X, y if target == "rare" else Y)
     features = model.named_steps["features"].transformer_list[0][1]
     assert not hasattr(features, "n_leads_in_")  # no feature was computed
-    # What the steps can take still fits: a forest takes the indicator matrix itself.
+    # What the steps can take still fits: a forest, or a ridge classifier, takes the
+    # indicator matrix itself; SMOTE told which classes to resample leaves the others alone.
     make_feature_baseline("rf", features=FAST, sampling_rate=100).fit(X, Y)
+    make_feature_baseline(RidgeClassifierCV(), features=FAST, sampling_rate=100).fit(X, Y)
+    from imblearn.over_sampling import SMOTE
+
+    rare = (np.arange(len(y)) < 3).astype(int)
+    make_feature_baseline(features=FAST, sampling_rate=100,
+                          sampler=SMOTE(sampling_strategy={0: 50})).fit(X, rare)

@@ -447,3 +447,22 @@ def test_a_mirror_without_sums_is_said_and_still_serves(mirror, tmp_path):
     finally:
         sums.write_bytes(kept)
     assert wfdb.rdheader(paths[0]).n_sig == 15
+
+
+def test_the_sums_are_fetched_only_when_a_file_is_and_anew_when_they_are_stale(mirror,
+                                                                              tmp_path):
+    url, server, _ = mirror
+    root = tmp_path / "ptbdb"
+    download("ptbdb", root, progress=False)
+    (root / "SHA256SUMS.txt").unlink()  # a root filled by hand, or by an older ecgsk
+    server.requests.clear()
+    download("ptbdb", root, progress=False)
+    assert server.requests == [] and not (root / "SHA256SUMS.txt").exists()
+    # Sums kept from an older version of the database: fetched anew before refusing.
+    record = root / "patient001" / "s0010_re.xyz"
+    record.unlink()
+    (root / "SHA256SUMS.txt").write_text(f"{'0' * 64}  patient001/s0010_re.xyz\n")
+    server.requests.clear()
+    download("ptbdb", root, progress=False)
+    assert record.is_file()
+    assert _data_requests(server) == ["SHA256SUMS.txt", "s0010_re.xyz", "s0010_re.xyz"]

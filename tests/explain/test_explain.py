@@ -104,3 +104,14 @@ def test_the_predicted_class_of_a_binary_net_follows_its_threshold():
         ex = explain(model, X, method="saliency")
         np.testing.assert_array_equal(ex.target, model.predict(X))
         assert set(ex.target) == {1 if threshold == 0.0 else 0}
+
+
+def test_a_sub_pipeline_before_the_network_is_traced_step_by_step():
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 1, 2000).astype(np.float32)
+    net = ECGNetClassifier(Local, max_epochs=1, train_split=None, verbose=0, random_state=0)
+    prep = make_pipeline(Standardizer(), Resample(rate=50, sampling_rate=100))
+    model = Pipeline([("prep", prep), ("net", net)]).fit(X, np.arange(40) % 2)
+    ex = explain(model, rng.randn(1, 1, 2000).astype(np.float32), method="saliency")
+    where = _where(ex)
+    assert ex.signals.shape == (1, 1, 2000) and 195 <= where.min() and where.max() <= 225

@@ -259,7 +259,7 @@ def test_a_checkpoint_that_cannot_be_written_does_not_fail_the_training(tmp_path
     monkeypatch.setattr("ecgsk.neural._checkpoint.atomic_write", fail)
     with pytest.warns(RuntimeWarning, match=r"cannot write the checkpoint .*ecgnet-.*\.pt "
                                             r"\((OSError|RuntimeError): .*\); the training "
-                                            "goes on without checkpoints"):
+                                            "goes on without writing checkpoints"):
         net = fast(max_epochs=4, checkpoint_dir=tmp_path).fit(X, y)
     assert len(net.history) == 4
     np.testing.assert_array_equal(net.predict_proba(X),
