@@ -66,39 +66,27 @@ class Stop(KeyboardInterrupt):
     pass
 
 
-def test_the_handlers_own_exception_is_raised_again():
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_the_handlers_own_exception_is_raised_again(signum):
+    """Also SIGTERM's: tune turns it into a KeyboardInterrupt, which skorch swallowed, so
+    the fit returned as finished and removed its checkpoint."""
     def handler(signum, frame):
         raise Stop("from the caller's handler")
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = signal.signal(signum, handler)
     try:
         with pytest.raises(Stop, match="caller's handler"), sigint_propagates():
             try:
-                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), signum)
             except KeyboardInterrupt:
                 pass  # swallowed, as skorch does
-        assert signal.getsignal(signal.SIGINT) is handler
+        assert signal.getsignal(signum) is handler
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signum, previous)
 
 
-def test_a_sigterm_handler_that_raises_an_interrupt_is_raised_again():
-    """tune turns SIGTERM into a KeyboardInterrupt, which skorch swallowed: fit returned
-    as finished, and its checkpoint was removed."""
-    def handler(signum, frame):
-        raise Stop("terminated")
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        with pytest.raises(Stop, match="terminated"), sigint_propagates():
-            try:
-                os.kill(os.getpid(), signal.SIGTERM)
-            except KeyboardInterrupt:
-                pass  # swallowed, as skorch does
-        assert signal.getsignal(signal.SIGTERM) is handler
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    with sigint_propagates():  # SIGTERM's default handler is left as it is
+def test_sigterms_default_handler_is_left_as_it_is():
+    with sigint_propagates():  # by default SIGTERM ends the process
         assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
 
 
