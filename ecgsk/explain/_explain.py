@@ -49,8 +49,8 @@ def _split_network(estimator):
     """``(steps, module, skorch_net)`` when ``estimator`` ends in a skorch net, else None.
 
     ``steps`` are the fitted transformers before the net, in order, those of
-    nested pipelines included (a pipeline whose last step is a pipeline
-    ending in the net).
+    nested pipelines included: a sub-pipeline among the steps, or a last
+    step that is a pipeline ending in the net.
     """
     import torch
 
