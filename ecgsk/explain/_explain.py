@@ -89,13 +89,15 @@ def _binary_targets(net, module, X, batch_size=64):
     """The class a binary skorch net predicts for each record, by its ``threshold``."""
     import torch
 
+    from ._gradients import _as_tensor, _batches, _device, _logits
+
+    x, shape = _as_tensor(X, _device(module))
     was_training = module.training
     module.eval()
     try:
-        device = next(module.parameters()).device
         with torch.no_grad():
-            logits = torch.cat([module(torch.as_tensor(X[i:i + batch_size], device=device))
-                                .float().cpu() for i in range(0, len(X), batch_size)])
+            logits = torch.cat([_logits(module, x[sl]).float().cpu()
+                                for sl in _batches(shape[0], batch_size)])
     finally:
         module.train(was_training)
     proba = net._logits_to_proba(logits).numpy()
