@@ -7,7 +7,8 @@ user's own pipelines would be:
   odd number are bad on purpose (constant probabilities, AUROC 0.5), so the
   median pruner prunes them at their first fold;
 - ``slow_lr``: the same with a sleep in ``fit``, so that a trial can be
-  killed while it runs;
+  killed while it runs; with ``ECGSK_TEST_SLEEP_MARK`` set, each sleep is
+  marked by a file (see :func:`sleeping`);
 - ``tiny_net``: a 4-8 filter ECGCNN trained for ``max_epochs`` epochs at 50 Hz.
 """
 
@@ -53,6 +54,7 @@ def search_space(trial):
 SLOW_LR = '''
 """Statistical features and logistic regression after a sleep in fit (to kill trials)."""
 
+import os
 import time
 
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -74,7 +76,16 @@ class Sleep(TransformerMixin, BaseEstimator):
         self.seconds = seconds
 
     def fit(self, X, y=None):
+        # While it sleeps, the file <ECGSK_TEST_SLEEP_MARK>.<pid> holds when it began.
+        mark = os.environ.get("ECGSK_TEST_SLEEP_MARK")
+        path = f"{mark}.{os.getpid()}" if mark else None
+        if path:
+            with open(path + ".tmp", "w") as f:
+                f.write(repr(time.time()))
+            os.replace(path + ".tmp", path)
         time.sleep(self.seconds)
+        if path:
+            os.remove(path)
         return self
 
     def transform(self, X):
@@ -158,6 +169,21 @@ def finish(proc, timeout=300):
         proc.log_handle.close()
     with open(proc.log_path) as f:
         return proc.returncode, f.read()
+
+
+def sleeping(mark, pid, within=1.0):
+    """Whether process ``pid`` began a ``slow_lr`` sleep less than ``within`` s ago.
+
+    ``mark`` is the test's ``ECGSK_TEST_SLEEP_MARK``. A signal sent right after
+    a true answer lands in that sleep, however slow the machine, as long as the
+    sleep lasts well over ``within`` s.
+    """
+    try:
+        with open(f"{mark}.{pid}") as f:
+            began = float(f.read())
+    except FileNotFoundError:
+        return False
+    return time.time() - began < within
 
 
 def wait_for(predicate, timeout, what, procs=()):

@@ -28,7 +28,7 @@ from optuna.trial import TrialState
 
 from ecgsk.tune import with_driver
 
-from .conftest import finish, new_store, start_tune, wait_for
+from .conftest import finish, new_store, sleeping, start_tune, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -136,13 +136,16 @@ def mlflow_server(empty_store, tmp_path_factory):
 
 
 def test_two_workers_share_a_study_and_survive_a_kill(
-        postgres, mlflow_server, pipeline_files, ptbxl_root, signal_cache, tmp_path):
+        postgres, mlflow_server, pipeline_files, ptbxl_root, signal_cache, tmp_path,
+        monkeypatch):
     n_trials, name = 6, "shared-study"
     args = ["--pipeline", pipeline_files["slow_lr"], "--dataset", "ptbxl",
             "--task", "superdiagnostic", "--data", ptbxl_root, "--n-trials", n_trials,
             "--folds", 1, "--max-records", 200, "--n-boot", 20, "--storage", postgres,
             "--tracking-uri", mlflow_server, "--experiment", "shared", "--study-name", name,
             "--cache-dir", signal_cache, "--set", "sleep=1.5", "--no-progress"]
+    mark = str(tmp_path / "sleeping")
+    monkeypatch.setenv("ECGSK_TEST_SLEEP_MARK", mark)
     survivor = start_tune(args, tmp_path, tmp_path / "a.log")
     victim = start_tune(args, tmp_path, tmp_path / "b.log")
 
@@ -161,12 +164,13 @@ def test_two_workers_share_a_study_and_survive_a_kill(
         ts = trials()
         if not any(t.state == TrialState.COMPLETE and of_victim(t) for t in ts):
             return None
-        # Its parameters sampled too: the trial queued again must repeat them.
-        return next((t for t in ts if t.state == TrialState.RUNNING and of_victim(t)
-                     and "mlflow_run_id" in t.user_attrs and t.params), None)
+        # Its parameters sampled too: the trial queued again must repeat them. Then wait
+        # for its 1.5 s sleep to begin, so that the kill sent next lands in it.
+        trial = next((t for t in ts if t.state == TrialState.RUNNING and of_victim(t)
+                      and "mlflow_run_id" in t.user_attrs and t.params), None)
+        return trial if trial and sleeping(mark, victim.pid) else None
 
     killed = wait_for(victim_running, 240, "a trial of the second worker", [survivor, victim])
-    time.sleep(0.3)
     victim.kill()
     finish(victim)
     status, log = finish(survivor, timeout=300)

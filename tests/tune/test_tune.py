@@ -15,7 +15,7 @@ from optuna.trial import TrialState
 from ecgsk.tune import main, tune
 
 from ..conftest import CTRL_C_NET, write_module
-from .conftest import finish, new_store, start_tune, tune_cmd, wait_for
+from .conftest import finish, new_store, sleeping, start_tune, tune_cmd, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -258,7 +258,7 @@ def _trials(storage, name):
 
 
 def test_killed_and_terminated_studies_resume(
-        empty_store, pipeline_files, ptbxl_root, signal_cache, tmp_path):
+        empty_store, pipeline_files, ptbxl_root, signal_cache, tmp_path, monkeypatch):
     uri = new_store(empty_store, tmp_path / "mlruns")
     storage, name = _storage(uri), "kill-study"
     args = ["--pipeline", pipeline_files["slow_lr"], "--dataset", "ptbxl",
@@ -267,22 +267,25 @@ def test_killed_and_terminated_studies_resume(
             "--cache-dir", signal_cache, "--study-name", name, "--set", "sleep=2.0",
             "--no-progress"]
     client = MlflowClient(uri)
+    mark = str(tmp_path / "sleeping")
+    monkeypatch.setenv("ECGSK_TEST_SLEEP_MARK", mark)
 
-    def running_after(numbers):
+    def running_after(numbers, proc):
         def check():
             trials = _trials(storage, name)
-            # Its run is opened before its parameters are sampled: wait for both.
-            return next((t for t in trials if t.state == TrialState.RUNNING
-                         and t.number not in numbers and "mlflow_run_id" in t.user_attrs
-                         and t.params), None)
+            # Its run is opened before its parameters are sampled: wait for both. Then
+            # wait for its 2 s sleep to begin, so that the signal sent next lands in it.
+            trial = next((t for t in trials if t.state == TrialState.RUNNING
+                          and t.number not in numbers and "mlflow_run_id" in t.user_attrs
+                          and t.params), None)
+            return trial if trial and sleeping(mark, proc.pid) else None
         return check
 
     # 1. SIGKILL while trial 1 runs, after trial 0 completed.
     first = start_tune(args, tmp_path, tmp_path / "first.log")
-    killed = wait_for(running_after({0}), 240, "a second trial running", [first])
-    assert _trials(storage, name)[0].state == TrialState.COMPLETE
-    time.sleep(0.5)
+    killed = wait_for(running_after({0}, first), 240, "a second trial running", [first])
     first.kill()
+    assert _trials(storage, name)[0].state == TrialState.COMPLETE
     assert finish(first)[0] == -signal.SIGKILL
     completed = {t.number: t.value for t in _trials(storage, name)
                  if t.state == TrialState.COMPLETE}
@@ -297,9 +300,8 @@ def test_killed_and_terminated_studies_resume(
                                    and t.state == TrialState.COMPLETE), None),
                      240, "the killed trial's retry to complete", [second])
     assert retry.params == killed.params
-    termed = wait_for(running_after({0, killed.number, retry.number}), 240,
+    termed = wait_for(running_after({0, killed.number, retry.number}, second), 240,
                       "a new trial running", [second])
-    time.sleep(0.5)
     second.send_signal(signal.SIGTERM)
     status, log = finish(second)
     assert status == 143, log[-3000:]
