@@ -524,11 +524,17 @@ def _stat(path):
 class WFDBLoader(SignalOutputMixin, TransformerMixin, BaseEstimator):
     """Read WFDB records into float32 arrays in millivolts.
 
-    The loader is stateless: ``fit`` only checks the parameters and
     ``transform`` reads the records named by its input, a 1-D array of record
     paths (``str`` or :class:`pathlib.Path`, with or without the ``.hea``,
     ``.dat`` or ``.mat`` extension), with :func:`wfdb.rdrecord`. Signals are
     converted to mV from the units in each header (mV, uV, V).
+
+    ``fit`` checks the parameters and learns nothing from the records. The
+    first ``transform`` after it records the leads (``lead_names_``) and, with
+    ``sampling_rate=None``, the native rate (``sampling_rate_``) of what it
+    read. Later calls, such as a fitted pipeline's ``predict`` on new records,
+    check that their records match: with ``leads=None`` a record listing the
+    same leads in another order would otherwise be read into the wrong rows.
 
     Parameters
     ----------
@@ -587,10 +593,11 @@ class WFDBLoader(SignalOutputMixin, TransformerMixin, BaseEstimator):
         Set by :meth:`transform`: positions in the input of the rows of the
         output, to align labels with ``y[loader.loaded_index_]``.
     lead_names_ : list of str
-        Set by :meth:`transform`: lead names of the output, as spelled in the
-        first record read.
+        Set by the first :meth:`transform` after :meth:`fit`: lead names of the
+        output, as spelled in the first record read.
     sampling_rate_ : float
-        Set by :meth:`transform`: sampling rate of the output in Hz.
+        Set by the first :meth:`transform` after :meth:`fit`: sampling rate of
+        the output in Hz.
 
     See Also
     --------
@@ -701,6 +708,8 @@ class WFDBLoader(SignalOutputMixin, TransformerMixin, BaseEstimator):
             The loader.
         """
         self._check_params()
+        for name in ("lead_names_", "sampling_rate_"):  # learnt again by the next transform
+            self.__dict__.pop(name, None)
         return self
 
     @staticmethod
@@ -749,7 +758,8 @@ class WFDBLoader(SignalOutputMixin, TransformerMixin, BaseEstimator):
             A header or data file is missing (``on_error="raise"``).
         ValueError
             A record is corrupt, truncated, lacks a requested lead or holds
-            NaN samples (``on_error="raise"``), records are inconsistent, or
+            NaN samples (``on_error="raise"``), records are inconsistent with
+            each other or with those of the first call after :meth:`fit`, or
             no record could be read.
         """
         opts = self._check_params()
@@ -851,12 +861,28 @@ class WFDBLoader(SignalOutputMixin, TransformerMixin, BaseEstimator):
                 if signal.shape != ref_shape:
                     raise ValueError(f"Record {records[i]!r} changed while it was read.")
                 out[row] = signal
+        rate = opts.sampling_rate if opts.sampling_rate is not None else ref_meta["fs"]
+        self._check_as_before(ref_names, rate, records[first])
         self.skipped_ = skipped
         self.loaded_index_ = np.asarray(kept, dtype=np.intp)
         self.lead_names_ = ref_names
-        self.sampling_rate_ = (opts.sampling_rate if opts.sampling_rate is not None
-                               else ref_meta["fs"])
+        self.sampling_rate_ = rate
         return out
+
+    def _check_as_before(self, lead_names, rate, record):
+        """Refuse records whose leads or rate differ from the first call's after fit."""
+        before = getattr(self, "lead_names_", None)
+        if before is not None and [n.lower() for n in lead_names] != [n.lower() for n in before]:
+            raise ValueError(
+                f"Record {record!r} has the leads {lead_names}, but the records read "
+                f"first after fit had {before}, in this order; pass leads={before!r} to "
+                "read these leads in that order.")
+        before = getattr(self, "sampling_rate_", None)
+        if before is not None and rate != before:
+            raise ValueError(
+                f"Record {record!r} is at {rate:g} Hz, but the records read first after "
+                f"fit were at {before:g} Hz; pass sampling_rate={before:g} to resample "
+                "them on load.")
 
     @staticmethod
     def _lead_names(meta, opts, record):

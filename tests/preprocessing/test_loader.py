@@ -165,6 +165,39 @@ def test_records_with_different_leads_need_a_lead_selection(lr, cinc):
     assert X.shape == (2, 1, 100)
 
 
+def test_later_calls_must_match_the_leads_and_rate_read_first_after_fit(lr, hr, tmp_path):
+    # Record "swapped" is record 1 with its leads I and II written in the other order.
+    signal = _rdsamp(lr[0], channels=[0, 1]).T
+    wfdb.wrsamp("swapped", fs=100, units=["mV", "mV"], sig_name=["II", "I"],
+                p_signal=signal[:, ::-1], fmt=["16", "16"], write_dir=str(tmp_path))
+    same = str(tmp_path / "same")
+    wfdb.wrsamp("same", fs=100, units=["mV", "mV"], sig_name=["i", "ii"],
+                p_signal=signal, fmt=["16", "16"], write_dir=str(tmp_path))
+    swapped = str(tmp_path / "swapped")
+
+    loader = WFDBLoader().fit([same])
+    train = loader.transform([same])
+    assert loader.lead_names_ == ["i", "ii"] and loader.sampling_rate_ == 100
+    with pytest.raises(ValueError, match=r"'.*swapped' has the leads \['II', 'I'\], but the "
+                                         r"records read first after fit had \['i', 'ii'\], in "
+                                         r"this order; pass leads=\['i', 'ii'\]"):
+        loader.transform([swapped])
+    with pytest.raises(ValueError, match=r"00001_hr' is at 500 Hz, but the records read first "
+                                         r"after fit were at 100 Hz; pass sampling_rate=100"):
+        _fitted(WFDBLoader(leads=[0, 1]), lr[:1]).transform(hr[:1])
+    assert loader.lead_names_ == ["i", "ii"]  # a refused call changes nothing
+    # Named leads read the swapped record in the training order; fit forgets the old reads.
+    named = WFDBLoader(leads=["I", "II"]).fit([same])
+    assert_array_equal(named.transform([same]), named.transform([swapped]))
+    assert_array_equal(loader.fit([swapped]).transform([swapped])[0], train[0, ::-1])
+    assert loader.lead_names_ == ["II", "I"]
+
+
+def _fitted(loader, records):
+    loader.fit(records).transform(records)
+    return loader
+
+
 # --- rates and lengths -----------------------------------------------------
 
 def test_resampling_500_to_100_hz_matches_the_100_hz_copy(lr, hr):
