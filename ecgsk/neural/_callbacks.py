@@ -6,6 +6,11 @@ the macro ROC AUC over labels (``valid_auroc``) for multi-label targets.
 Both are used through :class:`skorch.callbacks.EpochScoring` with skorch's
 prediction caching, so they cost no extra forward pass: ``net.forward_iter``
 then replays the logits of the validation steps.
+
+Those two read the targets as the net trains on them (class indices). A
+user's own scoring callback, such as ``EpochScoring("accuracy")``, compares
+them with ``predict``, which gives labels: :class:`DecodedTargets` turns the
+targets back into labels for it.
 """
 
 import math
@@ -14,8 +19,10 @@ import warnings
 import numpy as np
 import torch
 from skorch.callbacks import Callback
+from skorch.utils import to_numpy
 
-__all__ = ["valid_accuracy", "valid_macro_auroc", "FiniteLoss", "TrainingDiverged"]
+__all__ = ["valid_accuracy", "valid_macro_auroc", "DecodedTargets", "FiniteLoss",
+           "TrainingDiverged"]
 
 
 def _proba(net, X):
@@ -60,6 +67,29 @@ def valid_macro_auroc(net, X, y):
 
 class TrainingDiverged(ValueError):
     """A training or validation loss became NaN or infinite."""
+
+
+class DecodedTargets:
+    """A scoring callback's ``target_extractor``: encoded targets back to labels.
+
+    For single-label targets, the class indices the net trains on become the
+    labels of ``net.classes_``, as ``predict`` gives them; a multi-label 0/1
+    matrix is its own label matrix and is returned as it is.
+
+    Parameters
+    ----------
+    net : ECGNetClassifier
+        The net whose ``classes_`` and ``target_type_`` are read at each call.
+    """
+
+    def __init__(self, net):
+        self.net = net
+
+    def __call__(self, y):
+        y = to_numpy(y)
+        if self.net.target_type_ == "multilabel-indicator":
+            return y
+        return self.net.classes_[np.asarray(y).astype(np.int64).reshape(-1)]
 
 
 class FiniteLoss(Callback):

@@ -33,12 +33,19 @@ from skorch.callbacks import (
     PrintLog,
     ProgressBar,
 )
+from skorch.callbacks.scoring import ScoringBase
 from skorch.dataset import ValidSplit, unpack_data
-from skorch.utils import TeeGenerator, to_tensor
+from skorch.utils import TeeGenerator, to_numpy, to_tensor
 from torch import nn
 
 from .._validation import check_seed, check_signals
-from ._callbacks import FiniteLoss, TrainingDiverged, valid_accuracy, valid_macro_auroc
+from ._callbacks import (
+    DecodedTargets,
+    FiniteLoss,
+    TrainingDiverged,
+    valid_accuracy,
+    valid_macro_auroc,
+)
 from ._checkpoint import (
     EpochCheckpoint,
     default_checkpoint_dir,
@@ -161,6 +168,8 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
     All other skorch parameters work as in :class:`skorch.NeuralNet`
     (``module__*``, ``optimizer__*``, ``criterion__*``, ``iterator_train__*``,
     ``callbacks``, ``callbacks__<name>__*``, ``warm_start``, ``compile``...).
+    A scoring callback such as ``EpochScoring("f1_macro")`` scores the
+    validation records against their labels, as ``predict`` gives them.
 
     Parameters
     ----------
@@ -873,8 +882,21 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         return callbacks
 
     def initialize_callbacks(self):
-        """Initialize the callbacks; with ``checkpoint_dir``, :class:`EpochCheckpoint` last."""
+        """Initialize the callbacks; with ``checkpoint_dir``, :class:`EpochCheckpoint` last.
+
+        A user's scoring callback with skorch's default ``target_extractor``
+        (such as ``EpochScoring("accuracy")``) is used through a copy whose
+        targets are labels, as :meth:`predict` gives them, not the class
+        indices the net trains on (:class:`~ecgsk.neural._callbacks.DecodedTargets`).
+        """
         super().initialize_callbacks()
+        for i, (name, cb) in enumerate(self.callbacks_):
+            if (isinstance(cb, ScoringBase) and not isinstance(cb, PassthroughScoring)
+                    and cb.target_extractor is to_numpy
+                    and cb.scoring not in (valid_accuracy, valid_macro_auroc)):
+                cb = copy.copy(cb)  # the user's instance, a parameter, stays as it is
+                cb.target_extractor = DecodedTargets(self)
+                self.callbacks_[i] = name, cb
         if self._checkpoint_folder() is not None:
             # After the user's callbacks too: it restores and saves every other one.
             self.callbacks_.append(("ecgsk_checkpoint", EpochCheckpoint()))
@@ -1412,6 +1434,8 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
 
     def _check_predict_X(self, X):
         self._check_fitted()
+        if isinstance(X, torch.utils.data.Dataset):  # as skorch's scoring callbacks pass it
+            return X
         return self._check_X(X, reset=False)
 
     def predict_proba(self, X):

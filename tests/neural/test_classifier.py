@@ -9,11 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from numpy.testing import assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import get_scorer, roc_auc_score
 from sklearn.utils.class_weight import compute_class_weight
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EpochScoring
+from skorch.utils import to_numpy
 from torch import nn
 
 from ecgsk.neural import ECGNetClassifier, FocalLoss
@@ -683,6 +685,36 @@ def test_valid_acc_matches_predictions_on_validation_split(valid_size):
     assert np.bincount(y[idx]).tolist() == [10, 10]  # stratified
     acc = np.mean(clf.predict(X[idx]) == y[idx])
     assert clf.history[-1, "valid_acc"] == pytest.approx(acc)
+
+
+class GrabValid(Callback):
+    """Keeps the indices of the validation records."""
+
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        self.indices_ = np.asarray(dataset_valid.indices)
+
+
+@pytest.mark.parametrize("labels", [np.array(["A", "N", "O"]), np.array([5, 7, 9]), None])
+def test_a_users_scoring_callback_sees_labels_as_predict_gives_them(labels):
+    X, y = make_signals(90, n_classes=3)
+    if labels is None:  # multi-label: the 0/1 matrix is its own label matrix
+        X, y = make_multilabel(160)  # each label both on and off in the validation records
+        scorers = ["roc_auc", "f1_macro"]
+    else:
+        y = labels[y]
+        scorers = ["accuracy", "roc_auc_ovr", "f1_macro"]
+    mine = [EpochScoring(name, lower_is_better=False) for name in scorers]
+    clf = fast(max_epochs=2, patience=None, callbacks=[*mine, GrabValid()]).fit(X, y)
+    idx = next(cb for _, cb in clf.callbacks_ if isinstance(cb, GrabValid)).indices_
+    for name in scorers:  # each as sklearn scores the predictions of the validation records
+        expected = get_scorer(name)(clf, X[idx], y[idx])
+        assert 0 < expected <= 1 and clf.history[-1, name] == pytest.approx(expected), name
+    if labels is not None:
+        assert clf.history[-1, "accuracy"] == pytest.approx(clf.history[-1, "valid_acc"])
+    assert all(cb.target_extractor is to_numpy for cb in mine)  # the parameters unchanged
+    restored = pickle.loads(pickle.dumps(clf))
+    assert_array_equal(restored.predict(X[:5]), clf.predict(X[:5]))
+    assert clone(clf).fit(X, y).history[-1, scorers[0]] == clf.history[-1, scorers[0]]
 
 
 # ---------------------------------------------------------------------------
