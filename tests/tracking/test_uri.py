@@ -88,10 +88,12 @@ def test_experiment_name_checked(tracking_uri, name):
 
 
 _OPEN_WHEN_TOLD = """
-import sys, time
+import os, sys, time
 from pathlib import Path
+import mlflow.store.tracking.sqlalchemy_store
 from ecgsk.tracking import setup_tracking
 go = Path(sys.argv[2])
+Path(sys.argv[3], str(os.getpid())).touch()  # imported: ready
 while not go.exists():
     time.sleep(0.01)
 setup_tracking(f"sqlite:///{sys.argv[1]}", "together")
@@ -104,14 +106,20 @@ def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path):
     import subprocess
     import sys
 
-    db, go = tmp_path / "store" / "mlflow.db", tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", _OPEN_WHEN_TOLD, str(db), str(go)],
+    db, go, ready = tmp_path / "store" / "mlflow.db", tmp_path / "go", tmp_path / "ready"
+    ready.mkdir()
+    procs = [subprocess.Popen([sys.executable, "-c", _OPEN_WHEN_TOLD, str(db), str(go),
+                               str(ready)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(3)]
-    time.sleep(3)  # let them import; they then start together
+    deadline = time.monotonic() + 300
+    while len(list(ready.iterdir())) < 3:  # all imported: they then start together
+        assert time.monotonic() < deadline and all(p.poll() is None for p in procs), \
+            [p.communicate()[1][-2000:] for p in procs if p.poll() is not None]
+        time.sleep(0.05)
     go.touch()
     for proc in procs:
-        out, err = proc.communicate(timeout=120)
+        out, err = proc.communicate(timeout=600)
         assert proc.returncode == 0 and out.strip() == "ok", err[-2000:]
     assert len(mlflow.MlflowClient(f"sqlite:///{db}").search_experiments(
         filter_string="name = 'together'")) == 1

@@ -213,13 +213,13 @@ def _heartbeat_threads():
     return [t for t in threading.enumerate() if t.name.startswith("ecgsk-final-heartbeat")]
 
 
-def _beats(client, run_id, seconds):
-    """The distinct heartbeats of ``run_id`` seen in ``seconds``."""
-    seen, deadline = set(), time.monotonic() + seconds
-    while time.monotonic() < deadline:
+def _beats(client, run_id, count, timeout=30):
+    """The distinct heartbeats of ``run_id`` other than "0", once ``count`` are seen."""
+    seen, deadline = set(), time.monotonic() + timeout
+    while len(seen - {None, "0"}) < count and time.monotonic() < deadline:
         seen.add(client.get_run(run_id).data.tags.get(HEARTBEAT_TAG))
         time.sleep(0.02)
-    return seen - {None}
+    return seen - {None, "0"}
 
 
 def test_the_heartbeat_advances_while_the_block_runs_and_stops_however_it_ends(store):
@@ -227,7 +227,7 @@ def test_the_heartbeat_advances_while_the_block_runs_and_stops_however_it_ends(s
     run_id = client.create_run(exp, tags={HEARTBEAT_TAG: "0"}).info.run_id
     with final_heartbeat(client, run_id, 0.05) as thread:
         assert thread.daemon and thread.is_alive()
-        beats = _beats(client, run_id, 0.5)
+        beats = _beats(client, run_id, 3)
     assert len(beats) >= 3 and int(max(beats)) <= now_ms()
     assert not thread.is_alive() and not _heartbeat_threads()
     last = client.get_run(run_id).data.tags[HEARTBEAT_TAG]

@@ -3,7 +3,6 @@
 import io
 import signal
 import subprocess
-import time
 
 import mlflow
 import numpy as np
@@ -348,7 +347,6 @@ def test_killed_and_terminated_studies_resume(
 
 def test_timeout_stops_starting_trials(tracking_uri, pipeline_files, ptbxl_root, signal_cache):
     out = io.StringIO()
-    start = time.monotonic()
     result = tune(pipeline_files["slow_lr"], "ptbxl", "superdiagnostic", ptbxl_root,
                   n_trials=50, timeout=1.0, folds=[1], max_records=200,
                   set_params={"sleep": 1.5}, tracking_uri=tracking_uri, experiment="timeout",
@@ -357,7 +355,6 @@ def test_timeout_stops_starting_trials(tracking_uri, pipeline_files, ptbxl_root,
     assert result.ran == [(0, "COMPLETE")]  # started within the second, then no new trial
     assert result.counts["finished"] == 1 and result.refit == "this worker"
     assert "1 of 50 trials finished" in out.getvalue() and "stopped by --timeout" in out.getvalue()
-    assert time.monotonic() - start < 60
 
 
 def test_a_second_worker_joining_before_any_trial_finished_says_so(capsys):
