@@ -533,8 +533,10 @@ class WFDBLoader(SignalOutputMixin, TransformerMixin, BaseEstimator):
     first ``transform`` after it records the leads (``lead_names_``) and, with
     ``sampling_rate=None``, the native rate (``sampling_rate_``) of what it
     read. Later calls, such as a fitted pipeline's ``predict`` on new records,
-    check that their records match: with ``leads=None`` a record listing the
-    same leads in another order would otherwise be read into the wrong rows.
+    check that their records match: with ``leads=None`` (all leads, in file
+    order) a record listing the same leads in another order would otherwise
+    be read into the wrong rows. Leads chosen with ``leads`` are not checked
+    against the first call's names: the parameter says which channels to read.
 
     Parameters
     ----------
@@ -862,7 +864,7 @@ class WFDBLoader(SignalOutputMixin, TransformerMixin, BaseEstimator):
                     raise ValueError(f"Record {records[i]!r} changed while it was read.")
                 out[row] = signal
         rate = opts.sampling_rate if opts.sampling_rate is not None else ref_meta["fs"]
-        self._check_as_before(ref_names, rate, records[first])
+        self._check_as_before(ref_names if opts.leads is None else None, rate, records[first])
         self.skipped_ = skipped
         self.loaded_index_ = np.asarray(kept, dtype=np.intp)
         self.lead_names_ = ref_names
@@ -870,9 +872,14 @@ class WFDBLoader(SignalOutputMixin, TransformerMixin, BaseEstimator):
         return out
 
     def _check_as_before(self, lead_names, rate, record):
-        """Refuse records whose leads or rate differ from the first call's after fit."""
+        """Refuse records whose leads or rate differ from the first call's after fit.
+
+        ``lead_names`` None: the leads were chosen by the ``leads`` parameter,
+        so that records of any lead names give the same rows.
+        """
         before = getattr(self, "lead_names_", None)
-        if before is not None and [n.lower() for n in lead_names] != [n.lower() for n in before]:
+        if (lead_names is not None and before is not None
+                and [n.lower() for n in lead_names] != [n.lower() for n in before]):
             raise ValueError(
                 f"Record {record!r} has the leads {lead_names}, but the records read "
                 f"first after fit had {before}, in this order; pass leads={before!r} to "

@@ -165,7 +165,8 @@ def test_records_with_different_leads_need_a_lead_selection(lr, cinc):
     assert X.shape == (2, 1, 100)
 
 
-def test_later_calls_must_match_the_leads_and_rate_read_first_after_fit(lr, hr, tmp_path):
+def test_later_calls_must_match_the_leads_and_rate_read_first_after_fit(lr, hr, cinc,
+                                                                        tmp_path):
     # Record "swapped" is record 1 with its leads I and II written in the other order.
     signal = _rdsamp(lr[0], channels=[0, 1]).T
     wfdb.wrsamp("swapped", fs=100, units=["mV", "mV"], sig_name=["II", "I"],
@@ -186,6 +187,9 @@ def test_later_calls_must_match_the_leads_and_rate_read_first_after_fit(lr, hr, 
                                          r"after fit were at 100 Hz; pass sampling_rate=100"):
         _fitted(WFDBLoader(leads=[0, 1]), lr[:1]).transform(hr[:1])
     assert loader.lead_names_ == ["i", "ii"]  # a refused call changes nothing
+    # Leads chosen by the parameter are read as it says, whatever the records name them.
+    by_index = _fitted(WFDBLoader(leads=[0], sampling_rate=300, length=100), lr[:1])
+    assert by_index.transform(cinc[:1]).shape == (1, 1, 100)
     # Named leads read the swapped record in the training order; fit forgets the old reads.
     named = WFDBLoader(leads=["I", "II"]).fit([same])
     assert_array_equal(named.transform([same]), named.transform([swapped]))
