@@ -250,7 +250,10 @@ class Resample(_SignalTransformer):
     Kaiser window) with the rational factor ``up_ / down_``, the fraction
     closest to ``rate / sampling_rate`` with a denominator of at most 1000
     (exact for the usual rates: 500 to 100 Hz is 1/5, 360 to 500 Hz is
-    25/18). The output has ``ceil(n_samples * up_ / down_)`` samples.
+    25/18). The output has ``ceil(n_samples * up_ / down_)`` samples. Each
+    lead's trend is extended past its ends (``padtype="line"``), as
+    :class:`WFDBLoader` does when it resamples: a lead that starts or ends
+    off zero gets no filter ringing at its edges.
 
     Parameters
     ----------
@@ -295,7 +298,8 @@ class Resample(_SignalTransformer):
     def _transform(self, X):
         if self.up_ == self.down_:
             return X.copy()
-        return signal.resample_poly(X, self.up_, self.down_, axis=-1).astype(np.float32)
+        return signal.resample_poly(X, self.up_, self.down_, axis=-1,
+                                    padtype="line").astype(np.float32)
 
 
 class BaselineRemoval(_SignalTransformer):

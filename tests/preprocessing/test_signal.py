@@ -102,6 +102,18 @@ def test_resample_500_to_100_keeps_the_sine():
     assert np.fft.rfftfreq(1000, 1 / 100)[spectrum.argmax()] == pytest.approx(freq)
 
 
+@pytest.mark.parametrize("rate, fs", [(500, 100), (100, 500), (500, 360)])
+def test_resample_keeps_a_lead_off_zero_at_its_edges(rate, fs):
+    # A baseline offset and a slope: zero padding would ring towards 0 at both ends.
+    t = np.arange(1000) / fs
+    X = np.stack([np.full(1000, 1.0), 0.5 + 0.2 * t])[None].astype(np.float32)
+    Xt = Resample(rate=rate, sampling_rate=fs).fit_transform(X)[0]
+    t_out = np.arange(Xt.shape[1]) / rate
+    # The filter's gain at 0 Hz is 1 to within 0.1 %; zero padding was 60 % off at the ends.
+    assert_allclose(Xt[0], 1.0, rtol=2e-3)
+    assert_allclose(Xt[1], 0.5 + 0.2 * t_out, rtol=2e-3)
+
+
 @pytest.mark.parametrize("rate, fs, up, down, n_out", [
     (250, 100, 5, 2, 2500),
     (500, 360, 25, 18, 1389),  # ceil(1000 * 25 / 18)
