@@ -71,7 +71,7 @@ def test_rr_statistics_of_a_monotone_series_have_no_turning_point():
 # -- detection on synthetic ECGs ----------------------------------------------
 
 @pytest.mark.parametrize("detector", ["gqrs", "xqrs"])
-@pytest.mark.parametrize("fs", [50, 100, 250])  # 50 Hz: below what GQRS accepts
+@pytest.mark.parametrize("fs", [50, 100, 250, 1000])  # 50 Hz: below what GQRS accepts
 def test_75_bpm_gives_rr_0_8_s_and_heart_rate_75(detector, fs):
     beats = regular_beats(75, 10)
     X = ecg_like(beats, fs, 10)[None]
@@ -83,6 +83,18 @@ def test_75_bpm_gives_rr_0_8_s_and_heart_rate_75(detector, fs):
     assert f["lead0_heart_rate"][0] == pytest.approx(75, abs=1)
     assert f["lead0_std_rr"][0] < 0.015
     assert f["lead0_pnn50"][0] == 0.0
+    assert f["lead0_too_few_beats"][0] == 0.0
+
+
+def test_xqrs_finds_the_beats_of_a_1000_hz_record(ptbdb_root):
+    # PTB Diagnostic records are at 1000 Hz, where XQRS found no beat; at 250 and 500 Hz
+    # it finds 81.8 bpm in lead ii of s0010_re, as GQRS does at 100 Hz (80.1).
+    from ecgsk.preprocessing import WFDBLoader
+
+    X = WFDBLoader(leads=["ii"]).fit_transform([ptbdb_root / "patient001" / "s0010_re"])
+    est = RhythmFeatures(sampling_rate=1000, detector="xqrs", nan_policy="keep")
+    f = frame(est.fit_transform(X), est)
+    assert f["lead0_heart_rate"][0] == pytest.approx(81.8, abs=1)
     assert f["lead0_too_few_beats"][0] == 0.0
 
 
@@ -245,16 +257,20 @@ def test_bad_parameters_raise_naming_the_parameter(cls, params, match):
 
 
 @pytest.mark.parametrize("name", ["RhythmFeatures", "BeatFeatures", "BeatTemplate"])
-def test_signals_not_in_mv_are_named_before_gqrs_overflows(name):
+@pytest.mark.parametrize("scale", [
+    1e3,  # a record in uV: gqrs took noise for beats (150 bpm for 64 in a PTB-XL record)
+    1e6,  # in nV: gqrs raised OverflowError deep inside wfdb
+])
+def test_signals_not_in_mv_are_named_before_gqrs_reads_them(name, scale):
     import ecgsk.features
 
     from ecgsk.datasets import make_synthetic_ecg
 
     X, _ = make_synthetic_ecg(3, 1, 100, 5, random_state=0)
     X = X.copy()
-    X[1] *= 1e6  # a record in nV: gqrs used to raise OverflowError deep inside wfdb
+    X[1] *= scale
     cls = getattr(ecgsk.features, name)
-    with pytest.raises(ValueError, match=rf"{name}: record 1 reaches .* in amplitude; the QRS "
+    with pytest.raises(ValueError, match=rf"{name}: record 1 swings .* away from its median; the QRS "
                                          r"detector \(gqrs\) reads signals in mV"):
         cls(sampling_rate=100).fit_transform(X)
     rows = cls(sampling_rate=100, detector="xqrs").fit_transform(X)  # as the message offers
