@@ -7,6 +7,7 @@ expected shape and, for NaNs, the first offending record.
 
 import contextlib
 import numbers
+import warnings
 
 import numpy as np
 
@@ -55,6 +56,7 @@ def check_signals(X, *, name="X", allow_2d=True, ensure_finite=True,
             f"n_samples){ragged}; it could not be converted to {np.dtype(dtype).name}: {exc}"
         ) from None
     if X.ndim == 2 and allow_2d:
+        _warn_wfdb_layout(X.shape, name)
         X = X[:, None, :]
     if X.ndim != 3:
         expected = "3-D (n_records, n_leads, n_samples)"
@@ -76,6 +78,17 @@ def check_signals(X, *, name="X", allow_2d=True, ensure_finite=True,
             f"first at index {bad[0]}. Clean or impute them first."
         )
     return X
+
+
+def _warn_wfdb_layout(shape, name):
+    """Warn when 2-D input looks like one record as wfdb gives it, ``(samples, leads)``."""
+    n, m = shape
+    if m <= 16 and n >= 100 * m:
+        warnings.warn(
+            f"{name} of shape {shape} is read as {n} single-lead records of {m} samples "
+            "each. If it is one record as wfdb gives it, (samples, leads), pass "
+            f"{name}.T[None]: an array (n_records, n_leads, n_samples).",
+            UserWarning, stacklevel=4)
 
 
 def check_signal_input(X, **kwargs):

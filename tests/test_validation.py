@@ -43,3 +43,21 @@ def test_good_input_comes_back_3d_float32():
     assert X.shape == (2, 1, 3) and X.dtype == np.float32
     with pytest.raises(ValueError, match=r"0 feature\(s\)"):  # sklearn's words: its checks
         check_signal_input(np.zeros((3, 0)))
+
+
+def test_one_record_as_wfdb_gives_it_is_named_as_such(ptbxl_root):
+    import warnings
+
+    import wfdb
+
+    # wfdb's layout is (samples, leads): read as 5000 single-lead records of 12 samples.
+    signal = wfdb.rdrecord(str(ptbxl_root / "records500" / "00000" / "00001_hr")).p_signal
+    with pytest.warns(UserWarning, match=r"X of shape \(5000, 12\) is read as 5000 single-lead "
+                                         r"records of 12 samples each\. If it is one record "
+                                         r"as wfdb gives it, \(samples, leads\), pass X\.T\[None\]"):
+        StatisticalFeatures(sampling_rate=500).fit_transform(signal)
+    with warnings.catch_warnings():  # records (n_records, n_samples), and as it advises
+        warnings.simplefilter("error")
+        assert check_signal_input(signal.T).shape == (12, 1, 5000)
+        assert check_signal_input(signal.T[None]).shape == (1, 12, 5000)
+        check_signal_input(np.zeros((100, 3)))  # sklearn's checks feed such tables
