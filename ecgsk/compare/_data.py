@@ -517,6 +517,6 @@ def load_signals(paths, *, sampling_rate, length, cache_dir=None, n_jobs=1,
                         cache_dir=None if cache_dir is None else str(cache_dir))
     try:
         X = loader.fit_transform(np.asarray(paths))
-    except ValueError as exc:  # it names the record: a truncated file, a bad header, NaNs
-        raise CompareError(str(exc)) from None
+    except (ValueError, FileNotFoundError) as exc:  # it names the record: a truncated or
+        raise CompareError(str(exc)) from None    # missing data file, a bad header, NaNs
     return (X, list(loader.lead_names_)) if return_lead_names else X

@@ -581,7 +581,7 @@ def test_an_unreadable_record_is_a_bad_request(damage, pipeline_files, ptbxl_roo
                  "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2
-    assert f"Record '{records[7]}' " in err and DAMAGE[damage] in err
+    assert f"Record '{records[7]}'" in err and DAMAGE[damage] in err
     assert "Traceback" not in err
     assert not store.exists()
 

@@ -94,7 +94,7 @@ def test_an_unreadable_record_is_a_bad_request(damage, request_args, capsys, tra
     damage_record(records[7], damage)
     status, err = _run(request_args, capsys, **{"--data": root, "--cache-dir": tmp_path / "c"})
     assert status == 2
-    assert f"Record '{records[7]}' " in err and DAMAGE[damage] in err
+    assert f"Record '{records[7]}'" in err and DAMAGE[damage] in err
     assert "Traceback" not in err
     _nothing_ran(tracking_uri)
 
