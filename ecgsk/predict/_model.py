@@ -177,6 +177,13 @@ def load_ecg_model(model_uri, tracking_uri=None):
         raise PredictError(f"cannot load the model {uri}: no tracking database at "
                            f"{mask_secrets(db)}; pass --tracking-uri with the store that "
                            "logged it, or a local model folder.")
+    if store is not None and store.lower().startswith(("http://", "https://")):
+        from ..tracking._uri import TrackingError, _check_reachable
+
+        try:  # fail at once where MLflow would retry for minutes, printing nothing
+            _check_reachable(store)
+        except TrackingError as exc:
+            raise PredictError(f"cannot load the model {uri}: {exc}") from None
     previous = mlflow.get_tracking_uri()
     try:
         if store is not None:  # runs:/ and models:/ resolve against the global URI

@@ -428,6 +428,21 @@ def test_a_store_that_does_not_exist_is_named_and_not_made(trained, tmp_path, mo
     assert list(work.iterdir()) == [] and not missing.parent.exists()
 
 
+def test_an_unreachable_server_is_named_at_once(trained, capsys):
+    import socket
+    import time
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    start = time.monotonic()
+    assert main(["models:/ecg/1", str(trained["record"]), "--tracking-uri", url]) == 2
+    assert (f"cannot load the model models:/ecg/1: the MLflow tracking server at {url} is "
+            "unreachable") in capsys.readouterr().err
+    # MLflow's own retries took 250 s, printing nothing; the probe gives up within 5 s.
+    assert time.monotonic() - start < 120
+
+
 def test_model_without_metadata_uses_record_as_is_with_notes(trained, tmp_path, empty_store):
     uri = new_store(empty_store, tmp_path / "bare")
     previous = mlflow.get_tracking_uri()
