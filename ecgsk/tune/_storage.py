@@ -348,13 +348,20 @@ def reap_trials(study):
 
 
 def trial_counts(study):
-    """Trials of the study by state name (every state, zeros too), and ``finished``.
+    """Trials of the study by state name (every state, zeros too), ``finished`` and ``surplus``.
 
     ``finished`` = COMPLETE + PRUNED: what counts toward ``n_trials``.
+    ``surplus``: trials a worker failed at once, unrun, because the others had
+    covered ``n_trials`` (:class:`~ecgsk.tune._objective.SurplusTrial`); FAIL
+    leaves them out, as nothing failed.
     """
     from optuna.trial import TrialState
 
     counts = Counter({state.name: 0 for state in TrialState})
-    counts.update(t.state.name for t in study.get_trials(deepcopy=False))
+    trials = study.get_trials(deepcopy=False)
+    counts.update(t.state.name for t in trials)
+    counts["surplus"] = sum(t.state == TrialState.FAIL and bool(t.user_attrs.get("ecgsk.surplus"))
+                            for t in trials)
+    counts["FAIL"] -= counts["surplus"]
     counts["finished"] = counts["COMPLETE"] + counts["PRUNED"]
     return counts

@@ -858,6 +858,8 @@ def _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_b
     report.write(f"Study {ctx.study_name!r} ({result.storage}): {counts['finished']} of "
                  f"{ctx.n_trials} trials finished ({counts['COMPLETE']} complete, "
                  f"{counts['PRUNED']} pruned), {counts['FAIL']} failed"
+                 + (f", {counts['surplus']} surplus (started once other workers had covered "
+                    "--n-trials; nothing ran)" if counts["surplus"] else "")
                  + (f", {counts['RUNNING']} running in other workers" if counts["RUNNING"]
                     else "") + (", stopped by --timeout" if result.timed_out else "") + ".\n")
     report.write(f"Metric: {ctx.metric.name} ({ctx.metric.direction}), mean over CV folds "

@@ -136,3 +136,15 @@ def test_trial_of_a_dead_local_process_fails_at_once(tmp_path):
     finally:
         alive.kill()
         alive.wait()
+
+
+def test_surplus_trials_are_counted_apart_from_failed_ones():
+    study = optuna.create_study()
+    study.add_trial(optuna.trial.create_trial(params={}, distributions={}, value=1.0))
+    for surplus in (True, False, True):
+        study.add_trial(optuna.trial.create_trial(
+            state=TrialState.FAIL, user_attrs={"ecgsk.surplus": True} if surplus else {}))
+    counts = trial_counts(study)
+    assert (counts["COMPLETE"], counts["FAIL"], counts["surplus"], counts["finished"]) == \
+        (1, 1, 2, 1)
+
