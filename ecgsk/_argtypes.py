@@ -6,23 +6,24 @@ import os
 __all__ = ["nonneg_int", "positive_int", "seed_int", "nonblank", "folder"]
 
 
-def nonneg_int(text):
-    """An integer >= 0, or an ``argparse.ArgumentTypeError`` saying what was wrong."""
+def _int_at_least(text, minimum, kind):
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected a {kind} integer, got {value}")
     return value
+
+
+def nonneg_int(text):
+    """An integer >= 0, or an ``argparse.ArgumentTypeError`` saying what was wrong."""
+    return _int_at_least(text, 0, "non-negative")
 
 
 def positive_int(text):
     """An integer >= 1, or an ``argparse.ArgumentTypeError`` saying what was wrong."""
-    value = nonneg_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+    return _int_at_least(text, 1, "positive")
 
 
 def seed_int(text):

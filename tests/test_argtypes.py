@@ -1,0 +1,23 @@
+"""ecgsk/_argtypes.py: the command lines' option types say what they expected."""
+
+import argparse
+
+import pytest
+
+from ecgsk._argtypes import nonneg_int, positive_int, seed_int
+
+
+@pytest.mark.parametrize("convert, text, message", [
+    (positive_int, "-1", "expected a positive integer, got -1"),  # not "non-negative"
+    (positive_int, "0", "expected a positive integer, got 0"),
+    (nonneg_int, "-1", "expected a non-negative integer, got -1"),
+    (seed_int, "-1", "expected a non-negative integer, got -1"),
+    (positive_int, "1.5", "expected an integer, got '1.5'"),
+])
+def test_bad_values_are_explained(convert, text, message):
+    with pytest.raises(argparse.ArgumentTypeError, match=f"^{message}$".replace(".", r"\.")):
+        convert(text)
+
+
+def test_good_values_come_back_as_int():
+    assert (positive_int("3"), nonneg_int("0"), seed_int("4294967295")) == (3, 0, 4294967295)
