@@ -89,7 +89,7 @@ def copy_ptbxl(ptbxl_root, dest, per_fold=6):
 #: Ways :func:`damage_record` breaks a record, with what the error says of each.
 DAMAGE = {"truncated": "could not be read by wfdb", "garbled header": "could not be read by wfdb",
           "NaN samples": "has invalid (NaN) samples",
-          "no data file": "named in its header does not exist"}
+          "header naming another data file": "named in its header does not exist"}
 
 
 def damage_record(record, how):
@@ -101,8 +101,8 @@ def damage_record(record, how):
         hea.write_text("this is not a header\n")
     elif how == "NaN samples":  # WFDB's format 16 stores NaN as -32768
         dat.write_bytes(np.full(dat.stat().st_size // 2, -32768, "<i2").tobytes())
-    elif how == "no data file":  # a download cut short after the header
-        dat.unlink()
+    elif how == "header naming another data file":  # its own .dat is there (or it is dropped)
+        hea.write_text(hea.read_text().replace(f"{dat.name} ", "gone.dat "))
     else:
         raise ValueError(how)
 

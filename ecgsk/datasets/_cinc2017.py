@@ -1,5 +1,7 @@
 """PhysioNet/CinC Challenge 2017 reader (AF classification from a single lead)."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -64,8 +66,10 @@ def load_cinc2017(root, *, download=False):
             raise ValueError(f"record {hea.stem} of {folder / 'REFERENCE.csv'} has two headers "
                              f"under {folder}: {paths[hea.stem]}.hea and {hea}; keep one.")
         paths[hea.stem] = hea.with_suffix("")
-    present = ref["record"].isin(paths.keys()).to_numpy()
-    reason = "listed in REFERENCE.csv without a header file"
+    # Both files: a download cut short can leave a header without its signal file.
+    present = np.array([r in paths and Path(f"{paths[r]}.mat").is_file() for r in ref["record"]],
+                       dtype=bool)
+    reason = "listed in REFERENCE.csv without a header or .mat file"
     dropped = report_dropped("cinc2017", {reason: int((~present).sum())}, len(ref),
                              {reason: ref["record"][~present][:3].tolist()})
     ref = ref[present].reset_index(drop=True)

@@ -7,7 +7,7 @@ import pandas as pd
 
 from ._base import ECGDataset
 from ._utils import check_root, report_dropped, resolve_root
-from ._wfdb_dir import find_records, read_headers
+from ._wfdb_dir import find_records, missing_signal_files, read_headers
 
 __all__ = ["load_ptbdb"]
 
@@ -47,6 +47,7 @@ def load_ptbdb(root, *, download=False):
     if not paths:
         raise ValueError(f"no PTB Diagnostic record (no .hea header) under {folder}.")
     headers = read_headers(paths)
+    missing = missing_signal_files(paths, headers)
     rows = []
     for path, hdr in zip(paths, headers):
         reason = None
@@ -57,10 +58,17 @@ def load_ptbdb(root, *, download=False):
         rows.append({"record": path.name, "patient": path.parent.name, "label": reason,
                      "sig_len": hdr.sig_len, "fs": hdr.fs, "n_sig": hdr.n_sig})
     meta = pd.DataFrame(rows)
-    ok = meta["label"].notna() & ~meta["label"].fillna("").str.lower().isin(["", "n/a"])
-    dropped = report_dropped("ptbdb", {"without a reason for admission": int((~ok).sum())},
-                             len(meta))
-    meta = meta[ok.to_numpy()].reset_index(drop=True)
+    has_files = np.array([m is None for m in missing], dtype=bool)
+    labelled = (meta["label"].notna()
+                & ~meta["label"].fillna("").str.lower().isin(["", "n/a"])).to_numpy()
+    no_files = "whose header names a signal file that is not there"
+    ok = has_files & labelled
+    dropped = report_dropped(
+        "ptbdb", {no_files: int((~has_files).sum()),
+                  "without a reason for admission": int((has_files & ~labelled).sum())},
+        len(meta), {no_files: [f"{p.parent.name}/{p.name} ({m})" for p, m in
+                               zip(paths, missing) if m is not None][:3]})
+    meta = meta[ok].reset_index(drop=True)
     X = np.array([str(p) for p, keep in zip(paths, ok) if keep])
     if len(X) == 0:
         raise ValueError(f"no PTB Diagnostic record under {folder} states a reason for admission.")

@@ -208,10 +208,12 @@ def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0
     examples = {"without a strat_fold or patient_id": [f"ecg_id {i}" for i in
                                                        meta.index[unplaced][:3]]}
     meta = meta[~unplaced]
-    present = np.array([(root / f"{f}.hea").is_file() for f in meta[file_col]], dtype=bool)
+    # Both files: a download cut short can leave a header without its signal file.
+    gone = [next((f"{f}{ext}" for ext in (".hea", ".dat") if not (root / f"{f}{ext}").is_file()),
+                 None) for f in meta[file_col]]
+    present = np.array([g is None for g in gone], dtype=bool)
     dropped[f"without {sampling_rate} Hz files"] = int((~present).sum())
-    examples[f"without {sampling_rate} Hz files"] = [f"{f}.hea" for f in
-                                                     meta[file_col][~present][:3]]
+    examples[f"without {sampling_rate} Hz files"] = [g for g in gone if g is not None][:3]
     meta = meta[present]
 
     statements = _read_table(root / "scp_statements.csv",

@@ -104,6 +104,21 @@ def read_headers(paths):
     return headers
 
 
+def missing_signal_files(paths, headers):
+    """For each record, the first signal file its header names that is not there, or None.
+
+    A multi-segment record's segments are records of their own, read (and
+    refused, when broken) by the loader.
+    """
+    missing = []
+    for path, header in zip(paths, headers):
+        names = getattr(header, "file_name", None) or []
+        gone = [name for name in dict.fromkeys(names) if name != "~"
+                and not (Path(path).parent / name).is_file()]
+        missing.append(gone[0] if gone else None)
+    return missing
+
+
 def _bad_rate(path, header):
     """Why the rate wfdb read for ``header`` is one it substituted, or None.
 
@@ -150,6 +165,15 @@ def load_wfdb_dir(root):
     if not paths:
         raise ValueError(f"no WFDB record (*.hea) under {root}.")
     headers = read_headers(paths)
+    missing = missing_signal_files(paths, headers)
+    reason = "whose header names a signal file that is not there"
+    dropped = report_dropped("wfdb_dir", {reason: sum(m is not None for m in missing)},
+                             len(paths), {reason: [f"{p.name} ({m})" for p, m in
+                                                   zip(paths, missing) if m is not None][:3]})
+    kept = [i for i, m in enumerate(missing) if m is None]
+    if not kept:
+        raise ValueError(f"no WFDB record under {root} has its signal files.")
+    paths, headers = [paths[i] for i in kept], [headers[i] for i in kept]
     meta = pd.DataFrame({
         "record": [p.name for p in paths],
         "fs": [h.fs for h in headers],
@@ -162,5 +186,5 @@ def load_wfdb_dir(root):
     return ECGDataset(
         X=np.array([str(p) for p in paths]), y=None, classes=None,
         groups=meta["record"].to_numpy(), folds=None, meta=meta,
-        sampling_rate=common, name="wfdb_dir",
+        sampling_rate=common, name="wfdb_dir", dropped=dropped,
     )

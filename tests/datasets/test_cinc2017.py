@@ -26,14 +26,16 @@ def test_accepts_training_folder_itself(cinc_root):
 def test_missing_record_is_reported(tmp_path, cinc_root):
     folder = tmp_path / "training2017"
     folder.mkdir()
-    for name in ("A00001", "A00002"):
+    for name in ("A00001", "A00002", "A00004"):
         for ext in (".hea", ".mat"):
             (folder / f"{name}{ext}").symlink_to(cinc_root / "training2017" / f"{name}{ext}")
-    (folder / "REFERENCE.csv").write_text("A00001,N\nA00002,N\nA00003,A\n")
-    with pytest.warns(UserWarning, match="left out 1 of 3"):
+    (folder / "A00004.mat").unlink()  # a download cut short: a header without its signal
+    (folder / "REFERENCE.csv").write_text("A00001,N\nA00002,N\nA00003,A\nA00004,N\n")
+    with pytest.warns(UserWarning, match=r"left out 2 of 4 records \(2 listed in REFERENCE.csv "
+                                         r"without a header or .mat file: A00003, A00004\)"):
         ds = load_cinc2017(tmp_path)
     assert list(ds.meta["record"]) == ["A00001", "A00002"]
-    assert ds.dropped == {"listed in REFERENCE.csv without a header file": 1}
+    assert ds.dropped == {"listed in REFERENCE.csv without a header or .mat file": 2}
 
 
 def test_a_record_listed_twice_or_with_two_headers_is_an_error(tmp_path, cinc_root):

@@ -1,6 +1,7 @@
 """PTB Diagnostic and plain-folder readers."""
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -23,10 +24,26 @@ def test_ptbdb_drops_records_without_diagnosis(tmp_path, ptbdb_root):
     hea = (src / "s0010_re.hea").read_text().replace("Reason for admission: Myocardial infarction",
                                                      "Reason for admission: n/a")
     (dst / "s0011_re.hea").write_text(hea.replace("s0010_re", "s0011_re"))
+    for ext in (".dat", ".xyz"):
+        shutil.copy(src / f"s0010_re{ext}", dst / f"s0011_re{ext}")
     shutil.copytree(src, tmp_path / "patient001")
-    with pytest.warns(UserWarning, match="left out 1 of 2"):
+    with pytest.warns(UserWarning, match=r"left out 1 of 2 records \(1 without a reason for "
+                                         r"admission\)"):
         ds = load_ptbdb(tmp_path)
     assert ds.groups.tolist() == ["patient001"]
+
+
+@pytest.mark.parametrize("load", [load_ptbdb, load_wfdb_dir])
+def test_a_record_without_its_signal_files_is_left_out_and_counted(tmp_path, ptbdb_root, load):
+    # A download cut short can leave a header without its .dat (or .xyz): the loader refuses.
+    for patient in ("patient001", "patient002"):
+        shutil.copytree(ptbdb_root / "patient001", tmp_path / patient)
+    (tmp_path / "patient002" / "s0010_re.xyz").unlink()
+    with pytest.warns(UserWarning, match=r"left out 1 of 2 records \(1 whose header names a "
+                                         r"signal file that is not there: .*s0010_re "
+                                         r"\(s0010_re.xyz\)\)"):
+        ds = load(tmp_path)
+    assert [Path(x).parent.name for x in ds.X] == ["patient001"]
 
 
 def test_ptbdb_patient_folders_that_are_links_are_read(tmp_path, ptbdb_root):

@@ -1,5 +1,7 @@
 """PTB-XL reader: the benchmark's tasks on the shared records."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -236,6 +238,20 @@ def test_a_record_without_fold_or_patient_is_left_out_and_counted(ptbxl_root, tm
         ds = load_ptbxl(root)
     assert len(ds.X) == 18 and not np.isnan(ds.folds.astype(float)).any()
     assert ds.dropped == {"without a strat_fold or patient_id": 2}
+
+
+def test_a_record_without_its_signal_file_is_left_out_and_counted(ptbxl_root, tmp_path):
+    # A download cut short can leave a header without its .dat: the loader would refuse it.
+    from ..conftest import copy_ptbxl
+
+    root, records = copy_ptbxl(ptbxl_root, tmp_path / "ptb-xl", per_fold=2)
+    Path(f"{records[3]}.dat").unlink()
+    gone = Path(records[3]).relative_to(root)
+    with pytest.warns(UserWarning, match=rf"left out 1 of 20 records \(1 without 100 Hz files: "
+                                         rf"{gone}\.dat\)"):
+        ds = load_ptbxl(root)
+    assert ds.dropped == {"without 100 Hz files": 1} and records[3] not in ds.X
+    assert len(ds.X) == 19
 
 
 def test_a_bad_report_pattern_is_named_before_anything_is_read(tmp_path):
