@@ -6,8 +6,9 @@ __all__ = ["mask_secrets", "is_secret_key", "MASK"]
 
 MASK = "***"
 
-# user:password@ in a URI.
-_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*):(?P<secret>[^@/\s]+)@")
+# user:password@ in a URI. The password may hold "/" (SQLAlchemy reads up to the "@"); a
+# URI with a port and an "@" later in its path has that part masked too, which is safe.
+_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*):(?P<secret>[^@\s]+)@")
 # key=value pairs whose key names a secret (URI queries, option strings).
 _WORDS = r"(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|" \
          r"auth|authorization|credentials?|sig|signature)"
@@ -17,14 +18,17 @@ _WORDS = r"(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|secret
 # its "no".
 _LONG_WORDS = r"(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|" \
               r"secret[_-]?key|authorization|credentials?|signature)"
-_KEY_VALUE = re.compile(r"(?i)(?P<key>(?:\b[\w.\-]*" + _WORDS + r"\b\s*="
-                        r"|\b[\w.\-]*" + _LONG_WORDS + r"\b\s*:"
-                        r"|\b(?:[\w.\-]*[_.\-])?(?:auth|sig)\b\s*:)\s*)"
-                        r"(?P<secret>[^\s&,;'\"]+)")
+# The key and the value may be quoted, as in a dict's repr or JSON: {'password': 'x'}.
+_KEY_VALUE = re.compile(r"(?i)(?P<key>(?:\b[\w.\-]*" + _WORDS + r"\b['\"]?\s*="
+                        r"|\b[\w.\-]*" + _LONG_WORDS + r"\b['\"]?\s*:"
+                        r"|\b(?:[\w.\-]*[_.\-])?(?:auth|sig)\b['\"]?\s*:)\s*['\"]?)"
+                        r"(?P<secret>[^\s&,;'\"}]+)")
 _BEARER = re.compile(r"(?i)(?P<key>\bbearer\s+)(?P<secret>[A-Za-z0-9\-._~+/]+=*)")
 _SECRET_PARTS = {"password", "passwd", "pwd", "secret", "token", "apikey", "credential",
                  "credentials", "auth"}
-_SECRET_SUFFIXES = ("api_key", "access_key", "secret_key", "auth_token", "access_token")
+_SECRET_SUFFIXES = ("api_key", "access_key", "secret_key", "auth_token", "access_token",
+                    "private_key", "privatekey", "apikey", "accesskey", "password", "passwd",
+                    "passphrase", "secret")
 
 
 def mask_secrets(text):
@@ -61,7 +65,8 @@ def mask_secrets(text):
 def is_secret_key(key):
     """Whether a parameter name names a secret (``db_password``, ``api_key``, ``token``).
 
-    The name is split on ``_ . -`` and ``__``; ``max_tokens`` is not a secret.
+    The name is split on ``_ . -`` and ``__``; ``max_tokens`` is not a secret,
+    ``dbPassword`` and ``clientSecret`` are.
     """
     key = str(key).lower()
     last = key.split("__")[-1]

@@ -12,6 +12,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 import ecgsk
+from ecgsk.tracking._masking import is_secret_key
 from ecgsk.tracking import (
     data_hash,
     environment_tags,
@@ -195,6 +196,20 @@ def test_environment_tags(tracking_uri, client):
                                                      "dbpassword=***"),
     ("PGPASSWORD: pw accessToken: t clientSecret: s", "PGPASSWORD: *** accessToken: *** "
                                                       "clientSecret: ***"),
+    # SQLAlchemy reads a password up to the "@", "/" included.
+    ("postgresql://me:ab/SECRET2@127.0.0.1:9/mlflow", "postgresql://me:***@127.0.0.1:9/mlflow"),
+    ("http://127.0.0.1:5000/#/experiments/1", "http://127.0.0.1:5000/#/experiments/1"),
+    # A dict parameter's repr (FunctionTransformer's kw_args, say), and JSON.
+    ("{'token': 'tok-SECRET1', 'C': 1.0}", "{'token': '***', 'C': 1.0}"),
+    ('{"password": "hunter2", "n": 3}', '{"password": "***", "n": 3}'),
 ])
 def test_mask_secrets(text, expected):
     assert mask_secrets(text) == expected
+
+
+@pytest.mark.parametrize("key, secret", [
+    ("db_password", True), ("clf__api_key", True), ("dbPassword", True), ("clientSecret", True),
+    ("private_key", True), ("passphrase", True), ("max_tokens", False), ("secretary", False),
+])
+def test_is_secret_key(key, secret):
+    assert is_secret_key(key) is secret
