@@ -101,6 +101,11 @@ def _accepts(factory, name):
         p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
+def _names(prefix, kwargs):
+    """``module__a, module__b`` for the keys of ``kwargs``."""
+    return ", ".join(f"{prefix}__{key}" for key in kwargs)
+
+
 def _check_int(value, name, minimum, allow_none=False):
     if value is None and allow_none:
         return
@@ -923,13 +928,21 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             # instance, so that a refit, a clone and each CV fold start from it alike.
             self.module_ = copy.deepcopy(module)
             return self
-        if not isinstance(module, nn.Module):
-            defaults = {}
-            if hasattr(self, "n_leads_in_") and _accepts(module, "in_channels"):
-                defaults["in_channels"] = self.n_leads_in_
-            if hasattr(self, "n_outputs_") and _accepts(module, "n_classes"):
-                defaults["n_classes"] = self.n_outputs_
-            kwargs = {**defaults, **kwargs}
+        if isinstance(module, nn.Module):
+            # skorch would build type(module)(**kwargs): a new network of default size,
+            # without the instance's weights or settings.
+            raise ValueError(
+                f"module is a {type(module).__name__} instance, so {_names('module', kwargs)} "
+                "cannot be applied to it without building a new network from its class, "
+                "losing its weights and settings: pass the class with these settings "
+                "(module__in_channels and module__n_classes are filled from the data), or "
+                "an instance built with them.")
+        defaults = {}
+        if hasattr(self, "n_leads_in_") and _accepts(module, "in_channels"):
+            defaults["in_channels"] = self.n_leads_in_
+        if hasattr(self, "n_outputs_") and _accepts(module, "n_classes"):
+            defaults["n_classes"] = self.n_outputs_
+        kwargs = {**defaults, **kwargs}
         self.module_ = self.initialized_instance(module, kwargs)
         return self
 
@@ -940,10 +953,20 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         if not isinstance(crit, str):
             factory = crit if isinstance(crit, type) else type(crit)
             kwargs = {k: v for k, v in weights.items() if _accepts(factory, k)}
-            if weights and not kwargs:
+            if len(kwargs) < len(weights):
                 raise ValueError(
                     f"class_weight passes {' and '.join(weights)} to the criterion, "
-                    f"which {factory.__name__} does not accept.")
+                    f"which {factory.__name__} does not accept"
+                    + (f" ({' and '.join(k for k in weights if k not in kwargs)})."
+                       if kwargs else "."))
+            if kwargs and not isinstance(crit, type):
+                # skorch would build type(crit)(**kwargs), without the instance's settings.
+                raise ValueError(
+                    f"criterion is a {factory.__name__} instance, so class_weight's "
+                    f"{' and '.join(kwargs)} cannot be given to it without building a new "
+                    "one from its class, losing its settings: pass the class with them as "
+                    f"criterion__* parameters (criterion={factory.__name__}, "
+                    "criterion__label_smoothing=0.1, say), or class_weight=None.")
             return crit, kwargs
         multilabel = self.target_type_ == _MULTILABEL
         if crit == "bce" and self.target_type_ == "multiclass":
@@ -1023,8 +1046,10 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         return os.path.join(os.fspath(folder), f"ecgnet-{fingerprint}.pt"), fingerprint
 
     def _run_fit(self, X, y_enc, initialize, routing, fit_params):
-        # A fresh fit resumes from its checkpoint, if an interrupted run of it left one.
-        path, fingerprint = self._checkpoint_path(X, y_enc) if initialize else (None, None)
+        # A fresh fit resumes from its checkpoint, if an interrupted run of it left one;
+        # partial_fit (a first one too) and warm starts neither write nor read one.
+        fresh_fit = initialize and routing == "fit"
+        path, fingerprint = self._checkpoint_path(X, y_enc) if fresh_fit else (None, None)
         resume = read_checkpoint(path, fingerprint)
         if resume is not None:
             fit_params = {**fit_params, "epochs": max(self.max_epochs - resume["epochs"], 0)}

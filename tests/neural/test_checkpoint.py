@@ -246,6 +246,20 @@ def test_the_same_net_fitted_again_after_ctrl_c_resumes(tmp_path, monkeypatch):
     assert list(tmp_path.glob("ecgnet-*.pt")) == []
 
 
+def test_partial_fit_neither_writes_nor_resumes_a_checkpoint(tmp_path, monkeypatch):
+    X, y = make_signals(96)
+    net = fast(max_epochs=4, checkpoint_dir=tmp_path, callbacks=[("ctrl_c", CtrlCAt(3))])
+    monkeypatch.setenv("ECGSK_TEST_SIGINT", "1")
+    with pytest.raises(KeyboardInterrupt):
+        net.fit(X, y)
+    (left,) = tmp_path.glob("ecgnet-*.pt")  # an interrupted fit's, of the same data
+    monkeypatch.delenv("ECGSK_TEST_SIGINT")
+    TRAINED.clear()
+    clone(net).partial_fit(X, y)
+    assert TRAINED == [1, 2, 3, 4]  # max_epochs trained, none restored from the fit's file
+    assert list(tmp_path.glob("ecgnet-*.pt")) == [left]  # left to the fit, none written
+
+
 @pytest.mark.parametrize("error", [OSError(28, "No space left on device"),
                                    RuntimeError("[enforce fail at inline_container.cc:671] . "
                                                 "unexpected pos 64 vs 0")])

@@ -434,6 +434,43 @@ def test_custom_criterion_class():
     clf = fast(criterion=nn.CrossEntropyLoss, criterion__label_smoothing=0.1,
                max_epochs=1).fit(X, y)
     assert clf.criterion_.label_smoothing == 0.1
+    clf = fast(criterion=nn.CrossEntropyLoss, criterion__label_smoothing=0.1,
+               class_weight="balanced", max_epochs=1).fit(X, y)
+    assert clf.criterion_.label_smoothing == 0.1 and clf.criterion_.weight is not None
+
+
+def test_instances_that_would_be_rebuilt_without_their_settings_are_refused():
+    # skorch builds type(instance)(**kwargs): the settings (and weights) of the instance
+    # were lost without a word, for class weights and module__* parameters.
+    X, y = make_signals(60, n_classes=3)
+    smoothing = nn.CrossEntropyLoss(label_smoothing=0.2)
+    with pytest.raises(ValueError, match=r"criterion is a CrossEntropyLoss instance, so "
+                                         r"class_weight's weight cannot be given to it .* "
+                                         r"\(criterion=CrossEntropyLoss, "
+                                         r"criterion__label_smoothing"):
+        fast(criterion=smoothing, class_weight="balanced", max_epochs=1).fit(X, y)
+    assert fast(criterion=smoothing, max_epochs=1).fit(X, y).criterion_.label_smoothing == 0.2
+    net = TinyNet(in_channels=2, n_classes=3, hidden=4)
+    with pytest.raises(ValueError, match=r"module is a TinyNet instance, so module__hidden cannot "
+                                         r"be applied to it"):
+        ECGNetClassifier(net, module__hidden=6, max_epochs=1).fit(X, y)
+    assert ECGNetClassifier(net, max_epochs=1).fit(X, y).module_.head.in_features == 8
+
+
+def test_a_class_weight_the_criterion_cannot_take_in_full_is_refused():
+    class WeightOnly(nn.Module):  # BCE with per-sample weights only: no pos_weight
+        def __init__(self, weight=None):
+            super().__init__()
+            self.loss = nn.BCEWithLogitsLoss(weight=weight)
+
+        def forward(self, logits, target):
+            return self.loss(logits, target)
+
+    X, y = make_signals(60)
+    with pytest.raises(ValueError, match=r"class_weight passes weight and pos_weight to the "
+                                         r"criterion, which WeightOnly does not accept "
+                                         r"\(pos_weight\)"):
+        fast(criterion=WeightOnly, class_weight={0: 1.0, 1: 5.0}, max_epochs=1).fit(X, y)
 
 
 def test_class_weight_balanced_binary_multiclass_multilabel():
