@@ -66,7 +66,8 @@ class ResNet1d(nn.Module):
     layers : sequence of int, default=(1, 1, 1)
         Basic blocks per stage; stages after the first halve the time axis.
     kernel_size : (int, int), default=(5, 3)
-        Sizes of the two convolutions of a basic block. The benchmark passes
+        Sizes of the two convolutions of a basic block, odd, so that a
+        block's output keeps the length of its shortcut. The benchmark passes
         ``kernel_size=5``, which its blocks expand to ``(5, 5 // 2 + 1)``.
     stem_kernel_size : int, default=7
         Size of the stem convolution.
@@ -109,8 +110,9 @@ class ResNet1d(nn.Module):
         self.channels = check_positive_int(channels, name="channels")
         self.layers = check_int_tuple(layers, name="layers")
         self.kernel_size = check_int_tuple(kernel_size, name="kernel_size", min_len=2)
-        if len(self.kernel_size) != 2:
-            raise ValueError(f"kernel_size must be two integers, got {kernel_size!r}.")
+        if len(self.kernel_size) != 2 or any(k % 2 == 0 for k in self.kernel_size):
+            raise ValueError(f"kernel_size must be two odd integers, so that a block's output "
+                             f"keeps the length of its shortcut; got {kernel_size!r}.")
         self.stem_kernel_size = check_positive_int(stem_kernel_size,
                                                    name="stem_kernel_size")
         self.head_hidden = check_non_negative_int(head_hidden, name="head_hidden")

@@ -92,7 +92,8 @@ class SEResNeXt1d(nn.Module):
     stem_channels : int, optional
         Output channels of the stem and planes of the first stage.
     kernel_size : int, default=3
-        Size of the grouped convolution (odd sizes keep lengths exact).
+        Size of the grouped convolution; odd, so that a block's output keeps
+        the length of its shortcut.
     reduction : int, default=16
         Reduction ratio of the SE blocks.
     se : bool, default=True
@@ -157,6 +158,9 @@ class SEResNeXt1d(nn.Module):
         self.stem_channels = check_positive_int(
             p_stem if stem_channels is None else stem_channels, name="stem_channels")
         self.kernel_size = check_positive_int(kernel_size, name="kernel_size")
+        if self.kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd, so that a block's output keeps the "
+                             f"length of its shortcut; got {kernel_size!r}.")
         self.reduction = check_positive_int(reduction, name="reduction")
         self.se = bool(se)
         self.dropout = check_probability(dropout, name="dropout")

@@ -66,7 +66,10 @@ def test_ecgcnn_without_dense_layers():
 
 @pytest.mark.parametrize("cls, kwargs, match", [
     (ResNet1d, {"channels": 0}, r"channels must be a positive integer"),
-    (ResNet1d, {"kernel_size": (5, 3, 3)}, r"kernel_size must be two integers"),
+    (ResNet1d, {"kernel_size": (5, 3, 3)}, r"kernel_size must be two odd integers"),
+    # An even size made every forward pass fail at the residual add (999 vs 1000 samples).
+    (ResNet1d, {"kernel_size": (4, 3)}, r"kernel_size must be two odd integers, so that a "
+                                        r"block's output keeps the length of its shortcut"),
     (ResNet1d, {"layers": (1, -1)}, r"layers must hold"),
     (ResNet1d, {"head_dropout": 1.5}, r"head_dropout must be a number in \[0, 1\)"),
     (ECGCNN, {"kernel_sizes": (15, 10)}, r"kernel_sizes must have one entry per block"),

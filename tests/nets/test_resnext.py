@@ -90,6 +90,9 @@ def test_dropout_before_classifier():
     ({"stem_channels": 8, "base_width": 4}, r"stem_channels \* base_width must be >= 64"),
     ({"dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),
     ({"reduction": 0}, r"reduction must be a positive integer"),
+    # An even size made every forward pass fail at the residual add (251 vs 250 samples).
+    ({"kernel_size": 4}, r"kernel_size must be odd, so that a block's output keeps the length "
+                         r"of its shortcut; got 4"),
 ])
 def test_bad_args(kwargs, match):
     with pytest.raises(ValueError, match=match):
