@@ -95,10 +95,10 @@ class ECGDataset:
         ----------
         train : int or sequence of int, default=(1, 2, 3, 4, 5, 6, 7, 8)
             The folds of the training records.
-        valid : int or sequence of int, default=(9,)
-            The folds of the validation records; empty for none.
-        test : int or sequence of int, default=(10,)
-            The folds of the test records.
+        valid : int, sequence of int or None, default=(9,)
+            The folds of the validation records; None or empty for none.
+        test : int, sequence of int or None, default=(10,)
+            The folds of the test records; None or empty for none.
 
         Returns
         -------
@@ -118,7 +118,8 @@ class ECGDataset:
                 f"dataset {self.name!r} defines no folds; split it with an sklearn "
                 "splitter such as StratifiedGroupKFold on .groups instead."
             )
-        sets = [set(np.atleast_1d(s).tolist()) for s in (train, valid, test)]
+        sets = [set() if s is None else set(np.atleast_1d(s).tolist())
+                for s in (train, valid, test)]
         if sets[0] & sets[1] or sets[0] & sets[2] or sets[1] & sets[2]:
             raise ValueError(f"train, valid and test folds overlap: {sets}")
         parts = [self.subset(np.isin(self.folds, list(s))) if s else None for s in sets]

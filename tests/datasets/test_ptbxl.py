@@ -50,6 +50,14 @@ def test_split_folds_keeps_patients_apart(superdiag):
     assert not set(train.groups) & set(valid.groups)
 
 
+@pytest.mark.parametrize("none", [None, ()])
+def test_split_folds_without_validation(superdiag, none):
+    # None gave an empty dataset (it read as the fold set {None}), () gave None.
+    train, valid, test = superdiag.split_folds(train=range(1, 10), valid=none)
+    assert valid is None and len(train) + len(test) == len(superdiag)
+    assert superdiag.split_folds(test=None)[2] is None
+
+
 def test_binary_counts(ptbxl_root):
     with pytest.warns(UserWarning):
         ds = load_ptbxl(ptbxl_root, task="binary")
