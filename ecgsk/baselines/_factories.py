@@ -430,7 +430,14 @@ def predict_scores(estimator, X):
 
 
 def _final_step(estimator):
-    return estimator[-1] if isinstance(estimator, SkPipeline) else estimator
+    """The estimator that predicts: through pipelines, nested ones too, and searches."""
+    while True:
+        if isinstance(estimator, SkPipeline):
+            estimator = estimator[-1]
+        elif hasattr(estimator, "best_estimator_"):  # GridSearchCV, RandomizedSearchCV...
+            estimator = estimator.best_estimator_
+        else:
+            return estimator
 
 
 def _multilabel(estimator):

@@ -281,7 +281,12 @@ def test_predict_scores_keeps_both_labels_of_any_two_label_model(multilabel):
     sk_pipeline.fit(X, Y2)
     forest = sk_make_pipeline(clone(features), RandomForestClassifier(5, random_state=0))
     forest.fit(X, Y2)
-    for model in (net, sk_pipeline):
+    from sklearn.model_selection import GridSearchCV
+
+    search = GridSearchCV(sk_pipeline, {"onevsrestclassifier__estimator__C": [0.1, 1.0]},
+                          cv=2).fit(X, Y2)
+    nested = sk_make_pipeline("passthrough", sk_pipeline).fit(X, Y2)
+    for model in (net, sk_pipeline, search, nested):  # also inside searches and pipelines
         assert_allclose(predict_scores(model, X), model.predict_proba(X))
     # A forest's predict_proba is one [P(0), P(1)] array per label.
     assert_allclose(predict_scores(forest, X),
