@@ -63,6 +63,9 @@ def _split_network(estimator):
         return None
     steps, current = [], estimator
     while current is not net:
+        if hasattr(current, "best_estimator_"):  # a fitted GridSearchCV: its refitted best
+            current = current.best_estimator_
+            continue
         chain = getattr(current, "steps", None)
         if not chain:
             return None

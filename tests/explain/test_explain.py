@@ -115,3 +115,18 @@ def test_a_sub_pipeline_before_the_network_is_traced_step_by_step():
     ex = explain(model, rng.randn(1, 1, 2000).astype(np.float32), method="saliency")
     where = _where(ex)
     assert ex.signals.shape == (1, 1, 2000) and 195 <= where.min() and where.max() <= 225
+
+
+def test_a_fitted_search_is_explained_through_its_best_pipeline():
+    from sklearn.model_selection import GridSearchCV
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 1, 1000).astype(np.float32)
+    net = ECGNetClassifier(Local, max_epochs=1, train_split=None, verbose=0, random_state=0)
+    pipeline = Pipeline([("length", PadTruncate(length=1000)), ("net", net)])
+    search = GridSearchCV(pipeline, {"net__lr": [0.01, 0.1]}, cv=2).fit(X, np.arange(40) % 2)
+    ex = explain(search, rng.randn(1, 1, 1500).astype(np.float32), method="saliency")
+    assert ex.method == "saliency" and ex.signals.shape == (1, 1, 1500)
+    np.testing.assert_array_equal(_where(ex), np.arange(350, 360))  # traced through the crop
+    direct = explain(search.best_estimator_, ex.signals, method="saliency")
+    np.testing.assert_array_equal(ex.relevance, direct.relevance)
