@@ -108,6 +108,12 @@ def ui_command(backend_store_uri, host="127.0.0.1", port=5000, workers=1):
     """
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", backend_store_uri,
            "--host", host, "--port", str(port), "--workers", str(workers)]
+    bare = host.strip().strip("[]").lower()
+    if is_loopback(host) and bare not in ("127.0.0.1", "localhost", "::1"):
+        # MLflow's Host check (against DNS rebinding) knows no other loopback address: it
+        # would answer every page of 127.0.0.2 with 403.
+        cmd += ["--allowed-hosts", ",".join(f"{name},{name}:*" for name in
+                                            (bare, "localhost", "127.0.0.1"))]
     from ..tracking._uri import sqlite_file
 
     db = sqlite_file(backend_store_uri)

@@ -109,6 +109,22 @@ def test_command_is_lean_and_local(tmp_path):
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
     assert cmd[cmd.index("--artifacts-destination") + 1] == str(tmp_path / "artifacts")
     assert LEAN_ENV == {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    assert "--allowed-hosts" not in cmd  # MLflow's default Host check: localhost and private
+
+
+def test_another_loopback_address_is_an_allowed_host(empty_store, tmp_path):
+    # MLflow's Host check knew only 127.0.0.1 and localhost: 127.0.0.2 got 403 on every page.
+    cmd = ui_command("sqlite:///x.db", host="127.0.0.2", port=5123)
+    assert cmd[cmd.index("--allowed-hosts") + 1] == \
+        "127.0.0.2,127.0.0.2:*,localhost,localhost:*,127.0.0.1,127.0.0.1:*"
+    uri = new_store(empty_store, tmp_path / "store")
+    server = start_ui(uri, host="127.0.0.2", port=0)
+    try:
+        with urllib.request.urlopen(f"{server.url}/ajax-api/2.0/mlflow/experiments/search"
+                                    "?max_results=5", timeout=10) as r:
+            assert r.status == 200
+    finally:
+        server.stop()
 
 
 @pytest.mark.slow
