@@ -71,7 +71,8 @@ def load_ptbdb(root, *, download=False):
     meta = meta[ok].reset_index(drop=True)
     X = np.array([str(p) for p, keep in zip(paths, ok) if keep])
     if len(X) == 0:
-        raise ValueError(f"no PTB Diagnostic record under {folder} states a reason for admission.")
+        raise ValueError(f"no PTB Diagnostic record under {folder} has its signal files and "
+                         "states a reason for admission.")
     return ECGDataset(
         X=X, y=meta["label"].to_numpy(), classes=np.array(sorted(meta["label"].unique())),
         groups=meta["patient"].to_numpy(), folds=None, meta=meta, sampling_rate=1000.0,
