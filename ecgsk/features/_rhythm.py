@@ -168,8 +168,12 @@ def _check_amplitude(signals, detector, owner):
     if detector != "gqrs" or not len(signals):
         return
     signals = np.asarray(signals).reshape(len(signals), -1, np.shape(signals)[-1])
-    peak = np.abs(signals).max(axis=(1, 2))
-    swing = np.abs(signals - np.median(signals, axis=2, keepdims=True)).max(axis=(1, 2))
+    peak, swing = np.empty(len(signals)), np.empty(len(signals))
+    for start in range(0, len(signals), 256):  # a few temporary copies of 256 records only
+        part = signals[start:start + 256]
+        peak[start:start + 256] = np.abs(part).max(axis=(1, 2))
+        swing[start:start + 256] = np.abs(
+            part - np.median(part, axis=2, keepdims=True)).max(axis=(1, 2))
     bad = (peak > _GQRS_MAX_MV) | (swing > _GQRS_MAX_SWING)
     if bad.any():
         i = int(np.argmax(bad))
