@@ -51,11 +51,40 @@ def resolve_root(root, *, marker, name, download, subdirs=()):
     where = " or ".join(str(c / marker) for c in candidates)
     other = next((other for other, (mark, subs) in _MARKERS.items() if other != name
                   and any((root / s / mark).is_file() for s in (*subs, "."))), None)
-    hint = (f" It holds {other} records, not {name} ones: point at the {name} folder, or read "
-            f"this one as {other}." if other
-            else f" Point at the folder that holds it, or download {name} there: "
-                 f"`python -m ecgsk.datasets download {name} {root}` (download=True in Python).")
+    below = _folder_below(root, marker, subdirs, name)
+    if below is not None:
+        hint = f" It is in {below}: point at that folder."
+    elif other:
+        hint = (f" It holds {other} records, not {name} ones: point at the {name} folder, "
+                f"or read this one as {other}.")
+    else:
+        hint = (f" Point at the folder that holds it, or download {name} there: "
+                f"`python -m ecgsk.datasets download {name} {root}` (download=True in Python).")
     raise FileNotFoundError(f"no {name} data at {root}: {where} does not exist.{hint}")
+
+
+def _folder_below(root, marker, subdirs, name):
+    """The first folder one level below ``root`` that holds ``name``'s data, or None.
+
+    A data root such as ``data/`` (PTB-XL in ``data/ptb-xl``) is a common
+    slip; naming the folder beats suggesting a download of data that is there.
+    ``_MARKERS[name]`` counts too (a PTB Diagnostic subset may lack
+    ``RECORDS``); a folder that holds another dataset's marker is passed over
+    (PTB-XL also ships a ``RECORDS`` file).
+    """
+    def holds(folder, mark, subs):
+        return any((folder / s / mark).is_file() for s in (*subs, "."))
+
+    try:
+        children = sorted(c for c in root.iterdir() if c.is_dir())
+    except OSError:
+        return None
+    for child in children:
+        if (holds(child, marker, subdirs) or holds(child, *_MARKERS[name])) and not any(
+                holds(child, mark, subs) for other, (mark, subs) in _MARKERS.items()
+                if other != name):
+            return child
+    return None
 
 
 def report_dropped(name, dropped, total, examples=None):

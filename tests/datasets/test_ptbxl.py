@@ -165,6 +165,21 @@ def test_the_folder_of_another_dataset_is_named_as_such(ptbxl_root, cinc_root):
         load_cinc2017(ptbxl_root)
 
 
+def test_a_root_one_level_too_high_names_the_folder_below(tmp_path, ptbxl_root, cinc_root,
+                                                          ptbdb_root):
+    # data/ holding ptb-xl/, cinc/ and ptbdb/: each reader names its own folder
+    # instead of suggesting a download of data that is there. PTB-XL's RECORDS
+    # file (PTB Diagnostic's marker) must not pass for PTB Diagnostic.
+    from ecgsk.datasets import load_cinc2017, load_ptbdb
+
+    for name, target in [("ptb-xl", ptbxl_root), ("cinc", cinc_root), ("ptbdb", ptbdb_root)]:
+        (tmp_path / name).symlink_to(target, target_is_directory=True)
+    for load, folder in [(load_ptbxl, "ptb-xl"), (load_cinc2017, "cinc"), (load_ptbdb, "ptbdb")]:
+        with pytest.raises(FileNotFoundError) as err:
+            load(tmp_path)
+        assert str(err.value).endswith(f"It is in {tmp_path / folder}: point at that folder.")
+
+
 def test_empty_selection(tmp_path, ptbxl_root):
     # A copy of the metadata whose records are all absent: nothing to select.
     import shutil
