@@ -10,7 +10,8 @@ then replays the logits of the validation steps.
 Those two read the targets as the net trains on them (class indices). A
 user's own scoring callback, such as ``EpochScoring("accuracy")``, compares
 them with ``predict``, which gives labels: :class:`DecodedTargets` turns the
-targets back into labels for it.
+targets back into labels for it, and :class:`LabelledTestData` finds them
+when the callback does not cache predictions (``use_caching=False``).
 """
 
 import math
@@ -21,8 +22,10 @@ import torch
 from skorch.callbacks import Callback
 from skorch.utils import to_numpy
 
-__all__ = ["valid_accuracy", "valid_macro_auroc", "DecodedTargets", "FiniteLoss",
-           "TrainingDiverged"]
+from ._sampling import dataset_labels
+
+__all__ = ["valid_accuracy", "valid_macro_auroc", "DecodedTargets", "LabelledTestData",
+           "FiniteLoss", "TrainingDiverged"]
 
 
 def _proba(net, X):
@@ -90,6 +93,36 @@ class DecodedTargets:
         if self.net.target_type_ == "multilabel-indicator":
             return y
         return self.net.classes_[np.asarray(y).astype(np.int64).reshape(-1)]
+
+
+class LabelledTestData:
+    """An ``EpochScoring``'s ``get_test_data`` that finds the labels of ecgsk's datasets.
+
+    Without prediction caching (``use_caching=False``) skorch reads the
+    labels only from its own ``skorch.dataset.Dataset``, so the scorer would
+    get ``y=None`` for ecgsk's datasets. This reads them from the dataset's
+    ``.y`` (through ``Subset``\\ s) and passes them through the callback's
+    ``target_extractor``.
+
+    Parameters
+    ----------
+    callback : skorch.callbacks.EpochScoring
+        The callback (a copy the net owns) whose class's ``get_test_data``
+        is wrapped.
+    """
+
+    def __init__(self, callback):
+        self.callback = callback
+
+    def __call__(self, dataset_train, dataset_valid, use_caching):
+        # The class's method: the instance's attribute is this object.
+        X_test, y_test, y_pred = type(self.callback).get_test_data(
+            self.callback, dataset_train, dataset_valid, use_caching)
+        if y_test is None and not use_caching:
+            y = dataset_labels(X_test)
+            if y is not None:
+                y_test = self.callback.target_extractor(y)
+        return X_test, y_test, y_pred
 
 
 class FiniteLoss(Callback):

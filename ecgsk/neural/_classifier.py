@@ -42,6 +42,7 @@ from .._validation import check_seed, check_signals
 from ._callbacks import (
     DecodedTargets,
     FiniteLoss,
+    LabelledTestData,
     TrainingDiverged,
     valid_accuracy,
     valid_macro_auroc,
@@ -892,7 +893,9 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         A user's scoring callback with skorch's default ``target_extractor``
         (such as ``EpochScoring("accuracy")``) is used through a copy whose
         targets are labels, as :meth:`predict` gives them, not the class
-        indices the net trains on (:class:`~ecgsk.neural._callbacks.DecodedTargets`).
+        indices the net trains on (:class:`~ecgsk.neural._callbacks.DecodedTargets`),
+        with or without prediction caching
+        (:class:`~ecgsk.neural._callbacks.LabelledTestData`).
         """
         super().initialize_callbacks()
         for i, (name, cb) in enumerate(self.callbacks_):
@@ -901,6 +904,8 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
                     and cb.scoring not in (valid_accuracy, valid_macro_auroc)):
                 cb = copy.copy(cb)  # the user's instance, a parameter, stays as it is
                 cb.target_extractor = DecodedTargets(self)
+                if hasattr(cb, "get_test_data"):  # EpochScoring, not BatchScoring
+                    cb.get_test_data = LabelledTestData(cb)
                 self.callbacks_[i] = name, cb
         if self._checkpoint_folder() is not None:
             # After the user's callbacks too: it restores and saves every other one.

@@ -731,8 +731,9 @@ class GrabValid(Callback):
         self.indices_ = np.asarray(dataset_valid.indices)
 
 
+@pytest.mark.parametrize("use_caching", [True, False])  # without caching skorch finds no y
 @pytest.mark.parametrize("labels", [np.array(["A", "N", "O"]), np.array([5, 7, 9]), None])
-def test_a_users_scoring_callback_sees_labels_as_predict_gives_them(labels):
+def test_a_users_scoring_callback_sees_labels_as_predict_gives_them(labels, use_caching):
     X, y = make_signals(90, n_classes=3)
     if labels is None:  # multi-label: the 0/1 matrix is its own label matrix
         X, y = make_multilabel(160)  # each label both on and off in the validation records
@@ -740,7 +741,8 @@ def test_a_users_scoring_callback_sees_labels_as_predict_gives_them(labels):
     else:
         y = labels[y]
         scorers = ["accuracy", "roc_auc_ovr", "f1_macro"]
-    mine = [EpochScoring(name, lower_is_better=False) for name in scorers]
+    mine = [EpochScoring(name, lower_is_better=False, use_caching=use_caching)
+            for name in scorers]
     clf = fast(max_epochs=2, patience=None, callbacks=[*mine, GrabValid()]).fit(X, y)
     idx = next(cb for _, cb in clf.callbacks_ if isinstance(cb, GrabValid)).indices_
     for name in scorers:  # each as sklearn scores the predictions of the validation records
