@@ -17,6 +17,7 @@ intervals:
 import hashlib
 import numbers
 import threading
+import warnings
 from collections import OrderedDict
 from fractions import Fraction
 
@@ -161,10 +162,18 @@ def _record_features(sig, fs, detector, min_beats):
 #: _GQRS_MAX_SWING, the signal is not in mV; beyond _GQRS_MAX_MV, gqrs overflows in wfdb.
 _GQRS_MAX_SWING = 100.0
 _GQRS_MAX_MV = 1e4
+#: Below this swing in every record of a batch (27 times under the smallest of those
+#: 800 records), the signals are in V or flat, and gqrs finds no beat in any of them.
+_GQRS_MIN_SWING = 0.01
 
 
 def _check_amplitude(signals, detector, owner):
-    """Name the first record too large for ``gqrs`` to be in mV (µV or ADC counts, say)."""
+    """Name the first record too large for ``gqrs`` to be in mV (µV or ADC counts, say).
+
+    Records that are all too small to be in mV (in V, say) get a warning,
+    not an error: one flat record (a lead off) is legitimate, and so is a
+    batch of them; its features are those of a record without beats.
+    """
     if detector != "gqrs" or not len(signals):
         return
     signals = np.asarray(signals).reshape(len(signals), -1, np.shape(signals)[-1])
@@ -183,6 +192,12 @@ def _check_amplitude(signals, detector, owner):
             f"{owner}: record {i} {what}; the QRS detector (gqrs) reads signals in mV, where "
             "an ECG spans a few mV. Convert the signals to mV (are they in uV or ADC "
             "counts?), or pass detector='xqrs'.")
+    if swing.max() < _GQRS_MIN_SWING:
+        warnings.warn(
+            f"{owner}: no record swings more than {swing.max():.3g} away from its median; "
+            "the QRS detector (gqrs) reads signals in mV, where an ECG spans a few mV, and "
+            "finds no beat in any of them. Convert the signals to mV (are they in V?).",
+            UserWarning, stacklevel=4)
 
 
 def _chunk_features(record_features, signals, *args):

@@ -275,3 +275,25 @@ def test_signals_not_in_mv_are_named_before_gqrs_reads_them(name, scale):
         cls(sampling_rate=100).fit_transform(X)
     rows = cls(sampling_rate=100, detector="xqrs").fit_transform(X)  # as the message offers
     assert rows.shape[0] == 3
+
+
+@pytest.mark.parametrize("name", ["RhythmFeatures", "BeatFeatures", "BeatTemplate"])
+def test_signals_in_volts_are_warned_about(name):
+    # gqrs finds no beat in a signal in V; every record is then a "no beats" row.
+    import warnings
+
+    import ecgsk.features
+
+    from ecgsk.datasets import make_synthetic_ecg
+
+    X, _ = make_synthetic_ecg(3, 1, 100, 5, random_state=0)
+    cls = getattr(ecgsk.features, name)
+    with pytest.warns(UserWarning, match=rf"{name}: no record swings more than .* away from its "
+                                         r"median; the QRS detector \(gqrs\) reads signals in "
+                                         r"mV.*\(are they in V\?\)"):
+        cls(sampling_rate=100).fit_transform(X / 1000)
+    X = X.copy()
+    X[1] = 0.0  # one flat record (a lead off) among records in mV: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cls(sampling_rate=100).fit_transform(X)
