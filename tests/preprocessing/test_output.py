@@ -1,13 +1,15 @@
-"""ecgsk/preprocessing/_output.py: a pipeline's set_output passes the signal steps."""
+"""ecgsk/preprocessing/_output.py: a pipeline's set_output and get_feature_names_out pass the
+signal steps."""
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 
 from ecgsk import preprocessing
 from ecgsk.features import StatisticalFeatures
-from ecgsk.preprocessing import BandpassFilter, Standardizer, WFDBLoader
+from ecgsk.preprocessing import Augmenter, BandpassFilter, LeadSelector, Standardizer, WFDBLoader
 
 SIGNAL_STEPS = [getattr(preprocessing, name) for name in preprocessing.__all__
                 if isinstance(getattr(preprocessing, name), type)
@@ -39,3 +41,17 @@ def test_a_pipeline_with_signal_steps_outputs_its_features_as_a_dataframe():
     np.testing.assert_allclose(table.to_numpy(), expected)
     signals = pipe[:-1].transform(X)
     assert isinstance(signals, np.ndarray) and signals.shape == X.shape
+
+
+def test_a_pipeline_with_signal_steps_gives_its_feature_names():
+    # Pipeline.get_feature_names_out asks every step; a signal step passes the names on.
+    X = np.random.default_rng(0).normal(size=(6, 12, 500)).astype(np.float32)
+    pipe = make_pipeline(LeadSelector(leads=["II", "V1"]), BandpassFilter(sampling_rate=100),
+                         Standardizer(), Augmenter(random_state=0),
+                         StatisticalFeatures(sampling_rate=100, lead_names=["II", "V1"]))
+    with pytest.raises(NotFittedError):
+        pipe[0].get_feature_names_out()
+    names = pipe.fit(X).get_feature_names_out()
+    assert list(names) == list(pipe[-1].get_feature_names_out())
+    assert names[0] == "II_mean" and len(names) == pipe.fit_transform(X).shape[1]
+    assert pipe[0].get_feature_names_out(["a", "b"]).tolist() == ["a", "b"]
