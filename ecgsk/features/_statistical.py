@@ -63,7 +63,7 @@ class StatisticalFeatures(BaseFeatures):
     n_samples_in_ : int
         Record length (samples) seen in :meth:`fit`.
     n_features_out_ : int
-        Number of output features, ``n_leads_in_ * (8 + len(percentiles) +
+        Number of output features, ``n_leads_in_ * (9 + len(percentiles) +
         len(bands))``.
     imputer_ : sklearn.impute.SimpleImputer
         The median imputer fitted on the training features (only with

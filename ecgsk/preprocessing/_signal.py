@@ -212,7 +212,8 @@ class PadTruncate(_SignalTransformer):
         if n_samples >= length:
             if starts is None:
                 start = 0 if self.crop == "left" else (n_samples - length) // 2
-                return np.ascontiguousarray(X[:, :, start:start + length])
+                # A copy even when nothing is cut: never the caller's own array.
+                return X[:, :, start:start + length].copy()
             idx = starts[:, None] + np.arange(length)
             return np.take_along_axis(X, idx[:, None, :], axis=2)
         out = np.full((n, n_leads, length), self.pad_value, dtype=np.float32)
@@ -294,6 +295,10 @@ class Resample(_SignalTransformer):
                 f"sampling_rate={self.sampling_rate!r} (ratio below 1/1000)."
             )
         self.up_, self.down_ = ratio.numerator, ratio.denominator
+
+    def _min_samples(self):
+        # padtype="line" fits a line to each record: through one sample, it is NaN.
+        return 1 if self.up_ == self.down_ else 2
 
     def _transform(self, X):
         if self.up_ == self.down_:

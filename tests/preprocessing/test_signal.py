@@ -351,6 +351,24 @@ def test_derivatives_bad_params(params, match):
         Derivatives(**params).fit(np.zeros((1, 1, 5)))
 
 
+def test_pad_truncate_never_returns_the_callers_array():
+    X = np.zeros((2, 1, 10), np.float32)  # already the length asked: nothing to cut
+    Xt = PadTruncate(length=10).fit(X).transform(X)
+    assert not np.shares_memory(Xt, X)
+    Xt *= 2  # a later in-place step must not write to the caller's records
+    assert_array_equal(X, 0)
+
+
+def test_resample_needs_two_samples_to_change_the_rate():
+    # resample_poly's padtype="line" fits a line through a record's samples:
+    # through one, every output sample was NaN.
+    resample = Resample(rate=500, sampling_rate=100).fit(np.zeros((1, 1, 5)))
+    with pytest.raises(ValueError, match="1 samples per record; at least 2"):
+        resample.transform(np.ones((1, 1, 1)))
+    same = Resample(rate=100, sampling_rate=100).fit(np.zeros((1, 1, 5)))
+    assert_array_equal(same.transform(np.ones((1, 1, 1))), np.ones((1, 1, 1)))
+
+
 def test_derivatives_need_two_samples():
     derivatives = Derivatives().fit(np.zeros((1, 1, 5)))
     with pytest.raises(ValueError, match="1 samples per record; at least 2"):
