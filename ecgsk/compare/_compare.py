@@ -282,19 +282,27 @@ def _fmt(value, low=None, high=None):
 
 
 class _Signals:
-    """Signals of a dataset at each (rate, length) asked, read once."""
+    """Signals of a dataset at each (rate, length) asked, read once.
 
-    def __init__(self, paths, cache_dir, n_jobs):
+    ``leads_of``, the training records' ``_Signals`` (read first), makes
+    these (the external records) read the training leads in their order: a
+    root whose headers list the same leads in another order would otherwise
+    hand each lead to the weights of another.
+    """
+
+    def __init__(self, paths, cache_dir, n_jobs, leads_of=None):
         self.paths, self.cache_dir, self.n_jobs = paths, cache_dir, n_jobs
+        self.leads_of = leads_of
         self._arrays = {}
         self.lead_names = None
 
     def get(self, rate, length):
         key = (float(rate), int(length))
         if key not in self._arrays:
+            leads = None if self.leads_of is None else self.leads_of.lead_names
             self._arrays[key], self.lead_names = load_signals(
                 self.paths, sampling_rate=rate, length=length, cache_dir=self.cache_dir,
-                n_jobs=self.n_jobs, return_lead_names=True)
+                n_jobs=self.n_jobs, return_lead_names=True, leads=leads)
         return self._arrays[key]
 
     def loaded(self):
@@ -345,7 +353,8 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
         folds; a full download loses the patients of ``data``'s training
         and validation records. Labels are matched to the training classes
         by name: classes unseen in training are dropped (multi-label
-        columns, single-label records).
+        columns, single-label records). Leads are matched by name too: the
+        records are read with the training records' leads, in their order.
     test_folds : list of int or None
         Score only these folds of ``test_data`` (PTB-XL ``strat_fold``):
         ``[10]`` scores a full download by the benchmark's protocol, on its
@@ -511,7 +520,8 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
     # Every record is read here, so an unreadable one (a truncated signal file, a bad
     # header, NaN samples) is a bad request: it fails before the store or a run exists.
     signals = _Signals(ds.X, cache_dir, n_jobs)
-    ext_signals = _Signals(ext.X, cache_dir, n_jobs) if ext is not None else None
+    ext_signals = (_Signals(ext.X, cache_dir, n_jobs, leads_of=signals) if ext is not None
+                   else None)
     for rate_length in sorted({_rate_length(m, ds) for m in modules.values()}):
         for each in (signals, ext_signals):
             if each is not None:

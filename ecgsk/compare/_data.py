@@ -502,18 +502,21 @@ def checkpoint_folder(cache_dir=None):
 
 
 def load_signals(paths, *, sampling_rate, length, cache_dir=None, n_jobs=1,
-                 return_lead_names=False):
+                 return_lead_names=False, leads=None):
     """Read records into float32 ``(n, leads, length)`` arrays.
 
     With :class:`~ecgsk.preprocessing.WFDBLoader`, resampling to
-    ``sampling_rate`` and padding or cropping to ``length`` samples. With
-    ``return_lead_names``, also the loader's ``lead_names_``. A record that
-    cannot be read (a truncated signal file, a bad header, NaN samples)
-    raises :class:`CompareError` naming it.
+    ``sampling_rate`` and padding or cropping to ``length`` samples, and
+    reading ``leads`` (names, in that order) when given, every lead of the
+    records otherwise. With ``return_lead_names``, also the loader's
+    ``lead_names_``. A record that cannot be read (a truncated signal file,
+    a bad header, NaN samples, a lead it lacks) raises :class:`CompareError`
+    naming it.
     """
     from ..preprocessing import WFDBLoader
 
-    loader = WFDBLoader(sampling_rate=sampling_rate, length=length, n_jobs=n_jobs,
+    loader = WFDBLoader(leads=None if leads is None else list(leads),
+                        sampling_rate=sampling_rate, length=length, n_jobs=n_jobs,
                         cache_dir=None if cache_dir is None else str(cache_dir))
     try:
         X = loader.fit_transform(np.asarray(paths))

@@ -3,6 +3,7 @@
 import contextlib
 import importlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -757,3 +758,40 @@ def test_predictions_of_many_labels_are_one_table(tracking_uri, tmp_path):
     np.testing.assert_array_equal(frame.filter(like="true_").to_numpy(), y)
     np.testing.assert_allclose(frame.filter(like="proba_").to_numpy(), proba, rtol=1e-5)
     assert frame.record.tolist() == [f"{i}_lr" for i in range(5)]
+
+
+def _rewrite_leads(record, keep):
+    """Rewrite the WFDB record ``record`` (path without suffix) with the leads ``keep``."""
+    import wfdb
+
+    rec = wfdb.rdrecord(str(record))
+    wfdb.wrsamp(record.name, fs=rec.fs, units=[rec.units[i] for i in keep],
+                sig_name=[rec.sig_name[i] for i in keep], p_signal=rec.p_signal[:, keep],
+                fmt=[rec.fmt[i] for i in keep], adc_gain=[rec.adc_gain[i] for i in keep],
+                baseline=[rec.baseline[i] for i in keep], write_dir=str(record.parent))
+
+
+def test_external_records_are_read_in_the_training_lead_order(ptbxl_root, tmp_path):
+    """An external root listing the same leads in another order is read in the training order.
+
+    Read in its own order, each lead would reach the weights learnt for another.
+    """
+    from ecgsk.compare._compare import CompareError, _Signals
+
+    _, train = copy_ptbxl(ptbxl_root, tmp_path / "train", per_fold=1)
+    _, other = copy_ptbxl(ptbxl_root, tmp_path / "other", per_fold=1)
+    for record in other:
+        _rewrite_leads(record, list(range(12))[::-1])
+    signals = _Signals([str(r) for r in train], None, 1)
+    expected = signals.get(100, 1000)
+    assert signals.lead_names[:2] == ["I", "II"]
+    own_order = _Signals([str(r) for r in other], None, 1)
+    assert own_order.lead_names is None and own_order.get(100, 1000).shape == expected.shape
+    assert own_order.lead_names[:2] == ["V6", "V5"]
+    ext = _Signals([str(r) for r in other], None, 1, leads_of=signals)
+    np.testing.assert_array_equal(ext.get(100, 1000), expected)
+    assert ext.lead_names == signals.lead_names
+    _rewrite_leads(other[3], list(range(11)))  # V6 ... II, without I: named, not read as 11
+    with pytest.raises(CompareError, match=rf"Record '{re.escape(str(other[3]))}' has no lead "
+                                           r"named 'I'"):
+        _Signals([str(r) for r in other], None, 1, leads_of=signals).get(100, 1000)
