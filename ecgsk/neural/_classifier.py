@@ -269,8 +269,9 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         length from those seen in ``fit``.
     window_stride : int or None, default=None
         Step between the prediction windows; ``None`` uses
-        ``max(1, crop_length // 2)``. A last window aligned to the end of the
-        record is added when the stride does not reach it.
+        ``max(1, crop_length // 2)``. At most ``crop_length``, so that no
+        sample falls between two windows. A last window aligned to the end
+        of the record is added when the stride does not reach it.
     window_aggregate : {"max", "mean"}, default="max"
         How the windows' probabilities are aggregated per class (for a
         multiclass softmax, the aggregated vector is renormalised to sum to 1).
@@ -575,6 +576,12 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         if self.window_stride is not None and self.crop_length is None:
             raise ValueError("window_stride is set but crop_length is None; "
                              "sliding windows need crop_length.")
+        if self.window_stride is not None and self.window_stride > self.crop_length:
+            raise ValueError(
+                f"window_stride={self.window_stride} is longer than crop_length="
+                f"{self.crop_length}: the windows would skip samples between them. Pass "
+                "window_stride <= crop_length (the benchmark's 2.5 s windows: "
+                "crop_length=250, window_stride=125 at 100 Hz).")
         if self.window_aggregate not in ("max", "mean"):
             raise ValueError(
                 f"window_aggregate must be 'max' or 'mean', got {self.window_aggregate!r}.")
@@ -632,6 +639,9 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
 
     def _check_augment(self):
         aug = self.augment
+        if isinstance(aug, type):  # augment=Augmenter: its augment_batch is unbound
+            raise ValueError(f"augment must be an instance, such as {aug.__name__}(), not "
+                             f"the class {aug.__name__}.")
         if aug is None or hasattr(aug, "augment_batch"):
             return
         ops = aug if isinstance(aug, (list, tuple)) else [aug]

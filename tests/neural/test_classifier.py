@@ -20,6 +20,7 @@ from torch import nn
 
 from ecgsk.neural import ECGNetClassifier, FocalLoss
 from ecgsk.neural import _classifier
+from ecgsk.preprocessing import Augmenter
 
 CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="CUDA paths need a GPU; CI has none")
@@ -359,7 +360,11 @@ def test_partial_fit_with_classes_and_continuation():
     ({"window_stride": 4}, "window_stride is set but crop_length is None"),
     ({"crop_length": 100}, "X has 64 samples per record, fewer than crop_length=100; pad"),
     ({"amp_dtype": "float8"}, "amp_dtype must be"),
+    ({"crop_length": 16, "window_stride": 32}, "window_stride=32 is longer than "
+                                               "crop_length=16: the windows would skip"),
     ({"augment": 3}, "augment must be None, an object with augment_batch"),
+    ({"augment": Augmenter}, r"augment must be an instance, such as Augmenter\(\), not the "
+                             "class Augmenter"),
     ({"train_split": "holdout"}, "train_split must be 'auto', None or a callable"),
     ({"random_state": "abc"}, r"random_state must be None, an int or a numpy RandomState, got 'abc'"),
     ({"verbose": "loud"}, "verbose must be an integer >= 0, got 'loud'"),
