@@ -80,6 +80,10 @@ def _as_2d(y_true, y_score, name="y_score"):
     if y_true.shape != y_score.shape:
         raise ValueError(f"y_true has shape {y_true.shape} but {name} has shape "
                          f"{y_score.shape}.")
+    bad = np.flatnonzero(~np.isfinite(y_score).all(axis=1))
+    if bad.size:
+        raise ValueError(f"{name} holds NaN or infinite values in {bad.size} record(s), the "
+                         f"first at record {bad[0]}; a score needs finite values.")
     return y_true, y_score
 
 
@@ -225,7 +229,7 @@ def sensitivity_specificity(y_true, y_pred):
     Parameters
     ----------
     y_true : array-like of shape (n,) or (n, n_classes)
-        Binary labels, or a 0/1 indicator matrix; nonzero is positive.
+        0/1 labels, or a 0/1 indicator matrix.
     y_pred : array-like of shape (n,) or (n, n_classes)
         Binary predictions of the same shape; nonzero is positive.
 

@@ -74,6 +74,10 @@ def check_targets(y_true, proba, classes):
                          f"got shape {proba.shape}.")
     if len(y) != len(proba):
         raise ValueError(f"y_true has {len(y)} records but proba has {len(proba)}.")
+    bad = np.flatnonzero(~np.isfinite(proba).all(axis=1))
+    if bad.size:
+        raise ValueError(f"proba holds NaN or infinite values in {bad.size} record(s), the "
+                         f"first at record {bad[0]}.")
     multilabel = y.ndim == 2
     if multilabel:
         if y.shape[1] != len(classes):

@@ -60,6 +60,19 @@ def test_sensitivity_specificity_names_y_pred_of_the_wrong_shape():
         sensitivity_specificity(np.zeros((4, 2)), np.zeros((4, 3)))
 
 
+@pytest.mark.parametrize("metric", [macro_auroc, per_class_auroc, tune_thresholds,
+                                    sensitivity_specificity,
+                                    lambda y, p: bootstrap_ci(macro_auroc, y, p, n_boot=5)])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_score_that_is_not_finite_is_named_with_its_record(metric, bad):
+    y = np.array([0, 1] * 5)
+    score = np.linspace(0, 1, 10)
+    score[3] = bad
+    with pytest.raises(ValueError, match=r"holds NaN or infinite values in 1 record\(s\), the "
+                                         r"first at record 3"):
+        metric(y, score)
+
+
 def test_sensitivity_specificity_by_hand():
     y = np.array([[1, 0], [1, 1], [0, 0], [0, 1]])
     p = np.array([[1, 0], [0, 1], [0, 1], [0, 1]])

@@ -7,6 +7,7 @@ from matplotlib.figure import Figure
 from ecgsk.plots import (
     plot_confusion_matrix,
     plot_pr_curves,
+    plot_reliability_diagram,
     plot_roc_curves,
     plot_training_history,
 )
@@ -49,6 +50,15 @@ def test_confusion_matrix_errors():
         plot_confusion_matrix([0, 1], [0, 1, 1], ["a", "b"])
     with pytest.raises(ValueError, match="columns"):
         plot_confusion_matrix(np.eye(3, dtype=int), np.eye(3, dtype=int), ["a", "b"])
+
+
+@pytest.mark.parametrize("plot", [plot_roc_curves, plot_pr_curves, plot_reliability_diagram])
+def test_probabilities_that_are_not_finite_are_refused(plot):
+    proba = np.linspace(0, 1, 10)
+    proba[5] = np.nan  # the reliability diagram drew it, with a "Brier nan" legend
+    with pytest.raises(ValueError, match=r"proba holds NaN or infinite values in 1 "
+                                         r"record\(s\), the first at record 5"):
+        plot(np.array([0, 1] * 5), proba, ["neg", "pos"])
 
 
 def test_roc_curves_one_per_class_and_skipped_class(rng):
