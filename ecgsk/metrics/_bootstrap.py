@@ -1,6 +1,7 @@
 """Bootstrap confidence intervals and the paired bootstrap test."""
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -65,7 +66,9 @@ def bootstrap_ci(metric, y_true, y_score, *, n_boot=1000, confidence=0.95, rando
     Records are resampled with replacement; resamples on which the metric is
     undefined (a class absent) are left out. A resample of a label matrix in
     which a column that holds both values on all records holds only one is
-    drawn again (as Strodthoff et al. 2020 do for PTB-XL).
+    drawn again (as Strodthoff et al. 2020 do for PTB-XL). An interval that
+    rests on fewer than half of ``n_boot`` resamples is returned with a
+    warning that says on how many.
 
     Parameters
     ----------
@@ -114,6 +117,11 @@ def bootstrap_ci(metric, y_true, y_score, *, n_boot=1000, confidence=0.95, rando
     stats = stats[~np.isnan(stats)]
     if stats.size == 0:
         return point, np.nan, np.nan
+    if stats.size < n_boot / 2:
+        warnings.warn(
+            f"bootstrap_ci: the interval rests on {stats.size} of {n_boot} resamples; the "
+            "others lost a class of y_true, or the metric was undefined on them. Score more "
+            "records for a reliable interval.", UserWarning, stacklevel=2)
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(stats, [tail, 100 - tail])
     return point, float(low), float(high)

@@ -120,6 +120,25 @@ def test_bootstrap_ci_covers_and_narrows():
         bootstrap_ci(accuracy_score, y, p, n_boot=50, random_state=3)
 
 
+def test_bootstrap_ci_says_when_few_resamples_are_left():
+    # 25 labels, each positive in one record: nearly every resample loses one,
+    # and is drawn again until the draws run out. Silent, the "interval" was
+    # the metric of one or two resamples.
+    import warnings
+
+    n, k = 200, 25
+    y = np.zeros((n, k), int)
+    y[np.random.RandomState(0).choice(n, k, replace=False), np.arange(k)] = 1
+    score = np.random.RandomState(0).rand(n, k)
+    with pytest.warns(UserWarning, match=r"bootstrap_ci: the interval rests on \d of 20 "
+                                         r"resamples; the others lost a class of y_true"):
+        bootstrap_ci(macro_auroc, y, score, n_boot=20)
+    y = (np.arange(n) % 2)[:, None] * np.ones(2, int)  # every resample keeps both classes
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bootstrap_ci(macro_auroc, y, score[:, :2], n_boot=20)
+
+
 def test_paired_bootstrap_detects_difference_and_no_difference():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 400)
