@@ -197,7 +197,8 @@ def explain(estimator, X, *, method="auto", target=None, y=None, layer=None, n_s
         record when None (for a binary net, by its ``threshold``; for
         multi-label nets, the label with the largest logit).
     y : array-like or None
-        Targets of ``X`` (indices or indicator matrix), for permutation.
+        Targets of ``X``, for permutation: labels of ``estimator.classes_``,
+        class indices in their order, or an indicator matrix.
     layer : torch.nn.Module, str or None
         Grad-CAM layer (see :func:`grad_cam`).
     n_segments, n_repeats, scoring, n_classes, random_state

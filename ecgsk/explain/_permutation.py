@@ -140,10 +140,12 @@ def auroc_score(estimator, X, y, n_classes=None):
     X : array-like
         The records, as ``estimator`` takes them.
     y : array-like of shape (n,) or (n, n_classes)
-        Class indices, or a 0/1 indicator matrix.
+        Labels of ``estimator.classes_`` (strings too), class indices in
+        the order of ``estimator.classes_``, or a 0/1 indicator matrix.
     n_classes : int, default=None
         Number of classes (at least 2 probability columns are asked for);
-        the columns of ``y``, or ``max(y) + 1``, when None.
+        when None, the length of ``estimator.classes_``, else the columns
+        of ``y``, or ``max(y) + 1``.
 
     Returns
     -------
@@ -170,9 +172,10 @@ def auroc_score(estimator, X, y, n_classes=None):
 
     from ..tracking import predict_proba_matrix
 
-    y = np.asarray(y)
+    y, classes = _class_indices(estimator, y)
     if n_classes is None:
-        n_classes = y.shape[1] if y.ndim == 2 else int(y.max()) + 1
+        n_classes = (y.shape[1] if y.ndim == 2 else len(classes) if classes is not None
+                     else int(y.max()) + 1)
     proba = predict_proba_matrix(estimator, X, max(n_classes, 2))
     indicator = y if y.ndim == 2 else (y[:, None] == np.arange(proba.shape[1])).astype(int)
     scores = [roc_auc_score(indicator[:, j], proba[:, j]) for j in range(proba.shape[1])
@@ -181,6 +184,31 @@ def auroc_score(estimator, X, y, n_classes=None):
         raise ValueError("no class has both positive and negative records in y: AUROC is "
                          "undefined; pass more records or another scoring.")
     return float(np.mean(scores))
+
+
+def _class_indices(estimator, y):
+    """``y`` as class indices into ``estimator.classes_`` (or as given), and those classes.
+
+    Single-label ``y`` whose values are all labels of ``classes_`` is mapped
+    to their positions, which are the columns of ``predict_proba``; other
+    integer ``y`` is read as indices already. A label matrix is returned as
+    it is.
+    """
+    y = np.asarray(y)
+    classes = getattr(estimator, "classes_", None)
+    classes = None if classes is None or np.ndim(classes) != 1 else np.asarray(classes)
+    if y.ndim != 1:
+        return y, classes
+    if classes is not None and np.isin(y, classes).all():
+        position = {label: i for i, label in enumerate(classes.tolist())}
+        return np.array([position[label] for label in y.tolist()], dtype=np.int64), classes
+    if y.dtype.kind not in "iu":
+        shown = [v for v in dict.fromkeys(y.tolist()) if classes is None or v not in classes]
+        raise ValueError(
+            f"y holds {shown[:3]!r}, which are not labels of the estimator's classes_ "
+            f"({None if classes is None else classes.tolist()!r}); pass its labels, or "
+            "class indices in the order of classes_.")
+    return y, classes
 
 
 def permutation_importance_signal(estimator, X, y, *, n_segments=10, n_repeats=3,
@@ -194,7 +222,8 @@ def permutation_importance_signal(estimator, X, y, *, n_segments=10, n_repeats=3
     X : array-like of shape (n, leads, samples)
         Held-out signals (the importance of what the model *uses* on new data).
     y : array-like of shape (n,) or (n, n_classes)
-        Class indices, or a 0/1 indicator matrix.
+        Labels of ``estimator.classes_`` (strings too), class indices in
+        the order of ``estimator.classes_``, or a 0/1 indicator matrix.
     n_segments : int, default=10
         Equal time segments per lead (1 s each for a 10 s record).
     n_repeats : int, default=3
@@ -205,8 +234,7 @@ def permutation_importance_signal(estimator, X, y, *, n_segments=10, n_repeats=3
         scoring name or ``scorer(estimator, X, y)``, through
         :func:`sklearn.metrics.check_scoring`.
     n_classes : int or None
-        Number of classes for the default scorer (columns of ``y`` or
-        ``max(y) + 1`` when None).
+        Number of classes for the default scorer (see :func:`auroc_score`).
     random_state : int, default=0
         Seeds the permutations (:func:`numpy.random.default_rng`); an int gives
         the same importances every time.

@@ -167,3 +167,48 @@ def test_compare_explain_logs_relevance_maps(tracking_uri, signal_cache, ptbxl_r
         assert meta["ecgsk_input_shape"] == [12, 500]
         assert meta["ecgsk_task_type"] == "multilabel"
         assert len(meta["ecgsk_thresholds"]) == 5
+
+
+@pytest.fixture(scope="module")
+def three_classes():
+    """Records of classes "N", "A" and "~" (CinC's noisy), each told by its own lead."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(150, 3, 40)).astype(np.float32)
+    codes = np.arange(150) % 3
+    X[np.arange(150), codes, :10] += 0.8
+    labels = np.array(["N", "A", "~"])[codes]
+    pipe = Pipeline([("flat", FunctionTransformer(_flatten)),
+                     ("clf", LogisticRegression(C=0.05, max_iter=500))])
+    return pipe.fit(X[:90], labels[:90]), X[90:], labels[90:]
+
+
+def test_labels_are_scored_against_the_columns_of_their_classes(three_classes):
+    # CinC's y is strings; predict_proba's columns follow the sorted classes_ (A, N, ~).
+    from sklearn.metrics import roc_auc_score
+
+    pipe, X, labels = three_classes
+    proba = pipe.predict_proba(X)
+    expected = np.mean([roc_auc_score(labels == c, proba[:, j])
+                        for j, c in enumerate(pipe.classes_)])
+    assert 0.6 < expected < 1  # not a perfect score, which any column order would reach
+    assert auroc_score(pipe, X, labels) == pytest.approx(expected)
+    indices = np.searchsorted(pipe.classes_, labels)  # indices in classes_' order: the same
+    assert auroc_score(pipe, X, indices) == pytest.approx(expected)
+    result = explain(pipe, X, method="permutation", y=labels, n_segments=2, n_repeats=1)
+    assert result.permutation.baseline_score == pytest.approx(expected)
+    with pytest.raises(ValueError, match=r"y holds \['Q'\], which are not labels of the "
+                                         r"estimator's classes_ \(\['A', 'N', '~'\]\)"):
+        auroc_score(pipe, X, np.where(labels == "N", "Q", labels))
+
+
+def test_records_without_the_last_class_are_scored_with_every_column(three_classes):
+    # n_classes came from max(y) + 1 of the records explained: 2 here, for 3 columns.
+    pipe, X, labels = three_classes
+    keep = labels != "~"
+    indices = np.searchsorted(pipe.classes_, labels[keep])
+    assert indices.max() == 1
+    score = auroc_score(pipe, X[keep], indices)
+    assert score == pytest.approx(auroc_score(pipe, X[keep], labels[keep]))
+    result = explain(pipe, X[keep], method="permutation", y=indices, n_segments=2,
+                     n_repeats=1)
+    assert result.permutation.baseline_score == pytest.approx(score)
