@@ -1,5 +1,9 @@
 """The ``members`` parameter of the named ensemble pipelines, checked in one place."""
 
+import numbers
+
+import numpy as np
+
 __all__ = ["check_members"]
 
 
@@ -48,6 +52,7 @@ def check_members(members, known, *, n_seeds=1):
     unknown = sorted(set(members) - set(known), key=str)
     if unknown or not members:
         raise ValueError(f"members must be a non-empty subset of {known}, got {members!r}.")
-    if int(n_seeds) < 1:
-        raise ValueError(f"n_seeds must be at least 1, got {n_seeds!r}.")
+    if (isinstance(n_seeds, (bool, np.bool_)) or not isinstance(n_seeds, numbers.Integral)
+            or n_seeds < 1):  # int("x") named nothing; int(1.5) and True passed as 1
+        raise ValueError(f"n_seeds must be an integer >= 1, got {n_seeds!r}.")
     return members

@@ -186,7 +186,10 @@ def test_late_fusion_names_and_weights(rng):
     ("features", 1, r"a sequence of member names such as \('features',\), not the string"),
     ((), 1, r"non-empty subset of \('seresnet', 'features'\), got \(\)"),
     (("features", "svm"), 1, r"non-empty subset .* got \('features', 'svm'\)"),
-    (("features",), 0, "n_seeds must be at least 1, got 0"),
+    (("features",), 0, "n_seeds must be an integer >= 1, got 0"),
+    (("features",), 1.5, "n_seeds must be an integer >= 1, got 1.5"),  # was 1 seed
+    (("features",), True, "n_seeds must be an integer >= 1, got True"),
+    (("features",), "x", "n_seeds must be an integer >= 1, got 'x'"),  # int('x') named nothing
 ])
 def test_check_members_names_what_is_wrong(members, n_seeds, match):
     with pytest.raises(ValueError, match=match):
@@ -200,7 +203,7 @@ def test_the_ensemble_pipelines_check_members_alike(pipeline):
     module = load_pipeline_module(pipeline)
     with pytest.raises(ValueError, match="not the string 'features'"):
         module.make_pipeline(members="features")
-    with pytest.raises(ValueError, match="n_seeds must be at least 1"):
+    with pytest.raises(ValueError, match="n_seeds must be an integer >= 1"):
         module.make_pipeline(n_seeds=0)
     ens = module.make_pipeline(members=["features"])  # any sequence, as before
     assert [name for name, _ in ens.estimators] == ["features"]
