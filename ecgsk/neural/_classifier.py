@@ -226,7 +226,9 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         ``skorch.dataset.ValidSplit``); it receives the encoded targets.
     valid_size : float, int or None, default=0.1
         Fraction (in ``(0, 1)``) or number of records held out by
-        ``train_split="auto"``; ``None`` disables validation.
+        ``train_split="auto"``; ``None`` disables validation. With
+        ``fit(X, y, groups=...)``, the fraction or number of groups
+        (patients) held out, whole.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, the validation split, the shuffling,
         the balanced sampler, random crops and augmentation. With an int, two
@@ -1060,11 +1062,15 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             return None, None
         return os.path.join(os.fspath(folder), f"ecgnet-{fingerprint}.pt"), fingerprint
 
-    def _run_fit(self, X, y_enc, initialize, routing, fit_params):
+    #: The ``groups`` of the fit under way, for :meth:`get_split_datasets` (None after it).
+    _fit_groups = None
+
+    def _run_fit(self, X, y_enc, initialize, routing, fit_params, groups=None):
         # A fresh fit resumes from its checkpoint, if an interrupted run of it left one;
         # partial_fit (a first one too) and warm starts neither write nor read one.
         fresh_fit = initialize and routing == "fit"
-        path, fingerprint = self._checkpoint_path(X, y_enc) if fresh_fit else (None, None)
+        split_on = y_enc if groups is None else (y_enc, groups)  # other groups, other split
+        path, fingerprint = self._checkpoint_path(X, split_on) if fresh_fit else (None, None)
         resume = read_checkpoint(path, fingerprint)
         if resume is not None:
             fit_params = {**fit_params, "epochs": max(self.max_epochs - resume["epochs"], 0)}
@@ -1088,7 +1094,11 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
                 if checkpoint is not None:
                     checkpoint.path, checkpoint.fingerprint = path, fingerprint
                     checkpoint.resume = resume
-                super().partial_fit(X, y_enc, _routing_method=routing, **fit_params)
+                self._fit_groups = groups
+                try:
+                    super().partial_fit(X, y_enc, _routing_method=routing, **fit_params)
+                finally:
+                    del self._fit_groups  # back to the class's None: nothing is pickled
         except (KeyboardInterrupt, SystemExit):
             raise  # interrupted (Ctrl-C, SIGTERM): the checkpoint stays for the rerun
         except BaseException:
@@ -1155,7 +1165,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             self._forget_fit()
         return self
 
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y, groups=None, **fit_params):
         """Fit the network on signals ``X`` and labels ``y``.
 
         The module is built anew unless ``warm_start=True`` and the net is
@@ -1168,6 +1178,13 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         y : array-like of shape (n_records,) or (n_records, n_labels)
             Labels (any type), or a 0/1 indicator matrix (ndarray or
             DataFrame) for multi-label classification.
+        groups : array-like of shape (n_records,) or None, default=None
+            Patient (or other group) of each record. The validation split
+            of ``train_split="auto"`` then holds whole groups out
+            (:class:`~sklearn.model_selection.GroupShuffleSplit`), so that
+            early stopping and the learning-rate schedule never validate on
+            a patient the network trains on; a ``train_split`` callable gets
+            them as ``groups=``. In a pipeline: ``fit(X, y, net__groups=g)``.
         **fit_params : dict
             Passed to the module's ``forward`` and to ``train_split``.
 
@@ -1183,9 +1200,10 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         reset = not (self.warm_start and self.__sklearn_is_fitted__())
         with self._unfitted_on_error(reset):
             X, y_enc = self._check_fit_data(X, y, reset)
-            return self._run_fit(X, y_enc, reset, "fit", fit_params)
+            return self._run_fit(X, y_enc, reset, "fit", fit_params,
+                                 groups=self._check_groups(groups, len(X)))
 
-    def partial_fit(self, X, y, classes=None, **fit_params):
+    def partial_fit(self, X, y, classes=None, groups=None, **fit_params):
         """Train for ``max_epochs`` more epochs without re-initialising.
 
         Parameters
@@ -1195,6 +1213,8 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         classes : array-like or None, default=None
             All class labels, needed on the first call when a batch of ``y``
             may not show every class (binary/multiclass targets only).
+        groups : array-like of shape (n_records,) or None, default=None
+            Patient of each record, for the validation split (see :meth:`fit`).
         **fit_params : dict
             Passed to the module's ``forward`` and to ``train_split``.
 
@@ -1205,30 +1225,55 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         reset = not self.__sklearn_is_fitted__()
         with self._unfitted_on_error(reset):
             X, y_enc = self._check_fit_data(X, y, reset, classes=classes)
-            return self._run_fit(X, y_enc, reset, "partial_fit", fit_params)
+            return self._run_fit(X, y_enc, reset, "partial_fit", fit_params,
+                                 groups=self._check_groups(groups, len(X)))
+
+    @staticmethod
+    def _check_groups(groups, n_records):
+        """``groups`` as a 1-D array of one group per record, or None."""
+        if groups is None:
+            return None
+        groups = np.asarray(groups)
+        if groups.ndim != 1 or len(groups) != n_records:
+            raise ValueError(f"groups must hold one group per record ({n_records}), got "
+                             f"shape {groups.shape}.")
+        return groups
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """Split into training and validation datasets (see ``train_split``)."""
         dataset = self.get_dataset(X, y)
         train_split = self.train_split
+        groups = self._fit_groups
         if isinstance(train_split, str):
-            train_split = self._auto_valid_split(y) if self.valid_size is not None else None
+            train_split = (self._auto_valid_split(y, groups) if self.valid_size is not None
+                           else None)
         if not train_split:
             return dataset, None
+        if groups is not None:
+            fit_params = {**fit_params, "groups": groups}
         if y is None:
             return train_split(dataset, **fit_params)
         return train_split(dataset, y, **fit_params)
 
-    def _auto_valid_split(self, y):
-        from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+    def _auto_valid_split(self, y, groups=None):
+        from sklearn.model_selection import (
+            GroupShuffleSplit,
+            ShuffleSplit,
+            StratifiedShuffleSplit,
+        )
 
-        n = len(y)
+        n = len(y) if groups is None else len(np.unique(groups))
         size = self.valid_size
+        what = "records" if groups is None else "groups"
         n_valid = int(size) if isinstance(size, numbers.Integral) else math.ceil(size * n)
         if n_valid >= n:
             raise ValueError(
-                f"valid_size={size!r} leaves no training records out of {n}; lower it "
+                f"valid_size={size!r} leaves no training {what} out of {n}; lower it "
                 "or set train_split=None.")
+        if groups is not None:  # whole patients out; GroupShuffleSplit cannot stratify
+            cv = GroupShuffleSplit(n_splits=1, test_size=size,
+                                   random_state=getattr(self, "split_seed_", None))
+            return ValidSplit(cv, stratified=False)
         stratify = False
         if self.target_type_ != _MULTILABEL:
             counts = np.bincount(np.asarray(y).astype(np.int64))

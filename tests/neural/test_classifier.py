@@ -736,6 +736,39 @@ class GrabValid(Callback):
         self.indices_ = np.asarray(dataset_valid.indices)
 
 
+def _validated(clf):
+    return next(cb for _, cb in clf.callbacks_ if isinstance(cb, GrabValid)).indices_
+
+
+def test_groups_hold_whole_patients_out_of_the_validation_split():
+    from sklearn.model_selection import GroupKFold
+    from sklearn.pipeline import make_pipeline
+    from skorch.dataset import ValidSplit
+
+    X, y = make_signals(60)
+    groups = np.arange(60) // 3  # 20 patients of 3 records
+    plain = fast(max_epochs=1, callbacks=[GrabValid()]).fit(X, y)
+    assert len(set(groups[_validated(plain)])) > 2  # records of 6 patients: leaked
+    clf = fast(max_epochs=1, callbacks=[GrabValid()]).fit(X, y, groups=groups)
+    valid = _validated(clf)
+    assert len(valid) == 6 and len(set(groups[valid])) == 2  # valid_size=0.1 of the patients
+    assert not set(groups[valid]) & set(np.delete(groups, valid))
+    assert "_fit_groups" not in clf.__dict__  # nothing of the fit's groups is kept
+    mine = fast(max_epochs=1, callbacks=[GrabValid()],  # a train_split callable gets them
+                train_split=ValidSplit(GroupKFold(5))).fit(X, y, groups=groups)
+    assert not set(groups[_validated(mine)]) & set(np.delete(groups, _validated(mine)))
+    pipe = make_pipeline(fast(max_epochs=1, callbacks=[GrabValid()]))  # routed by name
+    pipe.fit(X, y, ecgnetclassifier__groups=groups)
+    np.testing.assert_array_equal(_validated(pipe[-1]), valid)
+    partial = fast(max_epochs=1, callbacks=[GrabValid()]).partial_fit(X, y, groups=groups)
+    np.testing.assert_array_equal(_validated(partial), valid)
+    with pytest.raises(ValueError, match=r"groups must hold one group per record \(60\), got "
+                                         r"shape \(5,\)"):
+        fast(max_epochs=1).fit(X, y, groups=groups[:5])
+    with pytest.raises(ValueError, match="valid_size=20 leaves no training groups out of 20"):
+        fast(max_epochs=1, valid_size=20).fit(X, y, groups=groups)
+
+
 @pytest.mark.parametrize("use_caching", [True, False])  # without caching skorch finds no y
 @pytest.mark.parametrize("labels", [np.array(["A", "N", "O"]), np.array([5, 7, 9]), None])
 def test_a_users_scoring_callback_sees_labels_as_predict_gives_them(labels, use_caching):
