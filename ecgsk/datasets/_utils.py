@@ -51,9 +51,9 @@ def resolve_root(root, *, marker, name, download, subdirs=()):
     where = " or ".join(str(c / marker) for c in candidates)
     other = next((other for other, (mark, subs) in _MARKERS.items() if other != name
                   and any((root / s / mark).is_file() for s in (*subs, "."))), None)
-    below = _folder_below(root, marker, subdirs, name)
-    if below is not None:
-        hint = f" It is in {below}: point at that folder."
+    nearby = _nearby_folder(root, marker, subdirs, name)
+    if nearby is not None:
+        hint = f" {nearby}"
     elif other:
         hint = (f" It holds {other} records, not {name} ones: point at the {name} folder, "
                 f"or read this one as {other}.")
@@ -63,27 +63,35 @@ def resolve_root(root, *, marker, name, download, subdirs=()):
     raise FileNotFoundError(f"no {name} data at {root}: {where} does not exist.{hint}")
 
 
-def _folder_below(root, marker, subdirs, name):
-    """The first folder one level below ``root`` that holds ``name``'s data, or None.
+def _nearby_folder(root, marker, subdirs, name):
+    """A folder near ``root`` that holds ``name``'s data, as a hint's text, or None.
 
-    A data root such as ``data/`` (PTB-XL in ``data/ptb-xl``) is a common
-    slip; naming the folder beats suggesting a download of data that is there.
-    ``_MARKERS[name]`` counts too (a PTB Diagnostic subset may lack
-    ``RECORDS``); a folder that holds another dataset's marker is passed over
-    (PTB-XL also ships a ``RECORDS`` file).
+    A data root one level too high (``data/``, PTB-XL in ``data/ptb-xl``)
+    or too deep (PTB-XL's ``records100/``) is a common slip; naming the
+    folder beats suggesting a download of data that is there (or, deep
+    inside a dataset, a second copy of it). Children are tried first, then
+    the parent and grandparent. ``_MARKERS[name]`` counts too (a PTB
+    Diagnostic subset may lack ``RECORDS``); a folder that holds another
+    dataset's marker is passed over (PTB-XL also ships a ``RECORDS`` file).
     """
     def holds(folder, mark, subs):
         return any((folder / s / mark).is_file() for s in (*subs, "."))
 
+    def holds_it(folder):
+        return (holds(folder, marker, subdirs) or holds(folder, *_MARKERS[name])) and not any(
+            holds(folder, mark, subs) for other, (mark, subs) in _MARKERS.items()
+            if other != name)
+
     try:
         children = sorted(c for c in root.iterdir() if c.is_dir())
     except OSError:
-        return None
-    for child in children:
-        if (holds(child, marker, subdirs) or holds(child, *_MARKERS[name])) and not any(
-                holds(child, mark, subs) for other, (mark, subs) in _MARKERS.items()
-                if other != name):
-            return child
+        children = []
+    below = next((child for child in children if holds_it(child)), None)
+    if below is not None:
+        return f"It is in {below}: point at that folder."
+    above = next((parent for parent in list(root.parents)[:2] if holds_it(parent)), None)
+    if above is not None:
+        return f"It is in {above}, above this folder: point at that folder."
     return None
 
 

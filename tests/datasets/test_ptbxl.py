@@ -180,6 +180,17 @@ def test_a_root_one_level_too_high_names_the_folder_below(tmp_path, ptbxl_root, 
         assert str(err.value).endswith(f"It is in {tmp_path / folder}: point at that folder.")
 
 
+def test_a_root_inside_the_dataset_names_the_folder_above(ptbxl_root):
+    # records100/ of PTB-XL: the download it suggested would nest a second copy there.
+    with pytest.raises(FileNotFoundError) as err:
+        load_ptbxl(ptbxl_root / "records100")
+    assert str(err.value).endswith(f"It is in {ptbxl_root.resolve()}, above this folder: "
+                                   "point at that folder.")
+    with pytest.raises(FileNotFoundError) as err:
+        load_ptbxl(ptbxl_root / "records100" / "00000")  # two levels down
+    assert f"It is in {ptbxl_root.resolve()}, above" in str(err.value)
+
+
 def test_empty_selection(tmp_path, ptbxl_root):
     # A copy of the metadata whose records are all absent: nothing to select.
     import shutil
