@@ -116,6 +116,9 @@ def main(argv=None):
         return 2
     for note in result.model.notes or []:
         print(f"note: {note}", file=sys.stderr)
+    if args.threshold is not None and result.thresholds is None and result.records:
+        print(f"note: --threshold applies to multi-label and binary models; this "
+              f"{result.task_type} model predicts the most probable class.", file=sys.stderr)
     if not args.quiet:
         print(format_prediction(result, show_rejected=False), end="")
     for rej in result.rejected:

@@ -461,6 +461,32 @@ def test_model_without_metadata_uses_record_as_is_with_notes(trained, tmp_path, 
     assert result.signals.shape == (1, 12, LENGTH)
 
 
+def test_a_threshold_a_multiclass_model_cannot_use_is_said(trained, tmp_path, empty_store,
+                                                           capsys):
+    # It was ignored without a word: the most probable class, whatever --threshold said.
+    uri = new_store(empty_store, tmp_path / "multiclass")
+    previous = mlflow.get_tracking_uri()
+    setup_tracking(uri, "multiclass")
+    loader = WFDBLoader(sampling_rate=RATE, length=LENGTH)
+    X = loader.fit_transform([trained["record"]] * 6)
+    X = X + np.random.default_rng(0).normal(scale=0.1, size=X.shape).astype(np.float32)
+    pipe = Pipeline([("stats", _lead_stats()), ("clf", LogisticRegression())])
+    pipe.fit(X, np.array(["A", "B", "C"] * 2))
+    try:
+        with tracked_run("multiclass") as run:
+            log_model(pipe, classes=["A", "B", "C"], input_example=X[:1], sampling_rate=RATE,
+                      lead_names=loader.lead_names_, task_type="multiclass")
+    finally:
+        mlflow.set_tracking_uri(previous)
+    model = f"runs:/{run.info.run_id}/model"
+    assert main([model, str(trained["record"]), "-q", "--tracking-uri", uri]) == 0
+    assert "--threshold" not in capsys.readouterr().err
+    assert main([model, str(trained["record"]), "-q", "--tracking-uri", uri,
+                 "--threshold", "0.9"]) == 0
+    assert ("note: --threshold applies to multi-label and binary models; this multiclass "
+            "model predicts the most probable class.") in capsys.readouterr().err
+
+
 def _model(task_type=None, thresholds=None, classes=("A", "B", "C")):
     return ECGModel(uri="m", pyfunc=None, classes=list(classes), n_leads=1, n_samples=10,
                     task_type=task_type, thresholds=thresholds)
