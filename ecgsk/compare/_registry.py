@@ -209,12 +209,16 @@ def validate_pipeline_module(module):
     for attr in ("make_pipeline", "search_space"):
         if not callable(getattr(module, attr, None)):
             problems.append(f"a function {attr}()")
+    names_given = True
     for attr in ("DATASET", "TASK"):
         value = getattr(module, attr, None)
         values = (value,) if isinstance(value, str) else value
         if not isinstance(values, (tuple, list, frozenset, set)) or not values or not all(
                 isinstance(v, str) and v for v in values):
             problems.append(f"{attr} (a name or a tuple of names, got {value!r})")
+            names_given = False
+    if names_given:
+        problems += _unknown_names(module.DATASET, module.TASK)
     rate = getattr(module, "SAMPLING_RATE", None)
     if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not rate > 0:
         problems.append(f"SAMPLING_RATE (a positive number of Hz, got {rate!r})")
@@ -226,6 +230,23 @@ def validate_pipeline_module(module):
         raise PipelineError(f"pipeline module {where} is not a valid ecgsk pipeline; it needs "
                             + "; ".join(problems) + ".")
     return module
+
+
+def _unknown_names(dataset, task):
+    """Problems with ``DATASET`` and ``TASK`` names that no reader knows (a typo, say)."""
+    from ._data import DATASETS, dataset_tasks
+
+    datasets = (dataset,) if isinstance(dataset, str) else tuple(dataset)
+    tasks = (task,) if isinstance(task, str) else tuple(task)
+    unknown = [d for d in datasets if d not in DATASETS]
+    if unknown:
+        return [f"DATASET among {DATASETS} (got unknown {', '.join(map(repr, unknown))})"]
+    known = {t for d in datasets for t in dataset_tasks(d)}
+    unknown = [t for t in tasks if t not in known]
+    if unknown:
+        return [f"TASK among the tasks of its datasets, {tuple(sorted(known))} (got unknown "
+                f"{', '.join(map(repr, unknown))})"]
+    return []
 
 
 def factory_parameters(module):

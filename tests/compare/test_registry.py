@@ -103,6 +103,34 @@ def test_invalid_module_lists_every_problem(tmp_path):
     assert "make_pipeline" not in message and "TASK" not in message
 
 
+@pytest.mark.parametrize("dataset, task, message", [
+    ("ptb-xl", "superdiagnostic",
+     "DATASET among ('ptbxl', 'cinc2017', 'ptbdb') (got unknown 'ptb-xl')"),
+    ("ptbxl", ("superdiagnotic", "binary"),
+     "TASK among the tasks of its datasets, ('all', 'binary', 'binary_report', 'diagnostic', "
+     "'form', 'rhythm', 'subdiagnostic', 'superdiagnostic') (got unknown 'superdiagnotic')"),
+    (("ptbxl", "cinc2017"), ("af", "binary", "diagnosis"),  # af and binary: one dataset each
+     "(got unknown 'diagnosis')"),
+])
+def test_a_dataset_or_task_no_reader_knows_is_named(tmp_path, dataset, task, message):
+    # A typo passed as valid in --list, and compare then named no typo.
+    path = write_module(tmp_path, "typo", f"""
+        \"\"\"A pipeline with a typo.\"\"\"
+        DATASET = {dataset!r}
+        TASK = {task!r}
+        SAMPLING_RATE = 100
+
+        def make_pipeline():
+            pass
+
+        def search_space(trial):
+            return {{}}
+    """)
+    with pytest.raises(PipelineError) as err:
+        load_pipeline_module(path)
+    assert message in str(err.value)
+
+
 def test_import_error_named(tmp_path):
     path = write_module(tmp_path, "crashes", '"""Doc."""\nimport not_a_module_xyz\n')
     with pytest.raises(PipelineError, match="crashes.py failed to import: ModuleNotFoundError"):
