@@ -78,7 +78,9 @@ def fit_fingerprint(net, X, y):
 
     None when a parameter cannot be hashed. ecgsk's code counts
     (:func:`ecgsk._source.code_hash`): a checkpoint written by another
-    version of the package is not resumed from.
+    version of the package is not resumed from; so does the source of the
+    ``module`` parameter (a user's own network class, the class of an
+    instance, or a function that builds one), where Python can read it.
 
     A callback whose class sets ``fingerprinted = False`` is left out: it
     watches the training without changing what an epoch computes (``ecgsk.tune``'s
@@ -94,8 +96,20 @@ def fit_fingerprint(net, X, y):
             _callback_key(item) for item in params["callbacks"]
             if getattr(item[1] if isinstance(item, tuple) else item, "fingerprinted", True)]
     try:
-        return joblib.hash((code_hash(), type(net).__qualname__, params, X, y))
+        return joblib.hash((code_hash(), type(net).__qualname__, params, X, y,
+                            _source(params.get("module"))))
     except Exception:  # noqa: BLE001 -- a parameter that does not pickle: no checkpoints
+        return None
+
+
+def _source(module):
+    """The source code of ``module`` (a class, its instance, a function), or None."""
+    import inspect
+
+    target = module if isinstance(module, type) or inspect.isfunction(module) else type(module)
+    try:
+        return inspect.getsource(target)
+    except (OSError, TypeError):  # defined in a REPL, or built in
         return None
 
 

@@ -1072,12 +1072,8 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         split_on = y_enc if groups is None else (y_enc, groups)  # other groups, other split
         path, fingerprint = self._checkpoint_path(X, split_on) if fresh_fit else (None, None)
         resume = read_checkpoint(path, fingerprint)
-        if resume is not None:
-            fit_params = {**fit_params, "epochs": max(self.max_epochs - resume["epochs"], 0)}
         rng = check_seed(self.random_state)
         torch_seed, split_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
-        if resume is not None and resume.get("split_seed") is not None:
-            split_seed = resume["split_seed"]  # the records the saved epochs validated on
         self.split_seed_ = split_seed
         if self.random_state is None:
             torch_seed = None  # use (and advance) torch's global generator
@@ -1087,6 +1083,13 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             with self._seeded(torch_seed), sigint_propagates():
                 if initialize:
                     self.initialize()
+                resume = self._resumable(resume, path)
+                if resume is not None:
+                    fit_params = {**fit_params,
+                                  "epochs": max(self.max_epochs - resume["epochs"], 0)}
+                    if resume.get("split_seed") is not None:
+                        # the records the saved epochs validated on
+                        self.split_seed_ = resume["split_seed"]
                 self.train_generator_ = torch.Generator(device=self.device).manual_seed(
                     _draw_seed())
                 checkpoint = next((cb for _, cb in self.callbacks_
@@ -1106,6 +1109,28 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             raise
         remove_checkpoint(path)  # finished: a later fit of the same data starts anew
         return self
+
+    def _resumable(self, resume, path):
+        """``resume`` if its weights fit the module just built, else None, with a warning.
+
+        The fingerprint does not see every edit of a user's own network (a
+        class it builds on, say): weights of another shape would fail deep
+        in the first epoch, and the error would delete the checkpoint. Tried
+        on a copy, so the module keeps its fresh initialisation either way.
+        """
+        if resume is None:
+            return None
+        try:
+            copy.deepcopy(self.module_).load_state_dict(resume["module"])
+        except (RuntimeError, KeyError, TypeError) as exc:
+            first = str(exc).strip().splitlines()
+            warnings.warn(
+                f"the checkpoint {path} holds weights that do not fit "
+                f"{type(self.module_).__name__} as it is now (was its code changed?): "
+                f"{first[-1].strip() if first else type(exc).__name__}. The fit starts from "
+                "its first epoch and overwrites it.", RuntimeWarning, stacklevel=4)
+            return None
+        return resume
 
     def check_is_fitted(self, attributes=None, *args, **kwargs):
         """skorch's check, refusing too a net whose fresh fit failed (:meth:`fit`).

@@ -278,3 +278,56 @@ def test_a_checkpoint_that_cannot_be_written_does_not_fail_the_training(tmp_path
     assert len(net.history) == 4
     np.testing.assert_array_equal(net.predict_proba(X),
                                   fast(max_epochs=4).fit(X, y).predict_proba(X))
+
+
+#: The width of WideNet, read when it is built: its source stays the same when it changes.
+WIDTH = {"channels": 4}
+
+
+class WideNet(torch.nn.Module):
+    def __init__(self, in_channels, n_classes):
+        super().__init__()
+        self.conv = torch.nn.Conv1d(in_channels, WIDTH["channels"], 3)
+        self.head = torch.nn.Linear(WIDTH["channels"], n_classes)
+
+    def forward(self, x):
+        return self.head(self.conv(x).mean(-1))
+
+
+def test_a_checkpoint_whose_weights_no_longer_fit_the_network_is_not_resumed(tmp_path,
+                                                                            monkeypatch):
+    # Its own network changed in a way the fingerprint cannot see: the rerun failed
+    # in load_state_dict, and the error deleted the checkpoint.
+    from ecgsk import ECGNetClassifier
+
+    X, y = make_signals(64)
+
+    def make(**extra):
+        return ECGNetClassifier(WideNet, max_epochs=4, lr=1e-2, batch_size=32, random_state=0,
+                                callbacks=[("ctrl_c", CtrlCAt(2))], **extra)
+
+    monkeypatch.setenv("ECGSK_TEST_SIGINT", "1")
+    with pytest.raises(KeyboardInterrupt):
+        make(checkpoint_dir=tmp_path).fit(X, y)
+    (saved,) = tmp_path.glob("ecgnet-*.pt")
+    monkeypatch.delenv("ECGSK_TEST_SIGINT")
+    monkeypatch.setitem(WIDTH, "channels", 6)
+    with pytest.warns(RuntimeWarning, match=rf"the checkpoint {saved} holds weights that do not "
+                                            r"fit WideNet as it is now \(was its code changed\?\)"
+                                            r": .*size mismatch.*The fit starts from its first "
+                                            "epoch"):
+        again = make(checkpoint_dir=tmp_path).fit(X, y)
+    assert len(again.history) == 4 and not saved.exists()
+    np.testing.assert_array_equal(again.predict_proba(X), make().fit(X, y).predict_proba(X))
+
+
+def test_the_source_of_a_users_network_is_fingerprinted():
+    from ecgsk.neural._checkpoint import _source, fit_fingerprint
+
+    X, y = make_signals(8)
+    net = fast()
+    assert "class TinyNet" in _source(net.module) and "class WideNet" in _source(WideNet(2, 2))
+    with pytest.MonkeyPatch.context() as patch:  # TinyNet's code, edited
+        patch.setattr("ecgsk.neural._checkpoint._source", lambda module: "edited")
+        edited = fit_fingerprint(net, X, y)
+    assert edited != fit_fingerprint(net, X, y) == fit_fingerprint(fast(), X, y)
