@@ -124,6 +124,11 @@ def _check_positive_real(value, name, allow_none=False):
         raise ValueError(f"{name} must be a positive number{extra}, got {value!r}.")
 
 
+#: Parameters the default callbacks are built from (see ``set_params``).
+_CALLBACK_PARAMS = frozenset({"patience", "lr_patience", "grad_clip", "valid_size",
+                              "train_split", "checkpoint_dir"})
+
+
 class SignalDataset(torch.utils.data.Dataset):
     """Records and encoded targets as torch tensors, for skorch's DataLoader.
 
@@ -787,7 +792,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             return (index == 1).astype(np.float32)
         return index.astype(np.int64)
 
-    def _check_fit_data(self, X, y, reset, classes=None):
+    def _check_fit_data(self, X, y, reset, classes=None, warm_fit=False):
         self._validate_hyperparams()
         X = self._check_X(X, reset)
         y_enc = self._encode_targets(y, len(X), reset, classes)
@@ -796,6 +801,14 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             self.n_samples_in_ = X.shape[2]
             self.class_weight_ = self._compute_class_weight(y_enc)
             self._check_threshold()
+        elif warm_fit:  # a warm-start fit (not partial_fit): class_weight as it is now
+            # (set_params), on these records.
+            weight = self._compute_class_weight(y_enc)
+            old = self.class_weight_
+            if (weight is None) != (old is None) or (
+                    weight is not None and not np.array_equal(weight, old)):
+                self.class_weight_ = weight
+                self.initialize_criterion()
         return X, y_enc
 
     def _compute_class_weight(self, y_enc):
@@ -1175,7 +1188,10 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
 
         skorch builds the module of an initialized net anew when ``module``,
         a ``module__*`` parameter or ``compile`` is set, even to the value it
-        had: the trained weights are gone. A fitted net whose module is so
+        had: the trained weights are gone. Setting ``patience``,
+        ``lr_patience``, ``grad_clip``, ``valid_size``, ``train_split`` or
+        ``checkpoint_dir`` builds the callbacks anew, so that a warm start
+        or :meth:`partial_fit` trains with them. A fitted net whose module is so
         rebuilt is no longer fitted (``predict`` raises
         :class:`~sklearn.exceptions.NotFittedError` until the next ``fit``)
         instead of predicting with untrained weights.
@@ -1188,6 +1204,10 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         super().set_params(**params)
         if fitted and getattr(self, "module_", None) is not before:
             self._forget_fit()
+        if getattr(self, "initialized_", False) and _CALLBACK_PARAMS & set(params):
+            # The default callbacks are built from these: a warm start or partial_fit
+            # would otherwise train on with the old ones.
+            self.initialize_callbacks()
         return self
 
     def fit(self, X, y, groups=None, **fit_params):
@@ -1224,7 +1244,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         """
         reset = not (self.warm_start and self.__sklearn_is_fitted__())
         with self._unfitted_on_error(reset):
-            X, y_enc = self._check_fit_data(X, y, reset)
+            X, y_enc = self._check_fit_data(X, y, reset, warm_fit=not reset)
             return self._run_fit(X, y_enc, reset, "fit", fit_params,
                                  groups=self._check_groups(groups, len(X)))
 

@@ -333,6 +333,28 @@ def test_unseen_labels_and_leads():
     assert clf.predict_proba(np.zeros((2, 2, 50), np.float32)).shape == (2, 3)
 
 
+def test_set_params_reaches_a_warm_start_and_partial_fit():
+    # The default callbacks and the class weights were built at the first fit
+    # only: a warm start trained on without early stopping, clipping or weights.
+    X, y = make_signals(40)
+    y = (np.arange(40) % 4 == 0).astype(int)
+    clf = fast(max_epochs=1, patience=None, grad_clip=None, lr_patience=None).fit(X, y)
+    names = {name for name, _ in clf.callbacks_}
+    assert not {"early_stopping", "grad_clip", "lr_scheduler"} & names
+    assert clf.class_weight_ is None
+    clf.set_params(patience=1, grad_clip=1e-3, lr_patience=0, class_weight="balanced",
+                   warm_start=True)
+    assert {"early_stopping", "grad_clip", "lr_scheduler"} <= {n for n, _ in clf.callbacks_}
+    assert dict(clf.callbacks_)["grad_clip"].gradient_clip_value == 1e-3
+    clf.fit(X, y)
+    assert len(clf.history) == 2  # warm: trained on
+    np.testing.assert_allclose(clf.class_weight_, [2 / 3, 2])
+    assert clf.criterion_.pos_weight.item() == pytest.approx(3.0)
+    clf.set_params(patience=None)
+    clf.partial_fit(X, y)
+    assert "early_stopping" not in dict(clf.callbacks_) and len(clf.history) == 3
+
+
 def test_partial_fit_with_classes_and_continuation():
     X, y = make_signals(60, n_classes=3)
     clf = fast(max_epochs=1)
