@@ -997,6 +997,14 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
                     "one from its class, losing its settings: pass the class with them as "
                     f"criterion__* parameters (criterion={factory.__name__}, "
                     "criterion__label_smoothing=0.1, say), or class_weight=None.")
+            if issubclass(factory, (nn.CrossEntropyLoss, nn.NLLLoss)) and \
+                    self.target_type_ == _MULTILABEL:
+                # It would train one softmax over the labels, and predict sigmoids.
+                raise ValueError(
+                    f"criterion={factory.__name__} needs a binary or multiclass target; use "
+                    "'bce' or 'focal' (or BCEWithLogitsLoss) for a multi-label target.")
+            if issubclass(factory, FocalLoss):
+                return crit, {**self._focal_mode(crit), **kwargs}
             return crit, kwargs
         multilabel = self.target_type_ == _MULTILABEL
         if crit == "bce" and self.target_type_ == "multiclass":
@@ -1013,6 +1021,26 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         if self._loss_activation() == "sigmoid":
             return nn.BCEWithLogitsLoss, weights
         return nn.CrossEntropyLoss, weights
+
+    def _focal_mode(self, crit):
+        """The ``mode`` a FocalLoss class gets from the target (as ``"focal"`` does).
+
+        An instance must be in that mode already: its own would fail at the
+        first batch with shapes that do not name the criterion.
+        """
+        multilabel = self.target_type_ == _MULTILABEL
+        softmax = self._loss_activation() == "softmax"
+        mode = "multiclass" if softmax else "multilabel" if multilabel else "binary"
+        if not isinstance(crit, type):
+            if crit.mode != mode:
+                raise ValueError(
+                    f"criterion is a FocalLoss(mode={crit.mode!r}) but this "
+                    f"{self.target_type_} target needs mode={mode!r}; pass "
+                    "criterion='focal' (its mode follows the target) or that mode.")
+            return {}
+        if "mode" in self.get_params_for("criterion"):
+            return {}
+        return {"mode": mode, "alpha": None} if softmax else {"mode": mode}
 
     def initialize_criterion(self):
         """Build ``criterion_`` for the target type; ``criterion__*`` win."""

@@ -400,6 +400,28 @@ def test_bad_parameters_raise_clear_errors(params, message):
         fast(max_epochs=1, **params).fit(X, y)
 
 
+def test_a_criterion_class_fits_the_target_or_is_refused_by_name():
+    X, y = make_signals(60, n_classes=3)
+    Xm, Y = make_multilabel(60)
+    # CrossEntropyLoss trained one softmax over the labels; predict gave sigmoids.
+    with pytest.raises(ValueError, match="criterion=CrossEntropyLoss needs a binary or "
+                                         "multiclass target; use 'bce' or 'focal'"):
+        fast(max_epochs=1, criterion=nn.CrossEntropyLoss).fit(Xm, Y)
+    # The FocalLoss class takes its mode from the target, as criterion="focal" does
+    # (it failed in the first batch on shapes (27, 3) and (27,)).
+    for target, mode in ((y, "multiclass"), (Y, "multilabel"), (y % 2, "binary")):
+        data = Xm if target is Y else X
+        clf = fast(max_epochs=1, criterion=FocalLoss).fit(data, target)
+        assert clf.criterion_.mode == mode
+    assert fast(max_epochs=1, criterion=FocalLoss).fit(X, y).criterion_.alpha is None
+    kept = fast(max_epochs=1, criterion=FocalLoss, criterion__mode="multiclass",
+                criterion__alpha=[1.0, 2.0, 3.0]).fit(X, y).criterion_
+    assert kept.mode == "multiclass" and kept.alpha is not None  # a user's wins
+    with pytest.raises(ValueError, match=r"criterion is a FocalLoss\(mode='binary'\) but this "
+                                         r"multiclass target needs mode='multiclass'"):
+        fast(max_epochs=1, criterion=FocalLoss(mode="binary")).fit(X, y)
+
+
 @pytest.mark.parametrize("module", [None, "resnet"])
 def test_a_module_that_is_no_torch_module_is_refused_by_name(module):
     X, y = make_signals(20)
