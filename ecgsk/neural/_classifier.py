@@ -1400,9 +1400,11 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         """Whether the last training batch would hold one record that the module cannot train on.
 
         That is a batch-normalisation layer that sees one value per channel
-        (after pooling, as in ResNet1d's head): torch refuses to train it on
-        one record. Batch normalisation over time (SE-ResNeXt) trains on one
-        record, so such a module keeps it, as it always did.
+        (after pooling, as in ResNet1d's head, or over a time axis strided
+        down to one sample, as in SE-ResNeXt on crops of 32 samples or
+        fewer): torch refuses to train it on one record. Batch normalisation
+        over a longer time axis trains on one record, so such a module keeps
+        it, as it always did.
         """
         n, batch_size = len(dataset), kwargs.get("batch_size")
         if (kwargs.get("batch_sampler") is not None or kwargs.get("drop_last")
@@ -1412,14 +1414,18 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         return self._batch_norm_on_vectors(dataset)
 
     def _batch_norm_on_vectors(self, dataset):
-        """Whether a batch-norm layer of ``module_`` gets 2-D input: one record passed, in eval."""
+        """Whether a batch-norm layer of ``module_`` gets one value per channel of a record.
+
+        One record is passed, in eval mode.
+        """
         module = getattr(self, "module_", None)
         norms = [] if module is None else [
             m for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
         if not norms:
             return False
-        dims = []
-        hooks = [m.register_forward_pre_hook(lambda _, args: dims.append(args[0].dim()))
+        values = []  # values per channel of one record, at each batch-norm layer
+        hooks = [m.register_forward_pre_hook(
+                     lambda _, args: values.append(int(np.prod(args[0].shape[2:]))))
                  for m in norms]
         was_training = module.training
         try:
@@ -1436,7 +1442,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             for hook in hooks:
                 hook.remove()
             module.train(was_training)
-        return 2 in dims
+        return 1 in values  # 2-D input, or a time axis pooled down to one sample
 
     # ------------------------------------------------------------------
     # training, validation and inference steps
