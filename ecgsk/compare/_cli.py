@@ -6,7 +6,13 @@ import sys
 
 from .._argtypes import folder, nonblank, nonneg_int, positive_int, seed_int
 from ._data import DATASETS, CompareError
-from ._registry import PipelineError, list_pipelines, load_pipeline_module, pipeline_dirs
+from ._registry import (
+    PipelineError,
+    list_pipelines,
+    load_pipeline_module,
+    pipeline_dirs,
+    shadowed_pipelines,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -108,6 +114,7 @@ def _print_list(out):
         folders = ", ".join(map(str, pipeline_dirs())) or "none exists"
         print(f"no pipeline found (searched: {folders})", file=out)
         return 0
+    hidden = shadowed_pipelines()
     for name, path in found.items():
         try:
             module = load_pipeline_module(path)
@@ -116,6 +123,9 @@ def _print_list(out):
                   f"{module.SAMPLING_RATE:g} Hz  {doc}", file=out)
         except PipelineError as exc:
             print(f"{name:24s} INVALID: {exc}", file=out)
+        if name in hidden:
+            print(f"{'':24s} from {path}, which shadows "
+                  f"{', '.join(map(str, hidden[name]))}", file=out)
     return 0
 
 

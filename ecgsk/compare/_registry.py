@@ -41,6 +41,7 @@ import numbers
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,7 @@ __all__ = [
     "PipelineError",
     "pipeline_dirs",
     "list_pipelines",
+    "shadowed_pipelines",
     "load_pipeline_module",
     "validate_pipeline_module",
     "factory_parameters",
@@ -62,6 +64,7 @@ PIPELINES_ENV = "ECGSK_PIPELINES"
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _loaded = {}
+_shadow_warned = set()
 
 
 class PipelineError(ValueError):
@@ -90,8 +93,9 @@ def pipeline_dirs():
 def list_pipelines():
     """Pipeline names found in :func:`pipeline_dirs`, mapped to their files.
 
-    A name found in several folders maps to the first; files starting with
-    ``_`` are helpers, not pipelines.
+    A name found in several folders maps to the first (the others are
+    :func:`shadowed_pipelines`); files starting with ``_`` are helpers, not
+    pipelines.
 
     Examples
     --------
@@ -99,11 +103,27 @@ def list_pipelines():
     >>> pipelines["features_logreg"].name  # in pipelines/ of an ecgsk checkout
     'features_logreg.py'
     """
+    return {name: paths[0] for name, paths in _pipeline_files().items()}
+
+
+def shadowed_pipelines():
+    """Names found in several folders of :func:`pipeline_dirs`, mapped to the files passed over.
+
+    Examples
+    --------
+    >>> shadowed_pipelines().get("no_such_pipeline", [])
+    []
+    """
+    return {name: paths[1:] for name, paths in _pipeline_files().items() if len(paths) > 1}
+
+
+def _pipeline_files():
+    """Every pipeline name found, with its files in the order of :func:`pipeline_dirs`."""
     found = {}
     for folder in pipeline_dirs():
         for path in sorted(folder.glob("*.py")):
             if not path.stem.startswith("_") and _NAME.match(path.stem):
-                found.setdefault(path.stem, path)
+                found.setdefault(path.stem, []).append(path)
     return found
 
 
@@ -177,6 +197,13 @@ def load_pipeline_module(name_or_path):
                 f"unknown pipeline {name!r}. Available: {names}. Searched folders: {folders} "
                 f"(set {PIPELINES_ENV} or pass the path of a .py file).")
         path = available[name]
+        hidden = shadowed_pipelines().get(name)
+        if hidden and (name, path) not in _shadow_warned:
+            # A file of ./pipelines or $ECGSK_PIPELINES named as a checkout's one; said once.
+            _shadow_warned.add((name, path))
+            warnings.warn(f"pipeline {name!r} is {path}, which shadows "
+                          f"{', '.join(map(str, hidden))}; pass a file's path to choose it.",
+                          UserWarning, stacklevel=2)
     return validate_pipeline_module(_import_file(path))
 
 

@@ -3,6 +3,8 @@
 import pickle
 import re
 import sys
+import warnings
+from pathlib import Path
 
 import cloudpickle
 import numpy as np
@@ -183,3 +185,36 @@ def test_a_switch_takes_only_true_or_false(value):
     with pytest.raises(PipelineError, match=rf"pipeline 'resnet1d': augment takes True or "
                                             rf"False, got {re.escape(repr(value))}"):
         check_factory_params(module, {"augment": value})
+
+
+def test_a_pipeline_that_shadows_another_is_said(tmp_path, monkeypatch, capsys):
+    # ./pipelines/features_logreg.py replaced the checkout's without a word.
+    from ecgsk.compare import _registry
+    from ecgsk.compare._cli import main
+    from ecgsk.compare._registry import shadowed_pipelines
+
+    mine = write_module(tmp_path / "pipelines", "features_logreg", '''
+        """Mine."""
+        DATASET = "ptbxl"
+        TASK = "superdiagnostic"
+        SAMPLING_RATE = 100
+
+        def make_pipeline():
+            pass
+
+        def search_space(trial):
+            return {}
+    ''')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(_registry, "_shadow_warned", set())
+    checkout = Path(_registry.__file__).resolve().parents[2] / "pipelines" / "features_logreg.py"
+    assert shadowed_pipelines() == {"features_logreg": [checkout]}
+    with pytest.warns(UserWarning, match=rf"pipeline 'features_logreg' is {mine.resolve()}, "
+                                         rf"which shadows {checkout}; pass a file's path"):
+        assert load_pipeline_module("features_logreg").__doc__ == "Mine."
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once per process
+        load_pipeline_module("features_logreg")
+        assert load_pipeline_module(checkout).__doc__ != "Mine."  # a path chooses
+    assert main(["--list"]) == 0
+    assert f"from {mine.resolve()}, which shadows {checkout}" in capsys.readouterr().out
