@@ -327,6 +327,17 @@ class Data:
         return self.ext[1] if self.ext is not None else self.y[self.plan.test]
 
     @property
+    def train_records(self):
+        """A fingerprint of the training and validation records' names and labels."""
+        idx = np.concatenate([self.plan.train] + ([] if self.plan.valid is None
+                                                  else [self.plan.valid]))
+        names = [os.path.basename(os.fspath(p)) for p in self.ds.X[idx]]
+        labels = np.asarray(self.y)[idx]
+        digest = hashlib.sha1("\n".join(names).encode())
+        digest.update(np.ascontiguousarray(labels).tobytes())
+        return digest.hexdigest()[:12]
+
+    @property
     def test_records(self):
         """A fingerprint of the scored records' names: a saved row scored others is refitted."""
         paths = self.ext[0].X if self.ext is not None else self.ds.X[self.plan.test]
@@ -369,7 +380,10 @@ def _json_value(value):
     parameters are keys of their own), anything else by its repr without a
     memory address (skorch's callbacks)."""
     if not isinstance(value, type) and hasattr(value, "get_params"):
-        return type(value).__name__
+        # Its first public class: a private subclass (make_feature_baseline's
+        # _FeatureBaseline of a Pipeline) is the estimator its parameters say.
+        return next((c.__name__ for c in type(value).__mro__
+                     if not c.__name__.startswith("_")), type(value).__name__)
     return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
 
 
@@ -399,9 +413,10 @@ def stale(meta, module, params, data):
     ``config`` was recorded are compared by building their saved
     :func:`resolved_params` today, where a parameter they lack takes
     today's default; :func:`run_row` records ``config`` when it reuses them.
-    It must also have scored the same records: their number, and the
-    fingerprint of their names (rows saved before the fingerprint was
-    recorded are checked by their number alone).
+    It must also have been fitted on the same records, and scored the same
+    records: the fingerprints of their names (and of the training labels);
+    rows saved before a fingerprint was recorded are checked by the number
+    of records alone.
     """
     resolved = resolved_params(module, params)
     saved = meta.get("resolved")
@@ -420,6 +435,12 @@ def stale(meta, module, params, data):
             same = False
         if not same:
             return "was fitted with other parameters"
+    if "train_records" in meta:
+        if meta["train_records"] != data.train_records:
+            return "was fitted on other records"
+    elif meta.get("n_train") not in (len(data.plan.train), len(data.plan.train) + (
+            0 if data.plan.valid is None else len(data.plan.valid))):
+        return "was fitted on other records"
     records = data.test_records
     if meta.get("test_records", records) != records:
         return "scored other records"
@@ -441,11 +462,13 @@ def run_row(row, data, preset, out_dir, fresh=False):
             saved = None
         elif not fresh:
             print(f"  {row.name}: reusing {path.name}", file=sys.stderr)
-            if meta.get("config") is None or meta["resolved"] != resolved:
+            if (meta.get("config") is None or meta["resolved"] != resolved
+                    or "train_records" not in meta):
                 # Record what it was fitted with in today's terms, so that a later
                 # change of a default is measured against it.
                 meta = {**meta, "resolved": resolved,
-                        "config": estimator_config(module, resolved)}
+                        "config": estimator_config(module, resolved),
+                        "train_records": data.train_records}
                 _save(path, saved, meta)
             return saved, meta
     rate = float(module.SAMPLING_RATE)
@@ -469,7 +492,7 @@ def run_row(row, data, preset, out_dir, fresh=False):
             "n_train": int(len(plan.train)
                            + (len(plan.valid) if validation == VALIDATION_NETWORKS else 0)),
             "validation": validation, "n_test": int(len(data.y_test)),
-            "test_records": data.test_records,
+            "test_records": data.test_records, "train_records": data.train_records,
             "config": estimator_config(module, resolved),
             "machine": machine(), "preset": preset, "code": code_version()}
     _save(path, proba, meta)

@@ -357,13 +357,24 @@ def test_stale_names_why_a_saved_row_cannot_be_reused(quality):
     class Scored:  # what stale() reads of a Data
         y_test = np.zeros(3)
         test_records = "abc"
+        train_records = "fit"
+        plan = SimpleNamespace(train=np.arange(5), valid=np.arange(5, 7))
 
     def recipe(make_pipeline, rate=100):
         return SimpleNamespace(make_pipeline=make_pipeline, SAMPLING_RATE=rate, LENGTH=None)
 
     today = recipe(lambda *, C=1.0, max_iter=100: LogisticRegression(C=C, max_iter=max_iter))
-    meta = {"resolved": quality.resolved_params(today, {}), "n_test": 3, "test_records": "abc"}
+    meta = {"resolved": quality.resolved_params(today, {}), "n_test": 3, "test_records": "abc",
+            "n_train": 7, "train_records": "fit"}
     assert quality.stale(meta, today, {}, Scored) is None
+    # Fitted on other records (scoring the same ones): it was reused as this run's fit.
+    assert quality.stale({**meta, "train_records": "other"}, today, {}, Scored) == \
+        "was fitted on other records"
+    unprinted = {k: v for k, v in meta.items() if k != "train_records"}  # saved before it
+    assert quality.stale(unprinted, today, {}, Scored) is None
+    assert quality.stale({**unprinted, "n_train": 5}, today, {}, Scored) is None  # no networks
+    assert quality.stale({**unprinted, "n_train": 3}, today, {}, Scored) == \
+        "was fitted on other records"
     assert quality.stale(meta, today, {"C": 2.0}, Scored) == "was fitted with other parameters"
     assert quality.stale({**meta, "n_test": 4}, today, {}, Scored) == \
         "was fitted with other parameters"
@@ -415,6 +426,25 @@ def test_estimator_config_names_nested_estimators_by_class(quality):
     assert config["model__C"] == 2.0 and config["model"] == "LogisticRegression"
     assert config["steps"] == [["scale", "StandardScaler"], ["model", "LogisticRegression"]]
     assert config == quality.estimator_config(module, {"C": 2.0, "_input": {}})
+
+
+def test_a_private_subclass_is_named_by_its_public_class(quality):
+    # make_feature_baseline now builds a _FeatureBaseline(Pipeline): saved rows named
+    # it Pipeline, and every one of them was "fitted with other parameters".
+    from types import SimpleNamespace
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from ecgsk.baselines import make_feature_baseline
+
+    class _Private(Pipeline):
+        pass
+
+    assert quality._json_value(_Private([("m", LogisticRegression())])) == "Pipeline"
+    assert quality._json_value(make_feature_baseline(sampling_rate=100)) == "Pipeline"
+    module = SimpleNamespace(make_pipeline=lambda: _Private([("m", LogisticRegression())]))
+    assert quality.estimator_config(module, {"_input": {}})["m"] == "LogisticRegression"
 
 
 def test_the_dualnet_rows_train_ecgsk_cincs_dualnet_member(quality):
