@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import torch_machine  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from ecgsk._argtypes import positive_int  # noqa: E402
 
 
 SIZES = []
@@ -64,10 +65,10 @@ def _fit(X, y, epochs, folder):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-records", type=int, default=512)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--n-records", type=positive_int, default=512)
+    parser.add_argument("--epochs", type=positive_int, default=3)
+    parser.add_argument("--repeats", type=positive_int, default=3)
+    parser.add_argument("--threads", type=positive_int, default=2)
     parser.add_argument("--markdown", default=None, help="write the result here too")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)

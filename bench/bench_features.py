@@ -36,6 +36,7 @@ from sklearn.pipeline import FeatureUnion
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import cpu_name  # noqa: E402
+from ecgsk._argtypes import positive_int  # noqa: E402
 
 from ecgsk.features import (
     BeatFeatures,
@@ -139,13 +140,13 @@ def timed(fn):
     return out, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default = os.environ.get("ECGSK_DATA")
     parser.add_argument("--data", default=str(Path(default) / "ptb-xl") if default else None)
-    parser.add_argument("--n-records", type=int, default=1000)
+    parser.add_argument("--n-records", type=positive_int, default=1000)
     parser.add_argument("--out", default=None, help="also write the report to this file")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     X, source = load_records(args.data, args.n_records)
     scale = 1000 / len(X)

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import torch_machine  # noqa: E402
+from ecgsk._argtypes import positive_int  # noqa: E402
 
 from ecgsk.nets import (
     ECGCNN,
@@ -109,13 +110,13 @@ def time_training(net, *, batch, warmup, min_steps, max_steps, budget, seed=0):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="*", help="network names to run (ResNet1d is always run)")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=positive_int, default=2)
     parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--min-steps", type=int, default=3)
-    parser.add_argument("--max-steps", type=int, default=10)
+    parser.add_argument("--min-steps", type=positive_int, default=3)
+    parser.add_argument("--max-steps", type=positive_int, default=10)
     parser.add_argument("--budget", type=float, default=4.0,
                         help="seconds of timed steps per configuration (light ones)")
-    parser.add_argument("--heavy-batch", type=int, default=16,
+    parser.add_argument("--heavy-batch", type=positive_int, default=16,
                         help="batch size for the 50-layer networks")
     parser.add_argument("--output", help="also write the report to this Markdown file")
     args = parser.parse_args(argv)
@@ -123,6 +124,10 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     info = machine()
+    unknown = sorted(set(args.only or ()) - {c[0] for c in CONFIGS})
+    if unknown:
+        parser.error(f"--only: unknown network(s) {', '.join(unknown)}; choose among "
+                     f"{', '.join(sorted({c[0] for c in CONFIGS}))}.")
     configs = [c for c in CONFIGS
                if not args.only or c[0] in args.only or c[1].startswith("default (resnet1d")]
 

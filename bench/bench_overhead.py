@@ -46,6 +46,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import torch_machine  # noqa: E402
+from ecgsk._argtypes import positive_int  # noqa: E402
 
 
 def machine_description():
@@ -128,12 +129,12 @@ def run_skorch(model_name, X, y, epochs, batch_size, seed):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=["ecgcnn", "seresnext-small"], default="ecgcnn")
-    parser.add_argument("--n-records", type=int, default=2048)
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--tiny-repeats", type=int, default=11,
+    parser.add_argument("--n-records", type=positive_int, default=2048)
+    parser.add_argument("--epochs", type=positive_int, default=1)
+    parser.add_argument("--repeats", type=positive_int, default=5)
+    parser.add_argument("--batch-size", type=positive_int, default=64)
+    parser.add_argument("--threads", type=positive_int, default=2)
+    parser.add_argument("--tiny-repeats", type=positive_int, default=11,
                         help="runs per side of the near-free module measurement")
     parser.add_argument("--markdown", default=None, help="write the results to this file")
     args = parser.parse_args(argv)
