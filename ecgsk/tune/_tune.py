@@ -227,6 +227,10 @@ def _jsonable(value):
         return repr(value)
 
 
+#: Keys of the study configuration added after studies were first created.
+_LATER_KEYS = ("pipeline_sha256",)
+
+
 def _open_study(storage, study_name, direction, config):
     """Create the study (returns created=True) or load it and check it optimises the same thing."""
     import optuna
@@ -250,7 +254,10 @@ def _open_study(storage, study_name, direction, config):
     if stored is None or UID_ATTR not in attrs:
         raise TuneError(f"study {study_name!r} exists but was not created by ecgsk.tune (it has "
                         "no ecgsk configuration); choose another --study-name.")
-    diffs = [k for k in sorted(set(config) | set(stored)) if stored.get(k) != config.get(k)]
+    # A study created before ecgsk recorded a key is not refused for lacking it.
+    unrecorded = {key for key in _LATER_KEYS if key not in stored}
+    diffs = [k for k in sorted(set(config) | set(stored))
+             if k not in unrecorded and stored.get(k) != config.get(k)]
     if diffs:
         detail = "; ".join(f"{k}: study has {stored.get(k)!r}, this run asks {config.get(k)!r}"
                            for k in diffs)
@@ -529,6 +536,7 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
     )
     from ..compare._registry import check_factory_params, factory_parameters, load_pipeline_module
     from ..tracking import default_tracking_uri, mask_secrets, setup_tracking
+    from ..tracking._masking import MASK, is_secret_key
     from ..tracking._evaluation import infer_task_type
 
     # ---- every check, before any work ----
@@ -591,7 +599,13 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
         "direction": spec.direction, "folds": [int(k) for k, _, _ in plan.cv],
         "max_records": max_records, "seed": seed, "n_records": len(ds), "classes": classes,
         "sampling_rate": rate, "length": length,
-        "fixed": {k: _jsonable(v) for k, v in sorted(fixed.items())},
+        # A secret by its key's name is never written to the study, nor any password
+        # in a value (a URL's); a study is the same whatever the secret's value.
+        "fixed": {k: MASK if is_secret_key(k) else
+                  mask_secrets(v) if isinstance(v, str) else _jsonable(v)
+                  for k, v in sorted(fixed.items())},
+        # The pipeline's file: an edited one optimises something else.
+        "pipeline_sha256": module.__ecgsk_sha256__,
     }
     config = json.loads(json.dumps(config))
     # Unreadable records fail here, before the stores or any run exists, as in compare.
@@ -645,7 +659,8 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
                   "pipeline.module": module.__ecgsk_path__,
                   "pipeline.sha256": module.__ecgsk_sha256__,
                   "signal.sampling_rate": f"{rate:g}", "signal.length": str(length)}
-        params.update({f"factory.{k}": mask_secrets(_short(v)) for k, v in fixed.items()})
+        params.update({f"factory.{k}": MASK if is_secret_key(k) else mask_secrets(_short(v))
+                       for k, v in fixed.items()})
         for split in ("train", "valid", "test"):
             idx = getattr(plan, split)
             if idx is not None:

@@ -367,3 +367,67 @@ def test_a_second_worker_joining_before_any_trial_finished_says_so(capsys):
     assert err == ("joining study 'ptbxl-logreg' (postgresql://ecgsk@127.0.0.1:5432/optuna): "
                    "no trial has finished yet (--n-trials 6); 1 queued again with their "
                    "parameters.\n")
+
+
+SECRET_LR = '''
+"""Logistic regression on statistical features, with an API key it never uses."""
+
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import Pipeline
+
+from ecgsk.features import StatisticalFeatures
+
+DATASET = "ptbxl"
+TASK = "superdiagnostic"
+SAMPLING_RATE = 100
+LENGTH = 500
+
+
+def make_pipeline(C=1.0, api_key=None):
+    return Pipeline([("features", StatisticalFeatures(sampling_rate=SAMPLING_RATE)),
+                     ("clf", OneVsRestClassifier(LogisticRegression(C=C, max_iter=300)))])
+
+
+def search_space(trial):
+    return {"C": trial.suggest_float("C", 0.1, 1.0, log=True)}
+'''
+
+
+def test_a_secret_set_is_masked_and_an_edited_pipeline_is_another_study(
+        tracking_uri, ptbxl_root, signal_cache, tmp_path):
+    # The study run logged --set api_key=... in clear (trials masked it), and so did the
+    # study's stored configuration; an edited pipeline file resumed the old study.
+    from ecgsk.tune import TuneError
+
+    path = write_module(tmp_path, "secret_lr", SECRET_LR)
+    kwargs = dict(n_trials=1, folds=[1, 2], max_records=100, n_boot=10,
+                  set_params={"api_key": "hunter2SECRET"}, tracking_uri=tracking_uri,
+                  experiment="secret", cache_dir=signal_cache, study_name="secret",
+                  progress=False, out=io.StringIO())
+    result = tune(path, "ptbxl", "superdiagnostic", ptbxl_root, **kwargs)
+    client = MlflowClient(tracking_uri)
+    study_run = client.get_run(result.parent_run_id)
+    assert study_run.data.params["factory.api_key"] == "***"
+    for run in client.search_runs([study_run.info.experiment_id]):
+        assert "hunter2SECRET" not in str(run.data.params)
+    study = optuna.load_study(study_name="secret", storage=_storage(tracking_uri))
+    assert "hunter2SECRET" not in str(study.user_attrs)
+    assert tune(path, "ptbxl", "superdiagnostic", ptbxl_root, **kwargs).refit == "done before"
+    path.write_text(path.read_text().replace("max_iter=300", "max_iter=50"))
+    with pytest.raises(TuneError, match="optimises something else \\(pipeline_sha256: "):
+        tune(path, "ptbxl", "superdiagnostic", ptbxl_root, **kwargs)
+
+
+def test_a_study_created_before_the_pipeline_was_fingerprinted_still_resumes(tmp_path):
+    from ecgsk.tune._tune import TuneError, _open_study
+
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    config = {"pipeline": "p", "folds": [1, 2], "pipeline_sha256": "abc"}
+    old = {k: v for k, v in config.items() if k != "pipeline_sha256"}
+    _open_study(storage, "old", "maximize", old)
+    study, created = _open_study(storage, "old", "maximize", config)
+    assert not created
+    _open_study(storage, "new", "maximize", config)
+    with pytest.raises(TuneError, match="pipeline_sha256: study has 'abc', this run asks 'x'"):
+        _open_study(storage, "new", "maximize", {**config, "pipeline_sha256": "x"})
