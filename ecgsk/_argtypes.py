@@ -3,7 +3,7 @@
 import argparse
 import os
 
-__all__ = ["nonneg_int", "positive_int", "seed_int", "nonblank", "folder"]
+__all__ = ["nonneg_int", "positive_int", "positive_seconds", "seed_int", "nonblank", "folder"]
 
 
 def _int_at_least(text, minimum, kind):
@@ -24,6 +24,17 @@ def nonneg_int(text):
 def positive_int(text):
     """An integer >= 1, or an ``argparse.ArgumentTypeError`` saying what was wrong."""
     return _int_at_least(text, 1, "positive")
+
+
+def positive_seconds(text):
+    """A number of seconds > 0, or an ``argparse.ArgumentTypeError`` saying what was wrong."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
+    return value
 
 
 def seed_int(text):

@@ -4,7 +4,7 @@ import argparse
 
 import pytest
 
-from ecgsk._argtypes import nonneg_int, positive_int, seed_int
+from ecgsk._argtypes import nonneg_int, positive_int, positive_seconds, seed_int
 
 
 @pytest.mark.parametrize("convert, text, message", [
@@ -13,6 +13,9 @@ from ecgsk._argtypes import nonneg_int, positive_int, seed_int
     (nonneg_int, "-1", "expected a non-negative integer, got -1"),
     (seed_int, "-1", "expected a non-negative integer, got -1"),
     (positive_int, "1.5", "expected an integer, got '1.5'"),
+    (positive_seconds, "-1", "expected a positive number of seconds, got -1"),
+    (positive_seconds, "nan", "expected a positive number of seconds, got nan"),
+    (positive_seconds, "soon", "expected a number of seconds, got 'soon'"),
 ])
 def test_bad_values_are_explained(convert, text, message):
     with pytest.raises(argparse.ArgumentTypeError, match=f"^{message}$".replace(".", r"\.")):

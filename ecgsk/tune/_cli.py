@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-from .._argtypes import folder, nonblank, nonneg_int, positive_int, seed_int
+from .._argtypes import folder, nonblank, nonneg_int, positive_int, positive_seconds, seed_int
 from ._metrics import METRICS, TuneError
 from ._space import PRUNERS, SAMPLERS
 
@@ -35,16 +35,6 @@ terminated (SIGTERM).
 """
 
 
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
-    return value
-
-
 def build_parser():
     """The argument parser of ``python -m ecgsk.tune``."""
     parser = argparse.ArgumentParser(
@@ -67,7 +57,7 @@ def build_parser():
                         help="TOTAL number of finished (complete or pruned) trials wanted in "
                              "the study, counting earlier runs and other workers; a resumed "
                              "study runs only the missing ones")
-    parser.add_argument("--timeout", type=_positive_float, metavar="S",
+    parser.add_argument("--timeout", type=positive_seconds, metavar="S",
                         help="start no new trial after S seconds (running ones finish)")
     parser.add_argument("--metric", help="metric to optimise on the held-out CV folds (default: "
                                          "macro_auroc; challenge_f1 for cinc2017); see "

@@ -4,6 +4,8 @@ import argparse
 import signal
 import sys
 
+from .._argtypes import positive_seconds
+
 __all__ = ["build_parser", "main"]
 
 _EPILOG = """\
@@ -33,7 +35,7 @@ def build_parser():
                              "sqlite:///mlruns/mlflow.db in the current directory)")
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow a non-loopback --host (the UI has no authentication)")
-    parser.add_argument("--timeout", type=float, default=120.0,
+    parser.add_argument("--timeout", type=positive_seconds, default=120.0,
                         help="seconds to wait for the server to answer (120)")
     return parser
 

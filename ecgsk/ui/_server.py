@@ -72,6 +72,9 @@ def free_port(host="127.0.0.1"):
 def _port_taken(host, port):
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
+        # As the server binds: a port whose last connection is in TIME_WAIT (a UI stopped
+        # with a browser attached) is free; only a listener makes it taken.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host.strip("[]"), port))
         except OSError:

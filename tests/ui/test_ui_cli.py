@@ -210,3 +210,29 @@ def test_server_dies_with_a_killed_wrapper(empty_store, tmp_path):
             urllib.request.urlopen(f"{url}/health", timeout=3)
     finally:
         ui.kill()
+
+
+def test_a_port_left_in_time_wait_is_free_and_a_listener_takes_it():
+    # A UI stopped while a browser was connected left its port in TIME_WAIT: the
+    # restart was refused for about a minute although nothing listened.
+    from ecgsk.ui._server import _port_taken
+
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        assert _port_taken("127.0.0.1", port)
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            served, _ = listener.accept()
+            served.close()  # the server's side closes first: its port is in TIME_WAIT
+            client.recv(1)
+    assert not _port_taken("127.0.0.1", port)
+
+
+def test_a_timeout_that_is_not_positive_is_refused(capsys):
+    # --timeout -1 started the server and stopped it at once, "not answering within -1 s".
+    with pytest.raises(SystemExit) as err:
+        main(["--timeout", "-1"])
+    assert err.value.code == 2
+    assert "--timeout: expected a positive number of seconds, got -1" in capsys.readouterr().err
