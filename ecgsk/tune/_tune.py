@@ -231,6 +231,33 @@ def _jsonable(value):
 _LATER_KEYS = ("pipeline_sha256",)
 
 
+def _test_log_loss(ctx, y, proba, metrics, n_boot, seed):
+    """``test_log_loss`` with its interval, logged, when the study optimised it.
+
+    :func:`~ecgsk.tracking.log_evaluation` scores the task's summary metrics,
+    which the log loss the trials were ranked by is not one of.
+    """
+    import mlflow
+
+    from ..metrics import bootstrap_ci
+    from ._metrics import _log_loss
+
+    key = f"test_{ctx.metric.key(ctx.task_type)}"
+    if ctx.metric.name != "log_loss" or key in metrics:
+        return {}
+
+    def score(t, p):
+        return _log_loss(t, p, ctx.task_type)
+
+    if n_boot:
+        point, low, high = bootstrap_ci(score, y, proba, n_boot=n_boot, random_state=seed)
+        extra = {key: point, f"{key}_ci_low": low, f"{key}_ci_high": high}
+    else:
+        extra = {key: score(y, proba)}
+    mlflow.log_metrics(extra)
+    return extra
+
+
 def _open_study(storage, study_name, direction, config):
     """Create the study (returns created=True) or load it and check it optimises the same thing."""
     import optuna
@@ -1112,6 +1139,7 @@ def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
                 metrics = log_evaluation(y[plan.test], proba, ctx.classes, "test_", ctx.task_type,
                                          y_valid=y_valid, proba_valid=proba_valid, n_boot=n_boot,
                                          random_state=seed)
+                metrics.update(_test_log_loss(ctx, y[plan.test], proba, metrics, n_boot, seed))
             _log_predictions(ds.X[plan.test], y[plan.test], proba, ctx.classes,
                              "test/predictions.csv")
             log_training_curves(est)

@@ -431,3 +431,19 @@ def test_a_study_created_before_the_pipeline_was_fingerprinted_still_resumes(tmp
     _open_study(storage, "new", "maximize", config)
     with pytest.raises(TuneError, match="pipeline_sha256: study has 'abc', this run asks 'x'"):
         _open_study(storage, "new", "maximize", {**config, "pipeline_sha256": "x"})
+
+
+def test_a_study_of_log_loss_is_tested_on_log_loss(tracking_uri, pipeline_files, ptbxl_root,
+                                                   signal_cache):
+    # log_evaluation scores no log loss: the refit printed "test_log_loss = n/a".
+    out = io.StringIO()
+    result = tune(pipeline_files["stats_lr"], "ptbxl", "superdiagnostic", ptbxl_root,
+                  n_trials=1, folds=[1, 2], max_records=150, metric="log_loss", n_boot=20,
+                  tracking_uri=tracking_uri, experiment="log-loss", cache_dir=signal_cache,
+                  pruner="none", progress=False, out=out)
+    m = result.test_metrics
+    assert m["test_log_loss_ci_low"] <= m["test_log_loss"] <= m["test_log_loss_ci_high"]
+    assert 0 < m["test_log_loss"] < 5
+    logged = MlflowClient(tracking_uri).get_run(result.final_run_id).data.metrics
+    assert logged["test_log_loss"] == m["test_log_loss"]
+    assert f"test_log_loss = {m['test_log_loss']:.4f}" in out.getvalue()
