@@ -164,7 +164,7 @@ class BaseFeatures(TransformerMixin, BaseEstimator):
             check_choice(self.nan_policy, "nan_policy", NAN_POLICIES)
             self._check_params()
             X = check_signal_input(X, min_samples=self._min_samples)
-            self._check_lead_names(X.shape[1])
+            self.lead_names_ = self._check_lead_names(X.shape[1])
             self.n_leads_in_ = X.shape[1]
             self.n_samples_in_ = X.shape[2]
             self._fit(X)
@@ -199,9 +199,10 @@ class BaseFeatures(TransformerMixin, BaseEstimator):
         return lead_names
 
     def _lead_label_list(self):
-        # Recomputed rather than stored so that clone/pickle see only params
-        # and fitted attributes.
-        return self._check_lead_names(self.n_leads_in_)
+        # The names fitted with: lead_names set later (set_params) names nothing
+        # until the next fit. A transformer pickled before lead_names_ recomputes them.
+        names = getattr(self, "lead_names_", None)
+        return list(names) if names is not None else self._check_lead_names(self.n_leads_in_)
 
     def _feature_names(self):
         return [f"{lead}_{suffix}" for lead in self._lead_label_list()

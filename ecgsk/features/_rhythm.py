@@ -364,6 +364,9 @@ class RhythmFeatures(_OneLeadBeatFeatures):
         Index of the detection lead.
     n_leads_in_ : int
         Number of leads seen in :meth:`fit`.
+    lead_names_ : list of str
+        The lead names of the feature names: ``lead_names``, or
+        ``lead0``, ``lead1``... without them.
     n_samples_in_ : int
         Record length (samples) seen in :meth:`fit`.
     n_features_out_ : int

@@ -146,3 +146,21 @@ def test_parameters_changed_after_fit_need_a_refit():
     kept.set_params(nan_policy="impute")
     with pytest.raises(ValueError, match="no training medians to impute with"):
         kept.transform(X)
+
+
+def test_feature_names_are_the_ones_fitted_with():
+    # get_feature_names_out read lead_names as set after the fit: other names, or an
+    # error for another count, for the columns the fit made.
+    import pickle
+
+    X = np.random.default_rng(0).normal(size=(4, 2, 500))
+    est = StatisticalFeatures(sampling_rate=100, lead_names=["II", "V1"], percentiles=(),
+                              bands=()).fit(X)
+    fitted = list(est.get_feature_names_out())
+    assert est.lead_names_ == ["II", "V1"] and fitted[0] == "II_mean"
+    est.set_params(lead_names=["A"])
+    assert list(est.get_feature_names_out()) == fitted
+    assert list(est.fit(X[:, :1]).get_feature_names_out())[0] == "A_mean"  # a refit renames
+    old = pickle.loads(pickle.dumps(est))
+    del old.lead_names_  # pickled before lead_names_: recomputed from lead_names
+    assert list(old.get_feature_names_out()) == list(est.get_feature_names_out())
