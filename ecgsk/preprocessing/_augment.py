@@ -375,7 +375,11 @@ class Augmenter(_SignalTransformer):
       calls while fitting) returns one augmented copy of the training set,
       seeded by ``random_state``.
     - :meth:`transform` returns the validated input unchanged, so that
-      predictions and scores never see augmented data.
+      predictions and scores never see augmented data; for a float32
+      C-ordered array that is the caller's array itself, not a copy (as
+      :class:`~sklearn.preprocessing.FunctionTransformer` without a function
+      does): a copy of a large training set at every prediction is what it
+      avoids.
 
     Parameters
     ----------
