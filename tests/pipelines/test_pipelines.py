@@ -258,3 +258,34 @@ def test_ecgsk_cinc_with_the_dualnet_member_trains_on_real_records(data_root):
     assert set(est.named_estimators_) == {"dualnet", "features"}
     net = est.named_estimators_["dualnet"].named_steps["net"]
     assert net.n_samples_in_ == module.LENGTH  # whole records in, 10 s crops inside
+
+
+MULTILABEL = [n for n in NAMES if n in ("features_logreg", "features_hgb", "randomconv_ridge",
+                                         "resnet1d", "incepse")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", MULTILABEL)
+def test_trains_on_a_multilabel_task_of_real_records(name, data_root):
+    """test_trains_on_real_records fits binary targets only: these fit the 5 superclasses."""
+    from ecgsk.compare._data import load_signals
+    from ecgsk.datasets import load_ptbxl
+
+    module = load_pipeline_module(name)
+    assert "superdiagnostic" in module.TASK
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        ds = load_ptbxl(data_root / "ptb-xl", task="superdiagnostic")
+    idx = np.flatnonzero(ds.folds <= 8)[:40]
+    y = ds.y[idx]
+    assert y.ndim == 2 and (y.sum(axis=0) > 0).all()  # every superclass is there
+    X = load_signals(ds.X[idx], sampling_rate=module.SAMPLING_RATE,
+                     length=getattr(module, "LENGTH", None) or 1000)
+    kwargs = dict(TINY.get(name, {}))
+    if name in NETWORKS:
+        kwargs.update(max_epochs=1)
+    est = module.make_pipeline(**kwargs).fit(X, y)
+    proba = est.predict_proba(X[:4])
+    assert proba.shape == (4, y.shape[1]) and np.isfinite(proba).all()
+    assert ((proba >= 0) & (proba <= 1)).all()
+    assert not np.allclose(proba.sum(axis=1), 1.0)  # per-label probabilities, not a softmax
