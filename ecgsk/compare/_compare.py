@@ -23,6 +23,7 @@ from ._data import (
     default_length,
     dropped_text,
     fit_final,
+    fit_fold,
     fit_targets,
     load_dataset,
     load_signals,
@@ -330,7 +331,9 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
         Root of the dataset, as its reader takes it.
     folds : list of int or None
         Cross-validation folds to run: PTB-XL folds among 1-8 (9 validates,
-        10 tests); among 1-5 for the other datasets. All when None.
+        10 tests); among 1-5 for the other datasets. All when None. In each
+        fold's fit the networks validate on whole patients of its training
+        records (:func:`~ecgsk.compare._data.fit_fold`).
     cv : bool, default=True
         False skips cross-validation: one fit on the training records,
         evaluated on the test records. In the final fit on PTB-XL, the
@@ -752,7 +755,7 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
                               ds.X[tr], y[tr], classes=classes, prefix="train.")
                 log_data_info(ds.name, ds.task, f"CV held out: fold {fold}", ds.X[te], y[te],
                               classes=classes, prefix="heldout.")
-                est = clone(pipe).fit(X[tr], y[tr])
+                est = fit_fold(clone(pipe), X, y, tr, groups=ds.groups, seed=seed)
                 thresholds, _ = thresholds_of(est)
                 metrics = evaluate_predictions(y[te], _predict(est, X[te], k), classes,
                                                task_type=task_type, thresholds=thresholds)

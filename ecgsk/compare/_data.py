@@ -13,7 +13,8 @@ from ..cache._cache import default_cache_dir
 
 __all__ = ["CompareError", "DATASETS", "dataset_tasks", "load_dataset", "stratified_subset",
            "SplitPlan", "make_plan", "load_signals", "default_length", "default_cache_dir",
-           "align_labels", "unseen_records", "fit_targets", "fit_final", "dropped_text"]
+           "align_labels", "unseen_records", "fit_targets", "fit_final", "fit_fold",
+           "dropped_text"]
 
 #: Datasets the comparison reads.
 DATASETS = ("ptbxl", "cinc2017", "ptbdb")
@@ -485,6 +486,66 @@ def fit_final(estimator, X, y, plan):
         else:
             validation = "fold 9 (thresholds only)"
     return est.fit(X[rows], y[rows]), validation
+
+
+def fit_fold(estimator, X, y, rows, groups=None, seed=0):
+    """Fit ``estimator`` (a fresh clone) on the training records ``rows`` of a CV fold.
+
+    The networks in it validate (early stopping, learning-rate schedule,
+    best epoch) on records of their own split of ``rows``. Where ``groups``
+    holds patient ids (a patient with several records) and every network
+    splits by itself (``train_split="auto"`` with one ``valid_size``), that
+    split holds whole patients out: :class:`~sklearn.model_selection.GroupShuffleSplit`
+    of ``valid_size``, seeded by ``seed``, marked with
+    :func:`ecgsk.neural.set_validation`, as :func:`fit_final` marks fold 9.
+    A record-wise split would validate on patients the network trains on. A
+    :class:`~ecgsk.ensemble.SoftVotingEnsemble` then fits its members
+    without a network on the other records, as in :func:`fit_final`.
+    Otherwise it is fitted on ``rows`` as it is. Shared by ``compare``'s
+    cross-validation and ``tune``'s trials.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A clone made for this fold (its networks' ``train_split`` may be set).
+    X, y : ndarray
+        All records of the dataset (``rows`` selects the fold's training ones).
+    rows : ndarray of int
+        The fold's training records.
+    groups : ndarray or None, default=None
+        The patient of each record of ``X``; None or one record per patient
+        (CinC 2017) keeps each network's own split.
+    seed : int, default=0
+        Seeds the patient split.
+
+    Returns
+    -------
+    fitted : estimator
+        ``estimator``, fitted.
+    """
+    from sklearn.model_selection import GroupShuffleSplit
+
+    from ..neural import ECGNetClassifier, set_validation
+
+    est = estimator
+    rows = np.asarray(rows)
+    nets = [est] if isinstance(est, ECGNetClassifier) else []
+    if hasattr(est, "get_params"):
+        nets += [v for v in est.get_params(deep=True).values()
+                 if isinstance(v, ECGNetClassifier)]
+    sizes = {net.valid_size for net in nets}
+    by_patient = (
+        groups is not None and nets and len(sizes) == 1 and None not in sizes
+        and all(isinstance(net.train_split, str) and net.train_split == "auto" for net in nets))
+    if by_patient:
+        patients = np.asarray(groups)[rows]
+        n_patients = len(np.unique(patients))
+        by_patient = 1 < n_patients < len(patients)  # patient ids, and more than one
+    if by_patient:
+        split = GroupShuffleSplit(n_splits=1, test_size=sizes.pop(), random_state=seed)
+        _, valid = next(split.split(rows, groups=patients))
+        set_validation(est, np.isin(np.arange(len(rows)), valid))
+    return est.fit(X[rows], y[rows])
 
 
 def default_length(dataset, sampling_rate):

@@ -5,7 +5,8 @@ Pruning
 Network pipelines (a skorch net as the last step) report the net's
 per-epoch validation entry (:meth:`Metric.monitor`: ``valid_auroc``,
 ``valid_acc`` or ``valid_loss``, measured on the net's internal validation
-split of the fold's training records) through :class:`EpochPruningCallback`
+split of the fold's training records, whole patients where the dataset has
+patient ids: :func:`~ecgsk.compare._data.fit_fold`) through :class:`EpochPruningCallback`
 at step ``fold_position * max_epochs + epoch - 1``: every fold has its own
 range of steps, so trials are compared at the same epoch of the same fold.
 Classic pipelines report the held-out score of each fold at step
@@ -18,6 +19,7 @@ import threading
 
 import numpy as np
 
+from ..compare._data import fit_fold
 from ._metrics import fold_scores
 from ._signals import check_interrupt
 from ._space import trial_params
@@ -154,7 +156,7 @@ class Objective:
                                           step_offset=pos * int(net.max_epochs), fold=fold)
                 net.set_params(callbacks=list(net.callbacks or []) + [("optuna_pruning", cb)])
             try:
-                est.fit(X[tr], y[tr])
+                fit_fold(est, X, y, tr, groups=ctx.groups, seed=ctx.seed)
             finally:
                 if net is not None:
                     epochs += log_training_curves(est, prefix=f"fold{fold}_",

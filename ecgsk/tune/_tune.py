@@ -205,6 +205,8 @@ class _Context:
     explain: int = 0
     heartbeat_interval: int = 10
     grace_period: int = 30
+    groups: np.ndarray | None = None  # patients: networks validate on whole ones
+    seed: int = 0
 
 
 def _check_int(value, name, minimum, allow_none=False):
@@ -709,7 +711,8 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
                    classes=classes, X=X, y=y, plan=plan, study_name=study_name, study_uid=uid,
                    parent_run_id=parent_id, n_trials=n_trials, sampling_rate=rate,
                    lead_names=lead_names, explain=int(explain),
-                   heartbeat_interval=heartbeat_interval, grace_period=grace_period)
+                   heartbeat_interval=heartbeat_interval, grace_period=grace_period,
+                   groups=ds.groups, seed=seed)
     objective = Objective(ctx)
     me = worker_identity()
     with interrupt_handlers():

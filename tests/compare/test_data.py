@@ -209,3 +209,55 @@ def test_unseen_records_errors():
         unseen_records(ds, ds, test=[1], folds=[7])
     with pytest.raises(CompareError, match="all 1 external ptbxl records belong to patients"):
         unseen_records(_records(["q"], [1.0]), ds, test=[1])
+
+
+def _validated_rows(net):
+    split = net.train_split  # set_validation's MarkedSplit, or the net's own
+    return np.flatnonzero(split.is_valid) if hasattr(split, "is_valid") else None
+
+
+def test_fit_fold_validates_networks_on_whole_patients():
+    """A CV fold's networks validated on a record-wise split: patients they trained on."""
+    import torch
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from ecgsk.compare._data import fit_fold
+    from ecgsk.ensemble import SoftVotingEnsemble
+    from ecgsk.neural import ECGNetClassifier
+
+    class Tiny(torch.nn.Module):
+        def __init__(self, in_channels, n_classes):
+            super().__init__()
+            self.head = torch.nn.Linear(in_channels, n_classes)
+
+        def forward(self, x):
+            return self.head(x.mean(-1))
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 2, 20)).astype(np.float32)
+    y = np.arange(90) % 2
+    groups = np.arange(90) // 3  # 30 patients of 3 records
+    rows = np.arange(60)  # the fold's training records: 20 patients
+    net = ECGNetClassifier(Tiny, max_epochs=1, random_state=0)
+    fitted = fit_fold(clone(net), X, y, rows, groups=groups, seed=0)
+    valid = _validated_rows(fitted)
+    assert len(valid) == 6  # valid_size=0.1 of the 20 patients: 2 whole ones
+    assert not set(groups[rows][valid]) & set(np.delete(groups[rows], valid))
+    assert fitted.n_leads_in_ == 2 and len(fitted.history) == 1
+    # A pipeline's and an ensemble's networks alike; the ensemble's other member then
+    # fits the other records, as fit_final has it.
+    flat = FunctionTransformer(lambda X: X.reshape(len(X), -1))
+    ens = SoftVotingEnsemble([("net", make_pipeline(clone(net))),
+                              ("lr", make_pipeline(flat, LogisticRegression()))])
+    fitted = fit_fold(clone(ens), X, y, rows, groups=groups, seed=0)
+    inner = fitted.named_estimators_["net"][-1]
+    np.testing.assert_array_equal(_validated_rows(inner), valid)
+    # No patient ids (CinC: a record each), or a network without its own split: as it is.
+    for g, params in ((np.arange(90), {}), (groups, {"train_split": None})):
+        fitted = fit_fold(clone(net).set_params(**params), X, y, rows, groups=g)
+        assert _validated_rows(fitted) is None
+    plain = fit_fold(LogisticRegression(), X.reshape(90, -1), y, rows, groups=groups)
+    assert plain.n_features_in_ == 40
