@@ -56,9 +56,12 @@ def _parse_codes(text, ecg_id, root):
         codes = ast.literal_eval(text) if isinstance(text, str) else None
     except (ValueError, SyntaxError):
         codes = None
-    if not isinstance(codes, dict):
+    if not isinstance(codes, dict) or not all(
+            isinstance(code, str) and isinstance(likelihood, (int, float))
+            and not isinstance(likelihood, bool) for code, likelihood in codes.items()):
         raise ValueError(f"ecg_id {ecg_id} of {root / 'ptbxl_database.csv'} has scp_codes "
-                         f"{text!r}; expected a dict such as {{'NORM': 100.0}}.")
+                         f"{text!r}; expected a dict of codes to likelihoods such as "
+                         "{'NORM': 100.0}.")
     return codes
 
 
@@ -80,6 +83,30 @@ def _check_ids_and_folds(meta, path):
                          f" ({int(bad.sum())} such rows in all); folds are whole numbers "
                          "(PTB-XL's are 1-10), or empty for a record without one.")
     return meta.assign(strat_fold=folds)
+
+
+def _check_statements(statements, path):
+    """``statements`` with numeric flag columns; a repeated code or a bad flag is named.
+
+    A code listed twice would map to its last row's class (NORM read as MI,
+    say); a flag that is not a number would leave no code of its task.
+    """
+    repeated = statements.index[statements.index.duplicated()]
+    if len(repeated):
+        raise ValueError(f"{path} lists the statement {repeated[0]!r} more than once "
+                         f"({len(repeated)} repeated rows in all); each code needs one row.")
+    for column in ("diagnostic", "form", "rhythm"):
+        if column not in statements.columns:
+            continue
+        flags = pd.to_numeric(statements[column], errors="coerce")
+        bad = statements[column].notna() & flags.isna()
+        if bad.any():
+            first = bad.idxmax()
+            raise ValueError(f"{path}: {column} of {first!r} is "
+                             f"{statements.at[first, column]!r}; the flag columns hold 1.0 "
+                             "or nothing.")
+        statements = statements.assign(**{column: flags})
+    return statements
 
 
 def _label_map(statements, task):
@@ -107,7 +134,8 @@ def _impute(meta):
     """Median for numeric columns, mode for the others (the SE-ECGNet recipe)."""
     meta = meta.copy()
     for col in meta.columns:
-        if col in ("scp_codes", "filename_lr", "filename_hr", "strat_fold", "patient_id"):
+        if col in ("scp_codes", "filename_lr", "filename_hr", "strat_fold", "patient_id",
+                   "report"):  # a label's source is never made up (binary_report)
             continue
         if not meta[col].isna().any():
             continue
@@ -145,9 +173,12 @@ def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0
         files are absent under ``root`` are dropped and counted.
     min_samples : int, default=0
         Drop labels with at most this many positive records, as the benchmark's
-        ``select_data`` does (it uses 0).
+        ``select_data`` does (it uses 0). Multi-label tasks only: the binary
+        tasks refuse it.
     impute_meta : bool, default=False
-        Fill missing metadata: median for numeric columns, mode for the others.
+        Fill missing metadata: median for numeric columns, mode for the
+        others; never the labels' sources (``scp_codes``, ``report``), the
+        folds, patients or file names.
     report_pattern : str
         Regular expression (case-insensitive) marking a normal report, for
         ``task="binary_report"``.
@@ -177,10 +208,16 @@ def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0
     if task not in PTBXL_TASKS:
         raise ValueError(f"unknown PTB-XL task {task!r}; choose one of {', '.join(PTBXL_TASKS)}.")
     if sampling_rate not in (100, 500):
-        raise ValueError(f"PTB-XL is distributed at 100 or 500 Hz; sampling_rate={sampling_rate!r}. "
-                         "Resample on load with WFDBLoader(sampling_rate=...) instead.")
-    if isinstance(min_samples, bool) or not isinstance(min_samples, (int, np.integer)) or min_samples < 0:
+        raise ValueError(f"PTB-XL is distributed at 100 or 500 Hz; sampling_rate="
+                         f"{sampling_rate!r}. Resample on load with "
+                         "WFDBLoader(sampling_rate=...) instead.")
+    if (isinstance(min_samples, bool) or not isinstance(min_samples, (int, np.integer))
+            or min_samples < 0):
         raise ValueError(f"min_samples must be a non-negative integer, got {min_samples!r}.")
+    if min_samples and task in ("binary", "binary_report"):
+        # Dropping a rare superclass would leave {NORM} on records that had another.
+        raise ValueError(f"min_samples drops rare labels of a multi-label task; task={task!r} "
+                         "has two classes. Pass min_samples=0.")
     if not isinstance(impute_meta, (bool, np.bool_)):
         raise ValueError(f"impute_meta must be True or False, got {impute_meta!r}.")
     if task == "binary_report":
@@ -216,9 +253,11 @@ def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0
     examples[f"without {sampling_rate} Hz files"] = [g for g in gone if g is not None][:3]
     meta = meta[present]
 
-    statements = _read_table(root / "scp_statements.csv",
-                             _STATEMENT_COLUMNS["superdiagnostic" if task == "binary" else task],
-                             index_col=0)
+    statements = _check_statements(
+        _read_table(root / "scp_statements.csv",
+                    _STATEMENT_COLUMNS["superdiagnostic" if task == "binary" else task],
+                    index_col=0),
+        root / "scp_statements.csv")
     if task == "binary_report":
         report = meta["report"].fillna("")
         has_report = report.str.strip() != ""

@@ -121,6 +121,26 @@ def test_500hz_uses_high_resolution_files(ptbxl_root):
     assert 0 < len(ds) <= 200
 
 
+def test_min_samples_is_refused_for_the_binary_tasks(ptbxl_root):
+    # Dropping a rare superclass left {NORM} on records that had another: abnormal
+    # records (NORM and 1AVB, say) became normal.
+    for task in ("binary", "binary_report"):
+        with pytest.raises(ValueError, match=f"min_samples drops rare labels of a multi-label "
+                                             f"task; task='{task}' has two classes"):
+            load_ptbxl(ptbxl_root, task=task, min_samples=310)
+
+
+def test_impute_meta_never_makes_up_a_report(ptbxl_root, tmp_path):
+    # The most common report ("normal ECG") filled a blank one: the record was labelled
+    # normal in binary_report.
+    root = _edited_copy(ptbxl_root, tmp_path, "ptbxl_database.csv",
+                        lambda f: f.assign(report=[""] + list(f.report[1:])))
+    with pytest.warns(UserWarning, match="1 without a report"):
+        ds = load_ptbxl(root, task="binary_report", impute_meta=True)
+    first = pd.read_csv(root / "ptbxl_database.csv", index_col="ecg_id").index[0]
+    assert first not in ds.meta.index
+
+
 def test_impute_meta(ptbxl_root):
     with pytest.warns(UserWarning):
         raw = load_ptbxl(ptbxl_root)
@@ -234,6 +254,19 @@ def _edited_copy(ptbxl_root, tmp_path, table, edit):
      r"whole numbers"),
     ("ptbxl_database.csv", lambda f: f.iloc[[0, 1, 0]], "superdiagnostic",
      r"ptbxl_database.csv lists ecg_id \d+ more than once \(1 repeated rows in all\)"),
+    # NORM listed again as MI: every normal record became MI, without a word.
+    ("scp_statements.csv", lambda f: pd.concat([f, f.loc[["NORM"]].assign(
+        diagnostic_class="MI")]), "superdiagnostic",
+     r"scp_statements.csv lists the statement 'NORM' more than once \(1 repeated rows"),
+    # A flag that is not a number left no code of the task ("no record is left").
+    ("scp_statements.csv", lambda f: f.assign(diagnostic=f.diagnostic.astype(object).where(
+        f.index != "NDT", "x")), "superdiagnostic",
+     r"scp_statements.csv: diagnostic of 'NDT' is 'x'; the flag columns hold 1.0 or nothing"),
+    ("ptbxl_database.csv", lambda f: f.assign(scp_codes=["{1: 100.0}"] + list(f.scp_codes[1:])),
+     "all", r"has scp_codes '\{1: 100.0\}'; expected a dict of codes to likelihoods"),
+    ("ptbxl_database.csv", lambda f: f.assign(
+        scp_codes=["{'NORM': 'x'}"] + list(f.scp_codes[1:])), "superdiagnostic",
+     r"has scp_codes \"\{'NORM': 'x'\}\"; expected a dict of codes to likelihoods"),
 ])
 def test_a_malformed_table_names_the_file_and_column_or_record(ptbxl_root, tmp_path, table,
                                                                edit, task, message):
