@@ -40,20 +40,30 @@ def load_cinc2017(root, *, download=False):
     folder = resolve_root(root, marker="REFERENCE.csv", name="cinc2017", download=download,
                           subdirs=("training2017", "training"))
     try:
-        ref = pd.read_csv(folder / "REFERENCE.csv", header=None, names=["record", "label"],
-                          dtype=str)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        ref = pd.read_csv(folder / "REFERENCE.csv", header=None, dtype=str)
+    except pd.errors.EmptyDataError:
+        ref = pd.DataFrame()
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise ValueError(f"{folder / 'REFERENCE.csv'} is not a readable csv file of "
                          f"'record,label' lines: {exc}") from None
     if ref.empty:
         raise ValueError(f"{folder / 'REFERENCE.csv'} is empty: it lists a 'record,label' line "
                          "for each record.")
+    if ref.shape[1] != 2:  # a first line of three fields made the records an index
+        line = int(np.argmax(ref.iloc[:, 2:].notna().any(axis=1).to_numpy())) + 1 \
+            if ref.shape[1] > 2 else 1
+        raise ValueError(f"{folder / 'REFERENCE.csv'}: line {line} has {ref.shape[1]} field(s); "
+                         "each line is 'record,label'.")
+    ref.columns = ["record", "label"]
     ref["record"] = ref["record"].str.strip()
     ref["label"] = ref["label"].str.strip()
-    unknown = sorted(set(ref["label"]) - set(CINC2017_CLASSES))
-    if unknown:
-        raise ValueError(f"{folder / 'REFERENCE.csv'} has unknown labels {unknown}; "
-                         f"expected {list(CINC2017_CLASSES)}.")
+    bad = ~ref["label"].isin(CINC2017_CLASSES)
+    if bad.any():
+        unknown = sorted({"(none)" if pd.isna(v) else v for v in ref["label"][bad]})
+        shown = ", ".join(f"{r} ({'none' if pd.isna(v) else repr(v)})"
+                          for r, v in zip(ref["record"][bad][:3], ref["label"][bad][:3]))
+        raise ValueError(f"{folder / 'REFERENCE.csv'} has unknown labels {unknown}, first at "
+                         f"{shown}; expected {list(CINC2017_CLASSES)}.")
     doubled = ref["record"][ref["record"].duplicated()].unique()
     if len(doubled):
         raise ValueError(f"{folder / 'REFERENCE.csv'} lists {len(doubled)} record(s) more than "

@@ -57,7 +57,21 @@ def test_a_record_listed_twice_or_with_two_headers_is_an_error(tmp_path, cinc_ro
 
 def test_unknown_label(tmp_path):
     (tmp_path / "REFERENCE.csv").write_text("A00001,X\n")
-    with pytest.raises(ValueError, match="unknown labels \\['X'\\]"):
+    with pytest.raises(ValueError, match="unknown labels \\['X'\\], first at A00001 \\('X'\\)"):
+        load_cinc2017(tmp_path)
+
+
+@pytest.mark.parametrize("text, message", [
+    # A missing label was "unknown labels [nan]", naming no record.
+    ("A00001,N\nA00004,\n", r"unknown labels \['\(none\)'\], first at A00004 \(none\)"),
+    # A first line of three fields made the records an index and the labels records.
+    ("A00001,N,x\nA00002,A\n", r"REFERENCE.csv: line 1 has 3 field\(s\); each line is "
+                                r"'record,label'"),
+    ("A00001\nA00002\n", r"REFERENCE.csv: line 1 has 1 field\(s\)"),
+])
+def test_a_malformed_reference_line_is_named(tmp_path, text, message):
+    (tmp_path / "REFERENCE.csv").write_text(text)
+    with pytest.raises(ValueError, match=message):
         load_cinc2017(tmp_path)
 
 
