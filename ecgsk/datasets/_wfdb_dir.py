@@ -147,8 +147,10 @@ def load_wfdb_dir(root):
     Returns
     -------
     ECGDataset
-        ``y`` and ``classes`` are None; ``meta`` holds each header's sampling
-        rate (NaN, with a warning, for a header whose rate is unparsable or
+        ``y`` and ``classes`` are None; ``groups`` and ``meta["record"]``
+        name each record by its path under ``root`` (``patient001/s0010_re``),
+        so same-named records of two folders stay apart; ``meta`` holds each
+        header's sampling rate (NaN, with a warning, for a header whose rate is unparsable or
         not positive), length, number of signals and lead names;
         ``sampling_rate`` is the common rate, or None when the records differ
         or a rate is unknown.
@@ -175,7 +177,8 @@ def load_wfdb_dir(root):
         raise ValueError(f"no WFDB record under {root} has its signal files.")
     paths, headers = [paths[i] for i in kept], [headers[i] for i in kept]
     meta = pd.DataFrame({
-        "record": [p.name for p in paths],
+        # The path under root: records of one name in two folders (patients) stay two.
+        "record": [p.relative_to(root).as_posix() for p in paths],
         "fs": [h.fs for h in headers],
         "sig_len": [h.sig_len for h in headers],
         "n_sig": [h.n_sig for h in headers],

@@ -75,6 +75,18 @@ def test_wfdb_dir(ptbdb_root):
     assert ds.y is None and len(ds) == 1
     assert ds.meta.loc[0, "sig_name"][:3] == ["i", "ii", "iii"]
     assert ds.sampling_rate == 1000.0
+    assert ds.meta.loc[0, "record"] == "patient001/s0010_re" == ds.groups[0]
+
+
+def test_wfdb_dir_keeps_same_named_records_of_two_folders_apart(tmp_path, ptbdb_root):
+    # Named by their bare names, they were one group: one patient to a grouped splitter.
+    for patient in ("patient001", "patient002"):
+        (tmp_path / patient).mkdir()
+        for suffix in (".hea", ".dat", ".xyz"):
+            (tmp_path / patient / f"s0010_re{suffix}").symlink_to(
+                ptbdb_root / "patient001" / f"s0010_re{suffix}")
+    ds = load_wfdb_dir(tmp_path)
+    assert list(ds.groups) == ["patient001/s0010_re", "patient002/s0010_re"]
 
 
 def test_wfdb_dir_follows_records_and_names_what_it_lists_but_lacks(tmp_path, ptbdb_root):
