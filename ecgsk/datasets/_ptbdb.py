@@ -67,7 +67,10 @@ def load_ptbdb(root, *, download=False):
         "ptbdb", {no_files: int((~has_files).sum()),
                   "without a reason for admission": int((has_files & ~labelled).sum())},
         len(meta), {no_files: [f"{p.parent.name}/{p.name} ({m})" for p, m in
-                               zip(paths, missing) if m is not None][:3]})
+                               zip(paths, missing) if m is not None][:3],
+                    "without a reason for admission": [
+                        f"{p.parent.name}/{p.name}" for p, keep in
+                        zip(paths, has_files & ~labelled) if keep][:3]})
     meta = meta[ok].reset_index(drop=True)
     X = np.array([str(p) for p, keep in zip(paths, ok) if keep])
     if len(X) == 0:

@@ -28,7 +28,7 @@ def test_ptbdb_drops_records_without_diagnosis(tmp_path, ptbdb_root):
         shutil.copy(src / f"s0010_re{ext}", dst / f"s0011_re{ext}")
     shutil.copytree(src, tmp_path / "patient001")
     with pytest.warns(UserWarning, match=r"left out 1 of 2 records \(1 without a reason for "
-                                         r"admission\)"):
+                                         r"admission: patient002/s0011_re\)"):
         ds = load_ptbdb(tmp_path)
     assert ds.groups.tolist() == ["patient001"]
 
