@@ -88,23 +88,17 @@ def _flat(steps):
     return out
 
 
-def _binary_targets(net, module, X, batch_size=64):
-    """The class a binary skorch net predicts for each record, by its ``threshold``."""
-    import torch
+def _predicted_targets(net, X):
+    """The class ``net`` (an ECGNetClassifier) predicts for each record, as ``predict`` does.
 
-    from ._gradients import _as_tensor, _batches, _device, _logits
-
-    x, shape = _as_tensor(X, _device(module))
-    was_training = module.training
-    module.eval()
-    try:
-        with torch.no_grad():
-            logits = torch.cat([_logits(module, x[sl]).float().cpu()
-                                for sl in _batches(shape[0], batch_size)])
-    finally:
-        module.train(was_training)
-    proba = net._logits_to_proba(logits).numpy()
-    return (proba[:, 1] >= net._binary_threshold()).astype(np.int64)
+    Its probabilities, over sliding windows where it has ``crop_length``: a
+    binary net's class by its ``threshold``, the most probable class or
+    label otherwise. One pass over the whole record could pick another.
+    """
+    proba = np.asarray(net.predict_proba(X))
+    if net.target_type_ == "binary":
+        return (proba[:, 1] >= net._binary_threshold()).astype(np.int64)
+    return proba.argmax(axis=1)
 
 
 def _stretch(relevance, n_samples):
@@ -194,8 +188,9 @@ def explain(estimator, X, *, method="auto", target=None, y=None, layer=None, n_s
         needs ``y``. ``"auto"``: Grad-CAM for networks, permutation otherwise.
     target : None, int or array-like of int
         Class explained by the gradient methods: the predicted class of each
-        record when None (for a binary net, by its ``threshold``; for
-        multi-label nets, the label with the largest logit).
+        record when None, as ``predict`` gives it (for a binary net, by its
+        ``threshold``; for multi-label nets, the most probable label; by
+        sliding windows where the net has ``crop_length``).
     y : array-like or None
         Targets of ``X``, for permutation: labels of ``estimator.classes_``,
         class indices in their order, or an indicator matrix.
@@ -219,10 +214,11 @@ def explain(estimator, X, *, method="auto", target=None, y=None, layer=None, n_s
     :class:`~ecgsk.preprocessing.LeadSelector` puts it on the leads selected.
     A step that changes the shape otherwise (another lead count, a step of
     your own) cannot be traced back: ``signals`` is then that step's output,
-    and ``notes`` say so. For a binary network the predicted class follows
-    its ``threshold``, as ``predict`` does. Networks
-    predicting by sliding windows (``crop_length``) are explained on the
-    whole record at once (their global pooling takes any length).
+    and ``notes`` say so. The predicted class explained is ``predict``'s
+    (a binary network's follows its ``threshold``; a network with
+    ``crop_length`` predicts by sliding windows). The relevance of such a
+    network is computed on the whole record at once (its global pooling
+    takes any length).
     Permutation importance is one map for the whole ``X`` (how much the
     score over these records drops when a cell is shuffled among them), so
     every record gets the same ``relevance``.
@@ -262,9 +258,8 @@ def explain(estimator, X, *, method="auto", target=None, y=None, layer=None, n_s
     for step in steps:
         trace.append((step, Xt))
         Xt = check_signals(step.transform(Xt), name=f"X transformed by {type(step).__name__}")
-    if target is None and getattr(net, "target_type_", None) == "binary":
-        # The class the net predicts, with its threshold (argmax of logits would not).
-        target = _binary_targets(net, module, Xt)
+    if target is None and hasattr(net, "target_type_"):
+        target = _predicted_targets(net, Xt)
     if method == "gradcam":
         rel, t = grad_cam(module, Xt, target, layer=layer)
     else:

@@ -218,7 +218,7 @@ def target_classes(logits, target):
     n_classes = 2 if k == 1 else k
     if target is None:
         return (logits[:, 0] > 0).astype(np.int64) if k == 1 else logits.argmax(1)
-    target = np.broadcast_to(np.asarray(target), (n,))
+    target = _per_record(target, n)
     if target.dtype.kind not in "biu" and not (target.dtype.kind == "f"
                                              and np.all(target == np.round(target))):
         raise ValueError(f"target must hold class indices (whole numbers), got "
@@ -229,6 +229,15 @@ def target_classes(logits, target):
         raise ValueError(f"target class {int(bad[0])} is out of range for a net with "
                          f"{n_classes} classes (0 to {n_classes - 1}).")
     return target
+
+
+def _per_record(target, n):
+    """``target`` as one entry per record of ``n``, naming a count that is neither 1 nor n."""
+    target = np.asarray(target)
+    if target.ndim > 1 or target.size not in (1, n):
+        raise ValueError(f"target has {target.size} entries but X has {n} records; pass one "
+                         "class for all records or one per record.")
+    return np.broadcast_to(target.reshape(-1) if target.ndim else target, (n,))
 
 
 def _score(logits, target):
@@ -288,6 +297,8 @@ def saliency(net, X, target=None, *, absolute=True, times_input=False, batch_siz
     torch = _torch()
     device = _device(net)
     x_all, shape = _as_tensor(X, device)
+    if target is not None:
+        target = _per_record(target, shape[0])  # a wrong count named before any pass
     out = np.empty(shape, dtype=np.float32)
     targets = np.empty(shape[0], dtype=np.int64)
     was_training = net.training
@@ -298,8 +309,7 @@ def saliency(net, X, target=None, *, absolute=True, times_input=False, batch_siz
             with torch.enable_grad():  # also inside a caller's torch.no_grad()
                 logits = _logits(net, x)
                 t = target_classes(logits.detach().cpu().numpy(),
-                                   None if target is None else np.broadcast_to(
-                                       np.asarray(target), (shape[0],))[sl])
+                                   None if target is None else target[sl])
                 (grad,) = torch.autograd.grad(_score(logits, t), x)
             if times_input:
                 grad = grad * x.detach()
@@ -374,6 +384,8 @@ def grad_cam(net, X, target=None, *, layer=None, batch_size=32):
     torch = _torch()
     device = _device(net)
     x_all, shape = _as_tensor(X, device)
+    if target is not None:
+        target = _per_record(target, shape[0])  # a wrong count named before any pass
     module, where = _resolve_layer(net, layer, np.asarray(X)[:1])
     captured = []
 
@@ -400,8 +412,7 @@ def grad_cam(net, X, target=None, *, layer=None, batch_size=32):
                                      f"{fmap.ndim}-D map {tuple(fmap.shape)}; a (batch, "
                                      "channels, time) or (batch, channels, h, w) map is needed.")
                 t = target_classes(logits.detach().cpu().numpy(),
-                                   None if target is None else np.broadcast_to(
-                                       np.asarray(target), (shape[0],))[sl])
+                                   None if target is None else target[sl])
                 (grad,) = torch.autograd.grad(_score(logits, t), fmap)
             dims = tuple(range(2, fmap.ndim))
             weights = grad.mean(dim=dims, keepdim=True)

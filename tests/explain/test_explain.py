@@ -130,3 +130,24 @@ def test_a_fitted_search_is_explained_through_its_best_pipeline():
     np.testing.assert_array_equal(_where(ex), np.arange(350, 360))  # traced through the crop
     direct = explain(search.best_estimator_, ex.signals, method="saliency")
     np.testing.assert_array_equal(ex.relevance, direct.relevance)
+
+
+@pytest.mark.parametrize("labels", [None, np.array(["N", "A", "O", "~"])])
+def test_the_class_explained_is_the_one_predict_gives_by_windows(labels):
+    # A net with crop_length predicts by sliding windows; one pass over the whole
+    # record picked another class for 15 of 40 binary records.
+    from ecgsk.nets import ResNet1d
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3, 500)).astype("float32")
+    y = rng.integers(0, 2, 40) if labels is None else labels[rng.integers(0, 4, 40)]
+    model = make_pipeline(Standardizer(), ECGNetClassifier(
+        ResNet1d, max_epochs=1, random_state=0, train_split=None, crop_length=100,
+        window_aggregate="max")).fit(X, y)
+    if labels is None:
+        p = model.predict_proba(X)[:, 1]
+        model[-1].set_params(threshold=float(np.median(p)))
+    predicted = model.predict(X)
+    for method in ("saliency", "gradcam"):
+        target = explain(model, X, method=method).target
+        np.testing.assert_array_equal(model[-1].classes_[target], predicted)

@@ -100,6 +100,18 @@ def test_target_classes_names_the_bad_class():
     np.testing.assert_array_equal(target_classes(np.zeros((2, 1)), True), [1, 1])  # as before
 
 
+@pytest.mark.parametrize("method", [grad_cam, saliency])
+def test_a_target_of_another_record_count_is_named(method):
+    # numpy's "operands could not be broadcast together with remapped shapes".
+    net = build("ECGCNN", 2, 3)
+    X = np.random.default_rng(0).normal(size=(2, 2, 200)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"target has 3 entries but X has 2 records; pass one "
+                                         r"class for all records or one per record"):
+        method(net, X, target=[0, 1, 2])
+    assert method(net, X, target=[2, 0])[1].tolist() == [2, 0]
+    assert method(net, X, target=[1])[1].tolist() == [1, 1]
+
+
 def test_grad_cam_layer_by_name_and_errors():
     net = build("ECGCNN", 2, 3)
     X = np.random.default_rng(0).normal(size=(2, 2, 200)).astype(np.float32)
