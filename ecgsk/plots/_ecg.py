@@ -28,6 +28,12 @@ def _check_record(signal, lead_names, sampling_rate, name="signal"):
     if signal.ndim != 2 or signal.shape[1] < 2:
         raise ValueError(f"{name} must be one record of shape (leads, samples), got shape "
                          f"{signal.shape}.")
+    if lead_names is None and signal.shape[0] > signal.shape[1]:
+        # wfdb.rdsamp gives (samples, leads): read as 5,000 leads of 12 samples, the
+        # figure was thousands of inches tall and saving it ran out of memory.
+        raise ValueError(f"{name} has shape {signal.shape}: more leads than samples. Is it "
+                         "(samples, leads), as wfdb.rdsamp gives it? Pass its transpose "
+                         "(signal.T), or lead_names for that many leads.")
     if not np.isfinite(signal).all():
         raise ValueError(f"{name} holds NaN or infinite values.")
     if lead_names is None:
@@ -131,7 +137,7 @@ def plot_ecg(signal, sampling_rate, lead_names=None, *, rhythm_lead="II", row_he
                 segments.append((lookup[lead.lower()], edges[c], edges[c + 1], r))
         n_rows = 3
         if rhythm_lead is not None:
-            if rhythm_lead.lower() not in lookup:
+            if not isinstance(rhythm_lead, str) or rhythm_lead.lower() not in lookup:
                 raise ValueError(f"rhythm_lead={rhythm_lead!r} is not a lead of the record "
                                  f"({lead_names}).")
             segments.append((lookup[rhythm_lead.lower()], 0, n, 3))

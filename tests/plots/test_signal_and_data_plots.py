@@ -97,6 +97,14 @@ def test_ecg_errors_name_the_problem():
         plot_ecg(np.zeros((12, 100)), 100, rhythm_lead="V7")
     with pytest.raises(ValueError, match="sampling_rate"):
         plot_ecg(np.zeros((12, 100)), 0)
+    # rhythm_lead=1 raised "'int' object has no attribute 'lower'".
+    with pytest.raises(ValueError, match="rhythm_lead=1 is not a lead of the record"):
+        plot_ecg(np.zeros((12, 100)), 100, rhythm_lead=1)
+    # (samples, leads), as wfdb.rdsamp gives it: 1,000 leads of 12 samples ran out of memory.
+    for plot in (lambda s: plot_ecg(s, 100), lambda s: plot_relevance(s, np.abs(s), 100)):
+        with pytest.raises(ValueError, match=r"signal has shape \(1000, 12\): more leads than "
+                                             r"samples. Is it \(samples, leads\)"):
+            plot(np.zeros((1000, 12)))
 
 
 def test_relevance_panels_hold_signal_and_relevance():
