@@ -215,8 +215,9 @@ def make_pipeline(*, members=MEMBERS_DEFAULT, n_seeds=1, se=True, cardinality=No
         Upper bound on the training epochs of the ``dualnet`` member.
     feature_weight : float, default=2.0
         Votes of the ``features`` member, against one for the ``seresnet``
-        networks together and one for ``dualnet`` (ignored when ``features``
-        is the only member). See :func:`~ecgsk.ensemble.late_fusion`.
+        networks together and one for ``dualnet``; a positive number, checked
+        but unused when ``features`` is the only member. See
+        :func:`~ecgsk.ensemble.late_fusion`.
     feature_sets : sequence of str, \
             default=("statistical", "rhythm", "wavelet", "beats", "template")
         Feature sets of the ``features`` member (``FEATURE_SETS``), names of
@@ -229,9 +230,10 @@ def make_pipeline(*, members=MEMBERS_DEFAULT, n_seeds=1, se=True, cardinality=No
         Mixed precision of the networks (``seresnet`` and ``dualnet``);
         ``None`` turns it on when CUDA is available. See
         :class:`~ecgsk.neural.ECGNetClassifier`.
-    random_state : int, default=0
+    random_state : int or None, default=0
         Seeds every member: ``random_state + k`` the ``k``-th ``seresnet``
         network, ``random_state`` the ``dualnet`` network and the boosting.
+        None leaves every member unseeded.
     verbose : int, default=0
         Training log of the networks: 0 silent, 1 a table per epoch, 2 also a
         progress bar.
@@ -257,7 +259,8 @@ def make_pipeline(*, members=MEMBERS_DEFAULT, n_seeds=1, se=True, cardinality=No
                     crop_length=crop_length,
                     augment=augment, max_epochs=max_epochs,
                     batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience,
-                    amp=amp, random_state=random_state + k, verbose=verbose)
+                    amp=amp, verbose=verbose,
+                    random_state=None if random_state is None else random_state + k)
             for k in range(int(n_seeds))] if "seresnet" in members else []
     others = []
     if "dualnet" in members:

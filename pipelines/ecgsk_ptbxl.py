@@ -209,8 +209,8 @@ def make_pipeline(*, members=MEMBERS, n_seeds=3, se=True, cardinality=None, base
         ``None`` disables it.
     feature_weight : float, default=1.0
         Votes of the ``features`` member, against one for the SE networks
-        together and one for each of ``resnet`` and ``minirocket`` (ignored
-        when ``features`` is the only member). See
+        together and one for each of ``resnet`` and ``minirocket``; a positive
+        number, checked but unused when ``features`` is the only member. See
         :func:`~ecgsk.ensemble.late_fusion`.
     feature_sets : sequence of str, \
             default=("statistical", "rhythm", "wavelet", "beats", "template")
@@ -225,10 +225,10 @@ def make_pipeline(*, members=MEMBERS, n_seeds=3, se=True, cardinality=None, base
         Mixed precision of the networks (``seresnet`` and ``resnet``); ``None``
         turns it on when CUDA is available. See
         :class:`~ecgsk.neural.ECGNetClassifier`.
-    random_state : int, default=0
+    random_state : int or None, default=0
         Seeds every member: ``random_state + k`` the ``k``-th SE network,
         ``random_state`` the ``resnet``, ``minirocket`` and ``features``
-        members.
+        members. None leaves every member unseeded.
     verbose : int, default=0
         Training log of the networks (``seresnet`` and ``resnet``): 0 silent,
         1 a table per epoch, 2 also a progress bar.
@@ -253,7 +253,7 @@ def make_pipeline(*, members=MEMBERS, n_seeds=3, se=True, cardinality=None, base
         window_stride=window_stride, derivatives=derivatives, augment=augment,
         criterion=criterion, balanced_sampling=balanced_sampling, max_epochs=max_epochs,
         batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience, amp=amp,
-        random_state=random_state + k, verbose=verbose)
+        random_state=None if random_state is None else random_state + k, verbose=verbose)
         for k in range(int(n_seeds))] if "seresnet" in members else []
     others = []
     if "resnet" in members:

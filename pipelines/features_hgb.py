@@ -31,7 +31,8 @@ def make_pipeline(*, learning_rate=0.1, max_leaf_nodes=31, max_iter=100, class_w
         Number of boosting iterations.
     class_weight : None, "balanced" or dict, default=None
         Class weights of each one-vs-rest booster (``"balanced"`` weighs a
-        class's records against the rest).
+        class's records against the rest; a dict weighs the targets 0 and 1
+        of every class, ``{0: 1.0, 1: 5.0}``).
     features : sequence of {"statistical", "rhythm", "wavelet", "beats", "template"}, \
             default=("statistical", "rhythm", "wavelet")
         Feature sets of the 100 Hz records, concatenated in this order (see

@@ -34,7 +34,8 @@ def make_pipeline(*, C=1e-2, features=("statistical", "rhythm", "wavelet"), samp
         ``SMOTE``, or any imbalanced-learn sampler.
     class_weight : None, "balanced" or dict, default=None
         Class weights of each one-vs-rest logistic regression (``"balanced"``
-        weighs a class's records against the rest).
+        weighs a class's records against the rest; a dict weighs the targets
+        0 and 1 of every class, ``{0: 1.0, 1: 5.0}``).
     random_state : int, default=0
         Seeds the sampler (the logistic regression's solver is deterministic).
     n_jobs : int, default=1

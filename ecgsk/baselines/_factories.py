@@ -58,8 +58,15 @@ def _check_random_state(random_state):
     raise ValueError(f"random_state must be None, an int or a RandomState, got {random_state!r}.")
 
 
-def _check_class_weight(class_weight):
-    if class_weight is None or class_weight == "balanced" or isinstance(class_weight, dict):
+def _check_class_weight(class_weight, multilabel=False):
+    if multilabel and isinstance(class_weight, dict) and not set(class_weight) <= {0, 1}:
+        # Each one-vs-rest classifier sees the targets 0 and 1 of its label only.
+        raise ValueError(
+            f"class_weight={class_weight!r}: with multilabel=True each label's classifier "
+            "is binary, so a dict weighs its targets 0 and 1 ({0: w, 1: w}); or pass "
+            "'balanced' or None.")
+    if (class_weight is None or isinstance(class_weight, dict)
+            or (isinstance(class_weight, str) and class_weight == "balanced")):
         return class_weight
     raise ValueError(
         f"class_weight must be None, 'balanced' or a dict {{label: weight}}, got {class_weight!r}."
@@ -253,7 +260,9 @@ def make_feature_baseline(classifier="logreg", *, features=FEATURE_SETS, samplin
         ``RandomOverSampler`` or ``SMOTE`` of imbalanced-learn, or any
         imbalanced-learn sampler instance.
     class_weight : None, "balanced" or dict, default=None
-        Passed to the named classifier.
+        Passed to the named classifier. With ``multilabel=True`` each label
+        has its own binary classifier: a dict weighs its targets,
+        ``{0: w0, 1: w1}``.
     multilabel : bool, default=False
         Set for an indicator matrix ``y`` (PTB-XL's multi-label tasks).
     random_state : int, RandomState or None, default=None
@@ -295,9 +304,11 @@ def make_feature_baseline(classifier="logreg", *, features=FEATURE_SETS, samplin
     ['features', 'scaler', 'sampler', 'classifier']
     """
     random_state = _check_random_state(random_state)
-    class_weight = _check_class_weight(class_weight)
     if not isinstance(multilabel, (bool, np.bool_)):
         raise ValueError(f"multilabel must be True or False, got {multilabel!r}.")
+    class_weight = _check_class_weight(class_weight, multilabel)
+    if isinstance(classifier, BaseEstimator):  # a classifier of one's own, weighted already
+        _check_class_weight(classifier.get_params().get("class_weight"), multilabel)
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
         raise ValueError(f"n_jobs must be a non-zero integer, got {n_jobs!r}.")
     union = _check_features(features, sampling_rate, n_jobs, lead_names, rhythm_lead)

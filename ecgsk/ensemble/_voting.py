@@ -345,7 +345,8 @@ def late_fusion(networks=(), features=None, *, feature_weight=1.0, prefix="net",
         A model on engineered features, named ``features``.
     feature_weight : float, default=1.0
         Weight of ``features`` relative to the whole network share, a
-        positive number (ignored when ``features`` is the only member).
+        positive number (checked, but unused, when ``features`` is the only
+        member).
     prefix : str, default="net"
         Name prefix of the network members.
     others : sequence of (str, classifier) tuples, default=()

@@ -318,6 +318,15 @@ def test_predict_scores_multiclass_has_one_column_per_class():
     ({"n_jobs": 0, "sampling_rate": 100}, "n_jobs"),
     ({"classifier": LogisticRegression(), "class_weight": "balanced", "sampling_rate": 100},
      "class_weight"),
+    # numpy's "truth value of an array ... is ambiguous" before.
+    ({"class_weight": np.array([1.0, 2.0]), "sampling_rate": 100},
+     r"class_weight must be None, 'balanced' or a dict \{label: weight\}, got array"),
+    # A dict by the task's labels failed at fit: each one-vs-rest problem is 0/1.
+    ({"class_weight": {"N": 1, "A": 5}, "multilabel": True, "sampling_rate": 100},
+     r"class_weight=\{'N': 1, 'A': 5\}: with multilabel=True each label's classifier is "
+     r"binary, so a dict weighs its targets 0 and 1"),
+    ({"classifier": LogisticRegression(class_weight={"N": 1}), "multilabel": True,
+      "sampling_rate": 100}, r"class_weight=\{'N': 1\}: with multilabel=True"),
 ])
 def test_bad_arguments_raise_naming_the_argument(params, match):
     with pytest.raises(ValueError, match=match):
@@ -329,9 +338,19 @@ def test_wavelet_only_needs_no_sampling_rate():
     assert [n for n, _ in model.named_steps["features"].transformer_list] == ["wavelet"]
 
 
+def test_a_binary_weight_dict_fits_a_multilabel_baseline(rng):
+    X = rng.normal(size=(40, 1, 300)).astype(np.float32)
+    Y = (rng.random((40, 2)) < 0.5).astype(int)
+    model = make_feature_baseline(features=("statistical",), sampling_rate=100,
+                                  multilabel=True, class_weight={0: 1.0, 1: 3.0}).fit(X, Y)
+    assert model.predict_proba(X[:3]).shape == (3, 2)
+
+
 def test_randomconv_ridge_bad_arguments():
     with pytest.raises(ValueError, match="class_weight"):
         make_randomconv_ridge(class_weight="equal")
+    with pytest.raises(ValueError, match="class_weight must be None, 'balanced' or a dict"):
+        make_randomconv_ridge(class_weight=np.array([1.0, 2.0]))
     with pytest.raises(ValueError, match="n_kernels"):
         make_randomconv_ridge(n_kernels=10).fit(np.zeros((4, 100)), [0, 1, 0, 1])
     for alphas in ([], [0.1, 0.0], [1.0, np.nan], "large", None):  # [] used to fail in sklearn

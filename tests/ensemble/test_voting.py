@@ -197,6 +197,20 @@ def test_check_members_names_what_is_wrong(members, n_seeds, match):
 
 
 @pytest.mark.parametrize("pipeline", ["ecgsk_ptbxl", "ecgsk_cinc"])
+def test_the_ensemble_pipelines_leave_every_member_unseeded_with_random_state_none(pipeline):
+    # random_state + k failed with "unsupported operand type(s) for +: 'NoneType' and 'int'".
+    from ecgsk.compare import load_pipeline_module
+    from ecgsk.neural import ECGNetClassifier
+
+    ens = load_pipeline_module(pipeline).make_pipeline(random_state=None, n_seeds=2)
+    nets = [v for v in ens.get_params(deep=True).values() if isinstance(v, ECGNetClassifier)]
+    assert len(nets) >= 2 and all(net.random_state is None for net in nets)
+    seeded = load_pipeline_module(pipeline).make_pipeline(random_state=5, n_seeds=2)
+    assert {v.random_state for v in seeded.get_params(deep=True).values()
+            if isinstance(v, ECGNetClassifier)} >= {5, 6}
+
+
+@pytest.mark.parametrize("pipeline", ["ecgsk_ptbxl", "ecgsk_cinc"])
 def test_the_ensemble_pipelines_check_members_alike(pipeline):
     from ecgsk.compare import load_pipeline_module
 
