@@ -1,6 +1,7 @@
 """Any timm 2-D image backbone over the ECG seen as a one-channel image."""
 
 import math
+import os
 
 from torch import nn
 
@@ -113,9 +114,12 @@ class TimmNet(nn.Module):
                 raise
             overlay = timm_kwargs.get("pretrained_cfg_overlay") or {}
             if overlay.get("file"):
+                file = overlay["file"]
+                why = ("no such file" if not os.path.isfile(file)
+                       else f"{type(exc).__name__}: {exc}".rstrip(": "))
                 raise RuntimeError(
                     f"TimmNet could not load the pretrained weights of {model_name!r} "
-                    f"from pretrained_cfg_overlay file {overlay['file']!r}: {exc}"
+                    f"from pretrained_cfg_overlay file {file!r}: {why}"
                 ) from exc
             raise RuntimeError(
                 f"TimmNet could not download the pretrained weights of {model_name!r} "
