@@ -535,7 +535,7 @@ def fit_fold(estimator, X, y, rows, groups=None, seed=0):
                  if isinstance(v, ECGNetClassifier)]
     sizes = {net.valid_size for net in nets}
     by_patient = (
-        groups is not None and nets and len(sizes) == 1 and None not in sizes
+        groups is not None and len(nets) > 0 and len(sizes) == 1 and None not in sizes
         and all(isinstance(net.train_split, str) and net.train_split == "auto" for net in nets))
     if by_patient:
         patients = np.asarray(groups)[rows]
