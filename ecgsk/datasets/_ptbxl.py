@@ -66,11 +66,17 @@ def _parse_codes(text, ecg_id, root):
 
 
 def _check_ids_and_folds(meta, path):
-    """``meta`` (indexed by ``ecg_id``) with numeric folds; a duplicate id or a bad fold is named.
+    """``meta`` (indexed by ``ecg_id``) with numeric folds; a bad or repeated id, a bad fold, named.
 
     A ``strat_fold`` that is not a whole number would turn the whole column
     into text, and every fold of ``split_folds`` would then select no record.
     """
+    ids = pd.to_numeric(pd.Series(meta.index), errors="coerce")
+    bad_id = ids.isna() | (ids % 1 != 0)
+    if bad_id.any():  # NaN or 'x7': no record file name or patient split could follow it
+        row = int(np.argmax(bad_id.to_numpy()))
+        raise ValueError(f"{path}: row {row + 1} has ecg_id {meta.index[row]!r} "
+                         f"({int(bad_id.sum())} such rows in all); ecg_ids are whole numbers.")
     repeated = meta.index[meta.index.duplicated()]
     if len(repeated):
         raise ValueError(f"{path} lists ecg_id {repeated[0]} more than once "

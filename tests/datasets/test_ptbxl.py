@@ -252,6 +252,10 @@ def _edited_copy(ptbxl_root, tmp_path, table, edit):
      lambda f: f.assign(strat_fold=["ten"] + list(f.strat_fold[1:-1]) + [2.5]), "superdiagnostic",
      r"ptbxl_database.csv: strat_fold of ecg_id \d+ is 'ten' \(2 such rows in all\); folds are "
      r"whole numbers"),
+    # An ecg_id of NaN or "x7" was accepted without a word.
+    ("ptbxl_database.csv", lambda f: f.rename(index={f.index[0]: "x7"}), "superdiagnostic",
+     r"ptbxl_database.csv: row 1 has ecg_id 'x7' \(1 such rows in all\); ecg_ids are whole "
+     r"numbers"),
     ("ptbxl_database.csv", lambda f: f.iloc[[0, 1, 0]], "superdiagnostic",
      r"ptbxl_database.csv lists ecg_id \d+ more than once \(1 repeated rows in all\)"),
     # NORM listed again as MI: every normal record became MI, without a word.
