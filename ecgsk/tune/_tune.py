@@ -900,8 +900,11 @@ def _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_b
         result.best_trial, result.best_value, result.best_params = best.number, best.value, \
             dict(best.params)
     report = io.StringIO()
-    report.write(f"Study {ctx.study_name!r} ({result.storage}): {counts['finished']} of "
-                 f"{ctx.n_trials} trials finished ({counts['COMPLETE']} complete, "
+    done = (f"{counts['finished']} of {ctx.n_trials}" if counts["finished"] <= ctx.n_trials
+            else f"{counts['finished']} (more than --n-trials {ctx.n_trials}: an earlier run "
+                 f"asked for them)")  # not "6 of 3"
+    report.write(f"Study {ctx.study_name!r} ({result.storage}): {done} "
+                 f"trials finished ({counts['COMPLETE']} complete, "
                  f"{counts['PRUNED']} pruned), {counts['FAIL']} failed"
                  + (f", {counts['surplus']} surplus (started once other workers had covered "
                     "--n-trials; nothing ran)" if counts["surplus"] else "")

@@ -176,6 +176,13 @@ def test_resume_refuses_other_settings_and_adds_only_missing_trials(
     assert [t.number for t in trials] == [0, 1, 2, 3, 4]
     assert trials[4].state in (TrialState.COMPLETE, TrialState.PRUNED)
     assert "5 of 5 trials finished" in capsys.readouterr().out
+    try:  # fewer than the study has: it said "5 of 3 trials finished"
+        assert main(base + ["--n-trials", "3", "--folds", "1", "2"]) == 0
+    finally:
+        mlflow.set_tracking_uri(previous)
+    assert ("5 (more than --n-trials 3: an earlier run asked for them) trials finished"
+            in capsys.readouterr().out)
+    assert len(study.get_trials()) == 5  # nothing ran
 
 
 def test_network_trials_report_each_epoch_and_resume(
