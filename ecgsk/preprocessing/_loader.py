@@ -260,7 +260,7 @@ def _data_files(record, rec):
 def _header_meta(hea_stat, rec, files, n_samples):
     """Header facts kept in the cache index (valid while the header is unchanged)."""
     return {
-        "hea": [hea_stat.st_size, hea_stat.st_mtime_ns],
+        "hea": _stamp(hea_stat),
         "files": files,
         "fs": float(rec.fs),
         "sig_name": [str(name) for name in rec.sig_name],
@@ -393,13 +393,13 @@ class _RecordCache:
         ecgsk-wfdb-v1/entries/ab/<sha256>.f32
 
     The name of an entry is a hash of the absolute record path, the loader
-    options and the size and ``mtime_ns`` of the header and of every data
-    file (a multi-segment record's segment headers and files included), so
+    options and the size, ``mtime_ns``, inode and change time of the header
+    and of every data file (a multi-segment record's segment headers and files included), so
     a changed file changes the name and its old entry is no longer found. A
     signal is stored only if its files are still as they were just after
     wfdb read them. The index maps a record path to facts from its header (data file
     names, native rate, lead names, number of samples); it is trusted only
-    while the header's size and mtime are unchanged, so a hit never parses a
+    while the header's stamp is unchanged, so a hit never parses a
     header. The output shape follows from these facts and the options, so an
     entry is stored as raw little-endian float32 and read with
     :func:`numpy.fromfile`, without the ``.npy`` header parsing that would
@@ -409,7 +409,9 @@ class _RecordCache:
     """
 
     def __init__(self, cache_dir, opts):
-        self.root = os.path.join(os.fspath(cache_dir), f"ecgsk-wfdb-v{_CACHE_VERSION}")
+        # "~/cache" as ecgsk.cache reads it, not a folder named "~" in the working one.
+        self.root = os.path.join(os.path.expanduser(os.fspath(cache_dir)),
+                                 f"ecgsk-wfdb-v{_CACHE_VERSION}")
         self.opts = opts
         self.index_path = os.path.join(self.root, "index.json")
         self.index = self._read_index()
@@ -428,8 +430,7 @@ class _RecordCache:
     def _entry_path(self, record, meta):
         stamps = []
         for path in [record + ".hea", *meta["files"]]:
-            st = os.stat(path)
-            stamps.append([path, st.st_size, st.st_mtime_ns])
+            stamps.append([path, *_stat(path)])
         key = json.dumps([record, self.opts.key(), stamps])
         digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
         return os.path.join(self.root, "entries", digest[:2], digest + ".f32")
@@ -441,7 +442,8 @@ class _RecordCache:
         straight into the output array.
         """
         meta = self.index.get(record)
-        if meta is None or not meta.get("files"):  # no data file known: nothing keys the entry
+        # Not a dict (an index edited by hand, say): a miss, as a bad field is.
+        if not isinstance(meta, dict) or not meta.get("files"):  # nothing keys the entry
             return None
         try:
             if _stat(record + ".hea") != meta["hea"]:
@@ -512,13 +514,23 @@ class _RecordCache:
         self.new = {}
 
 
-#: Key of the data files' ``[size, mtime_ns]`` taken when a record was read (not indexed).
+#: Key of the data files' stamps (:func:`_stat`) taken when a record was read (not indexed).
 _READ_STAMPS = "read_stamps"
 
 
 def _stat(path):
-    st = os.stat(path)
-    return [st.st_size, st.st_mtime_ns]
+    """A file's stamp: a rewrite changes it even where size and mtime are kept.
+
+    ``cp -p``, ``rsync -t`` and ``tar -x`` keep a file's mtime, and coarse
+    file systems (FAT's 2 s) repeat it; no program sets the inode's change
+    time, and a rewrite by rename gives another inode.
+    """
+    return _stamp(os.stat(path))
+
+
+def _stamp(st):
+    """:func:`_stat` of an ``os.stat`` result."""
+    return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
 
 
 class WFDBLoader(SignalOutputMixin, TransformerMixin, BaseEstimator):

@@ -12,6 +12,7 @@ which requires input of type ..."). ``test_sklearn_api`` therefore runs the
 sklearn checks that need no data, and checks clone, pickle and parameters.
 """
 
+import json
 import os
 import pickle
 import re
@@ -465,13 +466,17 @@ def test_cache_warm_load_sets_the_same_attributes(lr, hr, tmp_path):
             WFDBLoader(cache_dir=tmp_path, length=1000).transform(paths)
 
 
-@pytest.mark.parametrize("change", ["dat", "hea"])
+@pytest.mark.parametrize("change", ["dat", "dat, its mtime kept", "hea"])
 def test_a_changed_file_invalidates_its_cache_entry(copy_record, tmp_path, monkeypatch, change):
     record, other = copy_record("rec", "00001"), copy_record("other", "00002")
     cache = tmp_path / "cache"
     before = WFDBLoader(cache_dir=cache).transform([record, other])
-    if change == "dat":  # same size, new content: the samples of record 00003
+    if change.startswith("dat"):  # same size, new content: the samples of record 00003
+        stat = os.stat(record + ".dat")
         shutil.copyfile(copy_record("third", "00003") + ".dat", record + ".dat")
+        if change.endswith("kept"):  # as cp -p, rsync -t or a 2 s file system leave it
+            os.utime(record + ".dat", ns=(stat.st_atime_ns, stat.st_mtime_ns))
+            assert os.stat(record + ".dat").st_mtime_ns == stat.st_mtime_ns
         expected = _rdsamp(record)
     else:  # double the gain: every value halves
         header = Path(record + ".hea").read_text().replace("1000.0(0)/mV", "2000.0(0)/mV")
@@ -534,6 +539,26 @@ def test_a_layout_segment_names_no_file_of_the_key(tmp_path):
     files = loader_module._segment_files(str(tmp_path / "multi"))
     assert files == [str(tmp_path / f) for f in ("multi_layout.hea", "seg1.hea", "seg1.dat",
                                                   "seg2.hea", "seg2.dat")]
+
+
+def test_a_cache_dir_under_home_is_the_one_ecgsk_cache_reads(lr, tmp_path, monkeypatch):
+    # "~/cache" made a folder named "~" in the working folder; ecgsk.cache read the home one.
+    from ecgsk.cache import cache_info
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    WFDBLoader(cache_dir="~/cache").transform(lr[:2])
+    assert not (tmp_path / "~").exists()
+    assert len(list((tmp_path / "home" / "cache").rglob("*.f32"))) == 2
+    assert cache_info("~/cache")["files"].sum() >= 2
+
+
+def test_an_index_entry_that_is_not_a_dict_is_a_miss(lr, tmp_path):
+    # A hand-edited index ({"<record>": []}) failed every later load with an AttributeError.
+    expected = WFDBLoader(cache_dir=tmp_path).transform(lr[:1])
+    (index,) = tmp_path.rglob("index.json")
+    index.write_text(json.dumps({str(Path(lr[0]).resolve()): [], lr[0]: "x"}))
+    assert_array_equal(WFDBLoader(cache_dir=tmp_path).transform(lr[:1]), expected)
 
 
 def test_a_corrupt_or_unwritable_cache_never_gives_wrong_data(lr, tmp_path, monkeypatch):
