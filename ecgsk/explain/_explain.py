@@ -343,10 +343,10 @@ def log_explanations(estimator, X, *, classes, records=None, sampling_rate=None,
         rel = np.broadcast_to(ex.permutation.relevance(X.shape[2]), X.shape)
         ex = Explanation(relevance=rel, signals=X, method="permutation", notes=ex.notes,
                          permutation=ex.permutation)
-        proba = predict_proba_matrix(estimator, X, len(classes))
+        proba = predict_proba_matrix(estimator, X, len(classes), [str(c) for c in classes])
     else:
         ex = explain(estimator, X, method=resolved, **explain_kwargs)
-        proba = predict_proba_matrix(estimator, X, len(classes))
+        proba = predict_proba_matrix(estimator, X, len(classes), [str(c) for c in classes])
     names = lead_names if ex.signals.shape[1] == len(lead_names or []) else None
     for i, record in enumerate(records):
         if ex.target is not None:

@@ -30,7 +30,7 @@ SIGNAL_METADATA_KEYS = ("ecgsk_sampling_rate", "ecgsk_lead_names", "ecgsk_input_
                         "ecgsk_task_type", "ecgsk_thresholds")
 
 
-def predict_proba_matrix(estimator, X, n_classes):
+def predict_proba_matrix(estimator, X, n_classes, classes=None):
     """Class probabilities of shape ``(n, n_classes)``, whatever shape ``predict_proba`` returns.
 
     Handles the three shapes sklearn estimators use:
@@ -54,6 +54,11 @@ def predict_proba_matrix(estimator, X, n_classes):
         The input of ``estimator.predict_proba``.
     n_classes : int
         The number of classes of the task.
+    classes : sequence of str or None, default=None
+        The task's class names, in column order. An estimator fitted on
+        labels that are not integers (CinC's ``"N"``, ``"A"``...) has
+        ``classes_`` sorted (``A, N, O, ~``): its columns are then placed by
+        name. None takes the columns as they come.
 
     Returns
     -------
@@ -88,6 +93,16 @@ def predict_proba_matrix(estimator, X, n_classes):
         full = np.zeros((len(proba), n_classes))
         full[:, fitted] = proba
         proba = full
+    elif (classes is not None and fitted is not None and fitted.ndim == 1
+          and fitted.dtype.kind not in "iub" and len(fitted) == proba.shape[1]):
+        names = [str(c) for c in classes]
+        unknown = [str(c) for c in fitted if str(c) not in names]
+        if unknown:
+            raise ValueError(f"{type(estimator).__name__} was fitted on the labels "
+                             f"{unknown[:3]} that are not among the classes {names}.")
+        full = np.zeros((len(proba), n_classes))
+        full[:, [names.index(str(c)) for c in fitted]] = proba
+        proba = full
     if proba.shape[1] != n_classes:
         raise ValueError(f"{type(estimator).__name__}.predict_proba gave {proba.shape[1]} "
                          f"columns for {n_classes} classes.")
@@ -111,7 +126,7 @@ class _ProbabilityModel:
         if X.dtype.kind not in "fiu":
             raise ValueError(f"the model takes numeric signal arrays (n, leads, samples); "
                              f"got dtype {X.dtype}.")
-        proba = predict_proba_matrix(self.pipeline, X, len(self.classes))
+        proba = predict_proba_matrix(self.pipeline, X, len(self.classes), self.classes)
         return pd.DataFrame(proba, columns=self.classes)
 
 
@@ -270,10 +285,14 @@ def log_model(pipeline, *, classes, input_example, name="model", registered_mode
     classes : array-like of str
         Class names, the columns of the pyfunc's output: for multi-label
         tasks the indicator columns; for single-label tasks the classes the
-        integer labels fitted on index (see :func:`predict_proba_matrix`).
+        integer labels fitted on index, or, for a pipeline fitted on the
+        labels themselves, the names its ``classes_`` are matched to (see
+        :func:`predict_proba_matrix`).
     input_example : ndarray of shape (n, n_leads, n_samples)
         A few raw signals (the first two are kept, to keep the artifact
         small); the signature is inferred from it and the pyfunc's output.
+        They are kept as float32, the input ``WFDBLoader`` gives and
+        ``python -m ecgsk.predict`` sends.
     name : str, default="model"
         Model name in the run.
     registered_model_name : str or None
@@ -335,10 +354,13 @@ def log_model(pipeline, *, classes, input_example, name="model", registered_mode
     if len(classes) < 2 or len(set(classes)) != len(classes):
         raise ValueError(f"classes must name at least two distinct classes, got {classes!r}.")
     example = np.asarray(input_example)
-    if example.ndim < 2 or len(example) == 0 or example.dtype.kind not in "fiu":
+    if example.ndim != 3 or len(example) == 0 or example.dtype.kind not in "fiu":
+        # (n, samples) passed as one lead here, but ecgsk.predict reads (leads, samples).
         raise ValueError("input_example must be a numeric array of raw signals "
-                         f"(n, leads, samples); got shape {example.shape}, dtype {example.dtype}.")
-    example = np.ascontiguousarray(example[:_MAX_EXAMPLE_RECORDS])
+                         f"(n, leads, samples); got shape {example.shape}, dtype {example.dtype}"
+                         + (": pass X[:, None, :] for one lead." if example.ndim == 2 else "."))
+    # float32, as WFDBLoader gives and ecgsk.predict sends: the signature takes its dtype.
+    example = np.ascontiguousarray(example[:_MAX_EXAMPLE_RECORDS], dtype=np.float32)
     metadata = _signal_metadata(example, sampling_rate, lead_names, task_type, thresholds,
                                 len(classes))
     model = _on_cpu(pipeline)

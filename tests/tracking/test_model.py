@@ -122,10 +122,50 @@ def test_predict_proba_matrix_shapes(rng):
     proba = predict_proba_matrix(forest, X, 3)
     np.testing.assert_allclose(proba[:, 0], forest.predict_proba(X)[0][:, 1])
     assert proba.shape == (40, 3) and (proba[:, 2] == 0).all()
-    # Labels that are not indices cannot be placed.
+    # Labels that are not indices cannot be placed without the class names.
     named = LogisticRegression().fit(X, np.array(["a", "b", "c"])[y])
     with pytest.raises(ValueError, match="3 columns for 4 classes"):
         predict_proba_matrix(named, X, 4)
+    # With them, by name: CinC's N, A, O, ~ against classes_ sorted A, N, O, ~.
+    cinc = LogisticRegression().fit(X, np.array(["N", "A", "~"])[y])
+    assert cinc.classes_.tolist() == ["A", "N", "~"]
+    proba = predict_proba_matrix(cinc, X, 4, ["N", "A", "O", "~"])
+    raw = cinc.predict_proba(X)
+    np.testing.assert_allclose(proba[:, [1, 0, 3]], raw)
+    assert (proba[:, 2] == 0).all()  # O, never in training
+    with pytest.raises(ValueError, match=r"fitted on the labels \['~'\] that are not among "
+                                         r"the classes \['N', 'A', 'O'\]"):
+        predict_proba_matrix(cinc, X, 3, ["N", "A", "O"])
+
+
+def test_a_model_fitted_on_string_labels_logs_its_columns_by_name(tracking_uri, rng):
+    # Logged with classes=ds.classes (N, A, O, ~), the columns were classes_'s (A, N, O, ~):
+    # ecgsk.predict called CinC's A00001 (N) "A".
+    y = np.array(["N", "A", "O", "~"])[np.arange(80) % 4]
+    X = _signals(rng, np.arange(80) % 4)
+    pipe = Pipeline([("stats", _lead_stats()), ("clf", LogisticRegression())]).fit(X, y)
+    setup_tracking(tracking_uri, "models")
+    with tracked_run("strings"):
+        info = log_model(pipe, classes=["N", "A", "O", "~"], input_example=X[:2])
+    out = mlflow.pyfunc.load_model(info.model_uri).predict(X[:5])
+    raw = pd.DataFrame(pipe.predict_proba(X[:5]), columns=pipe.classes_)
+    np.testing.assert_allclose(out[["N", "A", "O", "~"]].to_numpy(),
+                               raw[["N", "A", "O", "~"]].to_numpy(), rtol=1e-6)
+
+
+def test_the_input_example_is_float32_and_three_dimensional(tracking_uri, single_label):
+    # A float64 example made a float64 signature that ecgsk.predict's float32 records
+    # failed against; a 2-D one stored a shape ecgsk.predict could not read.
+    pipe, X, classes = single_label
+    setup_tracking(tracking_uri, "models")
+    with tracked_run("example"):
+        info = log_model(pipe, classes=classes, input_example=X[:2].astype(np.float64))
+        with pytest.raises(ValueError, match=r"input_example must be .* \(n, leads, samples\); "
+                                             r"got shape \(2, 50\).*pass X\[:, None, :\]"):
+            log_model(pipe, classes=classes, input_example=X[:2, 0])
+    inputs = Model.load(info.model_uri).signature.inputs.to_dict()
+    assert inputs[0]["tensor-spec"]["dtype"] == "float32"
+    assert mlflow.pyfunc.load_model(info.model_uri).predict(X[:3]).shape == (3, 3)
 
 
 def test_log_model_errors(tracking_uri, single_label):
