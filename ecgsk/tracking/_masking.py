@@ -18,11 +18,15 @@ _WORDS = r"(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|secret
 # its "no".
 _LONG_WORDS = r"(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|" \
               r"secret[_-]?key|authorization|credentials?|signature)"
-# The key and the value may be quoted, as in a dict's repr or JSON: {'password': 'x'}.
+# The key and the value may be quoted, as in a dict's repr or JSON: {'password': 'x'}; a
+# quoted value is masked to its closing quote (libpq's password='p w').
 _KEY_VALUE = re.compile(r"(?i)(?P<key>(?:\b[\w.\-]*" + _WORDS + r"\b['\"]?\s*="
                         r"|\b[\w.\-]*" + _LONG_WORDS + r"\b['\"]?\s*:"
-                        r"|\b(?:[\w.\-]*[_.\-])?(?:auth|sig)\b['\"]?\s*:)\s*['\"]?)"
-                        r"(?P<secret>[^\s&,;'\"}]+)")
+                        r"|\b(?:[\w.\-]*[_.\-])?(?:auth|sig)\b['\"]?\s*:)\s*)"
+                        # A quoted value to its closing quote, spaces and all ('p w').
+                        r"(?:(?P<q>['\"])(?:\\.|(?!(?P=q)).)*(?P=q)"
+                        # Unquoted, or an opening quote that never closes.
+                        r"|(?P<open>['\"]?)(?P<secret>[^\s&,;'\"}]+))")
 _BEARER = re.compile(r"(?i)(?P<key>\bbearer\s+)(?P<secret>[A-Za-z0-9\-._~+/]+=*)")
 _SECRET_PARTS = {"password", "passwd", "pwd", "secret", "token", "apikey", "credential",
                  "credentials", "auth"}
@@ -59,7 +63,9 @@ def mask_secrets(text):
     text = str(text)
     text = _USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", text)
     text = _BEARER.sub(lambda m: f"{m['key']}{MASK}", text)
-    return _KEY_VALUE.sub(lambda m: f"{m['key']}{MASK}", text)
+    return _KEY_VALUE.sub(
+        lambda m: (f"{m['key']}{m['q']}{MASK}{m['q']}" if m["q"]
+                   else f"{m['key']}{m['open']}{MASK}"), text)
 
 
 def is_secret_key(key):

@@ -202,6 +202,10 @@ def test_environment_tags(tracking_uri, client):
     # A dict parameter's repr (FunctionTransformer's kw_args, say), and JSON.
     ("{'token': 'tok-SECRET1', 'C': 1.0}", "{'token': '***', 'C': 1.0}"),
     ('{"password": "hunter2", "n": 3}', '{"password": "***", "n": 3}'),
+    # A quoted value with spaces is masked to its closing quote (it kept " w" and " words").
+    ("host=h user=u password='p w' port=5", "host=h user=u password='***' port=5"),
+    ("{'password': 'two words', 'n': 3}", "{'password': '***', 'n': 3}"),
+    ("password='open and never closed", "password='*** and never closed"),
 ])
 def test_mask_secrets(text, expected):
     assert mask_secrets(text) == expected
