@@ -525,14 +525,12 @@ def fit_fold(estimator, X, y, rows, groups=None, seed=0):
     """
     from sklearn.model_selection import GroupShuffleSplit
 
-    from ..neural import ECGNetClassifier, set_validation
+    from ..neural import set_validation
+    from ..neural._split import networks_in
 
     est = estimator
     rows = np.asarray(rows)
-    nets = [est] if isinstance(est, ECGNetClassifier) else []
-    if hasattr(est, "get_params"):
-        nets += [v for v in est.get_params(deep=True).values()
-                 if isinstance(v, ECGNetClassifier)]
+    nets = [net for _, net in networks_in(est)]
     sizes = {net.valid_size for net in nets}
     by_patient = (
         groups is not None and len(nets) > 0 and len(sizes) == 1 and None not in sizes

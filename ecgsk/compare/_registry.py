@@ -189,15 +189,15 @@ def load_pipeline_module(name_or_path):
             raise PipelineError(f"a pipeline file must be a .py module, got {path}.")
     else:
         name = str(name_or_path)
-        available = list_pipelines()
+        files = _pipeline_files()  # the folders globbed once, for the name and its shadows
+        available = {n: paths[0] for n, paths in files.items()}
         if not _NAME.match(name) or name not in available:
             folders = ", ".join(str(d) for d in pipeline_dirs()) or "none exists"
             names = ", ".join(sorted(available)) or "none"
             raise PipelineError(
                 f"unknown pipeline {name!r}. Available: {names}. Searched folders: {folders} "
                 f"(set {PIPELINES_ENV} or pass the path of a .py file).")
-        path = available[name]
-        hidden = shadowed_pipelines().get(name)
+        path, *hidden = files[name]
         if hidden and (name, path) not in _shadow_warned:
             # A file of ./pipelines or $ECGSK_PIPELINES named as a checkout's one; said once.
             _shadow_warned.add((name, path))

@@ -1156,22 +1156,31 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
 
         The fingerprint does not see every edit of a user's own network (a
         class it builds on, say): weights of another shape would fail deep
-        in the first epoch, and the error would delete the checkpoint. Tried
-        on a copy, so the module keeps its fresh initialisation either way.
+        in the first epoch, and the error would delete the checkpoint. The
+        keys and shapes that ``load_state_dict`` checks are compared here,
+        without touching the module's fresh initialisation.
         """
         if resume is None:
             return None
-        try:
-            copy.deepcopy(self.module_).load_state_dict(resume["module"])
-        except (RuntimeError, KeyError, TypeError) as exc:
-            first = str(exc).strip().splitlines()
-            warnings.warn(
-                f"the checkpoint {path} holds weights that do not fit "
-                f"{type(self.module_).__name__} as it is now (was its code changed?): "
-                f"{first[-1].strip() if first else type(exc).__name__}. The fit starts from "
-                "its first epoch and overwrites it.", RuntimeWarning, stacklevel=4)
-            return None
-        return resume
+        own, saved = self.module_.state_dict(), resume.get("module")
+        if not isinstance(saved, dict):
+            why = "no module state"
+        elif set(own) != set(saved):
+            key = sorted(set(own) ^ set(saved))[0]
+            why = f"{'missing' if key in own else 'unexpected'} key {key!r}"
+        else:
+            key = next((k for k in own if getattr(own[k], "shape", None)
+                        != getattr(saved[k], "shape", None)), None)
+            if key is None:
+                return resume
+            why = (f"size mismatch for {key}: {tuple(saved[key].shape)} saved, "
+                   f"{tuple(own[key].shape)} now")
+        warnings.warn(
+            f"the checkpoint {path} holds weights that do not fit "
+            f"{type(self.module_).__name__} as it is now (was its code changed?): {why}. "
+            "The fit starts from its first epoch and overwrites it.", RuntimeWarning,
+            stacklevel=4)
+        return None
 
     def check_is_fitted(self, attributes=None, *args, **kwargs):
         """skorch's check, refusing too a net whose fresh fit failed (:meth:`fit`).

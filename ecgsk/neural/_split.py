@@ -100,8 +100,6 @@ def set_validation(estimator, is_valid):
     >>> set_validation(net, np.array([False, False, True]))
     1
     """
-    from ._classifier import ECGNetClassifier
-
     mask = np.asarray(is_valid)
     if mask.ndim != 1 or mask.dtype != bool:
         raise ValueError(f"is_valid must be a 1-D boolean array, got dtype {mask.dtype} and "
@@ -110,13 +108,23 @@ def set_validation(estimator, is_valid):
         raise ValueError("is_valid must mark some records for validation and leave some for "
                          "training.")
     split = MarkedSplit(mask)
-    targets = []
-    if isinstance(estimator, ECGNetClassifier):
-        targets.append("train_split")
-    if hasattr(estimator, "get_params"):
-        for key, value in estimator.get_params(deep=True).items():
-            if isinstance(value, ECGNetClassifier):
-                targets.append(f"{key}__train_split")
+    targets = [f"{key}__train_split" if key else "train_split"
+               for key, _ in networks_in(estimator)]
     if targets:
         estimator.set_params(**{key: split for key in targets})
     return len(targets)
+
+
+def networks_in(estimator):
+    """``[(key, net), ...]``: every ECGNetClassifier in ``estimator``, at any depth.
+
+    ``key`` is the net's ``get_params(deep=True)`` name (``"net"``,
+    ``"members__0__net"``...), or None for the estimator itself.
+    """
+    from ._classifier import ECGNetClassifier
+
+    found = [(None, estimator)] if isinstance(estimator, ECGNetClassifier) else []
+    if hasattr(estimator, "get_params"):
+        found += [(key, value) for key, value in estimator.get_params(deep=True).items()
+                  if isinstance(value, ECGNetClassifier)]
+    return found

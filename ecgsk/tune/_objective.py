@@ -19,7 +19,6 @@ import threading
 
 import numpy as np
 
-from ..compare._data import fit_fold
 from ._metrics import fold_scores
 from ._signals import check_interrupt
 from ._space import trial_params
@@ -138,6 +137,7 @@ class Objective:
         import optuna
         from sklearn.base import clone
 
+        from ..compare._data import fit_fold
         from ..tracking import decision_thresholds, log_training_curves, predict_proba_matrix
         from ..tracking._curves import find_skorch_net
 
