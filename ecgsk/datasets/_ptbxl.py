@@ -137,8 +137,14 @@ def _statement_labels(codes, label_map, task):
 
 
 def _impute(meta):
-    """Median for numeric columns, mode for the others (the SE-ECGNet recipe)."""
+    """Median for numeric columns, mode for the others (the SE-ECGNet recipe).
+
+    The fill values come from the training folds (``strat_fold`` 1-8) alone, so
+    the validation and test folds' metadata never shape what the training
+    records are given; a column with no value there stays missing.
+    """
     meta = meta.copy()
+    train = meta[meta["strat_fold"] <= 8]
     for col in meta.columns:
         if col in ("scp_codes", "filename_lr", "filename_hr", "strat_fold", "patient_id",
                    "report"):  # a label's source is never made up (binary_report)
@@ -146,11 +152,12 @@ def _impute(meta):
         if not meta[col].isna().any():
             continue
         if pd.api.types.is_numeric_dtype(meta[col]):
-            meta[col] = meta[col].fillna(meta[col].median())
+            fill = train[col].median()
         else:
-            mode = meta[col].mode(dropna=True)
-            if len(mode):
-                meta[col] = meta[col].fillna(mode.iloc[0])
+            mode = train[col].mode(dropna=True)
+            fill = mode.iloc[0] if len(mode) else np.nan
+        if not pd.isna(fill):
+            meta[col] = meta[col].fillna(fill)
     return meta
 
 
@@ -183,8 +190,10 @@ def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0
         tasks refuse it.
     impute_meta : bool, default=False
         Fill missing metadata: median for numeric columns, mode for the
-        others; never the labels' sources (``scp_codes``, ``report``), the
-        folds, patients or file names.
+        others, taken over the kept records of the training folds
+        (``strat_fold`` 1-8) only, so that nothing of the validation and test
+        folds leaks into the training records; never the labels' sources
+        (``scp_codes``, ``report``), the folds, patients or file names.
     report_pattern : str
         Regular expression (case-insensitive) marking a normal report, for
         ``task="binary_report"``.
@@ -241,8 +250,6 @@ def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0
     total = len(meta)
     meta["scp_codes"] = [_parse_codes(codes, ecg_id, root)
                          for ecg_id, codes in meta["scp_codes"].items()]
-    if impute_meta:
-        meta = _impute(meta)
     dropped = {}
 
     # A record without a fold or patient cannot be placed in a split that keeps patients apart.
@@ -297,6 +304,8 @@ def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0
         raise ValueError(f"no PTB-XL record under {root} is left for task {task!r} at "
                          f"{sampling_rate} Hz ({reasons}).")
     dropped = report_dropped("ptbxl", dropped, total, examples)
+    if impute_meta:  # over the records kept, so fill values come from records in the dataset
+        meta = _impute(meta)
     X = np.array([str(root / f) for f in meta[file_col]])
     return ECGDataset(
         X=X, y=y, classes=classes, groups=meta["patient_id"].to_numpy(),

@@ -1,5 +1,6 @@
 """PTB-XL reader: the benchmark's tasks on the shared records."""
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -146,13 +147,33 @@ def test_impute_meta(ptbxl_root):
         raw = load_ptbxl(ptbxl_root)
     with pytest.warns(UserWarning):
         ds = load_ptbxl(ptbxl_root, impute_meta=True)
+    train = raw.meta[raw.folds <= 8]
     assert raw.meta["height"].isna().any()
     assert not ds.meta["height"].isna().any()
     missing = raw.meta["height"].isna().to_numpy()
-    assert (ds.meta["height"].to_numpy()[missing] == raw.meta["height"].median()).all()
+    assert (ds.meta["height"].to_numpy()[missing] == train["height"].median()).all()
     assert not ds.meta["heart_axis"].isna().any()
     assert (ds.meta["heart_axis"][raw.meta["heart_axis"].isna()]
-            == raw.meta["heart_axis"].mode().iloc[0]).all()
+            == train["heart_axis"].mode().iloc[0]).all()
+
+
+def test_impute_meta_takes_nothing_from_the_validation_and_test_folds(ptbxl_root, tmp_path):
+    # The fill values were taken over all folds: the test fold's heights moved the
+    # height given to training records.
+    def edit(frame):
+        frame = frame.copy()
+        frame.loc[frame.strat_fold <= 8, "height"] = np.nan
+        frame.loc[frame.index[frame.strat_fold <= 8][:2], "height"] = [150.0, 160.0]
+        frame.loc[frame.strat_fold >= 9, "height"] = 300.0
+        return frame
+
+    root = _edited_copy(ptbxl_root, tmp_path, "ptbxl_database.csv", edit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        ds = load_ptbxl(root, impute_meta=True)
+    train = ds.folds <= 8
+    assert ds.meta["height"][~train].eq(300.0).all()
+    assert set(ds.meta["height"][train]) == {150.0, 160.0, 155.0}
 
 
 def test_unknown_task(ptbxl_root):
