@@ -80,15 +80,29 @@ class ECGModel:
         Raises
         ------
         PredictError
-            If ``X`` is not of shape ``(n, n_leads, n_samples)``.
+            If ``X`` is not of shape ``(n, n_leads, n_samples)``, or the model
+            fails on it (naming the error) or gives an output of another
+            shape.
         """
         X = np.asarray(X, dtype=np.float32)
         if X.ndim != 3 or X.shape[1:] != (self.n_leads, self.n_samples):
             raise PredictError(f"the model {self.uri} takes signals of shape (n, {self.n_leads}, "
                                f"{self.n_samples}); got {X.shape}.")
-        parts = [self.pyfunc.predict(X[i:i + batch_size]).to_numpy(dtype=float)
-                 for i in range(0, len(X), batch_size)]
+        parts = [self._predict_batch(X[i:i + batch_size]) for i in range(0, len(X), batch_size)]
         return np.concatenate(parts) if parts else np.zeros((0, len(self.classes)))
+
+    def _predict_batch(self, X):
+        try:
+            proba = self.pyfunc.predict(X)
+        except Exception as exc:  # noqa: BLE001 -- the model's own code or MLflow's checks
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise PredictError(f"the model {self.uri} failed on signals of shape {X.shape}: "
+                               f"{type(exc).__name__}: {first}") from exc
+        proba = np.asarray(proba, dtype=float)
+        if proba.shape != (len(X), len(self.classes)):
+            raise PredictError(f"the model {self.uri} gave an output of shape {proba.shape} "
+                               f"for {len(X)} records; its classes are {list(self.classes)}.")
+        return proba
 
 
 def _skorch_nets(pipeline):

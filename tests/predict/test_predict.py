@@ -406,6 +406,42 @@ def test_bad_requests_exit_2_with_a_message(trained, tmp_path, capsys):
     assert "--threshold" in capsys.readouterr().err
 
 
+class _Failing:
+    """A pyfunc whose predict fails as MLflow's schema check or the model's code can."""
+
+    def __init__(self, output=None):
+        self.output = output
+
+    def predict(self, X):
+        if self.output is None:
+            raise mlflow.exceptions.MlflowException("Failed to enforce schema of data\nmore")
+        return self.output
+
+
+def test_a_model_that_fails_to_predict_is_a_bad_request_not_a_traceback(trained, monkeypatch,
+                                                                        capsys):
+    # The pyfunc's exception escaped main: a traceback and exit status 1, which the
+    # command documents as "some records rejected".
+    import dataclasses
+
+    import ecgsk.predict._predict as predict_module
+
+    model = load_ecg_model(trained["model_uri"], tracking_uri=trained["uri"])
+    broken = dataclasses.replace(model, pyfunc=_Failing())
+    X = np.zeros((2, model.n_leads, model.n_samples), dtype=np.float32)
+    with pytest.raises(PredictError, match=r"the model runs:/.* failed on signals of shape "
+                                           r"\(2, 12, 500\): MlflowException: Failed to "
+                                           r"enforce schema of data$"):
+        broken.predict_proba(X)
+    wrong = dataclasses.replace(model, pyfunc=_Failing(pd.DataFrame(np.zeros((2, 3)))))
+    with pytest.raises(PredictError, match=r"gave an output of shape \(2, 3\) for 2 records; "
+                                           r"its classes are \['CD', 'HYP'"):
+        wrong.predict_proba(X)
+    monkeypatch.setattr(predict_module, "load_ecg_model", lambda *a, **k: broken)
+    assert main([trained["model_uri"], str(trained["record"])]) == 2
+    assert "error: the model runs:/" in capsys.readouterr().err
+
+
 def test_a_store_that_does_not_exist_is_named_and_not_made(trained, tmp_path, monkeypatch,
                                                           capsys):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
