@@ -1,5 +1,6 @@
 """Scan and prune ecgsk's cache folder."""
 
+import json
 import math
 import os
 import re
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._atomic import atomic_write
+from .._lock import file_lock
 
 __all__ = ["KINDS", "CacheFile", "default_cache_dir", "scan_cache", "cache_info", "prune_cache",
            "prune_index"]
@@ -335,22 +337,36 @@ def prune_index(cache_dir=None, *, dry_run=False):
     >>> prune_index(tempfile.mkdtemp())
     0
     """
-    import json
-
     root = _resolve(cache_dir)
     dropped = 0
     for version in sorted(root.glob("ecgsk-wfdb-v*")) if root.is_dir() else []:
-        path = version / "index.json"
-        try:
-            index = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue  # none, or torn: the loader treats it as empty too
-        if not isinstance(index, dict):
-            continue
+        dropped += _prune_one_index(version / "index.json", dry_run)
+    return dropped
+
+
+def _read_index(path):
+    """The index as a dict; None if absent, torn or not a dict (the loader reads it as empty)."""
+    try:
+        index = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return index if isinstance(index, dict) else None
+
+
+def _prune_one_index(path, dry_run):
+    index = _read_index(path)
+    if index is None:
+        return 0
+    stale = sum(not os.path.exists(f"{record}.hea") for record in index)
+    if not stale or dry_run:
+        return stale
+    # Read again under the lock WFDBLoader holds while it merges new records into the
+    # index: a loader flushing meanwhile would otherwise lose the records it added.
+    with file_lock(path.with_name("index.lock")):
+        index = _read_index(path) or {}
         kept = {record: facts for record, facts in index.items()
                 if os.path.exists(f"{record}.hea")}
-        dropped += len(index) - len(kept)
-        if len(kept) < len(index) and not dry_run:
+        if len(kept) < len(index):
             data = json.dumps(kept).encode("utf-8")
-            atomic_write(path, lambda f, data=data: f.write(data))
-    return dropped
+            atomic_write(path, lambda f: f.write(data))
+    return len(index) - len(kept)

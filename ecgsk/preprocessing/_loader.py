@@ -24,6 +24,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._atomic import atomic_write
+from .._lock import file_lock
 from .._validation import check_positive_int, check_sampling_rate
 from ._output import SignalOutputMixin
 
@@ -390,6 +391,7 @@ class _RecordCache:
     Layout under ``cache_dir``::
 
         ecgsk-wfdb-v1/index.json           header facts per record path
+        ecgsk-wfdb-v1/index.lock           held while the index is rewritten
         ecgsk-wfdb-v1/entries/ab/<sha256>.f32
 
     The name of an entry is a hash of the absolute record path, the loader
@@ -498,18 +500,25 @@ class _RecordCache:
         self.new[record] = meta
 
     def flush(self):
-        """Merge new header facts into the on-disk index (atomic replace)."""
+        """Merge new header facts into the on-disk index (atomic replace).
+
+        The read, merge and move hold a lock on ``index.lock`` beside the
+        index: two loaders flushing at once each merged into the index they
+        had read, and the later move lost the other's records.
+        """
         if not self.new:
             return
-        index = self._read_index()  # another process may have added records
-        index.update(self.new)
         try:
             os.makedirs(self.root, exist_ok=True)
-            data = json.dumps(index).encode("utf-8")
-            atomic_write(self.index_path, lambda f: f.write(data))
+            with file_lock(os.path.join(self.root, "index.lock")):
+                index = self._read_index()  # another process may have added records
+                index.update(self.new)
+                data = json.dumps(index).encode("utf-8")
+                atomic_write(self.index_path, lambda f: f.write(data))
         except OSError as exc:
             warnings.warn(f"WFDBLoader could not write its cache index: {exc}",
                           RuntimeWarning, stacklevel=4)
+            index = {**self._read_index(), **self.new}
         self.index = index
         self.new = {}
 

@@ -17,6 +17,7 @@ import os
 import pickle
 import re
 import shutil
+import time
 import warnings
 from pathlib import Path
 
@@ -449,6 +450,31 @@ def test_cache_hit_returns_the_same_array_without_reading(lr, cinc, tmp_path, mo
     # The parameters are part of the key: other options read the records again.
     WFDBLoader(cache_dir=tmp_path / "cache", leads=["I"]).transform(lr)
     assert len(reads.records) == len(lr)
+
+
+def test_two_loaders_flushing_at_once_keep_each_others_records(lr, tmp_path, monkeypatch):
+    # Each merged its records into the index it had read: the later move dropped the
+    # other's records, which every later load then read again.
+    import threading
+
+    real = loader_module.atomic_write
+    writing = threading.Event()
+
+    def slow_first_index_write(path, write, **kwargs):
+        if os.path.basename(path) == "index.json" and not writing.is_set():
+            writing.set()
+            time.sleep(0.5)
+        return real(path, write, **kwargs)
+
+    monkeypatch.setattr(loader_module, "atomic_write", slow_first_index_write)
+    cache = tmp_path / "cache"
+    first = threading.Thread(target=WFDBLoader(cache_dir=cache).transform, args=(lr[:2],))
+    first.start()
+    assert writing.wait(60)
+    WFDBLoader(cache_dir=cache).transform(lr[2:4])  # flushes while the first one writes
+    first.join()
+    [index] = cache.glob("ecgsk-wfdb-v*/index.json")
+    assert sorted(json.loads(index.read_text())) == sorted(lr[:4])
 
 
 def test_cache_warm_load_sets_the_same_attributes(lr, hr, tmp_path):
