@@ -12,7 +12,12 @@ Departures from the project: its network reads one lead, ``(5000, 1)``
 reads every lead unless ``leads`` names some (``--set
 "ecgcnn_ptb.leads=('II',)"`` gives the project's one-lead input). Its PTB
 Diagnostic records are at 1000 Hz, so its 5000 samples were 5 s; here they
-are 10 s at 500 Hz, the rate of PTB-XL's ``records500``.
+are 10 s at 500 Hz, the rate of PTB-XL's ``records500``. Its
+``predict_ecg`` normalised each signal on its own; here ``Standardizer``
+learns each lead's mean and standard deviation from the training records, as
+every ecgsk network pipeline does. Training clips the gradient norm at 1.0
+(:class:`~ecgsk.neural.ECGNetClassifier`'s ``grad_clip``), which the project
+did not mention.
 """
 
 import torch
@@ -43,10 +48,11 @@ def make_pipeline(*, leads=None, max_epochs=30, batch_size=32, lr=1e-3, weight_d
     Parameters
     ----------
     leads : sequence of str or int, or None, default=None
-        Leads the network reads, by name of the standard 12 (``("II",)``),
-        which PTB-XL and PTB Diagnostic store first and in their order, or by
-        index (:class:`~ecgsk.preprocessing.LeadSelector`); None reads every
-        lead.
+        Leads the network reads, by name of the standard 12 (``("II",)``,
+        case ignored: PTB Diagnostic's headers say ``ii``), which PTB-XL and
+        PTB Diagnostic store first and in their order, or by channel index
+        (:class:`~ecgsk.preprocessing.LeadSelector`); None reads every lead.
+        Another name is refused.
     max_epochs : int, default=30
         Upper bound on the training epochs; early stopping (``patience``) may
         end training sooner.
@@ -78,8 +84,7 @@ def make_pipeline(*, leads=None, max_epochs=30, batch_size=32, lr=1e-3, weight_d
         PadTruncate(5000) -> Standardizer -> ECGNetClassifier(ECGCNN)``.
     """
     # By index: PTB Diagnostic's 15 leads begin with the standard 12, in their order.
-    select = [] if leads is None else [("leads", LeadSelector(leads=[
-        STANDARD_LEADS.index(lead) if lead in STANDARD_LEADS else lead for lead in leads]))]
+    select = [] if leads is None else [("leads", LeadSelector(leads=_lead_indices(leads)))]
     return Pipeline([
         *select,
         ("baseline", BaselineRemoval(method="highpass", sampling_rate=SAMPLING_RATE)),
@@ -91,6 +96,23 @@ def make_pipeline(*, leads=None, max_epochs=30, batch_size=32, lr=1e-3, weight_d
             amp=torch.cuda.is_available() if amp is None else amp,
             random_state=random_state, verbose=verbose)),
     ])
+
+
+def _lead_indices(leads):
+    """Each lead's index among the standard 12, a name matched ignoring case."""
+    if isinstance(leads, (str, int)):
+        leads = [leads]
+    upper = [name.upper() for name in STANDARD_LEADS]
+    indices = []
+    for lead in leads:
+        if isinstance(lead, str):
+            if lead.upper() not in upper:
+                raise ValueError(f"leads: {lead!r} is not one of the standard 12 leads "
+                                 f"({', '.join(STANDARD_LEADS)}); name those, ignoring case, "
+                                 "or give a channel index.")
+            lead = upper.index(lead.upper())
+        indices.append(lead)
+    return indices
 
 
 def search_space(trial):

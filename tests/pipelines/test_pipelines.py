@@ -44,6 +44,20 @@ def test_module_shape_and_clone(name):
     assert hasattr(est, "predict_proba")
 
 
+def test_ecgcnn_ptb_names_leads_as_ptbdb_headers_spell_them():
+    # PTB Diagnostic's headers say "ii", "avr": a name of another case was passed to
+    # LeadSelector by name, which failed on the 15 leads ("lead_names has 12 names").
+    module = load_pipeline_module("ecgcnn_ptb")
+    X = np.random.default_rng(0).normal(size=(2, 15, 6000)).astype(np.float32)
+    for leads in (("ii",), ("II",), ("AVR", "v6"), (1,)):
+        select = module.make_pipeline(leads=leads)[:1]
+        expected = [{"II": 1, "AVR": 3, "V6": 11}.get(str(lead).upper(), lead) for lead in leads]
+        np.testing.assert_array_equal(select.fit_transform(X), X[:, expected])
+    with pytest.raises(ValueError, match=r"leads: 'V7' is not one of the standard 12 leads "
+                                         r"\(I, II, III, aVR"):
+        module.make_pipeline(leads=("V7",))
+
+
 @pytest.mark.parametrize("name", NETWORKS)
 def test_network_factories_accept_max_epochs(name):
     est = load_pipeline_module(name).make_pipeline(max_epochs=3)
