@@ -13,6 +13,7 @@ processed arrays that skips wfdb entirely on a hit).
 
 import hashlib
 import json
+import math
 import numbers
 import os
 import sys
@@ -258,6 +259,46 @@ def _data_files(record, rec):
     return sorted(set(_segment_files(record)))
 
 
+#: Bytes per sample of WFDB's uncompressed formats (212 packs 2 samples in 3 bytes, 310
+#: and 311 pack 3 in 4).
+_BYTES_PER_SAMPLE = {"8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160": 2,
+                     "212": 1.5, "310": 4 / 3, "311": 4 / 3}
+
+
+def _check_data_sizes(record, rec):
+    """Refuse a data file larger than the header's signals and samples take.
+
+    wfdb reads what the header describes: a header that lists 6 of a file's
+    12 signals reads the file in frames of 6, every "lead" interleaving two,
+    and one that announces half the samples reads half the record. The
+    truncated case fails in wfdb itself. Compressed formats (FLAC) and
+    multi-segment records are not checked.
+    """
+    if not rec.file_name or not rec.sig_len:
+        return
+    directory = os.path.dirname(record)
+    signals = {}
+    for i, name in enumerate(rec.file_name):
+        signals.setdefault(name, []).append(i)
+    for name, index in signals.items():
+        fmt = str(rec.fmt[index[0]])
+        if fmt not in _BYTES_PER_SAMPLE:
+            continue
+        frame = sum((rec.samps_per_frame[i] if rec.samps_per_frame else 1) or 1 for i in index)
+        offset = (rec.byte_offset[index[0]] if rec.byte_offset else 0) or 0
+        need = offset + math.ceil(rec.sig_len * frame * _BYTES_PER_SAMPLE[fmt])
+        try:
+            have = os.path.getsize(os.path.join(directory, name))
+        except OSError:
+            continue
+        if have > need + 3:  # 212, 310 and 311 may pad the last samples to a whole word
+            raise _RecordError(
+                f"Record {record!r}: its data file {name!r} holds {have} bytes, but the "
+                f"header's {len(index)} signal(s) of {rec.sig_len} samples in format {fmt} "
+                f"take {need}; the header does not describe the file (a signal line or "
+                "the sample count is wrong), and wfdb would read it as other signals.")
+
+
 def _header_meta(hea_stat, rec, files, n_samples):
     """Header facts kept in the cache index (valid while the header is unchanged)."""
     return {
@@ -347,6 +388,7 @@ def _read_record_or_raise(record, opts):
             f"the header announces {expected}; the data file is truncated.")
     if signal.shape[0] == 0:
         raise _RecordError(f"Record {record!r} holds no samples.")
+    _check_data_sizes(record, rec)
 
     indices = _resolve_leads(opts.leads, rec.sig_name, record)
     _check_header_fields(record, header, set(indices), fs=rec.fs)

@@ -291,6 +291,12 @@ def _odd_truncate_dat(record):
     Path(record + ".dat").write_bytes(data[:len(data) // 2 + 5])
 
 
+def _fewer_signals_in_header(record):
+    lines = Path(record + ".hea").read_text().splitlines()
+    Path(record + ".hea").write_text("\n".join([lines[0].replace(" 12 ", " 6 ", 1)]
+                                               + lines[1:7]) + "\n")
+
+
 def _longer_header(record):
     header = Path(record + ".hea").read_text()
     Path(record + ".hea").write_text(header.replace(" 12 100 1000", " 12 100 1200", 1))
@@ -304,6 +310,14 @@ def _longer_header(record):
     (_truncate_dat, ValueError, r"rec' could not be read by wfdb: .*truncated"),
     (_odd_truncate_dat, ValueError, r"rec' could not be read by wfdb: .*truncated"),
     (_longer_header, ValueError, r"rec' could not be read by wfdb: .*truncated"),
+    # wfdb read 12 signals in frames of 6, each "lead" interleaving two, without an error.
+    (_fewer_signals_in_header, ValueError,
+     r"rec': its data file 'rec.dat' holds 24000 bytes, but the header's 6 signal\(s\) of "
+     r"1000 samples in format 16 take 12000; the header does not describe the file"),
+    # wfdb read the first half of the record.
+    (lambda r: _edit_header(r, " 12 100 1000", " 12 100 500"), ValueError,
+     r"holds 24000 bytes, but the header's 12 signal\(s\) of 500 samples in format 16 "
+     r"take 12000"),
     (lambda r: Path(r + ".hea").write_text("garbage that is no header\n"), ValueError,
      r"rec' could not be read by wfdb: the header '.*rec.hea' .*HeaderSyntaxError"),
     (lambda r: Path(r + ".hea").write_bytes(b""), ValueError,
