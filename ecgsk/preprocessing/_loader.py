@@ -584,6 +584,30 @@ def _stamp(st):
     return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
 
 
+def _header_reference(record, opts):
+    """``(lead_names, rate)`` of the output from a record's header alone.
+
+    ``(None, None)`` for a multi-segment header without one layout of
+    signals: the first :meth:`WFDBLoader.transform` learns them instead.
+    """
+    import wfdb
+
+    header = record + ".hea"
+    if not os.path.isfile(header):
+        raise _RecordError(f"Record {record!r}: header file {header!r} does not exist.",
+                           FileNotFoundError)
+    try:
+        head = wfdb.rdheader(record)
+    except Exception as exc:  # noqa: BLE001 -- wfdb raises many types for a corrupt header
+        raise _RecordError(f"Record {record!r} could not be read by wfdb: the header "
+                           f"{header!r} is corrupt ({type(exc).__name__}: {exc}).") from None
+    if not head.sig_name or not head.fs:
+        return None, None
+    names = [head.sig_name[i] for i in _resolve_leads(opts.leads, head.sig_name, record)]
+    rate = opts.sampling_rate if opts.sampling_rate is not None else float(head.fs)
+    return names, rate
+
+
 class WFDBLoader(SignalOutputMixin, TransformerMixin, BaseEstimator):
     """Read WFDB records into float32 arrays in millivolts.
 
@@ -592,11 +616,12 @@ class WFDBLoader(SignalOutputMixin, TransformerMixin, BaseEstimator):
     ``.dat`` or ``.mat`` extension), with :func:`wfdb.rdrecord`. Signals are
     converted to mV from the units in each header (mV, uV, V).
 
-    ``fit`` checks the parameters and learns nothing from the records. The
-    first ``transform`` after it records the leads (``lead_names_``) and, with
-    ``sampling_rate=None``, the native rate (``sampling_rate_``) of what it
-    read. Later calls, such as a fitted pipeline's ``predict`` on new records,
-    check that their records match: with ``leads=None`` (all leads, in file
+    ``fit(X)`` checks the parameters and reads the header of the first
+    record of ``X`` (no signal): its leads (``lead_names_``) and, with
+    ``sampling_rate=None``, its native rate (``sampling_rate_``). ``fit()``
+    without records leaves them to the first ``transform``. Later calls, such
+    as a fitted pipeline's ``predict`` on new records, check that their
+    records match: with ``leads=None`` (all leads, in file
     order) a record listing the same leads in another order would otherwise
     be read into the wrong rows. Leads chosen with ``leads`` are not checked
     against the first call's names: the parameter says which channels to read.
@@ -658,11 +683,11 @@ class WFDBLoader(SignalOutputMixin, TransformerMixin, BaseEstimator):
         Set by :meth:`transform`: positions in the input of the rows of the
         output, to align labels with ``y[loader.loaded_index_]``.
     lead_names_ : list of str
-        Set by the first :meth:`transform` after :meth:`fit`: lead names of the
-        output, as spelled in the first record read.
+        Set by :meth:`fit` from its first record's header, else by the first
+        :meth:`transform` after it: lead names of the output, as spelled in
+        that record.
     sampling_rate_ : float
-        Set by the first :meth:`transform` after :meth:`fit`: sampling rate of
-        the output in Hz.
+        Set with ``lead_names_``: sampling rate of the output in Hz.
 
     See Also
     --------
@@ -758,12 +783,20 @@ class WFDBLoader(SignalOutputMixin, TransformerMixin, BaseEstimator):
                         crop=self.crop, pad=bool(self.pad))
 
     def fit(self, X=None, y=None):
-        """Check the parameters; nothing is learned.
+        """Check the parameters; learn the leads and rate of the first record's header.
+
+        ``fit(train).transform(test)`` then refuses test records whose leads
+        or rate differ from the training records', as a fitted pipeline's
+        ``predict`` does; before, the first records transformed set them,
+        whatever ``fit`` was given.
 
         Parameters
         ----------
         X : array-like of shape (n_records,), default=None
-            Ignored; records are only read by :meth:`transform`.
+            Record paths. Only the header of the first one is read (of the
+            first readable one with ``on_error="skip"``). None learns
+            nothing: the next :meth:`transform` sets ``lead_names_`` and
+            ``sampling_rate_``.
         y : None
             Ignored.
 
@@ -771,10 +804,28 @@ class WFDBLoader(SignalOutputMixin, TransformerMixin, BaseEstimator):
         -------
         self : WFDBLoader
             The loader.
+
+        Raises
+        ------
+        FileNotFoundError, ValueError
+            The first record's header is missing or unreadable, or lacks a
+            requested lead (``on_error="raise"``).
         """
-        self._check_params()
-        for name in ("lead_names_", "sampling_rate_"):  # learnt again by the next transform
+        opts = self._check_params()
+        for name in ("lead_names_", "sampling_rate_"):  # learnt again below, or by transform
             self.__dict__.pop(name, None)
+        if X is not None:
+            _, records = self._check_paths(X)
+            for record in records:
+                try:
+                    names, rate = _header_reference(record, opts)
+                except _RecordError as exc:
+                    if self.on_error == "raise":
+                        raise exc.kind(str(exc)) from None
+                    continue
+                if names is not None:
+                    self.lead_names_, self.sampling_rate_ = names, rate
+                break
         return self
 
     @staticmethod

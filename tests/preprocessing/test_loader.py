@@ -199,6 +199,37 @@ def test_later_calls_must_match_the_leads_and_rate_read_first_after_fit(lr, hr, 
     assert loader.lead_names_ == ["II", "I"]
 
 
+def test_fit_learns_the_leads_and_rate_of_its_records_from_a_header(lr, hr, tmp_path,
+                                                                    monkeypatch):
+    # fit ignored its records: fit(train).transform(test) took the test records' leads and
+    # rate as the reference, so test records of other leads or rate passed unchecked.
+    reads = _CountReads(monkeypatch)
+    signal = _rdsamp(lr[0], channels=[0, 1]).T
+    wfdb.wrsamp("swapped", fs=100, units=["mV", "mV"], sig_name=["II", "I"],
+                p_signal=signal[:, ::-1], fmt=["16", "16"], write_dir=str(tmp_path))
+    wfdb.wrsamp("same", fs=100, units=["mV", "mV"], sig_name=["I", "II"],
+                p_signal=signal, fmt=["16", "16"], write_dir=str(tmp_path))
+    loader = WFDBLoader().fit([str(tmp_path / "same")])
+    assert reads.records == []  # a header, no signal
+    assert loader.lead_names_ == ["I", "II"] and loader.sampling_rate_ == 100.0
+    with pytest.raises(ValueError, match=r"swapped' has the leads \['II', 'I'\], but the records "
+                                         r"read first after fit had \['I', 'II'\]"):
+        loader.transform([str(tmp_path / "swapped")])
+    with pytest.raises(ValueError, match=r"00001_hr' is at 500 Hz, but the records read first "
+                                         r"after fit were at 100 Hz"):
+        WFDBLoader(leads=["I"]).fit(lr[:1]).transform(hr[:1])
+    assert WFDBLoader(leads=["ii"], sampling_rate=50).fit(hr[:1]).lead_names_ == ["II"]
+    missing = str(tmp_path / "missing")
+    with pytest.raises(FileNotFoundError, match=r"missing': header file '.*missing.hea' does "
+                                                r"not exist"):
+        WFDBLoader().fit([missing, lr[0]])
+    with pytest.raises(ValueError, match=r"00001_lr' has no lead named 'X'"):
+        WFDBLoader(leads=["X"]).fit(lr[:1])
+    skip = WFDBLoader(on_error="skip").fit([missing, lr[0]])
+    assert skip.lead_names_[:2] == ["I", "II"] and skip.sampling_rate_ == 100.0
+    assert not hasattr(WFDBLoader().fit(), "lead_names_")
+
+
 def _fitted(loader, records):
     loader.fit(records).transform(records)
     return loader
