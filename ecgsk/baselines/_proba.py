@@ -40,6 +40,9 @@ class DecisionProba(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     n_features_in_ : int
         Number of features seen in :meth:`fit`, where ``estimator_`` records
         it.
+    feature_names_in_ : ndarray of str
+        Names of the features seen in :meth:`fit`, where ``estimator_``
+        records them (``X`` a DataFrame of string column names).
 
     Examples
     --------
@@ -78,8 +81,9 @@ class DecisionProba(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
             self.classes_ = self.estimator_.classes_
             self.multilabel_ = type_of_target(y) == "multilabel-indicator"
-            if hasattr(self.estimator_, "n_features_in_"):
-                self.n_features_in_ = self.estimator_.n_features_in_
+            for name in ("n_features_in_", "feature_names_in_"):  # as sklearn's Voting* do
+                if hasattr(self.estimator_, name):
+                    setattr(self, name, getattr(self.estimator_, name))
             return self
 
     def decision_function(self, X):

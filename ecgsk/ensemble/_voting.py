@@ -91,6 +91,9 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
     n_features_in_ : int
         Number of features seen in :meth:`fit`, where the first member
         records it (members on signal arrays record leads instead).
+    feature_names_in_ : ndarray of str
+        Names of the features seen in :meth:`fit`, where the first member
+        records them (``X`` a DataFrame of string column names).
 
     See Also
     --------
@@ -217,8 +220,9 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
                         raise ValueError(f"estimator {name!r} learned the classes {est.classes_}, "
                                          f"not {self.classes_}.")
             first = self.estimators_[0]
-            if hasattr(first, "n_features_in_"):
-                self.n_features_in_ = first.n_features_in_
+            for name in ("n_features_in_", "feature_names_in_"):  # as sklearn's Voting* do
+                if hasattr(first, name):
+                    setattr(self, name, getattr(first, name))
             return self
 
     def predict_proba(self, X):

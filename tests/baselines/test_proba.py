@@ -16,6 +16,14 @@ def test_sklearn_checks(estimator, check):
     check(estimator)
 
 
+def test_dataframe_column_names_are_kept():
+    # Not among parametrize_with_checks' checks in sklearn 1.9; feature_names_in_ was
+    # missing, so sklearn's check failed ("does not have a feature_names_in_ attribute").
+    from sklearn.utils.estimator_checks import check_dataframe_column_names_consistency
+
+    check_dataframe_column_names_consistency("DecisionProba", DecisionProba(RidgeClassifier()))
+
+
 def test_binary_logistic_map_keeps_auroc(rng):
     X = rng.normal(size=(80, 3))
     y = (X[:, 0] + 0.5 * rng.normal(size=80) > 0).astype(int)

@@ -25,6 +25,14 @@ def test_sklearn_checks(estimator, check):
     check(estimator)
 
 
+def test_dataframe_column_names_are_kept():
+    # Not among parametrize_with_checks' checks in sklearn 1.9; feature_names_in_ was
+    # missing, so sklearn's check failed ("does not have a feature_names_in_ attribute").
+    from sklearn.utils.estimator_checks import check_dataframe_column_names_consistency
+
+    check_dataframe_column_names_consistency("SoftVotingEnsemble", SoftVotingEnsemble(_pair()))
+
+
 def test_binary_and_multiclass_probabilities_are_the_weighted_mean(rng):
     X = rng.normal(size=(120, 3))
     for y in ((X[:, 0] > 0).astype(int), np.digitize(X[:, 0], [-0.5, 0.5])):
