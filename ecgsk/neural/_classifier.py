@@ -1268,7 +1268,8 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             a patient the network trains on; a ``train_split`` callable gets
             them as ``groups=``. In a pipeline: ``fit(X, y, net__groups=g)``.
         **fit_params : dict
-            Passed to the module's ``forward`` and to ``train_split``.
+            Passed to the module's ``forward`` and to ``train_split``;
+            ``sample_weight`` is refused (see ``class_weight``).
 
         Returns
         -------
@@ -1277,8 +1278,10 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         Raises
         ------
         ValueError
-            If the training diverges: a loss becomes NaN or infinite.
+            If the training diverges: a loss becomes NaN or infinite, or
+            ``sample_weight`` is passed.
         """
+        self._refuse_sample_weight(fit_params)
         reset = not (self.warm_start and self.__sklearn_is_fitted__())
         with self._unfitted_on_error(reset):
             X, y_enc = self._check_fit_data(X, y, reset, warm_fit=not reset)
@@ -1304,11 +1307,21 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         -------
         self : ECGNetClassifier
         """
+        self._refuse_sample_weight(fit_params)
         reset = not self.__sklearn_is_fitted__()
         with self._unfitted_on_error(reset):
             X, y_enc = self._check_fit_data(X, y, reset, classes=classes)
             return self._run_fit(X, y_enc, reset, "partial_fit", fit_params,
                                  groups=self._check_groups(groups, len(X)))
+
+    @staticmethod
+    def _refuse_sample_weight(fit_params):
+        # Fit parameters go to the module's forward, which failed with "forward() got an
+        # unexpected keyword argument 'sample_weight'".
+        if "sample_weight" in fit_params:
+            raise ValueError("ECGNetClassifier does not take sample_weight; weight the classes "
+                             "with class_weight='balanced' (or a dict) or draw them evenly "
+                             "with balanced_sampling=True.")
 
     @staticmethod
     def _check_groups(groups, n_records):

@@ -790,6 +790,17 @@ def _validated(clf):
     return next(cb for _, cb in clf.callbacks_ if isinstance(cb, GrabValid)).indices_
 
 
+def test_sample_weight_is_refused_naming_what_to_use_instead():
+    # It went to the module's forward: "forward() got an unexpected keyword argument".
+    X, y = make_signals(20)
+    for method in ("fit", "partial_fit"):
+        clf = fast(max_epochs=1)
+        with pytest.raises(ValueError, match=r"does not take sample_weight; weight the classes "
+                                             r"with class_weight='balanced'"):
+            getattr(clf, method)(X, y, sample_weight=np.ones(20))
+        assert not hasattr(clf, "classes_")
+
+
 def test_groups_hold_whole_patients_out_of_the_validation_split():
     from sklearn.model_selection import GroupKFold
     from sklearn.pipeline import make_pipeline
