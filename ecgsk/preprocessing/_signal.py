@@ -534,20 +534,22 @@ class LeadSelector(_SignalTransformer):
             if isinstance(lead, str):
                 if lead.lower() not in lookup:
                     raise ValueError(
-                        f"Unknown lead name {lead!r}; available leads: "
+                        f"leads: unknown lead name {lead!r}; available leads: "
                         f"{', '.join(map(str, names))}."
                     )
-                if len(names) != n_leads:
+                if len(names) != n_leads:  # only the default names can differ here
                     raise ValueError(
-                        f"lead_names has {len(names)} names but X has {n_leads} "
-                        "lead(s); pass the names of X's leads as lead_names."
+                        f"leads selects {lead!r} by name, but without lead_names the names are the "
+                        f"standard 12 ({', '.join(STANDARD_LEADS)}) and X has {n_leads} "
+                        "lead(s); pass the names of X's leads as lead_names, or select "
+                        "by index."
                     )
                 indices.append(lookup[lead.lower()])
             elif isinstance(lead, numbers.Integral) and not isinstance(lead, bool):
                 if not 0 <= lead < n_leads:
                     raise ValueError(
-                        f"Lead index {lead} is out of range for X with "
-                        f"{n_leads} lead(s)."
+                        f"leads: lead index {lead} is out of range for X with "
+                        f"{n_leads} lead(s) (indices 0 to {n_leads - 1})."
                     )
                 indices.append(int(lead))
             else:

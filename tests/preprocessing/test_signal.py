@@ -278,12 +278,15 @@ def test_lead_selector_custom_names():
 
 
 @pytest.mark.parametrize("params, n_leads, match", [
-    ({"leads": ["V7"]}, 12, r"Unknown lead name 'V7'; available leads: I, II, III, aVR"),
+    ({"leads": ["V7"]}, 12, r"leads: unknown lead name 'V7'; available leads: I, II, III, aVR"),
     ({"leads": []}, 12, "empty"),
     ({}, 12, "leads"),
-    ({"leads": [12]}, 12, "out of range"),
-    ({"leads": [-1]}, 12, "out of range"),
-    ({"leads": ["V1"]}, 3, "lead_names has 12 names but X has 3"),
+    ({"leads": [12]}, 12, r"leads: lead index 12 is out of range for X with 12 lead\(s\) "
+                          r"\(indices 0 to 11\)"),
+    ({"leads": [-1]}, 12, "leads: lead index -1 is out of range"),
+    # The user gave no lead_names: the message said "lead_names has 12 names".
+    ({"leads": ["V1"]}, 3, r"leads selects 'V1' by name, but without lead_names the names are the "
+                           r"standard 12 \(I, II, .*, V6\) and X has 3 lead\(s\)"),
     ({"leads": [1.5]}, 12, "indices or names"),
     # lead_names are checked even when the leads are indices
     ({"leads": [0], "lead_names": "abc"}, 3, "lead_names must be a sequence of strings"),
