@@ -1,5 +1,6 @@
 """Bootstrap confidence intervals and the paired bootstrap test."""
 
+import contextlib
 import numbers
 import warnings
 
@@ -52,6 +53,27 @@ def _check_options(n_boot, confidence):
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}.")
 
 
+@contextlib.contextmanager
+def _each_warning_once():
+    """Issue each distinct warning of the block once, at the caller of the bootstrap.
+
+    The metric runs on every resample: a macro AUROC that leaves out a class
+    without positives said so ``n_boot + 1`` times.
+    """
+    seen = []
+    try:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            yield
+    finally:
+        issued = set()
+        for w in seen:
+            key = (w.category, str(w.message))
+            if key not in issued:
+                issued.add(key)
+                warnings.warn(w.message, stacklevel=4)  # past contextlib, to the caller
+
+
 def _safe(metric, *args):
     try:
         value = metric(*args)
@@ -64,7 +86,8 @@ def bootstrap_ci(metric, y_true, y_score, *, n_boot=1000, confidence=0.95, rando
     """Percentile bootstrap confidence interval of ``metric(y_true, y_score)``.
 
     Records are resampled with replacement; resamples on which the metric is
-    undefined (a class absent) are left out. A resample of a label matrix in
+    undefined (a class absent) are left out; a warning the metric gives is
+    given once, not once per resample. A resample of a label matrix in
     which a column that holds both values on all records holds only one is
     drawn again (as Strodthoff et al. 2020 do for PTB-XL). An interval that
     rests on fewer than half of ``n_boot`` resamples is returned with a
@@ -111,9 +134,10 @@ def bootstrap_ci(metric, y_true, y_score, *, n_boot=1000, confidence=0.95, rando
     if len(y_true) != len(y_score):
         raise ValueError(f"y_true has {len(y_true)} records but y_score has {len(y_score)}.")
     _check_options(n_boot, confidence)
-    point = float(metric(y_true, y_score))
-    stats = np.array([_safe(metric, y_true[i], y_score[i])
-                      for i in _resamples(y_true, n_boot, random_state)])
+    with _each_warning_once():
+        point = float(metric(y_true, y_score))
+        stats = np.array([_safe(metric, y_true[i], y_score[i])
+                          for i in _resamples(y_true, n_boot, random_state)])
     stats = stats[~np.isnan(stats)]
     if stats.size == 0:
         return point, np.nan, np.nan
@@ -184,12 +208,14 @@ def paired_bootstrap(metric, y_true, score_a, score_b, *, n_boot=1000, confidenc
     if not len(y_true) == len(score_a) == len(score_b):
         raise ValueError("y_true, score_a and score_b must have the same number of records.")
     _check_options(n_boot, confidence)
-    diff = float(metric(y_true, score_a) - metric(y_true, score_b))
     diffs = []
-    for idx in _resamples(y_true, n_boot, random_state):
-        a, b = _safe(metric, y_true[idx], score_a[idx]), _safe(metric, y_true[idx], score_b[idx])
-        if not (np.isnan(a) or np.isnan(b)):
-            diffs.append(a - b)
+    with _each_warning_once():
+        diff = float(metric(y_true, score_a) - metric(y_true, score_b))
+        for idx in _resamples(y_true, n_boot, random_state):
+            a = _safe(metric, y_true[idx], score_a[idx])
+            b = _safe(metric, y_true[idx], score_b[idx])
+            if not (np.isnan(a) or np.isnan(b)):
+                diffs.append(a - b)
     diffs = np.asarray(diffs)
     if diffs.size == 0:
         return {"diff": diff, "low": np.nan, "high": np.nan, "p_value": np.nan, "n_boot": 0}

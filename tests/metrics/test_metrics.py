@@ -120,6 +120,40 @@ def test_bootstrap_ci_covers_and_narrows():
         bootstrap_ci(accuracy_score, y, p, n_boot=50, random_state=3)
 
 
+@pytest.mark.parametrize("confidence", [0.95, 0.8])
+def test_bootstrap_ci_is_the_percentile_interval_at_its_confidence(confidence):
+    # No test compared the interval with one computed apart: a 90 % interval called 95 %
+    # passed every one.
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 150)
+    p = np.where(rng.random(150) < 0.7, y, 1 - y)
+    draws = np.random.RandomState(4)
+    stats = [accuracy_score(y[i], p[i]) for i in
+             (draws.randint(0, 150, size=150) for _ in range(400))]
+    tail = (1 - confidence) / 2
+    expected = np.quantile(stats, [tail, 1 - tail])
+    _, low, high = bootstrap_ci(accuracy_score, y, p, n_boot=400, confidence=confidence,
+                                random_state=4)
+    np.testing.assert_allclose([low, high], expected)
+    result = paired_bootstrap(accuracy_score, y, p, y, n_boot=400, confidence=confidence,
+                              random_state=4)
+    np.testing.assert_allclose([result["low"], result["high"]], expected - 1)
+
+
+def test_a_metric_warning_is_given_once_not_per_resample():
+    # macro_auroc leaving out a class without positives warned n_boot + 1 times.
+    y = np.zeros((60, 3), int)
+    y[::2, 0], y[::3, 1] = 1, 1
+    score = np.random.RandomState(0).rand(60, 3)
+    for run in (lambda: bootstrap_ci(macro_auroc, y, score, n_boot=30),
+                lambda: paired_bootstrap(macro_auroc, y, score, 1 - score, n_boot=30)):
+        with pytest.warns(UserWarning) as caught:
+            run()
+        messages = [str(w.message) for w in caught]
+        assert len(messages) == 1 and "left out" in messages[0], messages
+        assert caught[0].filename == __file__
+
+
 def test_bootstrap_ci_says_when_few_resamples_are_left():
     # 25 labels, each positive in one record: nearly every resample loses one,
     # and is drawn again until the draws run out. Silent, the "interval" was
@@ -148,6 +182,20 @@ def test_paired_bootstrap_detects_difference_and_no_difference():
     assert res["diff"] > 0 and res["low"] > 0 and res["p_value"] < 0.01
     same = paired_bootstrap(roc_auc_score, y, good, good, n_boot=100)
     assert same["diff"] == 0 and same["p_value"] == 1.0
+
+
+def test_paired_bootstrap_counts_a_tied_resample_half():
+    # Only two records can differ: many resamples tie at 0, and each counts half.
+    y = np.array([1, 0] * 10)
+    a, b = y.copy(), y.copy()
+    b[0] = 0
+    result = paired_bootstrap(accuracy_score, y, a, b, n_boot=200, random_state=0)
+    draws = np.random.RandomState(0)
+    diffs = np.array([accuracy_score(y[i], a[i]) - accuracy_score(y[i], b[i])
+                      for i in (draws.randint(0, 20, size=20) for _ in range(200))])
+    assert (diffs == 0).any() and (diffs > 0).any() and not (diffs < 0).any()
+    expected = 2 * (0.5 * np.sum(diffs == 0) + 1) / (200 + 1)
+    assert result["p_value"] == pytest.approx(min(1.0, expected))
 
 
 def test_label_matrix_resamples_that_lose_a_class_are_drawn_again():
@@ -294,6 +342,21 @@ def test_the_bootstraps_name_a_bad_option(options, message):
         bootstrap_ci(roc_auc_score, y, y * 0.5, **options)
     with pytest.raises(ValueError, match=message):
         paired_bootstrap(roc_auc_score, y, y * 0.5, y * 0.2, **options)
+
+
+def test_mcnemar_on_label_matrices_needs_every_label_right():
+    from scipy.stats import binomtest
+
+    # A record counts as right only when all its labels are; "any label right" passed
+    # every test, which were all 1-D.
+    y = np.array([[1, 0], [0, 1], [1, 1], [0, 0]] * 3)
+    a = y.copy()
+    b = y.copy()
+    b[:6, 1] = 1 - b[:6, 1]  # one label wrong on six records: those records are wrong
+    a[6, :] = 1 - a[6, :]
+    res = mcnemar_test(y, a, b)
+    assert (res["b"], res["c"]) == (6, 1)
+    assert res["p_value"] == pytest.approx(binomtest(6, 7, 0.5).pvalue)
 
 
 def test_challenge_f1_and_mcnemar_name_what_they_cannot_use():
