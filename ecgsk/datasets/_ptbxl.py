@@ -82,12 +82,16 @@ def _check_ids_and_folds(meta, path):
         raise ValueError(f"{path} lists ecg_id {repeated[0]} more than once "
                          f"({len(repeated)} repeated rows in all); each record needs one row.")
     folds = pd.to_numeric(meta["strat_fold"], errors="coerce")
-    bad = meta["strat_fold"].notna() & (folds.isna() | (folds % 1 != 0))
+    # A fold outside 1-10 fell in none of split_folds' parts, without a word.
+    bad = meta["strat_fold"].notna() & (folds.isna() | (folds % 1 != 0)
+                                        | ~folds.between(1, 10))
     if bad.any():
         first = bad.idxmax()
-        raise ValueError(f"{path}: strat_fold of ecg_id {first} is {meta.at[first, 'strat_fold']!r}"
-                         f" ({int(bad.sum())} such rows in all); folds are whole numbers "
-                         "(PTB-XL's are 1-10), or empty for a record without one.")
+        value = meta.at[first, "strat_fold"]
+        shown = repr(value) if isinstance(value, str) else str(value)  # not np.int64(0)
+        raise ValueError(f"{path}: strat_fold of ecg_id {first} is {shown}"
+                         f" ({int(bad.sum())} such rows in all); folds are the whole numbers "
+                         "1-10 (PTB-XL's), or empty for a record without one.")
     return meta.assign(strat_fold=folds)
 
 
@@ -247,6 +251,13 @@ def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0
                                                      "strat_fold", file_col]
                        + (["report"] if task == "binary_report" else []))
     meta = _check_ids_and_folds(meta.set_index("ecg_id"), root / "ptbxl_database.csv")
+    shared = meta[file_col].dropna()
+    shared = shared[shared.duplicated(keep=False)]
+    if len(shared):  # one record in two rows could fall in two folds: train and test
+        raise ValueError(f"{root / 'ptbxl_database.csv'}: ecg_ids "
+                         f"{', '.join(map(str, shared.index[:2]))} both name the record "
+                         f"{shared.iloc[0]!r} in {file_col} ({len(shared)} rows share a record "
+                         "in all); each record needs one row.")
     total = len(meta)
     meta["scp_codes"] = [_parse_codes(codes, ecg_id, root)
                          for ecg_id, codes in meta["scp_codes"].items()]

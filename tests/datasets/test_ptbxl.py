@@ -51,6 +51,22 @@ def test_split_folds_keeps_patients_apart(superdiag):
     assert not set(train.groups) & set(valid.groups)
 
 
+def test_split_folds_refuses_overlapping_folds_and_empty_parts(superdiag):
+    for train, valid, test in [((1, 2), (2, 9), (10,)), ((1, 2), (9,), (2, 10)),
+                               ((1, 2), (9, 10), (10,))]:
+        with pytest.raises(ValueError, match=r"train, valid and test folds overlap"):
+            superdiag.split_folds(train=train, valid=valid, test=test)
+    with pytest.raises(ValueError, match=r"the test folds \[11\] select no records of 'ptbxl'"):
+        superdiag.split_folds(test=11)
+    with pytest.raises(ValueError, match=r"the train folds \[12\] select no records"):
+        superdiag.split_folds(train=12)
+    assert len(superdiag.split_folds(valid=11)[1]) == 0
+    no_folds = superdiag.subset(np.arange(10))
+    no_folds.folds = None
+    with pytest.raises(ValueError, match=r"defines no folds; split it with an sklearn splitter"):
+        no_folds.split_folds()
+
+
 @pytest.mark.parametrize("none", [None, ()])
 def test_split_folds_without_validation(superdiag, none):
     # None gave an empty dataset (it read as the fold set {None}), () gave None.
@@ -272,7 +288,16 @@ def _edited_copy(ptbxl_root, tmp_path, table, edit):
     ("ptbxl_database.csv",
      lambda f: f.assign(strat_fold=["ten"] + list(f.strat_fold[1:-1]) + [2.5]), "superdiagnostic",
      r"ptbxl_database.csv: strat_fold of ecg_id \d+ is 'ten' \(2 such rows in all\); folds are "
-     r"whole numbers"),
+     r"the whole numbers 1-10"),
+    # Fold 0 or 11 fell in none of split_folds' parts, without a word.
+    ("ptbxl_database.csv",
+     lambda f: f.assign(strat_fold=[0] + list(f.strat_fold[1:-1]) + [11]), "superdiagnostic",
+     r"strat_fold of ecg_id \d+ is 0 \(2 such rows in all\); folds are the whole numbers 1-10"),
+    # One record in two rows could fall in the training and the test folds.
+    ("ptbxl_database.csv", lambda f: f.assign(filename_lr=[f.filename_lr.iloc[1]]
+                                              + list(f.filename_lr[1:])), "superdiagnostic",
+     r"ptbxl_database.csv: ecg_ids \d+, \d+ both name the record 'records100/.*' in "
+     r"filename_lr \(2 rows share a record in all\)"),
     # An ecg_id of NaN or "x7" was accepted without a word.
     ("ptbxl_database.csv", lambda f: f.rename(index={f.index[0]: "x7"}), "superdiagnostic",
      r"ptbxl_database.csv: row 1 has ecg_id 'x7' \(1 such rows in all\); ecg_ids are whole "
