@@ -175,6 +175,8 @@ def test_resume_refuses_other_settings_and_adds_only_missing_trials(
     trials = study.get_trials()
     assert [t.number for t in trials] == [0, 1, 2, 3, 4]
     assert trials[4].state in (TrialState.COMPLETE, TrialState.PRUNED)
+    # The resumed sampler is seeded anew: seeded alike, it drew trial 0's parameters again.
+    assert trials[4].params not in [t.params for t in trials[:4]]
     assert "5 of 5 trials finished" in capsys.readouterr().out
     try:  # fewer than the study has: it said "5 of 3 trials finished"
         assert main(base + ["--n-trials", "3", "--folds", "1", "2"]) == 0
@@ -362,6 +364,22 @@ def test_timeout_stops_starting_trials(tracking_uri, pipeline_files, ptbxl_root,
     assert result.ran == [(0, "COMPLETE")]  # started within the second, then no new trial
     assert result.counts["finished"] == 1 and result.refit == "this worker"
     assert "1 of 50 trials finished" in out.getvalue() and "stopped by --timeout" in out.getvalue()
+
+
+def test_trials_failing_in_a_row_stop_the_search(tracking_uri, pipeline_files, ptbxl_root,
+                                                  signal_cache):
+    # No test ran into max_failures: a search whose every trial fails must stop, say so,
+    # and start no more trials.
+    from ecgsk.tune import TuneFailed
+
+    with pytest.raises(TuneFailed, match=r"^2 trials failed in a row; the search stopped") as exc:
+        tune(pipeline_files["slow_lr"], "ptbxl", "superdiagnostic", ptbxl_root, n_trials=6,
+             folds=[1], max_records=100, set_params={"sleep": -1.0},  # time.sleep(-1) raises
+             tracking_uri=tracking_uri, experiment="failing", cache_dir=signal_cache,
+             n_boot=10, max_failures=2, progress=False, out=io.StringIO())
+    study = optuna.load_study(study_name=exc.value.result.study_name,
+                              storage=_storage(tracking_uri))
+    assert [t.state for t in study.get_trials()] == [TrialState.FAIL, TrialState.FAIL]
 
 
 def test_a_second_worker_joining_before_any_trial_finished_says_so(capsys):
