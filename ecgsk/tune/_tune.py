@@ -230,7 +230,20 @@ def _jsonable(value):
 
 
 #: Keys of the study configuration added after studies were first created.
-_LATER_KEYS = ("pipeline_sha256",)
+_LATER_KEYS = ("pipeline_sha256", "records_sha256")
+
+
+def _records_sha256(ds):
+    """A hash of the records (by folder and name, so a moved data folder is the same),
+    their labels and their folds."""
+    digest = hashlib.sha256()
+    for path in ds.X:
+        parts = os.path.normpath(str(path)).split(os.sep)
+        digest.update("/".join(parts[-2:]).encode() + b"\0")
+    digest.update(np.ascontiguousarray(ds.y).astype(str).tobytes())
+    if ds.folds is not None:
+        digest.update(np.asarray(ds.folds, dtype=float).tobytes())
+    return digest.hexdigest()
 
 
 def _test_log_loss(ctx, y, proba, metrics, n_boot, seed):
@@ -288,8 +301,10 @@ def _open_study(storage, study_name, direction, config):
     diffs = [k for k in sorted(set(config) | set(stored))
              if k not in unrecorded and stored.get(k) != config.get(k)]
     if diffs:
-        detail = "; ".join(f"{k}: study has {stored.get(k)!r}, this run asks {config.get(k)!r}"
-                           for k in diffs)
+        detail = "; ".join(
+            "records: this run scores other records, labels or folds than the study (another "
+            "--data?)" if k == "records_sha256" else
+            f"{k}: study has {stored.get(k)!r}, this run asks {config.get(k)!r}" for k in diffs)
         raise TuneError(f"study {study_name!r} optimises something else ({detail}). Rerun with "
                         "the study's settings to resume it, or pass another --study-name.")
     return study, created
@@ -635,6 +650,9 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
                   for k, v in sorted(fixed.items())},
         # The pipeline's file: an edited one optimises something else.
         "pipeline_sha256": module.__ecgsk_sha256__,
+        # The records, labels and folds scored: another --data of as many records was
+        # resumed, its trials ranked with those scored on other records.
+        "records_sha256": _records_sha256(ds),
     }
     config = json.loads(json.dumps(config))
     # Unreadable records fail here, before the stores or any run exists, as in compare.

@@ -382,6 +382,39 @@ def test_trials_failing_in_a_row_stop_the_search(tracking_uri, pipeline_files, p
     assert [t.state for t in study.get_trials()] == [TrialState.FAIL, TrialState.FAIL]
 
 
+def test_a_study_resumes_on_its_records_moved_but_not_on_other_records(
+        tracking_uri, pipeline_files, ptbxl_root, tmp_path, signal_cache):
+    # Another --data of as many records was resumed: trials scored on other records were
+    # ranked with the study's, and a model of them registered as its next version.
+    import shutil
+
+    import pandas as pd
+
+    from ecgsk.tune import TuneError
+
+    from ..conftest import copy_ptbxl
+
+    first, _ = copy_ptbxl(ptbxl_root, tmp_path / "a" / "ptb-xl", per_fold=20)
+
+    def run(root):
+        return tune(pipeline_files["stats_lr"], "ptbxl", "superdiagnostic", root, n_trials=1,
+                    folds=[1, 2], tracking_uri=tracking_uri, experiment="records",
+                    cache_dir=signal_cache, n_boot=10, pruner="none", progress=False,
+                    out=io.StringIO())
+
+    assert [state for _, state in run(first).ran] == ["COMPLETE"]
+    moved = tmp_path / "b" / "ptb-xl"
+    shutil.copytree(first, moved)
+    assert run(moved).ran == []  # the same records in another folder: resumed
+    table = pd.read_csv(moved / "ptbxl_database.csv", index_col="ecg_id")
+    normal = table.index[table.scp_codes.str.contains("NORM")][0]
+    table.loc[normal, "scp_codes"] = "{'IMI': 100.0}"
+    table.to_csv(moved / "ptbxl_database.csv")
+    with pytest.raises(TuneError, match=r"optimises something else \(records: this run scores "
+                                        r"other records, labels or folds than the study"):
+        run(moved)
+
+
 def test_a_second_worker_joining_before_any_trial_finished_says_so(capsys):
     from ecgsk.tune._tune import _say_resumed
 
