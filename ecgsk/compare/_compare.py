@@ -28,6 +28,7 @@ from ._data import (
     load_dataset,
     load_signals,
     make_plan,
+    records_sha256,
     stratified_subset,
     unseen_records,
 )
@@ -533,9 +534,11 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
     key = request_key(
         modules, params, dataset=dataset, task=task,
         data=os.fspath(Path(data).expanduser().resolve()),
+        records=records_sha256(ds),  # records added or labels edited under the same folder
         folds=[k for k, _, _ in plan.cv], cv=bool(cv), seed=seed, max_records=max_records,
         test_data=None if test_data is None else os.fspath(
             Path(test_data).expanduser().resolve()),
+        test_records=None if ext is None else records_sha256(ext),
         test_folds=test_folds, n_boot=n_boot, explain=int(explain))
     client = MlflowClient()
     previous = find_unfinished(client, experiment_id, key) if resume else None

@@ -14,7 +14,7 @@ from ..cache._cache import default_cache_dir
 __all__ = ["CompareError", "DATASETS", "dataset_tasks", "load_dataset", "stratified_subset",
            "SplitPlan", "make_plan", "load_signals", "default_length", "default_cache_dir",
            "align_labels", "unseen_records", "fit_targets", "fit_final", "fit_fold",
-           "dropped_text"]
+           "dropped_text", "records_sha256"]
 
 #: Datasets the comparison reads.
 DATASETS = ("ptbxl", "cinc2017", "ptbdb")
@@ -96,6 +96,25 @@ def load_dataset(dataset, task, root, sampling_rate):
     if len(ds) == 0:
         raise CompareError(f"no {dataset} records for task {task!r} under {root}.")
     return ds
+
+
+def records_sha256(ds):
+    """A hash of a dataset's records, labels and folds.
+
+    A record counts by its folder and name (``records100/00000/00001_lr``'s
+    last two parts), so the same records moved to another folder hash alike;
+    other records, an edited label or fold do not.
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in ds.X:
+        parts = os.path.normpath(str(path)).split(os.sep)
+        digest.update("/".join(parts[-2:]).encode() + b"\0")
+    digest.update(np.ascontiguousarray(ds.y).astype(str).tobytes())
+    if ds.folds is not None:
+        digest.update(np.asarray(ds.folds, dtype=float).tobytes())
+    return digest.hexdigest()
 
 
 def dropped_text(ds):

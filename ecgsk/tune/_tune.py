@@ -233,18 +233,6 @@ def _jsonable(value):
 _LATER_KEYS = ("pipeline_sha256", "records_sha256")
 
 
-def _records_sha256(ds):
-    """A hash of the records (by folder and name, so a moved data folder is the same),
-    their labels and their folds."""
-    digest = hashlib.sha256()
-    for path in ds.X:
-        parts = os.path.normpath(str(path)).split(os.sep)
-        digest.update("/".join(parts[-2:]).encode() + b"\0")
-    digest.update(np.ascontiguousarray(ds.y).astype(str).tobytes())
-    if ds.folds is not None:
-        digest.update(np.asarray(ds.folds, dtype=float).tobytes())
-    return digest.hexdigest()
-
 
 def _test_log_loss(ctx, y, proba, metrics, n_boot, seed):
     """``test_log_loss`` with its interval, logged, when the study optimised it.
@@ -576,6 +564,7 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
         load_dataset,
         load_signals,
         make_plan,
+        records_sha256,
         stratified_subset,
     )
     from ..compare._registry import check_factory_params, factory_parameters, load_pipeline_module
@@ -652,7 +641,7 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
         "pipeline_sha256": module.__ecgsk_sha256__,
         # The records, labels and folds scored: another --data of as many records was
         # resumed, its trials ranked with those scored on other records.
-        "records_sha256": _records_sha256(ds),
+        "records_sha256": records_sha256(ds),
     }
     config = json.loads(json.dumps(config))
     # Unreadable records fail here, before the stores or any run exists, as in compare.

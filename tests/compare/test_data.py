@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 
 from ecgsk.compare import CompareError, make_plan
-from ecgsk.compare._data import align_labels, load_dataset, stratified_subset, unseen_records
+from ecgsk.compare._data import (
+    align_labels,
+    load_dataset,
+    records_sha256,
+    stratified_subset,
+    unseen_records,
+)
 from ecgsk.datasets import ECGDataset
 
 
@@ -261,3 +267,17 @@ def test_fit_fold_validates_networks_on_whole_patients():
         assert _validated_rows(fitted) is None
     plain = fit_fold(LogisticRegression(), X.reshape(90, -1), y, rows, groups=groups)
     assert plain.n_features_in_ == 40
+
+
+def test_records_sha256_follows_records_labels_and_folds_not_their_folder():
+    def dataset(root, y=(0, 1, 1), folds=(1, 2, 3), names=("a", "b", "c")):
+        return ECGDataset(X=np.array([f"{root}/records100/{n}" for n in names]),
+                          y=np.array(y), classes=np.array(["N", "A"]),
+                          groups=np.arange(3), folds=np.array(folds),
+                          meta=pd.DataFrame(index=range(3)), name="ptbxl", task="binary")
+
+    key = records_sha256(dataset("/data/ptb-xl"))
+    assert key == records_sha256(dataset("/moved/elsewhere/ptb-xl"))
+    assert key != records_sha256(dataset("/data/ptb-xl", names=("a", "b", "d")))
+    assert key != records_sha256(dataset("/data/ptb-xl", y=(1, 1, 1)))
+    assert key != records_sha256(dataset("/data/ptb-xl", folds=(1, 2, 4)))
