@@ -17,7 +17,9 @@ toolkit. Its network is smaller than the project's ECGCNN_L configuration
 dualnet_se.lstm_hidden=256`` comes close to it. It also reads 30 s records
 (the project 60 s), standardises with the training records' statistics
 (the project each record by its own), trains for at most 30 epochs with
-early stopping (the project 100) and draws balanced epochs.
+early stopping (the project 100) and draws balanced epochs. Training clips
+the gradient norm at 1.0 (:class:`~ecgsk.neural.ECGNetClassifier`'s
+``grad_clip``), which the project does not mention.
 """
 
 import torch

@@ -11,7 +11,9 @@ Departures from the project: it framed the five superclasses as multiclass
 (one class per record); PTB-XL gives a record every superclass it has, and
 the benchmark, which ecgsk follows, scores them as multi-label (macro AUROC).
 The optimiser is AdamW with a plateau schedule, not the benchmark's
-one-cycle schedule (``BENCHMARKS.md``, "resnet1d_wang (peer)").
+one-cycle schedule (``BENCHMARKS.md``, "resnet1d_wang (peer)"), and the
+gradient norm is clipped at 1.0 (:class:`~ecgsk.neural.ECGNetClassifier`'s
+``grad_clip``).
 """
 
 import torch

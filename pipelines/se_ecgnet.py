@@ -14,7 +14,12 @@ middle (``PadTruncate``'s centre crop); the image repeats each lead so that
 it is at least 32 rows high (:class:`~ecgsk.nets.TimmNet`), which timm's
 downsampling needs; and ``python -m ecgsk.compare`` splits by PTB-XL's
 ``strat_fold`` (1-8 train, 9 validation, 10 test, patients apart) where the
-project drew a stratified 80/20 split of records.
+project drew a stratified 80/20 split of records (a pipeline fitted on its
+own holds out 10% of its training records for early stopping, whole patients
+with ``fit(X, y, net__groups=...)``). The plateau schedule divides the
+learning rate by ten after 3 epochs without progress, and training clips the
+gradient norm at 1.0 (:class:`~ecgsk.neural.ECGNetClassifier`'s defaults;
+the project names neither setting).
 """
 
 import torch
