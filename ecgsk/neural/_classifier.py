@@ -165,6 +165,34 @@ class SignalDataset(torch.utils.data.Dataset):
         return self.X[i], (self._dummy if self.y is None else self.y[i])
 
 
+def _check_label_types(y):
+    """Refuse an object ``y`` with missing labels or labels of mixed types, naming them.
+
+    sklearn sorts the labels and fails inside numpy ("'<' not supported
+    between instances of 'NoneType' and 'str'"), which names neither ``y``
+    nor the record.
+    """
+    if y.dtype != object:
+        return
+    flat = y.ravel()
+    missing = [i for i, v in enumerate(flat) if v is None
+               or (isinstance(v, numbers.Real) and not np.isfinite(v))]
+    if missing:
+        raise ValueError(f"y holds {len(missing)} missing label(s) (None or NaN), the first "
+                         f"at position {missing[0]}; drop those records or label them.")
+
+    def kind(value):
+        return ("str" if isinstance(value, str) else
+                "number" if isinstance(value, numbers.Number) else type(value).__name__)
+
+    first = {}
+    for value in flat:
+        first.setdefault(kind(value), value)
+    if len(first) > 1:
+        shown = ", ".join(f"{k} ({v!r})" for k, v in sorted(first.items()))
+        raise ValueError(f"y mixes labels of types {shown}; give every label the same type.")
+
+
 class ECGNetClassifier(ClassifierMixin, NeuralNet):
     """Train a torch ECG network as a scikit-learn classifier (skorch).
 
@@ -732,6 +760,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         if y.ndim == 0 or len(y) != n_records:
             got = "a scalar" if y.ndim == 0 else f"{len(y)} labels"
             raise ValueError(f"X has {n_records} records but y has {got}.")
+        _check_label_types(y)
         check_classification_targets(y)
         kind = type_of_target(y)
         if not reset:

@@ -790,6 +790,19 @@ def _validated(clf):
     return next(cb for _, cb in clf.callbacks_ if isinstance(cb, GrabValid)).indices_
 
 
+def test_missing_and_mixed_labels_are_named():
+    # numpy's "'<' not supported between instances of 'NoneType' and 'str'" named neither y
+    # nor the record.
+    X, _ = make_signals(6)
+    for y, message in [(["a", "b", None, "a", "b", "a"], r"y holds 1 missing label\(s\) \(None "
+                                                          r"or NaN\), the first at position 2"),
+                       (["a", "b", float("nan"), "a", "b", "a"], "y holds 1 missing label"),
+                       (["a", "b", 1, "a", "b", "a"], r"y mixes labels of types number \(1\), "
+                                                      r"str \('a'\)")]:
+        with pytest.raises(ValueError, match=message):
+            fast(max_epochs=1).fit(X, np.array(y, dtype=object))
+
+
 def test_sample_weight_is_refused_naming_what_to_use_instead():
     # It went to the module's forward: "forward() got an unexpected keyword argument".
     X, y = make_signals(20)
