@@ -89,6 +89,12 @@ def main(argv=None):
                           allow_remote=args.allow_remote, timeout=args.timeout)
         print(f"MLflow UI at {server.url}  (store: {mask_secrets(server.backend_store_uri)})"
               "\nCtrl-C stops it.", flush=True)
+        if not args.allow_remote and "--allowed-hosts" not in list(server.process.args):
+            # MLflow's own banner says "use --host 0.0.0.0 and configure --allowed-hosts",
+            # flags of its command that this one refuses or does not take.
+            print("note: MLflow's line on other hosts is about its own command; here, pass "
+                  "--host with --allow-remote, or reach this one through an SSH tunnel.",
+                  file=sys.stderr, flush=True)
         status = server.process.wait()
         print(f"error: mlflow ui exited with status {status}.", file=sys.stderr)
         return 2

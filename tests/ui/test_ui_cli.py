@@ -135,6 +135,8 @@ def test_ui_serves_and_stops_on_ctrl_c(empty_store, tmp_path):
         url = ui.wait_ready()
         assert url.startswith("http://127.0.0.1:")
         assert 1 <= len(ui.tree) <= 3, ui.tree  # mlflow ui and one uvicorn worker
+        # MLflow's banner advises "--host 0.0.0.0", which this command refuses on its own.
+        assert "here, pass --host with --allow-remote" in ui.output()
         with urllib.request.urlopen(f"{url}/ajax-api/2.0/mlflow/experiments/search"
                                     "?max_results=5", timeout=10) as r:
             assert b'"name": "Default"' in r.read().replace(b'":"', b'": "')
