@@ -17,13 +17,17 @@ _MARKERS = {"ptbxl": ("ptbxl_database.csv", ()),
 
 
 def check_root(root, name):
-    """``root`` as a resolved Path; a clear error for None or a file."""
+    """``root`` as an absolute Path; a clear error for None or a file.
+
+    ``..`` is folded away but symbolic links are kept, so that messages and
+    hints name the folders as the user typed them, not where links lead.
+    """
     if root is None:
         raise ValueError(f"root must be a folder of {name} records, got None.")
     if not isinstance(root, (str, os.PathLike)):
         raise TypeError(f"root must be the path of a folder of {name} records (a str or "
                         f"path-like), got {type(root).__name__} {root!r}.")
-    path = Path(root).expanduser().resolve()
+    path = Path(os.path.abspath(Path(root).expanduser()))
     if path.is_file():
         raise NotADirectoryError(f"root must be a folder of {name} records; {path} is a file.")
     return path

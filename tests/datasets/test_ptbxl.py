@@ -248,6 +248,21 @@ def test_a_root_inside_the_dataset_names_the_folder_above(ptbxl_root):
     assert f"It is in {ptbxl_root.resolve()}, above" in str(err.value)
 
 
+def test_a_linked_root_is_named_as_typed_not_where_the_link_leads(tmp_path, ptbxl_root):
+    # Through a link to the data folder, the hint named the link's target: "It is in
+    # /real/data/ptb-xl", a folder the user never typed.
+    link = tmp_path / "data"
+    link.symlink_to(ptbxl_root.parent, target_is_directory=True)
+    with pytest.raises(FileNotFoundError) as err:
+        load_ptbxl(link)
+    assert str(err.value).startswith(f"no ptbxl data at {link}: ")
+    assert str(err.value).endswith(f"It is in {link / ptbxl_root.name}: point at that folder.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        ds = load_ptbxl(link / ptbxl_root.name)
+    assert ds.X[0].startswith(str(link / ptbxl_root.name / "records100"))
+
+
 def test_empty_selection(tmp_path, ptbxl_root):
     # A copy of the metadata whose records are all absent: nothing to select.
     import shutil
