@@ -166,9 +166,14 @@ def check_seed(random_state, *, name="random_state"):
     """:func:`sklearn.utils.check_random_state`, with an error that names the parameter."""
     from sklearn.utils import check_random_state
 
+    # numpy's own message, "Seed must be between 0 and 2**32 - 1", names no parameter.
+    if (isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)
+            and not 0 <= random_state < 2 ** 32):
+        raise ValueError(f"{name} must be None, an int in [0, 2**32 - 1] or a numpy "
+                         f"RandomState, got {random_state!r}.")
     try:
         return check_random_state(random_state)
-    except ValueError:
+    except (ValueError, TypeError):
         raise ValueError(f"{name} must be None, an int or a numpy RandomState, "
                          f"got {random_state!r}.") from None
 

@@ -61,3 +61,22 @@ def test_one_record_as_wfdb_gives_it_is_named_as_such(ptbxl_root):
         assert check_signal_input(signal.T).shape == (12, 1, 5000)
         assert check_signal_input(signal.T[None]).shape == (1, 12, 5000)
         check_signal_input(np.zeros((100, 3)))  # sklearn's checks feed such tables
+
+
+@pytest.mark.parametrize("seed, message", [
+    # "must be None, an int or a numpy RandomState" said of an int; numpy's message
+    # ("Seed must be between 0 and 2**32 - 1") named no parameter.
+    (-1, r"random_state must be None, an int in \[0, 2\*\*32 - 1\] or a numpy RandomState, "
+         r"got -1"),
+    (2 ** 32, r"an int in \[0, 2\*\*32 - 1\] .*got 4294967296"),
+    ("abc", r"random_state must be None, an int or a numpy RandomState, got 'abc'"),
+])
+def test_a_bad_seed_is_named(seed, message):
+    from ecgsk._validation import check_seed
+    from ecgsk.preprocessing import Augmenter
+
+    with pytest.raises(ValueError, match=message):
+        check_seed(seed)
+    with pytest.raises(ValueError, match=message):
+        Augmenter(random_state=seed).fit_transform(np.zeros((2, 1, 50), np.float32))
+    assert check_seed(2 ** 32 - 1).randint(10) == np.random.RandomState(2 ** 32 - 1).randint(10)
