@@ -1147,6 +1147,13 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         self.split_seed_ = split_seed
         if self.random_state is None:
             torch_seed = None  # use (and advance) torch's global generator
+        elif not initialize:
+            # A later partial_fit or warm fit seeded alike replayed the first's crops,
+            # augmentations, shuffles and balanced draws; the epochs done tell it apart
+            # (and keep a sequence of calls reproducible).
+            done = len(self.history_) if hasattr(self, "history_") else 0
+            torch_seed = int(np.random.SeedSequence([torch_seed, done]).generate_state(1)[0]
+                             % (2**31 - 1))
         # skorch ends training quietly on any KeyboardInterrupt (early stopping raises
         # one); a user's Ctrl-C must still stop the caller.
         try:
@@ -1319,6 +1326,11 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
 
     def partial_fit(self, X, y, classes=None, groups=None, **fit_params):
         """Train for ``max_epochs`` more epochs without re-initialising.
+
+        With an int ``random_state`` each call draws its own crops,
+        augmentations and batches (seeded by the epochs done before it), as
+        the epochs of one :meth:`fit` do; the same sequence of calls repeats
+        exactly. The validation split stays the same records.
 
         Parameters
         ----------

@@ -927,6 +927,33 @@ def test_augmenter_object_interface():
     assert all(isinstance(g, torch.Generator) for g in aug.generators)
 
 
+def test_each_partial_fit_draws_anew_and_a_sequence_of_calls_repeats():
+    # An int random_state re-seeded every call alike: the second, third... partial_fit
+    # (or warm fit) saw the same crops, augmentations, shuffles and balanced draws.
+    X, y = make_signals(16, n_samples=30)
+
+    class FirstDraw:
+        def __init__(self):
+            self.draws = []
+
+        def augment_batch(self, x, generator=None):
+            self.draws.append(float(torch.rand(1, generator=generator)))
+            return x
+
+    def run(method, **params):
+        aug = FirstDraw()
+        clf = fast(augment=aug, max_epochs=1, train_split=None, batch_size=16, crop_length=10,
+                   **params)
+        for _ in range(4):
+            getattr(clf, method)(X, y)
+        return aug.draws
+
+    for method, params in (("partial_fit", {}), ("fit", {"warm_start": True})):
+        draws = run(method, **params)
+        assert len(draws) == 4 and len(set(draws)) == 4, draws
+        assert run(method, **params) == draws  # the same calls, the same draws
+
+
 def test_augment_returning_wrong_shape_is_reported():
     X, y = make_signals(20)
     with pytest.raises(ValueError, match="augment must return a tensor"):
