@@ -101,6 +101,9 @@ def test_a_checkpoint_of_another_fit_is_not_used(tmp_path, monkeypatch):
     assert len(other.history) == 5 and saved.exists()
     other = make(checkpoint_dir=tmp_path).fit(X[:90], y[:90])  # other data
     assert len(other.history) == 5 and saved.exists()
+    # Other signals, the same labels: a resumed fit would finish and remove the checkpoint.
+    other = make(checkpoint_dir=tmp_path).fit(X * 1.5, y)
+    assert len(other.history) == 5 and saved.exists()
     with monkeypatch.context() as patch:  # another version of ecgsk's code
         patch.setattr("ecgsk.neural._checkpoint.code_hash", lambda: "other code")
         other = make(checkpoint_dir=tmp_path).fit(X, y)
