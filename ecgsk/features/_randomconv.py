@@ -121,7 +121,12 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
         Most dilations per kernel.
     random_state : int, RandomState instance or None, default=None
         Seeds the lead combinations and the training records the biases are
-        drawn from; an int gives the same features every time.
+        drawn from; an int gives the same kernels and biases every time. The
+        features of a record are the same for the same batch of records
+        and ``n_jobs``; another batching or thread count may round a
+        convolution differently, and a value that lies exactly on its bias
+        (the quantised samples of real ECGs make such ties) can then count
+        or not: a few of ten thousand features move by about 0.001.
     n_jobs : int or None, default=1
         Torch threads used for the convolutions (``-1`` or None: all cores).
 

@@ -37,7 +37,7 @@ class StatisticalFeatures(BaseFeatures):
       ``lo <= f < hi`` times the frequency step, in mV². A sine of amplitude
       ``A`` inside the band gives about ``A**2 / 2``;
     - ``dominant_frequency``: the frequency (Hz, above 0) of the largest
-      Welch density.
+      Welch density; NaN for a flat lead, which has none.
 
     Parameters
     ----------
@@ -52,8 +52,9 @@ class StatisticalFeatures(BaseFeatures):
         Names of the leads used in the feature names; ``lead0``, ``lead1``...
         when None.
     nan_policy : {"impute", "keep", "raise"}, default="impute"
-        What to do with undefined features (skewness and kurtosis of a flat
-        lead): fill them with the training median, keep NaN, or raise. See
+        What to do with undefined features (skewness, kurtosis and dominant
+        frequency of a flat lead): fill them with the training median, keep
+        NaN, or raise. See
         :mod:`ecgsk.features`.
 
     Attributes
