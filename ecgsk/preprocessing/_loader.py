@@ -787,8 +787,7 @@ class WFDBLoader(SignalOutputMixin, TransformerMixin, BaseEstimator):
 
         ``fit(train).transform(test)`` then refuses test records whose leads
         or rate differ from the training records', as a fitted pipeline's
-        ``predict`` does; before, the first records transformed set them,
-        whatever ``fit`` was given.
+        ``predict`` does.
 
         Parameters
         ----------

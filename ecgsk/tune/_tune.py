@@ -233,7 +233,6 @@ def _jsonable(value):
 _LATER_KEYS = ("pipeline_sha256", "records_sha256")
 
 
-
 def _test_log_loss(ctx, y, proba, metrics, n_boot, seed):
     """``test_log_loss`` with its interval, logged, when the study optimised it.
 
