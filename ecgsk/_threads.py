@@ -6,6 +6,8 @@ N`` run with it, so that their fits use the threads ``bench/quality.py
 """
 
 import contextlib
+import os
+import warnings
 
 from ._validation import check_positive_int
 
@@ -30,12 +32,18 @@ def limit_threads(threads):
     the OpenMP and BLAS pools of numpy, scipy and scikit-learn
     (:func:`threadpoolctl.threadpool_limits`; histogram gradient boosting
     uses OpenMP). An estimator's own ``n_jobs`` (joblib processes) is not
-    changed. ``None`` changes nothing.
+    changed. ``None`` changes nothing. More threads than the machine has
+    cores are set, with a warning.
     """
     threads = check_threads(threads)
     if threads is None:
         yield
         return
+    cores = os.cpu_count()
+    if cores and threads > cores:
+        warnings.warn(f"threads={threads} is more than this machine's {cores} cores: the "
+                      "threads take turns on them, which is slower than one per core.",
+                      RuntimeWarning, stacklevel=3)
     import torch  # lazy: torch is slow to import
     from threadpoolctl import threadpool_limits
 

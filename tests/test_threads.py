@@ -42,3 +42,13 @@ def test_bad_threads_are_named(bad):
     with pytest.raises(KeyError, match="threads"):
         check_threads(bad, KeyError)
     assert check_threads(3) == 3 and check_threads(None) is None
+
+
+def test_more_threads_than_cores_are_set_with_a_warning(monkeypatch):
+    # --threads had no upper bound and no word: 64 threads on 2 cores take turns.
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    before = torch.get_num_threads()
+    with pytest.warns(RuntimeWarning, match=r"threads=3 is more than this machine's 2 cores"):
+        with limit_threads(3):
+            assert torch.get_num_threads() == 3
+    assert torch.get_num_threads() == before
