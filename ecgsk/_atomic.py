@@ -13,6 +13,11 @@ import tempfile
 
 __all__ = ["atomic_write"]
 
+# The process's umask, read once at import (reading it means setting it): mkstemp's
+# files are 0600, and a cache meant for a team must get the mode any other file would.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 def atomic_write(path, write, *, partial=None):
     """Call ``write(file)`` on a temporary file, then move it onto ``path``.
@@ -29,12 +34,17 @@ def atomic_write(path, write, *, partial=None):
 
     Notes
     -----
-    The temporary file is removed when ``write`` or the move fails,
+    The file gets the mode that ``open`` gives a new file under the
+    process's umask (``0644`` under the usual ``022``), not the ``0600`` of
+    :func:`tempfile.mkstemp`, so that a cache folder can be shared. The
+    temporary file is removed when ``write`` or the move fails,
     whatever the exception (Ctrl-C included), and the exception goes on.
     """
     path = os.fspath(path)
     if partial is None:
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".", suffix=".tmp")
+        if hasattr(os, "fchmod"):  # not on Windows, where modes are not POSIX's
+            os.fchmod(fd, 0o666 & ~_UMASK)
         f = os.fdopen(fd, "wb")
     else:
         tmp = os.fspath(partial)

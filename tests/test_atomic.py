@@ -36,3 +36,19 @@ def test_a_failed_write_keeps_the_old_file_and_no_partial(tmp_path, named, error
         assert seen == ["ckpt.pt.7.partial"]
     else:
         assert seen[0].startswith(".") and seen[0].endswith(".tmp")
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fchmod"), reason="POSIX file modes only")
+@pytest.mark.parametrize("named", [False, True])
+def test_the_file_gets_the_mode_of_any_new_file(tmp_path, named):
+    # mkstemp's 0600 kept the cache's entries and index from anyone else sharing it.
+    import os
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")
+    target = tmp_path / "entry.f32"
+    atomic_write(target, lambda f: f.write(b"x"),
+                 partial=tmp_path / "entry.f32.1.partial" if named else None)
+    assert target.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777 == 0o666 & ~umask
