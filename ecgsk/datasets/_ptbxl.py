@@ -254,8 +254,9 @@ def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0
     shared = meta[file_col].dropna()
     shared = shared[shared.duplicated(keep=False)]
     if len(shared):  # one record in two rows could fall in two folds: train and test
+        rows = shared.index[shared == shared.iloc[0]]
         raise ValueError(f"{root / 'ptbxl_database.csv'}: ecg_ids "
-                         f"{', '.join(map(str, shared.index[:2]))} both name the record "
+                         f"{', '.join(map(str, rows[:2]))} both name the record "
                          f"{shared.iloc[0]!r} in {file_col} ({len(shared)} rows share a record "
                          "in all); each record needs one row.")
     total = len(meta)

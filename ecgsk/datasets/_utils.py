@@ -19,15 +19,19 @@ _MARKERS = {"ptbxl": ("ptbxl_database.csv", ()),
 def check_root(root, name):
     """``root`` as an absolute Path; a clear error for None or a file.
 
-    ``..`` is folded away but symbolic links are kept, so that messages and
-    hints name the folders as the user typed them, not where links lead.
+    Symbolic links are kept, so that messages and hints name the folders as
+    the user typed them, not where links lead; a path with ``..`` is
+    resolved, as the system reads it (``link/..`` is the link target's
+    parent).
     """
     if root is None:
         raise ValueError(f"root must be a folder of {name} records, got None.")
     if not isinstance(root, (str, os.PathLike)):
         raise TypeError(f"root must be the path of a folder of {name} records (a str or "
                         f"path-like), got {type(root).__name__} {root!r}.")
-    path = Path(os.path.abspath(Path(root).expanduser()))
+    typed = Path(root).expanduser()
+    # ".." after a link goes up from where the link leads, as the system reads it.
+    path = typed.resolve() if ".." in typed.parts else Path(os.path.abspath(typed))
     if path.is_file():
         raise NotADirectoryError(f"root must be a folder of {name} records; {path} is a file.")
     return path

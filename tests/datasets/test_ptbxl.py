@@ -51,6 +51,19 @@ def test_split_folds_keeps_patients_apart(superdiag):
     assert not set(train.groups) & set(valid.groups)
 
 
+def test_rows_sharing_a_record_are_named_by_the_record_they_share(ptbxl_root, tmp_path):
+    # Rows 1 and 3 share a record, rows 2 and 4 another: the message named rows 1 and 2.
+    root = _edited_copy(ptbxl_root, tmp_path, "ptbxl_database.csv", lambda f: f.assign(
+        filename_lr=[f.filename_lr.iloc[0], f.filename_lr.iloc[1]] * 2
+        + list(f.filename_lr[4:])))
+    table = pd.read_csv(root / "ptbxl_database.csv", index_col="ecg_id")
+    first, third = table.index[0], table.index[2]
+    with pytest.raises(ValueError, match=rf"ecg_ids {first}, {third} both name the record "
+                                         rf"'{table.filename_lr.iloc[0]}' in filename_lr \(4 "
+                                         r"rows share a record in all\)"):
+        load_ptbxl(root)
+
+
 def test_split_folds_refuses_overlapping_folds_and_empty_parts(superdiag):
     for train, valid, test in [((1, 2), (2, 9), (10,)), ((1, 2), (9,), (2, 10)),
                                ((1, 2), (9, 10), (10,))]:
@@ -260,7 +273,11 @@ def test_a_linked_root_is_named_as_typed_not_where_the_link_leads(tmp_path, ptbx
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         ds = load_ptbxl(link / ptbxl_root.name)
-    assert ds.X[0].startswith(str(link / ptbxl_root.name / "records100"))
+        assert ds.X[0].startswith(str(link / ptbxl_root.name / "records100"))
+        # ".." after a link goes up from the link's target, as the shell's ls does.
+        inside = tmp_path / "inside"
+        inside.symlink_to(ptbxl_root / "records100", target_is_directory=True)
+        assert len(load_ptbxl(inside / "..")) == len(ds)
 
 
 def test_empty_selection(tmp_path, ptbxl_root):
