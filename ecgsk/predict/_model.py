@@ -98,7 +98,11 @@ class ECGModel:
             first = (str(exc).strip().splitlines() or [""])[0]
             raise PredictError(f"the model {self.uri} failed on signals of shape {X.shape}: "
                                f"{type(exc).__name__}: {first}") from exc
-        proba = np.asarray(proba, dtype=float)
+        try:
+            proba = np.asarray(proba, dtype=float)
+        except (TypeError, ValueError) as exc:  # labels, say, where probabilities belong
+            raise PredictError(f"the model {self.uri} gave an output that is not "
+                               f"probabilities: {exc}") from None
         if proba.shape != (len(X), len(self.classes)):
             raise PredictError(f"the model {self.uri} gave an output of shape {proba.shape} "
                                f"for {len(X)} records; its classes are {list(self.classes)}.")

@@ -437,6 +437,10 @@ def test_a_model_that_fails_to_predict_is_a_bad_request_not_a_traceback(trained,
     with pytest.raises(PredictError, match=r"gave an output of shape \(2, 3\) for 2 records; "
                                            r"its classes are \['CD', 'HYP'"):
         wrong.predict_proba(X)
+    labels = dataclasses.replace(model, pyfunc=_Failing(pd.DataFrame({"a": ["NORM", "MI"]})))
+    with pytest.raises(PredictError, match=r"gave an output that is not probabilities: could "
+                                           r"not convert string to float: 'NORM'"):
+        labels.predict_proba(X)
     monkeypatch.setattr(predict_module, "load_ecg_model", lambda *a, **k: broken)
     assert main([trained["model_uri"], str(trained["record"])]) == 2
     assert "error: the model runs:/" in capsys.readouterr().err
