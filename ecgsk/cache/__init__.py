@@ -5,8 +5,9 @@ and :class:`~ecgsk.preprocessing.WFDBLoader` (given a ``cache_dir``) keep
 in one folder (``--cache-dir``, else ``$ECGSK_CACHE``, else
 ``~/.cache/ecgsk/signals``):
 
-- ``signals``: decoded records (``ecgsk-wfdb-v1/entries``), read again from
-  their WFDB files when missing;
+- ``signals``: decoded records (``ecgsk-wfdb-v2/entries``; an older
+  version's folder, which no loader reads any more, is pruned like it), read
+  again from their WFDB files when missing;
 - ``checkpoints``: the training state of networks whose fit was interrupted
   (``checkpoints/ecgnet-*.pt``), which a rerun resumes from; removed when
   the fit ends;

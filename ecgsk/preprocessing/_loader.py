@@ -58,8 +58,9 @@ _ON_ERROR = ("raise", "skip")
 # filter grows huge and the requested rate is almost surely a typo.
 _MAX_RESAMPLE_FACTOR = 10_000
 
-# Bumped whenever the content of cache entries changes meaning.
-_CACHE_VERSION = 1
+# Bumped whenever the content of cache entries changes meaning, or a record that was
+# cached may now be refused (2: a data file larger than its header describes).
+_CACHE_VERSION = 2
 
 
 class _RecordError(ValueError):
@@ -432,9 +433,9 @@ class _RecordCache:
 
     Layout under ``cache_dir``::
 
-        ecgsk-wfdb-v1/index.json           header facts per record path
-        ecgsk-wfdb-v1/index.lock           held while the index is rewritten
-        ecgsk-wfdb-v1/entries/ab/<sha256>.f32
+        ecgsk-wfdb-v2/index.json           header facts per record path
+        ecgsk-wfdb-v2/index.lock           held while the index is rewritten
+        ecgsk-wfdb-v2/entries/ab/<sha256>.f32
 
     The name of an entry is a hash of the absolute record path, the loader
     options and the size, ``mtime_ns``, inode and change time of the header
