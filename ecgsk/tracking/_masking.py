@@ -11,13 +11,14 @@ MASK = "***"
 _USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*):(?P<secret>[^@\s]+)@")
 # key=value pairs whose key names a secret (URI queries, option strings).
 _WORDS = r"(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|" \
-         r"auth|authorization|credentials?|sig|signature)"
+         r"private[_-]?key|passphrase|auth|authorization|credentials?|creds?|sig|signature)"
 # With "=" the key may end in a secret word (dbpassword=); so may it with ":" (PGPASSWORD:,
 # accessToken:), but for the short words "auth" and "sig", which must be a part of the key of
 # their own there (x-auth-token:), so that psycopg2's "fe_sendauth: no password supplied" keeps
 # its "no".
 _LONG_WORDS = r"(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|" \
-              r"secret[_-]?key|authorization|credentials?|signature)"
+              r"secret[_-]?key|private[_-]?key|passphrase|authorization|credentials?|creds|" \
+              r"signature)"
 # The key and the value may be quoted, as in a dict's repr or JSON: {'password': 'x'}; a
 # quoted value is masked to its closing quote (libpq's password='p w').
 _KEY_VALUE = re.compile(r"(?i)(?P<key>(?:\b[\w.\-]*" + _WORDS + r"\b['\"]?\s*="
@@ -25,11 +26,17 @@ _KEY_VALUE = re.compile(r"(?i)(?P<key>(?:\b[\w.\-]*" + _WORDS + r"\b['\"]?\s*="
                         r"|\b(?:[\w.\-]*[_.\-])?(?:auth|sig)\b['\"]?\s*:)\s*)"
                         # A quoted value to its closing quote, spaces and all ('p w').
                         r"(?:(?P<q>['\"])(?:\\.|(?!(?P=q)).)*(?P=q)"
+                        # A tuple or list, to its closing bracket: auth=('user', 'pw').
+                        r"|(?P<b>\((?:[^()])*\)|\[(?:[^\[\]])*\])"
                         # Unquoted, or an opening quote that never closes.
                         r"|(?P<open>['\"]?)(?P<secret>[^\s&,;'\"}]+))")
 _BEARER = re.compile(r"(?i)(?P<key>\bbearer\s+)(?P<secret>[A-Za-z0-9\-._~+/]+=*)")
+# The credentials after an Authorization header's scheme ("Authorization: Basic x"); the
+# key-value rule alone masked the scheme's name and kept them.
+_AUTH_SCHEME = re.compile(r"(?i)(?P<key>\bauthorization\b['\"]?\s*[:=]\s*['\"]?"
+                          r"[A-Za-z][\w\-]*\s+)(?P<secret>[^\s'\",;]+)")
 _SECRET_PARTS = {"password", "passwd", "pwd", "secret", "token", "apikey", "credential",
-                 "credentials", "auth"}
+                 "credentials", "cred", "creds", "auth", "passphrase"}
 _SECRET_SUFFIXES = ("api_key", "access_key", "secret_key", "auth_token", "access_token",
                     "private_key", "privatekey", "apikey", "accesskey", "password", "passwd",
                     "passphrase", "secret")
@@ -40,7 +47,9 @@ def mask_secrets(text):
 
     Masks the password of ``scheme://user:password@host`` URIs, the value of
     ``key=value`` pairs whose key names a secret (``password``, ``token``,
-    ``api_key``, ``secret``...) and ``Bearer`` tokens.
+    ``api_key``, ``secret``, ``private_key``...; a quoted, tuple or list
+    value to its end), ``Bearer`` tokens and the credentials of an
+    ``Authorization`` header (``Basic ...``).
 
     Parameters
     ----------
@@ -63,8 +72,10 @@ def mask_secrets(text):
     text = str(text)
     text = _USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", text)
     text = _BEARER.sub(lambda m: f"{m['key']}{MASK}", text)
+    text = _AUTH_SCHEME.sub(lambda m: f"{m['key']}{MASK}", text)
     return _KEY_VALUE.sub(
         lambda m: (f"{m['key']}{m['q']}{MASK}{m['q']}" if m["q"]
+                   else f"{m['key']}{MASK}" if m["b"]
                    else f"{m['key']}{m['open']}{MASK}"), text)
 
 

@@ -39,7 +39,11 @@ def _qualname(obj):
 
 
 def _short(value, limit=MAX_PARAM_VAL_LENGTH):
-    """A readable one-line string for a parameter value, at most ``limit`` characters."""
+    """A readable one-line string for a parameter value, at most ``limit`` characters.
+
+    Secrets are masked (:func:`mask_secrets`) before the text is cut, so that
+    a cut through a password does not leave its start unmasked.
+    """
     if value is None or isinstance(value, (bool, int, float, str, np.generic)):
         text = str(value)
     elif inspect.isclass(value) or inspect.isroutine(value):
@@ -55,10 +59,22 @@ def _short(value, limit=MAX_PARAM_VAL_LENGTH):
         text = repr(value)
         if _ADDRESS.search(text):  # the default object repr: keep only the class
             text = _qualname(type(value))
-    text = " ".join(text.split())
+    text = mask_secrets(" ".join(text.split()))
     if len(text) > limit:
         text = text[:limit - len(_TRUNCATED)] + _TRUNCATED
     return text
+
+
+def _is_step_list(value):
+    """Whether ``value`` is a list of ``(name, estimator, ...)`` steps (steps, transformers).
+
+    Its repr would repeat every step's parameters, secrets among them, which
+    are logged one by one beside it.
+    """
+    return (isinstance(value, (list, tuple)) and len(value) > 0 and all(
+        isinstance(item, tuple) and len(item) >= 2 and isinstance(item[0], str)
+        and (hasattr(item[1], "get_params") or item[1] in ("drop", "passthrough"))
+        for item in value))
 
 
 def pipeline_params(pipeline, name=None):
@@ -110,10 +126,15 @@ def pipeline_params(pipeline, name=None):
         value = params[key]
         if key == "steps" and isinstance(steps, list):
             continue
+        if _is_step_list(value):  # a nested pipeline's or union's steps: named by class
+            out[key] = _short(" -> ".join(
+                f"{step_name}={step if isinstance(step, str) else type(step).__name__}"
+                for step_name, step, *_ in value))
+            continue
         if hasattr(value, "get_params") and not inspect.isclass(value) and any(
                 k.startswith(f"{key}__") for k in params):
             continue  # a step or nested estimator: its own parameters follow
-        out[key] = MASK if is_secret_key(key) else mask_secrets(_short(value))
+        out[key] = MASK if is_secret_key(key) else _short(value)
     return out
 
 
@@ -317,7 +338,7 @@ def data_info_params(dataset_name, task, split, X_paths_or_array, y=None, *, cla
     """
     n = len(X_paths_or_array)
     params = {
-        f"{prefix}dataset": str(dataset_name),
+        f"{prefix}dataset": _short(dataset_name),
         f"{prefix}task": str(task),
         f"{prefix}split": _short(split),
         f"{prefix}n_records": str(n),

@@ -9,7 +9,7 @@ import mlflow
 from mlflow.entities import RunStatus
 from mlflow.tracking import MlflowClient
 
-from ._masking import mask_secrets
+from ._masking import MASK, is_secret_key, mask_secrets
 
 __all__ = ["tracked_run", "RunTerminated", "ERROR_TAG", "run_logged_models",
            "fail_pending_models", "sigterm_as_exception"]
@@ -162,9 +162,11 @@ def tracked_run(name, *, nested=False, tags=None, description=None, run_id=None)
         Start the run as a child of the active run (tag
         ``mlflow.parentRunId``).
     tags : dict or None
-        Tags set when the run starts.
+        Tags set when the run starts, their secrets masked as parameters'
+        are (:func:`~ecgsk.tracking.mask_secrets`; the whole value of a
+        key that names a secret).
     description : str or None
-        Run description (``mlflow.note.content``).
+        Run description (``mlflow.note.content``), its secrets masked.
     run_id : str or None
         Resume this ended run (RUNNING again; its ``ecgsk.error`` tag is
         removed) instead of starting a new one.
@@ -187,6 +189,12 @@ def tracked_run(name, *, nested=False, tags=None, description=None, run_id=None)
         raise ValueError(f"name must be a non-empty string, got {name!r}.")
     parent = mlflow.active_run() if nested else None
     parent_id = parent.info.run_id if parent is not None else None
+    # A tag or the description may hold a store's URI or a token, as parameters may.
+    if tags:
+        tags = {key: MASK if is_secret_key(key) else mask_secrets(value)
+                for key, value in tags.items()}
+    if description is not None:
+        description = mask_secrets(description)
     if run_id is not None:
         client = MlflowClient()
         if ERROR_TAG in client.get_run(run_id).data.tags:

@@ -206,6 +206,14 @@ def test_environment_tags(tracking_uri, client):
     ("host=h user=u password='p w' port=5", "host=h user=u password='***' port=5"),
     ("{'password': 'two words', 'n': 3}", "{'password': '***', 'n': 3}"),
     ("password='open and never closed", "password='*** and never closed"),
+    # The scheme's name was masked and the credentials kept.
+    ("Authorization: Basic dXNlcjpwYXNz", "Authorization: *** ***"),
+    ('{"Authorization": "Basic dXNl="}', '{"Authorization": "***"}'),
+    ("basic statistics of the data", "basic statistics of the data"),
+    ("private_key=-----BEGIN", "private_key=***"),
+    # A tuple or list value is masked whole; its first item only was.
+    ("Remote(auth=('u', 'authpw'), creds=('alice', 's3cr3t'), passphrase='pp')",
+     "Remote(auth=***, creds=***, passphrase='***')"),
 ])
 def test_mask_secrets(text, expected):
     assert mask_secrets(text) == expected
@@ -214,6 +222,45 @@ def test_mask_secrets(text, expected):
 @pytest.mark.parametrize("key, secret", [
     ("db_password", True), ("clf__api_key", True), ("dbPassword", True), ("clientSecret", True),
     ("private_key", True), ("passphrase", True), ("max_tokens", False), ("secretary", False),
+    ("creds", True), ("db_cred", True), ("credit", False),
 ])
 def test_is_secret_key(key, secret):
     assert is_secret_key(key) is secret
+
+
+class _Remote(BaseEstimator):
+    def __init__(self, auth=None, creds=None, passphrase=None, url=None):
+        self.auth, self.creds, self.passphrase, self.url = auth, creds, passphrase, url
+
+    def fit(self, X, y=None):
+        return self
+
+
+def test_no_secret_of_a_nested_pipeline_or_a_name_is_logged_in_clear(tracking_uri, client):
+    # A nested pipeline's "<name>__steps" repeated every step's repr, its secrets in clear;
+    # a pipeline's name, the dataset and the split were logged unmasked.
+    from sklearn.pipeline import make_pipeline
+
+    remote = _Remote(auth=("u", "authpw"), creds=("alice", "s3cr3t"), passphrase="pp123",
+                     url="https://me:urlpw@host/x")
+    pipe = Pipeline([("remote", make_pipeline(remote)), ("clf", LogisticRegression())])
+    setup_tracking(tracking_uri, "secrets")
+    with tracked_run("r", tags={"db": "mysql://u:tagpw@h/d", "api_token": "tagtok"},
+                     description="uses https://x:descpw@h") as run:
+        log_pipeline_params(pipe, "https://u:namepw@h")
+        log_data_info("https://user:dspw@host/data?token=dstok", "t", "sftp://me:splitpw@h",
+                      np.zeros((3, 2)), prefix="d.")
+    data = client.get_run(run.info.run_id).data
+    logged = " ".join([*data.params.values(), *data.tags.values()])
+    for secret in ("authpw", "s3cr3t", "pp123", "urlpw", "tagpw", "tagtok", "descpw", "namepw",
+                   "dspw", "dstok", "splitpw"):
+        assert secret not in logged, secret
+    assert data.params["remote__steps"] == "_remote=_Remote"
+    assert data.tags["api_token"] == "***" and data.tags["db"] == "mysql://u:***@h/d"
+
+
+def test_a_secret_cut_by_the_length_limit_is_masked_first():
+    from ecgsk.tracking._params import _short
+
+    text = "x" * 230 + " https://me:" + "p" * 40 + "@host"
+    assert "ppp" not in _short(text)
