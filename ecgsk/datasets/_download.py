@@ -152,8 +152,12 @@ def _physionet_urls(base_url):
         wfdb_download.PN_CONTENT_URL = old_content
 
 
-def _fetch(db, root, files, sums=None):
+def _fetch(db, root, files, sums=None, *, missing_ok=False):
     """Download ``(remote, local)`` files of ``db`` and move them under ``root``.
+
+    With ``missing_ok``, files the server does not have (HTTP 404) are
+    returned instead of failing the batch: one such file failed all of its
+    batch's others, on every rerun. Otherwise the list returned is empty.
 
     Files go to ``root/.ecgsk-download/<host>-<pid>/<remote>`` through wfdb,
     then are moved onto ``root/<local>`` once the whole batch is complete. A
@@ -166,9 +170,15 @@ def _fetch(db, root, files, sums=None):
     ``sums`` is a :class:`_Sums`, read only when there is a file to fetch.
     """
     if not files:
-        return
+        return []
     staging = _staging(root)
-    _download(db, staging, files)
+    missing = []
+    try:
+        _download(db, staging, files)
+    except OSError as exc:
+        if not (missing_ok and isinstance(exc.__cause__, FileNotFoundError)):
+            raise
+        files, missing = _one_by_one(db, staging, files)
     table = None if sums is None else sums.get()
     bad = _mismatches(staging, files, table)
     if bad:  # a transfer gone wrong is fetched again; a file wrong on the server stays wrong
@@ -191,6 +201,22 @@ def _fetch(db, root, files, sums=None):
             f"{SUMS_FILE}, twice (first: {remote!r}, sum {_sha256(staging / remote)}, listed "
             f"{table[remote]}), from {wfdb_download.config.db_index_url}. They were not put "
             f"in place; the other files were. Set {MIRROR_ENV} to use another mirror.")
+    return missing
+
+
+def _one_by_one(db, staging, files):
+    """Fetch ``files`` one at a time: ``(fetched, missing on the server)``."""
+    fetched, missing = [], []
+    for file in files:
+        try:
+            _download(db, staging, [file])
+        except OSError as exc:
+            if not isinstance(exc.__cause__, FileNotFoundError):
+                raise
+            missing.append(file)
+        else:
+            fetched.append(file)
+    return fetched, missing
 
 
 def _download(db, staging, files):
@@ -418,10 +444,12 @@ def download(name, root, *, records=None, progress=True, base_url=None):
     Raises
     ------
     ValueError
-        Unknown database or record names.
+        Unknown database or record names, or a ``root`` that holds another
+        dataset.
     OSError
         A file could not be downloaded, or twice did not match its SHA-256
-        sum; the message names it and the server.
+        sum; the message names it and the server. Files the server lacks
+        are named after every other file is in place.
 
     Notes
     -----
@@ -457,7 +485,12 @@ def download(name, root, *, records=None, progress=True, base_url=None):
 
     from tqdm.auto import tqdm
 
+    _refuse_another_dataset(name, root)
+    missing = []
     with _physionet_urls(base_url):
+        from wfdb.io import download as wfdb_download
+
+        server = wfdb_download.config.db_index_url
         sums = _Sums(db, root)  # fetched only if some file is missing
         _fetch(db, root, [(remote, local) for remote, local in db.metadata
                           if not (root / local).is_file()], sums)
@@ -466,9 +499,39 @@ def download(name, root, *, records=None, progress=True, base_url=None):
                   disable=not progress) as bar:
             for start in range(0, len(selected), _CHUNK):
                 chunk = selected[start:start + _CHUNK]
-                _fetch(db, root, [(db.remote(r) + ext, db.local(r) + ext)
-                                  for r in chunk for ext in db.extensions
-                                  if not (root / (db.local(r) + ext)).is_file()], sums)
+                missing += _fetch(db, root, [(db.remote(r) + ext, db.local(r) + ext)
+                                             for r in chunk for ext in db.extensions
+                                             if not (root / (db.local(r) + ext)).is_file()],
+                                  sums, missing_ok=True)
                 bar.update(len(chunk))
     _remove_staging(root)
+    if missing:
+        shown = ", ".join(repr(remote) for remote, _ in missing[:3])
+        raise OSError(f"{len(missing)} file(s) of {db.slug!r} are not on {server} ({shown}"
+                      f"{', ...' if len(missing) > 3 else ''}); every other file is in place "
+                      f"under {root}. The readers leave out the records that lack them.")
     return [str(root / db.local(r)) for r in selected]
+
+
+#: A file that only one database's folder holds, to tell another dataset's folder apart.
+_OWN_FILES = {"ptbxl": "ptbxl_database.csv", "cinc2017": "training2017/REFERENCE.csv"}
+
+
+def _refuse_another_dataset(name, root):
+    """Refuse a ``root`` that holds another dataset: their metadata would mix.
+
+    A metadata file already there is not fetched again, so PTB-DB's ``RECORDS``
+    was read as PTB-XL's record list (or the other way round).
+    """
+    held = [other for other, own in _OWN_FILES.items()
+            if other != name and (root / own).is_file()]
+    records = root / "RECORDS"
+    if name != "ptbdb" and not held and records.is_file():
+        first = next((line.strip() for line in records.read_text(
+            encoding="utf-8", errors="replace").splitlines() if line.strip()), "")
+        if first.startswith("patient"):  # PTB-DB's records: patient001/s0010_re
+            held.append("ptbdb")
+    if held:
+        raise ValueError(f"{root} holds {held[0]} data; download {name} into a folder of its "
+                         f"own (e.g. {root / name}), as the readers read one dataset per "
+                         "folder.")

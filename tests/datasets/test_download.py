@@ -267,15 +267,37 @@ def test_file_missing_on_server_raises_naming_it_and_leaves_no_partial_file(mirr
     records = site / "files" / "ptbdb" / VERSION / "RECORDS"
     root = tmp_path / "ptbdb"
     original = records.read_text()
-    records.write_text(original + "patient999/s9999_re\n")
+    records.write_text("patient999/s9999_re\n" + original)
     _write_sums(records.parent)
     try:
-        with pytest.raises(OSError, match=r"'ptbdb' \(first: 'patient999/s9999_re.hea'\)"):
-            download("ptbdb", root, records=["patient999/s9999_re"], progress=False)
+        with pytest.raises(OSError, match=r"3 file\(s\) of 'ptbdb' are not on "
+                                          r"http://127.0.0.1:\d+/files/ \('patient999/s9999_re"
+                                          r".hea', 'patient999/s9999_re.dat', 'patient999/"
+                                          r"s9999_re.xyz'\); every other file is in place"):
+            download("ptbdb", root, progress=False)
     finally:
         records.write_text(original)
         _write_sums(records.parent)
     assert not (root / "patient999").exists()
+    # The record beside it in the batch is in place: one missing file failed the batch,
+    # on every rerun, and named the batch's first file.
+    assert all((root / (PTBDB_RECORDS[0] + ext)).is_file() for ext in (".hea", ".dat", ".xyz"))
+    assert not (root / ".ecgsk-download").exists()
+
+
+def test_a_folder_of_another_dataset_is_refused(mirror, tmp_path):
+    # RECORDS already there was not fetched again: PTB-DB's list was read as PTB-XL's.
+    ptbdb = tmp_path / "ptbdb"
+    download("ptbdb", ptbdb, progress=False)
+    with pytest.raises(ValueError, match=rf"{ptbdb} holds ptbdb data; download ptbxl into a "
+                                         rf"folder of its own \(e.g. {ptbdb / 'ptbxl'}\)"):
+        download("ptbxl", ptbdb, progress=False)
+    ptbxl = tmp_path / "ptb-xl"
+    download("ptbxl", ptbxl, records=1, progress=False)
+    for other in ("ptbdb", "cinc2017"):
+        with pytest.raises(ValueError, match=rf"{ptbxl} holds ptbxl data; download {other}"):
+            download(other, ptbxl, progress=False)
+    assert download("ptbxl", ptbxl, records=2, progress=False)  # its own folder: resumed
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -302,7 +324,7 @@ def test_cli_exit_codes(mirror, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["download", "mitdb", str(tmp_path)])
     assert exc.value.code == 2
-    assert main(["download", "ptbdb", str(tmp_path), "--records", "nope",
+    assert main(["download", "ptbdb", str(tmp_path / "ptbdb"), "--records", "nope",
                  "--no-progress"]) == 1
     assert "not in the ptbdb record list" in capsys.readouterr().err
     assert main(["download", "cinc2017", str(tmp_path), "--records", "2",
