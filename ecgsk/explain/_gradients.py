@@ -61,9 +61,28 @@ def _as_tensor(X, device):
 
 
 def _device(net):
+    _check_module(net)
     for p in net.parameters():
         return p.device
     return _torch().device("cpu")
+
+
+def _check_module(net):
+    """Refuse what is not a torch module, saying what to pass instead.
+
+    An estimator failed with "'LogisticRegression' object has no attribute
+    'parameters'".
+    """
+    if isinstance(net, _torch().nn.Module):
+        return
+    if hasattr(net, "module_"):
+        hint = " (a fitted ECGNetClassifier: pass its module_)"
+    elif hasattr(net, "fit"):
+        hint = (" (an estimator: ecgsk.explain.explain explains a pipeline, by permutation "
+                "where it has no network)")
+    else:
+        hint = ""
+    raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}{hint}.")
 
 
 def _is_global_pool(module):

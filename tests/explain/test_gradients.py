@@ -204,3 +204,21 @@ def test_explain_rejects_gradients_for_classic_pipelines():
         explain(pipe, X)
     with pytest.raises(ValueError, match="method must be one of"):
         explain(pipe, X, method="lime")
+
+
+def test_what_is_no_torch_module_is_refused_saying_what_to_pass():
+    # "'LogisticRegression' object has no attribute 'parameters'" named neither fix.
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.random.default_rng(0).normal(size=(4, 2, 64)).astype(np.float32)
+    clf = ECGNetClassifier(ECGCNN, module__filters=(4, 4), module__kernel_sizes=(5, 3),
+                           max_epochs=1, train_split=None).fit(X, np.array([0, 1, 0, 1]))
+    for method in (saliency, grad_cam):
+        with pytest.raises(TypeError, match=r"net must be a torch.nn.Module, got "
+                                            r"ECGNetClassifier \(a fitted ECGNetClassifier: "
+                                            r"pass its module_\)"):
+            method(clf, X)
+        with pytest.raises(TypeError, match=r"got LogisticRegression \(an estimator: "
+                                            r"ecgsk.explain.explain explains a pipeline"):
+            method(LogisticRegression(), X)
+        assert method(clf.module_, X)[0].shape == X.shape
