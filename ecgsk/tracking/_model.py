@@ -353,6 +353,16 @@ def log_model(pipeline, *, classes, input_example, name="model", registered_mode
     classes = [str(c) for c in np.asarray(classes).tolist()]
     if len(classes) < 2 or len(set(classes)) != len(classes):
         raise ValueError(f"classes must name at least two distinct classes, got {classes!r}.")
+    from ..preprocessing import WFDBLoader
+
+    steps = getattr(pipeline, "steps", None)
+    if isinstance(steps, list) and steps and isinstance(steps[0][1], WFDBLoader):
+        # Its input is record paths; the logged model takes signals, which ecgsk.predict
+        # reads from the records as the loader did.
+        raise ValueError(f"the pipeline's first step {steps[0][0]!r} is a WFDBLoader, which "
+                         "reads record paths, but a logged model takes signals (n, leads, "
+                         "samples): log the rest, pipeline[1:], with the loader's "
+                         "sampling_rate_ and lead_names_.")
     example = np.asarray(input_example)
     if example.ndim != 3 or len(example) == 0 or example.dtype.kind not in "fiu":
         # (n, samples) passed as one lead here, but ecgsk.predict reads (leads, samples).

@@ -168,6 +168,21 @@ def test_the_input_example_is_float32_and_three_dimensional(tracking_uri, single
     assert mlflow.pyfunc.load_model(info.model_uri).predict(X[:3]).shape == (3, 3)
 
 
+def test_a_pipeline_that_reads_records_is_refused_saying_what_to_log(tracking_uri,
+                                                                     single_label):
+    # Its loader got the signals of input_example and failed deep inside: "X must be a
+    # 1-D array-like of record paths".
+    from ecgsk.preprocessing import WFDBLoader
+
+    pipe, X, classes = single_label
+    reading = Pipeline([("load", WFDBLoader()), *pipe.steps])
+    setup_tracking(tracking_uri, "models")
+    with tracked_run("loader"):
+        with pytest.raises(ValueError, match=r"first step 'load' is a WFDBLoader, which reads "
+                                             r"record paths, .* log the rest, pipeline\[1:\]"):
+            log_model(reading, classes=classes, input_example=X[:2])
+
+
 def test_log_model_errors(tracking_uri, single_label):
     pipe, X, classes = single_label
     setup_tracking(tracking_uri, "models")
