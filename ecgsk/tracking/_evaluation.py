@@ -164,9 +164,10 @@ def _spec(task_type, y, proba, classes, thresholds):
         pred = (proba >= thr).astype(np.int64)
         aucs = per_class_auroc(y, proba)
         sens, spec = sensitivity_specificity(y, pred)
-        f1s = f1_score(y, pred, average=None, zero_division=0)
+        f1s = f1_score(y, pred, average=None, zero_division=np.nan)
         scalars["macro_auroc"] = (macro_auroc, proba)
-        scalars["macro_f1"] = (lambda t, p: f1_score(t, p, average="macro", zero_division=0), pred)
+        scalars["macro_f1"] = (lambda t, p: f1_score(t, p, average="macro",
+                                                     zero_division=np.nan), pred)
         scalars["macro_sensitivity"] = (lambda t, p: _nanmean(sensitivity_specificity(t, p)[0]),
                                         pred)
         scalars["macro_specificity"] = (lambda t, p: _nanmean(sensitivity_specificity(t, p)[1]),
@@ -183,25 +184,27 @@ def _spec(task_type, y, proba, classes, thresholds):
         pred = (proba[:, 1] >= thr).astype(np.int64)
         sens, spec = sensitivity_specificity(y, pred)
         scalars["auroc"] = (lambda t, s: macro_auroc(t, s[:, 1]), proba)
-        scalars["f1"] = (lambda t, p: f1_score(t, p, zero_division=0), pred)
+        scalars["f1"] = (lambda t, p: f1_score(t, p, zero_division=np.nan), pred)
         scalars["sensitivity"] = (lambda t, p: float(sensitivity_specificity(t, p)[0][0]), pred)
         scalars["specificity"] = (lambda t, p: float(sensitivity_specificity(t, p)[1][0]), pred)
         scalars["accuracy"] = (accuracy_score, pred)
-        f1s = f1_score(y, pred, labels=[0, 1], average=None, zero_division=0)
+        f1s = f1_score(y, pred, labels=[0, 1], average=None, zero_division=np.nan)
         for j, c in enumerate(classes):
             rows.append({"class": c, "support": int((y == j).sum()), "auroc": aucs[j],
                          "f1": f1s[j], "threshold": thr if j == 1 else np.nan})
         rows[1]["sensitivity"], rows[1]["specificity"] = float(sens[0]), float(spec[0])
         return pred, scalars, rows
     pred = proba.argmax(axis=1)
-    f1s = f1_score(y, pred, labels=np.arange(k), average=None, zero_division=0)
+    # A class neither true nor predicted has no F1 (NaN) and is left out of the macro F1,
+    # as of the macro AUROC; counted as 0 it lowered the mean (and the bootstrap's).
+    f1s = f1_score(y, pred, labels=np.arange(k), average=None, zero_division=np.nan)
     if task_type == "cinc":
         scored = [i for i, c in enumerate(classes) if c in ("N", "A", "O")]
         scalars["challenge_f1"] = (lambda t, p: challenge_f1(t, p, classes=scored), pred)
     scalars["accuracy"] = (accuracy_score, pred)
     if task_type == "multiclass":
         scalars["macro_f1"] = (lambda t, p: f1_score(t, p, labels=np.arange(k), average="macro",
-                                                     zero_division=0), pred)
+                                                     zero_division=np.nan), pred)
     scalars["macro_auroc"] = (lambda t, s: macro_auroc(np.eye(k, dtype=np.int64)[t], s), proba)
     for j, c in enumerate(classes):
         rows.append({"class": c, "support": int((y == j).sum()), "auroc": aucs[j], "f1": f1s[j]})
@@ -247,7 +250,10 @@ def evaluate_predictions(y_true, proba, classes, *, task_type=None, thresholds=N
         ``macro_f1``, ``macro_auroc`` (one-vs-rest). Then per class:
         ``auroc_<class>``, ``f1_<class>`` and, where thresholds apply,
         ``sensitivity_<class>``, ``specificity_<class>``, ``threshold_<class>``.
-        An undefined metric (a class absent) is NaN.
+        A per-class metric that is undefined (the AUROC of a class without
+        positives or negatives, the F1 of a class neither true nor
+        predicted) is left out, and out of the macro averages; an undefined
+        summary metric is NaN.
 
     Examples
     --------

@@ -195,3 +195,19 @@ def test_errors(tracking_uri, multilabel):
             log_evaluation(y, proba, classes, n_boot=-1)
         with pytest.raises(ValueError, match="both"):
             log_evaluation(y, proba, classes, y_valid=y)
+
+
+def test_a_class_neither_true_nor_predicted_has_no_f1_and_leaves_the_macro_f1():
+    # It counted as an F1 of 0: macro F1 0.21 over three classes where two were scored.
+    y = np.array(["lo", "hi", "lo", "hi", "lo", "hi"])
+    proba = np.array([[0.8, 0.1, 0.1], [0.1, 0.1, 0.8], [0.6, 0.1, 0.3],
+                      [0.7, 0.1, 0.2], [0.9, 0.05, 0.05], [0.2, 0.1, 0.7]])
+    classes = ["lo", "mid", "hi"]
+    metrics = evaluate_predictions(y, proba, classes, task_type="multiclass")
+    assert "f1_mid" not in metrics and "auroc_mid" not in metrics  # undefined: not logged
+    f1_lo, f1_hi = 2 * 3 / (2 * 3 + 1), 2 * 2 / (2 * 2 + 1)  # one hi called lo
+    assert metrics["f1_lo"] == pytest.approx(f1_lo) and metrics["f1_hi"] == pytest.approx(f1_hi)
+    assert metrics["macro_f1"] == pytest.approx((f1_lo + f1_hi) / 2)
+    Y = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 0]])
+    multi = evaluate_predictions(Y, Y * 0.9 + 0.05, ["A", "B", "C"], task_type="multilabel")
+    assert "f1_C" not in multi and multi["macro_f1"] == 1.0
