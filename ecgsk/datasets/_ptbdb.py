@@ -1,6 +1,7 @@
 """PTB Diagnostic ECG Database reader."""
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -43,7 +44,8 @@ def load_ptbdb(root, *, download=False):
     if not ((folder / "RECORDS").is_file() or any(folder.glob("patient*/*.hea"))):
         # Nothing here: download if asked, else a clear error.
         folder = resolve_root(root, marker="RECORDS", name="ptbdb", download=download)
-    paths = find_records(folder)
+    absent = []
+    paths = find_records(folder, missing=absent)
     if not paths:
         raise ValueError(f"no PTB Diagnostic record (no .hea header) under {folder}.")
     headers = read_headers(paths)
@@ -62,12 +64,15 @@ def load_ptbdb(root, *, download=False):
     labelled = (meta["label"].notna()
                 & ~meta["label"].fillna("").str.lower().isin(["", "n/a"])).to_numpy()
     no_files = "whose header names a signal file that is not there"
+    unlisted = "listed in RECORDS without a header file"
     ok = has_files & labelled
     dropped = report_dropped(
-        "ptbdb", {no_files: int((~has_files).sum()),
+        "ptbdb", {unlisted: len(absent), no_files: int((~has_files).sum()),
                   "without a reason for admission": int((has_files & ~labelled).sum())},
-        len(meta), {no_files: [f"{p.parent.name}/{p.name} ({m})" for p, m in
-                               zip(paths, missing) if m is not None][:3],
+        len(meta) + len(absent),
+        {unlisted: [Path(a).relative_to(folder).as_posix() for a in absent][:3],
+         no_files: [f"{p.parent.name}/{p.name} ({m})" for p, m in
+                    zip(paths, missing) if m is not None][:3],
                     "without a reason for admission": [
                         f"{p.parent.name}/{p.name}" for p, keep in
                         zip(paths, has_files & ~labelled) if keep][:3]})

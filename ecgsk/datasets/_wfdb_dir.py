@@ -13,7 +13,7 @@ from ._utils import check_root, report_dropped
 __all__ = ["load_wfdb_dir", "find_records", "read_headers"]
 
 
-def find_records(root):
+def find_records(root, missing=None):
     """Record paths (without extension) under ``root``.
 
     Uses the ``RECORDS`` file where there is one, in its order; an entry
@@ -23,11 +23,15 @@ def find_records(root):
     with a warning naming them (a partial download). Without ``RECORDS``,
     every ``*.hea`` below, sorted; the same when none of its entries is
     there (a stale or foreign ``RECORDS``), with a warning saying so.
+
+    With ``missing`` (a list), the listed records without a header are
+    appended to it instead, for the caller to count with the records it
+    drops itself.
     """
-    return _find_records(Path(root), set())
+    return _find_records(Path(root), set(), missing)
 
 
-def _find_records(root, seen):
+def _find_records(root, seen, missing_out=None):
     seen.add(root.resolve())
     listing = root / "RECORDS"
     if listing.is_file():
@@ -39,15 +43,20 @@ def _find_records(root, seen):
                 folder = path.resolve()
                 # Only folders below this one, each once: "." or a link back would loop.
                 if folder not in seen and folder.is_relative_to(root.resolve()):
-                    present += _find_records(path, seen)
+                    present += _find_records(path, seen, missing_out)
             elif Path(f"{path}.hea").is_file():
                 present.append(path)
             else:
                 missing.append(name)
         present = list(dict.fromkeys(present))
+        missing = list(dict.fromkeys(missing))  # a line repeated is one record
         if present:
-            reason = f"listed in {listing} without a header file"
-            report_dropped(root.name, {reason: len(missing)}, len(names), {reason: missing})
+            if missing_out is not None:
+                missing_out += [str(root / name) for name in missing]
+            else:
+                reason = f"listed in {listing} without a header file"
+                report_dropped(root.name, {reason: len(missing)}, len(present) + len(missing),
+                               {reason: missing})
             return present
     found = sorted(p.with_suffix("") for p in _headers_below(root))
     if listing.is_file() and found:
@@ -163,15 +172,19 @@ def load_wfdb_dir(root):
     root = check_root(root, "WFDB")
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a folder of WFDB records.")
-    paths = find_records(root)
+    absent = []
+    paths = find_records(root, missing=absent)
     if not paths:
         raise ValueError(f"no WFDB record (*.hea) under {root}.")
     headers = read_headers(paths)
     missing = missing_signal_files(paths, headers)
     reason = "whose header names a signal file that is not there"
-    dropped = report_dropped("wfdb_dir", {reason: sum(m is not None for m in missing)},
-                             len(paths), {reason: [f"{p.name} ({m})" for p, m in
-                                                   zip(paths, missing) if m is not None][:3]})
+    unlisted = "listed in a RECORDS file without a header file"
+    dropped = report_dropped(
+        "wfdb_dir", {unlisted: len(absent), reason: sum(m is not None for m in missing)},
+        len(paths) + len(absent),
+        {unlisted: [Path(a).relative_to(root).as_posix() for a in absent][:3],
+         reason: [f"{p.name} ({m})" for p, m in zip(paths, missing) if m is not None][:3]})
     kept = [i for i, m in enumerate(missing) if m is None]
     if not kept:
         raise ValueError(f"no WFDB record under {root} has its signal files.")

@@ -95,10 +95,19 @@ def test_wfdb_dir_follows_records_and_names_what_it_lists_but_lacks(tmp_path, pt
     shutil.copytree(ptbdb_root / "patient001", tmp_path / "patient001")
     shutil.copytree(ptbdb_root / "patient001", tmp_path / "unlisted")
     (tmp_path / "RECORDS").write_text("patient001/s0010_re\npatient999/s9999\n")
-    with pytest.warns(UserWarning, match=r"left out 1 of 2 records \(1 listed in .*RECORDS "
-                                         r"without a header file: patient999/s9999\)"):
+    with pytest.warns(UserWarning, match=r"wfdb_dir: left out 1 of 2 records \(1 listed in a "
+                                         r"RECORDS file without a header file: "
+                                         r"patient999/s9999\)"):
         ds = load_wfdb_dir(tmp_path)
     assert [p.rsplit("/", 2)[-2] for p in ds.X] == ["patient001"]  # not the unlisted copy
+    # Counted in dropped too, as the records a reader leaves out itself are; a record
+    # listed twice is one.
+    assert ds.dropped == {"listed in a RECORDS file without a header file": 1}
+    (tmp_path / "RECORDS").write_text("patient001/s0010_re\npatient999/s9999\n"
+                                      "patient999/s9999\n")
+    with pytest.warns(UserWarning, match=r"ptbdb: left out 1 of 2 records \(1 listed in "
+                                         r"RECORDS without a header file: patient999/s9999\)"):
+        assert load_ptbdb(tmp_path).dropped == {"listed in RECORDS without a header file": 1}
     (tmp_path / "RECORDS").write_text("patient998/s9998\n")  # none there: every header
     with pytest.warns(UserWarning, match=r"RECORDS: none of its 1 entry is present \(a stale or "
                                          r"foreign RECORDS file\?\), so every header found "
