@@ -486,7 +486,7 @@ def download(name, root, *, records=None, progress=True, base_url=None):
     from tqdm.auto import tqdm
 
     _refuse_another_dataset(name, root)
-    missing = []
+    missing, stopped = [], False
     with _physionet_urls(base_url):
         from wfdb.io import download as wfdb_download
 
@@ -499,17 +499,24 @@ def download(name, root, *, records=None, progress=True, base_url=None):
                   disable=not progress) as bar:
             for start in range(0, len(selected), _CHUNK):
                 chunk = selected[start:start + _CHUNK]
-                missing += _fetch(db, root, [(db.remote(r) + ext, db.local(r) + ext)
-                                             for r in chunk for ext in db.extensions
-                                             if not (root / (db.local(r) + ext)).is_file()],
-                                  sums, missing_ok=True)
+                wanted = [(db.remote(r) + ext, db.local(r) + ext) for r in chunk
+                          for ext in db.extensions if not (root / (db.local(r) + ext)).is_file()]
+                lacked = _fetch(db, root, wanted, sums, missing_ok=True)
+                missing += lacked
+                if wanted and len(lacked) == len(wanted) and start + _CHUNK < len(selected):
+                    # A whole batch missing: the server lacks the records, not a file; asking
+                    # for every other file one by one would take a request each.
+                    stopped = True
+                    break
                 bar.update(len(chunk))
     _remove_staging(root)
     if missing:
         shown = ", ".join(repr(remote) for remote, _ in missing[:3])
+        rest = (" The download stopped at a batch of which the server had no file; the "
+                "records after it were not asked for." if stopped else "")
         raise OSError(f"{len(missing)} file(s) of {db.slug!r} are not on {server} ({shown}"
                       f"{', ...' if len(missing) > 3 else ''}); every other file is in place "
-                      f"under {root}. The readers leave out the records that lack them.")
+                      f"under {root}. The readers leave out the records that lack them.{rest}")
     return [str(root / db.local(r)) for r in selected]
 
 

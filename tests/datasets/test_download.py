@@ -285,6 +285,25 @@ def test_file_missing_on_server_raises_naming_it_and_leaves_no_partial_file(mirr
     assert not (root / ".ecgsk-download").exists()
 
 
+def test_a_batch_of_which_the_server_has_nothing_stops_the_download(mirror, tmp_path):
+    # Each file of a missing batch is asked for on its own: a server without the records
+    # would take one request per file of the whole database.
+    url, server, site = mirror
+    records = site / "files" / "ptbdb" / VERSION / "RECORDS"
+    original = records.read_text()
+    absent = [f"patient9{i:02d}/s9{i:03d}_re" for i in range(40)]
+    records.write_text("".join(f"{r}\n" for r in absent) + original)
+    _write_sums(records.parent)
+    try:
+        with pytest.raises(OSError, match=r"96 file\(s\) of 'ptbdb' are not on .* The download "
+                                          r"stopped at a batch of which the server had no file"):
+            download("ptbdb", tmp_path / "ptbdb", progress=False)
+    finally:
+        records.write_text(original)
+        _write_sums(records.parent)
+    assert not (tmp_path / "ptbdb" / "patient001").exists()  # after the batch: not asked for
+
+
 def test_a_folder_of_another_dataset_is_refused(mirror, tmp_path):
     # RECORDS already there was not fetched again: PTB-DB's list was read as PTB-XL's.
     ptbdb = tmp_path / "ptbdb"
