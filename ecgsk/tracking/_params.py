@@ -73,7 +73,8 @@ def _is_step_list(value):
     """
     return (isinstance(value, (list, tuple)) and len(value) > 0 and all(
         isinstance(item, tuple) and len(item) >= 2 and isinstance(item[0], str)
-        and (hasattr(item[1], "get_params") or item[1] in ("drop", "passthrough"))
+        and (hasattr(item[1], "get_params") or isinstance(item[1], str)
+             and item[1] in ("drop", "passthrough"))
         for item in value))
 
 
