@@ -266,14 +266,15 @@ _BYTES_PER_SAMPLE = {"8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160":
                      "212": 1.5, "310": 4 / 3, "311": 4 / 3}
 
 
-def _check_data_sizes(record, rec):
+def _check_data_sizes(record, rec, sizes):
     """Refuse a data file larger than the header's signals and samples take.
 
     wfdb reads what the header describes: a header that lists 6 of a file's
     12 signals reads the file in frames of 6, every "lead" interleaving two,
     and one that announces half the samples reads half the record. The
     truncated case fails in wfdb itself. Compressed formats (FLAC) and
-    multi-segment records are not checked.
+    multi-segment records are not checked. ``sizes`` maps each data file's
+    path to its size in bytes.
     """
     if not rec.file_name or not rec.sig_len:
         return
@@ -288,9 +289,8 @@ def _check_data_sizes(record, rec):
         frame = sum((rec.samps_per_frame[i] if rec.samps_per_frame else 1) or 1 for i in index)
         offset = (rec.byte_offset[index[0]] if rec.byte_offset else 0) or 0
         need = offset + math.ceil(rec.sig_len * frame * _BYTES_PER_SAMPLE[fmt])
-        try:
-            have = os.path.getsize(os.path.join(directory, name))
-        except OSError:
+        have = sizes.get(os.path.join(directory, name))
+        if have is None:  # not stamped (gone since the read): nothing to compare
             continue
         if have > need + 3:  # 212, 310 and 311 may pad the last samples to a whole word
             raise _RecordError(
@@ -389,7 +389,8 @@ def _read_record_or_raise(record, opts):
             f"the header announces {expected}; the data file is truncated.")
     if signal.shape[0] == 0:
         raise _RecordError(f"Record {record!r} holds no samples.")
-    _check_data_sizes(record, rec)
+    # The sizes of the stamps just taken: no second stat per file.
+    _check_data_sizes(record, rec, dict(zip(files, (st[0] for st in stamps or ()))))
 
     indices = _resolve_leads(opts.leads, rec.sig_name, record)
     _check_header_fields(record, header, set(indices), fs=rec.fs)

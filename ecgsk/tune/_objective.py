@@ -77,7 +77,7 @@ class Objective:
         import optuna
 
         from ..compare._compare import _build
-        from ..tracking import log_pipeline_params, mask_secrets, tracked_run
+        from ..tracking import log_pipeline_params, tracked_run
         from ..tracking._masking import MASK, is_secret_key
         from ..tracking._params import _short
 
@@ -105,10 +105,10 @@ class Objective:
             trial.set_user_attr(RUN_ATTR, run.info.run_id)
             try:
                 params = trial_params(ctx.module, ctx.name, trial, ctx.fixed)
-                mlflow.log_params({f"optuna.{k}": mask_secrets(_short(v))
+                mlflow.log_params({f"optuna.{k}": _short(v)
                                    for k, v in trial.params.items()})
                 mlflow.log_params({f"factory.{k}": MASK if is_secret_key(k)
-                                   else mask_secrets(_short(v)) for k, v in params.items()})
+                                   else _short(v) for k, v in params.items()})
                 pipe = _build(ctx.module, ctx.name, params)
                 log_pipeline_params(pipe, ctx.name)
                 mlflow.log_params({"cv.folds": ", ".join(str(k) for k, _, _ in ctx.plan.cv),

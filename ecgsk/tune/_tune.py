@@ -694,7 +694,7 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
                   "pipeline.module": module.__ecgsk_path__,
                   "pipeline.sha256": module.__ecgsk_sha256__,
                   "signal.sampling_rate": f"{rate:g}", "signal.length": str(length)}
-        params.update({f"factory.{k}": MASK if is_secret_key(k) else mask_secrets(_short(v))
+        params.update({f"factory.{k}": MASK if is_secret_key(k) else _short(v)
                        for k, v in fixed.items()})
         for split in ("train", "valid", "test"):
             idx = getattr(plan, split)
@@ -1090,7 +1090,6 @@ def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
         log_model,
         log_pipeline_params,
         log_training_curves,
-        mask_secrets,
         predict_proba_matrix,
         tracked_run,
     )
@@ -1121,10 +1120,10 @@ def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
             other = _rival_refit(study, client, experiment_id, ctx, best.number, run_id)
             if other is not None:
                 return _give_way(client, run_id, other)
-            mlflow.log_params({f"optuna.{key}": mask_secrets(_short(v))
+            mlflow.log_params({f"optuna.{key}": _short(v)
                                for key, v in best.params.items()})
             mlflow.log_params({f"factory.{key}": MASK if is_secret_key(key)
-                               else mask_secrets(_short(v)) for key, v in params.items()})
+                               else _short(v) for key, v in params.items()})
             mlflow.log_params({"best_trial": str(best.number),
                                f"cv_{ctx.metric.name}": str(best.value)})
             pipe = _build(ctx.module, ctx.name, params)
