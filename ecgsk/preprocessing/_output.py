@@ -33,6 +33,14 @@ class SignalOutputMixin:
     array(['lead0_mean', 'lead0_std', 'lead0_min'], dtype=object)
     """
 
+    def __init_subclass__(cls, **kwargs):
+        # TransformerMixin wraps transform and fit_transform of every class with a
+        # get_feature_names_out, so that they return sklearn's global container
+        # (``sklearn.set_config(transform_output="pandas")``) when set_output stored
+        # none; a 3-D signal has no DataFrame form, and the wrapper would raise.
+        kwargs.setdefault("auto_wrap_output_keys", None)
+        super().__init_subclass__(**kwargs)
+
     def get_feature_names_out(self, input_features=None):
         """Pass a pipeline's feature names on: signals have no named columns.
 
@@ -61,7 +69,8 @@ class SignalOutputMixin:
         transform : {"default", "pandas", "polars"} or None, default=None
             The container that :meth:`sklearn.pipeline.Pipeline.set_output`
             asks of every step. Signals have no table form, so this
-            transformer's output is an ndarray whatever the value; the
+            transformer's output is an ndarray whatever the value, and
+            whatever ``sklearn.set_config(transform_output=...)`` says; the
             feature steps after it return the container asked.
 
         Returns

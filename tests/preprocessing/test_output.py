@@ -4,6 +4,7 @@ signal steps."""
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn import config_context
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 
@@ -55,3 +56,22 @@ def test_a_pipeline_with_signal_steps_gives_its_feature_names():
     assert list(names) == list(pipe[-1].get_feature_names_out())
     assert names[0] == "II_mean" and len(names) == pipe.fit_transform(X).shape[1]
     assert pipe[0].get_feature_names_out(["a", "b"]).tolist() == ["a", "b"]
+
+
+def test_signals_stay_arrays_under_the_global_output_setting():
+    # sklearn.set_config(transform_output="pandas") asks every transformer that set_output
+    # left unset; the signal steps keep their 3-D arrays, and the feature step returns
+    # a DataFrame.
+    X = np.random.default_rng(0).normal(size=(6, 2, 500)).astype(np.float32)
+    expected = make_pipeline(BandpassFilter(sampling_rate=100), Standardizer(),
+                             StatisticalFeatures(sampling_rate=100)).fit_transform(X)
+    with config_context(transform_output="pandas"):
+        pipe = make_pipeline(BandpassFilter(sampling_rate=100), Standardizer(),
+                             StatisticalFeatures(sampling_rate=100))
+        table = pipe.fit_transform(X)
+        assert isinstance(table, pd.DataFrame)
+        np.testing.assert_allclose(table.to_numpy(), expected)
+        for step in (Standardizer(), Augmenter(random_state=0), LeadSelector(leads=[0, 1])):
+            out = step.fit_transform(X)
+            assert isinstance(out, np.ndarray) and out.shape == X.shape, step
+            assert isinstance(step.transform(X), np.ndarray), step
