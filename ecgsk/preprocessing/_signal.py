@@ -289,7 +289,7 @@ class Resample(_SignalTransformer):
         rate = _required_rate(self.rate, "rate", "Resample")
         fs = _required_rate(self.sampling_rate, "sampling_rate", "Resample")
         ratio = Fraction(rate / fs).limit_denominator(1000)
-        if ratio == 0:
+        if rate * 1000 < fs:  # 1/1000 is the smallest ratio the denominator can give
             raise ValueError(
                 f"rate={self.rate!r} is too small relative to "
                 f"sampling_rate={self.sampling_rate!r} (ratio below 1/1000)."

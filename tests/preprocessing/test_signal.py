@@ -134,6 +134,15 @@ def test_resample_rejects_impossible_rates(name, value):
         Resample(**params).fit(np.zeros((1, 1, 50)))
 
 
+@pytest.mark.parametrize("rate", [0.2, 0.3, 0.499])
+def test_resample_refuses_a_ratio_below_one_thousandth(rate):
+    # 0.3 Hz from 500 Hz would round to 1/1000 (0.5 Hz): refused rather than off by 67%.
+    with pytest.raises(ValueError, match=r"rate=.* too small .*ratio below 1/1000"):
+        Resample(rate=rate, sampling_rate=500).fit(np.zeros((1, 1, 50)))
+    resampler = Resample(rate=0.5, sampling_rate=500).fit(np.zeros((1, 1, 50)))
+    assert (resampler.up_, resampler.down_) == (1, 1000)
+
+
 def test_resample_ptbxl_500hz_matches_the_100hz_release(ptbxl_root):
     """PTB-XL ships each record at 500 Hz and at 100 Hz: resampling one gives the other."""
     import wfdb
