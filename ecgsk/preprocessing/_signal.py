@@ -203,7 +203,9 @@ class PadTruncate(_SignalTransformer):
         check_positive_int(self.length, name="length")
         if self.crop not in self._CROPS:
             raise ValueError(f"crop must be one of {self._CROPS}, got {self.crop!r}.")
-        _check_real(self.pad_value, "pad_value")
+        if abs(_check_real(self.pad_value, "pad_value")) > float(np.finfo(np.float32).max):
+            raise ValueError(f"pad_value must fit in float32 (the output's type), "
+                             f"got {self.pad_value!r}.")
         check_seed(self.random_state)
 
     def _transform(self, X, starts=None):

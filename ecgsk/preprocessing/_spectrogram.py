@@ -28,7 +28,9 @@ class Spectrogram(_SignalTransformer):
     log : bool, default=True
         Return ``log(magnitude + eps)`` instead of the magnitude.
     eps : float, default=1e-6
-        Added to the magnitude before the logarithm.
+        Added to the magnitude before the logarithm; at least float32's
+        smallest normal number (about 1.2e-38), so that silence gives a
+        finite logarithm.
 
     Attributes
     ----------
@@ -74,7 +76,8 @@ class Spectrogram(_SignalTransformer):
             )
         if not isinstance(self.log, (bool, np.bool_)):
             raise ValueError(f"log must be True or False, got {self.log!r}.")
-        _check_real(self.eps, "eps", low=0)
+        tiny = float(np.finfo(np.float32).tiny)
+        _check_real(self.eps, "eps", low=tiny, low_inclusive=True)  # float32 holds it
 
     def _check_length(self, X):
         if X.shape[2] < self.nperseg:

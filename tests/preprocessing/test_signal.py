@@ -78,11 +78,18 @@ def test_pad_truncate_random_crop_only_when_fitting():
     ({"length": 2.5}, "length"),
     ({"length": 4, "crop": "middle"}, "crop"),
     ({"length": 4, "pad_value": np.nan}, "pad_value"),
+    ({"length": 4, "pad_value": -1e40}, r"pad_value must fit in float32 .* got -1e\+40"),
     ({"length": 4, "random_state": "abc"}, r"random_state must be None, an int or a numpy RandomState, got 'abc'"),  # checked in fit, for any crop
 ])
 def test_pad_truncate_bad_params(params, match):
     with pytest.raises(ValueError, match=match):
         PadTruncate(**params).fit(np.zeros((2, 1, 10)))
+
+
+def test_pad_truncate_pads_with_float32s_largest_value():
+    big = float(np.finfo(np.float32).max)
+    Xt = PadTruncate(length=4, pad_value=-big).fit_transform(np.zeros((1, 1, 2)))
+    assert Xt[0, 0, -1] == -big and np.isfinite(Xt).all()
 
 
 # -- Resample ----------------------------------------------------------------

@@ -62,11 +62,19 @@ def test_transform_needs_the_fitted_length():
     ({"sampling_rate": 100, "noverlap": 64}, "noverlap"),
     ({"sampling_rate": 100, "noverlap": -1}, "noverlap"),
     ({"sampling_rate": 100, "eps": 0}, "eps"),
+    ({"sampling_rate": 100, "eps": 1e-50}, r"eps must be >= 1\.17.*e-38, got 1e-50"),
     ({"sampling_rate": 100, "log": "yes"}, "log"),
 ])
 def test_bad_params(params, match):
     with pytest.raises(ValueError, match=match):
         Spectrogram(**params).fit(np.zeros((1, 1, 200)))
+
+
+def test_silence_gives_a_finite_log_at_the_smallest_eps():
+    eps = float(np.finfo(np.float32).tiny)
+    S = Spectrogram(sampling_rate=100, nperseg=4, noverlap=2, eps=eps).fit_transform(
+        np.zeros((1, 1, 8), np.float32))
+    np.testing.assert_allclose(S, np.log(eps), rtol=1e-6)
 
 
 def test_nan_input_names_the_record():
