@@ -1144,7 +1144,10 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         resume = read_checkpoint(path, fingerprint)
         rng = check_seed(self.random_state)
         torch_seed, split_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
-        self.split_seed_ = split_seed
+        if initialize or getattr(self, "split_seed_", None) is None:
+            # A later partial_fit or warm fit validates on the records the first did,
+            # whatever random_state (None, or a RandomState that moved on) draws now.
+            self.split_seed_ = split_seed
         if self.random_state is None:
             torch_seed = None  # use (and advance) torch's global generator
         elif not initialize:

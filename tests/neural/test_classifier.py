@@ -954,6 +954,25 @@ def test_each_partial_fit_draws_anew_and_a_sequence_of_calls_repeats():
         assert run(method, **params) == draws  # the same calls, the same draws
 
 
+@pytest.mark.parametrize("random_state", [None, "RandomState"])
+@pytest.mark.parametrize("method", ["partial_fit", "warm fit"])
+def test_later_calls_validate_on_the_first_calls_records(random_state, method):
+    # Without an int random_state each call drew a new split: records trained on in one
+    # call became the next call's validation records, and early stopping watched them.
+    X, y = make_signals(40, n_samples=16)
+    np.random.seed(0)  # random_state=None draws from numpy's global generator: repeatable
+    seed = np.random.RandomState(0) if random_state else None
+    clf = fast(max_epochs=1, random_state=seed, warm_start=method == "warm fit")
+    held_out = []
+    for _ in range(3):
+        clf.partial_fit(X, y) if method == "partial_fit" else clf.fit(X, y)
+        held_out.append(sorted(clf.get_split_datasets(X, y)[1].indices))
+    assert len(held_out[0]) == 4 and held_out[1] == held_out[0] and held_out[2] == held_out[0]
+    if method == "warm fit":  # a fit that starts afresh draws a new split
+        clf.set_params(warm_start=False).fit(X, y)
+        assert sorted(clf.get_split_datasets(X, y)[1].indices) != held_out[0]
+
+
 def test_augment_returning_wrong_shape_is_reported():
     X, y = make_signals(20)
     with pytest.raises(ValueError, match="augment must return a tensor"):
