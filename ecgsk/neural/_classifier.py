@@ -837,7 +837,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             if (weight is None) != (old is None) or (
                     weight is not None and not np.array_equal(weight, old)):
                 self.class_weight_ = weight
-                self.initialize_criterion()
+                self._initialize_criterion()  # skorch's: builds it, then moves it to device
         return X, y_enc
 
     def _compute_class_weight(self, y_enc):

@@ -355,6 +355,22 @@ def test_set_params_reaches_a_warm_start_and_partial_fit():
     assert "early_stopping" not in dict(clf.callbacks_) and len(clf.history) == 3
 
 
+def test_a_warm_start_puts_the_rebuilt_criterion_on_the_nets_device(monkeypatch):
+    # The criterion rebuilt for new class weights stayed on the CPU: its pos_weight would
+    # meet CUDA logits at the first loss. skorch moves what it builds with to_device.
+    import skorch.net
+    X, y = make_signals(40)
+    y = (np.arange(40) % 4 == 0).astype(int)
+    clf = fast(max_epochs=1).fit(X, y)
+    moved = []
+    real = skorch.net.to_device
+    monkeypatch.setattr(skorch.net, "to_device",
+                        lambda obj, device: moved.append((obj, device)) or real(obj, device))
+    clf.set_params(class_weight="balanced", warm_start=True).fit(X, y)
+    assert any(obj is clf.criterion_ and device == clf.device for obj, device in moved)
+    assert clf.criterion_.pos_weight.item() == pytest.approx(3.0)
+
+
 def test_partial_fit_with_classes_and_continuation():
     X, y = make_signals(60, n_classes=3)
     clf = fast(max_epochs=1)
