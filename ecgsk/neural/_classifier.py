@@ -1102,7 +1102,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         if seed is None:
             yield
             return
-        device = torch.device(self.device) if self.device is not None else torch.device("cpu")
+        device = self._torch_device()
         cuda = []
         if device.type == "cuda":
             cuda = [device.index if device.index is not None else torch.cuda.current_device()]
@@ -1170,7 +1170,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
                     if resume.get("split_seed") is not None:
                         # the records the saved epochs validated on
                         self.split_seed_ = resume["split_seed"]
-                self.train_generator_ = torch.Generator(device=self.device).manual_seed(
+                self.train_generator_ = torch.Generator(device=self._torch_device()).manual_seed(
                     _draw_seed())
                 checkpoint = next((cb for _, cb in self.callbacks_
                                    if isinstance(cb, EpochCheckpoint)), None)
@@ -1516,15 +1516,19 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
     def _autocast(self):
         if not self.amp:
             return contextlib.nullcontext()
-        device_type = torch.device(self.device).type
+        device_type = self._torch_device().type
         dtype = torch.float16 if (device_type == "cuda" and self.amp_dtype == "float16") \
             else torch.bfloat16
         return torch.autocast(device_type=device_type, dtype=dtype)
 
+    def _torch_device(self):
+        # device=None leaves tensors where they are: the loader's batches are on the CPU.
+        return torch.device(self.device) if self.device is not None else torch.device("cpu")
+
     def _train_generator(self):
         gen = getattr(self, "train_generator_", None)
-        if gen is None or gen.device != torch.device(self.device):
-            gen = torch.Generator(device=self.device).manual_seed(_draw_seed())
+        if gen is None or gen.device != self._torch_device():
+            gen = torch.Generator(device=self._torch_device()).manual_seed(_draw_seed())
             self.train_generator_ = gen
         return gen
 

@@ -989,6 +989,15 @@ def test_later_calls_validate_on_the_first_calls_records(random_state, method):
         assert sorted(clf.get_split_datasets(X, y)[1].indices) != held_out[0]
 
 
+def test_device_none_trains_with_crops_augmentation_and_amp():
+    # device=None (skorch: leave tensors where they are) passed validation, then crops and
+    # augmentations raised torch's "device() received an invalid combination of arguments".
+    X, y = make_signals(16, n_samples=30)
+    clf = fast(device=None, max_epochs=1, crop_length=10, amp=True,
+               augment=lambda x, generator=None: x.flip(-1)).fit(X, y)
+    assert clf.predict_proba(X).shape == (16, 2) and len(clf.history) == 1
+
+
 def test_augment_returning_wrong_shape_is_reported():
     X, y = make_signals(20)
     with pytest.raises(ValueError, match="augment must return a tensor"):
