@@ -606,20 +606,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         _check_int(self.patience, "patience", 1, allow_none=True)
         _check_int(self.lr_patience, "lr_patience", 0, allow_none=True)
         _check_positive_real(self.grad_clip, "grad_clip", allow_none=True)
-        _check_int(self.crop_length, "crop_length", 1, allow_none=True)
-        _check_int(self.window_stride, "window_stride", 1, allow_none=True)
-        if self.window_stride is not None and self.crop_length is None:
-            raise ValueError("window_stride is set but crop_length is None; "
-                             "sliding windows need crop_length.")
-        if self.window_stride is not None and self.window_stride > self.crop_length:
-            raise ValueError(
-                f"window_stride={self.window_stride} is longer than crop_length="
-                f"{self.crop_length}: the windows would skip samples between them. Pass "
-                "window_stride <= crop_length (the benchmark's 2.5 s windows: "
-                "crop_length=250, window_stride=125 at 100 Hz).")
-        if self.window_aggregate not in ("max", "mean"):
-            raise ValueError(
-                f"window_aggregate must be 'max' or 'mean', got {self.window_aggregate!r}.")
+        self._check_windows()
         if not isinstance(self.amp, (bool, np.bool_)):
             raise ValueError(f"amp must be True or False, got {self.amp!r}.")
         if self.amp_dtype not in ("float16", "bfloat16"):
@@ -671,6 +658,23 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         cd = self.checkpoint_dir
         if cd is not None and not isinstance(cd, (str, os.PathLike)):
             raise ValueError(f"checkpoint_dir must be None or a folder path, got {cd!r}.")
+
+    def _check_windows(self):
+        """The crop and sliding-window parameters; predict checks them again (set_params)."""
+        _check_int(self.crop_length, "crop_length", 1, allow_none=True)
+        _check_int(self.window_stride, "window_stride", 1, allow_none=True)
+        if self.window_stride is not None and self.crop_length is None:
+            raise ValueError("window_stride is set but crop_length is None; "
+                             "sliding windows need crop_length.")
+        if self.window_stride is not None and self.window_stride > self.crop_length:
+            raise ValueError(
+                f"window_stride={self.window_stride} is longer than crop_length="
+                f"{self.crop_length}: the windows would skip samples between them. Pass "
+                "window_stride <= crop_length (the benchmark's 2.5 s windows: "
+                "crop_length=250, window_stride=125 at 100 Hz).")
+        if self.window_aggregate not in ("max", "mean"):
+            raise ValueError(
+                f"window_aggregate must be 'max' or 'mean', got {self.window_aggregate!r}.")
 
     def _check_augment(self):
         aug = self.augment
@@ -1668,6 +1672,8 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
 
     def _check_predict_X(self, X):
         self._check_fitted()
+        self._check_windows()  # set_params after fit: a stride past the crop skips samples
+        _check_device(self.__dict__.get("device"))  # a CUDA device on a machine without one
         if isinstance(X, torch.utils.data.Dataset):  # as skorch's scoring callbacks pass it
             return X
         return self._check_X(X, reset=False)

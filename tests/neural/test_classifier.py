@@ -998,6 +998,30 @@ def test_device_none_trains_with_crops_augmentation_and_amp():
     assert clf.predict_proba(X).shape == (16, 2) and len(clf.history) == 1
 
 
+def test_predict_refuses_windows_set_after_fit_that_skip_samples():
+    # set_params(window_stride=...) after fit was used as it was: windows 0-10 and 20-30 of
+    # a 30-sample record, the middle never seen.
+    X, y = make_signals(16, n_samples=30)
+    clf = fast(max_epochs=1, crop_length=10, train_split=None).fit(X, y)
+    clf.set_params(window_stride=20)
+    for method in (clf.predict, clf.predict_proba):
+        with pytest.raises(ValueError, match="window_stride=20 is longer than crop_length=10"):
+            method(X)
+    clf.set_params(window_stride=10, window_aggregate="median")
+    with pytest.raises(ValueError, match="window_aggregate must be 'max' or 'mean'"):
+        clf.predict_proba(X)
+    assert clf.set_params(window_aggregate="mean").predict_proba(X).shape == (16, 2)
+
+
+def test_predict_on_a_cuda_device_without_one_names_the_parameter(monkeypatch):
+    X, y = make_signals(16, n_samples=30)
+    clf = fast(max_epochs=1, train_split=None).fit(X, y)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    clf.set_params(device="cuda")
+    with pytest.raises(ValueError, match="device='cuda' needs a CUDA GPU"):
+        clf.predict(X)
+
+
 def test_augment_returning_wrong_shape_is_reported():
     X, y = make_signals(20)
     with pytest.raises(ValueError, match="augment must return a tensor"):
