@@ -129,7 +129,10 @@ def _rr_statistics(rr):
     mean_rr = rr.mean()
     std_rr = rr.std(ddof=1)
     rmssd = np.sqrt(np.mean(drr ** 2))
-    pnn50 = np.mean(np.abs(drr) > 0.05)
+    # RR intervals are whole samples over fs: a difference of exactly 50 ms comes out a
+    # rounding error either side of 0.05 (80 -> 85 samples at 100 Hz below, 75 -> 80
+    # above). 1 ns of slack lets no tie count, and no real difference is that close.
+    pnn50 = np.mean(np.abs(drr) > 0.05 + 1e-9)
     # Turning points: interior intervals larger or smaller than both
     # neighbours. An i.i.d. random series has a ratio of 2/3 (Dash 2009).
     left, mid, right = rr[:-2], rr[1:-1], rr[2:]

@@ -60,6 +60,23 @@ def test_rr_statistics_match_hand_computation():
         assert got[name] == pytest.approx(value, abs=1e-12), name
 
 
+@pytest.mark.parametrize("fs", [100, 300, 500])
+@pytest.mark.parametrize("pair_ms", [(600, 650), (750, 800), (800, 850), (900, 950)])
+def test_pnn50_counts_no_difference_of_exactly_50_ms(fs, pair_ms):
+    # RR intervals in whole samples over fs, as wfdb's calc_rr gives them: a difference of
+    # exactly 50 ms came out just above 0.05 s for some pairs and just below for others.
+    from wfdb import processing
+    a, b = (ms * fs // 1000 for ms in pair_ms)
+    qrs = np.cumsum([0] + [a, b] * 4)
+    rr = processing.calc_rr(qrs, fs=fs, rr_units="seconds")
+    got = dict(zip(RHYTHM_FEATURES[1:-1], _rr_statistics(rr)))
+    assert got["pnn50"] == 0.0
+    qrs = np.cumsum([0] + [a, b + 1] * 4)  # one sample more: above 50 ms, every one counts
+    got = dict(zip(RHYTHM_FEATURES[1:-1], _rr_statistics(
+        processing.calc_rr(qrs, fs=fs, rr_units="seconds"))))
+    assert got["pnn50"] == 1.0
+
+
 def test_rr_statistics_of_a_monotone_series_have_no_turning_point():
     got = dict(zip(RHYTHM_FEATURES[1:-1], _rr_statistics([0.6, 0.7, 0.8, 0.9])))
     assert got["tpr"] == 0.0
