@@ -190,8 +190,11 @@ def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0
         files are absent under ``root`` are dropped and counted.
     min_samples : int, default=0
         Drop labels with at most this many positive records, as the benchmark's
-        ``select_data`` does (it uses 0). Multi-label tasks only: the binary
-        tasks refuse it.
+        ``select_data`` does (it uses 0), then the records left without a
+        label. The benchmark skips this step for ``"diagnostic"``, whatever
+        its ``min_samples``; here it applies to every multi-label task, so to
+        match the benchmark on ``"diagnostic"``, leave it at 0. Multi-label
+        tasks only: the binary tasks refuse it.
     impute_meta : bool, default=False
         Fill missing metadata: median for numeric columns, mode for the
         others, taken over the kept records of the training folds
