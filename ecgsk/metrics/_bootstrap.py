@@ -180,7 +180,8 @@ def paired_bootstrap(metric, y_true, score_a, score_b, *, n_boot=1000, confidenc
         confidence interval) and ``p_value``: the two-sided bootstrap p-value
         of "no difference", twice the share of resamples whose difference
         falls on the other side of zero (a zero difference counts half; one
-        is added to the count and to the number of resamples), capped at 1.
+        is added to the count and to the number of resamples), capped at 1;
+        1 when the observed difference is 0.
         ``n_boot``: the number of resamples on which both metrics were
         defined, those the interval and the p-value come from. When it is 0
         (no such resample, or ``n_boot=0``), ``low``, ``high`` and
@@ -221,9 +222,10 @@ def paired_bootstrap(metric, y_true, score_a, score_b, *, n_boot=1000, confidenc
         return {"diff": diff, "low": np.nan, "high": np.nan, "p_value": np.nan, "n_boot": 0}
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(diffs, [tail, 100 - tail])
-    # Share of resamples on the other side of zero (ties count half).
-    other = (np.sum(diffs < 0) + 0.5 * np.sum(diffs == 0)) if diff >= 0 else \
+    # Share of resamples on the other side of zero (ties count half); no difference
+    # seen has no side, and is no evidence of one: p = 1 whichever score comes first.
+    other = (np.sum(diffs < 0) + 0.5 * np.sum(diffs == 0)) if diff > 0 else \
         (np.sum(diffs > 0) + 0.5 * np.sum(diffs == 0))
-    p_value = min(1.0, 2 * (other + 1) / (len(diffs) + 1))
+    p_value = 1.0 if diff == 0 else min(1.0, 2 * (other + 1) / (len(diffs) + 1))
     return {"diff": diff, "low": float(low), "high": float(high), "p_value": float(p_value),
             "n_boot": int(len(diffs))}

@@ -31,8 +31,10 @@ def challenge_f1(y_true, y_pred, classes=("N", "A", "O")):
     Returns
     -------
     float
-        The mean F1 of ``classes``; a class with no true or predicted record
-        scores 0.
+        The mean F1 of ``classes``. A class that no record has or is
+        predicted to have has no F1 (the challenge's formula divides 0 by 0)
+        and is left out of the mean, so that a bootstrap resample without an
+        AF record does not count perfect predictions as F1 0 for AF.
 
     Raises
     ------
@@ -59,8 +61,8 @@ def challenge_f1(y_true, y_pred, classes=("N", "A", "O")):
             f"{sorted(seen, key=str)[:6]!r}); pass classes= the scored labels as written in "
             "y, e.g. classes=(0, 1, 2) for integer-encoded N, A and O.")
     scores = f1_score(y_true, y_pred, labels=list(classes),
-                      average=None, zero_division=0)
-    return float(np.mean(scores))
+                      average=None, zero_division=np.nan)
+    return float(np.nanmean(scores))  # one class at least is true or predicted (above)
 
 
 def _as_2d(y_true, y_score, name="y_score"):

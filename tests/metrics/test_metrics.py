@@ -34,6 +34,14 @@ def test_challenge_f1_by_hand():
     assert challenge_f1(list("NAO"), list("NAO")) == 1.0
 
 
+def test_challenge_f1_leaves_out_a_class_neither_true_nor_predicted():
+    # A test set (or a bootstrap resample) without AF: perfect predictions scored 2/3.
+    assert challenge_f1(list("NNOO~"), list("NNOO~")) == 1.0
+    assert challenge_f1(list("NNOO"), list("NNOA")) == pytest.approx((1 + 2 / 3 + 0) / 3)
+    y = np.array(["N"] * 30 + ["O"] * 10 + ["A"] * 2)
+    assert bootstrap_ci(challenge_f1, y, y, n_boot=300, random_state=0) == (1.0, 1.0, 1.0)
+
+
 def test_macro_auroc_skips_absent_class():
     y = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 0]])
     s = np.array([[0.9, 0.1, 0.3], [0.2, 0.8, 0.1], [0.7, 0.6, 0.2], [0.1, 0.3, 0.4]])
@@ -182,6 +190,21 @@ def test_paired_bootstrap_detects_difference_and_no_difference():
     assert res["diff"] > 0 and res["low"] > 0 and res["p_value"] < 0.01
     same = paired_bootstrap(roc_auc_score, y, good, good, n_boot=100)
     assert same["diff"] == 0 and same["p_value"] == 1.0
+
+
+def test_paired_bootstrap_of_no_difference_is_symmetric():
+    # The same score on all records, a lower one on the resamples without record 0 (a
+    # third of them): with a first, p was 1.0, with b first, 0.64. The observed difference
+    # 0 is no evidence either way.
+    y = np.array([1, 0] * 10)
+    a, b = np.r_[1.0, np.zeros(19)], np.r_[1.0, np.full(19, 0.9)]
+
+    def best(t, s):
+        return float(np.max(s))
+
+    for first, second in ((a, b), (b, a)):
+        result = paired_bootstrap(best, y, first, second, n_boot=200, random_state=0)
+        assert result["diff"] == 0.0 and result["p_value"] == 1.0
 
 
 def test_paired_bootstrap_counts_a_tied_resample_half():
