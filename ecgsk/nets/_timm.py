@@ -70,9 +70,11 @@ class TimmNet(nn.Module):
     Notes
     -----
     Input is ``(batch, leads, samples)``; the output is logits ``(batch,
-    n_classes)``. Any number of samples works with pooling backbones
-    (CNNs); fixed-size backbones (ViT at its default ``img_size``) need
-    matching input.
+    n_classes)``. Any number of samples works with backbones that pad their
+    strided layers (the ResNet and EfficientNet families); a backbone whose
+    stem cuts the image into unpadded patches (ConvNeXt) needs at least 32
+    samples (``crop_length`` too), and fixed-size backbones (ViT at its
+    default ``img_size``) need matching input.
 
     Examples
     --------
