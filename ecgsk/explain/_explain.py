@@ -88,6 +88,28 @@ def _flat(steps):
     return out
 
 
+def _task_column(net, output, classes):
+    """The column of ``classes`` that output ``output`` of ``net`` is.
+
+    A net's outputs follow its sorted ``classes_``; ``predict_proba_matrix``
+    places them among the task's ``classes`` as integer indices, or by name
+    (CinC's ``"N", "A", "O", "~"`` against ``classes_`` ``A, N, O, ~``).
+    """
+    fitted = getattr(net, "classes_", None)
+    if fitted is None or isinstance(fitted, list) or not 0 <= output < len(fitted):
+        return output
+    fitted = np.asarray(fitted)
+    if fitted.ndim != 1:
+        return output
+    label = fitted[output]
+    if fitted.dtype.kind in "iu" and 0 <= fitted.min() and fitted.max() < len(classes):
+        return int(label)
+    names = [str(c) for c in classes]
+    if fitted.dtype.kind not in "iub" and str(label) in names:
+        return names.index(str(label))
+    return output
+
+
 def _predicted_targets(net, X):
     """The class ``net`` (an ECGNetClassifier) predicts for each record, as ``predict`` does.
 
@@ -348,9 +370,10 @@ def log_explanations(estimator, X, *, classes, records=None, sampling_rate=None,
         ex = explain(estimator, X, method=resolved, **explain_kwargs)
         proba = predict_proba_matrix(estimator, X, len(classes), [str(c) for c in classes])
     names = lead_names if ex.signals.shape[1] == len(lead_names or []) else None
+    net = parts[2] if parts is not None else None
     for i, record in enumerate(records):
         if ex.target is not None:
-            c = int(ex.target[i])
+            c = _task_column(net, int(ex.target[i]), classes)
             what = f"class {classes[c]} (p = {proba[i, c]:.2f})"
         else:
             top = int(np.argmax(proba[i]))

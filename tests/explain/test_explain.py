@@ -151,3 +151,28 @@ def test_the_class_explained_is_the_one_predict_gives_by_windows(labels):
     for method in ("saliency", "gradcam"):
         target = explain(model, X, method=method).target
         np.testing.assert_array_equal(model[-1].classes_[target], predicted)
+
+
+def test_logged_titles_name_the_class_explained(tracking_uri, monkeypatch):
+    # The net's outputs follow its sorted classes_ (A, N, O, ~); the titles took them as
+    # columns of the task's classes (N, A, O, ~) and named N for a map of A.
+    import mlflow
+
+    from ecgsk.explain import log_explanations
+    from ecgsk.tracking import setup_tracking
+
+    classes = ["N", "A", "O", "~"]
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 1, 200).astype(np.float32)
+    net = ECGNetClassifier(Local, max_epochs=1, train_split=None, random_state=0)
+    model = make_pipeline(Standardizer(), net).fit(X, np.array(classes * 10))
+    titles = []
+    monkeypatch.setattr(mlflow, "log_figure",
+                        lambda fig, path: titles.append(fig.get_suptitle()))
+    setup_tracking(tracking_uri, "explain")
+    with mlflow.start_run():
+        log_explanations(model, X[:4], classes=classes, method="saliency", target=[0, 1, 2, 3])
+    proba = model.predict_proba(X[:4])
+    for i, (title, label) in enumerate(zip(titles, net.classes_)):
+        assert f"class {label} (p = {proba[i, i]:.2f})" in title, (title, label)
+    assert net.classes_.tolist() == ["A", "N", "O", "~"]
