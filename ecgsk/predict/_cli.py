@@ -92,16 +92,20 @@ def main(argv=None):
     from ._predict import format_prediction, predict_records, serving_input
 
     args = build_parser().parse_args(argv)
+    # The shell leaves "~" in --output=~/x.json as it is: expanded here, as records are.
+    for name in ("output", "serving_input"):
+        if getattr(args, name):
+            setattr(args, name, os.path.expanduser(getattr(args, name)))
     # MLflow draws a progress bar per artifact download; a CLI printing a table needs none.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     if args.output and Path(args.output).suffix.lower() not in (".csv", ".json"):
         print(f"error: --output {args.output}: write .csv or .json", file=sys.stderr)
         return 2
     for option, path in (("--output", args.output), ("--serving-input", args.serving_input)):
-        if path and Path(path).expanduser().is_dir():
+        if path and Path(path).is_dir():
             print(f"error: {option} {path} is a folder; name a file in it", file=sys.stderr)
             return 2
-        if path and not Path(path).expanduser().resolve().parent.is_dir():
+        if path and not Path(path).resolve().parent.is_dir():
             print(f"error: {option} {path}: the folder {Path(path).parent} does not exist",
                   file=sys.stderr)
             return 2

@@ -177,7 +177,7 @@ def load_ecg_model(model_uri, tracking_uri=None):
     from ..tracking._model import _CLASSES_KEY
     from ..tracking._uri import sqlite_file
 
-    uri = os.fspath(model_uri)
+    uri = os.path.expanduser(os.fspath(model_uri))  # "~/model": --model=~/... is not expanded
     local = os.path.exists(uri)
     if not local and not re.match(r"[A-Za-z][A-Za-z0-9+.\-]*:", uri):  # no runs:/, models:/...
         raise PredictError(f"the model folder {uri} does not exist; a model is a local folder "

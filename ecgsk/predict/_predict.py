@@ -459,7 +459,7 @@ class Prediction:
         PredictError
             If ``path`` ends neither in ``.csv`` nor in ``.json``.
         """
-        path = Path(path)
+        path = Path(path).expanduser()
         suffix = path.suffix.lower()
         if suffix == ".csv":
             self.table.to_csv(path, index=False, float_format="%.6g")

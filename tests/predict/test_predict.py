@@ -325,6 +325,23 @@ def test_folder_of_records_and_outputs(trained, tmp_path, capsys):
         dict(zip(trained["classes"], table.loc[0, trained["classes"]].astype(float))), rel=1e-5)
 
 
+def test_paths_under_the_home_folder_are_expanded(trained, in_store, tmp_path, monkeypatch,
+                                                  capsys):
+    # The shell leaves "~" of --output=~/out.json as it is: the check passed, the whole
+    # prediction ran, and the write failed; a model folder "~/model" did not exist.
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    _write_record(trained["record"], tmp_path / "new", "a")
+    local = Path(mlflow.artifacts.download_artifacts(trained["info"].model_uri,
+                                                     dst_path=str(home / "model")))
+    model = "~/" + local.relative_to(home).as_posix()
+    assert main([model, str(tmp_path / "new"), "-q", "--output=~/out.json",
+                 "--serving-input=~/body.json"]) == 0, capsys.readouterr().err
+    assert json.loads((home / "out.json").read_text())["records"][0]["record"] == "a"
+    assert np.shape(json.loads((home / "body.json").read_text())["inputs"]) == (1, 12, LENGTH)
+
+
 def test_an_unreadable_record_is_rejected_once_and_the_rest_predicted(trained, tmp_path,
                                                                        capsys):
     import warnings
