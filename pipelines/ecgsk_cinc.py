@@ -45,6 +45,9 @@ LENGTH = 9000
 NETWORK_RATE = 100
 
 MEMBERS = ("seresnet", "dualnet", "features")
+# The dualnet member's pipeline, loaded at import: its source (and dualnet_se's) counts in
+# this pipeline's hash, which a resumed comparison or tuning study checks.
+_DUALNET_L = load_pipeline_module(str(Path(__file__).with_name("dualnet_l.py")))
 #: The members of the default ensemble.
 MEMBERS_DEFAULT = ("seresnet", "features")
 #: Length of the dual-input network's training crops (samples at 300 Hz: 10 s).
@@ -264,8 +267,7 @@ def make_pipeline(*, members=MEMBERS_DEFAULT, n_seeds=1, se=True, cardinality=No
             for k in range(int(n_seeds))] if "seresnet" in members else []
     others = []
     if "dualnet" in members:
-        dualnet = load_pipeline_module(str(Path(__file__).with_name("dualnet_l.py")))
-        others.append(("dualnet", dualnet.make_pipeline(
+        others.append(("dualnet", _DUALNET_L.make_pipeline(
             crop_length=DUALNET_CROP, max_epochs=dualnet_epochs, amp=amp,
             random_state=random_state, verbose=verbose)))
     features = None

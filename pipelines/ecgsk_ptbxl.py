@@ -40,6 +40,11 @@ SAMPLING_RATE = 100
 LENGTH = 1000
 
 MEMBERS = ("seresnet", "resnet", "minirocket", "features")
+# The member pipelines of this folder, loaded at import: their sources count in this
+# pipeline's hash, which a resumed comparison or tuning study checks.
+_RESNET1D, _RANDOMCONV_RIDGE, _FEATURES_HGB = (
+    load_pipeline_module(str(Path(__file__).with_name(f"{name}.py")))
+    for name in ("resnet1d", "randomconv_ridge", "features_hgb"))
 #: Feature sets of the features member (names of ``make_feature_baseline``).
 FEATURE_SETS = ("statistical", "rhythm", "wavelet", "beats", "template")
 
@@ -257,20 +262,15 @@ def make_pipeline(*, members=MEMBERS, n_seeds=3, se=True, cardinality=None, base
         for k in range(int(n_seeds))] if "seresnet" in members else []
     others = []
     if "resnet" in members:
-        others.append(("resnet", _sibling("resnet1d").make_pipeline(
+        others.append(("resnet", _RESNET1D.make_pipeline(
             max_epochs=resnet_epochs, amp=amp, random_state=random_state, verbose=verbose)))
     if "minirocket" in members:
-        others.append(("minirocket", _sibling("randomconv_ridge").make_pipeline(
+        others.append(("minirocket", _RANDOMCONV_RIDGE.make_pipeline(
             n_kernels=n_kernels, random_state=random_state)))
-    features = (_sibling("features_hgb").make_pipeline(
+    features = (_FEATURES_HGB.make_pipeline(
         features=feature_sets, random_state=random_state) if "features" in members else None)
     return late_fusion(nets, features, feature_weight=feature_weight, prefix="seresnet",
                        others=others)
-
-
-def _sibling(name):
-    """Another named pipeline of this folder (its recipe is used as given)."""
-    return load_pipeline_module(str(Path(__file__).with_name(f"{name}.py")))
 
 
 def search_space(trial, fixed=None):

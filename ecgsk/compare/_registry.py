@@ -26,6 +26,11 @@ Optionally ``LENGTH``: samples per record at ``SAMPLING_RATE`` (the
 comparison pads or crops to it; by default 10 s for PTB-XL and PTB-DB, 30 s
 for CinC 2017).
 
+A pipeline built on another loads it with :func:`load_pipeline_module` at
+module level (``inception1d`` takes ``resnet1d``'s recipe): that file's
+source then counts in the pipeline's hash, which a resumed comparison or
+tuning study checks.
+
 Pipelines are named by the file's stem and found, in this order, in the
 folders of the ``ECGSK_PIPELINES`` environment variable (``os.pathsep``
 separated), in ``./pipelines/`` of the current directory, and in
@@ -65,6 +70,9 @@ PIPELINES_ENV = "ECGSK_PIPELINES"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _loaded = {}
 _shadow_warned = set()
+#: One list per pipeline file being imported (innermost last): the ``(path, sha256)`` of
+#: the pipeline files it loads.
+_importing = []
 
 
 class PipelineError(ValueError):
@@ -132,31 +140,57 @@ def _is_path(name_or_path):
     return text.endswith(".py") or "/" in text or os.sep in text
 
 
+def _digest(path):
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 def _import_file(path):
     import cloudpickle
 
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     key = (str(path), digest)
-    if key in _loaded:
-        return _loaded[key]
+    cached = _loaded.get(key)
+    if cached is not None and all(_digest(p) == d for p, d in cached.__ecgsk_requires__):
+        _required_by_caller(cached)
+        return cached
     module_name = f"_ecgsk_pipeline_{re.sub(r'[^0-9A-Za-z_]', '_', path.stem)}_{digest[:12]}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
+    _importing.append([])
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
         del sys.modules[module_name]
         raise PipelineError(f"pipeline module {path} failed to import: "
                             f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        requires = sorted(set(_importing.pop()))
     # Functions and classes of the module are pickled by value, so a logged
     # model loads where this file is not importable.
     cloudpickle.register_pickle_by_value(module)
     module.__ecgsk_name__ = path.stem
     module.__ecgsk_path__ = str(path)
-    module.__ecgsk_sha256__ = digest
+    # The pipeline files it loads as it is imported (inception1d's resnet1d) are part of
+    # its source: editing one must change the hash that resumed studies and comparisons
+    # compare.
+    module.__ecgsk_requires__ = requires
+    module.__ecgsk_file_sha256__ = digest
+    module.__ecgsk_sha256__ = digest if not requires else hashlib.sha256(
+        "\n".join([digest] + [d for _, d in requires]).encode()).hexdigest()
     _loaded[key] = module
+    _required_by_caller(module)
     return module
+
+
+def _required_by_caller(module):
+    """Count ``module``'s files among those of the pipeline being imported, if any."""
+    if _importing:
+        _importing[-1].extend([(module.__ecgsk_path__, module.__ecgsk_file_sha256__),
+                               *module.__ecgsk_requires__])
 
 
 def load_pipeline_module(name_or_path):
@@ -172,7 +206,11 @@ def load_pipeline_module(name_or_path):
     -------
     module
         With ``__ecgsk_name__`` (the file's stem), ``__ecgsk_path__`` and
-        ``__ecgsk_sha256__`` (of the file) set.
+        ``__ecgsk_sha256__`` set: the SHA-256 of the file, combined with
+        those of the pipeline files it loads with this function as it is
+        imported (at module level, as ``inception1d`` loads ``resnet1d``),
+        so that editing either changes it. A pipeline that loads another
+        only inside ``make_pipeline`` leaves that file out of its hash.
 
     Raises
     ------

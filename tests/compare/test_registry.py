@@ -43,6 +43,36 @@ def test_load_by_path(tmp_path):
     assert load_pipeline_module(tmp_path / "flat_lr.py") is not module
 
 
+def test_the_hash_covers_the_pipeline_files_a_pipeline_loads(tmp_path):
+    # inception1d takes resnet1d's recipe: editing resnet1d.py left inception1d's hash, and
+    # so a resumed study's or comparison's check, as it was.
+    base = _flat(tmp_path, "base_lr")
+    derived = write_module(tmp_path, "derived_lr", (
+        '"""Derived."""\nfrom ecgsk.compare import load_pipeline_module\n'
+        f'_base = load_pipeline_module({str(base)!r})\n'
+        'DATASET, TASK, SAMPLING_RATE = _base.DATASET, _base.TASK, _base.SAMPLING_RATE\n'
+        'make_pipeline, search_space = _base.make_pipeline, _base.search_space\n'))
+    module = load_pipeline_module(derived)
+    assert module.__ecgsk_requires__ == [(str(Path(base).resolve()),
+                                          load_pipeline_module(base).__ecgsk_sha256__)]
+    before = module.__ecgsk_sha256__
+    assert load_pipeline_module(derived) is module  # nothing changed: the module cached
+    Path(base).write_text(Path(base).read_text() + "\n# C's range narrowed\n")
+    again = load_pipeline_module(derived)
+    assert again is not module and again.__ecgsk_sha256__ != before
+    assert again.__ecgsk_file_sha256__ == module.__ecgsk_file_sha256__  # its own file as it was
+    assert load_pipeline_module(base).__ecgsk_requires__ == []
+
+
+@pytest.mark.parametrize("name, members", [
+    ("inception1d", ["resnet1d"]), ("inceptiontime", ["incepse"]),
+    ("dualnet_l", ["dualnet_se"]), ("ecgsk_cinc", ["dualnet_l", "dualnet_se"]),
+    ("ecgsk_ptbxl", ["features_hgb", "randomconv_ridge", "resnet1d"])])
+def test_the_shipped_pipelines_hash_the_pipelines_they_build_on(name, members):
+    requires = load_pipeline_module(name).__ecgsk_requires__
+    assert [Path(path).stem for path, _ in requires] == members
+
+
 def test_module_functions_pickled_by_value(tmp_path):
     module = load_pipeline_module(_flat(tmp_path, "byvalue"))
     blob = cloudpickle.dumps(module.make_pipeline(step=5))
