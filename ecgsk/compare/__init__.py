@@ -39,6 +39,7 @@ from ._compare import (
     parse_value,
 )
 from ._data import (
+    DATA_SEED,
     DATASETS,
     CompareError,
     dataset_tasks,
@@ -68,6 +69,7 @@ __all__ = [
     "CompareError",
     "PipelineError",
     "DATASETS",
+    "DATA_SEED",
     "dataset_tasks",
     "default_cache_dir",
     "make_plan",

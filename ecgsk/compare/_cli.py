@@ -79,9 +79,11 @@ def build_parser():
                              "download by the benchmark's protocol); default all")
     parser.add_argument("--n-boot", type=nonneg_int, default=1000,
                         help="bootstrap resamples for intervals and paired tests (1000)")
-    parser.add_argument("--seed", type=seed_int, default=0, help="random seed (0)")
+    parser.add_argument("--seed", type=seed_int, default=0,
+                        help="seed of the pipelines, the CV folds of CinC 2017 and PTB-DB, "
+                             "and the bootstrap (0); the test records do not depend on it")
     parser.add_argument("--max-records", type=nonneg_int, metavar="N",
-                        help="use a stratified, seeded subset of N records (quick runs)")
+                        help="use a fixed stratified subset of N records (quick runs)")
     parser.add_argument("--cache-dir", type=folder, metavar="PATH",
                         help="cache of loaded signals, and of the networks' training "
                              "checkpoints and unfinished runs' final fits under "

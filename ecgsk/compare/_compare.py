@@ -15,6 +15,7 @@ import pandas as pd
 from .._notes import warnings_as_notes
 from .._threads import check_threads, limit_threads
 from ._data import (
+    DATA_SEED,
     CompareError,
     align_labels,
     checkpoint_folder,
@@ -366,12 +367,14 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
     n_boot : int, default=1000
         Bootstrap resamples for confidence intervals and paired tests.
     seed : int, default=0
-        Seed of the subset, the splits of datasets without folds, the
-        bootstrap and the pipelines' ``random_state``.
+        Seed of the cross-validation folds of datasets without folds, the
+        bootstrap and the pipelines' ``random_state``. The subset and the
+        test hold-out do not depend on it (:data:`~ecgsk.compare.DATA_SEED`):
+        every seed tests on the same records.
     experiment : str, default="ecgsk"
         MLflow experiment.
     max_records : int or None
-        Use a stratified, seeded subset of this many records (and at most
+        Use a fixed stratified subset of this many records (and at most
         this many external records); logged as ``compare.max_records``.
     cache_dir : str, path-like or None
         Cache of the loaded signals (:class:`~ecgsk.preprocessing.WFDBLoader`);
@@ -506,7 +509,7 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
                            "pass test_data too.")
     rates = {name: float(m.SAMPLING_RATE) for name, m in modules.items()}
     full = load_dataset(dataset, task, data, max(rates.values()))
-    ds = full if max_records is None else stratified_subset(full, int(max_records), seed)
+    ds = full if max_records is None else stratified_subset(full, int(max_records), DATA_SEED)
     with warnings_as_notes():  # a class too rare for the folds: said as the readers say theirs
         plan = make_plan(ds, folds=folds, cv=cv, seed=seed)
     ext = ext_full = None
@@ -516,7 +519,7 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
                                                         max(rates.values()))
         ext, ext_seen = unseen_records(ext, ds, plan.test, folds=test_folds)
         if max_records is not None:
-            ext = stratified_subset(ext, int(max_records), seed)
+            ext = stratified_subset(ext, int(max_records), DATA_SEED)
         ext, y_ext, ext_dropped = align_labels(ext, ds.classes)
         if len(ext) == 0:
             raise CompareError(f"no external record of {test_data} has a training class.")

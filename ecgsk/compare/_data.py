@@ -11,7 +11,7 @@ from sklearn.model_selection import PredefinedSplit, StratifiedGroupKFold, train
 # Defined beside the cache tools, which need it without importing scikit-learn.
 from ..cache._cache import default_cache_dir
 
-__all__ = ["CompareError", "DATASETS", "dataset_tasks", "load_dataset", "stratified_subset",
+__all__ = ["CompareError", "DATASETS", "DATA_SEED", "dataset_tasks", "load_dataset", "stratified_subset",
            "SplitPlan", "make_plan", "load_signals", "default_length", "default_cache_dir",
            "align_labels", "unseen_records", "fit_targets", "fit_final", "fit_fold",
            "dropped_text", "records_sha256"]
@@ -289,6 +289,13 @@ def _fold_list(folds, allowed, what):
     return folds
 
 
+#: Seed of the record subset (``max_records``) and of the test hold-out of datasets without
+#: folds. It is fixed, not the run's seed: every seed of a comparison or a tuning study
+#: then tests on the same records, and a study tuned with one seed never trained on the
+#: test records of a comparison run with another.
+DATA_SEED = 0
+
+
 def make_plan(ds, *, folds=None, cv=True, seed=0):
     """Split a dataset for a comparison.
 
@@ -313,8 +320,9 @@ def make_plan(ds, *, folds=None, cv=True, seed=0):
     cv : bool, default=True
         False leaves ``cv`` of the plan empty.
     seed : int, default=0
-        Seed of the hold-out and of the cross-validation folds of datasets
-        without folds; unused with dataset folds.
+        Seed of the cross-validation folds of datasets without folds; unused
+        with dataset folds. The hold-out is drawn with :data:`DATA_SEED`
+        whatever ``seed``.
 
     Returns
     -------
@@ -388,12 +396,12 @@ def make_plan(ds, *, folds=None, cv=True, seed=0):
     try:
         if n_groups == n:  # no patient ids (CinC 2017): stratify on labels alone
             train, test = train_test_split(np.arange(n), test_size=1 / _N_SPLITS,
-                                           stratify=y, random_state=seed)
+                                           stratify=y, random_state=DATA_SEED)
             train, test = np.sort(train), np.sort(test)
             how = "stratified 20% hold-out (records carry no patient id)"
         else:
             _warn_rare_classes(ds.name, y, "the test hold-out may hold none of them")
-            train, test = _grouped_folds(y, groups, seed)[0]
+            train, test = _grouped_folds(y, groups, DATA_SEED)[0]
             how = "stratified patient-grouped 20% hold-out"
         plan = SplitPlan(train=train, valid=None, test=test,
                          description={"train": f"rest of {how}", "test": how})

@@ -79,7 +79,8 @@ def build_parser():
     parser.add_argument("--n-jobs", type=positive_int, default=1, metavar="N",
                         help="trials at once in this process (threads; 1)")
     parser.add_argument("--seed", type=seed_int, default=0,
-                        help="seed of the sampler, subset, splits, bootstrap and pipelines (0)")
+                        help="seed of the sampler, CV folds without dataset folds, bootstrap and "
+                        "pipelines (0); the subset and test records do not depend on it")
     parser.add_argument("--tracking-uri", metavar="URI",
                         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else "
                              "sqlite:///mlruns/mlflow.db in the current directory)")
@@ -90,7 +91,7 @@ def build_parser():
                         help="make_pipeline keyword fixed for every trial (a Python literal, "
                              "else a string), e.g. max_epochs=3; repeatable")
     parser.add_argument("--max-records", type=positive_int, metavar="N",
-                        help="use a stratified, seeded subset of N records (quick runs)")
+                        help="use a fixed stratified subset of N records (quick runs)")
     parser.add_argument("--folds", nargs="+", type=int, metavar="K",
                         help="CV folds scored per trial (PTB-XL 1-8; 1-5 otherwise); default all")
     parser.add_argument("--n-boot", type=nonneg_int, default=1000,

@@ -403,16 +403,18 @@ def tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, 
     n_jobs : int, default=1
         Trials run at once in this process (threads).
     seed : int, default=0
-        Seed of the sampler (for a study this call creates), of the record
-        subset and of dataset splits without folds, of the bootstrap, and
-        the pipelines' ``random_state`` unless set.
+        Seed of the sampler (for a study this call creates), of the
+        cross-validation folds of datasets without folds, of the bootstrap,
+        and the pipelines' ``random_state`` unless set. The record subset and
+        the test hold-out do not depend on it
+        (:data:`~ecgsk.compare.DATA_SEED`), as in ``python -m ecgsk.compare``.
     tracking_uri : str or None
         MLflow tracking URI (:func:`ecgsk.tracking.setup_tracking`).
     set_params : dict or None
         ``make_pipeline`` keywords fixed for every trial, over the sampled
         ones (``{"max_epochs": 3}``).
     max_records : int or None
-        Use a stratified, seeded subset of this many records.
+        Use a fixed stratified subset of this many records.
     folds : list of int or None
         Cross-validation folds scored per trial (PTB-XL among 1-8); all
         when None.
@@ -555,6 +557,7 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
     from mlflow.tracking import MlflowClient
 
     from ..compare._data import (
+        DATA_SEED,
         check_dataset_task,
         default_cache_dir,
         default_length,
@@ -616,7 +619,7 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
     rate = float(module.SAMPLING_RATE)
     length = int(getattr(module, "LENGTH", None) or default_length(dataset, rate))
     full = load_dataset(dataset, task, data, rate)
-    ds = full if max_records is None else stratified_subset(full, int(max_records), seed)
+    ds = full if max_records is None else stratified_subset(full, int(max_records), DATA_SEED)
     with warnings_as_notes():  # a class too rare for the folds: said as the readers say theirs
         plan = make_plan(ds, folds=folds, cv=True, seed=seed)
     if not plan.cv:
