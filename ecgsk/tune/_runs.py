@@ -285,8 +285,9 @@ def ranked_trials(study, top=10):
     from optuna.trial import TrialState
 
     done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    reverse = study.direction == StudyDirection.MAXIMIZE
-    done = sorted(done, key=lambda t: (t.value, -t.number), reverse=reverse)[:top]
+    sign = -1 if study.direction == StudyDirection.MAXIMIZE else 1
+    # Ties go to the earliest trial, as Optuna's best_trial (the refitted one) does.
+    done = sorted(done, key=lambda t: (sign * t.value, t.number))[:top]
     rows = []
     for rank, t in enumerate(done, start=1):
         row = {"rank": rank, "trial": t.number, "value": t.value,

@@ -48,6 +48,15 @@ def test_ranked_trials_follow_the_direction():
     assert list(table.columns[:4]) == ["rank", "trial", "value", "duration_s"]
 
 
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_tied_trials_rank_the_earliest_first_as_best_trial_does(direction):
+    # Minimising, the later of two tied trials came first: rank 1 of best_trials.csv was
+    # not the trial refitted as "best trial".
+    study = _study([0.5, 0.5, 0.9 if direction == "minimize" else 0.1], direction)
+    assert ranked_trials(study)["trial"].tolist() == [0, 1, 2]
+    assert study.best_trial.number == 0
+
+
 def test_summary_plots_and_tables(store):
     client, exp = store
     run_id = client.create_run(exp).info.run_id
