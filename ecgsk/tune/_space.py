@@ -258,9 +258,14 @@ def check_search_space(module, name, fixed, seed=0):
             validate_built(pipe)
         except (PipelineError, TypeError, ValueError) as exc:
             message = str(exc)
-            at = _named(message, params)
+            # The names in the error itself, not in the make_pipeline(...) call it quotes.
+            detail = message.split(" failed: ", 1)[-1]
+            at = _named(detail, params)
             where = (", ".join(f"{k}={params[k]!r}" for k in at) if at
                      else ", ".join(f"{k}={v!r}" for k, v in params.items()))
+            if at and all(k in fixed for k in at):  # the user's --set value, not the space's
+                raise TuneError(f"pipeline {name!r}: --set {where} is refused: "
+                                f"{detail}") from None
             raise TuneError(f"search_space of pipeline {name!r} yields an invalid parameter "
                             f"({where}): {message}") from None
 

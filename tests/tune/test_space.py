@@ -113,8 +113,20 @@ def test_failing_search_space_is_named(tmp_path):
 def test_fixed_values_are_checked_too(tmp_path):
     module = _module(tmp_path, "fixed", 'return {"C": trial.suggest_float("C", 0.1, 1.0)}')
     check_search_space(module, "fixed", {"max_iter": 50})
-    with pytest.raises(TuneError, match=r"max_iter=-5"):
+    # The --set value is named as the user's, alone: the make_pipeline(...) call that the
+    # error quotes named every parameter, and the search space was blamed.
+    with pytest.raises(TuneError, match=r"^pipeline 'fixed': --set max_iter=-5 is refused: ") \
+            as info:
         check_search_space(module, "fixed", {"max_iter": -5})
+    assert "search_space" not in str(info.value).split(" is refused: ")[0]
+    # An error of make_pipeline itself, which quotes the whole call.
+    source = write_module(tmp_path, "strict", LR_MODULE.format(
+        body='return {"C": trial.suggest_float("C", 0.1, 1.0)}').replace(
+        "    return LogisticRegression(", "    if max_iter == 7:\n        raise ValueError("
+        "'max_iter must not be 7')\n    return LogisticRegression("))
+    with pytest.raises(TuneError, match=r"^pipeline 'strict': --set max_iter=7 is refused: "
+                                        r"ValueError: max_iter must not be 7$"):
+        check_search_space(load_pipeline_module(source), "strict", {"max_iter": 7})
 
 
 @pytest.mark.parametrize("value", [-1.0, "abc"])
