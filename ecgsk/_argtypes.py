@@ -3,7 +3,8 @@
 import argparse
 import os
 
-__all__ = ["nonneg_int", "positive_int", "positive_seconds", "seed_int", "nonblank", "folder"]
+__all__ = ["nonneg_int", "positive_int", "n_jobs_int", "positive_seconds", "seed_int",
+           "nonblank", "folder"]
 
 
 def _int_at_least(text, minimum, kind):
@@ -24,6 +25,14 @@ def nonneg_int(text):
 def positive_int(text):
     """An integer >= 1, or an ``argparse.ArgumentTypeError`` saying what was wrong."""
     return _int_at_least(text, 1, "positive")
+
+
+def n_jobs_int(text):
+    """A joblib ``n_jobs``: a non-zero integer (-1 all cores), or an ``ArgumentTypeError``."""
+    value = _int_at_least(text, -(2**31), "")
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected a non-zero integer (-1 for all cores), got 0")
+    return value
 
 
 def positive_seconds(text):

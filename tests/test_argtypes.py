@@ -1,10 +1,11 @@
 """ecgsk/_argtypes.py: the command lines' option types say what they expected."""
 
 import argparse
+import re
 
 import pytest
 
-from ecgsk._argtypes import nonneg_int, positive_int, positive_seconds, seed_int
+from ecgsk._argtypes import n_jobs_int, nonneg_int, positive_int, positive_seconds, seed_int
 
 
 @pytest.mark.parametrize("convert, text, message", [
@@ -13,14 +14,17 @@ from ecgsk._argtypes import nonneg_int, positive_int, positive_seconds, seed_int
     (nonneg_int, "-1", "expected a non-negative integer, got -1"),
     (seed_int, "-1", "expected a non-negative integer, got -1"),
     (positive_int, "1.5", "expected an integer, got '1.5'"),
+    (n_jobs_int, "0", "expected a non-zero integer (-1 for all cores), got 0"),
+    (n_jobs_int, "all", "expected an integer, got 'all'"),
     (positive_seconds, "-1", "expected a positive number of seconds, got -1"),
     (positive_seconds, "nan", "expected a positive number of seconds, got nan"),
     (positive_seconds, "soon", "expected a number of seconds, got 'soon'"),
 ])
 def test_bad_values_are_explained(convert, text, message):
-    with pytest.raises(argparse.ArgumentTypeError, match=f"^{message}$".replace(".", r"\.")):
+    with pytest.raises(argparse.ArgumentTypeError, match=f"^{re.escape(message)}$"):
         convert(text)
 
 
 def test_good_values_come_back_as_int():
     assert (positive_int("3"), nonneg_int("0"), seed_int("4294967295")) == (3, 0, 4294967295)
+    assert (n_jobs_int("-1"), n_jobs_int("2")) == (-1, 2)

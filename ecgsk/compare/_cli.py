@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-from .._argtypes import folder, nonblank, nonneg_int, positive_int, seed_int
+from .._argtypes import folder, n_jobs_int, nonblank, nonneg_int, positive_int, seed_int
 from ._data import DATASETS, CompareError
 from ._registry import (
     PipelineError,
@@ -88,7 +88,8 @@ def build_parser():
                         help="cache of loaded signals, and of the networks' training "
                              "checkpoints and unfinished runs' final fits under "
                              "checkpoints/ (default $ECGSK_CACHE or ~/.cache/ecgsk/signals)")
-    parser.add_argument("--n-jobs", type=int, default=1, help="processes reading records (1)")
+    parser.add_argument("--n-jobs", type=n_jobs_int, default=1,
+                        help="processes reading records (1; -1: all cores)")
     parser.add_argument("--threads", type=positive_int, metavar="N",
                         help="at most N threads in torch and in the OpenMP/BLAS pools (as "
                              "bench/quality.py --threads); default: the libraries' own")

@@ -686,6 +686,16 @@ def test_threads_must_be_a_positive_integer(threads, capsys):
     assert "argument --threads" in capsys.readouterr().err
 
 
+def test_n_jobs_is_checked_with_the_options(capsys):
+    # --n-jobs 0 was refused by the loader, after the records were listed and split.
+    with pytest.raises(SystemExit) as exit_:
+        main(["--pipelines", "x", "--dataset", "ptbxl", "--task", "binary", "--data", ".",
+              "--n-jobs", "0"])
+    assert exit_.value.code == 2
+    assert ("argument --n-jobs: expected a non-zero integer (-1 for all cores), got 0"
+            in capsys.readouterr().err)
+
+
 @pytest.mark.parametrize("option, value, message", [
     ("--seed", "-1", "expected a non-negative integer, got -1"),  # numpy's traceback before
     ("--seed", "4294967296", "expected a seed from 0 to 2**32 - 1"),
