@@ -82,11 +82,12 @@ def mask_secrets(text):
 def is_secret_key(key):
     """Whether a parameter name names a secret (``db_password``, ``api_key``, ``token``).
 
-    The name is split on ``_ . -`` and ``__``; ``max_tokens`` is not a secret,
-    ``dbPassword`` and ``clientSecret`` are.
+    The name is split on ``_ . -``, ``__`` and camelCase humps; ``max_tokens``
+    and ``maxTokens`` are not secrets, ``dbPassword``, ``clientSecret``,
+    ``accessToken`` and ``secretKey`` are.
     """
-    key = str(key).lower()
-    last = key.split("__")[-1]
+    last = str(key).split("__")[-1]
+    last = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", last).lower()  # accessToken: access_token
     if last.endswith(_SECRET_SUFFIXES):
         return True
     return any(part in _SECRET_PARTS for part in re.split(r"[_.\-]+", last))

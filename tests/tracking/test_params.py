@@ -223,6 +223,9 @@ def test_mask_secrets(text, expected):
     ("db_password", True), ("clf__api_key", True), ("dbPassword", True), ("clientSecret", True),
     ("private_key", True), ("passphrase", True), ("max_tokens", False), ("secretary", False),
     ("creds", True), ("db_cred", True), ("credit", False),
+    # camelCase humps split as "_" does: the lowercased names had no separator to split on
+    ("accessToken", True), ("authToken", True), ("hfToken", True), ("secretKey", True),
+    ("clf__apiToken", True), ("maxTokens", False), ("OAuthScope", False),
 ])
 def test_is_secret_key(key, secret):
     assert is_secret_key(key) is secret
