@@ -58,7 +58,9 @@ def predict_proba_matrix(estimator, X, n_classes, classes=None):
         The task's class names, in column order. An estimator fitted on
         labels that are not integers (CinC's ``"N"``, ``"A"``...) has
         ``classes_`` sorted (``A, N, O, ~``): its columns are then placed by
-        name. None takes the columns as they come.
+        name, as are those of integer labels that are not indices of the
+        classes (codes such as SNOMED's). None takes the columns as they
+        come.
 
     Returns
     -------
@@ -94,7 +96,9 @@ def predict_proba_matrix(estimator, X, n_classes, classes=None):
         full[:, fitted] = proba
         proba = full
     elif (classes is not None and fitted is not None and fitted.ndim == 1
-          and fitted.dtype.kind not in "iub" and len(fitted) == proba.shape[1]):
+          and fitted.dtype.kind != "b" and len(fitted) == proba.shape[1]):
+        # Labels, not indices: names (CinC's "N", "A"...) or integer codes beyond the
+        # indices (SNOMED's 426783006), sorted in classes_ whatever the task's order.
         names = [str(c) for c in classes]
         unknown = [str(c) for c in fitted if str(c) not in names]
         if unknown:

@@ -136,6 +136,12 @@ def test_predict_proba_matrix_shapes(rng):
     with pytest.raises(ValueError, match=r"fitted on the labels \['~'\] that are not among "
                                          r"the classes \['N', 'A', 'O'\]"):
         predict_proba_matrix(cinc, X, 3, ["N", "A", "O"])
+    # Integer codes that are not indices (SNOMED's) are labels too: placed by name. They
+    # came back in classes_'s sorted order under the task's labels, metrics swapped.
+    codes = [426783006, 164889003]  # sinus rhythm, AF: the task's order, not sorted
+    snomed = LogisticRegression().fit(X, np.array(codes)[y % 2])
+    proba = predict_proba_matrix(snomed, X, 2, codes)
+    np.testing.assert_allclose(proba[:, [1, 0]], snomed.predict_proba(X))
 
 
 def test_a_model_fitted_on_string_labels_logs_its_columns_by_name(tracking_uri, rng):
