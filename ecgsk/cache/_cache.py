@@ -5,6 +5,7 @@ import math
 import os
 import re
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -275,7 +276,9 @@ def prune_cache(cache_dir=None, *, older_than, kinds=KINDS, dry_run=False, now=N
     -------
     list of CacheFile
         The files removed (with ``dry_run``, those that would be). A file
-        that another process removed meanwhile is left out.
+        that another process removed meanwhile is left out, and so is one
+        that cannot be removed (no permission), with a warning that counts
+        them and names the first.
 
     Raises
     ------
@@ -293,7 +296,7 @@ def prune_cache(cache_dir=None, *, older_than, kinds=KINDS, dry_run=False, now=N
     limit_s = _check_older_than(older_than) * _DAY_S
     kinds = _check_kinds(kinds)
     now = time.time() if now is None else now
-    removed = []
+    removed, failed = [], []
     for f in scan_cache(cache_dir):
         age_s = now - f.last_used
         if f.kind not in kinds or age_s < limit_s:
@@ -305,7 +308,14 @@ def prune_cache(cache_dir=None, *, older_than, kinds=KINDS, dry_run=False, now=N
                 os.remove(f.path)
             except FileNotFoundError:
                 continue
+            except OSError as exc:  # another user's shared cache, a read-only mount
+                failed.append((f.path, exc.strerror or str(exc)))
+                continue
         removed.append(f)
+    if failed:
+        path, why = failed[0]
+        warnings.warn(f"prune_cache: could not remove {len(failed):,} file(s); the first, "
+                      f"{path}: {why}.", UserWarning, stacklevel=2)
     return removed
 
 
@@ -328,7 +338,9 @@ def prune_index(cache_dir=None, *, dry_run=False):
     Returns
     -------
     int
-        The number of records dropped (with ``dry_run``, that would be).
+        The number of records dropped (with ``dry_run``, that would be); an
+        index that cannot be rewritten (a read-only folder) drops none, with
+        a warning.
 
     Examples
     --------
@@ -362,11 +374,16 @@ def _prune_one_index(path, dry_run):
         return stale
     # Read again under the lock WFDBLoader holds while it merges new records into the
     # index: a loader flushing meanwhile would otherwise lose the records it added.
-    with file_lock(path.with_name("index.lock")):
-        index = _read_index(path) or {}
-        kept = {record: facts for record, facts in index.items()
-                if os.path.exists(f"{record}.hea")}
-        if len(kept) < len(index):
-            data = json.dumps(kept).encode("utf-8")
-            atomic_write(path, lambda f: f.write(data))
+    try:
+        with file_lock(path.with_name("index.lock")):
+            index = _read_index(path) or {}
+            kept = {record: facts for record, facts in index.items()
+                    if os.path.exists(f"{record}.hea")}
+            if len(kept) < len(index):
+                data = json.dumps(kept).encode("utf-8")
+                atomic_write(path, lambda f: f.write(data))
+    except OSError as exc:  # a read-only folder: the index stays as it is
+        warnings.warn(f"prune_index: could not rewrite {path}: {exc.strerror or exc}.",
+                      UserWarning, stacklevel=3)
+        return 0
     return len(index) - len(kept)

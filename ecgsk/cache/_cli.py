@@ -3,6 +3,7 @@
 import argparse
 import math
 import sys
+import warnings
 
 __all__ = ["build_parser", "main"]
 
@@ -124,7 +125,10 @@ def _prune(root, args, out):
 
 
 def main(argv=None, out=None):
-    """Run the command line; return the exit status (0; 2 on a usage error).
+    """Run the command line; return the exit status (0, 1 or 2).
+
+    1: prune could not remove some files (it names the first) or rewrite
+    the index; 2: a usage error.
 
     A ``--cache-dir`` that is not a folder is a usage error (a mistyped path
     would look like an empty cache); the default folder may not exist yet.
@@ -155,6 +159,15 @@ def main(argv=None, out=None):
         return 2
     if args.command == "info":
         _info(root, out)
-    else:
+        return 0
+    with warnings.catch_warnings(record=True) as caught:  # files it could not remove
+        warnings.simplefilter("always", UserWarning)
         _prune(root, args, out)
-    return 0
+    failed = [w for w in caught if str(w.message).startswith(("prune_cache:", "prune_index:"))]
+    for warning in caught:
+        if warning in failed:
+            print(f"error: {warning.message}", file=sys.stderr)
+        else:  # not prune's: shown as it would have been
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno)
+    return 1 if failed else 0

@@ -89,6 +89,46 @@ def test_prune_by_kind(cache):
     assert [name for name, path in files.items() if not path.exists()] == ["final fit"]
 
 
+def test_a_file_that_cannot_be_removed_is_named_and_the_rest_pruned(cache, monkeypatch,
+                                                                   capsys):
+    # A PermissionError (another user's shared cache) ended the prune with a traceback,
+    # before the files after it, and said nothing of those removed before it.
+    root, files = cache
+    locked, remove = files["old record"], os.remove
+
+    def guarded(path):
+        if os.fspath(path) == os.fspath(locked):
+            raise PermissionError(1, "Operation not permitted", os.fspath(path))
+        remove(path)
+
+    monkeypatch.setattr(os, "remove", guarded)
+    out = io.StringIO()
+    assert main(["prune", "--older-than", "30", "--cache-dir", str(root)], out=out) == 1
+    assert "removed 1 file (2.5 MB)" in out.getvalue()
+    assert (f"error: prune_cache: could not remove 1 file(s); the first, {locked}: Operation "
+            "not permitted.") in capsys.readouterr().err
+    assert locked.exists() and not files["checkpoint"].exists()
+
+
+def test_an_index_that_cannot_be_rewritten_is_named(cache, monkeypatch, capsys):
+    import ecgsk.cache._cache as module
+
+    root, _ = cache
+    index = root / "ecgsk-wfdb-v1" / "index.json"
+    index.write_text(json.dumps({str(root / "gone" / "r1"): {}}))
+
+    def read_only(path, write):
+        raise OSError(30, "Read-only file system", os.fspath(path))
+
+    monkeypatch.setattr(module, "atomic_write", read_only)
+    out = io.StringIO()
+    assert main(["prune", "--older-than", "30", "--cache-dir", str(root)], out=out) == 1
+    assert "dropped" not in out.getvalue() and "removed 2 files" in out.getvalue()
+    assert (f"error: prune_index: could not rewrite {index}: Read-only file system."
+            in capsys.readouterr().err)
+    assert len(json.loads(index.read_text())) == 1
+
+
 @pytest.mark.parametrize("argv", [
     ["prune"],  # --older-than is required: nothing is removed by default
     ["prune", "--older-than", "-1"],
