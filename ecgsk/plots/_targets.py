@@ -8,7 +8,7 @@ columns follow ``classes``.
 
 import numpy as np
 
-__all__ = ["check_targets", "label_indices", "metric_safe_name"]
+__all__ = ["check_targets", "label_indices", "metric_safe_name", "metric_safe_names"]
 
 
 def label_indices(y, classes):
@@ -94,11 +94,24 @@ def check_targets(y_true, proba, classes):
 def metric_safe_name(name):
     """A class name usable in an MLflow metric key (``"~"`` becomes ``"noisy"``).
 
-    MLflow keys allow letters, digits, ``_ - . /`` and spaces; anything else
-    becomes ``_``.
+    Letters, digits, ``_ - .`` and spaces are kept; anything else becomes
+    ``_``, ``/`` too: MLflow allows it but refuses a key that reads as
+    another path (``"AF/"``, ``"a//b"``).
     """
     name = str(name)
     if name == "~":  # the CinC 2017 noise class
         return "noisy"
-    safe = "".join(ch if (ch.isalnum() or ch in "_-./ ") else "_" for ch in name)
+    safe = "".join(ch if (ch.isalnum() or ch in "_-. ") else "_" for ch in name)
     return safe.strip() or "class"
+
+
+def metric_safe_names(names):
+    """:func:`metric_safe_name` of each name, made unique by the class's index.
+
+    ``"AF+"`` and ``"AF-"`` would both be ``"AF_"``, and the later class's
+    metrics would replace the earlier's: a name already taken gets
+    ``_<index>`` (``"AF__0"``, ``"AF__1"``... for every class sharing it).
+    """
+    safe = [metric_safe_name(n) for n in names]
+    counts = {s: safe.count(s) for s in safe}
+    return [f"{s}_{i}" if counts[s] > 1 else s for i, s in enumerate(safe)]

@@ -22,7 +22,7 @@ from ..plots import (
     plot_reliability_diagram,
     plot_roc_curves,
 )
-from ..plots._targets import check_targets, metric_safe_name
+from ..plots._targets import check_targets, metric_safe_names
 
 __all__ = ["TASK_TYPES", "SUMMARY_METRICS", "infer_task_type", "evaluate_predictions",
            "log_evaluation", "decision_thresholds"]
@@ -180,7 +180,9 @@ def _spec(task_type, y, proba, classes, thresholds):
     onehot = np.eye(k, dtype=np.int64)[y]
     aucs = per_class_auroc(onehot, proba)
     if task_type == "binary":
-        thr = 0.5 if thresholds is None else float(np.ravel(thresholds)[0])
+        # One for classes[1], or one per class as log_model stores them: classes[1]'s, the
+        # last, as ecgsk.predict reads them (the first was class 0's).
+        thr = 0.5 if thresholds is None else float(np.ravel(thresholds)[-1])
         pred = (proba[:, 1] >= thr).astype(np.int64)
         sens, spec = sensitivity_specificity(y, pred)
         scalars["auroc"] = (lambda t, s: macro_auroc(t, s[:, 1]), proba)
@@ -213,8 +215,7 @@ def _spec(task_type, y, proba, classes, thresholds):
 
 def _per_class_metrics(rows):
     out = {}
-    for row in rows:
-        name = metric_safe_name(row["class"])
+    for row, name in zip(rows, metric_safe_names([row["class"] for row in rows])):
         for key in ("auroc", "f1", "sensitivity", "specificity", "threshold"):
             value = row.get(key, np.nan)
             if value is not None and np.isfinite(value):
@@ -238,7 +239,8 @@ def evaluate_predictions(y_true, proba, classes, *, task_type=None, thresholds=N
         Inferred by :func:`infer_task_type` when None.
     thresholds : array-like, float or None
         Decision thresholds (multi-label: one per class; binary: one for
-        ``classes[1]``), e.g. from :func:`decision_thresholds`; 0.5 when None.
+        ``classes[1]``, or one per class, of which ``classes[1]``'s is
+        used), e.g. from :func:`decision_thresholds`; 0.5 when None.
 
     Returns
     -------

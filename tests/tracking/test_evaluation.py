@@ -127,6 +127,32 @@ def test_log_evaluation_binary_thresholds(tracking_uri, rng):
     assert not any(k.endswith("_ci_low") for k in m)  # n_boot=0: no intervals
 
 
+def test_a_binary_threshold_per_class_uses_the_positive_classs(rng):
+    # log_model stores one per class; the first, class 0's, was read as classes[1]'s.
+    y = rng.integers(0, 2, 100)
+    score = np.clip(0.4 * y + rng.random(100) * 0.6, 0, 1)
+    proba = np.column_stack([1 - score, score])
+    one = evaluate_predictions(y, proba, ["normal", "AF"], thresholds=0.35)
+    both = evaluate_predictions(y, proba, ["normal", "AF"], thresholds=[0.9, 0.35])
+    assert both == one and both["threshold_AF"] == 0.35
+
+
+def test_per_class_metrics_of_classes_with_one_safe_name_are_kept_apart(tracking_uri, rng):
+    # "AF+", "AF-" and "AF*" were all "AF_": the later classes' metrics replaced the first's.
+    # "AF/" was refused by MLflow (a key that reads as another path), and nothing was logged.
+    y = rng.integers(0, 4, 120)
+    proba = rng.dirichlet(np.ones(4), 120)
+    classes = ["AF+", "AF-", "AF*", "AF/"]
+    metrics = evaluate_predictions(y, proba, classes, task_type="multiclass")
+    aucs = [roc_auc_score(y == j, proba[:, j]) for j in range(4)]
+    for name, auc in zip(["AF__0", "AF-", "AF__2", "AF__3"], aucs):
+        assert metrics[f"auroc_{name}"] == pytest.approx(auc), name
+    setup_tracking(tracking_uri, "eval")
+    with tracked_run("names"):
+        logged = log_evaluation(y, proba, classes, n_boot=0)
+    assert logged["test_auroc_AF__3"] == pytest.approx(aucs[3])
+
+
 def test_log_evaluation_multiclass_external_prefix(tracking_uri, client, rng):
     y = rng.integers(0, 3, 90)
     proba = rng.dirichlet(np.ones(3), 90)
