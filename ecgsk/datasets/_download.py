@@ -396,6 +396,36 @@ def _select(db, name, all_records, records):
     return list(dict.fromkeys(wanted))
 
 
+def _fetch_all(db, name, root, records, progress):
+    """Fetch the metadata, then the selected records' files in batches.
+
+    Returns ``(missing, stopped, selected)``: the files the server lacks, whether a
+    batch of which it had no file stopped the download, and the records selected.
+    """
+    from tqdm.auto import tqdm
+
+    missing, stopped = [], False
+    sums = _Sums(db, root)  # fetched only if some file is missing
+    _fetch(db, root, [(remote, local) for remote, local in db.metadata
+                      if not (root / local).is_file()], sums)
+    selected = _select(db, name, db.records(root), records)
+    with tqdm(total=len(selected), unit="record", desc=f"Downloading {name}",
+              disable=not progress) as bar:
+        for start in range(0, len(selected), _CHUNK):
+            chunk = selected[start:start + _CHUNK]
+            wanted = [(db.remote(r) + ext, db.local(r) + ext) for r in chunk
+                      for ext in db.extensions if not (root / (db.local(r) + ext)).is_file()]
+            lacked = _fetch(db, root, wanted, sums, missing_ok=True)
+            missing += lacked
+            if wanted and len(lacked) == len(wanted) and start + _CHUNK < len(selected):
+                # A whole batch missing: the server lacks the records, not a file; asking
+                # for every other file one by one would take a request each.
+                stopped = True
+                break
+            bar.update(len(chunk))
+    return missing, stopped, selected
+
+
 def download(name, root, *, records=None, progress=True, base_url=None):
     """Download a PhysioNet ECG database into ``root``, skipping files already there.
 
@@ -482,34 +512,15 @@ def download(name, root, *, records=None, progress=True, base_url=None):
         raise NotADirectoryError(f"root must be a folder to download {name} into; {root} is a "
                                  "file.")
     root.mkdir(parents=True, exist_ok=True)
-
-    from tqdm.auto import tqdm
-
     _refuse_another_dataset(name, root)
-    missing, stopped = [], False
-    with _physionet_urls(base_url):
-        from wfdb.io import download as wfdb_download
+    try:
+        with _physionet_urls(base_url):
+            from wfdb.io import download as wfdb_download
 
-        server = wfdb_download.config.db_index_url
-        sums = _Sums(db, root)  # fetched only if some file is missing
-        _fetch(db, root, [(remote, local) for remote, local in db.metadata
-                          if not (root / local).is_file()], sums)
-        selected = _select(db, name, db.records(root), records)
-        with tqdm(total=len(selected), unit="record", desc=f"Downloading {name}",
-                  disable=not progress) as bar:
-            for start in range(0, len(selected), _CHUNK):
-                chunk = selected[start:start + _CHUNK]
-                wanted = [(db.remote(r) + ext, db.local(r) + ext) for r in chunk
-                          for ext in db.extensions if not (root / (db.local(r) + ext)).is_file()]
-                lacked = _fetch(db, root, wanted, sums, missing_ok=True)
-                missing += lacked
-                if wanted and len(lacked) == len(wanted) and start + _CHUNK < len(selected):
-                    # A whole batch missing: the server lacks the records, not a file; asking
-                    # for every other file one by one would take a request each.
-                    stopped = True
-                    break
-                bar.update(len(chunk))
-    _remove_staging(root)
+            server = wfdb_download.config.db_index_url
+            missing, stopped, selected = _fetch_all(db, name, root, records, progress)
+    finally:  # interrupted too: unchecked files are not left where a folder reader looks
+        _remove_staging(root)
     if missing:
         shown = ", ".join(repr(remote) for remote, _ in missing[:3])
         rest = (" The download stopped at a batch of which the server had no file; the "

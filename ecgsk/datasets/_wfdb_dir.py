@@ -69,7 +69,11 @@ def _find_records(root, seen, missing_out=None):
 
 
 def _headers_below(root):
-    """Every ``*.hea`` below ``root``, through linked folders too, each folder once."""
+    """Every ``*.hea`` below ``root``, through linked folders too, each folder once.
+
+    Hidden folders are left out: ``.git``, and the staging folder of a download
+    (``.ecgsk-download``) whose files are not yet checked against their sums.
+    """
     seen = set()
     for folder, subfolders, files in os.walk(root, followlinks=True):
         real = os.path.realpath(folder)
@@ -77,7 +81,7 @@ def _headers_below(root):
             subfolders[:] = []
             continue
         seen.add(real)
-        subfolders.sort()
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
         yield from (Path(folder) / name for name in files if name.endswith(".hea"))
 
 

@@ -186,6 +186,33 @@ def test_a_part_left_by_an_interrupted_batch_is_fetched_again_whole(mirror, tmp_
     assert not (root / ".ecgsk-download").exists()
 
 
+def test_an_interrupted_download_leaves_no_staged_file_for_the_readers(mirror, tmp_path,
+                                                                      monkeypatch):
+    # Ctrl-C after a batch reached the staging folder left it in the root, and a folder
+    # reader (load_wfdb_dir, every header below) took its unchecked copies for records.
+    from ecgsk.datasets import load_wfdb_dir
+
+    root = tmp_path / "ptb-xl"
+    fetch = wfdb_download.dl_files
+
+    def interrupted(db, dl_dir, files, *args, **kwargs):
+        fetch(db, dl_dir, files, *args, **kwargs)
+        if any(f.endswith(".dat") for f in files):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(wfdb_download, "dl_files", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        download("ptbxl", root, records=2, progress=False)
+    assert not (root / ".ecgsk-download").exists()
+    assert not list(root.rglob("*.dat"))  # the batch was not put in place
+    # A staging folder a killed process left is no record of the folder either.
+    left = root / ".ecgsk-download" / "host-1" / "a.hea"
+    left.parent.mkdir(parents=True)
+    left.write_text("a 1 100 10\na.dat 16 200 16 0 0 0 0 I\n")
+    with pytest.raises(ValueError, match="no WFDB"):
+        load_wfdb_dir(root)
+
+
 def test_each_process_stages_apart_and_ended_ones_are_cleared(mirror, tmp_path):
     import socket
     import subprocess
