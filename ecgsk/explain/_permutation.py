@@ -191,8 +191,9 @@ def _class_indices(estimator, y):
 
     Single-label ``y`` whose values are all labels of ``classes_`` is mapped
     to their positions, which are the columns of ``predict_proba``; other
-    integer ``y`` is read as indices already. A label matrix is returned as
-    it is.
+    integer ``y`` is read as indices already, unless some of it are labels
+    of ``classes_`` that are not their own positions (refused: which is
+    which cannot be told). A label matrix is returned as it is.
     """
     y = np.asarray(y)
     classes = getattr(estimator, "classes_", None)
@@ -202,7 +203,9 @@ def _class_indices(estimator, y):
     if classes is not None and np.isin(y, classes).all():
         position = {label: i for i, label in enumerate(classes.tolist())}
         return np.array([position[label] for label in y.tolist()], dtype=np.int64), classes
-    if y.dtype.kind not in "iu":
+    indices = classes is None or np.array_equal(classes, np.arange(len(classes)))
+    if y.dtype.kind not in "iu" or (not indices and np.isin(y, classes).any()):
+        # Labels partly of classes_ (1, 2, 3 and an unseen 4) would all be read as indices.
         shown = [v for v in dict.fromkeys(y.tolist()) if classes is None or v not in classes]
         raise ValueError(
             f"y holds {shown[:3]!r}, which are not labels of the estimator's classes_ "

@@ -107,6 +107,22 @@ def test_bad_requests(cell_model):
         permutation_importance_signal(pipe, X, np.zeros_like(y))
 
 
+def test_integer_labels_partly_unseen_are_refused_not_read_as_indices():
+    # Labels 1-3 and one unseen 4 were all read as indices: every column shifted by one.
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 4)), np.arange(60) % 3 + 1
+    lr = LogisticRegression().fit(X, y)
+    assert auroc_score(lr, X, y) > 0.5
+    y[0] = 4
+    with pytest.raises(ValueError, match=r"y holds \[4\], which are not labels of the "
+                                         r"estimator's classes_ \(\[1, 2, 3\]\)"):
+        auroc_score(lr, X, y)
+    # Labels that are their own indices may name a class absent from the fit (compare's).
+    y0 = np.arange(60) % 3
+    y0[0] = 3
+    assert 0 < auroc_score(LogisticRegression().fit(X, np.arange(60) % 3), X, y0, 4) < 1
+
+
 TINY_CNN = '''
 """A tiny ECGCNN."""
 
