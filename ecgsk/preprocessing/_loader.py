@@ -216,7 +216,7 @@ def _check_header_fields(record, header, leads, fs=None):
                 f"{first[2]!r} ({written:g} Hz), which wfdb reads as {fs:g} Hz; write it "
                 f"without an exponent ({written:g}).")
     if "/" in first[0]:
-        return  # a multi-segment record: its signal lines are in the segments' headers
+        return  # a multi-segment record: its segments' headers are read by _segment_units
     uncalibrated = [(i, ln) for i, ln in enumerate(lines[1:]) if i in leads and len(ln) >= 3
                     and _number(ln[2]) == 0]
     if uncalibrated:
@@ -225,6 +225,48 @@ def _check_header_fields(record, header, leads, fs=None):
         raise _RecordError(
             f"Record {record!r}: lead(s) {names} have an ADC gain of 0 in {header!r}, "
             "that is, they are uncalibrated and cannot be given in physical units.")
+
+
+def _segment_units(record, header):
+    """The unit of each lead of a multi-segment record, from its segments' headers.
+
+    wfdb joins the segments' signals in each segment's own units under one
+    unit per lead (the first segment's, or none when they differ), and reads
+    a segment's ADC gain of 0 as 200 per mV. A lead whose segments disagree
+    on its unit, or a segment that is uncalibrated, is refused: part of the
+    record would come back at another scale.
+    """
+    directory = os.path.dirname(record)
+
+    def lines(path):
+        with open(path, encoding="latin-1") as fh:
+            return [ln for ln in (raw.split("#")[0].split() for raw in fh) if ln][1:]
+
+    seen = {}  # lead name: (unit, segment)
+    try:
+        segments = [(ln[0], ln[1] if len(ln) > 1 else "") for ln in lines(header)]
+        for segment, length in segments:
+            if segment == "~":  # a gap
+                continue
+            for ln in lines(os.path.join(directory, segment + ".hea")):
+                if len(ln) < 9:  # no gain (200 per mV) or no name to match the lead by
+                    continue
+                name, field = " ".join(ln[8:]), ln[2]
+                unit = field.split("/", 1)[1] if "/" in field else "mV"
+                if _number(field) == 0 and length != "0":  # a layout segment holds no sample
+                    raise _RecordError(
+                        f"Record {record!r}: lead {name!r} has an ADC gain of 0 in segment "
+                        f"{segment!r}, that is, it is uncalibrated and cannot be given in "
+                        "physical units.")
+                unit_was, where = seen.setdefault(name, (unit, segment))
+                if unit_was.strip().lower() != unit.strip().lower():
+                    raise _RecordError(
+                        f"Record {record!r}: lead {name!r} is in {unit_was} in segment "
+                        f"{where!r} but in {unit} in segment {segment!r}; wfdb joins the "
+                        "segments without converting them.")
+    except OSError:
+        return {}  # wfdb has read them; nothing more to check
+    return {name: unit for name, (unit, _) in seen.items()}
 
 
 def _segment_files(record):
@@ -396,6 +438,9 @@ def _read_record_or_raise(record, opts):
     _check_header_fields(record, header, set(indices), fs=rec.fs)
     names = [rec.sig_name[i] for i in indices]
     units = rec.units or [None] * len(rec.sig_name)
+    if not rec.file_name:  # a multi-segment record: wfdb's units may be none, or one segment's
+        of_segments = _segment_units(record, header)
+        units = [of_segments.get(name, unit) for name, unit in zip(rec.sig_name, units)]
     x = np.array(signal[:, indices].T, dtype=np.float64)
     for row, (i, name) in enumerate(zip(indices, names)):
         factor = _unit_factor(units[i], name, record)

@@ -600,6 +600,47 @@ def test_a_changed_segment_invalidates_a_multi_segment_record(tmp_path):
     assert_array_equal(after[0, :, :n], before[0, :, :n])
 
 
+def _segments(tmp_path, units, layout=None):
+    """A multi-segment record "multi" of one lead II holding 0.5 mV in each segment."""
+    names = []
+    for k, unit in enumerate(units):
+        name = f"seg{k}"
+        wfdb.wrsamp(name, fs=100, units=[unit], sig_name=["II"], fmt=["16"],
+                    p_signal=np.full((300, 1), 0.5 * {"mV": 1, "uV": 1000}[unit]),
+                    adc_gain=[200.0 / {"mV": 1, "uV": 1000}[unit]], baseline=[0],
+                    write_dir=str(tmp_path))
+        names.append(f"{name} 300")
+    if layout is not None:
+        (tmp_path / "lay.hea").write_text(f"lay 1 100 0\n~ 0 200/{layout} 16 0 0 0 0 II\n")
+        names.insert(0, "lay 0")
+    (tmp_path / "multi.hea").write_text(f"multi/{len(names)} 1 100 {300 * len(units)}\n"
+                                        + "\n".join(names) + "\n")
+    return str(tmp_path / "multi")
+
+
+@pytest.mark.parametrize("layout", [None, "mV"])
+def test_segments_in_other_units_are_refused_not_mixed(tmp_path, layout):
+    # wfdb joins the segments in their own units: half the record came back 1000 times larger.
+    record = _segments(tmp_path, ["mV", "uV"], layout)
+    with pytest.raises(ValueError, match=r"lead 'II' is in mV in segment '(lay|seg0)' but in "
+                                         r"uV in segment 'seg\d'"):
+        WFDBLoader().transform([record])
+
+
+def test_segments_in_microvolts_are_converted(tmp_path):
+    record = _segments(tmp_path, ["uV", "uV"])
+    assert_allclose(WFDBLoader().transform([record])[0, 0], 0.5, atol=1e-3)
+
+
+def test_an_uncalibrated_segment_is_refused(tmp_path):
+    record = _segments(tmp_path, ["mV", "mV"])
+    header = tmp_path / "seg1.hea"
+    header.write_text(header.read_text().replace(" 200.0(0)/mV ", " 0(0)/mV "))
+    assert " 0(0)/mV " in header.read_text()
+    with pytest.raises(ValueError, match="lead 'II' has an ADC gain of 0 in segment 'seg1'"):
+        WFDBLoader().transform([record])
+
+
 def test_a_layout_segment_names_no_file_of_the_key(tmp_path):
     """A variable-layout record's layout header names its signals' file '~': none to stamp."""
     (tmp_path / "multi.hea").write_text("multi/3 1 100 600\nmulti_layout 0\nseg1 300\n"
