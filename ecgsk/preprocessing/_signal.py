@@ -376,7 +376,7 @@ class BaselineRemoval(_SignalTransformer):
                                       output="sos")
         else:
             window = self.window
-            if (not isinstance(window, (tuple, list)) or len(window) != 2):
+            if not isinstance(window, (tuple, list, np.ndarray)) or np.shape(window) != (2,):
                 raise ValueError(
                     "window must be a pair of widths in seconds such as "
                     f"(0.2, 0.6), got {window!r}."

@@ -196,6 +196,9 @@ def test_baseline_removal_median_keeps_a_narrow_spike_on_a_drift():
 def test_baseline_removal_window_and_filter_attributes():
     median = BaselineRemoval(method="median", sampling_rate=100).fit(np.zeros((1, 50)))
     assert median.window_samples_ == (21, 61) and median.sos_ is None
+    # A pair as an array, as a grid search may give it, was refused as not a pair.
+    grid = BaselineRemoval(method="median", sampling_rate=100, window=np.array([0.2, 0.6]))
+    assert grid.fit(np.zeros((1, 50))).window_samples_ == (21, 61)
     hp = BaselineRemoval(sampling_rate=500, cutoff=0.7).fit(np.zeros((1, 50)))
     _, h = signal.sosfreqz(hp.sos_, worN=[0.7], fs=500)
     assert abs(h[0]) == pytest.approx(1 / np.sqrt(2), rel=1e-6)  # -3 dB at the cutoff
@@ -209,6 +212,7 @@ def test_baseline_removal_window_and_filter_attributes():
     ({"sampling_rate": 100, "cutoff": 0}, "cutoff"),
     ({"sampling_rate": 100, "method": "median", "window": 0.2}, "window"),
     ({"sampling_rate": 100, "method": "median", "window": (0.2, -1)}, "window"),
+    ({"sampling_rate": 100, "method": "median", "window": np.ones((2, 2))}, "window"),
 ])
 def test_baseline_removal_bad_params(params, match):
     with pytest.raises(ValueError, match=match):
