@@ -91,7 +91,11 @@ def ui_command(backend_store_uri, host="127.0.0.1", port=5000, workers=1):
     """The ``mlflow ui`` command line ecgsk runs (with this Python's MLflow).
 
     For a SQLite store, artifacts of experiments created from the UI go to
-    ``artifacts/`` beside the database, as ecgsk's own experiments do.
+    ``artifacts/`` beside the database, as ecgsk's own experiments do. The
+    store itself is not on the command line, where any user of the machine
+    reads it (``ps``) with the password it may hold: MLflow reads it from
+    the environment variable ``MLFLOW_BACKEND_STORE_URI``, which
+    :func:`start_ui` sets.
 
     Parameters
     ----------
@@ -107,9 +111,10 @@ def ui_command(backend_store_uri, host="127.0.0.1", port=5000, workers=1):
     Returns
     -------
     list of str
-        The command, ``sys.executable -m mlflow ui ...``.
+        The command, ``sys.executable -m mlflow ui ...``, to run with
+        ``MLFLOW_BACKEND_STORE_URI=backend_store_uri`` in its environment.
     """
-    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", backend_store_uri,
+    cmd = [sys.executable, "-m", "mlflow", "ui",
            "--host", host, "--port", str(port), "--workers", str(workers)]
     bare = host.strip().strip("[]").lower()
     if is_loopback(host) and bare not in ("127.0.0.1", "localhost", "::1"):
@@ -193,13 +198,15 @@ def _group_alive(pgid):
 
 def _wait_ready(server, timeout):
     health = f"{server.url}/health"
+    # Straight to the server: an http_proxy of the environment would answer (or not) for it.
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not server.alive():
             raise UIError(f"mlflow ui exited with status {server.process.returncode} before "
                           "answering; its messages are above.")
         try:
-            with urllib.request.urlopen(health, timeout=2) as response:  # noqa: S310 (local)
+            with direct.open(health, timeout=2) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, OSError):
@@ -292,7 +299,7 @@ def start_ui(backend_store_uri=None, *, host="127.0.0.1", port=5000, allow_remot
         raise UIError(f"port {port} on {host} is in use (another MLflow UI?); pass --port "
                       "with a free port, or --port 0 for any.")
     cmd, tie = server_command(ui_command(uri, host, port, workers))
-    env = {**os.environ, **LEAN_ENV, **tie}
+    env = {**os.environ, **LEAN_ENV, **tie, "MLFLOW_BACKEND_STORE_URI": uri}  # not in ps
     process = subprocess.Popen(cmd, env=env, start_new_session=True,  # noqa: S603
                                stdout=stdout, stderr=stderr)
     server = UIServer(process=process, url=_url(host, port), backend_store_uri=uri)

@@ -110,6 +110,34 @@ def test_command_is_lean_and_local(tmp_path):
     assert cmd[cmd.index("--artifacts-destination") + 1] == str(tmp_path / "artifacts")
     assert LEAN_ENV == {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     assert "--allowed-hosts" not in cmd  # MLflow's default Host check: localhost and private
+    # The store, and the password it may hold, is not on the command line (ps shows it to
+    # every user): the server reads it from MLFLOW_BACKEND_STORE_URI.
+    secret = ui_command("postgresql://me:hunter2@db:5432/mlflow", port=5123)
+    assert not any("hunter2" in part or "postgresql" in part for part in secret)
+    assert "--backend-store-uri" not in secret
+
+
+@LINUX_ONLY  # /proc
+def test_the_server_gets_its_store_from_the_environment_and_answers_past_a_proxy(
+        empty_store, tmp_path, monkeypatch):
+    # An http_proxy of the environment took the readiness poll of 127.0.0.1: the wrapper
+    # waited out its timeout and stopped a server that was up.
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    uri = new_store(empty_store, tmp_path / "store")
+    server = start_ui(uri, port=0, timeout=60)
+    try:
+        with open(f"/proc/{server.process.pid}/cmdline", "rb") as fh:
+            cmdline = fh.read()
+        assert b"sqlite:" not in cmdline and b"--backend-store-uri" not in cmdline
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with direct.open(f"{server.url}/ajax-api/2.0/mlflow/experiments/search"
+                         "?max_results=5", timeout=10) as r:
+            assert r.status == 200 and b"Default" in r.read()  # the store given, read
+    finally:
+        server.stop()
 
 
 def test_another_loopback_address_is_an_allowed_host(empty_store, tmp_path):
