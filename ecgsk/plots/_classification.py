@@ -69,7 +69,10 @@ def plot_confusion_matrix(y_true, y_pred, classes, *, normalize=None, title=None
         for ax in axes[len(classes):]:
             ax.set_axis_off()
     else:
-        t, p = label_indices(y_true, given), label_indices(y_pred, given)
+        # Read together: labels or indices for both. Apart, integer class names (1, 2, 3)
+        # read the truth as names and an argmax as indices whenever it held no 0.
+        both = label_indices(np.concatenate([np.ravel(y_true), np.ravel(y_pred)]), given)
+        t, p = both[:np.size(y_true)], both[np.size(y_true):]
         side = max(4.0, 0.6 * len(classes) + 2.5)
         fig = Figure(figsize=(side + 1, side), layout="constrained")
         ax = fig.subplots()

@@ -34,6 +34,23 @@ def test_confusion_matrix_indices_and_normalised():
     np.testing.assert_allclose(values, [[1, 0], [0.33, 0.67]], atol=0.01)
 
 
+def test_confusion_matrix_reads_truth_and_predictions_alike():
+    # Integer class names: the truth was read as names, a prediction without a 0 as names
+    # too, one with a 0 as indices. Read together, names for both here (every value is one).
+    classes = [1, 2, 3]
+    for y_pred in ([1, 1, 2, 2], [1, 2, 3, 3]):
+        fig = plot_confusion_matrix([1, 2, 3, 3], y_pred, classes)
+        cells = np.array(_texts(fig.axes[0]), dtype=int).reshape(3, 3)
+        expected = np.zeros((3, 3), int)
+        for t, p in zip([1, 2, 3, 3], y_pred):
+            expected[t - 1, p - 1] += 1
+        np.testing.assert_array_equal(cells, expected)
+    # Indices for both when the truth holds one that no name is (0).
+    fig = plot_confusion_matrix([0, 1, 2, 2], [1, 1, 2, 2], classes)
+    cells = np.array(_texts(fig.axes[0]), dtype=int).reshape(3, 3)
+    assert cells[0, 1] == 1 and cells[1, 1] == 1 and cells[2, 2] == 2
+
+
 def test_confusion_matrix_multilabel_grid():
     y = np.array([[1, 0, 1], [0, 1, 1], [1, 1, 0], [0, 0, 1]])
     p = np.array([[1, 0, 0], [0, 1, 1], [0, 1, 0], [0, 0, 1]])
