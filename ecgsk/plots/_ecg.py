@@ -48,12 +48,20 @@ def _check_record(signal, lead_names, sampling_rate, name="signal"):
     return signal, lead_names, float(sampling_rate)
 
 
+def _locator(step):
+    locator = MultipleLocator(step)
+    # A 1 mm line every 0.04 s is 1,500 of them on a 60 s CinC record: past matplotlib's
+    # limit of 1,000 ticks, it warned on every draw.
+    locator.MAXTICKS = 100_000
+    return locator
+
+
 def _paper_grid(ax):
     """Pink millimetre paper: 1 mm (0.04 s, 0.1 mV) and 5 mm (0.2 s, 0.5 mV) lines."""
-    ax.xaxis.set_major_locator(MultipleLocator(0.2))
-    ax.xaxis.set_minor_locator(MultipleLocator(0.04))
-    ax.yaxis.set_major_locator(MultipleLocator(0.5))
-    ax.yaxis.set_minor_locator(MultipleLocator(0.1))
+    ax.xaxis.set_major_locator(_locator(0.2))
+    ax.xaxis.set_minor_locator(_locator(0.04))
+    ax.yaxis.set_major_locator(_locator(0.5))
+    ax.yaxis.set_minor_locator(_locator(0.1))
     ax.grid(which="minor", color=_MINOR, linewidth=0.4)
     ax.grid(which="major", color=_MAJOR, linewidth=0.8)
     ax.set_axisbelow(True)

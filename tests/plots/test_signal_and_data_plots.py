@@ -88,6 +88,19 @@ def test_ecg_other_lead_sets_get_one_strip_each():
     assert fig.axes[0].get_xlim()[1] == pytest.approx(10.0)
 
 
+def test_a_one_minute_record_draws_every_millimetre_without_a_warning():
+    # 1 mm every 0.04 s is 1,500 lines on 60 s: matplotlib's tick limit warned on each draw.
+    import io
+    import warnings
+
+    fig = plot_ecg(_record(1, 300 * 60), 300, ["ECG"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig.savefig(io.BytesIO(), format="png")
+    axis = fig.axes[0].xaxis  # the minor lines leave out the major ones, every fifth
+    assert len(axis.get_minorticklocs()) + len(axis.get_majorticklocs()) > 1500
+
+
 def test_ecg_errors_name_the_problem():
     with pytest.raises(ValueError, match="one record of shape"):
         plot_ecg(np.zeros((2, 12, 100)), 100)
