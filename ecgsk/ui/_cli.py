@@ -102,6 +102,7 @@ def main(argv=None):
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: stopping already
         if server is not None:
             server.stop()
         print("stopped the MLflow UI.", flush=True)

@@ -88,9 +88,13 @@ class UIProcess:
         pytest.fail("python -m ecgsk.ui did not print its address in time:\n"
                     + self.output()[-3000:])
 
-    def interrupt(self, timeout=30):
-        """Ctrl-C: SIGINT to ecgsk.ui alone; return its exit status."""
+    def interrupt(self, timeout=30, twice=False):
+        """Ctrl-C (``twice``: pressed again while it stops): SIGINT to ecgsk.ui alone;
+        return its exit status."""
         self.proc.send_signal(signal.SIGINT)
+        if twice:
+            time.sleep(0.5)
+            self.proc.send_signal(signal.SIGINT)
         return self.proc.wait(timeout=timeout)
 
     def kill(self):
