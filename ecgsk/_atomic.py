@@ -36,20 +36,25 @@ def atomic_write(path, write, *, partial=None):
     -----
     The file gets the mode that ``open`` gives a new file under the
     process's umask (``0644`` under the usual ``022``), not the ``0600`` of
-    :func:`tempfile.mkstemp`, so that a cache folder can be shared. The
+    :func:`tempfile.mkstemp`, so that a cache folder can be shared (where
+    the file system takes modes: on FAT it keeps its own). The
     temporary file is removed when ``write`` or the move fails,
     whatever the exception (Ctrl-C included), and the exception goes on.
     """
     path = os.fspath(path)
     if partial is None:
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".", suffix=".tmp")
-        if hasattr(os, "fchmod"):  # not on Windows, where modes are not POSIX's
-            os.fchmod(fd, 0o666 & ~_UMASK)
-        f = os.fdopen(fd, "wb")
     else:
-        tmp = os.fspath(partial)
-        f = open(tmp, "wb")  # noqa: SIM115 -- closed below, before the move
+        tmp, fd = os.fspath(partial), None
     try:
+        if fd is None:
+            f = open(tmp, "wb")  # noqa: SIM115 -- closed below, before the move
+        else:
+            try:  # not on Windows, where modes are not POSIX's; nor on FAT or some mounts
+                os.fchmod(fd, 0o666 & ~_UMASK)
+            except (AttributeError, OSError):
+                pass  # the file keeps mkstemp's 0600: written all the same
+            f = os.fdopen(fd, "wb")
         with f:
             write(f)
         os.replace(tmp, path)

@@ -18,10 +18,14 @@ def pid_alive(pid):
     Returns
     -------
     bool
+        False too for a pid that no process can have (0 or less: ``kill``
+        would signal a group; beyond the C int range).
     """
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):
         return False
     except PermissionError:
         return True  # it exists, and is not ours

@@ -45,6 +45,18 @@ def check_signals(X, *, name="X", allow_2d=True, ensure_finite=True,
             f"{name} must be an array of signals, got a string {X!r}; "
             "read record paths with ecgsk.preprocessing.WFDBLoader first."
         )
+    kind = getattr(X, "dtype", None)
+    if kind is None:
+        try:
+            kind = np.asarray(X).dtype
+        except (TypeError, ValueError):
+            kind = None  # ragged: said below
+    if kind is not None and np.dtype(kind).kind in "cUS":
+        # float32 of complex values keeps the real part, of strings their numbers: refused,
+        # as the transformers' check_array refuses them.
+        what = ("Complex data not supported: " if np.dtype(kind).kind == "c" else "")
+        raise ValueError(f"{what}{name} must hold real numbers, got an array of "
+                         f"{np.dtype(kind)} values.")
     try:
         X = np.array(X, dtype=dtype, copy=copy) if copy else np.asarray(X, dtype=dtype)
     except (TypeError, ValueError) as exc:
@@ -166,9 +178,10 @@ def check_seed(random_state, *, name="random_state"):
     """:func:`sklearn.utils.check_random_state`, with an error that names the parameter."""
     from sklearn.utils import check_random_state
 
-    # numpy's own message, "Seed must be between 0 and 2**32 - 1", names no parameter.
-    if (isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)
-            and not 0 <= random_state < 2 ** 32):
+    # numpy's own message, "Seed must be between 0 and 2**32 - 1", names no parameter;
+    # True is no seed (sklearn would take it for 1).
+    if isinstance(random_state, (bool, np.bool_)) or (
+            isinstance(random_state, numbers.Integral) and not 0 <= random_state < 2 ** 32):
         raise ValueError(f"{name} must be None, an int in [0, 2**32 - 1] or a numpy "
                          f"RandomState, got {random_state!r}.")
     try:

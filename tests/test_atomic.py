@@ -52,3 +52,20 @@ def test_the_file_gets_the_mode_of_any_new_file(tmp_path, named):
     atomic_write(target, lambda f: f.write(b"x"),
                  partial=tmp_path / "entry.f32.1.partial" if named else None)
     assert target.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fchmod"), reason="POSIX file modes only")
+def test_a_file_system_without_modes_is_written_all_the_same(tmp_path, monkeypatch):
+    # FAT and some network mounts refuse chmod: the write failed, and left its temporary
+    # file (before the cleanup's try) each time.
+    import errno
+    import os
+
+    def refused(fd, mode):
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "fchmod", refused)
+    target = tmp_path / "entry.f32"
+    atomic_write(target, lambda f: f.write(b"x"))
+    assert target.read_bytes() == b"x"
+    assert [p.name for p in tmp_path.iterdir()] == ["entry.f32"]

@@ -12,3 +12,9 @@ def test_this_process_is_alive_and_an_ended_one_is_not():
     ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                            capture_output=True, text=True, check=True).stdout.strip()
     assert not pid_alive(int(ended))
+
+
+def test_a_pid_no_process_can_have_is_not_alive():
+    # kill(0) and kill(-1) signal groups (taken for alive); a pid past the C int range,
+    # from a corrupt run tag or a folder's name, raised OverflowError.
+    assert not pid_alive(0) and not pid_alive(-1) and not pid_alive(2 ** 40)

@@ -38,6 +38,17 @@ def test_bad_signal_input_is_explained(fit):
         fit(records)
 
 
+@pytest.mark.parametrize("X, what", [(np.array([[1 + 5j, 2]]), "complex128"),
+                                     ([["1.5", "2"]], "<U3")])
+def test_signals_of_complex_numbers_or_text_are_refused(X, what):
+    # The networks' and explainers' check kept the real part, or parsed the text.
+    from ecgsk._validation import check_signals
+
+    with pytest.raises(ValueError, match=f"X must hold real numbers, got an array of {what} "
+                                         "values"):
+        check_signals(X)
+
+
 def test_good_input_comes_back_3d_float32():
     X = check_signal_input([[0, 1, 2], [3, 4, 5]])
     assert X.shape == (2, 1, 3) and X.dtype == np.float32
@@ -70,6 +81,7 @@ def test_one_record_as_wfdb_gives_it_is_named_as_such(ptbxl_root):
          r"got -1"),
     (2 ** 32, r"an int in \[0, 2\*\*32 - 1\] .*got 4294967296"),
     ("abc", r"random_state must be None, an int or a numpy RandomState, got 'abc'"),
+    (True, r"an int in \[0, 2\*\*32 - 1\] or a numpy RandomState, got True"),  # was seed 1
 ])
 def test_a_bad_seed_is_named(seed, message):
     from ecgsk._validation import check_seed
