@@ -105,7 +105,8 @@ def build_parser():
     parser.add_argument("--grace-period", type=positive_int, default=30, metavar="S",
                         help="a running trial without heartbeat for S seconds is failed and "
                              "queued again by the next worker that looks, a final refit ended "
-                             "KILLED and redone (30)")
+                             "KILLED and redone (30); the study keeps its first worker's "
+                             "settings, and refuses a worker with others")
     parser.add_argument("--max-failures", type=positive_int, default=5, metavar="N",
                         help="stop after N trials failed in a row in this process (5)")
     parser.add_argument("--top", type=positive_int, default=10, metavar="N",

@@ -230,7 +230,7 @@ def _jsonable(value):
 
 
 #: Keys of the study configuration added after studies were first created.
-_LATER_KEYS = ("pipeline_sha256", "records_sha256")
+_LATER_KEYS = ("pipeline_sha256", "records_sha256", "heartbeat")
 
 
 def _test_log_loss(ctx, y, proba, metrics, n_boot, seed):
@@ -291,6 +291,13 @@ def _open_study(storage, study_name, direction, config):
         detail = "; ".join(
             "records: this run scores other records, labels or folds than the study (another "
             "--data?)" if k == "records_sha256" else
+            f"heartbeat: the study's workers beat every {stored[k]['interval_s']:g} s and are "
+            f"taken for dead after {stored[k]['grace_period_s']:g} s, this run asks "
+            f"{config[k]['interval_s']:g} s and {config[k]['grace_period_s']:g} s (pass "
+            f"--heartbeat-interval {stored[k]['interval_s']:g} --grace-period "
+            f"{stored[k]['grace_period_s']:g}: a worker with a shorter grace period fails "
+            "the others' live trials)" if k == "heartbeat" and stored.get(k) and config.get(k)
+            else
             f"{k}: study has {stored.get(k)!r}, this run asks {config.get(k)!r}" for k in diffs)
         raise TuneError(f"study {study_name!r} optimises something else ({detail}). Rerun with "
                         "the study's settings to resume it, or pass another --study-name.")
@@ -433,7 +440,9 @@ def tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, 
         which another worker fails it (see :func:`ecgsk.tune.open_storage`);
         the same for the final refit's run (tag ``ecgsk.heartbeat``): a
         refit whose heartbeat is fresh is left to its worker, one whose
-        heartbeat is stale (or missing) is ended KILLED and redone.
+        heartbeat is stale (or missing) is ended KILLED and redone. A study
+        records its first worker's; a worker with others is refused, as each
+        judges the others' trials by its own grace period.
     max_failures : int, default=5
         Stop with :class:`TuneFailed` after this many trials failed in a
         row in this process.
@@ -644,6 +653,9 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
         # The records, labels and folds scored: another --data of as many records was
         # resumed, its trials ranked with those scored on other records.
         "records_sha256": records_sha256(ds),
+        # Every worker judges the others' trials dead by its own grace period: one with a
+        # shorter one failed the live trials of a worker beating less often.
+        "heartbeat": {"interval_s": heartbeat_interval, "grace_period_s": grace_period},
     }
     config = json.loads(json.dumps(config))
     # Unreadable records fail here, before the stores or any run exists, as in compare.

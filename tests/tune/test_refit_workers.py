@@ -99,7 +99,9 @@ def _heartbeat_threads():
 
 
 def test_a_refit_with_a_fresh_heartbeat_is_left_to_its_worker(study_args, monkeypatch, capsys):
-    client, exp, uid = _trials_done(study_args, monkeypatch)
+    # A long grace period, the study's from its first worker on (a worker with another one
+    # is refused): the beat below stays fresh however slow this test runs.
+    client, exp, uid = _trials_done({**study_args, "grace_period": 600}, monkeypatch)
     beat = now_ms() - 10_000  # within the grace period, however slow this test runs
     other = _final_run(client, exp, uid, beat)
     capsys.readouterr()

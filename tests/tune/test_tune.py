@@ -491,6 +491,27 @@ def test_a_study_created_before_the_pipeline_was_fingerprinted_still_resumes(tmp
         _open_study(storage, "new", "maximize", {**config, "pipeline_sha256": "x"})
 
 
+def test_a_worker_with_other_heartbeat_settings_is_refused(tmp_path):
+    # Each worker judges the others' trials by its own grace period: one started with the
+    # defaults (30 s) failed the live trials of one beating every 40 s, which then crashed
+    # ("Cannot tell a FAIL trial").
+    from ecgsk.tune._tune import TuneError, _open_study
+
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    config = {"pipeline": "p", "heartbeat": {"interval_s": 40, "grace_period_s": 120}}
+    _open_study(storage, "s", "maximize", config)
+    assert not _open_study(storage, "s", "maximize", config)[1]  # the same: joined
+    other = {**config, "heartbeat": {"interval_s": 10, "grace_period_s": 30}}
+    with pytest.raises(TuneError, match=r"heartbeat: the study's workers beat every 40 s and "
+                                        r"are taken for dead after 120 s, this run asks 10 s "
+                                        r"and 30 s \(pass --heartbeat-interval 40 "
+                                        r"--grace-period 120"):
+        _open_study(storage, "s", "maximize", other)
+    # A study made before the settings were recorded is joined as it was.
+    _open_study(storage, "old", "maximize", {"pipeline": "p"})
+    assert not _open_study(storage, "old", "maximize", other)[1]
+
+
 def test_a_study_of_log_loss_is_tested_on_log_loss(tracking_uri, pipeline_files, ptbxl_root,
                                                    signal_cache):
     # log_evaluation scores no log loss: the refit printed "test_log_loss = n/a".
