@@ -96,7 +96,9 @@ def find_unfinished(client, experiment_id, key):
 
     A run FAILED or KILLED is resumed; so is a run still RUNNING whose
     process on this host is gone (killed by the system, a crash). A later
-    FINISHED run of the same request means there is nothing to resume.
+    FINISHED run of the same request means there is nothing to resume, and
+    so does a later run RUNNING in a live process (or on another host): an
+    older unfinished one is one that a ``--fresh`` start left.
     """
     runs = client.search_runs(
         [experiment_id],
@@ -108,6 +110,8 @@ def find_unfinished(client, experiment_id, key):
             return None
         if status in ("FAILED", "KILLED") or (status == "RUNNING" and _dead(run)):
             return run
+        if status == "RUNNING":  # live: the latest comparison of the request is under way
+            return None
     return None
 
 
