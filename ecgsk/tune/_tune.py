@@ -968,6 +968,7 @@ def _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_b
             result.refit = failed
     else:
         result.refit = "another worker (it ran the study's last trial)"
+        elsewhere = result.refit  # and the parent run with it: it ends it after its refit
 
     if result.refit == "done before":
         report.write(f"\nFinal refit: done before, in run {result.final_run_id}.\n")

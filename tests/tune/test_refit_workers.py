@@ -117,6 +117,17 @@ def test_a_refit_with_a_fresh_heartbeat_is_left_to_its_worker(study_args, monkey
     assert parent.info.status == "RUNNING" and "final_run_id" not in parent.data.tags
 
 
+def test_a_worker_that_leaves_the_refit_leaves_the_parent_run_to_it(study_args, monkeypatch):
+    # The worker that did not run the last trial ended the parent run FINISHED while the
+    # one that did was still refitting (and a kill -9 of that one left it so, modelless).
+    client, exp, uid = _trials_done(study_args, monkeypatch)
+    monkeypatch.setattr(_tune, "_designated", lambda study, me: False)
+    result = tune(**{**study_args, "n_trials": 2}, out=io.StringIO())
+    assert result.refit == "another worker (it ran the study's last trial)"
+    parent = client.get_run(_study(study_args).user_attrs["ecgsk.mlflow_parent_run_id"])
+    assert parent.info.status == "RUNNING" and "final_run_id" not in parent.data.tags
+
+
 def test_refits_without_a_fresh_heartbeat_are_ended_killed_and_redone(study_args, monkeypatch):
     client, exp, uid = _trials_done(study_args, monkeypatch)
     stale = _final_run(client, exp, uid, now_ms() - 35_000)  # its worker died 35 s ago
