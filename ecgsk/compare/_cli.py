@@ -34,7 +34,7 @@ the one it leaves). To remove what the cache holds unused for 30 days:
   python -m ecgsk.cache prune --older-than 30
 
 Runs go to MLflow (default sqlite:///mlruns/mlflow.db); browse them with
-  mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host 127.0.0.1
+  python -m ecgsk.ui      (the MLflow UI, one lean server on 127.0.0.1:5000)
 Exit status: 0 done, 1 some pipeline failed (the others were compared),
 2 bad request (nothing was run), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 """

@@ -28,7 +28,7 @@ examples:
       --tracking-uri http://MLFLOW_HOST:5000
 
 Runs go to MLflow (default sqlite:///mlruns/mlflow.db); browse them with
-  mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --host 127.0.0.1
+  python -m ecgsk.ui      (the MLflow UI, one lean server on 127.0.0.1:5000)
 Exit status: 0 done, 1 the search stopped on failed trials or the final refit
 failed, 2 bad request (nothing was run), 130 interrupted (SIGINT), 143
 terminated (SIGTERM).
