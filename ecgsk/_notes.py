@@ -13,7 +13,10 @@ def warnings_as_notes(*, where=None, quiet=False):
 
     A reader's "left out N records" is then said once, without a warning's
     file and line. ``where`` ends each note (``"under ROOT"``); ``quiet``
-    drops them. Other warnings are emitted again, through the filters.
+    drops them. Other warnings, subclasses of UserWarning included
+    (scikit-learn's ``InconsistentVersionWarning`` of a model pickled by
+    another version), are emitted again through the filters, so that a
+    filter that makes one an error still does.
     """
     caught = []
     try:
@@ -22,7 +25,7 @@ def warnings_as_notes(*, where=None, quiet=False):
             yield
     finally:  # said even when the block fails: what was left out explains the error
         for w in caught:
-            if not issubclass(w.category, UserWarning):
+            if w.category is not UserWarning:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
             elif not quiet:
                 text = str(w.message)

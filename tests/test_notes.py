@@ -25,3 +25,19 @@ def test_quiet_drops_the_notes_and_a_failing_block_still_says_them(capsys):
             warnings.warn("left out 3 of 3 records.", UserWarning)
             raise ValueError("nothing left")
     assert capsys.readouterr().err == "note: left out 3 of 3 records.\n"
+
+
+def test_a_subclass_of_user_warning_goes_through_the_users_filters(capsys):
+    # scikit-learn's InconsistentVersionWarning (a model pickled by another version) is a
+    # UserWarning: made a note, it escaped a filter that made it an error, and --quiet
+    # dropped it.
+    from sklearn.exceptions import InconsistentVersionWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InconsistentVersionWarning)
+        with pytest.raises(InconsistentVersionWarning):
+            with warnings_as_notes(quiet=True):
+                warnings.warn(InconsistentVersionWarning(
+                    estimator_name="LogisticRegression", current_sklearn_version="1.9",
+                    original_sklearn_version="0.24"))
+    assert capsys.readouterr().err == ""
