@@ -814,8 +814,18 @@ def _search(study, objective, client, experiment_id, uid, n_trials, timeout, n_j
                 # Other workers run the last trials; wait in case one of them dies.
                 time.sleep(poll if remaining is None else max(0.0, min(poll, remaining)))
                 continue
-            study.optimize(objective, n_trials=None, timeout=remaining, n_jobs=n_jobs,
-                           catch=(Exception,), callbacks=[after_trial])
+            try:
+                study.optimize(objective, n_trials=None, timeout=remaining, n_jobs=n_jobs,
+                               catch=(Exception,), callbacks=[after_trial])
+            except ValueError as exc:
+                if not str(exc).startswith("Cannot tell a "):
+                    raise
+                # Another worker took a trial of this one for dead (its heartbeat came later
+                # than the grace period: a slow store) and failed it, queued again; Optuna's
+                # tell of its result raised, out of the catch above. The search goes on.
+                print("note: another worker failed a trial of this one, taking it for dead "
+                      "(its heartbeat came later than --grace-period); it is queued again.",
+                      file=sys.stderr)
     finally:
         bar.close()
 

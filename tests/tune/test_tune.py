@@ -491,6 +491,29 @@ def test_a_study_created_before_the_pipeline_was_fingerprinted_still_resumes(tmp
         _open_study(storage, "new", "maximize", {**config, "pipeline_sha256": "x"})
 
 
+def test_a_trial_failed_by_another_worker_does_not_end_the_search(
+        pipeline_files, ptbxl_root, signal_cache, empty_store, tmp_path, monkeypatch, capsys):
+    # Taken for dead (its heartbeat late: a slow store), a live trial was failed by another
+    # worker; Optuna's tell of its result raised "Cannot tell a FAIL trial", out of
+    # optimize's catch, and the worker died with a traceback.
+    real, calls = optuna.Study.optimize, []
+
+    def reaped_once(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValueError("Cannot tell a FAIL trial.")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(optuna.Study, "optimize", reaped_once)
+    result = tune(pipeline_files["stats_lr"], "ptbxl", "superdiagnostic", ptbxl_root,
+                  n_trials=1, folds=[1], max_records=150, n_boot=0, pruner="none",
+                  tracking_uri=new_store(empty_store, tmp_path / "store"), experiment="reaped",
+                  cache_dir=signal_cache, progress=False, out=io.StringIO())
+    assert len(calls) == 2 and result.refit == "this worker"
+    assert "another worker failed a trial of this one, taking it for dead" in \
+        capsys.readouterr().err
+
+
 def test_a_worker_with_other_heartbeat_settings_is_refused(tmp_path):
     # Each worker judges the others' trials by its own grace period: one started with the
     # defaults (30 s) failed the live trials of one beating every 40 s, which then crashed
