@@ -24,8 +24,9 @@ _LONG_WORDS = r"(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|"
 _KEY_VALUE = re.compile(r"(?i)(?P<key>(?:\b[\w.\-]*" + _WORDS + r"\b['\"]?\s*="
                         r"|\b[\w.\-]*" + _LONG_WORDS + r"\b['\"]?\s*:"
                         r"|\b(?:[\w.\-]*[_.\-])?(?:auth|sig)\b['\"]?\s*:)\s*)"
-                        # A quoted value to its closing quote, spaces and all ('p w').
-                        r"(?:(?P<q>['\"])(?:\\.|(?!(?P=q)).)*(?P=q)"
+                        # A quoted value to its closing quote, spaces and all ('p w'),
+                        # bytes and raw strings too (b'pw').
+                        r"(?:(?P<pre>[bBrR]{0,2})(?P<q>['\"])(?:\\.|(?!(?P=q)).)*(?P=q)"
                         # A tuple or list, to its closing bracket: auth=('user', 'pw').
                         r"|(?P<b>\((?:[^()])*\)|\[(?:[^\[\]])*\])"
                         # Unquoted, or an opening quote that never closes.
@@ -74,7 +75,7 @@ def mask_secrets(text):
     text = _BEARER.sub(lambda m: f"{m['key']}{MASK}", text)
     text = _AUTH_SCHEME.sub(lambda m: f"{m['key']}{MASK}", text)
     return _KEY_VALUE.sub(
-        lambda m: (f"{m['key']}{m['q']}{MASK}{m['q']}" if m["q"]
+        lambda m: (f"{m['key']}{m['pre']}{m['q']}{MASK}{m['q']}" if m["q"]
                    else f"{m['key']}{MASK}" if m["b"]
                    else f"{m['key']}{m['open']}{MASK}"), text)
 

@@ -190,6 +190,8 @@ def test_environment_tags(tracking_uri, client):
     ("https://h/api?page=2&api_key=k1", "https://h/api?page=2&api_key=***"),
     ("Authorization: Bearer abc.def", "Authorization: *** ***"),
     ("max_tokens=5 n_layers=3", "max_tokens=5 n_layers=3"),
+    # A bytes value in a dict's repr: "b" was masked, the password kept after it.
+    ("{'password': b'hunter2', 'n': 1}", "{'password': b'***', 'n': 1}"),
     # psycopg2's message for a missing PGPASSWORD: "no" is not a password.
     ("failed: fe_sendauth: no password supplied", "failed: fe_sendauth: no password supplied"),
     ("aws_secret: zzz x-auth-token: t1 dbpassword=p", "aws_secret: *** x-auth-token: *** "
