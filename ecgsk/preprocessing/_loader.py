@@ -227,8 +227,14 @@ def _check_header_fields(record, header, leads, fs=None):
             "that is, they are uncalibrated and cannot be given in physical units.")
 
 
-def _segment_units(record, header):
-    """The unit of each lead of a multi-segment record, from its segments' headers.
+def _header_lines(path):
+    """The fields of a header's lines after the record line, comments left out."""
+    with open(path, encoding="latin-1") as fh:
+        return [ln for ln in (raw.split("#")[0].split() for raw in fh) if ln][1:]
+
+
+def _segment_units(record, header, leads):
+    """The unit of each of ``leads`` (names) of a multi-segment record, from its segments.
 
     wfdb joins the segments' signals in each segment's own units under one
     unit per lead (the first segment's, or none when they differ), and reads
@@ -237,19 +243,14 @@ def _segment_units(record, header):
     record would come back at another scale.
     """
     directory = os.path.dirname(record)
-
-    def lines(path):
-        with open(path, encoding="latin-1") as fh:
-            return [ln for ln in (raw.split("#")[0].split() for raw in fh) if ln][1:]
-
     seen = {}  # lead name: (unit, segment)
     try:
-        segments = [(ln[0], ln[1] if len(ln) > 1 else "") for ln in lines(header)]
+        segments = [(ln[0], ln[1] if len(ln) > 1 else "") for ln in _header_lines(header)]
         for segment, length in segments:
             if segment == "~":  # a gap
                 continue
-            for ln in lines(os.path.join(directory, segment + ".hea")):
-                if len(ln) < 9:  # no gain (200 per mV) or no name to match the lead by
+            for ln in _header_lines(os.path.join(directory, segment + ".hea")):
+                if len(ln) < 9 or " ".join(ln[8:]) not in leads:  # no gain: 200 per mV
                     continue
                 name, field = " ".join(ln[8:]), ln[2]
                 unit = field.split("/", 1)[1] if "/" in field else "mV"
@@ -276,18 +277,13 @@ def _segment_files(record):
     cache key would otherwise hang on the master header alone.
     """
     directory = os.path.dirname(record)
-
-    def lines(header):
-        with open(header, encoding="latin-1") as fh:
-            return [ln for ln in (raw.split("#")[0].split() for raw in fh) if ln][1:]
-
     files = []
     try:
-        for segment in (line[0] for line in lines(record + ".hea")):
+        for segment in (line[0] for line in _header_lines(record + ".hea")):
             if segment == "~":  # a gap: no file
                 continue
             header = os.path.join(directory, segment + ".hea")
-            files += [header] + [os.path.join(directory, ln[0]) for ln in lines(header)
+            files += [header] + [os.path.join(directory, ln[0]) for ln in _header_lines(header)
                                  if ln[0] != "~"]  # a layout segment's signals have no file
     except OSError:
         return []  # no files known: the record is not cached
@@ -439,7 +435,7 @@ def _read_record_or_raise(record, opts):
     names = [rec.sig_name[i] for i in indices]
     units = rec.units or [None] * len(rec.sig_name)
     if not rec.file_name:  # a multi-segment record: wfdb's units may be none, or one segment's
-        of_segments = _segment_units(record, header)
+        of_segments = _segment_units(record, header, set(names))
         units = [of_segments.get(name, unit) for name, unit in zip(rec.sig_name, units)]
     x = np.array(signal[:, indices].T, dtype=np.float64)
     for row, (i, name) in enumerate(zip(indices, names)):

@@ -641,6 +641,23 @@ def test_an_uncalibrated_segment_is_refused(tmp_path):
         WFDBLoader().transform([record])
 
 
+def test_an_uncalibrated_lead_left_out_does_not_refuse_the_record(tmp_path):
+    # Only the leads read are checked, as in a single-segment record.
+    for name in ("seg0", "seg1"):
+        wfdb.wrsamp(name, fs=100, units=["mV", "mV"], sig_name=["I", "II"], fmt=["16", "16"],
+                    p_signal=np.full((300, 2), 0.5), adc_gain=[200.0, 200.0], baseline=[0, 0],
+                    write_dir=str(tmp_path))
+    header = tmp_path / "seg1.hea"
+    lines = header.read_text().splitlines()
+    lines[1] = lines[1].replace(" 200.0(0)/mV ", " 0(0)/mV ")  # lead I
+    header.write_text("\n".join(lines) + "\n")
+    (tmp_path / "multi.hea").write_text("multi/2 2 100 600\nseg0 300\nseg1 300\n")
+    record = str(tmp_path / "multi")
+    assert_allclose(WFDBLoader(leads=["II"]).transform([record])[0, 0], 0.5, atol=1e-3)
+    with pytest.raises(ValueError, match="lead 'I' has an ADC gain of 0 in segment 'seg1'"):
+        WFDBLoader(leads=["I"]).transform([record])
+
+
 def test_a_layout_segment_names_no_file_of_the_key(tmp_path):
     """A variable-layout record's layout header names its signals' file '~': none to stamp."""
     (tmp_path / "multi.hea").write_text("multi/3 1 100 600\nmulti_layout 0\nseg1 300\n"
