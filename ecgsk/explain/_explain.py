@@ -89,25 +89,15 @@ def _flat(steps):
 
 
 def _task_column(net, output, classes):
-    """The column of ``classes`` that output ``output`` of ``net`` is.
+    """The column of ``classes`` that output ``output`` of ``net`` is (see
+    :func:`ecgsk.tracking._model.task_columns`: a net's outputs follow its sorted
+    ``classes_``)."""
+    from ..tracking._model import task_columns
 
-    A net's outputs follow its sorted ``classes_``; ``predict_proba_matrix``
-    places them among the task's ``classes`` as integer indices, or by name
-    (CinC's ``"N", "A", "O", "~"`` against ``classes_`` ``A, N, O, ~``).
-    """
     fitted = getattr(net, "classes_", None)
-    if fitted is None or isinstance(fitted, list) or not 0 <= output < len(fitted):
-        return output
-    fitted = np.asarray(fitted)
-    if fitted.ndim != 1:
-        return output
-    label = fitted[output]
-    if fitted.dtype.kind in "iu" and 0 <= fitted.min() and fitted.max() < len(classes):
-        return int(label)
-    names = [str(c) for c in classes]
-    if fitted.dtype.kind not in "iub" and str(label) in names:
-        return names.index(str(label))
-    return output
+    columns = task_columns(fitted, None if fitted is None else len(fitted), len(classes),
+                           classes)
+    return output if columns is None or output >= len(columns) else columns[output]
 
 
 def _predicted_targets(net, X):

@@ -30,6 +30,32 @@ SIGNAL_METADATA_KEYS = ("ecgsk_sampling_rate", "ecgsk_lead_names", "ecgsk_input_
                         "ecgsk_task_type", "ecgsk_thresholds")
 
 
+def task_columns(fitted, n_columns, n_classes, classes=None, *, who="the estimator"):
+    """The task's column of each of ``n_columns`` probability columns over ``fitted``.
+
+    ``fitted`` is an estimator's ``classes_``. Integer indices of the task's
+    classes (how ecgsk fits single-label targets) are their own columns;
+    other labels, names (CinC's ``"N", "A"...``) or integer codes beyond the
+    indices (SNOMED's), are placed by name among ``classes``: ``classes_`` is
+    sorted whatever the task's order. None: the columns are taken as they
+    come (no ``classes_``, a list of them, or labels without ``classes``).
+    Raises ValueError for a label that is not among ``classes``.
+    """
+    fitted = None if fitted is None or isinstance(fitted, list) else np.asarray(fitted)
+    if fitted is None or fitted.ndim != 1 or len(fitted) != n_columns or not len(fitted):
+        return None
+    if fitted.dtype.kind in "iu" and fitted.min() >= 0 and fitted.max() < n_classes:
+        return [int(c) for c in fitted]
+    if classes is None or fitted.dtype.kind == "b":
+        return None
+    names = [str(c) for c in classes]
+    unknown = [str(c) for c in fitted if str(c) not in names]
+    if unknown:
+        raise ValueError(f"{who} was fitted on the labels {unknown[:3]} that are not among "
+                         f"the classes {names}.")
+    return [names.index(str(c)) for c in fitted]
+
+
 def predict_proba_matrix(estimator, X, n_classes, classes=None):
     """Class probabilities of shape ``(n, n_classes)``, whatever shape ``predict_proba`` returns.
 
@@ -88,24 +114,11 @@ def predict_proba_matrix(estimator, X, n_classes, classes=None):
     proba = np.asarray(proba, dtype=float)
     if proba.ndim == 1:
         proba = np.column_stack([1 - proba, proba]) if n_classes == 2 else proba[:, None]
-    fitted = None if fitted is None or isinstance(fitted, list) else np.asarray(fitted)
-    if (fitted is not None and fitted.ndim == 1 and fitted.dtype.kind in "iu"
-            and len(fitted) == proba.shape[1] and len(fitted)
-            and fitted.min() >= 0 and fitted.max() < n_classes):
+    columns = task_columns(fitted, proba.shape[1], n_classes, classes,
+                           who=type(estimator).__name__)
+    if columns is not None:
         full = np.zeros((len(proba), n_classes))
-        full[:, fitted] = proba
-        proba = full
-    elif (classes is not None and fitted is not None and fitted.ndim == 1
-          and fitted.dtype.kind != "b" and len(fitted) == proba.shape[1]):
-        # Labels, not indices: names (CinC's "N", "A"...) or integer codes beyond the
-        # indices (SNOMED's 426783006), sorted in classes_ whatever the task's order.
-        names = [str(c) for c in classes]
-        unknown = [str(c) for c in fitted if str(c) not in names]
-        if unknown:
-            raise ValueError(f"{type(estimator).__name__} was fitted on the labels "
-                             f"{unknown[:3]} that are not among the classes {names}.")
-        full = np.zeros((len(proba), n_classes))
-        full[:, [names.index(str(c)) for c in fitted]] = proba
+        full[:, columns] = proba
         proba = full
     if proba.shape[1] != n_classes:
         raise ValueError(f"{type(estimator).__name__}.predict_proba gave {proba.shape[1]} "
