@@ -159,10 +159,15 @@ def check_sampling_rate(rate, *, name="sampling_rate", allow_none=False):
     """Validate a sampling rate in Hz and return it as a float."""
     if rate is None and allow_none:
         return None
-    if (isinstance(rate, bool) or not isinstance(rate, numbers.Real)
-            or not np.isfinite(rate) or rate <= 0):
+    value = np.nan
+    if not isinstance(rate, bool) and isinstance(rate, numbers.Real):
+        try:  # a Fraction or a huge int, which np.isfinite cannot take
+            value = float(rate)
+        except OverflowError:
+            pass
+    if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive number of Hz, got {rate!r}.")
-    return float(rate)
+    return value
 
 
 def check_positive_int(value, *, name, allow_none=False):

@@ -92,3 +92,18 @@ def test_a_bad_seed_is_named(seed, message):
     with pytest.raises(ValueError, match=message):
         Augmenter(random_state=seed).fit_transform(np.zeros((2, 1, 50), np.float32))
     assert check_seed(2 ** 32 - 1).randint(10) == np.random.RandomState(2 ** 32 - 1).randint(10)
+
+
+def test_a_sampling_rate_is_any_finite_positive_real():
+    from fractions import Fraction
+
+    from ecgsk._validation import check_sampling_rate
+    from ecgsk.preprocessing import Resample
+
+    assert check_sampling_rate(Fraction(1, 2)) == 0.5  # was numpy's TypeError from isfinite
+    assert check_sampling_rate(np.float32(250)) == 250.0
+    for bad in [10 ** 400, 0, -1.0, float("nan"), True, "100"]:
+        with pytest.raises(ValueError, match=r"sampling_rate must be a positive number of Hz"):
+            check_sampling_rate(bad)
+    X = np.random.RandomState(0).standard_normal((2, 1, 500)).astype(np.float32)
+    assert Resample(100, Fraction(500)).fit_transform(X).shape == (2, 1, 100)
