@@ -5,7 +5,8 @@ The signal cache, its index, the networks' per-epoch checkpoints and
 same folder, moved onto the target with :func:`os.replace` only once
 complete. A reader sees the old file or the new one, never a torn one. The
 temporary names are those that ``python -m ecgsk.cache`` counts as
-``partial`` files.
+``partial`` files. The checkpoints and final fits are also flushed to disk
+(``durable=True``), so that they survive a crash of the machine too.
 """
 
 import os
@@ -19,7 +20,7 @@ _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 
-def atomic_write(path, write, *, partial=None):
+def atomic_write(path, write, *, partial=None, durable=False):
     """Call ``write(file)`` on a temporary file, then move it onto ``path``.
 
     Parameters
@@ -31,32 +32,49 @@ def atomic_write(path, write, *, partial=None):
     partial : str or path-like or None, default=None
         The temporary file's name. None picks a new hidden one beside
         ``path`` (``.<random>.tmp``).
+    durable : bool, default=False
+        Also survive a power cut or an OS crash: flush the new bytes to
+        disk (:func:`os.fsync`) before the move, and the folder's entry
+        after it. Without it, a crash of the process still leaves the old
+        file or the new one, but a crash of the machine soon after the move
+        may leave an empty file on some file systems. For files that
+        cannot be made again (checkpoints, finished fits); a cache entry
+        can be read again from its record, and skips the cost.
 
     Notes
     -----
-    The file gets the mode that ``open`` gives a new file under the
-    process's umask (``0644`` under the usual ``022``), not the ``0600`` of
-    :func:`tempfile.mkstemp`, so that a cache folder can be shared (where
-    the file system takes modes: on FAT it keeps its own). The
-    temporary file is removed when ``write`` or the move fails,
-    whatever the exception (Ctrl-C included), and the exception goes on.
+    A file that replaces another keeps the other's mode (a ``0600``
+    checkpoint stays private). A new file gets the mode that ``open``
+    gives a new file under the process's umask (``0644`` under the usual
+    ``022``), not the ``0600`` of :func:`tempfile.mkstemp`, so that a cache
+    folder can be shared (where the file system takes modes: on FAT it
+    keeps its own). The temporary file is removed when ``write`` or the
+    move fails, whatever the exception (Ctrl-C included), and the
+    exception goes on.
     """
     path = os.fspath(path)
+    folder = os.path.dirname(path) or "."
+    try:
+        mode = os.stat(path).st_mode & 0o777
+    except OSError:  # no file to replace (or none readable): a new file's mode
+        mode = 0o666 & ~_UMASK
     if partial is None:
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")
     else:
         tmp, fd = os.fspath(partial), None
     try:
         if fd is None:
-            f = open(tmp, "wb")  # noqa: SIM115 -- closed below, before the move
-        else:
-            try:  # not on Windows, where modes are not POSIX's; nor on FAT or some mounts
-                os.fchmod(fd, 0o666 & ~_UMASK)
-            except (AttributeError, OSError):
-                pass  # the file keeps mkstemp's 0600: written all the same
-            f = os.fdopen(fd, "wb")
-        with f:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+                         | getattr(os, "O_BINARY", 0), 0o666)
+        try:  # not on Windows, where modes are not POSIX's; nor on FAT or some mounts
+            os.fchmod(fd, mode)
+        except (AttributeError, OSError):
+            pass  # the file keeps the mode it was made with: written all the same
+        with os.fdopen(fd, "wb") as f:
             write(f)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -64,3 +82,19 @@ def atomic_write(path, write, *, partial=None):
         except FileNotFoundError:
             pass
         raise
+    if durable:
+        _fsync_folder(folder)
+
+
+def _fsync_folder(folder):
+    """Flush a folder's entries (the move) to disk, where the OS can (not on Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems refuse fsync on a folder; the file itself is on disk
+        pass
+    finally:
+        os.close(fd)

@@ -69,3 +69,41 @@ def test_a_file_system_without_modes_is_written_all_the_same(tmp_path, monkeypat
     atomic_write(target, lambda f: f.write(b"x"))
     assert target.read_bytes() == b"x"
     assert [p.name for p in tmp_path.iterdir()] == ["entry.f32"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fchmod"), reason="POSIX file modes only")
+@pytest.mark.parametrize("named", [False, True])
+def test_a_replaced_file_keeps_its_mode(tmp_path, named):
+    # A private (0600) checkpoint was rewritten with the umask's 0644 at the next epoch.
+    target = tmp_path / "ckpt.pt"
+    target.write_bytes(b"epoch 1")
+    target.chmod(0o600)
+    atomic_write(target, lambda f: f.write(b"epoch 2"),
+                 partial=tmp_path / "ckpt.pt.1.partial" if named else None)
+    assert target.read_bytes() == b"epoch 2"
+    assert target.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("named", [False, True])
+def test_a_durable_write_flushes_the_file_and_its_folder(tmp_path, monkeypatch, named):
+    # Without fsync a power cut soon after the move could leave an empty checkpoint.
+    import os
+    import stat
+
+    synced = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        synced.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    target = tmp_path / "ckpt.pt"
+    partial = tmp_path / "ckpt.pt.1.partial" if named else None
+    atomic_write(target, lambda f: f.write(b"x"), partial=partial)
+    assert synced == []  # a cache entry skips the cost
+    atomic_write(target, lambda f: f.write(b"y"), partial=partial, durable=True)
+    assert synced == ["file", "folder"]
+    assert target.read_bytes() == b"y"
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
+

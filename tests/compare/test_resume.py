@@ -1,6 +1,8 @@
 """ecgsk.compare._resume: what a rerun of an unfinished comparison finds and reads back."""
 
+import os
 import re
+import stat
 import subprocess
 import sys
 import types
@@ -171,7 +173,17 @@ def test_a_final_fit_is_kept_whole_until_removed(tmp_path, rng):
     path = final_fit_path(tmp_path / "checkpoints", "abc123")
     assert path.name == "compare-final-abc123.pkl"
     assert load_final_fit(path) is None  # nothing saved: fitted
-    save_final_fit(path, est, "fold 9 (thresholds only)")
+    synced = []
+    real_fsync = os.fsync
+
+    def fsync(fd):  # without it, a power cut soon after the move could leave an empty file
+        synced.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real_fsync(fd)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(os, "fsync", fsync)
+        save_final_fit(path, est, "fold 9 (thresholds only)")
+    assert synced == ["file", "folder"]
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no partial file
     back, validation = load_final_fit(path)
     assert validation == "fold 9 (thresholds only)"
