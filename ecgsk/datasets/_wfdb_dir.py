@@ -21,8 +21,10 @@ def find_records(root, missing=None):
     for the records in that folder, found the same way, and a record listed
     twice is read once. The listed records without a header are left out
     with a warning naming them (a partial download). Without ``RECORDS``,
-    every ``*.hea`` below, sorted; the same when none of its entries is
-    there (a stale or foreign ``RECORDS``), with a warning saying so.
+    every ``*.hea`` below, sorted, but for the segments of a multi-segment
+    record (and its layout header), which are parts of that record; the
+    same when none of its entries is there (a stale or foreign
+    ``RECORDS``), with a warning saying so.
 
     With ``missing`` (a list), the listed records without a header are
     appended to it instead, for the caller to count with the records it
@@ -58,7 +60,7 @@ def _find_records(root, seen, missing_out=None):
                 report_dropped(root.name, {reason: len(missing)}, len(present) + len(missing),
                                {reason: missing})
             return present
-    found = sorted(p.with_suffix("") for p in _headers_below(root))
+    found = _without_segments(sorted(p.with_suffix("") for p in _headers_below(root)))
     if listing.is_file() and found:
         none = (f"none of its {len(names)} entr{'y' if len(names) == 1 else 'ies'} is present"
                 if names else "it lists no record")
@@ -66,6 +68,25 @@ def _find_records(root, seen, missing_out=None):
                       f"found ({len(found)} record{'' if len(found) == 1 else 's'}) is read "
                       "instead.", UserWarning, stacklevel=3)
     return found
+
+
+def _without_segments(records):
+    """``records`` less those that a multi-segment record among them names as its segments.
+
+    A multi-segment header's record line reads ``name/n_segments ...``, and
+    its next lines name the segments (``~`` for a gap), each a record of its
+    own header in the same folder.
+    """
+    segments = set()
+    for record in records:
+        try:
+            with open(f"{record}.hea", encoding="latin-1") as fh:
+                lines = [ln for ln in (raw.split("#")[0].split() for raw in fh) if ln]
+        except OSError:
+            continue  # read_headers names it
+        if lines and "/" in lines[0][0]:
+            segments.update(record.parent / ln[0] for ln in lines[1:] if ln[0] != "~")
+    return [record for record in records if record not in segments]
 
 
 def _headers_below(root):

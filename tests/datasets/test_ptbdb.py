@@ -3,6 +3,7 @@
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ecgsk.datasets import load_ptbdb, load_wfdb_dir
@@ -124,6 +125,25 @@ def test_wfdb_dir_follows_records_and_names_what_it_lists_but_lacks(tmp_path, pt
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match="no WFDB record"):
             load_wfdb_dir(tmp_path)
+
+
+def test_wfdb_dir_reads_a_multi_segment_record_once(tmp_path):
+    # Without RECORDS, each segment and the layout header were read as records of their own.
+    import wfdb
+
+    from ecgsk.preprocessing import WFDBLoader
+
+    rng = np.random.default_rng(0)
+    for name in ("rec_0001", "rec_0002", "single"):
+        wfdb.wrsamp(name, fs=100, units=["mV"], sig_name=["II"], fmt=["16"],
+                    p_signal=rng.normal(size=(300, 1)).round(3), write_dir=str(tmp_path))
+    (tmp_path / "rec_layout.hea").write_text("rec_layout 1 100 0\n~ 0 200/mV 16 0 0 0 0 II\n")
+    (tmp_path / "rec.hea").write_text("rec/3 1 100 600\nrec_layout 0\nrec_0001 300\n"
+                                      "rec_0002 300\n")
+    ds = load_wfdb_dir(tmp_path)
+    assert list(ds.groups) == ["rec", "single"]
+    assert list(ds.meta["sig_len"]) == [600, 300]
+    assert WFDBLoader().transform(ds.X[:1]).shape == (1, 1, 600)
 
 
 def _write_record(folder, name, fs=500):
