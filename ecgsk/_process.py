@@ -19,7 +19,9 @@ def pid_alive(pid):
     -------
     bool
         False too for a pid that no process can have (0 or less: ``kill``
-        would signal a group; beyond the C int range).
+        would signal a group; beyond the C int range), and for a zombie (a
+        process that has ended, but that its parent has not yet reaped),
+        where the OS says so (Linux's ``/proc``).
     """
     if pid <= 0:
         return False
@@ -28,8 +30,18 @@ def pid_alive(pid):
     except (ProcessLookupError, OverflowError):
         return False
     except PermissionError:
-        return True  # it exists, and is not ours
-    return True
+        pass  # it exists, and is not ours
+    return not _zombie(pid)
+
+
+def _zombie(pid):
+    """Whether ``pid`` has ended and waits to be reaped ("Z" in ``/proc/<pid>/stat``)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no /proc (macOS, Windows), or the process has just gone
+        return False
+    # "pid (command) state ...": the command may hold spaces and parentheses.
+    return stat[stat.rfind(")") + 1:].split()[:1] == ["Z"]
 
 
 def boot_id():

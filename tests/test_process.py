@@ -18,3 +18,24 @@ def test_a_pid_no_process_can_have_is_not_alive():
     # kill(0) and kill(-1) signal groups (taken for alive); a pid past the C int range,
     # from a corrupt run tag or a folder's name, raised OverflowError.
     assert not pid_alive(0) and not pid_alive(-1) and not pid_alive(2 ** 40)
+
+
+def test_a_zombie_is_not_alive():
+    # An ended worker that its parent has not reaped kept its trials "live" forever.
+    import time
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # ended, not yet waited for
+            try:
+                with open(f"/proc/{child.pid}/stat") as fh:
+                    if fh.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        break
+            except OSError:
+                break  # no /proc: only the kill check is left
+            time.sleep(0.05)
+        assert not pid_alive(child.pid) or not os.path.exists("/proc")
+    finally:
+        child.wait()
+    assert not pid_alive(child.pid)
