@@ -53,6 +53,8 @@ def challenge_f1(y_true, y_pred, classes=("N", "A", "O")):
     if isinstance(classes, (str, bytes)) or not isinstance(classes, Iterable):
         raise ValueError(f"classes must be a sequence of the scored labels, e.g. "
                          f"('N', 'A', 'O'), got {classes!r}.")
+    # Read once (a generator), each label once (a label twice was counted twice in the mean).
+    classes = list(dict.fromkeys(classes))
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     seen = set(np.unique(y_true).tolist()) | set(np.unique(y_pred).tolist())
     if not seen & set(classes):
@@ -67,6 +69,9 @@ def challenge_f1(y_true, y_pred, classes=("N", "A", "O")):
 
 def _as_2d(y_true, y_score, name="y_score"):
     y_true = np.asarray(y_true)
+    if y_true.ndim not in (1, 2):
+        raise ValueError(f"y_true must be 1-D (n,) or 2-D (n, n_classes); got "
+                         f"{y_true.ndim}-D, shape {y_true.shape}.")
     values = np.unique(y_true) if y_true.size else np.array([0])
     if y_true.dtype.kind not in "biuf" or not np.isin(values, (0, 1)).all():
         shown = ", ".join(map(repr, values[:5].tolist())) + (", ..." if len(values) > 5 else "")

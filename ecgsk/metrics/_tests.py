@@ -106,6 +106,33 @@ def delong_test(y_true, score_a, score_b):
     return {"auc_a": float(aucs[0]), "auc_b": float(aucs[1]), "z": z, "p_value": p}
 
 
+def _numeric(values):
+    return values.dtype.kind in "biuf"
+
+
+def _check_labels_like(y_true, pred, name):
+    """Refuse predictions that could never equal ``y_true``: labels written otherwise, scores.
+
+    Each record is right where its prediction equals its label, so "1"
+    against 1, or a probability against a 0/1 label, would count every
+    record wrong without a word.
+    """
+    if _numeric(y_true) != _numeric(pred):
+        raise ValueError(
+            f"{name} holds labels written otherwise than y_true's ({pred.dtype} against "
+            f"{y_true.dtype}): each would count as an error; write both alike.")
+    if _numeric(pred) and pred.dtype.kind == "f" and not np.all(np.isnan(pred)):
+        values = pred[np.isfinite(pred)]
+        fractions = values[values != np.round(values)]
+        if fractions.size:
+            raise ValueError(
+                f"{name} holds scores (non-integer values such as {float(fractions[0])!r}), not "
+                "predicted labels: threshold them first.")
+    if (y_true.dtype.kind == "f" and np.isnan(y_true).any()) or (
+            pred.dtype.kind == "f" and np.isnan(pred).any()):
+        raise ValueError(f"y_true or {name} holds NaN, which equals no label.")
+
+
 def mcnemar_test(y_true, pred_a, pred_b):
     """Exact McNemar test of two classifiers' accuracy on the same records.
 
@@ -131,7 +158,9 @@ def mcnemar_test(y_true, pred_a, pred_b):
     ------
     ValueError
         If ``y_true`` holds no record, or ``pred_a`` or ``pred_b`` does not
-        have the shape of ``y_true``.
+        have the shape of ``y_true``, or holds labels that could never equal
+        ``y_true``'s: written otherwise (``"1"`` against ``1``), scores
+        (non-integer values) or NaN.
 
     Examples
     --------
@@ -150,6 +179,7 @@ def mcnemar_test(y_true, pred_a, pred_b):
         if pred.shape != y_true.shape:
             raise ValueError(f"{name} must have the shape of y_true, {y_true.shape}; got "
                              f"shape {pred.shape}.")
+        _check_labels_like(y_true, pred, name)
     a_ok = (pred_a == y_true).reshape(len(y_true), -1).all(axis=1)
     b_ok = (pred_b == y_true).reshape(len(y_true), -1).all(axis=1)
     b, c = int(np.sum(a_ok & ~b_ok)), int(np.sum(~a_ok & b_ok))

@@ -389,3 +389,34 @@ def test_challenge_f1_and_mcnemar_name_what_they_cannot_use():
     with pytest.raises(ValueError, match=r"mcnemar_test needs at least one record; y_true has "
                                          r"shape \(0,\)"):
         mcnemar_test([], [], [])
+
+
+@pytest.mark.parametrize("pred, message", [
+    (["0", "1", "0", "1"], r"pred_a holds labels written otherwise than y_true's \(<U1 against "
+                           r"int64\): each would count as an error"),
+    ([0.1, 0.9, 0.2, 0.8], r"pred_a holds scores \(non-integer values such as 0\.1\), not "
+                           r"predicted labels: threshold them first"),
+    ([0, 1, np.nan, 1], r"y_true or pred_a holds NaN, which equals no label"),
+])
+def test_mcnemar_refuses_predictions_that_could_never_be_right(pred, message):
+    # Perfect predictions as strings counted all wrong; two sets of scores gave p = 1.
+    y = np.array([0, 1, 0, 1])
+    with pytest.raises(ValueError, match=message):
+        mcnemar_test(y, pred, y)
+    assert mcnemar_test(y, [0.0, 1.0, 0.0, 0.0], y) == {"b": 0, "c": 1, "p_value": 1.0}
+
+
+def test_challenge_f1_reads_classes_once_each():
+    # A generator was used up by the label check (NaN); a class named twice counted twice.
+    assert challenge_f1(list("NAO"), list("NAA"), classes=(c for c in "NAO")) == pytest.approx(
+        challenge_f1(list("NAO"), list("NAA")))
+    assert challenge_f1(list("NAO"), list("NAA"), classes=("N", "N", "A", "O")) == pytest.approx(
+        5 / 9)
+
+
+@pytest.mark.parametrize("y", [np.zeros((2, 2, 2)), np.int64(1)])
+def test_auroc_refuses_y_true_of_more_or_fewer_dimensions(y):
+    # 3-D labels gave a number; a scalar, numpy's AxisError.
+    with pytest.raises(ValueError, match=r"y_true must be 1-D \(n,\) or 2-D \(n, n_classes\); "
+                                         r"got [03]-D"):
+        macro_auroc(y, np.random.default_rng(0).random((2, 2, 2)))
