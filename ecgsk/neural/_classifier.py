@@ -687,9 +687,13 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         bad = [op for op in ops if not callable(op)]
         if bad or not ops:
             raise ValueError(
-                "augment must be None, an object with augment_batch(x, generator) "
-                "(e.g. ecgsk.preprocessing.Augmenter), a callable op(x, generator) "
+                "augment must be None, an object with augment_batch(x, generator=...) "
+                "(e.g. ecgsk.preprocessing.Augmenter), a callable op(x, generator=...) "
                 f"or a list of them; got {aug!r}.")
+        for i, op in enumerate(ops):
+            if isinstance(op, type):  # [RandomScale]: a TypeError inside the first batch
+                raise ValueError(f"augment[{i}] must be an instance, such as "
+                                 f"{op.__name__}(), not the class {op.__name__}.")
 
     def _uses_validation(self):
         ts = self.train_split

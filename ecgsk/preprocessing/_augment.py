@@ -426,6 +426,9 @@ class Augmenter(_SignalTransformer):
             )
         operations = list(self.operations)
         for i, op in enumerate(operations):
+            if isinstance(op, type):  # [RandomScale]: "unexpected keyword argument 'generator'"
+                raise ValueError(f"operations[{i}] must be an instance, such as "
+                                 f"{op.__name__}(), not the class {op.__name__}.")
             if not callable(op):
                 raise ValueError(
                     f"operations[{i}] must be callable as op(x, generator=...), got {op!r}."

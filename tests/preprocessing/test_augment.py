@@ -290,6 +290,8 @@ def test_clone_and_pickle_augmenter(rng):
     ("noise", "operations must be a list"),
     ([AddGaussianNoise(), 3], r"operations\[1\] must be callable"),
     ([RandomShift(max_shift=2)], "max_shift"),
+    ([AddGaussianNoise(), RandomShift], r"operations\[1\] must be an instance, such as "
+                                        r"RandomShift\(\), not the class RandomShift"),
 ])
 def test_bad_operations(operations, match):
     with pytest.raises(ValueError, match=match):
