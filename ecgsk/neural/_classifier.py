@@ -1280,12 +1280,26 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         :class:`~sklearn.exceptions.NotFittedError` until the next ``fit``)
         instead of predicting with untrained weights.
 
+        ``augment__<name>`` sets a parameter of ``augment`` (an
+        :class:`~ecgsk.preprocessing.Augmenter`, say), as sklearn sets a
+        nested estimator's, after ``augment`` itself when both are given.
+
         Returns
         -------
         self : ECGNetClassifier
         """
+        # skorch would store augment__x as an attribute of its own, which the next fit
+        # refuses as an unknown argument; get_params(deep=True) lists them as sklearn does.
+        nested = {key.split("__", 1)[1]: params.pop(key)
+                  for key in [k for k in params if k.startswith("augment__")]}
         fitted, before = self.__sklearn_is_fitted__(), getattr(self, "module_", None)
         super().set_params(**params)
+        if nested:
+            if not hasattr(self.augment, "set_params"):
+                raise ValueError(
+                    f"augment__{next(iter(nested))} is set, but augment={self.augment!r} has "
+                    "no set_params: set augment itself.")
+            self.augment.set_params(**nested)
         if fitted and getattr(self, "module_", None) is not before:
             self._forget_fit()
         if getattr(self, "initialized_", False) and _CALLBACK_PARAMS & set(params):

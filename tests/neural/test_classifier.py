@@ -1141,6 +1141,34 @@ def test_clone_of_fitted_net_is_unfitted_with_same_params():
     assert cloned.module__hidden == 4
 
 
+def test_augment_parameters_are_set_as_nested_estimator_parameters():
+    # skorch stored augment__operations as an attribute of the net: the Augmenter kept
+    # its operations, get_params reported the new ones, and every later fit (of a clone
+    # too, so GridSearchCV and seed_ensemble) raised "unexpected argument(s)".
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    from ecgsk.ensemble import seed_ensemble
+    from ecgsk.preprocessing import AddGaussianNoise
+
+    X, y = make_signals(40)
+    net = fast(max_epochs=1, augment=Augmenter([AddGaussianNoise(p=1.0, std=5.0)]))
+    assert net.set_params(augment__operations=[], augment__random_state=3) is net
+    assert net.augment.operations == [] and net.augment.random_state == 3
+    assert net.get_params()["augment__operations"] == []
+    assert "augment__operations" not in vars(net)
+    net.fit(X, y)
+    clone(net).fit(X, y)
+    noise = AddGaussianNoise(p=1.0, std=0.1)
+    search = GridSearchCV(make_pipeline(net), {"ecgnetclassifier__augment__operations":
+                                               [[], [noise]]}, cv=2).fit(X, y)
+    assert search.best_estimator_[-1].augment.operations in ([], [noise])
+    seed_ensemble(make_pipeline(net), seeds=(0, 1)).fit(X, y)  # net__augment__random_state
+    with pytest.raises(ValueError, match=r"augment__p is set, but augment=None has no "
+                                         r"set_params: set augment itself"):
+        fast(max_epochs=1).set_params(augment__p=0.5)
+
+
 def test_amp_on_cpu_runs_in_bfloat16():
     dtypes = []
 
