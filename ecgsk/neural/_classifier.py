@@ -38,7 +38,7 @@ from skorch.dataset import ValidSplit, unpack_data
 from skorch.utils import TeeGenerator, to_numpy, to_tensor
 from torch import nn
 
-from .._validation import check_seed, check_signals
+from .._validation import check_seed, check_signal_input
 from ._callbacks import (
     DecodedTargets,
     FiniteLoss,
@@ -722,7 +722,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             raise TypeError(
                 f"{type(self).__name__} does not accept sparse input X; pass a dense "
                 "array of shape (n_records, n_leads, n_samples).")
-        X = check_signals(X)
+        X = check_signal_input(X)
         if self.crop_length is not None and X.shape[2] < self.crop_length:
             raise ValueError(
                 f"X has {X.shape[2]} samples per record, fewer than crop_length="

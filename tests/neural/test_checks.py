@@ -40,13 +40,6 @@ EXPECTED_FAILED_CHECKS = {
     "check_n_features_in_after_fitting": (
         "no n_features_in_ (see check_n_features_in); a wrong number of leads or "
         "samples raises a ValueError worded in leads and samples"),
-    "check_dtype_object": (
-        "ecgsk._validation.check_signals raises ValueError, not TypeError, for "
-        "non-numeric objects in X"),
-    "check_estimators_empty_data_messages": (
-        "check_signals words the error for 0 samples per record in its own terms"),
-    "check_fit2d_predict1d": (
-        "check_signals words the error for 1-D X in its own terms (no 'Reshape your data')"),
 }
 
 
