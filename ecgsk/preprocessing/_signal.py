@@ -138,6 +138,20 @@ def _check_real(value, name, *, low=None, high=None, low_inclusive=False):
     return float(value)
 
 
+def _check_low_edge(value, name, fs):
+    """Refuse a low cutoff so far below Nyquist that the filter's start-up state is singular.
+
+    Below a millionth of the Nyquist frequency, :func:`scipy.signal.sosfiltfilt`
+    raised numpy's LinAlgError ("Singular matrix") or started from wrong states.
+    """
+    floor = 1e-6 * fs / 2
+    if value < floor:
+        raise ValueError(
+            f"{name}={value!r} Hz is too low for sampling_rate={fs:g} Hz: a Butterworth "
+            f"filter below {floor:.3g} Hz (a millionth of the Nyquist frequency) is "
+            "numerically singular; raise it, or leave the filter out.")
+
+
 def _sosfiltfilt(sos, X):
     """Zero-phase ``sosfiltfilt`` along time, safe for very short records.
 
@@ -328,7 +342,7 @@ class BaselineRemoval(_SignalTransformer):
         Widths in seconds of the two median filters (``method="median"``
         only). The first (200 ms) removes the QRS complex and P waves, the
         second (600 ms) the T waves. Each is rounded to an odd number of
-        samples.
+        samples, at least 3.
 
     Attributes
     ----------
@@ -371,7 +385,8 @@ class BaselineRemoval(_SignalTransformer):
         self.sos_ = None
         self.window_samples_ = None
         if self.method == "highpass":
-            _check_real(self.cutoff, "cutoff", low=0, high=fs / 2)
+            _check_low_edge(_check_real(self.cutoff, "cutoff", low=0, high=fs / 2), "cutoff",
+                            fs)
             self.sos_ = signal.butter(2, self.cutoff, btype="highpass", fs=fs,
                                       output="sos")
         else:
@@ -386,6 +401,11 @@ class BaselineRemoval(_SignalTransformer):
             self.window_samples_ = tuple(
                 int(max(1, round(w * fs))) // 2 * 2 + 1 for w in window
             )
+            if min(self.window_samples_) < 3:  # a median of 1 sample is the signal: all 0
+                raise ValueError(
+                    f"window={tuple(float(w) for w in window)!r} s is shorter than 3 samples "
+                    f"at sampling_rate={fs:g} Hz: the baseline would be the signal itself, "
+                    "and the output all zeros; widen it (the default is (0.2, 0.6)).")
 
     def _transform(self, X):
         if self.method == "highpass":
@@ -458,6 +478,7 @@ class BandpassFilter(_SignalTransformer):
             )
         if low >= high:
             raise ValueError(f"low={self.low!r} must be below high={self.high!r}.")
+        _check_low_edge(low, "low", fs)
         self.sos_ = signal.butter(self.order, [low, high], btype="bandpass",
                                   fs=fs, output="sos")
 

@@ -213,6 +213,12 @@ def test_baseline_removal_window_and_filter_attributes():
     ({"sampling_rate": 100, "method": "median", "window": 0.2}, "window"),
     ({"sampling_rate": 100, "method": "median", "window": (0.2, -1)}, "window"),
     ({"sampling_rate": 100, "method": "median", "window": np.ones((2, 2))}, "window"),
+    # Medians of 1 sample: the output was all zeros; a cutoff this low, numpy's LinAlgError.
+    ({"sampling_rate": 500, "method": "median", "window": (0.001, 0.6)},
+     r"window=\(0\.001, 0\.6\) s is shorter than 3 samples at sampling_rate=500 Hz"),
+    ({"sampling_rate": 500, "cutoff": 1e-7},
+     r"cutoff=1e-07 Hz is too low for sampling_rate=500 Hz: a Butterworth filter below "
+     r"0\.00025 Hz"),
 ])
 def test_baseline_removal_bad_params(params, match):
     with pytest.raises(ValueError, match=match):
@@ -266,6 +272,7 @@ def test_bandpass_matches_scipy_and_handles_short_records():
     ({"sampling_rate": 100, "low": 30, "high": 20}, "low"),
     ({"sampling_rate": 100, "low": 0}, "low"),
     ({"sampling_rate": 100, "order": 0}, "order"),
+    ({"sampling_rate": 500, "low": 1e-7}, r"low=1e-07 Hz is too low for sampling_rate=500 Hz"),
 ])
 def test_bandpass_bad_params(params, match):
     with pytest.raises(ValueError, match=match):
