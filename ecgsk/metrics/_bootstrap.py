@@ -7,6 +7,8 @@ import warnings
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .._validation import check_seed
+
 __all__ = ["bootstrap_ci", "paired_bootstrap"]
 
 
@@ -42,8 +44,24 @@ def _resamples(y_true, n_boot, random_state):
             yield idx
 
 
-def _check_options(n_boot, confidence):
-    """``n_boot`` a non-negative integer, ``confidence`` a number in (0, 1), named if not."""
+def _check_records(**arrays):
+    """The arrays as numpy arrays of one number of records (at least 1-D), named if not."""
+    arrays = {name: np.asarray(a) for name, a in arrays.items()}
+    for name, a in arrays.items():
+        if a.ndim == 0:  # len() of an unsized object
+            raise ValueError(f"{name} must be an array of records, got the scalar {a!r}.")
+    lengths = [len(a) for a in arrays.values()]
+    if len(set(lengths)) > 1:
+        *first, last = arrays
+        raise ValueError(f"{', '.join(first)} and {last} must have the same number of "
+                         f"records; got {', '.join(map(str, lengths[:-1]))} and "
+                         f"{lengths[-1]}.")
+    return arrays.values()
+
+
+def _check_options(n_boot, confidence, random_state):
+    """``n_boot`` a non-negative integer, ``confidence`` in (0, 1), a seed; named if not."""
+    check_seed(random_state)  # numpy's "Seed must be between 0 and 2**32 - 1" names nothing
     if isinstance(n_boot, (bool, np.bool_)) or not isinstance(n_boot, numbers.Integral) \
             or n_boot < 0:
         raise ValueError(f"n_boot must be a non-negative integer (resamples to draw), got "
@@ -130,10 +148,8 @@ def bootstrap_ci(metric, y_true, y_score, *, n_boot=1000, confidence=0.95, rando
     >>> point, low, high
     (1.0, 1.0, 1.0)
     """
-    y_true, y_score = np.asarray(y_true), np.asarray(y_score)
-    if len(y_true) != len(y_score):
-        raise ValueError(f"y_true has {len(y_true)} records but y_score has {len(y_score)}.")
-    _check_options(n_boot, confidence)
+    y_true, y_score = _check_records(y_true=y_true, y_score=y_score)
+    _check_options(n_boot, confidence, random_state)
     with _each_warning_once():
         point = float(metric(y_true, y_score))
         stats = np.array([_safe(metric, y_true[i], y_score[i])
@@ -205,10 +221,8 @@ def paired_bootstrap(metric, y_true, score_a, score_b, *, n_boot=1000, confidenc
     >>> round(result["diff"], 3), round(result["p_value"], 3)
     (0.2, 0.01)
     """
-    y_true, score_a, score_b = map(np.asarray, (y_true, score_a, score_b))
-    if not len(y_true) == len(score_a) == len(score_b):
-        raise ValueError("y_true, score_a and score_b must have the same number of records.")
-    _check_options(n_boot, confidence)
+    y_true, score_a, score_b = _check_records(y_true=y_true, score_a=score_a, score_b=score_b)
+    _check_options(n_boot, confidence, random_state)
     diffs = []
     with _each_warning_once():
         diff = float(metric(y_true, score_a) - metric(y_true, score_b))

@@ -420,3 +420,24 @@ def test_auroc_refuses_y_true_of_more_or_fewer_dimensions(y):
     with pytest.raises(ValueError, match=r"y_true must be 1-D \(n,\) or 2-D \(n, n_classes\); "
                                          r"got [03]-D"):
         macro_auroc(y, np.random.default_rng(0).random((2, 2, 2)))
+
+
+def test_bootstrap_names_a_bad_seed_or_records():
+    # numpy's "Seed must be between 0 and 2**32 - 1" named no parameter; a scalar gave
+    # "len() of unsized object".
+    y = np.array([0, 1] * 10)
+    for run in (lambda **kw: bootstrap_ci(accuracy_score, y, y, n_boot=5, **kw),
+                lambda **kw: paired_bootstrap(accuracy_score, y, y, y, n_boot=5, **kw)):
+        with pytest.raises(ValueError, match=r"random_state must be None, an int in "
+                                             r"\[0, 2\*\*32 - 1\] or a numpy RandomState, "
+                                             r"got -1"):
+            run(random_state=-1)
+        with pytest.raises(ValueError, match=r"random_state must be None, an int or a numpy "
+                                             r"RandomState, got 'a'"):
+            run(random_state="a")
+    with pytest.raises(ValueError, match=r"y_score must be an array of records, got the "
+                                         r"scalar array\(1\)"):
+        bootstrap_ci(accuracy_score, y, 1)
+    with pytest.raises(ValueError, match=r"y_true, score_a and score_b must have the same "
+                                         r"number of records; got 20, 20 and 19"):
+        paired_bootstrap(accuracy_score, y, y, y[1:])
