@@ -25,6 +25,7 @@ from sklearn.pipeline import Pipeline as SkPipeline
 from sklearn.preprocessing import StandardScaler
 
 from .._proba import label_columns
+from .._validation import check_seed
 from ..features import (
     BeatFeatures,
     BeatTemplate,
@@ -53,9 +54,8 @@ SAMPLERS = ("under", "over", "smote")
 def _check_random_state(random_state):
     if random_state is None or isinstance(random_state, np.random.RandomState):
         return random_state
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        return int(random_state)
-    raise ValueError(f"random_state must be None, an int or a RandomState, got {random_state!r}.")
+    check_seed(random_state)  # an int in [0, 2**32 - 1]: sklearn's estimators refuse others
+    return int(random_state)
 
 
 def _check_class_weight(class_weight, multilabel=False):
@@ -65,8 +65,15 @@ def _check_class_weight(class_weight, multilabel=False):
             f"class_weight={class_weight!r}: with multilabel=True each label's classifier "
             "is binary, so a dict weighs its targets 0 and 1 ({0: w, 1: w}); or pass "
             "'balanced' or None.")
-    if (class_weight is None or isinstance(class_weight, dict)
-            or (isinstance(class_weight, str) and class_weight == "balanced")):
+    if isinstance(class_weight, dict):
+        bad = {label: w for label, w in class_weight.items()
+               if isinstance(w, bool) or not isinstance(w, numbers.Real)
+               or not np.isfinite(w) or w <= 0}
+        if bad:  # a weight of 0 or less: ZeroDivisionError inside LogisticRegression
+            raise ValueError(f"class_weight must weigh each label by a positive number, got "
+                             f"{bad!r}.")
+        return class_weight
+    if class_weight is None or (isinstance(class_weight, str) and class_weight == "balanced"):
         return class_weight
     raise ValueError(
         f"class_weight must be None, 'balanced' or a dict {{label: weight}}, got {class_weight!r}."
@@ -381,10 +388,10 @@ def make_randomconv_ridge(n_kernels=10_000, *, random_state=None, n_jobs=1,
     random_state = _check_random_state(random_state)
     class_weight = _check_class_weight(class_weight)
     try:
-        grid = np.asarray(alphas, dtype=float).ravel()
+        grid = np.asarray(alphas, dtype=float)
     except (TypeError, ValueError):
         grid = np.array([np.nan])
-    if not grid.size or not np.all(np.isfinite(grid) & (grid > 0)):
+    if grid.ndim > 1 or not grid.size or not np.all(np.isfinite(grid) & (grid > 0)):
         raise ValueError(f"alphas must be a non-empty sequence of positive numbers (the ridge "
                          f"penalties to choose from), got {alphas!r}.")
     return Pipeline([

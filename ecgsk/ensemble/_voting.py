@@ -5,7 +5,7 @@ import sys
 from collections.abc import Iterable
 
 import numpy as np
-from sklearn.base import ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils import _safe_indexing, get_tags
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.multiclass import type_of_target
@@ -319,8 +319,10 @@ def seed_ensemble(estimator, seeds=(0, 1, 2), *, seed_params=None, weights=None)
     seeds = list(seeds)
     integers = all(isinstance(s, numbers.Integral) and not isinstance(s, (bool, np.bool_))
                    for s in seeds)
-    if not seeds or not integers or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct integers, at least one; got {seeds!r}.")
+    if not seeds or not integers or len(set(seeds)) != len(seeds) \
+            or not all(0 <= s < 2 ** 32 for s in seeds):  # numpy's seeds (fit named none)
+        raise ValueError(f"seeds must be distinct integers in [0, 2**32 - 1], at least one; "
+                         f"got {seeds!r}.")
     if isinstance(seed_params, str):
         seed_params = [seed_params]  # one name, not its letters
     names = _seed_param_names(estimator) if seed_params is None else list(seed_params)
@@ -373,7 +375,15 @@ def late_fusion(networks=(), features=None, *, feature_weight=1.0, prefix="net",
     >>> [name for name, _ in ens.estimators], ens.weights
     (['net0', 'net1', 'ridge', 'features'], [0.5, 0.5, 1.0, 2.0])
     """
+    for name, value in (("networks", networks), ("others", others)):
+        if isinstance(value, (str, bytes, BaseEstimator)) or not isinstance(value, Iterable):
+            raise ValueError(f"{name} must be a list of estimators, got {value!r}; e.g. "
+                             f"{name}=[est] for one.")
     networks, others = list(networks), list(others)
+    bad = [o for o in others if not (isinstance(o, tuple) and len(o) == 2
+                                     and isinstance(o[0], str))]
+    if bad:  # an estimator alone: SoftVotingEnsemble raised only at fit
+        raise ValueError(f"others must hold (name, estimator) pairs, got {bad[0]!r}.")
     if not networks and not others and features is None:
         raise ValueError("late_fusion needs networks, other members, features or several.")
     estimators = [(f"{prefix}{k}", net) for k, net in enumerate(networks)] + others

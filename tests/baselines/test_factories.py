@@ -327,6 +327,12 @@ def test_predict_scores_multiclass_has_one_column_per_class():
      r"binary, so a dict weighs its targets 0 and 1"),
     ({"classifier": LogisticRegression(class_weight={"N": 1}), "multilabel": True,
       "sampling_rate": 100}, r"class_weight=\{'N': 1\}: with multilabel=True"),
+    # ZeroDivisionError inside LogisticRegression at fit; sklearn's own message at fit.
+    ({"class_weight": {0: -1, 1: 2}, "sampling_rate": 100},
+     r"class_weight must weigh each label by a positive number, got \{0: -1\}"),
+    ({"random_state": -1, "sampling_rate": 100},
+     r"random_state must be None, an int in \[0, 2\*\*32 - 1\] or a numpy RandomState, "
+     r"got -1"),
 ])
 def test_bad_arguments_raise_naming_the_argument(params, match):
     with pytest.raises(ValueError, match=match):
@@ -353,7 +359,8 @@ def test_randomconv_ridge_bad_arguments():
         make_randomconv_ridge(class_weight=np.array([1.0, 2.0]))
     with pytest.raises(ValueError, match="n_kernels"):
         make_randomconv_ridge(n_kernels=10).fit(np.zeros((4, 100)), [0, 1, 0, 1])
-    for alphas in ([], [0.1, 0.0], [1.0, np.nan], "large", None):  # [] used to fail in sklearn
+    # [] used to fail in sklearn; [[1, 2]] passed the check and failed in sklearn at fit.
+    for alphas in ([], [0.1, 0.0], [1.0, np.nan], "large", None, [[1.0, 2.0]]):
         with pytest.raises(ValueError, match="alphas must be a non-empty sequence of positive "
                                              "numbers"):
             make_randomconv_ridge(alphas=alphas)

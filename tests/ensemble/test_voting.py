@@ -1,6 +1,7 @@
 """SoftVotingEnsemble and seed_ensemble: probability averaging for every target type."""
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -150,9 +151,11 @@ def test_seed_ensemble_errors():
         with pytest.raises(ValueError, match=r"seeds must be a sequence of distinct integers, "
                                              r"got .*; e.g. seeds=\(0, 1, 2\)"):
             seed_ensemble(LogisticRegression(), seeds=seeds)
-    with pytest.raises(ValueError, match=r"seeds must be distinct integers, at least one; got "
-                                         r"\[True, False\]"):
-        seed_ensemble(LogisticRegression(), seeds=[True, False])
+    for seeds in ([True, False], [-1, 2]):  # -1: numpy's seed error at fit, naming nothing
+        with pytest.raises(ValueError, match=r"seeds must be distinct integers in "
+                                             r"\[0, 2\*\*32 - 1\], at least one; got "
+                                             + re.escape(repr(seeds))):
+            seed_ensemble(LogisticRegression(), seeds=seeds)
     # One parameter named as a string: that parameter, not its letters.
     ens = seed_ensemble(LogisticRegression(), seeds=[3, 4], seed_params="random_state")
     assert [e.random_state for _, e in ens.estimators] == [3, 4]
@@ -184,6 +187,14 @@ def test_late_fusion_names_and_weights(rng):
     assert alone.weights == pytest.approx([1.0, 3.0])
     with pytest.raises(ValueError, match="networks, other members, features"):
         late_fusion([], None)
+    # One estimator for the list: "object is not iterable"; a bare member in others was
+    # refused only at fit.
+    with pytest.raises(ValueError, match=r"networks must be a list of estimators, got "
+                                         r"LogisticRegression\(\); e\.g\. networks=\[est\]"):
+        late_fusion(LogisticRegression(), DecisionTreeClassifier())
+    with pytest.raises(ValueError, match=r"others must hold \(name, estimator\) pairs, got "
+                                         r"LogisticRegression\(\)"):
+        late_fusion([LogisticRegression()], others=[LogisticRegression()])
     for weight in ("x", None, 0, -1.0, True):  # "x" and None were float()'s errors
         with pytest.raises(ValueError, match=f"feature_weight must be a positive number, got "
                                              f"{weight!r}"):
