@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.utils import _safe_indexing, get_tags
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import _num_samples, check_is_fitted
+from sklearn.utils.validation import _check_method_params, _num_samples, check_is_fitted
 
 from .._proba import label_columns
 from .._validation import fitting_anew
@@ -188,7 +188,10 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
         y : array-like of shape (n_records,) or (n_records, n_labels)
             Labels, or a 0/1 indicator matrix for multi-label targets.
         **fit_params : dict
-            Passed to every member's ``fit``.
+            Passed to every member's ``fit``; a member fitted on the records
+            that :func:`ecgsk.neural.set_validation` leaves for training gets
+            the per-record ones (arrays of one value per record, such as
+            ``sample_weight``) for those records.
 
         Returns
         -------
@@ -208,7 +211,9 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
                         raise ValueError(f"the validation mask of set_validation marks {len(mask)} "
                                          f"records but fit got {_num_samples(X)}.")
                     keep = np.flatnonzero(~mask)
-                    member.fit(_safe_indexing(X, keep), _safe_indexing(y, keep), **fit_params)
+                    # Per-record fit parameters (sample_weight, groups) follow the records.
+                    member.fit(_safe_indexing(X, keep), _safe_indexing(y, keep),
+                               **_check_method_params(X, fit_params, keep))
                 else:
                     member.fit(X, y, **fit_params)
                 self.estimators_.append(member)

@@ -98,3 +98,25 @@ def test_wrong_length_mask_fails_clearly_at_fit(data):
     set_validation(net, np.array([True] + [False] * 9))
     with pytest.raises(ValueError, match="marks 10 records but fit got 40"):
         net.fit(X, y)
+
+
+def test_members_fitted_on_the_training_records_get_their_per_record_fit_params(data):
+    # The member without a network got groups of all 40 records with 30 records to fit.
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    class Recorder(ClassifierMixin, BaseEstimator):
+        def fit(self, X, y, groups=None):
+            self.classes_, self.groups_, self.n_ = np.unique(y), groups, len(X)
+            return self
+
+        def predict_proba(self, X):
+            return np.full((len(X), len(self.classes_)), 1 / len(self.classes_))
+
+    X, y, is_valid = data
+    groups = np.arange(40) // 2
+    ens = SoftVotingEnsemble([("net", _net()), ("other", Recorder())])
+    set_validation(ens, is_valid)
+    ens.fit(X, y, groups=groups)
+    other = ens.named_estimators_["other"]
+    assert other.n_ == 30
+    np.testing.assert_array_equal(other.groups_, groups[~is_valid])
