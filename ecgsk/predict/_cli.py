@@ -127,6 +127,10 @@ def main(argv=None):
         print(format_prediction(result, show_rejected=False), end="")
     for rej in result.rejected:
         print(f"rejected {rej['path']}: {rej['reason']}", file=sys.stderr)
+    if not result.records:  # nothing to write: an earlier --output file is left as it is
+        print("error: no record could be predicted"
+              + (f"; {args.output} is not written." if args.output else "."), file=sys.stderr)
+        return 2
     try:
         if args.output:
             result.write(args.output)
@@ -143,7 +147,4 @@ def main(argv=None):
         if not args.quiet:
             print(f"wrote the serving input of {len(result.signals)} records to "
                   f"{args.serving_input}")
-    if not result.records:
-        print("error: no record could be predicted.", file=sys.stderr)
-        return 2
     return 1 if result.rejected else 0

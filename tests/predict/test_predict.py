@@ -392,6 +392,16 @@ def test_when_no_record_can_be_read_each_gets_its_own_reason(trained, tmp_path, 
     nan = reasons[f"rejected {folder / 'b_nan'}"]
     assert "invalid (NaN) samples" in nan and "a_truncated" not in nan  # its own reason
     assert lines[-1] == "error: no record could be predicted."
+    # An earlier output is kept: it was overwritten by a header-only file, "wrote 0".
+    out = tmp_path / "predictions.csv"
+    out.write_text("record,label\nearlier,NORM\n")
+    assert main([trained["model_uri"], str(folder), "--output", str(out),
+                 "--tracking-uri", trained["uri"]]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines()[-1] == (f"error: no record could be predicted; {out} is "
+                                             "not written.")
+    assert "wrote" not in captured.out
+    assert out.read_text() == "record,label\nearlier,NORM\n"
 
 
 def test_bad_requests_exit_2_with_a_message(trained, tmp_path, capsys):
