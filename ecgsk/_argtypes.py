@@ -4,7 +4,7 @@ import argparse
 import os
 
 __all__ = ["nonneg_int", "positive_int", "n_jobs_int", "positive_seconds", "seed_int",
-           "nonblank", "folder"]
+           "nonblank", "file_path", "folder"]
 
 
 def _int_at_least(text, minimum, kind):
@@ -59,6 +59,13 @@ def nonblank(text):
     """A non-blank name (an MLflow experiment, say), or an ``argparse.ArgumentTypeError``."""
     if not text.strip():
         raise argparse.ArgumentTypeError("expected a name, got an empty one")
+    return text
+
+
+def file_path(text):
+    """A file's path, not blank (``--output ""`` wrote nothing and said nothing)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a file, got an empty path")
     return text
 
 

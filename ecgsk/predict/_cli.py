@@ -3,6 +3,9 @@
 import argparse
 import os
 import sys
+import tempfile
+
+from .._argtypes import file_path
 
 __all__ = ["build_parser", "main"]
 
@@ -44,7 +47,7 @@ def build_parser():
                              "models:/MODEL_ID) or a local model folder")
     parser.add_argument("records", nargs="+", metavar="RECORD_OR_FOLDER",
                         help="WFDB record paths (with or without .hea) or folders of records")
-    parser.add_argument("--output", "-o", metavar="FILE",
+    parser.add_argument("--output", "-o", metavar="FILE", type=file_path,
                         help="also write the predictions: .csv (one row per record) or .json")
     parser.add_argument("--tracking-uri", metavar="URI",
                         help="store of runs:/ and models:/ URIs (default: "
@@ -57,7 +60,7 @@ def build_parser():
                         help="reject records shorter than this fraction of the model's input, "
                              "which would be mostly zero padding (default: 0.25; 0 accepts "
                              "any length)")
-    parser.add_argument("--serving-input", metavar="FILE",
+    parser.add_argument("--serving-input", metavar="FILE", type=file_path,
                         help="also write the signals as read, in the JSON body that "
                              "`mlflow models serve` takes ({\"inputs\": [...]})")
     parser.add_argument("--quiet", "-q", action="store_true",
@@ -109,6 +112,13 @@ def main(argv=None):
             print(f"error: {option} {path}: the folder {Path(path).parent} does not exist",
                   file=sys.stderr)
             return 2
+        if path:  # found out before the predictions, not after them
+            try:
+                tempfile.TemporaryFile(dir=Path(path).resolve().parent).close()
+            except OSError as exc:  # a read-only folder or file system, a full disk
+                print(f"error: {option} {path}: cannot write in the folder "
+                      f"{Path(path).parent}: {exc.strerror or exc}", file=sys.stderr)
+                return 2
     try:
         # The readers' warnings (records a folder's RECORDS lists but lacks) as notes.
         with warnings_as_notes(quiet=args.quiet):

@@ -431,6 +431,32 @@ def test_bad_requests_exit_2_with_a_message(trained, tmp_path, capsys):
         main([trained["model_uri"], str(trained["record"]), "--threshold", "1.5"])
     assert exc.value.code == 2
     assert "--threshold" in capsys.readouterr().err
+    for option in ("--output", "--serving-input"):  # "" wrote nothing, said nothing, exit 0
+        with pytest.raises(SystemExit) as exc:
+            main([trained["model_uri"], str(trained["record"]), option, " "])
+        assert exc.value.code == 2
+        assert f"argument {option}{'/-o' if option == '--output' else ''}: expected a file, " \
+               "got an empty path" in capsys.readouterr().err
+
+
+def test_an_output_folder_that_cannot_be_written_is_refused_before_predicting(
+        trained, tmp_path, capsys, monkeypatch):
+    # It was found out after the predictions were made and printed; exit 2 says none were.
+    import errno
+    import tempfile
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
+    for option in ("--output", "--serving-input"):
+        out = tmp_path / "out.json"
+        assert main([trained["model_uri"], str(trained["record"]), option, str(out),
+                     "--tracking-uri", trained["uri"]]) == 2
+        captured = capsys.readouterr()
+        assert captured.err == (f"error: {option} {out}: cannot write in the folder "
+                                f"{tmp_path}: Read-only file system\n")
+        assert captured.out == "" and not out.exists()
 
 
 class _Failing:
