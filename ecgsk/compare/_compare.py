@@ -235,6 +235,8 @@ def _resolve_pipelines(pipelines, dataset, task):
     for item in pipelines:
         module = load_pipeline_module(item)
         name = module.__ecgsk_name__
+        if name in modules and modules[name].__ecgsk_path__ == module.__ecgsk_path__:
+            raise CompareError(f"pipeline {name!r} is named twice; name each pipeline once.")
         if name in modules:
             raise CompareError(f"two pipelines are named {name!r} ({modules[name].__ecgsk_path__} "
                                f"and {module.__ecgsk_path__}); rename one file.")

@@ -534,6 +534,9 @@ def test_no_cv_single_pipeline_cinc(tmp_path, quiet_args, tracking_uri, cinc_roo
 
 @pytest.mark.parametrize("change, message", [
     ({"--pipelines": ["nope_pipeline"]}, "unknown pipeline 'nope_pipeline'"),
+    # One file named twice was "two pipelines are named ... rename one file".
+    ({"--pipelines": "TWICE"}, "pipeline 'stats_lr' is named twice; name each pipeline once"),
+    ({"--pipelines": "TWO_FILES"}, "two pipelines are named 'stats_lr' ("),
     ({"--set": "flat_lr.lr=0.1"}, "pipeline 'flat_lr': make_pipeline has no parameter 'lr'; "
                                   "it accepts: C, step"),
     ({"--set": "other.C=1"}, "'other' is not among"),
@@ -553,6 +556,13 @@ def test_bad_requests_fail_before_any_work(change, message, pipeline_files, ptbx
     args = {"--pipelines": [str(pipeline_files["stats_lr"]), str(pipeline_files["flat_lr"])],
             "--dataset": "ptbxl", "--task": "superdiagnostic", "--data": str(ptbxl_root)}
     args.update(change)
+    if args["--pipelines"] == "TWICE":
+        args["--pipelines"] = [str(pipeline_files["stats_lr"])] * 2
+    if args["--pipelines"] == "TWO_FILES":
+        (tmp_path / "copy").mkdir()
+        copy = tmp_path / "copy" / "stats_lr.py"
+        copy.write_text(pipeline_files["stats_lr"].read_text())
+        args["--pipelines"] = [str(pipeline_files["stats_lr"]), str(copy)]
     if args.get("--test-data") == "DATA":
         args["--test-data"] = str(ptbxl_root)
     if args["--data"] == "EMPTY":
