@@ -121,7 +121,8 @@ def _prune(root, args, out):
     counts = [f"{k} {sum(f.kind == k for f in removed):,}" for k in KINDS if k in args.kind]
     files = "file" if len(removed) == 1 else "files"
     print(f"{verb} {len(removed):,} {files} ({human_bytes(sum(f.size for f in removed))}) "
-          f"not used for {args.older_than:g} days: {', '.join(counts)} (in {root}).", file=out)
+          f"not used for {args.older_than:g} day{'' if args.older_than == 1 else 's'}: "
+          f"{', '.join(counts)} (in {root}).", file=out)
 
 
 def main(argv=None, out=None):

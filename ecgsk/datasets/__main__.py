@@ -43,6 +43,7 @@ def _build_parser():
                     help=f"base URL of a PhysioNet mirror (default: ${MIRROR_ENV}, "
                          "else https://physionet.org/)")
     dl.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    dl.set_defaults(usage=dl)  # its usage errors show its usage, not the top level's
     return parser
 
 
@@ -73,9 +74,9 @@ def main(argv=None):
     try:  # usage errors before anything is fetched
         check_records(records)
     except ValueError as exc:
-        parser.error(f"--records: {exc}")
+        args.usage.error(f"--records: {exc}")
     if Path(args.root).expanduser().is_file():
-        parser.error(f"ROOT {args.root} is a file; give the folder to download into.")
+        args.usage.error(f"ROOT {args.root} is a file; give the folder to download into.")
     try:
         with warnings_as_notes():  # fewer records listed than --records asks for
             paths = download(args.name, args.root, records=records,

@@ -87,6 +87,8 @@ def test_prune_by_kind(cache):
     assert f"removed final fit {files['final fit']}" in out
     assert "removed 1 file (42.0 MB) not used for 0 days: final fits 1 (in" in out
     assert [name for name, path in files.items() if not path.exists()] == ["final fit"]
+    out = _run("prune", "--older-than", "1", "--kind", "final fits", "--cache-dir", str(root))
+    assert "removed 0 files (0 B) not used for 1 day: final fits 0 (in" in out  # not "1 days"
 
 
 def test_a_file_that_cannot_be_removed_is_named_and_the_rest_pruned(cache, monkeypatch,

@@ -399,12 +399,18 @@ def test_cli_usage_errors_exit_2_before_any_request(mirror, tmp_path, capsys, re
     with pytest.raises(SystemExit) as exc:
         main(["download", "ptbxl", str(tmp_path / "new"), "--records", records])
     assert exc.value.code == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err
+    # The download command's usage and name, not the top level's "COMMAND ...".
+    assert err.startswith("usage: python -m ecgsk.datasets download ")
+    assert "\npython -m ecgsk.datasets download: error: --records" in err
     (tmp_path / "a_file").write_text("")
     with pytest.raises(SystemExit) as exc:
         main(["download", "ptbxl", str(tmp_path / "a_file")])
     assert exc.value.code == 2
-    assert f"ROOT {tmp_path / 'a_file'} is a file" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"ROOT {tmp_path / 'a_file'} is a file" in err
+    assert err.startswith("usage: python -m ecgsk.datasets download ")
     with pytest.raises(NotADirectoryError, match=r"root must be a folder to download ptbxl "
                                                  r"into; .*a_file is a file"):
         download("ptbxl", tmp_path / "a_file", progress=False)
