@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .._notes import warnings_as_notes
 from .._run import run_command
-from ._download import DATABASES, MIRROR_ENV, check_records, download
+from ._download import DATABASES, MIRROR_ENV, _mirror_base, check_records, download
 
 __all__ = ["main"]
 
@@ -75,6 +75,10 @@ def main(argv=None):
         check_records(records)
     except ValueError as exc:
         args.usage.error(f"--records: {exc}")
+    try:
+        _mirror_base(args.base_url, name="--base-url")
+    except ValueError as exc:
+        args.usage.error(str(exc))
     if Path(args.root).expanduser().is_file():
         args.usage.error(f"ROOT {args.root} is a file; give the folder to download into.")
     try:

@@ -37,6 +37,7 @@ import os
 import shutil
 import socket
 import time
+import urllib.parse
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,17 +131,32 @@ DATABASES = {
 }
 
 
+def _mirror_base(base_url, name="base_url"):
+    """The mirror's base URL ending in "/" (``base_url``, else $ECGSK_PHYSIONET_URL), or None.
+
+    Refused unless http(s): "notaurl" failed each request, naming
+    ``notaurl/files/`` and ``notaurl/content/``.
+    """
+    if base_url is None:
+        base_url, name = os.environ.get(MIRROR_ENV) or None, f"${MIRROR_ENV}"
+    if base_url is None:
+        return None
+    parts = urllib.parse.urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{name} must be the http(s) URL of a PhysioNet mirror, such as "
+                         f"https://physionet.org/, got {base_url!r}.")
+    return base_url.rstrip("/") + "/"
+
+
 @contextlib.contextmanager
-def _physionet_urls(base_url):
-    """Point wfdb at a mirror for the duration of the block, then restore it."""
+def _physionet_urls(base):
+    """Point wfdb at the mirror ``base`` (from :func:`_mirror_base`) for the block, then restore.
+    """
     from wfdb.io import download as wfdb_download
 
-    if base_url is None:
-        base_url = os.environ.get(MIRROR_ENV) or None
-    if base_url is None:
+    if base is None:
         yield
         return
-    base = base_url.rstrip("/") + "/"
     old_index = wfdb_download.config.db_index_url
     old_content = wfdb_download.PN_CONTENT_URL
     wfdb_download.set_db_index_url(base + "files/")
@@ -507,6 +523,7 @@ def download(name, root, *, records=None, progress=True, base_url=None):
     if base_url is not None and not isinstance(base_url, str):
         raise ValueError(f"base_url must be None or a URL string, got {base_url!r}.")
     records = check_records(records)
+    base = _mirror_base(base_url)
     root = Path(root).expanduser().resolve()
     if root.is_file():
         raise NotADirectoryError(f"root must be a folder to download {name} into; {root} is a "
@@ -514,7 +531,7 @@ def download(name, root, *, records=None, progress=True, base_url=None):
     root.mkdir(parents=True, exist_ok=True)
     _refuse_another_dataset(name, root)
     try:
-        with _physionet_urls(base_url):
+        with _physionet_urls(base):
             from wfdb.io import download as wfdb_download
 
             server = wfdb_download.config.db_index_url

@@ -414,6 +414,17 @@ def test_cli_usage_errors_exit_2_before_any_request(mirror, tmp_path, capsys, re
     with pytest.raises(NotADirectoryError, match=r"root must be a folder to download ptbxl "
                                                  r"into; .*a_file is a file"):
         download("ptbxl", tmp_path / "a_file", progress=False)
+    # Not a URL: each request failed, naming notaurl/files/ and notaurl/content/.
+    with pytest.raises(SystemExit) as exc:
+        main(["download", "ptbxl", str(tmp_path / "new"), "--base-url", "notaurl"])
+    assert exc.value.code == 2
+    assert ("download: error: --base-url must be the http(s) URL of a PhysioNet mirror, such "
+            "as https://physionet.org/, got 'notaurl'") in capsys.readouterr().err
+    with pytest.raises(ValueError, match=r"base_url must be the http\(s\) URL of a PhysioNet "
+                                         r"mirror, .*got 'ftp://mirror/'"):
+        download("ptbxl", tmp_path / "new", base_url="ftp://mirror/", progress=False)
+    assert not (tmp_path / "new").exists()
+    assert server.requests == []
     with pytest.raises(ValueError, match="records must be a positive number"):
         download("ptbxl", tmp_path / "new", records=0, progress=False)
     assert server.requests == [] and not (tmp_path / "new").exists()
