@@ -184,7 +184,11 @@ def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0
         - ``"binary"``: 0 = normal (superclass set exactly {NORM}), 1 = abnormal;
           records without a superdiagnostic label are dropped.
         - ``"binary_report"``: 0 = normal, 1 = abnormal from the free-text
-          ``report`` column, matched by ``report_pattern`` (the SE-ECGNet recipe).
+          ``report`` column, matched by ``report_pattern`` (the SE-ECGNet recipe,
+          which names no exact rule). The default pattern reads "otherwise
+          normal ECG" as normal, so a report such as "IRBBB, otherwise normal
+          ECG" is 0 while ``"binary"`` calls its record abnormal; records
+          without a report are dropped and counted.
     sampling_rate : {100, 500}, default=100
         100 reads ``filename_lr``, 500 reads ``filename_hr``. Records whose
         files are absent under ``root`` are dropped and counted.
