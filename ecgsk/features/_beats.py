@@ -309,7 +309,7 @@ class BeatFeatures(_OneLeadBeatFeatures):
     detector : {"gqrs", "xqrs"}, default="gqrs"
         QRS detector of :mod:`wfdb.processing`, as in
         :class:`RhythmFeatures` (XQRS runs on the signal resampled to
-        250 Hz when ``sampling_rate`` is lower).
+        250 Hz when ``sampling_rate`` is lower, to 500 Hz when higher).
     min_beats : int, default=4
         Fewest beats for the features, at least 4.
     n_jobs : int or None, default=1

@@ -305,7 +305,9 @@ class RhythmFeatures(_OneLeadBeatFeatures):
     (``detector="gqrs"``: :func:`~wfdb.processing.gqrs_detect`;
     ``"xqrs"``: :class:`~wfdb.processing.XQRS`, run silently, on the signal
     resampled to 250 Hz when ``sampling_rate`` is lower, because its 0.1 s
-    filter mistakes T waves for beats at 100 Hz). From the RR intervals
+    filter mistakes T waves for beats at 100 Hz, and to 500 Hz when it is
+    higher, where it missed every beat of some records at 1000 Hz; the
+    peaks are given back at ``sampling_rate``). From the RR intervals
     (in seconds):
 
     ============== =========================================================
