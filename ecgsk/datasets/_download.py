@@ -150,8 +150,7 @@ def _mirror_base(base_url, name="base_url"):
 
 @contextlib.contextmanager
 def _physionet_urls(base):
-    """Point wfdb at the mirror ``base`` (from :func:`_mirror_base`) for the block, then restore.
-    """
+    """Point wfdb at the mirror ``base`` (of :func:`_mirror_base`) for the block, then restore."""
     from wfdb.io import download as wfdb_download
 
     if base is None:
@@ -475,8 +474,8 @@ def download(name, root, *, records=None, progress=True, base_url=None):
     progress : bool, default=True
         Show a tqdm progress bar over the records.
     base_url : str, default=None
-        Base URL of a PhysioNet mirror (``https://physionet.org/`` has
-        ``content/`` and ``files/`` below it). Defaults to the environment
+        Base http(s) URL of a PhysioNet mirror (``https://physionet.org/``
+        has ``content/`` and ``files/`` below it). Defaults to the environment
         variable ``ECGSK_PHYSIONET_URL``, else wfdb's current setting
         (PhysioNet itself unless changed with
         :func:`wfdb.io.download.set_db_index_url`).

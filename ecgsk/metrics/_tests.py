@@ -1,5 +1,6 @@
 """Paired significance tests: DeLong for AUROC, McNemar for accuracy."""
 
+import numbers
 import warnings
 
 import numpy as np
@@ -107,6 +108,9 @@ def delong_test(y_true, score_a, score_b):
 
 
 def _numeric(values):
+    """Whether ``values`` are numbers (an object array of ints from pandas too)."""
+    if values.dtype.kind == "O":
+        return all(isinstance(v, numbers.Number) for v in values.ravel())
     return values.dtype.kind in "biuf"
 
 

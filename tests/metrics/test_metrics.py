@@ -404,6 +404,8 @@ def test_mcnemar_refuses_predictions_that_could_never_be_right(pred, message):
     with pytest.raises(ValueError, match=message):
         mcnemar_test(y, pred, y)
     assert mcnemar_test(y, [0.0, 1.0, 0.0, 0.0], y) == {"b": 0, "c": 1, "p_value": 1.0}
+    as_objects = y.astype(object)  # ints as pandas may hold them: numbers all the same
+    assert mcnemar_test(as_objects, [0, 1, 0, 0], y) == {"b": 0, "c": 1, "p_value": 1.0}
 
 
 def test_challenge_f1_reads_classes_once_each():
