@@ -398,14 +398,14 @@ class BaselineRemoval(_SignalTransformer):
                 )
             for w in window:
                 _check_real(w, "window", low=0)
-            self.window_samples_ = tuple(
-                int(max(1, round(w * fs))) // 2 * 2 + 1 for w in window
-            )
-            if min(self.window_samples_) < 3:  # a median of 1 sample is the signal: all 0
+            samples = tuple(int(max(1, round(w * fs))) // 2 * 2 + 1 for w in window)
+            if min(samples) < 3:  # both of 1 sample: the baseline is the signal, all 0 out
                 raise ValueError(
                     f"window={tuple(float(w) for w in window)!r} s is shorter than 3 samples "
-                    f"at sampling_rate={fs:g} Hz: the baseline would be the signal itself, "
-                    "and the output all zeros; widen it (the default is (0.2, 0.6)).")
+                    f"at sampling_rate={fs:g} Hz: a median over 1 sample leaves the signal "
+                    "as it is (with both so, the output is all zeros); widen it (the default "
+                    "is (0.2, 0.6)).")
+            self.window_samples_ = samples
 
     def _transform(self, X):
         if self.method == "highpass":
