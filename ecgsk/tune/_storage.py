@@ -1,6 +1,7 @@
 """Optuna storage: where studies live, heartbeats, and failing the trials of dead workers."""
 
 import copy
+import functools
 import importlib.util
 import os
 import random
@@ -216,7 +217,7 @@ def open_storage(url, *, heartbeat_interval=10, grace_period=30, max_retry=RETRY
     ('RDBStorage', 5)
     """
     import optuna
-    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+    from optuna.storages import RDBStorage
 
     shown = mask_secrets(url)
     scheme = check_storage_url(url, heartbeat_interval=heartbeat_interval,
@@ -239,8 +240,7 @@ def open_storage(url, *, heartbeat_interval=10, grace_period=30, max_retry=RETRY
             return RDBStorage(
                 url, engine_kwargs=_engine_kwargs(scheme), heartbeat_interval=heartbeat_interval,
                 grace_period=grace_period,
-                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
-                    max_retry=max_retry))
+                heartbeat_stale_trial_callback=functools.partial(_retry, max_retry=max_retry))
 
     try:
         for attempt in range(_CREATE_ATTEMPTS):
@@ -279,13 +279,32 @@ def worker_identity():
 
 
 
+#: System attribute of a queued trial: how many of its retries followed a Ctrl-C or SIGTERM.
+_INTERRUPTS_ATTR = "ecgsk_interrupts"
+
+
 def _retry(study, frozen, max_retry=RETRY_MAX):
+    """Queue a copy of ``frozen`` (WAITING, same parameters); ``max_retry=None``: interrupted.
+
+    optuna's :class:`~optuna.storages.RetryHeartbeatStaleTrialCallback`
+    counts every retry towards ``max_retry``; here only those after a kill
+    count, so that a trial once stopped by the user is still queued again
+    when its worker is later killed.
+    """
     import optuna
     from optuna.storages import RetryHeartbeatStaleTrialCallback
 
+    frozen = copy.deepcopy(frozen)
+    attrs = dict(frozen.system_attrs)
+    interrupts = attrs.get(_INTERRUPTS_ATTR, 0)
+    if max_retry is None:
+        attrs[_INTERRUPTS_ATTR] = interrupts + 1
+    elif len(attrs.get("retry_history", [])) - interrupts >= max_retry:
+        return  # killed max_retry times already
+    frozen.system_attrs = attrs
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        RetryHeartbeatStaleTrialCallback(max_retry=max_retry)(study, copy.deepcopy(frozen))
+        RetryHeartbeatStaleTrialCallback(max_retry=None)(study, frozen)
 
 
 def fail_trial(study, frozen, retry=True, max_retry=RETRY_MAX):

@@ -78,8 +78,12 @@ def _study(tmp_path, **kwargs):
 
 def test_stale_heartbeat_fails_and_requeues_the_trial(tmp_path):
     study = _study(tmp_path, heartbeat_interval=1, grace_period=2)
+    first = study.ask()
+    first.suggest_float("x", 0, 1)
+    # Stopped once by a Ctrl-C: that retry does not count towards the stale trial's one.
+    assert fail_trial(study, study.get_trials()[first.number], retry=True, max_retry=None)
     trial = study.ask()
-    trial.suggest_float("x", 0, 1)
+    assert trial.params == first.params
     study._storage.record_heartbeat(trial._trial_id)
     assert reap_trials(study) == []  # the heartbeat is fresh
     time.sleep(3.5)  # SQLite's clock has 1 s steps: more than grace_period + 1 s
@@ -87,7 +91,7 @@ def test_stale_heartbeat_fails_and_requeues_the_trial(tmp_path):
     trials = study.get_trials()
     assert trials[trial.number].state == TrialState.FAIL
     (retry,) = [t for t in trials if t.state == TrialState.WAITING]
-    assert retry.system_attrs["failed_trial"] == trial.number
+    assert retry.system_attrs["retry_history"] == [first.number, trial.number]
     assert retry.params == trials[trial.number].params
 
 
@@ -105,12 +109,15 @@ def test_a_killed_trial_is_queued_again_once_an_interrupted_one_always(tmp_path)
     trial = study.ask()
     trial.suggest_float("x", 0, 1)
     assert RETRY_MAX == 1
+    # Interrupted: queued again, and not counted as killed (a kill after a Ctrl-C was
+    # not queued again).
+    assert fail_and_requeue(None) == 1
     assert fail_and_requeue(RETRY_MAX) == 1  # killed: queued again once
     assert fail_and_requeue(None) == 1  # interrupted: again, past RETRY_MAX
     assert fail_and_requeue(None) == 1
     assert fail_and_requeue(RETRY_MAX) == 0  # killed once more: not again
     params = {t.params["x"] for t in study.get_trials()}
-    assert len(params) == 1 and len(study.get_trials()) == 4
+    assert len(params) == 1 and len(study.get_trials()) == 5
 
 
 def test_trial_of_a_dead_local_process_fails_at_once(tmp_path):
