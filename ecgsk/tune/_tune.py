@@ -279,6 +279,16 @@ def _open_study(storage, study_name, direction, config):
     while (CONFIG_ATTR not in attrs or UID_ATTR not in attrs) and time.monotonic() < deadline:
         time.sleep(0.5)  # the worker that created the study is writing them
         attrs = study.user_attrs
+    if (CONFIG_ATTR not in attrs or UID_ATTR not in attrs) \
+            and not set(attrs) - {CONFIG_ATTR, UID_ATTR} \
+            and not study.get_trials(deepcopy=False):
+        # An empty study left by a creation cut off (Ctrl-C, a kill) before its attributes
+        # were written: the rerun takes it over, rather than refuse it as not ecgsk's.
+        if UID_ATTR not in attrs:
+            study.set_user_attr(UID_ATTR, uuid.uuid4().hex)
+        if CONFIG_ATTR not in attrs:
+            study.set_user_attr(CONFIG_ATTR, config)
+        attrs, created = study.user_attrs, True
     stored = attrs.get(CONFIG_ATTR)
     if stored is None or UID_ATTR not in attrs:
         raise TuneError(f"study {study_name!r} exists but was not created by ecgsk.tune (it has "

@@ -514,6 +514,26 @@ def test_a_trial_failed_by_another_worker_does_not_end_the_search(
         capsys.readouterr().err
 
 
+def test_an_empty_study_whose_creation_was_cut_off_is_taken_over(tmp_path, monkeypatch):
+    # A Ctrl-C between create_study and its attributes left a study that every rerun
+    # refused, after 30 s, as "not created by ecgsk.tune".
+    from ecgsk.tune import _tune
+    from ecgsk.tune._tune import TuneError, _open_study
+
+    monkeypatch.setattr(_tune, "_WAIT_FOR_CREATOR_S", 0.1)
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    config = {"pipeline": "p"}
+    optuna.create_study(storage=storage, study_name="cut", direction="maximize")
+    study, created = _open_study(storage, "cut", "maximize", config)
+    assert created and study.user_attrs[_tune.CONFIG_ATTR] == config
+    assert not _open_study(storage, "cut", "maximize", config)[1]  # ecgsk's now: joined
+    # A study of trials run by plain Optuna is not ecgsk's to take.
+    foreign = optuna.create_study(storage=storage, study_name="foreign", direction="maximize")
+    foreign.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=1)
+    with pytest.raises(TuneError, match="exists but was not created by ecgsk.tune"):
+        _open_study(storage, "foreign", "maximize", config)
+
+
 def test_a_worker_with_other_heartbeat_settings_is_refused(tmp_path):
     # Each worker judges the others' trials by its own grace period: one started with the
     # defaults (30 s) failed the live trials of one beating every 40 s, which then crashed
