@@ -710,7 +710,7 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
         log_training_curves,
         tracked_run,
     )
-    from ..tracking._params import _short
+    from ..tracking._params import _named_params
 
     k = len(classes)
     rate, length = _rate_length(module, ds)
@@ -732,7 +732,7 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
                      run_id=None if resume_run is None else resume_run.info.run_id) as run:
         pipe = _build(module, name, params)
         log_pipeline_params(pipe, name)
-        mlflow.log_params({f"factory.{p}": _short(v) for p, v in params.items()})
+        mlflow.log_params(_named_params("factory", params))
         mlflow.log_params({"pipeline.module": module.__ecgsk_path__,
                            "pipeline.sha256": module.__ecgsk_sha256__,
                            "signal.sampling_rate": f"{rate:g}", "signal.length": str(length)})

@@ -65,6 +65,16 @@ def _short(value, limit=MAX_PARAM_VAL_LENGTH):
     return text
 
 
+
+def _named_params(prefix, params):
+    """``{"<prefix>.<name>": text}`` for MLflow, the value of a secret-named key masked whole.
+
+    :func:`_short` masks secrets inside a value's text (``key=value``, a URI's
+    password); a bare token under a name such as ``api_token`` is masked here.
+    """
+    return {f"{prefix}.{k}": MASK if is_secret_key(k) else _short(v) for k, v in params.items()}
+
+
 def _is_step_list(value):
     """Whether ``value`` is a list of ``(name, estimator, ...)`` steps (steps, transformers).
 
@@ -95,7 +105,8 @@ def pipeline_params(pipeline, name=None):
         ``pipeline.steps`` (``name=Class`` in order), then every parameter
         (``clf__C``...). Estimators whose own parameters are already in the
         dict (the steps themselves) are left out; classes and functions
-        become their qualified names, arrays their shape, other objects
+        become their qualified names, arrays their values (up to 20) or
+        else their shape and dtype, other objects
         their one-line repr without memory addresses, all truncated to
         MLflow's 6000 characters. Values of secret-looking keys
         (``password``, ``token``...) are ``***``; URIs lose their passwords.

@@ -78,8 +78,7 @@ class Objective:
 
         from ..compare._compare import _build
         from ..tracking import log_pipeline_params, tracked_run
-        from ..tracking._masking import MASK, is_secret_key
-        from ..tracking._params import _short
+        from ..tracking._params import _named_params
 
         ctx = self.ctx
         check_interrupt()
@@ -105,10 +104,8 @@ class Objective:
             trial.set_user_attr(RUN_ATTR, run.info.run_id)
             try:
                 params = trial_params(ctx.module, ctx.name, trial, ctx.fixed)
-                mlflow.log_params({f"optuna.{k}": _short(v)
-                                   for k, v in trial.params.items()})
-                mlflow.log_params({f"factory.{k}": MASK if is_secret_key(k)
-                                   else _short(v) for k, v in params.items()})
+                mlflow.log_params(_named_params("optuna", trial.params))
+                mlflow.log_params(_named_params("factory", params))
                 pipe = _build(ctx.module, ctx.name, params)
                 log_pipeline_params(pipe, ctx.name)
                 mlflow.log_params({"cv.folds": ", ".join(str(k) for k, _, _ in ctx.plan.cv),

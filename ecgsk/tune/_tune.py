@@ -689,7 +689,7 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
     from mlflow.entities import Param
 
     from ..tracking import environment_tags
-    from ..tracking._params import _short, data_info_params
+    from ..tracking._params import _named_params, data_info_params
 
     out = sys.stdout if out is None else out
     if not created:
@@ -719,8 +719,7 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
                   "pipeline.module": module.__ecgsk_path__,
                   "pipeline.sha256": module.__ecgsk_sha256__,
                   "signal.sampling_rate": f"{rate:g}", "signal.length": str(length)}
-        params.update({f"factory.{k}": MASK if is_secret_key(k) else _short(v)
-                       for k, v in fixed.items()})
+        params.update(_named_params("factory", fixed))
         for split in ("train", "valid", "test"):
             idx = getattr(plan, split)
             if idx is not None:
@@ -1129,8 +1128,7 @@ def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
         predict_proba_matrix,
         tracked_run,
     )
-    from ..tracking._masking import MASK, is_secret_key
-    from ..tracking._params import _short
+    from ..tracking._params import _named_params
 
     best = study.best_trial
     params = trial_params(ctx.module, ctx.name, optuna.trial.FixedTrial(best.params, best.number),
@@ -1156,10 +1154,8 @@ def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
             other = _rival_refit(study, client, experiment_id, ctx, best.number, run_id)
             if other is not None:
                 return _give_way(client, run_id, other)
-            mlflow.log_params({f"optuna.{key}": _short(v)
-                               for key, v in best.params.items()})
-            mlflow.log_params({f"factory.{key}": MASK if is_secret_key(key)
-                               else _short(v) for key, v in params.items()})
+            mlflow.log_params(_named_params("optuna", best.params))
+            mlflow.log_params(_named_params("factory", params))
             mlflow.log_params({"best_trial": str(best.number),
                                f"cv_{ctx.metric.name}": str(best.value)})
             pipe = _build(ctx.module, ctx.name, params)

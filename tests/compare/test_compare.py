@@ -222,6 +222,22 @@ def quiet_args(tracking_uri, signal_cache):
     return ["--tracking-uri", tracking_uri, "--cache-dir", str(signal_cache), "--no-progress"]
 
 
+def test_a_secret_named_factory_parameter_is_masked(tmp_path, tracking_uri, signal_cache,
+                                                    ptbxl_root, pipeline_files):
+    # compare logged factory.api_token in clear, where tune masked it.
+    module = pipeline_files["stats_lr"].read_text().replace(
+        "def make_pipeline(C=1.0, random_state=None):",
+        "def make_pipeline(C=1.0, random_state=None, api_token=None):")
+    path = write_module(tmp_path, "token_lr", module)
+    compare([path], "ptbxl", "superdiagnostic", ptbxl_root, cv=False, max_records=100,
+            n_boot=0, set_params={"token_lr": {"api_token": "ghp_SuperSecret123"}},
+            tracking_uri=tracking_uri, experiment="token", cache_dir=signal_cache,
+            progress=False)
+    (run,) = _runs(MlflowClient(tracking_uri), "token", "pipeline")
+    assert run.data.params["factory.api_token"] == "***"
+    assert "ghp_SuperSecret123" not in str(run.data.params)
+
+
 def test_failing_fold_keeps_earlier_folds(tmp_path, tracking_uri, signal_cache, ptbxl_root,
                                           pipeline_files):
     failing = write_module(tmp_path, "diverges", FAILING)
