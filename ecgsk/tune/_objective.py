@@ -161,8 +161,9 @@ class Objective:
                     trial.set_user_attr("epochs", epochs)  # trained in all folds so far
             check_interrupt()
             thresholds = None
-            if (ctx.metric.needs_thresholds and plan.valid is not None
-                    and ctx.task_type in ("multilabel", "binary")):
+            # Tuned on the validation records whatever the metric ranks, as compare's fold
+            # runs are: a trial's cv_macro_f1 (sensitivity, specificity) means the same.
+            if plan.valid is not None and ctx.task_type in ("multilabel", "binary"):
                 thresholds = decision_thresholds(
                     y[plan.valid], predict_proba_matrix(est, X[plan.valid], k), ctx.classes,
                     ctx.task_type)

@@ -555,6 +555,26 @@ def test_a_worker_with_other_heartbeat_settings_is_refused(tmp_path):
     assert not _open_study(storage, "old", "maximize", other)[1]
 
 
+def test_trial_thresholds_are_tuned_on_validation_as_compares_are(
+        tracking_uri, pipeline_files, ptbxl_root, signal_cache, monkeypatch):
+    # Ranked by AUROC, a trial scored its cv_macro_f1, sensitivity and specificity at 0.5,
+    # where compare's fold runs of the same name tune thresholds on fold 9.
+    import ecgsk.tracking
+
+    real, calls = ecgsk.tracking.decision_thresholds, []
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ecgsk.tracking, "decision_thresholds", spy)
+    tune(pipeline_files["stats_lr"], "ptbxl", "superdiagnostic", ptbxl_root, n_trials=1,
+         folds=[1, 2], max_records=150, n_boot=0, tracking_uri=tracking_uri,
+         experiment="thresholds", cache_dir=signal_cache, pruner="none", progress=False,
+         out=io.StringIO())
+    assert len(calls) == 3  # each of the 2 CV folds, then the final refit
+
+
 def test_a_study_of_log_loss_is_tested_on_log_loss(tracking_uri, pipeline_files, ptbxl_root,
                                                    signal_cache):
     # log_evaluation scores no log loss: the refit printed "test_log_loss = n/a".
