@@ -6,11 +6,32 @@ import os
 # API support is on, and it must be on before SciPy is first imported.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 import shutil
+import signal
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def ctrl_c_raises():
+    """Python's KeyboardInterrupt on SIGINT, however the test run was started.
+
+    Tests send SIGINT (a user's Ctrl-C) to themselves and to the commands they
+    start. A run started in the background of a non-interactive shell
+    (``pytest &`` in a script) inherits SIGINT ignored, and Python leaves it
+    so: those tests then failed with "DID NOT RAISE KeyboardInterrupt".
+    The commands started by tests get the default again at exec.
+    """
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _data_root():
