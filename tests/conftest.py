@@ -34,6 +34,21 @@ def ctrl_c_raises():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+@pytest.fixture
+def fsyncs(monkeypatch):
+    """What ``os.fsync`` is called on from now on, in order: "file" or "folder"."""
+    import stat
+
+    calls, real = [], os.fsync
+
+    def fsync(fd):
+        calls.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return calls
+
+
 def _data_root():
     root = os.environ.get("ECGSK_DATA")
     return Path(root).resolve() if root else None

@@ -85,25 +85,14 @@ def test_a_replaced_file_keeps_its_mode(tmp_path, named):
 
 
 @pytest.mark.parametrize("named", [False, True])
-def test_a_durable_write_flushes_the_file_and_its_folder(tmp_path, monkeypatch, named):
+def test_a_durable_write_flushes_the_file_and_its_folder(tmp_path, fsyncs, named):
     # Without fsync a power cut soon after the move could leave an empty checkpoint.
-    import os
-    import stat
-
-    synced = []
-    real_fsync = os.fsync
-
-    def fsync(fd):
-        synced.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync)
     target = tmp_path / "ckpt.pt"
     partial = tmp_path / "ckpt.pt.1.partial" if named else None
     atomic_write(target, lambda f: f.write(b"x"), partial=partial)
-    assert synced == []  # a cache entry skips the cost
+    assert fsyncs == []  # a cache entry skips the cost
     atomic_write(target, lambda f: f.write(b"y"), partial=partial, durable=True)
-    assert synced == ["file", "folder"]
+    assert fsyncs == ["file", "folder"]
     assert target.read_bytes() == b"y"
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
 

@@ -1,8 +1,6 @@
 """ecgsk.compare._resume: what a rerun of an unfinished comparison finds and reads back."""
 
-import os
 import re
-import stat
 import subprocess
 import sys
 import types
@@ -165,7 +163,7 @@ def test_a_saved_result_reads_back_equal(tracking_uri):
     assert load_result(client, client.get_run(empty.info.run_id)) is None
 
 
-def test_a_final_fit_is_kept_whole_until_removed(tmp_path, rng):
+def test_a_final_fit_is_kept_whole_until_removed(tmp_path, rng, fsyncs):
     from sklearn.linear_model import LogisticRegression
 
     X, y = rng.normal(size=(40, 3)), np.arange(40) % 2
@@ -173,17 +171,9 @@ def test_a_final_fit_is_kept_whole_until_removed(tmp_path, rng):
     path = final_fit_path(tmp_path / "checkpoints", "abc123")
     assert path.name == "compare-final-abc123.pkl"
     assert load_final_fit(path) is None  # nothing saved: fitted
-    synced = []
-    real_fsync = os.fsync
-
-    def fsync(fd):  # without it, a power cut soon after the move could leave an empty file
-        synced.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
-        real_fsync(fd)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(os, "fsync", fsync)
-        save_final_fit(path, est, "fold 9 (thresholds only)")
-    assert synced == ["file", "folder"]
+    save_final_fit(path, est, "fold 9 (thresholds only)")
+    # Flushed: without it, a power cut soon after the move could leave an empty file.
+    assert fsyncs == ["file", "folder"]
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no partial file
     back, validation = load_final_fit(path)
     assert validation == "fold 9 (thresholds only)"

@@ -336,20 +336,10 @@ def test_the_source_of_a_users_network_is_fingerprinted():
     assert edited != fit_fingerprint(net, X, y) == fit_fingerprint(fast(), X, y)
 
 
-def test_checkpoints_are_flushed_to_disk(tmp_path, monkeypatch):
+def test_checkpoints_are_flushed_to_disk(tmp_path, monkeypatch, fsyncs):
     # os.replace alone may leave an empty checkpoint after a power cut or an OS crash.
-    import stat
-
-    synced = []
-    real_fsync = os.fsync
-
-    def fsync(fd):
-        synced.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setenv("ECGSK_TEST_SIGINT", "1")
     X, y = make_signals(64)
     with pytest.raises(KeyboardInterrupt):
         fast(max_epochs=5, checkpoint_dir=tmp_path, callbacks=[CtrlCAt(3)]).fit(X, y)
-    assert synced == ["file", "folder"] * 2  # epochs 1 and 2; epoch 3 ended in the Ctrl-C
+    assert fsyncs == ["file", "folder"] * 2  # epochs 1 and 2; epoch 3 ended in the Ctrl-C
