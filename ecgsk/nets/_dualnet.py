@@ -14,6 +14,7 @@ from torch import nn
 from .._validation import check_positive_int, check_sampling_rate
 from ._se import SEBlock
 from ._utils import (
+    check_bool,
     check_input,
     check_int_tuple,
     check_io_args,
@@ -166,7 +167,7 @@ class DualNet(nn.Module):
                  reduction=16, dropout=0.2):
         super().__init__()
         self.in_channels, self.n_classes = check_io_args(in_channels, n_classes)
-        self.se = bool(se)
+        self.se = check_bool(se, name="se")
         self.sampling_rate = check_sampling_rate(sampling_rate)
         self.nperseg = check_positive_int(nperseg, name="nperseg")
         if self.nperseg < 2:

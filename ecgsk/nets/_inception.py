@@ -15,6 +15,7 @@ from .._validation import check_positive_int
 from ._se import SEBlock
 from ._utils import (
     SameConv1d,
+    check_bool,
     check_input,
     check_int_tuple,
     check_io_args,
@@ -166,8 +167,8 @@ class InceptionTime1d(nn.Module):
         self.depth = check_positive_int(depth, name="depth")
         self.kernel_sizes = _kernel_sizes(kernel_sizes)
         self.bottleneck = check_non_negative_int(bottleneck, name="bottleneck")
-        self.residual = bool(residual)
-        self.se = bool(se)
+        self.residual = check_bool(residual, name="residual")
+        self.se = check_bool(se, name="se")
         self.reduction = check_positive_int(reduction, name="reduction")
         self.head_hidden = check_non_negative_int(head_hidden, name="head_hidden")
         self.head_dropout = check_probability(head_dropout, name="head_dropout")

@@ -4,7 +4,13 @@ from torch import nn
 
 from .._validation import check_positive_int
 from ._se import SEBlock
-from ._utils import check_input, check_int_tuple, check_io_args, check_probability
+from ._utils import (
+    check_bool,
+    check_input,
+    check_int_tuple,
+    check_io_args,
+    check_probability,
+)
 
 __all__ = ["SEResNeXt1d"]
 
@@ -144,7 +150,7 @@ class SEResNeXt1d(nn.Module):
                  kernel_size=3, reduction=16, se=True, dropout=0.0):
         super().__init__()
         self.in_channels, self.n_classes = check_io_args(in_channels, n_classes)
-        if preset not in _PRESETS:
+        if not isinstance(preset, str) or preset not in _PRESETS:
             raise ValueError(
                 f"preset must be one of {sorted(_PRESETS)}, got {preset!r}."
             )
@@ -162,7 +168,7 @@ class SEResNeXt1d(nn.Module):
             raise ValueError(f"kernel_size must be odd, so that a block's output keeps the "
                              f"length of its shortcut; got {kernel_size!r}.")
         self.reduction = check_positive_int(reduction, name="reduction")
-        self.se = bool(se)
+        self.se = check_bool(se, name="se")
         self.dropout = check_probability(dropout, name="dropout")
         if self.stem_channels * self.base_width // 64 < 1:
             raise ValueError(

@@ -3,10 +3,11 @@
 import math
 import os
 
+import torch
 from torch import nn
 
 from .._validation import check_positive_int
-from ._utils import check_input, check_io_args
+from ._utils import check_bool, check_input, check_io_args
 
 __all__ = ["TimmNet"]
 
@@ -60,7 +61,9 @@ class TimmNet(nn.Module):
     **timm_kwargs
         Passed to ``timm.create_model`` (e.g. ``drop_rate=0.2``,
         ``pretrained_cfg_overlay=dict(file=...)``). ``in_chans`` and
-        ``num_classes`` are set by the network and may not be given.
+        ``num_classes`` are set by the network and may not be given; nor
+        may ``features_only=True`` or ``global_pool=""``, which would make
+        the backbone return feature maps rather than logits.
 
     Attributes
     ----------
@@ -96,6 +99,16 @@ class TimmNet(nn.Module):
                 f"TimmNet sets {reserved} itself (in_chans=1, num_classes=n_classes); "
                 "use n_classes instead and leave in_chans out."
             )
+        if timm_kwargs.get("features_only"):
+            raise ValueError(
+                "TimmNet returns logits; features_only=True makes the backbone return "
+                "feature maps instead. Leave features_only out."
+            )
+        if timm_kwargs.get("global_pool", "avg") == "":
+            raise ValueError(
+                "TimmNet returns one row of logits per record; global_pool='' switches "
+                "the backbone's pooling off. Use a pooling type such as 'avg' or 'max'."
+            )
         import timm  # heavy: imported only when a TimmNet is built
 
         if not isinstance(model_name, str) or not timm.is_model(model_name):
@@ -104,7 +117,7 @@ class TimmNet(nn.Module):
                 "timm.list_models() (e.g. 'seresnext50_32x4d', 'resnet18')."
             )
         self.model_name = model_name
-        self.pretrained = bool(pretrained)
+        self.pretrained = check_bool(pretrained, name="pretrained")
         self.timm_kwargs = dict(timm_kwargs)
         try:
             self.backbone = timm.create_model(
@@ -140,7 +153,15 @@ class TimmNet(nn.Module):
         leads = x.shape[2]
         if leads < self.min_height:
             x = x.repeat_interleave(math.ceil(self.min_height / leads), dim=2)
-        return self.backbone(x)
+        out = self.backbone(x)
+        if not isinstance(out, torch.Tensor) or out.shape != (x.shape[0], self.n_classes):
+            got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise RuntimeError(
+                f"TimmNet({self.model_name!r}) returned {got}, not logits of shape "
+                f"({x.shape[0]}, {self.n_classes}); check the timm options "
+                f"{self.timm_kwargs}."
+            )
+        return out
 
     def extra_repr(self):
         return f"model_name={self.model_name!r}, min_height={self.min_height}"

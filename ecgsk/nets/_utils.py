@@ -6,11 +6,19 @@ benchmark's concat-pooling head and its weight initialisation.
 
 import numbers
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .._validation import check_positive_int
+
+
+def check_bool(value, *, name):
+    """Validate an on/off switch: ``bool(value)`` would read ``"false"`` as on."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
 
 
 def check_non_negative_int(value, *, name):
@@ -52,8 +60,9 @@ def check_io_args(in_channels, n_classes):
 def check_input(x, in_channels, net):
     """Fail early and clearly on a batch that does not fit the network.
 
-    Only the rank and the lead count are checked: both are cheap and cover
-    the mistakes that otherwise surface as an opaque convolution error.
+    Only the rank, the lead count and a non-empty time axis are checked:
+    they are cheap and cover the mistakes that otherwise surface as an
+    opaque convolution error.
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(
@@ -72,6 +81,11 @@ def check_input(x, in_channels, net):
             f"{net} was built with in_channels={in_channels} leads but the "
             f"input has {x.shape[1]} leads (shape {tuple(x.shape)}). Rebuild "
             f"the network with in_channels={x.shape[1]} or select leads first."
+        )
+    if x.shape[2] < 1:
+        raise ValueError(
+            f"{net} needs at least one sample per lead; got input of shape "
+            f"{tuple(x.shape)}."
         )
 
 

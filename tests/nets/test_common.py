@@ -110,6 +110,13 @@ def test_bad_constructor_args_name_the_parameter(net_name, net_classes, arg, bad
         net_classes[net_name](**{arg: bad})
 
 
+def test_empty_time_axis_is_refused(net_name, build_tiny):
+    net = build_tiny(net_name, 2, 3).eval()
+    with pytest.raises(ValueError, match=re.escape("at least one sample per lead; got "
+                                                   "input of shape (2, 2, 0)")):
+        net(torch.randn(2, 2, 0))
+
+
 def test_wrong_input_rank_names_expected_shape(net_name, build_tiny):
     net = build_tiny(net_name, 1, 3)
     expected = re.escape("expects input of shape (batch, leads, samples) = (B, 1, T)")
@@ -133,3 +140,27 @@ def test_learns_separable_toy_problem(net_name, build_tiny, train_toy):
     net = build_tiny(net_name, 2, 2)
     accuracy = train_toy(net, steps=TOY_STEPS[net_name])
     assert accuracy >= 0.9, f"{net_name}: held-out accuracy {accuracy:.3f}"
+
+
+#: Every on/off switch of a network's constructor.
+SWITCHES = [("SEResNeXt1d", "se"), ("InceptionTime1d", "se"), ("InceptionTime1d", "residual"),
+            ("IncepSE", "se"), ("IncepSE", "residual"), ("DualNet", "se"),
+            ("TimmNet", "pretrained")]
+
+
+@pytest.mark.parametrize("name, switch", SWITCHES)
+@pytest.mark.parametrize("bad", ["false", "no", 0, 1, None])
+def test_switches_take_only_true_or_false(net_classes, name, switch, bad):
+    # bool("false") is True: an SE ablation given se="false" kept its SE blocks.
+    with pytest.raises(ValueError, match=rf"{switch} must be True or False, got {bad!r}"):
+        net_classes[name](**{switch: bad})
+
+
+@pytest.mark.parametrize("name, switch", [s for s in SWITCHES if s[1] != "pretrained"])
+def test_switches_take_numpy_bools(net_classes, name, switch):
+    import numpy as np
+
+    small = {"preset": "small"} if name == "SEResNeXt1d" else {}
+    on = net_classes[name](**small, **{switch: np.True_})
+    off = net_classes[name](**small, **{switch: np.False_})
+    assert getattr(on, switch) is True and getattr(off, switch) is False

@@ -84,6 +84,8 @@ def test_dropout_before_classifier():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"preset": "101"}, r"preset must be one of \['26', '50', 'small'\]"),
+    # A list is unhashable: the lookup raised "TypeError: unhashable type: 'list'".
+    ({"preset": ["50"]}, r"preset must be one of \['26', '50', 'small'\], got \['50'\]"),
     ({"layers": ()}, r"layers must hold at least 1 integer"),
     ({"layers": (1, 0)}, r"layers must hold"),
     ({"cardinality": 0}, r"cardinality must be a positive integer"),

@@ -137,7 +137,21 @@ def test_missing_local_file_is_reported(tmp_path):
     ({"model_name": "test_resnet", "num_classes": 3}, r"TimmNet sets \['num_classes'\]"),
     ({"model_name": "test_resnet", "in_chans": 3}, r"TimmNet sets \['in_chans'\]"),
     ({"model_name": "test_resnet", "min_height": 0}, r"min_height must be a positive"),
+    # Both returned something other than logits: feature maps, or an unpooled head.
+    ({"model_name": "test_resnet", "features_only": True}, r"features_only=True makes the "
+                                                            r"backbone return feature maps"),
+    ({"model_name": "test_resnet", "global_pool": ""}, r"global_pool='' switches the "
+                                                        r"backbone's pooling off"),
 ])
 def test_bad_args(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TimmNet(**kwargs)
+
+
+def test_a_backbone_that_returns_no_logits_is_named():
+    # A timm option TimmNet does not know of can still change the output's shape.
+    net = TimmNet("test_vit", 2, 3).eval()
+    net.backbone.global_pool = ""  # a ViT then returns one row per token
+    with pytest.raises(RuntimeError, match=r"TimmNet\('test_vit'\) returned \(2, \d+, 3\), not "
+                                           r"logits of shape \(2, 3\)"):
+        net(torch.randn(2, 2, 64))
