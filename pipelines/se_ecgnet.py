@@ -17,7 +17,8 @@ downsampling needs; and ``python -m ecgsk.compare`` splits by PTB-XL's
 project drew a stratified 80/20 split of records (a pipeline fitted on its
 own holds out 10% of its training records for early stopping, whole patients
 with ``fit(X, y, net__groups=...)``). The plateau schedule divides the
-learning rate by ten after 3 epochs without progress, and training clips the
+learning rate by ten once 4 epochs in a row make no progress
+(``lr_patience=3`` tolerates 3), and training clips the
 gradient norm at 1.0 (:class:`~ecgsk.neural.ECGNetClassifier`'s defaults;
 the project names neither setting).
 """

@@ -333,7 +333,8 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         ``None`` disables it.
     lr_patience : int or None, default=3
         ``ReduceLROnPlateau`` (``callbacks__lr_scheduler``) on the same
-        monitored loss, with factor 0.1 (change it with
+        monitored loss, with factor 0.1: the learning rate drops on the
+        ``lr_patience + 1``-th epoch in a row without progress (change it with
         ``callbacks__lr_scheduler__factor=0.5``; for other settings pass a
         whole ``callbacks__lr_scheduler=LRScheduler(...)``). ``None``
         disables it.

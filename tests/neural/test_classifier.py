@@ -744,6 +744,13 @@ def test_plateau_scheduler_reduces_lr():
     assert clf.history[:, "event_lr"] == pytest.approx([1e-3, 1e-3, 1e-3, 0.5e-3])
 
 
+def test_default_plateau_waits_for_the_fourth_epoch_without_progress():
+    # README and se_ecgnet's docstring: lr_patience=3 tolerates 3 such epochs.
+    X, y = make_signals(40)
+    clf = ECGNetClassifier(ConstNet, lr=1e-3, patience=None, max_epochs=6).fit(X, y)
+    assert clf.history[:, "event_lr"] == pytest.approx([1e-3] * 5 + [1e-4])
+
+
 class GradNormRecorder(Callback):
     def initialize(self):
         self.norms = []
