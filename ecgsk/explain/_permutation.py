@@ -145,7 +145,10 @@ def auroc_score(estimator, X, y, n_classes=None):
     n_classes : int, default=None
         Number of classes (at least 2 probability columns are asked for);
         when None, the length of ``estimator.classes_``, else the columns
-        of ``y``, or ``max(y) + 1``.
+        of ``y``, or ``max(y) + 1``. Given, integer ``classes_`` below it
+        are indices of the task's classes, as in
+        :func:`~ecgsk.tracking.predict_proba_matrix`: a label 3 is scored
+        on column 3 even when class 2 was never seen in training.
 
     Returns
     -------
@@ -171,12 +174,18 @@ def auroc_score(estimator, X, y, n_classes=None):
     from sklearn.metrics import roc_auc_score
 
     from ..tracking import predict_proba_matrix
+    from ..tracking._model import task_columns
 
-    y, classes = _class_indices(estimator, y)
+    y, classes, positions = _class_indices(estimator, y)
     if n_classes is None:
         n_classes = (y.shape[1] if y.ndim == 2 else len(classes) if classes is not None
                      else int(y.max()) + 1)
     proba = predict_proba_matrix(estimator, X, max(n_classes, 2))
+    columns = positions and task_columns(classes, len(classes), proba.shape[1])
+    if columns:
+        # Integer classes_ of the task's classes (0, 1, 3 of 4) are their own columns
+        # there, not their positions in classes_: a label 3 is scored on column 3.
+        y = np.asarray(columns)[y]
     indicator = y if y.ndim == 2 else (y[:, None] == np.arange(proba.shape[1])).astype(int)
     scores = [roc_auc_score(indicator[:, j], proba[:, j]) for j in range(proba.shape[1])
               if 0 < indicator[:, j].sum() < len(indicator)]
@@ -187,7 +196,8 @@ def auroc_score(estimator, X, y, n_classes=None):
 
 
 def _class_indices(estimator, y):
-    """``y`` as class indices into ``estimator.classes_`` (or as given), and those classes.
+    """``y`` as class indices into ``estimator.classes_`` (or as given), those classes,
+    and whether ``y`` was mapped from labels to positions.
 
     Single-label ``y`` whose values are all labels of ``classes_`` is mapped
     to their positions, which are the columns of ``predict_proba``; other
@@ -199,10 +209,11 @@ def _class_indices(estimator, y):
     classes = getattr(estimator, "classes_", None)
     classes = None if classes is None or np.ndim(classes) != 1 else np.asarray(classes)
     if y.ndim != 1:
-        return y, classes
+        return y, classes, False
     if classes is not None and np.isin(y, classes).all():
         position = {label: i for i, label in enumerate(classes.tolist())}
-        return np.array([position[label] for label in y.tolist()], dtype=np.int64), classes
+        y = np.array([position[label] for label in y.tolist()], dtype=np.int64)
+        return y, classes, True
     indices = classes is None or np.array_equal(classes, np.arange(len(classes)))
     if y.dtype.kind not in "iu" or (not indices and np.isin(y, classes).any()):
         # Labels partly of classes_ (1, 2, 3 and an unseen 4) would all be read as indices.
@@ -211,7 +222,7 @@ def _class_indices(estimator, y):
             f"y holds {shown[:3]!r}, which are not labels of the estimator's classes_ "
             f"({None if classes is None else classes.tolist()!r}); pass its labels, or "
             "class indices in the order of classes_.")
-    return y, classes
+    return y, classes, False
 
 
 def permutation_importance_signal(estimator, X, y, *, n_segments=10, n_repeats=3,

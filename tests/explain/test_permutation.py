@@ -123,6 +123,28 @@ def test_integer_labels_partly_unseen_are_refused_not_read_as_indices():
     assert 0 < auroc_score(LogisticRegression().fit(X, np.arange(60) % 3), X, y0, 4) < 1
 
 
+
+def test_integer_classes_skipping_one_are_scored_on_their_own_columns():
+    # Classes 0, 1 and 3 of 4 (2 never seen in training, as compare's --explain passes
+    # n_classes): label 3 was scored on column 2, the empty column of the unseen class.
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    y = np.array([0, 1, 3] * 30)
+    X = rng.normal(size=(90, 1, 3)) + (y[:, None, None] == [0, 1, 3]) * 1.0
+    pipe = Pipeline([("flat", FunctionTransformer(_flatten)),
+                     ("clf", LogisticRegression())]).fit(X, y)
+    proba = pipe.predict_proba(X)
+    expected = np.mean([roc_auc_score(y == c, proba[:, j])
+                        for j, c in enumerate(pipe.classes_)])
+    assert 0.6 < expected < 1
+    assert auroc_score(pipe, X, y) == pytest.approx(expected)
+    assert auroc_score(pipe, X, y, n_classes=4) == pytest.approx(expected)
+    result = explain(pipe, X, method="permutation", y=y, n_classes=4, n_segments=1,
+                     n_repeats=1)
+    assert result.permutation.baseline_score == pytest.approx(expected)
+
+
 TINY_CNN = '''
 """A tiny ECGCNN."""
 
