@@ -294,7 +294,8 @@ def log_explanations(estimator, X, *, classes, records=None, sampling_rate=None,
     ----------
     estimator : fitted estimator
         The fitted pipeline (or :class:`torch.nn.Module`) to explain, as
-        :func:`explain` takes it; its probabilities title the plots.
+        :func:`explain` takes it; its probabilities title the plots (a
+        module's titles name the class alone: it gives logits).
     X : array-like of shape (n, leads, samples)
         The records to draw.
     classes : list of str
@@ -358,13 +359,15 @@ def log_explanations(estimator, X, *, classes, records=None, sampling_rate=None,
         proba = predict_proba_matrix(estimator, X, len(classes), [str(c) for c in classes])
     else:
         ex = explain(estimator, X, method=resolved, **explain_kwargs)
-        proba = predict_proba_matrix(estimator, X, len(classes), [str(c) for c in classes])
+        # A bare module has logits, not probabilities: its titles name the class alone.
+        proba = (None if parts is not None and parts[2] is None else
+                 predict_proba_matrix(estimator, X, len(classes), [str(c) for c in classes]))
     names = lead_names if ex.signals.shape[1] == len(lead_names or []) else None
     net = parts[2] if parts is not None else None
     for i, record in enumerate(records):
         if ex.target is not None:
             c = _task_column(net, int(ex.target[i]), classes)
-            what = f"class {classes[c]} (p = {proba[i, c]:.2f})"
+            what = f"class {classes[c]}" + ("" if proba is None else f" (p = {proba[i, c]:.2f})")
         else:
             top = int(np.argmax(proba[i]))
             what = (f"score drop over {len(ex.permutation.importances[0])} segments per lead; "

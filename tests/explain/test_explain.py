@@ -176,3 +176,26 @@ def test_logged_titles_name_the_class_explained(tracking_uri, monkeypatch):
     for i, (title, label) in enumerate(zip(titles, net.classes_)):
         assert f"class {label} (p = {proba[i, i]:.2f})" in title, (title, label)
     assert net.classes_.tolist() == ["A", "N", "O", "~"]
+
+
+def test_a_bare_module_is_logged_with_its_classes_named(tracking_uri, monkeypatch):
+    # log_explanations' docstring takes a torch module; it asked the module for
+    # predict_proba ("'Local' object has no attribute 'predict_proba'").
+    import mlflow
+
+    from ecgsk.explain import log_explanations
+    from ecgsk.tracking import setup_tracking
+
+    torch.manual_seed(0)
+    module = Local(n_classes=3).eval()
+    X = np.random.RandomState(0).randn(2, 1, 200).astype(np.float32)
+    titles = []
+    monkeypatch.setattr(mlflow, "log_figure",
+                        lambda fig, path: titles.append((path, fig.get_suptitle())))
+    setup_tracking(tracking_uri, "explain")
+    with mlflow.start_run():
+        logged = log_explanations(module, X, classes=["a", "b", "c"], records=["r1", "r2"],
+                                  method="saliency", target=[2, 0])
+    assert logged == ["explain/r1_saliency.png", "explain/r2_saliency.png"]
+    assert [t for _, t in titles] == ["r1: gradient saliency — class c",
+                                      "r2: gradient saliency — class a"]
