@@ -155,6 +155,31 @@ def test_another_loopback_address_is_an_allowed_host(empty_store, tmp_path):
         server.stop()
 
 
+def _ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="this machine has no IPv6 loopback (::1)")
+def test_a_bracketed_ipv6_loopback_is_served(empty_store, tmp_path):
+    # is_loopback took "[::1]", and mlflow got it as it was: uvicorn could not resolve it.
+    cmd = ui_command("sqlite:///x.db", host="[::1]", port=5123)
+    assert cmd[cmd.index("--host") + 1] == "::1"
+    uri = new_store(empty_store, tmp_path / "store")
+    server = start_ui(uri, host="[::1]", port=0)
+    try:
+        assert server.url.startswith("http://[::1]:")
+        with urllib.request.urlopen(f"{server.url}/ajax-api/2.0/mlflow/experiments/search"
+                                    "?max_results=5", timeout=10) as r:
+            assert r.status == 200
+    finally:
+        server.stop()
+
+
 @pytest.mark.slow
 def test_ui_serves_and_stops_on_ctrl_c(empty_store, tmp_path):
     uri = new_store(empty_store, tmp_path / "store")
