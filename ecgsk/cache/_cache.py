@@ -2,6 +2,7 @@
 
 import json
 import math
+import numbers
 import os
 import re
 import time
@@ -230,7 +231,7 @@ def cache_info(cache_dir=None, *, now=None):
 
 
 def _check_older_than(older_than):
-    if (isinstance(older_than, bool) or not isinstance(older_than, (int, float))
+    if (isinstance(older_than, bool) or not isinstance(older_than, numbers.Real)
             or not math.isfinite(older_than) or older_than < 0):
         raise ValueError(f"older_than must be a non-negative number of days, got "
                          f"{older_than!r}.")

@@ -1,8 +1,13 @@
 """ECG records drawn as on paper: the clinical 12-lead grid, and relevance overlaid per lead."""
 
+import math
+import numbers
+
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator
+
+from .._validation import check_sampling_rate
 
 __all__ = ["plot_ecg", "plot_relevance", "STANDARD_LEADS", "CLINICAL_LAYOUT"]
 
@@ -43,9 +48,8 @@ def _check_record(signal, lead_names, sampling_rate, name="signal"):
     if len(lead_names) != len(signal):
         raise ValueError(f"lead_names names {len(lead_names)} leads but {name} has "
                          f"{len(signal)}.")
-    if sampling_rate is None or isinstance(sampling_rate, bool) or not sampling_rate > 0:
-        raise ValueError(f"sampling_rate must be a positive number of Hz, got {sampling_rate!r}.")
-    return signal, lead_names, float(sampling_rate)
+    # A string raised TypeError at '>', and an infinite rate drew every sample at 0 s.
+    return signal, lead_names, check_sampling_rate(sampling_rate)
 
 
 def _locator(step):
@@ -131,6 +135,9 @@ def plot_ecg(signal, sampling_rate, lead_names=None, *, rhythm_lead="II", row_he
     ['I', 'aVR', 'V1', 'V4']
     """
     signal, lead_names, fs = _check_record(signal, lead_names, sampling_rate)
+    if (isinstance(row_height, bool) or not isinstance(row_height, numbers.Real)
+            or not math.isfinite(row_height) or row_height <= 0):
+        raise ValueError(f"row_height must be a positive number of mV, got {row_height!r}.")
     n = signal.shape[1]
     duration = n / fs
     t = np.arange(n) / fs

@@ -44,7 +44,7 @@ def plot_training_history(history, *, metrics=None, title=None):
     history : skorch History, fitted skorch net, or list of dict
         One dict per epoch, as skorch records them (``epoch``,
         ``train_loss``, ``valid_loss``, ``valid_acc``...).
-    metrics : list of str or None, default=None
+    metrics : str, list of str or None, default=None
         Keys to draw; all numeric keys but ``epoch``, ``dur`` and the flags
         (``valid_loss_best``...) when None. Keys ending in ``loss`` share the
         left panel; the others go to a right panel.
@@ -72,6 +72,8 @@ def plot_training_history(history, *, metrics=None, title=None):
     rows = history_rows(history)
     if not rows:
         raise ValueError("the history has no epoch to plot.")
+    if isinstance(metrics, str):  # list("valid_acc") would name its letters
+        metrics = [metrics]
     keys = numeric_history_keys(rows) if metrics is None else list(metrics)
     missing = [k for k in keys if not any(k in row for row in rows)]
     if missing:

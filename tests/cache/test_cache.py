@@ -145,6 +145,14 @@ def test_a_bad_age_is_refused_by_name(tmp_path, bad):
         prune_cache(tmp_path, older_than=bad)
 
 
+def test_numpy_and_fraction_ages_are_taken(tmp_path):
+    # np.int64(3) (a value read from an array) was refused as not a number of days.
+    from fractions import Fraction
+
+    for age in (np.int64(3), np.float32(0.5), Fraction(1, 2)):
+        assert prune_cache(tmp_path, older_than=age, now=NOW) == []
+
+
 @pytest.mark.parametrize("bad", [["records"], [], "everything"])
 def test_an_unknown_kind_is_refused_by_name(tmp_path, bad):
     with pytest.raises(ValueError, match="kinds must be a non-empty subset"):

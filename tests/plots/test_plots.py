@@ -120,6 +120,9 @@ def test_training_history_panels():
     np.testing.assert_allclose(loss.get_lines()[0].get_xdata(), [1, 2, 3])
     only = plot_training_history(rows, metrics=["valid_loss"])
     assert len(only.axes) == 1
+    # One name as a string was read letter by letter: "metrics ['v', 'a', ...] are not in".
+    one = plot_training_history(rows, metrics="valid_acc")
+    assert [line.get_label() for line in one.axes[-1].get_lines()] == ["valid_acc"]
     with pytest.raises(ValueError, match="not in the history"):
         plot_training_history(rows, metrics=["f1"])
     with pytest.raises(ValueError, match="no epoch"):

@@ -111,6 +111,15 @@ def test_ecg_errors_name_the_problem():
         plot_ecg(np.zeros((12, 100)), 100, rhythm_lead="V7")
     with pytest.raises(ValueError, match="sampling_rate"):
         plot_ecg(np.zeros((12, 100)), 0)
+    # "100" raised TypeError at '>'; inf drew every sample at 0 s; row_height was unchecked.
+    for rate in ("100", float("inf"), float("nan")):
+        with pytest.raises(ValueError, match=rf"sampling_rate must be a positive number of "
+                                             rf"Hz, got {rate!r}"):
+            plot_ecg(np.zeros((12, 100)), rate)
+    for height in (0, -3, float("nan"), "3", True):
+        with pytest.raises(ValueError, match=rf"row_height must be a positive number of mV, "
+                                             rf"got {height!r}"):
+            plot_ecg(np.zeros((12, 100)), 100, row_height=height)
     # rhythm_lead=1 raised "'int' object has no attribute 'lower'".
     with pytest.raises(ValueError, match="rhythm_lead=1 is not a lead of the record"):
         plot_ecg(np.zeros((12, 100)), 100, rhythm_lead=1)
