@@ -34,7 +34,7 @@ from ecgsk.preprocessing import (
 )
 
 DATASET = ("ptbdb", "ptbxl")
-TASK = ("diagnosis", "superdiagnostic", "binary")
+TASK = ("diagnosis", "superdiagnostic", "binary", "binary_report")
 SAMPLING_RATE = 500
 LENGTH = 5000
 

@@ -20,7 +20,8 @@ averages the probabilities of
   histogram gradient boosting (the ``features_hgb`` pipeline): late fusion.
 
 Every lever of the recipe is a parameter, so the ablation re-runs it with
-one lever changed. Works for every PTB-XL task (multi-label and binary).
+one lever changed. Works for every PTB-XL task: the multi-label ones,
+``binary`` and ``binary_report``.
 """
 
 from pathlib import Path
@@ -35,7 +36,8 @@ from ecgsk.neural import ECGNetClassifier
 from ecgsk.preprocessing import Augmenter, Derivatives, Standardizer
 
 DATASET = "ptbxl"
-TASK = ("superdiagnostic", "subdiagnostic", "diagnostic", "form", "rhythm", "all", "binary")
+TASK = ("superdiagnostic", "subdiagnostic", "diagnostic", "form", "rhythm", "all", "binary",
+        "binary_report")
 SAMPLING_RATE = 100
 LENGTH = 1000
 

@@ -31,7 +31,8 @@ from ecgsk.neural import ECGNetClassifier
 from ecgsk.preprocessing import Augmenter, Derivatives, Standardizer
 
 DATASET = "ptbxl"
-TASK = ("superdiagnostic", "subdiagnostic", "diagnostic", "form", "rhythm", "all", "binary")
+TASK = ("superdiagnostic", "subdiagnostic", "diagnostic", "form", "rhythm", "all", "binary",
+        "binary_report")
 SAMPLING_RATE = 100
 LENGTH = 1000
 

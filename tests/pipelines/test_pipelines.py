@@ -35,6 +35,15 @@ def test_all_named_pipelines_are_found():
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_a_ptbxl_pipeline_for_binary_takes_binary_report_too(name):
+    # Both are 0/1 targets; ecgsk_ptbxl, said to work for every task, refused binary_report.
+    module = load_pipeline_module(name)
+    tasks = (module.TASK,) if isinstance(module.TASK, str) else module.TASK
+    if "binary" in tasks:
+        assert "binary_report" in tasks
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_module_shape_and_clone(name):
     module = load_pipeline_module(name)
     validate_pipeline_module(module)
