@@ -13,8 +13,9 @@ Rows are named by a part of their name in ``quality.py`` (its table or
 ``--ablation`` rows, one match each) and must have been run first, with
 the same ``--select`` / ``--test-data`` and the same pipeline defaults::
 
+    export ECGSK_DATA=../shared/data
     python bench/blend_rows.py --task af --select \\
-        --rows "reference" "features + beat features" --weights 1,1 1,1.5 1,2 1,3
+        --rows "reference" "features + beat features (HGB)" --weights 1,1 1,1.5 1,2 1,3
     python bench/blend_rows.py --task superdiagnostic --rows IncepSE --versus InceptionTime
 
 Two seeds against two seeds: ``--rows SEED0 SEED1 --versus OTHER0 OTHER1``

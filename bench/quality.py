@@ -36,10 +36,12 @@ and ``--fresh`` refits after such a change.
 
     ECGSK_DATA=../shared/data python bench/quality.py --preset cpu \
         --out bench/results/quality.md
-    python bench/quality.py --ablation --tasks superdiagnostic af \
-        --out bench/results/ablation.md
+    ECGSK_DATA=../shared/data python bench/quality.py --ablation \
+        --tasks superdiagnostic af --out /tmp/ablation.md
     python bench/quality.py --select --ablation --tasks superdiagnostic  # choose recipes
 
+The ablation example writes a two-task table to a scratch file;
+BENCHMARKS.md gives the command behind ``bench/results/ablation.md``.
 ``--preset cpu`` fits the whole table in about two hours on two cores;
 ``--preset gpu`` trains longer and ensembles more seeds (use it where a
 GPU is lent).
