@@ -58,7 +58,9 @@ def _check_random_state(random_state):
     return int(random_state)
 
 
-def _check_class_weight(class_weight, multilabel=False):
+def _check_class_weight(class_weight, multilabel=False, *, own=False):
+    """Validate ``class_weight``; ``own``: a user's classifier's, whose other values
+    (a forest's ``"balanced_subsample"``) are its own to check."""
     if multilabel and isinstance(class_weight, dict) and not set(class_weight) <= {0, 1}:
         # Each one-vs-rest classifier sees the targets 0 and 1 of its label only.
         raise ValueError(
@@ -73,7 +75,8 @@ def _check_class_weight(class_weight, multilabel=False):
             raise ValueError(f"class_weight must weigh each label by a positive number, got "
                              f"{bad!r}.")
         return class_weight
-    if class_weight is None or (isinstance(class_weight, str) and class_weight == "balanced"):
+    if own or class_weight is None or (isinstance(class_weight, str)
+                                       and class_weight == "balanced"):
         return class_weight
     raise ValueError(
         f"class_weight must be None, 'balanced' or a dict {{label: weight}}, got {class_weight!r}."
@@ -315,7 +318,7 @@ def make_feature_baseline(classifier="logreg", *, features=FEATURE_SETS, samplin
         raise ValueError(f"multilabel must be True or False, got {multilabel!r}.")
     class_weight = _check_class_weight(class_weight, multilabel)
     if isinstance(classifier, BaseEstimator):  # a classifier of one's own, weighted already
-        _check_class_weight(classifier.get_params().get("class_weight"), multilabel)
+        _check_class_weight(classifier.get_params().get("class_weight"), multilabel, own=True)
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
         raise ValueError(f"n_jobs must be a non-zero integer, got {n_jobs!r}.")
     union = _check_features(features, sampling_rate, n_jobs, lead_names, rhythm_lead)
@@ -462,6 +465,10 @@ def _multilabel(estimator):
     """Whether ``estimator`` was fitted on a multi-label indicator matrix."""
     final = _final_step(estimator)
     # OneVsRestClassifier, DecisionProba and SoftVotingEnsemble say multilabel_;
-    # ECGNetClassifier says target_type_.
-    return bool(getattr(final, "multilabel_", False)) or (
-        getattr(final, "target_type_", None) == "multilabel-indicator")
+    # ECGNetClassifier says target_type_; MLPClassifier its label binarizer's y_type_;
+    # ClassifierChain has one classes_ array per label.
+    binarizer = getattr(final, "_label_binarizer", None)
+    return (bool(getattr(final, "multilabel_", False))
+            or getattr(final, "target_type_", None) == "multilabel-indicator"
+            or getattr(binarizer, "y_type_", None) == "multilabel-indicator"
+            or isinstance(getattr(final, "classes_", None), list))

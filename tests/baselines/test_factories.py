@@ -4,6 +4,7 @@ The real-data checks (PTB-XL, CinC 2017) are in test_real_data.py.
 """
 
 import pickle
+import warnings
 from itertools import combinations
 
 import numpy as np
@@ -12,10 +13,12 @@ from imblearn.pipeline import Pipeline
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, RidgeClassifierCV
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict, cross_validate
 from sklearn.multiclass import OneVsRestClassifier
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 
 from ecgsk.baselines import (
@@ -291,6 +294,19 @@ def test_predict_scores_keeps_both_labels_of_any_two_label_model(multilabel):
     # A forest's predict_proba is one [P(0), P(1)] array per label.
     assert_allclose(predict_scores(forest, X),
                     np.column_stack([p[:, 1] for p in forest.predict_proba(X)]))
+    # An MLP and a classifier chain give (n, 2) and say neither multilabel_ nor
+    # target_type_: the first label was dropped, as for a binary target.
+    from sklearn.multioutput import ClassifierChain
+    from sklearn.neural_network import MLPClassifier
+
+    for final in (MLPClassifier(max_iter=20, random_state=0),
+                  ClassifierChain(LogisticRegression())):
+        model = sk_make_pipeline(clone(features), StandardScaler(), final)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X, Y2)
+        assert_allclose(predict_scores(model, X), model.predict_proba(X))
+        assert predict_scores(model, X).shape == (len(X), 2)
 
 
 def test_predict_scores_multiclass_has_one_column_per_class():
@@ -337,6 +353,19 @@ def test_predict_scores_multiclass_has_one_column_per_class():
 def test_bad_arguments_raise_naming_the_argument(params, match):
     with pytest.raises(ValueError, match=match):
         make_feature_baseline(**params)
+
+
+def test_a_classifier_of_ones_own_keeps_its_own_class_weight():
+    # "balanced_subsample" (forests) was refused: only None, 'balanced' or a dict passed.
+    forest = RandomForestClassifier(5, class_weight="balanced_subsample", random_state=0)
+    model = make_feature_baseline(forest, features=("wavelet",))
+    assert model[-1] is forest
+    X, y = make_synthetic_ecg(n_records=30, n_leads=1, n_classes=2, random_state=0)
+    assert model.fit(X, y).predict_proba(X).shape == (30, 2)
+    with pytest.raises(ValueError, match=r"class_weight must weigh each label by a positive "
+                                         r"number, got \{0: 0\}"):
+        make_feature_baseline(LogisticRegression(class_weight={0: 0, 1: 1}),
+                              features=("wavelet",))
 
 
 def test_wavelet_only_needs_no_sampling_rate():
