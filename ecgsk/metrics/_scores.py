@@ -203,7 +203,8 @@ def tune_thresholds(y_true, y_score):
         One threshold per column (one for 1-D ``y_true``): a record is
         predicted positive where its score is at least the threshold. Where
         no threshold beats calling every record negative, it is 1 for
-        probabilities (so at most 1), else just above the highest score.
+        probabilities (so at most 1, which calls a record scored exactly 1
+        positive), else just above the highest score.
 
     Raises
     ------

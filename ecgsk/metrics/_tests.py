@@ -43,9 +43,10 @@ def delong_test(y_true, score_a, score_b):
     dict
         ``auc_a``, ``auc_b``, ``z`` and the two-sided ``p_value``.
         ``z`` is 0 and ``p_value`` 1 when the variance of the difference is
-        not positive (identical scores, say); both are NaN, with a warning,
-        when ``y_true`` holds a single record of a class (the variance is then
-        undefined).
+        not positive and the AUROCs are equal (identical scores, say); both
+        are NaN, with a warning, when it is not positive and the AUROCs
+        differ (a perfect score against a constant one), or when ``y_true``
+        holds a single record of a class (the variance is then undefined).
 
     Raises
     ------
@@ -99,8 +100,16 @@ def delong_test(y_true, score_a, score_b):
                 "p_value": np.nan}
     aucs, cov = _structural_components(y_true, scores)
     var = cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]
-    if var <= 0:
+    if var <= 0 and aucs[0] == aucs[1]:
         z, p = 0.0, 1.0
+    elif var <= 0:
+        # A perfect score against a constant one, say: no variance to scale the difference
+        # by, so no p-value; 1 would read as "no evidence of a difference".
+        warnings.warn(f"delong_test: the AUROCs differ ({aucs[0]:.4g} against {aucs[1]:.4g}) "
+                      "but the variance of their difference is 0 (each score orders the "
+                      "records without spread: perfect or constant), so z and p_value are "
+                      "NaN; use paired_bootstrap.", UserWarning, stacklevel=2)
+        z, p = np.nan, np.nan
     else:
         z = float((aucs[0] - aucs[1]) / np.sqrt(var))
         p = float(2 * stats.norm.sf(abs(z)))

@@ -1,6 +1,7 @@
 """Metrics, bootstrap and paired tests against known cases."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -293,6 +294,19 @@ def test_delong_matches_definition():
     assert res["z"] == pytest.approx(z)
     assert res["p_value"] == pytest.approx(math.erfc(abs(z) / math.sqrt(2)))  # two-sided normal
     assert delong_test(y, a, a)["p_value"] == 1.0
+
+
+def test_delong_without_variance_but_with_a_difference_gives_nan():
+    # A perfect score against a constant one: p = 1 read as "no evidence of a difference".
+    y = np.array([0, 0, 0, 1, 1, 1])
+    with pytest.warns(UserWarning, match=r"the AUROCs differ \(1 against 0.5\) but the "
+                                         r"variance of their difference is 0"):
+        res = delong_test(y, y.astype(float), np.full(6, 0.5))
+    assert (res["auc_a"], res["auc_b"]) == (1.0, 0.5)
+    assert np.isnan(res["z"]) and np.isnan(res["p_value"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert delong_test(y, y.astype(float), 2.0 * y)["p_value"] == 1.0  # both perfect
 
 
 @pytest.mark.timeout(60)  # a NaN score used to loop for ever in the midranks
