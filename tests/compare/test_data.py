@@ -158,6 +158,20 @@ def test_stratified_subset_deterministic(ptbxl):
     assert stratified_subset(ptbxl, 10**6) is ptbxl
 
 
+def test_stratified_subset_gives_rare_label_combinations_their_share(ptbxl):
+    # Largest remainders first gave no record to a fold x combination whose share is
+    # below one: most HYP records are in rare combinations, and 60 records held none.
+    hyp = list(ptbxl.classes).index("HYP")
+    expected = ptbxl.y.mean(0) * 60
+    sub = stratified_subset(ptbxl, 60, seed=0)
+    assert len(sub) == 60 and (sub.y.sum(0) > 0).all()
+    np.testing.assert_allclose(sub.y.sum(0), expected, atol=4)
+    for fold in range(1, 11):  # a fold's share, rounded down or up
+        assert abs((sub.folds == fold).sum() - (ptbxl.folds == fold).mean() * 60) < 1
+    counts = [stratified_subset(ptbxl, 60, seed=s).y[:, hyp].sum() for s in range(40)]
+    assert abs(np.mean(counts) - expected[hyp]) < 1  # unbiased: 6.6 on average
+
+
 def test_align_labels():
     ds = ECGDataset(X=np.array(["a", "b", "c"]), y=np.array([[1, 0], [0, 1], [1, 1]]),
                     classes=np.array(["MI", "NEW"]), name="ptbxl")
