@@ -536,13 +536,16 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
             if each is not None:
                 each.get(*rate_length)
     experiment_id = setup_tracking(tracking_uri, experiment)
+    # The folders as the request key and the logged params name them: a rerun that spells
+    # one otherwise (a trailing slash, ~, a relative path) resumes the same runs, whose
+    # params MLflow would refuse to change.
+    data_path = os.fspath(Path(data).expanduser().resolve())
+    test_path = None if test_data is None else os.fspath(Path(test_data).expanduser().resolve())
     key = request_key(
-        modules, params, dataset=dataset, task=task,
-        data=os.fspath(Path(data).expanduser().resolve()),
+        modules, params, dataset=dataset, task=task, data=data_path,
         records=records_sha256(ds),  # records added or labels edited under the same folder
         folds=[k for k, _, _ in plan.cv], cv=bool(cv), seed=seed, max_records=max_records,
-        test_data=None if test_data is None else os.fspath(
-            Path(test_data).expanduser().resolve()),
+        test_data=test_path,
         test_records=None if ext is None else records_sha256(ext),
         test_folds=test_folds, n_boot=n_boot, explain=int(explain))
     client = MlflowClient()
@@ -579,12 +582,12 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
         mlflow.log_params({
             "compare.pipelines": ", ".join(modules), "compare.dataset": dataset,
             "compare.task": task, "compare.task_type": task_type,
-            "compare.data": mask_secrets(os.fspath(data)),
+            "compare.data": mask_secrets(data_path),
             "compare.data_left_out": dropped_text(full),
             "compare.folds": ", ".join(str(k) for k, _, _ in plan.cv) or "none",
             "compare.cv": str(bool(cv)), "compare.n_boot": str(n_boot),
             "compare.seed": str(seed), "compare.max_records": str(max_records),
-            "compare.test_data": mask_secrets(os.fspath(test_data)) if test_data else "None",
+            "compare.test_data": mask_secrets(test_path) if test_path else "None",
             "compare.test_data_left_out": dropped_text(ext_full) if ext_full else "None",
             "compare.test_folds": _fold_text(test_folds) if test_folds else "all",
             "compare.classes": ", ".join(classes),

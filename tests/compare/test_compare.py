@@ -330,6 +330,25 @@ def test_an_interrupted_comparison_resumes_where_it_stopped(tmp_path, monkeypatc
             "a new comparison") in capsys.readouterr().err
 
 
+def test_a_rerun_that_spells_the_folder_otherwise_resumes(tmp_path, monkeypatch, quiet_args,
+                                                          tracking_uri, ptbxl_root, capsys):
+    # The key resolved the folder and found the run; its compare.data param was logged as
+    # spelled, and MLflow refused to change it: "Changing param values is not allowed".
+    argv = ["--dataset", "ptbxl", "--task", "superdiagnostic", "--no-cv", "--max-records",
+            "200", "--n-boot", "20", "--experiment", "spelled", *quiet_args]
+    paths, log = _counted(tmp_path, monkeypatch, interrupt_at=2)  # b's final fit
+    assert main(["--pipelines", *map(str, paths), *argv, "--data", str(ptbxl_root)]) == 130
+    client = MlflowClient(tracking_uri)
+    (first,) = _runs(client, "spelled", "comparison")
+    _counted(tmp_path, monkeypatch)
+    capsys.readouterr()
+    assert main(["--pipelines", *map(str, paths), *argv, "--data", f"{ptbxl_root}/"]) == 0
+    assert f"resuming comparison run {first.info.run_id} (KILLED)" in capsys.readouterr().err
+    (again,) = _runs(client, "spelled", "comparison")
+    assert again.info.status == "FINISHED"
+    assert again.data.params["compare.data"] == str(Path(ptbxl_root).resolve())
+
+
 def test_fresh_starts_a_new_comparison(tmp_path, monkeypatch, quiet_args, tracking_uri,
                                        ptbxl_root):
     argv = ["--dataset", "ptbxl", "--task", "superdiagnostic", "--data", str(ptbxl_root),
