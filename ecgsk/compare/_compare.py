@@ -794,7 +794,8 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
         # Only the fit whose results the run holds skips them: a new fit logs its own.
         reused = saved is not None
         if saved is None:
-            est, validation = fit_final(pipe, X, y, plan)  # networks validate on fold 9
+            # Networks validate on fold 9, or on patients held out of the training records.
+            est, validation = fit_final(pipe, X, y, plan, groups=ds.groups, seed=seed)
             if final_path is not None:  # until the run finishes: a resume does not refit
                 save_final_fit(final_path, est, validation)
         else:

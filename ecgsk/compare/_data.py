@@ -455,7 +455,7 @@ def _warn_rare_classes(name, y, consequence):
 VALIDATION_NETWORKS = "fold 9 (networks)"
 
 
-def fit_final(estimator, X, y, plan):
+def fit_final(estimator, X, y, plan, groups=None, seed=0):
     """Fit a clone of ``estimator`` for the final test of a split plan.
 
     The clone learns from the training records ``plan.train``. Where the
@@ -469,8 +469,10 @@ def fit_final(estimator, X, y, plan):
     network on the training records alone. Nothing else learns from the
     validation records; an estimator without a network is fitted on the
     training records only (the validation records are left to tune its
-    decision thresholds). Shared by ``compare``'s final fit and ``tune``'s
-    refit of the best trial.
+    decision thresholds). A plan without validation records (PTB-DB, CinC
+    2017) fits the training records as :func:`fit_fold` fits a fold's: the
+    networks hold whole patients of ``groups`` out for their validation.
+    Shared by ``compare``'s final fit and ``tune``'s refit of the best trial.
 
     Parameters
     ----------
@@ -482,6 +484,11 @@ def fit_final(estimator, X, y, plan):
     plan : SplitPlan
         The split plan (:func:`make_plan`) of the dataset: its ``train`` and
         ``valid`` indices into ``X`` and ``y`` choose the records fitted.
+    groups : ndarray or None, default=None
+        The patient of each record of ``X``, for a plan without validation
+        records (see :func:`fit_fold`).
+    seed : int, default=0
+        Seeds that patient split.
 
     Returns
     -------
@@ -507,7 +514,8 @@ def fit_final(estimator, X, y, plan):
 
     est, rows = clone(estimator), plan.train
     if plan.valid is None:
-        validation = "none"
+        # A record-wise split would validate the networks on patients they train on.
+        return fit_fold(est, X, y, rows, groups, seed), "none"
     else:
         from ..neural import set_validation
 

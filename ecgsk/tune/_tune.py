@@ -1168,8 +1168,9 @@ def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
             shown = plan.test[:2]
             _log_example_ecgs(X[shown], ds.X[shown], y[shown], ctx.classes, ctx.sampling_rate,
                               ctx.lead_names)
-            # As compare's final fit: the training records; networks validate on fold 9.
-            est, validation = fit_final(pipe, X, y, plan)
+            # As compare's final fit: the training records; networks validate on fold 9, or
+            # on patients held out of the training records.
+            est, validation = fit_final(pipe, X, y, plan, groups=ctx.groups, seed=seed)
             mlflow.log_param("final.validation", validation)
             check_interrupt()
             thresholds = y_valid = proba_valid = None

@@ -298,6 +298,15 @@ def test_fit_fold_validates_networks_on_whole_patients():
     plain = fit_fold(LogisticRegression(), X.reshape(90, -1), y, rows, groups=groups)
     assert plain.n_features_in_ == 40
 
+    # A final fit without validation records (PTB-DB) holds whole patients out too: its
+    # networks validated on a record-wise split of the training records.
+    from ecgsk.compare._data import SplitPlan, fit_final
+
+    plan = SplitPlan(train=rows, valid=None, test=np.arange(60, 90))
+    fitted, validation = fit_final(net, X, y, plan, groups=groups, seed=0)
+    assert validation == "none" and fitted is not net
+    np.testing.assert_array_equal(_validated_rows(fitted), valid)
+
 
 def test_records_sha256_follows_records_labels_and_folds_not_their_folder():
     def dataset(root, y=(0, 1, 1), folds=(1, 2, 3), names=("a", "b", "c")):
