@@ -748,9 +748,20 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
 
     @staticmethod
     def _label_array(y):
+        import scipy.sparse
+
         names = None
+        if scipy.sparse.issparse(y):  # np.asarray made a 0-d object array of it
+            y = y.toarray()
         if hasattr(y, "columns") and getattr(y, "ndim", 1) == 2:
+            import pandas as pd
+
             names = np.asarray(y.columns)
+            if len(y.columns) and not y.isna().to_numpy().any() and all(
+                    pd.api.types.is_bool_dtype(t) or pd.api.types.is_numeric_dtype(t)
+                    for t in y.dtypes):
+                # Nullable "boolean" or "Int64" columns: np.asarray made objects of them.
+                y = y.to_numpy(dtype=np.float64)
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             warnings.warn(
@@ -773,7 +784,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         check_classification_targets(y)
         kind = type_of_target(y)
         if not reset:
-            return self._encode_known(y, kind, classes)
+            return self._encode_known(y, kind, classes, names)
         if kind == _MULTILABEL:
             self.classes_ = names if names is not None else np.arange(y.shape[1])
             self.target_type_ = _MULTILABEL
@@ -800,7 +811,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         self.n_outputs_ = len(labels)
         return np.searchsorted(labels, y).astype(np.int64)
 
-    def _encode_known(self, y, kind, classes):
+    def _encode_known(self, y, kind, classes, names=None):
         if classes is not None and not np.array_equal(np.unique(np.asarray(classes)),
                                                        np.unique(self.classes_)):
             raise ValueError(
@@ -815,6 +826,14 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
                 raise ValueError(
                     f"y has {y.shape[1]} label columns but {type(self).__name__} was "
                     f"fitted on {self.n_outputs_} labels.")
+            if names is not None and self.classes_.dtype.kind not in "iu":
+                # Columns named at the first fit are matched by name, not by position.
+                known = [str(c) for c in self.classes_]
+                given = [str(c) for c in names]
+                if sorted(given) != sorted(known):
+                    raise ValueError(
+                        f"y's columns {given} are not the labels of the first fit {known}.")
+                y = y[:, [given.index(c) for c in known]]
             return y.astype(np.float32)
         if y.ndim != 1:
             raise ValueError(

@@ -3,6 +3,7 @@
 import doctest
 import io
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -173,6 +174,38 @@ def test_multilabel_indicator_and_dataframe_names():
     # a plain indicator matrix names the labels by column index
     clf2 = fast(max_epochs=1).fit(X, Y)
     np.testing.assert_array_equal(clf2.classes_, [0, 1, 2])
+
+
+def test_named_label_columns_are_matched_by_name_after_the_first_fit():
+    # partial_fit and warm fits took the columns by position: MI's labels trained AF's output.
+    X, Y = make_multilabel(200)
+    cols = ["AF", "NORM", "MI"]
+    frame = pd.DataFrame(Y[:150], columns=cols)
+    clf = fast(max_epochs=1).fit(X[:150], frame)
+    reordered = frame[["MI", "AF", "NORM"]]
+    for _ in range(15):
+        clf.partial_fit(X[:150], reordered)
+    auc = roc_auc_score(Y[150:], clf.predict_proba(X[150:]), average=None)
+    assert (auc >= 0.9).all(), auc
+    clf.set_params(warm_start=True, max_epochs=1).fit(X[:150], reordered)
+    with pytest.raises(ValueError, match=re.escape(
+            "y's columns ['a', 'b', 'c'] are not the labels of the first fit "
+            "['AF', 'NORM', 'MI']")):
+        clf.partial_fit(X[:150], pd.DataFrame(Y[:150], columns=["a", "b", "c"]))
+
+
+def test_sparse_and_nullable_boolean_label_matrices_are_read_as_indicators():
+    # Both were refused: "y has a scalar" (np.asarray of a sparse matrix), and "Unknown label
+    # type: unknown" (a "boolean" frame became objects); sklearn reads both as indicators.
+    import scipy.sparse
+
+    X, Y = make_multilabel(40)
+    clf = fast(max_epochs=1).fit(X, scipy.sparse.csr_matrix(Y))
+    assert clf.target_type_ == "multilabel-indicator" and clf.n_outputs_ == 3
+    frame = pd.DataFrame(Y.astype(bool), columns=["a", "b", "c"]).astype("boolean")
+    clf = fast(max_epochs=1).fit(X, frame)
+    assert clf.target_type_ == "multilabel-indicator" and list(clf.classes_) == ["a", "b", "c"]
+    assert clf.predict_proba(X).shape == (40, 3)
 
 
 def test_multilabel_threshold_per_label():
