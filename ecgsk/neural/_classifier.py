@@ -288,7 +288,9 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         (CE, focal in multiclass mode) get them as ``weight``; a binary target
         with one logit (BCE, binary focal) as ``weight=w_0`` and
         ``pos_weight=w_1 / w_0``, which weighs the negative and positive
-        terms by ``w_0`` and ``w_1``.
+        terms by ``w_0`` and ``w_1``. A change made with ``set_params``
+        after fitting holds for a warm-start ``fit`` and for ``partial_fit``,
+        which keeps ``"balanced"`` weights from the call that computed them.
     augment : object, callable, list of callables or None, default=None
         Training-time augmentation on the device, applied anew to every
         training batch and never at validation or prediction time: an object
@@ -857,11 +859,16 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             self.n_leads_in_ = X.shape[1]
             self.n_samples_in_ = X.shape[2]
             self.class_weight_ = self._compute_class_weight(y_enc)
+            self._balanced_weights_ = isinstance(self.class_weight, str)
             self._check_threshold()
-        elif warm_fit:  # a warm-start fit (not partial_fit): class_weight as it is now
-            # (set_params), on these records.
-            weight = self._compute_class_weight(y_enc)
+        else:  # class_weight as it is now (set_params): a warm-start fit computes it on its
+            # records; partial_fit keeps "balanced" weights from the call that computed them,
+            # which one batch's counts would move call by call.
             old = self.class_weight_
+            keep = (not warm_fit and isinstance(self.class_weight, str)
+                    and getattr(self, "_balanced_weights_", False))
+            weight = old if keep else self._compute_class_weight(y_enc)
+            self._balanced_weights_ = isinstance(self.class_weight, str)
             if (weight is None) != (old is None) or (
                     weight is not None and not np.array_equal(weight, old)):
                 self.class_weight_ = weight

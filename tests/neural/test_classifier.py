@@ -388,6 +388,26 @@ def test_set_params_reaches_a_warm_start_and_partial_fit():
     assert "early_stopping" not in dict(clf.callbacks_) and len(clf.history) == 3
 
 
+def test_partial_fit_follows_class_weight_set_after_the_first_call():
+    # partial_fit kept the first call's weights: get_params said "balanced", the loss
+    # weighed nothing.
+    X, y = make_signals(40)
+    y = (np.arange(40) % 4 == 0).astype(int)
+    clf = fast(max_epochs=1).partial_fit(X, y)
+    assert clf.class_weight_ is None and clf.criterion_.pos_weight is None
+    clf.set_params(class_weight="balanced").partial_fit(X, y)
+    np.testing.assert_allclose(clf.class_weight_, [2 / 3, 2])
+    assert clf.criterion_.pos_weight.item() == pytest.approx(3.0)
+    # "balanced" stays the weights it was computed as, whatever a later batch holds.
+    clf.partial_fit(X[:20], np.r_[np.ones(10, int), np.zeros(10, int)])
+    np.testing.assert_allclose(clf.class_weight_, [2 / 3, 2])
+    clf.set_params(class_weight={0: 1.0, 1: 5.0}).partial_fit(X, y)
+    np.testing.assert_allclose(clf.class_weight_, [1, 5])
+    assert clf.criterion_.pos_weight.item() == pytest.approx(5.0)
+    clf.set_params(class_weight=None).partial_fit(X, y)
+    assert clf.class_weight_ is None and clf.criterion_.pos_weight is None
+
+
 def test_a_warm_start_puts_the_rebuilt_criterion_on_the_nets_device(monkeypatch):
     # The criterion rebuilt for new class weights stayed on the CPU: its pos_weight would
     # meet CUDA logits at the first loss. skorch moves what it builds with to_device.
