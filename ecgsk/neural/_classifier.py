@@ -165,21 +165,28 @@ class SignalDataset(torch.utils.data.Dataset):
         return self.X[i], (self._dummy if self.y is None else self.y[i])
 
 
-def _check_label_types(y):
+def _check_label_types(y, name="y", what="label"):
     """Refuse an object ``y`` with missing labels or labels of mixed types, naming them.
 
     sklearn sorts the labels and fails inside numpy ("'<' not supported
     between instances of 'NoneType' and 'str'"), which names neither ``y``
-    nor the record.
+    nor the record. ``name`` and ``what`` name the array and its values
+    (``groups``' patients too).
     """
+    if y.dtype.kind == "f" and name != "y":  # sklearn names a NaN of a float y itself
+        missing = np.flatnonzero(~np.isfinite(y.ravel()))
+    elif y.dtype != object:
+        return
+    else:
+        missing = [i for i, v in enumerate(y.ravel()) if v is None
+                   or (isinstance(v, numbers.Real) and not np.isfinite(v))]
+    if len(missing):
+        remedy = "label them" if what == "label" else f"give each its {what}"
+        raise ValueError(f"{name} holds {len(missing)} missing {what}(s) (None or NaN), the "
+                         f"first at position {missing[0]}; drop those records or {remedy}.")
     if y.dtype != object:
         return
     flat = y.ravel()
-    missing = [i for i, v in enumerate(flat) if v is None
-               or (isinstance(v, numbers.Real) and not np.isfinite(v))]
-    if missing:
-        raise ValueError(f"y holds {len(missing)} missing label(s) (None or NaN), the first "
-                         f"at position {missing[0]}; drop those records or label them.")
 
     def kind(value):
         return ("str" if isinstance(value, str) else
@@ -190,7 +197,8 @@ def _check_label_types(y):
         first.setdefault(kind(value), value)
     if len(first) > 1:
         shown = ", ".join(f"{k} ({v!r})" for k, v in sorted(first.items()))
-        raise ValueError(f"y mixes labels of types {shown}; give every label the same type.")
+        raise ValueError(f"{name} mixes {what}s of types {shown}; give every {what} the same "
+                         "type.")
 
 
 class ECGNetClassifier(ClassifierMixin, NeuralNet):
@@ -1425,6 +1433,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         if groups.ndim != 1 or len(groups) != n_records:
             raise ValueError(f"groups must hold one group per record ({n_records}), got "
                              f"shape {groups.shape}.")
+        _check_label_types(groups, "groups", "group")  # numpy failed sorting None and str
         return groups
 
     def get_split_datasets(self, X, y=None, **fit_params):

@@ -1289,3 +1289,19 @@ def test_cuda_net_pickled_loads_on_cpu_only_machine(monkeypatch):
 def test_docstring_examples():
     result = doctest.testmod(_classifier, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 10 and result.failed == 0
+
+
+@pytest.mark.parametrize("groups, message", [
+    (np.array(["p1", None] * 3, dtype=object),
+     r"groups holds 3 missing group\(s\) \(None or NaN\), the first at position 1; drop "
+     r"those records or give each its group"),
+    (np.array([1.0, np.nan] * 3), r"groups holds 3 missing group\(s\)"),
+    (np.array(["p1", 2] * 3, dtype=object),
+     r"groups mixes groups of types number \(2\), str \('p1'\)"),
+])
+def test_missing_and_mixed_groups_are_named(groups, message):
+    # groups with a None failed inside numpy: "'<' not supported between instances of
+    # 'NoneType' and 'str'", naming neither groups nor the record.
+    X, y = make_signals(6)
+    with pytest.raises(ValueError, match=message):
+        fast(max_epochs=1).fit(X, y, groups=groups)
