@@ -778,7 +778,8 @@ def test_list(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "listed_lr" in out and "ptbxl/binary @ 50 Hz" in out
     # Several datasets and tasks as words, not Python tuples.
-    assert "ecgcnn_ptb               ptbdb,ptbxl/diagnosis,superdiagnostic,binary @ 500 Hz" \
+    assert ("ecgcnn_ptb               ptbdb,ptbxl/diagnosis,superdiagnostic,binary,"
+            "binary_report @ 500 Hz") \
         in out and "('" not in out
 
 
