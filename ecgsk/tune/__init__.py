@@ -6,7 +6,9 @@
 to it as ``fixed`` where it takes that keyword), scores each
 trial by cross-validation on the training records only (the split plan of
 :mod:`ecgsk.compare`: PTB-XL folds 1-8 held out in turn, ``--folds`` to
-choose; the test fold is never seen during the search), then refits the best
+choose; the test fold is never seen during the search; metrics that need a
+decision, such as macro F1, use thresholds tuned on fold 9, as compare's
+folds do), then refits the best
 trial on the training records as ``compare``'s final fit does (its networks
 validate on PTB-XL's fold 9, which also tunes the decision thresholds),
 evaluates it once on the test records with bootstrap confidence intervals,

@@ -2,15 +2,18 @@
 
 Pruning
 -------
-Network pipelines (a skorch net as the last step) report the net's
-per-epoch validation entry (:meth:`Metric.monitor`: ``valid_auroc``,
-``valid_acc`` or ``valid_loss``, measured on the net's internal validation
-split of the fold's training records, whole patients where the dataset has
-patient ids: :func:`~ecgsk.compare._data.fit_fold`) through :class:`EpochPruningCallback`
-at step ``fold_position * max_epochs + epoch - 1``: every fold has its own
-range of steps, so trials are compared at the same epoch of the same fold.
-Classic pipelines report the held-out score of each fold at step
-``fold_position``. Either way the pruner is asked after each report.
+Pipelines with networks (a skorch net as the last step, or the members of
+an ensemble such as ``ecgsk_ptbxl``) report each net's per-epoch validation
+entry (:meth:`Metric.monitor`: ``valid_auroc``, ``valid_acc`` or
+``valid_loss``, measured on the net's internal validation split of the
+fold's training records, whole patients where the dataset has patient ids:
+:func:`~ecgsk.compare._data.fit_fold`) through :class:`EpochPruningCallback`
+at step ``fold_position * E + offset + epoch - 1``, ``E`` the epochs of all
+its nets and ``offset`` those of the nets before it: every fold and net has
+its own range of steps, so trials are compared at the same epoch of the same
+net and fold. Classic pipelines report the held-out score of each fold but
+the last at step ``fold_position``. Either way the pruner is asked after
+each report.
 The callback lives in :mod:`ecgsk.tune._pruning`, imported only for
 networks (it needs skorch, hence torch).
 """
@@ -135,8 +138,8 @@ class Objective:
         from sklearn.base import clone
 
         from ..compare._data import fit_fold
+        from ..neural._split import networks_in
         from ..tracking import decision_thresholds, log_training_curves, predict_proba_matrix
-        from ..tracking._curves import find_skorch_net
 
         ctx = self.ctx
         X, y, plan, k = ctx.X, ctx.y, ctx.plan, len(ctx.classes)
@@ -145,19 +148,26 @@ class Objective:
         for pos, (fold, tr, te) in enumerate(plan.cv):
             check_interrupt()
             est = clone(pipe)
-            net = find_skorch_net(est)
-            if net is not None:
+            nets = networks_in(est)  # an ensemble's members' too (find_skorch_net: the last)
+            if nets:
                 from ._pruning import EpochPruningCallback
 
-                cb = EpochPruningCallback(trial, ctx.metric.monitor(ctx.task_type),
-                                          step_offset=pos * int(net.max_epochs), fold=fold)
-                net.set_params(callbacks=list(net.callbacks or []) + [("optuna_pruning", cb)])
+                offset = pos * sum(int(net.max_epochs) for _, net in nets)
+                for name, net in nets:
+                    cb = EpochPruningCallback(trial, ctx.metric.monitor(ctx.task_type),
+                                              step_offset=offset, fold=fold)
+                    callbacks = list(net.callbacks or []) + [("optuna_pruning", cb)]
+                    est.set_params(**{"callbacks" if name is None else f"{name}__callbacks":
+                                      callbacks})
+                    offset += int(net.max_epochs)
             try:
                 fit_fold(est, X, y, tr, groups=ctx.groups, seed=ctx.seed)
             finally:
-                if net is not None:
-                    epochs += log_training_curves(est, prefix=f"fold{fold}_",
-                                                  artifact_file=f"training/fold{fold}_history.png")
+                for member, fitted in _fitted_nets(est):
+                    epochs += log_training_curves(
+                        fitted, prefix=f"fold{fold}_{member}",
+                        artifact_file=f"training/fold{fold}_{member}history.png")
+                if nets:
                     trial.set_user_attr("epochs", epochs)  # trained in all folds so far
             check_interrupt()
             thresholds = None
@@ -175,7 +185,7 @@ class Objective:
             # After the last fold the trial is scored whole: pruning it then would throw its
             # mean away and leave the last fold's score as its value.
             last = pos == len(plan.cv) - 1
-            if net is None and not last and np.isfinite(values[-1]):
+            if not nets and not last and np.isfinite(values[-1]):
                 trial.report(float(values[-1]), pos)
                 if trial.should_prune():
                     raise optuna.TrialPruned(f"pruned after fold {fold} "
@@ -187,3 +197,25 @@ class Objective:
         mlflow.log_metrics({f"cv_{ctx.metric.name}_mean": float(np.nanmean(values)),
                             f"cv_{ctx.metric.name}_std": float(np.nanstd(values))})
         return float(np.nanmean(values))
+
+
+def _fitted_nets(estimator, name=""):
+    """``[(name, net), ...]``: the fitted skorch nets of ``estimator``.
+
+    ``name`` is ``""`` for a net that is the estimator or its pipeline's
+    last step, and ``"<member>_"`` for an ensemble member's (its
+    ``named_estimators_``), so that each net's curves keep their own names.
+    """
+    from ..tracking._curves import is_skorch_net
+
+    if is_skorch_net(estimator):
+        return [(name, estimator)]
+    steps = getattr(estimator, "steps", None)
+    if isinstance(steps, list) and steps:
+        return _fitted_nets(steps[-1][1], name)
+    members = getattr(estimator, "named_estimators_", None)
+    if isinstance(members, dict):
+        return [found for member, est in members.items()
+                for found in _fitted_nets(est, f"{name}{member}_")]
+    return []
+

@@ -50,6 +50,11 @@ class EpochPruningCallback(Callback):
         self.step_offset = step_offset
         self.fold = fold
 
+    def __sklearn_clone__(self):
+        # sklearn's clone would deep-copy the trial; an ensemble clones its members' nets,
+        # and the clone must report to the trial itself.
+        return type(self)(self.trial, self.monitor, self.step_offset, self.fold)
+
     def on_batch_end(self, net, **kwargs):
         if interrupted():
             raise KeyboardInterrupt  # skorch ends fit; the objective re-raises after it

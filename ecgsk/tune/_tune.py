@@ -643,6 +643,15 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
         plan = make_plan(ds, folds=folds, cv=True, seed=seed)
     if not plan.cv:
         raise TuneError("no cross-validation fold to score trials on.")
+    if pruner == "median" and len(plan.cv) - 1 <= pruner_warmup_steps:
+        from ..neural._split import networks_in
+
+        if not networks_in(module.make_pipeline(**fixed)):
+            # A classic pipeline reports its score after each fold but the last.
+            print(f"note: {name} is scored per fold, and reports after each fold but the "
+                  f"last: with {len(plan.cv)} fold(s) and --pruner-warmup-steps "
+                  f"{pruner_warmup_steps}, no trial can be pruned (more --folds, or a lower "
+                  "--pruner-warmup-steps, let the median pruner act).", file=sys.stderr)
     inferred = infer_task_type(ds.y, ds.classes)
     if inferred != task_type:
         spec = resolve_metric(spec.name, inferred, f"{dataset}/{task} ({inferred} targets here)")

@@ -185,6 +185,16 @@ def test_resume_refuses_other_settings_and_adds_only_missing_trials(
     assert ("5 (more than --n-trials 3: an earlier run asked for them) trials finished"
             in capsys.readouterr().out)
     assert len(study.get_trials()) == 5  # nothing ran
+    # A classic pipeline reports after each fold but the last: with 2 folds and the
+    # default warmup of 1 step the median pruner cannot act, which is said.
+    median = [arg for arg in base if arg not in ("--pruner", "none")]
+    try:
+        assert main(median + ["--n-trials", "3", "--folds", "1", "2"]) == 0
+    finally:
+        mlflow.set_tracking_uri(previous)
+    assert ("note: stats_lr is scored per fold, and reports after each fold but the last: "
+            "with 2 fold(s) and --pruner-warmup-steps 1, no trial can be pruned"
+            in capsys.readouterr().err)
 
 
 def test_network_trials_report_each_epoch_and_resume(
@@ -225,6 +235,70 @@ def test_network_trials_report_each_epoch_and_resume(
     assert np.isfinite(second.test_metrics["test_macro_auroc"])
     assert len(_runs(client, "net", "study")) == 1  # the same parent run
     assert "3 of 3 trials finished (1 complete, 2 pruned)" in out.getvalue()
+
+
+TINY_ENSEMBLE = '''
+"""Two tiny ECGCNNs voting, as ecgsk_ptbxl's members vote."""
+
+from sklearn.pipeline import Pipeline
+
+from ecgsk.ensemble import SoftVotingEnsemble
+from ecgsk.nets import ECGCNN
+from ecgsk.neural import ECGNetClassifier
+from ecgsk.preprocessing import Standardizer
+
+DATASET = "ptbxl"
+TASK = "superdiagnostic"
+SAMPLING_RATE = 50
+LENGTH = 250
+
+
+def _member(lr, seed):
+    return Pipeline([
+        ("scale", Standardizer()),
+        ("net", ECGNetClassifier(ECGCNN, module__filters=(4, 4, 8, 8), module__dense=(8,),
+                                 max_epochs=2, batch_size=32, lr=lr, patience=None,
+                                 lr_patience=None, random_state=seed)),
+    ])
+
+
+def make_pipeline(lr=1e-3):
+    return SoftVotingEnsemble([("a", _member(lr, 0)), ("b", _member(lr, 1))])
+
+
+def search_space(trial):
+    return {"lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True)}
+'''
+
+
+def test_an_ensembles_networks_report_each_epoch_and_can_be_pruned(
+        tracking_uri, ptbxl_root, signal_cache, tmp_path):
+    # find_skorch_net finds no net in an ensemble: ecgsk_ptbxl's and ecgsk_cinc's trials
+    # reported per fold only, and with --folds 1 2 (one report) were never pruned.
+    path = write_module(tmp_path, "tiny_ensemble", TINY_ENSEMBLE)
+    common = dict(folds=[1, 2], max_records=200, sampler="random", tracking_uri=tracking_uri,
+                  experiment="ens", cache_dir=signal_cache, study_name="ens", n_boot=20,
+                  progress=False, out=io.StringIO())
+    # Net b's first epoch of fold 1 is step 2: member a's two epochs come before it.
+    pruned = tune(path, "ptbxl", "superdiagnostic", ptbxl_root, n_trials=1,
+                  pruner=optuna.pruners.ThresholdPruner(lower=0.999, n_warmup_steps=2),
+                  **common)
+    assert pruned.counts["PRUNED"] == 1
+    study = optuna.load_study(study_name="ens", storage=_storage(tracking_uri))
+    assert set(study.trials[0].intermediate_values) == {0, 1, 2}
+    done = tune(path, "ptbxl", "superdiagnostic", ptbxl_root, n_trials=2, pruner="none",
+                **common)
+    assert done.ran == [(1, "COMPLETE")]
+    trial = optuna.load_study(study_name="ens", storage=_storage(tracking_uri)).trials[1]
+    # 2 folds x 2 nets x 2 epochs, each on its own step; curves by member.
+    assert set(trial.intermediate_values) == set(range(8))
+    assert trial.user_attrs["epochs"] == 8
+    client = MlflowClient(tracking_uri)
+    run = client.get_run(trial.user_attrs["mlflow_run_id"])
+    for name in ("fold1_a_valid_auroc", "fold1_b_valid_auroc", "fold2_b_valid_auroc"):
+        assert [h.step for h in client.get_metric_history(run.info.run_id, name)] == [1, 2]
+    names = {a.path for a in client.list_artifacts(run.info.run_id, "training")}
+    assert names == {f"training/fold{f}_{m}_history.png" for f in (1, 2) for m in "ab"}
 
 
 def test_a_trial_queued_again_resumes_its_networks(tracking_uri, ptbxl_root, tmp_path,
