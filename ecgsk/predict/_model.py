@@ -187,7 +187,10 @@ def load_ecg_model(model_uri, tracking_uri=None):
         uri = os.path.abspath(uri)
         if not os.path.isfile(os.path.join(uri, "MLmodel")):
             raise PredictError(f"{uri} is not an MLflow model folder (it has no MLmodel file).")
-    store = None if local else (tracking_uri or default_tracking_uri())
+    # Only runs:/, models:/ and mlflow-artifacts:/ URIs are read through a tracking store; a
+    # file:// (s3://...) one was refused when the default store had no database.
+    through_store = re.match(r"(runs|models|mlflow-artifacts):", uri, re.IGNORECASE)
+    store = (tracking_uri or default_tracking_uri()) if through_store else None
     db = sqlite_file(store)
     if db is not None and not db.is_file():  # MLflow would make an empty store, then fail
         from ..tracking import mask_secrets

@@ -36,14 +36,15 @@ def find_records(paths):
     -------
     list of str
         Absolute record paths without extension, each once, in the order
-        found. A folder's data files that no header names are listed too,
-        so that :func:`plan_records` rejects them, saying why.
+        found. Data files without a header (named, or in a folder where no
+        header names them) are listed too, so that :func:`plan_records`
+        rejects them, saying why.
 
     Raises
     ------
     PredictError
-        For a path that does not exist, a record without a header file, or
-        a folder without records.
+        For a path that is neither a record, a data file nor a folder, or a
+        folder without records.
     """
     from ..datasets._wfdb_dir import find_records as in_folder
 
@@ -63,11 +64,12 @@ def find_records(paths):
             out += [str(p) for p in found] + [str(p.with_suffix("")) for p in orphans]
             continue
         root = path.with_suffix("") if path.suffix.lower() in _EXTENSIONS else path
-        if not Path(f"{root}.hea").is_file():
-            if not path.exists() and not Path(f"{root}.hea").exists():
-                raise PredictError(f"{path} is neither a WFDB record (no {root}.hea) nor a "
-                                   "folder.")
-            raise PredictError(f"{path} is not a WFDB record: {root}.hea is missing.")
+        if not Path(f"{root}.hea").is_file() and not any(
+                Path(f"{root}{ext}").is_file() for ext in _EXTENSIONS[1:]):
+            raise PredictError(f"{path} is neither a WFDB record (no {root}.hea) nor a "
+                               "folder.")
+        # A data file without its header is listed, and rejected by plan_records saying
+        # why, as in a folder: it ended the whole request, the other records unpredicted.
         out.append(str(root))
     return list(dict.fromkeys(os.path.abspath(p) for p in out))
 
@@ -189,7 +191,9 @@ def plan_records(paths, model, *, min_fraction=0.25):
         names = [str(n) for n in (header.sig_name or [])]
         fs, n = header.fs, header.sig_len
         if not names or not fs:
-            plan.error = "its header names no signal or no sampling frequency"
+            plan.error = ("its header names no signal" if not names else
+                          f"its header gives the sampling frequency {fs!r}, not a positive "
+                          "number of Hz")
             continue
         if n is None:  # WFDB allows leaving it out: the data files say
             try:
@@ -368,6 +372,10 @@ def decide(proba, model, threshold=None):
     if task is None:
         single = len(proba) and np.allclose(proba.sum(axis=1), 1.0, atol=1e-4)
         task = ("binary" if len(classes) == 2 else "multiclass") if single else "multilabel"
+    elif task not in ("multilabel", "binary", "multiclass", "cinc"):
+        raise PredictError(f"{model.uri} records the task type {task!r}, which predict does "
+                           "not know (multilabel, binary, multiclass, cinc); log the model "
+                           "again with one of them.")
     if threshold is not None:
         thr = np.asarray(threshold, dtype=float)
     else:
@@ -562,7 +570,9 @@ def format_prediction(result, show_rejected=True):
     if result.thresholds is not None:
         thr = np.ravel(result.thresholds)
         rule = ("labels at or above their threshold" if len(thr) > 1
-                else f"probability >= {thr[0]:.3g}")
+                else f"{result.model.classes[-1]} if its probability >= {thr[-1]:.3g}"
+                if result.task_type == "binary"  # the threshold is the second class's
+                else f"labels of probability >= {thr[0]:.3g}")
     else:
         rule = "most probable class"
     for doc in result.records:

@@ -256,6 +256,11 @@ def _signal_metadata(example, sampling_rate, lead_names, task_type, thresholds, 
                              f"input_example has {n_leads}.")
         meta["ecgsk_lead_names"] = lead_names
     if task_type is not None:
+        from ._evaluation import TASK_TYPES
+
+        if task_type not in TASK_TYPES:  # "multi-label" was logged; predict then took argmax
+            raise ValueError(f"task_type must be one of {TASK_TYPES} or None, got "
+                             f"{task_type!r}.")
         meta["ecgsk_task_type"] = str(task_type)
     if thresholds is not None:
         values = np.atleast_1d(np.asarray(thresholds, dtype=float))

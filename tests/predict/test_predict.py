@@ -279,6 +279,15 @@ def test_a_data_file_without_its_header_is_rejected_not_passed_over(trained, tmp
     assert ("no WFDB record (*.hea) under the folder "
             f"{folder}; 3 data file(s) have no header: good.dat, lost.dat, signals.dat"
             ) in capsys.readouterr().err
+    # Named on the command line, as in a folder: it ended the whole request (exit 2),
+    # the good record unpredicted.
+    _write_record(trained["record"], tmp_path / "named", "good", seconds=10)
+    assert main([trained["model_uri"], str(tmp_path / "named" / "good"),
+                 str(folder / "lost.dat"), "-q", "--tracking-uri", trained["uri"]]) == 1
+    err = capsys.readouterr().err
+    assert f"rejected {folder / 'lost'}: its header {folder / 'lost'}.hea is missing" in err
+    assert main([trained["model_uri"], str(folder / "lost.dat"), "-q",
+                 "--tracking-uri", trained["uri"]]) == 2  # nothing predicted
 
 
 def test_an_empty_header_or_one_of_no_samples_is_named(trained, tmp_path):
@@ -289,13 +298,21 @@ def test_an_empty_header_or_one_of_no_samples_is_named(trained, tmp_path):
     hea = folder / "none.hea"
     first, *rest = hea.read_text().splitlines()
     hea.write_text("\n".join([" ".join(first.split()[:3] + ["0"]), *rest]) + "\n")
+    _write_record(trained["record"], folder, "nofs", seconds=10)
+    hea = folder / "nofs.hea"
+    first, *rest = hea.read_text().splitlines()
+    fields = first.split()
+    hea.write_text("\n".join([" ".join(fields[:2] + ["0"] + fields[3:]), *rest]) + "\n")
     result = predict_records(trained["model_uri"], [folder / n for n in ("good", "empty",
-                                                                          "none")],
+                                                                          "none", "nofs")],
                              tracking_uri=trained["uri"])
     assert [r["record"] for r in result.records] == ["good"]
     reasons = {r["record"]: r["reason"] for r in result.rejected}
+    # nofs: "names no signal or no sampling frequency", of a header naming 12 signals.
     assert reasons == {"empty": f"its header {folder / 'empty'}.hea is empty",
-                       "none": "its header gives 0 samples"}
+                       "none": "its header gives 0 samples",
+                       "nofs": "its header gives the sampling frequency 0, not a positive "
+                               "number of Hz"}
 
 
 def test_folder_of_records_and_outputs(trained, tmp_path, capsys):
@@ -340,6 +357,22 @@ def test_paths_under_the_home_folder_are_expanded(trained, in_store, tmp_path, m
                  "--serving-input=~/body.json"]) == 0, capsys.readouterr().err
     assert json.loads((home / "out.json").read_text())["records"][0]["record"] == "a"
     assert np.shape(json.loads((home / "body.json").read_text())["inputs"]) == (1, 12, LENGTH)
+
+
+def test_a_file_uri_needs_no_tracking_store(trained, in_store, tmp_path, monkeypatch,
+                                            capsys):
+    # A file:// model was given the default store, whose database was missing: "cannot load
+    # the model file:///...: no tracking database at mlruns/mlflow.db".
+    local = Path(mlflow.artifacts.download_artifacts(trained["info"].model_uri,
+                                                     dst_path=str(tmp_path / "model")))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert main([local.as_uri(), str(trained["record"]), "-q", "--output", "out.json"]) == 0, \
+        capsys.readouterr().err
+    assert not (tmp_path / "mlruns").exists()
+    (row,) = json.loads((tmp_path / "out.json").read_text())["records"]
+    assert row["probabilities"] == pytest.approx(
+        dict(zip(trained["classes"], _expected(trained, trained["record"]))), rel=1e-5)
 
 
 def test_an_unreadable_record_is_rejected_once_and_the_rest_predicted(trained, tmp_path,
@@ -597,6 +630,24 @@ def test_decide_single_and_multi_label():
     # No task type recorded: rows summing to 1 read as single-label.
     assert decide(proba[:1], _model())[2] == "multiclass"
     assert decide(proba, _model())[2] == "multilabel"
+    # A task type it does not know (a model logged before log_model checked it): argmax
+    # dropped every label but the most probable one.
+    with pytest.raises(PredictError, match=r"m records the task type 'multi-label', which "
+                                           r"predict does not know"):
+        decide(proba, _model("multi-label"))
+
+
+def test_the_binary_rule_names_the_class_its_threshold_is_for():
+    # "probability >= 0.3" above a prediction of "normal (75.0%)" read as normal's.
+    from ecgsk.predict import Prediction, format_prediction
+
+    model = _model("binary", np.array([0.3]), classes=("normal", "abnormal"))
+    doc = {"record": "r", "path": "/r", "notes": [], "predicted": ["normal"],
+           "confidence": [0.75], "probabilities": {"normal": 0.75, "abnormal": 0.25}}
+    result = Prediction(table=None, records=[doc], rejected=[], model=model,
+                        task_type="binary", thresholds=np.array([0.3]), signals=None)
+    assert ("predicted (binary, abnormal if its probability >= 0.3): normal (75.0%)"
+            in format_prediction(result))
 
 
 def test_serving_input_round_trips_float32():

@@ -199,6 +199,11 @@ def test_log_model_errors(tracking_uri, single_label):
             log_model(pipe, classes=["N", "N", "A"], input_example=X[:2])
         with pytest.raises(TypeError, match="predict_proba"):
             log_model(StandardScaler().fit(X[:, 0]), classes=classes, input_example=X[:2])
+        # "multi-label" was logged, and predict took the most probable class alone.
+        with pytest.raises(ValueError, match=r"task_type must be one of \('multilabel', "
+                                             r"'cinc', 'binary', 'multiclass'\) or None, "
+                                             r"got 'multi-label'"):
+            log_model(pipe, classes=classes, input_example=X[:2], task_type="multi-label")
 
 
 def test_skorch_net_logged_with_cpu_device(tracking_uri, rng):
