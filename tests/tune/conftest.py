@@ -9,7 +9,8 @@ user's own pipelines would be:
 - ``slow_lr``: the same with a sleep in ``fit``, so that a trial can be
   killed while it runs; with ``ECGSK_TEST_SLEEP_MARK`` set, each sleep is
   marked by a file (see :func:`sleeping`);
-- ``tiny_net``: a 4-8 filter ECGCNN trained for ``max_epochs`` epochs at 50 Hz.
+- ``tiny_net``: a 4-8 filter ECGCNN trained for ``max_epochs`` epochs at 50 Hz;
+- ``tiny_ensemble``: two such networks voting, as ``ecgsk_ptbxl``'s members.
 """
 
 import subprocess
@@ -135,12 +136,46 @@ def search_space(trial):
 '''
 
 
+TINY_ENSEMBLE = '''
+"""Two tiny ECGCNNs voting, as ecgsk_ptbxl's members vote."""
+
+from sklearn.pipeline import Pipeline
+
+from ecgsk.ensemble import SoftVotingEnsemble
+from ecgsk.nets import ECGCNN
+from ecgsk.neural import ECGNetClassifier
+from ecgsk.preprocessing import Standardizer
+
+DATASET = "ptbxl"
+TASK = "superdiagnostic"
+SAMPLING_RATE = 50
+LENGTH = 250
+
+
+def _member(lr, seed):
+    return Pipeline([
+        ("scale", Standardizer()),
+        ("net", ECGNetClassifier(ECGCNN, module__filters=(4, 4, 8, 8), module__dense=(8,),
+                                 max_epochs=2, batch_size=32, lr=lr, patience=None,
+                                 lr_patience=None, random_state=seed)),
+    ])
+
+
+def make_pipeline(lr=1e-3):
+    return SoftVotingEnsemble([("a", _member(lr, 0)), ("b", _member(lr, 1))])
+
+
+def search_space(trial):
+    return {"lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True)}
+'''
+
+
 @pytest.fixture(scope="session")
 def pipeline_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pipelines")
     return {name: write_module(folder, name, source)
             for name, source in (("stats_lr", STATS_LR), ("slow_lr", SLOW_LR),
-                                 ("tiny_net", TINY_NET))}
+                                 ("tiny_net", TINY_NET), ("tiny_ensemble", TINY_ENSEMBLE))}
 
 
 def tune_cmd(*args):

@@ -237,45 +237,11 @@ def test_network_trials_report_each_epoch_and_resume(
     assert "3 of 3 trials finished (1 complete, 2 pruned)" in out.getvalue()
 
 
-TINY_ENSEMBLE = '''
-"""Two tiny ECGCNNs voting, as ecgsk_ptbxl's members vote."""
-
-from sklearn.pipeline import Pipeline
-
-from ecgsk.ensemble import SoftVotingEnsemble
-from ecgsk.nets import ECGCNN
-from ecgsk.neural import ECGNetClassifier
-from ecgsk.preprocessing import Standardizer
-
-DATASET = "ptbxl"
-TASK = "superdiagnostic"
-SAMPLING_RATE = 50
-LENGTH = 250
-
-
-def _member(lr, seed):
-    return Pipeline([
-        ("scale", Standardizer()),
-        ("net", ECGNetClassifier(ECGCNN, module__filters=(4, 4, 8, 8), module__dense=(8,),
-                                 max_epochs=2, batch_size=32, lr=lr, patience=None,
-                                 lr_patience=None, random_state=seed)),
-    ])
-
-
-def make_pipeline(lr=1e-3):
-    return SoftVotingEnsemble([("a", _member(lr, 0)), ("b", _member(lr, 1))])
-
-
-def search_space(trial):
-    return {"lr": trial.suggest_float("lr", 1e-4, 1e-2, log=True)}
-'''
-
-
 def test_an_ensembles_networks_report_each_epoch_and_can_be_pruned(
-        tracking_uri, ptbxl_root, signal_cache, tmp_path):
+        tracking_uri, pipeline_files, ptbxl_root, signal_cache):
     # find_skorch_net finds no net in an ensemble: ecgsk_ptbxl's and ecgsk_cinc's trials
     # reported per fold only, and with --folds 1 2 (one report) were never pruned.
-    path = write_module(tmp_path, "tiny_ensemble", TINY_ENSEMBLE)
+    path = pipeline_files["tiny_ensemble"]
     common = dict(folds=[1, 2], max_records=200, sampler="random", tracking_uri=tracking_uri,
                   experiment="ens", cache_dir=signal_cache, study_name="ens", n_boot=20,
                   progress=False, out=io.StringIO())
