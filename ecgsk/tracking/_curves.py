@@ -1,5 +1,6 @@
 """Per-epoch training curves of skorch networks."""
 
+import os
 import time
 
 import mlflow
@@ -10,7 +11,7 @@ from mlflow.tracking import MlflowClient
 from ..plots import plot_training_history
 from ..plots._history import history_rows, numeric_history_keys
 
-__all__ = ["find_skorch_net", "is_skorch_net", "log_training_curves"]
+__all__ = ["find_skorch_net", "fitted_nets", "is_skorch_net", "log_training_curves"]
 
 
 def is_skorch_net(obj):
@@ -49,14 +50,48 @@ def find_skorch_net(estimator):
     return None
 
 
+def fitted_nets(estimator, name=""):
+    """``[(name, net), ...]``: the fitted skorch nets of ``estimator``.
+
+    The net itself, a pipeline's last step (nested pipelines and fitted
+    searches are followed, as :func:`find_skorch_net` does), and the nets of
+    an ensemble's fitted members (``named_estimators_``:
+    :class:`~ecgsk.ensemble.SoftVotingEnsemble`, sklearn's voting
+    classifiers). ``name`` is ``""`` for a net that is not a member, else
+    the member's name (``"outer_inner"`` for nested ensembles).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> fitted_nets(LogisticRegression())
+    []
+    """
+    if is_skorch_net(estimator):
+        return [(name, estimator)]
+    steps = getattr(estimator, "steps", None)
+    if isinstance(steps, list) and steps:
+        return fitted_nets(steps[-1][1], name)
+    best = getattr(estimator, "best_estimator_", None)
+    if best is not None:
+        return fitted_nets(best, name)
+    members = getattr(estimator, "named_estimators_", None)
+    if isinstance(members, dict):
+        return [found for member, est in members.items()
+                for found in fitted_nets(est, f"{name}_{member}" if name else str(member))]
+    return []
+
+
 def log_training_curves(estimator, *, prefix="", artifact_file="training/history.png",
                         skip_logged=False):
-    """Log the per-epoch metrics of a fitted skorch net with ``step=epoch``.
+    """Log the per-epoch metrics of fitted skorch nets with ``step=epoch``.
 
     Parameters
     ----------
-    estimator : skorch net or sklearn Pipeline
-        The net itself, or a pipeline whose last step is the net.
+    estimator : skorch net, sklearn Pipeline or ensemble
+        The net itself, a pipeline whose last step is the net, or an
+        ensemble whose members hold nets (:func:`fitted_nets`): each
+        member's curves are logged under ``<prefix><member>_``, its figure
+        as ``artifact_file`` with ``_<member>`` before the extension.
     prefix : str, default=""
         Prefix of the metric names (``train_loss``, ``valid_loss``,
         ``valid_acc``... as skorch names them).
@@ -71,8 +106,8 @@ def log_training_curves(estimator, *, prefix="", artifact_file="training/history
     Returns
     -------
     int
-        Number of epochs logged; 0 when the estimator holds no skorch net
-        (a classic pipeline) or the net has no history yet. Flags such as
+        Number of epochs logged, over all its nets; 0 when the estimator
+        holds no skorch net (a classic pipeline) or no history yet. Flags such as
         ``valid_loss_best`` and the ``dur`` of each epoch are logged too
         (flags as 0/1); the per-batch entries are not.
 
@@ -86,8 +121,20 @@ def log_training_curves(estimator, *, prefix="", artifact_file="training/history
     >>> with tracked_run("cnn"):                                        # doctest: +SKIP
     ...     n_epochs = log_training_curves(pipe.fit(X_train, y_train))
     """
-    net = find_skorch_net(estimator)
-    if net is None or getattr(net, "history", None) is None:
+    total = 0
+    for member, net in fitted_nets(estimator):
+        figure = artifact_file
+        if artifact_file and member:
+            root, ext = os.path.splitext(artifact_file)
+            figure = f"{root}_{member}{ext}"
+        total += _log_net_curves(net, f"{prefix}{member}_" if member else prefix, figure,
+                                 skip_logged)
+    return total
+
+
+def _log_net_curves(net, prefix, artifact_file, skip_logged):
+    """:func:`log_training_curves` of one net."""
+    if getattr(net, "history", None) is None:
         return 0
     rows = history_rows(net.history)
     if not rows:

@@ -163,11 +163,9 @@ class Objective:
             try:
                 fit_fold(est, X, y, tr, groups=ctx.groups, seed=ctx.seed)
             finally:
-                for member, fitted in _fitted_nets(est):
-                    epochs += log_training_curves(
-                        fitted, prefix=f"fold{fold}_{member}",
-                        artifact_file=f"training/fold{fold}_{member}history.png")
-                if nets:
+                if nets:  # an ensemble's by member (log_training_curves)
+                    epochs += log_training_curves(est, prefix=f"fold{fold}_",
+                                                  artifact_file=f"training/fold{fold}_history.png")
                     trial.set_user_attr("epochs", epochs)  # trained in all folds so far
             check_interrupt()
             thresholds = None
@@ -197,25 +195,3 @@ class Objective:
         mlflow.log_metrics({f"cv_{ctx.metric.name}_mean": float(np.nanmean(values)),
                             f"cv_{ctx.metric.name}_std": float(np.nanstd(values))})
         return float(np.nanmean(values))
-
-
-def _fitted_nets(estimator, name=""):
-    """``[(name, net), ...]``: the fitted skorch nets of ``estimator``.
-
-    ``name`` is ``""`` for a net that is the estimator or its pipeline's
-    last step, and ``"<member>_"`` for an ensemble member's (its
-    ``named_estimators_``), so that each net's curves keep their own names.
-    """
-    from ..tracking._curves import is_skorch_net
-
-    if is_skorch_net(estimator):
-        return [(name, estimator)]
-    steps = getattr(estimator, "steps", None)
-    if isinstance(steps, list) and steps:
-        return _fitted_nets(steps[-1][1], name)
-    members = getattr(estimator, "named_estimators_", None)
-    if isinstance(members, dict):
-        return [found for member, est in members.items()
-                for found in _fitted_nets(est, f"{name}{member}_")]
-    return []
-

@@ -51,6 +51,30 @@ def test_curves_logged_per_epoch(tracking_uri, client, fitted_net):
         "training/history.png"]
 
 
+def test_an_ensembles_networks_are_logged_by_member(tracking_uri, client, fitted_net):
+    # compare's ecgsk_ptbxl and ecgsk_cinc runs held no curves: find_skorch_net finds no net
+    # in an ensemble.
+    from sklearn.base import clone
+
+    from ecgsk.ensemble import SoftVotingEnsemble
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(64, 2, 8)).astype(np.float32)
+    y = (X[:, 0].mean(1) > 0).astype(np.int64)
+    flat = Pipeline([("flat", FunctionTransformer(_flatten)), ("lr", LogisticRegression())])
+    ens = SoftVotingEnsemble([("a", clone(fitted_net)), ("b", clone(fitted_net)),
+                              ("lr", flat)]).fit(X, y)
+    setup_tracking(tracking_uri, "curves")
+    with tracked_run("ensemble") as run:
+        assert log_training_curves(ens, prefix="final_") == 6  # 3 epochs each
+    for member in ("a", "b"):
+        history = ens.named_estimators_[member][-1].history
+        logged = client.get_metric_history(run.info.run_id, f"final_{member}_valid_loss")
+        assert [m.value for m in logged] == pytest.approx(history[:, "valid_loss"])
+    assert sorted(a.path for a in client.list_artifacts(run.info.run_id, "training")) == [
+        "training/history_a.png", "training/history_b.png"]
+
+
 def test_skip_logged_adds_only_the_missing_epochs(tracking_uri, client, fitted_net):
     """A run reopened after an interruption keeps one point per metric and epoch."""
     from mlflow.entities import Metric

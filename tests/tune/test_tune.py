@@ -264,7 +264,7 @@ def test_an_ensembles_networks_report_each_epoch_and_can_be_pruned(
     for name in ("fold1_a_valid_auroc", "fold1_b_valid_auroc", "fold2_b_valid_auroc"):
         assert [h.step for h in client.get_metric_history(run.info.run_id, name)] == [1, 2]
     names = {a.path for a in client.list_artifacts(run.info.run_id, "training")}
-    assert names == {f"training/fold{f}_{m}_history.png" for f in (1, 2) for m in "ab"}
+    assert names == {f"training/fold{f}_history_{m}.png" for f in (1, 2) for m in "ab"}
 
 
 def test_a_trial_queued_again_resumes_its_networks(tracking_uri, ptbxl_root, tmp_path,
