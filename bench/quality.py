@@ -18,7 +18,11 @@ Each row gets the task's metric (macro AUROC; AUROC for binary; the
 challenge F1 of N, A and O for CinC 2017, from the most probable class),
 a 95% bootstrap interval over the test records, the training time and the
 machine. "fit" records count fold 9 in where networks validate on it (it
-never trains their weights, nor any model without a network). ecgsk's rows
+never trains their weights, nor any model without a network; the
+unsupervised steps before a network, such as its ``Standardizer``, are
+fitted on training and fold 9 records together). The train time of a row
+resumed from checkpoints counts only the epochs of the run that finished
+it. ecgsk's rows
 are compared with the best peer row of their task by a paired bootstrap on
 the same records. Finished rows are kept under
 ``--out-dir`` (predictions, time) and skipped on a rerun, so an interrupted
@@ -339,12 +343,20 @@ class Data:
         digest.update(np.ascontiguousarray(labels).tobytes())
         return digest.hexdigest()[:12]
 
+    def _test_names(self):
+        paths = self.ext[0].X if self.ext is not None else self.ds.X[self.plan.test]
+        return [os.path.basename(os.fspath(p)) for p in paths]
+
     @property
     def test_records(self):
         """A fingerprint of the scored records' names: a saved row scored others is refitted."""
-        paths = self.ext[0].X if self.ext is not None else self.ds.X[self.plan.test]
-        names = "\n".join(sorted(os.path.basename(os.fspath(p)) for p in paths))
-        return hashlib.sha1(names.encode()).hexdigest()[:12]
+        return hashlib.sha1("\n".join(sorted(self._test_names())).encode()).hexdigest()[:12]
+
+    @property
+    def test_order(self):
+        """A fingerprint of the scored records' names in order: the rows of a saved
+        ``proba`` follow it, and are scored against ``y_test`` row by row."""
+        return hashlib.sha1("\n".join(self._test_names()).encode()).hexdigest()[:12]
 
 
 def resolved_params(module, params):
@@ -446,6 +458,10 @@ def stale(meta, module, params, data):
     records = data.test_records
     if meta.get("test_records", records) != records:
         return "scored other records"
+    # The same records in another order (another --test-data root listing them otherwise):
+    # its probabilities, row by row, would be scored against other records' targets.
+    if meta.get("test_order", data.test_order) != data.test_order:
+        return "scored the records in another order"
     return None
 
 
@@ -464,13 +480,12 @@ def run_row(row, data, preset, out_dir, fresh=False):
             saved = None
         elif not fresh:
             print(f"  {row.name}: reusing {path.name}", file=sys.stderr)
-            if (meta.get("config") is None or meta["resolved"] != resolved
-                    or "train_records" not in meta):
+            if meta.get("config") is None or meta["resolved"] != resolved:
                 # Record what it was fitted with in today's terms, so that a later
-                # change of a default is measured against it.
+                # change of a default is measured against it. Not today's records: an
+                # old row was checked by their number only, and stays so.
                 meta = {**meta, "resolved": resolved,
-                        "config": estimator_config(module, resolved),
-                        "train_records": data.train_records}
+                        "config": estimator_config(module, resolved)}
                 _save(path, saved, meta)
             return saved, meta
     rate = float(module.SAMPLING_RATE)
@@ -483,6 +498,7 @@ def run_row(row, data, preset, out_dir, fresh=False):
     start = time.perf_counter()
     est, validation = fit_final(est, X, data.y, plan)  # networks validate on fold 9
     train_s = time.perf_counter() - start
+    fitted_on = machine()  # its load at the end of the fit, before the predictions
     X_test = data.signals("ext", rate, length) if data.ext is not None else X[plan.test]
     proba = predict_proba_matrix(est, X_test, len(data.classes))
     if saved is not None and saved.shape == proba.shape:  # --fresh: does the fit reproduce?
@@ -494,9 +510,10 @@ def run_row(row, data, preset, out_dir, fresh=False):
             "n_train": int(len(plan.train)
                            + (len(plan.valid) if validation == VALIDATION_NETWORKS else 0)),
             "validation": validation, "n_test": int(len(data.y_test)),
-            "test_records": data.test_records, "train_records": data.train_records,
+            "test_records": data.test_records, "test_order": data.test_order,
+            "train_records": data.train_records,
             "config": estimator_config(module, resolved),
-            "machine": machine(), "preset": preset, "code": code_version()}
+            "machine": fitted_on, "preset": preset, "code": code_version()}
     _save(path, proba, meta)
     return proba, meta
 

@@ -466,10 +466,12 @@ def fit_final(estimator, X, y, plan, groups=None, seed=0):
     clone is fitted on training and validation records together with
     :func:`ecgsk.neural.set_validation` marking the latter, and a
     :class:`~ecgsk.ensemble.SoftVotingEnsemble` fits its members without a
-    network on the training records alone. Nothing else learns from the
-    validation records; an estimator without a network is fitted on the
-    training records only (the validation records are left to tune its
-    decision thresholds). A plan without validation records (PTB-DB, CinC
+    network on the training records alone. No weights learn from the
+    validation records; the unsupervised steps of a network's pipeline
+    before it (a :class:`~ecgsk.preprocessing.Standardizer`'s per-lead
+    means and deviations) are fitted on both. An estimator without a
+    network is fitted on the training records only (the validation records
+    are left to tune its decision thresholds). A plan without validation records (PTB-DB, CinC
     2017) fits the training records as :func:`fit_fold` fits a fold's: the
     networks hold whole patients of ``groups`` out for their validation.
     Shared by ``compare``'s final fit and ``tune``'s refit of the best trial.

@@ -60,8 +60,9 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
 
     With :func:`ecgsk.neural.set_validation` (PTB-XL's fold 9 validates
     the networks), the members without a network are fitted on the
-    unmarked records alone: nothing but early stopping learns from the
-    validation records.
+    unmarked records alone: no weights learn from the validation records
+    (early stopping does; so do the unsupervised steps of a network
+    member's pipeline, such as its ``Standardizer``).
 
     Parameters
     ----------

@@ -74,6 +74,18 @@ def test_a_saved_row_that_scored_other_records_is_refitted(quality, data_root, t
     _, meta = quality.run_row(row, same, "cpu", tmp_path)
     assert "scored other records; refitting" in capsys.readouterr().err
     assert meta["test_records"] == same.test_records
+    # The same records in another order: reused, its rows were scored against other
+    # records' targets.
+    base, _ = quality.run_row(row, data, "cpu", tmp_path)  # fold 10 again, in its order
+    reverse = data.plan.test[::-1]
+    same.ext = (data.ds.subset(reverse), data.y[reverse])
+    same._signals.clear()  # the signals read of the ext records set above
+    assert same.test_records == data.test_records and same.test_order != data.test_order
+    capsys.readouterr()
+    proba, meta = quality.run_row(row, same, "cpu", tmp_path)
+    assert "scored the records in another order; refitting" in capsys.readouterr().err
+    assert meta["test_order"] == same.test_order
+    np.testing.assert_allclose(proba, base[::-1], atol=1e-12)
 
 
 def test_rows_fitted_on_other_machines_are_numbered_apart(quality):
@@ -357,6 +369,7 @@ def test_stale_names_why_a_saved_row_cannot_be_reused(quality):
     class Scored:  # what stale() reads of a Data
         y_test = np.zeros(3)
         test_records = "abc"
+        test_order = "abc in order"
         train_records = "fit"
         plan = SimpleNamespace(train=np.arange(5), valid=np.arange(5, 7))
 
@@ -382,6 +395,11 @@ def test_stale_names_why_a_saved_row_cannot_be_reused(quality):
         "scored other records"
     old = {k: v for k, v in meta.items() if k != "test_records"}  # saved before fingerprints
     assert quality.stale(old, today, {}, Scored) is None
+    # The same records in another order: the saved rows would be scored against other
+    # records' targets (an external root listing them otherwise was reused).
+    assert quality.stale({**meta, "test_order": "abc in order"}, today, {}, Scored) is None
+    assert quality.stale({**meta, "test_order": "cba"}, today, {}, Scored) == \
+        "scored the records in another order"
     assert quality.stale(meta, recipe(today.make_pipeline, rate=50), {}, Scored) == \
         "was fitted with other parameters"  # another input
 
