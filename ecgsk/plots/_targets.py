@@ -105,13 +105,31 @@ def metric_safe_name(name):
     return safe.strip() or "class"
 
 
-def metric_safe_names(names):
+def metric_safe_names(names, max_length=None):
     """:func:`metric_safe_name` of each name, made unique by the class's index.
 
     ``"AF+"`` and ``"AF-"`` would both be ``"AF_"``, and the later class's
     metrics would replace the earlier's: a name already taken gets
-    ``_<index>`` (``"AF__0"``, ``"AF__1"``... for every class sharing it).
+    ``_<index>`` (``"AF__0"``, ``"AF__1"``... for every class sharing it),
+    and more of them where that is another class's name (``"AF__1"``).
+    ``max_length`` cuts each name to that many characters first (MLflow's
+    metric keys hold 250), the suffix within it.
     """
     safe = [metric_safe_name(n) for n in names]
+    if max_length is not None:
+        safe = [s[:max_length] for s in safe]
     counts = {s: safe.count(s) for s in safe}
-    return [f"{s}_{i}" if counts[s] > 1 else s for i, s in enumerate(safe)]
+    out, taken = [], set(s for s in safe if counts[s] == 1)
+    for i, s in enumerate(safe):
+        name = s
+        if counts[s] > 1:
+            suffix = f"_{i}"
+            while True:
+                cut = s if max_length is None else s[:max_length - len(suffix)]
+                name = f"{cut}{suffix}"
+                if name not in taken:
+                    break
+                suffix += f"_{i}"
+        taken.add(name)
+        out.append(name)
+    return out

@@ -10,6 +10,7 @@ from mlflow.tracking import MlflowClient
 
 from ..plots import plot_training_history
 from ..plots._history import history_rows, numeric_history_keys
+from ..plots._targets import metric_safe_names
 
 __all__ = ["find_skorch_net", "fitted_nets", "is_skorch_net", "log_training_curves"]
 
@@ -140,6 +141,10 @@ def _log_net_curves(net, prefix, artifact_file, skip_logged):
     if not rows:
         return 0
     keys = numeric_history_keys(rows) + ["dur"]
+    # A scoring callback's name may hold what MLflow refuses in a key ("valid_f1(macro)"),
+    # which failed the run after training.
+    names = list(dict.fromkeys(k for row in rows for k in row))
+    safe = dict(zip(names, metric_safe_names(names)))
     now = int(time.time() * 1000)
     metrics = []
     for i, row in enumerate(rows):
@@ -153,7 +158,8 @@ def _log_net_curves(net, prefix, artifact_file, skip_logged):
                 value = float(value)
             except (TypeError, ValueError):
                 continue
-            metrics.append(Metric(key=f"{prefix}{key}", value=value, timestamp=now, step=step))
+            metrics.append(Metric(key=f"{prefix}{safe[key]}", value=value, timestamp=now,
+                                  step=step))
     run = mlflow.active_run()
     if run is None:
         raise RuntimeError("log_training_curves needs an active run (use tracked_run).")

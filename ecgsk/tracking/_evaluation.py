@@ -213,9 +213,15 @@ def _spec(task_type, y, proba, classes, thresholds):
     return pred, scalars, rows
 
 
+#: Longest class name in a per-class metric key: MLflow refuses keys over 250 characters,
+#: which a prefix (``external_``) and a metric (``specificity_``) share with it.
+_MAX_CLASS_KEY = 200
+
+
 def _per_class_metrics(rows):
     out = {}
-    for row, name in zip(rows, metric_safe_names([row["class"] for row in rows])):
+    names = metric_safe_names([row["class"] for row in rows], max_length=_MAX_CLASS_KEY)
+    for row, name in zip(rows, names):
         for key in ("auroc", "f1", "sensitivity", "specificity", "threshold"):
             value = row.get(key, np.nan)
             if value is not None and np.isfinite(value):

@@ -83,12 +83,16 @@ def mask_secrets(text):
 def is_secret_key(key):
     """Whether a parameter name names a secret (``db_password``, ``api_key``, ``token``).
 
-    The name is split on ``_ . -``, ``__`` and camelCase humps; ``max_tokens``
-    and ``maxTokens`` are not secrets, ``dbPassword``, ``clientSecret``,
-    ``accessToken`` and ``secretKey`` are.
+    The name is split on ``_ . -``, ``__`` and camelCase humps, acronyms
+    too; ``max_tokens`` and ``maxTokens`` are not secrets, ``dbPassword``,
+    ``clientSecret``, ``accessToken``, ``secretKey``, ``HFToken`` and
+    ``X-Api-Key`` are.
     """
     last = str(key).split("__")[-1]
-    last = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", last).lower()  # accessToken: access_token
+    # accessToken: access_token; HFToken: hf_token (an acronym of 2 letters or more: OAuth
+    # stays whole)
+    last = re.sub(r"(?<=[A-Z][A-Z])(?=[A-Z][a-z])|(?<=[a-z0-9])(?=[A-Z])", "_", last).lower()
+    last = re.sub(r"[.\-]+", "_", last)  # api-key, api.key: api_key, as the suffixes read
     if last.endswith(_SECRET_SUFFIXES):
         return True
     return any(part in _SECRET_PARTS for part in re.split(r"[_.\-]+", last))

@@ -75,6 +75,28 @@ def test_an_ensembles_networks_are_logged_by_member(tracking_uri, client, fitted
         "training/history_a.png", "training/history_b.png"]
 
 
+def test_a_history_key_mlflow_refuses_is_logged_under_a_safe_name(tracking_uri, client):
+    # A scoring callback named "valid_f1(macro)": MLflow refused the key, and the run failed
+    # after training.
+    from skorch.callbacks import EpochScoring
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 16)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    torch.manual_seed(0)
+    net = skorch.NeuralNetClassifier(
+        torch.nn.Sequential(torch.nn.Linear(16, 2), torch.nn.Softmax(-1)), max_epochs=2,
+        lr=0.1, batch_size=16, device="cpu", verbose=0,
+        callbacks=[EpochScoring("f1_macro", name="valid_f1(macro)", lower_is_better=False)])
+    net.fit(X, y)
+    setup_tracking(tracking_uri, "curves")
+    with tracked_run("odd key") as run:
+        assert log_training_curves(net) == 2
+    logged = client.get_metric_history(run.info.run_id, "valid_f1_macro_")
+    assert [m.value for m in logged] == pytest.approx(net.history[:, "valid_f1(macro)"])
+    assert client.get_run(run.info.run_id).info.status == "FINISHED"
+
+
 def test_skip_logged_adds_only_the_missing_epochs(tracking_uri, client, fitted_net):
     """A run reopened after an interruption keeps one point per metric and epoch."""
     from mlflow.entities import Metric

@@ -153,6 +153,28 @@ def test_per_class_metrics_of_classes_with_one_safe_name_are_kept_apart(tracking
     assert logged["test_auroc_AF__3"] == pytest.approx(aucs[3])
 
 
+def test_a_suffixed_name_that_is_another_class_and_long_names_stay_apart(tracking_uri, rng):
+    # "AF+" and "AF*" took "AF__0" and "AF__1", and "AF__1" was the third class's name: its
+    # metrics replaced AF*'s. A 235-character name made a key MLflow refuses (over 250), and
+    # the run failed with no metric logged.
+    y = rng.integers(0, 4, 120)
+    proba = rng.dirichlet(np.ones(4), 120)
+    long = "x" * 235
+    classes = ["AF+", "AF*", "AF__1", long]
+    metrics = evaluate_predictions(y, proba, classes, task_type="multiclass")
+    per_class = sorted(k for k in metrics if k.startswith("auroc_"))
+    assert len(per_class) == 4
+    aucs = [roc_auc_score(y == j, proba[:, j]) for j in range(4)]
+    assert metrics["auroc_AF__1"] == pytest.approx(aucs[2])  # the class of that name
+    assert metrics["auroc_AF__0"] == pytest.approx(aucs[0])
+    assert metrics["auroc_AF__1_1"] == pytest.approx(aucs[1])
+    setup_tracking(tracking_uri, "eval")
+    with tracked_run("long"):
+        logged = log_evaluation(y, proba, classes, n_boot=0, prefix="external_")
+    assert logged[f"external_auroc_{long[:200]}"] == pytest.approx(aucs[3])
+    assert max(len(k) for k in logged) <= 250
+
+
 def test_log_evaluation_multiclass_external_prefix(tracking_uri, client, rng):
     y = rng.integers(0, 3, 90)
     proba = rng.dirichlet(np.ones(3), 90)

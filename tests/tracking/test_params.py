@@ -228,6 +228,10 @@ def test_mask_secrets(text, expected):
     # camelCase humps split as "_" does: the lowercased names had no separator to split on
     ("accessToken", True), ("authToken", True), ("hfToken", True), ("secretKey", True),
     ("clf__apiToken", True), ("maxTokens", False), ("OAuthScope", False),
+    # An acronym's hump, and - or . where the suffixes read _: all were logged in clear.
+    ("HFToken", True), ("APIToken", True), ("JWTToken", True), ("OAuthToken", True),
+    ("X-Api-Key", True), ("api.key", True), ("private-key", True), ("access-key", True),
+    ("HTTPMaxTokens", False), ("max-tokens", False),
 ])
 def test_is_secret_key(key, secret):
     assert is_secret_key(key) is secret
