@@ -126,7 +126,9 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
         and ``n_jobs``; another batching or thread count may round a
         convolution differently, and a value that lies exactly on its bias
         (the quantised samples of real ECGs make such ties) can then count
-        or not: a few of ten thousand features move by about 0.001.
+        or not. On 1,000-sample PTB-XL records transformed one at a time
+        rather than in batches of three, about 150-220 of ten thousand
+        features moved, by up to 0.005.
     n_jobs : int or None, default=1
         Torch threads used for the convolutions (``-1`` or None: all cores).
 

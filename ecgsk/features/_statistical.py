@@ -138,6 +138,15 @@ class StatisticalFeatures(BaseFeatures):
                     "be measured."
                 )
             bands.append((float(band[0]), float(band[1])))
+        # Two columns of one name: 2.5 and 2.500001 are both "p2.5", and a frame's
+        # D["lead0_p2.5"] gave both.
+        for what, names in (
+                ("percentiles", [f"p{_format_number(p)}" for p in q]),
+                ("bands", [f"{_format_number(lo)}_{_format_number(hi)}Hz" for lo, hi in bands])):
+            twice = sorted({name for name in names if names.count(name) > 1})
+            if twice:
+                raise ValueError(f"{what} name the feature(s) {twice} twice; give distinct "
+                                 f"{what}, got {getattr(self, what)!r}.")
         return fs, q, bands
 
     def _feature_suffixes(self):

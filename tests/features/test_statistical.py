@@ -118,6 +118,11 @@ def test_flat_lead_has_undefined_shape_statistics():
     ({"sampling_rate": 100, "percentiles": "50"}, "percentiles"),
     ({"sampling_rate": 100, "nan_policy": None}, "nan_policy"),
     ({"sampling_rate": 100, "lead_names": "I"}, "lead_names"),
+    # Two columns of one name each: the frame's D["lead0_p2.5"] gave both.
+    ({"sampling_rate": 100, "percentiles": (2.5, 2.500001, 50, 50)},
+     r"percentiles name the feature\(s\) \['p2.5', 'p50'\] twice"),
+    ({"sampling_rate": 100, "bands": ((0.5, 4), (0.5, 4.0000001))},
+     r"bands name the feature\(s\) \['0.5_4Hz'\] twice"),
 ])
 def test_bad_parameters_raise_naming_the_parameter(params, match):
     with pytest.raises(ValueError, match=match):
