@@ -34,6 +34,7 @@ import hashlib
 import io
 import numbers
 import os
+import re
 import shutil
 import socket
 import time
@@ -83,7 +84,16 @@ class _Database:
             names = [line.split(",")[0] for line in text.splitlines()]
         else:  # a WFDB RECORDS file: one record path per line
             names = text.splitlines()
-        return [name.strip() for name in names if name.strip()]
+        names = [name.strip() for name in names if name.strip()]
+        # A name is a path under ROOT: "../../x" or "/x" from the server's list wrote there.
+        outside = [name for name in names if name.startswith(("/", "\\"))
+                   or ".." in re.split(r"[/\\]", name) or re.match(r"[A-Za-z]:", name)]
+        if outside:
+            raise OSError(f"the record list {self.record_list} of {self.slug!r} names "
+                          f"{len(outside)} record(s) outside the download folder "
+                          f"({outside[:3]}); nothing was downloaded for them, nor the others. "
+                          "Is the mirror the one you meant?")
+        return names
 
     def remote(self, record):
         """Path of a record (without extension) in PhysioNet's tree."""
@@ -205,6 +215,8 @@ def _fetch(db, root, files, sums=None, *, missing_ok=False):
     for remote, local in files:
         if (remote, local) not in bad:
             target = root / local
+            if not target.resolve().is_relative_to(root.resolve()):  # records() refused it
+                raise OSError(f"{local!r} lies outside the download folder {root}.")
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staging / remote, target)
     if bad:

@@ -312,6 +312,26 @@ def test_file_missing_on_server_raises_naming_it_and_leaves_no_partial_file(mirr
     assert not (root / ".ecgsk-download").exists()
 
 
+@pytest.mark.parametrize("entry", ["../../../evil", "/tmp/evil", "patient001/../../evil"])
+def test_a_record_list_naming_a_path_outside_root_is_refused(mirror, tmp_path, entry):
+    # "../../../evil" in the server's RECORDS was fetched and written outside ROOT.
+    url, server, site = mirror
+    records = site / "files" / "ptbdb" / VERSION / "RECORDS"
+    root = tmp_path / "deep" / "er" / "ptbdb"
+    original = records.read_text()
+    records.write_text(original + entry + "\n")
+    _write_sums(records.parent)
+    try:
+        with pytest.raises(OSError, match=r"the record list RECORDS of 'ptbdb' names 1 "
+                                          r"record\(s\) outside the download folder"):
+            download("ptbdb", root, progress=False)
+    finally:
+        records.write_text(original)
+        _write_sums(records.parent)
+    assert not list(tmp_path.rglob("evil*")) and not (tmp_path / "deep" / "evil.hea").exists()
+    assert not any(path.endswith("evil.hea") for _, path in server.requests)
+
+
 def test_a_batch_of_which_the_server_has_nothing_stops_the_download(mirror, tmp_path):
     # Each file of a missing batch is asked for on its own: a server without the records
     # would take one request per file of the whole database.
