@@ -348,8 +348,10 @@ def log_model(pipeline, *, classes, input_example, name="model", registered_mode
     ValueError
         If ``classes`` does not name at least two distinct classes,
         ``input_example`` is not a numeric 3-D array
-        ``(n, n_leads, n_samples)`` of at least one record, ``sampling_rate`` is not a positive number,
-        ``lead_names`` does not name the leads of ``input_example``,
+        ``(n, n_leads, n_samples)`` of at least one record,
+        ``sampling_rate`` is not a positive number, ``task_type`` is not
+        one of the four, ``lead_names`` does not name the leads of
+        ``input_example``,
         ``thresholds`` are not one probability or one per class, or the
         pipeline's probabilities of ``input_example`` cannot be matched to
         ``classes`` (:func:`predict_proba_matrix`).

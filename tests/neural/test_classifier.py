@@ -459,7 +459,8 @@ def test_partial_fit_with_classes_and_continuation():
     ({"augment": [lambda x, generator=None: x, Augmenter]},  # a TypeError inside training
      r"augment\[1\] must be an instance, such as Augmenter\(\), not the class Augmenter"),
     ({"train_split": "holdout"}, "train_split must be 'auto', None or a callable"),
-    ({"random_state": "abc"}, r"random_state must be None, an int or a numpy RandomState, got 'abc'"),
+    ({"random_state": "abc"},
+     r"random_state must be None, an int or a numpy RandomState, got 'abc'"),
     ({"verbose": "loud"}, "verbose must be an integer >= 0, got 'loud'"),
     ({"dataset": 3}, "dataset must be a Dataset class or callable, got 3"),
     ({"device": "tpu"}, "device must be 'auto', 'cpu', 'cuda', 'cuda:N' or a torch.device, "
