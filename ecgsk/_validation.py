@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 __all__ = ["check_signals", "check_signal_input", "check_sampling_rate", "check_positive_int",
-           "check_seed", "fitting_anew"]
+           "check_bool", "check_seed", "fitting_anew"]
 
 
 def check_signals(X, *, name="X", allow_2d=True, ensure_finite=True,
@@ -168,6 +168,17 @@ def check_sampling_rate(rate, *, name="sampling_rate", allow_none=False):
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive number of Hz, got {rate!r}.")
     return value
+
+
+def check_bool(value, *, name):
+    """Validate an on/off switch and return it as a bool.
+
+    ``bool(value)`` would read ``"false"`` or ``"no"`` as on; numpy's bools
+    are taken.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
 
 
 def check_positive_int(value, *, name, allow_none=False):

@@ -25,7 +25,7 @@ from sklearn.pipeline import Pipeline as SkPipeline
 from sklearn.preprocessing import StandardScaler
 
 from .._proba import label_columns
-from .._validation import check_seed
+from .._validation import check_bool, check_seed
 from ..features import (
     BeatFeatures,
     BeatTemplate,
@@ -314,8 +314,7 @@ def make_feature_baseline(classifier="logreg", *, features=FEATURE_SETS, samplin
     ['features', 'scaler', 'sampler', 'classifier']
     """
     random_state = _check_random_state(random_state)
-    if not isinstance(multilabel, (bool, np.bool_)):
-        raise ValueError(f"multilabel must be True or False, got {multilabel!r}.")
+    check_bool(multilabel, name="multilabel")
     class_weight = _check_class_weight(class_weight, multilabel)
     if isinstance(classifier, BaseEstimator):  # a classifier of one's own, weighted already
         _check_class_weight(classifier.get_params().get("class_weight"), multilabel, own=True)

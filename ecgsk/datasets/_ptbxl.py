@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from .._validation import check_bool
 from ._base import ECGDataset
 from ._utils import report_dropped, resolve_root
 
@@ -244,8 +245,7 @@ def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0
         # Dropping a rare superclass would leave {NORM} on records that had another.
         raise ValueError(f"min_samples drops rare labels of a multi-label task; task={task!r} "
                          "has two classes. Pass min_samples=0.")
-    if not isinstance(impute_meta, (bool, np.bool_)):
-        raise ValueError(f"impute_meta must be True or False, got {impute_meta!r}.")
+    check_bool(impute_meta, name="impute_meta")
     if task == "binary_report":
         try:
             re.compile(report_pattern)

@@ -4,7 +4,7 @@ import os
 import warnings
 from pathlib import Path
 
-import numpy as np
+from .._validation import check_bool
 
 __all__ = ["check_root", "resolve_root", "report_dropped"]
 
@@ -42,8 +42,7 @@ def resolve_root(root, *, marker, name, download, subdirs=()):
 
     ``subdirs`` are tried below ``root`` in order, then ``root`` itself.
     """
-    if not isinstance(download, (bool, np.bool_)):  # "no" would start a download
-        raise ValueError(f"download must be True or False, got {download!r}.")
+    check_bool(download, name="download")  # "no" would start a download
     root = check_root(root, name)
     candidates = [root / s for s in subdirs] + [root]
     for cand in candidates:

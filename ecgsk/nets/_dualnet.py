@@ -11,10 +11,9 @@ one ``(batch, leads, samples)`` array feeds both branches.
 import torch
 from torch import nn
 
-from .._validation import check_positive_int, check_sampling_rate
+from .._validation import check_bool, check_positive_int, check_sampling_rate
 from ._se import SEBlock
 from ._utils import (
-    check_bool,
     check_input,
     check_int_tuple,
     check_io_args,

@@ -11,11 +11,10 @@ import numbers
 import torch
 from torch import nn
 
-from .._validation import check_positive_int
+from .._validation import check_bool, check_positive_int
 from ._se import SEBlock
 from ._utils import (
     SameConv1d,
-    check_bool,
     check_input,
     check_int_tuple,
     check_io_args,

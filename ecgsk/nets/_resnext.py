@@ -2,10 +2,9 @@
 
 from torch import nn
 
-from .._validation import check_positive_int
+from .._validation import check_bool, check_positive_int
 from ._se import SEBlock
 from ._utils import (
-    check_bool,
     check_input,
     check_int_tuple,
     check_io_args,

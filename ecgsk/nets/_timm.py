@@ -6,8 +6,8 @@ import os
 import torch
 from torch import nn
 
-from .._validation import check_positive_int
-from ._utils import check_bool, check_input, check_io_args
+from .._validation import check_bool, check_positive_int
+from ._utils import check_input, check_io_args
 
 __all__ = ["TimmNet"]
 

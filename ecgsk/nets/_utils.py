@@ -6,19 +6,11 @@ benchmark's concat-pooling head and its weight initialisation.
 
 import numbers
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .._validation import check_positive_int
-
-
-def check_bool(value, *, name):
-    """Validate an on/off switch: ``bool(value)`` would read ``"false"`` as on."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}.")
-    return bool(value)
 
 
 def check_non_negative_int(value, *, name):

@@ -38,7 +38,7 @@ from skorch.dataset import ValidSplit, unpack_data
 from skorch.utils import TeeGenerator, to_numpy, to_tensor
 from torch import nn
 
-from .._validation import check_seed, check_signal_input
+from .._validation import check_bool, check_seed, check_signal_input
 from ._callbacks import (
     DecodedTargets,
     FiniteLoss,
@@ -618,14 +618,11 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         _check_int(self.lr_patience, "lr_patience", 0, allow_none=True)
         _check_positive_real(self.grad_clip, "grad_clip", allow_none=True)
         self._check_windows()
-        if not isinstance(self.amp, (bool, np.bool_)):
-            raise ValueError(f"amp must be True or False, got {self.amp!r}.")
+        check_bool(self.amp, name="amp")
         if self.amp_dtype not in ("float16", "bfloat16"):
             raise ValueError(
                 f"amp_dtype must be 'float16' or 'bfloat16', got {self.amp_dtype!r}.")
-        if not isinstance(self.balanced_sampling, (bool, np.bool_)):
-            raise ValueError(
-                f"balanced_sampling must be True or False, got {self.balanced_sampling!r}.")
+        check_bool(self.balanced_sampling, name="balanced_sampling")
         cw = self.class_weight
         if cw is not None and not isinstance(cw, dict) and not (
                 isinstance(cw, str) and cw == "balanced"):

@@ -366,16 +366,18 @@ def decide(proba, model, threshold=None):
     >>> decide([[0.7, 0.2, 0.6]], model, threshold=0.65)[0]
     [['MI']]
     """
+    from ..tracking._evaluation import TASK_TYPES  # log_model's
+
     classes = np.asarray(model.classes)
     proba = np.asarray(proba, dtype=float)
     task = model.task_type
     if task is None:
         single = len(proba) and np.allclose(proba.sum(axis=1), 1.0, atol=1e-4)
         task = ("binary" if len(classes) == 2 else "multiclass") if single else "multilabel"
-    elif task not in ("multilabel", "binary", "multiclass", "cinc"):
+    elif task not in TASK_TYPES:
         raise PredictError(f"{model.uri} records the task type {task!r}, which predict does "
-                           "not know (multilabel, binary, multiclass, cinc); log the model "
-                           "again with one of them.")
+                           f"not know ({', '.join(TASK_TYPES)}); log the model again with one "
+                           "of them.")
     if threshold is not None:
         thr = np.asarray(threshold, dtype=float)
     else:

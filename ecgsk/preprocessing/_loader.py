@@ -26,7 +26,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._atomic import atomic_write
 from .._lock import file_lock
-from .._validation import check_positive_int, check_sampling_rate
+from .._validation import check_bool, check_positive_int, check_sampling_rate
 from ._output import SignalOutputMixin
 
 __all__ = ["WFDBLoader"]
@@ -810,8 +810,7 @@ class WFDBLoader(SignalOutputMixin, TransformerMixin, BaseEstimator):
         length = check_positive_int(self.length, name="length", allow_none=True)
         if self.crop not in _CROPS:
             raise ValueError(f"crop must be one of {_CROPS}, got {self.crop!r}.")
-        if not isinstance(self.pad, (bool, np.bool_)):
-            raise ValueError(f"pad must be True or False, got {self.pad!r}.")
+        check_bool(self.pad, name="pad")
         if (isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, numbers.Integral)
                 or self.n_jobs == 0):
             raise ValueError(
@@ -820,8 +819,7 @@ class WFDBLoader(SignalOutputMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"cache_dir must be None or a folder path, got {self.cache_dir!r}.")
         if self.on_error not in _ON_ERROR:
             raise ValueError(f"on_error must be one of {_ON_ERROR}, got {self.on_error!r}.")
-        if not isinstance(self.progress, (bool, np.bool_)):
-            raise ValueError(f"progress must be True or False, got {self.progress!r}.")
+        check_bool(self.progress, name="progress")
         return _Options(leads=leads, sampling_rate=rate, length=length,
                         crop=self.crop, pad=bool(self.pad))
 

@@ -17,6 +17,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (
+    check_bool,
     check_positive_int,
     check_sampling_rate,
     check_seed,
@@ -629,8 +630,7 @@ class Derivatives(_SignalTransformer):
     def _check_params(self):
         if isinstance(self.order, bool) or self.order not in (1, 2):
             raise ValueError(f"order must be 1 or 2, got {self.order!r}.")
-        if not isinstance(self.append, (bool, np.bool_)):
-            raise ValueError(f"append must be True or False, got {self.append!r}.")
+        check_bool(self.append, name="append")
 
     def _min_samples(self):
         return 2

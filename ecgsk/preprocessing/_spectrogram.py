@@ -4,7 +4,7 @@ import numpy as np
 from scipy import signal
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_positive_int, check_signal_input
+from .._validation import check_bool, check_positive_int, check_signal_input
 from ._signal import _check_real, _required_rate, _SignalTransformer
 
 __all__ = ["Spectrogram"]
@@ -74,8 +74,7 @@ class Spectrogram(_SignalTransformer):
                 f"noverlap must be an integer with 0 <= noverlap < nperseg="
                 f"{self.nperseg}, got {self.noverlap!r}."
             )
-        if not isinstance(self.log, (bool, np.bool_)):
-            raise ValueError(f"log must be True or False, got {self.log!r}.")
+        check_bool(self.log, name="log")
         tiny = float(np.finfo(np.float32).tiny)
         _check_real(self.eps, "eps", low=tiny, low_inclusive=True)  # float32 holds it
 

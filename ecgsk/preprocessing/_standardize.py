@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_signal_input
+from .._validation import check_bool, check_signal_input
 from ._signal import _SignalTransformer
 
 __all__ = ["Standardizer"]
@@ -54,8 +54,7 @@ class Standardizer(_SignalTransformer):
         self.eps = eps
 
     def _check_params(self):
-        if not isinstance(self.per_lead, (bool, np.bool_)):
-            raise ValueError(f"per_lead must be True or False, got {self.per_lead!r}.")
+        check_bool(self.per_lead, name="per_lead")
         if (isinstance(self.eps, bool) or not isinstance(self.eps, numbers.Real)
                 or not np.isfinite(self.eps) or self.eps < 0):
             raise ValueError(f"eps must be a non-negative number, got {self.eps!r}.")

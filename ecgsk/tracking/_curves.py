@@ -38,17 +38,8 @@ def find_skorch_net(estimator):
     skorch.NeuralNet or None
         The net found, or None.
     """
-    seen = set()
-    while estimator is not None and id(estimator) not in seen:
-        seen.add(id(estimator))
-        if is_skorch_net(estimator):
-            return estimator
-        steps = getattr(estimator, "steps", None)
-        if isinstance(steps, list) and steps:
-            estimator = steps[-1][1]
-        else:
-            estimator = getattr(estimator, "best_estimator_", None)
-    return None
+    nets = fitted_nets(estimator)
+    return nets[0][1] if nets and nets[0][0] == "" else None  # a member's is not the net
 
 
 def fitted_nets(estimator, name=""):

@@ -114,9 +114,9 @@ def ui_command(backend_store_uri, host="127.0.0.1", port=5000, workers=1):
         The command, ``sys.executable -m mlflow ui ...``, to run with
         ``MLFLOW_BACKEND_STORE_URI=backend_store_uri`` in its environment.
     """
-    bare = host.strip().strip("[]").lower()
-    # uvicorn binds a bare IPv6 address: "[::1]" is no name it can resolve.
-    cmd = [sys.executable, "-m", "mlflow", "ui", "--host", host.strip().strip("[]"),
+    unbracketed = host.strip().strip("[]")  # uvicorn cannot resolve "[::1]"; it binds ::1
+    bare = unbracketed.lower()
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--host", unbracketed,
            "--port", str(port), "--workers", str(workers)]
     if is_loopback(host) and bare not in ("127.0.0.1", "localhost", "::1"):
         # MLflow's Host check (against DNS rebinding) knows no other loopback address: it
