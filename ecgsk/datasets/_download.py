@@ -18,7 +18,8 @@ progress bar, and resumable, atomic downloads:
   for it (``SHA256SUMS.txt``, fetched into ``root`` with the first file that
   is missing) before it is moved into place; a file that does not match is
   fetched once more, then checked against the sums fetched anew (the kept
-  ones may be of an older version), then refused;
+  ones may be of an older version), then refused, after every other file
+  is in place;
 * a request that fails for a reason that may pass (a dropped connection, a
   timeout, a server error) is tried again twice, after 2 and 10 s.
 
@@ -177,7 +178,7 @@ def _physionet_urls(base):
         wfdb_download.PN_CONTENT_URL = old_content
 
 
-def _fetch(db, root, files, sums=None, *, missing_ok=False):
+def _fetch(db, root, files, sums=None, *, missing_ok=False, refused=None):
     """Download ``(remote, local)`` files of ``db`` and move them under ``root``.
 
     With ``missing_ok``, files the server does not have (HTTP 404) are
@@ -193,6 +194,10 @@ def _fetch(db, root, files, sums=None, *, missing_ok=False):
     path to SHA-256), a file whose sum differs is fetched once more, then
     refused; the files that match are moved into place all the same.
     ``sums`` is a :class:`_Sums`, read only when there is a file to fetch.
+
+    With ``refused`` (a list), the files refused are appended to it as
+    ``(remote, sum, listed sum)`` and the batch returns; without it they
+    raise (:func:`_refused_error`).
     """
     if not files:
         return []
@@ -219,16 +224,24 @@ def _fetch(db, root, files, sums=None, *, missing_ok=False):
                 raise OSError(f"{local!r} lies outside the download folder {root}.")
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staging / remote, target)
-    if bad:
-        from wfdb.io import download as wfdb_download
-
-        remote = bad[0][0]
-        raise OSError(
-            f"{len(bad)} downloaded file(s) of {db.slug!r} do not match their SHA-256 sum in "
-            f"{SUMS_FILE}, twice (first: {remote!r}, sum {_sha256(staging / remote)}, listed "
-            f"{table[remote]}), from {wfdb_download.config.db_index_url}. They were not put "
-            f"in place; the other files were. Set {MIRROR_ENV} to use another mirror.")
+    found = [(remote, _sha256(staging / remote), table[remote]) for remote, _ in bad]
+    if refused is not None:
+        refused += found
+    elif found:
+        raise _refused_error(db, found)
     return missing
+
+
+def _refused_error(db, refused):
+    """The error for files that twice did not match their sum: ``(remote, sum, listed)``."""
+    from wfdb.io import download as wfdb_download
+
+    remote, got, listed = refused[0]
+    return OSError(
+        f"{len(refused)} downloaded file(s) of {db.slug!r} do not match their SHA-256 sum in "
+        f"{SUMS_FILE}, twice (first: {remote!r}, sum {got}, listed {listed}), from "
+        f"{wfdb_download.config.db_index_url}. They were not put in place; the other files "
+        f"were. Set {MIRROR_ENV} to use another mirror.")
 
 
 def _one_by_one(db, staging, files):
@@ -426,12 +439,14 @@ def _select(db, name, all_records, records):
 def _fetch_all(db, name, root, records, progress):
     """Fetch the metadata, then the selected records' files in batches.
 
-    Returns ``(missing, stopped, selected)``: the files the server lacks, whether a
-    batch of which it had no file stopped the download, and the records selected.
+    Returns ``(missing, refused, stopped, selected)``: the files the server lacks, those
+    that twice did not match their sum (:func:`_fetch`), whether a batch of which the
+    server had no file stopped the download, and the records selected. A refused file
+    stops nothing: the batches after it are fetched all the same.
     """
     from tqdm.auto import tqdm
 
-    missing, stopped = [], False
+    missing, refused, stopped = [], [], False
     sums = _Sums(db, root)  # fetched only if some file is missing
     _fetch(db, root, [(remote, local) for remote, local in db.metadata
                       if not (root / local).is_file()], sums)
@@ -442,7 +457,7 @@ def _fetch_all(db, name, root, records, progress):
             chunk = selected[start:start + _CHUNK]
             wanted = [(db.remote(r) + ext, db.local(r) + ext) for r in chunk
                       for ext in db.extensions if not (root / (db.local(r) + ext)).is_file()]
-            lacked = _fetch(db, root, wanted, sums, missing_ok=True)
+            lacked = _fetch(db, root, wanted, sums, missing_ok=True, refused=refused)
             missing += lacked
             if wanted and len(lacked) == len(wanted) and start + _CHUNK < len(selected):
                 # A whole batch missing: the server lacks the records, not a file; asking
@@ -450,7 +465,7 @@ def _fetch_all(db, name, root, records, progress):
                 stopped = True
                 break
             bar.update(len(chunk))
-    return missing, stopped, selected
+    return missing, refused, stopped, selected
 
 
 def download(name, root, *, records=None, progress=True, base_url=None):
@@ -505,8 +520,9 @@ def download(name, root, *, records=None, progress=True, base_url=None):
         dataset.
     OSError
         A file could not be downloaded, or twice did not match its SHA-256
-        sum; the message names it and the server. Files the server lacks
-        are named after every other file is in place.
+        sum; the message names it and the server. Files the server lacks,
+        and files refused by their sum, are named after every other file is
+        in place.
 
     Notes
     -----
@@ -546,16 +562,23 @@ def download(name, root, *, records=None, progress=True, base_url=None):
             from wfdb.io import download as wfdb_download
 
             server = wfdb_download.config.db_index_url
-            missing, stopped, selected = _fetch_all(db, name, root, records, progress)
+            missing, refused, stopped, selected = _fetch_all(db, name, root, records,
+                                                             progress)
     finally:  # interrupted too: unchecked files are not left where a folder reader looks
         _remove_staging(root)
+    lacking = None
     if missing:
         shown = ", ".join(repr(remote) for remote, _ in missing[:3])
         rest = (" The download stopped at a batch of which the server had no file; the "
                 "records after it were not asked for." if stopped else "")
-        raise OSError(f"{len(missing)} file(s) of {db.slug!r} are not on {server} ({shown}"
-                      f"{', ...' if len(missing) > 3 else ''}); every other file is in place "
-                      f"under {root}. The readers leave out the records that lack them.{rest}")
+        lacking = (f"{len(missing)} file(s) of {db.slug!r} are not on {server} ({shown}"
+                   f"{', ...' if len(missing) > 3 else ''}); every other file is in place "
+                   f"under {root}. The readers leave out the records that lack them.{rest}")
+    if refused:  # after every batch: one file wrong on the mirror keeps no other out
+        error = _refused_error(db, refused)
+        raise error if lacking is None else OSError(f"{error} Also, {lacking}")
+    if lacking is not None:
+        raise OSError(lacking)
     return [str(root / db.local(r)) for r in selected]
 
 

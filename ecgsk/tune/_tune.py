@@ -572,7 +572,6 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
           explain=0):
     """The body of :func:`tune`."""
     import mlflow
-    import optuna
     from mlflow.tracking import MlflowClient
 
     from ..compare._data import (

@@ -490,6 +490,41 @@ def test_a_file_that_differs_from_its_sum_is_fetched_again_then_refused(mirror, 
     assert (root / "records100" / "00000" / "00002_lr.dat").read_bytes() == source.read_bytes()
 
 
+def test_a_file_refused_by_its_sum_stops_no_later_batch(mirror, tmp_path, ptbxl_root,
+                                                         monkeypatch):
+    from ecgsk.datasets import _download as module
+
+    monkeypatch.setattr(module, "_CHUNK", 1)  # one record a batch
+    url, server, site = mirror
+    served = site / "files" / "ptb-xl" / VERSION / "records100" / "00000" / "00001_lr.dat"
+    source = served.resolve()
+    served.unlink()
+    served.write_bytes(b"\0" + source.read_bytes()[1:])  # wrong on the server
+    lacked = served.with_name("00003_lr.dat")  # and a file it lacks, in a later batch
+    lacked_source = lacked.resolve()
+    lacked.unlink()
+    root = tmp_path / "ptb-xl"
+    try:
+        with pytest.raises(OSError, match=r"1 downloaded file\(s\) of 'ptb-xl' do not match .*"
+                                          r"first: 'records100/00000/00001_lr.dat'.* Also, 1 "
+                                          r"file\(s\) of 'ptb-xl' are not on .*00003_lr.dat"):
+            download("ptbxl", root, records=4, progress=False)
+    finally:
+        served.unlink()
+        os.symlink(source, served)
+        os.symlink(lacked_source, lacked)
+    # The batches after the refused file were fetched: before, the error ended the download.
+    for file in ("records100/00000/00002_lr.hea", "records100/00000/00002_lr.dat",
+                 "records100/00000/00003_lr.hea", "records500/00000/00001_hr.hea",
+                 "records500/00000/00001_hr.dat"):
+        assert (root / file).is_file(), file
+    assert not (root / "records100" / "00000" / "00001_lr.dat").exists()
+    assert not (root / ".ecgsk-download").exists()
+    server.requests.clear()
+    download("ptbxl", root, records=4, progress=False)
+    assert sorted(_data_requests(server)) == ["00001_lr.dat", "00003_lr.dat"]
+
+
 def test_a_transfer_gone_wrong_once_is_fetched_again(mirror, tmp_path, ptbxl_root,
                                                      monkeypatch):
     from ecgsk.datasets import _download as module
