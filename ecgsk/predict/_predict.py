@@ -171,6 +171,8 @@ def plan_records(paths, model, *, min_fraction=0.25):
     """
     import wfdb
 
+    from ..preprocessing._loader import lead_names_of  # the loader's names, not 'None'
+
     plans = []
     for path in paths:
         plan = RecordPlan(path=path, name=os.path.basename(path))
@@ -188,7 +190,7 @@ def plan_records(paths, model, *, min_fraction=0.25):
             plan.error = f"its header {path}.hea " + (
                 "is empty" if empty else f"cannot be read: {type(exc).__name__}: {exc}")
             continue
-        names = [str(n) for n in (header.sig_name or [])]
+        names = lead_names_of(header.sig_name or [])
         fs, n = header.fs, header.sig_len
         if not names or not fs:
             plan.error = ("its header names no signal" if not names else

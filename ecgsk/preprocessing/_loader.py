@@ -100,6 +100,15 @@ def _strip_extension(path):
     return root if ext.lower() in _WFDB_EXTENSIONS else path
 
 
+def lead_names_of(sig_name):
+    """The lead names of a header's ``sig_name``, ``"signal <i>"`` where it gives none.
+
+    A WFDB header may leave a signal's description out; wfdb then reads its
+    name as None.
+    """
+    return [f"signal {i}" if name is None else str(name) for i, name in enumerate(sig_name)]
+
+
 def _resolve_leads(leads, sig_name, record):
     """Return the channel indices of ``leads`` in a record with ``sig_name``."""
     if leads is None:
@@ -344,7 +353,7 @@ def _header_meta(hea_stat, rec, files, n_samples):
         "hea": _stamp(hea_stat),
         "files": files,
         "fs": float(rec.fs),
-        "sig_name": [str(name) for name in rec.sig_name],
+        "sig_name": lead_names_of(rec.sig_name),
         "sig_len": int(n_samples),
     }
 
@@ -430,13 +439,14 @@ def _read_record_or_raise(record, opts):
     # The sizes of the stamps just taken: no second stat per file.
     _check_data_sizes(record, rec, dict(zip(files, (st[0] for st in stamps or ()))))
 
-    indices = _resolve_leads(opts.leads, rec.sig_name, record)
+    sig_name = lead_names_of(rec.sig_name)
+    indices = _resolve_leads(opts.leads, sig_name, record)
     _check_header_fields(record, header, set(indices), fs=rec.fs)
-    names = [rec.sig_name[i] for i in indices]
+    names = [sig_name[i] for i in indices]
     units = rec.units or [None] * len(rec.sig_name)
     if not rec.file_name:  # a multi-segment record: wfdb's units may be none, or one segment's
         of_segments = _segment_units(record, header, set(names))
-        units = [of_segments.get(name, unit) for name, unit in zip(rec.sig_name, units)]
+        units = [of_segments.get(name, unit) for name, unit in zip(sig_name, units)]
     x = np.array(signal[:, indices].T, dtype=np.float64)
     for row, (i, name) in enumerate(zip(indices, names)):
         factor = _unit_factor(units[i], name, record)
@@ -646,7 +656,8 @@ def _header_reference(record, opts):
                            f"{header!r} is corrupt ({type(exc).__name__}: {exc}).") from None
     if not head.sig_name or not head.fs:
         return None, None
-    names = [head.sig_name[i] for i in _resolve_leads(opts.leads, head.sig_name, record)]
+    sig_name = lead_names_of(head.sig_name)
+    names = [sig_name[i] for i in _resolve_leads(opts.leads, sig_name, record)]
     rate = opts.sampling_rate if opts.sampling_rate is not None else float(head.fs)
     return names, rate
 

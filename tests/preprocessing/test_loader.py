@@ -159,6 +159,30 @@ def test_unknown_lead_names_the_record_and_its_leads(cinc):
         WFDBLoader(leads=[3]).transform(cinc[:1])
 
 
+@pytest.mark.parametrize("cache", [False, True])
+def test_a_header_without_lead_names_reads_as_numbered_signals(tmp_path, cache):
+    # WFDB lets a header leave a signal's description out; wfdb reads its name as None.
+    signal = np.stack([np.sin(np.linspace(0, 6, 200)), np.ones(200)], axis=1)
+    wfdb.wrsamp("nonames", fs=100, units=["mV", "mV"], sig_name=["I", "II"],
+                p_signal=signal, fmt=["16", "16"], write_dir=str(tmp_path))
+    header = tmp_path / "nonames.hea"
+    first, *signal_lines = header.read_text().splitlines()
+    header.write_text("\n".join([first] + [line.rsplit(" ", 1)[0] for line in signal_lines])
+                      + "\n")
+    assert wfdb.rdheader(str(tmp_path / "nonames")).sig_name == [None, None]
+    record = str(tmp_path / "nonames")
+    opts = {"cache_dir": tmp_path / "cache"} if cache else {}
+    loader = WFDBLoader(**opts)
+    X = loader.fit_transform([record])  # fit kept None and transform failed on None.lower()
+    assert loader.lead_names_ == ["signal 0", "signal 1"]
+    assert_allclose(X[0], signal.T, atol=1e-3)
+    assert_allclose(loader.transform([record]), X)
+    assert WFDBLoader(leads=[1], **opts).fit(np.array([record])).lead_names_ == ["signal 1"]
+    with pytest.raises(ValueError, match=r"nonames' has no lead named 'II'; its leads are "
+                                         r"\['signal 0', 'signal 1'\]"):
+        WFDBLoader(leads=["II"], **opts).fit_transform([record])
+
+
 def test_records_with_different_leads_need_a_lead_selection(lr, cinc):
     with pytest.raises(ValueError, match=r"different leads: .*00001_lr' has \['I', .*"
                                          r"A00001' has \['ECG'\]; pass leads="):
