@@ -141,22 +141,29 @@ def _statement_labels(codes, label_map, task):
     return sorted({label_map[c] for c in codes if c in label_map})
 
 
+#: The metadata that ``impute_meta`` fills, and how: the patient's demographics.
+_IMPUTED = {"age": "median", "height": "median", "weight": "median", "sex": "mode"}
+
+
 def _impute(meta):
-    """Median for numeric columns, mode for the others (the SE-ECGNet recipe).
+    """Fill missing demographics: median age, height and weight, the commonest sex.
 
     The fill values come from the training folds (``strat_fold`` 1-8) alone, so
     the validation and test folds' metadata never shape what the training
-    records are given; a column with no value there stays missing.
+    records are given; a column with no value there stays missing. The other
+    columns are left as they are: in PTB-XL's findings (``heart_axis``,
+    ``infarction_stadium1``, ``baseline_drift``, ``extra_beats``,
+    ``pacemaker``...) a blank means that nothing was noted, and a mode there
+    would give most records a finding they do not have; ``nurse``, ``site``
+    and ``validated_by`` are identifiers, and the labels' sources (``scp_codes``,
+    ``report``) are never made up.
     """
     meta = meta.copy()
     train = meta[meta["strat_fold"] <= 8]
-    for col in meta.columns:
-        if col in ("scp_codes", "filename_lr", "filename_hr", "strat_fold", "patient_id",
-                   "report"):  # a label's source is never made up (binary_report)
+    for col, how in _IMPUTED.items():
+        if col not in meta or not meta[col].isna().any():
             continue
-        if not meta[col].isna().any():
-            continue
-        if pd.api.types.is_numeric_dtype(meta[col]):
+        if how == "median":
             fill = train[col].median()
         else:
             mode = train[col].mode(dropna=True)
@@ -201,11 +208,13 @@ def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0
         match the benchmark on ``"diagnostic"``, leave it at 0. Multi-label
         tasks only: the binary tasks refuse it.
     impute_meta : bool, default=False
-        Fill missing metadata: median for numeric columns, mode for the
-        others, taken over the kept records of the training folds
-        (``strat_fold`` 1-8) only, so that nothing of the validation and test
-        folds leaks into the training records; never the labels' sources
-        (``scp_codes``, ``report``), the folds, patients or file names.
+        Fill the missing demographics of ``meta``: the median ``age``,
+        ``height`` and ``weight`` and the commonest ``sex``, taken over the
+        kept records of the training folds (``strat_fold`` 1-8) only, so that
+        nothing of the validation and test folds leaks into the training
+        records. Other columns keep their blanks: in PTB-XL's findings
+        (``heart_axis``, ``infarction_stadium1``, ``baseline_drift``...) a
+        blank means that nothing was noted, not a lost value.
     report_pattern : str
         Regular expression (case-insensitive) marking a normal report, for
         ``task="binary_report"``.
