@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 __all__ = ["check_signals", "check_signal_input", "check_sampling_rate", "check_positive_int",
-           "check_bool", "check_seed", "fitting_anew"]
+           "check_bool", "check_seed", "fitting_anew", "label_array"]
 
 
 def check_signals(X, *, name="X", allow_2d=True, ensure_finite=True,
@@ -205,6 +205,31 @@ def check_seed(random_state, *, name="random_state"):
     except (ValueError, TypeError):
         raise ValueError(f"{name} must be None, an int or a numpy RandomState, "
                          f"got {random_state!r}.") from None
+
+
+def label_array(y):
+    """``(array, column names or None)`` of labels as sklearn's target checks read them.
+
+    A sparse label matrix becomes dense, and a DataFrame of nullable
+    ``"boolean"`` or ``"Int64"`` columns becomes floats: ``np.asarray`` made a
+    0-d object array of the one and objects of the other, which
+    :func:`~sklearn.utils.multiclass.type_of_target` does not take for a
+    label matrix. A DataFrame's column names are returned beside it.
+    """
+    import scipy.sparse
+
+    names = None
+    if scipy.sparse.issparse(y):
+        y = y.toarray()
+    if hasattr(y, "columns") and getattr(y, "ndim", 1) == 2:
+        import pandas as pd
+
+        names = np.asarray(y.columns)
+        if len(y.columns) and not y.isna().to_numpy().any() and all(
+                pd.api.types.is_bool_dtype(t) or pd.api.types.is_numeric_dtype(t)
+                for t in y.dtypes):
+            y = y.to_numpy(dtype=np.float64)
+    return np.asarray(y), names
 
 
 def _forget_fit(estimator):

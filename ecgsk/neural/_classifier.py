@@ -38,7 +38,7 @@ from skorch.dataset import ValidSplit, unpack_data
 from skorch.utils import TeeGenerator, to_numpy, to_tensor
 from torch import nn
 
-from .._validation import check_bool, check_seed, check_signal_input
+from .._validation import check_bool, check_seed, check_signal_input, label_array
 from ._callbacks import (
     DecodedTargets,
     FiniteLoss,
@@ -755,21 +755,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
 
     @staticmethod
     def _label_array(y):
-        import scipy.sparse
-
-        names = None
-        if scipy.sparse.issparse(y):  # np.asarray made a 0-d object array of it
-            y = y.toarray()
-        if hasattr(y, "columns") and getattr(y, "ndim", 1) == 2:
-            import pandas as pd
-
-            names = np.asarray(y.columns)
-            if len(y.columns) and not y.isna().to_numpy().any() and all(
-                    pd.api.types.is_bool_dtype(t) or pd.api.types.is_numeric_dtype(t)
-                    for t in y.dtypes):
-                # Nullable "boolean" or "Int64" columns: np.asarray made objects of them.
-                y = y.to_numpy(dtype=np.float64)
-        y = np.asarray(y)
+        y, names = label_array(y)
         if y.ndim == 2 and y.shape[1] == 1:
             warnings.warn(
                 "A column-vector y was passed when a 1d array was expected; "
@@ -794,6 +780,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             return self._encode_known(y, kind, classes, names)
         if kind == _MULTILABEL:
             self.classes_ = names if names is not None else np.arange(y.shape[1])
+            self._label_names_ = names is not None  # later label matrices: matched by name
             self.target_type_ = _MULTILABEL
             self.n_outputs_ = y.shape[1]
             return y.astype(np.float32)
@@ -833,15 +820,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
                 raise ValueError(
                     f"y has {y.shape[1]} label columns but {type(self).__name__} was "
                     f"fitted on {self.n_outputs_} labels.")
-            if names is not None and self.classes_.dtype.kind not in "iu":
-                # Columns named at the first fit are matched by name, not by position.
-                known = [str(c) for c in self.classes_]
-                given = [str(c) for c in names]
-                if sorted(given) != sorted(known):
-                    raise ValueError(
-                        f"y's columns {given} are not the labels of the first fit {known}.")
-                y = y[:, [given.index(c) for c in known]]
-            return y.astype(np.float32)
+            return self._columns_by_name(y, names).astype(np.float32)
         if y.ndim != 1:
             raise ValueError(
                 f"y must be a 1-D array of labels like in the first fit, got shape {y.shape}.")
@@ -855,6 +834,22 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         if self.n_outputs_ == 1:
             return (index == 1).astype(np.float32)
         return index.astype(np.int64)
+
+    def _columns_by_name(self, y, names):
+        """A label matrix's columns in the order of ``classes_``, matched by name.
+
+        Only where the first fit's label matrix named its columns too (a
+        DataFrame, whatever the names' type: SNOMED codes are integers);
+        otherwise by position.
+        """
+        named = getattr(self, "_label_names_", self.classes_.dtype.kind not in "iu")
+        if names is None or not named:
+            return y
+        known = [str(c) for c in self.classes_]
+        given = [str(c) for c in names]
+        if sorted(given) != sorted(known):
+            raise ValueError(f"y's columns {given} are not the labels of the first fit {known}.")
+        return y[:, [given.index(c) for c in known]]
 
     def _check_fit_data(self, X, y, reset, classes=None, warm_fit=False):
         self._validate_hyperparams()
@@ -1775,7 +1770,8 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         X : array-like of shape (n_records, n_leads, n_samples) or (n_records, n_samples)
         y : array-like of shape (n_records,) or (n_records, n_labels)
             Labels of the kind the net was fitted on: a label matrix with as
-            many columns, or 1-D labels.
+            many columns (a DataFrame's matched by name where the first fit's
+            were named too, as :meth:`partial_fit` does), or 1-D labels.
         sample_weight : array-like of shape (n_records,), default=None
 
         Returns
@@ -1789,6 +1785,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
                 raise ValueError(
                     f"y must be a label matrix of {self.n_outputs_} columns, as the net was "
                     f"fitted on; got shape {shape}.")
+            y = self._columns_by_name(*self._label_array(y))  # named columns: as fit reads
         elif len(shape) == 2 and shape[1] == 1:  # a column of labels, as fit takes it
             y = np.ravel(y)
         elif len(shape) != 1:

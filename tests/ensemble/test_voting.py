@@ -240,3 +240,35 @@ def test_the_ensemble_pipelines_check_members_alike(pipeline):
         module.make_pipeline(n_seeds=0)
     ens = module.make_pipeline(members=["features"])  # any sequence, as before
     assert [name for name, _ in ens.estimators] == ["features"]
+
+
+@pytest.mark.parametrize("kind", ["sparse", "nullable"])
+def test_label_matrices_that_networks_read_are_read_alike(rng, kind):
+    # A sparse matrix, or a frame of nullable "Int64" columns (parquet, convert_dtypes), was
+    # read with np.asarray: not a multi-label target, so the ensemble blamed its member
+    # ("learned the classes ['a' 'b' 'c'], not [0 1]").
+    import pandas as pd
+    import scipy.sparse
+    import torch
+    from torch import nn
+
+    from ecgsk.neural import ECGNetClassifier
+
+    class Flat(nn.Module):
+        def __init__(self, in_channels=2, n_classes=3):
+            super().__init__()
+            self.head = nn.Linear(in_channels, n_classes)
+
+        def forward(self, x):
+            return self.head(x.mean(dim=-1))
+
+    Y = (rng.random((40, 3)) < 0.5).astype(int)
+    X = (rng.normal(size=(40, 2, 16)) + Y[:, :2, None]).astype(np.float32)
+    y = (scipy.sparse.csr_matrix(Y) if kind == "sparse"
+         else pd.DataFrame(Y, columns=["a", "b", "c"]).astype("Int64"))
+    torch.manual_seed(0)
+    net = ECGNetClassifier(Flat, max_epochs=1, batch_size=16, random_state=0, device="cpu")
+    ens = SoftVotingEnsemble([("net", net)]).fit(X, y)
+    assert ens.multilabel_ and list(ens.classes_) == [0, 1, 2]
+    np.testing.assert_allclose(ens.predict_proba(X), ens.estimators_[0].predict_proba(X))
+    np.testing.assert_array_equal(ens.predict(X), ens.estimators_[0].predict(X))

@@ -194,6 +194,34 @@ def test_named_label_columns_are_matched_by_name_after_the_first_fit():
         clf.partial_fit(X[:150], pd.DataFrame(Y[:150], columns=["a", "b", "c"]))
 
 
+def test_label_columns_named_by_integers_are_matched_by_name_and_so_is_score():
+    # Integer names (SNOMED codes) were taken by position: a reordered frame trained each
+    # output on another label, and another set of codes was accepted. score never matched.
+    X, Y = make_multilabel(120)
+    codes = [426783006, 164889003, 270492004]
+    frame = pd.DataFrame(Y, columns=codes)
+    clf = fast(max_epochs=1).fit(X, frame)
+    reordered = frame[[codes[2], codes[0], codes[1]]]
+    assert clf.score(X, reordered) == clf.score(X, frame) == clf.score(X, Y)
+    with pytest.raises(ValueError, match=re.escape(
+            "y's columns ['1', '2', '3'] are not the labels of the first fit "
+            "['426783006', '164889003', '270492004']")):
+        clf.partial_fit(X, pd.DataFrame(Y, columns=[1, 2, 3]))
+    before = {key: value.clone() for key, value in clf.module_.state_dict().items()}
+    torch.manual_seed(0)
+    clf.partial_fit(X, reordered)
+    torch.manual_seed(0)
+    same = clone(clf).fit(X, frame)  # the same first fit...
+    same.partial_fit(X, frame)  # ...then the columns in order: the same weights
+    for key, value in clf.module_.state_dict().items():
+        assert torch.equal(value, same.module_.state_dict()[key]), key
+    assert any(not torch.equal(v, before[k]) for k, v in clf.module_.state_dict().items())
+    # A first fit without names: later frames are read by position, whatever their names.
+    unnamed = fast(max_epochs=1).fit(X, Y)
+    unnamed.partial_fit(X, pd.DataFrame(Y, columns=["x", "y", "z"]))
+    assert unnamed.score(X, pd.DataFrame(Y, columns=["x", "y", "z"])) == unnamed.score(X, Y)
+
+
 def test_sparse_and_nullable_boolean_label_matrices_are_read_as_indicators():
     # Both were refused: "y has a scalar" (np.asarray of a sparse matrix), and "Unknown label
     # type: unknown" (a "boolean" frame became objects); sklearn reads both as indicators.
