@@ -623,6 +623,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             raise ValueError(
                 f"amp_dtype must be 'float16' or 'bfloat16', got {self.amp_dtype!r}.")
         check_bool(self.balanced_sampling, name="balanced_sampling")
+        self._get_predict_nonlinearity()  # refused before training, not after
         cw = self.class_weight
         if cw is not None and not isinstance(cw, dict) and not (
                 isinstance(cw, str) and cw == "balanced"):
@@ -1714,6 +1715,12 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         nonlin = self.predict_nonlinearity
         if isinstance(nonlin, str) and nonlin == "auto":
             return self._logits_to_proba
+        if not callable(nonlin):
+            # skorch's None returns logits: predict would threshold them as probabilities.
+            raise ValueError(
+                f"predict_nonlinearity must be 'auto' or a callable that turns the module's "
+                f"output into probabilities, got {nonlin!r}; for the logits, call "
+                f"{type(self).__name__}.forward(X).")
         return super()._get_predict_nonlinearity()
 
     def _check_predict_X(self, X):

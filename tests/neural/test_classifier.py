@@ -500,6 +500,24 @@ def test_bad_parameters_raise_clear_errors(params, message):
         fast(max_epochs=1, **params).fit(X, y)
 
 
+def test_predict_nonlinearity_none_is_refused_by_name_and_a_callable_is_used():
+    # skorch's None makes predict_proba return logits: predict failed with an IndexError on
+    # a binary target, and thresholded logits at 0.5 on a multi-label one.
+    X, Y = make_multilabel(40)
+    message = ("predict_nonlinearity must be 'auto' or a callable that turns the module's "
+               "output into probabilities, got None; for the logits, call "
+               "ECGNetClassifier.forward(X).")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        fast(max_epochs=1, predict_nonlinearity=None).fit(X, Y)
+    clf = fast(max_epochs=1).fit(X, Y)
+    clf.set_params(predict_nonlinearity=None)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        clf.predict(X)
+    clf.set_params(predict_nonlinearity=lambda logits: torch.sigmoid(logits / 2))
+    logits = clf.forward(X).numpy()
+    np.testing.assert_allclose(clf.predict_proba(X), 1 / (1 + np.exp(-logits / 2)), rtol=1e-5)
+
+
 def test_a_criterion_class_fits_the_target_or_is_refused_by_name():
     X, y = make_signals(60, n_classes=3)
     Xm, Y = make_multilabel(60)
