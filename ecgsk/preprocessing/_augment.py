@@ -66,17 +66,20 @@ def _check_range(low, high):
 def _resample_at(x, positions):
     """Linearly interpolate ``x`` (B, L, T) at float sample ``positions`` (B, T).
 
-    Positions outside ``[0, T - 1]`` read zeros.
+    Positions outside ``[0, T - 1]`` read zeros. A float16 or bfloat16 batch
+    is interpolated in float32: in its own dtype the sampling grid of a
+    1,000-sample record lands samples away from where it should.
     """
     import torch
     from torch.nn.functional import grid_sample
 
+    work = x.float() if torch.finfo(x.dtype).bits < 32 else x
     n_samples = x.shape[-1]
-    grid_x = 2 * positions / max(n_samples - 1, 1) - 1
+    grid_x = 2 * positions.to(work.dtype) / max(n_samples - 1, 1) - 1
     grid = torch.stack([grid_x, torch.zeros_like(grid_x)], dim=-1)  # (B, T, 2)
-    out = grid_sample(x.unsqueeze(2), grid.unsqueeze(1).to(x.dtype), mode="bilinear",
+    out = grid_sample(work.unsqueeze(2), grid.unsqueeze(1), mode="bilinear",
                       padding_mode="zeros", align_corners=True)
-    return out.squeeze(2)
+    return out.squeeze(2).to(x.dtype)
 
 
 class _Operation(BaseEstimator):

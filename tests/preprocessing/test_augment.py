@@ -41,7 +41,8 @@ def _batch(n=16, leads=3, samples=200, dtype=torch.float32, device="cpu"):
 
 @pytest.mark.parametrize("op_class", OPERATIONS)
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16,
+                                   torch.bfloat16])
 def test_shape_dtype_device_kept_and_input_untouched(op_class, device, dtype):
     x = _batch(dtype=dtype, device=device)
     before = x.clone()
@@ -49,6 +50,18 @@ def test_shape_dtype_device_kept_and_input_untouched(op_class, device, dtype):
     assert out.shape == x.shape and out.dtype == dtype and out.device == x.device
     assert torch.equal(x, before)
     assert out.data_ptr() != x.data_ptr()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("op", [RandomScale(p=1.0, low=1.0, high=1.0),
+                                RandomTimeWarp(p=1.0, sigma=0.0)], ids=["scale", "warp"])
+def test_resampling_a_half_precision_batch_at_its_own_samples_keeps_it(op, dtype):
+    # The sampling grid was built in the batch's dtype: on 5,000 samples its positions
+    # landed samples away, so a scale of 1 moved a bfloat16 sine by up to 2.
+    x = _batch(n=2, leads=2, samples=5000, dtype=dtype)
+    out = op(x, generator=_gen())
+    assert out.dtype == dtype
+    assert (out.float() - x.float()).abs().max() <= 1e-2 * x.float().abs().max()
 
 
 @pytest.mark.parametrize("op_class", OPERATIONS)
