@@ -395,7 +395,9 @@ def validate_built(pipe):
 
     sklearn estimators check ``_parameter_constraints``
     (``_validate_params``); ecgsk's transformers their ``_check_params``;
-    :class:`~ecgsk.neural.ECGNetClassifier` its ``_validate_hyperparams``.
+    :class:`~ecgsk.neural.ECGNetClassifier` its ``_validate_hyperparams``, then
+    builds its network and optimizer without weights (``_check_builds``), so
+    that ``module__depth=0`` fails here too.
     """
     for est in _estimators(pipe):
         if hasattr(est, "_parameter_constraints") and hasattr(est, "_validate_params"):
@@ -405,3 +407,6 @@ def validate_built(pipe):
             est._check_params()
         if hasattr(est, "_validate_hyperparams"):
             est._validate_hyperparams()
+        if type(est).__module__.startswith("ecgsk.") and callable(
+                getattr(est, "_check_builds", None)):
+            est._check_builds()

@@ -1014,6 +1014,39 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         self.grad_scaler_ = self._make_grad_scaler()
         return self
 
+    def _check_builds(self):
+        """Build the module and optimizer as ``fit`` will, on torch's meta device.
+
+        A setting that the network or the optimizer refuses
+        (``module__depth=0``, ``optimizer__weight_decay=-1``) is then refused
+        before any record is read (``python -m ecgsk.compare`` and ``tune``
+        call this through ``validate_built``). No weights are made. The
+        ``in_channels`` and ``n_classes`` that ``fit`` takes from the data keep
+        the module's defaults. Not built: an instance (``fit`` copies it), a
+        factory that is not a class, a class that needs an argument with no
+        default, a pretrained network (it would download its weights), and a
+        module whose construction the meta device cannot run.
+        """
+        module, kwargs = self.module, self.get_params_for("module")
+        if not isinstance(module, type) or kwargs.get("pretrained"):
+            return
+        try:
+            params = inspect.signature(module).parameters.values()
+        except (TypeError, ValueError):
+            return
+        if any(p.default is inspect.Parameter.empty and p.name not in kwargs
+               and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params):
+            return
+        try:
+            with torch.device("meta"):
+                built = module(**kwargs)
+        except (NotImplementedError, RuntimeError):  # an operation meta tensors lack
+            return
+        if not isinstance(built, nn.Module):
+            return
+        args, kwargs = self.get_params_for_optimizer("optimizer", built.named_parameters())
+        self.optimizer(*args, **kwargs)
+
     def initialize_module(self):
         """Build ``module_``, filling ``in_channels`` / ``n_classes`` from the data."""
         kwargs = self.get_params_for("module")

@@ -614,6 +614,25 @@ def test_bad_requests_fail_before_any_work(change, message, pipeline_files, ptbx
     assert not store.exists()  # the store is not even created
 
 
+@pytest.mark.parametrize("pipeline, task, setting, message", [
+    ("incepse", "superdiagnostic", "depth=0", "depth must be a positive integer, got 0"),
+    ("se_ecgnet", "binary", "weight_decay=-1", "Invalid weight_decay value: -1"),
+    ("se_ecgnet", "binary", "model_name='nosuchmodel'", "is not a timm model"),
+])
+def test_a_setting_the_network_or_optimizer_refuses_fails_before_any_work(
+        pipeline, task, setting, message, ptbxl_root, tmp_path, capsys):
+    # The network and optimizer were first built in the fit: a FAILED comparison run was
+    # logged and compare exited with 1.
+    store = tmp_path / "store" / "mlflow.db"
+    code = main(["--pipelines", pipeline, "--dataset", "ptbxl", "--task", task, "--data",
+                 str(ptbxl_root), "--set", f"{pipeline}.{setting}", "--tracking-uri",
+                 f"sqlite:///{store}", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2, err[-2000:]
+    assert f"pipeline {pipeline!r} with {setting.split('=')[0]}=" in err and message in err
+    assert not store.exists()
+
+
 @pytest.mark.parametrize("damage", list(DAMAGE))
 def test_an_unreadable_record_is_a_bad_request(damage, pipeline_files, ptbxl_root, tmp_path,
                                                capsys):

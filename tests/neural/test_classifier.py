@@ -518,6 +518,30 @@ def test_predict_nonlinearity_none_is_refused_by_name_and_a_callable_is_used():
     np.testing.assert_allclose(clf.predict_proba(X), 1 / (1 + np.exp(-logits / 2)), rtol=1e-5)
 
 
+def test_check_builds_builds_without_weights_what_fit_would_build():
+    from ecgsk.nets import ResNet1d
+
+    built = []
+
+    class Needs(nn.Module):  # in_channels has no default: fit fills it from the data
+        def __init__(self, in_channels, n_classes=2):
+            super().__init__()
+            self.head = nn.Linear(in_channels, n_classes)
+            built.append(in_channels)
+
+    ECGNetClassifier(Needs)._check_builds()
+    assert built == []
+    ECGNetClassifier(Needs, module__in_channels=3)._check_builds()
+    assert built == [3]
+    ECGNetClassifier(ResNet1d, module__channels=8)._check_builds()
+    with pytest.raises(ValueError, match="layers"):
+        ECGNetClassifier(ResNet1d, module__layers=(0,))._check_builds()
+    with pytest.raises(ValueError, match="Invalid weight_decay value: -1"):
+        ECGNetClassifier(ResNet1d, optimizer__weight_decay=-1)._check_builds()
+    # The meta device: no weights were made, so a huge network costs nothing.
+    ECGNetClassifier(ResNet1d, module__channels=100_000)._check_builds()
+
+
 def test_a_criterion_class_fits_the_target_or_is_refused_by_name():
     X, y = make_signals(60, n_classes=3)
     Xm, Y = make_multilabel(60)

@@ -121,6 +121,24 @@ def test_invalid_search_space_is_named(request_args, capsys, tracking_uri, tmp_p
     _nothing_ran(tracking_uri)
 
 
+@pytest.mark.parametrize("pipeline, setting, message", [
+    ("incepse", "depth=0", "depth must be a positive integer, got 0"),
+    ("se_resnext1d", "preset=50", "preset must be one of ['26', '50', 'small'], got 50"),
+    ("se_ecgnet", "model_name=nosuchmodel", "model_name='nosuchmodel' is not a timm model"),
+])
+def test_a_setting_the_network_or_optimizer_refuses_is_refused_before_any_trial(
+        request_args, capsys, tracking_uri, pipeline, setting, message):
+    # The network and optimizer were first built in a trial's fit: tune ran 5 failing
+    # trials, a traceback each, then stopped with status 1.
+    task = "superdiagnostic" if pipeline == "incepse" else "binary"
+    status, err = _run(request_args, capsys, **{"--pipeline": pipeline, "--task": task,
+                                                "--set": setting})
+    assert status == 2, err[-2000:]
+    assert f"pipeline {pipeline!r}: --set {setting.split('=')[0]}=" in err
+    assert message in err
+    _nothing_ran(tracking_uri)
+
+
 def test_unreachable_storage_is_named_without_password(request_args, capsys, tracking_uri,
                                                       ptbxl_root, signal_cache, tmp_path):
     # Records that read well: the storage is connected to once they are read.
