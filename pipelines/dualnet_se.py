@@ -99,7 +99,9 @@ def make_pipeline(*, se=True, lstm_hidden=128, channels=(32, 64, 128, 128), crop
         ("scale", Standardizer()),
         ("net", ECGNetClassifier(
             DualNet, module__se=se, module__sampling_rate=SAMPLING_RATE,
-            module__lstm_hidden=lstm_hidden, module__channels=tuple(channels),
+            module__lstm_hidden=lstm_hidden,
+            # A list as a tuple; anything else as given, for DualNet to name.
+            module__channels=tuple(channels) if isinstance(channels, list) else channels,
             balanced_sampling=balanced_sampling,
             crop_length=crop_length, window_aggregate="mean",
             max_epochs=max_epochs, batch_size=batch_size, lr=lr,

@@ -102,6 +102,9 @@ def _lead_indices(leads):
     """Each lead's index among the standard 12, a name matched ignoring case."""
     if isinstance(leads, (str, int)):
         leads = [leads]
+    if not isinstance(leads, (list, tuple)) or not leads:
+        raise ValueError(f"leads must be a lead name, a channel index or a non-empty sequence "
+                         f"of them, or None for every lead; got {leads!r}.")
     upper = [name.upper() for name in STANDARD_LEADS]
     indices = []
     for lead in leads:

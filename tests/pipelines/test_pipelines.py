@@ -1,5 +1,6 @@
 """Every named pipeline in pipelines/: shape, search space, and a tiny real fit."""
 
+import re
 import warnings
 
 import numpy as np
@@ -65,6 +66,22 @@ def test_ecgcnn_ptb_names_leads_as_ptbdb_headers_spell_them():
     with pytest.raises(ValueError, match=r"leads: 'V7' is not one of the standard 12 leads "
                                          r"\(I, II, III, aVR"):
         module.make_pipeline(leads=("V7",))
+
+
+@pytest.mark.parametrize("name, params, message", [
+    ("ecgcnn_ptb", {"leads": 1.5}, "leads must be a lead name, a channel index or a non-empty "
+                                   "sequence of them, or None for every lead; got 1.5."),
+    ("ecgcnn_ptb", {"leads": []}, "a non-empty sequence of them, or None for every lead; "
+                                  "got []."),
+    ("dualnet_se", {"channels": 8}, "channels must be a sequence of integers, got 8."),
+    ("dualnet_l", {"channels": None}, "channels must be a sequence of integers, got None."),
+])
+def test_a_bad_argument_is_named_before_any_fit(name, params, message):
+    # Both were TypeErrors naming no parameter ("'int' object is not iterable").
+    from ecgsk.compare._registry import validate_built
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        validate_built(load_pipeline_module(name).make_pipeline(**params))
 
 
 @pytest.mark.parametrize("name", NETWORKS)
