@@ -57,6 +57,15 @@ def check_choice(value, name, choices):
     return value
 
 
+def _shown(names, most=4):
+    """``'a', 'b', ... (n in all)``: a list of feature names short enough for a message."""
+    names = list(names)
+    if not names:
+        return "none"
+    shown = ", ".join(repr(n) for n in names[:most])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > most else "")
+
+
 class BaseFeatures(TransformerMixin, BaseEstimator):
     """Common ``fit``/``transform`` of the feature transformers.
 
@@ -128,8 +137,19 @@ class BaseFeatures(TransformerMixin, BaseEstimator):
             )
         self._check_transform_input(X)
         self._warn_other_length(X.shape[2])
-        F = self._compute(X)
         name = type(self).__name__
+        fitted = getattr(self, "_names_fitted_", None)  # models pickled before it: none
+        now = self._feature_names() if fitted is not None else None
+        if now is not None and now != fitted:
+            # Even as many columns: percentiles (10, 90) for (25, 75) named p25 what is p10.
+            what = (f"{len(now)} features, but was fitted to give {len(fitted)}"
+                    if len(now) != len(fitted) else
+                    f"other features than the {len(fitted)} it was fitted to give")
+            raise ValueError(
+                f"{name} now computes {what} (new: {_shown(n for n in now if n not in fitted)};"
+                f" gone: {_shown(n for n in fitted if n not in now)}): its parameters changed "
+                "after fit; fit it again.")
+        F = self._compute(X)
         if np.shape(F)[1] != self.n_features_out_:
             raise ValueError(
                 f"{name} now computes {np.shape(F)[1]} features, but was fitted to give "
@@ -155,7 +175,12 @@ class BaseFeatures(TransformerMixin, BaseEstimator):
             One name per output column, ``"<lead>_<feature>"``.
         """
         check_is_fitted(self, "n_leads_in_")
-        return np.asarray(self._feature_names(), dtype=object)
+        return np.asarray(self._fitted_names(), dtype=object)
+
+    def _fitted_names(self):
+        """The names of the columns fit gave, whatever ``set_params`` changed since."""
+        fitted = getattr(self, "_names_fitted_", None)
+        return list(fitted) if fitted is not None else self._feature_names()
 
     # -- shared steps --------------------------------------------------------
     def _fit_transform(self, X):
@@ -168,7 +193,8 @@ class BaseFeatures(TransformerMixin, BaseEstimator):
             self.n_leads_in_ = X.shape[1]
             self.n_samples_in_ = X.shape[2]
             self._fit(X)
-            self.n_features_out_ = len(self._feature_names())
+            self._names_fitted_ = self._feature_names()
+            self.n_features_out_ = len(self._names_fitted_)
             return self._handle_nan(self._compute(X), fitting=True)
 
     def _warn_other_length(self, n_samples):
@@ -217,7 +243,7 @@ class BaseFeatures(TransformerMixin, BaseEstimator):
         if self.nan_policy == "raise":
             if bad.any():
                 rows, cols = np.nonzero(bad)
-                names = self._feature_names()
+                names = self._fitted_names()
                 raise ValueError(
                     f"{type(self).__name__} computed {bad.sum()} NaN feature value(s) in "
                     f"{np.unique(rows).size} record(s), first at record {rows[0]} "

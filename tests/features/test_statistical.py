@@ -1,5 +1,7 @@
 """Tests of ecgsk/features/_statistical.py against hand-computed values."""
 
+import re
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -151,6 +153,33 @@ def test_parameters_changed_after_fit_need_a_refit():
     kept.set_params(nan_policy="impute")
     with pytest.raises(ValueError, match="no training medians to impute with"):
         kept.transform(X)
+
+
+def test_names_and_table_stay_those_of_the_fit_after_set_params():
+    # get_feature_names_out followed percentiles, bands and sampling_rate set after fit:
+    # 13 names for 17 columns, or an error; and percentiles (10, 90) for (25, 75) gave
+    # another table under the fitted names.
+    from ecgsk.features import WaveletFeatures
+
+    X = np.random.default_rng(0).normal(size=(4, 1, 1000))
+    est = StatisticalFeatures(sampling_rate=100, percentiles=(25, 75)).fit(X)
+    fitted = list(est.get_feature_names_out())
+    table = est.transform(X)
+    est.set_params(percentiles=(10, 90))
+    assert list(est.get_feature_names_out()) == fitted
+    with pytest.raises(ValueError, match=re.escape(
+            "StatisticalFeatures now computes other features than the 14 it was fitted to "
+            "give (new: 'lead0_p10', 'lead0_p90'; gone: 'lead0_p25', 'lead0_p75'): its "
+            "parameters changed after fit; fit it again.")):
+        est.transform(X)
+    est.set_params(percentiles=(25, 75), lead_names=["X"])  # back; names wait for a refit
+    np.testing.assert_array_equal(est.transform(X), table)
+    est.set_params(sampling_rate=None)
+    assert list(est.get_feature_names_out()) == fitted
+    wavelet = WaveletFeatures(level=5).fit(X)
+    names = list(wavelet.get_feature_names_out())
+    wavelet.set_params(level=2)
+    assert list(wavelet.get_feature_names_out()) == names and len(names) == 84
 
 
 def test_feature_names_are_the_ones_fitted_with():
