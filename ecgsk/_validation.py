@@ -60,9 +60,9 @@ def check_signals(X, *, name="X", allow_2d=True, ensure_finite=True,
     try:
         X = np.array(X, dtype=dtype, copy=copy) if copy else np.asarray(X, dtype=dtype)
     except (TypeError, ValueError) as exc:
-        ragged = ("; its records differ in length or lead count: bring them to one "
-                  "(PadTruncate, WFDBLoader(length=...)) first" if "inhomogeneous" in str(exc)
-                  else "")
+        ragged = ("; its records differ in length or lead count: bring them to one length "
+                  "first (PadTruncate takes them as a list, or WFDBLoader(length=...))"
+                  if "inhomogeneous" in str(exc) else "")
         raise ValueError(
             f"{name} must be a numeric array of shape (n_records, n_leads, "
             f"n_samples){ragged}; it could not be converted to {np.dtype(dtype).name}: {exc}"
@@ -143,7 +143,7 @@ def check_signal_input(X, **kwargs):
         if kind == "O":
             raise ValueError(f"X is a 1-D array of {shape[0]} objects: stack records of one "
                              "length and lead count into (n_records, n_leads, n_samples) "
-                             "(np.stack, after PadTruncate or WFDBLoader(length=...)).")
+                             "(PadTruncate takes records of other lengths as they are).")
         raise ValueError(
             "X must be 3-D (n_records, n_leads, n_samples) or 2-D (n_records, n_samples); "
             f"got a 1-D array of {shape[0]} values. Reshape your data: X[None] is one "

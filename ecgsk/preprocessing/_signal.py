@@ -170,7 +170,10 @@ class PadTruncate(_SignalTransformer):
     """Pad or crop every record to a fixed number of samples.
 
     Records shorter than ``length`` are padded at the end with
-    ``pad_value``; longer ones are cropped.
+    ``pad_value``; longer ones are cropped. Records of different lengths
+    (CinC 2017's are 9 to 61 s) may come as a list, or a 1-D object array,
+    of ``(n_leads, n_samples)`` arrays (``(n_samples,)`` for one lead): each
+    is padded or cropped alone, and the output is one array.
 
     Parameters
     ----------
@@ -202,6 +205,10 @@ class PadTruncate(_SignalTransformer):
            [6., 7., 8.]], dtype=float32)
     >>> PadTruncate(length=7, pad_value=-1).fit_transform(X)[0, 0]
     array([ 0.,  1.,  2.,  3.,  4., -1., -1.], dtype=float32)
+    >>> records = [np.ones((2, 4)), np.arange(8.0).reshape(2, 4).repeat(2, axis=1)]
+    >>> PadTruncate(length=6).fit_transform(records)[:, 0]
+    array([[1., 1., 1., 1., 0., 0.],
+           [0., 1., 1., 2., 2., 3.]], dtype=float32)
     """
 
     _CROPS = ("center", "left", "random")
@@ -223,6 +230,86 @@ class PadTruncate(_SignalTransformer):
                              f"got {self.pad_value!r}.")
         check_seed(self.random_state)
 
+    def fit(self, X, y=None):
+        """Fit the transformer: validate the parameters and learn the lead count.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_samples) or (n_records, n_samples), \
+                or list of arrays of shape (n_leads, n_samples_i)
+            Training signals; records of different lengths as a list.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : PadTruncate
+        """
+        self._check_params()
+        return super().fit(self._one_length(X))
+
+    def transform(self, X):
+        """Pad or crop the signals (the center of a longer record, or its start).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_samples) or (n_records, n_samples), \
+                or list of arrays of shape (n_leads, n_samples_i)
+            Signals; records of different lengths as a list.
+
+        Returns
+        -------
+        Xt : ndarray of shape (n_records, n_leads, length), float32
+        """
+        check_is_fitted(self)
+        self._check_params()
+        return super().transform(self._one_length(X))
+
+    def _one_length(self, X, rng=None):
+        """Records of different lengths, each padded or cropped alone; other input as given.
+
+        ``rng`` draws the windows of ``crop="random"``; without it a longer
+        record keeps its start (``crop="left"``) or its center.
+        """
+        if isinstance(X, np.ndarray) and (X.dtype != object or X.ndim != 1):
+            return X
+        if not isinstance(X, (list, tuple, np.ndarray)):
+            return X
+        try:
+            np.asarray(X, dtype=np.float32)
+            return X  # one length: the usual checks and messages
+        except (TypeError, ValueError):
+            pass
+        records = []
+        for i, record in enumerate(X):
+            try:
+                record = np.asarray(record, dtype=np.float32)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"X[{i}] is not an array of numbers: {exc}") from None
+            record = record[None] if record.ndim == 1 else record
+            if record.ndim != 2 or 0 in record.shape:
+                raise ValueError(f"X[{i}] has shape {np.shape(X[i])}: each record of a list "
+                                 "must be (n_leads, n_samples), or (n_samples,) for one lead.")
+            records.append(record)
+        leads = sorted({record.shape[0] for record in records})
+        if len(leads) > 1:
+            first = {n: next(i for i, r in enumerate(records) if r.shape[0] == n)
+                     for n in leads[:2]}
+            raise ValueError(
+                f"X's records differ in lead count: X[{first[leads[0]]}] has {leads[0]}, "
+                f"X[{first[leads[1]]}] {leads[1]}; PadTruncate brings records to one length, "
+                "not to one lead count (LeadSelector, or WFDBLoader(leads=...)).")
+        out = np.full((len(records), leads[0], self.length), self.pad_value, dtype=np.float32)
+        for i, record in enumerate(records):
+            n = record.shape[1]
+            if n <= self.length:
+                out[i, :, :n] = record
+                continue
+            start = (rng.randint(0, n - self.length + 1) if rng is not None
+                     else 0 if self.crop == "left" else (n - self.length) // 2)
+            out[i] = record[:, start:start + self.length]
+        return out
+
     def _transform(self, X, starts=None):
         n, n_leads, n_samples = X.shape
         length = self.length
@@ -242,8 +329,9 @@ class PadTruncate(_SignalTransformer):
 
         Parameters
         ----------
-        X : array-like of shape (n_records, n_leads, n_samples) or (n_records, n_samples)
-            Training signals.
+        X : array-like of shape (n_records, n_leads, n_samples) or (n_records, n_samples), \
+                or list of arrays of shape (n_leads, n_samples_i)
+            Training signals; records of different lengths as a list.
         y : None
             Ignored.
 
@@ -252,6 +340,9 @@ class PadTruncate(_SignalTransformer):
         Xt : ndarray of shape (n_records, n_leads, length), float32
             Padded or cropped signals.
         """
+        self._check_params()
+        random = self.crop == "random"
+        X = self._one_length(X, rng=check_seed(self.random_state) if random else None)
         self.fit(X)
         X = check_signal_input(X)
         if self.crop != "random" or X.shape[2] <= self.length:

@@ -72,6 +72,48 @@ def test_pad_truncate_random_crop_only_when_fitting():
     assert_array_equal(padder.transform(X)[:, 0, 0], np.full(n_records, 35))
 
 
+def test_pad_truncate_takes_records_of_different_lengths_as_a_list():
+    # Ragged input was refused by the input check, whose message sent the user to
+    # PadTruncate; CinC 2017's records run from 9 to 61 s.
+    rng = np.random.default_rng(0)
+    records = [rng.normal(size=(2, n)).astype(np.float32) for n in (70, 100, 130)]
+    padder = PadTruncate(length=100, pad_value=-1.0)
+    Xt = padder.fit_transform(records)
+    assert Xt.shape == (3, 2, 100) and padder.n_leads_in_ == 2
+    assert_array_equal(Xt[0, :, :70], records[0])
+    assert (Xt[0, :, 70:] == -1).all()
+    assert_array_equal(Xt[1], records[1])
+    assert_array_equal(Xt[2], records[2][:, 15:115])  # the center, as for one array
+    assert_array_equal(padder.transform(records), Xt)
+    as_objects = np.empty(3, dtype=object)
+    as_objects[:] = records
+    assert_array_equal(padder.transform(as_objects), Xt)
+    assert_array_equal(PadTruncate(length=100, crop="left").fit_transform(records)[2],
+                       records[2][:, :100])
+    single = [np.arange(5.0), np.arange(9.0)]  # one lead: 1-D records
+    assert_array_equal(PadTruncate(length=7).fit_transform(single)[:, 0],
+                       [[0, 1, 2, 3, 4, 0, 0], [1, 2, 3, 4, 5, 6, 7]])
+    # Random windows when fitting, within each record and reproducibly; the center after.
+    tiles = [np.tile(np.arange(n, dtype=np.float32), (1, 1)) for n in (300, 400) * 10]
+    randomly = PadTruncate(length=50, crop="random", random_state=0)
+    starts = randomly.fit_transform(tiles)[:, 0, 0].astype(int)
+    assert len(set(starts)) > 5 and all(s <= len(t[0]) - 50 for s, t in zip(starts, tiles))
+    assert_array_equal(clone(randomly).fit_transform(tiles)[:, 0, 0], starts)
+    assert_array_equal(randomly.transform(tiles)[:2, 0, 0], [125, 175])
+
+
+@pytest.mark.parametrize("records, message", [
+    ([np.zeros((1, 9)), np.zeros((2, 9))], r"X's records differ in lead count: X\[0\] has 1, "
+                                           r"X\[1\] 2; PadTruncate brings records to one length"),
+    ([np.zeros((1, 9)), np.zeros((1, 2, 9))], r"X\[1\] has shape \(1, 2, 9\): each record"),
+    ([np.zeros(5), np.full(7, np.nan)], "NaN or infinite values in 1 record.*first at index 1"),
+    ([np.zeros(5), "ab"], r"X\[1\] is not an array of numbers"),
+])
+def test_pad_truncate_names_the_record_a_list_cannot_take(records, message):
+    with pytest.raises(ValueError, match=message):
+        PadTruncate(length=6).fit_transform(records)
+
+
 @pytest.mark.parametrize("params, match", [
     ({}, "length"),
     ({"length": 0}, "length"),
