@@ -52,7 +52,10 @@ def request_key(modules, params, **request):
     Parameters
     ----------
     modules : dict
-        Pipeline name to module (its source's ``__ecgsk_sha256__`` counts).
+        Pipeline name to module, in the order asked for. The order, each
+        module's source (``__ecgsk_sha256__``) and its path count: the
+        comparison run logs the names in that order and each pipeline run its
+        module's path, and MLflow lets no logged parameter change.
     params : dict
         Pipeline name to its ``make_pipeline`` keywords.
     **request
@@ -61,8 +64,10 @@ def request_key(modules, params, **request):
     """
     payload = {
         "ecgsk": code_hash(),
-        "pipelines": {name: getattr(module, "__ecgsk_sha256__", None)
+        "pipelines": {name: [getattr(module, "__ecgsk_sha256__", None),
+                             getattr(module, "__ecgsk_path__", None)]
                       for name, module in modules.items()},
+        "order": list(modules),
         "params": {name: {k: repr(v) for k, v in sorted(p.items())}
                    for name, p in params.items()},
         **{k: repr(v) for k, v in request.items()},

@@ -40,6 +40,13 @@ def test_the_request_key_changes_with_what_decides_the_fits(monkeypatch):
     assert key != request_key(**{**base, "params": {"a": {"C": 0.5}}})
     assert key != request_key(**{**base, "data": "/other"})
     assert key != request_key(**{**base, "folds": [1]})
+    # The comparison run logs the names in their order and each pipeline run its module's
+    # path, and MLflow changes no logged parameter: a rerun that reopened the runs failed.
+    two = {"a": _module("1"), "b": _module("3")}
+    assert request_key(**{**base, "modules": two}) != request_key(
+        **{**base, "modules": dict(reversed(list(two.items())))})
+    moved = types.SimpleNamespace(__ecgsk_sha256__="1", __ecgsk_path__="/elsewhere/a.py")
+    assert key != request_key(**{**base, "modules": {"a": moved}})
     monkeypatch.setattr("ecgsk.compare._resume.code_hash", lambda: "another ecgsk")
     assert key != request_key(**base)  # an upgraded or edited package
 
