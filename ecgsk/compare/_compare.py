@@ -404,8 +404,10 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
     threads : int or None
         At most this many threads in torch (:func:`torch.set_num_threads`)
         and in the OpenMP and BLAS pools (:mod:`threadpoolctl`) of this
-        process while it runs; the tag ``ecgsk.threads.torch`` of the
-        comparison run records torch's. The libraries' defaults when None.
+        process while it runs; the tag ``ecgsk.threads.torch`` records
+        torch's, on the comparison run and on each fold and pipeline run that
+        fits (a resumed comparison may use other threads than the folds it
+        kept). The libraries' defaults when None.
     resume : bool, default=True
         Resume the latest comparison of the same request (the tag
         ``ecgsk.request``: the same pipelines, module sources, parameters,
@@ -713,7 +715,7 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
         log_training_curves,
         tracked_run,
     )
-    from ..tracking._params import _named_params
+    from ..tracking._params import _named_params, thread_tags
 
     k = len(classes)
     rate, length = _rate_length(module, ds)
@@ -760,7 +762,7 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
             bar.set_postfix_str(f"{name}: fold {fold}")
             with tracked_run(f"{name} fold {fold}", nested=True,
                              tags={"ecgsk.role": "fold", "ecgsk.pipeline": name,
-                                   "ecgsk.fold": str(fold)}):
+                                   "ecgsk.fold": str(fold), **thread_tags()}):
                 mlflow.log_param("fold", str(fold))
                 log_data_info(ds.name, ds.task, f"CV training: folds other than {fold}",
                               ds.X[tr], y[tr], classes=classes, prefix="train.")
@@ -796,6 +798,7 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
         if saved is None:
             # Networks validate on fold 9, or on patients held out of the training records.
             est, validation = fit_final(pipe, X, y, plan, groups=ds.groups, seed=seed)
+            mlflow.set_tags(thread_tags())  # this fit's: a resume may use other threads
             if final_path is not None:  # until the run finishes: a resume does not refit
                 save_final_fit(final_path, est, validation)
         else:

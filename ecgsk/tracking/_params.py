@@ -440,10 +440,17 @@ def environment_tags():
         tags[f"ecgsk.version.{short}"] = version
     tags["ecgsk.version.python"] = platform.python_version()
     tags["ecgsk.cpu"] = cpu_model()
-    torch = sys.modules.get("torch")  # not imported for this: torch is slow to import
-    if torch is not None:
-        tags["ecgsk.threads.torch"] = str(torch.get_num_threads())
+    tags.update(thread_tags())
     return tags
+
+
+def thread_tags():
+    """``{"ecgsk.threads.torch": torch's intra-op threads}``, or ``{}`` before torch is imported.
+
+    Set on each run that fits, since a rerun that resumes may use other threads.
+    """
+    torch = sys.modules.get("torch")  # not imported for this: torch is slow to import
+    return {} if torch is None else {"ecgsk.threads.torch": str(torch.get_num_threads())}
 
 
 def log_environment():

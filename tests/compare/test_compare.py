@@ -286,7 +286,7 @@ def test_an_interrupted_comparison_resumes_where_it_stopped(tmp_path, monkeypatc
             "--folds", "1", "2", "--max-records", "200", "--n-boot", "20",
             "--experiment", "resume", *quiet_args]
     paths, log = _counted(tmp_path, monkeypatch, interrupt_at=5)  # a: fits 1-3, b: 4, 5...
-    assert main(["--pipelines", *map(str, paths), *argv]) == 130
+    assert main(["--pipelines", *map(str, paths), *argv, "--threads", "1"]) == 130
     assert "rerun the same command to resume" in capsys.readouterr().err
     client = MlflowClient(tracking_uri)
     (first,) = _runs(client, "resume", "comparison")
@@ -295,7 +295,7 @@ def test_an_interrupted_comparison_resumes_where_it_stopped(tmp_path, monkeypatc
     assert {k: r.info.status for k, r in pipelines.items()} == {"a": "FINISHED", "b": "KILLED"}
 
     _counted(tmp_path, monkeypatch)
-    assert main(["--pipelines", *map(str, paths), *argv]) == 0
+    assert main(["--pipelines", *map(str, paths), *argv, "--threads", "2"]) == 0
     err = capsys.readouterr().err
     assert f"resuming comparison run {first.info.run_id} (KILLED)" in err
     assert "pipeline 'a': finished in the interrupted comparison, read back" in err
@@ -310,6 +310,14 @@ def test_an_interrupted_comparison_resumes_where_it_stopped(tmp_path, monkeypatc
     folds = sorted((r.info.run_name, r.info.status) for r in _runs(client, "resume", "fold"))
     assert folds == [("a fold 1", "FINISHED"), ("a fold 2", "FINISHED"),
                      ("b fold 1", "FINISHED"), ("b fold 2", "FINISHED"), ("b fold 2", "KILLED")]
+    # Each fit's threads: the comparison's tag is the rerun's, and the fits it kept say theirs.
+    threads = sorted((r.info.run_name, r.info.status, r.data.tags.get("ecgsk.threads.torch"))
+                     for r in _runs(client, "resume", "fold") + list(pipelines.values()))
+    assert threads == [("a", "FINISHED", "1"), ("a fold 1", "FINISHED", "1"),
+                       ("a fold 2", "FINISHED", "1"), ("b", "FINISHED", "2"),
+                       ("b fold 1", "FINISHED", "1"), ("b fold 2", "FINISHED", "2"),
+                       ("b fold 2", "KILLED", "1")]
+    assert again.data.tags["ecgsk.threads.torch"] == "2"
     summary = _table(client, again, "comparison/summary.json").set_index("pipeline")
     assert summary.loc["a", "run_id"] == pipelines["a"].info.run_id
     for name in ("a", "b"):  # the read-back pipeline is in the tables as a fitted one
