@@ -171,6 +171,12 @@ class _FeatureBaseline(Pipeline):
         return super().fit(X, y, **params)
 
 
+def _sampler(pipeline):
+    """The pipeline's ``"sampler"`` step, None where it has none or it is switched off."""
+    step = dict(pipeline.steps).get("sampler")
+    return None if isinstance(step, str) and step == "passthrough" else step
+
+
 def _check_target(pipeline, y):
     """Refuse, before any feature is computed, a target the last steps cannot take."""
     if y is None:
@@ -178,7 +184,7 @@ def _check_target(pipeline, y):
     y = np.asarray(y)
     final = pipeline.steps[-1][1]
     if y.ndim == 2 and y.shape[1] > 1 and not isinstance(final, OneVsRestClassifier):
-        step = dict(pipeline.steps).get("sampler")
+        step = _sampler(pipeline)
         tags = final.__sklearn_tags__()
         takes = tags.target_tags.multi_output or getattr(tags.classifier_tags, "multi_label",
                                                          False)
@@ -188,10 +194,10 @@ def _check_target(pipeline, y):
                 f"{type(step or final).__name__} cannot take: build the pipeline with "
                 "make_feature_baseline(..., multilabel=True), one binary problem per label.")
     if isinstance(final, OneVsRestClassifier) and isinstance(final.estimator, Pipeline):
-        step = dict(final.estimator.steps).get("sampler")
+        step = _sampler(final.estimator)
         columns = y.reshape(len(y), -1).T
     else:
-        step = dict(pipeline.steps).get("sampler")
+        step = _sampler(pipeline)
         columns = [y] if y.ndim == 1 else []
     k = getattr(step, "k_neighbors", None)
     strategy = getattr(step, "sampling_strategy", None)

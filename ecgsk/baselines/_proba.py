@@ -148,4 +148,8 @@ class DecisionProba(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         inner = get_tags(self.estimator)
         tags.input_tags.sparse = inner.input_tags.sparse
         tags.input_tags.three_d_array = inner.input_tags.three_d_array
+        # A label matrix the estimator takes, this takes too (expit per label).
+        tags.target_tags.multi_output = inner.target_tags.multi_output
+        if tags.classifier_tags is not None and inner.classifier_tags is not None:
+            tags.classifier_tags.multi_label = inner.classifier_tags.multi_label
         return tags

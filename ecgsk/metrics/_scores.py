@@ -1,5 +1,6 @@
 """Point metrics."""
 
+import numbers
 import warnings
 from collections.abc import Iterable
 
@@ -67,8 +68,18 @@ def challenge_f1(y_true, y_pred, classes=("N", "A", "O")):
     return float(np.nanmean(scores))  # one class at least is true or predicted (above)
 
 
+def _numbers(values):
+    """``values`` as floats when they are an object array of numbers (as pandas may hold
+    0/1 labels), else as they are."""
+    values = np.asarray(values)
+    if values.dtype.kind == "O" and values.size and all(
+            isinstance(v, numbers.Real) for v in values.ravel()):
+        return values.astype(float)
+    return values
+
+
 def _as_2d(y_true, y_score, name="y_score"):
-    y_true = np.asarray(y_true)
+    y_true = _numbers(y_true)
     if y_true.ndim not in (1, 2):
         raise ValueError(f"y_true must be 1-D (n,) or 2-D (n, n_classes); got "
                          f"{y_true.ndim}-D, shape {y_true.shape}.")
@@ -239,7 +250,7 @@ def sensitivity_specificity(y_true, y_pred):
     y_true : array-like of shape (n,) or (n, n_classes)
         0/1 labels, or a 0/1 indicator matrix.
     y_pred : array-like of shape (n,) or (n, n_classes)
-        Binary predictions of the same shape; nonzero is positive.
+        0/1 (or boolean) predictions of the same shape; scores are refused.
 
     Returns
     -------
@@ -249,7 +260,8 @@ def sensitivity_specificity(y_true, y_pred):
     Raises
     ------
     ValueError
-        If ``y_true`` and ``y_pred`` have different shapes.
+        If ``y_true`` and ``y_pred`` have different shapes, or ``y_pred``
+        holds values other than 0 and 1.
 
     Examples
     --------
@@ -260,6 +272,11 @@ def sensitivity_specificity(y_true, y_pred):
     (array([1. , 0.5]), array([1. , 0.5]))
     """
     y_true, y_pred = _as_2d(y_true, y_pred, name="y_pred")
+    other = np.unique(y_pred[(y_pred != 0) & (y_pred != 1)])
+    if other.size:  # scores: 0.2 would count as a positive prediction
+        raise ValueError(
+            f"y_pred must hold 0/1 predictions, got values such as {other[0]:g}: threshold "
+            "scores first (tune_thresholds, or predict rather than predict_proba).")
     y_true, y_pred = y_true.astype(bool), y_pred.astype(bool)
     pos, neg = y_true.sum(0), (~y_true).sum(0)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -7,6 +7,8 @@ import numpy as np
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
+from ._scores import _numbers
+
 __all__ = ["delong_test", "mcnemar_test"]
 
 
@@ -70,7 +72,7 @@ def delong_test(y_true, score_a, score_b):
     >>> round(result["auc_a"], 3), round(result["auc_b"], 3), f"{result['p_value']:.1e}"
     (0.929, 0.729, '2.4e-04')
     """
-    y_true = np.asarray(y_true)
+    y_true = _numbers(y_true)  # an object array of 0/1 ints, as pandas may hold them
     if y_true.ndim != 1:
         raise ValueError(f"delong_test compares AUROCs of one binary label: y_true must be "
                          f"1-D, got shape {y_true.shape}; test each label's column apart.")

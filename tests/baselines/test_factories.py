@@ -426,3 +426,23 @@ def test_a_target_the_last_steps_refuse_is_named_before_any_feature(imbalanced, 
     rare = (np.arange(len(y)) < 3).astype(int)
     make_feature_baseline(features=FAST, sampling_rate=100,
                           sampler=SMOTE(sampling_strategy={0: 50})).fit(X, rare)
+
+
+def test_a_label_matrix_passes_a_decision_proba_wrapper_and_a_switched_off_sampler():
+    # DecisionProba hid RidgeClassifierCV's multi-output tags, and sampler="passthrough" (how
+    # a grid switches a step off) counted as a sampler: both refused a label matrix.
+    from ecgsk.baselines import DecisionProba
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 1, 500)).astype(np.float32)
+    Y = (rng.random((60, 2)) < 0.5).astype(int)
+    ridge = make_feature_baseline(RidgeClassifierCV(), features=("statistical",),
+                                  sampling_rate=100)
+    ridge.set_params(classifier=DecisionProba(RidgeClassifierCV()))
+    assert predict_scores(ridge.fit(X, Y), X).shape == (60, 2)
+    forest = make_feature_baseline("rf", features=("statistical",), sampling_rate=100,
+                                   sampler="over", random_state=0)
+    with pytest.raises(ValueError, match="label indicator matrix"):
+        forest.fit(X, Y)
+    forest.set_params(sampler="passthrough")
+    assert predict_scores(forest.fit(X, Y), X).shape == (60, 2)

@@ -457,3 +457,24 @@ def test_bootstrap_names_a_bad_seed_or_records():
     with pytest.raises(ValueError, match=r"y_true, score_a and score_b must have the same "
                                          r"number of records; got 20, 20 and 19"):
         paired_bootstrap(accuracy_score, y, y, y[1:])
+
+
+def test_scores_given_as_predictions_are_refused_by_sensitivity_specificity():
+    # predict_proba passed by mistake: 0.2 counted as positive, sensitivity 1, specificity 0.
+    with pytest.raises(ValueError, match=r"y_pred must hold 0/1 predictions, got values such "
+                                         r"as 0.2: threshold scores first"):
+        sensitivity_specificity([0, 1, 0, 1], [0.2, 0.9, 0.3, 0.4])
+    sens, spec = sensitivity_specificity([0, 1, 0, 1], [False, True, True, True])
+    assert sens.tolist() == [1.0] and spec.tolist() == [0.5]
+
+
+def test_zero_one_labels_in_an_object_array_are_read_as_numbers():
+    # As pandas holds them in a mixed frame; mcnemar_test took them, AUROC and DeLong said
+    # "must hold 0/1 labels ... got the values 0, 1".
+    y = np.array([0, 1, 0, 1, 1, 0], dtype=object)
+    score = np.array([0.1, 0.8, 0.3, 0.2, 0.9, 0.4])
+    assert macro_auroc(y, score) == roc_auc_score(y.astype(int), score)
+    assert delong_test(y, score, score[::-1])["auc_a"] == pytest.approx(
+        roc_auc_score(y.astype(int), score))
+    with pytest.raises(ValueError, match="0/1 labels"):
+        macro_auroc(np.array(["0", "1", "0"], dtype=object), score[:3])
