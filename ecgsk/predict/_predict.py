@@ -380,6 +380,9 @@ def decide(proba, model, threshold=None):
         raise PredictError(f"{model.uri} records the task type {task!r}, which predict does "
                            f"not know ({', '.join(TASK_TYPES)}); log the model again with one "
                            "of them.")
+    elif task == "binary" and len(classes) != 2:  # logged before log_model checked it
+        raise PredictError(f"{model.uri} records the task type 'binary' for {len(classes)} "
+                           "classes; log the model again with task_type='multiclass'.")
     if threshold is not None:
         thr = np.asarray(threshold, dtype=float)
     else:

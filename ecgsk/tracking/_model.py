@@ -261,6 +261,9 @@ def _signal_metadata(example, sampling_rate, lead_names, task_type, thresholds, 
         if task_type not in TASK_TYPES:  # "multi-label" was logged; predict then took argmax
             raise ValueError(f"task_type must be one of {TASK_TYPES} or None, got "
                              f"{task_type!r}.")
+        if task_type == "binary" and n_classes != 2:  # predict chose between two of them
+            raise ValueError(f"task_type='binary' needs two classes, got {n_classes}; use "
+                             "'multiclass' (or 'multilabel' for a label matrix).")
         meta["ecgsk_task_type"] = str(task_type)
     if thresholds is not None:
         values = np.atleast_1d(np.asarray(thresholds, dtype=float))
@@ -350,7 +353,9 @@ def log_model(pipeline, *, classes, input_example, name="model", registered_mode
         ``input_example`` is not a numeric 3-D array
         ``(n, n_leads, n_samples)`` of at least one record,
         ``sampling_rate`` is not a positive number, ``task_type`` is not
-        one of the four, ``lead_names`` does not name the leads of
+        one of the four or does not fit the model (``"binary"`` with other
+        than two classes; a single-label type for probabilities whose rows
+        do not sum to 1), ``lead_names`` does not name the leads of
         ``input_example``,
         ``thresholds`` are not one probability or one per class, or the
         pipeline's probabilities of ``input_example`` cannot be matched to
@@ -399,6 +404,13 @@ def log_model(pipeline, *, classes, input_example, name="model", registered_mode
                                 len(classes))
     model = _on_cpu(pipeline)
     output = _ProbabilityModel(model, classes).predict(example)
+    sums = np.asarray(output, dtype=float).sum(axis=1)
+    if task_type in ("binary", "multiclass", "cinc") and not np.allclose(sums, 1, atol=1e-3):
+        # predict would keep the most probable label of a label matrix and drop the others.
+        raise ValueError(
+            f"task_type={task_type!r} is single-label, but the pipeline's probabilities of "
+            f"input_example sum to {sums[np.argmax(np.abs(sums - 1))]:.3g} in a row, not 1: "
+            "a multi-label model; pass task_type='multilabel'.")
     signature = infer_signature(example, output)
     if pip_requirements is None:
         pip_requirements = _default_requirements(model)

@@ -635,6 +635,10 @@ def test_decide_single_and_multi_label():
     with pytest.raises(PredictError, match=r"m records the task type 'multi-label', which "
                                            r"predict does not know"):
         decide(proba, _model("multi-label"))
+    # 'binary' for three classes (logged before log_model checked it): it chose between the
+    # first two, and labelled a record of class C at 79% A, at 1%.
+    with pytest.raises(PredictError, match=r"m records the task type 'binary' for 3 classes"):
+        decide(np.array([[0.01, 0.2, 0.79]]), _model("binary", np.array([0.3])))
 
 
 def test_the_binary_rule_names_the_class_its_threshold_is_for():

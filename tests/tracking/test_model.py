@@ -12,6 +12,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import Model
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
@@ -189,7 +190,7 @@ def test_a_pipeline_that_reads_records_is_refused_saying_what_to_log(tracking_ur
             log_model(reading, classes=classes, input_example=X[:2])
 
 
-def test_log_model_errors(tracking_uri, single_label):
+def test_log_model_errors(tracking_uri, single_label, rng):
     pipe, X, classes = single_label
     setup_tracking(tracking_uri, "models")
     with tracked_run("errors"):
@@ -204,6 +205,18 @@ def test_log_model_errors(tracking_uri, single_label):
                                              r"'cinc', 'binary', 'multiclass'\) or None, "
                                              r"got 'multi-label'"):
             log_model(pipe, classes=classes, input_example=X[:2], task_type="multi-label")
+        # A task type the model does not fit: predict chose between the first two classes
+        # (binary), or kept one label of a label matrix (a single-label type).
+        with pytest.raises(ValueError, match=r"task_type='binary' needs two classes, got 3"):
+            log_model(pipe, classes=classes, input_example=X[:2], task_type="binary")
+        Y = np.column_stack([np.arange(90) % 2, np.arange(90) % 3 == 0]).astype(int)
+        multi = Pipeline([("stats", _lead_stats()), ("scale", StandardScaler()),
+                          ("clf", KNeighborsClassifier())]).fit(_signals(rng, Y[:, 0]), Y)
+        for task_type in ("multiclass", "cinc"):
+            with pytest.raises(ValueError, match=rf"task_type='{task_type}' is single-label, "
+                                                 r"but .* sum to .* pass task_type='multilabel'"):
+                log_model(multi, classes=["a", "b"], input_example=X[:5], task_type=task_type)
+        log_model(multi, classes=["a", "b"], input_example=X[:5], task_type="multilabel")
 
 
 def test_skorch_net_logged_with_cpu_device(tracking_uri, rng):
