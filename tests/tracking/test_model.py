@@ -219,6 +219,34 @@ def test_log_model_errors(tracking_uri, single_label, rng):
         log_model(multi, classes=["a", "b"], input_example=X[:5], task_type="multilabel")
 
 
+def test_a_net_that_predicted_with_amp_on_a_gpu_is_logged_without_it(tracking_uri, rng):
+    # Logged for the CPU with amp=True, it predicted through the CPU's bfloat16 autocast,
+    # up to 0.02 from its float16 results on the GPU; float32 is nearer them.
+    import torch
+
+    from ecgsk.neural import ECGNetClassifier
+
+    y = np.arange(40) % 2
+    X = _signals(rng, y)
+    net = ECGNetClassifier(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(100, 1)),
+                           max_epochs=1, amp=True, device="cpu", random_state=0).fit(X, y)
+    setup_tracking(tracking_uri, "models")
+    with tracked_run("amp"):
+        on_cpu = mlflow.sklearn.load_model(
+            log_model(net, classes=["no", "yes"], input_example=X[:2]).model_uri)
+        assert on_cpu.amp is True  # fitted and scored on the CPU: as it was
+        vars(net)["device"] = "cuda"  # as if fitted there
+        try:
+            info = log_model(net, classes=["no", "yes"], input_example=X[:2])
+        finally:
+            assert vars(net)["device"] == "cuda" and net.amp is True  # the caller's, as it was
+            vars(net)["device"] = "cpu"
+    loaded = mlflow.sklearn.load_model(info.model_uri)
+    assert loaded.device == "cpu" and loaded.amp is False
+    np.testing.assert_allclose(loaded.predict_proba(X),
+                               net.set_params(amp=False).predict_proba(X), rtol=1e-6)
+
+
 def test_skorch_net_logged_with_cpu_device(tracking_uri, rng):
     import skorch
     import torch
