@@ -19,7 +19,7 @@ from mlflow import pyfunc
 from mlflow.models import Model, infer_signature
 
 from .._proba import label_columns
-from ._curves import is_skorch_net
+from ._curves import fitted_nets, is_skorch_net
 
 __all__ = ["log_model", "predict_proba_matrix", "save_model"]
 
@@ -192,9 +192,12 @@ def save_model(sk_model, path, classes, *, mlflow_model=None, signature=None,
 
 
 def _skorch_nets(estimator):
+    """The skorch nets of ``estimator``: among its parameters, and an ensemble's fitted
+    members (:func:`fitted_nets`), which its parameters hold only as unfitted templates."""
     found = [estimator] if is_skorch_net(estimator) else []
     if hasattr(estimator, "get_params"):
         found += [v for v in estimator.get_params(deep=True).values() if is_skorch_net(v)]
+    found += [net for _, net in fitted_nets(estimator)]
     unique = {id(n): n for n in found}
     return list(unique.values())
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.models import Model
+from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
@@ -245,6 +246,32 @@ def test_a_net_that_predicted_with_amp_on_a_gpu_is_logged_without_it(tracking_ur
     assert loaded.device == "cpu" and loaded.amp is False
     np.testing.assert_allclose(loaded.predict_proba(X),
                                net.set_params(amp=False).predict_proba(X), rtol=1e-6)
+
+
+def test_the_fitted_members_of_an_ensemble_are_logged_on_the_cpu(tracking_uri, rng):
+    # Only the unfitted templates of get_params were moved: a member fitted on "cuda:1"
+    # was logged tied to it.
+    import skorch
+    import torch
+
+    from ecgsk.ensemble import SoftVotingEnsemble
+
+    y = np.arange(40) % 2
+    X = _signals(rng, y)
+    net = skorch.NeuralNetClassifier(
+        torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(100, 2), torch.nn.Softmax(-1)),
+        max_epochs=1, verbose=0, train_split=None)
+    ens = SoftVotingEnsemble([("a", net), ("b", clone(net))]).fit(X, y)
+    expected = ens.predict_proba(X)
+    for member in ens.estimators_:
+        member.device = "cuda:1"  # as if fitted there
+    setup_tracking(tracking_uri, "models")
+    with tracked_run("ensemble"):
+        info = log_model(ens, classes=["no", "yes"], input_example=X[:2])
+    assert [m.device for m in ens.estimators_] == ["cuda:1", "cuda:1"]  # the caller's
+    loaded = mlflow.sklearn.load_model(info.model_uri)
+    assert [m.device for m in loaded.estimators_] == ["cpu", "cpu"]
+    np.testing.assert_allclose(loaded.predict_proba(X), expected, rtol=1e-6)
 
 
 def test_skorch_net_logged_with_cpu_device(tracking_uri, rng):
