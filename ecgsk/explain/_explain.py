@@ -78,10 +78,16 @@ def _split_network(estimator):
 
 
 def _flat(steps):
-    """The transformers of ``steps``, those of sub-pipelines in their place."""
+    """The transformers of ``steps``, those of sub-pipelines in their place.
+
+    An imbalanced-learn sampler (``fit_resample`` and no ``transform``) is
+    left out: its pipeline skips it when predicting.
+    """
     out = []
     for step in steps:
         if step is None or (isinstance(step, str) and step == "passthrough"):
+            continue
+        if hasattr(step, "fit_resample") and not hasattr(step, "transform"):
             continue
         inner = getattr(step, "steps", None)
         out += _flat([s for _, s in inner]) if inner else [step]
@@ -334,10 +340,11 @@ def log_explanations(estimator, X, *, classes, records=None, sampling_rate=None,
     """
     import mlflow
 
+    from .._validation import check_signals
     from ..plots import plot_relevance
     from ..tracking import predict_proba_matrix
 
-    X = np.asarray(X)
+    X = check_signals(X, name="X")  # (n, samples) of one lead, as explain reads it
     records = [f"record_{i}" for i in range(len(X))] if records is None else list(records)
     if len(records) != len(X):
         raise ValueError(f"records names {len(records)} records but X has {len(X)}.")

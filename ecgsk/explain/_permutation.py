@@ -111,7 +111,10 @@ class SignalPermutationImportance:
         import pandas as pd
 
         n_leads, n_seg = self.importances_mean.shape
-        names = lead_names if lead_names is not None else [str(i) for i in range(n_leads)]
+        names = list(lead_names) if lead_names is not None else [str(i) for i in range(n_leads)]
+        if len(names) != n_leads:
+            raise ValueError(f"lead_names names {len(names)} leads, but the importance has "
+                             f"{n_leads}.")
         scale = 1.0 if sampling_rate is None else 1.0 / float(sampling_rate)
         unit = "sample" if sampling_rate is None else "s"
         rows = []
@@ -289,13 +292,27 @@ def permutation_importance_signal(estimator, X, y, *, n_segments=10, n_repeats=3
     if n_segments > n:
         raise ValueError(f"n_segments={n_segments} is more than the {n} samples per record.")
     if scoring is None:
+        if not hasattr(estimator, "predict_proba"):
+            raise ValueError(
+                f"{type(estimator).__name__} has no predict_proba, which the default AUROC "
+                "scoring reads: wrap its classifier in ecgsk.baselines.DecisionProba (as "
+                "compare does), or pass scoring= a scorer it can give.")
+
         def score(est, data):
             return auroc_score(est, data, y, n_classes)
     else:
         scorer = check_scoring(estimator, scoring=scoring)
+        indices, classes, _ = _class_indices(estimator, y)
+        labels = y
+        if indices.ndim == 1 and classes is not None:
+            # Class indices, as y may be given, are scored as the labels they stand for.
+            if len(indices) and not 0 <= indices.min() <= indices.max() < len(classes):
+                raise ValueError(f"y holds class indices out of range for the estimator's "
+                                 f"{len(classes)} classes_ {classes.tolist()!r}.")
+            labels = classes[indices]
 
         def score(est, data):
-            return float(scorer(est, data, y))
+            return float(scorer(est, data, labels))
     edges = np.linspace(0, n, n_segments + 1).round().astype(int)
     rng = np.random.default_rng(random_state)
     baseline = score(estimator, X)

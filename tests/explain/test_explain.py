@@ -199,3 +199,18 @@ def test_a_bare_module_is_logged_with_its_classes_named(tracking_uri, monkeypatc
     assert logged == ["explain/r1_saliency.png", "explain/r2_saliency.png"]
     assert [t for _, t in titles] == ["r1: gradient saliency — class c",
                                       "r2: gradient saliency — class a"]
+
+
+def test_an_imbalanced_learn_sampler_before_the_network_is_left_out():
+    # As imblearn's pipeline leaves it out when predicting; explain called its transform.
+    from imblearn.pipeline import Pipeline as ImbPipeline
+    from imblearn.under_sampling import RandomUnderSampler
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 1000).astype(np.float32)  # one lead, as the sampler takes it
+    net = ECGNetClassifier(Local, max_epochs=1, train_split=None, verbose=0, random_state=0)
+    model = ImbPipeline([("under", RandomUnderSampler(random_state=0)), ("net", net)])
+    model.fit(X, (np.arange(40) % 4 == 0).astype(int))
+    ex = explain(model, X[:2], method="saliency")
+    assert ex.relevance.shape == (2, 1, 1000)
+    np.testing.assert_array_equal(_where(ex), np.arange(100, 110))

@@ -250,3 +250,45 @@ def test_records_without_the_last_class_are_scored_with_every_column(three_class
     result = explain(pipe, X[keep], method="permutation", y=indices, n_segments=2,
                      n_repeats=1)
     assert result.permutation.baseline_score == pytest.approx(score)
+
+
+def test_a_scorer_reads_class_indices_as_the_labels_they_stand_for(three_classes):
+    # Only the default AUROC mapped indices: with scoring="accuracy" string labels failed
+    # ("Mix of label input types"), and integer labels such as SNOMED codes scored 0.
+    from sklearn.metrics import accuracy_score
+
+    pipe, X, labels = three_classes
+    indices = np.searchsorted(pipe.classes_, labels)
+    expected = accuracy_score(labels, pipe.predict(X))
+    assert 0.5 < expected < 1
+    for y in (labels, indices):
+        result = permutation_importance_signal(pipe, X, y, n_segments=2, n_repeats=1,
+                                               scoring="accuracy")
+        assert result.baseline_score == pytest.approx(expected)
+    with pytest.raises(ValueError, match="class indices out of range for the estimator's 3"):
+        permutation_importance_signal(pipe, X, indices + 3, n_segments=2, scoring="accuracy")
+
+
+def test_what_permutation_importance_cannot_take_is_named(cell_model, tracking_uri):
+    from ecgsk.baselines import make_randomconv_ridge
+
+    pipe, X, y = cell_model
+    result = permutation_importance_signal(pipe, X, y, n_segments=2, n_repeats=1)
+    with pytest.raises(ValueError, match="lead_names names 2 leads, but the importance has 3"):
+        result.to_frame(lead_names=["I", "II"])  # an IndexError; 4 names were cut to 3
+    with pytest.raises(ValueError, match="lead_names names 4 leads"):
+        result.to_frame(lead_names=["I", "II", "III", "aVR"])
+    ridge = make_randomconv_ridge(n_kernels=84, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"Pipeline has no predict_proba, which the default "
+                                         r"AUROC scoring reads: wrap its classifier in "
+                                         r"ecgsk.baselines.DecisionProba"):
+        explain(ridge, X, method="permutation", y=y, n_segments=2, n_repeats=1)
+    # One lead as (n, samples), as explain takes it: logged the table, then an IndexError.
+    one_lead = Pipeline([("flat", FunctionTransformer(_flatten)),
+                         ("clf", LogisticRegression())]).fit(X[:, 1], y)
+    setup_tracking(tracking_uri, "explain-2d")
+    with mlflow.start_run():
+        logged = log_explanations(one_lead, X[:2, 1], classes=[0, 1], X_score=X[:, 1],
+                                  y_score=y, n_segments=2, n_repeats=1)
+    assert {"explain/permutation_importance.csv", "explain/record_0_permutation.png",
+            "explain/record_1_permutation.png"} <= set(logged)
