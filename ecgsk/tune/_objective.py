@@ -76,6 +76,25 @@ class Objective:
 
     # -- the trial ------------------------------------------------------------
     def __call__(self, trial):
+        try:
+            return self._run(trial)
+        except KeyboardInterrupt:
+            # Wherever it came (in the state tag, the run's end...): Optuna fails the
+            # trial, and _on_interrupt queues it again from this list.
+            with self._lock:
+                if trial.number not in self.interrupted:
+                    self.interrupted.append(trial.number)
+            run_id = trial.user_attrs.get(RUN_ATTR)
+            if run_id is not None:
+                try:  # not "COMPLETE" for a trial Optuna fails and runs again
+                    from mlflow.tracking import MlflowClient
+
+                    MlflowClient().set_tag(run_id, "state", "FAIL")
+                except Exception:  # noqa: BLE001 -- the interrupt matters, not the tag
+                    pass
+            raise
+
+    def _run(self, trial):
         import mlflow
         import optuna
 
@@ -120,10 +139,6 @@ class Objective:
                 else:
                     state = "COMPLETE"
                     mlflow.log_metric("value", value)
-            except KeyboardInterrupt:
-                with self._lock:
-                    self.interrupted.append(trial.number)
-                raise
             finally:
                 mlflow.set_tag("state", state)
                 with self._lock:

@@ -334,29 +334,40 @@ def fail_trial(study, frozen, retry=True, max_retry=RETRY_MAX):
 def reap_trials(study):
     """Fail the running trials whose worker is gone; return their numbers.
 
-    Two ways:
+    Three ways:
 
     - a trial whose worker ran on this machine (same host name and boot id)
       in a process that no longer exists is failed at once;
     - a trial whose heartbeat is older than the storage's grace period
       (its worker was killed elsewhere, or hangs) is failed by
-      :func:`optuna.storages.fail_stale_trials`.
+      :func:`optuna.storages.fail_stale_trials`;
+    - a trial that started longer ago than the grace period with no worker
+      recorded: its worker was killed between Optuna creating it and the
+      objective's first line (a few milliseconds), before any heartbeat, and
+      Optuna's stale check skips a trial that never beat, so it ran forever.
 
-    Either way it is re-queued once with the same parameters (see
+    Each way it is re-queued once with the same parameters (see
     :data:`RETRY_MAX`).
     """
+    import datetime
+
     import optuna
     from optuna.trial import TrialState
 
     failed = []
+    grace = _grace_period(study._storage)
+    now = datetime.datetime.now()  # as Optuna stamps datetime_start
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         w = t.user_attrs.get(WORKER_ATTR) or {}
         # A retried trial inherits the user attributes of the one it copies: trust
         # the worker only when it was recorded for this very trial.
-        if w.get("trial") == t.number and ended_here(w.get("host"), w.get("pid"),
-                                                     w.get("boot", "?")):
-            if fail_trial(study, t):
-                failed.append(t.number)
+        if w.get("trial") == t.number:
+            dead = ended_here(w.get("host"), w.get("pid"), w.get("boot", "?"))
+        else:  # unclaimed: a live worker records itself within milliseconds of the start
+            dead = (grace is not None and t.datetime_start is not None
+                    and (now - t.datetime_start).total_seconds() > grace)
+        if dead and fail_trial(study, t):
+            failed.append(t.number)
     running = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -364,6 +375,16 @@ def reap_trials(study):
     states = {t.number: t.state for t in study.get_trials(deepcopy=False)}
     failed += [n for n in running if states.get(n) == TrialState.FAIL]
     return sorted(failed)
+
+
+def _grace_period(storage):
+    """The storage's heartbeat grace period in seconds, None without heartbeats."""
+    backend = getattr(storage, "_backend", storage)  # Optuna's _CachedStorage wraps it
+    interval = getattr(backend, "heartbeat_interval", None)
+    if interval is None:
+        return None
+    grace = getattr(backend, "grace_period", None)
+    return float(2 * interval if grace is None else grace)
 
 
 def trial_counts(study):

@@ -715,7 +715,8 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
         client, experiment_id, study, uid=uid, created=created, run_name=f"study {study_name}",
         tags=parent_tags, wait_s=_WAIT_FOR_CREATOR_S)
     y = fit_targets(ds)
-    if new_parent:
+    # Also on a parent whose creator was stopped before it logged them: no later run would.
+    if new_parent or "tune.study_name" not in client.get_run(parent_id).data.params:
         params = {"tune.study_name": study_name, "tune.pipeline": name,
                   "tune.dataset": dataset, "tune.task": task, "tune.task_type": task_type,
                   "tune.metric": spec.name, "tune.direction": spec.direction,
@@ -734,7 +735,12 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
                 params.update(data_info_params(ds.name, ds.task, plan.description[split],
                                                ds.X[idx], y[idx], classes=ds.classes,
                                                prefix=f"{split}."))
-        client.log_batch(parent_id, params=[Param(k, str(v)) for k, v in params.items()])
+        try:
+            client.log_batch(parent_id, params=[Param(k, str(v)) for k, v in params.items()])
+        except mlflow.exceptions.MlflowException:
+            if new_parent:
+                raise
+            # Another worker logged them a moment ago, some spelt otherwise (its data path).
         for key, value in environment_tags().items():
             client.set_tag(parent_id, key, value)
     client.update_run(parent_id, status="RUNNING")

@@ -95,6 +95,24 @@ def test_stale_heartbeat_fails_and_requeues_the_trial(tmp_path):
     assert retry.params == trials[trial.number].params
 
 
+def test_a_trial_no_worker_claimed_within_the_grace_period_is_failed_and_requeued(tmp_path):
+    # Killed between Optuna's ask and the objective's first line: no heartbeat and no
+    # worker, which neither check caught, so every rerun waited for it forever.
+    study = _study(tmp_path, heartbeat_interval=1, grace_period=2)
+    orphan = study.ask()
+    orphan.suggest_float("x", 0, 1)
+    claimed = study.ask()
+    claimed.set_user_attr(WORKER_ATTR, {**worker_identity(), "trial": claimed.number})
+    assert reap_trials(study) == []  # just asked: its worker may be about to claim it
+    time.sleep(2.5)
+    assert reap_trials(study) == [orphan.number]  # this live process still holds the other
+    trials = study.get_trials()
+    assert trials[orphan.number].state == TrialState.FAIL
+    assert trials[claimed.number].state == TrialState.RUNNING
+    (retry,) = [t for t in trials if t.state == TrialState.WAITING]
+    assert retry.params == trials[orphan.number].params
+
+
 def test_a_killed_trial_is_queued_again_once_an_interrupted_one_always(tmp_path):
     study = _study(tmp_path)
 

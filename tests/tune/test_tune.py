@@ -298,6 +298,63 @@ def test_a_trial_queued_again_resumes_its_networks(tracking_uri, ptbxl_root, tmp
     assert {step: repeat[step] for step in first} == first
     assert max(repeat) > 2  # and the epochs it trained
 
+def test_a_ctrl_c_as_a_finished_trial_is_tagged_queues_it_again(
+        tracking_uri, pipeline_files, ptbxl_root, signal_cache, tmp_path, monkeypatch):
+    # The interrupt came in the finally that tags the run's state: the trial was FAILED by
+    # Optuna, never queued again, and its run said COMPLETE.
+    real = mlflow.set_tag
+
+    def interrupted(key, value):
+        real(key, value)
+        if (key, value) == ("state", "COMPLETE"):
+            monkeypatch.setattr(mlflow, "set_tag", real)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(mlflow, "set_tag", interrupted)
+    common = dict(folds=[1], max_records=200, sampler="random", pruner="none", n_trials=1,
+                  tracking_uri=tracking_uri, experiment="late-ctrl-c", cache_dir=signal_cache,
+                  study_name="late-ctrl-c", n_boot=20, progress=False, out=io.StringIO())
+    with pytest.raises(KeyboardInterrupt):
+        tune(pipeline_files["stats_lr"], "ptbxl", "superdiagnostic", ptbxl_root, **common)
+    study = optuna.load_study(study_name="late-ctrl-c", storage=_storage(tracking_uri))
+    assert [t.state for t in study.get_trials()] == [TrialState.FAIL, TrialState.WAITING]
+    client = MlflowClient(tracking_uri)
+    (run,) = _runs(client, "late-ctrl-c", "trial")
+    assert run.data.tags["state"] == "FAIL"
+    result = tune(pipeline_files["stats_lr"], "ptbxl", "superdiagnostic", ptbxl_root, **common)
+    assert result.ran == [(1, "COMPLETE")]  # trial 0 again, as trial 1
+    assert study.get_trials()[1].params == study.get_trials()[0].params
+
+
+def test_a_study_run_its_creator_left_without_parameters_gets_them_on_resume(
+        tracking_uri, pipeline_files, ptbxl_root, signal_cache, monkeypatch):
+    # A Ctrl-C between the parent run's creation and its parameters: only a new parent
+    # logged them, so that study run kept none for good.
+    real = MlflowClient.log_batch
+
+    def interrupted(self, run_id, *args, **kwargs):
+        if any(p.key == "tune.study_name" for p in kwargs.get("params") or ()):
+            monkeypatch.setattr(MlflowClient, "log_batch", real)
+            raise KeyboardInterrupt
+        return real(self, run_id, *args, **kwargs)
+
+    monkeypatch.setattr(MlflowClient, "log_batch", interrupted)
+    common = dict(folds=[1], max_records=200, sampler="random", pruner="none", n_trials=1,
+                  tracking_uri=tracking_uri, experiment="bare-parent", cache_dir=signal_cache,
+                  study_name="bare-parent", n_boot=20, progress=False, out=io.StringIO(),
+                  threads=1)
+    with pytest.raises(KeyboardInterrupt):
+        tune(pipeline_files["stats_lr"], "ptbxl", "superdiagnostic", ptbxl_root, **common)
+    client = MlflowClient(tracking_uri)
+    (parent,) = _runs(client, "bare-parent", "study")
+    assert "tune.study_name" not in parent.data.params
+    tune(pipeline_files["stats_lr"], "ptbxl", "superdiagnostic", ptbxl_root, **common)
+    (again,) = _runs(client, "bare-parent", "study")
+    assert again.info.run_id == parent.info.run_id
+    assert again.data.params["tune.study_name"] == "bare-parent"
+    assert again.data.tags["ecgsk.threads.torch"] == "1"
+
+
 def _trials(storage, name):
     try:
         return optuna.load_study(study_name=name, storage=storage).get_trials()
