@@ -37,6 +37,28 @@ def _usable(client, run_id, experiment_id):
     return run.info.experiment_id == experiment_id and run.info.lifecycle_stage == "active"
 
 
+def _refuse_another_experiment(client, run_id, experiment_id, study_name):
+    """Refuse to go on in this experiment with a study whose run is in another of this store.
+
+    A second parent run would hold the later trials only, beside the first
+    (each tagging its own best trial).
+    """
+    from mlflow.exceptions import MlflowException
+
+    from ._metrics import TuneError
+
+    try:
+        run = client.get_run(run_id)
+    except MlflowException:
+        return  # tracked in another store: this one gets a parent of its own
+    if run.info.lifecycle_stage != "active" or run.info.experiment_id == experiment_id:
+        return
+    name = client.get_experiment(run.info.experiment_id).name
+    raise TuneError(f"study {study_name!r} is tracked in the MLflow experiment {name!r} of "
+                    f"this store (run {run_id}); pass --experiment {name!r} to go on with it "
+                    "there, or another --study-name for a new study.")
+
+
 def _search_parent(client, experiment_id, uid):
     runs = client.search_runs(
         [experiment_id],
@@ -66,6 +88,8 @@ def find_or_create_parent(client, experiment_id, study, *, uid, created, run_nam
     run_id = study.user_attrs.get(PARENT_ATTR)
     if run_id and _usable(client, run_id, experiment_id):
         return run_id, False
+    if run_id:
+        _refuse_another_experiment(client, run_id, experiment_id, study.study_name)
     if not created and not run_id:
         deadline = time.monotonic() + wait_s
         while not run_id and time.monotonic() < deadline:

@@ -151,6 +151,15 @@ def test_resume_refuses_other_settings_and_adds_only_missing_trials(
         assert main(base + ["--n-trials", "4", "--folds", "1", "3"]) == 2
         err = capsys.readouterr().err
         assert "optimises something else (folds: study has [1, 2], this run asks [1, 3])" in err
+        # Another --experiment of the same store: a second study run held the later trials
+        # only, beside the first, each tagging its own best trial.
+        other = [a if a != "e2e" else "elsewhere" for a in base]
+        assert main(other + ["--n-trials", "6", "--folds", "1", "2"]) == 2
+        assert ("study 'e2e-study' is tracked in the MLflow experiment 'e2e' of this store "
+                "(run ") in capsys.readouterr().err
+        assert len(study.get_trials()) == 4
+        assert client.get_experiment_by_name("elsewhere") is None or not _runs(
+            client, "elsewhere")
         # Another --n-boot than the refit's (base has 50): the interval shown is the refit's.
         assert main(base + ["--n-trials", "4", "--folds", "1", "2", "--n-boot", "7"]) == 0
         out = capsys.readouterr().out
