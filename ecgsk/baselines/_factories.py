@@ -193,6 +193,13 @@ def _check_target(pipeline, y):
                 f"y is a label indicator matrix {y.shape}, which "
                 f"{type(step or final).__name__} cannot take: build the pipeline with "
                 "make_feature_baseline(..., multilabel=True), one binary problem per label.")
+        weights = final.get_params().get("class_weight") if hasattr(final, "get_params") \
+            else None
+        if isinstance(weights, dict):  # RidgeClassifierCV and forests refuse it, after fitting
+            raise ValueError(
+                f"class_weight={weights!r} weighs the classes of one label, but y is a label "
+                f"indicator matrix {y.shape}: pass class_weight='balanced' (each label's "
+                "positives against its negatives), or None.")
     if isinstance(final, OneVsRestClassifier) and isinstance(final.estimator, Pipeline):
         step = _sampler(final.estimator)
         columns = y.reshape(len(y), -1).T
@@ -376,7 +383,9 @@ def make_randomconv_ridge(n_kernels=10_000, *, random_state=None, n_jobs=1,
     alphas : array-like, default=np.logspace(-3, 3, 10)
         Ridge penalties to choose from.
     class_weight : None, "balanced" or dict, default=None
-        Passed to :class:`~sklearn.linear_model.RidgeClassifierCV`.
+        Passed to :class:`~sklearn.linear_model.RidgeClassifierCV`. A dict
+        ``{label: weight}`` is for single-label targets; a label indicator
+        matrix takes ``"balanced"`` (refused before any feature is computed).
 
     Returns
     -------
@@ -402,7 +411,7 @@ def make_randomconv_ridge(n_kernels=10_000, *, random_state=None, n_jobs=1,
     if grid.ndim > 1 or not grid.size or not np.all(np.isfinite(grid) & (grid > 0)):
         raise ValueError(f"alphas must be a non-empty sequence of positive numbers (the ridge "
                          f"penalties to choose from), got {alphas!r}.")
-    return Pipeline([
+    return _FeatureBaseline([  # its target is checked before the features are computed
         ("features", RandomConvFeatures(n_kernels=n_kernels, random_state=random_state,
                                         n_jobs=n_jobs)),
         ("scaler", StandardScaler()),

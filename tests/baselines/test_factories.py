@@ -446,3 +446,20 @@ def test_a_label_matrix_passes_a_decision_proba_wrapper_and_a_switched_off_sampl
         forest.fit(X, Y)
     forest.set_params(sampler="passthrough")
     assert predict_scores(forest.fit(X, Y), X).shape == (60, 2)
+
+
+def test_a_class_weight_dict_for_a_label_matrix_is_refused_before_the_features():
+    # RidgeClassifierCV refused it only after MiniRocket's features were computed, and
+    # advised a list of dicts, which the factory refuses.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 1, 500)).astype(np.float32)
+    Y = (rng.random((40, 2)) < 0.5).astype(int)
+    model = make_randomconv_ridge(n_kernels=84, class_weight={0: 1, 1: 5})
+    with pytest.raises(ValueError, match=r"class_weight=\{0: 1, 1: 5\} weighs the classes of "
+                                         r"one label, but y is a label indicator matrix "
+                                         r"\(40, 2\): pass class_weight='balanced'"):
+        model.fit(X, Y)
+    assert not hasattr(model.named_steps["features"], "n_leads_in_")  # nothing computed
+    assert model.fit(X, Y[:, 0]).decision_function(X).shape == (40,)
+    balanced = make_randomconv_ridge(n_kernels=84, class_weight="balanced", random_state=0)
+    assert balanced.fit(X, Y).decision_function(X).shape == (40, 2)
