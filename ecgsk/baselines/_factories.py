@@ -193,9 +193,10 @@ def _check_target(pipeline, y):
                 f"y is a label indicator matrix {y.shape}, which "
                 f"{type(step or final).__name__} cannot take: build the pipeline with "
                 "make_feature_baseline(..., multilabel=True), one binary problem per label.")
-        weights = final.get_params().get("class_weight") if hasattr(final, "get_params") \
-            else None
-        if isinstance(weights, dict):  # RidgeClassifierCV and forests refuse it, after fitting
+        params = final.get_params(deep=True) if hasattr(final, "get_params") else {}
+        weights = next((v for k, v in params.items() if k.split("__")[-1] == "class_weight"
+                        and isinstance(v, dict)), None)  # DecisionProba's estimator's too
+        if weights is not None:  # RidgeClassifierCV and forests refuse it, after fitting
             raise ValueError(
                 f"class_weight={weights!r} weighs the classes of one label, but y is a label "
                 f"indicator matrix {y.shape}: pass class_weight='balanced' (each label's "

@@ -460,6 +460,12 @@ def test_a_class_weight_dict_for_a_label_matrix_is_refused_before_the_features()
                                          r"\(40, 2\): pass class_weight='balanced'"):
         model.fit(X, Y)
     assert not hasattr(model.named_steps["features"], "n_leads_in_")  # nothing computed
+    from ecgsk.compare import load_pipeline_module
+
+    wrapped = load_pipeline_module("randomconv_ridge").make_pipeline(  # in DecisionProba
+        n_kernels=84, class_weight={0: 1, 1: 5})
+    with pytest.raises(ValueError, match="weighs the classes of one label"):
+        wrapped.fit(X, Y)
     assert model.fit(X, Y[:, 0]).decision_function(X).shape == (40,)
     balanced = make_randomconv_ridge(n_kernels=84, class_weight="balanced", random_state=0)
     assert balanced.fit(X, Y).decision_function(X).shape == (40, 2)
