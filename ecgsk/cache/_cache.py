@@ -116,21 +116,36 @@ def _file(path, kind):
     return CacheFile(Path(path), kind, st.st_size, max(st.st_mtime, st.st_atime))
 
 
-def _signal_files(root):
+def _scan(folder, unread):
+    """The entries of ``folder``; none, noted in ``unread``, where it cannot be read.
+
+    Another user's shard folder (umask 077) of a shared cache, or one removed
+    meanwhile by another prune, would end the whole scan.
+    """
+    try:
+        return list(os.scandir(folder))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        unread.append((os.fspath(folder), exc.strerror or str(exc)))
+        return []
+
+
+def _signal_files(root, unread):
     """Entries and half-written files of every ``ecgsk-wfdb-v*`` cache under ``root``."""
     for version in sorted(root.glob("ecgsk-wfdb-v*")):
         if not version.is_dir():
             continue
-        for entry in os.scandir(version):  # the index's own temporary files
+        for entry in _scan(version, unread):  # the index's own temporary files
             if entry.is_file() and _SIGNAL_TMP.fullmatch(entry.name):
                 yield entry.path, "partial"
         entries = version / "entries"
         if not entries.is_dir():
             continue
-        for shard in os.scandir(entries):
+        for shard in _scan(entries, unread):
             if not (shard.is_dir() and re.fullmatch(r"[0-9a-f]{2}", shard.name)):
                 continue
-            for entry in os.scandir(shard.path):
+            for entry in _scan(shard.path, unread):
                 if not entry.is_file():
                     continue
                 if _SIGNAL.fullmatch(entry.name):
@@ -139,11 +154,11 @@ def _signal_files(root):
                     yield entry.path, "partial"
 
 
-def _checkpoint_files(root):
+def _checkpoint_files(root, unread):
     folder = root / "checkpoints"
     if not folder.is_dir():
         return
-    for entry in os.scandir(folder):
+    for entry in _scan(folder, unread):
         if not entry.is_file():
             continue
         if _CHECKPOINT.fullmatch(entry.name):
@@ -169,7 +184,9 @@ def scan_cache(cache_dir=None):
     -------
     list of CacheFile
         Sorted by path. Files whose names ecgsk does not write are not
-        listed (and never pruned). A folder that does not exist holds none.
+        listed (and never pruned). A folder that does not exist holds none;
+        one that cannot be read (no permission) is left out with a warning
+        that counts them and names the first.
 
     Examples
     --------
@@ -181,8 +198,14 @@ def scan_cache(cache_dir=None):
     root = _resolve(cache_dir)
     if not root.is_dir():
         return []
+    unread = []
     found = [_file(path, kind) for source in (_signal_files, _checkpoint_files)
-             for path, kind in source(root)]
+             for path, kind in source(root, unread)]
+    if unread:
+        path, why = unread[0]
+        warnings.warn(f"scan_cache: could not read {len(unread):,} folder(s) of the cache, "
+                      f"whose files are left out; the first, {path}: {why}.", UserWarning,
+                      stacklevel=2)
     return sorted((f for f in found if f is not None), key=lambda f: f.path)
 
 

@@ -129,7 +129,9 @@ def main(argv=None, out=None):
     """Run the command line; return the exit status (0, 1 or 2).
 
     1: prune could not remove some files (it names the first) or rewrite
-    the index; 2: a usage error.
+    the index, or a folder of the cache could not be read (``info`` and
+    ``prune`` name the first; the rest is counted or pruned); 2: a usage
+    error.
 
     A ``--cache-dir`` that is not a folder is a usage error (a mistyped path
     would look like an empty cache); the default folder may not exist yet.
@@ -158,13 +160,15 @@ def main(argv=None, out=None):
     if args.cache_dir is not None and not root.is_dir():
         print(f"error: --cache-dir {args.cache_dir} is not a folder", file=sys.stderr)
         return 2
-    if args.command == "info":
-        _info(root, out)
-        return 0
-    with warnings.catch_warnings(record=True) as caught:  # files it could not remove
+    # Files prune could not remove, folders neither could read: named, and exit status 1.
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
-        _prune(root, args, out)
-    failed = [w for w in caught if str(w.message).startswith(("prune_cache:", "prune_index:"))]
+        if args.command == "info":
+            _info(root, out)
+        else:
+            _prune(root, args, out)
+    failed = [w for w in caught
+              if str(w.message).startswith(("prune_cache:", "prune_index:", "scan_cache:"))]
     for warning in caught:
         if warning in failed:
             print(f"error: {warning.message}", file=sys.stderr)

@@ -199,3 +199,35 @@ def test_the_cache_tools_leave_scikit_learn_unimported(tmp_path, monkeypatch):
                                      (261_361_152, "261.4 MB"), (3.2e12, "3200.0 GB")])
 def test_sizes_in_words(n, text):
     assert human_bytes(n) == text
+
+
+def test_a_folder_that_cannot_be_read_is_named_and_the_rest_is_pruned(cache, monkeypatch,
+                                                                     capsys):
+    # Another user's shard folder (umask 077) of a shared cache: os.scandir raised, and info
+    # and prune ended in a traceback, pruning nothing. (The tests run as root, which any
+    # mode lets in: the refusal is made by hand.)
+    from ecgsk.cache import _cache
+
+    root, files = cache
+    locked = _put(root / "ecgsk-wfdb-v1" / "entries" / "cd" / ("cd" + "2" * 62 + ".f32"), 50,
+                  4000)
+    real = os.scandir
+
+    def scandir(path):
+        if os.fspath(path).endswith(os.path.join("entries", "cd")):
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(_cache.os, "scandir", scandir)
+    out = io.StringIO()
+    assert main(["info", "--cache-dir", str(root)], out=out) == 1
+    message = (f"error: scan_cache: could not read 1 folder(s) of the cache, whose files are "
+               f"left out; the first, {locked.parent}: Permission denied.")
+    assert message in capsys.readouterr().err
+    assert {line.split()[0]: line for line in out.getvalue().splitlines()[2:7]}[
+        "signals"].split()[1] == "2"  # the readable shard's
+    assert main(["prune", "--older-than", "30", "--cache-dir", str(root)],
+                out=io.StringIO()) == 1
+    assert message in capsys.readouterr().err
+    assert not files["old record"].exists() and files["record"].exists()
+    assert locked.exists()
