@@ -37,14 +37,23 @@ def _find_records(root, seen, missing_out=None):
     seen.add(root.resolve())
     listing = root / "RECORDS"
     if listing.is_file():
-        names = [line.strip() for line in listing.read_text().splitlines() if line.strip()]
+        # A BOM made the first name another; bytes that are not UTF-8 ended the read.
+        text = listing.read_text(encoding="utf-8-sig", errors="surrogateescape")
+        names = [line.strip() for line in text.splitlines() if line.strip()]
+        outside = [n for n in names if Path(n).is_absolute() or ".." in Path(n).parts]
+        if outside:
+            warnings.warn(f"{listing} lists {len(outside)} record(s) outside {root}, which are "
+                          f"left out: {outside[0]!r}{', ...' if len(outside) > 1 else ''}.",
+                          UserWarning, stacklevel=3)
+            names = [n for n in names if n not in outside]
         present, missing = [], []
         for name in names:
             path = root / name
             if path.is_dir():
                 folder = path.resolve()
-                # Only folders below this one, each once: "." or a link back would loop.
-                if folder not in seen and folder.is_relative_to(root.resolve()):
+                # Each folder once, and none that holds this one: "." or a link back would
+                # loop. A folder linked from elsewhere (another disk) is read.
+                if folder not in seen and not root.resolve().is_relative_to(folder):
                     present += _find_records(path, seen, missing_out)
             elif Path(f"{path}.hea").is_file():
                 present.append(path)
@@ -209,7 +218,8 @@ def load_wfdb_dir(root):
         "wfdb_dir", {unlisted: len(absent), reason: sum(m is not None for m in missing)},
         len(paths) + len(absent),
         {unlisted: [Path(a).relative_to(root).as_posix() for a in absent][:3],
-         reason: [f"{p.name} ({m})" for p, m in zip(paths, missing) if m is not None][:3]})
+         reason: [f"{p.relative_to(root).as_posix()} ({m})"  # the record's folder too
+                  for p, m in zip(paths, missing) if m is not None][:3]})
     kept = [i for i, m in enumerate(missing) if m is None]
     if not kept:
         raise ValueError(f"no WFDB record under {root} has its signal files.")

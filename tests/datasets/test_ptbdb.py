@@ -248,3 +248,36 @@ def test_wfdb_dir_empty(tmp_path):
         load_wfdb_dir(tmp_path)
     with pytest.raises(FileNotFoundError, match="missing is not a folder of WFDB records"):
         load_wfdb_dir(tmp_path / "missing")
+
+
+def test_wfdb_dir_reads_records_files_as_users_write_them(tmp_path, ptbdb_root):
+    # A folder listed in RECORDS but linked from another disk was left out without a word;
+    # an absolute entry ended in "is not in the subpath"; a BOM turned the first name into
+    # another, and bytes that are not UTF-8 into a UnicodeDecodeError naming no file.
+    import warnings
+
+    root, elsewhere = tmp_path / "db", tmp_path / "disk2" / "p01"
+    shutil.copytree(ptbdb_root / "patient001", root / "p00")
+    shutil.copytree(ptbdb_root / "patient001", elsewhere)
+    (root / "p01").symlink_to(elsewhere, target_is_directory=True)
+    (root / "RECORDS").write_bytes(b"\xef\xbb\xbfp00/\r\np01/\r\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = load_wfdb_dir(root)
+    assert list(ds.groups) == ["p00/s0010_re", "p01/s0010_re"]
+    (root / "RECORDS").write_bytes(b"p00/\n\xe9\xff\n")
+    with pytest.warns(UserWarning, match=r"1 listed in a RECORDS file without a header file"):
+        assert list(load_wfdb_dir(root).groups) == ["p00/s0010_re"]
+    (root / "RECORDS").write_text(f"p00/s0010_re\n{elsewhere}/s0010_re\n../disk2/p01/s0010_re\n")
+    with pytest.warns(UserWarning, match=rf"RECORDS lists 2 record\(s\) outside {root}, which "
+                                         rf"are left out: '{elsewhere}/s0010_re', \.\.\."):
+        assert list(load_wfdb_dir(root).groups) == ["p00/s0010_re"]
+
+
+def test_wfdb_dir_names_a_record_without_its_signal_file_by_its_folder(tmp_path, ptbdb_root):
+    # By its bare name, the note pointed at the complete record of that name.
+    shutil.copytree(ptbdb_root / "patient001", tmp_path / "patient001")
+    shutil.copytree(ptbdb_root / "patient001", tmp_path / "sub")
+    (tmp_path / "sub" / "s0010_re.dat").unlink()
+    with pytest.warns(UserWarning, match=r"sub/s0010_re \(s0010_re.dat\)"):
+        assert list(load_wfdb_dir(tmp_path).groups) == ["patient001/s0010_re"]
