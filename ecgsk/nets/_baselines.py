@@ -70,7 +70,7 @@ class ResNet1d(nn.Module):
         block's output keeps the length of its shortcut. The benchmark passes
         ``kernel_size=5``, which its blocks expand to ``(5, 5 // 2 + 1)``.
     stem_kernel_size : int, default=7
-        Size of the stem convolution.
+        Size of the stem convolution; odd, so that the stem keeps the length.
     head_hidden : int, default=128
         Width of the hidden head layer (``lin_ftrs_head=[128]``); 0 gives a
         single linear layer.
@@ -115,6 +115,9 @@ class ResNet1d(nn.Module):
                              f"keeps the length of its shortcut; got {kernel_size!r}.")
         self.stem_kernel_size = check_positive_int(stem_kernel_size,
                                                    name="stem_kernel_size")
+        if self.stem_kernel_size % 2 == 0:  # its padding (k - 1) // 2 cut a sample off
+            raise ValueError(f"stem_kernel_size must be odd, so that the stem keeps the "
+                             f"record's length; got {stem_kernel_size!r}.")
         self.head_hidden = check_non_negative_int(head_hidden, name="head_hidden")
         self.head_dropout = check_probability(head_dropout, name="head_dropout")
 

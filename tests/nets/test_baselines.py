@@ -71,6 +71,9 @@ def test_ecgcnn_without_dense_layers():
     (ResNet1d, {"kernel_size": (4, 3)}, r"kernel_size must be two odd integers, so that a "
                                         r"block's output keeps the length of its shortcut"),
     (ResNet1d, {"layers": (1, -1)}, r"layers must hold"),
+    # An even stem cut a sample off; a one-sample record then failed inside the convolution.
+    (ResNet1d, {"stem_kernel_size": 8}, r"stem_kernel_size must be odd, so that the stem "
+                                        r"keeps the record's length; got 8"),
     (ResNet1d, {"head_dropout": 1.5}, r"head_dropout must be a number in \[0, 1\)"),
     (ECGCNN, {"kernel_sizes": (15, 10)}, r"kernel_sizes must have one entry per block"),
     (ECGCNN, {"filters": ()}, r"filters must hold at least 1 integer"),
