@@ -293,8 +293,11 @@ def permutation_importance_signal(estimator, X, y, *, n_segments=10, n_repeats=3
         raise ValueError(f"n_segments={n_segments} is more than the {n} samples per record.")
     if scoring is None:
         if not hasattr(estimator, "predict_proba"):
+            from sklearn.pipeline import Pipeline
+
+            what = "Pipeline" if isinstance(estimator, Pipeline) else type(estimator).__name__
             raise ValueError(
-                f"{type(estimator).__name__} has no predict_proba, which the default AUROC "
+                f"{what} has no predict_proba, which the default AUROC "
                 "scoring reads: wrap its classifier in ecgsk.baselines.DecisionProba (as "
                 "compare does), or pass scoring= a scorer it can give.")
 
