@@ -275,11 +275,13 @@ class PadTruncate(_SignalTransformer):
             return X
         if not isinstance(X, (list, tuple, np.ndarray)):
             return X
-        try:
-            np.asarray(X, dtype=np.float32)
-            return X  # one length: the usual checks and messages
-        except (TypeError, ValueError):
-            pass
+        if not isinstance(X, np.ndarray):  # a list: ragged when its records' shapes differ
+            try:
+                one_shape = len({np.shape(record) for record in X}) <= 1
+            except ValueError:  # a record that is itself ragged
+                one_shape = False
+            if one_shape:
+                return X  # one length: the usual checks and messages
         records = []
         for i, record in enumerate(X):
             try:

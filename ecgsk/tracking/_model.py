@@ -219,7 +219,7 @@ def _on_cpu(pipeline):
 
     # The stored values, not resolved ones (ECGNetClassifier reads "auto" as
     # "cuda" through a property): the fitted pipeline must come back as it was.
-    saved = [dict(vars(n)) for n in nets]
+    saved = [{k: vars(n)[k] for k in ("device", "amp") if k in vars(n)} for n in nets]
     try:
         for n in nets:
             if "amp" in vars(n) and str(n.device).startswith("cuda"):
@@ -228,9 +228,7 @@ def _on_cpu(pipeline):
         blob = cloudpickle.dumps(pipeline)
     finally:
         for n, before in zip(nets, saved):
-            for key in ("device", "amp"):
-                if key in before:
-                    vars(n)[key] = before[key]
+            vars(n).update(before)
     return pickle.loads(blob)  # noqa: S301 -- our own bytes
 
 

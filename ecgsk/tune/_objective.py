@@ -82,8 +82,7 @@ class Objective:
             # Wherever it came (in the state tag, the run's end...): Optuna fails the
             # trial, and _on_interrupt queues it again from this list.
             with self._lock:
-                if trial.number not in self.interrupted:
-                    self.interrupted.append(trial.number)
+                self.interrupted.append(trial.number)
             run_id = trial.user_attrs.get(RUN_ATTR)
             if run_id is not None:
                 try:  # not "COMPLETE" for a trial Optuna fails and runs again

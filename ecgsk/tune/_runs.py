@@ -27,21 +27,12 @@ _ORPHAN = ("the worker running this trial ended without closing its run (killed 
            "Optuna marks the trial {state}")
 
 
-def _usable(client, run_id, experiment_id):
-    from mlflow.exceptions import MlflowException
+def _usable(client, run_id, experiment_id, study_name):
+    """Whether the study's run ``run_id`` is in this store and experiment, and not deleted.
 
-    try:
-        run = client.get_run(run_id)
-    except MlflowException:
-        return False
-    return run.info.experiment_id == experiment_id and run.info.lifecycle_stage == "active"
-
-
-def _refuse_another_experiment(client, run_id, experiment_id, study_name):
-    """Refuse to go on in this experiment with a study whose run is in another of this store.
-
-    A second parent run would hold the later trials only, beside the first
-    (each tagging its own best trial).
+    One active in another experiment of this store is refused: a second study
+    run there would hold the later trials only, beside the first (each
+    tagging its own best trial).
     """
     from mlflow.exceptions import MlflowException
 
@@ -50,9 +41,11 @@ def _refuse_another_experiment(client, run_id, experiment_id, study_name):
     try:
         run = client.get_run(run_id)
     except MlflowException:
-        return  # tracked in another store: this one gets a parent of its own
-    if run.info.lifecycle_stage != "active" or run.info.experiment_id == experiment_id:
-        return
+        return False  # tracked in another store: this one gets a study run of its own
+    if run.info.lifecycle_stage != "active":
+        return False
+    if run.info.experiment_id == experiment_id:
+        return True
     name = client.get_experiment(run.info.experiment_id).name
     raise TuneError(f"study {study_name!r} is tracked in the MLflow experiment {name!r} of "
                     f"this store (run {run_id}); pass --experiment {name!r} to go on with it "
@@ -86,16 +79,14 @@ def find_or_create_parent(client, experiment_id, study, *, uid, created, run_nam
         Whether this call created it (the caller logs its parameters).
     """
     run_id = study.user_attrs.get(PARENT_ATTR)
-    if run_id and _usable(client, run_id, experiment_id):
+    if run_id and _usable(client, run_id, experiment_id, study.study_name):
         return run_id, False
-    if run_id:
-        _refuse_another_experiment(client, run_id, experiment_id, study.study_name)
     if not created and not run_id:
         deadline = time.monotonic() + wait_s
         while not run_id and time.monotonic() < deadline:
             time.sleep(0.5)
             run_id = study.user_attrs.get(PARENT_ATTR)
-        if run_id and _usable(client, run_id, experiment_id):
+        if run_id and _usable(client, run_id, experiment_id, study.study_name):
             return run_id, False
     found = _search_parent(client, experiment_id, uid)
     if found:
