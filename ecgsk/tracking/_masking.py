@@ -9,6 +9,8 @@ MASK = "***"
 # user:password@ in a URI. The password may hold "/" (SQLAlchemy reads up to the "@"); a
 # URI with a port and an "@" later in its path has that part masked too, which is safe.
 _USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*):(?P<secret>[^@\s]+)@")
+# A lone user in an http(s) URI is a token as often as a name (https://ghp_x@github.com).
+_HTTP_USER = re.compile(r"(?i)(?P<head>\b(?:git\+)?(?:https?|wss?)://)[^:/@\s]+@")
 # key=value pairs whose key names a secret (URI queries, option strings).
 _WORDS = r"(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|" \
          r"private[_-]?key|passphrase|auth|authorization|credentials?|creds?|sig|signature)"
@@ -24,6 +26,9 @@ _LONG_WORDS = r"(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|"
 _KEY_VALUE = re.compile(r"(?i)(?P<key>(?:\b[\w.\-]*" + _WORDS + r"\b['\"]?\s*="
                         r"|\b[\w.\-]*" + _LONG_WORDS + r"\b['\"]?\s*:"
                         r"|\b(?:[\w.\-]*[_.\-])?(?:auth|sig)\b['\"]?\s*:)\s*)"
+                        # Not a URI's user whose password is masked already
+                        # (https://x-access-token:***@host kept its host).
+                        r"(?!" + re.escape(MASK) + "@)"
                         # A quoted value to its closing quote, spaces and all ('p w'),
                         # bytes and raw strings too (b'pw').
                         r"(?:(?P<pre>[bBrR]{0,2})(?P<q>['\"])(?:\\.|(?!(?P=q)).)*(?P=q)"
@@ -46,7 +51,8 @@ _SECRET_SUFFIXES = ("api_key", "access_key", "secret_key", "auth_token", "access
 def mask_secrets(text):
     """Replace passwords and tokens in ``text`` by ``***``.
 
-    Masks the password of ``scheme://user:password@host`` URIs, the value of
+    Masks the password of ``scheme://user:password@host`` URIs, the lone user
+    of ``https://token@host`` URIs (often a token), the value of
     ``key=value`` pairs whose key names a secret (``password``, ``token``,
     ``api_key``, ``secret``, ``private_key``...; a quoted, tuple or list
     value to its end), ``Bearer`` tokens and the credentials of an
@@ -72,6 +78,7 @@ def mask_secrets(text):
     """
     text = str(text)
     text = _USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", text)
+    text = _HTTP_USER.sub(lambda m: f"{m['head']}{MASK}@", text)
     text = _BEARER.sub(lambda m: f"{m['key']}{MASK}", text)
     text = _AUTH_SCHEME.sub(lambda m: f"{m['key']}{MASK}", text)
     return _KEY_VALUE.sub(

@@ -216,6 +216,13 @@ def test_environment_tags(tracking_uri, client):
     # A tuple or list value is masked whole; its first item only was.
     ("Remote(auth=('u', 'authpw'), creds=('alice', 's3cr3t'), passphrase='pp')",
      "Remote(auth=***, creds=***, passphrase='***')"),
+    # A token as the lone user of an https URI was kept whole.
+    ("https://ghp_abc123@github.com/o/r.git", "https://***@github.com/o/r.git"),
+    ("git+https://tok@h/r", "git+https://***@h/r"),
+    ("postgresql://me@db/x", "postgresql://me@db/x"),
+    # A user named like a secret lost the host after its masked password.
+    ("https://x-access-token:ghp_abc@github.com/o/r.git",
+     "https://x-access-token:***@github.com/o/r.git"),
 ])
 def test_mask_secrets(text, expected):
     assert mask_secrets(text) == expected
