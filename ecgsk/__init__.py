@@ -3,8 +3,8 @@
 Subpackages
 -----------
 datasets
-    Readers for PTB-XL, PhysioNet/CinC 2017 and PTB Diagnostic, downloads and
-    synthetic ECGs.
+    Readers for PTB-XL, PhysioNet/CinC 2017 and PTB Diagnostic, synthetic
+    ECGs, and downloads (``python -m ecgsk.datasets download``).
 preprocessing
     sklearn transformers from WFDB records to conditioned signal arrays.
 nets
@@ -19,6 +19,8 @@ metrics
     Challenge F1, macro AUROC, bootstrap CIs, DeLong and McNemar tests.
 tracking
     MLflow logging of runs, evaluations and models.
+ensemble
+    Soft-voting ensembles of fitted classifiers (seeds, late fusion).
 compare, tune, predict, ui, cache
     The command-line tools (``python -m ecgsk.compare`` ...); ``cache`` shows
     and prunes the folder of decoded records and checkpoints.
@@ -34,8 +36,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = ("datasets", "preprocessing", "nets", "neural", "features", "baselines",
-               "metrics", "tracking", "compare", "tune", "predict", "explain", "plots", "ui",
-               "cache")
+               "ensemble", "metrics", "tracking", "compare", "tune", "predict", "explain",
+               "plots", "ui", "cache")
 
 __all__ = ["ECGNetClassifier", "FocalLoss", "__version__", *_SUBMODULES]
 

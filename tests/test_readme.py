@@ -103,12 +103,12 @@ def test_the_quick_start_and_its_continuations_run(small_ptbxl, tmp_path, monkey
 # The command lines: python -m NAME, parsed by the parser of this module.
 CLIS = {"ecgsk.compare": "ecgsk.compare._cli", "ecgsk.tune": "ecgsk.tune._cli",
         "ecgsk.predict": "ecgsk.predict._cli", "ecgsk.ui": "ecgsk.ui._cli",
-        "ecgsk.datasets": "ecgsk.datasets.__main__", "ecgsk.cache": "ecgsk.cache._cli"}
+        "ecgsk.datasets": "ecgsk.datasets._cli", "ecgsk.cache": "ecgsk.cache._cli"}
 
 
 def _parser(cli):
     module = importlib.import_module(CLIS[cli])
-    return (getattr(module, "build_parser", None) or module._build_parser)()
+    return module.build_parser()
 
 
 def shell_commands(text):

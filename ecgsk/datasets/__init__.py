@@ -6,6 +6,7 @@ paths (without extension) ready for :class:`ecgsk.preprocessing.WFDBLoader`.
 
 from ._base import ECGDataset
 from ._cinc2017 import load_cinc2017
+from ._cli import build_parser, main
 from ._download import download
 from ._ptbdb import load_ptbdb
 from ._ptbxl import PTBXL_TASKS, load_ptbxl
@@ -21,4 +22,6 @@ __all__ = [
     "load_wfdb_dir",
     "download",
     "make_synthetic_ecg",
+    "main",
+    "build_parser",
 ]

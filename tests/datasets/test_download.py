@@ -22,7 +22,7 @@ import wfdb
 import wfdb.io.download as wfdb_download
 
 from ecgsk.datasets import download, load_cinc2017, load_ptbdb, load_ptbxl
-from ecgsk.datasets.__main__ import main
+from ecgsk.datasets import main
 from ecgsk.preprocessing import WFDBLoader
 
 VERSION = "1.0.3"
