@@ -233,7 +233,8 @@ def label_array(y):
 
 
 def _forget_fit(estimator):
-    for name in [n for n in vars(estimator) if n.endswith("_") and not n.startswith("_")]:
+    # check_is_fitted's own rule: a private ``_names_fitted_`` counts too.
+    for name in [n for n in vars(estimator) if n.endswith("_") and not n.startswith("__")]:
         delattr(estimator, name)
 
 
@@ -241,7 +242,8 @@ def _forget_fit(estimator):
 def fitting_anew(estimator):
     """Fit ``estimator`` from nothing in the block; leave it unfitted if the block fails.
 
-    Its fitted attributes (public names ending in ``_``) are removed on
+    Its fitted attributes (names ending in ``_``, private ones too, as
+    :func:`~sklearn.utils.validation.check_is_fitted` counts them) are removed on
     entry, so that a refit keeps none of the previous fit's (an imputer
     that the new parameters no longer fit), and again when the block
     raises, so that a failed fit leaves no half-fitted estimator that

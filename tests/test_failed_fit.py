@@ -11,6 +11,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils.validation import check_is_fitted
 
 from ecgsk.baselines import DecisionProba
 from ecgsk.ensemble import SoftVotingEnsemble
@@ -64,6 +65,18 @@ def test_a_failed_fit_leaves_a_transformer_unfitted(transformer):
     with pytest.raises(NotFittedError):
         transformer.transform(X)
     transformer.fit(X).transform(X)  # and a good fit works again
+
+
+@pytest.mark.parametrize("features", [StatisticalFeatures(sampling_rate=100, nan_policy="raise"),
+                                      RhythmFeatures(sampling_rate=100, nan_policy="raise")],
+                         ids=lambda t: type(t).__name__)
+def test_features_whose_fit_fails_on_nan_features_fail_check_is_fitted(features):
+    # The fit fails after the feature names are kept (a flat lead's NaN features): its
+    # private _names_fitted_ stayed, and check_is_fitted, which counts it, passed.
+    with pytest.raises(ValueError, match="NaN feature"):
+        features.fit(np.zeros((3, 1, 300), dtype=np.float32))
+    with pytest.raises(NotFittedError):
+        check_is_fitted(features)
 
 
 def test_a_refit_keeps_no_imputer_of_an_earlier_nan_policy():
