@@ -477,7 +477,16 @@ def _read_record_or_raise(record, opts):
         x = _fit_length(x, opts.length, opts.crop, opts.pad, record)
     meta = _header_meta(hea_stat, rec, files, signal.shape[0])
     meta[_READ_STAMPS] = stamps
-    return np.ascontiguousarray(x, dtype=np.float32), meta
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(x, dtype=np.float32)
+    huge = ~np.isfinite(out).all(axis=1)
+    if huge.any():  # finite in float64, beyond float32's range (a gain of 1e-37, say)
+        raise _RecordError(
+            f"Record {record!r} has samples beyond float32's range (|x| > "
+            f"{np.finfo(np.float32).max:.1e}) in lead(s) "
+            f"{', '.join(repr(names[r]) for r in np.flatnonzero(huge))}; is the header's "
+            "gain right?")
+    return out, meta
 
 
 class _RecordCache:

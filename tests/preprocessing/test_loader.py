@@ -441,6 +441,32 @@ def test_nan_samples_raise_naming_record_and_lead(tmp_path):
     assert WFDBLoader(leads=["I"]).transform([tmp_path / "gap"]).shape == (1, 1, 300)
 
 
+def test_a_gain_that_overflows_float32_is_refused_naming_record_and_lead(tmp_path):
+    # Finite in float64 and inf once cast to float32: it passed the NaN check, came out
+    # as inf with a numpy warning, and on_error="skip" kept the record.
+    signal = np.tile(np.sin(np.linspace(0, 6, 300))[:, None], (1, 2))
+    wfdb.wrsamp("huge", fs=100, units=["mV", "mV"], sig_name=["I", "II"],
+                p_signal=signal, fmt=["16", "16"], write_dir=str(tmp_path))
+    wfdb.wrsamp("ok", fs=100, units=["mV", "mV"], sig_name=["I", "II"],
+                p_signal=signal, fmt=["16", "16"], write_dir=str(tmp_path))
+    hea = tmp_path / "huge.hea"
+    lines = hea.read_text().splitlines()
+    lines[2] = re.sub(r" [\d.]+(\(\d+\))?/mV", " 0.0000000000000000000000000000000000001(0)/mV",
+                      lines[2])
+    hea.write_text("\n".join(lines) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no "overflow encountered in cast"
+        with pytest.raises(ValueError, match=r"huge' has samples beyond float32's range "
+                                             r"\(\|x\| > 3.4e\+38\) in lead\(s\) 'II'; is the "
+                                             "header's gain right"):
+            WFDBLoader().transform([tmp_path / "huge"])
+        loader = WFDBLoader(on_error="skip")
+        with pytest.warns(UserWarning, match="skipped 1 of 2 records"):
+            X = loader.transform([tmp_path / "huge", tmp_path / "ok"])
+    assert X.shape == (1, 2, 300) and np.isfinite(X).all()
+    assert [str(path) for path, _ in loader.skipped_] == [str(tmp_path / "huge")]
+
+
 def test_skip_leaves_out_bad_records_and_reports_them(copy_record, lr):
     missing_dat, garbage = copy_record("nodat"), copy_record("garbage")
     os.remove(missing_dat + ".dat")
