@@ -66,8 +66,12 @@ def _parse_codes(text, ecg_id, root):
     return codes
 
 
+#: Demographic columns that hold numbers (PTB-XL's age, height and weight).
+_NUMERIC_META = ("age", "height", "weight")
+
+
 def _check_ids_and_folds(meta, path):
-    """``meta`` (indexed by ``ecg_id``) with numeric folds; a bad or repeated id, a bad fold, named.
+    """``meta`` (indexed by ``ecg_id``) with numeric folds and demographics; bad ones named.
 
     A ``strat_fold`` that is not a whole number would turn the whole column
     into text, and every fold of ``split_folds`` would then select no record.
@@ -93,7 +97,19 @@ def _check_ids_and_folds(meta, path):
         raise ValueError(f"{path}: strat_fold of ecg_id {first} is {shown}"
                          f" ({int(bad.sum())} such rows in all); folds are the whole numbers "
                          "1-10 (PTB-XL's), or empty for a record without one.")
-    return meta.assign(strat_fold=folds)
+    meta = meta.assign(strat_fold=folds)
+    for col in _NUMERIC_META:  # a stray 'abc' made the column text, and its median fail
+        if col not in meta:
+            continue
+        values = pd.to_numeric(meta[col], errors="coerce")
+        bad = meta[col].notna() & values.isna()
+        if bad.any():
+            first = bad.idxmax()
+            raise ValueError(f"{path}: {col} of ecg_id {first} is {meta.at[first, col]!r}"
+                             f" ({int(bad.sum())} such rows in all); {col} is a number, or "
+                             "empty when unknown.")
+        meta[col] = values
+    return meta
 
 
 def _check_statements(statements, path):

@@ -353,6 +353,10 @@ def _edited_copy(ptbxl_root, tmp_path, table, edit):
     ("ptbxl_database.csv", lambda f: f.assign(
         scp_codes=["{'NORM': 'x'}"] + list(f.scp_codes[1:])), "superdiagnostic",
      r"has scp_codes \"\{'NORM': 'x'\}\"; expected a dict of codes to likelihoods"),
+    # An age of 'abc' made the column text: impute_meta's median failed inside pandas.
+    ("ptbxl_database.csv", lambda f: f.assign(age=[None, "abc"] + list(f.age[2:])),
+     "superdiagnostic", r"ptbxl_database.csv: age of ecg_id \d+ is 'abc' \(1 such rows in "
+                        r"all\); age is a number, or empty when unknown"),
 ])
 def test_a_malformed_table_names_the_file_and_column_or_record(ptbxl_root, tmp_path, table,
                                                                edit, task, message):
