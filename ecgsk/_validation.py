@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 __all__ = ["check_signals", "check_signal_input", "check_sampling_rate", "check_positive_int",
-           "check_bool", "check_seed", "fitting_anew", "label_array"]
+           "check_bool", "check_seed", "fitting_anew", "label_array", "check_label_types"]
 
 
 def check_signals(X, *, name="X", allow_2d=True, ensure_finite=True,
@@ -269,3 +269,39 @@ def fitting_anew(estimator):
     except BaseException:
         _forget_fit(estimator)
         raise
+
+
+def check_label_types(y, name="y", what="label"):
+    """Refuse an object ``y`` with missing labels or labels of mixed types, naming them.
+
+    sklearn sorts the labels and fails inside numpy ("'<' not supported
+    between instances of 'NoneType' and 'str'"), which names neither ``y``
+    nor the record. ``name`` and ``what`` name the array and its values
+    (``groups``' patients too).
+    """
+    if y.dtype.kind == "f" and name != "y":  # sklearn names a NaN of a float y itself
+        missing = np.flatnonzero(~np.isfinite(y.ravel()))
+    elif y.dtype != object:
+        return
+    else:
+        missing = [i for i, v in enumerate(y.ravel()) if v is None
+                   or (isinstance(v, numbers.Real) and not np.isfinite(v))]
+    if len(missing):
+        remedy = "label them" if what == "label" else f"give each its {what}"
+        raise ValueError(f"{name} holds {len(missing)} missing {what}(s) (None or NaN), the "
+                         f"first at position {missing[0]}; drop those records or {remedy}.")
+    if y.dtype != object:
+        return
+    flat = y.ravel()
+
+    def kind(value):
+        return ("str" if isinstance(value, str) else
+                "number" if isinstance(value, numbers.Number) else type(value).__name__)
+
+    first = {}
+    for value in flat:
+        first.setdefault(kind(value), value)
+    if len(first) > 1:
+        shown = ", ".join(f"{k} ({v!r})" for k, v in sorted(first.items()))
+        raise ValueError(f"{name} mixes {what}s of types {shown}; give every {what} the same "
+                         "type.")

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 import numpy as np
 from sklearn.metrics import f1_score, roc_auc_score, roc_curve
 
+from .._validation import check_label_types
+
 __all__ = ["challenge_f1", "macro_auroc", "per_class_auroc", "sensitivity_specificity",
            "tune_thresholds"]
 
@@ -57,6 +59,8 @@ def challenge_f1(y_true, y_pred, classes=("N", "A", "O")):
     # Read once (a generator), each label once (a label twice was counted twice in the mean).
     classes = list(dict.fromkeys(classes))
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    check_label_types(y_true, "y_true")  # None among strings failed inside numpy's sort
+    check_label_types(y_pred, "y_pred")
     seen = set(np.unique(y_true).tolist()) | set(np.unique(y_pred).tolist())
     if not seen & set(classes):
         raise ValueError(

@@ -38,7 +38,13 @@ from skorch.dataset import ValidSplit, unpack_data
 from skorch.utils import TeeGenerator, to_numpy, to_tensor
 from torch import nn
 
-from .._validation import check_bool, check_seed, check_signal_input, label_array
+from .._validation import (
+    check_bool,
+    check_label_types,
+    check_seed,
+    check_signal_input,
+    label_array,
+)
 from ._callbacks import (
     DecodedTargets,
     FiniteLoss,
@@ -163,42 +169,6 @@ class SignalDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         return self.X[i], (self._dummy if self.y is None else self.y[i])
-
-
-def _check_label_types(y, name="y", what="label"):
-    """Refuse an object ``y`` with missing labels or labels of mixed types, naming them.
-
-    sklearn sorts the labels and fails inside numpy ("'<' not supported
-    between instances of 'NoneType' and 'str'"), which names neither ``y``
-    nor the record. ``name`` and ``what`` name the array and its values
-    (``groups``' patients too).
-    """
-    if y.dtype.kind == "f" and name != "y":  # sklearn names a NaN of a float y itself
-        missing = np.flatnonzero(~np.isfinite(y.ravel()))
-    elif y.dtype != object:
-        return
-    else:
-        missing = [i for i, v in enumerate(y.ravel()) if v is None
-                   or (isinstance(v, numbers.Real) and not np.isfinite(v))]
-    if len(missing):
-        remedy = "label them" if what == "label" else f"give each its {what}"
-        raise ValueError(f"{name} holds {len(missing)} missing {what}(s) (None or NaN), the "
-                         f"first at position {missing[0]}; drop those records or {remedy}.")
-    if y.dtype != object:
-        return
-    flat = y.ravel()
-
-    def kind(value):
-        return ("str" if isinstance(value, str) else
-                "number" if isinstance(value, numbers.Number) else type(value).__name__)
-
-    first = {}
-    for value in flat:
-        first.setdefault(kind(value), value)
-    if len(first) > 1:
-        shown = ", ".join(f"{k} ({v!r})" for k, v in sorted(first.items()))
-        raise ValueError(f"{name} mixes {what}s of types {shown}; give every {what} the same "
-                         "type.")
 
 
 class ECGNetClassifier(ClassifierMixin, NeuralNet):
@@ -774,7 +744,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         if y.ndim == 0 or len(y) != n_records:
             got = "a scalar" if y.ndim == 0 else f"{len(y)} labels"
             raise ValueError(f"X has {n_records} records but y has {got}.")
-        _check_label_types(y)
+        check_label_types(y)
         check_classification_targets(y)
         kind = type_of_target(y)
         if not reset:
@@ -1459,7 +1429,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         if groups.ndim != 1 or len(groups) != n_records:
             raise ValueError(f"groups must hold one group per record ({n_records}), got "
                              f"shape {groups.shape}.")
-        _check_label_types(groups, "groups", "group")  # numpy failed sorting None and str
+        check_label_types(groups, "groups", "group")  # numpy failed sorting None and str
         return groups
 
     def get_split_datasets(self, X, y=None, **fit_params):

@@ -191,6 +191,10 @@ def test_paired_bootstrap_detects_difference_and_no_difference():
     assert res["diff"] > 0 and res["low"] > 0 and res["p_value"] < 0.01
     same = paired_bootstrap(roc_auc_score, y, good, good, n_boot=100)
     assert same["diff"] == 0 and same["p_value"] == 1.0
+    # The worse model first: the same p-value, the difference and interval mirrored.
+    swapped = paired_bootstrap(roc_auc_score, y, bad, good, n_boot=300)
+    assert swapped["p_value"] == res["p_value"] and swapped["diff"] == -res["diff"]
+    assert (swapped["low"], swapped["high"]) == pytest.approx((-res["high"], -res["low"]))
 
 
 def test_paired_bootstrap_of_no_difference_is_symmetric():
@@ -220,6 +224,9 @@ def test_paired_bootstrap_counts_a_tied_resample_half():
     assert (diffs == 0).any() and (diffs > 0).any() and not (diffs < 0).any()
     expected = 2 * (0.5 * np.sum(diffs == 0) + 1) / (200 + 1)
     assert result["p_value"] == pytest.approx(min(1.0, expected))
+    # b first (a negative difference): each tie counts half on that side too.
+    swapped = paired_bootstrap(accuracy_score, y, b, a, n_boot=200, random_state=0)
+    assert swapped["diff"] < 0 and swapped["p_value"] == pytest.approx(min(1.0, expected))
 
 
 def test_label_matrix_resamples_that_lose_a_class_are_drawn_again():
@@ -390,10 +397,21 @@ def test_mcnemar_on_label_matrices_needs_every_label_right():
     a = y.copy()
     b = y.copy()
     b[:6, 1] = 1 - b[:6, 1]  # one label wrong on six records: those records are wrong
-    a[6, :] = 1 - a[6, :]
+    a[6, 0] = 1 - a[6, 0]  # one label only, so that "any label right" fails here too
     res = mcnemar_test(y, a, b)
     assert (res["b"], res["c"]) == (6, 1)
     assert res["p_value"] == pytest.approx(binomtest(6, 7, 0.5).pvalue)
+
+
+@pytest.mark.parametrize("missing", [None, np.nan])
+def test_challenge_f1_names_a_missing_label(missing):
+    # None or NaN among strings (a pandas column with a gap) failed inside numpy's sort.
+    pred = np.array(["N", "A", "O", "N", "~", missing], dtype=object)
+    with pytest.raises(ValueError, match=r"y_pred holds 1 missing label\(s\) \(None or NaN\), "
+                                         r"the first at position 5"):
+        challenge_f1(list("NAON~N"), pred)
+    with pytest.raises(ValueError, match=r"y_true holds 1 missing label\(s\)"):
+        challenge_f1(pred, list("NAON~N"))
 
 
 def test_challenge_f1_and_mcnemar_name_what_they_cannot_use():
