@@ -97,9 +97,12 @@ def test_the_table_compares_the_pretrained_network_and_a_rerun_reuses_everything
     assert len(list((tmp_path / "pre" / "select").glob("cinc2017__lr0.0001__*.npz"))) == 2
 
 
-def test_the_fine_tuning_learning_rate_is_the_recipes_unless_given(pre, tmp_path, data_root):
+def test_the_fine_tuning_learning_rate_is_the_recipes_unless_given(pre, tmp_path, data_root,
+                                                                   capsys):
     recipe = pre.quality.load_pipeline_module("ecgsk_ptbxl").network().get_params()["net__lr"]
     assert pre.pretrained_network(0, tmp_path / "w.pt").get_params()["net__lr"] == recipe
     assert pre.pretrained_network(0, tmp_path / "w.pt", lr=3e-4).get_params()["net__lr"] == 3e-4
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exc:
         pre.main(["--data", str(data_root), "--fine-tune-lr", "0"])
+    assert exc.value.code == 2
+    assert "--fine-tune-lr must be positive, got 0" in capsys.readouterr().err

@@ -240,9 +240,13 @@ def test_blend_rows_scores_superdiagnostic_rows_on_the_binary_task(quality, blen
         assert line.startswith(f"weights 1,1, {name}: {expected:.3f} [")
         assert f"vs tiny 84: {expected - other:+.3f}" in line
 
-    with pytest.raises(SystemExit):  # superdiagnostic rows score the binary task only
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:  # superdiagnostic rows score the binary task only
         blend_rows.main(["--task", "all", "--rows-task", "superdiagnostic", "--data",
                          str(data_root), "--rows", "tiny 84"])
+    assert exc.value.code == 2
+    assert "--rows-task turns superdiagnostic rows into a binary score: it needs --task " \
+           "binary" in capsys.readouterr().err
 
 
 def test_blend_rows_tables_the_auroc_of_each_class(quality, blend_rows, data_root, tmp_path,
@@ -275,9 +279,12 @@ def test_blend_rows_tables_the_auroc_of_each_class(quality, blend_rows, data_roo
     # The blend's line above the table gives the same macro AUROC.
     assert out[1].startswith(f"weights 1,3: {lines[2].strip('| ').split(' | ')[-1]} [")
 
-    with pytest.raises(SystemExit):  # one AUROC: nothing per class to table
+    with pytest.raises(SystemExit) as exc:  # one AUROC: nothing per class to table
         blend_rows.main(["--task", "binary", "--data", str(data_root), "--rows", "tiny 84",
                          "--per-class"])
+    assert exc.value.code == 2
+    assert "--per-class tables the AUROC of each class of a multi-label task" in \
+        capsys.readouterr().err
 
 
 def test_rows_for_filters_by_name_and_leaves_seed_rows_out_of_select(quality):
