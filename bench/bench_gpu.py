@@ -58,6 +58,7 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import torch_machine  # noqa: E402
 
+from ecgsk._argtypes import nonneg_int, positive_int
 from ecgsk.nets import IncepSE, SEResNeXt1d
 from ecgsk.neural import ECGNetClassifier
 
@@ -219,12 +220,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cuda",
                         help='"cuda" (default), "cuda:N", or "cpu" for a smoke test')
-    parser.add_argument("--batch", type=int, default=256)
-    parser.add_argument("--n-records", type=int, default=17000,
+    parser.add_argument("--batch", type=positive_int, default=256)
+    parser.add_argument("--n-records", type=positive_int, default=17000,
                         help="records of the epoch of part 2 (PTB-XL: about 17,000 for training)")
-    parser.add_argument("--steps", type=int, default=50, help="timed steps per block (part 1)")
-    parser.add_argument("--warmup", type=int, default=10, help="untimed steps first (part 1)")
-    parser.add_argument("--repeats", type=int, default=3,
+    parser.add_argument("--steps", type=positive_int, default=50,
+                        help="timed steps per block (part 1)")
+    parser.add_argument("--warmup", type=nonneg_int, default=10,
+                        help="untimed steps first (part 1)")
+    parser.add_argument("--repeats", type=positive_int, default=3,
                         help="timed blocks per measurement; the fastest counts (part 1)")
     parser.add_argument("--preset", default="50", help='SEResNeXt1d preset ("50", "26", "small")')
     parser.add_argument("--amp-dtype", choices=sorted(DTYPES), default="bfloat16",

@@ -154,7 +154,7 @@ def main(argv=None):
 
     base = rows[0][1]
     lines = [
-        f"Command: `python bench/bench_loader.py --data {args.data}`",
+        f"Command: `python {' '.join(sys.argv)}`",
         "",
         f"Records: {len(records)} PTB-XL records at 100 Hz, 12 leads x 1000 samples "
         f"(output {X.nbytes / 2**20:.0f} MiB float32; cache on disk {size / 2**20:.0f} MiB).",

@@ -44,12 +44,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import quality  # noqa: E402
 from _common import add_data_argument, require_data  # noqa: E402
 
+from ecgsk._argtypes import nonneg_int  # noqa: E402
 from ecgsk.metrics import bootstrap_ci, paired_bootstrap  # noqa: E402
 
 
 def find_row(task, part):
     """The one row of ``task`` (table or ablation) named ``part``, or whose name contains it."""
-    rows = {r.name: r for r in quality.ROWS.get(task, []) + quality.ABLATION.get(task, [])}
+    # A name in both (ecgsk_ptbxl of all and binary) is the table's row, whose gpu preset
+    # the ablation's copy lacks.
+    rows = {r.name: r for r in quality.ABLATION.get(task, []) + quality.ROWS.get(task, [])}
     found = [rows[part]] if part in rows else [r for name, r in rows.items() if part in name]
     if len(found) != 1:
         raise SystemExit(f"--rows/--versus {part!r} must name one row of {task!r}; it matches "
@@ -62,8 +65,9 @@ def load_row(row, data, preset, out_dir):
     path = quality.row_path(row, data.task, preset, out_dir)
     module = quality.load_pipeline_module(row.pipeline)
     if not path.exists():
-        raise SystemExit(f"{row.name!r} has not been run: no {path}. Run bench/quality.py "
-                         "with the same --select/--test-data first.")
+        raise SystemExit(f"{row.name!r} has not been run with --preset {preset}: no {path}. "
+                         "Run bench/quality.py with the same --preset/--select/--test-data "
+                         "first.")
     proba, meta = quality.load_saved(path)
     why = quality.stale(meta, module, row.params(preset), data)
     if why:
@@ -110,8 +114,10 @@ def build_parser():
     parser.add_argument("--test-data", default=None)
     parser.add_argument("--test-folds", nargs="+", type=int, default=None)  # as quality.py's
     parser.add_argument("--select", action="store_true")
-    parser.add_argument("--preset", choices=("cpu", "gpu"), default="cpu")
-    parser.add_argument("--n-boot", type=int, default=1000)
+    parser.add_argument("--preset", choices=("cpu", "gpu"), default=None,
+                        help="the preset the rows were fitted with (default: quality.py's, "
+                             "gpu when CUDA is available)")
+    parser.add_argument("--n-boot", type=nonneg_int, default=1000)
     parser.add_argument("--per-class", action="store_true",
                         help="also a table of each class's AUROC, for every row and blend "
                              "(multi-label tasks)")
@@ -146,6 +152,10 @@ def main(argv=None):
                            test_folds=args.test_folds)
         if own.test_records != data.test_records:
             raise SystemExit(f"{args.rows_task} and {args.task} score different records.")
+    if args.preset is None:  # as quality.py chose it
+        import torch
+
+        args.preset = "gpu" if torch.cuda.is_available() else "cpu"
     probas = [load_row(row, own, args.preset, out_dir) for row in rows]
     # The blend is the ensemble's probabilities; a binary score is derived from them.
     derivations = {name: DERIVE[name] for name in args.derive} if args.rows_task else {"": None}

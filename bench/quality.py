@@ -82,7 +82,7 @@ from ecgsk.compare._data import (  # noqa: E402
     make_plan,
     unseen_records,
 )
-from ecgsk._argtypes import positive_int  # noqa: E402
+from ecgsk._argtypes import nonneg_int, positive_int  # noqa: E402
 from ecgsk._threads import limit_threads  # noqa: E402
 from ecgsk.compare._registry import load_pipeline_module  # noqa: E402
 from ecgsk.features import _rhythm  # noqa: E402
@@ -605,7 +605,7 @@ def build_parser():
                              "rows that choose nothing (second seeds) are left out")
     parser.add_argument("--ablation", action="store_true",
                         help="the ablation rows (against the reference row) instead")
-    parser.add_argument("--n-boot", type=int, default=1000)
+    parser.add_argument("--n-boot", type=nonneg_int, default=1000)
     parser.add_argument("--threads", type=positive_int, default=None, metavar="N",
                         help="at most N threads in torch and in the OpenMP/BLAS pools "
                              "(histogram gradient boosting); default: the libraries' own")
@@ -630,22 +630,34 @@ def main(argv=None):
         check_rows(args.tasks, args.rows, ablation=args.ablation, select=args.select)
     except ValueError as exc:
         parser.error(str(exc))
+    from ecgsk.cache import default_cache_dir
+    from ecgsk.compare import CompareError
     from ecgsk.compare._data import checkpoint_folder
     from ecgsk.neural import checkpoints
 
+    # Every task's records and labels before the first fit: a root without CinC 2017, or
+    # --test-folds on it, ended the command after hours of PTB-XL fits, with no table.
+    cache = args.cache_dir or default_cache_dir()
+    tasks = {}
+    try:
+        for task in args.tasks:
+            rows = rows_for(task, ablation=args.ablation, parts=args.rows, select=args.select)
+            if rows:
+                tasks[task] = rows, Data(task, args.data, args.test_data, cache,
+                                         select=args.select, test_folds=args.test_folds)
+    except CompareError as exc:
+        parser.error(f"task {task!r}: {exc}")
     # An interrupted row, run again, resumes its networks at their last finished epoch.
     with limit_threads(args.threads), checkpoints(checkpoint_folder(args.cache_dir)):
-        _run(args)
+        _run(args, tasks)
 
 
-def _run(args):
-    """The rows of ``args.tasks``, fitted or read back, scored, printed (and written)."""
+def _run(args, tasks):
+    """The rows of ``tasks`` (task: rows and Data), fitted or read back, scored, printed (and
+    written)."""
     import torch
 
     preset = args.preset or ("gpu" if torch.cuda.is_available() else "cpu")
-    from ecgsk.cache import default_cache_dir
-
-    cache = args.cache_dir or default_cache_dir()
     folds = f"strat_fold {', '.join(map(str, args.test_folds))} of " if args.test_folds else ""
     where = (f"{folds}{args.test_data}, patients no fit learnt from" if args.test_data
              else "validation records (--select: PTB-XL fold 9; CinC 2017 20% of the training "
@@ -662,13 +674,8 @@ def _run(args):
            "|" + "|".join("---:" if c == "train min" else "---" for c in columns) + "|"]
     machines = {}
     start = time.perf_counter()
-    for task in args.tasks:
-        rows = rows_for(task, ablation=args.ablation, parts=args.rows, select=args.select)
-        if not rows:
-            continue
+    for task, (rows, data) in tasks.items():
         print(f"{task}: {len(rows)} rows", file=sys.stderr)
-        data = Data(task, args.data, args.test_data, cache, select=args.select,
-                    test_folds=args.test_folds)
         results = []
         for row in rows:
             try:

@@ -338,6 +338,29 @@ def test_rows_that_match_nothing_are_an_error_that_names_them(quality, capsys, t
     assert "'no such row': no table rows of af contain it" in capsys.readouterr().err
 
 
+def test_a_task_whose_records_are_missing_is_refused_before_any_fit(quality, data_root,
+                                                                     monkeypatch, capsys,
+                                                                     tmp_path):
+    # A --test-data root without CinC 2017 ended the command at 'af', after the PTB-XL
+    # rows had been fitted, and no table was written.
+    def fit(*args, **kwargs):
+        raise AssertionError("a row was fitted")
+
+    monkeypatch.setattr(quality, "run_row", fit)
+    external = tmp_path / "other"
+    external.mkdir()
+    (external / "ptb-xl").symlink_to(data_root / "ptb-xl")
+    out = tmp_path / "table.md"
+    with pytest.raises(SystemExit) as exc:
+        quality.main(["--data", str(data_root), "--test-data", str(external), "--tasks",
+                      "binary", "af", "--rows", "MiniRocket", "--out", str(out),
+                      "--cache-dir", str(tmp_path / "cache")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "task 'af': no cinc2017 records for task 'af' under" in err
+    assert not out.exists()
+
+
 def test_every_quality_command_in_benchmarks_picks_rows_with_each_name(quality):
     """BENCHMARKS.md's quality.py --rows commands must keep picking what they name."""
     import re
