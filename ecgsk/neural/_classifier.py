@@ -1071,6 +1071,12 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
                 raise ValueError(
                     f"criterion={factory.__name__} needs a binary or multiclass target; use "
                     "'bce' or 'focal' (or BCEWithLogitsLoss) for a multi-label target.")
+            if issubclass(factory, (nn.BCEWithLogitsLoss, nn.BCELoss)) and \
+                    self.target_type_ == "multiclass":
+                # One logit per class against class indices: torch's shape error, named here.
+                raise ValueError(
+                    f"criterion={factory.__name__} needs a binary or multi-label target; use "
+                    "'ce' or 'focal' (or CrossEntropyLoss) for a multiclass target.")
             if issubclass(factory, FocalLoss):
                 return crit, {**self._focal_mode(crit), **kwargs}
             return crit, kwargs
@@ -1514,7 +1520,21 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         kwargs["batch_size"] = len(dataset) if batch_size == -1 else batch_size
         if self._lone_last_batch(dataset, kwargs):
             kwargs["drop_last"] = True
+        elif self._only_lone_batches(dataset, kwargs):
+            raise ValueError(
+                f"batch_size={kwargs['batch_size']} with {len(dataset)} training record(s): "
+                f"every batch holds one record, and {type(self.module_).__name__} has batch "
+                "normalisation over one value per channel, which torch cannot train on one "
+                "record; use batch_size of 2 or more (and 2 training records at least).")
         return self.iterator_train(dataset, **kwargs)
+
+    def _only_lone_batches(self, dataset, kwargs):
+        """Whether every training batch holds one record that the module cannot train on."""
+        batch_size = kwargs.get("batch_size")
+        if kwargs.get("batch_sampler") is not None or not isinstance(
+                batch_size, numbers.Integral):
+            return False
+        return (batch_size == 1 or len(dataset) == 1) and self._batch_norm_on_vectors(dataset)
 
     def _lone_last_batch(self, dataset, kwargs):
         """Whether the last training batch would hold one record that the module cannot train on.

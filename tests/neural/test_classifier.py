@@ -549,6 +549,11 @@ def test_a_criterion_class_fits_the_target_or_is_refused_by_name():
     with pytest.raises(ValueError, match="criterion=CrossEntropyLoss needs a binary or "
                                          "multiclass target; use 'bce' or 'focal'"):
         fast(max_epochs=1, criterion=nn.CrossEntropyLoss).fit(Xm, Y)
+    # BCEWithLogitsLoss against class indices failed inside torch on shapes.
+    with pytest.raises(ValueError, match="criterion=BCEWithLogitsLoss needs a binary or "
+                                         "multi-label target; use 'ce' or 'focal'"):
+        fast(max_epochs=1, criterion=nn.BCEWithLogitsLoss).fit(X, y)
+    assert fast(max_epochs=1, criterion=nn.BCEWithLogitsLoss).fit(X, y % 2).n_outputs_ == 1
     # The FocalLoss class takes its mode from the target, as criterion="focal" does
     # (it failed in the first batch on shapes (27, 3) and (27,)).
     for target, mode in ((y, "multiclass"), (Y, "multilabel"), (y % 2, "binary")):
@@ -805,6 +810,22 @@ def test_a_last_batch_of_one_record_is_dropped_only_where_batch_norm_needs_it(ba
                              balanced_sampling=balanced, random_state=0,
                              module__stride=64).fit(X, y)
     assert short.get_iterator(dataset, training=True).drop_last
+
+
+def test_batches_of_one_record_are_refused_by_name_where_batch_norm_needs_two():
+    # torch's "Expected more than 1 value per channel when training" named no batch_size.
+    X, y = make_signals(21)
+    with pytest.raises(ValueError, match=r"batch_size=1 with 21 training record\(s\): every "
+                                         r"batch holds one record, and TinyBNNet has batch "
+                                         r"normalisation over one value per channel"):
+        ECGNetClassifier(TinyBNNet, max_epochs=1, batch_size=1, train_split=None).fit(X, y)
+    with pytest.raises(ValueError, match=r"batch_size=8 with 1 training record\(s\)"):
+        ECGNetClassifier(TinyBNNet, max_epochs=1, batch_size=8, train_split=None).partial_fit(
+            X[:1], y[:1], classes=np.unique(y))
+    # Batch normalisation over a time axis trains on one record, as it always did.
+    over_time = ECGNetClassifier(TinyConvBNNet, max_epochs=1, batch_size=1, train_split=None,
+                                 random_state=0).fit(X, y)
+    assert len(over_time.history) == 1
 
 
 @pytest.mark.parametrize("fitted_before", [False, True])
