@@ -330,7 +330,13 @@ class RhythmFeatures(_OneLeadBeatFeatures):
     too_few_beats  1.0 when fewer than ``min_beats`` beats were found
     ============== =========================================================
 
-    Atrial fibrillation raises nrmssd, tpr, rr_entropy and sd1. A record
+    Atrial fibrillation raises nrmssd, tpr and sd1. ``rr_entropy`` is Dash
+    et al.'s: its 16 bins span each record's own shortest to longest
+    interval, so it measures the shape of the RR histogram and not its
+    spread (a record's jitter of a few milliseconds fills the bins as AF
+    does). On records of 30 s it tells AF from sinus rhythm little: an
+    AUROC of 0.55 on 80 normal and 80 AF records of CinC 2017, where
+    nrmssd has 0.93. A record
     with fewer than ``min_beats`` beats (flat, too short, noise the detector
     rejects) never raises: its RR features are NaN, ``too_few_beats`` is 1,
     and ``nan_policy`` decides what the classifier sees. Records shorter

@@ -181,6 +181,13 @@ class WaveletFeatures(BaseFeatures):
 
         n, n_leads, _ = X.shape
         coeffs = pywt.wavedec(X.astype(np.float64), self.wavelet, level=self.level, axis=-1)
+        # A flat lead's coefficients are constant (its details 0) but for rounding, whose
+        # crossings and histogram entropy depended on the lead's level (0.34 at -1.3).
+        flat = np.ptp(X, axis=-1) == 0
+        if flat.any():
+            coeffs[0][flat] = coeffs[0][flat].mean(axis=-1, keepdims=True)
+            for c in coeffs[1:]:
+                c[flat] = 0.0
         per_band = [_coefficient_stats(c.reshape(n * n_leads, -1), self.entropy_bins)
                     .reshape(n, n_leads, -1) for c in coeffs]
         # (n, n_leads, n_bands, n_stats) -> (n, n_leads * n_bands * n_stats)

@@ -60,6 +60,16 @@ def test_rr_statistics_match_hand_computation():
         assert got[name] == pytest.approx(value, abs=1e-12), name
 
 
+def test_rr_entropy_reads_the_histograms_shape_not_its_spread():
+    # As the docstring says: Dash's bins span the record's own range, so intervals 20
+    # times as spread out give the same entropy, while nrmssd grows 20 times.
+    rr = np.random.default_rng(0).normal(0.8, 0.005, 40)
+    spread = 0.8 + 20 * (rr - 0.8)
+    narrow, wide = (dict(zip(RHYTHM_FEATURES[1:-1], _rr_statistics(r))) for r in (rr, spread))
+    assert wide["rr_entropy"] == pytest.approx(narrow["rr_entropy"], abs=1e-12)
+    assert wide["nrmssd"] == pytest.approx(20 * narrow["nrmssd"], rel=0.05)
+
+
 @pytest.mark.parametrize("fs", [100, 300, 500])
 @pytest.mark.parametrize("pair_ms", [(600, 650), (750, 800), (800, 850), (900, 950)])
 def test_pnn50_counts_no_difference_of_exactly_50_ms(fs, pair_ms):

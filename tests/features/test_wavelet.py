@@ -47,6 +47,23 @@ def test_entropy_is_zero_for_constant_and_log_bins_for_uniform_coefficients():
     assert entropy[1] == pytest.approx(np.log(8))
 
 
+def test_a_flat_lead_gives_the_same_features_at_any_level():
+    # Its coefficients were constant but for rounding: 3 mean crossings and an entropy of
+    # 0.34 in cD1 at -1.3, none at 0.
+    est = WaveletFeatures(level=3)
+    X = np.stack([np.full((1, 1000), c, np.float32) for c in (0.0, 0.7, -1.3)])
+    f = by_name(est, est.fit_transform(X))
+    for band in ("cA3", "cD3", "cD2", "cD1"):
+        for stat in ("entropy", "mean_crossings"):
+            assert_allclose(f[f"lead0_{band}_{stat}"], 0.0, atol=0, err_msg=f"{band} {stat}")
+    for stat in ("zero_crossings", "mean", "energy"):
+        assert_allclose(f[f"lead0_cD1_{stat}"], 0.0, atol=0, err_msg=stat)
+    # A lead that moves, beside a flat one, keeps its own coefficients.
+    mixed = np.stack([np.full(1000, 0.7), np.sin(np.arange(1000) / 7)])[None]
+    alone = est.fit_transform(mixed[:, 1:])
+    assert_allclose(est.fit_transform(mixed)[:, alone.shape[1]:], alone)
+
+
 def test_energy_is_preserved_across_levels_for_an_orthogonal_wavelet():
     # Haar on a power-of-two length: symmetric extension is not used, and
     # the decomposition is orthonormal (Parseval).
