@@ -101,15 +101,23 @@ def _check_ids_and_folds(meta, path):
     for col in _NUMERIC_META:  # a stray 'abc' made the column text, and its median fail
         if col not in meta:
             continue
-        values = pd.to_numeric(meta[col], errors="coerce")
-        bad = meta[col].notna() & values.isna()
-        if bad.any():
-            first = bad.idxmax()
+        values, first, n_bad = _as_numbers(meta, col)
+        if n_bad:
             raise ValueError(f"{path}: {col} of ecg_id {first} is {meta.at[first, col]!r}"
-                             f" ({int(bad.sum())} such rows in all); {col} is a number, or "
-                             "empty when unknown.")
+                             f" ({n_bad} such rows in all); {col} is a number, or empty "
+                             "when unknown.")
         meta[col] = values
     return meta
+
+
+def _as_numbers(frame, column):
+    """``frame[column]`` as numbers, the index of its first value that is none, and their count.
+
+    A blank stays missing (NaN); the index is None when every value is a number.
+    """
+    values = pd.to_numeric(frame[column], errors="coerce")
+    bad = frame[column].notna() & values.isna()
+    return values, (bad.idxmax() if bad.any() else None), int(bad.sum())
 
 
 def _check_statements(statements, path):
@@ -125,10 +133,8 @@ def _check_statements(statements, path):
     for column in ("diagnostic", "form", "rhythm"):
         if column not in statements.columns:
             continue
-        flags = pd.to_numeric(statements[column], errors="coerce")
-        bad = statements[column].notna() & flags.isna()
-        if bad.any():
-            first = bad.idxmax()
+        flags, first, n_bad = _as_numbers(statements, column)
+        if n_bad:
             raise ValueError(f"{path}: {column} of {first!r} is "
                              f"{statements.at[first, column]!r}; the flag columns hold 1.0 "
                              "or nothing.")
