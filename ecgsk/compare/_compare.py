@@ -974,8 +974,10 @@ def _finish(result, y_test, task_type, classes, n_boot, seed, out, y_ext=None):
     result.pairwise = pairwise_comparison(y_test, preds, task_type, len(classes),
                                           n_boot=n_boot, seed=seed, classes=classes)
     report = io.StringIO()
+    intervals = (f"95% bootstrap intervals, {n_boot} resamples" if n_boot
+                 else "no bootstrap intervals (--n-boot 0)")
     report.write(f"Test set: {len(y_test)} records, {len(classes)} classes ({task_type}); "
-                 f"95% bootstrap intervals, {n_boot} resamples.\n\n")
+                 f"{intervals}.\n\n")
     report.write(pd.DataFrame(shown).to_string(index=False) + "\n")
     _write_pairwise(report, result.pairwise, "")
     if y_ext is not None:
@@ -1013,7 +1015,11 @@ def _write_pairwise(report, table, where):
                         "accuracy_a", "accuracy_b", "p_mcnemar", "challenge_f1_a",
                         "challenge_f1_b", "p_challenge_f1", "winner")
             if c in table.columns]
-    f1 = "; paired bootstrap of the challenge F1" if "p_challenge_f1" in table.columns else ""
-    report.write(f"\nPairwise tests{where} (paired bootstrap of the AUROC difference, "
-                 f"Holm-adjusted over pairs; DeLong for binary; McNemar on accuracy{f1}):\n")
+    # Only the tests the table shows (a multi-label task has neither DeLong nor McNemar).
+    tests = ["paired bootstrap of the AUROC difference, Holm-adjusted over pairs"]
+    tests += [text for column, text in (
+        ("p_delong", "DeLong (unadjusted)"), ("p_mcnemar", "McNemar on accuracy (unadjusted)"),
+        ("p_challenge_f1", "paired bootstrap of the challenge F1 (unadjusted)"))
+        if column in table.columns]
+    report.write(f"\nPairwise tests{where} ({'; '.join(tests)}):\n")
     report.write(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}") + "\n")

@@ -102,7 +102,9 @@ def pairwise_comparison(y, results, task_type, n_classes, *, n_boot=1000, seed=0
         (``p_challenge_f1``; the challenge's own metric, not Holm-adjusted),
         and ``winner``: the pipeline with
         the higher AUROC when the adjusted bootstrap p-value is below
-        ``alpha``, else ``"none (p >= <alpha>)"``.
+        ``alpha``, else ``"none (p >= <alpha>)"``, or ``"undefined"`` when
+        there is no bootstrap p-value (``n_boot=0``, or an AUROC undefined on
+        these records).
 
     Examples
     --------

@@ -223,7 +223,7 @@ def quiet_args(tracking_uri, signal_cache):
 
 
 def test_a_secret_named_factory_parameter_is_masked(tmp_path, tracking_uri, signal_cache,
-                                                    ptbxl_root, pipeline_files):
+                                                    ptbxl_root, pipeline_files, capsys):
     # compare logged factory.api_token in clear, where tune masked it.
     module = pipeline_files["stats_lr"].read_text().replace(
         "def make_pipeline(C=1.0, random_state=None):",
@@ -233,6 +233,8 @@ def test_a_secret_named_factory_parameter_is_masked(tmp_path, tracking_uri, sign
             n_boot=0, set_params={"token_lr": {"api_token": "ghp_SuperSecret123"}},
             tracking_uri=tracking_uri, experiment="token", cache_dir=signal_cache,
             progress=False)
+    # --n-boot 0: the report promised "95% bootstrap intervals, 0 resamples".
+    assert "; no bootstrap intervals (--n-boot 0)." in capsys.readouterr().out
     (run,) = _runs(MlflowClient(tracking_uri), "token", "pipeline")
     assert run.data.params["factory.api_token"] == "***"
     assert "ghp_SuperSecret123" not in str(run.data.params)

@@ -69,3 +69,33 @@ def test_a_pipeline_with_nan_scores_gets_undefined_tests_not_a_hang(rng):
                                  n_boot=50).to_dict("records")
     assert np.isnan(row["p_delong"]) and np.isnan(row["p_bootstrap"])
     assert row["winner"] == "undefined"
+
+
+@pytest.mark.parametrize("task_type, shown, absent", [
+    ("multilabel", [], ["DeLong", "McNemar"]),
+    ("binary", ["DeLong (unadjusted)", "McNemar on accuracy (unadjusted)"], ["challenge"]),
+])
+def test_the_report_names_only_the_tests_its_table_shows(rng, task_type, shown, absent):
+    # A multi-label table was headed "DeLong for binary; McNemar on accuracy", and had
+    # neither column.
+    import io
+
+    from ecgsk.compare._compare import _write_pairwise
+
+    y = (rng.random((60, 3)) < 0.5).astype(int) if task_type == "multilabel" else \
+        np.arange(60) % 2
+    results = {}
+    for name, noise in (("a", 0.3), ("b", 1.0)):
+        p = np.clip(y + rng.normal(0, noise, y.shape), 0, 1)
+        results[name] = ((p, (p > 0.5).astype(int)) if task_type == "multilabel"
+                         else (np.c_[1 - p, p], (p > 0.5).astype(int)))
+    table = pairwise_comparison(y, results, task_type, 2 if task_type == "binary" else 3,
+                                n_boot=20)
+    report = io.StringIO()
+    _write_pairwise(report, table, "")
+    header = report.getvalue().splitlines()[1]
+    assert header.startswith("Pairwise tests (paired bootstrap of the AUROC difference, "
+                             "Holm-adjusted over pairs")
+    assert all(text in header for text in shown)
+    assert not any(text in header for text in absent)
+    assert ("p_delong" in table) == ("DeLong" in header)
