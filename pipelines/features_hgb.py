@@ -3,8 +3,9 @@
 The ``features_logreg`` features (statistical, rhythm, wavelet; ``features``
 adds ``"beats"`` and ``"template"``) feeding scikit-learn's
 ``HistGradientBoostingClassifier``, one per class (one-vs-rest).
-``ecgsk_ptbxl`` builds its ``features`` member with this pipeline, so tuning
-it with ``--set features=...`` tunes that member.
+``ecgsk_ptbxl`` builds its ``features`` member with this pipeline and its
+boosting defaults: tuning it with ``--set features=...`` tunes the member's
+configuration alone, and the ensemble does not take the tuned values.
 """
 
 from ecgsk.baselines import make_feature_baseline
