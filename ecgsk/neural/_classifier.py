@@ -290,6 +290,11 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
     window_aggregate : {"max", "mean"}, default="max"
         How the windows' probabilities are aggregated per class (for a
         multiclass softmax, the aggregated vector is renormalised to sum to 1).
+        A binary target with one logit (the default criterion) aggregates the
+        positive class's probability, the other being one minus it: under
+        ``"max"``, the record is as positive as its most positive window. With
+        two logits (``criterion="ce"``) ``"max"`` is taken over both classes
+        and renormalised, which differs.
     threshold : float or array-like of shape (n_labels,), default=0.5
         Decision threshold on the positive-class probability for binary
         targets (a scalar), or per label for multi-label targets (a scalar
