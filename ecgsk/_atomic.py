@@ -10,9 +10,10 @@ temporary names are those that ``python -m ecgsk.cache`` counts as
 """
 
 import os
+import secrets
 import tempfile
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "partial_name"]
 
 # The process's umask, read once at import (reading it means setting it): mkstemp's
 # files are 0600, and a cache meant for a team must get the mode any other file would.
@@ -30,8 +31,8 @@ def atomic_write(path, write, *, partial=None, durable=False):
     write : callable
         Called with the temporary file, open for writing bytes.
     partial : str or path-like or None, default=None
-        The temporary file's name. None picks a new hidden one beside
-        ``path`` (``.<random>.tmp``).
+        The temporary file's name (:func:`partial_name`); it must not exist.
+        None picks a new hidden one beside ``path`` (``.<random>.tmp``).
     durable : bool, default=False
         Also survive a power cut or an OS crash: flush the new bytes to
         disk (:func:`os.fsync`) before the move, and the folder's entry
@@ -60,12 +61,11 @@ def atomic_write(path, write, *, partial=None, durable=False):
         mode = 0o666 & ~_UMASK
     if partial is None:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")
-    else:
-        tmp, fd = os.fspath(partial), None
+    else:  # O_EXCL: never another writer's file, which the cleanup below would remove too
+        tmp = os.fspath(partial)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                     0o666)
     try:
-        if fd is None:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-                         | getattr(os, "O_BINARY", 0), 0o666)
         try:  # not on Windows, where modes are not POSIX's; nor on FAT or some mounts
             os.fchmod(fd, mode)
         except (AttributeError, OSError):
@@ -84,6 +84,17 @@ def atomic_write(path, write, *, partial=None, durable=False):
         raise
     if durable:
         _fsync_folder(folder)
+
+
+def partial_name(path):
+    """A temporary name for ``path`` of this writer alone: ``<path>.<pid>-<random>.partial``.
+
+    The process id tells whose it is; the random part keeps two writers with
+    one process id (two containers' PID 1 sharing a volume) off one file,
+    which the first move took from under the second, leaving a torn file.
+    ``python -m ecgsk.cache`` counts such files as ``partial``.
+    """
+    return f"{os.fspath(path)}.{os.getpid()}-{secrets.token_hex(4)}.partial"
 
 
 def _fsync_folder(folder):

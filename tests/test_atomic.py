@@ -2,7 +2,9 @@
 
 import pytest
 
-from ecgsk._atomic import atomic_write
+import os
+
+from ecgsk._atomic import atomic_write, partial_name
 
 
 @pytest.mark.parametrize("named", [False, True])
@@ -96,3 +98,18 @@ def test_a_durable_write_flushes_the_file_and_its_folder(tmp_path, fsyncs, named
     assert target.read_bytes() == b"y"
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
 
+
+
+def test_two_writers_with_one_process_id_never_share_a_partial_file(tmp_path, monkeypatch):
+    # Two containers' processes, both PID 1, on one volume wrote into one "<path>.1.partial":
+    # the first move took it from under the second, and a torn checkpoint could be left.
+    monkeypatch.setattr(os, "getpid", lambda: 1)
+    target = tmp_path / "ckpt.pt"
+    names = {partial_name(target) for _ in range(50)}
+    assert len(names) == 50
+    assert all(n.startswith(f"{target}.1-") and n.endswith(".partial") for n in names)
+    other = tmp_path / "ckpt.pt.1-0123abcd.partial"  # another writer's, being written
+    other.write_bytes(b"theirs")
+    with pytest.raises(FileExistsError):
+        atomic_write(target, lambda f: f.write(b"mine"), partial=other)
+    assert other.read_bytes() == b"theirs" and not target.exists()

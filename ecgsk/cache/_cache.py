@@ -30,7 +30,8 @@ _SIGNAL = re.compile(r"[0-9a-f]{64}\.f32")
 _SIGNAL_TMP = re.compile(r"\..+\.tmp")
 _CHECKPOINT = re.compile(r"ecgnet-[0-9a-f]+\.pt")
 _FINAL_FIT = re.compile(r"compare-final-[0-9A-Za-z]+\.pkl")
-_PARTIAL = re.compile(r"(?:ecgnet-[0-9a-f]+\.pt|compare-final-[0-9A-Za-z]+\.pkl)\.\d+\.partial")
+_PARTIAL = re.compile(r"(?:ecgnet-[0-9a-f]+\.pt|compare-final-[0-9A-Za-z]+\.pkl)"
+                      r"\.\d+(?:-[0-9a-f]+)?\.partial")  # <pid>-<random> (<pid> before)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_write
+from .._atomic import atomic_write, partial_name
 from .._process import ended_here
 from .._source import code_hash
 
@@ -213,7 +213,7 @@ def save_final_fit(path, estimator, validation):
     try:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         atomic_write(path, lambda f: cloudpickle.dump(state, f),
-                     partial=f"{path}.{os.getpid()}.partial", durable=True)
+                     partial=partial_name(path), durable=True)
     except Exception as exc:  # noqa: BLE001 -- only a resume loses it: it fits again
         remove_final_fit(path)  # not another fit in its place
         warnings.warn(f"the final fit is not kept in {path} ({type(exc).__name__}: {exc}); "

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback
 
-from .._atomic import atomic_write
+from .._atomic import atomic_write, partial_name
 from .._source import code_hash
 
 __all__ = ["EpochCheckpoint", "checkpoints", "default_checkpoint_dir", "fit_fingerprint",
@@ -248,7 +248,7 @@ class EpochCheckpoint(Callback):
         try:
             os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
             atomic_write(self.path, lambda f: torch.save(state, f),
-                         partial=f"{self.path}.{os.getpid()}.partial", durable=True)
+                         partial=partial_name(self.path), durable=True)
         except (OSError, RuntimeError) as exc:  # torch.save says a full disk in RuntimeError
             # A checkpoint only helps a rerun: the training goes on without.
             warnings.warn(f"cannot write the checkpoint {self.path} ({type(exc).__name__}: "

@@ -2,6 +2,7 @@
 
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -208,3 +209,14 @@ def test_a_torn_or_absent_index_is_left_alone(tmp_path):
     index.write_text("{not json")
     assert prune_index(tmp_path) == 0
     assert index.read_text() == "{not json"
+
+
+def test_a_writers_partial_file_of_either_name_is_counted_as_partial(tmp_path):
+    # Since each writer's temporary name has a random part (partial_name), "<pid>.partial"
+    # left by earlier versions too.
+    from ecgsk._atomic import partial_name
+
+    checkpoints = tmp_path / "checkpoints"
+    new = _put(Path(partial_name(checkpoints / "ecgnet-0123abcd.pt")), 40, 7)
+    old = _put(checkpoints / "compare-final-abc.pkl.4242.partial", 40, 7)
+    assert {f.path: f.kind for f in scan_cache(tmp_path)} == {new: "partial", old: "partial"}
