@@ -8,6 +8,8 @@ first.
 
 import contextlib
 import os
+import sys
+import time
 
 try:
     import fcntl
@@ -15,6 +17,9 @@ except ImportError:  # Windows: no advisory locks through fcntl
     fcntl = None
 
 __all__ = ["file_lock"]
+
+#: Seconds of waiting for the lock before saying so on stderr.
+SAY_AFTER_S = 5.0
 
 
 @contextlib.contextmanager
@@ -31,8 +36,10 @@ def file_lock(path):
     -----
     A POSIX advisory lock (:func:`fcntl.flock`): released when the block
     ends, and by the system when the process dies, so a crash never leaves
-    it held. Where :mod:`fcntl` is missing (Windows) the block runs without
-    a lock.
+    it held. A process that waits for it longer than :data:`SAY_AFTER_S`
+    says so once on stderr, naming the file (another process holds it: one
+    stopped with Ctrl-Z holds it until resumed). Where :mod:`fcntl` is
+    missing (Windows) the block runs without a lock.
     """
     if fcntl is None:
         yield
@@ -42,7 +49,25 @@ def file_lock(path):
     except PermissionError:  # another user's lock file in a shared folder: flock reads will do
         fd = os.open(os.fspath(path), os.O_RDONLY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        _acquire(fd, path)
         yield
     finally:
         os.close(fd)  # closing the last descriptor releases the lock
+
+
+def _acquire(fd, path):
+    """Lock ``fd``, saying once on stderr when that takes longer than :data:`SAY_AFTER_S`."""
+    start, said, pause = time.monotonic(), False, 0.01
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        if not said and time.monotonic() - start >= SAY_AFTER_S:
+            print(f"note: waiting for the lock {os.fspath(path)}, which another process "
+                  "holds (a compare, tune or loader writing there; one stopped with Ctrl-Z "
+                  "holds it until resumed).", file=sys.stderr, flush=True)
+            said = True
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)

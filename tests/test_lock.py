@@ -64,3 +64,27 @@ def test_a_lock_file_that_cannot_be_written_is_locked_for_reading(tmp_path, monk
     with file_lock(path):
         monkeypatch.setattr(_lock.os, "open", real_open)
         assert _other_process_sees(path) == "held"
+
+
+def test_a_long_wait_for_the_lock_is_said_once_naming_the_file(tmp_path, monkeypatch, capfd):
+    # A holder stopped with Ctrl-Z made the next compare wait in silence for ever.
+    import ecgsk._lock as lock
+
+    monkeypatch.setattr(lock, "SAY_AFTER_S", 0.2)
+    path = tmp_path / "store.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], "
+         "os.O_RDWR | os.O_CREAT); fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); "
+         "time.sleep(1.5)", str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with file_lock(path):  # waits until the holder ends
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+    err = capfd.readouterr().err
+    assert err.count("note: waiting for the lock") == 1 and str(path) in err
+    with file_lock(path):  # no wait, nothing said
+        pass
+    assert capfd.readouterr().err == ""
