@@ -17,6 +17,7 @@ import math
 import numbers
 import os
 import sys
+import time
 import warnings
 from dataclasses import dataclass
 from fractions import Fraction
@@ -627,6 +628,9 @@ class _RecordCache:
         self.new = {}
 
 
+#: Seconds between two writes of the cache index during a load (and one at its end).
+_FLUSH_EVERY_S = 30.0
+
 #: Key of the data files' stamps (:func:`_stat`) taken when a record was read (not indexed).
 _READ_STAMPS = "read_stamps"
 
@@ -954,6 +958,7 @@ class WFDBLoader(SignalOutputMixin, TransformerMixin, BaseEstimator):
 
         from tqdm.auto import tqdm
 
+        flushed = time.monotonic()
         with tqdm(total=n, initial=n - len(todo), unit="record",
                   desc="Reading WFDB records", disable=not self.progress) as bar:
             try:
@@ -965,6 +970,11 @@ class WFDBLoader(SignalOutputMixin, TransformerMixin, BaseEstimator):
                     else:
                         if cache is not None:
                             cache.store(records[i], signal, meta)
+                            # Now and then too, not only at the end: the entries of a
+                            # load killed by SIGKILL or SIGTERM are then found again.
+                            if time.monotonic() - flushed >= _FLUSH_EVERY_S:
+                                cache.flush()
+                                flushed = time.monotonic()
                         items[i] = signal.shape, meta, signal
                     bar.update()
             finally:

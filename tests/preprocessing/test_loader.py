@@ -572,6 +572,24 @@ def test_two_loaders_flushing_at_once_keep_each_others_records(lr, tmp_path, mon
     assert sorted(json.loads(index.read_text())) == sorted(lr[:4])
 
 
+def test_the_cache_index_is_written_during_a_load_not_only_at_its_end(lr, tmp_path,
+                                                                       monkeypatch):
+    # The index was written once, at the end: a load killed by SIGKILL or SIGTERM left
+    # entries that no later load could find, and a rerun read every record again.
+    monkeypatch.setattr(loader_module, "_FLUSH_EVERY_S", 0.0)
+    real = loader_module._read_record
+    indexed = []
+
+    def read(record, opts):
+        [index] = list((tmp_path / "cache").glob("ecgsk-wfdb-v*/index.json")) or [None]
+        indexed.append(0 if index is None else len(json.loads(index.read_text())))
+        return real(record, opts)
+
+    monkeypatch.setattr(loader_module, "_read_record", read)
+    WFDBLoader(cache_dir=tmp_path / "cache").transform(lr)
+    assert indexed == [0, 1, 2, 3, 4]  # each record read finds the earlier ones indexed
+
+
 def test_cache_warm_load_sets_the_same_attributes(lr, hr, tmp_path):
     paths = [lr[0], hr[0]]
     cold = WFDBLoader(cache_dir=tmp_path, sampling_rate=100, leads=["v1", "I"])
