@@ -153,6 +153,8 @@ def trial_params(module, name, trial, fixed):
     """
     import optuna
 
+    if fixed:
+        trial = _FixedChoices(trial, fixed)
     try:
         if takes_fixed(module.search_space):
             sampled = module.search_space(trial, fixed=MappingProxyType(dict(fixed)))
@@ -167,6 +169,33 @@ def trial_params(module, name, trial, fixed):
         raise TuneError(f"pipeline {name!r}: search_space(trial) must return a dict of "
                         f"make_pipeline keywords, got {type(sampled).__name__}.")
     return {**sampled, **fixed}
+
+
+class _FixedChoices:
+    """``trial``, answering ``suggest_categorical`` with a fixed value outside its choices.
+
+    Optuna fixes a value of a categorical parameter only among its choices
+    (``--set n_kernels=840`` where the space offers 2000, 5000 and 10000):
+    such a value is used as it is, without asking Optuna, so the trial does
+    not record it; the trial's run logs it with the other ``factory.*``
+    parameters. Everything else goes to ``trial``.
+    """
+
+    def __init__(self, trial, fixed):
+        self._trial, self._fixed = trial, fixed
+
+    def suggest_categorical(self, name, choices):
+        import optuna.distributions as D
+
+        if name in self._fixed:
+            try:
+                D.CategoricalDistribution(choices).to_internal_repr(self._fixed[name])
+            except (TypeError, ValueError):
+                return self._fixed[name]
+        return self._trial.suggest_categorical(name, choices)
+
+    def __getattr__(self, attr):
+        return getattr(self._trial, attr)
 
 
 def _named(message, params):
@@ -312,12 +341,10 @@ def _check_fixed_in_range(module, name, fixed, seed):
             continue
         except (TypeError, ValueError):
             pass
-        if isinstance(dist, D.CategoricalDistribution):
-            allowed = f"one of {', '.join(map(repr, dist.choices))}"
-        else:
-            kind = "an integer" if isinstance(dist, D.IntDistribution) else "a number"
-            scale = " on a log scale" if dist.log else ""
-            allowed = f"{kind} from {dist.low:g} to {dist.high:g}{scale}"
+        # A categorical value outside the choices is used without Optuna (_FixedChoices).
+        kind = "an integer" if isinstance(dist, D.IntDistribution) else "a number"
+        scale = " on a log scale" if dist.log else ""
+        allowed = f"{kind} from {dist.low:g} to {dist.high:g}{scale}"
         raise TuneError(f"--set {key}={value!r}: pipeline {name!r} searches {key} over "
                         f"{allowed}, and Optuna cannot fix it at that value; set one in that "
                         f"range, or leave {key} to the search.")
