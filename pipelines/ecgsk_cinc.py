@@ -35,7 +35,7 @@ from ecgsk.compare import load_pipeline_module
 from ecgsk.ensemble import check_members, late_fusion
 from ecgsk.nets import SEResNeXt1d
 from ecgsk.neural import ECGNetClassifier
-from ecgsk.preprocessing import Augmenter, Resample, Standardizer
+from ecgsk.preprocessing import Augmenter, RepeatPadding, Resample, Standardizer
 
 DATASET = "cinc2017"
 TASK = "af"
@@ -59,7 +59,7 @@ FEATURE_SETS = ("statistical", "rhythm", "wavelet", "beats", "template")
 def network(*, se=True, cardinality=None, base_width=None, class_weight="balanced",
             balanced_sampling=False, criterion="auto", crop_length=1000, augment=True,
             max_epochs=30, batch_size=64, lr=3e-3, weight_decay=1e-2, patience=6, amp=None,
-            random_state=0, verbose=0):
+            repeat_padding=False, random_state=0, verbose=0):
     """The SE network member alone: 100 Hz -> standardizer -> SEResNeXt1d (small), 1 lead.
 
     ``crop_length`` (samples at 100 Hz) trains on random crops and predicts the mean
@@ -113,6 +113,10 @@ def network(*, se=True, cardinality=None, base_width=None, class_weight="balance
         Mixed precision (``torch.autocast``) in training and prediction;
         ``None`` turns it on when CUDA is available. See
         :class:`~ecgsk.neural.ECGNetClassifier`.
+    repeat_padding : bool, default=False
+        Fill the zero padding of records shorter than 30 s with repeats of
+        the record (:class:`~ecgsk.preprocessing.RepeatPadding`), so that no
+        training crop or prediction window is padding alone.
     random_state : int, default=0
         Seeds the weight initialisation, the validation split, the shuffling,
         the balanced sampler, the random crops and the augmentation. See
@@ -124,9 +128,10 @@ def network(*, se=True, cardinality=None, base_width=None, class_weight="balance
     -------
     pipeline : sklearn.pipeline.Pipeline
         Unfitted: ``Resample (300 -> 100 Hz) -> Standardizer ->
-        ECGNetClassifier(SEResNeXt1d)``, steps ``resample``, ``scale`` and ``net``.
+        ECGNetClassifier(SEResNeXt1d)``, steps ``resample``, ``scale`` and ``net``
+        (and ``repeat`` first with ``repeat_padding``).
     """
-    return Pipeline([
+    return Pipeline(([("repeat", RepeatPadding())] if repeat_padding else []) + [
         ("resample", Resample(rate=NETWORK_RATE, sampling_rate=SAMPLING_RATE)),
         ("scale", Standardizer()),
         ("net", ECGNetClassifier(
@@ -147,7 +152,7 @@ def make_pipeline(*, members=MEMBERS_DEFAULT, n_seeds=1, se=True, cardinality=No
                   crop_length=1000, augment=True, criterion="auto", max_epochs=30,
                   batch_size=64, lr=3e-3, weight_decay=1e-2, patience=6, dualnet_epochs=15,
                   feature_weight=2.0, feature_sets=FEATURE_SETS, feature_rate=SAMPLING_RATE,
-                  amp=None, random_state=0, verbose=0):
+                  amp=None, repeat_padding=False, random_state=0, verbose=0):
     """The ensemble; ``members`` picks from ``MEMBERS``.
 
     The ``seresnet`` seeds share one vote, ``dualnet`` (the ``dualnet_l``
@@ -233,6 +238,10 @@ def make_pipeline(*, members=MEMBERS_DEFAULT, n_seeds=1, se=True, cardinality=No
         Mixed precision of the networks (``seresnet`` and ``dualnet``);
         ``None`` turns it on when CUDA is available. See
         :class:`~ecgsk.neural.ECGNetClassifier`.
+    repeat_padding : bool, default=False
+        Fill the zero padding of records shorter than 30 s with repeats of
+        the record before the ``seresnet`` networks
+        (:class:`~ecgsk.preprocessing.RepeatPadding`).
     random_state : int or None, default=0
         Seeds every member: ``random_state + k`` the ``k``-th ``seresnet``
         network, ``random_state`` the ``dualnet`` network and the boosting.
@@ -262,7 +271,7 @@ def make_pipeline(*, members=MEMBERS_DEFAULT, n_seeds=1, se=True, cardinality=No
                     crop_length=crop_length,
                     augment=augment, max_epochs=max_epochs,
                     batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience,
-                    amp=amp, verbose=verbose,
+                    amp=amp, repeat_padding=repeat_padding, verbose=verbose,
                     random_state=None if random_state is None else random_state + k)
             for k in range(int(n_seeds))] if "seresnet" in members else []
     others = []

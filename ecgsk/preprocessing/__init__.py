@@ -21,6 +21,7 @@ from ._signal import (
     Derivatives,
     LeadSelector,
     PadTruncate,
+    RepeatPadding,
     Resample,
 )
 from ._spectrogram import Spectrogram
@@ -29,6 +30,7 @@ from ._standardize import Standardizer
 __all__ = [
     "WFDBLoader",
     "PadTruncate",
+    "RepeatPadding",
     "Resample",
     "BaselineRemoval",
     "BandpassFilter",

@@ -735,3 +735,55 @@ class Derivatives(_SignalTransformer):
         if self.order == 2:
             blocks.append(np.gradient(dx, axis=-1))
         return np.concatenate(blocks, axis=1).astype(np.float32, copy=False)
+
+
+class RepeatPadding(_SignalTransformer):
+    """Fill each record's trailing padding with repeats of the record.
+
+    Records padded to one length (:class:`WFDBLoader` with ``length``, or
+    :class:`PadTruncate`) end in a run of ``pad_value`` in every lead. A
+    network trained on random crops (``crop_length`` of
+    :class:`~ecgsk.neural.ECGNetClassifier`) then learns from crops of that
+    run alone, labelled as the record, and its sliding windows over the run
+    weigh in the record's prediction: a CinC 2017 record of 9 s padded to
+    30 s is two thirds padding. This transformer finds, per record, the
+    trailing samples where every lead equals ``pad_value``, and fills them
+    with each lead repeated from its start (``np.tile`` cut to length). A
+    record that is all ``pad_value``, or does not end in it, is
+    left as it is. The output has the input's shape.
+
+    Parameters
+    ----------
+    pad_value : float, default=0.0
+        The value the records were padded with.
+
+    Attributes
+    ----------
+    n_leads_in_ : int
+        Number of leads seen in :meth:`fit`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ecgsk.preprocessing import RepeatPadding
+    >>> X = np.array([[1.0, 2.0, 3.0, 0.0, 0.0, 0.0, 0.0]])
+    >>> RepeatPadding().fit_transform(X)[0]
+    array([[1., 2., 3., 1., 2., 3., 1.]], dtype=float32)
+    """
+
+    def __init__(self, pad_value=0.0):
+        self.pad_value = pad_value
+
+    def _check_params(self):
+        _check_real(self.pad_value, "pad_value")
+
+    def _transform(self, X):
+        n_samples = X.shape[2]
+        signal_ = (X != np.float32(self.pad_value)).any(axis=1)  # (records, samples)
+        # Samples up to the last one that is not padding; 0 for a record of padding only.
+        kept = np.where(signal_.any(axis=1), n_samples - np.argmax(signal_[:, ::-1], axis=1), 0)
+        padded = np.flatnonzero((kept > 0) & (kept < n_samples))
+        out = np.array(X, dtype=np.float32, copy=True)
+        for i in padded:
+            out[i] = out[i][:, np.arange(n_samples) % kept[i]]
+        return out

@@ -170,6 +170,15 @@ def test_ecgsk_cinc_balances_the_networks_epochs_or_their_loss_never_both():
         assert members["features"].get_params()["classifier__class_weight"] == "balanced"
 
 
+def test_ecgsk_cinc_fills_the_networks_padding_only_when_asked():
+    module = load_pipeline_module("ecgsk_cinc")
+    plain = dict(module.make_pipeline().estimators)["seresnet0"]
+    assert list(plain.named_steps) == ["resample", "scale", "net"]  # the default: zero padding
+    filled = dict(module.make_pipeline(repeat_padding=True).estimators)
+    assert list(filled["seresnet0"].named_steps) == ["repeat", "resample", "scale", "net"]
+    assert "repeat" not in filled["features"].named_steps  # the features see the record as is
+
+
 def test_ecgsk_cinc_network_sees_100_hz_and_features_the_input_rate():
     module = load_pipeline_module("ecgsk_cinc")
     assert (module.SAMPLING_RATE, module.LENGTH) == (300, 9000)

@@ -14,6 +14,7 @@ from ecgsk.preprocessing import (
     Derivatives,
     LeadSelector,
     PadTruncate,
+    RepeatPadding,
     Resample,
 )
 
@@ -132,6 +133,34 @@ def test_pad_truncate_pads_with_float32s_largest_value():
     big = float(np.finfo(np.float32).max)
     Xt = PadTruncate(length=4, pad_value=-big).fit_transform(np.zeros((1, 1, 2)))
     assert Xt[0, 0, -1] == -big and np.isfinite(Xt).all()
+
+
+# -- RepeatPadding -----------------------------------------------------------
+
+def test_repeat_padding_fills_the_trailing_padding_of_each_record():
+    X = np.zeros((4, 2, 10), dtype=np.float32)
+    X[0, 0, :4] = [1, 2, 3, 4]
+    X[0, 1, :5] = [5, 0, 0, 0, 6]  # a zero inside a record is signal; padding is all leads
+    X[2] = 7.0  # not padded
+    X[3, 1, :3] = [-1, 0, -2]  # padded in both leads from sample 3
+    out = RepeatPadding().fit_transform(X)
+    assert out.shape == X.shape and out.dtype == np.float32
+    assert_array_equal(out[0, 0], [1, 2, 3, 4, 0, 1, 2, 3, 4, 0])
+    assert_array_equal(out[0, 1], [5, 0, 0, 0, 6, 5, 0, 0, 0, 6])
+    assert_array_equal(out[1], X[1])  # all padding: nothing to repeat
+    assert_array_equal(out[2], X[2])
+    assert_array_equal(out[3], np.tile(X[3, :, :3], 4)[:, :10])
+    assert_array_equal(X[0, 0, 4:], 0)  # the input is untouched
+    other = X.copy()
+    other[other == 0] = -9.0
+    assert_array_equal(RepeatPadding(pad_value=-9.0).fit_transform(other)[3, 1],
+                       [-1, -9, -2] * 3 + [-1])
+
+
+@pytest.mark.parametrize("pad_value", [np.nan, "0", True])
+def test_repeat_padding_refuses_a_pad_value_that_is_no_finite_number(pad_value):
+    with pytest.raises(ValueError, match="pad_value must be a finite number"):
+        RepeatPadding(pad_value=pad_value).fit(np.zeros((2, 1, 10)))
 
 
 # -- Resample ----------------------------------------------------------------

@@ -20,6 +20,7 @@ from ecgsk.preprocessing import (
     Derivatives,
     LeadSelector,
     PadTruncate,
+    RepeatPadding,
     Resample,
     Spectrogram,
     Standardizer,
@@ -32,6 +33,7 @@ from ecgsk.preprocessing import (
 ESTIMATORS = [
     PadTruncate(length=4),
     PadTruncate(length=4, crop="random", random_state=0),
+    RepeatPadding(),
     Resample(rate=200, sampling_rate=100),
     BaselineRemoval(sampling_rate=100),
     BaselineRemoval(method="median", sampling_rate=100),
