@@ -779,9 +779,9 @@ class RepeatPadding(_SignalTransformer):
 
     def _transform(self, X):
         n_samples = X.shape[2]
-        signal_ = (X != np.float32(self.pad_value)).any(axis=1)  # (records, samples)
+        live = (X != np.float32(self.pad_value)).any(axis=1)  # (records, samples)
         # Samples up to the last one that is not padding; 0 for a record of padding only.
-        kept = np.where(signal_.any(axis=1), n_samples - np.argmax(signal_[:, ::-1], axis=1), 0)
+        kept = np.where(live.any(axis=1), n_samples - np.argmax(live[:, ::-1], axis=1), 0)
         padded = np.flatnonzero((kept > 0) & (kept < n_samples))
         out = np.array(X, dtype=np.float32, copy=True)
         for i in padded:
