@@ -111,7 +111,7 @@ def _check_ids_and_folds(meta, path):
 
 
 def _as_numbers(frame, column):
-    """``frame[column]`` as numbers, the index of its first value that is none, and their count.
+    """``frame[column]`` as numbers, the index of its first value that is no number, and how many.
 
     A blank stays missing (NaN); the index is None when every value is a number.
     """
