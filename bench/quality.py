@@ -663,8 +663,7 @@ def main(argv=None):
 
 
 def _run(args, tasks):
-    """The rows of ``tasks`` (task: rows and Data), fitted or read back, scored, printed (and
-    written)."""
+    """Fit or read back the rows of ``tasks`` (task: rows, Data); score, print, write them."""
     import torch
 
     preset = args.preset or ("gpu" if torch.cuda.is_available() else "cpu")
