@@ -301,15 +301,12 @@ class PadTruncate(_SignalTransformer):
                 f"X's records differ in lead count: X[{first[leads[0]]}] has {leads[0]}, "
                 f"X[{first[leads[1]]}] {leads[1]}; PadTruncate brings records to one length, "
                 "not to one lead count (LeadSelector, or WFDBLoader(leads=...)).")
-        out = np.full((len(records), leads[0], self.length), self.pad_value, dtype=np.float32)
-        for i, record in enumerate(records):
+        out = np.empty((len(records), leads[0], self.length), dtype=np.float32)
+        for i, record in enumerate(records):  # each by _transform, as a batch of one
             n = record.shape[1]
-            if n <= self.length:
-                out[i, :, :n] = record
-                continue
-            start = (rng.randint(0, n - self.length + 1) if rng is not None
-                     else 0 if self.crop == "left" else (n - self.length) // 2)
-            out[i] = record[:, start:start + self.length]
+            starts = (np.array([rng.randint(0, n - self.length + 1)])
+                      if rng is not None and n > self.length else None)
+            out[i] = self._transform(record[None], starts=starts)[0]
         return out
 
     def _transform(self, X, starts=None):
