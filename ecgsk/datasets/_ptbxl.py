@@ -225,7 +225,9 @@ def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0
     min_samples : int, default=0
         Drop labels with at most this many positive records, as the benchmark's
         ``select_data`` does (it uses 0), then the records left without a
-        label. The benchmark skips this step for ``"diagnostic"``, whatever
+        label. Positives are counted over every row of ``ptbxl_database.csv``,
+        as the benchmark counts over the whole dataset, so records whose
+        files are absent still count. The benchmark skips this step for ``"diagnostic"``, whatever
         its ``min_samples``; here it applies to every multi-label task, so to
         match the benchmark on ``"diagnostic"``, leave it at 0. Multi-label
         tasks only: the binary tasks refuse it.
@@ -300,6 +302,9 @@ def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0
     total = len(meta)
     meta["scp_codes"] = [_parse_codes(codes, ecg_id, root)
                          for ecg_id, codes in meta["scp_codes"].items()]
+    # min_samples counts over every row of the table, as the benchmark counts over the
+    # whole dataset: which signal files are present must not decide a label's fate.
+    table_codes = meta["scp_codes"]
     dropped = {}
 
     # A record without a fold or patient cannot be placed in a split that keeps patients apart.
@@ -334,7 +339,8 @@ def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0
         label_map = _label_map(statements, label_task)
         labels = meta["scp_codes"].apply(lambda c: _statement_labels(c, label_map, label_task))
         if min_samples:
-            counts = pd.Series([l for ls in labels for l in ls]).value_counts()
+            every = table_codes.apply(lambda c: _statement_labels(c, label_map, label_task))
+            counts = pd.Series([l for ls in every for l in ls]).value_counts()
             keep = set(counts[counts > min_samples].index)
             labels = labels.apply(lambda ls: [l for l in ls if l in keep])
         has_label = labels.apply(len) > 0

@@ -137,6 +137,11 @@ def _resolve_leads(leads, sig_name, record):
                     f"lead index {lead} is out of range."
                 )
             indices.append(lead)
+    twice = [lead for lead, i in zip(leads, indices) if indices.count(i) > 1]
+    if twice:  # a name and an index of one lead ([1, "II"]) pass the check of the list
+        raise _RecordError(
+            f"Record {record!r}: leads {twice} all select its lead "
+            f"{sig_name[indices[leads.index(twice[0])]]!r}; leads lists a lead twice.")
     return indices
 
 

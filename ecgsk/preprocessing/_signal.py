@@ -670,6 +670,10 @@ class LeadSelector(_SignalTransformer):
                 raise ValueError(
                     f"leads must hold lead indices or names, got {lead!r}."
                 )
+        twice = [lead for lead, i in zip(leads, indices) if indices.count(i) > 1]
+        if twice:
+            raise ValueError(f"leads lists a lead twice: {twice} select lead index "
+                             f"{indices[leads.index(twice[0])]} more than once.")
         self.indices_ = np.asarray(indices, dtype=np.intp)
 
     def _transform(self, X):

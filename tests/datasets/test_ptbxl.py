@@ -143,6 +143,21 @@ def test_min_samples_drops_rare_labels(ptbxl_root):
     assert (ds.y.sum(axis=0) > 10).all()
 
 
+def test_min_samples_counts_every_row_of_the_table(ptbxl_root):
+    # The counts were taken over the records whose files were present: at 500 Hz (about
+    # 180 records here), CRBBB, ISC_, RAO/RAE, RVH and SEHYP were dropped as rare from the
+    # records that the 100 Hz load labelled with them.
+    def labels(rate):
+        with pytest.warns(UserWarning):
+            ds = load_ptbxl(ptbxl_root, task="subdiagnostic", sampling_rate=rate,
+                            min_samples=2)
+        return {i: set(ds.classes[row == 1]) for i, row in zip(ds.meta.index, ds.y)}
+
+    high, low = labels(500), labels(100)
+    assert len(high) > 100 and set(high) <= set(low)
+    assert {i: low[i] for i in high} == high
+
+
 def test_500hz_uses_high_resolution_files(ptbxl_root):
     with pytest.warns(UserWarning, match="without 500 Hz files"):
         ds = load_ptbxl(ptbxl_root, task="superdiagnostic", sampling_rate=500)

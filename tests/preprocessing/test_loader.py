@@ -249,6 +249,10 @@ def test_fit_learns_the_leads_and_rate_of_its_records_from_a_header(lr, hr, tmp_
         WFDBLoader().fit([missing, lr[0]])
     with pytest.raises(ValueError, match=r"00001_lr' has no lead named 'X'"):
         WFDBLoader(leads=["X"]).fit(lr[:1])
+    # A lead by index and by name passed the check of the list: lead II came out twice.
+    with pytest.raises(ValueError, match=r"00001_lr': leads \[1, 'ii'\] all select its lead "
+                                         r"'II'; leads lists a lead twice"):
+        WFDBLoader(leads=[1, "ii"]).transform(lr[:1])
     skip = WFDBLoader(on_error="skip").fit([missing, lr[0]])
     assert skip.lead_names_[:2] == ["I", "II"] and skip.sampling_rate_ == 100.0
     assert not hasattr(WFDBLoader().fit(), "lead_names_")

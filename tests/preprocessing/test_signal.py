@@ -393,6 +393,10 @@ def test_lead_selector_custom_names():
     ({"leads": {0: 1}}, 12, r"leads must be a lead index or name, or a sequence"),
     ({"leads": ["a"], "lead_names": ["A", "a", "B"]}, 3,
      r"lead_names holds a more than once, so selecting it by name is ambiguous"),
+    # A lead selected twice came out twice, as WFDBLoader refuses.
+    ({"leads": [1, 1]}, 12, r"leads lists a lead twice: \[1, 1\] select lead index 1"),
+    ({"leads": ["V1", "ii", "II"]}, 12, r"leads lists a lead twice: \['ii', 'II'\] select "
+                                         r"lead index 1 more than once"),
 ])
 def test_lead_selector_errors(params, n_leads, match):
     with pytest.raises(ValueError, match=match):
