@@ -74,12 +74,17 @@ configuration and data as parameters, Optuna's optimisation-history and
 parameter-importance plots, the trial tables, the final test metrics and the
 tags ``final_run_id``, ``best_trial`` and ``model_version``. Each trial is a
 child run (``ecgsk.role=trial``) with its sampled (``optuna.*``) and
-factory (``factory.*``) parameters, the pipeline's parameters, the held-out
-metrics of each fold (``cv_<metric>`` with ``step=fold``), their mean,
+factory (``factory.*``) parameters, the pipeline's parameters, the sampler
+and pruner of the call that ran it (``tune.sampler``, ``tune.pruner``), the
+held-out metrics of each fold (``cv_<metric>`` with ``step=fold``), their mean
+and spread (``cv_<metric>_mean``, ``cv_<metric>_std``, named as
+``python -m ecgsk.compare`` names them: ``cv_auroc_mean`` on a binary task),
 per-epoch curves of networks (``fold<k>_train_loss``...) and the tags
 ``state`` (COMPLETE, PRUNED or FAIL), ``trial_number`` and, on the best,
 ``best_trial=true``. The final refit is a child run (``ecgsk.role=final``)
-with the evaluation artifacts, the parameter ``final.validation``, the
+with the best trial's ``cv_<metric>_mean`` and ``cv_<metric>_std`` (copied to
+the study's run with the test metrics), the evaluation artifacts, the
+parameter ``final.validation``, the
 training records' class distribution and label co-occurrence
 (``data/train/``), the clinical 12-lead plots of the first 2 test records
 (``data/examples/<record>.png``), the logged model and, with

@@ -130,7 +130,7 @@ class Objective:
                 pipe = _build(ctx.module, ctx.name, params)
                 log_pipeline_params(pipe, ctx.name)
                 mlflow.log_params({"cv.folds": ", ".join(str(k) for k, _, _ in ctx.plan.cv),
-                                   "cv.metric": ctx.metric.name})
+                                   "cv.metric": ctx.metric.name, **ctx.search_params})
                 try:
                     value = self._cross_validate(trial, pipe)
                 except optuna.TrialPruned as exc:
@@ -206,6 +206,7 @@ class Objective:
         if not np.isfinite(values).any():
             raise ValueError(f"{ctx.metric.name} is undefined on every held-out fold "
                              f"({', '.join(str(f) for f, _, _ in plan.cv)}).")
-        mlflow.log_metrics({f"cv_{ctx.metric.name}_mean": float(np.nanmean(values)),
-                            f"cv_{ctx.metric.name}_std": float(np.nanstd(values))})
+        # Named by the key scored, as compare names its means: cv_auroc_mean on a binary task.
+        mlflow.log_metrics({f"cv_{key}_mean": float(np.nanmean(values)),
+                            f"cv_{key}_std": float(np.nanstd(values))})
         return float(np.nanmean(values))

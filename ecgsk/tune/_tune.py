@@ -12,6 +12,7 @@ import time
 import uuid
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -207,6 +208,9 @@ class _Context:
     grace_period: int = 30
     groups: np.ndarray | None = None  # patients: networks validate on whole ones
     seed: int = 0
+    # This call's sampler and pruner, logged on each trial it runs: a resumed study may
+    # have trials of others.
+    search_params: dict = field(default_factory=dict)
 
 
 def _check_int(value, name, minimum, allow_none=False):
@@ -231,6 +235,30 @@ def _jsonable(value):
 
 #: Keys of the study configuration added after studies were first created.
 _LATER_KEYS = ("pipeline_sha256", "records_sha256", "heartbeat")
+
+
+def _search_params(sampler, pruner, startup, warmup):
+    """The ``tune.sampler`` and ``tune.pruner`` params of the trials of one call."""
+    def named(obj):
+        return obj if isinstance(obj, str) or obj is None else type(obj).__name__
+
+    pruner_text = str(named(pruner))
+    if pruner == "median":
+        pruner_text += f" (startup trials {startup}, warmup steps {warmup})"
+    return {"tune.sampler": str(named(sampler)), "tune.pruner": pruner_text}
+
+
+def _cv_summary(trial, key):
+    """``{"cv_<key>_mean": ..., "cv_<key>_std": ...}`` of a finished trial's fold scores.
+
+    The mean is the trial's value; a trial of a study created before its fold scores
+    were kept (``cv_values``) gives the mean alone.
+    """
+    values = np.asarray(trial.user_attrs.get("cv_values", []), dtype=float)
+    if not np.isfinite(values).any():
+        return {f"cv_{key}_mean": float(trial.value)}
+    return {f"cv_{key}_mean": float(np.nanmean(values)),
+            f"cv_{key}_std": float(np.nanstd(values))}
 
 
 def _test_log_loss(ctx, y, proba, metrics, n_boot, seed):
@@ -722,7 +750,9 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
                   "tune.metric": spec.name, "tune.direction": spec.direction,
                   "tune.folds": ", ".join(str(k) for k, _, _ in plan.cv),
                   "tune.max_records": str(max_records), "tune.seed": str(seed),
-                  "tune.storage": shown_storage, "tune.data": mask_secrets(os.fspath(data)),
+                  "tune.storage": shown_storage,
+                  # As compare logs it: the study can be run again from another folder.
+                  "tune.data": mask_secrets(os.fspath(Path(data).expanduser().resolve())),
                   "tune.data_left_out": dropped_text(full),
                   "tune.classes": ", ".join(classes),
                   "pipeline.module": module.__ecgsk_path__,
@@ -756,7 +786,9 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
                    parent_run_id=parent_id, n_trials=n_trials, sampling_rate=rate,
                    lead_names=lead_names, explain=int(explain),
                    heartbeat_interval=heartbeat_interval, grace_period=grace_period,
-                   groups=ds.groups, seed=seed)
+                   groups=ds.groups, seed=seed,
+                   search_params=_search_params(sampler, pruner, pruner_startup_trials,
+                                                pruner_warmup_steps))
     objective = Objective(ctx)
     me = worker_identity()
     with interrupt_handlers():
@@ -1170,8 +1202,10 @@ def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
                 return _give_way(client, run_id, other)
             mlflow.log_params(_named_params("optuna", best.params))
             mlflow.log_params(_named_params("factory", params))
-            mlflow.log_params({"best_trial": str(best.number),
-                               f"cv_{ctx.metric.name}": str(best.value)})
+            mlflow.log_params({"best_trial": str(best.number), "tune.n_boot": str(n_boot)})
+            # The best trial's CV score, as numbers named as the trials and compare name them.
+            cv_summary = _cv_summary(best, ctx.metric.key(ctx.task_type))
+            mlflow.log_metrics(cv_summary)
             pipe = _build(ctx.module, ctx.name, params)
             log_pipeline_params(pipe, ctx.name)
             for split in ("train", "valid", "test"):
@@ -1237,7 +1271,7 @@ def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
         raise
     now = int(time.time() * 1000)
     client.log_batch(parent_id, metrics=[Metric(key, float(v), now, 0)
-                                         for key, v in metrics.items()])
+                                         for key, v in {**cv_summary, **metrics}.items()])
     client.set_tag(parent_id, "final_run_id", run_id)
     client.set_tag(parent_id, "best_trial", str(best.number))
     client.set_tag(parent_id, "model_version", str(version))

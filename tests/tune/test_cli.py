@@ -4,6 +4,7 @@ import os
 import socket
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 from mlflow.tracking import MlflowClient
@@ -53,7 +54,10 @@ def _run(args, capsys, **changes):
     argv = []
     for key, value in args.items():
         if value is not None:
-            argv += [key] if value is True or key == "--no-progress" else [key, str(value)]
+            if value is True or key == "--no-progress":
+                argv += [key]
+            else:
+                argv += [key, *map(str, value if isinstance(value, tuple) else [value])]
     status = main(argv)
     return status, capsys.readouterr().err
 
@@ -111,6 +115,43 @@ def test_records_without_files_are_left_out_and_logged(request_args, capsys, tra
     (study,) = client.search_runs([client.get_experiment_by_name("errors").experiment_id],
                                   filter_string="tags.`ecgsk.role` = 'study'")
     assert study.data.params["tune.data_left_out"] == "1 without 100 Hz files"
+
+
+def test_a_binary_study_logs_what_compare_logs_and_how_it_searched(
+        request_args, capsys, tracking_uri, ptbxl_root, tmp_path, monkeypatch):
+    # On a binary task the trials' mean was cv_macro_auroc_mean beside per-fold cv_auroc
+    # (compare logs cv_auroc_mean); the refit held its CV score as a text param
+    # cv_macro_auroc; --data was logged as typed, relative; nothing said which sampler and
+    # pruner made the trials.
+    copy_ptbxl(ptbxl_root, tmp_path / "ptb-xl", per_fold=20)
+    monkeypatch.chdir(tmp_path)
+    status, err = _run(request_args, capsys, **{
+        "--data": "ptb-xl", "--cache-dir": tmp_path / "c", "--task": "binary",
+        "--n-trials": 2, "--folds": (1, 2), "--sampler": "random", "--n-boot": 20})
+    assert status == 0, err[-2000:]
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name("errors").experiment_id
+
+    def runs(role):
+        return client.search_runs([experiment], filter_string=f"tags.`ecgsk.role` = '{role}'")
+
+    (study,), (final,), trials = runs("study"), runs("final"), runs("trial")
+    assert study.data.params["tune.data"] == str((tmp_path / "ptb-xl").resolve())
+    best = optuna.load_study(study_name=study.data.tags["ecgsk.study"],
+                             storage=tracking_uri.replace("mlflow.db", "optuna.db")).best_trial
+    assert len(trials) == 2
+    for trial in trials:
+        assert trial.data.params["tune.sampler"] == "random"
+        assert trial.data.params["tune.pruner"] == ("median (startup trials 5, warmup "
+                                                    "steps 1)")
+        assert {"cv_auroc", "cv_auroc_mean", "cv_auroc_std"} <= set(trial.data.metrics)
+        assert not any(key.startswith("cv_macro") for key in trial.data.metrics)
+    for run in (final, study):
+        assert run.data.metrics["cv_auroc_mean"] == pytest.approx(best.value)
+        assert run.data.metrics["cv_auroc_std"] == pytest.approx(
+            np.std(best.user_attrs["cv_values"]))
+    assert not any(key.startswith("cv_") for key in final.data.params)
+    assert final.data.params["tune.n_boot"] == "20"
 
 
 def test_invalid_search_space_is_named(request_args, capsys, tracking_uri, tmp_path):
