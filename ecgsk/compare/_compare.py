@@ -593,6 +593,7 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
             "compare.test_data_left_out": dropped_text(ext_full) if ext_full else "None",
             "compare.test_folds": _fold_text(test_folds) if test_folds else "all",
             "compare.classes": ", ".join(classes),
+            "compare.explain": str(int(explain)),
         })
         _log_splits(log_data_info, ds, y, plan, plots=True)  # EDA once, not per pipeline
         if ext is not None:

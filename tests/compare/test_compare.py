@@ -71,6 +71,7 @@ def test_runs_nest_comparison_pipeline_fold(e2e):
         assert run.info.run_name == f"{parent.info.run_name} fold {run.data.tags['ecgsk.fold']}"
     assert comparison.data.params["compare.folds"] == "1, 2"
     assert comparison.data.params["compare.max_records"] == "300"
+    assert comparison.data.params["compare.explain"] == "0"  # only in the request tag before
     assert comparison.data.tags["ecgsk.version.mlflow"] == mlflow.__version__
 
 
