@@ -8,10 +8,10 @@ normal, AF, other rhythm, noisy. Records are padded or cut to 30 s at 300 Hz
 and standardised; the network sees the whole record, or with ``crop_length``
 trains on random crops and predicts the mean over half-overlapping windows.
 
-Departures from the project: it trained and scored on MIT-BIH AFDB
-segments, normal against AF; that database is not among ecgsk's datasets,
-so the pipeline learns CinC 2017's four classes, the AF data of this
-toolkit. Its network is smaller than the project's ECGCNN_L configuration
+Departures from the project: its reported scores are on MIT-BIH AFDB
+segments, normal against AF, though its setup steps train on CinC 2017.
+AFDB is not among ecgsk's datasets, so the pipeline learns CinC 2017's four
+classes, as those setup steps do. Its network is smaller than the project's ECGCNN_L configuration
 (five blocks of 64-256 channels, a latent of 256), to train on a CPU:
 ``--set "dualnet_se.channels=(64, 128, 256, 256, 256)" --set
 dualnet_se.lstm_hidden=256`` comes close to it. It also reads 30 s records

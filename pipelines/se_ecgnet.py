@@ -10,9 +10,7 @@ report text (``binary_report``), as in the project; ``binary`` uses the SCP
 superclasses instead.
 
 Departures from the project: records longer than 4,096 samples keep their
-middle (``PadTruncate``'s centre crop); the image repeats each lead so that
-it is at least 32 rows high (:class:`~ecgsk.nets.TimmNet`), which timm's
-downsampling needs; and ``python -m ecgsk.compare`` splits by PTB-XL's
+middle (``PadTruncate``'s centre crop); and ``python -m ecgsk.compare`` splits by PTB-XL's
 ``strat_fold`` (1-8 train, 9 validation, 10 test, patients apart) where the
 project drew a stratified 80/20 split of records (a pipeline fitted on its
 own holds out 10% of its training records for early stopping, whole patients
@@ -36,9 +34,9 @@ SAMPLING_RATE = 500
 LENGTH = 4096
 
 
-def make_pipeline(*, model_name="seresnext50_32x4d", max_epochs=30, batch_size=64, lr=1e-4,
-                  weight_decay=1e-4, augment=True, amp=None, patience=7, random_state=0,
-                  verbose=0):
+def make_pipeline(*, model_name="seresnext50_32x4d", min_height=1, max_epochs=30,
+                  batch_size=64, lr=1e-4, weight_decay=1e-4, augment=True, amp=None,
+                  patience=7, random_state=0, verbose=0):
     """SE-ECGNet as an sklearn Pipeline; ``amp=None`` uses AMP when CUDA is present.
 
     Parameters
@@ -46,6 +44,14 @@ def make_pipeline(*, model_name="seresnext50_32x4d", max_epochs=30, batch_size=6
     model_name : str, default="seresnext50_32x4d"
         The timm backbone, any name of ``timm.list_models()`` (built untrained;
         see :class:`~ecgsk.nets.TimmNet`).
+    min_height : int, default=1
+        Smallest image height (:class:`~ecgsk.nets.TimmNet`): 1 feeds the
+        project's ``1 x 12 x 4096`` image, which ``seresnext50_32x4d`` and
+        the other backbones that pad their strided layers take as it is. Set
+        32 for a backbone that needs 32 rows (ConvNeXt, un-padded max-pools
+        such as ``legacy_seresnext26_32x4d``): each lead is then repeated, 36
+        rows for 12 leads, at 2.25 times the training time on a CPU
+        (``bench/bench_nets_cpu.py``).
     max_epochs : int, default=30
         Upper bound on the training epochs; early stopping (``patience``) may
         end training sooner.
@@ -82,7 +88,8 @@ def make_pipeline(*, model_name="seresnext50_32x4d", max_epochs=30, batch_size=6
     return Pipeline([
         ("length", PadTruncate(LENGTH)),
         ("net", ECGNetClassifier(
-            TimmNet, module__model_name=model_name, criterion="focal",
+            TimmNet, module__model_name=model_name, module__min_height=min_height,
+            criterion="focal",
             balanced_sampling=True, augment=Augmenter() if augment else None,
             max_epochs=max_epochs, batch_size=batch_size, lr=lr,
             optimizer__weight_decay=weight_decay, patience=patience,
