@@ -3,9 +3,10 @@
 Baseline-drift removal (0.5 Hz high-pass), 5,000 samples (10 s at 500 Hz),
 a 1-D CNN of four convolution blocks (64/128/256/512 filters, kernels
 15/10/5/3, batch norm, max pooling, dropout), global average pooling and a
-dense head (256, 128). Trained with cross-entropy on multiclass targets (BCE
-with logits on binary and multi-label ones), AdamW, ReduceLROnPlateau and
-early stopping, mixed precision on a GPU.
+dense head (256, 128). Trained with ReduceLROnPlateau and early stopping, as
+the project was, and with ecgsk's cross-entropy on multiclass targets (BCE
+with logits on binary and multi-label ones), AdamW and mixed precision on a
+GPU, which the project does not name.
 
 Departures from the project: its network reads one lead, ``(5000, 1)``
 ("automatic lead selection", all leads being its next step); this pipeline

@@ -40,7 +40,8 @@ class FocalLoss(nn.Module):
 
     The focal loss down-weights well-classified examples by a factor
     :math:`(1 - p_t)^\gamma`, so that training concentrates on the hard
-    ones; this is how SE-ECGNet copes with rare rhythm classes.
+    ones; SE-ECGNet uses it, with balanced sampling, against the imbalance of
+    normal and abnormal records.
 
     With :math:`p = \sigma(z)` for a logit :math:`z` and a target
     :math:`y \in [0, 1]`, the sigmoid modes (``"binary"``, ``"multilabel"``)
