@@ -345,9 +345,12 @@ def _check_fixed_in_range(module, name, fixed, seed):
         kind = "an integer" if isinstance(dist, D.IntDistribution) else "a number"
         scale = " on a log scale" if dist.log else ""
         allowed = f"{kind} from {dist.low:g} to {dist.high:g}{scale}"
+        # A value outside the range that Optuna can fix is used (with its warning): the
+        # advice names what it cannot take, not the range.
+        wanted = "a positive number" if dist.log else kind
         raise TuneError(f"--set {key}={value!r}: pipeline {name!r} searches {key} over "
-                        f"{allowed}, and Optuna cannot fix it at that value; set one in that "
-                        f"range, or leave {key} to the search.")
+                        f"{allowed}, and Optuna cannot fix it at that value; set {wanted}, "
+                        f"or leave {key} to the search.")
 
 
 def fixed_in_space(fixed, distributions):

@@ -138,7 +138,8 @@ def test_a_set_value_its_search_range_cannot_hold_is_named(tmp_path, value):
                                          '"max_iter", [50, 100])}')
     with pytest.raises(TuneError, match=rf"--set C={value!r}: pipeline 'ranged' searches C "
                                         r"over a number from 0.01 to 10 on a log scale, and "
-                                        r"Optuna cannot fix it at that value"):
+                                        r"Optuna cannot fix it at that value; set a "
+                                        r"positive number, or leave C to the search\.$"):
         check_search_space(module, "ranged", {"C": value})
     assert set(check_search_space(module, "ranged", {"C": 0.5})) == {"C", "max_iter"}
     # Out of range but a number Optuna can fix: its study warns, and the trials use it.
