@@ -6,9 +6,15 @@ stop the study by itself. While :func:`interrupt_handlers` is active, both
 signals set a flag and raise :class:`TuneInterrupted`; the objective calls
 :func:`check_interrupt` after every fit and the pruning callback at every
 batch, so trials in other threads (``n_jobs > 1``) stop too.
+
+Only the first signal raises. A second one (a double Ctrl-C) would land in
+the stop of the first: Optuna failing the trial, the trial queued again, the
+runs ended. Cut short there, it left the study's run RUNNING and a trial's
+run with ``state=RUNNING``; it now only says that the study is stopping.
 """
 
 import contextlib
+import os
 import signal
 import threading
 
@@ -33,6 +39,12 @@ class TuneInterrupted(KeyboardInterrupt):
 
 
 def _handler(signum, frame):
+    if _flag.is_set():  # the first one's stop is under way: let it finish
+        name = signal.Signals(signum).name
+        # os.write: print could be re-entered, if the signal came in the middle of one.
+        os.write(2, f"note: {name} again; the study is already stopping, once its runs "
+                    "are ended and its trials queued again.\n".encode())
+        return
     _received["signum"] = signum
     _flag.set()
     raise TuneInterrupted(signum)

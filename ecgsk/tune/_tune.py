@@ -36,7 +36,7 @@ from ._runs import (
     ranked_trials,
     tag_best_trial,
 )
-from ._signals import check_interrupt, interrupt_handlers
+from ._signals import check_interrupt, interrupt_handlers, interrupted
 from ._space import check_search_space, fixed_in_space, make_pruner, make_sampler, trial_params
 from ._storage import (
     WORKER_ATTR,
@@ -797,6 +797,9 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
                     max_failures, grace_period, progress, result)
             _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_boot,
                     seed, top, out, result)
+            if interrupted():  # its raise was swallowed, and nothing was left to stop
+                print("note: a signal came while the study finished its last step; the "
+                      "study is complete, so nothing was stopped.", file=sys.stderr)
         except KeyboardInterrupt as exc:
             exc.requeued = _on_interrupt(study, objective, client, parent_id, me, exc)
             raise
@@ -1240,6 +1243,9 @@ def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
                 explanations = _log_explanations(
                     est, X, y, plan, ds, ctx.classes, ctx.sampling_rate, ctx.lead_names,
                     ctx.explain, seed)
+            # A signal whose raise was swallowed (it landed in a garbage-collection
+            # callback, which only prints it) stops the refit here, before it registers.
+            check_interrupt()
             if client.get_run(run_id).info.status != "RUNNING":
                 return _taken_for_dead(client, run_id, grace)
             other = _rival_refit(study, client, experiment_id, ctx, best.number, run_id)

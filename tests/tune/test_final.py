@@ -1,5 +1,6 @@
 """The best trial's refit validates its networks on PTB-XL's fold 9, as compare's final fit."""
 
+import threading
 from pathlib import Path
 
 import mlflow
@@ -71,3 +72,32 @@ def test_fit_final_fits_estimators_without_a_network_on_training_records():
     plan.valid = None
     est, validation = fit_final(dummy, X, y, plan)
     assert validation == "none" and list(est.classes_) == [0, 1]
+
+
+def test_a_signal_whose_raise_was_swallowed_stops_the_refit_before_it_registers(
+        pipeline_files, tracking_uri, ptbxl_root, signal_cache, monkeypatch, capsys):
+    # A Ctrl-C that lands in a garbage-collection callback only prints its traceback: the
+    # refit went on, registered a model version and tune exited 0.
+    from ecgsk.compare import _compare
+    from ecgsk.tune import _signals
+
+    logged = _compare._log_predictions  # imported by the refit when it runs
+
+    def swallowed(*args, **kwargs):
+        logged(*args, **kwargs)
+        _signals._received["signum"] = 2
+        _signals._flag.set()  # what the handler does before its raise, here lost
+
+    monkeypatch.setattr(_compare, "_log_predictions", swallowed)
+    monkeypatch.setattr(_signals, "_flag", threading.Event())  # not left set for later tests
+    with pytest.raises(_signals.TuneInterrupted, match="interrupted by SIGINT"):
+        tune(pipeline_files["stats_lr"], "ptbxl", "superdiagnostic", ptbxl_root,
+             n_trials=1, folds=[1], max_records=200, n_boot=10, pruner="none",
+             tracking_uri=tracking_uri, experiment="swallowed", study_name="swallowed",
+             cache_dir=signal_cache, progress=False)
+    client = MlflowClient(tracking_uri)
+    assert client.search_model_versions("name='swallowed'") == []
+    experiment = client.get_experiment_by_name("swallowed").experiment_id
+    (final,) = client.search_runs([experiment], "tags.`ecgsk.role` = 'final'")
+    (study,) = client.search_runs([experiment], "tags.`ecgsk.role` = 'study'")
+    assert final.info.status == "KILLED" and study.info.status == "KILLED"
