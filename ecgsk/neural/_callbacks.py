@@ -29,7 +29,10 @@ __all__ = ["valid_accuracy", "valid_macro_auroc", "DecodedTargets", "LabelledTes
 
 
 def _proba(net, X):
-    logits = torch.cat([yp.float() for yp in net.forward_iter(X, training=False)])
+    # On the CPU: skorch's cached replay yields the logits on net.device unless told,
+    # and a GPU's cannot become numpy arrays (every validated fit on CUDA failed).
+    logits = torch.cat([yp.float() for yp in
+                        net.forward_iter(X, training=False, device="cpu")])
     return net._logits_to_proba(logits).numpy()
 
 

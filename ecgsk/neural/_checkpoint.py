@@ -14,6 +14,7 @@ interruption (Ctrl-C, SIGTERM) or the process dies.
 """
 
 import contextlib
+import io
 import os
 import pickle
 import warnings
@@ -143,7 +144,23 @@ def read_checkpoint(path, fingerprint):
         return None
     if not isinstance(state, dict) or state.get("fingerprint") != fingerprint:
         return None
+    try:  # here, so that a state that does not load is a warning, not a failed fit
+        state["callbacks"] = {name: {key: _decoded(kind, value) for key, (kind, value)
+                                     in cb_state.items()}
+                              for name, cb_state in state.get("callbacks", {}).items()}
+    except Exception as exc:  # noqa: BLE001
+        warnings.warn(f"the checkpoint {path} holds a callback state that cannot be read "
+                      f"({type(exc).__name__}: {exc}); the fit starts from its first epoch "
+                      "and overwrites it.", RuntimeWarning, stacklevel=2)
+        return None
     return state
+
+
+def _decoded(kind, value):
+    """A saved callback attribute as ``(kind, value)``, its bytes loaded on the CPU."""
+    if kind == "torch":
+        return "object", torch.load(io.BytesIO(value), map_location="cpu", weights_only=False)
+    return kind, value
 
 
 def _callback_state(callback):
@@ -156,19 +173,25 @@ def _callback_state(callback):
                 and hasattr(value, "load_state_dict")):
             state[key] = ("state_dict", value.state_dict())
             continue
-        try:  # pickled here, once: torch.save then writes the bytes as they are
-            state[key] = ("pickle", pickle.dumps(value))
+        # Serialised here, once (torch.save then writes the bytes as they are), by torch:
+        # its tensors (early stopping's best weights) load with a map_location, so that
+        # a GPU's checkpoint resumes on a CPU-only machine.
+        buffer = io.BytesIO()
+        try:
+            torch.save(value, buffer)
         except Exception:  # noqa: BLE001 -- a progress bar, a lock: not training state
             continue
+        state[key] = ("torch", buffer.getvalue())
     return state
 
 
 def _restore_callback(callback, state):
+    """Set a callback's attributes from a state that :func:`read_checkpoint` decoded."""
     for key, (kind, value) in state.items():
         if kind == "state_dict" and getattr(callback, key, None) is not None:
             getattr(callback, key).load_state_dict(value)
-        elif kind == "pickle":
-            setattr(callback, key, pickle.loads(value))  # noqa: S301 -- our own file
+        elif kind == "object":
+            setattr(callback, key, value)
 
 
 class EpochCheckpoint(Callback):

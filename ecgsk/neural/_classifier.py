@@ -71,6 +71,25 @@ _CRITERIA = ("auto", "focal", "ce", "bce")
 _MULTILABEL = "multilabel-indicator"
 
 
+def _same_device(a, b):
+    """Whether torch devices ``a`` and ``b`` are one, ``"cuda"`` being the current GPU."""
+    if a.type != b.type:
+        return False
+    if a.index == b.index or a.type != "cuda":
+        return True
+    current = torch.cuda.current_device()
+    return (current if a.index is None else a.index) == (current if b.index is None else b.index)
+
+
+def _without_scheduler(callback):
+    """``callback``, or a shallow copy without its fitted ``lr_scheduler_`` (pickling)."""
+    if not isinstance(callback, LRScheduler) or getattr(callback, "lr_scheduler_", None) is None:
+        return callback
+    callback = copy.copy(callback)
+    callback.lr_scheduler_ = None
+    return callback
+
+
 def _resolve_device(device):
     """``"auto"`` -> ``"cuda"`` when available, else ``"cpu"``; others unchanged."""
     if isinstance(device, str) and device == "auto":
@@ -550,6 +569,12 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         # Generators are device-bound and re-seeded at every fit.
         state.pop("train_generator_", None)
         state.pop("sampler_generator_", None)
+        # An LR scheduler holds the optimizer, its parameters and moments: pickled apart
+        # from skorch's map_location stream, a GPU's would not load on a CPU-only machine
+        # (and doubled the pickle). skorch builds it anew at the start of training.
+        if state.get("callbacks_"):
+            state["callbacks_"] = [(name, _without_scheduler(cb))
+                                   for name, cb in state["callbacks_"]]
         return state
 
     def load_params(self, *args, **kwargs):
@@ -1606,7 +1631,9 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
 
     def _train_generator(self):
         gen = getattr(self, "train_generator_", None)
-        if gen is None or gen.device != self._torch_device():
+        # "cuda" is not equal to the "cuda:0" a generator reports: compared so, a new
+        # generator was drawn at every batch on a GPU, and a checkpoint's went unused.
+        if gen is None or not _same_device(gen.device, self._torch_device()):
             gen = torch.Generator(device=self._torch_device()).manual_seed(_draw_seed())
             self.train_generator_ = gen
         return gen

@@ -116,6 +116,55 @@ def test_a_checkpoint_of_another_fit_is_not_used(tmp_path, monkeypatch):
     np.testing.assert_array_equal(again.predict_proba(X), make().fit(X, y).predict_proba(X))
 
 
+def test_a_gpu_checkpoint_resumes_on_a_cpu_only_machine(tmp_path, monkeypatch):
+    # Callback state (early stopping's best weights) was pickled into the checkpoint
+    # apart from torch's map_location: a GPU's failed to load here, and the error
+    # deleted the checkpoint. Every storage tagged "cuda:0" is what a GPU machine writes.
+    import torch.serialization
+
+    X, y = make_signals(96)
+
+    def make(**extra):
+        return fast(max_epochs=5, callbacks=[("ctrl_c", CtrlCAt(3))], **extra)
+
+    reference = make().fit(X, y)
+    monkeypatch.setenv("ECGSK_TEST_SIGINT", "1")
+    with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt):
+        patch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+        make(checkpoint_dir=tmp_path).fit(X, y)
+    (saved,) = tmp_path.glob("ecgnet-*.pt")
+    with pytest.raises(RuntimeError, match="deserialize object on a CUDA device"):
+        torch.load(saved, weights_only=False)  # tagged as a GPU's indeed
+    monkeypatch.delenv("ECGSK_TEST_SIGINT")
+    TRAINED.clear()
+    resumed = make(checkpoint_dir=tmp_path).fit(X, y)
+    assert TRAINED[0] == 3  # resumed after epoch 2, not started again
+    np.testing.assert_array_equal(resumed.predict_proba(X), reference.predict_proba(X))
+
+
+def test_a_checkpoint_whose_callback_state_does_not_load_warns_and_starts_anew(
+        tmp_path, monkeypatch):
+    X, y = make_signals(96)
+
+    def make(**extra):
+        return fast(max_epochs=4, callbacks=[("ctrl_c", CtrlCAt(2))], **extra)
+
+    monkeypatch.setenv("ECGSK_TEST_SIGINT", "1")
+    with pytest.raises(KeyboardInterrupt):
+        make(checkpoint_dir=tmp_path).fit(X, y)
+    monkeypatch.delenv("ECGSK_TEST_SIGINT")
+    (saved,) = tmp_path.glob("ecgnet-*.pt")
+    state = torch.load(saved, weights_only=False)
+    name, cb_state = next((n, s) for n, s in state["callbacks"].items() if s)
+    key = next(iter(cb_state))
+    cb_state[key] = ("torch", b"not a torch file")
+    torch.save(state, saved)
+    with pytest.warns(RuntimeWarning, match=rf"the checkpoint {saved} holds a callback state "
+                                            r"that cannot be read .*; the fit starts from"):
+        again = make(checkpoint_dir=tmp_path).fit(X, y)
+    assert len(again.history) == 4
+
+
 def test_a_net_with_checkpoints_clones_and_pickles(tmp_path):
     X, y = make_signals(64)
     net = fast(max_epochs=2, checkpoint_dir=tmp_path)

@@ -1259,6 +1259,40 @@ def test_pickle_round_trip_gives_identical_predictions():
     assert len(restored.history) == 4  # 2 + max_epochs more
 
 
+def test_a_net_pickled_as_on_a_gpu_loads_on_a_cpu_only_machine(monkeypatch):
+    # The LR scheduler callback held the optimizer: its tensors were pickled apart from
+    # skorch's map_location stream, so a GPU's net raised "Attempting to deserialize
+    # object on a CUDA device" here. Pickling with every storage tagged "cuda:0" does
+    # what a GPU machine does.
+    import torch.serialization
+
+    X, y = make_signals(60)
+    clf = fast(max_epochs=2).fit(X, y)
+    expected = clf.predict_proba(X)
+    with monkeypatch.context() as patch:
+        patch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+        blob = pickle.dumps(clf)
+    restored = pickle.loads(blob)
+    assert restored.device == "cpu"
+    np.testing.assert_array_equal(restored.predict_proba(X), expected)
+    assert dict(clf.callbacks_)["lr_scheduler"].lr_scheduler_ is not None  # kept in use
+    assert dict(restored.callbacks_)["lr_scheduler"].lr_scheduler_ is None
+    restored.partial_fit(X, y)  # the scheduler is built anew
+    assert dict(restored.callbacks_)["lr_scheduler"].lr_scheduler_ is not None
+
+
+def test_a_device_named_without_its_index_is_the_current_gpu(monkeypatch):
+    # A CUDA generator reports "cuda:0", and torch.device("cuda") != "cuda:0": the
+    # training generator was drawn anew at every batch on a GPU.
+    from ecgsk.neural._classifier import _same_device
+
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    D = torch.device
+    assert _same_device(D("cuda:0"), D("cuda")) and _same_device(D("cuda"), D("cuda:0"))
+    assert not _same_device(D("cuda:1"), D("cuda"))
+    assert not _same_device(D("cuda:0"), D("cpu")) and _same_device(D("cpu"), D("cpu"))
+
+
 def test_random_state_none_follows_torch_global_seed():
     X, y = make_signals(60)
     torch.manual_seed(3)
