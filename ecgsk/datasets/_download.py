@@ -21,7 +21,10 @@ progress bar, and resumable, atomic downloads:
   ones may be of an older version), then refused, after every other file
   is in place;
 * a request that fails for a reason that may pass (a dropped connection, a
-  timeout, a server error) is tried again twice, after 2 and 10 s.
+  timeout, a server error) is tried again twice, after 2 and 10 s; a file
+  that still fails, or that the server lacks, keeps no other file of its
+  batch out: they are fetched one by one, put in place, and the failing file
+  is named (with a mirror's user and password left out of every message).
 
 Set the environment variable ``ECGSK_PHYSIONET_URL`` (or pass ``base_url=``)
 to download from a PhysioNet mirror: a server that has the same
@@ -202,13 +205,16 @@ def _fetch(db, root, files, sums=None, *, missing_ok=False, refused=None):
     if not files:
         return []
     staging = _staging(root)
-    missing = []
+    missing, failure = [], None
     try:
         _download(db, staging, files)
-    except OSError as exc:
-        if not (missing_ok and isinstance(exc.__cause__, FileNotFoundError)):
+    except _NetworkError as exc:
+        lacking = isinstance(exc.__cause__, FileNotFoundError)
+        if len(files) == 1 and not (missing_ok and lacking):
             raise
-        files, missing = _one_by_one(db, staging, files)
+        # One file the server lacks, or that fails every try, failed every other of its
+        # batch, on every rerun: the others are fetched and put in place.
+        files, missing, failure = _one_by_one(db, staging, files, missing_ok)
     table = None if sums is None else sums.get()
     bad = _mismatches(staging, files, table)
     if bad:  # a transfer gone wrong is fetched again; a file wrong on the server stays wrong
@@ -228,35 +234,53 @@ def _fetch(db, root, files, sums=None, *, missing_ok=False, refused=None):
     if refused is not None:
         refused += found
     elif found:
-        raise _refused_error(db, found)
+        raise _refused_error(db, found, _server())
+    if failure is not None:  # the files that came are in place
+        raise failure
     return missing
 
 
-def _refused_error(db, refused):
-    """The error for files that twice did not match their sum: ``(remote, sum, listed)``."""
+def _server():
+    """The server wfdb downloads from now (a mirror's within :func:`_physionet_urls`)."""
     from wfdb.io import download as wfdb_download
 
+    return wfdb_download.config.db_index_url
+
+
+def _refused_error(db, refused, server):
+    """The error for files that twice did not match their sum: ``(remote, sum, listed)``."""
     remote, got, listed = refused[0]
-    return OSError(
+    return OSError(_redacted(
         f"{len(refused)} downloaded file(s) of {db.slug!r} do not match their SHA-256 sum in "
         f"{SUMS_FILE}, twice (first: {remote!r}, sum {got}, listed {listed}), from "
-        f"{wfdb_download.config.db_index_url}. They were not put in place; the other files "
-        f"were. Set {MIRROR_ENV} to use another mirror.")
+        f"{server}. They were not put in place; the other files were. Set {MIRROR_ENV} to "
+        "use another mirror."))
 
 
-def _one_by_one(db, staging, files):
-    """Fetch ``files`` one at a time: ``(fetched, missing on the server)``."""
-    fetched, missing = [], []
+def _one_by_one(db, staging, files, missing_ok):
+    """Fetch ``files`` one at a time: ``(fetched, missing on the server, failure)``.
+
+    ``failure`` is the error of the first file that failed (None if none did):
+    a file the server lacks, unless ``missing_ok``, or one that failed every
+    try. Two such files in a row stop the rest: the server, not a file, fails.
+    """
+    fetched, missing, failure, in_row = [], [], None, 0
     for file in files:
         try:
             _download(db, staging, [file])
-        except OSError as exc:
-            if not isinstance(exc.__cause__, FileNotFoundError):
-                raise
-            missing.append(file)
+        except _NetworkError as exc:
+            if missing_ok and isinstance(exc.__cause__, FileNotFoundError):
+                missing.append(file)
+                in_row = 0
+                continue
+            failure = failure or exc
+            in_row += 1
+            if in_row == 2:
+                break
         else:
             fetched.append(file)
-    return fetched, missing
+            in_row = 0
+    return fetched, missing, failure
 
 
 def _download(db, staging, files):
@@ -355,9 +379,10 @@ def _checksums(db, root):
             if not (isinstance(missing, FileNotFoundError)
                     and str(getattr(missing, "url", "")).endswith(SUMS_FILE)):
                 raise  # not the sums file that is missing (the whole database, say)
-            warnings.warn(f"{wfdb_download.config.db_index_url} has no {SUMS_FILE} for "
-                          f"{db.slug!r}: the downloaded files are not checked against "
-                          "PhysioNet's SHA-256 sums.", UserWarning, stacklevel=4)
+            warnings.warn(_redacted(
+                f"{wfdb_download.config.db_index_url} has no {SUMS_FILE} for {db.slug!r}: "
+                "the downloaded files are not checked against PhysioNet's SHA-256 sums."),
+                UserWarning, stacklevel=4)
             return None
     sums = _read_sums(local)
     if not sums:
@@ -365,15 +390,25 @@ def _checksums(db, root):
     return sums
 
 
-def _network_error(db, files, exc):
-    from wfdb.io import download as wfdb_download
+class _NetworkError(OSError):
+    """A file that could not be fetched; its cause is wfdb's or requests' error."""
 
-    base = wfdb_download.config.db_index_url
-    return OSError(
+
+#: The user and password of a URL (``https://user:secret@host/``), kept out of messages.
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def _redacted(text):
+    """``text`` with the credentials of any URL in it replaced by ``***``."""
+    return _USERINFO.sub("***@", text)
+
+
+def _network_error(db, files, exc):
+    return _NetworkError(_redacted(
         f"Could not download {len(files)} file(s) of the PhysioNet database "
-        f"{db.slug!r} (first: {files[0][0]!r}) from {base}: {type(exc).__name__}: "
+        f"{db.slug!r} (first: {files[0][0]!r}) from {_server()}: {type(exc).__name__}: "
         f"{exc}. Files already downloaded are kept: run the download again to "
-        f"resume. Set {MIRROR_ENV} to use a mirror.")
+        f"resume. Set {MIRROR_ENV} to use a mirror."))
 
 
 def _staging(root):
@@ -459,9 +494,11 @@ def _fetch_all(db, name, root, records, progress):
                       for ext in db.extensions if not (root / (db.local(r) + ext)).is_file()]
             lacked = _fetch(db, root, wanted, sums, missing_ok=True, refused=refused)
             missing += lacked
-            if wanted and len(lacked) == len(wanted) and start + _CHUNK < len(selected):
+            whole = len(wanted) == len(chunk) * len(db.extensions)  # none there before
+            if whole and len(lacked) == len(wanted) and start + _CHUNK < len(selected):
                 # A whole batch missing: the server lacks the records, not a file; asking
-                # for every other file one by one would take a request each.
+                # for every other file one by one would take a request each. (A batch
+                # that lacked only the files a server never had stopped every rerun.)
                 stopped = True
                 break
             bar.update(len(chunk))
@@ -569,13 +606,15 @@ def download(name, root, *, records=None, progress=True, base_url=None):
     lacking = None
     if missing:
         shown = ", ".join(repr(remote) for remote, _ in missing[:3])
-        rest = (" The download stopped at a batch of which the server had no file; the "
-                "records after it were not asked for." if stopped else "")
-        lacking = (f"{len(missing)} file(s) of {db.slug!r} are not on {server} ({shown}"
-                   f"{', ...' if len(missing) > 3 else ''}); every other file is in place "
-                   f"under {root}. The readers leave out the records that lack them.{rest}")
+        placed = ("The download stopped at a batch of which the server had no file; the "
+                  "records after it were not asked for, and the files before it are in "
+                  "place" if stopped else "Every other file is in place")
+        lacking = _redacted(
+            f"{len(missing)} file(s) of {db.slug!r} are not on {server} ({shown}"
+            f"{', ...' if len(missing) > 3 else ''}). {placed} under {root}. The readers "
+            "leave out the records that lack them.")
     if refused:  # after every batch: one file wrong on the mirror keeps no other out
-        error = _refused_error(db, refused)
+        error = _refused_error(db, refused, server)
         raise error if lacking is None else OSError(f"{error} Also, {lacking}")
     if lacking is not None:
         raise OSError(lacking)

@@ -40,8 +40,9 @@ def _read_table(path, columns, index_col=None):
     except FileNotFoundError:
         raise FileNotFoundError(
             f"{path} does not exist: PTB-XL ships it beside ptbxl_database.csv; copy it from "
-            f"the download, or run `python -m ecgsk.datasets download ptbxl {path.parent}` "
-            "(files already there are kept).") from None
+            f"the download, or run `python -m ecgsk.datasets download ptbxl {path.parent} "
+            "--records 1`, which fetches PTB-XL's tables and its first record only (files "
+            "already there are kept; without --records, every record is fetched).") from None
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path} is not a readable csv file: {exc}") from None
     missing = [c for c in columns if c not in table.columns]

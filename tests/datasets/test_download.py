@@ -300,7 +300,7 @@ def test_file_missing_on_server_raises_naming_it_and_leaves_no_partial_file(mirr
         with pytest.raises(OSError, match=r"3 file\(s\) of 'ptbdb' are not on "
                                           r"http://127.0.0.1:\d+/files/ \('patient999/s9999_re"
                                           r".hea', 'patient999/s9999_re.dat', 'patient999/"
-                                          r"s9999_re.xyz'\); every other file is in place"):
+                                          r"s9999_re.xyz'\)\. Every other file is in place"):
             download("ptbdb", root, progress=False)
     finally:
         records.write_text(original)
@@ -349,6 +349,80 @@ def test_a_batch_of_which_the_server_has_nothing_stops_the_download(mirror, tmp_
         records.write_text(original)
         _write_sums(records.parent)
     assert not (tmp_path / "ptbdb" / "patient001").exists()  # after the batch: not asked for
+
+
+def test_a_file_the_server_lacks_stops_no_rerun_before_the_records_after_it(
+        mirror, tmp_path, monkeypatch):
+    # On the rerun, the batch of that record needed its one missing file only: "a whole
+    # batch missing" held, and the records after it were never asked for, on every rerun.
+    from ecgsk.datasets import _download as module
+
+    url, server, site = mirror
+    monkeypatch.setattr(module, "_CHUNK", 1)
+    served = site / "files" / "ptb-xl" / VERSION / "records100" / "00000" / "00002_lr.dat"
+    source = served.resolve()
+    served.unlink()
+    root = tmp_path / "ptb-xl"
+    try:
+        with pytest.raises(OSError, match=r"1 file\(s\) of 'ptb-xl' are not on .*00002_lr.dat"):
+            download("ptbxl", root, records=2, progress=False)  # an interrupted first run
+        with pytest.raises(OSError, match=r"1 file\(s\) of 'ptb-xl' are not on .*00002_lr.dat"
+                                          r"'\)\. Every other file is in place") as caught:
+            download("ptbxl", root, progress=False)
+    finally:
+        os.symlink(source, served)
+    assert "stopped" not in str(caught.value)
+    assert all((root / f"{r}.dat").is_file() for r in PTBXL_RECORDS if "00002" not in r)
+
+
+def test_a_file_that_fails_every_try_keeps_no_other_out_and_is_named(mirror, tmp_path,
+                                                                     monkeypatch):
+    # A dropped connection on one file, every try, failed its whole batch: the files that
+    # came were thrown away on every rerun, and the error named the batch's first file.
+    import requests
+
+    from ecgsk.datasets import _download as module
+
+    monkeypatch.setattr(module, "_RETRY_WAITS", (0.0, 0.0))
+    real = wfdb_download.dl_files
+
+    def dropping(db, dl_dir, files, **kwargs):
+        if any(f.endswith(".xyz") for f in files):
+            raise requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead")
+        return real(db, dl_dir, files, **kwargs)
+
+    monkeypatch.setattr(wfdb_download, "dl_files", dropping)
+    root = tmp_path / "ptbdb"
+    with pytest.raises(OSError, match=r"Could not download 1 file\(s\) of the PhysioNet "
+                                      r"database 'ptbdb' \(first: 'patient001/s0010_re.xyz'\) "
+                                      r".*ChunkedEncodingError"):
+        download("ptbdb", root, progress=False)
+    assert (root / "patient001" / "s0010_re.hea").is_file()
+    assert (root / "patient001" / "s0010_re.dat").is_file()
+    assert not (root / "patient001" / "s0010_re.xyz").exists()
+
+
+def test_a_mirror_s_credentials_stay_out_of_messages_that_name_it(physionet, tmp_path,
+                                                                  monkeypatch):
+    # The sum refusal named https://physionet.org/ (wfdb's URL, restored by then) for a
+    # file the mirror served; a mirror's user and password were printed whole.
+    url, server, site = physionet
+    monkeypatch.delenv("ECGSK_PHYSIONET_URL", raising=False)
+    secret = url.replace("http://", "http://alice:s3cret@")
+    served = site / "files" / "ptbdb" / VERSION / "patient001" / "s0010_re.xyz"
+    source = served.resolve()
+    served.unlink()
+    served.write_bytes(b"\0" + source.read_bytes()[1:])
+    try:
+        with pytest.raises(OSError) as caught:
+            download("ptbdb", tmp_path / "ptbdb", progress=False, base_url=secret)
+    finally:
+        served.unlink()
+        os.symlink(source, served)
+    message = str(caught.value)
+    assert "do not match their SHA-256 sum" in message
+    assert f"from {url.replace('http://', 'http://***@')}files/." in message
+    assert "s3cret" not in message and "physionet.org" not in message
 
 
 def test_a_folder_of_another_dataset_is_refused(mirror, tmp_path):
