@@ -35,6 +35,10 @@ class Explanation:
         How the relevance was mapped back to the signals.
     permutation : SignalPermutationImportance or None
         The per-cell importances, for ``method="permutation"``.
+    aligned : bool
+        Whether the samples of ``signals`` are those of the input given (same
+        time axis). False when ``signals`` is the output of a step that cannot
+        be traced back, after a step that resampled or cropped the records.
     """
 
     relevance: np.ndarray
@@ -43,6 +47,7 @@ class Explanation:
     target: np.ndarray | None = None
     notes: list = field(default_factory=list)
     permutation: object = None
+    aligned: bool = True
 
 
 def _split_network(estimator):
@@ -131,14 +136,27 @@ def _stretch(relevance, n_samples):
     return out
 
 
-def _back(step, relevance, shape_in):
-    """``relevance`` on ``step``'s output placed on its input grid, with a note; None when
-    this step's output cannot be traced back to its input."""
-    from ..preprocessing import LeadSelector, PadTruncate, Resample
+def _back(step, relevance, inputs):
+    """``relevance`` on ``step``'s output placed on the grid of its ``inputs``, with a
+    note; None when this step's output cannot be traced back to its input."""
+    from ..preprocessing import LeadSelector, PadTruncate, RepeatPadding, Resample
 
-    n_leads, n_samples = shape_in
+    n_leads, n_samples = inputs.shape[1:]
     out_leads, out_samples = relevance.shape[1:]
     name = type(step).__name__
+    if isinstance(step, RepeatPadding) and (out_leads, out_samples) == (n_leads, n_samples):
+        # Its padding holds copies of the record's start: their relevance is the record's.
+        kept = step._kept(inputs)
+        back = relevance.copy()
+        rows = np.arange(n_leads)[:, None]
+        for i in np.flatnonzero((kept > 0) & (kept < n_samples)):
+            folded = np.full((n_leads, kept[i]), -np.inf, dtype=np.float32)
+            np.maximum.at(folded, (rows, np.arange(n_samples)[None, :] % kept[i]),
+                          relevance[i])
+            back[i, :, :kept[i]], back[i, :, kept[i]:] = folded, 0.0
+        return back, ("RepeatPadding fills each record's padding with copies of the "
+                      "record: their relevance is drawn on the record's own samples (the "
+                      "largest over the copies), and the padding has none")
     if isinstance(step, LeadSelector) and out_samples == n_samples:
         back = np.zeros((len(relevance), n_leads, n_samples), dtype=np.float32)
         for j, lead in enumerate(step.indices_):
@@ -171,18 +189,25 @@ def _map_back(relevance, trace, network_input):
     notes = []
     for k in range(len(trace) - 1, -1, -1):
         step, inputs = trace[k]
-        mapped = _back(step, relevance, inputs.shape[1:])
+        mapped = _back(step, relevance, inputs)
         if mapped is None:
             shown = trace[k + 1][1] if k + 1 < len(trace) else network_input
             notes.insert(0, f"{type(step).__name__} turns the {inputs.shape[1]} x "
                             f"{inputs.shape[2]} records into {relevance.shape[1]} x "
                             f"{relevance.shape[2]}, which cannot be traced back: the relevance "
                             f"is drawn on its output")
-            return relevance, shown, notes
+            # Its samples are the records' if no step up to it resampled or cropped them.
+            n = trace[0][1].shape[2]
+            aligned = all(x.shape[2] == n for _, x in trace[:k + 1]) and shown.shape[2] == n
+            if not aligned:
+                notes.append(f"the samples of {type(step).__name__}'s output are not those "
+                             "of the records given (they were resampled or cropped): the "
+                             "time axis counts the samples of its output")
+            return relevance, shown, notes, aligned
         relevance, note = mapped
         if note:
             notes.insert(0, note)
-    return relevance, None, notes
+    return relevance, None, notes, True
 
 
 def explain(estimator, X, *, method="auto", target=None, y=None, layer=None, n_segments=10,
@@ -229,10 +254,13 @@ def explain(estimator, X, *, method="auto", target=None, y=None, layer=None, n_s
     standardisation) leave it in place; :class:`~ecgsk.preprocessing.Resample`
     stretches it; :class:`~ecgsk.preprocessing.PadTruncate` places it on the
     samples the network sees (the cropped-off ones get none);
-    :class:`~ecgsk.preprocessing.LeadSelector` puts it on the leads selected.
+    :class:`~ecgsk.preprocessing.LeadSelector` puts it on the leads selected;
+    :class:`~ecgsk.preprocessing.RepeatPadding` folds the relevance of the
+    copies in its padding back onto the record's own samples.
     A step that changes the shape otherwise (another lead count, a step of
     your own) cannot be traced back: ``signals`` is then that step's output,
-    and ``notes`` say so. The predicted class explained is ``predict``'s
+    and ``notes`` say so (``aligned`` says whether its samples are still
+    those of ``X``). The predicted class explained is ``predict``'s
     (a binary network's follows its ``threshold``; a network with
     ``crop_length`` predicts by sliding windows). The relevance of such a
     network is computed on the whole record at once (its global pooling
@@ -282,9 +310,10 @@ def explain(estimator, X, *, method="auto", target=None, y=None, layer=None, n_s
         rel, t = grad_cam(module, Xt, target, layer=layer)
     else:
         rel, t = saliency(module, Xt, target)
-    rel, shown, notes = _map_back(rel, trace, Xt)
+    rel, shown, notes, aligned = _map_back(rel, trace, Xt)
     signals = X if shown is None else shown
-    return Explanation(relevance=rel, signals=signals, method=method, target=t, notes=notes)
+    return Explanation(relevance=rel, signals=signals, method=method, target=t, notes=notes,
+                       aligned=aligned)
 
 
 def _slug(text):
@@ -379,7 +408,9 @@ def log_explanations(estimator, X, *, classes, records=None, sampling_rate=None,
             top = int(np.argmax(proba[i]))
             what = (f"score drop over {len(ex.permutation.importances[0])} segments per lead; "
                     f"top class {classes[top]} (p = {proba[i, top]:.2f})")
-        fig = plot_relevance(ex.signals[i], ex.relevance[i], sampling_rate, names,
+        # Seconds of the records given; samples of a step's output on another time axis.
+        fig = plot_relevance(ex.signals[i], ex.relevance[i],
+                             sampling_rate if ex.aligned else None, names,
                              title=f"{record}: {_TITLES[ex.method]} — {what}")
         path = f"{artifact_dir}/{_slug(os.path.basename(str(record)))}_{ex.method}.png"
         mlflow.log_figure(fig, path)

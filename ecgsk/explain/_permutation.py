@@ -184,6 +184,10 @@ def auroc_score(estimator, X, y, n_classes=None):
         n_classes = (y.shape[1] if y.ndim == 2 else len(classes) if classes is not None
                      else int(y.max()) + 1)
     proba = predict_proba_matrix(estimator, X, max(n_classes, 2))
+    if y.ndim == 1 and len(y) and not 0 <= y.min() <= y.max() < proba.shape[1]:
+        # An index past the columns was a record negative for every class, and scored.
+        raise ValueError(f"y holds class indices out of range for the {proba.shape[1]} "
+                         f"probability columns (values {y.min()} to {y.max()}).")
     columns = positions and task_columns(classes, len(classes), proba.shape[1])
     if columns:
         # Integer classes_ of the task's classes (0, 1, 3 of 4) are their own columns

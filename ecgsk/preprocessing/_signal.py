@@ -778,11 +778,15 @@ class RepeatPadding(_SignalTransformer):
     def _check_params(self):
         _check_real(self.pad_value, "pad_value")
 
-    def _transform(self, X):
+    def _kept(self, X):
+        """Samples of each record up to its last one that is not padding (0: all padding)."""
         n_samples = X.shape[2]
         live = (X != np.float32(self.pad_value)).any(axis=1)  # (records, samples)
-        # Samples up to the last one that is not padding; 0 for a record of padding only.
-        kept = np.where(live.any(axis=1), n_samples - np.argmax(live[:, ::-1], axis=1), 0)
+        return np.where(live.any(axis=1), n_samples - np.argmax(live[:, ::-1], axis=1), 0)
+
+    def _transform(self, X):
+        n_samples = X.shape[2]
+        kept = self._kept(X)
         padded = np.flatnonzero((kept > 0) & (kept < n_samples))
         out = np.array(X, dtype=np.float32, copy=True)
         for i in padded:

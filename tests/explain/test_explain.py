@@ -9,7 +9,14 @@ from torch import nn
 
 from ecgsk.explain import explain
 from ecgsk.neural import ECGNetClassifier
-from ecgsk.preprocessing import Derivatives, LeadSelector, PadTruncate, Resample, Standardizer
+from ecgsk.preprocessing import (
+    Derivatives,
+    LeadSelector,
+    PadTruncate,
+    RepeatPadding,
+    Resample,
+    Standardizer,
+)
 
 READ = slice(100, 110)  # the only samples of channel 0 that the network reads
 
@@ -91,9 +98,63 @@ def test_a_step_that_cannot_be_traced_back_shows_its_output(step):
     shown = model[:1].transform(X)
     np.testing.assert_array_equal(ex.signals, shown)
     assert ex.relevance.shape == shown.shape
-    assert ex.notes == [f"{type(step).__name__} turns the 1 x 2000 records into "
-                        f"{shown.shape[1]} x {shown.shape[2]}, which cannot be traced back: "
-                        "the relevance is drawn on its output"]
+    name = type(step).__name__
+    assert ex.notes[0] == (f"{name} turns the 1 x 2000 records into {shown.shape[1]} x "
+                           f"{shown.shape[2]}, which cannot be traced back: the relevance is "
+                           "drawn on its output")
+    assert ex.aligned is (shown.shape[2] == 2000)  # the step of one's own halves them
+    assert ex.notes[1:] == ([] if ex.aligned else [
+        f"the samples of {name}'s output are not those of the records given (they were "
+        "resampled or cropped): the time axis counts the samples of its output"])
+
+
+def test_repeated_padding_gets_the_relevance_of_the_samples_it_copies():
+    # The network reads samples 100..109 of a 60-sample record repeated to 1000: copies of
+    # its samples 40..49. Their relevance was drawn on the zero padding, with no note.
+    model, rng = _fit(RepeatPadding())
+    X = np.zeros((2, 1, 1000), dtype=np.float32)
+    X[0, :, :60] = rng.randn(1, 60)
+    X[1] = rng.randn(1, 1000)  # not padded: left in place
+    ex = explain(model, X, method="saliency")
+    np.testing.assert_array_equal(_where(ex), np.arange(40, 50))
+    np.testing.assert_array_equal(_where(ex.__class__(ex.relevance[1:], ex.signals[1:],
+                                                      ex.method)), np.arange(100, 110))
+    assert "RepeatPadding fills each record's padding with copies" in ex.notes[0]
+    assert ex.aligned
+
+
+@pytest.mark.parametrize("before, aligned", [
+    (Standardizer(), True), (Resample(rate=50, sampling_rate=100), False),
+    (PadTruncate(length=1500), False),
+], ids=["same samples", "resampled", "cropped"])
+def test_a_step_output_says_whether_its_time_axis_is_the_records(before, aligned):
+    # After a resampling, the output of Derivatives was plotted on the records' time axis:
+    # a 20 s record drawn as 10 s.
+    model, rng = _fit(before, Derivatives(order=1), n_samples=2000)
+    ex = explain(model, rng.randn(1, 1, 2000).astype(np.float32), method="saliency")
+    assert ex.signals.shape[1] == 2 and ex.aligned is aligned
+    assert any("the time axis counts the samples of its output" in n
+               for n in ex.notes) is not aligned
+
+
+def test_logged_maps_of_a_resampled_step_output_are_drawn_in_samples(tracking_uri,
+                                                                     monkeypatch):
+    import mlflow
+
+    from ecgsk.explain import log_explanations
+    from ecgsk.tracking import setup_tracking
+
+    model, rng = _fit(Resample(rate=50, sampling_rate=100), Derivatives(order=1))
+    axes = []
+    monkeypatch.setattr(mlflow, "log_figure",
+                        lambda fig, path: axes.append((fig.axes[-2].get_xlabel(),
+                                                       fig.axes[-2].get_xlim()[1])))
+    setup_tracking(tracking_uri, "explain")
+    with mlflow.start_run():
+        log_explanations(model, rng.randn(1, 1, 1000).astype(np.float32), classes=["a", "b"],
+                         sampling_rate=100, method="saliency")
+    # 500 samples of the 50 Hz output, not "Time (s)" up to 5 s for a 10 s record.
+    assert axes == [("Sample", pytest.approx(500, abs=1))]
 
 
 def test_the_predicted_class_of_a_binary_net_follows_its_threshold():

@@ -267,6 +267,11 @@ def test_a_scorer_reads_class_indices_as_the_labels_they_stand_for(three_classes
         assert result.baseline_score == pytest.approx(expected)
     with pytest.raises(ValueError, match="class indices out of range for the estimator's 3"):
         permutation_importance_signal(pipe, X, indices + 3, n_segments=2, scoring="accuracy")
+    # The default AUROC scored an index past the columns as a record of no class.
+    past = np.where(np.arange(len(indices)) % 4 == 0, 5, indices)
+    with pytest.raises(ValueError, match=r"y holds class indices out of range for the 3 "
+                                         r"probability columns \(values 0 to 5\)"):
+        permutation_importance_signal(pipe, X, past, n_segments=2)
 
 
 def test_what_permutation_importance_cannot_take_is_named(cell_model, tracking_uri):
