@@ -26,6 +26,7 @@ from ._data import (
     fit_final,
     fit_fold,
     fit_targets,
+    groups_sha256,
     load_dataset,
     load_signals,
     make_plan,
@@ -546,6 +547,7 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
     key = request_key(
         modules, params, dataset=dataset, task=task, data=data_path,
         records=records_sha256(ds),  # records added or labels edited under the same folder
+        groups=groups_sha256(ds),  # patients edited: the networks validate on other ones
         folds=[k for k, _, _ in plan.cv], cv=bool(cv), seed=seed, max_records=max_records,
         test_data=test_path,
         test_records=None if ext is None else records_sha256(ext),

@@ -14,7 +14,7 @@ from ..cache._cache import default_cache_dir
 __all__ = ["CompareError", "DATASETS", "DATA_SEED", "dataset_tasks", "load_dataset",
            "stratified_subset", "SplitPlan", "make_plan", "load_signals", "default_length",
            "default_cache_dir", "align_labels", "unseen_records", "fit_targets", "fit_final",
-           "fit_fold", "dropped_text", "records_sha256"]
+           "fit_fold", "dropped_text", "records_sha256", "groups_sha256"]
 
 #: Datasets the comparison reads.
 DATASETS = ("ptbxl", "cinc2017", "ptbdb")
@@ -115,6 +115,19 @@ def records_sha256(ds):
     if ds.folds is not None:
         digest.update(np.asarray(ds.folds, dtype=float).tobytes())
     return digest.hexdigest()
+
+
+def groups_sha256(ds):
+    """A hash of a dataset's patients (``groups``), or None for a dataset without them.
+
+    The networks hold out whole patients of their training records for early
+    stopping: an edited ``patient_id`` is another split, and another request.
+    """
+    import hashlib
+
+    if ds.groups is None:
+        return None
+    return hashlib.sha256(np.asarray(ds.groups).astype(str).tobytes()).hexdigest()
 
 
 def dropped_text(ds):

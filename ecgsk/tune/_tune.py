@@ -234,7 +234,7 @@ def _jsonable(value):
 
 
 #: Keys of the study configuration added after studies were first created.
-_LATER_KEYS = ("pipeline_sha256", "records_sha256", "heartbeat")
+_LATER_KEYS = ("pipeline_sha256", "records_sha256", "groups_sha256", "heartbeat")
 
 
 def _search_params(sampler, pruner, startup, warmup):
@@ -329,6 +329,8 @@ def _open_study(storage, study_name, direction, config):
         detail = "; ".join(
             "records: this run scores other records, labels or folds than the study (another "
             "--data?)" if k == "records_sha256" else
+            "patients: the records' patient ids differ from the study's" if k == "groups_sha256"
+            else
             f"heartbeat: the study's workers beat every {stored[k]['interval_s']:g} s and are "
             f"taken for dead after {stored[k]['grace_period_s']:g} s, this run asks "
             f"{config[k]['interval_s']:g} s and {config[k]['grace_period_s']:g} s (pass "
@@ -611,6 +613,7 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
         fit_targets,
         load_dataset,
         load_signals,
+        groups_sha256,
         make_plan,
         records_sha256,
         stratified_subset,
@@ -699,6 +702,8 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
         # The records, labels and folds scored: another --data of as many records was
         # resumed, its trials ranked with those scored on other records.
         "records_sha256": records_sha256(ds),
+        # The patients: the networks validate on whole ones of their training records.
+        "groups_sha256": groups_sha256(ds),
         # Every worker judges the others' trials dead by its own grace period: one with a
         # shorter one failed the live trials of a worker beating less often.
         "heartbeat": {"interval_s": heartbeat_interval, "grace_period_s": grace_period},

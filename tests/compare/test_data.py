@@ -308,6 +308,18 @@ def test_fit_fold_validates_networks_on_whole_patients():
     np.testing.assert_array_equal(_validated_rows(fitted), valid)
 
 
+def test_groups_sha256_follows_the_patients():
+    # An edited patient_id left compare's and tune's resume keys as they were.
+    from types import SimpleNamespace
+
+    from ecgsk.compare._data import groups_sha256
+
+    key = groups_sha256(SimpleNamespace(groups=np.array([15709.0, 13243.0])))
+    assert key == groups_sha256(SimpleNamespace(groups=np.array([15709.0, 13243.0])))
+    assert key != groups_sha256(SimpleNamespace(groups=np.array([1015709.0, 13243.0])))
+    assert groups_sha256(SimpleNamespace(groups=None)) is None
+
+
 def test_records_sha256_follows_records_labels_and_folds_not_their_folder():
     def dataset(root, y=(0, 1, 1), folds=(1, 2, 3), names=("a", "b", "c")):
         return ECGDataset(X=np.array([f"{root}/records100/{n}" for n in names]),

@@ -512,6 +512,15 @@ def test_a_study_resumes_on_its_records_moved_but_not_on_other_records(
     moved = tmp_path / "b" / "ptb-xl"
     shutil.copytree(first, moved)
     assert run(moved).ran == []  # the same records in another folder: resumed
+    # Other patients of the same records: the networks would validate on other ones.
+    regrouped = tmp_path / "c" / "ptb-xl"
+    shutil.copytree(first, regrouped)
+    table = pd.read_csv(regrouped / "ptbxl_database.csv", index_col="ecg_id")
+    table["patient_id"] += 1e6 * (table.index % 2)
+    table.to_csv(regrouped / "ptbxl_database.csv")
+    with pytest.raises(TuneError, match=r"optimises something else \(patients: the records' "
+                                        r"patient ids differ from the study's"):
+        run(regrouped)
     table = pd.read_csv(moved / "ptbxl_database.csv", index_col="ecg_id")
     normal = table.index[table.scp_codes.str.contains("NORM")][0]
     table.loc[normal, "scp_codes"] = "{'IMI': 100.0}"
