@@ -218,8 +218,10 @@ def tune_thresholds(y_true, y_score):
         One threshold per column (one for 1-D ``y_true``): a record is
         predicted positive where its score is at least the threshold. Where
         no threshold beats calling every record negative, it is 1 for
-        probabilities (so at most 1, which calls a record scored exactly 1
-        positive), else just above the highest score.
+        probabilities (so at most 1), else just above the highest score; when
+        some record is scored exactly 1, so that 1 would call it positive, the
+        best of the other thresholds is taken (its J is at least 0, that of
+        calling every record positive).
 
     Raises
     ------
@@ -242,7 +244,12 @@ def tune_thresholds(y_true, y_score):
             out[j] = thr[best]
             if not np.isfinite(out[j]):  # roc_curve's first point: no record positive
                 top = float(np.max(y_score[:, j]))
-                out[j] = 1.0 if top <= 1.0 else np.nextafter(top, np.inf)
+                if top > 1.0:
+                    out[j] = np.nextafter(top, np.inf)
+                elif top < 1.0:
+                    out[j] = 1.0
+                else:  # 1 would call the records scored 1 positive: J could fall below 0
+                    out[j] = thr[1 + int(np.argmax(tpr[1:] - fpr[1:]))]
     return out
 
 

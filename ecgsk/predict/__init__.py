@@ -6,9 +6,10 @@
 pipeline) from a ``runs:/``, ``models:/`` URI or a local folder, reads each
 record as the training signals were read, and prints per record the
 probability of every class and the predicted labels with their confidence
-(multi-label: every label at or above its threshold, the thresholds tuned on
-validation data when the model stores them; single-label: the most probable
-class).
+(multi-label: every label at or above its threshold; binary: the positive
+class where its probability is at least the threshold; the thresholds tuned
+on validation data when the model stores them, else 0.5; multiclass: the
+most probable class).
 
 Reading a record as the model expects uses the metadata ``log_model`` stores
 with the model (``ecgsk_sampling_rate``, ``ecgsk_lead_names``,

@@ -395,8 +395,10 @@ def decide(proba, model, threshold=None):
             on = np.flatnonzero(row >= thr)
             predicted.append(classes[on].tolist())
             confidence.append(row[on].tolist())
-    elif task == "binary" and thr is not None:
-        thr = float(np.ravel(thr)[-1])
+    elif task == "binary":
+        # 0.5 where the model stores none, as its logged metrics decided (argmax gave a
+        # tie at 0.5 to the first class).
+        thr = 0.5 if thr is None else float(np.ravel(thr)[-1])
         for row in proba:
             k = 1 if row[1] >= thr else 0
             predicted.append([str(classes[k])])

@@ -112,6 +112,16 @@ def test_tune_thresholds_of_scores_that_are_not_probabilities(scale):
     assert thr == 1.0  # probabilities: at most 1
 
 
+def test_a_threshold_of_1_is_not_taken_where_it_calls_a_negative_record_positive():
+    # Capped at 1, "no record positive" called the negative scored 1.0 positive: J of
+    # -0.333, below that of calling every record positive (0).
+    y, s = np.array([0, 1, 0, 1, 0, 1]), np.array([1.0, 0.2, 0.9, 0.1, 0.8, 0.3])
+    (thr,) = tune_thresholds(y, s)
+    called = s >= thr
+    j = called[y == 1].mean() - called[y == 0].mean()
+    assert thr <= 1.0 and j == 0.0
+
+
 def test_bootstrap_ci_covers_and_narrows():
     rng = np.random.default_rng(0)
     def sample(n):

@@ -627,6 +627,11 @@ def test_decide_single_and_multi_label():
     binary = _model("binary", np.array([0.3]), classes=("normal", "abnormal"))
     labels, conf, _, _ = decide(np.array([[0.65, 0.35], [0.8, 0.2]]), binary)
     assert labels == [["abnormal"], ["normal"]] and conf == [[0.35], [0.8]]
+    # A binary model without thresholds: argmax gave a tie at 0.5 to the first class,
+    # where its logged metrics (and --threshold's default) decide by p >= 0.5.
+    plain = _model("binary", None, classes=("normal", "abnormal"))
+    labels, _, _, thr = decide(np.array([[0.5, 0.5], [0.6, 0.4]]), plain)
+    assert labels == [["abnormal"], ["normal"]] and thr == 0.5
     # No task type recorded: rows summing to 1 read as single-label.
     assert decide(proba[:1], _model())[2] == "multiclass"
     assert decide(proba, _model())[2] == "multilabel"
