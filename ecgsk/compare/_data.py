@@ -411,7 +411,10 @@ def make_plan(ds, *, folds=None, cv=True, seed=0):
                            f"{_count(n_groups, 'patient')}: {what} at least {needed} patients.")
     chosen = _fold_list(folds, range(1, _N_SPLITS + 1), f"{ds.name} (1-{_N_SPLITS})")
     try:
-        if n_groups == n:  # no patient ids (CinC 2017): stratify on labels alone
+        # CinC 2017 records carry no patient id (each is its own group): stratify on labels
+        # alone. A PTB-DB set of one record per patient is still split by patient (deciding
+        # by n_groups == n split it by record, refusing a class of one patient).
+        if ds.groups is None or ds.name == "cinc2017":
             train, test = train_test_split(np.arange(n), test_size=1 / _N_SPLITS,
                                            stratify=y, random_state=DATA_SEED)
             train, test = np.sort(train), np.sort(test)

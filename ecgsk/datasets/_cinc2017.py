@@ -80,8 +80,16 @@ def load_cinc2017(root, *, download=False):
     present = np.array([r in paths and Path(f"{paths[r]}.mat").is_file() for r in ref["record"]],
                        dtype=bool)
     reason = "listed in REFERENCE.csv without a header or .mat file"
-    dropped = report_dropped("cinc2017", {reason: int((~present).sum())}, len(ref),
-                             {reason: ref["record"][~present][:3].tolist()})
+    # Records with both files but no label (an older or partial REFERENCE.csv): counted
+    # and said, as every record a reader leaves out.
+    unlisted = [stem for stem, path in paths.items()
+                if stem not in listed and Path(f"{path}.mat").is_file()]
+    unlabelled = "with a header and .mat file but no line in REFERENCE.csv"
+    dropped = report_dropped("cinc2017", {reason: int((~present).sum()),
+                                          unlabelled: len(unlisted)},
+                             len(ref) + len(unlisted),
+                             {reason: ref["record"][~present][:3].tolist(),
+                              unlabelled: unlisted[:3]})
     ref = ref[present].reset_index(drop=True)
     if len(ref) == 0:
         raise ValueError(f"none of the records in {folder / 'REFERENCE.csv'} exists under {folder}.")

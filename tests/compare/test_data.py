@@ -117,6 +117,19 @@ def test_a_class_rarer_than_the_cv_folds_is_named_in_one_warning():
         "--max-records, where one is given) avoid it."]
 
 
+def test_one_record_per_patient_is_still_split_by_patient():
+    # n_groups == n was read as "no patient ids": a PTB-DB set of one record per patient
+    # (--max-records, a partial download) was split by record, and train_test_split
+    # refused a diagnosis of one patient ("The least populated classes in y have only 1").
+    ds = _dataset(30, 1000, seed=3)
+    ds = ECGDataset(X=ds.X, y=ds.y, classes=np.array(["MI", "healthy", "rare"]),
+                    groups=np.arange(30) + 100, meta=ds.meta, name="ptbdb", task="diagnosis")
+    ds.y[0] = "rare"
+    with pytest.warns(UserWarning, match=r"ptbdb: class\(es\) 'rare' \(1\) have fewer records"):
+        plan = make_plan(ds, cv=False, seed=0)
+    assert plan.description["test"] == "stratified patient-grouped 20% hold-out"
+
+
 def test_a_hold_out_alone_needs_fewer_patients_than_cross_validation():
     six = _dataset(30, 6)
     plan = make_plan(six, cv=False, seed=0)  # --no-cv: a fifth of 6 patients is tested

@@ -38,6 +38,22 @@ def test_missing_record_is_reported(tmp_path, cinc_root):
     assert ds.dropped == {"listed in REFERENCE.csv without a header or .mat file": 2}
 
 
+def test_a_record_without_a_label_is_counted_and_said(tmp_path, cinc_root):
+    # A full training2017/ beside an older or partial REFERENCE.csv: the records it does
+    # not list were left out with no word, though nothing is to be dropped silently.
+    folder = tmp_path / "training2017"
+    folder.mkdir()
+    for name in ("A00001", "A00002", "A00003", "A00004"):
+        for ext in (".hea", ".mat"):
+            (folder / f"{name}{ext}").symlink_to(cinc_root / "training2017" / f"{name}{ext}")
+    (folder / "REFERENCE.csv").write_text("A00001,N\nA00002,N\n")
+    reason = "with a header and .mat file but no line in REFERENCE.csv"
+    with pytest.warns(UserWarning, match=rf"left out 2 of 4 records \(2 {reason}: A00003, "
+                                         r"A00004\)"):
+        ds = load_cinc2017(tmp_path)
+    assert list(ds.meta["record"]) == ["A00001", "A00002"] and ds.dropped == {reason: 2}
+
+
 def test_a_record_listed_twice_or_with_two_headers_is_an_error(tmp_path, cinc_root):
     folder = tmp_path / "training2017"
     (folder / "sub").mkdir(parents=True)
