@@ -32,6 +32,9 @@ __all__ = ["NAN_POLICIES", "BaseFeatures", "check_choice", "check_int", "require
 
 NAN_POLICIES = ("impute", "keep", "raise")
 
+#: Records whose features are computed at a time (see BaseFeatures._compute_in_blocks).
+_BLOCK = 256
+
 
 def required_rate(value, owner, name="sampling_rate"):
     """Validate a sampling rate that has no safe default, naming the owner."""
@@ -149,7 +152,7 @@ class BaseFeatures(TransformerMixin, BaseEstimator):
                 f"{name} now computes {what} (new: {_shown(n for n in now if n not in fitted)};"
                 f" gone: {_shown(n for n in fitted if n not in now)}): its parameters changed "
                 "after fit; fit it again.")
-        F = self._compute(X)
+        F = self._compute_in_blocks(X)
         if np.shape(F)[1] != self.n_features_out_:
             raise ValueError(
                 f"{name} now computes {np.shape(F)[1]} features, but was fitted to give "
@@ -195,7 +198,19 @@ class BaseFeatures(TransformerMixin, BaseEstimator):
             self._fit(X)
             self._names_fitted_ = self._feature_names()
             self.n_features_out_ = len(self._names_fitted_)
-            return self._handle_nan(self._compute(X), fitting=True)
+            return self._handle_nan(self._compute_in_blocks(X), fitting=True)
+
+    def _compute_in_blocks(self, X):
+        """``_compute`` over blocks of records (each record's features are its own).
+
+        ``_compute`` works in float64 with temporaries of the input's size: over the
+        whole of PTB-XL at 100 Hz, StatisticalFeatures took 12 times the input's
+        memory, 12.6 GB.
+        """
+        if len(X) <= _BLOCK:
+            return self._compute(X)
+        return np.concatenate([self._compute(X[i:i + _BLOCK])
+                               for i in range(0, len(X), _BLOCK)])
 
     def _warn_other_length(self, n_samples):
         fitted = getattr(self, "n_samples_in_", n_samples)  # models pickled before it: none

@@ -20,7 +20,7 @@ from skorch.utils import to_numpy
 from torch import nn
 
 from ecgsk.neural import ECGNetClassifier, FocalLoss
-from ecgsk.neural import _classifier
+from ecgsk.neural import _classifier, _windows
 from ecgsk.preprocessing import Augmenter
 
 CUDA = torch.cuda.is_available()
@@ -392,6 +392,26 @@ def test_unseen_labels_and_leads():
     # with crop_length, records of any length >= crop_length are predicted by windows
     clf = fast(max_epochs=1, crop_length=32).fit(X, y)
     assert clf.predict_proba(np.zeros((2, 2, 50), np.float32)).shape == (2, 3)
+
+
+def test_sliding_windows_pass_through_the_network_a_batch_at_a_time():
+    # Every window of a batch went through the network at once: 64 records of 60 s took
+    # 2.2 GB, and a GPU that trained at that batch size ran out of memory predicting.
+    X, y = make_signals(60)
+    clf = fast(max_epochs=1, crop_length=16, window_stride=4, batch_size=8).fit(X, y)
+    seen = []
+    hook = clf.module_.register_forward_pre_hook(lambda m, args: seen.append(len(args[0])))
+    long = np.random.default_rng(1).normal(size=(20, 2, 200)).astype(np.float32)
+    proba = clf.predict_proba(long)  # 47 windows per record, batches of 8 records
+    hook.remove()
+    assert max(seen) <= 8 and sum(seen) == 20 * 47
+    # the same probabilities as one pass over every window of each record
+    with torch.no_grad():
+        windows = torch.as_tensor(long).unfold(2, 16, 4).permute(0, 2, 1, 3)
+        logits = clf.module_(windows.reshape(-1, 2, 16)).reshape(20, 47, -1)
+    expected = clf._logits_to_proba(_windows.aggregate_window_logits(
+        logits, clf.window_aggregate, clf._loss_activation())).numpy()
+    np.testing.assert_allclose(proba, expected, atol=1e-6)
 
 
 def test_set_params_reaches_a_warm_start_and_partial_fit():

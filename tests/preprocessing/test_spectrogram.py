@@ -105,3 +105,20 @@ def test_window_changed_after_fit_needs_a_refit(rng):
                                          r"for 33 x 17"):
         spec.transform(X)
     assert spec.fit(X).transform(X).shape == (2, 1, 17, 33)
+
+
+def test_records_are_transformed_a_block_at_a_time(monkeypatch):
+    # The STFT of every record at once, with its magnitude and log, took 15 times the
+    # input's memory (16 GB for PTB-XL at 100 Hz).
+    from ecgsk.preprocessing import _spectrogram
+
+    X = np.random.default_rng(0).normal(size=(23, 2, 500)).astype(np.float32)
+    expected = Spectrogram(sampling_rate=100).fit_transform(X)
+    monkeypatch.setattr(_spectrogram, "_BLOCK", 5)
+    sizes = []
+    stft = _spectrogram.Spectrogram._stft
+    monkeypatch.setattr(_spectrogram.Spectrogram, "_stft",
+                        lambda self, x: (x.ndim == 3 and sizes.append(len(x))) or stft(self, x))
+    spec = Spectrogram(sampling_rate=100).fit(X)  # its STFT of one record of zeros
+    np.testing.assert_array_equal(spec.transform(X), expected)
+    assert expected.dtype == np.float32 and max(sizes) == 5
