@@ -14,6 +14,12 @@ __all__ = ["bootstrap_ci", "paired_bootstrap"]
 
 #: Draws per resample kept, at most, for a label matrix whose resamples often lose a class.
 _MAX_DRAWS_PER_RESAMPLE = 1000
+#: Draws after which a label matrix none of whose resamples kept every class is given
+#: up: 30 labels of one positive each drew the whole cap (15 s for 50 resamples).
+_HOPELESS_DRAWS = 10_000
+_NO_RESAMPLE = ("{name}: none of the {n_boot} resamples could be scored (each lost a "
+                "class of y_true, or the metric was undefined on it), so there is no "
+                "interval; score more records.")
 
 
 def _resamples(y_true, n_boot, random_state):
@@ -34,9 +40,9 @@ def _resamples(y_true, n_boot, random_state):
         return
     both = y_true.max(axis=0) != y_true.min(axis=0)
     labels, kept = y_true[:, both], 0
-    for _ in range(_MAX_DRAWS_PER_RESAMPLE * n_boot):
-        if kept == n_boot:
-            return
+    for draw in range(_MAX_DRAWS_PER_RESAMPLE * n_boot):
+        if kept == n_boot or (kept == 0 and draw == _HOPELESS_DRAWS):
+            return  # none of the first draws keeps every class: the rest would not either
         idx = rng.randint(0, n, size=n)
         part = labels[idx]
         if not (part.max(axis=0) == part.min(axis=0)).any():
@@ -156,6 +162,9 @@ def bootstrap_ci(metric, y_true, y_score, *, n_boot=1000, confidence=0.95, rando
                           for i in _resamples(y_true, n_boot, random_state)])
     stats = stats[~np.isnan(stats)]
     if stats.size == 0:
+        if n_boot:  # an interval of NaN said nothing of why
+            warnings.warn(_NO_RESAMPLE.format(name="bootstrap_ci", n_boot=n_boot),
+                          UserWarning, stacklevel=2)
         return point, np.nan, np.nan
     if stats.size < n_boot / 2:
         warnings.warn(
@@ -233,6 +242,9 @@ def paired_bootstrap(metric, y_true, score_a, score_b, *, n_boot=1000, confidenc
                 diffs.append(a - b)
     diffs = np.asarray(diffs)
     if diffs.size == 0:
+        if n_boot:
+            warnings.warn(_NO_RESAMPLE.format(name="paired_bootstrap", n_boot=n_boot),
+                          UserWarning, stacklevel=2)
         return {"diff": diff, "low": np.nan, "high": np.nan, "p_value": np.nan, "n_boot": 0}
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(diffs, [tail, 100 - tail])

@@ -253,6 +253,30 @@ def test_label_matrix_resamples_that_lose_a_class_are_drawn_again():
     assert result["low"] == result["high"] == pytest.approx(2 / 3 - 1 / 3)
 
 
+def test_a_label_matrix_no_resample_of_which_keeps_every_class_is_given_up_and_said():
+    # 30 labels of one positive each: every draw loses one, and the whole cap of 1,000
+    # draws per resample was drawn (15 s for 50 resamples) to return NaN without a word.
+    from ecgsk.metrics import _bootstrap
+
+    y = np.zeros((200, 31), int)
+    y[np.arange(30), np.arange(30)] = 1
+    y[::2, 30] = 1
+    score = np.random.default_rng(0).random(y.shape)
+    draws = []
+
+    class Counting(np.random.RandomState):
+        def randint(self, *args, **kwargs):
+            draws.append(1)
+            return super().randint(*args, **kwargs)
+
+    with pytest.warns(UserWarning, match=r"bootstrap_ci: none of the 50 resamples could be "
+                                         r"scored"):
+        point, low, high = bootstrap_ci(macro_auroc, y, score, n_boot=50,
+                                        random_state=Counting(0))
+    assert np.isfinite(point) and np.isnan(low) and np.isnan(high)
+    assert len(draws) == _bootstrap._HOPELESS_DRAWS  # not 50,000
+
+
 def test_paired_bootstrap_without_a_defined_resample_gives_nan():
     """As bootstrap_ci does: no interval, not numpy's IndexError of an empty percentile."""
     y = np.r_[1, np.zeros(9, int)]  # one positive: most resamples lack it
@@ -266,7 +290,9 @@ def test_paired_bootstrap_without_a_defined_resample_gives_nan():
             raise ValueError("a record drawn twice")
         return float(score[0])
 
-    drawn = paired_bootstrap(distinct_only, y, a, b, n_boot=50)
+    with pytest.warns(UserWarning, match=r"paired_bootstrap: none of the 50 resamples could "
+                                         r"be scored .*, so there is no interval"):
+        drawn = paired_bootstrap(distinct_only, y, a, b, n_boot=50)
     assert drawn["diff"] == 1.0 and drawn["n_boot"] == 0 and np.isnan(drawn["p_value"])
     with pytest.raises(ValueError, match=r"confidence must be in \(0, 1\), got 95"):
         paired_bootstrap(roc_auc_score, y, a, b, confidence=95)
