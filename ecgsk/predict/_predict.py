@@ -184,7 +184,8 @@ def plan_records(paths, model, *, min_fraction=0.25):
                           "read without it")
             continue
         try:
-            header = wfdb.rdheader(path)
+            # rd_segments: a multi-segment record names its signals in its segments (MIMIC)
+            header = wfdb.rdheader(path, rd_segments=True)
         except Exception as exc:  # noqa: BLE001 -- wfdb raises many types for bad headers
             empty = os.path.getsize(f"{path}.hea") == 0
             plan.error = f"its header {path}.hea " + (

@@ -200,7 +200,8 @@ def _number(field):
 
 
 def _check_header_fields(record, header, leads, fs=None):
-    """Raise for fields that wfdb replaces by its defaults without a word.
+    """Raise for fields that wfdb replaces by its defaults without a word; return the
+    units (by signal index) of ``leads`` that wfdb cannot read, written with a micro sign.
 
     wfdb reads an unparsable or non-positive sampling frequency as 250 Hz,
     a rate written with an exponent (``1e3``, ``50e1``) as the digits before
@@ -211,13 +212,12 @@ def _check_header_fields(record, header, leads, fs=None):
     (``bench/bench_loader.py``, row (g)), and a cache hit reads neither.
     """
     try:
-        with open(header, encoding="latin-1") as fh:
-            lines = [ln.split("#")[0].split() for ln in fh]
+        lines = [ln.split("#")[0].split() for ln in _header_text(header).splitlines()]
     except OSError:
-        return  # wfdb has read it; nothing more to check
+        return {}  # wfdb has read it; nothing more to check
     lines = [ln for ln in lines if ln]
     if not lines:
-        return
+        return {}
     first = lines[0]
     if len(first) >= 3:
         written = _number(first[2])
@@ -231,7 +231,7 @@ def _check_header_fields(record, header, leads, fs=None):
                 f"{first[2]!r} ({written:g} Hz), which wfdb reads as {fs:g} Hz; write it "
                 f"without an exponent ({written:g}).")
     if "/" in first[0]:
-        return  # a multi-segment record: its segments' headers are read by _segment_units
+        return {}  # a multi-segment record: its segments' headers are read by _segment_units
     uncalibrated = [(i, ln) for i, ln in enumerate(lines[1:]) if i in leads and len(ln) >= 3
                     and _number(ln[2]) == 0]
     if uncalibrated:
@@ -240,12 +240,27 @@ def _check_header_fields(record, header, leads, fs=None):
         raise _RecordError(
             f"Record {record!r}: lead(s) {names} have an ADC gain of 0 in {header!r}, "
             "that is, they are uncalibrated and cannot be given in physical units.")
+    # wfdb reads headers as ASCII and drops what it cannot: "100/µV" came back as volts,
+    # a signal a million times too large. Such units are taken from the text.
+    return {i: ln[2].split("/", 1)[1] for i, ln in enumerate(lines[1:])
+            if i in leads and len(ln) >= 3 and "/" in ln[2]
+            and not ln[2].split("/", 1)[1].isascii()}
+
+
+def _header_text(path):
+    """A header's text: UTF-8 (a micro sign as "µ"), else Latin-1."""
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
 def _header_lines(path):
     """The fields of a header's lines after the record line, comments left out."""
-    with open(path, encoding="latin-1") as fh:
-        return [ln for ln in (raw.split("#")[0].split() for raw in fh) if ln][1:]
+    return [ln for ln in (raw.split("#")[0].split() for raw in _header_text(path).splitlines())
+            if ln][1:]
 
 
 def _segment_units(record, header, leads):
@@ -342,6 +357,10 @@ def _check_data_sizes(record, rec, sizes):
         frame = sum((rec.samps_per_frame[i] if rec.samps_per_frame else 1) or 1 for i in index)
         offset = (rec.byte_offset[index[0]] if rec.byte_offset else 0) or 0
         need = offset + math.ceil(rec.sig_len * frame * _BYTES_PER_SAMPLE[fmt])
+        # A block size pads the file to whole blocks (PhysioNet's wfdb2mat writes 8).
+        block = (rec.block_size[index[0]] if rec.block_size else 0) or 0
+        if block > 1:
+            need = math.ceil(need / block) * block
         have = sizes.get(os.path.join(directory, name))
         if have is None:  # not stamped (gone since the read): nothing to compare
             continue
@@ -447,9 +466,11 @@ def _read_record_or_raise(record, opts):
 
     sig_name = lead_names_of(rec.sig_name)
     indices = _resolve_leads(opts.leads, sig_name, record)
-    _check_header_fields(record, header, set(indices), fs=rec.fs)
+    written = _check_header_fields(record, header, set(indices), fs=rec.fs)
     names = [sig_name[i] for i in indices]
-    units = rec.units or [None] * len(rec.sig_name)
+    units = list(rec.units or [None] * len(rec.sig_name))
+    for i, unit in written.items():
+        units[i] = unit
     if not rec.file_name:  # a multi-segment record: wfdb's units may be none, or one segment's
         of_segments = _segment_units(record, header, set(names))
         units = [of_segments.get(name, unit) for name, unit in zip(sig_name, units)]
@@ -472,6 +493,10 @@ def _read_record_or_raise(record, opts):
         from scipy.signal import resample_poly
 
         up, down = _resample_factors(fs, opts.sampling_rate, record)
+        if x.shape[1] < 2:  # resample_poly's line padding gives NaN for one sample
+            raise _RecordError(
+                f"Record {record!r} holds 1 sample: too short to resample from {fs:g} to "
+                f"{opts.sampling_rate:g} Hz.")
         if x.shape[1] * up < down:
             raise _RecordError(
                 f"Record {record!r}: its {x.shape[1]} samples at {fs:g} Hz give no "

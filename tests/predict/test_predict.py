@@ -754,3 +754,22 @@ def test_net_bound_to_an_absent_gpu_runs_on_the_cpu():
                      "the CPU"]
     assert vars(net)["device"] == "cpu"
     assert net.predict_proba(X[:2]).shape == (2, 2)
+
+
+@pytest.mark.parametrize("layout", [None, "mV"], ids=["fixed layout", "variable layout"])
+def test_a_multi_segment_record_is_read_as_the_loader_reads_it(tmp_path, layout):
+    # wfdb.rdheader gives a multi-segment record (MIMIC's layout) no signal names unless
+    # it reads the segments: every such record was refused, "its header names no signal".
+    from ecgsk.predict import plan_records, read_records
+    from ecgsk.preprocessing import WFDBLoader
+
+    from ..preprocessing.test_loader import _segments
+
+    record = _segments(tmp_path, ["mV", "mV"], layout)
+    model = ECGModel(uri="m", pyfunc=None, classes=["a", "b"], n_leads=1, n_samples=600,
+                     sampling_rate=100, lead_names=["II"])
+    (plan,) = plan_records([record], model)
+    assert plan.error is None, plan.error
+    X, read = read_records([plan], model)
+    np.testing.assert_array_equal(X, WFDBLoader(leads=["II"]).transform([record]))
+    assert read == [plan] and X.shape == (1, 1, 600) and np.allclose(X, 0.5, atol=1e-3)

@@ -140,6 +140,56 @@ def test_microvolts_and_volts_are_converted_to_mv(tmp_path):
     assert_allclose(X[0, 2], t, atol=2e-3)
 
 
+@pytest.mark.parametrize("micro, encoding", [("\u00b5", "utf-8"), ("\u00b5", "latin-1"),
+                                             ("\u03bc", "utf-8")],
+                         ids=["micro sign, UTF-8", "micro sign, Latin-1", "Greek mu"])
+def test_microvolts_written_with_a_micro_sign_are_microvolts(tmp_path, micro, encoding):
+    # wfdb reads headers as ASCII and drops the micro sign: "100/µV" came back as volts,
+    # a signal a million times too large, without a word.
+    t = np.linspace(0, 1, 200)
+    wfdb.wrsamp("micro", fs=200, units=["uV", "mV"], sig_name=["I", "II"],
+                p_signal=np.stack([1000 * np.sin(6 * t), np.cos(6 * t)], axis=1),
+                fmt=["16", "16"], write_dir=str(tmp_path))
+    header = tmp_path / "micro.hea"
+    header.write_bytes(header.read_text().replace("/uV", f"/{micro}V").encode(encoding))
+    assert wfdb.rdheader(str(tmp_path / "micro")).units[0] == "V"  # what wfdb makes of it
+    X = WFDBLoader().transform([tmp_path / "micro"])
+    assert_allclose(X[0, 0], np.sin(6 * t), atol=2e-3)
+    assert_allclose(X[0, 1], np.cos(6 * t), atol=2e-4)
+
+
+def test_a_data_file_padded_to_its_header_block_size_is_read(tmp_path, monkeypatch):
+    # PhysioNet's wfdb2mat pads a .mat to whole blocks of 8 bytes and says so in the
+    # header: the padding was refused as a file "the header does not describe".
+    from wfdb.io.convert.matlab import wfdb_to_mat
+
+    monkeypatch.chdir(tmp_path)
+    signal = np.random.default_rng(5).normal(size=(301, 1))
+    wfdb.wrsamp("p301", fs=500, units=["mV"], sig_name=["L0"], p_signal=signal, fmt=["16"])
+    wfdb_to_mat("p301")
+    data, header = tmp_path / "p301m.mat", tmp_path / "p301m.hea"
+    data.write_bytes(data.read_bytes() + bytes(6))  # 794 bytes padded to 800
+    header.write_text(re.sub(r" 0 L0$", " 8 L0", header.read_text(), flags=re.M))
+    expected = wfdb.rdrecord(str(tmp_path / "p301m")).p_signal.T
+    assert wfdb.rdheader(str(tmp_path / "p301m")).block_size == [8]
+    assert_allclose(WFDBLoader().transform([str(data)])[0], expected, atol=1e-6)
+    data.write_bytes(data.read_bytes() + bytes(8))  # a block past the header's: refused
+    with pytest.raises(ValueError, match=r"holds 808 bytes, but the header's 1 signal\(s\) "
+                                         r"of 301 samples in format 16 take 800"):
+        WFDBLoader().transform([str(data)])
+
+
+def test_a_record_of_one_sample_is_too_short_to_resample_not_out_of_range(tmp_path):
+    # resample_poly's line padding gave NaN, refused as "samples beyond float32's range".
+    wfdb.wrsamp("one", fs=250, units=["mV"], sig_name=["I"], p_signal=np.ones((1, 1)),
+                fmt=["16"], write_dir=str(tmp_path))
+    record = str(tmp_path / "one")
+    assert_allclose(WFDBLoader().transform([record]), np.ones((1, 1, 1)))  # at its own rate
+    with pytest.raises(ValueError, match=r"one' holds 1 sample: too short to resample from "
+                                         r"250 to 500 Hz"):
+        WFDBLoader(sampling_rate=500).transform([record])
+
+
 def test_a_lead_that_is_not_a_voltage_is_an_error_unless_left_out(tmp_path):
     signal = np.stack([np.ones(100), np.full(100, 80.0)], axis=1)
     wfdb.wrsamp("bp", fs=100, units=["mV", "mmHg"], sig_name=["II", "ABP"],
