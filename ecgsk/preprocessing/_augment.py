@@ -15,7 +15,10 @@ and never modify ``x`` in place.
 :meth:`Augmenter.augment_batch` on every training batch of every epoch; in a
 plain :class:`~sklearn.pipeline.Pipeline`, :meth:`Augmenter.fit_transform`
 augments the training set once and :meth:`Augmenter.transform` leaves data
-untouched, so predictions never see augmented data.
+untouched, so predictions never see augmented data. A network after it in
+such a Pipeline splits its validation records off the augmented copy, so
+its early stopping and epoch scores see augmented records: give a network
+its augmentation as ``ECGNetClassifier(augment=Augmenter())`` instead.
 
 torch is imported lazily, inside the functions that use it.
 """
@@ -378,7 +381,9 @@ class Augmenter(_SignalTransformer):
       calls while fitting) returns one augmented copy of the training set,
       seeded by ``random_state``.
     - :meth:`transform` returns the validated input unchanged, so that
-      predictions and scores never see augmented data; for a float32
+      predictions never see augmented data (a network after it in a
+      Pipeline validates on records of the augmented copy, though: see
+      the module's notes); for a float32
       C-ordered array that is the caller's array itself, not a copy (as
       :class:`~sklearn.preprocessing.FunctionTransformer` without a function
       does): a copy of a large training set at every prediction is what it
@@ -423,7 +428,9 @@ class Augmenter(_SignalTransformer):
     def _resolve_operations(self):
         if self.operations is None:
             return _default_operations()
-        if isinstance(self.operations, (str, bytes)) or not hasattr(self.operations, "__iter__"):
+        if (isinstance(self.operations, (str, bytes)) or not hasattr(self.operations, "__iter__")
+                or iter(self.operations) is self.operations):
+            # A generator was used up by the first batch: the others went unaugmented.
             raise ValueError(
                 f"operations must be a list of augmentation operations, got {self.operations!r}."
             )

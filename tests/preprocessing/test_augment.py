@@ -301,6 +301,9 @@ def test_clone_and_pickle_augmenter(rng):
 
 @pytest.mark.parametrize("operations, match", [
     ("noise", "operations must be a list"),
+    # A generator was used up by the first batch: the others went unaugmented.
+    ((op for op in [AddGaussianNoise()]), "operations must be a list"),
+    (iter([AddGaussianNoise()]), "operations must be a list"),
     ([AddGaussianNoise(), 3], r"operations\[1\] must be callable"),
     ([RandomShift(max_shift=2)], "max_shift"),
     ([AddGaussianNoise(), RandomShift], r"operations\[1\] must be an instance, such as "
