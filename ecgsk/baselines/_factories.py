@@ -16,13 +16,14 @@ import numpy as np
 from imblearn.over_sampling import SMOTE, RandomOverSampler
 from imblearn.pipeline import Pipeline
 from imblearn.under_sampling import RandomUnderSampler
-from sklearn.base import BaseEstimator, is_classifier
+from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression, RidgeClassifierCV
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion
 from sklearn.pipeline import Pipeline as SkPipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_consistent_length
 
 from .._proba import label_columns
 from .._validation import check_bool, check_seed
@@ -118,6 +119,11 @@ def _make_sampler(sampler, random_state):
         return None
     if not isinstance(sampler, str):
         if hasattr(sampler, "fit_resample"):
+            # random_state seeds a sampler left unseeded, as it seeds the named ones (the
+            # docs said so, and two fits of RandomUnderSampler() differed).
+            if (random_state is not None and hasattr(sampler, "get_params")
+                    and sampler.get_params().get("random_state", False) is None):
+                sampler = clone(sampler).set_params(random_state=random_state)
             return sampler
         raise ValueError(
             f"sampler must be None, one of {SAMPLERS} or an imbalanced-learn sampler, "
@@ -167,6 +173,8 @@ class _FeatureBaseline(Pipeline):
     """
 
     def fit(self, X, y=None, **params):
+        if y is not None:  # an under-sampler picks rows from y alone: a y of other length
+            check_consistent_length(X, y)  # was paired with the wrong records, silently
         _check_target(self, y)
         return super().fit(X, y, **params)
 
@@ -207,21 +215,30 @@ def _check_target(pipeline, y):
     else:
         step = _sampler(pipeline)
         columns = [y] if y.ndim == 1 else []
-    k = getattr(step, "k_neighbors", None)
-    strategy = getattr(step, "sampling_strategy", None)
-    if not isinstance(k, numbers.Integral) or strategy not in ("auto", "not majority", "all"):
-        return  # other strategies name the classes to resample: imblearn checks them
+    # SMOTE and its kin take k_neighbors, ADASYN n_neighbors: a class they make records
+    # of needs more training records than that. imblearn itself failed only after the
+    # features, naming no class ("Expected n_neighbors <= n_samples_fit").
+    name = next((n for n in ("k_neighbors", "n_neighbors")
+                 if isinstance(getattr(step, n, None), numbers.Integral)), None)
+    if name is None or not hasattr(step, "sampling_strategy"):
+        return
+    from imblearn.utils import check_sampling_strategy
+
+    k = getattr(step, name)
     for j, column in enumerate(columns):
         values, counts = np.unique(column, return_counts=True)
+        if len(values) < 2:
+            continue
+        made = check_sampling_strategy(step.sampling_strategy, column, "over-sampling")
         for value, count in zip(values.tolist(), counts.tolist()):
-            if count <= k and count < counts.max():
+            if made.get(value, 0) > 0 and count <= k:
                 which = (f"label {j} has only {count} training record(s) of value {value!r}"
                          if y.ndim == 2 else
                          f"class {value!r} has only {count} training record(s)")
                 raise ValueError(
-                    f"{type(step).__name__} makes records from the k_neighbors={k} nearest "
-                    f"of the same class, but {which}: use sampler='over', or a sampler "
-                    f"such as SMOTE(k_neighbors={max(count - 1, 1)}).")
+                    f"{type(step).__name__} makes records from the {name}={k} nearest "
+                    f"of the same class, but {which}: use sampler='over', or "
+                    f"{type(step).__name__}({name}={max(count - 1, 1)}).")
 
 
 def make_feature_baseline(classifier="logreg", *, features=FEATURE_SETS, sampling_rate=None,

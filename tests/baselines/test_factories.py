@@ -399,8 +399,15 @@ def test_randomconv_ridge_bad_arguments():
 
 @pytest.mark.parametrize("params, target, message", [
     ({"sampler": "smote"}, "rare", r"SMOTE makes records from the k_neighbors=5 nearest of the "
-     r"same class, but class 1 has only 3 training record\(s\): use sampler='over', or a "
-     r"sampler such as SMOTE\(k_neighbors=2\)"),
+     r"same class, but class 1 has only 3 training record\(s\): use sampler='over', or "
+     r"SMOTE\(k_neighbors=2\)"),
+    # Other strategies were left to imblearn, which failed after the features, naming no
+    # class ("Expected n_neighbors <= n_samples_fit"); ADASYN's is n_neighbors.
+    ({"sampler": "SMOTE-minority"}, "rare", r"SMOTE makes records from the k_neighbors=5 "
+     r"nearest of the same class, but class 1 has only 3"),
+    ({"sampler": "ADASYN"}, "rare", r"ADASYN makes records from the n_neighbors=5 nearest of "
+     r"the same class, but class 1 has only 3 training record\(s\): use sampler='over', or "
+     r"ADASYN\(n_neighbors=2\)"),
     ({"sampler": "smote", "multilabel": True}, "rare labels",
      r"but label 2 has only 2 training record\(s\) of value 1"),
     ({}, "labels", r"y is a label indicator matrix \(48, 3\), which LogisticRegression "
@@ -409,9 +416,14 @@ def test_randomconv_ridge_bad_arguments():
 ])
 def test_a_target_the_last_steps_refuse_is_named_before_any_feature(imbalanced, params,
                                                                    target, message):
+    from imblearn.over_sampling import ADASYN, SMOTE
+
     X, y = imbalanced
     y = (np.arange(len(y)) < 3).astype(int) if target == "rare" else y
     Y = np.column_stack([y, 1 - y, np.arange(len(y)) < 2]).astype(int)
+    params = {**params, "sampler": {"SMOTE-minority": SMOTE(sampling_strategy="minority"),
+                                    "ADASYN": ADASYN()}.get(params.get("sampler"),
+                                                            params.get("sampler"))}
     model = make_feature_baseline(features=FAST, sampling_rate=100, **params)
     with pytest.raises(ValueError, match=message):
         model.fit(X, y if target == "rare" else Y)
@@ -426,6 +438,34 @@ def test_a_target_the_last_steps_refuse_is_named_before_any_feature(imbalanced, 
     rare = (np.arange(len(y)) < 3).astype(int)
     make_feature_baseline(features=FAST, sampling_rate=100,
                           sampler=SMOTE(sampling_strategy={0: 50})).fit(X, rare)
+
+
+@pytest.mark.parametrize("sampler", [None, "over", "under"])
+def test_labels_of_another_length_are_refused_before_any_feature(imbalanced, sampler):
+    # An under-sampler picks its rows from y alone: 100 records and 99 labels fitted,
+    # every label paired with the record after its own.
+    X, y = imbalanced
+    model = make_feature_baseline(features=FAST, sampling_rate=100, sampler=sampler)
+    with pytest.raises(ValueError, match=r"inconsistent numbers of samples: \[48, 47\]"):
+        model.fit(X, y[1:])
+    assert not hasattr(model.named_steps["features"].transformer_list[0][1], "n_leads_in_")
+
+
+def test_random_state_seeds_a_sampler_given_unseeded(imbalanced):
+    # Two fits of sampler=RandomUnderSampler() with random_state=0 differed, though the
+    # docs say random_state seeds the sampler.
+    from imblearn.under_sampling import RandomUnderSampler
+
+    X, y = imbalanced
+    mine = RandomUnderSampler()
+    model = make_feature_baseline(features=FAST, sampling_rate=100, sampler=mine,
+                                  random_state=0)
+    assert model.named_steps["sampler"].random_state == 0 and mine.random_state is None
+    first = model.fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(clone(model).fit(X, y).predict_proba(X), first)
+    seeded = make_feature_baseline(features=FAST, sampling_rate=100,
+                                   sampler=RandomUnderSampler(random_state=7), random_state=0)
+    assert seeded.named_steps["sampler"].random_state == 7  # its own seed is kept
 
 
 def test_a_label_matrix_passes_a_decision_proba_wrapper_and_a_switched_off_sampler():
