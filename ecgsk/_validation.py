@@ -12,7 +12,8 @@ import warnings
 import numpy as np
 
 __all__ = ["check_signals", "check_signal_input", "check_sampling_rate", "check_positive_int",
-           "check_bool", "check_seed", "fitting_anew", "label_array", "check_label_types"]
+           "check_bool", "check_seed", "fitting_anew", "label_array", "check_label_types",
+           "check_thresholds"]
 
 
 def check_signals(X, *, name="X", allow_2d=True, ensure_finite=True,
@@ -305,3 +306,20 @@ def check_label_types(y, name="y", what="label"):
         shown = ", ".join(f"{k} ({v!r})" for k, v in sorted(first.items()))
         raise ValueError(f"{name} mixes {what}s of types {shown}; give every {what} the same "
                          "type.")
+
+
+def check_thresholds(thresholds, n_classes):
+    """``thresholds`` as a float array of one probability, or one per class; named if not.
+
+    Shared by :func:`ecgsk.tracking.log_model` and
+    :func:`ecgsk.tracking.evaluate_predictions`: a binary task given three
+    thresholds used the last without a word, and a label matrix given too
+    few failed in numpy's broadcasting.
+    """
+    values = np.atleast_1d(np.asarray(thresholds, dtype=float))
+    if (values.ndim != 1 or values.size not in (1, n_classes)
+            or not np.all((values >= 0) & (values <= 1))):
+        raise ValueError(f"thresholds must be one probability, or one per class "
+                         f"({n_classes}), got {np.asarray(thresholds).tolist()!r}.")
+    return values
+

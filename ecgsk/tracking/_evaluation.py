@@ -8,6 +8,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 from sklearn.metrics import accuracy_score, classification_report, f1_score
 
+from .._validation import check_thresholds
 from ..metrics import (
     bootstrap_ci,
     challenge_f1,
@@ -160,7 +161,7 @@ def _spec(task_type, y, proba, classes, thresholds):
     scalars, rows = {}, []
     if task_type == "multilabel":
         thr = np.full(k, 0.5) if thresholds is None else np.broadcast_to(
-            np.asarray(thresholds, dtype=float), (k,))
+            check_thresholds(thresholds, k), (k,))
         pred = (proba >= thr).astype(np.int64)
         aucs = per_class_auroc(y, proba)
         sens, spec = sensitivity_specificity(y, pred)
@@ -182,7 +183,7 @@ def _spec(task_type, y, proba, classes, thresholds):
     if task_type == "binary":
         # One for classes[1], or one per class as log_model stores them: classes[1]'s, the
         # last, as ecgsk.predict reads them (the first was class 0's).
-        thr = 0.5 if thresholds is None else float(np.ravel(thresholds)[-1])
+        thr = 0.5 if thresholds is None else float(check_thresholds(thresholds, k)[-1])
         pred = (proba[:, 1] >= thr).astype(np.int64)
         sens, spec = sensitivity_specificity(y, pred)
         scalars["auroc"] = (lambda t, s: macro_auroc(t, s[:, 1]), proba)

@@ -19,6 +19,7 @@ from mlflow import pyfunc
 from mlflow.models import Model, infer_signature
 
 from .._proba import label_columns
+from .._validation import check_thresholds
 from ._curves import fitted_nets, is_skorch_net
 
 __all__ = ["log_model", "predict_proba_matrix", "save_model"]
@@ -274,11 +275,7 @@ def _signal_metadata(example, sampling_rate, lead_names, task_type, thresholds, 
                              "'multiclass' (or 'multilabel' for a label matrix).")
         meta["ecgsk_task_type"] = str(task_type)
     if thresholds is not None:
-        values = np.atleast_1d(np.asarray(thresholds, dtype=float))
-        if values.size not in (1, n_classes) or not np.all((values >= 0) & (values <= 1)):
-            raise ValueError(f"thresholds must be one probability, or one per class "
-                             f"({n_classes}), got {np.asarray(thresholds).tolist()!r}.")
-        meta["ecgsk_thresholds"] = values.tolist()
+        meta["ecgsk_thresholds"] = check_thresholds(thresholds, n_classes).tolist()
     return meta
 
 

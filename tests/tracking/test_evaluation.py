@@ -135,6 +135,15 @@ def test_a_binary_threshold_per_class_uses_the_positive_classs(rng):
     one = evaluate_predictions(y, proba, ["normal", "AF"], thresholds=0.35)
     both = evaluate_predictions(y, proba, ["normal", "AF"], thresholds=[0.9, 0.35])
     assert both == one and both["threshold_AF"] == 0.35
+    # Three for two classes took the last, 0.9, without a word; a label matrix given too
+    # few failed in numpy ("operands could not be broadcast"); 1.5 was taken.
+    for thresholds in ([0.3, 0.5, 0.9], 1.5):
+        with pytest.raises(ValueError, match=r"thresholds must be one probability, or one "
+                                             r"per class \(2\), got"):
+            evaluate_predictions(y, proba, ["normal", "AF"], thresholds=thresholds)
+    Y = np.column_stack([y, 1 - y, y])
+    with pytest.raises(ValueError, match=r"one per class \(3\), got \[0.3, 0.5\]"):
+        evaluate_predictions(Y, rng.random((100, 3)), ["a", "b", "c"], thresholds=[0.3, 0.5])
 
 
 def test_per_class_metrics_of_classes_with_one_safe_name_are_kept_apart(tracking_uri, rng):
