@@ -1222,7 +1222,8 @@ def test_sliding_window_prediction_binary(how):
     window_p = _sigmoid(np.stack([X[:, :, s:s + 16].mean(axis=(1, 2)) for s in starts], 1))
     expected = window_p.max(1) if how == "max" else window_p.mean(1)
     np.testing.assert_allclose(proba, expected, rtol=1e-5)
-    assert clf.module_.seen_lengths == [(False, (6 * 4, 2, 16))]
+    # the 4 windows of 6 records, as many windows per pass as the batch has records
+    assert clf.module_.seen_lengths == [(False, (6, 2, 16))] * 4
 
 
 @pytest.mark.parametrize("how", ["max", "mean"])
