@@ -220,7 +220,9 @@ def _check_target(pipeline, y):
     # features, naming no class ("Expected n_neighbors <= n_samples_fit").
     name = next((n for n in ("k_neighbors", "n_neighbors")
                  if isinstance(getattr(step, n, None), numbers.Integral)), None)
-    if name is None or not hasattr(step, "sampling_strategy"):
+    # Only an over-sampler makes records; NearMiss and the cleaning under-samplers have
+    # an n_neighbors too, and take rare classes as they are.
+    if name is None or getattr(step, "_sampling_type", None) != "over-sampling":
         return
     from imblearn.utils import check_sampling_strategy
 

@@ -262,7 +262,8 @@ def _one_by_one(db, staging, files, missing_ok):
 
     ``failure`` is the error of the first file that failed (None if none did):
     a file the server lacks, unless ``missing_ok``, or one that failed every
-    try. Two such files in a row stop the rest: the server, not a file, fails.
+    try. Two files in a row that failed every try stop the rest: the server,
+    not a file, fails.
     """
     fetched, missing, failure, in_row = [], [], None, 0
     for file in files:
@@ -274,7 +275,9 @@ def _one_by_one(db, staging, files, missing_ok):
                 in_row = 0
                 continue
             failure = failure or exc
-            in_row += 1
+            # Failures that may pass (a dropped connection, a 5xx) twice in a row: the
+            # server fails, not a file. Files it lacks are files, however many.
+            in_row = in_row + 1 if _may_pass(exc.__cause__) else 0
             if in_row == 2:
                 break
         else:

@@ -207,6 +207,7 @@ class BaseFeatures(TransformerMixin, BaseEstimator):
         whole of PTB-XL at 100 Hz, StatisticalFeatures took 12 times the input's
         memory, 12.6 GB.
         """
+        self._check_records(X)  # over every record: a block's index is not the record's
         if len(X) <= _BLOCK:
             return self._compute(X)
         return np.concatenate([self._compute(X[i:i + _BLOCK])
@@ -282,6 +283,9 @@ class BaseFeatures(TransformerMixin, BaseEstimator):
 
     def _check_transform_input(self, X):
         pass
+
+    def _check_records(self, X):
+        """Checks of the whole ``X`` before its features are computed (in blocks)."""
 
     def _feature_suffixes(self):
         raise NotImplementedError

@@ -29,7 +29,7 @@ peaks found by the QRS detectors of :mod:`wfdb.processing` (see
 import numpy as np
 
 from ._base import BaseFeatures
-from ._rhythm import _check_amplitude, _detect_qrs, _map_records, _OneLeadBeatFeatures
+from ._rhythm import _detect_qrs, _map_records, _OneLeadBeatFeatures
 
 __all__ = ["BeatFeatures", "BeatTemplate"]
 
@@ -481,7 +481,6 @@ class BeatTemplate(_OneLeadBeatFeatures):
 
     def _compute(self, X):
         fs = self._check_params()
-        _check_amplitude(X[:, self.lead_index_, :], self.detector, type(self).__name__)
         rows = _map_records(_template_of_record, X, self.n_jobs, fs, self.detector,
                             self.min_beats, self.lead_index_)
         return np.asarray(rows, dtype=np.float64).reshape(len(X), -1)

@@ -200,7 +200,7 @@ def _check_amplitude(signals, detector, owner):
             f"{owner}: no record swings more than {swing.max():.3g} away from its median; "
             "the QRS detector (gqrs) reads signals in mV, where an ECG spans a few mV, and "
             "finds no beat in any of them. Convert the signals to mV (are they in V?).",
-            UserWarning, stacklevel=4)
+            UserWarning, stacklevel=5)
 
 
 def _chunk_features(record_features, signals, *args):
@@ -289,10 +289,12 @@ class _OneLeadBeatFeatures(BaseFeatures):
         prefix = self._lead_label_list()[self.lead_index_]
         return [f"{prefix}_{name}" for name in self._FEATURES]
 
+    def _check_records(self, X):
+        _check_amplitude(X[:, self.lead_index_, :], self.detector, type(self).__name__)
+
     def _compute(self, X):
         fs = self._check_params()
         signals = X[:, self.lead_index_, :]
-        _check_amplitude(signals, self.detector, type(self).__name__)
         rows = _map_records(self._features_of_record, signals, self.n_jobs, fs,
                             self.detector, self.min_beats)
         return np.asarray(rows, dtype=np.float64).reshape(len(signals), len(self._FEATURES))

@@ -572,9 +572,24 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         # An LR scheduler holds the optimizer, its parameters and moments: pickled apart
         # from skorch's map_location stream, a GPU's would not load on a CPU-only machine
         # (and doubled the pickle). skorch builds it anew at the start of training.
-        if state.get("callbacks_"):
-            state["callbacks_"] = [(name, _without_scheduler(cb))
-                                   for name, cb in state["callbacks_"]]
+        # The same object may also be a parameter (callbacks=[...], callbacks__lr_scheduler=):
+        # each scheduler gets one copy, so that the copies stay one object after loading.
+        copies = {}
+
+        def stripped(cb):
+            if isinstance(cb, LRScheduler):
+                cb = copies.setdefault(id(cb), _without_scheduler(cb))
+            return cb
+
+        def each(callbacks):
+            return [(item[0], stripped(item[1])) if isinstance(item, tuple) and len(item) == 2
+                    else stripped(item) for item in callbacks]
+
+        for key in [k for k in state if k == "callbacks_" or k == "callbacks"]:
+            if isinstance(state[key], (list, tuple)):
+                state[key] = each(state[key])
+        for key in [k for k in state if k.startswith("callbacks__")]:
+            state[key] = stripped(state[key])
         return state
 
     def load_params(self, *args, **kwargs):
@@ -1689,11 +1704,14 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         windows = sliding_windows(Xi, length, stride)  # (batch, n_windows, leads, length)
         batch, n_windows = windows.shape[:2]
         flat = windows.reshape(batch * n_windows, *windows.shape[2:])
-        # As many windows per pass as the batch has records, so that memory stays that of a
-        # training batch: every window at once took 2.2 GB for 64 records of 60 s.
+        # At most a training batch of windows per pass (or as many as the batch has
+        # records): every window at once took 2.2 GB for 64 records of 60 s.
+        size = self.batch_size if isinstance(self.batch_size, int) and self.batch_size > 0 \
+            else len(flat)
+        chunk = max(batch, size)
         with self._autocast():
-            out = torch.cat([self._check_logits(self.infer(flat[i:i + batch], **fit_params))
-                             for i in range(0, len(flat), batch)])
+            out = torch.cat([self._check_logits(self.infer(flat[i:i + chunk], **fit_params))
+                             for i in range(0, len(flat), chunk)])
         out = out.float().reshape(batch, n_windows, -1)
         return aggregate_window_logits(out, self.window_aggregate, self._loss_activation())
 

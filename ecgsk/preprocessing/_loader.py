@@ -60,8 +60,9 @@ _ON_ERROR = ("raise", "skip")
 _MAX_RESAMPLE_FACTOR = 10_000
 
 # Bumped whenever the content of cache entries changes meaning, or a record that was
-# cached may now be refused (2: a data file larger than its header describes).
-_CACHE_VERSION = 2
+# cached may now be refused (2: a data file larger than its header describes; 3: units
+# written with a micro sign, which version 2 read as volts).
+_CACHE_VERSION = 3
 
 
 class _RecordError(ValueError):

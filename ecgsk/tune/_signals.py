@@ -10,7 +10,8 @@ batch, so trials in other threads (``n_jobs > 1``) stop too.
 Only the first signal raises. A second one (a double Ctrl-C) would land in
 the stop of the first: Optuna failing the trial, the trial queued again, the
 runs ended. Cut short there, it left the study's run RUNNING and a trial's
-run with ``state=RUNNING``; it now only says that the study is stopping.
+run with ``state=RUNNING``; it now only says that the study is stopping. A
+third one stops at once, for a stop that hangs.
 """
 
 import contextlib
@@ -21,7 +22,7 @@ import threading
 __all__ = ["TuneInterrupted", "interrupt_handlers", "check_interrupt", "interrupted"]
 
 _flag = threading.Event()
-_received = {"signum": signal.SIGINT}
+_received = {"signum": signal.SIGINT, "again": 0}
 
 
 class TuneInterrupted(KeyboardInterrupt):
@@ -39,13 +40,19 @@ class TuneInterrupted(KeyboardInterrupt):
 
 
 def _handler(signum, frame):
+    name = signal.Signals(signum).name
     if _flag.is_set():  # the first one's stop is under way: let it finish
-        name = signal.Signals(signum).name
+        _received["again"] += 1
+        if _received["again"] >= 2:  # a stop that hangs (a store that does not answer)
+            os.write(2, f"note: {name} a third time: stopping at once; runs may be left "
+                        "RUNNING, and a rerun ends them.\n".encode())
+            raise TuneInterrupted(signum)
         # os.write: print could be re-entered, if the signal came in the middle of one.
         os.write(2, f"note: {name} again; the study is already stopping, once its runs "
-                    "are ended and its trials queued again.\n".encode())
+                    "are ended and its trials queued again (a third one stops at "
+                    "once).\n".encode())
         return
-    _received["signum"] = signum
+    _received["signum"], _received["again"] = signum, 0
     _flag.set()
     raise TuneInterrupted(signum)
 

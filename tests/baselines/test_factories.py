@@ -440,6 +440,17 @@ def test_a_target_the_last_steps_refuse_is_named_before_any_feature(imbalanced, 
                           sampler=SMOTE(sampling_strategy={0: 50})).fit(X, rare)
 
 
+def test_under_samplers_with_neighbours_take_a_rare_class(imbalanced):
+    # Their n_neighbors read as an over-sampler's: NearMiss was refused, "makes records
+    # from the n_neighbors=3 nearest of the same class", though it makes none.
+    from imblearn.under_sampling import EditedNearestNeighbours, NearMiss
+
+    X, y = imbalanced
+    rare = (np.arange(len(y)) < 3).astype(int)
+    for sampler in (NearMiss(), EditedNearestNeighbours()):
+        make_feature_baseline(features=FAST, sampling_rate=100, sampler=sampler).fit(X, rare)
+
+
 @pytest.mark.parametrize("sampler", [None, "over", "under"])
 def test_labels_of_another_length_are_refused_before_any_feature(imbalanced, sampler):
     # An under-sampler picks its rows from y alone: 100 records and 99 labels fitted,

@@ -402,6 +402,19 @@ def test_a_file_that_fails_every_try_keeps_no_other_out_and_is_named(mirror, tmp
     assert not (root / "patient001" / "s0010_re.xyz").exists()
 
 
+def test_files_the_server_lacks_are_not_taken_for_a_failing_server(mirror, tmp_path):
+    # Two files missing in a row (metadata, fetched without missing_ok) stopped the rest
+    # of the batch as if the server had failed.
+    from ecgsk.datasets import _download as module
+
+    root = tmp_path / "other"
+    files = [("patient998/x.hea", "patient998/x.hea"), ("patient999/x.hea", "patient999/x.hea"),
+             ("RECORDS", "RECORDS")]
+    with pytest.raises(OSError, match=r"first: 'patient998/x.hea'"):
+        module._fetch(module.DATABASES["ptbdb"], root, files)
+    assert (root / "RECORDS").is_file()
+
+
 def test_a_mirror_s_credentials_stay_out_of_messages_that_name_it(physionet, tmp_path,
                                                                   monkeypatch):
     # The sum refusal named https://physionet.org/ (wfdb's URL, restored by then) for a

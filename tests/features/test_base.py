@@ -67,3 +67,21 @@ def test_features_are_computed_a_block_of_records_at_a_time(make, monkeypatch):
     np.testing.assert_array_equal(est.fit_transform(X), expected)
     np.testing.assert_array_equal(est.transform(X), expected)
     assert max(sizes) == 5 and sum(sizes) == 2 * 23
+
+
+def test_the_amplitude_check_sees_every_record_not_one_block(records, monkeypatch):
+    # Computed a block at a time, the check named a record by its place in its block
+    # ("record 1" for record 11), and warned that no record swung when one block was flat.
+    from ecgsk.features import _base
+
+    monkeypatch.setattr(_base, "_BLOCK", 5)
+    X = np.zeros((12, 1, records.shape[2]), dtype=np.float32)
+    X[10:] = records[:2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        RhythmFeatures(sampling_rate=100).fit_transform(X)
+    X[11] *= 1000  # in µV
+    with pytest.raises(ValueError, match=r"RhythmFeatures: record 11 swings"):
+        RhythmFeatures(sampling_rate=100).fit_transform(X)
+    with pytest.raises(ValueError, match=r"BeatTemplate: record 11 swings"):
+        BeatTemplate(sampling_rate=100).fit_transform(X)

@@ -1222,8 +1222,8 @@ def test_sliding_window_prediction_binary(how):
     window_p = _sigmoid(np.stack([X[:, :, s:s + 16].mean(axis=(1, 2)) for s in starts], 1))
     expected = window_p.max(1) if how == "max" else window_p.mean(1)
     np.testing.assert_allclose(proba, expected, rtol=1e-5)
-    # the 4 windows of 6 records, as many windows per pass as the batch has records
-    assert clf.module_.seen_lengths == [(False, (6, 2, 16))] * 4
+    # the 4 windows of 6 records in one pass: fewer than a training batch (batch_size)
+    assert clf.module_.seen_lengths == [(False, (6 * 4, 2, 16))]
 
 
 @pytest.mark.parametrize("how", ["max", "mean"])
@@ -1252,8 +1252,8 @@ def test_random_crops_in_training_and_windows_in_validation():
     train_shapes = [s for training, s in seen if training]
     valid_shapes = [s for training, s in seen if not training]
     assert train_shapes == [(16, 2, 20), (14, 2, 20)]
-    # 10 validation records x windows starting at 0, 10, 20, 30, 10 windows a pass
-    assert valid_shapes == [(10, 2, 20)] * 4
+    # 10 validation records x windows starting at 0, 10, 20, 30, batch_size=16 a pass
+    assert valid_shapes == [(16, 2, 20), (16, 2, 20), (8, 2, 20)]
 
 
 # ---------------------------------------------------------------------------
@@ -1300,6 +1300,23 @@ def test_a_net_pickled_as_on_a_gpu_loads_on_a_cpu_only_machine(monkeypatch):
     assert dict(restored.callbacks_)["lr_scheduler"].lr_scheduler_ is None
     restored.partial_fit(X, y)  # the scheduler is built anew
     assert dict(restored.callbacks_)["lr_scheduler"].lr_scheduler_ is not None
+    # A scheduler given as a parameter is the same object as the fitted one: it held the
+    # optimizer in the pickle all the same.
+    from skorch.callbacks import LRScheduler
+
+    for params in ({"callbacks__lr_scheduler": LRScheduler("StepLR", step_size=1)},
+                   {"callbacks": [("cos", LRScheduler("CosineAnnealingLR", T_max=2))]}):
+        clf = fast(max_epochs=2, **params).fit(X, y)
+        with monkeypatch.context() as patch:
+            patch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+            blob = pickle.dumps(clf)
+        restored = pickle.loads(blob)
+        np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+        name = "lr_scheduler" if "callbacks__lr_scheduler" in params else "cos"
+        fitted = dict(restored.callbacks_)[name]
+        given = (restored.callbacks__lr_scheduler if name == "lr_scheduler"
+                 else dict(restored.callbacks)[name])
+        assert fitted is given and fitted.lr_scheduler_ is None  # still one object
 
 
 def test_a_device_named_without_its_index_is_the_current_gpu(monkeypatch):

@@ -31,15 +31,28 @@ def test_a_second_signal_lets_the_stop_of_the_first_finish(capfd):
         try:
             signal.raise_signal(signal.SIGINT)
         except TuneInterrupted:
-            signal.raise_signal(signal.SIGINT)  # during the stop: no new raise
-            signal.raise_signal(signal.SIGTERM)
+            signal.raise_signal(signal.SIGTERM)  # during the stop: no new raise
             stopped.append("the stop ran to its end")
         assert stopped == ["the stop ran to its end"]
         with pytest.raises(TuneInterrupted, match="interrupted by SIGINT"):  # the first's
             check_interrupt()
     err = capfd.readouterr().err
-    assert err.count("; the study is already stopping") == 2
-    assert "note: SIGINT again;" in err and "note: SIGTERM again;" in err
+    assert err.count("; the study is already stopping") == 1
+    assert "note: SIGTERM again; the study is already stopping" in err
+
+
+def test_a_third_signal_stops_a_stop_that_hangs(capfd):
+    with interrupt_handlers():
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except TuneInterrupted:
+            signal.raise_signal(signal.SIGINT)  # a note
+            with pytest.raises(TuneInterrupted):
+                signal.raise_signal(signal.SIGINT)  # the stop hangs: out at once
+    assert "note: SIGINT a third time: stopping at once" in capfd.readouterr().err
+    with interrupt_handlers():  # each study counts anew
+        with pytest.raises(TuneInterrupted):
+            signal.raise_signal(signal.SIGINT)
 
 
 def test_each_study_starts_with_no_signal():
