@@ -71,6 +71,8 @@ def check_signals(X, *, name="X", allow_2d=True, ensure_finite=True,
     if X.ndim == 2 and allow_2d:
         _warn_wfdb_layout(X.shape, name)
         X = X[:, None, :]
+    elif X.ndim == 3:
+        _warn_stacked_wfdb_layout(X.shape, name)
     if X.ndim != 3:
         expected = "3-D (n_records, n_leads, n_samples)"
         if allow_2d:
@@ -91,6 +93,21 @@ def check_signals(X, *, name="X", allow_2d=True, ensure_finite=True,
             f"first at index {bad[0]}. Clean or impute them first."
         )
     return X
+
+
+def _warn_stacked_wfdb_layout(shape, name):
+    """Warn when 3-D input looks like records stacked as wfdb gives them, ``(samples, leads)``.
+
+    ``np.stack`` of ``wfdb.rdsamp`` signals was read as 1000 leads of 12 samples:
+    a band-pass over 12 samples, 17,000 features, a network of 1000 input channels.
+    """
+    n, leads, samples = shape
+    if samples <= 16 and leads >= 100 * samples:
+        warnings.warn(
+            f"{name} of shape {shape} is read as {n} records of {leads} leads and {samples} "
+            "samples each. If its records are stacked as wfdb gives them, (samples, leads), "
+            f"pass {name}.transpose(0, 2, 1): an array (n_records, n_leads, n_samples).",
+            UserWarning, stacklevel=4)
 
 
 def _warn_wfdb_layout(shape, name):

@@ -72,6 +72,17 @@ def test_one_record_as_wfdb_gives_it_is_named_as_such(ptbxl_root):
         assert check_signal_input(signal.T).shape == (12, 1, 5000)
         assert check_signal_input(signal.T[None]).shape == (1, 12, 5000)
         check_signal_input(np.zeros((100, 3)))  # sklearn's checks feed such tables
+    # Records stacked as wfdb gives them were read without a word as 5000 leads of 12
+    # samples: a band-pass over 12 samples, 60,000 features.
+    stacked = np.stack([signal, signal])
+    with pytest.warns(UserWarning, match=r"X of shape \(2, 5000, 12\) is read as 2 records of "
+                                         r"5000 leads and 12 samples each\. If its records are "
+                                         r"stacked as wfdb gives them, \(samples, leads\), pass "
+                                         r"X\.transpose\(0, 2, 1\)"):
+        StatisticalFeatures(sampling_rate=500).fit_transform(stacked)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert check_signal_input(stacked.transpose(0, 2, 1)).shape == (2, 12, 5000)
 
 
 @pytest.mark.parametrize("seed, message", [

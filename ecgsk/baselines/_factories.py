@@ -26,7 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_consistent_length
 
 from .._proba import label_columns
-from .._validation import check_bool, check_seed
+from .._validation import check_bool, check_seed, label_array
 from ..features import (
     BeatFeatures,
     BeatTemplate,
@@ -189,7 +189,7 @@ def _check_target(pipeline, y):
     """Refuse, before any feature is computed, a target the last steps cannot take."""
     if y is None:
         return
-    y = np.asarray(y)
+    y = label_array(y)[0]  # a sparse label matrix dense: np.asarray gave a 0-d array
     final = pipeline.steps[-1][1]
     if y.ndim == 2 and y.shape[1] > 1 and not isinstance(final, OneVsRestClassifier):
         step = _sampler(pipeline)

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._validation import check_seed
+from .._validation import check_seed, label_array
 
 __all__ = ["bootstrap_ci", "paired_bootstrap"]
 
@@ -52,7 +52,7 @@ def _resamples(y_true, n_boot, random_state):
 
 def _check_records(**arrays):
     """The arrays as numpy arrays of one number of records (at least 1-D), named if not."""
-    arrays = {name: np.asarray(a) for name, a in arrays.items()}
+    arrays = {name: label_array(a)[0] for name, a in arrays.items()}  # a sparse one dense
     for name, a in arrays.items():
         if a.ndim == 0:  # len() of an unsized object
             raise ValueError(f"{name} must be an array of records, got the scalar {a!r}.")

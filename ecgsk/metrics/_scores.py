@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 from sklearn.metrics import f1_score, roc_auc_score, roc_curve
 
-from .._validation import check_label_types
+from .._validation import check_label_types, label_array
 
 __all__ = ["challenge_f1", "macro_auroc", "per_class_auroc", "sensitivity_specificity",
            "tune_thresholds"]
@@ -74,8 +74,8 @@ def challenge_f1(y_true, y_pred, classes=("N", "A", "O")):
 
 def _numbers(values):
     """``values`` as floats when they are an object array of numbers (as pandas may hold
-    0/1 labels), else as they are."""
-    values = np.asarray(values)
+    0/1 labels), else as they are; a sparse label matrix dense."""
+    values = label_array(values)[0]
     if values.dtype.kind == "O" and values.size and all(
             isinstance(v, numbers.Real) for v in values.ravel()):
         return values.astype(float)

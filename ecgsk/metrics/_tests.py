@@ -7,6 +7,7 @@ import numpy as np
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
+from .._validation import label_array
 from ._scores import _numbers
 
 __all__ = ["delong_test", "mcnemar_test"]
@@ -186,7 +187,8 @@ def mcnemar_test(y_true, pred_a, pred_b):
     >>> result["b"], result["c"], round(result["p_value"], 3)
     (5, 1, 0.219)
     """
-    y_true, pred_a, pred_b = map(np.asarray, (y_true, pred_a, pred_b))
+    # label_array: a sparse label matrix dense (np.asarray made it a 0-d object array)
+    y_true, pred_a, pred_b = (label_array(a)[0] for a in (y_true, pred_a, pred_b))
     if y_true.ndim == 0 or not len(y_true):
         raise ValueError(f"mcnemar_test needs at least one record; y_true has shape "
                          f"{y_true.shape}.")

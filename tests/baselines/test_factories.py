@@ -440,6 +440,19 @@ def test_a_target_the_last_steps_refuse_is_named_before_any_feature(imbalanced, 
                           sampler=SMOTE(sampling_strategy={0: 50})).fit(X, rare)
 
 
+def test_a_sparse_label_matrix_goes_through_a_sampler_as_its_dense_one(imbalanced):
+    # np.asarray made it a 0-d array: "len() of unsized object" with a sampler, where the
+    # same pipeline without one took it.
+    import scipy.sparse as sp
+
+    X, y = imbalanced
+    Y = np.column_stack([y, 1 - y, np.arange(len(y)) % 3 == 0]).astype(int)
+    model = make_feature_baseline(features=FAST, sampling_rate=100, multilabel=True,
+                                  sampler="over", random_state=0)
+    dense = model.fit(X, Y).predict_proba(X)
+    np.testing.assert_array_equal(clone(model).fit(X, sp.csr_matrix(Y)).predict_proba(X), dense)
+
+
 def test_under_samplers_with_neighbours_take_a_rare_class(imbalanced):
     # Their n_neighbors read as an over-sampler's: NearMiss was refused, "makes records
     # from the n_neighbors=3 nearest of the same class", though it makes none.

@@ -532,3 +532,17 @@ def test_zero_one_labels_in_an_object_array_are_read_as_numbers():
         roc_auc_score(y.astype(int), score))
     with pytest.raises(ValueError, match="0/1 labels"):
         macro_auroc(np.array(["0", "1", "0"], dtype=object), score[:3])
+
+
+def test_a_sparse_label_matrix_is_read_as_its_dense_one():
+    # np.asarray made it a 0-d object array: "got 0-D", and mcnemar_test said that 4
+    # records were none ("needs at least one record").
+    import scipy.sparse as sp
+
+    Y = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    S = np.array([[0.9, 0.2], [0.3, 0.7], [0.6, 0.4], [0.2, 0.1]])
+    P = (S >= 0.5).astype(int)
+    assert macro_auroc(sp.csr_matrix(Y), S) == macro_auroc(Y, S)
+    assert mcnemar_test(sp.csr_matrix(Y), sp.csr_matrix(P), Y) == mcnemar_test(Y, P, Y)
+    assert bootstrap_ci(macro_auroc, sp.csr_matrix(Y), S, n_boot=5) == \
+        bootstrap_ci(macro_auroc, Y, S, n_boot=5)
