@@ -221,10 +221,14 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
             self.named_estimators_ = {name: est for (name, _), est
                                       in zip(self.estimators, self.estimators_)}
             if not self.multilabel_:
+                # A member fitted on the records set_validation leaves may lack a rare class
+                # whose patients all fell in the validation split: its columns are placed by
+                # class in predict_proba, the missing ones 0 (it raised, failing the fold).
                 for (name, _), est in zip(self.estimators, self.estimators_):
-                    if not np.array_equal(np.asarray(est.classes_), self.classes_):
-                        raise ValueError(f"estimator {name!r} learned the classes {est.classes_}, "
-                                         f"not {self.classes_}.")
+                    learned = np.asarray(est.classes_)
+                    if not np.isin(learned, self.classes_).all():
+                        raise ValueError(f"estimator {name!r} learned the classes {learned}, "
+                                         f"which are not among {self.classes_}.")
             first = self.estimators_[0]
             for name in ("n_features_in_", "feature_names_in_"):  # as sklearn's Voting* do
                 if hasattr(first, name):
@@ -248,6 +252,11 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
         total = None
         for w, est in zip(self.weights_, self.estimators_):
             p = _as_proba_matrix(est.predict_proba(X), getattr(est, "classes_", None))
+            learned = None if self.multilabel_ else np.asarray(est.classes_)
+            if learned is not None and not np.array_equal(learned, self.classes_):
+                placed = np.zeros((len(p), len(self.classes_)), dtype=p.dtype)
+                placed[:, np.searchsorted(self.classes_, learned)] = p
+                p = placed
             total = w * p if total is None else total + w * p
         return total
 

@@ -119,3 +119,23 @@ def test_members_fitted_on_the_training_records_get_their_per_record_fit_params(
     other = ens.named_estimators_["other"]
     assert other.n_ == 30
     np.testing.assert_array_equal(other.groups_, groups[~is_valid])
+
+
+def test_a_member_without_the_validation_records_may_lack_a_class(data):
+    # A rare class whose patients all fell in the validation split was missing from the
+    # member fitted without them: "estimator 'prior' learned the classes [0 1], not
+    # [0 1 2]", and compare's fold failed. Its columns are now placed by class.
+    X, _, is_valid = data
+    y = np.where(is_valid, 2, np.arange(40) % 2)  # class 2 only among the validation rows
+    y[np.flatnonzero(is_valid)[:2]] = [0, 1]
+    other = Pipeline([("flat", FunctionTransformer(lambda Z: Z.reshape(len(Z), -1))),
+                      ("prior", DummyClassifier(strategy="prior"))])
+    ens = SoftVotingEnsemble([("net", _net()), ("other", other)], weights=[1, 3])
+    set_validation(ens, is_valid)
+    ens.fit(X, y)
+    net, fitted = ens.estimators_
+    assert list(ens.classes_) == [0, 1, 2] and list(fitted.classes_) == [0, 1]
+    expected = net.predict_proba(X) / 4
+    expected[:, :2] += 3 * fitted.predict_proba(X) / 4
+    np.testing.assert_allclose(ens.predict_proba(X), expected, rtol=1e-6)
+    assert ens.predict_proba(X)[:, 2].max() <= 0.25 + 1e-6  # only the net's share of class 2
