@@ -11,7 +11,11 @@ import warnings
 
 from ._validation import check_positive_int
 
-__all__ = ["check_threads", "limit_threads"]
+__all__ = ["check_threads", "limit_threads", "thread_ceiling", "within_limit"]
+
+#: The limits of the limit_threads blocks in force, innermost last (process-wide: a thread
+#: started inside one, such as an Optuna trial of --n-jobs 2, is under it too).
+_CEILINGS = []
 
 
 def check_threads(threads, error=ValueError):
@@ -49,8 +53,33 @@ def limit_threads(threads):
 
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
+    _CEILINGS.append(threads)
     try:
         with threadpool_limits(limits=threads):
             yield
     finally:
+        _CEILINGS.pop()
         torch.set_num_threads(previous)
+
+
+def thread_ceiling():
+    """The thread limit of the innermost :func:`limit_threads` block in force, or None."""
+    return _CEILINGS[-1] if _CEILINGS else None
+
+
+@contextlib.contextmanager
+def within_limit():
+    """Limit this thread's OpenMP and BLAS pools to :func:`thread_ceiling`, for the block.
+
+    OpenMP's limit holds for the thread that sets it: trials that Optuna runs in
+    threads of their own (``tune --n-jobs 2``) used every core in gradient boosting
+    under ``--threads 1``. A no-op outside :func:`limit_threads`.
+    """
+    limit = thread_ceiling()
+    if limit is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=limit):
+        yield

@@ -52,3 +52,47 @@ def test_more_threads_than_cores_are_set_with_a_warning(monkeypatch):
         with limit_threads(3):
             assert torch.get_num_threads() == 3
     assert torch.get_num_threads() == before
+
+
+def test_a_thread_started_under_the_limit_keeps_it_in_its_own_pools():
+    # OpenMP's limit holds for the thread that sets it: tune --n-jobs 2 runs trials in
+    # threads of their own, whose gradient boosting used every core under --threads 1.
+    import os
+    import threading
+
+    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+    from ecgsk._threads import within_limit
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: every pool has one thread anyway")
+    seen = {}
+
+    def trial(key, limited):
+        if limited:
+            with within_limit():
+                seen[key] = _openmp_effective_n_threads()
+        else:
+            seen[key] = _openmp_effective_n_threads()
+
+    with limit_threads(1):
+        for key, limited in (("bare", False), ("within", True)):
+            thread = threading.Thread(target=trial, args=(key, limited))
+            thread.start()
+            thread.join()
+    assert seen["within"] == 1 and seen["bare"] > 1  # what a bare thread gets
+    with within_limit():  # outside limit_threads: nothing to do
+        assert _openmp_effective_n_threads() > 1
+
+
+def test_random_conv_threads_read_n_jobs_as_joblib_and_keep_the_limit(monkeypatch):
+    # n_jobs=-1 under --threads 1 set torch to every core (and the run's tag said 1);
+    # -2 meant every core too, where joblib leaves one free.
+    import os
+
+    from ecgsk.features._randomconv import _n_threads
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    assert [_n_threads(n) for n in (None, -1, -2, 4, 64)] == [16, 16, 15, 4, 16]
+    with limit_threads(1):
+        assert [_n_threads(n) for n in (None, -1, -2, 4)] == [1, 1, 1, 1]

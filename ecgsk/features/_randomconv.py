@@ -64,9 +64,14 @@ def _quantiles(n):
 
 
 def _n_threads(n_jobs):
+    """Torch threads for ``n_jobs``: joblib's reading of a negative one (-2: all cores but
+    one), at most the machine's cores and the ``--threads`` limit in force."""
+    from .._threads import thread_ceiling
+
     cores = os.cpu_count() or 1
-    n = cores if n_jobs is None or n_jobs < 0 else n_jobs
-    return max(1, min(n, cores))
+    n = cores if n_jobs is None else cores + 1 + n_jobs if n_jobs < 0 else n_jobs
+    ceiling = thread_ceiling()
+    return max(1, min(n, cores, ceiling or cores))
 
 
 @contextmanager
@@ -130,7 +135,9 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
         rather than in batches of three, about 150-220 of ten thousand
         features moved, by up to 0.005.
     n_jobs : int or None, default=1
-        Torch threads used for the convolutions (``-1`` or None: all cores).
+        Torch threads used for the convolutions (``-1`` or None: all cores;
+        ``-2`` all but one, as joblib reads it), at most the ``--threads`` of
+        ``python -m ecgsk.compare`` or ``tune`` when one is in force.
 
     Attributes
     ----------

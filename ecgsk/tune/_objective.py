@@ -76,8 +76,11 @@ class Objective:
 
     # -- the trial ------------------------------------------------------------
     def __call__(self, trial):
+        from .._threads import within_limit
+
         try:
-            return self._run(trial)
+            with within_limit():  # a trial in a thread of its own (--n-jobs): --threads too
+                return self._run(trial)
         except KeyboardInterrupt:
             # Wherever it came (in the state tag, the run's end...): Optuna fails the
             # trial, and _on_interrupt queues it again from this list.
