@@ -5,9 +5,10 @@ import numbers
 import warnings
 
 import numpy as np
+import scipy.sparse
 from sklearn.utils import check_random_state
 
-from .._validation import check_seed, label_array
+from .._validation import check_seed
 
 __all__ = ["bootstrap_ci", "paired_bootstrap"]
 
@@ -52,7 +53,10 @@ def _resamples(y_true, n_boot, random_state):
 
 def _check_records(**arrays):
     """The arrays as numpy arrays of one number of records (at least 1-D), named if not."""
-    arrays = {name: label_array(a)[0] for name, a in arrays.items()}  # a sparse one dense
+    # A sparse label matrix dense (np.asarray made it a 0-d array); other inputs as they
+    # are: a metric may index scores by integer labels that a DataFrame would make floats.
+    arrays = {name: a.toarray() if scipy.sparse.issparse(a) else np.asarray(a)
+              for name, a in arrays.items()}
     for name, a in arrays.items():
         if a.ndim == 0:  # len() of an unsized object
             raise ValueError(f"{name} must be an array of records, got the scalar {a!r}.")

@@ -35,9 +35,10 @@ def task_columns(fitted, n_columns, n_classes, classes=None, *, who="the estimat
     """The task's column of each of ``n_columns`` probability columns over ``fitted``.
 
     ``fitted`` is an estimator's ``classes_``. Integer indices of the task's
-    classes (how ecgsk fits single-label targets) are their own columns
-    (refused where they are also names of ``classes`` that place them
-    otherwise);
+    classes (how ecgsk fits single-label targets) are their own columns, even
+    where they are also names of ``classes`` (integer labels 1 and 2 of the
+    classes 1, 2, 3 are read as the indices of "2" and "3": fit on indices,
+    or name integer classes as strings that are not their indices);
     other labels, names (CinC's ``"N", "A"...``) or integer codes beyond the
     indices (SNOMED's), are placed by name among ``classes``: ``classes_`` is
     sorted whatever the task's order. None: the columns are taken as they
@@ -47,22 +48,11 @@ def task_columns(fitted, n_columns, n_classes, classes=None, *, who="the estimat
     fitted = None if fitted is None or isinstance(fitted, list) else np.asarray(fitted)
     if fitted is None or fitted.ndim != 1 or len(fitted) != n_columns or not len(fitted):
         return None
-    names = None if classes is None else [str(c) for c in classes]
     if fitted.dtype.kind in "iu" and fitted.min() >= 0 and fitted.max() < n_classes:
-        by_index = [int(c) for c in fitted]
-        by_name = ([names.index(str(c)) for c in fitted]
-                   if names is not None and all(str(c) in names for c in fitted) else None)
-        if by_name is not None and by_name != by_index:
-            # Classes 1, 2, 3 and a fit on the labels 1 and 2: read as indices, P(1) came
-            # out under "2" without a word. Which one was meant cannot be told.
-            raise ValueError(
-                f"{who} learned the integers {fitted.tolist()}, which are both class indices "
-                f"and names among the classes {names}, placing its columns otherwise; fit "
-                "on class indices (0 to n_classes - 1) with string class names, or on the "
-                "labels with classes that are not their indices.")
-        return by_index
+        return [int(c) for c in fitted]
     if classes is None or fitted.dtype.kind == "b":
         return None
+    names = [str(c) for c in classes]
     unknown = [str(c) for c in fitted if str(c) not in names]
     if unknown:
         raise ValueError(f"{who} was fitted on the labels {unknown[:3]} that are not among "

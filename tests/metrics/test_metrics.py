@@ -546,3 +546,11 @@ def test_a_sparse_label_matrix_is_read_as_its_dense_one():
     assert mcnemar_test(sp.csr_matrix(Y), sp.csr_matrix(P), Y) == mcnemar_test(Y, P, Y)
     assert bootstrap_ci(macro_auroc, sp.csr_matrix(Y), S, n_boot=5) == \
         bootstrap_ci(macro_auroc, Y, S, n_boot=5)
+    # Other inputs reach the metric as they are: integer labels of a DataFrame stay integers.
+    import pandas as pd
+
+    labels = pd.DataFrame({"label": np.arange(30) % 3})
+    proba = np.full((30, 3), 0.2)
+    proba[np.arange(30), labels["label"]] = 0.6
+    nll = lambda y, s: -np.log(s[np.arange(len(y)), y[:, 0]]).mean()  # noqa: E731
+    assert bootstrap_ci(nll, labels, proba, n_boot=5)[0] == pytest.approx(-np.log(0.6))

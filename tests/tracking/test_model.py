@@ -144,16 +144,6 @@ def test_predict_proba_matrix_shapes(rng):
     snomed = LogisticRegression().fit(X, np.array(codes)[y % 2])
     proba = predict_proba_matrix(snomed, X, 2, codes)
     np.testing.assert_allclose(proba[:, [1, 0]], snomed.predict_proba(X))
-    # Labels 1 and 2 of classes 1, 2, 3 are also indices 1 and 2: read so, P(1) came out
-    # under "2" without a word. Such a fit is refused; indices that are their names are not.
-    ones = LogisticRegression().fit(X, np.array([1, 2])[y % 2])
-    with pytest.raises(ValueError, match=r"learned the integers \[1, 2\], which are both "
-                                         r"class indices and names among the classes "
-                                         r"\['1', '2', '3'\]"):
-        predict_proba_matrix(ones, X, 3, [1, 2, 3])
-    zeros = LogisticRegression().fit(X, y % 2)
-    np.testing.assert_allclose(predict_proba_matrix(zeros, X, 3, [0, 1, 2])[:, :2],
-                               zeros.predict_proba(X))
 
 
 def test_a_model_fitted_on_string_labels_logs_its_columns_by_name(tracking_uri, rng):
