@@ -250,9 +250,12 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
         """
         check_is_fitted(self, "estimators_")
         total = None
-        for w, est in zip(self.weights_, self.estimators_):
+        for (name, _), w, est in zip(self.estimators, self.weights_, self.estimators_):
             p = _as_proba_matrix(est.predict_proba(X), getattr(est, "classes_", None))
             learned = None if self.multilabel_ else np.asarray(est.classes_)
+            if learned is not None and p.shape[1] != len(learned):
+                raise ValueError(f"estimator {name!r} gives {p.shape[1]} probability columns "
+                                 f"for its {len(learned)} classes_ {learned}.")
             if learned is not None and not np.array_equal(learned, self.classes_):
                 placed = np.zeros((len(p), len(self.classes_)), dtype=p.dtype)
                 placed[:, np.searchsorted(self.classes_, learned)] = p

@@ -272,3 +272,23 @@ def test_label_matrices_that_networks_read_are_read_alike(rng, kind):
     assert ens.multilabel_ and list(ens.classes_) == [0, 1, 2]
     np.testing.assert_allclose(ens.predict_proba(X), ens.estimators_[0].predict_proba(X))
     np.testing.assert_array_equal(ens.predict(X), ens.estimators_[0].predict(X))
+
+
+def test_a_member_whose_columns_do_not_match_its_classes_is_named(rng):
+    # Placed by class, such a member failed in numpy's broadcasting ("shape mismatch").
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    class ThreeColumns(ClassifierMixin, BaseEstimator):
+        def fit(self, X, y):
+            self.classes_ = np.unique(y)[:2]
+            return self
+
+        def predict_proba(self, X):
+            return np.full((len(X), 3), 1 / 3)
+
+    X, y = rng.normal(size=(30, 4)), np.arange(30) % 3
+    ens = SoftVotingEnsemble([("lr", LogisticRegression()), ("odd", ThreeColumns())])
+    ens.fit(X, y)
+    with pytest.raises(ValueError, match=r"'odd' gives 3 probability columns for its 2 "
+                                         r"classes_ \[0 1\]"):
+        ens.predict_proba(X)
