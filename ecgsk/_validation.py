@@ -72,7 +72,7 @@ def check_signals(X, *, name="X", allow_2d=True, ensure_finite=True,
         _warn_wfdb_layout(X.shape, name)
         X = X[:, None, :]
     elif X.ndim == 3:
-        _warn_stacked_wfdb_layout(X.shape, name)
+        _warn_wfdb_layout(X.shape, name)
     if X.ndim != 3:
         expected = "3-D (n_records, n_leads, n_samples)"
         if allow_2d:
@@ -95,30 +95,24 @@ def check_signals(X, *, name="X", allow_2d=True, ensure_finite=True,
     return X
 
 
-def _warn_stacked_wfdb_layout(shape, name):
-    """Warn when 3-D input looks like records stacked as wfdb gives them, ``(samples, leads)``.
+def _warn_wfdb_layout(shape, name):
+    """Warn when input looks like wfdb's ``(samples, leads)``: one record, or records stacked.
 
     ``np.stack`` of ``wfdb.rdsamp`` signals was read as 1000 leads of 12 samples:
     a band-pass over 12 samples, 17,000 features, a network of 1000 input channels.
     """
-    n, leads, samples = shape
-    if samples <= 16 and leads >= 100 * samples:
-        warnings.warn(
-            f"{name} of shape {shape} is read as {n} records of {leads} leads and {samples} "
-            "samples each. If its records are stacked as wfdb gives them, (samples, leads), "
-            f"pass {name}.transpose(0, 2, 1): an array (n_records, n_leads, n_samples).",
-            UserWarning, stacklevel=4)
-
-
-def _warn_wfdb_layout(shape, name):
-    """Warn when 2-D input looks like one record as wfdb gives it, ``(samples, leads)``."""
-    n, m = shape
-    if m <= 16 and n >= 100 * m:
-        warnings.warn(
-            f"{name} of shape {shape} is read as {n} single-lead records of {m} samples "
-            "each. If it is one record as wfdb gives it, (samples, leads), pass "
-            f"{name}.T[None]: an array (n_records, n_leads, n_samples).",
-            UserWarning, stacklevel=4)
+    rows, cols = shape[-2:]
+    if cols > 16 or rows < 100 * cols:
+        return
+    if len(shape) == 2:
+        read = f"{rows} single-lead records of {cols} samples each"
+        fix = f"If it is one record as wfdb gives it, (samples, leads), pass {name}.T[None]"
+    else:
+        read = f"{shape[0]} records of {rows} leads and {cols} samples each"
+        fix = (f"If its records are stacked as wfdb gives them, (samples, leads), pass "
+               f"{name}.transpose(0, 2, 1)")
+    warnings.warn(f"{name} of shape {shape} is read as {read}. {fix}: an array (n_records, "
+                  "n_leads, n_samples).", UserWarning, stacklevel=4)
 
 
 def check_signal_input(X, **kwargs):
