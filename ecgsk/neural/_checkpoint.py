@@ -16,7 +16,6 @@ interruption (Ctrl-C, SIGTERM) or the process dies.
 import contextlib
 import io
 import os
-import pickle
 import warnings
 
 import numpy as np

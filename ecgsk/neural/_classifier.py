@@ -585,8 +585,8 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             return [(item[0], stripped(item[1])) if isinstance(item, tuple) and len(item) == 2
                     else stripped(item) for item in callbacks]
 
-        for key in [k for k in state if k == "callbacks_" or k == "callbacks"]:
-            if isinstance(state[key], (list, tuple)):
+        for key in ("callbacks_", "callbacks"):
+            if isinstance(state.get(key), (list, tuple)):
                 state[key] = each(state[key])
         for key in [k for k in state if k.startswith("callbacks__")]:
             state[key] = stripped(state[key])

@@ -243,9 +243,9 @@ def _check_header_fields(record, header, leads, fs=None):
             "that is, they are uncalibrated and cannot be given in physical units.")
     # wfdb reads headers as ASCII and drops what it cannot: "100/µV" came back as volts,
     # a signal a million times too large. Such units are taken from the text.
-    return {i: ln[2].split("/", 1)[1] for i, ln in enumerate(lines[1:])
-            if i in leads and len(ln) >= 3 and "/" in ln[2]
-            and not ln[2].split("/", 1)[1].isascii()}
+    units = {i: ln[2].partition("/")[2] for i, ln in enumerate(lines[1:])
+             if i in leads and len(ln) >= 3}
+    return {i: unit for i, unit in units.items() if not unit.isascii()}
 
 
 def _header_text(path):

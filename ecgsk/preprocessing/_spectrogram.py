@@ -122,17 +122,16 @@ class Spectrogram(_SignalTransformer):
                 f"fitted on records of {self.n_samples_in_} samples."
             )
         shape = (len(self.frequencies_), len(self.times_))
-        _, _, Z = self._stft(X[:1])
-        if Z.shape[2:] != shape:
-            raise ValueError(
-                f"Spectrogram now gives {Z.shape[2]} frequencies x {Z.shape[3]} frames, but "
-                f"was fitted for {shape[0]} x {shape[1]} (frequencies_, times_): nperseg or "
-                "noverlap changed after fit; fit it again.")
         # A block of records at a time: the STFT of every record at once, with its
         # magnitude and log, took 15 times the input's memory (16 GB for PTB-XL at 100 Hz).
         S = np.empty(X.shape[:2] + shape, dtype=np.float32)
         for start in range(0, len(X), _BLOCK):
             _, _, Z = self._stft(X[start:start + _BLOCK])
+            if Z.shape[2:] != shape:
+                raise ValueError(
+                    f"Spectrogram now gives {Z.shape[2]} frequencies x {Z.shape[3]} frames, "
+                    f"but was fitted for {shape[0]} x {shape[1]} (frequencies_, times_): "
+                    "nperseg or noverlap changed after fit; fit it again.")
             block = np.abs(Z)
             if self.log:
                 block = np.log(block + self.eps)
