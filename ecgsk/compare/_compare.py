@@ -31,6 +31,7 @@ from ._data import (
     load_signals,
     make_plan,
     records_sha256,
+    select_records,
     stratified_subset,
     unseen_records,
 )
@@ -379,6 +380,8 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
     max_records : int or None
         Use a fixed stratified subset of this many records (and at most
         this many external records); logged as ``compare.max_records``.
+        Its test records are among those of a run on every record
+        (:func:`~ecgsk.compare._data.select_records`).
     cache_dir : str, path-like or None
         Cache of the loaded signals (:class:`~ecgsk.preprocessing.WFDBLoader`);
         :func:`default_cache_dir` when None. Its folder ``checkpoints``
@@ -514,9 +517,9 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
                            "pass test_data too.")
     rates = {name: float(m.SAMPLING_RATE) for name, m in modules.items()}
     full = load_dataset(dataset, task, data, max(rates.values()))
-    ds = full if max_records is None else stratified_subset(full, int(max_records), DATA_SEED)
     with warnings_as_notes():  # a class too rare for the folds: said as the readers say theirs
-        plan = make_plan(ds, folds=folds, cv=cv, seed=seed)
+        ds, holdout = select_records(full, max_records)
+        plan = make_plan(ds, folds=folds, cv=cv, seed=seed, holdout=holdout)
     ext = ext_full = None
     if test_data is not None:
         same = Path(test_data).expanduser().resolve() == Path(data).expanduser().resolve()

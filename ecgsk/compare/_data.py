@@ -12,8 +12,8 @@ from sklearn.model_selection import PredefinedSplit, StratifiedGroupKFold, train
 from ..cache._cache import default_cache_dir
 
 __all__ = ["CompareError", "DATASETS", "DATA_SEED", "dataset_tasks", "load_dataset",
-           "stratified_subset", "SplitPlan", "make_plan", "load_signals", "default_length",
-           "default_cache_dir", "align_labels", "unseen_records", "fit_targets", "fit_final",
+           "stratified_subset", "select_records", "SplitPlan", "make_plan", "load_signals",
+           "default_length", "default_cache_dir", "align_labels", "unseen_records", "fit_targets", "fit_final",
            "fit_fold", "dropped_text", "records_sha256", "groups_sha256"]
 
 #: Datasets the comparison reads.
@@ -246,23 +246,33 @@ def _label_keys(ds):
     return y.astype(str)
 
 
-def stratified_subset(ds, n, seed=0):
+def stratified_subset(ds, n, seed=0, strata=None):
     """A deterministic subset of ``n`` records keeping the share of each label (and fold).
 
     Records are grouped by dataset fold and label (label combination for
-    multi-label targets). The groups, in that order, get their shares of
-    ``n`` by systematic sampling: group ``g`` gets ``floor(u + C_g) -
-    floor(u + C_{g-1})`` records, ``C`` the running sum of the shares and
-    ``u`` one uniform draw. So each fold, and each group, gets its share
-    rounded down or up, and a group whose share is below one record gets
-    one with that probability; the records of each group are drawn with
-    ``seed``. Original order is kept.
+    multi-label targets), and by ``strata`` where given. The groups, in that
+    order, get their shares of ``n`` by systematic sampling: group ``g``
+    gets ``floor(u + C_g) - floor(u + C_{g-1})`` records, ``C`` the running
+    sum of the shares and ``u`` one uniform draw. So each fold, and each
+    group, gets its share rounded down or up, and a group whose share is
+    below one record gets one with that probability; the records of each
+    group are drawn with ``seed``. Original order is kept.
+
+    ``strata`` (one value per record, e.g. :func:`select_records`' test
+    hold-out) is a further grouping whose shares are kept.
     """
     if n >= len(ds):
         return ds
+    return ds.subset(_subset_index(ds, n, seed, strata))
+
+
+def _subset_index(ds, n, seed, strata=None):
+    """The sorted indices of :func:`stratified_subset`'s records."""
     keys = _label_keys(ds)
     if ds.folds is not None:
         keys = np.char.add(np.char.add(np.asarray(ds.folds).astype(str), "|"), keys)
+    if strata is not None:
+        keys = np.char.add(np.char.add(np.asarray(strata).astype(str), "|"), keys)
     rng = np.random.default_rng(seed)
     groups, inverse = np.unique(keys, return_inverse=True)
     sizes = np.bincount(inverse)
@@ -274,7 +284,51 @@ def stratified_subset(ds, n, seed=0):
     for g in range(len(groups)):
         members = np.flatnonzero(inverse == g)
         chosen.append(rng.permutation(members)[:take[g]])
-    return ds.subset(np.sort(np.concatenate(chosen)))
+    return np.sort(np.concatenate(chosen))
+
+
+def select_records(full, max_records=None):
+    """The records a comparison or a study runs on, and the test hold-out among them.
+
+    A dataset with folds (PTB-XL) keeps its test fold in any subset. A
+    dataset without is given its fixed test hold-out (:func:`make_plan`'s) on
+    all of ``full`` first, and the subset keeps its share of it: a record
+    held out of a run on all the records is held out of a run on a subset
+    too, so a study tuned on ``max_records`` records never trains on a
+    comparison's test records. (Drawn on the subset, the hold-out was
+    another one: 79 of the 400 training records of a 500-record CinC 2017
+    subset were in the test records of the whole set.)
+
+    Parameters
+    ----------
+    full : ECGDataset
+        All the records read.
+    max_records : int or None, default=None
+        The size of the stratified subset (:func:`stratified_subset`, drawn
+        with :data:`DATA_SEED`); None (or at least ``len(full)``) for all.
+
+    Returns
+    -------
+    ds : ECGDataset
+        The records run on.
+    holdout : ndarray of bool of shape (len(ds),) or None
+        The records of ``ds`` in the test hold-out, for :func:`make_plan`;
+        None for a dataset with folds.
+
+    Raises
+    ------
+    CompareError
+        If the hold-out of ``full`` cannot be drawn (see :func:`make_plan`).
+    """
+    holdout = None
+    if full.folds is None:
+        _, test, _ = _draw_holdout(full)
+        holdout = np.zeros(len(full), dtype=bool)
+        holdout[test] = True
+    if max_records is None or max_records >= len(full):
+        return full, holdout
+    idx = _subset_index(full, int(max_records), DATA_SEED, strata=holdout)
+    return full.subset(idx), None if holdout is None else holdout[idx]
 
 
 @dataclass
@@ -313,7 +367,7 @@ def _fold_list(folds, allowed, what):
 DATA_SEED = 0
 
 
-def make_plan(ds, *, folds=None, cv=True, seed=0):
+def make_plan(ds, *, folds=None, cv=True, seed=0, holdout=None):
     """Split a dataset for a comparison.
 
     With dataset folds (PTB-XL ``strat_fold``): train on folds 1-8, tune
@@ -340,6 +394,10 @@ def make_plan(ds, *, folds=None, cv=True, seed=0):
         Seed of the cross-validation folds of datasets without folds; unused
         with dataset folds. The hold-out is drawn with :data:`DATA_SEED`
         whatever ``seed``.
+    holdout : array-like of bool of shape (len(ds),), default=None
+        The test hold-out of a dataset without folds, as
+        :func:`select_records` gives it for a subset; None draws it on
+        ``ds``. Unused with dataset folds.
 
     Returns
     -------
@@ -410,19 +468,18 @@ def make_plan(ds, *, folds=None, cv=True, seed=0):
         raise CompareError(f"{ds.name} has {_count(n, 'record')} of "
                            f"{_count(n_groups, 'patient')}: {what} at least {needed} patients.")
     chosen = _fold_list(folds, range(1, _N_SPLITS + 1), f"{ds.name} (1-{_N_SPLITS})")
+    if holdout is None:
+        train, test, how = _draw_holdout(ds)
+    else:
+        holdout = np.asarray(holdout)
+        if holdout.shape != (n,) or holdout.dtype != bool:
+            raise CompareError(f"holdout must be a boolean mask of the {n} records, got "
+                               f"shape {holdout.shape} and dtype {holdout.dtype}.")
+        train, test, how = np.flatnonzero(~holdout), np.flatnonzero(holdout), _how(ds)
+        if len(train) == 0 or len(test) == 0:
+            raise CompareError(f"the test hold-out of {ds.name} holds {len(test)} of its "
+                               f"{n} records; both parts need records.")
     try:
-        # CinC 2017 records carry no patient id (each is its own group): stratify on labels
-        # alone. A PTB-DB set of one record per patient is still split by patient (deciding
-        # by n_groups == n split it by record, refusing a class of one patient).
-        if ds.groups is None or ds.name == "cinc2017":
-            train, test = train_test_split(np.arange(n), test_size=1 / _N_SPLITS,
-                                           stratify=y, random_state=DATA_SEED)
-            train, test = np.sort(train), np.sort(test)
-            how = "stratified 20% hold-out (records carry no patient id)"
-        else:
-            _warn_rare_classes(ds.name, y, "the test hold-out may hold none of them")
-            train, test = _grouped_folds(y, groups, DATA_SEED)[0]
-            how = "stratified patient-grouped 20% hold-out"
         plan = SplitPlan(train=train, valid=None, test=test,
                          description={"train": f"rest of {how}", "test": how})
         if cv:
@@ -437,6 +494,36 @@ def make_plan(ds, *, folds=None, cv=True, seed=0):
     except ValueError as exc:  # e.g. a class with fewer records than folds
         raise CompareError(f"cannot split {ds.name} ({n} records): {exc}") from None
     return plan
+
+
+def _by_record(ds):
+    # CinC 2017 records carry no patient id (each is its own group): stratify on labels
+    # alone. A PTB-DB set of one record per patient is still split by patient (deciding
+    # by n_groups == n split it by record, refusing a class of one patient).
+    return ds.groups is None or ds.name == "cinc2017"
+
+
+def _how(ds):
+    return ("stratified 20% hold-out (records carry no patient id)" if _by_record(ds)
+            else "stratified patient-grouped 20% hold-out")
+
+
+def _draw_holdout(ds):
+    """``(train, test, description)`` of the fixed test hold-out of a dataset without folds."""
+    n = len(ds)
+    groups = np.asarray(ds.groups if ds.groups is not None else np.arange(n))
+    y = _label_keys(ds)
+    try:
+        if _by_record(ds):
+            train, test = train_test_split(np.arange(n), test_size=1 / _N_SPLITS,
+                                           stratify=y, random_state=DATA_SEED)
+            train, test = np.sort(train), np.sort(test)
+        else:
+            _warn_rare_classes(ds.name, y, "the test hold-out may hold none of them")
+            train, test = _grouped_folds(y, groups, DATA_SEED)[0]
+    except ValueError as exc:  # e.g. a class with fewer records than folds
+        raise CompareError(f"cannot split {ds.name} ({n} records): {exc}") from None
+    return train, test, _how(ds)
 
 
 def _grouped_folds(y, groups, seed):

@@ -461,7 +461,10 @@ def tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, 
         ``make_pipeline`` keywords fixed for every trial, over the sampled
         ones (``{"max_epochs": 3}``).
     max_records : int or None
-        Use a fixed stratified subset of this many records.
+        Use a fixed stratified subset of this many records. Its test
+        records are among those of a run on every record
+        (:func:`~ecgsk.compare._data.select_records`), so the trials never
+        train on a comparison's test records.
     folds : list of int or None
         Cross-validation folds scored per trial (PTB-XL among 1-8); all
         when None.
@@ -605,7 +608,6 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
     from mlflow.tracking import MlflowClient
 
     from ..compare._data import (
-        DATA_SEED,
         check_dataset_task,
         default_cache_dir,
         default_length,
@@ -616,7 +618,7 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
         groups_sha256,
         make_plan,
         records_sha256,
-        stratified_subset,
+        select_records,
     )
     from ..compare._registry import check_factory_params, factory_parameters, load_pipeline_module
     from ..tracking import default_tracking_uri, mask_secrets, setup_tracking
@@ -668,9 +670,9 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
     rate = float(module.SAMPLING_RATE)
     length = int(getattr(module, "LENGTH", None) or default_length(dataset, rate))
     full = load_dataset(dataset, task, data, rate)
-    ds = full if max_records is None else stratified_subset(full, int(max_records), DATA_SEED)
     with warnings_as_notes():  # a class too rare for the folds: said as the readers say theirs
-        plan = make_plan(ds, folds=folds, cv=True, seed=seed)
+        ds, holdout = select_records(full, max_records)
+        plan = make_plan(ds, folds=folds, cv=True, seed=seed, holdout=holdout)
     if not plan.cv:
         raise TuneError("no cross-validation fold to score trials on.")
     if pruner == "median" and len(plan.cv) - 1 <= pruner_warmup_steps:

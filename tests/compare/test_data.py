@@ -11,6 +11,7 @@ from ecgsk.compare._data import (
     align_labels,
     load_dataset,
     records_sha256,
+    select_records,
     stratified_subset,
     unseen_records,
 )
@@ -88,6 +89,54 @@ def test_the_hold_out_is_the_same_whatever_the_seed(patient_ids):
         np.testing.assert_array_equal(plan.train, plans[0].train)
     # the cross-validation folds inside the training records still follow the seed
     assert not all(np.array_equal(a[2], b[2]) for a, b in zip(plans[0].cv, plans[1].cv))
+
+
+@pytest.mark.parametrize("patient_ids", [True, False])  # PTB-DB; CinC 2017 has none
+def test_a_subset_keeps_the_hold_out_of_all_the_records(patient_ids):
+    # Drawn on the subset, the hold-out was another one: tune --max-records 500 on CinC 2017
+    # trained on 79 records that compare, run on all of them, tested on.
+    full = _dataset(1000, 250)
+    if not patient_ids:
+        full = ECGDataset(X=full.X, y=full.y, classes=full.classes, meta=full.meta,
+                          name="cinc2017", task="af")
+    ds, holdout = select_records(full)
+    assert ds is full
+    tested = set(full.X[make_plan(full, cv=False).test])
+    assert set(full.X[holdout]) == tested
+    groups = full.groups if patient_ids else full.X
+    tested_patients = set(np.asarray(groups)[np.isin(full.X, list(tested))])
+    for n in (100, 300, 600):
+        sub, held = select_records(full, n)
+        plan = make_plan(sub, folds=[1, 2], seed=1, holdout=held)
+        assert len(sub) == n
+        assert set(sub.X[plan.test]) <= tested
+        assert not set(sub.X[plan.train]) & tested
+        if patient_ids:  # nor a patient of the full hold-out's
+            assert not set(sub.groups[plan.train]) & tested_patients
+        assert abs(len(plan.test) - len(tested) * n / len(full)) <= 2  # its share, kept
+        for _, tr, te in plan.cv:
+            assert set(tr) | set(te) <= set(plan.train)
+        assert plan.description["test"] == make_plan(full, cv=False).description["test"]
+
+
+def test_a_hold_out_mask_is_checked():
+    ds = _dataset(100, 50)
+    with pytest.raises(CompareError, match=r"^holdout must be a boolean mask of the 100 "
+                                           r"records, got shape \(99,\) and dtype bool"):
+        make_plan(ds, holdout=np.zeros(99, dtype=bool))
+    with pytest.raises(CompareError, match=r"^the test hold-out of ptbdb holds 0 of its 100 "
+                                           r"records; both parts need records"):
+        make_plan(ds, cv=False, holdout=np.zeros(100, dtype=bool))
+
+
+def test_cinc_subsets_test_only_records_of_the_whole_hold_out(cinc_root):
+    full = load_dataset("cinc2017", "af", cinc_root, 300)
+    tested = set(full.X[make_plan(full, cv=False).test])
+    for n in (300, 2000):  # the README's tuning subset, and a larger one
+        sub, held = select_records(full, n)
+        plan = make_plan(sub, cv=False, holdout=held)
+        assert not set(sub.X[plan.train]) & tested
+        assert len(plan.test) == n // 5
 
 
 def test_a_class_rarer_than_the_cv_folds_is_named_in_one_warning():
