@@ -637,16 +637,19 @@ def fit_fold(estimator, X, y, rows, groups=None, seed=0):
 
     The networks in it validate (early stopping, learning-rate schedule,
     best epoch) on records of their own split of ``rows``. Where ``groups``
-    holds patient ids (a patient with several records) and every network
-    splits by itself (``train_split="auto"`` with one ``valid_size``), that
-    split holds whole patients out: :class:`~sklearn.model_selection.GroupShuffleSplit`
-    of ``valid_size``, seeded by ``seed``, marked with
+    holds patient ids (a patient with several records) and the networks
+    split by themselves (``train_split="auto"``), that split holds whole
+    patients out: :class:`~sklearn.model_selection.GroupShuffleSplit` of
+    their ``valid_size``, seeded by ``seed``, marked with
     :func:`ecgsk.neural.set_validation`, as :func:`fit_final` marks fold 9.
     A record-wise split would validate on patients the network trains on. A
     :class:`~ecgsk.ensemble.SoftVotingEnsemble` then fits its members
     without a network on the other records, as in :func:`fit_final`.
-    Otherwise it is fitted on ``rows`` as it is. Shared by ``compare``'s
-    cross-validation and ``tune``'s trials.
+    Networks of one estimator that would validate on different records
+    (several ``valid_size``, or some not splitting by themselves) are
+    refused there. Without patient ids, or networks that split by
+    themselves, the estimator is fitted on ``rows`` as it is. Shared by
+    ``compare``'s cross-validation and ``tune``'s trials.
 
     Parameters
     ----------
@@ -666,6 +669,12 @@ def fit_fold(estimator, X, y, rows, groups=None, seed=0):
     -------
     fitted : estimator
         ``estimator``, fitted.
+
+    Raises
+    ------
+    ValueError
+        If, with patient ids, the networks that split by themselves do so
+        with different ``valid_size``, or beside networks that do not.
     """
     from sklearn.model_selection import GroupShuffleSplit
 
@@ -675,14 +684,23 @@ def fit_fold(estimator, X, y, rows, groups=None, seed=0):
     est = estimator
     rows = np.asarray(rows)
     nets = [net for _, net in networks_in(est)]
-    sizes = {net.valid_size for net in nets}
-    by_patient = (
-        groups is not None and len(nets) > 0 and len(sizes) == 1 and None not in sizes
-        and all(isinstance(net.train_split, str) and net.train_split == "auto" for net in nets))
+    own = [net for net in nets if isinstance(net.train_split, str)
+           and net.train_split == "auto" and net.valid_size is not None]
+    by_patient = groups is not None and len(own) > 0
     if by_patient:
         patients = np.asarray(groups)[rows]
         n_patients = len(np.unique(patients))
         by_patient = 1 < n_patients < len(patients)  # patient ids, and more than one
+    sizes = {net.valid_size for net in own}
+    if by_patient and (len(sizes) > 1 or len(own) < len(nets)):
+        # One patient split serves every network; split by themselves, the others would
+        # validate on records of patients they train on.
+        raise ValueError(
+            "the networks of this pipeline would validate on different records: "
+            f"valid_size {sorted(sizes, key=str)} with train_split='auto' for "
+            f"{len(own)} of its {len(nets)} networks. Records of one patient must not be "
+            "split between training and validation, so they all validate on one split of "
+            "whole patients: give them one valid_size (and train_split='auto').")
     if by_patient:
         split = GroupShuffleSplit(n_splits=1, test_size=sizes.pop(), random_state=seed)
         _, valid = next(split.split(rows, groups=patients))

@@ -360,6 +360,16 @@ def test_fit_fold_validates_networks_on_whole_patients():
     plain = fit_fold(LogisticRegression(), X.reshape(90, -1), y, rows, groups=groups)
     assert plain.n_features_in_ == 40
 
+    # Networks that would validate on different records are refused: with two
+    # valid_size, both validated record-wise, on patients they trained on.
+    for second in ({"valid_size": 0.2}, {"train_split": None}):
+        two = SoftVotingEnsemble([("a", clone(net)), ("b", clone(net).set_params(**second))])
+        with pytest.raises(ValueError, match=r"^the networks of this pipeline would validate "
+                                             r"on different records: valid_size \["):
+            fit_fold(two, X, y, rows, groups=groups, seed=0)
+        fitted = fit_fold(clone(two), X, y, rows, groups=np.arange(90))  # no patient ids
+        assert _validated_rows(fitted.named_estimators_["a"]) is None
+
     # A final fit without validation records (PTB-DB) holds whole patients out too: its
     # networks validated on a record-wise split of the training records.
     from ecgsk.compare._data import SplitPlan, fit_final
