@@ -276,7 +276,8 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         cross-validation.
     class_weight : None, "balanced" or dict, default=None
         Weights of the classes in the loss. ``"balanced"`` computes them from
-        the labels passed to ``fit``: for single-label targets
+        the labels passed to ``fit``, those of the validation split
+        included: for single-label targets
         ``n / (n_classes * count)`` per class (sklearn's
         ``compute_class_weight``), for multi-label targets
         ``n_negative / max(n_positive, 1)`` per label, passed as
