@@ -547,6 +547,38 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         params["device"] = self.__dict__.get("device")
         return params
 
+    def _get_params_callbacks(self, deep=True):
+        # skorch lists the initialized callbacks, then _default_callbacks, and the later
+        # win: ecgsk's lr_scheduler and early_stopping, rebuilt from lr_patience and
+        # patience, hid the values fit uses (callbacks__lr_scheduler__factor=0.5 came
+        # back as 0.1, so get_params' round trip and MLflow's params undid it). The
+        # defaults are given the callbacks__* parameters here, as initialize_callbacks
+        # gives them; fresh objects, so fitting does not change them.
+        params = super()._get_params_callbacks(deep=deep)
+        if not deep:
+            return params
+        given = [(key[len("callbacks__"):].partition("__"), value)
+                 for key, value in vars(self).items() if key.startswith("callbacks__")]
+        defaults = dict(self._default_callbacks)
+        for (name, _, sub), value in given:
+            if name in defaults and not sub:  # replaced, or None to turn it off
+                defaults[name] = value
+        for name, callback in defaults.items():
+            prefix = f"callbacks__{name}"
+            for key in [k for k in params if k.startswith(f"{prefix}__")]:
+                del params[key]
+            fresh = name not in {n for (n, _, sub), _ in given if not sub}
+            if fresh and callback is not None:
+                callback.set_params(**{sub: value for (n, _, sub), value in given
+                                       if n == name and sub})
+            params[prefix] = callback
+            if callback is not None:
+                params.update({f"{prefix}__{sub}": value
+                               for sub, value in callback.get_params().items()})
+        params.update({f"callbacks__{name}__{sub}": value for (name, _, sub), value in given
+                       if sub and name in defaults})
+        return params
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True

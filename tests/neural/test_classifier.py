@@ -1269,6 +1269,36 @@ def test_device_auto_resolves_but_get_params_keeps_auto():
     assert clf.get_params()["device"] == "cpu" and clf.device == "cpu"
 
 
+def test_get_params_gives_the_callback_settings_fit_uses():
+    # skorch let the default callbacks, rebuilt from lr_patience and patience, hide the
+    # user's settings: get_params gave factor 0.1, so its round trip (and the params
+    # logged to MLflow) undid callbacks__lr_scheduler__factor=0.5.
+    X, y = make_signals(40)
+    clf = fast(max_epochs=1, patience=2, callbacks__lr_scheduler__factor=0.5,
+               callbacks__early_stopping__threshold=0.01)
+
+    def settings(net):
+        p = net.get_params(deep=True)
+        return (p["callbacks__lr_scheduler__factor"], p["callbacks__early_stopping__threshold"],
+                p["callbacks__early_stopping__patience"])
+
+    assert settings(clf) == (0.5, 0.01, 2)
+    twin = clone(clf).set_params(**clf.get_params(deep=True)).fit(X, y)
+    used = dict(twin.callbacks_)
+    assert used["lr_scheduler"].kwargs["factor"] == 0.5
+    assert (used["early_stopping"].threshold, used["early_stopping"].patience) == (0.01, 2)
+    assert settings(twin) == (0.5, 0.01, 2)
+    fitted = clone(clf).fit(X, y)  # not the twin: its round trip set every callback param
+    assert settings(fitted) == (0.5, 0.01, 2)
+    fitted.set_params(callbacks__lr_scheduler__factor=0.3, patience=4)
+    assert settings(fitted) == (0.3, 0.01, 4)
+    used = dict(fitted.callbacks_)
+    assert (used["lr_scheduler"].kwargs["factor"], used["early_stopping"].patience) == (0.3, 4)
+    off = fast(callbacks__lr_scheduler=None)
+    assert off.get_params()["callbacks__lr_scheduler"] is None
+    assert "callbacks__lr_scheduler__factor" not in off.get_params()
+
+
 def test_pickle_round_trip_gives_identical_predictions():
     X, y = make_signals(60, n_classes=3)
     clf = fast(max_epochs=2, crop_length=32).fit(X, y)
