@@ -293,6 +293,10 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
         tags.input_tags.sparse = all(t.input_tags.sparse for t in inner)
         tags.input_tags.allow_nan = all(t.input_tags.allow_nan for t in inner)
         tags.target_tags.multi_output = all(t.target_tags.multi_output for t in inner)
+        if tags.classifier_tags is not None:  # averages label matrices its members take
+            tags.classifier_tags.multi_label = all(
+                t.target_tags.multi_output or getattr(t.classifier_tags, "multi_label", False)
+                for t in inner)
         tags.non_deterministic = any(t.non_deterministic for t in inner)
         return tags
 

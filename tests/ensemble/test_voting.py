@@ -292,3 +292,26 @@ def test_a_member_whose_columns_do_not_match_its_classes_is_named(rng):
     with pytest.raises(ValueError, match=r"'odd' gives 3 probability columns for its 2 "
                                          r"classes_ \[0 1\]"):
         ens.predict_proba(X)
+
+
+def test_tags_say_multi_label_where_every_member_takes_label_matrices():
+    # The tag stayed False, so make_feature_baseline refused a multi-label fit of an
+    # ensemble of MLPClassifier members, which fits one fine.
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.utils import get_tags
+
+    from ecgsk.baselines import make_feature_baseline
+
+    def multi_label(est):
+        return get_tags(est).classifier_tags.multi_label
+
+    mlp = MLPClassifier(hidden_layer_sizes=(4,), max_iter=20, random_state=0)
+    assert multi_label(SoftVotingEnsemble([("a", mlp), ("b", DecisionTreeClassifier())]))
+    assert not multi_label(SoftVotingEnsemble([("a", mlp), ("lr", LogisticRegression())]))
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 2, 200)).astype(np.float32)
+    Y = (rng.random((30, 2)) < 0.5).astype(int)
+    model = make_feature_baseline(features=("statistical",), sampling_rate=100).set_params(
+        classifier=SoftVotingEnsemble([("m", mlp)]))
+    with pytest.warns(Warning):  # the MLP does not converge in 20 iterations
+        assert model.fit(X, Y).predict_proba(X).shape == (30, 2)
