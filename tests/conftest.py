@@ -34,6 +34,17 @@ def ctrl_c_raises():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+@pytest.fixture(autouse=True)
+def no_user_pipelines(monkeypatch):
+    """The checkout's pipelines alone, whatever ``ECGSK_PIPELINES`` a developer has set.
+
+    With it set, the registry's and README's tests failed on a user's own copy of a
+    shipped pipeline, and tests/pipelines loaded the user's files by name. A test
+    that needs the variable sets it itself.
+    """
+    monkeypatch.delenv("ECGSK_PIPELINES", raising=False)
+
+
 @pytest.fixture
 def fsyncs(monkeypatch):
     """What ``os.fsync`` is called on from now on, in order: "file" or "folder"."""

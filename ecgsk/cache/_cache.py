@@ -193,7 +193,8 @@ def scan_cache(cache_dir=None):
     --------
     >>> import tempfile
     >>> from ecgsk.cache import scan_cache
-    >>> scan_cache(tempfile.mkdtemp())
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     scan_cache(folder)
     []
     """
     root = _resolve(cache_dir)
@@ -237,7 +238,8 @@ def cache_info(cache_dir=None, *, now=None):
     --------
     >>> import tempfile
     >>> from ecgsk.cache import cache_info
-    >>> cache_info(tempfile.mkdtemp())["files"].tolist()
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     cache_info(folder)["files"].tolist()
     [0, 0, 0, 0]
     """
     import pandas as pd
@@ -315,7 +317,8 @@ def prune_cache(cache_dir=None, *, older_than, kinds=KINDS, dry_run=False, now=N
     --------
     >>> import tempfile
     >>> from ecgsk.cache import prune_cache
-    >>> prune_cache(tempfile.mkdtemp(), older_than=30, dry_run=True)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     prune_cache(folder, older_than=30, dry_run=True)
     []
     """
     limit_s = _check_older_than(older_than) * _DAY_S
@@ -371,7 +374,8 @@ def prune_index(cache_dir=None, *, dry_run=False):
     --------
     >>> import tempfile
     >>> from ecgsk.cache import prune_index
-    >>> prune_index(tempfile.mkdtemp())
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     prune_index(folder)
     0
     """
     root = _resolve(cache_dir)

@@ -147,7 +147,8 @@ def main(argv=None, out=None):
     --------
     >>> import tempfile
     >>> from ecgsk.cache import main
-    >>> main(["prune", "--older-than", "30", "--dry-run", "--cache-dir", tempfile.mkdtemp()])
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     main(["prune", "--older-than", "30", "--dry-run", "--cache-dir", folder])
     ... # doctest: +ELLIPSIS
     would remove 0 files (0 B) not used for 30 days: signals 0, ... partial 0 (in ...).
     0

@@ -804,9 +804,10 @@ class WFDBLoader(SignalOutputMixin, TransformerMixin, BaseEstimator):
     >>> import os
     >>> import numpy as np
     >>> import wfdb
-    >>> from tempfile import mkdtemp
+    >>> from tempfile import TemporaryDirectory
     >>> from ecgsk.preprocessing import WFDBLoader
-    >>> folder = mkdtemp()
+    >>> tmp = TemporaryDirectory()
+    >>> folder = tmp.name
     >>> t = np.arange(500) / 250
     >>> sig = np.stack([np.sin(2 * np.pi * t), np.cos(2 * np.pi * t)], axis=1)
     >>> wfdb.wrsamp("rec1", fs=250, units=["mV", "mV"], sig_name=["I", "II"],
@@ -817,6 +818,7 @@ class WFDBLoader(SignalOutputMixin, TransformerMixin, BaseEstimator):
     ((1, 1, 200), dtype('float32'))
     >>> loader.lead_names_, loader.sampling_rate_
     (['II'], 125.0)
+    >>> tmp.cleanup()
     """
 
     def __init__(self, leads=None, sampling_rate=None, length=None, crop="center",

@@ -143,7 +143,7 @@ def test_two_workers_share_a_study_and_survive_a_kill(
             "--task", "superdiagnostic", "--data", ptbxl_root, "--n-trials", n_trials,
             "--folds", 1, "--max-records", 200, "--n-boot", 20, "--storage", postgres,
             "--tracking-uri", mlflow_server, "--experiment", "shared", "--study-name", name,
-            "--cache-dir", signal_cache, "--set", "sleep=1.5", "--no-progress"]
+            "--cache-dir", signal_cache, "--set", "sleep=3", "--no-progress"]
     mark = str(tmp_path / "sleeping")
     monkeypatch.setenv("ECGSK_TEST_SLEEP_MARK", mark)
     survivor = start_tune(args, tmp_path, tmp_path / "a.log")
@@ -165,7 +165,8 @@ def test_two_workers_share_a_study_and_survive_a_kill(
         if not any(t.state == TrialState.COMPLETE and of_victim(t) for t in ts):
             return None
         # Its parameters sampled too: the trial queued again must repeat them. Then wait
-        # for its 1.5 s sleep to begin, so that the kill sent next lands in it.
+        # for its 3 s sleep to begin, so that the kill sent next lands in it (at least 2 s
+        # of it are left: sleeping() says so within 1 s of its start).
         trial = next((t for t in ts if t.state == TrialState.RUNNING and of_victim(t)
                       and "mlflow_run_id" in t.user_attrs and t.params), None)
         return trial if trial and sleeping(mark, victim.pid) else None

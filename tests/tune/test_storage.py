@@ -77,7 +77,9 @@ def _study(tmp_path, **kwargs):
 
 
 def test_stale_heartbeat_fails_and_requeues_the_trial(tmp_path):
-    study = _study(tmp_path, heartbeat_interval=1, grace_period=2)
+    # A grace period of 5 s, not 2: a 2 s stall of a loaded CI machine between the
+    # heartbeat and the first reap would fail the fresh trial.
+    study = _study(tmp_path, heartbeat_interval=1, grace_period=5)
     first = study.ask()
     first.suggest_float("x", 0, 1)
     # Stopped once by a Ctrl-C: that retry does not count towards the stale trial's one.
@@ -86,7 +88,7 @@ def test_stale_heartbeat_fails_and_requeues_the_trial(tmp_path):
     assert trial.params == first.params
     study._storage.record_heartbeat(trial._trial_id)
     assert reap_trials(study) == []  # the heartbeat is fresh
-    time.sleep(3.5)  # SQLite's clock has 1 s steps: more than grace_period + 1 s
+    time.sleep(6.5)  # SQLite's clock has 1 s steps: more than grace_period + 1 s
     assert reap_trials(study) == [trial.number]
     trials = study.get_trials()
     assert trials[trial.number].state == TrialState.FAIL
@@ -98,13 +100,13 @@ def test_stale_heartbeat_fails_and_requeues_the_trial(tmp_path):
 def test_a_trial_no_worker_claimed_within_the_grace_period_is_failed_and_requeued(tmp_path):
     # Killed between Optuna's ask and the objective's first line: no heartbeat and no
     # worker, which neither check caught, so every rerun waited for it forever.
-    study = _study(tmp_path, heartbeat_interval=1, grace_period=2)
+    study = _study(tmp_path, heartbeat_interval=1, grace_period=5)  # 5 s: see above
     orphan = study.ask()
     orphan.suggest_float("x", 0, 1)
     claimed = study.ask()
     claimed.set_user_attr(WORKER_ATTR, {**worker_identity(), "trial": claimed.number})
     assert reap_trials(study) == []  # just asked: its worker may be about to claim it
-    time.sleep(2.5)
+    time.sleep(5.5)
     assert reap_trials(study) == [orphan.number]  # this live process still holds the other
     trials = study.get_trials()
     assert trials[orphan.number].state == TrialState.FAIL
