@@ -720,7 +720,8 @@ def checkpoint_folder(cache_dir=None):
     ``checkpoints`` in the signal cache (``cache_dir``, else
     :func:`default_cache_dir`); see :func:`ecgsk.neural.checkpoints`.
     """
-    return (default_cache_dir() if cache_dir is None else Path(cache_dir)) / "checkpoints"
+    return (default_cache_dir() if cache_dir is None
+            else Path(cache_dir).expanduser()) / "checkpoints"
 
 
 def load_signals(paths, *, sampling_rate, length, cache_dir=None, n_jobs=1,

@@ -61,7 +61,7 @@ def checkpoints(folder):
     ...     pipeline.fit(X, y)   # Ctrl-C, then the same fit again: it resumes
     """
     previous = _default["dir"]
-    _default["dir"] = None if folder is None else os.fspath(folder)
+    _default["dir"] = None if folder is None else os.path.expanduser(os.fspath(folder))
     try:
         yield
     finally:

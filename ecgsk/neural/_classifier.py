@@ -1240,8 +1240,9 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
 
     def _checkpoint_folder(self):
         """``checkpoint_dir``, else the folder of an enclosing :func:`checkpoints` block."""
-        return self.checkpoint_dir if self.checkpoint_dir is not None \
-            else default_checkpoint_dir()
+        if self.checkpoint_dir is not None:  # "~/ckpt" was a folder named "~" in the cwd
+            return os.path.expanduser(os.fspath(self.checkpoint_dir))
+        return default_checkpoint_dir()
 
     def _checkpoint_path(self, X, y_enc):
         """The checkpoint file of this fit and its fingerprint (None, None without one)."""

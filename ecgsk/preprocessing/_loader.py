@@ -948,7 +948,9 @@ class WFDBLoader(SignalOutputMixin, TransformerMixin, BaseEstimator):
                 raise TypeError(
                     f"X[{i}] is {path!r} ({type(path).__name__}); record paths must be "
                     "str or pathlib.Path.")
-            records.append(os.path.abspath(_strip_extension(os.fspath(path))))
+            # "~" read as the dataset readers, predict and cache_dir read it
+            records.append(os.path.abspath(os.path.expanduser(
+                _strip_extension(os.fspath(path)))))
         return [os.fspath(p) for p in paths], records
 
     def transform(self, X):
@@ -957,7 +959,8 @@ class WFDBLoader(SignalOutputMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_records,)
-            Record paths (str or path-like), with or without extension.
+            Record paths (str or path-like), with or without extension; a
+            leading ``~`` is the home folder.
 
         Returns
         -------

@@ -712,7 +712,7 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
     }
     config = json.loads(json.dumps(config))
     # Unreadable records fail here, before the stores or any run exists, as in compare.
-    cache_dir = default_cache_dir() if cache_dir is None else cache_dir
+    cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
     X, lead_names = load_signals(ds.X, sampling_rate=rate, length=length, cache_dir=cache_dir,
                                  return_lead_names=True)
     rdb = None

@@ -392,3 +392,25 @@ def test_checkpoints_are_flushed_to_disk(tmp_path, monkeypatch, fsyncs):
     with pytest.raises(KeyboardInterrupt):
         fast(max_epochs=5, checkpoint_dir=tmp_path, callbacks=[CtrlCAt(3)]).fit(X, y)
     assert fsyncs == ["file", "folder"] * 2  # epochs 1 and 2; epoch 3 ended in the Ctrl-C
+
+
+def test_a_checkpoint_folder_with_a_tilde_is_under_home(tmp_path, monkeypatch):
+    # "~/ckpt" (--cache-dir=~/x, where the shell does not expand it) was a folder named
+    # "~" in the working directory, beside the signals that went to the home folder.
+    from ecgsk.compare._data import checkpoint_folder
+    from ecgsk.neural import checkpoints
+    from ecgsk.neural._checkpoint import default_checkpoint_dir
+
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(cwd)
+    assert checkpoint_folder("~/cache") == home / "cache" / "checkpoints"
+    with checkpoints("~/ckpt"):
+        assert default_checkpoint_dir() == str(home / "ckpt")
+    monkeypatch.setenv("ECGSK_TEST_SIGINT", "1")
+    X, y = make_signals(60)
+    with pytest.raises(KeyboardInterrupt):
+        fast(max_epochs=4, callbacks=[("c", CtrlCAt(2))], checkpoint_dir="~/ckpt").fit(X, y)
+    assert len(list((home / "ckpt").glob("ecgnet-*.pt"))) == 1
+    assert list(cwd.iterdir()) == []

@@ -116,6 +116,14 @@ def test_paths_may_be_path_objects_and_carry_an_extension(lr, cinc):
     assert_array_equal(WFDBLoader().transform(np.array(lr[:3])[:, None]), expected)
 
 
+def test_a_path_under_the_home_folder_may_start_with_a_tilde(lr, monkeypatch):
+    # It was read relative to the working directory: "./~/...hea does not exist".
+    home = Path(lr[0]).parent
+    monkeypatch.setenv("HOME", str(home))
+    given = "~/" + Path(lr[0]).name
+    assert_array_equal(WFDBLoader().transform([given]), WFDBLoader().transform(lr[:1]))
+
+
 def test_ptbdb_leads_come_from_dat_and_xyz_files(ptbdb_root):
     record = str(ptbdb_root / "patient001" / "s0010_re")
     everything = WFDBLoader().transform([record])
