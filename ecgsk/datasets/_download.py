@@ -47,6 +47,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._atomic import atomic_write
 from .._process import pid_alive
 
 __all__ = ["download", "check_records", "DATABASES"]
@@ -71,6 +72,10 @@ SUMS_FILE = "SHA256SUMS.txt"
 _RETRY_WAITS = (2.0, 10.0)
 
 
+class _RecordListError(OSError):
+    """A record list that names records outside the download folder."""
+
+
 @dataclass(frozen=True)
 class _Database:
     """How one PhysioNet database maps to the local layout of its reader."""
@@ -93,7 +98,7 @@ class _Database:
         outside = [name for name in names if name.startswith(("/", "\\"))
                    or ".." in re.split(r"[/\\]", name) or re.match(r"[A-Za-z]:", name)]
         if outside:
-            raise OSError(f"the record list {self.record_list} of {self.slug!r} names "
+            raise _RecordListError(f"the record list {self.record_list} of {self.slug!r} names "
                           f"{len(outside)} record(s) outside the download folder "
                           f"({outside[:3]}); nothing was downloaded for them, nor the others. "
                           "Is the mirror the one you meant?")
@@ -226,10 +231,12 @@ def _fetch(db, root, files, sums=None, *, missing_ok=False, refused=None):
     for remote, local in files:
         if (remote, local) not in bad:
             target = root / local
-            if not target.resolve().is_relative_to(root.resolve()):  # records() refused it
+            # By name, as records() checks them: a folder of ROOT may be the user's link
+            # to another disk (records500/, say), which the readers follow too.
+            if not Path(os.path.normpath(target)).is_relative_to(os.path.normpath(root)):
                 raise OSError(f"{local!r} lies outside the download folder {root}.")
             target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging / remote, target)
+            _place(staging / remote, target)
     found = [(remote, _sha256(staging / remote), table[remote]) for remote, _ in bad]
     if refused is not None:
         refused += found
@@ -474,6 +481,18 @@ def _select(db, name, all_records, records):
     return list(dict.fromkeys(wanted))
 
 
+def _place(source, target):
+    """Move ``source`` onto ``target``, copying it whole first where they are on two disks."""
+    try:
+        os.replace(source, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        with open(source, "rb") as f:  # a reader sees no file or all of it
+            atomic_write(target, lambda out: shutil.copyfileobj(f, out))
+        os.remove(source)
+
+
 def _fetch_all(db, name, root, records, progress):
     """Fetch the metadata, then the selected records' files in batches.
 
@@ -486,9 +505,21 @@ def _fetch_all(db, name, root, records, progress):
 
     missing, refused, stopped = [], [], False
     sums = _Sums(db, root)  # fetched only if some file is missing
-    _fetch(db, root, [(remote, local) for remote, local in db.metadata
-                      if not (root / local).is_file()], sums)
-    selected = _select(db, name, db.records(root), records)
+    fetched = [(remote, local) for remote, local in db.metadata
+               if not (root / local).is_file()]
+    _fetch(db, root, fetched, sums)
+    try:
+        names = db.records(root)
+    except _RecordListError as exc:
+        # Kept, the mirror's list was read again by every rerun, from the right mirror too.
+        for _, local in fetched:
+            (root / local).unlink(missing_ok=True)
+        if db.record_list in {local for _, local in fetched}:
+            what = "The metadata files fetched from it were removed; a rerun fetches them again."
+        else:
+            what = f"The list was there before: remove {root / db.record_list} to fetch it again."
+        raise _RecordListError(f"{exc} {what}") from None
+    selected = _select(db, name, names, records)
     with tqdm(total=len(selected), unit="record", desc=f"Downloading {name}",
               disable=not progress) as bar:
         for start in range(0, len(selected), _CHUNK):

@@ -7,6 +7,7 @@ is pointed at it. The server counts the requests, so the tests can tell what
 was really downloaded.
 """
 
+import errno
 import functools
 import hashlib
 import http.server
@@ -330,6 +331,34 @@ def test_a_record_list_naming_a_path_outside_root_is_refused(mirror, tmp_path, e
         _write_sums(records.parent)
     assert not list(tmp_path.rglob("evil*")) and not (tmp_path / "deep" / "evil.hea").exists()
     assert not any(path.endswith("evil.hea") for _, path in server.requests)
+    # The refused list is not kept: every rerun read it again, from the right mirror too.
+    assert not (root / "RECORDS").exists()
+    download("ptbdb", root, records=PTBDB_RECORDS[:1], progress=False)
+    assert (root / (PTBDB_RECORDS[0] + ".hea")).is_file()
+
+
+def test_a_folder_linked_from_another_disk_is_downloaded_into(mirror, tmp_path, monkeypatch):
+    # A folder of ROOT that is the user's link elsewhere (records500/ on a larger disk) was
+    # refused as "outside the download folder"; the readers follow such links.
+    from ecgsk.datasets import _download
+
+    root, elsewhere = tmp_path / "ptbdb", tmp_path / "big" / "patient001"
+    elsewhere.mkdir(parents=True)
+    root.mkdir()
+    (root / "patient001").symlink_to(elsewhere, target_is_directory=True)
+    real_replace, moved = os.replace, []
+
+    def replace(source, target):  # another disk: rename(2) fails with EXDEV
+        if ".ecgsk-download" in str(source) and "patient001" in str(target):
+            moved.append(target)
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        real_replace(source, target)
+
+    monkeypatch.setattr(_download.os, "replace", replace)
+    download("ptbdb", root, records=PTBDB_RECORDS[:1], progress=False)
+    assert moved and all((elsewhere / Path(PTBDB_RECORDS[0]).name).with_suffix(ext).is_file()
+                         for ext in (".hea", ".dat", ".xyz"))
+    assert not (root / ".ecgsk-download").exists()
 
 
 def test_a_batch_of_which_the_server_has_nothing_stops_the_download(mirror, tmp_path):
