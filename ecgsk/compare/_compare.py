@@ -3,6 +3,7 @@
 import ast
 import io
 import os
+import shlex
 import sys
 import traceback
 import warnings
@@ -1002,7 +1003,7 @@ def _finish(result, y_test, task_type, classes, n_boot, seed, out, y_ext=None):
     uri = mlflow.get_tracking_uri()
     shown = mask_secrets(uri)
     browse = ("its server's UI shows them" if uri.startswith(("http://", "https://"))
-              else f"python -m ecgsk.ui --backend-store-uri {shown} shows them")
+              else f"python -m ecgsk.ui --backend-store-uri {shlex.quote(shown)} shows them")
     print(f"Logged to MLflow: comparison run {result.run_id}, experiment {experiment!r}, "
           f"store {shown} ({browse}).", file=out)
     mlflow.log_text(text, "comparison/report.txt")

@@ -46,14 +46,25 @@ def default_tracking_uri():
     'sqlite:////home/me/project/mlruns/mlflow.db'
     """
     uri = os.environ.get("MLFLOW_TRACKING_URI")
-    return uri or f"{_SQLITE_PREFIX}{Path.cwd() / 'mlruns' / 'mlflow.db'}"
+    return uri or sqlite_uri(Path.cwd() / "mlruns" / "mlflow.db")
+
+
+def sqlite_uri(path):
+    """The ``sqlite:///`` URI of a database file; a "%" in its path is escaped.
+
+    SQLAlchemy decodes %-escapes in the path ("%20" is a space), so a folder
+    named ``100%`` must be written ``100%25``.
+    """
+    return f"{_SQLITE_PREFIX}{os.fspath(path).replace('%', '%25')}"
 
 
 def _sqlite_path(uri):
     path = uri[len(_SQLITE_PREFIX):]
     if not path or path == ":memory:":
         return None
-    return Path(path)
+    # As SQLAlchemy reads it: "%41" undecoded made a folder of that name, then the store,
+    # opened at the decoded path, failed after two minutes of retries.
+    return Path(urllib.parse.unquote(path))
 
 
 def sqlite_file(uri):
@@ -160,7 +171,7 @@ def setup_tracking(tracking_uri=None, experiment="ecgsk"):
         # sqlite:///relative/path: make it absolute so that chdir does not move the store.
         path = _sqlite_path(uri)
         if path is not None:
-            uri = f"{_SQLITE_PREFIX}{path.resolve()}"
+            uri = sqlite_uri(path.resolve())
     _check_reachable(uri)
     database = sqlite_file(uri)
     # Processes opening a new SQLite store at once would all create its tables; the

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .._process import boot_id, ended_here
 from ..tracking import mask_secrets
+from ..tracking._uri import _sqlite_path, sqlite_uri
 from ._metrics import TuneError
 
 __all__ = ["default_storage_url", "check_storage_url", "open_storage", "with_driver",
@@ -55,10 +56,10 @@ def default_storage_url(tracking_uri):
     """
     if tracking_uri and tracking_uri.startswith(_SQLITE) and tracking_uri[len(_SQLITE):] not in (
             "", ":memory:"):
-        folder = Path(tracking_uri[len(_SQLITE):]).resolve().parent
+        folder = _sqlite_path(tracking_uri).resolve().parent
     else:
         folder = Path.cwd() / "mlruns"
-    return f"{_SQLITE}{folder / 'optuna.db'}"
+    return sqlite_uri(folder / "optuna.db")
 
 
 def with_driver(url):
@@ -223,7 +224,7 @@ def open_storage(url, *, heartbeat_interval=10, grace_period=30, max_retry=RETRY
     scheme = check_storage_url(url, heartbeat_interval=heartbeat_interval,
                                grace_period=grace_period)
     if scheme == "sqlite":
-        path = Path(url[len(_SQLITE):]).expanduser().resolve()
+        path = _sqlite_path(url).expanduser().resolve()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -231,7 +232,7 @@ def open_storage(url, *, heartbeat_interval=10, grace_period=30, max_retry=RETRY
                             f"{exc}") from None
         if not os.access(path.parent, os.W_OK):
             raise TuneError(f"the folder of the Optuna storage {shown} is not writable.")
-        url = f"{_SQLITE}{path}"
+        url = sqlite_uri(path)
     url = with_driver(url)
 
     def create():

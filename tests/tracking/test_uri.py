@@ -123,3 +123,35 @@ def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path):
         assert proc.returncode == 0 and out.strip() == "ok", err[-2000:]
     assert len(mlflow.MlflowClient(f"sqlite:///{db}").search_experiments(
         filter_string="name = 'together'")) == 1
+
+
+def test_a_sqlite_uri_is_read_with_its_percent_escapes_decoded(tmp_path, monkeypatch):
+    # "%41" was taken as it is: ecgsk made a folder "p%41q" while SQLAlchemy opened
+    # "pAq", which failed after two minutes of MLflow's retries.
+    from ecgsk.tracking._uri import sqlite_file, sqlite_uri
+    from ecgsk.tune._storage import default_storage_url
+
+    previous = mlflow.get_tracking_uri()
+    start = time.monotonic()
+    try:
+        setup_tracking(f"sqlite:///{tmp_path}/p%41q/my%20runs/mlflow.db", "e")
+    finally:
+        mlflow.set_tracking_uri(previous)
+    assert time.monotonic() - start < 60
+    assert (tmp_path / "pAq" / "my runs" / "mlflow.db").is_file()
+    # MLflow itself makes the folder as written, and leaves it empty.
+    assert not [f for f in (tmp_path / "p%41q").rglob("*") if f.is_file()]
+    assert sqlite_file(f"sqlite:///{tmp_path}/p%41q/x.db") == tmp_path / "pAq" / "x.db"
+    # A folder whose name holds "%" is written escaped, so that SQLAlchemy finds it.
+    folder = tmp_path / "100%"
+    assert sqlite_uri(folder / "mlflow.db") == f"sqlite:///{tmp_path}/100%25/mlflow.db"
+    assert sqlite_file(sqlite_uri(folder / "mlflow.db")) == folder / "mlflow.db"
+    assert default_storage_url(sqlite_uri(folder / "mlflow.db")) == sqlite_uri(
+        folder / "optuna.db")
+    monkeypatch.chdir(tmp_path)
+    try:
+        setup_tracking("sqlite:///100%25/mlflow.db", "e")  # relative: made absolute
+        assert mlflow.get_tracking_uri() == sqlite_uri(folder / "mlflow.db")
+    finally:
+        mlflow.set_tracking_uri(previous)
+    assert (folder / "mlflow.db").is_file()
