@@ -1,5 +1,6 @@
 """Start, wait for and stop a lean local ``mlflow ui`` over ecgsk's tracking store."""
 
+import errno
 import ipaddress
 import os
 import signal
@@ -77,9 +78,18 @@ def _port_taken(host, port):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host.strip("[]"), port))
-        except OSError:
-            return True
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return True
+            raise _host_error(host, exc) from None
     return False
+
+
+def _host_error(host, exc):
+    """A host that cannot be bound at all, whatever the port: not a port in use."""
+    reason = exc.strerror or str(exc)
+    return UIError(f"cannot serve on --host {host}: {reason}. Give a name or address of "
+                   "this machine (127.0.0.1, the default, for this machine alone).")
 
 
 def _url(host, port):
@@ -295,7 +305,10 @@ def start_ui(backend_store_uri=None, *, host="127.0.0.1", port=5000, allow_remot
         raise UIError(f"no tracking database at {db}: run python -m ecgsk.compare first, "
                       "or pass --backend-store-uri.")
     if port == 0:
-        port = free_port(host)
+        try:
+            port = free_port(host)
+        except OSError as exc:
+            raise _host_error(host, exc) from None
     elif _port_taken(host, port):
         raise UIError(f"port {port} on {host} is in use (another MLflow UI?); pass --port "
                       "with a free port, or --port 0 for any.")

@@ -102,6 +102,19 @@ def test_port_in_use_is_refused(empty_store, tmp_path):
             start_ui(uri, port=s.getsockname()[1])
 
 
+@pytest.mark.parametrize("port", [5000, 0])
+def test_a_host_that_cannot_be_bound_is_named_not_taken_for_a_port_in_use(
+        empty_store, tmp_path, capsys, port):
+    # 192.0.2.1 (TEST-NET-1) is no address of this machine. It was "port 5000 on
+    # 192.0.2.1 is in use", and with --port 0 a traceback.
+    uri = new_store(empty_store, tmp_path)
+    assert main(["--host", "192.0.2.1", "--allow-remote", "--port", str(port),
+                 "--backend-store-uri", uri]) == 2
+    err = capsys.readouterr().err
+    assert "error: cannot serve on --host 192.0.2.1: " in err
+    assert "in use" not in err and "Traceback" not in err
+
+
 def test_command_is_lean_and_local(tmp_path):
     cmd = ui_command(f"sqlite:///{tmp_path}/mlflow.db", port=5123)
     assert cmd[1:4] == ["-m", "mlflow", "ui"]
