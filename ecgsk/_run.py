@@ -9,8 +9,12 @@ __all__ = ["run_command"]
 BROKEN_PIPE_STATUS = 141
 
 
+#: The status a shell gives a process that SIGINT (Ctrl-C) ended (128 + 2).
+INTERRUPTED_STATUS = 130
+
+
 def run_command(main):
-    """Exit with ``main()``'s status; quietly when the reader of stdout goes away.
+    """Exit with ``main()``'s status; quietly when the reader of stdout goes away or on Ctrl-C.
 
     ``python -m ecgsk.compare --list | head`` closes the pipe after ten
     lines: the next write raises :class:`BrokenPipeError`, which is no error
@@ -18,6 +22,10 @@ def run_command(main):
     on SIGPIPE"), stdout is then pointed at ``os.devnull``, so the flush at
     exit does not raise again, and the status is the one a shell reports
     for a process ended by SIGPIPE.
+
+    A Ctrl-C that ``main`` does not handle itself (while it imports its
+    libraries, say, or in a command with nothing to save) prints one line
+    and exits with 130, not a traceback.
 
     Parameters
     ----------
@@ -36,4 +44,7 @@ def run_command(main):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         status = BROKEN_PIPE_STATUS
+    except KeyboardInterrupt:
+        print("interrupted (Ctrl-C).", file=sys.stderr)
+        status = INTERRUPTED_STATUS
     raise SystemExit(status)

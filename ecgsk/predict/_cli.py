@@ -21,7 +21,7 @@ cropped or zero-padded to its length; each change is printed as a note. A
 record lacking a lead the model needs, shorter than --min-fraction of the
 model's input, or without its header is rejected, saying why.
 Exit status: 0 all records predicted, 1 some rejected (the others were
-predicted), 2 bad request (nothing was predicted).
+predicted), 2 bad request (nothing was predicted), 130 interrupted (Ctrl-C).
 """
 
 
