@@ -324,7 +324,7 @@ class Data:
         self.ext = None
         if test_root is not None:
             troot = Path(test_root) / sub if (Path(test_root) / sub).exists() else Path(test_root)
-            ext = load_dataset(dataset, ds_task, troot, rate)
+            ext = load_dataset(dataset, ds_task, troot, rate, "--test-data")
             ext, _ = unseen_records(ext, self.ds, self.plan.test, folds=test_folds)
             ext, y_ext, _ = align_labels(ext, self.classes)
             self.ext = (ext, y_ext)

@@ -3,7 +3,7 @@
 import argparse
 import os
 
-__all__ = ["nonneg_int", "positive_int", "n_jobs_int", "positive_seconds", "seed_int",
+__all__ = ["nonneg_int", "positive_int", "record_count", "n_jobs_int", "positive_seconds", "seed_int",
            "nonblank", "file_path", "folder"]
 
 
@@ -25,6 +25,18 @@ def nonneg_int(text):
 def positive_int(text):
     """An integer >= 1, or an ``argparse.ArgumentTypeError`` saying what was wrong."""
     return _int_at_least(text, 1, "positive")
+
+
+#: The fewest records ``--max-records`` takes: fewer cannot fill the folds.
+MIN_RECORDS = 20
+
+
+def record_count(text):
+    """``--max-records``: an integer >= :data:`MIN_RECORDS`, or an ``ArgumentTypeError``."""
+    value = _int_at_least(text, -(2**31), "")
+    if value < MIN_RECORDS:
+        raise argparse.ArgumentTypeError(f"expected at least {MIN_RECORDS} records, got {value}")
+    return value
 
 
 def n_jobs_int(text):

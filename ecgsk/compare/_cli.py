@@ -4,7 +4,8 @@ import argparse
 import os
 import sys
 
-from .._argtypes import folder, n_jobs_int, nonblank, nonneg_int, positive_int, seed_int
+from .._argtypes import (folder, n_jobs_int, nonblank, nonneg_int, positive_int, record_count,
+                         seed_int)
 from ._data import DATASETS, CompareError
 from ._registry import (
     PipelineError,
@@ -82,8 +83,8 @@ def build_parser():
     parser.add_argument("--seed", type=seed_int, default=0,
                         help="seed of the pipelines, the CV folds of CinC 2017 and PTB-DB, "
                              "and the bootstrap (0); the test records do not depend on it")
-    parser.add_argument("--max-records", type=nonneg_int, metavar="N",
-                        help="use a fixed stratified subset of N records (quick runs); its "
+    parser.add_argument("--max-records", type=record_count, metavar="N",
+                        help="use a fixed stratified subset of N records, at least 20 (quick runs); its "
                              "test records are among those of a run on every record")
     parser.add_argument("--cache-dir", type=folder, metavar="PATH",
                         help="cache of loaded signals, and of the networks' training "

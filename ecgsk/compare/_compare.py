@@ -512,7 +512,8 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
     if isinstance(explain, bool) or not isinstance(explain, (int, np.integer)) or explain < 0:
         raise CompareError(f"explain must be a non-negative number of records, got {explain!r}.")
     if max_records is not None and (isinstance(max_records, bool) or max_records < 20):
-        raise CompareError(f"max_records must be at least 20, got {max_records!r}.")
+        raise CompareError(f"max_records (--max-records) must be at least 20, got "
+                           f"{max_records!r}.")
     if test_folds is not None and test_data is None:
         raise CompareError("test_folds (--test-folds) choose folds of test_data (--test-data); "
                            "pass test_data too.")
@@ -525,7 +526,7 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
     if test_data is not None:
         same = Path(test_data).expanduser().resolve() == Path(data).expanduser().resolve()
         ext = ext_full = full if same else load_dataset(dataset, task, test_data,
-                                                        max(rates.values()))
+                                                        max(rates.values()), "--test-data")
         ext, ext_seen = unseen_records(ext, ds, plan.test, folds=test_folds)
         if max_records is not None:
             ext = stratified_subset(ext, int(max_records), DATA_SEED)

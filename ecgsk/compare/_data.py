@@ -70,18 +70,20 @@ def check_dataset_task(dataset, task):
                            f"{', '.join(tasks)}.")
 
 
-def load_dataset(dataset, task, root, sampling_rate):
+def load_dataset(dataset, task, root, sampling_rate, flag="--data"):
     """Read a dataset's records and labels, turning reader errors into :class:`CompareError`.
 
     ``sampling_rate`` picks PTB-XL's 100 or 500 Hz files (500 when any
     pipeline wants more than 100 Hz); the other datasets have one rate.
+    ``flag`` names the option that gave ``root`` in the errors (``--data``,
+    ``--test-data``).
     """
     from .._notes import warnings_as_notes
     from ..datasets import load_cinc2017, load_ptbdb, load_ptbxl
 
     check_dataset_task(dataset, task)
     if root is None or not Path(root).expanduser().exists():
-        raise CompareError(f"data path {root} does not exist.")
+        raise CompareError(f"{flag} {root} does not exist.")
     try:
         # The dataset keeps the counts of what was left out (``ds.dropped``) for the params.
         with warnings_as_notes(where=f"under {root}"):
@@ -92,9 +94,10 @@ def load_dataset(dataset, task, root, sampling_rate):
             else:
                 ds = load_ptbdb(root)
     except (FileNotFoundError, NotADirectoryError, ValueError) as exc:  # a file given, too
-        raise CompareError(f"no {dataset} records for task {task!r} under {root}: {exc}") from None
+        raise CompareError(f"no {dataset} records for task {task!r} under {flag} {root}: "
+                           f"{exc}") from None
     if len(ds) == 0:
-        raise CompareError(f"no {dataset} records for task {task!r} under {root}.")
+        raise CompareError(f"no {dataset} records for task {task!r} under {flag} {root}.")
     return ds
 
 

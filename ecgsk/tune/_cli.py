@@ -4,7 +4,8 @@ import argparse
 import os
 import sys
 
-from .._argtypes import folder, nonblank, nonneg_int, positive_int, positive_seconds, seed_int
+from .._argtypes import (folder, nonblank, nonneg_int, positive_int, positive_seconds,
+                         record_count, seed_int)
 from ._metrics import METRICS, TuneError
 from ._space import PRUNERS, SAMPLERS
 
@@ -90,8 +91,8 @@ def build_parser():
                         metavar="PARAM=VALUE",
                         help="make_pipeline keyword fixed for every trial (a Python literal, "
                              "else a string), e.g. max_epochs=3; repeatable")
-    parser.add_argument("--max-records", type=positive_int, metavar="N",
-                        help="use a fixed stratified subset of N records (quick runs); its "
+    parser.add_argument("--max-records", type=record_count, metavar="N",
+                        help="use a fixed stratified subset of N records, at least 20 (quick runs); its "
                              "test records are among those of a run on every record")
     parser.add_argument("--folds", nargs="+", type=int, metavar="K",
                         help="CV folds scored per trial (PTB-XL 1-8; 1-5 otherwise); default all")

@@ -162,8 +162,9 @@ def check_storage_url(url, *, heartbeat_interval=10, grace_period=30):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise TuneError(f"{name} must be a positive number of seconds, got {value!r}.")
     if grace_period <= heartbeat_interval:
-        raise TuneError(f"grace_period ({grace_period} s) must be longer than "
-                        f"heartbeat_interval ({heartbeat_interval} s).")
+        raise TuneError(f"grace_period (--grace-period, {grace_period} s) must be longer "
+                        f"than heartbeat_interval (--heartbeat-interval, {heartbeat_interval} "
+                        "s).")
     if not isinstance(url, str) or "://" not in url:
         raise TuneError(f"--storage must be a database URL such as sqlite:///mlruns/optuna.db or "
                         f"postgresql://user@host:5432/optuna, got {shown!r}.")

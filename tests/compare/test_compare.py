@@ -15,7 +15,7 @@ import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
-from ecgsk.compare import ComparisonFailed, compare, main, make_plan
+from ecgsk.compare import CompareError, ComparisonFailed, compare, main, make_plan
 from ecgsk.compare._data import stratified_subset
 from ecgsk.compare._resume import load_result
 
@@ -592,7 +592,8 @@ def test_no_cv_single_pipeline_cinc(tmp_path, quiet_args, tracking_uri, cinc_roo
     ({"--task": "form"}, "pipeline 'stats_lr' is made for dataset 'ptbxl', task"),
     ({"--data": "EMPTY"}, "no ptbxl records for task 'superdiagnostic'"),
     ({"--folds": ["9"]}, "--folds [9] is not"),
-    ({"--max-records": "5"}, "max_records must be at least 20"),
+    ({"--test-data": "MISSING"}, "error: --test-data /no/such/root does not exist."),
+    ({"--data": "MISSING"}, "error: --data /no/such/root does not exist."),
     ({"--folds": ["1"], "--no-cv": []}, "make no sense with cv=False"),
     ({"--test-folds": ["10"]}, "pass test_data too"),
     ({"--test-data": "DATA", "--test-folds": ["11"]}, "has no record in fold(s) [11]"),
@@ -611,6 +612,9 @@ def test_bad_requests_fail_before_any_work(change, message, pipeline_files, ptbx
         args["--pipelines"] = [str(pipeline_files["stats_lr"]), str(copy)]
     if args.get("--test-data") == "DATA":
         args["--test-data"] = str(ptbxl_root)
+    for key in ("--data", "--test-data"):  # which of the two roots is missing is said
+        if args.get(key) == "MISSING":
+            args[key] = "/no/such/root"
     if args["--data"] == "EMPTY":
         args["--data"] = str(tmp_path / "empty")
         (tmp_path / "empty").mkdir()
@@ -623,6 +627,26 @@ def test_bad_requests_fail_before_any_work(change, message, pipeline_files, ptbx
     assert code == 2
     assert message in err
     assert not store.exists()  # the store is not even created
+
+
+@pytest.mark.parametrize("command", ["compare", "tune"])
+def test_too_few_records_are_refused_by_the_command_line_naming_the_flag(command, capsys):
+    # "max_records must be at least 20" came after the records were read, naming the
+    # Python parameter; compare's --max-records 0 passed the parser.
+    import importlib
+
+    cli = importlib.import_module(f"ecgsk.{command}._cli")
+    for value in ("5", "0"):
+        with pytest.raises(SystemExit) as info:
+            cli.build_parser().parse_args(["--max-records", value])
+        assert info.value.code == 2
+        assert f"--max-records: expected at least 20 records, got {value}" in (
+            capsys.readouterr().err)
+    assert cli.build_parser().parse_args(["--max-records", "20"]).max_records == 20
+    with pytest.raises(CompareError, match=r"^max_records \(--max-records\) must be at "
+                                           r"least 20, got 5"):
+        compare(["features_logreg"], "ptbxl", "superdiagnostic", "/no/such/root",
+                max_records=5)
 
 
 @pytest.mark.parametrize("pipeline, task, setting, message", [

@@ -54,7 +54,8 @@ def test_checking_a_storage_url_touches_nothing(tmp_path):
 
 
 def test_heartbeat_settings_are_checked(tmp_path):
-    with pytest.raises(TuneError, match=r"grace_period \(5 s\) must be longer than"):
+    with pytest.raises(TuneError, match=r"grace_period \(--grace-period, 5 s\) must be longer than "
+                                        r"heartbeat_interval \(--heartbeat-interval, "):
         open_storage(f"sqlite:///{tmp_path}/o.db", heartbeat_interval=5, grace_period=5)
     with pytest.raises(TuneError, match="heartbeat_interval must be a positive"):
         open_storage(f"sqlite:///{tmp_path}/o.db", heartbeat_interval=0)
