@@ -418,7 +418,7 @@ def _network_error(db, files, exc):
         f"Could not download {len(files)} file(s) of the PhysioNet database "
         f"{db.slug!r} (first: {files[0][0]!r}) from {_server()}: {type(exc).__name__}: "
         f"{exc}. Files already downloaded are kept: run the download again to "
-        f"resume. Set {MIRROR_ENV} to use a mirror."))
+        f"resume. Set {MIRROR_ENV} (or pass --base-url) to use another mirror."))
 
 
 def _staging(root):

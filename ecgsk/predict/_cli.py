@@ -101,13 +101,14 @@ def main(argv=None):
             setattr(args, name, os.path.expanduser(getattr(args, name)))
     # MLflow draws a progress bar per artifact download; a CLI printing a table needs none.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    if args.output and Path(args.output).suffix.lower() not in (".csv", ".json"):
-        print(f"error: --output {args.output}: write .csv or .json", file=sys.stderr)
-        return 2
     for option, path in (("--output", args.output), ("--serving-input", args.serving_input)):
         if path and Path(path).is_dir():
             print(f"error: {option} {path} is a folder; name a file in it", file=sys.stderr)
             return 2
+    if args.output and Path(args.output).suffix.lower() not in (".csv", ".json"):
+        print(f"error: --output {args.output}: write .csv or .json", file=sys.stderr)
+        return 2
+    for option, path in (("--output", args.output), ("--serving-input", args.serving_input)):
         if path and not Path(path).resolve().parent.is_dir():
             print(f"error: {option} {path}: the folder {Path(path).parent} does not exist",
                   file=sys.stderr)

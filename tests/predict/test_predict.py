@@ -460,6 +460,10 @@ def test_bad_requests_exit_2_with_a_message(trained, tmp_path, capsys):
         assert main([trained["model_uri"], str(trained["record"]), option,
                      str(tmp_path / "x.csv")]) == 2
         assert f"error: {option} {tmp_path / 'x.csv'} is a folder" in capsys.readouterr().err
+    (tmp_path / "results").mkdir()  # a folder without a suffix: it was "write .csv or .json"
+    assert main([trained["model_uri"], str(trained["record"]), "-o",
+                 str(tmp_path / "results")]) == 2
+    assert f"error: --output {tmp_path / 'results'} is a folder" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main([trained["model_uri"], str(trained["record"]), "--threshold", "1.5"])
     assert exc.value.code == 2
