@@ -149,8 +149,10 @@ def plan_records(paths, model, *, min_fraction=0.25):
     model's. A record of another length (after resampling) is cropped
     (centre) or zero-padded at the end, as the training signals were; one
     shorter than ``min_fraction`` of the model's input is rejected, since
-    the model would see mostly padding. Every change is written in the
-    plan's ``notes``; a rejection in its ``error``.
+    the model would see mostly padding. A lead in µV or V is converted to
+    mV; one in a unit that is not a voltage, or a rate whose ratio to the
+    model's is too complex to resample, is rejected. Every change is
+    written in the plan's ``notes``; a rejection in its ``error``.
 
     Parameters
     ----------
@@ -171,6 +173,7 @@ def plan_records(paths, model, *, min_fraction=0.25):
     """
     import wfdb
 
+    from ..preprocessing._loader import _RecordError, _resample_factors
     from ..preprocessing._loader import lead_names_of  # the loader's names, not 'None'
 
     plans = []
@@ -240,12 +243,24 @@ def plan_records(paths, model, *, min_fraction=0.25):
         else:
             plan.notes.append("the model records no lead names: the record's leads "
                               f"({', '.join(names)}) are used in their order")
+        used = ([lower.index(lead.lower()) for lead in model.lead_names]
+                if model.lead_names is not None else list(range(len(names))))
+        plan.error = _check_units(path, header, names, used, plan.notes)
+        if plan.error is not None:
+            continue
         rate = model.sampling_rate
         if rate is None:
             plan.notes.append(f"the model records no sampling rate: used at the record's "
                               f"{fs:g} Hz")
             length = n
         elif float(fs) != rate:
+            try:
+                _resample_factors(fs, rate, path)
+            except _RecordError:  # the loader's advice (choose a sampling_rate) is not the user's
+                plan.error = (f"its rate, {fs:g} Hz, cannot be resampled to the model's "
+                              f"{rate:g} Hz: their ratio needs too large a polyphase filter; "
+                              "resample the record to a rate in a simple ratio to it first")
+                continue
             length = _resampled_length(n, fs, rate)
             plan.notes.append(f"resampled from {fs:g} Hz to {rate:g} Hz")
         else:
@@ -264,6 +279,37 @@ def plan_records(paths, model, *, min_fraction=0.25):
             plan.notes.append(f"zero-padded at the end from {length} to {target} samples "
                               f"({length / shown:g} to {target / shown:g} s)")
     return plans
+
+
+def _check_units(path, header, names, used, notes):
+    """Why the leads ``used`` (indices into ``names``) cannot be read in mV, or None.
+
+    A lead in another voltage unit is noted as converted. The loader would
+    refuse a unit that is not a voltage with advice for its own users
+    (``leads=[...]``), which a record's model cannot take.
+    """
+    from ..preprocessing._loader import _RecordError, _check_header_fields, _unit_factor
+
+    units = getattr(header, "units", None)  # a multi-segment record's are its segments'
+    if not units or len(units) != len(names):
+        return None
+    try:  # wfdb reads a header as ASCII: "µV" came back as "V"
+        written = _check_header_fields(path, f"{path}.hea", set(used))
+    except _RecordError:
+        written = {}  # the loader says what is wrong with the header
+    converted = {}
+    for i in used:
+        unit = written.get(i, units[i])
+        try:
+            factor = _unit_factor(unit, names[i], path)
+        except _RecordError:
+            return (f"its lead {names[i]!r}, which the model takes, is in {unit!r}, not a "
+                    "voltage, so it cannot be converted to the mV the model was trained on")
+        if factor != 1.0:
+            converted.setdefault(str(unit).strip(), []).append(names[i])
+    for unit, leads in converted.items():
+        notes.append(f"converted from {unit} to mV: {', '.join(leads)}")
+    return None
 
 
 def read_records(plans, model):

@@ -175,6 +175,42 @@ def test_leads_are_mapped_by_name_whatever_their_order_and_case(trained, tmp_pat
     assert "leads taken by name" not in result.table.loc[0, "notes"]
 
 
+def _edit_header(record, edit):
+    header = Path(f"{record}.hea")
+    header.write_text(edit(header.read_text()))
+    return record
+
+
+def test_units_and_rates_the_model_cannot_take_are_said_in_its_users_words(trained,
+                                                                           tmp_path):
+    # The loader's refusals reached predict's users with its own advice ("leave this lead
+    # out with leads=[...]", "choose a sampling_rate"), which they cannot follow.
+    import re
+
+    source = trained["record"]
+    mmhg = _edit_header(_write_record(source, tmp_path, "mmhg"), lambda text: re.sub(
+        r"/mV(.*V6)$", r"/mmHg\1", text, flags=re.M))
+    odd = _edit_header(_write_record(source, tmp_path, "odd"), lambda text: re.sub(
+        r"^(odd 12) 100", r"\1 99.987", text, flags=re.M))
+    micro = _edit_header(_write_record(source, tmp_path, "micro"), lambda text: re.sub(
+        r"(\d+(?:\.\d+)?)(\(-?\d+\))?/mV", lambda m: (
+            f"{float(m.group(1)) / 1000:g}{m.group(2) or ''}/uV"), text))
+    result = predict_records(trained["model_uri"], [mmhg, odd, micro, source],
+                             tracking_uri=trained["uri"])
+    reasons = {r["record"]: r["reason"] for r in result.rejected}
+    assert reasons["mmhg"] == ("its lead 'V6', which the model takes, is in 'mmHg', not a "
+                               "voltage, so it cannot be converted to the mV the model was "
+                               "trained on")
+    assert reasons["odd"].startswith("its rate, 99.987 Hz, cannot be resampled to the model's "
+                                     "50 Hz: their ratio needs too large a polyphase filter")
+    assert "leads=" not in " ".join(reasons.values())
+    notes = dict(zip(result.table["record"], result.table["notes"]))
+    assert "converted from uV to mV: I, II, III, AVR" in notes["micro"]
+    probs = result.table.set_index("record")[trained["classes"]].astype(float)
+    np.testing.assert_allclose(probs.loc["micro"], probs.loc[os.path.basename(source)],
+                               rtol=1e-4)
+
+
 def test_missing_lead_is_rejected_naming_it(trained, tmp_path, capsys):
     no_v6 = _write_record(trained["record"], tmp_path, "no_v6", order=list(range(11)))
     result = predict_records(trained["model_uri"], [no_v6, trained["record"]],
