@@ -48,8 +48,8 @@ def make_pipeline(*, model_name="seresnext50_32x4d", min_height=1, max_epochs=30
         Smallest image height (:class:`~ecgsk.nets.TimmNet`): 1 feeds the
         project's ``1 x 12 x 4096`` image, which ``seresnext50_32x4d`` and
         the other backbones that pad their strided layers take as it is. Set
-        32 for a backbone that needs 32 rows (ConvNeXt, un-padded max-pools
-        such as ``legacy_seresnext26_32x4d``): each lead is then repeated, 36
+        32 for a backbone that needs 32 rows (ConvNeXt, un-padded pooling
+        such as ``densenet121``'s): each lead is then repeated, 36
         rows for 12 leads, at 2.25 times the training time on a CPU
         (``bench/bench_nets_cpu.py``).
     max_epochs : int, default=30

@@ -187,9 +187,11 @@ class DualNet(nn.Module):
                     f"max_freq={max_freq!r} Hz is above the Nyquist frequency "
                     f"{self.sampling_rate / 2:g} Hz of sampling_rate={sampling_rate!r}."
                 )
-            # Bins k with k * fs / nperseg <= max_freq, at least one.
-            self.n_freq = max(1, min(n_bins, int(self.max_freq * self.nperseg
-                                                 / self.sampling_rate) + 1))
+            # Bins k with k * fs / nperseg <= max_freq, at least one, counted on the bins'
+            # own frequencies: int(37.8 * 200 / 360) is 20, and lost the bin at 37.8 Hz.
+            top = self.max_freq * (1 + 1e-9)
+            self.n_freq = max(1, sum(k * self.sampling_rate / self.nperseg <= top
+                                     for k in range(n_bins)))
         self.lstm_input = check_positive_int(lstm_input, name="lstm_input")
         self.lstm_hidden = check_positive_int(lstm_hidden, name="lstm_hidden")
         self.lstm_layers = check_positive_int(lstm_layers, name="lstm_layers")

@@ -20,6 +20,10 @@ def _is_download_error(exc):
     return isinstance(exc, (OSError, ConnectionError, TimeoutError)) or root in _DOWNLOAD_LIBS
 
 
+#: What torch says when a backbone's layers shrink an image below their kernels.
+_TOO_SMALL = ("Output size is too small", "Kernel size can't be greater than actual input size")
+
+
 class TimmNet(nn.Module):
     """A timm image backbone on the ECG as a ``1 x leads x samples`` image.
 
@@ -48,7 +52,7 @@ class TimmNet(nn.Module):
     min_height : int, default=32
         Smallest image height. timm backbones reduce the image by 32 and
         several (ConvNeXt's 4x4 patch stem, un-padded max-pools such as
-        ``legacy_seresnext26_32x4d``) fail on images lower than that. With
+        ``densenet121``'s) fail on images lower than that. With
         fewer leads than ``min_height`` every lead is repeated
         ``k = ceil(min_height / leads)`` times along the lead axis (a band of
         ``k`` identical rows per lead, so each lead keeps equal weight):
@@ -153,7 +157,19 @@ class TimmNet(nn.Module):
         leads = x.shape[2]
         if leads < self.min_height:
             x = x.repeat_interleave(math.ceil(self.min_height / leads), dim=2)
-        out = self.backbone(x)
+        try:
+            out = self.backbone(x)
+        except RuntimeError as exc:  # torch's words name a kernel, not the image it got
+            if not any(text in str(exc) for text in _TOO_SMALL):
+                raise
+            rows, samples = x.shape[2], x.shape[3]
+            hint = (f"raise min_height (now {self.min_height}) to 32" if rows < 32 else
+                    "give it longer records (or a longer crop_length)")
+            raise ValueError(
+                f"TimmNet({self.model_name!r}) cannot take an image of {rows} rows x "
+                f"{samples} samples: its layers shrink it to nothing ({exc}). Some backbones "
+                f"need at least 32 rows and 32 samples: {hint}, or choose another "
+                "model_name.") from exc
         if not isinstance(out, torch.Tensor) or out.shape != (x.shape[0], self.n_classes):
             got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
             raise RuntimeError(

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -45,6 +46,12 @@ def test_max_freq_keeps_bins_up_to_it():
     assert net.n_freq == 11
     assert net.spectrogram(torch.randn(2, 1, 600)).shape == (2, 1, 11, 19)
     assert net(torch.randn(2, 1, 600)).shape == (2, 4)
+    # A bin at max_freq itself is kept: int(37.8 * 200 / 360) is 20, which lost it.
+    for fs, nperseg, top in ((360, 200, 37.8), (360, 100, 75.6), (300, 64, 46.875)):
+        freqs = np.fft.rfftfreq(nperseg, 1 / fs)
+        expected = int(np.sum(np.isclose(freqs, top) | (freqs < top)))
+        net = DualNet(1, 4, sampling_rate=fs, nperseg=nperseg, noverlap=0, max_freq=top)
+        assert net.n_freq == expected and np.isclose(freqs[expected - 1], top)
 
 
 def test_lstm_runs_over_the_spectrogram_frames():

@@ -52,8 +52,15 @@ def test_min_height_makes_low_images_work_for_patch_stems():
     with torch.no_grad():
         assert net(torch.randn(2, 1, 256)).shape == (2, 3)
     raw = TimmNet("test_convnext", 1, 3, min_height=1).eval()
-    with pytest.raises(RuntimeError, match="Kernel size can't be greater"), torch.no_grad():
+    # torch's own words named a kernel size, not the image nor min_height
+    with pytest.raises(ValueError, match=r"^TimmNet\('test_convnext'\) cannot take an image "
+                                         r"of 1 rows x 256 samples: .*Kernel size can't be "
+                                         r"greater.*raise min_height \(now 1\) to 32"), \
+            torch.no_grad():
         raw(torch.randn(2, 1, 256))
+    with pytest.raises(ValueError, match=r"image of 32 rows x 8 samples: .*give it longer "
+                                         r"records"), torch.no_grad():
+        net(torch.randn(2, 1, 8))
 
 
 def test_default_seresnext50_shape():
