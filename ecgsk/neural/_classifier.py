@@ -295,7 +295,10 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         with ``augment_batch(x, generator=None)`` (such as
         :class:`ecgsk.preprocessing.Augmenter`), a callable
         ``op(x, generator=None)`` or a list of such ops applied in order.
-        ``x`` is a float tensor ``(batch, n_leads, n_samples)``.
+        ``x`` is a float tensor ``(batch, n_leads, n_samples)``. The draws
+        come from the network's generator, seeded by ``random_state``: an
+        ``Augmenter``'s own ``random_state`` seeds its ``fit_transform``
+        alone, and is not used here.
     crop_length : int or None, default=None
         When set, train on random crops of ``crop_length`` samples (a new
         offset per record and batch, after augmentation), and validate and

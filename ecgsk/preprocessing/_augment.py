@@ -400,7 +400,10 @@ class Augmenter(_SignalTransformer):
         classes (or other picklable objects) so that the Augmenter clones
         and pickles.
     random_state : int, RandomState instance or None, default=None
-        Seeds :meth:`fit_transform`.
+        Seeds :meth:`fit_transform`. Inside an
+        :class:`~ecgsk.neural.ECGNetClassifier` (``augment=``) the network's
+        ``random_state`` seeds the draws (:meth:`augment_batch` gets its
+        generator), and this one is not used.
 
     Attributes
     ----------
