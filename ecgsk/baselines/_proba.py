@@ -2,9 +2,11 @@
 
 import numpy as np
 from scipy.special import expit, softmax
+from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils import get_tags
+from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import fitting_anew
@@ -67,7 +69,8 @@ class DecisionProba(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Binary, multiclass or multi-label (indicator matrix) targets.
         **fit_params : dict
-            Passed to ``estimator``'s ``fit``.
+            Passed to ``estimator``'s ``fit`` (with sklearn's metadata routing
+            enabled, those it requests).
 
         Returns
         -------
@@ -78,6 +81,8 @@ class DecisionProba(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             if not hasattr(self.estimator, "decision_function"):
                 raise ValueError(f"estimator {type(self.estimator).__name__} has no "
                                  "decision_function.")
+            if get_config().get("enable_metadata_routing"):
+                fit_params = process_routing(self, "fit", **fit_params).estimator.fit
             self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
             self.classes_ = self.estimator_.classes_
             self.multilabel_ = type_of_target(y) == "multilabel-indicator"
@@ -85,6 +90,17 @@ class DecisionProba(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 if hasattr(self.estimator_, name):
                     setattr(self, name, getattr(self.estimator_, name))
             return self
+
+    def get_metadata_routing(self):
+        """Route ``fit``'s metadata to ``estimator`` where it requests it (sklearn's routing).
+
+        Returns
+        -------
+        routing : MetadataRouter
+        """
+        return MetadataRouter(owner=self).add(
+            estimator=self.estimator, method_mapping=MethodMapping().add(caller="fit",
+                                                                         callee="fit"))
 
     def decision_function(self, X):
         """Decision values of the fitted estimator.

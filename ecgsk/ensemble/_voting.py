@@ -5,8 +5,10 @@ import sys
 from collections.abc import Iterable
 
 import numpy as np
+from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils import _safe_indexing, get_tags
+from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_method_params, _num_samples, check_is_fitted
@@ -190,10 +192,11 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
         y : array-like of shape (n_records,) or (n_records, n_labels)
             Labels, or a 0/1 indicator matrix for multi-label targets.
         **fit_params : dict
-            Passed to every member's ``fit``; a member fitted on the records
-            that :func:`ecgsk.neural.set_validation` leaves for training gets
-            the per-record ones (arrays of one value per record, such as
-            ``sample_weight``) for those records.
+            Passed to every member's ``fit`` (with sklearn's metadata routing
+            enabled, to the members that request them); a member fitted on
+            the records that :func:`ecgsk.neural.set_validation` leaves for
+            training gets the per-record ones (arrays of one value per
+            record, such as ``sample_weight``) for those records.
 
         Returns
         -------
@@ -205,9 +208,13 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
             self.multilabel_ = type_of_target(y_arr) == "multilabel-indicator"
             self.classes_ = np.arange(y_arr.shape[1]) if self.multilabel_ else np.unique(y_arr)
             mask = _validation_mask(self.estimators)
+            routed = (process_routing(self, "fit", **fit_params)
+                      if get_config().get("enable_metadata_routing") else None)
             self.estimators_ = []
-            for _, est in self.estimators:
+            for name, est in self.estimators:
                 member = clone(est)
+                if routed is not None:
+                    fit_params = routed[name].fit
                 if mask is not None and not _marked_splits(member):
                     if len(mask) != _num_samples(X):
                         raise ValueError(f"the validation mask of set_validation marks {len(mask)} "
@@ -282,6 +289,19 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
         if len(self.classes_) == 2:
             return self.classes_[(proba[:, 1] >= self.threshold).astype(int)]
         return self.classes_[proba.argmax(axis=1)]
+
+    def get_metadata_routing(self):
+        """Route ``fit``'s metadata to the members that request it (sklearn's routing).
+
+        Returns
+        -------
+        routing : MetadataRouter
+        """
+        router = MetadataRouter(owner=self)
+        for name, est in self.estimators:
+            router.add(**{name: est}, method_mapping=MethodMapping().add(caller="fit",
+                                                                         callee="fit"))
+        return router
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -53,3 +53,21 @@ def test_needs_decision_function():
     with pytest.raises(ValueError, match="KNeighborsClassifier has no decision_function"):
         DecisionProba(KNeighborsClassifier()).fit([[0.0], [1.0]], [0, 1])
     clone(DecisionProba(LogisticRegression()))
+
+
+def test_metadata_routing_sends_sample_weight_to_the_estimator_that_requests_it():
+    # With sklearn's routing on, Pipeline.fit refused sample_weight as routed to nothing.
+    import sklearn
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    X, y, w = rng.normal(size=(40, 3)), np.arange(40) % 2, rng.random(40)
+    with sklearn.config_context(enable_metadata_routing=True):
+        model = DecisionProba(RidgeClassifier().set_fit_request(sample_weight=True))
+        make_pipeline(StandardScaler().set_fit_request(sample_weight=False), model).fit(
+            X, y, sample_weight=w)
+    expected = RidgeClassifier().fit(StandardScaler().fit_transform(X), y, sample_weight=w)
+    np.testing.assert_allclose(model.estimator_.coef_, expected.coef_)
+    assert not np.allclose(model.estimator_.coef_, RidgeClassifier().fit(
+        StandardScaler().fit_transform(X), y).coef_)

@@ -315,3 +315,23 @@ def test_tags_say_multi_label_where_every_member_takes_label_matrices():
         classifier=SoftVotingEnsemble([("m", mlp)]))
     with pytest.warns(Warning):  # the MLP does not converge in 20 iterations
         assert model.fit(X, Y).predict_proba(X).shape == (30, 2)
+
+
+def test_metadata_routing_sends_sample_weight_to_the_members_that_request_it():
+    # With sklearn's routing on, Pipeline.fit refused sample_weight as routed to nothing.
+    import sklearn
+
+    rng = np.random.default_rng(0)
+    X, y, w = rng.normal(size=(40, 3)), np.arange(40) % 2, rng.random(40)
+    with sklearn.config_context(enable_metadata_routing=True):
+        ens = SoftVotingEnsemble([
+            ("weighted", LogisticRegression().set_fit_request(sample_weight=True)),
+            ("plain", LogisticRegression().set_fit_request(sample_weight=False))])
+        make_pipeline(StandardScaler().set_fit_request(sample_weight=False), ens).fit(
+            X, y, sample_weight=w)
+        fitted = ens  # the pipeline fitted this very object
+    Xs = StandardScaler().fit_transform(X)
+    np.testing.assert_allclose(fitted.named_estimators_["weighted"].coef_,
+                               LogisticRegression().fit(Xs, y, sample_weight=w).coef_)
+    np.testing.assert_allclose(fitted.named_estimators_["plain"].coef_,
+                               LogisticRegression().fit(Xs, y).coef_)
