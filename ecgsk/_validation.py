@@ -58,8 +58,10 @@ def check_signals(X, *, name="X", allow_2d=True, ensure_finite=True,
         what = ("Complex data not supported: " if np.dtype(kind).kind == "c" else "")
         raise ValueError(f"{what}{name} must hold real numbers, got an array of "
                          f"{np.dtype(kind)} values.")
+    given = X
     try:
-        X = np.array(X, dtype=dtype, copy=copy) if copy else np.asarray(X, dtype=dtype)
+        with np.errstate(over="ignore"):  # a value beyond dtype's range is said below
+            X = np.array(X, dtype=dtype, copy=copy) if copy else np.asarray(X, dtype=dtype)
     except (TypeError, ValueError) as exc:
         ragged = ("; its records differ in length or lead count: bring them to one length "
                   "first (PadTruncate takes them as a list, or WFDBLoader(length=...))"
@@ -88,6 +90,12 @@ def check_signals(X, *, name="X", allow_2d=True, ensure_finite=True,
         )
     if ensure_finite and not np.isfinite(X).all():
         bad = np.flatnonzero(~np.isfinite(X).all(axis=(1, 2)))
+        first = np.asarray(given[bad[0]], dtype=np.float64)
+        if np.isfinite(first).all():  # finite as given: too large for dtype, not NaN
+            raise ValueError(
+                f"{name} has values beyond {np.dtype(dtype).name}'s range (|x| > "
+                f"{np.finfo(dtype).max:.2g}) in {bad.size} record(s), first at index "
+                f"{bad[0]}: signals in mV are far smaller (a wrong ADC gain or unit?).")
         raise ValueError(
             f"{name} contains NaN or infinite values in {bad.size} record(s), "
             f"first at index {bad[0]}. Clean or impute them first."

@@ -118,3 +118,23 @@ def test_a_sampling_rate_is_any_finite_positive_real():
             check_sampling_rate(bad)
     X = np.random.RandomState(0).standard_normal((2, 1, 500)).astype(np.float32)
     assert Resample(100, Fraction(500)).fit_transform(X).shape == (2, 1, 100)
+
+
+def test_values_beyond_float32s_range_are_not_called_nan():
+    # A finite 1e39 became inf in the float32 cast, with numpy's overflow warning, and was
+    # reported as "NaN or infinite values ... Clean or impute them first".
+    import warnings
+
+    from ecgsk._validation import check_signals
+
+    X = np.zeros((3, 2, 50))
+    X[2, 1, 7] = -1e39
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"^X has values beyond float32's range "
+                                             r"\(\|x\| > 3.4e\+38\) in 1 record\(s\), first at "
+                                             r"index 2: signals in mV are far smaller"):
+            check_signals(X)
+    X[2, 1, 7] = np.nan
+    with pytest.raises(ValueError, match="contains NaN or infinite values in 1 record"):
+        check_signals(X)

@@ -949,6 +949,16 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             weights = np.array(values, float)
             if not np.isfinite(weights).all() or (weights <= 0).any():
                 raise ValueError(f"class_weight values must be positive, got {cw!r}.")
+            with np.errstate(over="ignore", divide="ignore"):
+                # The loss takes them in float32, a binary one as w_1 / w_0 (pos_weight):
+                # 1e-45 became 0 and the ratio inf, reported as a diverged training.
+                ratio = np.float32(weights[-1]) / np.float32(weights[0])
+                small = np.float32(weights)
+            if not np.all(small > 0) or not np.isfinite(small).all() or (
+                    len(small) == 2 and not (np.isfinite(ratio) and ratio > 0)):
+                raise ValueError(f"class_weight values {cw!r} do not fit in float32, in which "
+                                 "the loss takes them (and a binary target their ratio); "
+                                 "rescale them.")
             return weights
         if multilabel:
             return balanced_loss_weights(y_enc, "pos_weight", self.n_outputs_).numpy()

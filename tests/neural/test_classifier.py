@@ -492,6 +492,9 @@ def test_partial_fit_with_classes_and_continuation():
     ({"class_weight": "auto"}, "class_weight must be None, 'balanced' or a dict"),
     ({"class_weight": {0: 1.0, 5: 2.0}}, "class_weight has keys \\[5\\] that are not classes"),
     ({"class_weight": {0: -1.0}}, "class_weight values must be positive"),
+    # 0 in float32, and an infinite pos_weight: it read as a diverged training
+    ({"class_weight": {0: 1e-45}}, r"class_weight values \{0: 1e-45\} do not fit in float32"),
+    ({"class_weight": {0: 1e-20, 1: 1e20}}, "do not fit in float32"),
     ({"class_weight": {0: "a"}}, r"class_weight values must be positive numbers, got \{0: 'a'\}"),
     ({"threshold": ["a"]}, r"threshold must hold probabilities in \[0, 1\], got \['a'\]"),
     ({"optimizer": "adam"}, "optimizer must be a torch.optim.Optimizer class .* got 'adam'"),
