@@ -10,7 +10,9 @@ import logging
 import numbers
 import os
 import pickle
+import re
 import sys
+import tempfile
 
 import mlflow
 import numpy as np
@@ -167,7 +169,7 @@ def _no_pickle_warning(record):
 
 
 def save_model(sk_model, path, classes, *, mlflow_model=None, signature=None,
-               input_example=None, pip_requirements=None, metadata=None):
+               input_example=None, pip_requirements=None, metadata=None, code_paths=None):
     """Save an MLflow model with the sklearn flavour and the ecgsk probability pyfunc.
 
     The flavour module :meth:`mlflow.models.Model.log` calls; use
@@ -184,13 +186,14 @@ def save_model(sk_model, path, classes, *, mlflow_model=None, signature=None,
             sk_model, path, mlflow_model=mlflow_model, signature=signature,
             input_example=input_example, pip_requirements=pip_requirements, metadata=metadata,
             serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
-            pyfunc_predict_fn="predict_proba")
+            pyfunc_predict_fn="predict_proba", code_paths=code_paths)
     finally:
         sklearn_logger.removeFilter(_no_pickle_warning)
     conf = mlflow_model.flavors[pyfunc.FLAVOR_NAME]
     # Replace the sklearn pyfunc (a bare predict_proba array) by ours, with named columns.
     pyfunc.add_to_model(mlflow_model, loader_module=__name__, model_path=conf["model_path"],
-                        conda_env=conf["env"]["conda"], python_env=conf["env"]["virtualenv"],
+                        code=conf.get(pyfunc.CODE), conda_env=conf["env"]["conda"],
+                        python_env=conf["env"]["virtualenv"],
                         **{_CLASSES_KEY: [str(c) for c in classes]})
     mlflow_model.save(os.path.join(path, "MLmodel"))
 
@@ -244,11 +247,52 @@ def _pinned(dist):
     return f"{dist}=={version.split('+')[0]}"  # drop local labels such as +cu121
 
 
+#: ecgsk's requirements (setup.cfg's ``install_requires``) when it runs from a checkout
+#: that is not installed; tests/tracking checks them against setup.cfg.
+_REQUIREMENTS = ("numpy", "scipy", "pandas", "scikit-learn", "imbalanced-learn", "wfdb",
+                 "torch", "torchvision", "timm", "skorch", "mlflow", "optuna",
+                 "optuna-integration", "cmaes", "PyWavelets", "matplotlib", "tqdm", "joblib",
+                 "threadpoolctl", "psycopg2-binary")
+
+#: Those that only tuning needs, which a logged model leaves out.
+_TUNING_ONLY = {"optuna", "optuna-integration", "cmaes", "psycopg2-binary"}
+
+#: Those that only a model with a network imports.
+_NETWORK_ONLY = {"torch", "torchvision", "timm", "skorch"}
+
+
+def _ecgsk_requirements():
+    """The names of ecgsk's own requirements, without the extras'."""
+    try:
+        listed = importlib.metadata.requires("ecgsk")
+    except importlib.metadata.PackageNotFoundError:
+        listed = None
+    if listed is None:
+        return list(_REQUIREMENTS)
+    return [re.match(r"[A-Za-z0-9._-]+", req).group(0) for req in listed
+            if "extra" not in req.partition(";")[2]]
+
+
 def _default_requirements(pipeline):
-    dists = ["ecgsk", "mlflow", "cloudpickle", "numpy", "pandas", "scikit-learn"]
-    if _skorch_nets(pipeline):
-        dists += ["torch", "skorch"]
+    """ecgsk's requirements that a model needs, pinned to the installed versions.
+
+    ecgsk itself is not among them: its code travels in the model
+    (:func:`log_model`), as no package index has it.
+    """
+    skip = _TUNING_ONLY | (set() if _skorch_nets(pipeline) else _NETWORK_ONLY)
+    dists = ["mlflow", "cloudpickle"] + [d for d in _ecgsk_requirements()
+                                         if d not in skip and d != "mlflow"]
     return [r for r in map(_pinned, dists) if r]
+
+
+def _code_of_ecgsk(folder):
+    """A copy of the ecgsk package in ``folder`` (without byte code), for ``code_paths``."""
+    import shutil
+
+    source = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # ecgsk/
+    target = os.path.join(folder, "ecgsk")
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return target
 
 
 def _signal_metadata(example, sampling_rate, lead_names, task_type, thresholds, n_classes):
@@ -331,9 +375,15 @@ def log_model(pipeline, *, classes, input_example, name="model", registered_mode
     registered_model_name : str or None
         Also register the model under this name in the model registry.
     pip_requirements : list of str or None
-        Requirements of the model's environment; when None, ecgsk, mlflow,
-        cloudpickle, numpy, pandas, scikit-learn (and torch, skorch for a
-        network), pinned to the installed versions.
+        Requirements of the model's environment; when None, mlflow,
+        cloudpickle and ecgsk's own requirements but those of tuning (and of
+        networks, for a model without one), pinned to the installed
+        versions. ecgsk itself is not one: no package index has it, so its
+        code travels in the model (MLflow's ``code_paths``, the model's
+        ``code/ecgsk``), and :func:`mlflow.pyfunc.load_model` imports it from
+        there where no ecgsk is imported yet. The model then loads with the
+        code that pickled it, in an environment built from its requirements
+        (``mlflow models serve`` with a virtualenv, a Docker image).
     sampling_rate : float or None
         Sampling rate in Hz of the training signals (the pipeline's
         ``SAMPLING_RATE``).
@@ -422,8 +472,9 @@ def log_model(pipeline, *, classes, input_example, name="model", registered_mode
     signature = infer_signature(example, output)
     if pip_requirements is None:
         pip_requirements = _default_requirements(model)
-    return Model.log(
-        artifact_path=None, name=name, flavor=sys.modules[__name__], flavor_name="sklearn",
-        registered_model_name=registered_model_name, metadata=metadata, sk_model=model,
-        classes=classes, signature=signature, input_example=example,
-        pip_requirements=pip_requirements)
+    with tempfile.TemporaryDirectory() as folder:
+        return Model.log(
+            artifact_path=None, name=name, flavor=sys.modules[__name__], flavor_name="sklearn",
+            registered_model_name=registered_model_name, metadata=metadata, sk_model=model,
+            classes=classes, signature=signature, input_example=example,
+            pip_requirements=pip_requirements, code_paths=[_code_of_ecgsk(folder)])

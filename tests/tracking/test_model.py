@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -57,8 +58,18 @@ def test_model_flavours_signature_and_example(tracking_uri, client, single_label
     assert meta.signature.outputs.input_names() == classes
     example = meta.load_input_example(local)
     np.testing.assert_array_equal(example, X[:2])  # trimmed to two records
-    reqs = open(f"{local}/requirements.txt").read()
-    assert "ecgsk==" in reqs and "scikit-learn==" in reqs and "torch" not in reqs
+    reqs = open(f"{local}/requirements.txt").read().split()
+    names = {req.split("==")[0] for req in reqs}
+    # ecgsk==0.1.0 was required, which no package index has: an environment built from
+    # the model's requirements (mlflow models serve, a Docker image) could not install.
+    assert not any(req.startswith("ecgsk") for req in reqs)
+    assert {"mlflow", "cloudpickle", "numpy", "scipy", "scikit-learn", "wfdb",
+            "PyWavelets", "imbalanced-learn"} <= names
+    assert not names & {"torch", "timm", "skorch", "optuna", "psycopg2-binary"}
+    assert all("==" in req for req in reqs)
+    assert meta.flavors["python_function"]["code"] == "code"  # ecgsk's code travels in it
+    assert (Path(local) / "code" / "ecgsk" / "tracking" / "_model.py").is_file()
+    assert not list((Path(local) / "code").rglob("__pycache__"))
     # The sklearn flavour is the pipeline itself.
     loaded = mlflow.sklearn.load_model(info.model_uri)
     np.testing.assert_allclose(loaded.predict_proba(X), pipe.predict_proba(X))
@@ -292,7 +303,7 @@ def test_skorch_net_logged_with_cpu_device(tracking_uri, rng):
     assert loaded.device == "cpu"
     np.testing.assert_allclose(loaded.predict_proba(X), expected, rtol=1e-6)
     reqs = open(f"{mlflow.artifacts.download_artifacts(info.model_uri)}/requirements.txt").read()
-    assert "torch==" in reqs and "skorch==" in reqs
+    assert "torch==" in reqs and "skorch==" in reqs and "timm==" in reqs
 
 
 @pytest.mark.skipif("not __import__('torch').cuda.is_available()",
@@ -325,3 +336,51 @@ def test_gpu_net_logged_for_cpu(tracking_uri, rng, tmp_path):
     assert done.returncode == 0, done.stderr
     np.testing.assert_allclose(pd.read_csv(tmp_path / "p.csv").to_numpy(), net.predict_proba(X),
                                rtol=1e-5)
+
+
+def test_a_model_loads_where_no_ecgsk_is_installed(tracking_uri, single_label, tmp_path):
+    # Its code travels in the model (code/ecgsk), the one that pickled it.
+    pipe, X, classes = single_label
+    setup_tracking(tracking_uri, "models")
+    with tracked_run("model"):
+        info = log_model(pipe, classes=classes, input_example=X[:2])
+    copy = mlflow.artifacts.download_artifacts(info.model_uri, dst_path=str(tmp_path / "m"))
+    np.save(tmp_path / "X.npy", X[:4])
+    root = str(Path(__file__).resolve().parents[2])  # the checkout
+    code = textwrap.dedent(f"""
+        import sys
+        # No ecgsk to import: no editable install's finder, no checkout on the path.
+        sys.meta_path = [f for f in sys.meta_path
+                         if "editable" not in repr(f) and "editable" not in repr(type(f))]
+        sys.path = [p for p in sys.path if p not in ("", {root!r})]
+        try:
+            import ecgsk
+            raise SystemExit("ecgsk is importable: " + ecgsk.__file__)
+        except ImportError:
+            pass
+        import numpy as np, mlflow.pyfunc
+        frame = mlflow.pyfunc.load_model({copy!r}).predict(np.load({str(tmp_path / "X.npy")!r}))
+        import ecgsk
+        print(ecgsk.__file__)
+        np.save({str(tmp_path / "out.npy")!r}, frame.to_numpy())
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.strip() == str(Path(copy) / "code" / "ecgsk" / "__init__.py")
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), pipe.predict_proba(X[:4]),
+                               rtol=1e-6)
+
+
+def test_the_requirements_kept_for_a_checkout_are_setup_cfgs():
+    # Used where ecgsk runs from a checkout that is not installed.
+    import configparser
+
+    from ecgsk.tracking._model import _REQUIREMENTS
+
+    cfg = configparser.ConfigParser()
+    cfg.read(Path(__file__).resolve().parents[2] / "setup.cfg")
+    listed = [line.split(">")[0].split("=")[0].split("<")[0].strip()
+              for line in cfg["options"]["install_requires"].splitlines()
+              if line.strip() and not line.strip().startswith("#")]
+    assert list(_REQUIREMENTS) == listed
