@@ -11,7 +11,7 @@ import pandas as pd
 
 __all__ = ["PARENT_ATTR", "HEARTBEAT_TAG", "PROCESS_TAG", "process_tag",
            "find_or_create_parent", "end_orphan_trial_runs", "end_unfinished_final_runs",
-           "live_final_runs", "final_heartbeat", "mark_unfinished_final", "tag_best_trial",
+           "live_final_runs", "final_heartbeat", "mark_unfinished_final", "best_trial", "tag_best_trial",
            "ranked_trials", "log_study_summary"]
 
 _logger = logging.getLogger(__name__)
@@ -272,16 +272,31 @@ def mark_unfinished_final(client, run_id):
                                      _UNFINISHED_FINAL)
 
 
+def best_trial(study):
+    """The study's best completed trial, the earliest of tied ones; None without one.
+
+    Optuna's ``study.best_trial`` leaves ties to the database: PostgreSQL
+    returned a later one of tied trials (9 of 50 studies), so the ranking
+    printed first one trial and the refit, tag and model followed another.
+    """
+    from optuna.study import StudyDirection
+    from optuna.trial import TrialState
+
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not done:
+        return None
+    sign = -1 if study.direction == StudyDirection.MAXIMIZE else 1
+    return min(done, key=lambda t: (sign * t.value, t.number))
+
+
 def tag_best_trial(client, experiment_id, uid, study, run_attr):
     """Tag the best trial's run ``best_trial=true`` (and a former best ``false``).
 
     Returns the best trial's number, or None without a completed trial.
     """
-    from optuna.trial import TrialState
-
-    if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+    best = best_trial(study)
+    if best is None:
         return None
-    best = study.best_trial
     best_run = best.user_attrs.get(run_attr)
     former = client.search_runs(
         [experiment_id],
@@ -301,7 +316,7 @@ def ranked_trials(study, top=10):
 
     done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     sign = -1 if study.direction == StudyDirection.MAXIMIZE else 1
-    # Ties go to the earliest trial, as Optuna's best_trial (the refitted one) does.
+    # Ties go to the earliest trial, as best_trial (the refitted one) has it.
     done = sorted(done, key=lambda t: (sign * t.value, t.number))[:top]
     rows = []
     for rank, t in enumerate(done, start=1):

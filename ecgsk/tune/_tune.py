@@ -34,6 +34,7 @@ from ._runs import (
     now_ms,
     process_tag,
     ranked_trials,
+    best_trial,
     tag_best_trial,
 )
 from ._signals import check_interrupt, interrupt_handlers, interrupted
@@ -838,7 +839,7 @@ def _search(study, objective, client, experiment_id, uid, n_trials, timeout, n_j
         bar.n = min(counts["finished"], n_trials)
         post = {"pruned": counts["PRUNED"], "failed": counts["FAIL"]}
         if counts["COMPLETE"]:
-            post["best"] = f"{study.best_value:.4f}"
+            post["best"] = f"{best_trial(study).value:.4f}"
         if counts["RUNNING"]:
             post["running"] = counts["RUNNING"]
         bar.set_postfix(post, refresh=True)
@@ -990,9 +991,9 @@ def _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_b
         best_number = tag_best_trial(client, experiment_id, ctx.study_uid, study, RUN_ATTR)
         log_study_summary(client, parent_id, study, top)
     elif counts["COMPLETE"]:
-        best_number = study.best_trial.number
+        best_number = best_trial(study).number
     if best_number is not None:
-        best = study.best_trial
+        best = best_trial(study)
         result.best_trial, result.best_value, result.best_params = best.number, best.value, \
             dict(best.params)
     report = io.StringIO()
@@ -1186,7 +1187,7 @@ def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
     )
     from ..tracking._params import _named_params
 
-    best = study.best_trial
+    best = best_trial(study)
     params = trial_params(ctx.module, ctx.name, optuna.trial.FixedTrial(best.params, best.number),
                           ctx.fixed)
     plan, X, y, k = ctx.plan, ctx.X, ctx.y, len(ctx.classes)
@@ -1258,7 +1259,7 @@ def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
             other = _rival_refit(study, client, experiment_id, ctx, best.number, run_id)
             if other is not None:
                 return _give_way(client, run_id, other)
-            now_best = study.best_trial.number  # a resumed study may have found a better one
+            now_best = best_trial(study).number  # a resumed study may have found a better one
             if now_best != best.number:
                 client.set_tag(run_id, SUPERSEDED_TAG,
                                f"trial {now_best} became the study's best while this refit of "

@@ -12,6 +12,7 @@ from ecgsk.tracking import setup_tracking
 from ecgsk.tune._runs import (
     HEARTBEAT_TAG,
     PARENT_ATTR,
+    best_trial,
     end_orphan_trial_runs,
     end_unfinished_final_runs,
     final_heartbeat,
@@ -54,7 +55,23 @@ def test_tied_trials_rank_the_earliest_first_as_best_trial_does(direction):
     # not the trial refitted as "best trial".
     study = _study([0.5, 0.5, 0.9 if direction == "minimize" else 0.1], direction)
     assert ranked_trials(study)["trial"].tolist() == [0, 1, 2]
-    assert study.best_trial.number == 0
+    assert best_trial(study).number == 0
+
+
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_the_best_of_tied_trials_is_the_earliest_whatever_the_database_returns(
+        direction, store, monkeypatch):
+    # Optuna's study.best_trial leaves ties to the storage: PostgreSQL returned a later one
+    # (ORDER BY value LIMIT 1), so the ranking printed trial 0 first while the refit, the
+    # best_trial tag and the registered model followed trial 1.
+    study = _study([0.5, 0.5, 0.9 if direction == "minimize" else 0.1], direction)
+    later = study.get_trials()[1]
+    monkeypatch.setattr(study._storage, "get_best_trial", lambda study_id: later)
+    assert study.best_trial.number == 1  # as PostgreSQL had it
+    assert best_trial(study).number == 0 == ranked_trials(study)["trial"].iloc[0]
+    client, exp = store
+    assert tag_best_trial(client, exp, "uid", study, "mlflow_run_id") == 0
+    assert best_trial(optuna.create_study()) is None
 
 
 def test_summary_plots_and_tables(store):
