@@ -332,6 +332,9 @@ def _open_study(storage, study_name, direction, config):
             "--data?)" if k == "records_sha256" else
             "patients: the records' patient ids differ from the study's" if k == "groups_sha256"
             else
+            f"pipeline: the file of pipeline {config.get('pipeline')!r}, or a pipeline file it "
+            "loads, was edited since the study began (its SHA-256 differs)"
+            if k == "pipeline_sha256" else
             f"heartbeat: the study's workers beat every {stored[k]['interval_s']:g} s and are "
             f"taken for dead after {stored[k]['grace_period_s']:g} s, this run asks "
             f"{config[k]['interval_s']:g} s and {config[k]['grace_period_s']:g} s (pass "
@@ -341,7 +344,8 @@ def _open_study(storage, study_name, direction, config):
             else
             f"{k}: study has {stored.get(k)!r}, this run asks {config.get(k)!r}" for k in diffs)
         raise TuneError(f"study {study_name!r} optimises something else ({detail}). Rerun with "
-                        "the study's settings to resume it, or pass another --study-name.")
+                        "the study's settings and files to resume it, or pass another "
+                        "--study-name.")
     return study, created
 
 

@@ -588,7 +588,10 @@ def test_a_secret_set_is_masked_and_an_edited_pipeline_is_another_study(
     assert "hunter2SECRET" not in str(study.user_attrs)
     assert tune(path, "ptbxl", "superdiagnostic", ptbxl_root, **kwargs).refit == "done before"
     path.write_text(path.read_text().replace("max_iter=300", "max_iter=50"))
-    with pytest.raises(TuneError, match="optimises something else \\(pipeline_sha256: "):
+    # Named in words: it was "pipeline_sha256: study has '50e2...', this run asks '3c28...'".
+    with pytest.raises(TuneError, match="optimises something else \\(pipeline: the file of "
+                                        "pipeline 'secret_lr', or a pipeline file it loads, "
+                                        "was edited since the study began"):
         tune(path, "ptbxl", "superdiagnostic", ptbxl_root, **kwargs)
 
 
@@ -602,7 +605,8 @@ def test_a_study_created_before_the_pipeline_was_fingerprinted_still_resumes(tmp
     study, created = _open_study(storage, "old", "maximize", config)
     assert not created
     _open_study(storage, "new", "maximize", config)
-    with pytest.raises(TuneError, match="pipeline_sha256: study has 'abc', this run asks 'x'"):
+    with pytest.raises(TuneError, match="pipeline: the file of pipeline 'p', or a pipeline "
+                                        "file it loads, was edited"):
         _open_study(storage, "new", "maximize", {**config, "pipeline_sha256": "x"})
 
 
