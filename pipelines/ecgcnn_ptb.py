@@ -16,7 +16,8 @@ Diagnostic records are at 1000 Hz, so its 5000 samples were 5 s; here they
 are 10 s at 500 Hz, the rate of PTB-XL's ``records500``. Its
 ``predict_ecg`` normalised each signal on its own; here ``Standardizer``
 learns each lead's mean and standard deviation from the training records, as
-every ecgsk network pipeline does. Training clips the gradient norm at 1.0
+most ecgsk network pipelines do (``se_ecgnet`` and ``se_resnext1d``, as
+SE-ECGNet did, feed the signals unscaled). Training clips the gradient norm at 1.0
 (:class:`~ecgsk.neural.ECGNetClassifier`'s ``grad_clip``), which the project
 did not mention.
 """

@@ -61,11 +61,14 @@ nothing and leaves the parent run to the new best's refit (its run tagged
 
 Pruning
 -------
-Network pipelines report their net's per-epoch validation entry
+Network pipelines report each net's per-epoch validation entry
 (``valid_auroc``, ``valid_acc`` or ``valid_loss``, the one that moves like
-the metric) at step ``fold_position * max_epochs + epoch - 1``; classic
-pipelines report each held-out fold's score at step ``fold_position``. See
-:class:`EpochPruningCallback`.
+the metric) at step ``fold_position * E + offset + epoch - 1``, ``E`` the
+epochs of all the pipeline's nets and ``offset`` those of the nets before
+it (one net: ``fold_position * max_epochs + epoch - 1``); classic pipelines
+report the held-out score of each fold but the last at step
+``fold_position``, so with two folds none can be pruned. See
+:class:`EpochPruningCallback` and :mod:`ecgsk.tune._objective`.
 
 MLflow runs
 -----------
