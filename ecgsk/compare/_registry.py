@@ -161,6 +161,7 @@ def _import_file(path):
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     _importing.append([])
+    before = set(sys.modules)
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
@@ -168,10 +169,15 @@ def _import_file(path):
         raise PipelineError(f"pipeline module {path} failed to import: "
                             f"{type(exc).__name__}: {exc}") from exc
     finally:
-        requires = sorted(set(_importing.pop()))
+        requires = _importing.pop()
     # Functions and classes of the module are pickled by value, so a logged
-    # model loads where this file is not importable.
+    # model loads where this file is not importable; so are those of the modules
+    # of its folder that it imports (a helper beside it), which it was not.
     cloudpickle.register_pickle_by_value(module)
+    for helper in _helpers_of(path, set(sys.modules) - before):
+        cloudpickle.register_pickle_by_value(helper)
+        requires.append((helper.__file__, _digest(helper.__file__)))
+    requires = sorted(set(requires))
     module.__ecgsk_name__ = path.stem
     module.__ecgsk_path__ = str(path)
     # The pipeline files it loads as it is imported (inception1d's resnet1d) are part of
@@ -184,6 +190,29 @@ def _import_file(path):
     _loaded[key] = module
     _required_by_caller(module)
     return module
+
+
+def _helpers_of(path, names):
+    """The modules among ``names`` (newly imported) whose files are in ``path``'s folder.
+
+    ecgsk's own and other pipeline files (loaded by name, hashed already) are
+    left out.
+    """
+    folder = path.resolve().parent
+    installed = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    found = []
+    for name in sorted(names):
+        module = sys.modules.get(name)
+        file = getattr(module, "__file__", None)
+        if file is None or name.startswith(("ecgsk", "_ecgsk_pipeline_")):
+            continue
+        file = Path(file).resolve()
+        # Not a library installed there (a project's .venv beside the pipeline).
+        if not file.is_relative_to(folder) or any(file.is_relative_to(p) for p in installed) \
+                or {"site-packages", "dist-packages"} & set(file.parts):
+            continue
+        found.append(module)
+    return found
 
 
 def _required_by_caller(module):

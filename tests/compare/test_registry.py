@@ -84,6 +84,35 @@ def test_module_functions_pickled_by_value(tmp_path):
     assert restored[0].fit_transform(np.zeros((2, 3, 20))).shape == (2, 12)
 
 
+def test_a_helper_module_beside_the_pipeline_is_pickled_by_value_and_hashed(tmp_path):
+    # It was pickled by reference: compare logged the model, which then failed to load
+    # where the folder was not importable ("No module named 'lead_helper_x'").
+    folder = tmp_path / "pl"
+    write_module(folder, "lead_helper_x", "def every(X, step):\n    return X[:, :, ::step]\n")
+    source = FLAT_LR.format(dataset="ptbxl", task="superdiagnostic").replace(
+        "def flatten(X, step=10):\n    return X[:, :, ::step].reshape(len(X), -1)",
+        "import sys\nsys.path.insert(0, __import__('os').path.dirname(__file__))\n"
+        "import lead_helper_x\n\n\ndef flatten(X, step=10):\n"
+        "    return lead_helper_x.every(X, step).reshape(len(X), -1)")
+    path = write_module(folder, "helped", source)
+    module = load_pipeline_module(path)
+    assert [Path(p).name for p, _ in module.__ecgsk_requires__] == ["lead_helper_x.py"]
+    blob = cloudpickle.dumps(module.make_pipeline(step=5))
+    sys.path.remove(str(folder))
+    helper = sys.modules.pop("lead_helper_x")
+    saved = sys.modules.pop(module.__name__)
+    try:  # as in a fresh process: neither file is importable
+        restored = pickle.loads(blob)
+        assert restored[0].fit_transform(np.zeros((2, 3, 20))).shape == (2, 12)
+    finally:
+        sys.modules[module.__name__] = saved
+        sys.modules["lead_helper_x"] = helper
+    before = module.__ecgsk_sha256__
+    (folder / "lead_helper_x.py").write_text("def every(X, step):\n    return X[:, :, ::2]\n")
+    sys.modules.pop("lead_helper_x")
+    assert load_pipeline_module(path).__ecgsk_sha256__ != before  # an edit resumes nothing
+
+
 def test_found_by_name_in_env_folders_first(tmp_path, monkeypatch):
     first, second = tmp_path / "mine", tmp_path / "cwd"
     _flat(first, "shared_name")
