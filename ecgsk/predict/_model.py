@@ -32,7 +32,8 @@ class ECGModel:
     lead_names : list of str or None
         Leads of the training signals, in input order (None: not recorded).
     task_type : str or None
-        ``"binary"``, ``"multiclass"`` or ``"multilabel"`` (None: not recorded).
+        ``"binary"``, ``"multiclass"``, ``"multilabel"`` or ``"cinc"`` (CinC
+        2017's four rhythm classes, one class per record; None: not recorded).
     thresholds : ndarray or None
         Decision thresholds tuned on validation data (multi-label, binary).
     notes : list of str
