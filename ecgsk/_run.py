@@ -24,8 +24,11 @@ def run_command(main):
     for a process ended by SIGPIPE.
 
     A Ctrl-C that ``main`` does not handle itself (while it imports its
-    libraries, say, or in a command with nothing to save) prints one line
-    and exits with 130, not a traceback.
+    libraries, say, or in a command with nothing to save) prints one line,
+    not a traceback. Interrupted either way (``main`` returning 130 after
+    handling it), the process ends as Python ends one that Ctrl-C stopped:
+    killed by SIGINT after its exit handlers, status 130 in a shell. An
+    exit with 130 instead let a shell loop of commands go on to the next.
 
     Parameters
     ----------
@@ -45,6 +48,26 @@ def run_command(main):
         os.dup2(devnull, sys.stdout.fileno())
         status = BROKEN_PIPE_STATUS
     except KeyboardInterrupt:
-        print("interrupted (Ctrl-C).", file=sys.stderr)
-        status = INTERRUPTED_STATUS
+        _end_interrupted("interrupted (Ctrl-C).")
+    if status == INTERRUPTED_STATUS:
+        _end_interrupted(None)  # main said so itself
     raise SystemExit(status)
+
+
+def _end_interrupted(message):
+    """Raise KeyboardInterrupt to Python, which prints ``message`` (no traceback) and exits.
+
+    CPython ends a program that an unhandled KeyboardInterrupt stopped by
+    killing itself with SIGINT once it has finalised: a shell then stops its
+    loop or script, as it does only for a child that SIGINT killed.
+    """
+    previous = sys.excepthook
+
+    def hook(kind, value, traceback):
+        if not issubclass(kind, KeyboardInterrupt):
+            previous(kind, value, traceback)
+        elif message:
+            print(message, file=sys.stderr)
+
+    sys.excepthook = hook
+    raise KeyboardInterrupt from None

@@ -90,7 +90,7 @@ def check_signals(X, *, name="X", allow_2d=True, ensure_finite=True,
         )
     if ensure_finite and not np.isfinite(X).all():
         bad = np.flatnonzero(~np.isfinite(X).all(axis=(1, 2)))
-        first = np.asarray(given[bad[0]], dtype=np.float64)
+        first = np.asarray(np.asarray(given)[bad[0]], dtype=np.float64)  # a DataFrame's row
         if np.isfinite(first).all():  # finite as given: too large for dtype, not NaN
             raise ValueError(
                 f"{name} has values beyond {np.dtype(dtype).name}'s range (|x| > "

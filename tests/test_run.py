@@ -1,5 +1,6 @@
 """run_command: how each ``python -m ecgsk.<command>`` exits."""
 
+import signal
 import subprocess
 import sys
 
@@ -8,16 +9,36 @@ import pytest
 from ecgsk._run import run_command
 
 
-def test_a_ctrl_c_main_does_not_handle_exits_130_without_a_traceback(capsys):
-    # python -m ecgsk.predict printed a traceback on every Ctrl-C, and compare and tune
-    # did while they imported their libraries.
-    def main():
-        raise KeyboardInterrupt
+def _run(code, tmp_path):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
 
-    with pytest.raises(SystemExit) as info:
-        run_command(main)
-    assert info.value.code == 130
-    assert capsys.readouterr().err == "interrupted (Ctrl-C).\n"
+
+def test_a_ctrl_c_main_does_not_handle_ends_the_process_by_sigint_without_a_traceback(
+        tmp_path):
+    # python -m ecgsk.predict printed a traceback on every Ctrl-C, and compare and tune did
+    # while they imported their libraries. Killed by SIGINT (status 130 in a shell), not
+    # exiting with 130, so that a shell loop of commands stops too.
+    proc = _run("import atexit\n"
+                "atexit.register(lambda: print('exit handlers ran'))\n"
+                "from ecgsk._run import run_command\n"
+                "def main():\n"
+                "    raise KeyboardInterrupt\n"
+                "run_command(main)\n", tmp_path)
+    assert proc.returncode == -signal.SIGINT
+    assert proc.stderr == "interrupted (Ctrl-C).\n"
+    assert proc.stdout == "exit handlers ran\n"
+
+
+def test_a_command_that_handled_ctrl_c_itself_ends_by_sigint_too(tmp_path):
+    proc = _run("import sys\n"
+                "from ecgsk._run import run_command\n"
+                "def main():\n"
+                "    print('interrupted: the open runs are marked KILLED', file=sys.stderr)\n"
+                "    return 130\n"
+                "run_command(main)\n", tmp_path)
+    assert proc.returncode == -signal.SIGINT
+    assert proc.stderr == "interrupted: the open runs are marked KILLED\n"  # said once
 
 
 def test_main_s_status_is_the_exit_status():
@@ -26,7 +47,7 @@ def test_main_s_status_is_the_exit_status():
     assert info.value.code == 2
 
 
-def test_predict_interrupted_while_it_predicts_exits_130(tmp_path):
+def test_predict_interrupted_while_it_predicts_ends_by_sigint(tmp_path):
     code = ("import signal, ecgsk.predict._predict as p\n"
             "def ctrl_c(*args, **kwargs):\n"
             "    signal.raise_signal(signal.SIGINT)\n"
@@ -34,7 +55,6 @@ def test_predict_interrupted_while_it_predicts_exits_130(tmp_path):
             "from ecgsk._run import run_command\n"
             "from ecgsk.predict._cli import main\n"
             f"run_command(lambda: main(['models:/m/1', {str(tmp_path)!r}]))\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 130, proc.stderr
+    proc = _run(code, tmp_path)
+    assert proc.returncode == -signal.SIGINT, proc.stderr
     assert "Traceback" not in proc.stderr and "interrupted (Ctrl-C)." in proc.stderr

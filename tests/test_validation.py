@@ -138,3 +138,12 @@ def test_values_beyond_float32s_range_are_not_called_nan():
     X[2, 1, 7] = np.nan
     with pytest.raises(ValueError, match="contains NaN or infinite values in 1 record"):
         check_signals(X)
+    # records as the rows of a DataFrame (2-D: one lead), whose [i] is a column
+    import pandas as pd
+
+    frame = pd.DataFrame(X[:, 1, :], columns=[f"t{i}" for i in range(50)])
+    with pytest.raises(ValueError, match="contains NaN or infinite values in 1 record"):
+        check_signals(frame, allow_2d=True)
+    frame.iloc[2, 7] = 1e39
+    with pytest.raises(ValueError, match="beyond float32's range"):
+        check_signals(frame, allow_2d=True)

@@ -361,11 +361,12 @@ class RhythmFeatures(_OneLeadBeatFeatures):
         varies, it found 4 beats in 30 s of one (A00022) and 38 in the same
         record inverted, where GQRS found 38 in both; a count at or above
         ``min_beats`` is not flagged in ``too_few_beats``. GQRS takes no
-        RR interval under 0.28 s (wfdb's ``RRmin``): a sustained rhythm
-        faster than about 214 bpm (SVT, VT, flutter at 1:1) comes out at
-        half its rate, a synthetic 220 bpm record at 110, where XQRS found
-        220. Lowering that limit is no free fix: at 0.2 s GQRS counted other
-        beats in 330 of 1,000 CinC 2017 records (one more in most, noise).
+        RR interval under 0.28 s (wfdb's ``RRmin``) and loses track before
+        that: a sustained rhythm faster than about 190 bpm (SVT, VT, flutter
+        at 1:1) comes out at about half its rate. On synthetic records
+        192 bpm read 192, but 194 bpm read 124 and 220 bpm 110, where XQRS
+        found 220. Lowering the limit is no free fix: at 0.2 s GQRS counted
+        other beats in 330 of 1,000 CinC 2017 records (one more in most).
     min_beats : int, default=4
         Fewest beats for RR features, at least 4 (three RR intervals, what
         the turning-point ratio needs).

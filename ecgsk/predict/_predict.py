@@ -288,18 +288,32 @@ def _check_units(path, header, names, used, notes):
     refuse a unit that is not a voltage with advice for its own users
     (``leads=[...]``), which a record's model cannot take.
     """
-    from ..preprocessing._loader import _RecordError, _check_header_fields, _unit_factor
+    from ..preprocessing._loader import (
+        _check_header_fields,
+        _RecordError,
+        _segment_units,
+        _unit_factor,
+    )
 
-    units = getattr(header, "units", None)  # a multi-segment record's are its segments'
-    if not units or len(units) != len(names):
-        return None
-    try:  # wfdb reads a header as ASCII: "µV" came back as "V"
-        written = _check_header_fields(path, f"{path}.hea", set(used))
+    units = getattr(header, "units", None)
+    multi = bool(getattr(header, "seg_name", None))
+    try:
+        if multi:  # its segments' units, by lead name
+            by_name = _segment_units(path, f"{path}.hea", {names[i] for i in used})
+            written, listed = {i: by_name[names[i]] for i in used if names[i] in by_name}, {}
+        elif units and len(units) == len(names):
+            # wfdb reads a header as ASCII: "µV" came back as "V"
+            written = _check_header_fields(path, f"{path}.hea", set(used))
+            listed = dict(enumerate(units))
+        else:
+            return None
     except _RecordError:
-        written = {}  # the loader says what is wrong with the header
+        return None  # the loader says what is wrong with the header
     converted = {}
     for i in used:
-        unit = written.get(i, units[i])
+        unit = written.get(i, listed.get(i))
+        if unit is None and multi:
+            continue  # a lead no segment holds
         try:
             factor = _unit_factor(unit, names[i], path)
         except _RecordError:

@@ -81,6 +81,10 @@ def _port_taken(host, port):
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 return True
+            if exc.errno == errno.EACCES:  # the port, not the host
+                raise UIError(f"port {port} on {host} needs privileges this user lacks "
+                              "(ports below 1024 do); pass --port with a port of 1024 or "
+                              "more, or --port 0 for any.") from None
             raise _host_error(host, exc) from None
     return False
 

@@ -813,3 +813,25 @@ def test_a_multi_segment_record_is_read_as_the_loader_reads_it(tmp_path, layout)
     X, read = read_records([plan], model)
     np.testing.assert_array_equal(X, WFDBLoader(leads=["II"]).transform([record]))
     assert read == [plan] and X.shape == (1, 1, 600) and np.allclose(X, 0.5, atol=1e-3)
+
+
+def test_a_multi_segment_record_s_units_are_checked_in_the_users_words(tmp_path):
+    # Its header gives no units, which its segments hold: the loader's advice reached the
+    # user ("leave this lead out with leads=[...]"), and microvolts were not noted.
+    from ecgsk.predict import plan_records
+
+    from ..preprocessing.test_loader import _segments
+
+    model = ECGModel(uri="m", pyfunc=None, classes=["a", "b"], n_leads=1, n_samples=600,
+                     sampling_rate=100, lead_names=["II"])
+    (tmp_path / "micro").mkdir()
+    (tmp_path / "pressure").mkdir()
+    micro = _segments(tmp_path / "micro", ["uV", "uV"])
+    pressure = _segments(tmp_path / "pressure", ["mV", "mV"])
+    for segment in (tmp_path / "pressure").glob("seg*.hea"):
+        segment.write_text(segment.read_text().replace("/mV", "/mmHg"))
+    micro_plan, pressure_plan = plan_records([micro, pressure], model)
+    assert micro_plan.error is None and "converted from uV to mV: II" in micro_plan.notes
+    assert pressure_plan.error == ("its lead 'II', which the model takes, is in 'mmHg', not a "
+                                   "voltage, so it cannot be converted to the mV the model "
+                                   "was trained on")

@@ -115,6 +115,22 @@ def test_a_host_that_cannot_be_bound_is_named_not_taken_for_a_port_in_use(
     assert "in use" not in err and "Traceback" not in err
 
 
+def test_a_port_this_user_may_not_bind_is_named_not_the_host(monkeypatch):
+    # EACCES (a port below 1024 for an unprivileged user) was "cannot serve on --host".
+    import errno
+
+    from ecgsk.ui import _server
+
+    class NoPrivilege(socket.socket):
+        def bind(self, address):
+            raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(_server.socket, "socket", NoPrivilege)
+    with pytest.raises(UIError, match=r"^port 80 on 127.0.0.1 needs privileges this user "
+                                      r"lacks \(ports below 1024 do\)"):
+        _server._port_taken("127.0.0.1", 80)
+
+
 def test_command_is_lean_and_local(tmp_path):
     cmd = ui_command(f"sqlite:///{tmp_path}/mlflow.db", port=5123)
     assert cmd[1:4] == ["-m", "mlflow", "ui"]
