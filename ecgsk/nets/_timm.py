@@ -163,8 +163,10 @@ class TimmNet(nn.Module):
             if not any(text in str(exc) for text in _TOO_SMALL):
                 raise
             rows, samples = x.shape[2], x.shape[3]
-            hint = (f"raise min_height (now {self.min_height}) to 32" if rows < 32 else
-                    "give it longer records (or a longer crop_length)")
+            hints = [f"raise min_height (now {self.min_height}) to 32"] if rows < 32 else []
+            if samples < 32 or not hints:
+                hints.append("give it longer records (or a longer crop_length)")
+            hint = " and ".join(hints)
             raise ValueError(
                 f"TimmNet({self.model_name!r}) cannot take an image of {rows} rows x "
                 f"{samples} samples: its layers shrink it to nothing ({exc}). Some backbones "

@@ -58,9 +58,13 @@ def test_min_height_makes_low_images_work_for_patch_stems():
                                          r"greater.*raise min_height \(now 1\) to 32"), \
             torch.no_grad():
         raw(torch.randn(2, 1, 256))
-    with pytest.raises(ValueError, match=r"image of 32 rows x 8 samples: .*give it longer "
+    with pytest.raises(ValueError, match=r"image of 32 rows x 8 samples: .*: give it longer "
                                          r"records"), torch.no_grad():
         net(torch.randn(2, 1, 8))
+    with pytest.raises(ValueError, match=r"image of 1 rows x 8 samples: .*raise min_height "
+                                         r"\(now 1\) to 32 and give it longer records"), \
+            torch.no_grad():
+        raw(torch.randn(2, 1, 8))  # both too small: both said, not one retry after another
 
 
 def test_default_seresnext50_shape():
