@@ -321,7 +321,9 @@ def select_records(full, max_records=None):
     Raises
     ------
     CompareError
-        If the hold-out of ``full`` cannot be drawn (see :func:`make_plan`).
+        If the hold-out of ``full`` cannot be drawn (see :func:`make_plan`),
+        or a single-label subset holds no training record of a class that
+        the whole set trains on.
     """
     holdout = None
     if full.folds is None:
@@ -331,6 +333,16 @@ def select_records(full, max_records=None):
     if max_records is None or max_records >= len(full):
         return full, holdout
     idx = _subset_index(full, int(max_records), DATA_SEED, strata=holdout)
+    if holdout is not None and np.asarray(full.y).ndim == 1:
+        # A class can get no training record of a small subset (drawn on the subset, the
+        # hold-out refused it; now the pipelines would be fitted without it, saying nothing).
+        keys = _label_keys(full)
+        lost = sorted(map(str, set(keys[~holdout]) - set(keys[idx][~holdout[idx]])))
+        if lost:
+            raise CompareError(
+                f"a subset of {max_records} {full.name} records (--max-records) holds no "
+                f"training record of class(es) {', '.join(map(repr, lost))}; choose more "
+                "records.")
     return full.subset(idx), None if holdout is None else holdout[idx]
 
 
@@ -649,9 +661,10 @@ def fit_fold(estimator, X, y, rows, groups=None, seed=0):
     A record-wise split would validate on patients the network trains on. A
     :class:`~ecgsk.ensemble.SoftVotingEnsemble` then fits its members
     without a network on the other records, as in :func:`fit_final`.
+    A network with ``train_split=None`` does not validate, and is left so.
     Networks of one estimator that would validate on different records
-    (several ``valid_size``, or some not splitting by themselves) are
-    refused there. Without patient ids, or networks that split by
+    (several ``valid_size``, or a split of a network's own making beside
+    them) are refused there. Without patient ids, or networks that split by
     themselves, the estimator is fitted on ``rows`` as it is. Shared by
     ``compare``'s cross-validation and ``tune``'s trials.
 
@@ -678,37 +691,46 @@ def fit_fold(estimator, X, y, rows, groups=None, seed=0):
     ------
     ValueError
         If, with patient ids, the networks that split by themselves do so
-        with different ``valid_size``, or beside networks that do not.
+        with different ``valid_size``, or beside a network with a split of
+        its own making.
     """
     from sklearn.model_selection import GroupShuffleSplit
 
-    from ..neural import set_validation
-    from ..neural._split import networks_in
+    from ..neural._split import MarkedSplit, networks_in
 
     est = estimator
     rows = np.asarray(rows)
-    nets = [net for _, net in networks_in(est)]
-    own = [net for net in nets if isinstance(net.train_split, str)
+    found = networks_in(est)
+    own = [(key, net) for key, net in found if isinstance(net.train_split, str)
            and net.train_split == "auto" and net.valid_size is not None]
+    # A network that does not validate (train_split=None) is left alone; one with a split
+    # of its own making (a callable) cannot be given whole patients.
+    custom = [net for _, net in found if net.train_split and not (
+        isinstance(net.train_split, str) and net.train_split == "auto")]
     by_patient = groups is not None and len(own) > 0
     if by_patient:
         patients = np.asarray(groups)[rows]
         n_patients = len(np.unique(patients))
         by_patient = 1 < n_patients < len(patients)  # patient ids, and more than one
-    sizes = {net.valid_size for net in own}
-    if by_patient and (len(sizes) > 1 or len(own) < len(nets)):
+    sizes = {net.valid_size for _, net in own}
+    if by_patient and (len(sizes) > 1 or custom):
         # One patient split serves every network; split by themselves, the others would
         # validate on records of patients they train on.
+        what = (f"valid_size {sorted(sizes, key=str)}" if len(sizes) > 1 else
+                f"{len(custom)} with a train_split of its own beside {len(own)} with "
+                "train_split='auto'")
         raise ValueError(
-            "the networks of this pipeline would validate on different records: "
-            f"valid_size {sorted(sizes, key=str)} with train_split='auto' for "
-            f"{len(own)} of its {len(nets)} networks. Records of one patient must not be "
-            "split between training and validation, so they all validate on one split of "
-            "whole patients: give them one valid_size (and train_split='auto').")
+            f"the networks of this pipeline would validate on different records: {what}. "
+            "Records of one patient must not be split between training and validation, so "
+            "the networks that validate do so on one split of whole patients: give them one "
+            "valid_size and train_split='auto' (or train_split=None to one that should not "
+            "validate).")
     if by_patient:
         split = GroupShuffleSplit(n_splits=1, test_size=sizes.pop(), random_state=seed)
         _, valid = next(split.split(rows, groups=patients))
-        set_validation(est, np.isin(np.arange(len(rows)), valid))
+        marked = MarkedSplit(np.isin(np.arange(len(rows)), valid))
+        est.set_params(**{f"{key}__train_split" if key else "train_split": marked
+                          for key, _ in own})
     return est.fit(X[rows], y[rows])
 
 

@@ -39,6 +39,7 @@ package; absent when ecgsk is installed from a wheel). A path to a ``.py``
 file loads that file instead.
 """
 
+import contextlib
 import hashlib
 import importlib.util
 import inspect
@@ -176,6 +177,7 @@ def _import_file(path):
     cloudpickle.register_pickle_by_value(module)
     for helper in _helpers_of(path, set(sys.modules) - before):
         cloudpickle.register_pickle_by_value(helper)
+        HELPERS[helper.__name__] = helper
         requires.append((helper.__file__, _digest(helper.__file__)))
     requires = sorted(set(requires))
     module.__ecgsk_name__ = path.stem
@@ -190,6 +192,28 @@ def _import_file(path):
     _loaded[key] = module
     _required_by_caller(module)
     return module
+
+
+#: The modules beside pipeline files that are pickled by value, by name.
+HELPERS = {}
+
+
+@contextlib.contextmanager
+def helpers_by_reference():
+    """Pickle the :data:`HELPERS` by reference in the block (a global they hold may not pickle).
+
+    Yields the names of the modules.
+    """
+    import cloudpickle
+
+    modules = list(HELPERS.values())
+    for module in modules:
+        cloudpickle.unregister_pickle_by_value(module)
+    try:
+        yield [module.__name__ for module in modules]
+    finally:
+        for module in modules:
+            cloudpickle.register_pickle_by_value(module)
 
 
 def _helpers_of(path, names):

@@ -5,6 +5,7 @@ This module is also the pyfunc *loader module* of the models it logs
 them needs ecgsk installed; keep :func:`_load_pyfunc` stable.
 """
 
+import contextlib
 import importlib.metadata
 import logging
 import numbers
@@ -13,6 +14,7 @@ import pickle
 import re
 import sys
 import tempfile
+import warnings
 
 import mlflow
 import numpy as np
@@ -273,26 +275,57 @@ def _ecgsk_requirements():
             if "extra" not in req.partition(";")[2]]
 
 
-def _default_requirements(pipeline):
+def _default_requirements(pipeline, with_ecgsk=False):
     """ecgsk's requirements that a model needs, pinned to the installed versions.
 
-    ecgsk itself is not among them: its code travels in the model
-    (:func:`log_model`), as no package index has it.
+    ecgsk itself is not among them (unless ``with_ecgsk``): its code travels
+    in the model (:func:`log_model`), as no package index has it.
     """
     skip = _TUNING_ONLY | (set() if _skorch_nets(pipeline) else _NETWORK_ONLY)
-    dists = ["mlflow", "cloudpickle"] + [d for d in _ecgsk_requirements()
-                                         if d not in skip and d != "mlflow"]
+    dists = ["ecgsk"] * with_ecgsk + ["mlflow", "cloudpickle"] + [
+        d for d in _ecgsk_requirements() if d not in skip and d != "mlflow"]
     return [r for r in map(_pinned, dists) if r]
 
 
+#: The ecgsk package folder, whose copy a logged model carries.
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
 def _code_of_ecgsk(folder):
-    """A copy of the ecgsk package in ``folder`` (without byte code), for ``code_paths``."""
+    """A copy of the ecgsk package in ``folder`` (without byte code), for ``code_paths``.
+
+    None where ecgsk is not imported from a folder (a zip file).
+    """
     import shutil
 
-    source = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # ecgsk/
+    if not os.path.isdir(_PACKAGE_DIR):
+        return None
     target = os.path.join(folder, "ecgsk")
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(_PACKAGE_DIR, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return target
+
+
+def _pickling_of_helpers(model):
+    """A block in which ``model`` pickles: pipeline helper modules by reference if needed.
+
+    :func:`ecgsk.compare.load_pipeline_module` has the modules beside a
+    pipeline file pickled by value, so that a model loads where they are not
+    importable; a global they hold (a lock, a connection) may not pickle.
+    """
+    registry = sys.modules.get("ecgsk.compare._registry")  # not imported: no helper
+    if registry is None or not registry.HELPERS:
+        return contextlib.nullcontext()
+    import cloudpickle
+
+    try:
+        cloudpickle.dumps(model)
+    except Exception as exc:  # noqa: BLE001 -- whatever a helper's globals hold
+        warnings.warn(f"the modules {sorted(registry.HELPERS)} beside the pipeline files "
+                      f"could not be pickled by value ({type(exc).__name__}: {exc}); the model "
+                      "refers to them by name, and loads only where they are importable.",
+                      UserWarning, stacklevel=3)
+        return registry.helpers_by_reference()
+    return contextlib.nullcontext()
 
 
 def _signal_metadata(example, sampling_rate, lead_names, task_type, thresholds, n_classes):
@@ -383,7 +416,9 @@ def log_model(pipeline, *, classes, input_example, name="model", registered_mode
         ``code/ecgsk``), and :func:`mlflow.pyfunc.load_model` imports it from
         there where no ecgsk is imported yet. The model then loads with the
         code that pickled it, in an environment built from its requirements
-        (``mlflow models serve`` with a virtualenv, a Docker image).
+        (``mlflow models serve`` with a virtualenv, a Docker image). Where
+        ecgsk is imported from a zip file, the model carries no copy and
+        requires ``ecgsk`` itself, with a warning.
     sampling_rate : float or None
         Sampling rate in Hz of the training signals (the pipeline's
         ``SAMPLING_RATE``).
@@ -470,11 +505,16 @@ def log_model(pipeline, *, classes, input_example, name="model", registered_mode
             f"input_example sum to {sums[np.argmax(np.abs(sums - 1))]:.3g} in a row, not 1: "
             "a multi-label model; pass task_type='multilabel'.")
     signature = infer_signature(example, output)
-    if pip_requirements is None:
-        pip_requirements = _default_requirements(model)
-    with tempfile.TemporaryDirectory() as folder:
+    with _pickling_of_helpers(model), tempfile.TemporaryDirectory() as folder:
+        code = _code_of_ecgsk(folder)
+        if code is None:
+            warnings.warn(f"ecgsk is imported from {_PACKAGE_DIR}, which is no folder: the "
+                          "model carries no copy of its code, and loads only where ecgsk is "
+                          "installed.", UserWarning, stacklevel=2)
+        if pip_requirements is None:
+            pip_requirements = _default_requirements(model, with_ecgsk=code is None)
         return Model.log(
             artifact_path=None, name=name, flavor=sys.modules[__name__], flavor_name="sklearn",
             registered_model_name=registered_model_name, metadata=metadata, sk_model=model,
             classes=classes, signature=signature, input_example=example,
-            pip_requirements=pip_requirements, code_paths=[_code_of_ecgsk(folder)])
+            pip_requirements=pip_requirements, code_paths=None if code is None else [code])

@@ -332,8 +332,9 @@ def _open_study(storage, study_name, direction, config):
             "--data?)" if k == "records_sha256" else
             "patients: the records' patient ids differ from the study's" if k == "groups_sha256"
             else
-            f"pipeline: the file of pipeline {config.get('pipeline')!r}, or a pipeline file it "
-            "loads, was edited since the study began (its SHA-256 differs)"
+            f"pipeline: the file of pipeline {config.get('pipeline')!r}, or a file it loads (a "
+            "pipeline, a module beside it), was edited since the study began (its SHA-256 "
+            "differs)"
             if k == "pipeline_sha256" else
             f"heartbeat: the study's workers beat every {stored[k]['interval_s']:g} s and are "
             f"taken for dead after {stored[k]['grace_period_s']:g} s, this run asks "

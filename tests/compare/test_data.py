@@ -137,6 +137,11 @@ def test_cinc_subsets_test_only_records_of_the_whole_hold_out(cinc_root):
         plan = make_plan(sub, cv=False, holdout=held)
         assert not set(sub.X[plan.train]) & tested
         assert len(plan.test) == n // 5
+    # 20 records hold no noisy one ('~', 4% of them): refused, not fitted without the class
+    with pytest.raises(CompareError, match=r"^a subset of 20 cinc2017 records "
+                                           r"\(--max-records\) holds no training record of "
+                                           r"class\(es\) '~'; choose more records"):
+        select_records(full, 20)
 
 
 def test_a_class_rarer_than_the_cv_folds_is_named_in_one_warning():
@@ -362,13 +367,23 @@ def test_fit_fold_validates_networks_on_whole_patients():
 
     # Networks that would validate on different records are refused: with two
     # valid_size, both validated record-wise, on patients they trained on.
-    for second in ({"valid_size": 0.2}, {"train_split": None}):
+    from skorch.dataset import ValidSplit
+
+    for second, what in (({"valid_size": 0.2}, r"valid_size \[0.1, 0.2\]"),
+                         ({"train_split": ValidSplit(0.2)}, r"1 with a train_split of its own")):
         two = SoftVotingEnsemble([("a", clone(net)), ("b", clone(net).set_params(**second))])
         with pytest.raises(ValueError, match=r"^the networks of this pipeline would validate "
-                                             r"on different records: valid_size \["):
+                                             rf"on different records: {what}"):
             fit_fold(two, X, y, rows, groups=groups, seed=0)
         fitted = fit_fold(clone(two), X, y, rows, groups=np.arange(90))  # no patient ids
         assert _validated_rows(fitted.named_estimators_["a"]) is None
+    # A network that does not validate is left so, and fits the other records, as a
+    # member without a network does.
+    mixed = SoftVotingEnsemble([("a", clone(net)), ("b", clone(net).set_params(
+        train_split=None))])
+    fitted = fit_fold(mixed, X, y, rows, groups=groups, seed=0)
+    np.testing.assert_array_equal(_validated_rows(fitted.named_estimators_["a"]), valid)
+    assert fitted.named_estimators_["b"].train_split is None
 
     # A final fit without validation records (PTB-DB) holds whole patients out too: its
     # networks validated on a record-wise split of the training records.

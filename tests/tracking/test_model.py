@@ -384,3 +384,73 @@ def test_the_requirements_kept_for_a_checkout_are_setup_cfgs():
               for line in cfg["options"]["install_requires"].splitlines()
               if line.strip() and not line.strip().startswith("#")]
     assert list(_REQUIREMENTS) == listed
+
+
+def test_ecgsk_imported_from_no_folder_is_required_not_copied(tracking_uri, single_label,
+                                                              tmp_path, monkeypatch):
+    # From a zip file, copying the package folder failed after every fit was done.
+    from ecgsk.tracking import _model
+
+    pipe, X, classes = single_label
+    monkeypatch.setattr(_model, "_PACKAGE_DIR", str(tmp_path / "ecgsk.zip" / "ecgsk"))
+    monkeypatch.setattr(_model, "_pinned", lambda dist: f"{dist}==1.0")
+    setup_tracking(tracking_uri, "models")
+    with tracked_run("model"), pytest.warns(UserWarning, match=r"which is no folder: the "
+                                                               r"model carries no copy"):
+        info = log_model(pipe, classes=classes, input_example=X[:2])
+    local = Path(mlflow.artifacts.download_artifacts(info.model_uri))
+    assert "ecgsk==1.0" in (local / "requirements.txt").read_text().split()
+    assert not (local / "code").exists()
+
+
+def test_a_helper_module_that_does_not_pickle_by_value_is_pickled_by_reference(
+        tracking_uri, tmp_path):
+    # A lock among a helper's globals failed every model of its pipeline ("cannot pickle
+    # '_thread.lock' object"), which logged when helpers were pickled by reference.
+    from ecgsk.compare import load_pipeline_module
+    from ecgsk.compare._registry import HELPERS
+
+    folder = tmp_path / "pl"
+    folder.mkdir()
+    (folder / "locked_helper_x.py").write_text(
+        "import threading\n_LOCK = threading.Lock()\n\n\n"
+        "def feature(X):\n    with _LOCK:\n        return X.mean(axis=-1)\n")
+    (folder / "locked.py").write_text(textwrap.dedent(f"""
+        \"\"\"A feature from a helper module that holds a lock, and logistic regression.\"\"\"
+
+        import sys
+        sys.path.insert(0, {str(folder)!r})
+        import locked_helper_x
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline as _pipe
+        from sklearn.preprocessing import FunctionTransformer
+
+        DATASET, TASK, SAMPLING_RATE = "cinc2017", "af", 300
+
+
+        def make_pipeline():
+            return _pipe(FunctionTransformer(locked_helper_x.feature), LogisticRegression())
+
+
+        def search_space(trial):
+            return {{}}
+    """))
+    module = load_pipeline_module(folder / "locked.py")
+    sys.path.remove(str(folder))
+    try:
+        assert "locked_helper_x" in HELPERS
+        rng = np.random.default_rng(0)
+        X, y = rng.normal(size=(20, 2, 30)).astype(np.float32), np.arange(20) % 2
+        pipe = module.make_pipeline().fit(X, y)
+        setup_tracking(tracking_uri, "models")
+        with tracked_run("model"), pytest.warns(UserWarning, match=r"the modules "
+                                                                   r"\['locked_helper_x'\]"):
+            info = log_model(pipe, classes=["a", "b"], input_example=X[:2])
+        loaded = mlflow.sklearn.load_model(info.model_uri)  # importable here: by reference
+        np.testing.assert_allclose(loaded.predict_proba(X), pipe.predict_proba(X))
+        import cloudpickle
+
+        with pytest.raises(TypeError, match="_thread.lock"):  # by value again, after it
+            cloudpickle.dumps(pipe)
+    finally:
+        HELPERS.pop("locked_helper_x", None)

@@ -590,8 +590,9 @@ def test_a_secret_set_is_masked_and_an_edited_pipeline_is_another_study(
     path.write_text(path.read_text().replace("max_iter=300", "max_iter=50"))
     # Named in words: it was "pipeline_sha256: study has '50e2...', this run asks '3c28...'".
     with pytest.raises(TuneError, match="optimises something else \\(pipeline: the file of "
-                                        "pipeline 'secret_lr', or a pipeline file it loads, "
-                                        "was edited since the study began"):
+                                        "pipeline 'secret_lr', or a file it loads \\(a "
+                                        "pipeline, a module beside it\\), was edited since "
+                                        "the study began"):
         tune(path, "ptbxl", "superdiagnostic", ptbxl_root, **kwargs)
 
 
@@ -605,8 +606,8 @@ def test_a_study_created_before_the_pipeline_was_fingerprinted_still_resumes(tmp
     study, created = _open_study(storage, "old", "maximize", config)
     assert not created
     _open_study(storage, "new", "maximize", config)
-    with pytest.raises(TuneError, match="pipeline: the file of pipeline 'p', or a pipeline "
-                                        "file it loads, was edited"):
+    with pytest.raises(TuneError, match="pipeline: the file of pipeline 'p', or a file it "
+                                        "loads"):
         _open_study(storage, "new", "maximize", {**config, "pipeline_sha256": "x"})
 
 
