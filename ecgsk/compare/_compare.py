@@ -520,7 +520,7 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
     rates = {name: float(m.SAMPLING_RATE) for name, m in modules.items()}
     full = load_dataset(dataset, task, data, max(rates.values()))
     with warnings_as_notes():  # a class too rare for the folds: said as the readers say theirs
-        ds, holdout = select_records(full, max_records)
+        ds, holdout = select_records(full, max_records, cv=cv)
         plan = make_plan(ds, folds=folds, cv=cv, seed=seed, holdout=holdout)
     ext = ext_full = None
     if test_data is not None:

@@ -290,7 +290,7 @@ def _subset_index(ds, n, seed, strata=None):
     return np.sort(np.concatenate(chosen))
 
 
-def select_records(full, max_records=None):
+def select_records(full, max_records=None, cv=True):
     """The records a comparison or a study runs on, and the test hold-out among them.
 
     A dataset with folds (PTB-XL) keeps its test fold in any subset. A
@@ -309,6 +309,9 @@ def select_records(full, max_records=None):
     max_records : int or None, default=None
         The size of the stratified subset (:func:`stratified_subset`, drawn
         with :data:`DATA_SEED`); None (or at least ``len(full)``) for all.
+    cv : bool, default=True
+        Whether CV folds will be drawn too (:func:`make_plan`'s ``cv``): a
+        dataset without folds then needs more patients.
 
     Returns
     -------
@@ -327,6 +330,7 @@ def select_records(full, max_records=None):
     """
     holdout = None
     if full.folds is None:
+        _check_splittable(full, cv)
         _, test, _ = _draw_holdout(full)
         holdout = np.zeros(len(full), dtype=bool)
         holdout[test] = True
@@ -469,19 +473,9 @@ def make_plan(ds, *, folds=None, cv=True, seed=0, holdout=None):
             plan.description["cv"] = (f"strat_fold {', '.join(map(str, sorted(chosen)))} "
                                       "held out in turn from folds 1-8")
         return plan
-    if ds.y.ndim == 2:
-        raise CompareError(f"{ds.name} has multi-label targets and no folds; stratified "
-                           "grouped splitting needs single-label targets.")
     groups = np.asarray(ds.groups if ds.groups is not None else np.arange(n))
     y = _label_keys(ds)
-    n_groups = len(np.unique(groups))
-    # The hold-out is a fifth of the patients; cross-validation splits the rest in five.
-    needed = 2 * _N_SPLITS if cv else _N_SPLITS
-    if n_groups < needed:
-        what = (f"a test hold-out and {_N_SPLITS} CV folds need" if cv
-                else "a test hold-out of a fifth of them needs")
-        raise CompareError(f"{ds.name} has {_count(n, 'record')} of "
-                           f"{_count(n_groups, 'patient')}: {what} at least {needed} patients.")
+    _check_splittable(ds, cv)
     chosen = _fold_list(folds, range(1, _N_SPLITS + 1), f"{ds.name} (1-{_N_SPLITS})")
     if holdout is None:
         train, test, how = _draw_holdout(ds)
@@ -509,6 +503,22 @@ def make_plan(ds, *, folds=None, cv=True, seed=0, holdout=None):
     except ValueError as exc:  # e.g. a class with fewer records than folds
         raise CompareError(f"cannot split {ds.name} ({n} records): {exc}") from None
     return plan
+
+
+def _check_splittable(ds, cv):
+    """Refuse a dataset without folds that its hold-out (and CV folds) cannot split."""
+    if np.asarray(ds.y).ndim == 2:
+        raise CompareError(f"{ds.name} has multi-label targets and no folds; stratified "
+                           "grouped splitting needs single-label targets.")
+    n = len(ds)
+    n_groups = len(np.unique(ds.groups)) if ds.groups is not None else n
+    # The hold-out is a fifth of the patients; cross-validation splits the rest in five.
+    needed = 2 * _N_SPLITS if cv else _N_SPLITS
+    if n_groups < needed:
+        what = (f"a test hold-out and {_N_SPLITS} CV folds need" if cv
+                else "a test hold-out of a fifth of them needs")
+        raise CompareError(f"{ds.name} has {_count(n, 'record')} of "
+                           f"{_count(n_groups, 'patient')}: {what} at least {needed} patients.")
 
 
 def _by_record(ds):

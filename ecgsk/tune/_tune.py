@@ -326,6 +326,15 @@ def _open_study(storage, study_name, direction, config):
     unrecorded = {key for key in _LATER_KEYS if key not in stored}
     diffs = [k for k in sorted(set(config) | set(stored))
              if k not in unrecorded and stored.get(k) != config.get(k)]
+    if "records_sha256" in diffs:  # other records have other patients: said once
+        diffs = [k for k in diffs if k != "groups_sha256"]
+    if "subset" in diffs and config.get("subset") and "subset" not in stored:
+        raise TuneError(
+            f"study {study_name!r} tuned on a --max-records subset of {config.get('dataset')} "
+            "drawn by an earlier ecgsk, which drew its test hold-out on the subset (so its "
+            "trials could train on the test records of a run on every record). This ecgsk "
+            "draws the subset around the hold-out of all the records, so that study's "
+            "records cannot be drawn again: pass another --study-name.")
     if diffs:
         detail = "; ".join(
             "records: this run scores other records, labels or folds than the study (another "
@@ -716,6 +725,10 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
         # shorter one failed the live trials of a worker beating less often.
         "heartbeat": {"interval_s": heartbeat_interval, "grace_period_s": grace_period},
     }
+    if holdout is not None and max_records is not None:
+        # Since select_records: a subset keeps the hold-out of all the records. A study of
+        # a subset drawn before cannot be resumed, and is told so (_open_study).
+        config["subset"] = "hold-out of all the records"
     config = json.loads(json.dumps(config))
     # Unreadable records fail here, before the stores or any run exists, as in compare.
     cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()

@@ -212,6 +212,14 @@ def test_too_few_patients(ptbdb_root):
     ds = load_dataset("ptbdb", "diagnosis", ptbdb_root, 1000)
     with pytest.raises(CompareError, match="at least 10 patients"):
         make_plan(ds)
+    # compare and tune draw the hold-out in select_records first: sklearn's words came out
+    # ("Cannot have number of splits n_splits=5 greater than the number of samples")
+    with pytest.raises(CompareError, match=r"^ptbdb has 1 record of 1 patient: a test "
+                                           r"hold-out and 5 CV folds need at least 10"):
+        select_records(ds)
+    with pytest.raises(CompareError, match=r"a test hold-out of a fifth of them needs at "
+                                           r"least 5 patients"):
+        select_records(ds, cv=False)
 
 
 def test_stratified_subset_deterministic(ptbxl):

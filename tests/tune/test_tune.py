@@ -611,6 +611,30 @@ def test_a_study_created_before_the_pipeline_was_fingerprinted_still_resumes(tmp
         _open_study(storage, "new", "maximize", {**config, "pipeline_sha256": "x"})
 
 
+def test_a_study_of_a_subset_drawn_by_an_earlier_ecgsk_is_refused_saying_why(tmp_path):
+    # It said "records: ... (another --data?); patients: ... differ. Rerun with the study's
+    # settings", none of which the user could act on: the same command drew other records.
+    from ecgsk.tune._tune import TuneError, _open_study
+
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    old = {"pipeline": "p", "dataset": "cinc2017", "max_records": 300,
+           "records_sha256": "a", "groups_sha256": "b"}
+    _open_study(storage, "s", "maximize", old)
+    new = {**old, "records_sha256": "c", "groups_sha256": "d",
+           "subset": "hold-out of all the records"}
+    with pytest.raises(TuneError, match=r"^study 's' tuned on a --max-records subset of "
+                                        r"cinc2017 drawn by an earlier ecgsk.*pass another "
+                                        r"--study-name\.$") as info:
+        _open_study(storage, "s", "maximize", new)
+    assert "patients" not in str(info.value) and "--data" not in str(info.value)
+    # Records that differ otherwise are said once, without their patients.
+    _open_study(storage, "t", "maximize", new)
+    with pytest.raises(TuneError, match=r"\(records: this run scores other records, labels "
+                                        r"or folds than the study \(another --data\?\)\)"):
+        _open_study(storage, "t", "maximize", {**new, "records_sha256": "e",
+                                               "groups_sha256": "f"})
+
+
 def test_a_trial_failed_by_another_worker_does_not_end_the_search(
         pipeline_files, ptbxl_root, signal_cache, empty_store, tmp_path, monkeypatch, capsys):
     # Taken for dead (its heartbeat late: a slow store), a live trial was failed by another
