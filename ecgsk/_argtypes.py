@@ -3,8 +3,8 @@
 import argparse
 import os
 
-__all__ = ["nonneg_int", "positive_int", "record_count", "n_jobs_int", "positive_seconds", "seed_int",
-           "nonblank", "file_path", "folder"]
+__all__ = ["nonneg_int", "positive_int", "record_count", "n_jobs_int", "positive_seconds",
+           "seed_int", "nonblank", "file_path", "folder"]
 
 
 def _int_at_least(text, minimum, kind):

@@ -84,8 +84,9 @@ def build_parser():
                         help="seed of the pipelines, the CV folds of CinC 2017 and PTB-DB, "
                              "and the bootstrap (0); the test records do not depend on it")
     parser.add_argument("--max-records", type=record_count, metavar="N",
-                        help="use a fixed stratified subset of N records, at least 20 (quick runs); its "
-                             "test records are among those of a run on every record")
+                        help="use a fixed stratified subset of N records, at least 20 "
+                             "(quick runs); its test records are among those of a run on "
+                             "every record")
     parser.add_argument("--cache-dir", type=folder, metavar="PATH",
                         help="cache of loaded signals, and of the networks' training "
                              "checkpoints and unfinished runs' final fits under "

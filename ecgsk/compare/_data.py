@@ -13,8 +13,8 @@ from ..cache._cache import default_cache_dir
 
 __all__ = ["CompareError", "DATASETS", "DATA_SEED", "dataset_tasks", "load_dataset",
            "stratified_subset", "select_records", "SplitPlan", "make_plan", "load_signals",
-           "default_length", "default_cache_dir", "align_labels", "unseen_records", "fit_targets", "fit_final",
-           "fit_fold", "dropped_text", "records_sha256", "groups_sha256"]
+           "default_length", "default_cache_dir", "align_labels", "unseen_records", "fit_targets",
+           "fit_final", "fit_fold", "dropped_text", "records_sha256", "groups_sha256"]
 
 #: Datasets the comparison reads.
 DATASETS = ("ptbxl", "cinc2017", "ptbdb")

@@ -92,8 +92,9 @@ def build_parser():
                         help="make_pipeline keyword fixed for every trial (a Python literal, "
                              "else a string), e.g. max_epochs=3; repeatable")
     parser.add_argument("--max-records", type=record_count, metavar="N",
-                        help="use a fixed stratified subset of N records, at least 20 (quick runs); its "
-                             "test records are among those of a run on every record")
+                        help="use a fixed stratified subset of N records, at least 20 "
+                             "(quick runs); its test records are among those of a run on "
+                             "every record")
     parser.add_argument("--folds", nargs="+", type=int, metavar="K",
                         help="CV folds scored per trial (PTB-XL 1-8; 1-5 otherwise); default all")
     parser.add_argument("--n-boot", type=nonneg_int, default=1000,

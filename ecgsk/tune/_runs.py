@@ -11,8 +11,8 @@ import pandas as pd
 
 __all__ = ["PARENT_ATTR", "HEARTBEAT_TAG", "PROCESS_TAG", "process_tag",
            "find_or_create_parent", "end_orphan_trial_runs", "end_unfinished_final_runs",
-           "live_final_runs", "final_heartbeat", "mark_unfinished_final", "best_trial", "tag_best_trial",
-           "ranked_trials", "log_study_summary"]
+           "live_final_runs", "final_heartbeat", "mark_unfinished_final", "best_trial",
+           "tag_best_trial", "ranked_trials", "log_study_summary"]
 
 _logger = logging.getLogger(__name__)
 
