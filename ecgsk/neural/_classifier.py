@@ -563,15 +563,15 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         given = [(key[len("callbacks__"):].partition("__"), value)
                  for key, value in vars(self).items() if key.startswith("callbacks__")]
         defaults = dict(self._default_callbacks)
+        replaced = {name for (name, _, sub), _ in given if name in defaults and not sub}
         for (name, _, sub), value in given:
-            if name in defaults and not sub:  # replaced, or None to turn it off
+            if name in replaced and not sub:  # by another callback, or None to turn it off
                 defaults[name] = value
         for name, callback in defaults.items():
             prefix = f"callbacks__{name}"
             for key in [k for k in params if k.startswith(f"{prefix}__")]:
                 del params[key]
-            fresh = name not in {n for (n, _, sub), _ in given if not sub}
-            if fresh and callback is not None:
+            if name not in replaced and callback is not None:
                 callback.set_params(**{sub: value for (n, _, sub), value in given
                                        if n == name and sub})
             params[prefix] = callback
