@@ -110,7 +110,15 @@ def test_a_helper_module_beside_the_pipeline_is_pickled_by_value_and_hashed(tmp_
     before = module.__ecgsk_sha256__
     (folder / "lead_helper_x.py").write_text("def every(X, step):\n    return X[:, :, ::2]\n")
     sys.modules.pop("lead_helper_x")
-    assert load_pipeline_module(path).__ecgsk_sha256__ != before  # an edit resumes nothing
+    try:
+        assert load_pipeline_module(path).__ecgsk_sha256__ != before  # an edit resumes nothing
+    finally:
+        from ecgsk.compare._registry import HELPERS
+
+        HELPERS.pop("lead_helper_x", None)
+        sys.modules.pop("lead_helper_x", None)
+        while str(folder) in sys.path:  # the pipeline put it there again
+            sys.path.remove(str(folder))
 
 
 def test_found_by_name_in_env_folders_first(tmp_path, monkeypatch):
