@@ -38,7 +38,10 @@ def run_command(main):
     Returns
     -------
     NoReturn
-        Raises :class:`SystemExit` with the status.
+        Raises :class:`SystemExit` with the status, or, interrupted,
+        :class:`KeyboardInterrupt` for Python to end the program with (the
+        one line printed by ``sys.excepthook``): call it as a program's last
+        statement.
     """
     try:
         status = main()
