@@ -548,6 +548,14 @@ def _draw_holdout(ds):
             train, test = _grouped_folds(y, groups, DATA_SEED)[0]
     except ValueError as exc:  # e.g. a class with fewer records than folds
         raise CompareError(f"cannot split {ds.name} ({n} records): {exc}") from None
+    # A class of one patient can fall in the hold-out whole: every fit would then be made
+    # without it, and scored on it (the note above said the hold-out might hold none).
+    untrained = sorted(map(str, set(y[test]) - set(y[train])))
+    if untrained:
+        raise CompareError(
+            f"{ds.name}: every record of class(es) {', '.join(map(repr, untrained))} is in "
+            "the test hold-out, so no fit would learn them: a class needs records of at "
+            "least 2 patients (or leave its records out of the data).")
     return train, test, _how(ds)
 
 

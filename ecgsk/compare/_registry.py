@@ -39,7 +39,6 @@ package; absent when ecgsk is installed from a wheel). A path to a ``.py``
 file loads that file instead.
 """
 
-import contextlib
 import hashlib
 import importlib.util
 import inspect
@@ -47,6 +46,7 @@ import numbers
 import os
 import re
 import sys
+import types
 import warnings
 from pathlib import Path
 
@@ -162,7 +162,6 @@ def _import_file(path):
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     _importing.append([])
-    before = set(sys.modules)
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
@@ -175,10 +174,9 @@ def _import_file(path):
     # model loads where this file is not importable; so are those of the modules
     # of its folder that it imports (a helper beside it), which it was not.
     cloudpickle.register_pickle_by_value(module)
-    for helper in _helpers_of(path, set(sys.modules) - before):
-        cloudpickle.register_pickle_by_value(helper)
-        HELPERS[helper.__name__] = helper
+    for helper in _helpers_of(path, module):
         requires.append((helper.__file__, _digest(helper.__file__)))
+        _pickle_by_value(helper)
     requires = sorted(set(requires))
     module.__ecgsk_name__ = path.stem
     module.__ecgsk_path__ = str(path)
@@ -194,49 +192,76 @@ def _import_file(path):
     return module
 
 
-#: The modules beside pipeline files that are pickled by value, by name.
-HELPERS = {}
+def _pickle_by_value(helper):
+    """Have cloudpickle store ``helper``'s code in the models, where its globals pickle.
 
-
-@contextlib.contextmanager
-def helpers_by_reference():
-    """Pickle the :data:`HELPERS` by reference in the block (a global they hold may not pickle).
-
-    Yields the names of the modules.
+    A global that does not pickle (a lock, a connection) would fail every
+    model of the pipeline: such a helper is left to be pickled by name, with
+    a warning. Decided once, at load: switching cloudpickle's registry for
+    one model raced with other threads that pickle.
     """
     import cloudpickle
 
-    modules = list(HELPERS.values())
-    for module in modules:
-        cloudpickle.unregister_pickle_by_value(module)
+    if helper.__name__ in cloudpickle.list_registry_pickle_by_value():
+        return
+    cloudpickle.register_pickle_by_value(helper)
     try:
-        yield [module.__name__ for module in modules]
-    finally:
-        for module in modules:
-            cloudpickle.register_pickle_by_value(module)
+        cloudpickle.dumps(helper)
+    except Exception as exc:  # noqa: BLE001 -- whatever its globals hold
+        cloudpickle.unregister_pickle_by_value(helper)
+        warnings.warn(f"the module {helper.__name__!r} ({helper.__file__}) beside a pipeline "
+                      f"file holds a global that does not pickle ({type(exc).__name__}: "
+                      f"{exc}): models refer to it by name, and load only where it is "
+                      "importable.", UserWarning, stacklevel=4)
 
 
-def _helpers_of(path, names):
-    """The modules among ``names`` (newly imported) whose files are in ``path``'s folder.
+def _in_folder(file, folder):
+    """Whether ``file`` is a module of ``folder``, not a library installed under it."""
+    installed = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    file = Path(file).resolve()
+    # Not a library installed there (a project's .venv beside the pipeline).
+    return (file.is_relative_to(folder) and not any(file.is_relative_to(p) for p in installed)
+            and not {"site-packages", "dist-packages"} & set(file.parts))
 
-    ecgsk's own and other pipeline files (loaded by name, hashed already) are
-    left out.
+
+def _helpers_of(path, module):
+    """The modules of ``path``'s folder that ``module`` uses, and those they use in turn.
+
+    Found from the modules' globals (a module imported, or a function or
+    class taken from one), not from what its import added to
+    :data:`sys.modules`: a helper that another pipeline, or a notebook, had
+    imported first was missed. ecgsk's own modules and pipeline files
+    (loaded by name, hashed already) are left out.
+
+    Raises
+    ------
+    PipelineError
+        If a module the pipeline uses has the name of a file beside it but
+        is another file: a module of that name was imported before.
     """
     folder = path.resolve().parent
-    installed = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
-    found = []
-    for name in sorted(names):
-        module = sys.modules.get(name)
-        file = getattr(module, "__file__", None)
-        if file is None or name.startswith(("ecgsk", "_ecgsk_pipeline_")):
-            continue
-        file = Path(file).resolve()
-        # Not a library installed there (a project's .venv beside the pipeline).
-        if not file.is_relative_to(folder) or any(file.is_relative_to(p) for p in installed) \
-                or {"site-packages", "dist-packages"} & set(file.parts):
-            continue
-        found.append(module)
-    return found
+    found, todo = {}, [module]
+    while todo:
+        for value in list(vars(todo.pop()).values()):
+            owner = getattr(value, "__module__", None)
+            used = value if isinstance(value, types.ModuleType) else sys.modules.get(
+                owner if isinstance(owner, str) else "")
+            name = getattr(used, "__name__", "")
+            file = getattr(used, "__file__", None)
+            if (used is None or used is module or name in found or file is None
+                    or name.startswith(("ecgsk", "_ecgsk_pipeline_"))):
+                continue
+            if not _in_folder(file, folder):
+                beside = folder / f"{name}.py"
+                if "." not in name and beside.is_file() and not beside.samefile(file):
+                    raise PipelineError(
+                        f"pipeline module {path} uses the module {name!r} from {file}, not "
+                        f"the {beside.name} beside it: a module of that name was imported "
+                        "before (by another pipeline?). Give one of them another name.")
+                continue
+            found[name] = used
+            todo.append(used)
+    return [found[name] for name in sorted(found)]
 
 
 def _required_by_caller(module):

@@ -5,7 +5,6 @@ This module is also the pyfunc *loader module* of the models it logs
 them needs ecgsk installed; keep :func:`_load_pyfunc` stable.
 """
 
-import contextlib
 import importlib.metadata
 import logging
 import numbers
@@ -305,29 +304,6 @@ def _code_of_ecgsk(folder):
     return target
 
 
-def _pickling_of_helpers(model):
-    """A block in which ``model`` pickles: pipeline helper modules by reference if needed.
-
-    :func:`ecgsk.compare.load_pipeline_module` has the modules beside a
-    pipeline file pickled by value, so that a model loads where they are not
-    importable; a global they hold (a lock, a connection) may not pickle.
-    """
-    registry = sys.modules.get("ecgsk.compare._registry")  # not imported: no helper
-    if registry is None or not registry.HELPERS:
-        return contextlib.nullcontext()
-    import cloudpickle
-
-    try:
-        cloudpickle.dumps(model)
-    except Exception as exc:  # noqa: BLE001 -- whatever a helper's globals hold
-        warnings.warn(f"the modules {sorted(registry.HELPERS)} beside the pipeline files "
-                      f"could not be pickled by value ({type(exc).__name__}: {exc}); the model "
-                      "refers to them by name, and loads only where they are importable.",
-                      UserWarning, stacklevel=3)
-        return registry.helpers_by_reference()
-    return contextlib.nullcontext()
-
-
 def _signal_metadata(example, sampling_rate, lead_names, task_type, thresholds, n_classes):
     """The MLmodel ``metadata`` describing the signals the model was trained on."""
     meta = {"ecgsk_input_shape": [int(n) for n in example.shape[1:]]}
@@ -505,7 +481,7 @@ def log_model(pipeline, *, classes, input_example, name="model", registered_mode
             f"input_example sum to {sums[np.argmax(np.abs(sums - 1))]:.3g} in a row, not 1: "
             "a multi-label model; pass task_type='multilabel'.")
     signature = infer_signature(example, output)
-    with _pickling_of_helpers(model), tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder:
         code = _code_of_ecgsk(folder)
         if code is None:
             warnings.warn(f"ecgsk is imported from {_PACKAGE_DIR}, which is no folder: the "

@@ -184,6 +184,34 @@ def test_one_record_per_patient_is_still_split_by_patient():
     assert plan.description["test"] == "stratified patient-grouped 20% hold-out"
 
 
+def test_a_class_whose_every_patient_is_held_out_is_refused():
+    # A diagnosis of one patient fell in the test hold-out whole in some layouts: every fit
+    # was made without it and scored on it, with a note that the hold-out "may hold none".
+    outcomes = set()
+    for i in range(30):
+        ds = _dataset(30, 1000, seed=3)
+        ds = ECGDataset(X=ds.X, y=ds.y, classes=np.array(["MI", "healthy", "rare"]),
+                        groups=np.arange(30) + 100, meta=ds.meta, name="ptbdb",
+                        task="diagnosis")
+        ds.y[i] = "rare"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # 'rare' (1) is too rare for 5 folds
+            try:
+                plan = make_plan(ds, cv=False, seed=0)
+            except CompareError as exc:
+                assert str(exc) == (
+                    "ptbdb: every record of class(es) 'rare' is in the test hold-out, so no "
+                    "fit would learn them: a class needs records of at least 2 patients (or "
+                    "leave its records out of the data).")
+                outcomes.add("refused")
+                with pytest.raises(CompareError, match="every record of class"):
+                    select_records(ds, cv=False)
+                continue
+        assert "rare" in set(ds.y[plan.train])
+        outcomes.add("trained")
+    assert outcomes == {"refused", "trained"}
+
+
 def test_a_hold_out_alone_needs_fewer_patients_than_cross_validation():
     six = _dataset(30, 6)
     plan = make_plan(six, cv=False, seed=0)  # --no-cv: a fifth of 6 patients is tested

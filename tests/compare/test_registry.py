@@ -113,12 +113,47 @@ def test_a_helper_module_beside_the_pipeline_is_pickled_by_value_and_hashed(tmp_
     try:
         assert load_pipeline_module(path).__ecgsk_sha256__ != before  # an edit resumes nothing
     finally:
-        from ecgsk.compare._registry import HELPERS
-
-        HELPERS.pop("lead_helper_x", None)
-        sys.modules.pop("lead_helper_x", None)
+        helper = sys.modules.pop("lead_helper_x", None)
+        if helper is not None and (helper.__name__
+                                   in cloudpickle.list_registry_pickle_by_value()):
+            cloudpickle.unregister_pickle_by_value(helper)
         while str(folder) in sys.path:  # the pipeline put it there again
             sys.path.remove(str(folder))
+
+
+def test_a_helper_is_found_whatever_was_imported_before(tmp_path):
+    # Found as what the pipeline's import added to sys.modules: the second of two pipelines
+    # using one helper neither hashed it nor pickled it by value, and a pipeline of another
+    # folder silently used the first folder's helper of the same name.
+    first, second = tmp_path / "one", tmp_path / "two"
+    helper = "def every(X, step):\n    return X[:, :, ::step]\n"
+    source = FLAT_LR.format(dataset="ptbxl", task="superdiagnostic").replace(
+        "def flatten(X, step=10):\n    return X[:, :, ::step].reshape(len(X), -1)",
+        "import sys\nsys.path.insert(0, __import__('os').path.dirname(__file__))\n"
+        "from shared_helper_x import every\n\n\ndef flatten(X, step=10):\n"
+        "    return every(X, step).reshape(len(X), -1)")
+    for folder in (first, second):
+        write_module(folder, "shared_helper_x", helper)
+    a, b = write_module(first, "pa", source), write_module(first, "pb", source)
+    c = write_module(second, "pc", source)
+    try:
+        modules = [load_pipeline_module(p) for p in (a, b)]
+        assert modules[0].__ecgsk_sha256__ == modules[1].__ecgsk_sha256__  # pb's has it too
+        assert modules[1].__ecgsk_sha256__ != modules[1].__ecgsk_file_sha256__
+        assert [Path(p).name for p, _ in load_pipeline_module(b).__ecgsk_requires__] == [
+            "shared_helper_x.py"]
+        with pytest.raises(PipelineError, match=r"uses the module 'shared_helper_x' from "
+                                                r".*one/shared_helper_x.py, not the "
+                                                r"shared_helper_x.py beside it"):
+            load_pipeline_module(c)
+    finally:
+        helper = sys.modules.pop("shared_helper_x", None)
+        if helper is not None and (helper.__name__
+                                   in cloudpickle.list_registry_pickle_by_value()):
+            cloudpickle.unregister_pickle_by_value(helper)
+        for folder in (first, second):
+            while str(folder) in sys.path:
+                sys.path.remove(str(folder))
 
 
 def test_found_by_name_in_env_folders_first(tmp_path, monkeypatch):
