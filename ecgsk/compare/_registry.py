@@ -253,7 +253,8 @@ def _helpers_of(path, module):
                 continue
             if not _in_folder(file, folder):
                 beside = folder / f"{name}.py"
-                if "." not in name and beside.is_file() and not beside.samefile(file):
+                if "." not in name and beside.is_file() and \
+                        beside.resolve() != Path(file).resolve():
                     raise PipelineError(
                         f"pipeline module {path} uses the module {name!r} from {file}, not "
                         f"the {beside.name} beside it: a module of that name was imported "

@@ -173,8 +173,8 @@ def plan_records(paths, model, *, min_fraction=0.25):
     """
     import wfdb
 
-    from ..preprocessing._loader import _RecordError, _resample_factors
-    from ..preprocessing._loader import lead_names_of  # the loader's names, not 'None'
+    # lead_names_of: the loader's names, not 'None'
+    from ..preprocessing._loader import _RecordError, _resample_factors, lead_names_of
 
     plans = []
     for path in paths:
