@@ -342,3 +342,13 @@ def check_thresholds(thresholds, n_classes):
                          f"({n_classes}), got {np.asarray(thresholds).tolist()!r}.")
     return values
 
+
+def binary_threshold(thresholds):
+    """The threshold of a binary task's second class: the last of ``thresholds``, else 0.5.
+
+    One rule for the logged metrics (:func:`ecgsk.tracking.evaluate_predictions`)
+    and ``ecgsk.predict``: ``thresholds`` holds one value for the second
+    class, or one per class as :func:`ecgsk.tracking.log_model` stores them.
+    """
+    return 0.5 if thresholds is None else float(np.ravel(thresholds)[-1])
+

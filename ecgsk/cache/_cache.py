@@ -105,7 +105,8 @@ def default_cache_dir():
     return Path(base).expanduser() / "ecgsk" / "signals"
 
 
-def _resolve(cache_dir):
+def resolve_cache_dir(cache_dir):
+    """``cache_dir`` with a leading ``~`` expanded, or :func:`default_cache_dir` for None."""
     return default_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
 
 
@@ -197,7 +198,7 @@ def scan_cache(cache_dir=None):
     ...     scan_cache(folder)
     []
     """
-    root = _resolve(cache_dir)
+    root = resolve_cache_dir(cache_dir)
     if not root.is_dir():
         return []
     unread = []
@@ -378,7 +379,7 @@ def prune_index(cache_dir=None, *, dry_run=False):
     ...     prune_index(folder)
     0
     """
-    root = _resolve(cache_dir)
+    root = resolve_cache_dir(cache_dir)
     dropped = 0
     for version in sorted(root.glob("ecgsk-wfdb-v*")) if root.is_dir() else []:
         dropped += _prune_one_index(version / "index.json", dry_run)

@@ -153,11 +153,11 @@ def main(argv=None, out=None):
     would remove 0 files (0 B) not used for 30 days: signals 0, ... partial 0 (in ...).
     0
     """
-    from ._cache import _resolve
+    from ._cache import resolve_cache_dir
 
     args = build_parser().parse_args(argv)
     out = sys.stdout if out is None else out
-    root = _resolve(args.cache_dir)
+    root = resolve_cache_dir(args.cache_dir)
     if args.cache_dir is not None and not root.is_dir():
         print(f"error: --cache-dir {args.cache_dir} is not a folder", file=sys.stderr)
         return 2

@@ -15,13 +15,13 @@ import pandas as pd
 
 from .._notes import warnings_as_notes
 from .._threads import check_threads, limit_threads
+from ..cache._cache import resolve_cache_dir
 from ._data import (
     DATA_SEED,
     CompareError,
     align_labels,
     checkpoint_folder,
     check_dataset_task,
-    default_cache_dir,
     default_length,
     dropped_text,
     fit_final,
@@ -533,7 +533,7 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
         ext, y_ext, ext_dropped = align_labels(ext, ds.classes)
         if len(ext) == 0:
             raise CompareError(f"no external record of {test_data} has a training class.")
-    cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
+    cache_dir = resolve_cache_dir(cache_dir)
     # Every record is read here, so an unreadable one (a truncated signal file, a bad
     # header, NaN samples) is a bad request: it fails before the store or a run exists.
     signals = _Signals(ds.X, cache_dir, n_jobs)

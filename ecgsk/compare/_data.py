@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.model_selection import PredefinedSplit, StratifiedGroupKFold, train_test_split
 
 # Defined beside the cache tools, which need it without importing scikit-learn.
-from ..cache._cache import default_cache_dir
+from ..cache._cache import default_cache_dir, resolve_cache_dir
 
 __all__ = ["CompareError", "DATASETS", "DATA_SEED", "dataset_tasks", "load_dataset",
            "stratified_subset", "select_records", "SplitPlan", "make_plan", "load_signals",
@@ -249,28 +249,29 @@ def _label_keys(ds):
     return y.astype(str)
 
 
-def stratified_subset(ds, n, seed=0, strata=None):
+def stratified_subset(ds, n, seed=0):
     """A deterministic subset of ``n`` records keeping the share of each label (and fold).
 
     Records are grouped by dataset fold and label (label combination for
-    multi-label targets), and by ``strata`` where given. The groups, in that
-    order, get their shares of ``n`` by systematic sampling: group ``g``
-    gets ``floor(u + C_g) - floor(u + C_{g-1})`` records, ``C`` the running
-    sum of the shares and ``u`` one uniform draw. So each fold, and each
-    group, gets its share rounded down or up, and a group whose share is
-    below one record gets one with that probability; the records of each
-    group are drawn with ``seed``. Original order is kept.
-
-    ``strata`` (one value per record, e.g. :func:`select_records`' test
-    hold-out) is a further grouping whose shares are kept.
+    multi-label targets). The groups, in that order, get their shares of
+    ``n`` by systematic sampling: group ``g`` gets ``floor(u + C_g) -
+    floor(u + C_{g-1})`` records, ``C`` the running sum of the shares and
+    ``u`` one uniform draw. So each fold, and each group, gets its share
+    rounded down or up, and a group whose share is below one record gets
+    one with that probability; the records of each group are drawn with
+    ``seed``. Original order is kept.
     """
     if n >= len(ds):
         return ds
-    return ds.subset(_subset_index(ds, n, seed, strata))
+    return ds.subset(_subset_index(ds, n, seed))
 
 
 def _subset_index(ds, n, seed, strata=None):
-    """The sorted indices of :func:`stratified_subset`'s records."""
+    """The sorted indices of :func:`stratified_subset`'s records.
+
+    ``strata`` (one value per record: :func:`select_records`' test hold-out)
+    is a further grouping whose shares are kept.
+    """
     keys = _label_keys(ds)
     if ds.folds is not None:
         keys = np.char.add(np.char.add(np.asarray(ds.folds).astype(str), "|"), keys)
@@ -714,7 +715,7 @@ def fit_fold(estimator, X, y, rows, groups=None, seed=0):
     """
     from sklearn.model_selection import GroupShuffleSplit
 
-    from ..neural._split import MarkedSplit, networks_in
+    from ..neural._split import mark_validation, networks_in
 
     est = estimator
     rows = np.asarray(rows)
@@ -746,9 +747,7 @@ def fit_fold(estimator, X, y, rows, groups=None, seed=0):
     if by_patient:
         split = GroupShuffleSplit(n_splits=1, test_size=sizes.pop(), random_state=seed)
         _, valid = next(split.split(rows, groups=patients))
-        marked = MarkedSplit(np.isin(np.arange(len(rows)), valid))
-        est.set_params(**{f"{key}__train_split" if key else "train_split": marked
-                          for key, _ in own})
+        mark_validation(est, np.isin(np.arange(len(rows)), valid), own)
     return est.fit(X[rows], y[rows])
 
 
@@ -763,8 +762,7 @@ def checkpoint_folder(cache_dir=None):
     ``checkpoints`` in the signal cache (``cache_dir``, else
     :func:`default_cache_dir`); see :func:`ecgsk.neural.checkpoints`.
     """
-    return (default_cache_dir() if cache_dir is None
-            else Path(cache_dir).expanduser()) / "checkpoints"
+    return resolve_cache_dir(cache_dir) / "checkpoints"
 
 
 def load_signals(paths, *, sampling_rate, length, cache_dir=None, n_jobs=1,

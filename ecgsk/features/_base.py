@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.impute import SimpleImputer
+from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_sampling_rate, check_signal_input, fitting_anew
@@ -210,8 +211,7 @@ class BaseFeatures(TransformerMixin, BaseEstimator):
         self._check_records(X)  # over every record: a block's index is not the record's
         if len(X) <= _BLOCK:
             return self._compute(X)
-        return np.concatenate([self._compute(X[i:i + _BLOCK])
-                               for i in range(0, len(X), _BLOCK)])
+        return np.concatenate([self._compute(X[block]) for block in gen_batches(len(X), _BLOCK)])
 
     def _warn_other_length(self, n_samples):
         fitted = getattr(self, "n_samples_in_", n_samples)  # models pickled before it: none

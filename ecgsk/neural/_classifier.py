@@ -563,23 +563,22 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         given = [(key[len("callbacks__"):].partition("__"), value)
                  for key, value in vars(self).items() if key.startswith("callbacks__")]
         defaults = dict(self._default_callbacks)
-        replaced = {name for (name, _, sub), _ in given if name in defaults and not sub}
-        for (name, _, sub), value in given:
-            if name in replaced and not sub:  # by another callback, or None to turn it off
-                defaults[name] = value
+        # by another callback, or None to turn it off
+        replaced = {name: value for (name, _, sub), value in given
+                    if name in defaults and not sub}
+        defaults.update(replaced)
         for name, callback in defaults.items():
             prefix = f"callbacks__{name}"
             for key in [k for k in params if k.startswith(f"{prefix}__")]:
                 del params[key]
+            subs = {sub: value for (n, _, sub), value in given if n == name and sub}
             if name not in replaced and callback is not None:
-                callback.set_params(**{sub: value for (n, _, sub), value in given
-                                       if n == name and sub})
+                callback.set_params(**subs)
             params[prefix] = callback
             if callback is not None:
                 params.update({f"{prefix}__{sub}": value
                                for sub, value in callback.get_params().items()})
-        params.update({f"callbacks__{name}__{sub}": value for (name, _, sub), value in given
-                       if sub and name in defaults})
+            params.update({f"{prefix}__{sub}": value for sub, value in subs.items()})
         return params
 
     def __sklearn_tags__(self):

@@ -107,9 +107,18 @@ def set_validation(estimator, is_valid):
     if not mask.any() or mask.all():
         raise ValueError("is_valid must mark some records for validation and leave some for "
                          "training.")
-    split = MarkedSplit(mask)
-    targets = [f"{key}__train_split" if key else "train_split"
-               for key, _ in networks_in(estimator)]
+    return mark_validation(estimator, mask, networks_in(estimator))
+
+
+def mark_validation(estimator, is_valid, nets):
+    """Give the networks ``nets`` of ``estimator`` (:func:`networks_in`'s pairs) a MarkedSplit.
+
+    :func:`set_validation` without its checks, for some of the networks
+    (``compare``'s folds mark those that split by themselves). Returns their
+    number.
+    """
+    split = MarkedSplit(is_valid)
+    targets = [f"{key}__train_split" if key else "train_split" for key, _ in nets]
     if targets:
         estimator.set_params(**{key: split for key in targets})
     return len(targets)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._validation import binary_threshold
 from ._model import ECGModel, PredictError, load_ecg_model
 
 __all__ = ["find_records", "RecordPlan", "plan_records", "read_records", "Prediction",
@@ -288,32 +289,15 @@ def _check_units(path, header, names, used, notes):
     refuse a unit that is not a voltage with advice for its own users
     (``leads=[...]``), which a record's model cannot take.
     """
-    from ..preprocessing._loader import (
-        _check_header_fields,
-        _RecordError,
-        _segment_units,
-        _unit_factor,
-    )
+    from ..preprocessing._loader import _lead_units, _RecordError, _unit_factor
 
-    units = getattr(header, "units", None)
-    multi = bool(getattr(header, "seg_name", None))
     try:
-        if multi:  # its segments' units, by lead name
-            by_name = _segment_units(path, f"{path}.hea", {names[i] for i in used})
-            written, listed = {i: by_name[names[i]] for i in used if names[i] in by_name}, {}
-        elif units and len(units) == len(names):
-            # wfdb reads a header as ASCII: "µV" came back as "V"
-            written = _check_header_fields(path, f"{path}.hea", set(used))
-            listed = dict(enumerate(units))
-        else:
-            return None
+        units = _lead_units(path, f"{path}.hea", getattr(header, "units", None), names, used,
+                            multi=bool(getattr(header, "seg_name", None)))
     except _RecordError:
         return None  # the loader says what is wrong with the header
     converted = {}
-    for i in used:
-        unit = written.get(i, listed.get(i))
-        if unit is None and multi:
-            continue  # a lead no segment holds
+    for i, unit in zip(used, units):
         try:
             factor = _unit_factor(unit, names[i], path)
         except _RecordError:
@@ -390,10 +374,11 @@ def decide(proba, model, threshold=None):
 
     Multi-label models: every label whose probability reaches its threshold
     (``threshold``, else the model's tuned thresholds, else 0.5).
-    Single-label models: the most probable class, except binary models with a
-    threshold (given or tuned), which predict the second class when its
-    probability reaches it. A model that does not record its task type is
-    read as single-label when every row sums to 1, as multi-label otherwise.
+    Single-label models: the most probable class, except binary models, which
+    predict the second class when its probability reaches the threshold
+    (``threshold``, else the model's tuned one, else 0.5). A model that does
+    not record its task type is read as single-label when every row sums to
+    1, as multi-label otherwise.
 
     Parameters
     ----------
@@ -414,8 +399,9 @@ def decide(proba, model, threshold=None):
     confidence : list of list of float
         The probability of each predicted label.
     task_type : str
-    thresholds : ndarray or None
-        The thresholds used (None for argmax).
+    thresholds : ndarray, float or None
+        The thresholds used: the binary threshold as a float, None for
+        argmax (multiclass, ``"cinc"``).
 
     Examples
     --------
@@ -456,10 +442,8 @@ def decide(proba, model, threshold=None):
             on = np.flatnonzero(row >= thr)
             predicted.append(classes[on].tolist())
             confidence.append(row[on].tolist())
-    elif task == "binary":
-        # 0.5 where the model stores none, as its logged metrics decided (argmax gave a
-        # tie at 0.5 to the first class).
-        thr = 0.5 if thr is None else float(np.ravel(thr)[-1])
+    elif task == "binary":  # as its logged metrics decided (argmax gave 0.5 to class 0)
+        thr = binary_threshold(thr)
         for row in proba:
             k = 1 if row[1] >= thr else 0
             predicted.append([str(classes[k])])

@@ -213,10 +213,9 @@ def _check_header_fields(record, header, leads, fs=None):
     (``bench/bench_loader.py``, row (g)), and a cache hit reads neither.
     """
     try:
-        lines = [ln.split("#")[0].split() for ln in _header_text(header).splitlines()]
+        lines = _header_fields(header)
     except OSError:
         return {}  # wfdb has read it; nothing more to check
-    lines = [ln for ln in lines if ln]
     if not lines:
         return {}
     first = lines[0]
@@ -248,6 +247,25 @@ def _check_header_fields(record, header, leads, fs=None):
     return {i: unit for i, unit in units.items() if not unit.isascii()}
 
 
+def _lead_units(record, header, units, sig_name, indices, multi, fs=None):
+    """The units of the leads ``indices`` of ``sig_name``, as the signals are in.
+
+    wfdb's ``units``, but those it cannot read (a micro sign) taken from the
+    header's text, and a multi-segment record's (``multi``) from its
+    segments: wfdb gives it none, or one segment's. ``fs`` and the other
+    header checks are :func:`_check_header_fields`'; raises ``_RecordError``.
+    Shared by the loader and ``ecgsk.predict``'s plans.
+    """
+    written = _check_header_fields(record, header, set(indices), fs=fs)
+    units = list(units or [None] * len(sig_name))
+    for i, unit in written.items():
+        units[i] = unit
+    if multi:
+        of_segments = _segment_units(record, header, {sig_name[i] for i in indices})
+        units = [of_segments.get(name, unit) for name, unit in zip(sig_name, units)]
+    return [units[i] for i in indices]
+
+
 def _header_text(path):
     """A header's text: UTF-8 (a micro sign as "µ"), else Latin-1."""
     with open(path, "rb") as fh:
@@ -258,10 +276,15 @@ def _header_text(path):
         return raw.decode("latin-1")
 
 
+def _header_fields(path):
+    """The fields of each line of a header, comments and empty lines left out."""
+    return [ln for ln in (raw.split("#")[0].split() for raw in _header_text(path).splitlines())
+            if ln]
+
+
 def _header_lines(path):
     """The fields of a header's lines after the record line, comments left out."""
-    return [ln for ln in (raw.split("#")[0].split() for raw in _header_text(path).splitlines())
-            if ln][1:]
+    return _header_fields(path)[1:]
 
 
 def _segment_units(record, header, leads):
@@ -467,17 +490,12 @@ def _read_record_or_raise(record, opts):
 
     sig_name = lead_names_of(rec.sig_name)
     indices = _resolve_leads(opts.leads, sig_name, record)
-    written = _check_header_fields(record, header, set(indices), fs=rec.fs)
+    units = _lead_units(record, header, rec.units, sig_name, indices,
+                        multi=not rec.file_name, fs=rec.fs)
     names = [sig_name[i] for i in indices]
-    units = list(rec.units or [None] * len(rec.sig_name))
-    for i, unit in written.items():
-        units[i] = unit
-    if not rec.file_name:  # a multi-segment record: wfdb's units may be none, or one segment's
-        of_segments = _segment_units(record, header, set(names))
-        units = [of_segments.get(name, unit) for name, unit in zip(sig_name, units)]
     x = np.array(signal[:, indices].T, dtype=np.float64)
-    for row, (i, name) in enumerate(zip(indices, names)):
-        factor = _unit_factor(units[i], name, record)
+    for row, (unit, name) in enumerate(zip(units, names)):
+        factor = _unit_factor(unit, name, record)
         if factor != 1.0:
             x[row] *= factor
     bad = ~np.isfinite(x)

@@ -8,7 +8,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 from sklearn.metrics import accuracy_score, classification_report, f1_score
 
-from .._validation import check_thresholds
+from .._validation import binary_threshold, check_thresholds
 from ..metrics import (
     bootstrap_ci,
     challenge_f1,
@@ -181,9 +181,7 @@ def _spec(task_type, y, proba, classes, thresholds):
     onehot = np.eye(k, dtype=np.int64)[y]
     aucs = per_class_auroc(onehot, proba)
     if task_type == "binary":
-        # One for classes[1], or one per class as log_model stores them: classes[1]'s, the
-        # last, as ecgsk.predict reads them (the first was class 0's).
-        thr = 0.5 if thresholds is None else float(check_thresholds(thresholds, k)[-1])
+        thr = binary_threshold(None if thresholds is None else check_thresholds(thresholds, k))
         pred = (proba[:, 1] >= thr).astype(np.int64)
         sens, spec = sensitivity_specificity(y, pred)
         scalars["auroc"] = (lambda t, s: macro_auroc(t, s[:, 1]), proba)

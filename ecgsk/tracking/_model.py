@@ -12,7 +12,6 @@ import os
 import pickle
 import re
 import sys
-import tempfile
 import warnings
 
 import mlflow
@@ -290,20 +289,6 @@ def _default_requirements(pipeline, with_ecgsk=False):
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _code_of_ecgsk(folder):
-    """A copy of the ecgsk package in ``folder`` (without byte code), for ``code_paths``.
-
-    None where ecgsk is not imported from a folder (a zip file).
-    """
-    import shutil
-
-    if not os.path.isdir(_PACKAGE_DIR):
-        return None
-    target = os.path.join(folder, "ecgsk")
-    shutil.copytree(_PACKAGE_DIR, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    return target
-
-
 def _signal_metadata(example, sampling_rate, lead_names, task_type, thresholds, n_classes):
     """The MLmodel ``metadata`` describing the signals the model was trained on."""
     meta = {"ecgsk_input_shape": [int(n) for n in example.shape[1:]]}
@@ -481,16 +466,16 @@ def log_model(pipeline, *, classes, input_example, name="model", registered_mode
             f"input_example sum to {sums[np.argmax(np.abs(sums - 1))]:.3g} in a row, not 1: "
             "a multi-label model; pass task_type='multilabel'.")
     signature = infer_signature(example, output)
-    with tempfile.TemporaryDirectory() as folder:
-        code = _code_of_ecgsk(folder)
-        if code is None:
-            warnings.warn(f"ecgsk is imported from {_PACKAGE_DIR}, which is no folder: the "
-                          "model carries no copy of its code, and loads only where ecgsk is "
-                          "installed.", UserWarning, stacklevel=2)
-        if pip_requirements is None:
-            pip_requirements = _default_requirements(model, with_ecgsk=code is None)
-        return Model.log(
-            artifact_path=None, name=name, flavor=sys.modules[__name__], flavor_name="sklearn",
-            registered_model_name=registered_model_name, metadata=metadata, sk_model=model,
-            classes=classes, signature=signature, input_example=example,
-            pip_requirements=pip_requirements, code_paths=None if code is None else [code])
+    # MLflow copies the package into the model's code/ecgsk, without its __pycache__.
+    carried = os.path.isdir(_PACKAGE_DIR)
+    if not carried:
+        warnings.warn(f"ecgsk is imported from {_PACKAGE_DIR}, which is no folder: the "
+                      "model carries no copy of its code, and loads only where ecgsk is "
+                      "installed.", UserWarning, stacklevel=2)
+    if pip_requirements is None:
+        pip_requirements = _default_requirements(model, with_ecgsk=not carried)
+    return Model.log(
+        artifact_path=None, name=name, flavor=sys.modules[__name__], flavor_name="sklearn",
+        registered_model_name=registered_model_name, metadata=metadata, sk_model=model,
+        classes=classes, signature=signature, input_example=example,
+        pip_requirements=pip_requirements, code_paths=[_PACKAGE_DIR] if carried else None)

@@ -279,14 +279,18 @@ def best_trial(study):
     returned a later one of tied trials (9 of 50 studies), so the ranking
     printed first one trial and the refit, tag and model followed another.
     """
+    done = _ranked(study)
+    return done[0] if done else None
+
+
+def _ranked(study):
+    """The completed trials, best first; ties go to the earliest trial."""
     from optuna.study import StudyDirection
     from optuna.trial import TrialState
 
     done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if not done:
-        return None
     sign = -1 if study.direction == StudyDirection.MAXIMIZE else 1
-    return min(done, key=lambda t: (sign * t.value, t.number))
+    return sorted(done, key=lambda t: (sign * t.value, t.number))
 
 
 def tag_best_trial(client, experiment_id, uid, study, run_attr):
@@ -311,14 +315,8 @@ def tag_best_trial(client, experiment_id, uid, study, run_attr):
 
 def ranked_trials(study, top=10):
     """The ``top`` completed trials, best first: rank, trial, value, duration and parameters."""
-    from optuna.study import StudyDirection
-    from optuna.trial import TrialState
-
-    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    sign = -1 if study.direction == StudyDirection.MAXIMIZE else 1
-    # Ties go to the earliest trial, as best_trial (the refitted one) has it.
-    done = sorted(done, key=lambda t: (sign * t.value, t.number))[:top]
     rows = []
+    done = _ranked(study)[:top]  # as best_trial (the refitted one) has them
     for rank, t in enumerate(done, start=1):
         row = {"rank": rank, "trial": t.number, "value": t.value,
                "duration_s": (t.duration.total_seconds() if t.duration is not None else np.nan)}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .._process import boot_id, ended_here
 from ..tracking import mask_secrets
-from ..tracking._uri import _sqlite_path, sqlite_uri
+from ..tracking._uri import _sqlite_path, sqlite_file, sqlite_uri
 from ._metrics import TuneError
 
 __all__ = ["default_storage_url", "check_storage_url", "open_storage", "with_driver",
@@ -54,11 +54,8 @@ def default_storage_url(tracking_uri):
     >>> default_storage_url("sqlite:////work/mlruns/mlflow.db")
     'sqlite:////work/mlruns/optuna.db'
     """
-    if tracking_uri and tracking_uri.startswith(_SQLITE) and tracking_uri[len(_SQLITE):] not in (
-            "", ":memory:"):
-        folder = _sqlite_path(tracking_uri).resolve().parent
-    else:
-        folder = Path.cwd() / "mlruns"
+    database = sqlite_file(tracking_uri)
+    folder = Path.cwd() / "mlruns" if database is None else database.resolve().parent
     return sqlite_uri(folder / "optuna.db")
 
 

@@ -622,9 +622,9 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
     import mlflow
     from mlflow.tracking import MlflowClient
 
+    from ..cache._cache import resolve_cache_dir
     from ..compare._data import (
         check_dataset_task,
-        default_cache_dir,
         default_length,
         dropped_text,
         fit_targets,
@@ -731,7 +731,7 @@ def _tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None,
         config["subset"] = "hold-out of all the records"
     config = json.loads(json.dumps(config))
     # Unreadable records fail here, before the stores or any run exists, as in compare.
-    cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
+    cache_dir = resolve_cache_dir(cache_dir)
     X, lead_names = load_signals(ds.X, sampling_rate=rate, length=length, cache_dir=cache_dir,
                                  return_lead_names=True)
     rdb = None
@@ -1004,14 +1004,12 @@ def _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_b
     table = ranked_trials(study, top)
     result.table = table
     alone = counts["RUNNING"] == 0
-    best_number = None
+    best = best_trial(study)
+    best_number = None if best is None else best.number
     if alone:
-        best_number = tag_best_trial(client, experiment_id, ctx.study_uid, study, RUN_ATTR)
+        tag_best_trial(client, experiment_id, ctx.study_uid, study, RUN_ATTR)
         log_study_summary(client, parent_id, study, top)
-    elif counts["COMPLETE"]:
-        best_number = best_trial(study).number
-    if best_number is not None:
-        best = best_trial(study)
+    if best is not None:
         result.best_trial, result.best_value, result.best_params = best.number, best.value, \
             dict(best.params)
     report = io.StringIO()
