@@ -226,7 +226,9 @@ def balanced_loss_weights(y, kind, n_outputs):
         indices for ``kind="weight"``.
     kind : {"pos_weight", "weight"}
         ``"pos_weight"``: per output, the ratio of negatives to positives
-        (``n_neg / max(n_pos, 1)``), for sigmoid losses.
+        (``n_neg / n_pos``), for sigmoid losses; an output that is 0 in
+        every record or 1 in every record gets weight 1 (with no negatives
+        the ratio would be 0, and no loss would train it).
         ``"weight"``: per class, ``n / (n_classes * count)`` as
         :func:`sklearn.utils.class_weight.compute_class_weight` with
         ``"balanced"``; a class absent from ``y`` gets weight 1.
@@ -251,7 +253,8 @@ def balanced_loss_weights(y, kind, n_outputs):
         y2 = y.reshape(len(y), -1) > 0.5
         n_pos = y2.sum(axis=0).astype(np.float64)
         n_neg = len(y2) - n_pos
-        weights = n_neg / np.maximum(n_pos, 1.0)
+        one_valued = (n_pos == 0) | (n_neg == 0)
+        weights = np.where(one_valued, 1.0, n_neg / np.maximum(n_pos, 1.0))
         weights = np.broadcast_to(weights, (n_outputs,))
     elif kind == "weight":
         from sklearn.utils.class_weight import compute_class_weight

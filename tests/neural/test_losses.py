@@ -144,6 +144,11 @@ def test_balanced_loss_weights():
     assert balanced_loss_weights(y, "pos_weight", 1).tolist() == [5.0]
     Y = np.array([[1, 0], [1, 0], [0, 1], [0, 0]])
     np.testing.assert_allclose(balanced_loss_weights(Y, "pos_weight", 2).numpy(), [1.0, 3.0])
+    # a label that is 1 in every record keeps weight 1: 0 would leave it untrained, and a
+    # label that is never 1 has no positive term to weigh
+    Y1 = np.array([[1, 0, 1], [0, 0, 1], [0, 0, 1], [0, 0, 1]])
+    np.testing.assert_allclose(balanced_loss_weights(Y1, "pos_weight", 3).numpy(),
+                               [3.0, 1.0, 1.0])
     y3 = np.array([0] * 10 + [1] * 5 + [2] * 2)
     np.testing.assert_allclose(
         balanced_loss_weights(y3, "weight", 3).numpy(),
