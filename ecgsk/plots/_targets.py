@@ -8,6 +8,8 @@ columns follow ``classes``.
 
 import numpy as np
 
+from .._validation import label_array
+
 __all__ = ["check_targets", "label_indices", "metric_safe_name", "metric_safe_names"]
 
 
@@ -48,7 +50,10 @@ def check_targets(y_true, proba, classes):
     Parameters
     ----------
     y_true : array-like of shape (n,) or (n, n_classes)
-        Class names or indices, or a 0/1 indicator matrix (multi-label).
+        Class names or indices, or a 0/1 indicator matrix (multi-label). A
+        DataFrame's columns are matched to ``classes`` by name, in any order;
+        columns named ``0 .. n_classes - 1`` (a DataFrame made without names)
+        are taken in their order.
     proba : array-like of shape (n, n_classes), or (n,) for a binary task
         Scores whose columns follow ``classes``; a 1-D array is read as the
         score of ``classes[1]``.
@@ -65,7 +70,7 @@ def check_targets(y_true, proba, classes):
     classes = np.asarray(classes)
     if classes.ndim != 1 or len(classes) < 2:
         raise ValueError(f"classes must list at least two classes, got {classes.tolist()!r}.")
-    y = np.asarray(y_true)
+    y, names = label_array(y_true)
     proba = np.asarray(proba, dtype=float)
     if proba.ndim == 1 and len(classes) == 2:
         proba = np.column_stack([1 - proba, proba])
@@ -85,10 +90,24 @@ def check_targets(y_true, proba, classes):
                              f"{len(classes)} classes.")
         if not np.isin(y, (0, 1)).all():
             raise ValueError("a multi-label y_true must be a 0/1 indicator matrix.")
-        y = y.astype(np.int64)
+        y = _columns_by_name(y, names, classes).astype(np.int64)
     else:
         y = label_indices(y, classes)
     return y, proba, classes.astype(str), multilabel
+
+
+def _columns_by_name(y, names, classes):
+    """The columns of a label matrix in the order of ``classes``, matched by name."""
+    if names is None or np.array_equal(names, np.arange(len(classes))):
+        return y
+    given = [str(n) for n in names]
+    known = [str(c) for c in classes]
+    if given == known:
+        return y
+    if sorted(given) != sorted(known) or len(set(given)) != len(given):
+        raise ValueError(f"y_true's columns {given} are not the classes {known}; name them "
+                         "as the classes, or pass an array whose columns follow classes.")
+    return y[:, [given.index(c) for c in known]]
 
 
 def metric_safe_name(name):

@@ -268,3 +268,21 @@ def test_a_class_neither_true_nor_predicted_has_no_f1_and_leaves_the_macro_f1():
     Y = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 0]])
     multi = evaluate_predictions(Y, Y * 0.9 + 0.05, ["A", "B", "C"], task_type="multilabel")
     assert "f1_C" not in multi and multi["macro_f1"] == 1.0
+
+
+def test_a_dataframes_columns_are_matched_to_the_classes_by_name(multilabel):
+    # They were paired by position: reordered columns gave other per-class AUROCs under the
+    # same names, without a word.
+    pd = pytest.importorskip("pandas")
+    y, proba, classes = multilabel
+    frame = pd.DataFrame(y, columns=classes)
+    expected = evaluate_predictions(y, proba, classes)
+    for columns in (classes, ["STTC", "NORM", "MI"]):
+        assert evaluate_predictions(frame[columns], proba, classes) == pytest.approx(expected)
+        assert decision_thresholds(frame[columns], proba, classes) == pytest.approx(
+            decision_thresholds(y, proba, classes))
+    # A DataFrame made without names is read by position, as an array.
+    assert evaluate_predictions(pd.DataFrame(y), proba, classes) == pytest.approx(expected)
+    with pytest.raises(ValueError, match=r"y_true's columns \['NORM', 'MI', 'AF'\] are not "
+                                         r"the classes \['NORM', 'MI', 'STTC'\]"):
+        evaluate_predictions(frame.set_axis(["NORM", "MI", "AF"], axis=1), proba, classes)
