@@ -14,7 +14,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_method_params, _num_samples, check_is_fitted
 
 from .._proba import label_columns
-from .._validation import fitting_anew, label_array
+from .._validation import check_label_types, fitting_anew, label_array
 
 __all__ = ["SoftVotingEnsemble", "seed_ensemble", "late_fusion"]
 
@@ -205,6 +205,7 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
         with fitting_anew(self):  # a failed member leaves no half-fitted ensemble
             self.weights_ = self._check_params()
             y_arr, _ = label_array(y)  # a sparse or nullable label matrix, as members read it
+            check_label_types(y_arr)  # numpy's sort error named neither y nor the record
             self.multilabel_ = type_of_target(y_arr) == "multilabel-indicator"
             self.classes_ = np.arange(y_arr.shape[1]) if self.multilabel_ else np.unique(y_arr)
             mask = _validation_mask(self.estimators)

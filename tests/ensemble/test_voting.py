@@ -55,6 +55,17 @@ def test_string_labels_predict_labels(rng):
     assert np.mean(pred == y) > 0.9
 
 
+@pytest.mark.parametrize("y, match", [
+    (np.array([1, "a"] * 3, dtype=object), r"y mixes labels of types number \(1\), str"),
+    (np.array(["N", None, "N", "A", "N", "A"], dtype=object),
+     r"y holds 1 missing label\(s\) \(None or NaN\), the first at position 1"),
+])
+def test_missing_or_mixed_labels_are_named(rng, y, match):
+    # numpy's sort error came out: "'<' not supported between instances of 'str' and 'int'".
+    with pytest.raises(ValueError, match=match):
+        SoftVotingEnsemble(_pair()).fit(rng.normal(size=(6, 2)), y)
+
+
 def test_multilabel_stacks_sklearn_lists_and_thresholds(rng):
     X = rng.normal(size=(150, 4))
     Y = (X[:, :3] > 0).astype(int)
