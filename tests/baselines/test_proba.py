@@ -55,6 +55,16 @@ def test_needs_decision_function():
     clone(DecisionProba(LogisticRegression()))
 
 
+def test_one_class_is_refused(rng):
+    # RidgeClassifier fits one class; its decision values became two columns for that one
+    # class, whose larger column contradicted predict.
+    model = DecisionProba(RidgeClassifier())
+    with pytest.raises(ValueError, match=r"y holds one class \(1\); DecisionProba needs at "
+                                         r"least two"):
+        model.fit(rng.normal(size=(20, 3)), np.ones(20, dtype=int))
+    assert not hasattr(model, "classes_")
+
+
 def test_metadata_routing_sends_sample_weight_to_the_estimator_that_requests_it():
     # With sklearn's routing on, Pipeline.fit refused sample_weight as routed to nothing.
     import sklearn
