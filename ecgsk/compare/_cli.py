@@ -11,7 +11,7 @@ from ._registry import (
     PipelineError,
     list_pipelines,
     load_pipeline_module,
-    pipeline_dirs,
+    searched_folders,
     shadowed_pipelines,
 )
 
@@ -94,8 +94,8 @@ def build_parser():
     parser.add_argument("--n-jobs", type=n_jobs_int, default=1,
                         help="processes reading records (1; -1: all cores)")
     parser.add_argument("--threads", type=positive_int, metavar="N",
-                        help="at most N threads in torch and in the OpenMP/BLAS pools (as "
-                             "bench/quality.py --threads); default: the libraries' own")
+                        help="at most N threads in torch and in the OpenMP/BLAS pools; "
+                             "default: the libraries' own")
     parser.add_argument("--fresh", dest="resume", action="store_false",
                         help="start a new comparison, even where an unfinished one of the "
                              "same request could be resumed")
@@ -117,8 +117,7 @@ def _names(value):
 def _print_list(out):
     found = list_pipelines()
     if not found:
-        folders = ", ".join(map(str, pipeline_dirs())) or "none exists"
-        print(f"no pipeline found (searched: {folders})", file=out)
+        print(f"no pipeline found (searched: {searched_folders()}).", file=out)
         return 0
     hidden = shadowed_pipelines()
     for name, path in found.items():

@@ -89,14 +89,34 @@ def pipeline_dirs():
         The folders of ``ECGSK_PIPELINES``, then ``./pipelines``, then
         ``pipelines/`` beside the ``ecgsk`` package.
     """
-    candidates = [Path(p) for p in os.environ.get(PIPELINES_ENV, "").split(os.pathsep) if p]
-    candidates += [Path.cwd() / "pipelines", Path(__file__).resolve().parents[2] / "pipelines"]
     out = []
-    for folder in candidates:
-        folder = folder.expanduser().resolve()
+    for folder in _candidate_dirs():
         if folder.is_dir() and folder not in out:
             out.append(folder)
     return out
+
+
+def _candidate_dirs():
+    candidates = [Path(p) for p in os.environ.get(PIPELINES_ENV, "").split(os.pathsep) if p]
+    candidates += [Path.cwd() / "pipelines", Path(__file__).resolve().parents[2] / "pipelines"]
+    return [folder.expanduser().resolve() for folder in candidates]
+
+
+def searched_folders():
+    """The folders searched for pipelines by name, in words, those missing marked.
+
+    An installed ecgsk (not a checkout) has no ``pipelines/`` beside it, so
+    where no folder exists the words say where the named pipelines are.
+    """
+    folders = []
+    for folder in dict.fromkeys(_candidate_dirs()):
+        folders.append(str(folder) if folder.is_dir() else f"{folder} (missing)")
+    words = ", ".join(folders)
+    if not pipeline_dirs():
+        words += (f". The named pipelines are the pipelines/ folder of ecgsk's source "
+                  f"repository, which an installed package does not hold: set {PIPELINES_ENV} "
+                  "to that folder")
+    return words
 
 
 def list_pipelines():
@@ -309,11 +329,10 @@ def load_pipeline_module(name_or_path):
         files = _pipeline_files()  # the folders globbed once, for the name and its shadows
         available = {n: paths[0] for n, paths in files.items()}
         if not _NAME.match(name) or name not in available:
-            folders = ", ".join(str(d) for d in pipeline_dirs()) or "none exists"
             names = ", ".join(sorted(available)) or "none"
             raise PipelineError(
-                f"unknown pipeline {name!r}. Available: {names}. Searched folders: {folders} "
-                f"(set {PIPELINES_ENV} or pass the path of a .py file).")
+                f"unknown pipeline {name!r}. Available: {names}. Searched folders: "
+                f"{searched_folders()} (set {PIPELINES_ENV} or pass the path of a .py file).")
         path, *hidden = files[name]
         if hidden and (name, path) not in _shadow_warned:
             # A file of ./pipelines or $ECGSK_PIPELINES named as a checkout's one; said once.

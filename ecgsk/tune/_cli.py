@@ -122,8 +122,8 @@ def build_parser():
     parser.add_argument("--no-progress", dest="progress", action="store_false",
                         help="no progress bar")
     parser.add_argument("--threads", type=positive_int, metavar="N",
-                        help="at most N threads in torch and in the OpenMP/BLAS pools (as "
-                             "bench/quality.py --threads); default: the libraries' own")
+                        help="at most N threads in torch and in the OpenMP/BLAS pools; "
+                             "default: the libraries' own")
     return parser
 
 

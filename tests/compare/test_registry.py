@@ -189,6 +189,33 @@ def test_unknown_name_lists_available(tmp_path, monkeypatch):
         load_pipeline_module("bad name")
 
 
+def test_an_installed_ecgsk_without_pipelines_says_where_it_looked_and_why(
+        tmp_path, monkeypatch, capsys):
+    tmp_path = tmp_path.resolve()
+    # A wheel holds no pipelines/: the message said "Searched folders: none exists", and set
+    # ECGSK_PIPELINES even where it was set, to a mistyped folder.
+    from ecgsk.compare import _registry
+    from ecgsk.compare._cli import main
+
+    site = tmp_path / "site-packages"
+    monkeypatch.setattr(_registry, "__file__", str(site / "ecgsk" / "compare" / "_registry.py"))
+    monkeypatch.setenv(PIPELINES_ENV, str(tmp_path / "mypipe"))
+    monkeypatch.chdir(tmp_path)
+    expected = (f"{tmp_path / 'mypipe'} (missing), {tmp_path / 'pipelines'} (missing), "
+                f"{site / 'pipelines'} (missing). The named pipelines are the pipelines/ folder "
+                "of ecgsk's source repository, which an installed package does not hold")
+    with pytest.raises(PipelineError) as err:
+        load_pipeline_module("features_logreg")
+    assert expected in str(err.value)
+    assert main(["--list"]) == 0
+    assert expected in capsys.readouterr().out
+    (tmp_path / "pipelines").mkdir()  # a folder that exists is named as it is
+    with pytest.raises(PipelineError, match=re.escape(
+            f"Searched folders: {tmp_path / 'mypipe'} (missing), {tmp_path / 'pipelines'}, "
+            f"{site / 'pipelines'} (missing) (set {PIPELINES_ENV}")):
+        load_pipeline_module("features_logreg")
+
+
 def test_invalid_module_lists_every_problem(tmp_path):
     path = write_module(tmp_path, "broken", """
         DATASET = ""
