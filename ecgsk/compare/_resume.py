@@ -164,7 +164,12 @@ def save_result(result):
 
 
 def load_result(client, run):
-    """The :class:`~ecgsk.compare.PipelineResult` a finished pipeline run saved, or None."""
+    """The :class:`~ecgsk.compare.PipelineResult` a finished pipeline run saved, or None.
+
+    None too where the saved file cannot be read (torn by a crash of the
+    machine, say), with a warning naming the run: the pipeline is fitted
+    again, as :func:`load_final_fit` does with its file.
+    """
     from unittest import mock
 
     from mlflow.exceptions import MlflowException
@@ -178,10 +183,16 @@ def load_result(client, run):
             path = client.download_artifacts(run.info.run_id, _RESULT + ".npz", tmp)
         except (MlflowException, OSError):
             return None  # finished before results were saved: fitted again
-        with np.load(path, allow_pickle=False) as saved:
-            meta = json.loads(str(saved["meta"]))
-            arrays = {k: saved[k] for k in saved.files if k != "meta"}
-    return PipelineResult(run_id=run.info.run_id, **meta, **arrays)
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                meta = json.loads(str(saved["meta"]))
+                arrays = {k: saved[k] for k in saved.files if k != "meta"}
+            return PipelineResult(run_id=run.info.run_id, **meta, **arrays)
+        except Exception as exc:  # noqa: BLE001 -- damaged: fitted again, not every rerun stopped
+            warnings.warn(f"the saved result {_RESULT}.npz of run {run.info.run_id} cannot be "
+                          f"read ({type(exc).__name__}: {exc}); the pipeline is fitted again.",
+                          RuntimeWarning, stacklevel=2)
+            return None
 
 
 def final_fit_path(folder, run_id):
