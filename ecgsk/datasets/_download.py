@@ -488,8 +488,13 @@ def _place(source, target):
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise
-        with open(source, "rb") as f:  # a reader sees no file or all of it
-            atomic_write(target, lambda out: shutil.copyfileobj(f, out))
+        try:
+            with open(source, "rb") as f:  # a reader sees no file or all of it
+                atomic_write(target, lambda out: shutil.copyfileobj(f, out))
+        except OSError as copy_exc:
+            raise OSError(f"cannot write {target}, on another disk than the download's staging "
+                          f"folder: {copy_exc.strerror or copy_exc}. Free some space or choose "
+                          "another folder; files already in place are kept.") from copy_exc
         os.remove(source)
 
 

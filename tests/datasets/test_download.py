@@ -361,6 +361,33 @@ def test_a_folder_linked_from_another_disk_is_downloaded_into(mirror, tmp_path, 
     assert not (root / ".ecgsk-download").exists()
 
 
+def test_a_full_disk_behind_a_linked_folder_is_named(mirror, tmp_path, monkeypatch):
+    # The copy onto the other disk raised a bare "[Errno 28] No space left on device".
+    from ecgsk.datasets import _download
+
+    root, elsewhere = tmp_path / "ptbdb", tmp_path / "big" / "patient001"
+    elsewhere.mkdir(parents=True)
+    root.mkdir()
+    (root / "patient001").symlink_to(elsewhere, target_is_directory=True)
+    real_replace = os.replace
+
+    def replace(source, target):
+        if ".ecgsk-download" in str(source) and "patient001" in str(target):
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        real_replace(source, target)
+
+    def full(path, write, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_download.os, "replace", replace)
+    monkeypatch.setattr(_download, "atomic_write", full)
+    with pytest.raises(OSError, match=r"cannot write .*patient001.*, on another disk than the "
+                                      r"download's staging folder: No space left on device\. "
+                                      r"Free some space"):
+        download("ptbdb", root, records=PTBDB_RECORDS[:1], progress=False)
+    assert not list(elsewhere.iterdir()) and not (root / ".ecgsk-download").exists()
+
+
 def test_a_batch_of_which_the_server_has_nothing_stops_the_download(mirror, tmp_path):
     # Each file of a missing batch is asked for on its own: a server without the records
     # would take one request per file of the whole database.
