@@ -517,6 +517,11 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
     if test_folds is not None and test_data is None:
         raise CompareError("test_folds (--test-folds) choose folds of test_data (--test-data); "
                            "pass test_data too.")
+    import mlflow
+
+    if mlflow.active_run() is not None:  # MLflow refused it once every record was read
+        raise CompareError("an MLflow run is active in this thread; compare starts its own "
+                           "runs (end the active run first).")
     rates = {name: float(m.SAMPLING_RATE) for name, m in modules.items()}
     full = load_dataset(dataset, task, data, max(rates.values()))
     with warnings_as_notes():  # a class too rare for the folds: said as the readers say theirs

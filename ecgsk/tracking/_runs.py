@@ -2,8 +2,10 @@
 
 import contextlib
 import logging
+import os
 import signal
 import threading
+import warnings
 
 import mlflow
 from mlflow.entities import RunStatus
@@ -31,6 +33,32 @@ class RunTerminated(SystemExit):
     one ends the process with the status a shell reports for SIGTERM, after
     the open runs have been marked KILLED.
     """
+
+
+_run_id_env_lock = threading.Lock()
+_run_id_env_warned = set()
+
+
+@contextlib.contextmanager
+def _without_run_id_env():
+    """Hide ``MLFLOW_RUN_ID`` from ``mlflow.start_run``, which would resume that run instead.
+
+    Set by ``mlflow run`` or left in a shell, it made a comparison or a trial of
+    ecgsk's take over the user's run (its params mixed in, its name changed), or
+    fail with MLflow's "active experiment ID does not match" once every record
+    was read. ecgsk starts runs of its own, and says once that it leaves that run alone.
+    """
+    with _run_id_env_lock:  # trials start runs in threads
+        value = os.environ.pop("MLFLOW_RUN_ID", None)
+        try:
+            if value and value not in _run_id_env_warned:
+                _run_id_env_warned.add(value)
+                warnings.warn(f"MLFLOW_RUN_ID={value} is set; ecgsk starts runs of its own and "
+                              "leaves that run alone.", UserWarning, stacklevel=4)
+            yield
+        finally:
+            if value is not None:
+                os.environ["MLFLOW_RUN_ID"] = value
 
 
 _sigterm_lock = threading.Lock()
@@ -201,7 +229,9 @@ def tracked_run(name, *, nested=False, tags=None, description=None, run_id=None)
             client.delete_tag(run_id, ERROR_TAG)
         run = mlflow.start_run(run_id=run_id, nested=nested, tags=tags, description=description)
     else:
-        run = mlflow.start_run(run_name=name, nested=nested, tags=tags, description=description)
+        with _without_run_id_env():
+            run = mlflow.start_run(run_name=name, nested=nested, tags=tags,
+                                   description=description)
     run_id = run.info.run_id
     error = None
     try:

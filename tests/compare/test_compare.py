@@ -649,6 +649,22 @@ def test_too_few_records_are_refused_by_the_command_line_naming_the_flag(command
                 max_records=5)
 
 
+def test_an_active_run_of_the_users_is_refused_before_any_work(tracking_uri):
+    # MLflow's "Run ... is already active" came once every record was read, and compare had
+    # pointed the session at its own store, where the user's open run could not log or end.
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    with mlflow.start_run() as mine:
+        with pytest.raises(CompareError, match=r"an MLflow run is active in this thread; "
+                                               r"compare starts its own runs"):
+            compare(["features_logreg"], "ptbxl", "superdiagnostic", "/no/such/root",
+                    tracking_uri="sqlite:////no/such/store.db")
+        assert mlflow.get_tracking_uri() == tracking_uri
+        mlflow.log_param("still", "mine")
+    assert mlflow.get_run(mine.info.run_id).data.params == {"still": "mine"}
+
+
 @pytest.mark.parametrize("pipeline, task, setting, message", [
     ("incepse", "superdiagnostic", "depth=0", "depth must be a positive integer, got 0"),
     ("se_ecgnet", "binary", "weight_decay=-1", "Invalid weight_decay value: -1"),

@@ -182,3 +182,19 @@ def test_a_killed_run_resumes_and_ends_with_its_new_status(experiment, client):
     assert resumed.info.status == "FINISHED"
     assert ERROR_TAG not in resumed.data.tags and resumed.data.tags["again"] == "yes"
     assert resumed.data.metrics == {"kept": 1.0, "added": 2.0}
+
+
+def test_mlflow_run_id_in_the_environment_is_left_alone(experiment, client, monkeypatch):
+    # MLflow resumes the run that MLFLOW_RUN_ID names: a comparison took over the user's run
+    # (its params mixed in, renamed), and a trial became the user's run.
+    with mlflow.start_run(run_name="my own run") as mine:
+        mlflow.log_param("a", 1)
+    monkeypatch.setenv("MLFLOW_RUN_ID", mine.info.run_id)
+    with pytest.warns(UserWarning, match=rf"MLFLOW_RUN_ID={mine.info.run_id} is set; ecgsk "
+                                         r"starts runs of its own and leaves that run alone"):
+        with tracked_run("comparison") as run, tracked_run("fold", nested=True) as child:
+            pass
+    assert mine.info.run_id not in (run.info.run_id, child.info.run_id)
+    assert client.get_run(child.info.run_id).data.tags["mlflow.parentRunId"] == run.info.run_id
+    untouched = client.get_run(mine.info.run_id)
+    assert untouched.info.run_name == "my own run" and untouched.data.params == {"a": "1"}
