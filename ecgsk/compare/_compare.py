@@ -50,6 +50,7 @@ from ._resume import (
     end_orphans,
     final_fit_path,
     find_unfinished,
+    in_other_experiment,
     last_finished,
     load_final_fit,
     load_result,
@@ -586,6 +587,15 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
     elif resume and (done := last_finished(client, experiment_id, key)) is not None:
         print(f"note: this comparison finished before, in run {done.info.run_id}; it runs "
               "again as a new comparison (its results stay in that run)", file=sys.stderr)
+    elif resume and (other := in_other_experiment(client, experiment_id, key)) is not None:
+        where = client.get_experiment(other.info.experiment_id).name
+        if other.info.status == "FINISHED":
+            print(f"note: this comparison finished before in the MLflow experiment {where!r} "
+                  f"(run {other.info.run_id}); it runs again here", file=sys.stderr)
+        else:
+            print(f"note: this comparison ran before in the MLflow experiment {where!r} (run "
+                  f"{other.info.run_id}, {other.info.status}); it starts anew here, and "
+                  f"--experiment {shlex.quote(where)} would resume it there", file=sys.stderr)
     with tracked_run(f"compare {dataset}/{task}",
                      tags={"ecgsk.role": "comparison", "ecgsk.dataset": dataset,
                            "ecgsk.task": task, REQUEST_TAG: key, **process_tags()},

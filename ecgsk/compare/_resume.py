@@ -96,6 +96,23 @@ def last_finished(client, experiment_id, key):
     return runs[0] if runs else None
 
 
+def in_other_experiment(client, experiment_id, key):
+    """The latest comparison run of request ``key`` in another active experiment, or None.
+
+    A renamed experiment keeps its runs under the old id, so a rerun with the
+    old name finds no earlier run of its own.
+    """
+    others = [e.experiment_id for e in client.search_experiments()
+              if e.experiment_id != experiment_id]
+    if not others:
+        return None
+    runs = client.search_runs(
+        others, filter_string=f"tags.`{REQUEST_TAG}` = '{key}' and tags.`ecgsk.role` = "
+                              "'comparison'",
+        order_by=["attributes.start_time DESC"], max_results=1)
+    return runs[0] if runs else None
+
+
 def find_unfinished(client, experiment_id, key):
     """The latest comparison run of request ``key`` if it did not finish, else None.
 

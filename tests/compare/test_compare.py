@@ -341,6 +341,32 @@ def test_an_interrupted_comparison_resumes_where_it_stopped(tmp_path, monkeypatc
             "a new comparison") in capsys.readouterr().err
 
 
+def test_a_comparison_in_a_renamed_experiment_is_named(tmp_path, monkeypatch, quiet_args,
+                                                       tracking_uri, ptbxl_root, capsys):
+    # The rerun under the old name refitted everything without a word; the interrupted
+    # comparison stayed in the renamed experiment.
+    def argv(experiment):
+        return ["--pipelines", *map(str, paths), "--dataset", "ptbxl", "--task",
+                "superdiagnostic", "--no-cv", "--max-records", "200", "--n-boot", "20",
+                "--experiment", experiment, "--data", str(ptbxl_root), *quiet_args]
+
+    paths, log = _counted(tmp_path, monkeypatch, interrupt_at=2)
+    assert main(argv("named")) == 130
+    client = MlflowClient(tracking_uri)
+    (first,) = _runs(client, "named", "comparison")
+    client.rename_experiment(first.info.experiment_id, "named-old")
+    _counted(tmp_path, monkeypatch)
+    capsys.readouterr()
+    assert main(argv("named")) == 0
+    assert (f"note: this comparison ran before in the MLflow experiment 'named-old' (run "
+            f"{first.info.run_id}, KILLED); it starts anew here, and --experiment named-old "
+            "would resume it there") in capsys.readouterr().err
+    (done,) = _runs(client, "named", "comparison")
+    assert main(argv("other")) == 0
+    assert (f"note: this comparison finished before in the MLflow experiment 'named' (run "
+            f"{done.info.run_id}); it runs again here") in capsys.readouterr().err
+
+
 def test_a_rerun_that_spells_the_folder_otherwise_resumes(tmp_path, monkeypatch, quiet_args,
                                                           tracking_uri, ptbxl_root, capsys):
     # The key resolved the folder and found the run; its compare.data param was logged as
