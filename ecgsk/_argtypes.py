@@ -4,7 +4,7 @@ import argparse
 import os
 
 __all__ = ["nonneg_int", "positive_int", "record_count", "n_jobs_int", "positive_seconds",
-           "seed_int", "nonblank", "file_path", "folder"]
+           "seed_int", "nonblank", "file_path", "folder", "experiment_default"]
 
 
 def _int_at_least(text, minimum, kind):
@@ -88,3 +88,12 @@ def folder(text):
     if os.path.exists(text) and not os.path.isdir(text):
         raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")
     return text
+
+
+def experiment_default():
+    """``--experiment``'s default: ``$MLFLOW_EXPERIMENT_NAME`` where set, else ``"ecgsk"``.
+
+    As ``--tracking-uri`` defaults to ``$MLFLOW_TRACKING_URI``: MLflow's own
+    variables choose the store and the experiment.
+    """
+    return os.environ.get("MLFLOW_EXPERIMENT_NAME", "").strip() or "ecgsk"

@@ -40,9 +40,11 @@ def no_user_pipelines(monkeypatch):
 
     With it set, the registry's and README's tests failed on a user's own copy of a
     shipped pipeline, and tests/pipelines loaded the user's files by name. A test
-    that needs the variable sets it itself.
+    that needs the variable sets it itself. So with MLflow's variables that choose
+    the experiment and the run.
     """
-    monkeypatch.delenv("ECGSK_PIPELINES", raising=False)
+    for name in ("ECGSK_PIPELINES", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

@@ -28,3 +28,18 @@ def test_bad_values_are_explained(convert, text, message):
 def test_good_values_come_back_as_int():
     assert (positive_int("3"), nonneg_int("0"), seed_int("4294967295")) == (3, 0, 4294967295)
     assert (n_jobs_int("-1"), n_jobs_int("2")) == (-1, 2)
+
+
+@pytest.mark.parametrize("command", ["compare", "tune"])
+def test_the_experiment_defaults_to_mlflows_variable(command, monkeypatch):
+    # --tracking-uri followed $MLFLOW_TRACKING_URI but --experiment ignored
+    # $MLFLOW_EXPERIMENT_NAME: the runs went to 'ecgsk'.
+    import importlib
+
+    cli = importlib.import_module(f"ecgsk.{command}._cli")
+    assert cli.build_parser().parse_args([]).experiment == "ecgsk"
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "envexp")
+    assert cli.build_parser().parse_args([]).experiment == "envexp"
+    assert cli.build_parser().parse_args(["--experiment", "mine"]).experiment == "mine"
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", " ")
+    assert cli.build_parser().parse_args([]).experiment == "ecgsk"

@@ -4,8 +4,8 @@ import argparse
 import os
 import sys
 
-from .._argtypes import (folder, n_jobs_int, nonblank, nonneg_int, positive_int, record_count,
-                         seed_int)
+from .._argtypes import (experiment_default, folder, n_jobs_int, nonblank, nonneg_int,
+                         positive_int, record_count, seed_int)
 from ._data import DATASETS, CompareError
 from ._registry import (
     PipelineError,
@@ -70,8 +70,8 @@ def build_parser():
     parser.add_argument("--tracking-uri", metavar="URI",
                         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else "
                              "sqlite:///mlruns/mlflow.db in the current directory)")
-    parser.add_argument("--experiment", type=nonblank, default="ecgsk",
-                        help="MLflow experiment (ecgsk)")
+    parser.add_argument("--experiment", type=nonblank, default=experiment_default(),
+                        help="MLflow experiment (default: $MLFLOW_EXPERIMENT_NAME, else ecgsk)")
     parser.add_argument("--test-data", metavar="PATH",
                         help="second data root evaluated as external_ metrics: every record "
                              "whose patient no fit learnt from")

@@ -4,8 +4,8 @@ import argparse
 import os
 import sys
 
-from .._argtypes import (folder, nonblank, nonneg_int, positive_int, positive_seconds,
-                         record_count, seed_int)
+from .._argtypes import (experiment_default, folder, nonblank, nonneg_int, positive_int,
+                         positive_seconds, record_count, seed_int)
 from ._metrics import METRICS, TuneError
 from ._space import PRUNERS, SAMPLERS
 
@@ -85,8 +85,8 @@ def build_parser():
     parser.add_argument("--tracking-uri", metavar="URI",
                         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else "
                              "sqlite:///mlruns/mlflow.db in the current directory)")
-    parser.add_argument("--experiment", type=nonblank, default="ecgsk",
-                        help="MLflow experiment (ecgsk)")
+    parser.add_argument("--experiment", type=nonblank, default=experiment_default(),
+                        help="MLflow experiment (default: $MLFLOW_EXPERIMENT_NAME, else ecgsk)")
     parser.add_argument("--set", dest="set_params", action="append", default=[],
                         metavar="PARAM=VALUE",
                         help="make_pipeline keyword fixed for every trial (a Python literal, "
