@@ -236,7 +236,8 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
     max_epochs : int, default=30
         Upper bound on the training epochs (see ``patience``).
     batch_size : int, default=64
-        Training and prediction batch size.
+        Training and prediction batch size; -1 puts every record in one batch
+        (skorch's rule).
     lr : float, default=1e-4
         Learning rate.
     optimizer : torch optimizer class, default=torch.optim.AdamW
@@ -661,8 +662,10 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
                 f"instance of one, or a callable that builds one, got {module!r}.")
         _check_device(self.__dict__.get("device"))
         _check_int(self.max_epochs, "max_epochs", 1)
-        if self.batch_size != -1:
-            _check_int(self.batch_size, "batch_size", 1)
+        bs = self.batch_size
+        if isinstance(bs, bool) or not isinstance(bs, numbers.Integral) or (bs < 1 and bs != -1):
+            raise ValueError(f"batch_size must be an integer >= 1, or -1 for one batch of "
+                             f"every record, got {bs!r}.")
         _check_positive_real(self.lr, "lr")
         _check_int(self.patience, "patience", 1, allow_none=True)
         _check_int(self.lr_patience, "lr_patience", 0, allow_none=True)
@@ -1590,7 +1593,9 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         epoch); other sizes and modules keep every batch.
         """
         if not training:
-            return super().get_iterator(dataset, training=training)
+            kwargs = self.get_params_for("iterator_valid")
+            kwargs["batch_size"] = self._loader_batch_size(dataset, kwargs)
+            return self.iterator_valid(dataset, **kwargs)
         kwargs = self.get_params_for("iterator_train")
         if self.balanced_sampling:
             for key in ("sampler", "batch_sampler"):
@@ -1607,8 +1612,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             generator = torch.Generator().manual_seed(_draw_seed())
             self.sampler_generator_ = generator  # its state is checkpointed (checkpoint_dir)
             kwargs["sampler"] = make_balanced_sampler(y, generator=generator)
-        batch_size = kwargs.get("batch_size", self.batch_size)  # as skorch's get_iterator
-        kwargs["batch_size"] = len(dataset) if batch_size == -1 else batch_size
+        kwargs["batch_size"] = self._loader_batch_size(dataset, kwargs)
         if self._lone_last_batch(dataset, kwargs):
             kwargs["drop_last"] = True
         elif self._only_lone_batches(dataset, kwargs):
@@ -1618,6 +1622,20 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
                 "normalisation over one value per channel, which torch cannot train on one "
                 "record; use batch_size of 2 or more (and 2 training records at least).")
         return self.iterator_train(dataset, **kwargs)
+
+    def _loader_batch_size(self, dataset, kwargs):
+        """The batch size of a DataLoader, as skorch's ``get_iterator`` reads it (-1: all).
+
+        A numpy integer becomes an ``int``: torch's sampler refuses any other type, so
+        ``GridSearchCV`` over ``np.array([8, 16])`` failed with "batch_size should be a
+        positive integer value, but got batch_size=8".
+        """
+        batch_size = kwargs.get("batch_size", self.batch_size)
+        if batch_size == -1:
+            return len(dataset)
+        if isinstance(batch_size, numbers.Integral) and not isinstance(batch_size, bool):
+            return int(batch_size)
+        return batch_size
 
     def _only_lone_batches(self, dataset, kwargs):
         """Whether every training batch holds one record that the module cannot train on."""

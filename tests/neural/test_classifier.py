@@ -487,6 +487,9 @@ def test_partial_fit_with_classes_and_continuation():
     ({"criterion": "hinge"}, "criterion must be one of .*'hinge'"),
     ({"criterion": 3}, "criterion must be one of"),
     ({"patience": 0}, "patience must be an integer >= 1"),
+    ({"batch_size": 0}, r"batch_size must be an integer >= 1, or -1 for one batch of every "
+                        r"record, got 0"),
+    ({"batch_size": -1.0}, r"batch_size must be an integer >= 1, or -1 .* got -1.0"),
     ({"lr": -1.0}, "lr must be a positive number"),
     ({"valid_size": 1.5}, "valid_size must be"),
     ({"class_weight": "auto"}, "class_weight must be None, 'balanced' or a dict"),
@@ -521,6 +524,17 @@ def test_bad_parameters_raise_clear_errors(params, message):
     X, y = make_signals(20)
     with pytest.raises(ValueError, match=message):
         fast(max_epochs=1, **params).fit(X, y)
+
+
+def test_numpy_integer_batch_sizes_train_and_predict():
+    # torch's sampler refuses anything but an int: GridSearchCV over np.array([8, 16]) failed
+    # with "batch_size should be a positive integer value, but got batch_size=8".
+    X, y = make_signals(20)
+    clf = fast(max_epochs=1, batch_size=np.int64(8)).fit(X, y)
+    assert clf.predict_proba(X).shape == (20, 2)
+    clf.set_params(batch_size=np.int32(4))
+    assert clf.predict_proba(X).shape == (20, 2)
+    assert fast(max_epochs=1, batch_size=-1).fit(X, y).predict(X).shape == (20,)
 
 
 def test_predict_nonlinearity_none_is_refused_by_name_and_a_callable_is_used():
