@@ -157,6 +157,15 @@ class FocalLoss(nn.Module):
                 f"FocalLoss(mode={self.mode!r}) needs logits and targets of the same "
                 f"shape, got {tuple(logits.shape)} and {tuple(target.shape)}."
             )
+        n_outputs = 1 if self.mode == "binary" else logits.shape[-1]
+        for name in ("weight", "pos_weight"):
+            w = getattr(self, name)
+            if w is not None and w.ndim == 1 and w.shape[0] not in (1, n_outputs):
+                # An empty one gave a NaN loss (read as a diverged training), one per
+                # record of a binary target a loss per record and output.
+                raise ValueError(
+                    f"FocalLoss(mode={self.mode!r}) needs {name} of one value or one per "
+                    f"output ({n_outputs}), got {w.shape[0]} values.")
         target = target.to(logits.dtype)
         log_p = F.logsigmoid(logits)
         log_1mp = F.logsigmoid(-logits)

@@ -139,6 +139,23 @@ def test_bad_shapes():
                                                       torch.zeros(4, dtype=torch.long))
 
 
+def test_sigmoid_weights_of_another_length_are_refused():
+    # An empty pos_weight gave a NaN loss, three for one output a (6, 3) loss, and two for
+    # three labels torch's "The size of tensor a (3) must match the size of tensor b (2)".
+    x, y = torch.randn(6, 1), torch.randint(0, 2, (6, 1)).float()
+    for kwargs, n in [({"pos_weight": []}, 0), ({"weight": []}, 0),
+                      ({"pos_weight": [1.0, 2.0, 3.0], "reduction": "none"}, 3)]:
+        with pytest.raises(ValueError, match=rf"FocalLoss\(mode='binary'\) needs "
+                                             rf"{next(iter(kwargs))} of one value or one per "
+                                             rf"output \(1\), got {n} values"):
+            FocalLoss(**kwargs)(x, y)
+    with pytest.raises(ValueError, match=r"needs weight of one value or one per output \(3\), "
+                                         r"got 2 values"):
+        FocalLoss(mode="multilabel", weight=[1.0, 2.0])(torch.randn(6, 3), torch.ones(6, 3))
+    per_label = FocalLoss(mode="multilabel", pos_weight=[1.0, 2.0, 3.0], weight=[2.0])
+    assert per_label(torch.randn(6, 3), torch.ones(6, 3)).ndim == 0
+
+
 def test_balanced_loss_weights():
     y = np.array([0] * 30 + [1] * 6)
     assert balanced_loss_weights(y, "pos_weight", 1).tolist() == [5.0]
