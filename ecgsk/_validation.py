@@ -13,7 +13,7 @@ import numpy as np
 
 __all__ = ["check_signals", "check_signal_input", "check_sampling_rate", "check_positive_int",
            "check_bool", "check_seed", "fitting_anew", "label_array", "check_label_types",
-           "check_thresholds"]
+           "check_thresholds", "check_lead_names"]
 
 
 def check_signals(X, *, name="X", allow_2d=True, ensure_finite=True,
@@ -188,6 +188,21 @@ def check_sampling_rate(rate, *, name="sampling_rate", allow_none=False):
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a positive number of Hz, got {rate!r}.")
     return value
+
+
+def check_lead_names(lead_names):
+    """``lead_names`` as a tuple of strings, or a ValueError naming the parameter.
+
+    A number (``lead_names=12``) failed with "'int' object is not iterable".
+    """
+    try:
+        names = tuple(lead_names) if not isinstance(lead_names, (str, bytes)) else None
+    except TypeError:
+        names = None
+    if names is None or not all(isinstance(n, str) for n in names):
+        raise ValueError(
+            f"lead_names must be a sequence of strings, one per lead, got {lead_names!r}.")
+    return names
 
 
 def check_bool(value, *, name):

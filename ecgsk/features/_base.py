@@ -27,7 +27,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_sampling_rate, check_signal_input, fitting_anew
+from .._validation import (check_lead_names, check_sampling_rate, check_signal_input,
+                           fitting_anew)
 
 __all__ = ["NAN_POLICIES", "BaseFeatures", "check_choice", "check_int", "required_rate"]
 
@@ -227,11 +228,7 @@ class BaseFeatures(TransformerMixin, BaseEstimator):
         lead_names = getattr(self, "lead_names", None)
         if lead_names is None:
             return [f"lead{i}" for i in range(n_leads)]
-        if isinstance(lead_names, str) or not all(isinstance(n, str) for n in lead_names):
-            raise ValueError(
-                f"lead_names must be a sequence of strings, one per lead, got {lead_names!r}."
-            )
-        lead_names = list(lead_names)
+        lead_names = list(check_lead_names(lead_names))
         if len(lead_names) != n_leads:
             raise ValueError(
                 f"lead_names has {len(lead_names)} name(s), but X has {n_leads} lead(s)."

@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import (
     check_bool,
+    check_lead_names,
     check_positive_int,
     check_sampling_rate,
     check_seed,
@@ -628,11 +629,7 @@ class LeadSelector(_SignalTransformer):
         if self.lead_names is None:
             names = STANDARD_LEADS
         else:
-            names = self.lead_names
-            if isinstance(names, str) or not all(isinstance(n, str) for n in names):
-                raise ValueError("lead_names must be a sequence of strings, one per lead, "
-                                 f"got {names!r}.")
-            names = tuple(names)
+            names = check_lead_names(self.lead_names)
             lower = [n.lower() for n in names]
             doubled = sorted({lead for lead in leads if isinstance(lead, str)
                               and lower.count(lead.lower()) > 1})

@@ -120,6 +120,8 @@ def test_flat_lead_has_undefined_shape_statistics():
     ({"sampling_rate": 100, "percentiles": "50"}, "percentiles"),
     ({"sampling_rate": 100, "nan_policy": None}, "nan_policy"),
     ({"sampling_rate": 100, "lead_names": "I"}, "lead_names"),
+    ({"sampling_rate": 100, "lead_names": 2}, "lead_names must be a sequence of strings, one "
+                                              "per lead, got 2"),  # "'int' is not iterable"
     # Two columns of one name each: the frame's D["lead0_p2.5"] gave both.
     ({"sampling_rate": 100, "percentiles": (2.5, 2.500001, 50, 50)},
      r"percentiles name the feature\(s\) \['p2.5', 'p50'\] twice"),

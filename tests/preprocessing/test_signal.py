@@ -388,6 +388,9 @@ def test_lead_selector_custom_names():
     ({"leads": [1.5]}, 12, "indices or names"),
     # lead_names are checked even when the leads are indices
     ({"leads": [0], "lead_names": "abc"}, 3, "lead_names must be a sequence of strings"),
+    # a number: "'int' object is not iterable"
+    ({"leads": [0], "lead_names": 12}, 3, "lead_names must be a sequence of strings, one per "
+                                          "lead, got 12"),
     ({"leads": [0], "lead_names": ["I", "II"]}, 3, "lead_names has 2 names but X has 3"),
     ({"leads": 1.0}, 12, r"leads must be a lead index or name, or a sequence of them .*1.0"),
     ({"leads": {0: 1}}, 12, r"leads must be a lead index or name, or a sequence"),
