@@ -11,6 +11,7 @@ resampled.
 """
 
 import numbers
+from collections.abc import Iterable
 
 import numpy as np
 from imblearn.over_sampling import SMOTE, RandomOverSampler
@@ -136,13 +137,14 @@ def _make_sampler(sampler, random_state):
 
 
 def _check_features(features, sampling_rate, n_jobs, lead_names, rhythm_lead):
+    given = features
     if isinstance(features, str):
         features = (features,)
-    features = tuple(features)
+    features = tuple(features) if isinstance(features, Iterable) else ()  # 0, None
     if not features or any(f not in ALL_FEATURE_SETS for f in features):
         raise ValueError(
             f"features must be a non-empty sequence of names from {ALL_FEATURE_SETS}, "
-            f"got {features!r}."
+            f"got {given!r}."
         )
     if len(set(features)) != len(features):
         raise ValueError(f"features lists a feature set twice: {features!r}.")

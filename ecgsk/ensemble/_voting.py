@@ -75,7 +75,7 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
     weights : array-like of shape (n_estimators,) or None, default=None
         Non-negative weights of the members' probabilities; ``None`` weighs
         them equally.
-    threshold : float, default=0.5
+    threshold : float in (0, 1), default=0.5
         Decision threshold of :meth:`predict` for binary and multi-label
         targets (multiclass targets take the most probable class).
 
@@ -171,7 +171,8 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
         else:
             try:
                 weights = np.asarray(self.weights, dtype=float)
-                valid = (weights.shape == (len(names),) and np.all(np.isfinite(weights))
+                valid = (not any(isinstance(w, (bool, np.bool_)) for w in self.weights)
+                         and weights.shape == (len(names),) and np.all(np.isfinite(weights))
                          and np.all(weights >= 0) and weights.sum() > 0)
             except (TypeError, ValueError):  # not numbers
                 valid = False
@@ -369,6 +370,10 @@ def seed_ensemble(estimator, seeds=(0, 1, 2), *, seed_params=None, weights=None)
                          f"got {seeds!r}.")
     if isinstance(seed_params, str):
         seed_params = [seed_params]  # one name, not its letters
+    if seed_params is not None and not (isinstance(seed_params, Iterable) and all(
+            isinstance(n, str) for n in seed_params)):
+        raise ValueError(f"seed_params must be a parameter name or a sequence of them, got "
+                         f"{seed_params!r}.")  # 5: "'int' object is not iterable"
     names = _seed_param_names(estimator) if seed_params is None else list(seed_params)
     if not names:
         raise ValueError(f"{type(estimator).__name__} has no random_state parameter; name the "
@@ -435,7 +440,8 @@ def late_fusion(networks=(), features=None, *, feature_weight=1.0, prefix="net",
     if features is not None:
         estimators.append(("features", features))
         if isinstance(feature_weight, (bool, np.bool_)) \
-                or not isinstance(feature_weight, numbers.Real) or not feature_weight > 0:
+                or not isinstance(feature_weight, numbers.Real) or not feature_weight > 0 \
+                or not np.isfinite(feature_weight):
             raise ValueError(f"feature_weight must be a positive number, got {feature_weight!r}.")
         weights.append(float(feature_weight) if weights else 1.0)
     return SoftVotingEnsemble(estimators, weights=weights)

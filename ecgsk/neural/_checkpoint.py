@@ -60,6 +60,9 @@ def checkpoints(folder):
     >>> with checkpoints("ckpt"):                        # doctest: +SKIP
     ...     pipeline.fit(X, y)   # Ctrl-C, then the same fit again: it resumes
     """
+    if folder is not None and not isinstance(folder, (str, os.PathLike)):
+        raise TypeError(f"checkpoints takes a folder (a str or path-like) or None, got "
+                        f"{folder!r}.")  # 5: "expected str, bytes or os.PathLike object"
     previous = _default["dir"]
     _default["dir"] = None if folder is None else os.path.expanduser(os.fspath(folder))
     try:

@@ -676,6 +676,10 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             raise ValueError(
                 f"amp_dtype must be 'float16' or 'bfloat16', got {self.amp_dtype!r}.")
         check_bool(self.balanced_sampling, name="balanced_sampling")
+        for kind in ("train", "valid"):  # torch read "false" as on
+            shuffle = self.get_params_for(f"iterator_{kind}").get("shuffle")
+            if shuffle is not None:
+                check_bool(shuffle, name=f"iterator_{kind}__shuffle")
         self._get_predict_nonlinearity()  # refused before training, not after
         cw = self.class_weight
         if cw is not None and not isinstance(cw, dict) and not (
@@ -984,7 +988,8 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
                 self.threshold, (str, bytes)) else None
         except (TypeError, ValueError):  # ["a"], None in a list...
             t = None
-        if t is None or not np.isfinite(t).all() or ((t < 0) | (t > 1)).any():
+        if (t is None or np.asarray(self.threshold).dtype.kind == "b"  # True read as 1.0
+                or not np.isfinite(t).all() or ((t < 0) | (t > 1)).any()):
             raise ValueError(
                 f"threshold must hold probabilities in [0, 1], got {self.threshold!r}.")
         if self.target_type_ == _MULTILABEL:

@@ -326,6 +326,9 @@ def test_predict_scores_multiclass_has_one_column_per_class():
     ({"sampler": 3, "sampling_rate": 100}, "sampler must be"),
     ({"features": ("statistical", "fft"), "sampling_rate": 100}, "features must be"),
     ({"features": (), "sampling_rate": 100}, "features must be"),
+    # a TypeError from tuple(): "'int' object is not iterable"
+    ({"features": 0, "sampling_rate": 100}, r"features must be a non-empty sequence .*got 0\."),
+    ({"features": None, "sampling_rate": 100}, r"features must be .*got None\."),
     ({"features": ("wavelet", "wavelet"), "sampling_rate": 100}, "twice"),
     ({}, "sampling_rate"),
     ({"class_weight": "auto", "sampling_rate": 100}, "class_weight"),

@@ -130,6 +130,8 @@ def test_nested_params_clone_pickle_and_grid_search(rng):
     ({"estimators": _pair(), "weights": ["x", "y"]},
      r"weights must be 2 non-negative numbers with a positive sum, got \['x', 'y'\]"),
     ({"estimators": _pair(), "threshold": 1.5}, "threshold"),
+    ({"estimators": _pair(), "weights": [True, False]},  # read as 1.0 and 0.0
+     r"weights must be 2 non-negative numbers with a positive sum, got \[True, False\]"),
 ])
 def test_bad_parameters_are_named(kwargs, match):
     X, y = np.zeros((6, 2)), np.array([0, 1] * 3)
@@ -158,6 +160,9 @@ def test_seed_ensemble_errors():
         seed_ensemble(make_pipeline(StandardScaler()), seeds=[0])
     with pytest.raises(ValueError, match="not parameters"):
         seed_ensemble(LogisticRegression(), seeds=[0], seed_params=["nope"])
+    with pytest.raises(ValueError, match=r"seed_params must be a parameter name or a sequence "
+                                         r"of them, got 5"):  # "'int' object is not iterable"
+        seed_ensemble(LogisticRegression(), seeds=[0], seed_params=5)
     for seeds in (0, "012"):  # 0: a TypeError from list(); "012": the seeds '0', '1', '2'
         with pytest.raises(ValueError, match=r"seeds must be a sequence of distinct integers, "
                                              r"got .*; e.g. seeds=\(0, 1, 2\)"):
@@ -206,7 +211,8 @@ def test_late_fusion_names_and_weights(rng):
     with pytest.raises(ValueError, match=r"others must hold \(name, estimator\) pairs, got "
                                          r"LogisticRegression\(\)"):
         late_fusion([LogisticRegression()], others=[LogisticRegression()])
-    for weight in ("x", None, 0, -1.0, True):  # "x" and None were float()'s errors
+    # "x" and None were float()'s errors; inf passed, and fit named the weights, not it
+    for weight in ("x", None, 0, -1.0, True, float("inf")):
         with pytest.raises(ValueError, match=f"feature_weight must be a positive number, got "
                                              f"{weight!r}"):
             late_fusion([LogisticRegression()], DecisionTreeClassifier(), feature_weight=weight)

@@ -207,6 +207,11 @@ def test_a_checkpoints_block_checkpoints_the_nets_of_a_pipeline(tmp_path, monkey
     assert list(tmp_path.glob("ecgnet-*.pt")) == []
     with checkpoints(tmp_path), checkpoints(None):
         assert default_checkpoint_dir() is None
+    with pytest.raises(TypeError, match=r"checkpoints takes a folder \(a str or path-like\) or "
+                                        r"None, got 5"):  # os.fspath's words, naming nothing
+        with checkpoints(5):
+            pass
+    assert default_checkpoint_dir() is None
 
 
 class FailAt(Callback):

@@ -500,6 +500,10 @@ def test_partial_fit_with_classes_and_continuation():
     ({"class_weight": {0: 1e-20, 1: 1e20}}, "do not fit in float32"),
     ({"class_weight": {0: "a"}}, r"class_weight values must be positive numbers, got \{0: 'a'\}"),
     ({"threshold": ["a"]}, r"threshold must hold probabilities in \[0, 1\], got \['a'\]"),
+    ({"threshold": True}, r"threshold must hold probabilities in \[0, 1\], got True"),
+    # the DataLoader read "false" as on: a RandomSampler
+    ({"iterator_train__shuffle": "false"}, "iterator_train__shuffle must be True or False, "
+                                           "got 'false'"),
     ({"optimizer": "adam"}, "optimizer must be a torch.optim.Optimizer class .* got 'adam'"),
     ({"window_aggregate": "median", "crop_length": 16}, "window_aggregate must be"),
     ({"window_stride": 4}, "window_stride is set but crop_length is None"),
