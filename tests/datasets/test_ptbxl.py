@@ -130,6 +130,45 @@ def test_multilabel_tasks(ptbxl_root, task):
         assert set(ds.classes) <= set(statements.diagnostic_subclass.dropna())
 
 
+@pytest.mark.parametrize("task", ["all", "diagnostic"])
+def test_each_records_labels_are_its_codes_of_the_task_read_independently(ptbxl_root, task):
+    # "all" counts every code whatever its likelihood (SR is mostly 0), "diagnostic" the
+    # diagnostic statements alone: neither rule was checked record by record.
+    import ast
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        ds = load_ptbxl(ptbxl_root, task=task)
+    table = pd.read_csv(ptbxl_root / "ptbxl_database.csv", index_col="ecg_id")
+    statements = pd.read_csv(ptbxl_root / "scp_statements.csv", index_col=0)
+    allowed = (set(statements.index) if task == "all"
+               else set(statements.index[statements.diagnostic == 1.0]))
+    classes = np.asarray(ds.classes)
+    for ecg_id, row in zip(ds.meta.index, ds.y):
+        codes = set(ast.literal_eval(table.at[ecg_id, "scp_codes"]))
+        assert set(classes[row == 1]) == codes & allowed, ecg_id
+
+
+def test_min_samples_keeps_labels_seen_more_often_only(ptbxl_root):
+    # The benchmark keeps a label seen more than min_samples times in the table: exactly
+    # min_samples is dropped.
+    import ast
+    import warnings
+
+    table = pd.read_csv(ptbxl_root / "ptbxl_database.csv", index_col="ecg_id")
+    counts = pd.Series([c for codes in table.scp_codes for c in ast.literal_eval(codes)])
+    counts = counts.value_counts()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        every = load_ptbxl(ptbxl_root, task="all")
+        label = next(c for c in every.classes if counts[c] >= 2)
+        at = load_ptbxl(ptbxl_root, task="all", min_samples=int(counts[label]))
+        below = load_ptbxl(ptbxl_root, task="all", min_samples=int(counts[label]) - 1)
+    assert label not in at.classes and label in below.classes
+    assert set(at.classes) == {c for c in every.classes if counts[c] > counts[label]}
+
+
 def test_rhythm_sinus_is_majority(ptbxl_root):
     with pytest.warns(UserWarning, match="without a rhythm label"):
         ds = load_ptbxl(ptbxl_root, task="rhythm")

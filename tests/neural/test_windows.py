@@ -61,6 +61,9 @@ def test_random_crop_takes_contiguous_slices_at_random_offsets():
     again = random_crop(x, length, torch.Generator().manual_seed(0))
     torch.testing.assert_close(again, crops)
     assert random_crop(x, t) is x
+    # Every offset is drawn, the last one too: without it no crop held a record's last sample.
+    short = random_crop(x[:, :, : length + 2], length, torch.Generator().manual_seed(0))
+    assert set(short[:, 0, 0].tolist()) == {0.0, 1.0, 2.0}
 
 
 def _sigmoid(z):

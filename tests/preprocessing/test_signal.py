@@ -71,6 +71,13 @@ def test_pad_truncate_random_crop_only_when_fitting():
     assert_array_equal(clone(padder).fit_transform(X), Xt)
     # Prediction-time transform is the deterministic center crop.
     assert_array_equal(padder.transform(X)[:, 0, 0], np.full(n_records, 35))
+    # Every start is drawn, the last one too (no window held the last sample without it).
+    short = PadTruncate(length=length, crop="random", random_state=0).fit_transform(
+        X[:, :, : length + 2])
+    assert set(short[:, 0, 0].tolist()) == {0.0, 1.0, 2.0}
+    # An odd excess is split as WFDBLoader's length= splits it: the extra sample at the end.
+    odd = np.tile(np.arange(length + 7, dtype=np.float32), (2, 1, 1))
+    assert_array_equal(PadTruncate(length=length).fit_transform(odd)[:, 0, 0], [3, 3])
 
 
 def test_pad_truncate_takes_records_of_different_lengths_as_a_list():
