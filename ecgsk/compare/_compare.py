@@ -447,7 +447,8 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
     MLflow runs nest comparison → pipeline → fold (tag ``ecgsk.role``).
     Each fold run holds its held-out metrics ``cv_<metric>``; the pipeline
     run holds the same per fold as a history with ``step=fold``, their
-    ``cv_<metric>_mean`` and ``_std``, the final fit's ``test_<metric>``
+    ``cv_<metric>_mean`` and ``_std`` (numpy's, ``ddof=0``, as sklearn's
+    ``cv_results_``; from two folds on), the final fit's ``test_<metric>``
     with bootstrap intervals and artifacts
     (:func:`~ecgsk.tracking.log_evaluation`), test predictions, training
     curves of networks, and the model (:func:`~ecgsk.tracking.log_model`).
@@ -808,6 +809,7 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
                 values = np.array([m.get(key, np.nan) for m in cv_metrics], dtype=float)
                 if np.isfinite(values).any():
                     summary[f"{key}_mean"] = float(np.nanmean(values))
+                if np.isfinite(values).sum() >= 2:  # one fold's 0.0 read as stable folds
                     summary[f"{key}_std"] = float(np.nanstd(values))
             summary = {key: v for key, v in summary.items() if key not in held}
             if summary:
@@ -978,9 +980,12 @@ def _finish(result, y_test, task_type, classes, n_boot, seed, out, y_ext=None):
                                           m.get(f"test_{metric}_ci_high"))
         head = names[0]
         if res.cv_metrics:
-            values = [c.get(f"cv_{head}", np.nan) for c in res.cv_metrics]
-            row[f"cv_{head}_mean"], row[f"cv_{head}_std"] = np.nanmean(values), np.nanstd(values)
-            view[f"cv {head}"] = f"{np.nanmean(values):.3f} ± {np.nanstd(values):.3f}"
+            values = np.array([c.get(f"cv_{head}", np.nan) for c in res.cv_metrics], dtype=float)
+            mean = np.nanmean(values)
+            std = np.nanstd(values) if np.isfinite(values).sum() >= 2 else np.nan
+            row[f"cv_{head}_mean"], row[f"cv_{head}_std"] = mean, std
+            view[f"cv {head}"] = (f"{mean:.3f} ± {std:.3f}" if np.isfinite(std)
+                                  else f"{mean:.3f} (one fold)")
         if res.external_metrics:
             row[f"external_{head}"] = res.external_metrics.get(f"external_{head}", np.nan)
             view[f"external {head}"] = _fmt(row[f"external_{head}"],

@@ -567,10 +567,15 @@ def test_a_class_too_rare_for_the_folds_is_a_note(tmp_path, quiet_args, tracking
     code = main(["--pipelines", str(path), "--dataset", "cinc2017", "--task", "af", "--data",
                  str(cinc_root), "--folds", "1", "--max-records", "80", "--n-boot", "20",
                  "--experiment", "rare", *quiet_args])
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert code == 0, err
     assert "note: cinc2017: class(es) '~' (" in err and "some CV folds test none of them" in err
     assert "UserWarning" not in err and "make_plan(" not in err
+    # One fold has no spread: "± 0.000" read as folds that agree.
+    assert "(one fold)" in out and "± 0.000" not in out
+    (run,) = _runs(MlflowClient(tracking_uri), "rare", "pipeline")
+    assert "cv_challenge_f1_mean" in run.data.metrics
+    assert not [key for key in run.data.metrics if key.endswith("_std")]
 
 
 def test_no_cv_single_pipeline_cinc(tmp_path, quiet_args, tracking_uri, cinc_root, capsys):
