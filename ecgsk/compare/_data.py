@@ -473,6 +473,7 @@ def make_plan(ds, *, folds=None, cv=True, seed=0, holdout=None):
                 raise CompareError(f"the {ds.name} data has no record in fold(s) {empty}.")
             plan.description["cv"] = (f"strat_fold {', '.join(map(str, sorted(chosen)))} "
                                       "held out in turn from folds 1-8")
+        _warn_unlearnt_labels(ds, plan)
         return plan
     groups = np.asarray(ds.groups if ds.groups is not None else np.arange(n))
     y = _label_keys(ds)
@@ -575,6 +576,37 @@ def _count(n, noun):
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def _warn_unlearnt_labels(ds, plan):
+    """Warn, naming them, of labels without a positive record in some fit's training records.
+
+    Such a fit learns the label as never present. scikit-learn's one-vs-rest said so
+    once per label and fit, by the label's index ("Label not 3 is present in all
+    training examples"), which :func:`fit_fold` and :func:`fit_final` now silence.
+    """
+    y = np.asarray(ds.y)
+    if y.ndim != 2:
+        return
+    fits = [(f"fold {k}", tr) for k, tr, _ in plan.cv] + [("the final fit", plan.train)]
+    missing = {}
+    for what, rows in fits:
+        for label in np.asarray(ds.classes)[~(y[rows] > 0).any(axis=0)]:
+            missing.setdefault(str(label), []).append(what)
+    if missing:
+        named = "; ".join(f"{label} ({', '.join(whats)})" for label, whats in missing.items())
+        warnings.warn(f"{ds.name}: label(s) without a positive training record in some fits, "
+                      f"which learn them as never present: {named}.", UserWarning, stacklevel=3)
+
+
+_CONSTANT_LABEL = r"Label (not )?.* is present in all training examples"
+
+
+def _fit(estimator, X, y):
+    """``estimator.fit(X, y)`` without one-vs-rest's warning per label that never varies."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_CONSTANT_LABEL, category=UserWarning)
+        return estimator.fit(X, y)
+
+
 def _warn_rare_classes(name, y, consequence):
     """Warn, naming them, of classes with fewer records in ``y`` than the folds split it in."""
     labels, counts = np.unique(y, return_counts=True)
@@ -664,7 +696,7 @@ def fit_final(estimator, X, y, plan, groups=None, seed=0):
             rows, validation = both, VALIDATION_NETWORKS
         else:
             validation = "fold 9 (thresholds only)"
-    return est.fit(X[rows], y[rows]), validation
+    return _fit(est, X[rows], y[rows]), validation
 
 
 def fit_fold(estimator, X, y, rows, groups=None, seed=0):
@@ -748,7 +780,7 @@ def fit_fold(estimator, X, y, rows, groups=None, seed=0):
         split = GroupShuffleSplit(n_splits=1, test_size=sizes.pop(), random_state=seed)
         _, valid = next(split.split(rows, groups=patients))
         mark_validation(est, np.isin(np.arange(len(rows)), valid), own)
-    return est.fit(X[rows], y[rows])
+    return _fit(est, X[rows], y[rows])
 
 
 def default_length(dataset, sampling_rate):

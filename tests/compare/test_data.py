@@ -54,6 +54,38 @@ def _dataset(n, n_patients, seed=0):
                       meta=pd.DataFrame(index=range(n)), name="ptbdb", task="diagnosis")
 
 
+def test_labels_no_fit_learns_are_named_once_and_one_vs_rest_is_quiet():
+    # One-vs-rest warned once per label and fit by its index: "Label not 1 is present in all
+    # training examples", 15 lines for a rhythm comparison of 150 records.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+
+    from ecgsk.compare._data import fit_final, fit_fold
+
+    n = 100
+    folds = np.arange(n) % 10 + 1
+    y = np.zeros((n, 3), dtype=int)
+    y[:, 0] = np.arange(n) % 2
+    y[folds == 1, 1] = 1  # its positives are all in fold 1
+    y[:, 2] = np.arange(n) % 3 == 0
+    ds = ECGDataset(X=np.array([f"r{i}" for i in range(n)]), y=y,
+                    classes=np.array(["NORM", "WPW", "MI"]), folds=folds,
+                    groups=np.arange(n), meta=pd.DataFrame(index=range(n)), name="ptbxl",
+                    task="all")
+    with pytest.warns(UserWarning, match=r"^ptbxl: label\(s\) without a positive training "
+                                         r"record in some fits, which learn them as never "
+                                         r"present: WPW \(fold 1\)\.$"):
+        plan = make_plan(ds, folds=[1, 2])
+    features = np.random.default_rng(0).normal(size=(n, 2))
+    k, tr, _ = plan.cv[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit_fold(OneVsRestClassifier(LogisticRegression()), features, y, tr)
+        fit_final(OneVsRestClassifier(LogisticRegression()), features, y,
+                  make_plan(ds, cv=False))
+        make_plan(ds, folds=[2])  # every fit has positives of each label
+
+
 def test_grouped_plan_without_folds():
     ds = _dataset(300, 60)
     plan = make_plan(ds, folds=[2, 5], seed=1)
