@@ -67,9 +67,16 @@ def run_block(source, namespace, small_ptbxl, cache):
 
 
 def test_the_quick_start_and_its_continuations_run(small_ptbxl, tmp_path, monkeypatch):
+    from ecgsk import ECGNetClassifier
+
     monkeypatch.chdir(tmp_path)  # the explain example saves gradcam.png in the working folder
+    check_groups, given = ECGNetClassifier._check_groups, []
+    monkeypatch.setattr(ECGNetClassifier, "_check_groups", staticmethod(
+        lambda groups, n: given.append(groups) or check_groups(groups, n)))
     ns = {}
     printed = run_block(python_block("ds.split_folds()"), ns, small_ptbxl, tmp_path / "cache")
+    # Its validation split held whole patients out: without groups it was record-wise.
+    np.testing.assert_array_equal(given[0], ns["train"].groups)
 
     # The quick start printed the test fold's macro AUROC, and trained on folds 1-8 only.
     assert set(np.unique(ns["test"].y.min(axis=0))) == {0}  # every class has negatives
