@@ -88,9 +88,9 @@ class DecisionProba(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             self.multilabel_ = type_of_target(y) == "multilabel-indicator"
             if not self.multilabel_ and len(self.classes_) < 2:
                 # Its one decision value would become two columns for one class.
-                raise ValueError(f"y holds one class ({self.classes_.tolist()[0]!r}); DecisionProba "
-                                 "needs at least two to map decision values to "
-                                 "probabilities.")
+                only = self.classes_.tolist()[0]
+                raise ValueError(f"y holds one class ({only!r}); DecisionProba needs at least "
+                                 "two to map decision values to probabilities.")
             for name in ("n_features_in_", "feature_names_in_"):  # as sklearn's Voting* do
                 if hasattr(self.estimator_, name):
                     setattr(self, name, getattr(self.estimator_, name))

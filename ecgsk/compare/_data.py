@@ -592,7 +592,9 @@ def _warn_unlearnt_labels(ds, plan):
         for label in np.asarray(ds.classes)[~(y[rows] > 0).any(axis=0)]:
             missing.setdefault(str(label), []).append(what)
     if missing:
-        named = "; ".join(f"{label} ({', '.join(whats)})" for label, whats in missing.items())
+        named = "; ".join(
+            f"{label} ({'every fit' if len(whats) == len(fits) else ', '.join(whats)})"
+            for label, whats in missing.items())
         warnings.warn(f"{ds.name}: label(s) without a positive training record in some fits, "
                       f"which learn them as never present: {named}.", UserWarning, stacklevel=3)
 

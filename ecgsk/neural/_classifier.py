@@ -282,8 +282,9 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         ``n / (n_classes * count)`` per class (sklearn's
         ``compute_class_weight``), for multi-label targets
         ``n_negative / n_positive`` per label (1 for a label that is 0 in
-        every record, or 1 in every record), passed as ``pos_weight``. A dict ``{class_label: weight}`` (single-label
-        targets; missing classes weigh 1) gives them directly. Softmax losses
+        every record, or 1 in every record), passed as ``pos_weight``. A
+        dict ``{class_label: weight}`` (single-label targets; missing
+        classes weigh 1) gives them directly. Softmax losses
         (CE, focal in multiclass mode) get them as ``weight``; a binary target
         with one logit (BCE, binary focal) as ``weight=w_0`` and
         ``pos_weight=w_1 / w_0``, which weighs the negative and positive

@@ -84,6 +84,9 @@ def test_labels_no_fit_learns_are_named_once_and_one_vs_rest_is_quiet():
         fit_final(OneVsRestClassifier(LogisticRegression()), features, y,
                   make_plan(ds, cv=False))
         make_plan(ds, folds=[2])  # every fit has positives of each label
+    y[:, 2] = 0  # a label no fit sees: said once, not per fit
+    with pytest.warns(UserWarning, match=r"present: WPW \(fold 1\); MI \(every fit\)\.$"):
+        make_plan(ds, folds=[1, 2])
 
 
 def test_grouped_plan_without_folds():
