@@ -206,7 +206,8 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
         with fitting_anew(self):  # a failed member leaves no half-fitted ensemble
             self.weights_ = self._check_params()
             y_arr, _ = label_array(y)  # a sparse or nullable label matrix, as members read it
-            check_label_types(y_arr)  # numpy's sort error named neither y nor the record
+            if y_arr.ndim:  # None is type_of_target's to refuse, in sklearn's words
+                check_label_types(y_arr)  # numpy's sort error named neither y nor the record
             self.multilabel_ = type_of_target(y_arr) == "multilabel-indicator"
             self.classes_ = np.arange(y_arr.shape[1]) if self.multilabel_ else np.unique(y_arr)
             mask = _validation_mask(self.estimators)

@@ -686,6 +686,7 @@ def test_an_active_run_of_the_users_is_refused_before_any_work(tracking_uri):
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_experiment("mine")  # not the experiment an earlier test left active
     with mlflow.start_run() as mine:
         with pytest.raises(CompareError, match=r"an MLflow run is active in this thread; "
                                                r"compare starts its own runs"):
