@@ -640,8 +640,7 @@ def fit_final(estimator, X, y, plan, groups=None, seed=0):
     network on the training records alone. No weights learn from the
     validation records; the unsupervised steps of a network's pipeline
     before it (a :class:`~ecgsk.preprocessing.Standardizer`'s per-lead
-    means and deviations), and a network's ``class_weight="balanced"``
-    counts, are fitted on both. An estimator without a
+    means and deviations) are fitted on both. An estimator without a
     network is fitted on the training records only (the validation records
     are left to tune its decision thresholds). A plan without validation records (PTB-DB, CinC
     2017) fits the training records as :func:`fit_fold` fits a fold's: the

@@ -64,8 +64,7 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
     the networks), the members without a network are fitted on the
     unmarked records alone: no weights learn from the validation records
     (early stopping does; so do the unsupervised steps of a network
-    member's pipeline, such as its ``Standardizer``, and the class counts
-    of a network's ``class_weight="balanced"``).
+    member's pipeline, such as its ``Standardizer``).
 
     Parameters
     ----------

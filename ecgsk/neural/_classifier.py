@@ -35,7 +35,7 @@ from skorch.callbacks import (
 )
 from skorch.callbacks.scoring import ScoringBase
 from skorch.dataset import ValidSplit, unpack_data
-from skorch.utils import TeeGenerator, to_numpy, to_tensor
+from skorch.utils import TeeGenerator, to_device, to_numpy, to_tensor
 from torch import nn
 
 from .._validation import (
@@ -277,8 +277,8 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         cross-validation.
     class_weight : None, "balanced" or dict, default=None
         Weights of the classes in the loss. ``"balanced"`` computes them from
-        the labels passed to ``fit``, those of the validation split
-        included: for single-label targets
+        the labels of the training records, those of the validation split
+        (``train_split``) left out: for single-label targets
         ``n / (n_classes * count)`` per class (sklearn's
         ``compute_class_weight``), for multi-label targets
         ``n_negative / n_positive`` per label (1 for a label that is 0 in
@@ -919,6 +919,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             self.n_samples_in_ = X.shape[2]
             self.class_weight_ = self._compute_class_weight(y_enc)
             self._balanced_weights_ = isinstance(self.class_weight, str)
+            self._weights_from_split_ = self._balanced_weights_
             self._check_threshold()
         else:  # class_weight as it is now (set_params): a warm-start fit computes it on its
             # records; partial_fit keeps "balanced" weights from the call that computed them,
@@ -928,6 +929,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
                     and getattr(self, "_balanced_weights_", False))
             weight = old if keep else self._compute_class_weight(y_enc)
             self._balanced_weights_ = isinstance(self.class_weight, str)
+            self._weights_from_split_ = self._balanced_weights_ and not keep
             if (weight is None) != (old is None) or (
                     weight is not None and not np.array_equal(weight, old)):
                 self.class_weight_ = weight
@@ -1551,8 +1553,32 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         if groups is not None:
             fit_params = {**fit_params, "groups": groups}
         if y is None:
-            return train_split(dataset, **fit_params)
-        return train_split(dataset, y, **fit_params)
+            train, valid = train_split(dataset, **fit_params)
+        else:
+            train, valid = train_split(dataset, y, **fit_params)
+        self._weigh_by_training(train)
+        return train, valid
+
+    def _weigh_by_training(self, dataset_train):
+        """Balanced class weights of the training records alone, the validation ones left out.
+
+        ``fit`` computes them from every record it is given; the split is made
+        later, in skorch's fit loop, so they are computed again here, once per
+        call that computed them (a ``partial_fit`` keeps the first call's).
+        """
+        if not getattr(self, "_weights_from_split_", False):
+            return
+        self._weights_from_split_ = False
+        y = dataset_labels(dataset_train)
+        if y is None or len(y) == 0:
+            return
+        weight = self._compute_class_weight(np.asarray(y))
+        if not np.array_equal(weight, self.class_weight_):
+            self.class_weight_ = weight
+            # skorch's _initialize_criterion would print "Re-initializing criterion" at
+            # every fit with verbose on; this is part of the fit, not a user's change.
+            self.initialize_criterion()
+            self.criterion_ = to_device(self.criterion_, self.device)
 
     def _auto_valid_split(self, y, groups=None):
         from sklearn.model_selection import (

@@ -713,31 +713,60 @@ def test_a_class_weight_the_criterion_cannot_take_in_full_is_refused():
 def test_class_weight_balanced_binary_multiclass_multilabel():
     X, y = make_signals(100)
     keep = np.r_[np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:10]]  # 50 vs 10
-    clf = fast(class_weight="balanced", max_epochs=1).fit(X[keep], y[keep])
+    clf = fast(class_weight="balanced", max_epochs=1, train_split=None).fit(X[keep], y[keep])
     # negatives weigh n / (2 * 50), positives n / (2 * 10): pos_weight is their ratio
     np.testing.assert_allclose(clf.criterion_.weight.numpy(), [0.6])
     np.testing.assert_allclose(clf.criterion_.pos_weight.numpy(), [5.0])
-    clf = fast(class_weight="balanced", criterion="focal", max_epochs=1).fit(X[keep], y[keep])
+    clf = fast(class_weight="balanced", criterion="focal", max_epochs=1,
+               train_split=None).fit(X[keep], y[keep])
     np.testing.assert_allclose(clf.criterion_.pos_weight.numpy(), [5.0])
 
     X3, y3 = make_signals(90, n_classes=3)
     keep = np.r_[np.flatnonzero(y3 == 0), np.flatnonzero(y3 == 1)[:10],
                  np.flatnonzero(y3 == 2)[:5]]
     expected = compute_class_weight("balanced", classes=np.arange(3), y=y3[keep])
-    clf = fast(class_weight="balanced", max_epochs=1).fit(X3[keep], y3[keep])
+    clf = fast(class_weight="balanced", max_epochs=1, train_split=None).fit(X3[keep], y3[keep])
     np.testing.assert_allclose(clf.criterion_.weight.numpy(), expected, rtol=1e-6)
-    clf = fast(class_weight="balanced", criterion="focal", max_epochs=1).fit(X3[keep], y3[keep])
+    clf = fast(class_weight="balanced", criterion="focal", max_epochs=1,
+               train_split=None).fit(X3[keep], y3[keep])
     np.testing.assert_allclose(clf.criterion_.weight.numpy(), expected, rtol=1e-6)
 
     XM, YM = make_multilabel(80)
     n_pos = YM.sum(axis=0)
-    clf = fast(class_weight="balanced", max_epochs=1).fit(XM, YM)
+    clf = fast(class_weight="balanced", max_epochs=1, train_split=None).fit(XM, YM)
     np.testing.assert_allclose(clf.criterion_.pos_weight.numpy(), (80 - n_pos) / n_pos,
                                rtol=1e-6)
     # user-set criterion parameters win over the computed ones
     clf = fast(class_weight="balanced", criterion__pos_weight=torch.ones(3),
-               max_epochs=1).fit(XM, YM)
+               max_epochs=1, train_split=None).fit(XM, YM)
     np.testing.assert_array_equal(clf.criterion_.pos_weight.numpy(), [1, 1, 1])
+
+
+def test_balanced_class_weights_leave_the_validation_records_out(capsys):
+    # They counted the labels of the validation split too, which the network then validated
+    # (early stopping, best epoch) on.
+    from ecgsk.neural import set_validation
+
+    X, y = make_signals(100, n_classes=3)
+    valid = np.zeros(100, dtype=bool)
+    valid[np.flatnonzero(y == 2)[:25]] = True  # most of class 2 validates
+    expected = compute_class_weight("balanced", classes=np.arange(3), y=y[~valid])
+    every = compute_class_weight("balanced", classes=np.arange(3), y=y)
+    assert not np.allclose(expected, every)
+    for criterion in ("ce", "focal"):
+        clf = fast(class_weight="balanced", criterion=criterion, max_epochs=1, verbose=1)
+        set_validation(clf, valid)
+        clf.fit(X, y)
+        np.testing.assert_allclose(clf.class_weight_, expected, rtol=1e-6)
+        np.testing.assert_allclose(clf.criterion_.weight.numpy(), expected, rtol=1e-6)
+    assert "Re-initializing" not in capsys.readouterr().out  # part of the fit, not a change
+    # the split made by the network itself too: the weights of its training records
+    clf = fast(class_weight="balanced", max_epochs=1, valid_size=0.3).fit(X, y)
+    assert not np.allclose(clf.class_weight_, every)
+    # partial_fit keeps the first call's weights, as documented
+    first = clf.class_weight_.copy()
+    clf.partial_fit(X[:30], y[:30])
+    np.testing.assert_allclose(clf.class_weight_, first)
 
 
 def test_class_weight_dict_shifts_predictions():
