@@ -71,6 +71,10 @@ _CRITERIA = ("auto", "focal", "ce", "bce")
 _MULTILABEL = "multilabel-indicator"
 
 
+#: Parameter prefixes of the data loaders and dataset: setting them rebuilds nothing.
+_LOADER_PREFIXES = ("iterator_train__", "iterator_valid__", "dataset__")
+
+
 def _same_device(a, b):
     """Whether torch devices ``a`` and ``b`` are one, ``"cuda"`` being the current GPU."""
     if a.type != b.type:
@@ -1422,6 +1426,9 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         ``augment__<name>`` sets a parameter of ``augment`` (an
         :class:`~ecgsk.preprocessing.Augmenter`, say), as sklearn sets a
         nested estimator's, after ``augment`` itself when both are given.
+        ``iterator_train__*``, ``iterator_valid__*`` and ``dataset__*`` are set
+        on a fitted net too (``iterator_valid__batch_size`` before a large
+        ``predict``), and rebuild nothing; skorch 1.4 alone raises there.
 
         Returns
         -------
@@ -1432,7 +1439,21 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         nested = {key.split("__", 1)[1]: params.pop(key)
                   for key in [k for k in params if k.startswith("augment__")]}
         fitted, before = self.__sklearn_is_fitted__(), getattr(self, "module_", None)
-        super().set_params(**params)
+        special = [key for key in params if not self._is_virtual_param(key)
+                   and not key.startswith("callbacks") and (
+                       "__" in key or any(key.startswith(p) for p in self.prefixes_))]
+        if special and getattr(self, "initialized_", False) and all(
+                key.startswith(_LOADER_PREFIXES) for key in special):
+            # skorch 1.4 raises "Something went wrong, please open an issue" when an
+            # initialized net is given only these; they rebuild nothing, so they are set
+            # as on a net not yet initialized (the next DataLoader reads them).
+            self.initialized_ = False
+            try:
+                super().set_params(**params)
+            finally:
+                self.initialized_ = True
+        else:
+            super().set_params(**params)
         if nested:
             if not hasattr(self.augment, "set_params"):
                 raise ValueError(

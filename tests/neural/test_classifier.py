@@ -537,7 +537,13 @@ def test_numpy_integer_batch_sizes_train_and_predict():
     clf = fast(max_epochs=1, batch_size=np.int64(8)).fit(X, y)
     assert clf.predict_proba(X).shape == (20, 2)
     clf.set_params(batch_size=np.int32(4))
-    assert clf.predict_proba(X).shape == (20, 2)
+    before = clf.predict_proba(X)
+    assert before.shape == (20, 2)
+    # skorch alone raised "Something went wrong, please open an issue" on a fitted net
+    clf.set_params(iterator_valid__batch_size=np.int64(3))
+    assert clf.get_params()["iterator_valid__batch_size"] == 3
+    assert clf.get_iterator(clf.get_dataset(X)).batch_size == 3
+    np.testing.assert_allclose(clf.predict_proba(X), before, rtol=1e-5, atol=1e-6)
     assert fast(max_epochs=1, batch_size=-1).fit(X, y).predict(X).shape == (20,)
 
 
