@@ -23,6 +23,11 @@ def run_command(main):
     exit does not raise again, and the status is the one a shell reports
     for a process ended by SIGPIPE.
 
+    A character that stdout's encoding cannot write (``±`` in an ASCII or
+    cp1252 stream, a path's ``é``) is written escaped, as stderr writes it:
+    the table printed at the end of ``compare`` raised, after every fit, and
+    the comparison run ended FAILED without its reports.
+
     A Ctrl-C that ``main`` does not handle itself (while it imports its
     libraries, say, or in a command with nothing to save) prints one line,
     not a traceback. Interrupted either way (``main`` returning 130 after
@@ -43,6 +48,9 @@ def run_command(main):
         one line printed by ``sys.excepthook``): call it as a program's last
         statement.
     """
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:  # a TextIOWrapper; not a test's capture
+        reconfigure(errors="backslashreplace")
     try:
         status = main()
         sys.stdout.flush()

@@ -41,6 +41,21 @@ def test_a_command_that_handled_ctrl_c_itself_ends_by_sigint_too(tmp_path):
     assert proc.stderr == "interrupted: the open runs are marked KILLED\n"  # said once
 
 
+def test_what_stdout_cannot_encode_is_written_escaped(tmp_path):
+    # compare's table ("0.406 ± 0.018") raised UnicodeEncodeError on an ASCII or cp1252
+    # stdout, after every fit: the comparison run ended FAILED without its reports.
+    import os
+
+    proc = subprocess.run(
+        [sys.executable, "-c", "from ecgsk._run import run_command\n"
+                               "run_command(lambda: print('0.406 \u00b1 0.018 in d\u00edr') "
+                               "or 0)\n"],
+        capture_output=True, timeout=300, cwd=tmp_path,
+        env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == b"0.406 \\xb1 0.018 in d\\xedr\n"
+
+
 def test_main_s_status_is_the_exit_status():
     with pytest.raises(SystemExit) as info:
         run_command(lambda: 2)
