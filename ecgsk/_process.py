@@ -25,6 +25,8 @@ def pid_alive(pid):
     """
     if pid <= 0:
         return False
+    if os.name == "nt":  # os.kill(pid, 0) would terminate the process there
+        return _windows_pid_alive(pid)
     try:
         os.kill(pid, 0)
     except (ProcessLookupError, OverflowError):
@@ -32,6 +34,33 @@ def pid_alive(pid):
     except PermissionError:
         pass  # it exists, and is not ours
     return not _zombie(pid)
+
+
+#: Windows: what OpenProcess needs to read an exit code, and the code of a running process.
+_QUERY_LIMITED_INFORMATION, _STILL_ACTIVE = 0x1000, 259
+_ERROR_ACCESS_DENIED = 5
+
+
+def _windows_pid_alive(pid):
+    """``pid_alive`` on Windows: OpenProcess and GetExitCodeProcess, not a signal.
+
+    On Windows ``os.kill`` with any signal but CTRL_C/CTRL_BREAK calls
+    ``TerminateProcess``: checking a running ``compare`` or download killed it.
+    What cannot be told is taken as alive, so that nothing of it is removed.
+    """
+    import ctypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    handle = kernel32.OpenProcess(_QUERY_LIMITED_INFORMATION, False, int(pid))
+    if not handle:  # no such process (ERROR_INVALID_PARAMETER), or not ours
+        return ctypes.get_last_error() == _ERROR_ACCESS_DENIED
+    try:
+        code = ctypes.c_ulong()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True
+        return code.value == _STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 def _zombie(pid):

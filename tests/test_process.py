@@ -39,3 +39,41 @@ def test_a_zombie_is_not_alive():
     finally:
         child.wait()
     assert not pid_alive(child.pid)
+
+
+def test_windows_asks_the_process_table_and_never_signals(monkeypatch):
+    # os.kill(pid, 0) calls TerminateProcess on Windows: a second compare or download killed a
+    # first that was running, and a pid without a process raised OSError (WinError 87).
+    import ctypes
+
+    from ecgsk import _process
+
+    table = {100: 259, 101: 0}  # running (STILL_ACTIVE), ended with status 0
+    errors = []
+
+    class Kernel32:
+        def OpenProcess(self, access, inherit, pid):
+            if pid == 102:
+                errors.append(5)  # another user's: ERROR_ACCESS_DENIED
+                return 0
+            if pid not in table:
+                errors.append(87)  # ERROR_INVALID_PARAMETER
+                return 0
+            return pid
+
+        def GetExitCodeProcess(self, handle, code):
+            code._obj.value = table[handle]
+            return 1
+
+        def CloseHandle(self, handle):
+            return 1
+
+    def no_signal(*args):
+        raise AssertionError("os.kill terminates processes on Windows")
+
+    monkeypatch.setattr(_process.os, "name", "nt")
+    monkeypatch.setattr(_process.os, "kill", no_signal)
+    monkeypatch.setattr(ctypes, "WinDLL", lambda name, **kwargs: Kernel32(), raising=False)
+    monkeypatch.setattr(ctypes, "get_last_error", lambda: errors[-1], raising=False)
+    assert pid_alive(100) and pid_alive(102)
+    assert not pid_alive(101) and not pid_alive(103)
