@@ -21,7 +21,7 @@ __all__ = ["PARENT_ENV", "PARENT_DEATH_SIGNAL", "server_command", "main"]
 #: The environment variable that passes the wrapper's pid to the child.
 PARENT_ENV = "ECGSK_UI_PARENT_PID"
 #: The signal the kernel sends when the parent dies: one neither MLflow nor uvicorn handles.
-PARENT_DEATH_SIGNAL = signal.SIGUSR2
+PARENT_DEATH_SIGNAL = getattr(signal, "SIGUSR2", None)  # None on Windows, where it is unused
 _PR_SET_PDEATHSIG = 1
 
 

@@ -82,7 +82,8 @@ def main(argv=None):
     # Ctrl-C (even where a shell made background jobs ignore SIGINT), SIGTERM and SIGHUP
     # stop the server: it must never be left running orphaned.
     previous = {sig: signal.signal(sig, _raise_interrupt)
-                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+                for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None))
+                if sig is not None}  # Windows has no SIGHUP
     server = None
     try:
         server = start_ui(args.backend_store_uri, host=args.host, port=args.port,

@@ -172,6 +172,10 @@ class UIServer:
     def stop(self, timeout=15.0):
         """Stop the server's process group: SIGTERM, then SIGKILL after ``timeout`` s.
 
+        Where there are no process groups (Windows), ``taskkill /T`` ends the
+        server and its workers, and ``kill`` the server if it still runs after
+        ``timeout`` s.
+
         Parameters
         ----------
         timeout : float, default=15.0
@@ -185,6 +189,8 @@ class UIServer:
             the signal that ended it). For a server whose process group has
             ended already, no signal is sent.
         """
+        if not hasattr(os, "killpg"):  # Windows: no process groups to signal
+            return self._stop_tree(timeout)
         if self.process.poll() is not None and not _group_alive(self.process.pid):
             return self.process.returncode
         for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -199,6 +205,18 @@ class UIServer:
                     return self.process.wait()
                 time.sleep(0.1)
         return self.process.wait()
+
+
+    def _stop_tree(self, timeout):
+        """Windows' stop: ``taskkill /T`` ends the server and its workers, else ``kill``."""
+        if self.process.poll() is None:
+            command = ["taskkill", "/T", "/F", "/PID", str(self.process.pid)]
+            subprocess.run(command, capture_output=True, check=False)  # noqa: S603,S607
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
 
 
 def _group_alive(pgid):

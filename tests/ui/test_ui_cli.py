@@ -321,3 +321,29 @@ def test_a_timeout_that_is_not_positive_is_refused(capsys):
         main(["--timeout", "-1"])
     assert err.value.code == 2
     assert "--timeout: expected a positive number of seconds, got -1" in capsys.readouterr().err
+
+
+def test_stop_without_process_groups_ends_the_server_and_its_workers(monkeypatch):
+    # Windows has no os.killpg nor SIGKILL: stop() raised AttributeError and left the
+    # server running, from start_ui's own cleanup too.
+    from ecgsk.ui import _server
+
+    asked = []
+
+    def taskkill(command, **kwargs):
+        asked.append(command)
+        if len(asked) == 1:  # the first server: taskkill ends it
+            os.kill(int(command[-1]), signal.SIGTERM)
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.delattr(_server.os, "killpg")
+    monkeypatch.setattr(_server.subprocess, "run", taskkill)
+    pids = []
+    # the second ignores taskkill: killed after the timeout
+    for ended_by in (signal.SIGTERM, signal.SIGKILL):
+        process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        pids.append(process.pid)
+        server = _server.UIServer(process=process, url="http://127.0.0.1:1", backend_store_uri="x")
+        assert server.stop(timeout=1.0) == -ended_by
+        assert process.poll() is not None
+    assert asked == [["taskkill", "/T", "/F", "/PID", str(pid)] for pid in pids]
