@@ -31,7 +31,7 @@ Heavy subpackages (torch, timm) are imported on first use, so ``import ecgsk``
 stays fast.
 """
 
-import importlib
+import importlib as _importlib
 
 __version__ = "0.1.0"
 
@@ -44,9 +44,9 @@ __all__ = ["ECGNetClassifier", "FocalLoss", "__version__", *_SUBMODULES]
 
 def __getattr__(name):
     if name in ("ECGNetClassifier", "FocalLoss"):
-        return getattr(importlib.import_module(".neural", __name__), name)
+        return getattr(_importlib.import_module(".neural", __name__), name)
     if name in _SUBMODULES:
-        return importlib.import_module(f".{name}", __name__)
+        return _importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'ecgsk' has no attribute {name!r}")
 
 

@@ -155,12 +155,12 @@ def main(argv=None):
         From :mod:`argparse`: after ``--help`` (status 0), or for arguments
         it cannot parse or a missing required option (status 2).
     """
+    parser = build_parser()
+    args = parser.parse_args(argv)  # --help before mlflow is imported
     from ..tracking import RunTerminated, TrackingError
     from ..tracking._runs import sigterm_as_exception
     from ._compare import ComparisonFailed, compare, parse_set
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
     # MLflow prints a "View run ... at <tracking URI>" line per run with a tracking server,
     # credentials included; the final table names the runs.
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")

@@ -10,7 +10,6 @@ import numbers
 from itertools import combinations
 
 import numpy as np
-from sklearn.utils import check_random_state
 
 from .._validation import check_positive_int, check_sampling_rate
 
@@ -240,6 +239,8 @@ def make_synthetic_ecg(n_records=100, n_leads=12, sampling_rate=100, seconds=10.
     if (isinstance(noise, bool) or not isinstance(noise, numbers.Real)
             or not np.isfinite(noise) or noise < 0):
         raise ValueError(f"noise must be a non-negative number of mV, got {noise!r}.")
+
+    from sklearn.utils import check_random_state  # not at import: the download's --help
 
     rng = check_random_state(random_state)
     lead_axes = _standard_lead_axes()[:n_leads]

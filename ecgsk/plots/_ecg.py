@@ -8,11 +8,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
 from .._validation import check_sampling_rate
+from ..preprocessing._signal import STANDARD_LEADS  # one tuple, read by the loader too
 
 __all__ = ["plot_ecg", "plot_relevance", "STANDARD_LEADS", "CLINICAL_LAYOUT"]
-
-#: The standard 12 leads, in PTB-XL's order.
-STANDARD_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 
 #: Leads of the 3 x 4 grid of a clinical print-out, row by row; column ``c``
 #: shows seconds ``[c * T / 4, (c + 1) * T / 4)`` of its leads.

@@ -139,3 +139,8 @@ def __getattr__(name):
 
         return EpochPruningCallback
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    # dir() and tab completion list the lazy name too, as ``ecgsk`` lists its own.
+    return sorted(set(globals()) | set(__all__))

@@ -189,13 +189,13 @@ def main(argv=None):
         From :mod:`argparse`, for ``--help``, arguments it cannot parse or
         required options missing.
     """
+    parser = build_parser()
+    args = parser.parse_args(argv)  # --help before mlflow is imported
     from ..compare import CompareError, PipelineError
     from ..tracking import TrackingError, mask_secrets
     from ._signals import TuneInterrupted
     from ._tune import TuneFailed, tune
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
     # MLflow prints a "View run ... at" line per run with a tracking server: the
     # progress bar and the final table say where things are.
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")

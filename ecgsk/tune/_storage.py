@@ -14,8 +14,6 @@ from collections import Counter
 from pathlib import Path
 
 from .._process import boot_id, ended_here
-from ..tracking import mask_secrets
-from ..tracking._uri import _sqlite_path, sqlite_file, sqlite_uri
 from ._metrics import TuneError
 
 __all__ = ["default_storage_url", "check_storage_url", "open_storage", "with_driver",
@@ -54,6 +52,8 @@ def default_storage_url(tracking_uri):
     >>> default_storage_url("sqlite:////work/mlruns/mlflow.db")
     'sqlite:////work/mlruns/optuna.db'
     """
+    from ..tracking._uri import sqlite_file, sqlite_uri  # mlflow: not at import (--help)
+
     database = sqlite_file(tracking_uri)
     folder = Path.cwd() / "mlruns" if database is None else database.resolve().parent
     return sqlite_uri(folder / "optuna.db")
@@ -88,6 +88,8 @@ def with_driver(url):
     >>> with_driver("sqlite:///mlruns/optuna.db")
     'sqlite:///mlruns/optuna.db'
     """
+    from ..tracking import mask_secrets
+
     scheme, sep, rest = url.partition("://")
     if scheme.lower() not in ("postgresql", "postgres"):
         return url
@@ -153,6 +155,8 @@ def check_storage_url(url, *, heartbeat_interval=10, grace_period=30):
     >>> check_storage_url("postgresql+psycopg2://tuner@db:5432/optuna")
     'postgresql'
     """
+    from ..tracking import mask_secrets
+
     shown = mask_secrets(url)
     for value, name in ((heartbeat_interval, "heartbeat_interval"),
                         (grace_period, "grace_period")):
@@ -217,6 +221,9 @@ def open_storage(url, *, heartbeat_interval=10, grace_period=30, max_retry=RETRY
     """
     import optuna
     from optuna.storages import RDBStorage
+
+    from ..tracking import mask_secrets
+    from ..tracking._uri import _sqlite_path, sqlite_uri
 
     shown = mask_secrets(url)
     scheme = check_storage_url(url, heartbeat_interval=heartbeat_interval,

@@ -68,10 +68,10 @@ def main(argv=None):
     SystemExit
         From :mod:`argparse`, for ``--help`` or arguments it cannot parse.
     """
-    from ..tracking import mask_secrets
     from ._server import UIError, is_loopback, start_ui
 
     args = build_parser().parse_args(argv)
+    from ..tracking import mask_secrets  # mlflow: after --help, not before
     if args.allow_remote and not is_loopback(args.host):
         port = f"port {args.port}" if args.port else "the port it picks (--port 0)"
         print(f"warning: binding {args.host}: anyone who can reach this machine on {port} "
