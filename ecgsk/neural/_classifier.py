@@ -931,14 +931,44 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             old = self.class_weight_
             keep = (not warm_fit and isinstance(self.class_weight, str)
                     and getattr(self, "_balanced_weights_", False))
-            weight = old if keep else self._compute_class_weight(y_enc)
             self._balanced_weights_ = isinstance(self.class_weight, str)
+            # "balanced" weights anew are those of the training split, made in _run_fit
             self._weights_from_split_ = self._balanced_weights_ and not keep
-            if (weight is None) != (old is None) or (
-                    weight is not None and not np.array_equal(weight, old)):
-                self.class_weight_ = weight
-                self._initialize_criterion()  # skorch's: builds it, then moves it to device
+            if not (keep or self._weights_from_split_):
+                self._set_class_weight(self._compute_class_weight(y_enc))
         return X, y_enc
+
+    def _set_class_weight(self, weight):
+        """Keep ``weight`` as ``class_weight_``; rebuild the built criterion if it changed."""
+        old = self.class_weight_
+        if (weight is None) != (old is None) or (
+                weight is not None and not np.array_equal(weight, old)):
+            self.class_weight_ = weight
+            self._initialize_criterion()  # skorch's: builds it, then moves it to device
+
+    def _weigh_by_training(self, X, y_enc, fit_params, groups, built):
+        """Balanced class weights of the training records alone, the validation ones left out.
+
+        The split is made here as skorch's fit loop will make it (the same
+        ``split_seed_``, groups and marks), before the criterion is built, so
+        that a criterion with parameters of its own is optimised and compiled
+        as skorch builds it. A warm start (``built``) rebuilds the criterion
+        only if the weights changed.
+        """
+        if not getattr(self, "_weights_from_split_", False):
+            return
+        self._weights_from_split_ = False
+        self._fit_groups = groups
+        try:
+            train, _ = self.get_split_datasets(X, y_enc, **fit_params)
+        finally:
+            del self._fit_groups  # back to the class's None
+        y = dataset_labels(train)
+        weight = self._compute_class_weight(y_enc if y is None else np.asarray(y))
+        if built:
+            self._set_class_weight(weight)
+        else:
+            self.class_weight_ = weight  # initialize() builds the criterion with it
 
     def _compute_class_weight(self, y_enc):
         cw = self.class_weight
@@ -1299,6 +1329,10 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             # A later partial_fit or warm fit validates on the records the first did,
             # whatever random_state (None, or a RandomState that moved on) draws now.
             self.split_seed_ = split_seed
+        if resume is not None and resume.get("split_seed") is not None:
+            # the records the saved epochs validated on (and whose complement they weighed)
+            self.split_seed_ = resume["split_seed"]
+        self._weigh_by_training(X, y_enc, fit_params, groups, built=not initialize)
         if self.random_state is None:
             torch_seed = None  # use (and advance) torch's global generator
         elif not initialize:
@@ -1318,9 +1352,6 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
                 if resume is not None:
                     fit_params = {**fit_params,
                                   "epochs": max(self.max_epochs - resume["epochs"], 0)}
-                    if resume.get("split_seed") is not None:
-                        # the records the saved epochs validated on
-                        self.split_seed_ = resume["split_seed"]
                 self.train_generator_ = torch.Generator(device=self._torch_device()).manual_seed(
                     _draw_seed())
                 checkpoint = next((cb for _, cb in self.callbacks_
@@ -1574,32 +1605,8 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         if groups is not None:
             fit_params = {**fit_params, "groups": groups}
         if y is None:
-            train, valid = train_split(dataset, **fit_params)
-        else:
-            train, valid = train_split(dataset, y, **fit_params)
-        self._weigh_by_training(train)
-        return train, valid
-
-    def _weigh_by_training(self, dataset_train):
-        """Balanced class weights of the training records alone, the validation ones left out.
-
-        ``fit`` computes them from every record it is given; the split is made
-        later, in skorch's fit loop, so they are computed again here, once per
-        call that computed them (a ``partial_fit`` keeps the first call's).
-        """
-        if not getattr(self, "_weights_from_split_", False):
-            return
-        self._weights_from_split_ = False
-        y = dataset_labels(dataset_train)
-        if y is None or len(y) == 0:
-            return
-        weight = self._compute_class_weight(np.asarray(y))
-        if not np.array_equal(weight, self.class_weight_):
-            self.class_weight_ = weight
-            # skorch's _initialize_criterion would print "Re-initializing criterion" at
-            # every fit with verbose on; this is part of the fit, not a user's change.
-            self.initialize_criterion()
-            self.criterion_ = to_device(self.criterion_, self.device)
+            return train_split(dataset, **fit_params)
+        return train_split(dataset, y, **fit_params)
 
     def _auto_valid_split(self, y, groups=None):
         from sklearn.model_selection import (

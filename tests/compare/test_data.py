@@ -79,7 +79,7 @@ def test_labels_no_fit_learns_are_named_once_and_one_vs_rest_is_quiet():
     features = np.random.default_rng(0).normal(size=(n, 2))
     k, tr, _ = plan.cv[0]
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter("error", UserWarning)  # one-vs-rest's; not other libraries'
         fit_fold(OneVsRestClassifier(LogisticRegression()), features, y, tr)
         fit_final(OneVsRestClassifier(LogisticRegression()), features, y,
                   make_plan(ds, cv=False))

@@ -773,6 +773,34 @@ def test_balanced_class_weights_leave_the_validation_records_out(capsys):
     first = clf.class_weight_.copy()
     clf.partial_fit(X[:30], y[:30])
     np.testing.assert_allclose(clf.class_weight_, first)
+    assert not clf._weights_from_split_  # nothing pending in a fitted net or its pickle
+    # A warm start on the same records has the same weights: nothing is rebuilt or said.
+    clf.set_params(warm_start=True, verbose=1)
+    capsys.readouterr()
+    criterion = clf.criterion_
+    clf.fit(X, y)
+    assert clf.criterion_ is criterion and "Re-initializing" not in capsys.readouterr().out
+
+
+def test_balanced_weights_reach_a_criterion_with_parameters_of_its_own():
+    # The criterion was rebuilt after the optimizer, in skorch's fit loop: its parameter was
+    # no longer optimised (it stayed at its initial 0.0).
+    class Tempered(torch.nn.CrossEntropyLoss):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.log_t = torch.nn.Parameter(torch.zeros(()))
+
+        def forward(self, logits, target):
+            return super().forward(logits * torch.exp(self.log_t), target)
+
+    X, y = make_signals(90, n_classes=3)
+    keep = np.r_[np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:10],
+                 np.flatnonzero(y == 2)[:8]]
+    clf = fast(criterion=Tempered, class_weight="balanced", max_epochs=3, valid_size=0.3)
+    clf.fit(X[keep], y[keep])
+    optimised = {id(p) for group in clf.optimizer_.param_groups for p in group["params"]}
+    assert id(clf.criterion_.log_t) in optimised
+    assert clf.criterion_.log_t.item() != 0.0
 
 
 def test_class_weight_dict_shifts_predictions():
