@@ -370,7 +370,9 @@ def seed_ensemble(estimator, seeds=(0, 1, 2), *, seed_params=None, weights=None)
                          f"got {seeds!r}.")
     if isinstance(seed_params, str):
         seed_params = [seed_params]  # one name, not its letters
-    if seed_params is not None and not (isinstance(seed_params, Iterable) and all(
+    if isinstance(seed_params, Iterable):
+        seed_params = list(seed_params)  # a generator is read once
+    if seed_params is not None and not (isinstance(seed_params, list) and all(
             isinstance(n, str) for n in seed_params)):
         raise ValueError(f"seed_params must be a parameter name or a sequence of them, got "
                          f"{seed_params!r}.")  # 5: "'int' object is not iterable"

@@ -75,6 +75,16 @@ _MULTILABEL = "multilabel-indicator"
 _LOADER_PREFIXES = ("iterator_train__", "iterator_valid__", "dataset__")
 
 
+def _holds_bool(value):
+    """Whether ``value`` is a bool or holds one (``[0.5, True]``), which numpy reads as 1.0."""
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind == "b" or (value.dtype == object and any(
+            isinstance(v, (bool, np.bool_)) for v in value.ravel()))
+    return isinstance(value, (list, tuple)) and any(_holds_bool(v) for v in value)
+
+
 def _same_device(a, b):
     """Whether torch devices ``a`` and ``b`` are one, ``"cuda"`` being the current GPU."""
     if a.type != b.type:
@@ -1025,7 +1035,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
                 self.threshold, (str, bytes)) else None
         except (TypeError, ValueError):  # ["a"], None in a list...
             t = None
-        if (t is None or np.asarray(self.threshold).dtype.kind == "b"  # True read as 1.0
+        if (t is None or _holds_bool(self.threshold)  # True read as 1.0
                 or not np.isfinite(t).all() or ((t < 0) | (t > 1)).any()):
             raise ValueError(
                 f"threshold must hold probabilities in [0, 1], got {self.threshold!r}.")

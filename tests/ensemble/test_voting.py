@@ -163,6 +163,10 @@ def test_seed_ensemble_errors():
     with pytest.raises(ValueError, match=r"seed_params must be a parameter name or a sequence "
                                          r"of them, got 5"):  # "'int' object is not iterable"
         seed_ensemble(LogisticRegression(), seeds=[0], seed_params=5)
+    # a generator is read once: the check emptied it ("has no random_state parameter")
+    ens = seed_ensemble(LogisticRegression(), seeds=[0, 1],
+                        seed_params=(n for n in ["random_state"]))
+    assert [est.random_state for _, est in ens.estimators] == [0, 1]
     for seeds in (0, "012"):  # 0: a TypeError from list(); "012": the seeds '0', '1', '2'
         with pytest.raises(ValueError, match=r"seeds must be a sequence of distinct integers, "
                                              r"got .*; e.g. seeds=\(0, 1, 2\)"):

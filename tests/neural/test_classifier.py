@@ -501,6 +501,7 @@ def test_partial_fit_with_classes_and_continuation():
     ({"class_weight": {0: "a"}}, r"class_weight values must be positive numbers, got \{0: 'a'\}"),
     ({"threshold": ["a"]}, r"threshold must hold probabilities in \[0, 1\], got \['a'\]"),
     ({"threshold": True}, r"threshold must hold probabilities in \[0, 1\], got True"),
+    ({"threshold": [0.5, True]}, r"threshold must hold probabilities .* got \[0.5, True\]"),
     # the DataLoader read "false" as on: a RandomSampler
     ({"iterator_train__shuffle": "false"}, "iterator_train__shuffle must be True or False, "
                                            "got 'false'"),
