@@ -25,7 +25,7 @@ def pid_alive(pid):
     """
     if pid <= 0:
         return False
-    if os.name == "nt":  # os.kill(pid, 0) would terminate the process there
+    if os.name == "nt":  # os.kill(pid, 0) sends a Ctrl-C event there
         return _windows_pid_alive(pid)
     try:
         os.kill(pid, 0)
@@ -44,13 +44,17 @@ _ERROR_ACCESS_DENIED = 5
 def _windows_pid_alive(pid):
     """``pid_alive`` on Windows: OpenProcess and GetExitCodeProcess, not a signal.
 
-    On Windows ``os.kill`` with any signal but CTRL_C/CTRL_BREAK calls
-    ``TerminateProcess``: checking a running ``compare`` or download killed it.
+    On Windows signal 0 is ``CTRL_C_EVENT``: ``os.kill(pid, 0)`` sends a Ctrl-C
+    to the processes of a console group (a running ``compare`` or download
+    sharing the console stopped), and raises a plain ``OSError`` (WinError 87)
+    for a pid that is no group's, where a gone process was to be told apart.
     What cannot be told is taken as alive, so that nothing of it is removed.
     """
     import ctypes
+    from ctypes import wintypes
 
     kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    kernel32.OpenProcess.restype = wintypes.HANDLE  # a pointer-sized handle, not an int
     handle = kernel32.OpenProcess(_QUERY_LIMITED_INFORMATION, False, int(pid))
     if not handle:  # no such process (ERROR_INVALID_PARAMETER), or not ours
         return ctypes.get_last_error() == _ERROR_ACCESS_DENIED

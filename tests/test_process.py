@@ -42,8 +42,8 @@ def test_a_zombie_is_not_alive():
 
 
 def test_windows_asks_the_process_table_and_never_signals(monkeypatch):
-    # os.kill(pid, 0) calls TerminateProcess on Windows: a second compare or download killed a
-    # first that was running, and a pid without a process raised OSError (WinError 87).
+    # os.kill(pid, 0) sends a Ctrl-C event on Windows (signal 0 is CTRL_C_EVENT), and a pid
+    # that is no console group's raised OSError (WinError 87).
     import ctypes
 
     from ecgsk import _process
@@ -52,7 +52,14 @@ def test_windows_asks_the_process_table_and_never_signals(monkeypatch):
     errors = []
 
     class Kernel32:
-        def OpenProcess(self, access, inherit, pid):
+        class OpenProcess:  # a function with a restype, as ctypes gives one
+            restype = None
+
+            def __new__(cls, access, inherit, pid):
+                return Kernel32.open(access, inherit, pid)
+
+        @staticmethod
+        def open(access, inherit, pid):
             if pid == 102:
                 errors.append(5)  # another user's: ERROR_ACCESS_DENIED
                 return 0
