@@ -47,14 +47,17 @@ def _without_run_id_env():
     ecgsk's take over the user's run (its params mixed in, its name changed), or
     fail with MLflow's "active experiment ID does not match" once every record
     was read. ecgsk starts runs of its own, and says once that it leaves that run alone.
+    MLflow deletes the variable when a run ends; :func:`tracked_run` sets it again
+    when its outermost run ends, so that the user's later runs resume that run.
     """
     with _run_id_env_lock:  # trials start runs in threads
         value = os.environ.pop("MLFLOW_RUN_ID", None)
         try:
             if value and value not in _run_id_env_warned:
                 _run_id_env_warned.add(value)
+                # stacklevel: this generator, contextlib, tracked_run, contextlib, its caller
                 warnings.warn(f"MLFLOW_RUN_ID={value} is set; ecgsk starts runs of its own and "
-                              "leaves that run alone.", UserWarning, stacklevel=4)
+                              "leaves that run alone.", UserWarning, stacklevel=5)
             yield
         finally:
             if value is not None:
@@ -182,6 +185,10 @@ def tracked_run(name, *, nested=False, tags=None, description=None, run_id=None)
     fails leaves its parent RUNNING, so the parent can catch the exception
     and go on.
 
+    A run named by ``MLFLOW_RUN_ID`` (``mlflow run`` sets it) is left alone,
+    with one warning: ``mlflow.start_run`` would resume it. The variable is
+    set again when the outermost run ends (MLflow deletes it at ``end_run``).
+
     Parameters
     ----------
     name : str
@@ -234,6 +241,9 @@ def tracked_run(name, *, nested=False, tags=None, description=None, run_id=None)
                                    description=description)
     run_id = run.info.run_id
     error = None
+    # MLflow's end_run deletes MLFLOW_RUN_ID (ecgsk's first nested run ending did): the
+    # outermost run puts back the user's, which a later start_run of theirs resumes.
+    user_run_id = os.environ.get("MLFLOW_RUN_ID") if parent_id is None else None
     try:
         with sigterm_as_exception():
             yield run
@@ -248,3 +258,6 @@ def tracked_run(name, *, nested=False, tags=None, description=None, run_id=None)
             if error is None:
                 raise
             _logger.warning("could not mark run %s %s: %s", run_id, status, end_error)
+        finally:
+            if user_run_id:
+                os.environ["MLFLOW_RUN_ID"] = user_run_id

@@ -191,9 +191,15 @@ def test_mlflow_run_id_in_the_environment_is_left_alone(experiment, client, monk
         mlflow.log_param("a", 1)
     monkeypatch.setenv("MLFLOW_RUN_ID", mine.info.run_id)
     with pytest.warns(UserWarning, match=rf"MLFLOW_RUN_ID={mine.info.run_id} is set; ecgsk "
-                                         r"starts runs of its own and leaves that run alone"):
+                                         r"starts runs of its own and leaves that run alone"
+                      ) as said:
         with tracked_run("comparison") as run, tracked_run("fold", nested=True) as child:
             pass
+    assert said[0].filename == __file__  # the caller's line, not contextlib's
+    # MLflow deleted the variable when the fold ended; the user's later runs resume theirs.
+    import os
+
+    assert os.environ["MLFLOW_RUN_ID"] == mine.info.run_id
     assert mine.info.run_id not in (run.info.run_id, child.info.run_id)
     assert client.get_run(child.info.run_id).data.tags["mlflow.parentRunId"] == run.info.run_id
     untouched = client.get_run(mine.info.run_id)
