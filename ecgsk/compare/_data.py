@@ -1,6 +1,8 @@
 """Datasets, record subsets, the split plan and signal loading of a comparison."""
 
+import contextlib
 import os
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -587,25 +589,49 @@ def _warn_unlearnt_labels(ds, plan):
     if y.ndim != 2:
         return
     fits = [(f"fold {k}", tr) for k, tr, _ in plan.cv] + [("the final fit", plan.train)]
-    missing = {}
+    never, always = {}, {}
     for what, rows in fits:
-        for label in np.asarray(ds.classes)[~(y[rows] > 0).any(axis=0)]:
-            missing.setdefault(str(label), []).append(what)
-    if missing:
-        named = "; ".join(
+        positive = y[rows] > 0
+        for found, labels in ((never, ~positive.any(axis=0)), (always, positive.all(axis=0))):
+            for label in np.asarray(ds.classes)[labels]:
+                found.setdefault(str(label), []).append(what)
+
+    def named(found):
+        return "; ".join(
             f"{label} ({'every fit' if len(whats) == len(fits) else ', '.join(whats)})"
-            for label, whats in missing.items())
-        warnings.warn(f"{ds.name}: label(s) without a positive training record in some fits, "
-                      f"which learn them as never present: {named}.", UserWarning, stacklevel=3)
+            for label, whats in found.items())
+
+    said = []
+    if never:
+        said.append("label(s) without a positive training record in some fits, which learn "
+                    f"them as never present: {named(never)}")
+    if always:
+        said.append("label(s) without a negative training record in some fits, which learn "
+                    f"them as always present: {named(always)}")
+    if said:
+        warnings.warn(f"{ds.name}: {'; and '.join(said)}.", UserWarning, stacklevel=3)
 
 
 _CONSTANT_LABEL = r"Label (not )?.* is present in all training examples"
 
 
-def _fit(estimator, X, y):
-    """``estimator.fit(X, y)`` without one-vs-rest's warning per label that never varies."""
+@contextlib.contextmanager
+def quiet_constant_labels():
+    """Silence one-vs-rest's warning per label that never varies in a fit's records.
+
+    :func:`_warn_unlearnt_labels` names those labels once. ``catch_warnings`` is
+    not thread-safe: ``tune`` enters this around its threads of trials.
+    """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_CONSTANT_LABEL, category=UserWarning)
+        yield
+
+
+def _fit(estimator, X, y):
+    """``estimator.fit(X, y)`` without one-vs-rest's warning per label that never varies."""
+    if threading.current_thread() is not threading.main_thread():
+        return estimator.fit(X, y)  # the caller of the threads silences it (tune)
+    with quiet_constant_labels():
         return estimator.fit(X, y)
 
 

@@ -210,6 +210,8 @@ class Objective:
             raise ValueError(f"{ctx.metric.name} is undefined on every held-out fold "
                              f"({', '.join(str(f) for f, _, _ in plan.cv)}).")
         # Named by the key scored, as compare names its means: cv_auroc_mean on a binary task.
-        mlflow.log_metrics({f"cv_{key}_mean": float(np.nanmean(values)),
-                            f"cv_{key}_std": float(np.nanstd(values))})
+        summary = {f"cv_{key}_mean": float(np.nanmean(values))}
+        if np.isfinite(values).sum() >= 2:  # one fold's 0.0 read as folds that agree
+            summary[f"cv_{key}_std"] = float(np.nanstd(values))
+        mlflow.log_metrics(summary)
         return float(np.nanmean(values))

@@ -258,6 +258,8 @@ def _cv_summary(trial, key):
     values = np.asarray(trial.user_attrs.get("cv_values", []), dtype=float)
     if not np.isfinite(values).any():
         return {f"cv_{key}_mean": float(trial.value)}
+    if np.isfinite(values).sum() < 2:  # one fold has no spread (as compare logs it)
+        return {f"cv_{key}_mean": float(np.nanmean(values))}
     return {f"cv_{key}_mean": float(np.nanmean(values)),
             f"cv_{key}_std": float(np.nanstd(values))}
 
@@ -846,6 +848,8 @@ def _search(study, objective, client, experiment_id, uid, n_trials, timeout, n_j
     from optuna.trial import TrialState
     from tqdm.auto import tqdm
 
+    from ..compare._data import quiet_constant_labels
+
     start = time.monotonic()
     deadline = None if timeout is None else start + float(timeout)
     poll = max(1.0, min(5.0, grace_period / 4))
@@ -899,8 +903,9 @@ def _search(study, objective, client, experiment_id, uid, n_trials, timeout, n_j
                 time.sleep(poll if remaining is None else max(0.0, min(poll, remaining)))
                 continue
             try:
-                study.optimize(objective, n_trials=None, timeout=remaining, n_jobs=n_jobs,
-                               catch=(Exception,), callbacks=[after_trial])
+                with quiet_constant_labels():  # around the threads: not thread-safe in them
+                    study.optimize(objective, n_trials=None, timeout=remaining,
+                                   n_jobs=n_jobs, catch=(Exception,), callbacks=[after_trial])
             except ValueError as exc:
                 if not str(exc).startswith("Cannot tell a "):
                     raise
