@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import types
 
 from ecgsk._process import pid_alive
 
@@ -78,8 +79,8 @@ def test_windows_asks_the_process_table_and_never_signals(monkeypatch):
     def no_signal(*args):
         raise AssertionError("os.kill terminates processes on Windows")
 
-    monkeypatch.setattr(_process.os, "name", "nt")
-    monkeypatch.setattr(_process.os, "kill", no_signal)
+    # Windows' os as _process sees it (the real os.name left alone: pathlib reads it)
+    monkeypatch.setattr(_process, "os", types.SimpleNamespace(name="nt", kill=no_signal))
     monkeypatch.setattr(ctypes, "WinDLL", lambda name, **kwargs: Kernel32(), raising=False)
     monkeypatch.setattr(ctypes, "get_last_error", lambda: errors[-1], raising=False)
     assert pid_alive(100) and pid_alive(102)
