@@ -1,5 +1,7 @@
 """The metrics a study can optimise: which tasks they fit, their direction, how to score a fold."""
 
+import contextlib
+import threading
 import warnings
 from dataclasses import dataclass, field
 
@@ -225,6 +227,23 @@ def _log_loss(y, proba, task_type):
     return float(log_loss(y, proba, labels=np.arange(proba.shape[1])))
 
 
+@contextlib.contextmanager
+def quiet_fold_scores(scoring_only=False):
+    """Silence the warnings of a class absent from a small held-out fold (its score is NaN).
+
+    Around one scoring, every UserWarning; around a search's threads
+    (``scoring_only``), those that the scoring modules raise, so that the
+    pipelines' own warnings are still seen.
+    """
+    with warnings.catch_warnings():
+        if scoring_only:
+            warnings.filterwarnings("ignore", category=UserWarning,
+                                    module=r"(ecgsk\.(metrics|tracking)|sklearn\.metrics)")
+        else:
+            warnings.simplefilter("ignore", UserWarning)
+        yield
+
+
 def fold_scores(y, proba, classes, task_type, thresholds=None):
     """Summary metrics of one held-out fold: every metric of the task, and ``log_loss``.
 
@@ -246,10 +265,15 @@ def fold_scores(y, proba, classes, task_type, thresholds=None):
     """
     from ..tracking import SUMMARY_METRICS, evaluate_predictions
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # a class absent from a small fold
+    if threading.current_thread() is not threading.main_thread():
+        # catch_warnings swaps the process's filters, which concurrent trials undid: the
+        # search silences these around its threads (quiet_fold_scores)
         scores = evaluate_predictions(y, proba, classes, task_type=task_type,
                                       thresholds=thresholds)
+    else:
+        with quiet_fold_scores():
+            scores = evaluate_predictions(y, proba, classes, task_type=task_type,
+                                          thresholds=thresholds)
     out = {k: scores.get(k, np.nan) for k in SUMMARY_METRICS[task_type]}
     try:
         out["log_loss"] = _log_loss(np.asarray(y), proba, task_type)

@@ -849,6 +849,7 @@ def _search(study, objective, client, experiment_id, uid, n_trials, timeout, n_j
     from tqdm.auto import tqdm
 
     from ..compare._data import quiet_constant_labels
+    from ._metrics import quiet_fold_scores
 
     start = time.monotonic()
     deadline = None if timeout is None else start + float(timeout)
@@ -903,7 +904,8 @@ def _search(study, objective, client, experiment_id, uid, n_trials, timeout, n_j
                 time.sleep(poll if remaining is None else max(0.0, min(poll, remaining)))
                 continue
             try:
-                with quiet_constant_labels():  # around the threads: not thread-safe in them
+                # around the threads: catch_warnings is not thread-safe in them
+                with quiet_constant_labels(), quiet_fold_scores(scoring_only=True):
                     study.optimize(objective, n_trials=None, timeout=remaining,
                                    n_jobs=n_jobs, catch=(Exception,), callbacks=[after_trial])
             except ValueError as exc:

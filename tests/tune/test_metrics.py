@@ -69,3 +69,29 @@ def test_fold_scores_cinc_with_missing_class():
     assert scores["challenge_f1"] == 1.0
     assert scores["accuracy"] == 1.0
     assert np.isfinite(scores["log_loss"])
+
+
+def test_scores_in_a_trials_thread_leave_the_warning_filters_alone(monkeypatch):
+    # catch_warnings swaps the process's filters: concurrent trials (tune --n-jobs 2) undid
+    # each other's, and could leave "ignore every UserWarning" behind for the session. The
+    # search silences the scoring's warnings around its threads instead.
+    import threading
+    import types
+
+    from ecgsk.tune import _metrics
+
+    def swapped(*args, **kwargs):
+        raise AssertionError("warning filters swapped in a thread")
+
+    y = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    proba = np.random.default_rng(0).random((4, 2))
+    monkeypatch.setattr(_metrics, "warnings", types.SimpleNamespace(
+        catch_warnings=swapped, simplefilter=swapped, filterwarnings=swapped))
+    scores = []
+    thread = threading.Thread(
+        target=lambda: scores.append(_metrics.fold_scores(y, proba, ["a", "b"], "multilabel")))
+    thread.start()
+    thread.join()
+    assert len(scores) == 1 and "macro_auroc" in scores[0]
+    with pytest.raises(AssertionError, match="swapped"):  # the main thread's fold is quieted
+        _metrics.fold_scores(y, proba, ["a", "b"], "multilabel")
