@@ -7,11 +7,13 @@ N`` run with it, so that their fits use the threads ``bench/quality.py
 
 import contextlib
 import os
+import threading
 import warnings
 
 from ._validation import check_positive_int
 
-__all__ = ["check_threads", "limit_threads", "thread_ceiling", "within_limit"]
+__all__ = ["check_threads", "limit_threads", "thread_ceiling", "within_limit",
+           "main_thread_only"]
 
 #: The limits of the limit_threads blocks in force, innermost last (process-wide: a thread
 #: started inside one, such as an Optuna trial of --n-jobs 2, is under it too).
@@ -83,3 +85,15 @@ def within_limit():
 
     with threadpool_limits(limits=limit):
         yield
+
+
+def main_thread_only(context):
+    """``context()`` in the main thread; in another, no context at all.
+
+    For contexts of ``warnings.catch_warnings``, which swaps the process's
+    filters: threads running at once undo each other's. Whoever starts the
+    threads enters the context around them (``tune`` around its trials).
+    """
+    if threading.current_thread() is threading.main_thread():
+        return context()
+    return contextlib.nullcontext()

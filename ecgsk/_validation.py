@@ -13,7 +13,8 @@ import numpy as np
 
 __all__ = ["check_signals", "check_signal_input", "check_sampling_rate", "check_positive_int",
            "check_bool", "check_seed", "fitting_anew", "label_array", "check_label_types",
-           "check_thresholds", "check_lead_names"]
+           "check_thresholds", "check_lead_names", "holds_bool",
+           "check_positive_real"]
 
 
 def check_signals(X, *, name="X", allow_2d=True, ensure_finite=True,
@@ -203,6 +204,25 @@ def check_lead_names(lead_names):
         raise ValueError(
             f"lead_names must be a sequence of strings, one per lead, got {lead_names!r}.")
     return names
+
+
+def check_positive_real(value, name, allow_none=False):
+    """Refuse, naming ``name``, what is not a finite number > 0 (nor None, where allowed)."""
+    if value is None and allow_none:
+        return
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not np.isfinite(value) or value <= 0):
+        extra = " or None" if allow_none else ""
+        raise ValueError(f"{name} must be a positive number{extra}, got {value!r}.")
+
+
+def holds_bool(value):
+    """Whether ``value`` is a bool or holds one (``[0.5, True]``), which numpy reads as 1.0."""
+    try:
+        values = np.asarray(value, dtype=object).ravel()
+    except (TypeError, ValueError):
+        return False
+    return any(isinstance(v, (bool, np.bool_)) for v in values)
 
 
 def check_bool(value, *, name):

@@ -53,14 +53,8 @@ def test_windows_asks_the_process_table_and_never_signals(monkeypatch):
     errors = []
 
     class Kernel32:
-        class OpenProcess:  # a function with a restype, as ctypes gives one
-            restype = None
-
-            def __new__(cls, access, inherit, pid):
-                return Kernel32.open(access, inherit, pid)
-
-        @staticmethod
-        def open(access, inherit, pid):
+        @staticmethod  # a plain function: it takes a restype, as ctypes' do
+        def OpenProcess(access, inherit, pid):
             if pid == 102:
                 errors.append(5)  # another user's: ERROR_ACCESS_DENIED
                 return 0
@@ -77,7 +71,7 @@ def test_windows_asks_the_process_table_and_never_signals(monkeypatch):
             return 1
 
     def no_signal(*args):
-        raise AssertionError("os.kill terminates processes on Windows")
+        raise AssertionError("os.kill sends a Ctrl-C on Windows (signal 0 is CTRL_C_EVENT)")
 
     # Windows' os as _process sees it (the real os.name left alone: pathlib reads it)
     monkeypatch.setattr(_process, "os", types.SimpleNamespace(name="nt", kill=no_signal))

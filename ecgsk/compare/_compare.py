@@ -740,6 +740,7 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
         tracked_run,
     )
     from ..tracking._params import _named_params, thread_tags
+    from ._stats import mean_and_spread
 
     k = len(classes)
     rate, length = _rate_length(module, ds)
@@ -806,11 +807,7 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
             keys = sorted(set().union(*cv_metrics))
             summary = {}
             for key in keys:
-                values = np.array([m.get(key, np.nan) for m in cv_metrics], dtype=float)
-                if np.isfinite(values).any():
-                    summary[f"{key}_mean"] = float(np.nanmean(values))
-                if np.isfinite(values).sum() >= 2:  # one fold's 0.0 read as stable folds
-                    summary[f"{key}_std"] = float(np.nanstd(values))
+                summary.update(mean_and_spread([m.get(key, np.nan) for m in cv_metrics], key))
             summary = {key: v for key, v in summary.items() if key not in held}
             if summary:
                 mlflow.log_metrics(summary)
@@ -966,7 +963,7 @@ def _finish(result, y_test, task_type, classes, n_boot, seed, out, y_ext=None):
 
     from ..tracking import SUMMARY_METRICS
     from ..tracking._evaluation import log_table
-    from ._stats import pairwise_comparison
+    from ._stats import mean_and_spread, pairwise_comparison
 
     names = SUMMARY_METRICS[task_type]
     rows, shown = [], []
@@ -980,9 +977,10 @@ def _finish(result, y_test, task_type, classes, n_boot, seed, out, y_ext=None):
                                           m.get(f"test_{metric}_ci_high"))
         head = names[0]
         if res.cv_metrics:
-            values = np.array([c.get(f"cv_{head}", np.nan) for c in res.cv_metrics], dtype=float)
-            mean = np.nanmean(values)
-            std = np.nanstd(values) if np.isfinite(values).sum() >= 2 else np.nan
+            spread = mean_and_spread([c.get(f"cv_{head}", np.nan) for c in res.cv_metrics],
+                                     f"cv_{head}")
+            mean = spread.get(f"cv_{head}_mean", np.nan)
+            std = spread.get(f"cv_{head}_std", np.nan)
             row[f"cv_{head}_mean"], row[f"cv_{head}_std"] = mean, std
             view[f"cv {head}"] = (f"{mean:.3f} ± {std:.3f}" if np.isfinite(std)
                                   else f"{mean:.3f} (one fold)")

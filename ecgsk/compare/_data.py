@@ -2,7 +2,6 @@
 
 import contextlib
 import os
-import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +10,7 @@ import numpy as np
 from sklearn.model_selection import PredefinedSplit, StratifiedGroupKFold, train_test_split
 
 # Defined beside the cache tools, which need it without importing scikit-learn.
+from .._threads import main_thread_only
 from ..cache._cache import default_cache_dir, resolve_cache_dir
 
 __all__ = ["CompareError", "DATASETS", "DATA_SEED", "dataset_tasks", "load_dataset",
@@ -629,9 +629,7 @@ def quiet_constant_labels():
 
 def _fit(estimator, X, y):
     """``estimator.fit(X, y)`` without one-vs-rest's warning per label that never varies."""
-    if threading.current_thread() is not threading.main_thread():
-        return estimator.fit(X, y)  # the caller of the threads silences it (tune)
-    with quiet_constant_labels():
+    with main_thread_only(quiet_constant_labels):  # tune silences it around its threads
         return estimator.fit(X, y)
 
 

@@ -108,11 +108,9 @@ def searched_folders():
     An installed ecgsk (not a checkout) has no ``pipelines/`` beside it, so
     where no folder exists the words say where the named pipelines are.
     """
-    folders = []
-    for folder in dict.fromkeys(_candidate_dirs()):
-        folders.append(str(folder) if folder.is_dir() else f"{folder} (missing)")
-    words = ", ".join(folders)
-    if not pipeline_dirs():
+    folders = {folder: folder.is_dir() for folder in _candidate_dirs()}
+    words = ", ".join(str(f) if there else f"{f} (missing)" for f, there in folders.items())
+    if not any(folders.values()):
         words += (f". The named pipelines are the pipelines/ folder of ecgsk's source "
                   f"repository, which an installed package does not hold: set {PIPELINES_ENV} "
                   "to that folder")

@@ -86,13 +86,18 @@ def _dead(run):
     return ended_here(run.data.tags.get(HOST_TAG), run.data.tags.get(PID_TAG))
 
 
+def _comparisons(client, experiment_ids, key, extra="", **kwargs):
+    """The comparison runs of request ``key`` in ``experiment_ids``, latest first."""
+    return client.search_runs(
+        experiment_ids, filter_string=(f"tags.`{REQUEST_TAG}` = '{key}' and tags.`ecgsk.role` "
+                                       f"= 'comparison' {extra}").strip(),
+        order_by=["attributes.start_time DESC"], **kwargs)
+
+
 def last_finished(client, experiment_id, key):
     """The latest FINISHED comparison run of request ``key``, or None."""
-    runs = client.search_runs(
-        [experiment_id],
-        filter_string=(f"tags.`{REQUEST_TAG}` = '{key}' and tags.`ecgsk.role` = 'comparison' "
-                       "and attributes.status = 'FINISHED'"),
-        order_by=["attributes.start_time DESC"], max_results=1)
+    runs = _comparisons(client, [experiment_id], key, "and attributes.status = 'FINISHED'",
+                        max_results=1)
     return runs[0] if runs else None
 
 
@@ -106,10 +111,7 @@ def in_other_experiment(client, experiment_id, key):
               if e.experiment_id != experiment_id]
     if not others:
         return None
-    runs = client.search_runs(
-        others, filter_string=f"tags.`{REQUEST_TAG}` = '{key}' and tags.`ecgsk.role` = "
-                              "'comparison'",
-        order_by=["attributes.start_time DESC"], max_results=1)
+    runs = _comparisons(client, others, key, max_results=1)
     return runs[0] if runs else None
 
 
@@ -122,11 +124,7 @@ def find_unfinished(client, experiment_id, key):
     so does a later run RUNNING in a live process (or on another host): an
     older unfinished one is one that a ``--fresh`` start left.
     """
-    runs = client.search_runs(
-        [experiment_id],
-        filter_string=f"tags.`{REQUEST_TAG}` = '{key}' and tags.`ecgsk.role` = 'comparison'",
-        order_by=["attributes.start_time DESC"])
-    for run in runs:
+    for run in _comparisons(client, [experiment_id], key):
         status = run.info.status
         if status == "FINISHED":
             return None

@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..metrics import challenge_f1, delong_test, macro_auroc, mcnemar_test, paired_bootstrap
 
-__all__ = ["auroc_metric", "holm", "pairwise_comparison"]
+__all__ = ["auroc_metric", "holm", "pairwise_comparison", "mean_and_spread"]
 
 ALPHA = 0.05
 
@@ -157,3 +157,18 @@ def pairwise_comparison(y, results, task_type, n_classes, *, n_boot=1000, seed=0
         else (r.pipeline_a if r["diff"] > 0 else r.pipeline_b) if r.p_holm < alpha
         else f"none (p >= {alpha:g})" for _, r in table.iterrows()]
     return table
+
+
+def mean_and_spread(values, prefix):
+    """``{prefix}_mean`` and ``{prefix}_std`` of per-fold scores, NaN folds left out.
+
+    The spread is numpy's (``ddof=0``, as sklearn's ``cv_results_``), and only
+    from two finite folds on: one fold's 0.0 read as folds that agree. No
+    finite fold gives an empty dict. Shared by ``compare`` and ``tune``.
+    """
+    values = np.asarray(values, dtype=float)
+    finite = int(np.isfinite(values).sum())
+    out = {f"{prefix}_mean": float(np.nanmean(values))} if finite else {}
+    if finite >= 2:
+        out[f"{prefix}_std"] = float(np.nanstd(values))
+    return out

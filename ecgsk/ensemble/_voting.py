@@ -14,7 +14,8 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _check_method_params, _num_samples, check_is_fitted
 
 from .._proba import label_columns
-from .._validation import check_label_types, fitting_anew, label_array
+from .._validation import (check_label_types, check_positive_real, fitting_anew, holds_bool,
+                           label_array)
 
 __all__ = ["SoftVotingEnsemble", "seed_ensemble", "late_fusion"]
 
@@ -170,7 +171,7 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
         else:
             try:
                 weights = np.asarray(self.weights, dtype=float)
-                valid = (not any(isinstance(w, (bool, np.bool_)) for w in self.weights)
+                valid = (not holds_bool(self.weights)
                          and weights.shape == (len(names),) and np.all(np.isfinite(weights))
                          and np.all(weights >= 0) and weights.sum() > 0)
             except (TypeError, ValueError):  # not numbers
@@ -370,13 +371,13 @@ def seed_ensemble(estimator, seeds=(0, 1, 2), *, seed_params=None, weights=None)
                          f"got {seeds!r}.")
     if isinstance(seed_params, str):
         seed_params = [seed_params]  # one name, not its letters
-    if isinstance(seed_params, Iterable):
-        seed_params = list(seed_params)  # a generator is read once
-    if seed_params is not None and not (isinstance(seed_params, list) and all(
-            isinstance(n, str) for n in seed_params)):
-        raise ValueError(f"seed_params must be a parameter name or a sequence of them, got "
-                         f"{seed_params!r}.")  # 5: "'int' object is not iterable"
-    names = _seed_param_names(estimator) if seed_params is None else list(seed_params)
+    if seed_params is None:
+        names = _seed_param_names(estimator)
+    else:
+        names = list(seed_params) if isinstance(seed_params, Iterable) else None  # a generator
+        if names is None or not all(isinstance(n, str) for n in names):  # is read once
+            raise ValueError(f"seed_params must be a parameter name or a sequence of them, "
+                             f"got {seed_params!r}.")  # 5: "'int' object is not iterable"
     if not names:
         raise ValueError(f"{type(estimator).__name__} has no random_state parameter; name the "
                          "parameters that take the seed with seed_params.")
@@ -441,9 +442,6 @@ def late_fusion(networks=(), features=None, *, feature_weight=1.0, prefix="net",
     weights = [1.0 / len(networks) for _ in networks] + [1.0 for _ in others]
     if features is not None:
         estimators.append(("features", features))
-        if isinstance(feature_weight, (bool, np.bool_)) \
-                or not isinstance(feature_weight, numbers.Real) or not feature_weight > 0 \
-                or not np.isfinite(feature_weight):
-            raise ValueError(f"feature_weight must be a positive number, got {feature_weight!r}.")
+        check_positive_real(feature_weight, "feature_weight")
         weights.append(float(feature_weight) if weights else 1.0)
     return SoftVotingEnsemble(estimators, weights=weights)

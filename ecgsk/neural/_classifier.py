@@ -35,14 +35,16 @@ from skorch.callbacks import (
 )
 from skorch.callbacks.scoring import ScoringBase
 from skorch.dataset import ValidSplit, unpack_data
-from skorch.utils import TeeGenerator, to_device, to_numpy, to_tensor
+from skorch.utils import TeeGenerator, to_numpy, to_tensor
 from torch import nn
 
 from .._validation import (
     check_bool,
     check_label_types,
+    check_positive_real,
     check_seed,
     check_signal_input,
+    holds_bool,
     label_array,
 )
 from ._callbacks import (
@@ -73,16 +75,6 @@ _MULTILABEL = "multilabel-indicator"
 
 #: Parameter prefixes of the data loaders and dataset: setting them rebuilds nothing.
 _LOADER_PREFIXES = ("iterator_train__", "iterator_valid__", "dataset__")
-
-
-def _holds_bool(value):
-    """Whether ``value`` is a bool or holds one (``[0.5, True]``), which numpy reads as 1.0."""
-    if isinstance(value, (bool, np.bool_)):
-        return True
-    if isinstance(value, np.ndarray):
-        return value.dtype.kind == "b" or (value.dtype == object and any(
-            isinstance(v, (bool, np.bool_)) for v in value.ravel()))
-    return isinstance(value, (list, tuple)) and any(_holds_bool(v) for v in value)
 
 
 def _same_device(a, b):
@@ -152,15 +144,6 @@ def _check_int(value, name, minimum, allow_none=False):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         extra = " or None" if allow_none else ""
         raise ValueError(f"{name} must be an integer >= {minimum}{extra}, got {value!r}.")
-
-
-def _check_positive_real(value, name, allow_none=False):
-    if value is None and allow_none:
-        return
-    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-            or not np.isfinite(value) or value <= 0):
-        extra = " or None" if allow_none else ""
-        raise ValueError(f"{name} must be a positive number{extra}, got {value!r}.")
 
 
 #: Parameters the default callbacks are built from (see ``set_params``).
@@ -681,10 +664,10 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         if isinstance(bs, bool) or not isinstance(bs, numbers.Integral) or (bs < 1 and bs != -1):
             raise ValueError(f"batch_size must be an integer >= 1, or -1 for one batch of "
                              f"every record, got {bs!r}.")
-        _check_positive_real(self.lr, "lr")
+        check_positive_real(self.lr, "lr")
         _check_int(self.patience, "patience", 1, allow_none=True)
         _check_int(self.lr_patience, "lr_patience", 0, allow_none=True)
-        _check_positive_real(self.grad_clip, "grad_clip", allow_none=True)
+        check_positive_real(self.grad_clip, "grad_clip", allow_none=True)
         self._check_windows()
         check_bool(self.amp, name="amp")
         if self.amp_dtype not in ("float16", "bfloat16"):
@@ -938,7 +921,6 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         else:  # class_weight as it is now (set_params): a warm-start fit computes it on its
             # records; partial_fit keeps "balanced" weights from the call that computed them,
             # which one batch's counts would move call by call.
-            old = self.class_weight_
             keep = (not warm_fit and isinstance(self.class_weight, str)
                     and getattr(self, "_balanced_weights_", False))
             self._balanced_weights_ = isinstance(self.class_weight, str)
@@ -1035,7 +1017,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
                 self.threshold, (str, bytes)) else None
         except (TypeError, ValueError):  # ["a"], None in a list...
             t = None
-        if (t is None or _holds_bool(self.threshold)  # True read as 1.0
+        if (t is None or holds_bool(self.threshold)  # True read as 1.0
                 or not np.isfinite(t).all() or ((t < 0) | (t > 1)).any()):
             raise ValueError(
                 f"threshold must hold probabilities in [0, 1], got {self.threshold!r}.")
@@ -1480,21 +1462,15 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         nested = {key.split("__", 1)[1]: params.pop(key)
                   for key in [k for k in params if k.startswith("augment__")]}
         fitted, before = self.__sklearn_is_fitted__(), getattr(self, "module_", None)
-        special = [key for key in params if not self._is_virtual_param(key)
-                   and not key.startswith("callbacks") and (
-                       "__" in key or any(key.startswith(p) for p in self.prefixes_))]
-        if special and getattr(self, "initialized_", False) and all(
-                key.startswith(_LOADER_PREFIXES) for key in special):
-            # skorch 1.4 raises "Something went wrong, please open an issue" when an
-            # initialized net is given only these; they rebuild nothing, so they are set
-            # as on a net not yet initialized (the next DataLoader reads them).
-            self.initialized_ = False
-            try:
-                super().set_params(**params)
-            finally:
-                self.initialized_ = True
-        else:
-            super().set_params(**params)
+        # skorch 1.4 raises "Something went wrong, please open an issue" when an initialized
+        # net is given only these; they rebuild nothing, so they are stored as skorch stores
+        # any prefixed parameter (the next DataLoader reads them).
+        loader = {key: params.pop(key) for key in [k for k in params
+                                                   if k.startswith(_LOADER_PREFIXES)]}
+        super().set_params(**params)
+        for key, value in loader.items():
+            setattr(self, key, value)
+            self._params_to_validate.add(key)
         if nested:
             if not hasattr(self.augment, "set_params"):
                 raise ValueError(

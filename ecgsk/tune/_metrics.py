@@ -1,11 +1,12 @@
 """The metrics a study can optimise: which tasks they fit, their direction, how to score a fold."""
 
 import contextlib
-import threading
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .._threads import main_thread_only
 
 __all__ = ["TuneError", "Metric", "METRICS", "task_type_of", "default_metric", "resolve_metric",
            "fold_scores"]
@@ -265,15 +266,9 @@ def fold_scores(y, proba, classes, task_type, thresholds=None):
     """
     from ..tracking import SUMMARY_METRICS, evaluate_predictions
 
-    if threading.current_thread() is not threading.main_thread():
-        # catch_warnings swaps the process's filters, which concurrent trials undid: the
-        # search silences these around its threads (quiet_fold_scores)
+    with main_thread_only(quiet_fold_scores):  # the search quiets its threads itself
         scores = evaluate_predictions(y, proba, classes, task_type=task_type,
                                       thresholds=thresholds)
-    else:
-        with quiet_fold_scores():
-            scores = evaluate_predictions(y, proba, classes, task_type=task_type,
-                                          thresholds=thresholds)
     out = {k: scores.get(k, np.nan) for k in SUMMARY_METRICS[task_type]}
     try:
         out["log_loss"] = _log_loss(np.asarray(y), proba, task_type)

@@ -210,8 +210,7 @@ class Objective:
             raise ValueError(f"{ctx.metric.name} is undefined on every held-out fold "
                              f"({', '.join(str(f) for f, _, _ in plan.cv)}).")
         # Named by the key scored, as compare names its means: cv_auroc_mean on a binary task.
-        summary = {f"cv_{key}_mean": float(np.nanmean(values))}
-        if np.isfinite(values).sum() >= 2:  # one fold's 0.0 read as folds that agree
-            summary[f"cv_{key}_std"] = float(np.nanstd(values))
-        mlflow.log_metrics(summary)
+        from ..compare._stats import mean_and_spread  # not at import: --help stays light
+
+        mlflow.log_metrics(mean_and_spread(values, f"cv_{key}"))
         return float(np.nanmean(values))

@@ -255,13 +255,10 @@ def _cv_summary(trial, key):
     The mean is the trial's value; a trial of a study created before its fold scores
     were kept (``cv_values``) gives the mean alone.
     """
-    values = np.asarray(trial.user_attrs.get("cv_values", []), dtype=float)
-    if not np.isfinite(values).any():
-        return {f"cv_{key}_mean": float(trial.value)}
-    if np.isfinite(values).sum() < 2:  # one fold has no spread (as compare logs it)
-        return {f"cv_{key}_mean": float(np.nanmean(values))}
-    return {f"cv_{key}_mean": float(np.nanmean(values)),
-            f"cv_{key}_std": float(np.nanstd(values))}
+    from ..compare._stats import mean_and_spread
+
+    return (mean_and_spread(trial.user_attrs.get("cv_values", []), f"cv_{key}")
+            or {f"cv_{key}_mean": float(trial.value)})
 
 
 def _test_log_loss(ctx, y, proba, metrics, n_boot, seed):
