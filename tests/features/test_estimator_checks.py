@@ -23,6 +23,8 @@ from ecgsk.features import (
     WaveletFeatures,
 )
 
+from ..conftest import assert_fails_for, expected_failures
+
 ESTIMATORS = [
     StatisticalFeatures(sampling_rate=100),
     StatisticalFeatures(sampling_rate=100, nan_policy="keep"),
@@ -69,6 +71,24 @@ def _expected_failed_checks(estimator):
                          xfail_strict=True)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+# What each expected failure above fails with: the reason it is listed for.
+FAILS_WITH = {
+    "check_n_features_in": r'hasattr\(estimator, "n_features_in_"\)',
+    "check_n_features_in_after_fitting": r"does not set the `n_features_in_` attribute",
+    "check_transformer_general": r"does not raise an error when the number of features",
+    "check_fit2d_1feature": r"X has 1 samples per record; at least 2 are needed",
+}
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=repr)
+def test_expected_failures_fail_for_their_reason(estimator):
+    failed = _expected_failed_checks(estimator)
+    pairs = expected_failures(estimator, failed)
+    assert {getattr(check, "func", check).__name__ for _, check in pairs} == set(failed)
+    for est, check in pairs:
+        assert_fails_for(check, est, FAILS_WITH[getattr(check, "func", check).__name__])
 
 
 def _signals():

@@ -7,6 +7,8 @@ from torch import nn
 
 from ecgsk.neural import ECGNetClassifier
 
+from ..conftest import assert_fails_for, expected_failures
+
 
 class CheckNet(nn.Module):
     """Small enough for sklearn's toy data: 1 lead and 1 to 20 samples."""
@@ -55,3 +57,19 @@ def one_thread():
                          xfail_strict=True)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+# What each expected failure above fails with: the reason it is listed for.
+FAILS_WITH = {
+    "check_no_attributes_set_in_init": (
+        r"Found attributes \['history_', 'initialized_', 'virtual_params_'\]"),
+    "check_n_features_in": r'hasattr\(estimator, "n_features_in_"\)',
+    "check_n_features_in_after_fitting": r"does not set the `n_features_in_` attribute",
+}
+
+
+def test_expected_failures_fail_for_their_reason():
+    pairs = expected_failures(_estimator(), EXPECTED_FAILED_CHECKS)
+    assert {getattr(check, "func", check).__name__ for _, check in pairs} == set(FAILS_WITH)
+    for est, check in pairs:
+        assert_fails_for(check, est, FAILS_WITH[getattr(check, "func", check).__name__])
