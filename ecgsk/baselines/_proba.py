@@ -166,7 +166,10 @@ class DecisionProba(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        inner = get_tags(self.estimator)
+        try:  # not an estimator (None): fit says so; tags, repr and check_is_fitted work
+            inner = get_tags(self.estimator)
+        except (TypeError, ValueError, AttributeError):
+            return tags
         tags.input_tags.sparse = inner.input_tags.sparse
         tags.input_tags.three_d_array = inner.input_tags.three_d_array
         # A label matrix the estimator takes, this takes too (expit per label).

@@ -310,7 +310,7 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
         tags = super().__sklearn_tags__()
         try:
             inner = [get_tags(est) for _, est in self.estimators]
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, AttributeError):  # a member is not an estimator
             return tags
         tags.input_tags.three_d_array = any(t.input_tags.three_d_array for t in inner)
         tags.input_tags.sparse = all(t.input_tags.sparse for t in inner)

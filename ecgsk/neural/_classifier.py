@@ -187,6 +187,24 @@ class SignalDataset(torch.utils.data.Dataset):
         return self.X[i], (self._dummy if self.y is None else self.y[i])
 
 
+def _check_multilabel_classes(classes, labels):
+    """Refuse a ``partial_fit`` ``classes`` that names neither a label matrix's labels nor its 0/1.
+
+    sklearn passes ``np.unique(y)`` of a label matrix, its values 0 and 1, as ``classes``
+    (``learning_curve``); a user may pass the labels, as for a 1-D target.
+    """
+    if classes is None:
+        return
+    values = np.unique(np.asarray(classes)).tolist()
+    if values == np.unique(labels).tolist():
+        return
+    if all(isinstance(v, (bool, int, float)) and v in (0, 1) for v in values):
+        return
+    raise ValueError(
+        f"classes={list(classes)} is neither the labels {np.asarray(labels).tolist()} of the "
+        "label matrix y nor its values 0 and 1.")
+
+
 class ECGNetClassifier(ClassifierMixin, NeuralNet):
     """Train a torch ECG network as a scikit-learn classifier (skorch).
 
@@ -835,6 +853,8 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         if not reset:
             return self._encode_known(y, kind, classes, names)
         if kind == _MULTILABEL:
+            _check_multilabel_classes(classes, names if names is not None
+                                      else np.arange(y.shape[1]))
             self.classes_ = names if names is not None else np.arange(y.shape[1])
             self._label_names_ = names is not None  # later label matrices: matched by name
             self.target_type_ = _MULTILABEL
@@ -862,8 +882,10 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         return np.searchsorted(labels, y).astype(np.int64)
 
     def _encode_known(self, y, kind, classes, names=None):
-        if classes is not None and not np.array_equal(np.unique(np.asarray(classes)),
-                                                       np.unique(self.classes_)):
+        if self.target_type_ == _MULTILABEL:
+            _check_multilabel_classes(classes, self.classes_)
+        elif classes is not None and not np.array_equal(np.unique(np.asarray(classes)),
+                                                         np.unique(self.classes_)):
             raise ValueError(
                 f"classes={list(classes)} differs from the classes of the first fit "
                 f"{self.classes_.tolist()}.")
@@ -1540,7 +1562,10 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         y : array-like of shape (n_records,) or (n_records, n_labels)
         classes : array-like or None, default=None
             All class labels, needed on the first call when a batch of ``y``
-            may not show every class (binary/multiclass targets only).
+            may not show every class (binary/multiclass targets). A label matrix
+            holds every label in its columns: ``classes`` may then be their labels
+            or the values 0 and 1 of the matrix (``np.unique(y)``, which
+            :func:`~sklearn.model_selection.learning_curve` passes).
         groups : array-like of shape (n_records,) or None, default=None
             Patient of each record, for the validation split (see :meth:`fit`).
         **fit_params : dict

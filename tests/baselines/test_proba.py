@@ -55,6 +55,20 @@ def test_needs_decision_function():
     clone(DecisionProba(LogisticRegression()))
 
 
+def test_a_wrapped_object_that_is_no_estimator_is_named_by_fit_not_by_the_tags():
+    # Every tag query (check_is_fitted, predict before fit, Jupyter's HTML repr) raised
+    # an AttributeError about __sklearn_tags__.
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils import estimator_html_repr
+
+    wrapper = DecisionProba(None)
+    assert "DecisionProba" in estimator_html_repr(wrapper)
+    with pytest.raises(NotFittedError):
+        wrapper.predict(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="estimator NoneType has no decision_function"):
+        wrapper.fit([[0.0], [1.0]], [0, 1])
+
+
 def test_one_class_is_refused(rng):
     # RidgeClassifier fits one class; its decision values became two columns for that one
     # class, whose larger column contradicted predict.

@@ -315,6 +315,19 @@ def test_a_member_whose_columns_do_not_match_its_classes_is_named(rng):
         ens.predict_proba(X)
 
 
+def test_a_member_that_is_no_estimator_is_named_by_fit_not_by_the_tags():
+    # check_is_fitted and the HTML repr raised an AttributeError about __sklearn_tags__.
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils import estimator_html_repr
+
+    ens = SoftVotingEnsemble([("lr", LogisticRegression()), ("a", None)])
+    assert "SoftVotingEnsemble" in estimator_html_repr(ens)
+    with pytest.raises(NotFittedError):
+        ens.predict_proba(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"estimator 'a' \(NoneType\) has no predict_proba"):
+        ens.fit(np.zeros((4, 3)), [0, 1, 0, 1])
+
+
 def test_tags_say_multi_label_where_every_member_takes_label_matrices():
     # The tag stayed False, so make_feature_baseline refused a multi-label fit of an
     # ensemble of MLPClassifier members, which fits one fine.

@@ -483,6 +483,25 @@ def test_partial_fit_with_classes_and_continuation():
     assert len(clf.history) == 2
 
 
+def test_partial_fit_of_a_label_matrix_takes_its_labels_or_its_values_as_classes():
+    # The first call took any classes and the second compared them with the labels, so
+    # learning_curve's incremental fits (classes=np.unique(Y), [0, 1]) failed on a matrix.
+    from sklearn.model_selection import learning_curve
+
+    X, Y = make_multilabel(40)
+    for classes in ([0, 1], [0, 1, 2]):
+        clf = fast(max_epochs=1).partial_fit(X, Y, classes=classes)
+        clf.partial_fit(X, Y, classes=classes)
+        assert len(clf.history) == 2 and clf.classes_.tolist() == [0, 1, 2]
+    for bad in (["junk"], [0, 5]):
+        with pytest.raises(ValueError, match=r"is neither the labels \[0, 1, 2\] of the label "
+                                             r"matrix y nor its values 0 and 1"):
+            fast(max_epochs=1).partial_fit(X, Y, classes=bad)
+    sizes, train, test = learning_curve(fast(max_epochs=1), X, Y, cv=2, train_sizes=[0.5, 1.0],
+                                        exploit_incremental_learning=True)
+    assert train.shape == test.shape == (2, 2)
+
+
 @pytest.mark.parametrize("params, message", [
     ({"criterion": "hinge"}, "criterion must be one of .*'hinge'"),
     ({"criterion": 3}, "criterion must be one of"),
