@@ -8,12 +8,15 @@ __all__ = ["warnings_as_notes"]
 
 
 @contextlib.contextmanager
-def warnings_as_notes(*, where=None, quiet=False):
+def warnings_as_notes(*, where=None, quiet=False, said=None):
     """Print each UserWarning raised inside as a ``note: ...`` line on stderr.
 
     A reader's "left out N records" is then said once, without a warning's
     file and line. ``where`` ends each note (``"under ROOT"``); ``quiet``
-    drops them. Other warnings, subclasses of UserWarning included
+    drops them. ``said``, a set, holds the notes printed so far: one already
+    in it is not printed again (compare's pipelines share one test set, whose
+    note is said once). Notes go through ``tqdm.write``, so a progress bar on
+    stderr is not broken. Other warnings, subclasses of UserWarning included
     (scikit-learn's ``InconsistentVersionWarning`` of a model pickled by
     another version), are emitted again through the filters, so that a
     filter that makes one an error still does.
@@ -31,4 +34,10 @@ def warnings_as_notes(*, where=None, quiet=False):
                 text = str(w.message)
                 if where:
                     text = f"{text.rstrip('.')} {where}."
-                print(f"note: {text}", file=sys.stderr)
+                if said is not None:
+                    if text in said:
+                        continue
+                    said.add(text)
+                from tqdm.auto import tqdm  # not at import: the commands' --help stays light
+
+                tqdm.write(f"note: {text}", file=sys.stderr)

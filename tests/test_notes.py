@@ -41,3 +41,18 @@ def test_a_subclass_of_user_warning_goes_through_the_users_filters(capsys):
                     estimator_name="LogisticRegression", current_sklearn_version="1.9",
                     original_sklearn_version="0.24"))
     assert capsys.readouterr().err == ""
+
+
+def test_said_keeps_a_note_from_being_printed_twice(capsys):
+    # compare's pipelines share one test set: its note was printed once per pipeline.
+    said = set()
+    for _ in range(2):
+        with warnings_as_notes(said=said):
+            warnings.warn("class(es) HYP have no positive record among the test records.",
+                          UserWarning)
+            warnings.warn("left out 1 record.", UserWarning)
+    assert capsys.readouterr().err == (
+        "note: class(es) HYP have no positive record among the test records.\n"
+        "note: left out 1 record.\n")
+    assert said == {"class(es) HYP have no positive record among the test records.",
+                    "left out 1 record."}

@@ -625,6 +625,7 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
         steps = len(modules) * (len(plan.cv) + 1)
         bar = tqdm(total=steps, desc="pipelines × folds", unit="fit", disable=not progress,
                    file=sys.stderr, dynamic_ncols=True)
+        notes = set()  # the notes said so far, each once
         try:
             for name, module in modules.items():
                 done = bar.n
@@ -644,7 +645,7 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
                         ext=(ext, y_ext, ext_signals) if ext is not None else None,
                         n_boot=n_boot, seed=seed, bar=bar, explain=int(explain),
                         resume_run=earlier[0] if earlier else None,
-                        final_dir=checkpoint_folder(cache_dir))
+                        final_dir=checkpoint_folder(cache_dir), notes=notes)
                 except Exception as exc:  # noqa: BLE001 -- one pipeline must not stop the rest
                     result.failed[name] = f"{type(exc).__name__}: {exc}"
                     bar.update(done + len(plan.cv) + 1 - bar.n)
@@ -715,7 +716,7 @@ def _rate_length(module, ds):
 
 
 def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes, *, ext,
-                  n_boot, seed, bar, explain=0, resume_run=None, final_dir=None):
+                  n_boot, seed, bar, explain=0, resume_run=None, final_dir=None, notes=None):
     """Cross-validate, fit, test and log one pipeline in its (new or resumed) run.
 
     ``resume_run``: an unfinished run of this pipeline in the comparison
@@ -723,7 +724,8 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
     holds of the same fits is not logged again. ``final_dir``: where the final fit is kept
     until the run finishes (:func:`~ecgsk.compare._resume.save_final_fit`),
     so that the resumed run finishes with it instead of fitting anew; None
-    keeps none.
+    keeps none. ``notes``: the notes on the test records said so far, a set
+    (:func:`~ecgsk._notes.warnings_as_notes`).
     """
     import mlflow
     from sklearn.base import clone
@@ -831,9 +833,10 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
         thresholds, proba_valid = thresholds_of(est)
         proba = _predict(est, X[plan.test], k)
         y_valid = None if proba_valid is None else y[plan.valid]
-        test_metrics = log_evaluation(y[plan.test], proba, classes, "test_", task_type,
-                                      y_valid=y_valid, proba_valid=proba_valid, n_boot=n_boot,
-                                      random_state=seed, skip_logged=reused)
+        with warnings_as_notes(said=notes):  # of the test set: said once, not per pipeline
+            test_metrics = log_evaluation(y[plan.test], proba, classes, "test_", task_type,
+                                          y_valid=y_valid, proba_valid=proba_valid,
+                                          n_boot=n_boot, random_state=seed, skip_logged=reused)
         _log_predictions(ds.X[plan.test], y[plan.test], proba, classes, "test/predictions.csv")
         log_training_curves(est, skip_logged=reused)
         # The model of this very fit, logged before the interruption, is not logged twice.
@@ -851,10 +854,11 @@ def _run_pipeline(name, module, params, ds, y, plan, signals, task_type, classes
             ext_ds, y_ext, ext_signals = ext
             X_ext = ext_signals.get(rate, length)
             proba_ext = _predict(est, X_ext, k)
-            ext_metrics = log_evaluation(y_ext, proba_ext, classes, "external_", task_type,
-                                         y_valid=y_valid, proba_valid=proba_valid,
-                                         n_boot=n_boot, random_state=seed,
-                                         skip_logged=reused)
+            with warnings_as_notes(said=notes):
+                ext_metrics = log_evaluation(y_ext, proba_ext, classes, "external_", task_type,
+                                             y_valid=y_valid, proba_valid=proba_valid,
+                                             n_boot=n_boot, random_state=seed,
+                                             skip_logged=reused)
             _log_predictions(ext_ds.X, y_ext, proba_ext, classes, "external/predictions.csv")
         bar.update(1)
         result = PipelineResult(name=name, run_id=run.info.run_id, cv_metrics=cv_metrics,

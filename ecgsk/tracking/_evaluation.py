@@ -383,9 +383,10 @@ def log_evaluation(y_true, proba, classes, prefix="test_", task_type=None, *, y_
     pred, scalars, rows = _spec(task_type, y, proba, classes, thresholds)
     undefined = [row["class"] for row in rows if not np.isfinite(row["auroc"])]
     if undefined:
-        warnings.warn(f"{prefix}: class(es) {', '.join(undefined)} lack positive or negative "
-                      "records, so their AUROC is undefined and left out of the macro AUROC.",
-                      UserWarning, stacklevel=2)
+        records = f"{prefix.strip('_')} records" if prefix.strip("_") else "records"
+        warnings.warn(f"class(es) {', '.join(undefined)} have no positive or no negative record "
+                      f"among the {records}, so their AUROC is undefined and left out of the "
+                      "macro AUROC.", UserWarning, stacklevel=2)
 
     metrics = {}
     for name, (metric, score) in scalars.items():

@@ -1257,8 +1257,7 @@ def _final_refit(study, ctx, client, experiment_id, parent_id, ds, n_boot, seed,
                 y_valid, proba_valid = y[plan.valid], predict_proba_matrix(est, X[plan.valid], k)
                 thresholds = decision_thresholds(y_valid, proba_valid, ctx.classes, ctx.task_type)
             proba = predict_proba_matrix(est, X[plan.test], k)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
+            with warnings_as_notes():  # a class undefined among the test records, say
                 metrics = log_evaluation(y[plan.test], proba, ctx.classes, "test_", ctx.task_type,
                                          y_valid=y_valid, proba_valid=proba_valid, n_boot=n_boot,
                                          random_state=seed)

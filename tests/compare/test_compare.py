@@ -223,6 +223,20 @@ def quiet_args(tracking_uri, signal_cache):
     return ["--tracking-uri", tracking_uri, "--cache-dir", str(signal_cache), "--no-progress"]
 
 
+def test_a_class_undefined_on_the_test_records_is_a_note_said_once(
+        tracking_uri, signal_cache, ptbxl_root, pipeline_files, capsys):
+    # It was a raw UserWarning with compare's source line, once per pipeline.
+    # 40 records: a test set of 5, without a positive record of some class.
+    result = compare(list(pipeline_files.values()), "ptbxl", "superdiagnostic", ptbxl_root,
+                     cv=False, max_records=40, n_boot=0, tracking_uri=tracking_uri,
+                     experiment="undefined", cache_dir=signal_cache, progress=False)
+    assert len(result.pipelines) == 2
+    err = capsys.readouterr().err
+    assert len(re.findall(r"note: class\(es\) [A-Z, ]+ have no positive or no negative record "
+                          r"among the test records, so their AUROC is undefined", err)) == 1
+    assert "UserWarning" not in err
+
+
 def test_a_secret_named_factory_parameter_is_masked(tmp_path, tracking_uri, signal_cache,
                                                     ptbxl_root, pipeline_files, capsys):
     # compare logged factory.api_token in clear, where tune masked it.
