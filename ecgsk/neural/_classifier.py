@@ -615,7 +615,17 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             )
 
     def __getstate__(self):
+        import cloudpickle
+
         state = super().__getstate__()
+        # skorch pickles the module, criterion and optimizer with pickle, which names a class
+        # by its module: one defined in a pipeline file (a module that cloudpickle is told to
+        # store by value) or in a script's __main__ did not load in another process, so
+        # neither did a model logged by compare or tune. cloudpickle stores them by value.
+        # (skorch's own unpickler reads the stream: its tensors still map to the device.)
+        state["__cuda_dependent_attributes__"] = cloudpickle.dumps(
+            {key: value for key, value in self.__dict__.items()
+             if any(key.startswith(prefix) for prefix in self.cuda_dependent_attributes_)})
         scaler = state.pop("grad_scaler_", None)
         state["grad_scaler_state_"] = None if scaler is None else scaler.state_dict()
         # Generators are device-bound and re-seeded at every fit.

@@ -252,7 +252,7 @@ def _pinned(dist):
 _REQUIREMENTS = ("numpy", "scipy", "pandas", "scikit-learn", "imbalanced-learn", "wfdb",
                  "torch", "torchvision", "timm", "skorch", "mlflow", "optuna",
                  "optuna-integration", "cmaes", "PyWavelets", "matplotlib", "tqdm", "joblib",
-                 "threadpoolctl", "psycopg2-binary")
+                 "cloudpickle", "threadpoolctl", "psycopg2-binary")
 
 #: Those that only tuning needs, which a logged model leaves out.
 _TUNING_ONLY = {"optuna", "optuna-integration", "cmaes", "psycopg2-binary"}
@@ -281,7 +281,7 @@ def _default_requirements(pipeline, with_ecgsk=False):
     """
     skip = _TUNING_ONLY | (set() if _skorch_nets(pipeline) else _NETWORK_ONLY)
     dists = ["ecgsk"] * with_ecgsk + ["mlflow", "cloudpickle"] + [
-        d for d in _ecgsk_requirements() if d not in skip and d != "mlflow"]
+        d for d in _ecgsk_requirements() if d not in skip and d not in ("mlflow", "cloudpickle")]
     return [r for r in map(_pinned, dists) if r]
 
 

@@ -84,6 +84,55 @@ def test_module_functions_pickled_by_value(tmp_path):
     assert restored[0].fit_transform(np.zeros((2, 3, 20))).shape == (2, 12)
 
 
+OWN_NET = '''
+"""A network of the pipeline file's own, in ECGNetClassifier."""
+
+import torch
+from torch import nn
+
+from ecgsk.neural import ECGNetClassifier
+
+DATASET = "ptbxl"
+TASK = "superdiagnostic"
+SAMPLING_RATE = 100
+
+
+class OwnNet(nn.Module):
+    def __init__(self, in_channels=12, n_classes=2):
+        super().__init__()
+        self.conv = nn.Conv1d(in_channels, 4, 3)
+        self.head = nn.Linear(4, n_classes)
+
+    def forward(self, x):
+        return self.head(torch.relu(self.conv(x)).mean(dim=-1))
+
+
+def make_pipeline(max_epochs=1, random_state=0):
+    return ECGNetClassifier(OwnNet, max_epochs=max_epochs, random_state=random_state,
+                            device="cpu")
+
+
+def search_space(trial):
+    return {}
+'''
+
+
+def test_a_fitted_network_of_the_pipeline_files_own_class_loads_without_the_file(tmp_path):
+    # skorch pickled the module by reference to the file's private module name: the
+    # model that compare or tune logged failed to load in another process ("No module
+    # named '_ecgsk_pipeline_own_net_...'"); the unfitted pipeline loaded.
+    module = load_pipeline_module(write_module(tmp_path, "own_net", OWN_NET))
+    X = np.random.default_rng(0).normal(size=(8, 3, 50)).astype(np.float32)
+    net = module.make_pipeline().fit(X, np.arange(8) % 2)
+    blob = cloudpickle.dumps(net)
+    del sys.modules[module.__name__]  # as in a fresh process: the module is not importable
+    try:
+        restored = pickle.loads(blob)
+    finally:
+        sys.modules[module.__name__] = module
+    np.testing.assert_array_equal(restored.predict_proba(X), net.predict_proba(X))
+
+
 def test_a_helper_module_beside_the_pipeline_is_pickled_by_value_and_hashed(tmp_path):
     # It was pickled by reference: compare logged the model, which then failed to load
     # where the folder was not importable ("No module named 'lead_helper_x'").
