@@ -13,7 +13,7 @@ import os
 import secrets
 import tempfile
 
-__all__ = ["atomic_write", "partial_name"]
+__all__ = ["atomic_write", "other_owner", "partial_name"]
 
 # The process's umask, read once at import (reading it means setting it): mkstemp's
 # files are 0600, and a cache meant for a team must get the mode any other file would.
@@ -109,3 +109,16 @@ def _fsync_folder(folder):
         pass
     finally:
         os.close(fd)
+
+
+def other_owner(path):
+    """The user id owning ``path`` when it is not this process's user, else None.
+
+    Checkpoints and final fits are unpickled, and unpickling runs whatever code
+    the file names: in a cache that a team shares, one written by another user
+    is not read. None on a system without user ids (Windows).
+    """
+    if not hasattr(os, "getuid"):
+        return None
+    uid = os.stat(path).st_uid
+    return None if uid == os.getuid() else uid

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_write, partial_name
+from .._atomic import atomic_write, other_owner, partial_name
 from .._process import ended_here
 from .._source import code_hash
 
@@ -258,8 +258,15 @@ def load_final_fit(path):
     if not os.path.exists(path):
         return None
     try:
+        owner = other_owner(path)
+        if owner is not None:
+            warnings.warn(f"the saved final fit {path} was written by another user (uid "
+                          f"{owner}): it is not read, as reading it could run code that it "
+                          "holds; the final model is fitted again.", RuntimeWarning,
+                          stacklevel=2)
+            return None
         with open(path, "rb") as f:
-            saved = pickle.load(f)  # noqa: S301 -- our own file, as the epoch checkpoints
+            saved = pickle.load(f)  # noqa: S301 -- this user's own file, as the checkpoints
         return saved["estimator"], str(saved["validation"])
     except Exception as exc:  # noqa: BLE001 -- damaged or foreign: fitted again
         warnings.warn(f"the saved final fit {path} cannot be read ({type(exc).__name__}: "

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback
 
-from .._atomic import atomic_write, partial_name
+from .._atomic import atomic_write, other_owner, partial_name
 from .._source import code_hash
 
 __all__ = ["EpochCheckpoint", "checkpoints", "default_checkpoint_dir", "fit_fingerprint",
@@ -137,6 +137,13 @@ def read_checkpoint(path, fingerprint):
     if path is None or not os.path.exists(path):
         return None
     try:
+        owner = other_owner(path)
+        if owner is not None:
+            warnings.warn(f"the checkpoint {path} was written by another user (uid {owner}): "
+                          "it is not read, as reading it could run code that it holds; the fit "
+                          "starts from its first epoch and overwrites it.", RuntimeWarning,
+                          stacklevel=2)
+            return None
         state = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:  # noqa: BLE001 -- a torn or foreign file is not resumed from
         # Checkpoints are written whole (renamed into place): this one was damaged since.

@@ -211,6 +211,25 @@ def test_a_damaged_or_unsaveable_final_fit_is_absent_with_a_warning(tmp_path):
     assert list(tmp_path.iterdir()) == []  # neither the old file nor a partial one
 
 
+def test_a_final_fit_another_user_wrote_is_not_unpickled(tmp_path, monkeypatch):
+    # A planted file in a shared cache ran its code when compare resumed.
+    import os
+    import pickle
+    from pathlib import Path
+
+    class Touch:
+        def __reduce__(self):
+            return Path.touch, (tmp_path / "ran",)
+
+    path = final_fit_path(tmp_path, "run")
+    path.write_bytes(pickle.dumps(Touch()))
+    monkeypatch.setattr(os, "getuid", lambda: path.stat().st_uid + 1)
+    with pytest.warns(RuntimeWarning, match=re.escape(f"the saved final fit {path} was written "
+                                                      "by another user (uid ")):
+        assert load_final_fit(path) is None
+    assert not (tmp_path / "ran").exists()
+
+
 @pytest.fixture(autouse=True)
 def _no_open_run():
     yield

@@ -165,6 +165,44 @@ def test_a_checkpoint_whose_callback_state_does_not_load_warns_and_starts_anew(
     assert len(again.history) == 4
 
 
+class Touch:
+    """Unpickled, it creates a file: the code a planted pickle could run."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        from pathlib import Path
+
+        return Path.touch, (Path(self.path),)
+
+
+def test_a_checkpoint_another_user_wrote_is_not_unpickled(tmp_path, monkeypatch):
+    # A shared cache's checkpoint was unpickled whoever wrote it: a file planted by another
+    # user ran its code in the next fit of the same data.
+    X, y = make_signals(64)
+
+    def make(**extra):
+        return fast(max_epochs=3, callbacks=[("ctrl_c", CtrlCAt(2))], **extra)
+
+    monkeypatch.setenv("ECGSK_TEST_SIGINT", "1")
+    with pytest.raises(KeyboardInterrupt):
+        make(checkpoint_dir=tmp_path).fit(X, y)
+    monkeypatch.delenv("ECGSK_TEST_SIGINT")
+    (saved,) = tmp_path.glob("ecgnet-*.pt")
+    ran = tmp_path / "ran"
+    saved.write_bytes(pickle.dumps(Touch(ran)))
+    monkeypatch.setattr(os, "getuid", lambda: saved.stat().st_uid + 1)
+    with pytest.warns(RuntimeWarning, match=rf"the checkpoint {saved} was written by another "
+                                            r"user \(uid \d+\): it is not read"):
+        again = make(checkpoint_dir=tmp_path).fit(X, y)
+    assert not ran.exists() and len(again.history) == 3
+    monkeypatch.undo()  # this user's own file is read, as before (it names no fit: ignored)
+    saved.write_bytes(pickle.dumps(Touch(ran)))
+    make(checkpoint_dir=tmp_path).fit(X, y)
+    assert ran.exists()
+
+
 def test_a_net_with_checkpoints_clones_and_pickles(tmp_path):
     X, y = make_signals(64)
     net = fast(max_epochs=2, checkpoint_dir=tmp_path)
