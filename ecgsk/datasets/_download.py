@@ -16,7 +16,8 @@ progress bar, and resumable, atomic downloads:
   look; run it again to resume;
 * every file is checked against the SHA-256 sum that PhysioNet publishes
   for it (``SHA256SUMS.txt``, fetched into ``root`` with the first file that
-  is missing) before it is moved into place; a file that does not match is
+  is missing) before it is moved into place; a file that does not match, or
+  that the sums do not list, is
   fetched once more, then checked against the sums fetched anew (the kept
   ones may be of an older version), then refused, after every other file
   is in place;
@@ -237,7 +238,7 @@ def _fetch(db, root, files, sums=None, *, missing_ok=False, refused=None):
                 raise OSError(f"{local!r} lies outside the download folder {root}.")
             target.parent.mkdir(parents=True, exist_ok=True)
             _place(staging / remote, target)
-    found = [(remote, _sha256(staging / remote), table[remote]) for remote, _ in bad]
+    found = [(remote, _sha256(staging / remote), table.get(remote)) for remote, _ in bad]
     if refused is not None:
         refused += found
     elif found:
@@ -257,9 +258,11 @@ def _server():
 def _refused_error(db, refused, server):
     """The error for files that twice did not match their sum: ``(remote, sum, listed)``."""
     remote, got, listed = refused[0]
+    listed = "not listed" if listed is None else f"listed {listed}"
     return OSError(_redacted(
         f"{len(refused)} downloaded file(s) of {db.slug!r} do not match their SHA-256 sum in "
-        f"{SUMS_FILE}, twice (first: {remote!r}, sum {got}, listed {listed}), from "
+        f"{SUMS_FILE}, twice, or are not listed there (first: {remote!r}, sum {got}, "
+        f"{listed}), from "
         f"{server}. They were not put in place; the other files were. Set {MIRROR_ENV} to "
         "use another mirror."))
 
@@ -339,11 +342,15 @@ def _sha256(path):
 
 
 def _mismatches(staging, files, sums):
-    """The ``(remote, local)`` files whose staged copy differs from its listed sum."""
+    """The ``(remote, local)`` files whose staged copy differs from its listed sum.
+
+    A file the sums do not list is one of them: it cannot be checked (sums kept from
+    an older version of the database, or cut short), so it is not put in place unchecked.
+    """
     if not sums:
         return []
     return [(remote, local) for remote, local in files
-            if remote in sums and _sha256(staging / remote) != sums[remote]]
+            if remote not in sums or _sha256(staging / remote) != sums[remote]]
 
 
 def _read_sums(path):

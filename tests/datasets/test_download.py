@@ -615,7 +615,8 @@ def test_a_file_that_differs_from_its_sum_is_fetched_again_then_refused(mirror, 
     root = tmp_path / "ptb-xl"
     try:
         with pytest.raises(OSError, match=r"1 downloaded file\(s\) of 'ptb-xl' do not match "
-                                          r"their SHA-256 sum in SHA256SUMS.txt, twice \(first: "
+                                          r"their SHA-256 sum in SHA256SUMS.txt, twice, or are "
+                                          r"not listed there \(first: "
                                           r"'records100/00000/00002_lr.dat', sum [0-9a-f]{64}, "
                                           r"listed [0-9a-f]{64}\)"):
             download("ptbxl", root, records=2, progress=False)
@@ -749,3 +750,29 @@ def test_the_sums_are_fetched_only_when_a_file_is_and_anew_when_they_are_stale(m
     download("ptbdb", root, progress=False)
     assert record.is_file()
     assert _data_requests(server) == ["SHA256SUMS.txt", "s0010_re.xyz", "s0010_re.xyz"]
+
+
+def test_a_file_the_sums_do_not_list_is_not_put_in_place_unchecked(mirror, tmp_path):
+    # It was placed without a word: kept sums of another version (or cut short) checked
+    # nothing, though every file is said to be checked.
+    url, server, site = mirror
+    root = tmp_path / "ptbdb"
+    download("ptbdb", root, progress=False)
+    record = root / "patient001" / "s0010_re.xyz"
+    record.unlink()
+    served_sums = site / "files" / "ptbdb" / VERSION / "SHA256SUMS.txt"
+    kept = served_sums.read_bytes()
+    unlisted = b"".join(line for line in kept.splitlines(keepends=True)
+                        if b"s0010_re.xyz" not in line)
+    (root / "SHA256SUMS.txt").write_bytes(unlisted)
+    served_sums.write_bytes(unlisted)  # the server's do not list it either
+    try:
+        with pytest.raises(OSError, match=r"twice, or are not listed there \(first: "
+                                          r"'patient001/s0010_re.xyz', sum [0-9a-f]{64}, "
+                                          r"not listed\)"):
+            download("ptbdb", root, progress=False)
+    finally:
+        served_sums.write_bytes(kept)
+    assert not record.exists()
+    download("ptbdb", root, progress=False)  # the sums fetched anew list it: in place
+    assert record.is_file()
