@@ -328,14 +328,21 @@ class Data:
             ext, _ = unseen_records(ext, self.ds, self.plan.test, folds=test_folds)
             ext, y_ext, _ = align_labels(ext, self.classes)
             self.ext = (ext, y_ext)
-        self._signals = {}
+        self._signals, self._leads = {}, None
 
     def signals(self, which, rate, length):
         key = (which, float(rate), int(length))
         if key not in self._signals:
-            paths = self.ds.X if which == "own" else self.ext[0].X
-            self._signals[key] = load_signals(paths, sampling_rate=rate, length=length,
-                                              cache_dir=self.cache_dir)
+            if which == "own":
+                self._signals[key], self._leads = load_signals(
+                    self.ds.X, sampling_rate=rate, length=length, cache_dir=self.cache_dir,
+                    return_lead_names=True)
+            else:  # the training records' leads, by name: another root may order them otherwise
+                if self._leads is None:
+                    self.signals("own", rate, length)
+                self._signals[key] = load_signals(self.ext[0].X, sampling_rate=rate,
+                                                  length=length, cache_dir=self.cache_dir,
+                                                  leads=self._leads)
         return self._signals[key]
 
     @property

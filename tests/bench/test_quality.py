@@ -509,3 +509,28 @@ def test_the_dualnet_rows_train_ecgsk_cincs_dualnet_member(quality):
     member = dict(load_pipeline_module("ecgsk_cinc").make_pipeline(
         members=("dualnet",)).estimators)["dualnet"]
     assert params(alone) == params(member)
+
+
+def test_external_records_are_read_in_the_training_lead_order(quality, ptbxl_root, tmp_path,
+                                                              signal_cache):
+    # --test-data's records were read in their own lead order: those of a root listing
+    # V6 first reached the weights learnt for lead I, and were scored without a word.
+    import wfdb
+
+    from ..conftest import copy_ptbxl
+
+    data = quality.Data("binary", ptbxl_root, None, signal_cache)
+    other, records = copy_ptbxl(ptbxl_root, tmp_path / "other", per_fold=2)
+    for record in records:
+        rec = wfdb.rdrecord(str(record))
+        keep = list(range(12))[::-1]
+        wfdb.wrsamp(record.name, fs=rec.fs, units=[rec.units[i] for i in keep],
+                    sig_name=[rec.sig_name[i] for i in keep], p_signal=rec.p_signal[:, keep],
+                    fmt=[rec.fmt[i] for i in keep], adc_gain=[rec.adc_gain[i] for i in keep],
+                    baseline=[rec.baseline[i] for i in keep], write_dir=str(record.parent))
+    ext = quality.Data("binary", ptbxl_root, other, signal_cache)
+    names = [str(p).rpartition("/")[2] for p in ext.ext[0].X]
+    assert names  # fold 10's patients: none learnt from
+    own = {str(p).rpartition("/")[2]: i for i, p in enumerate(data.ds.X)}
+    expected = data.signals("own", 100, 1000)[[own[n] for n in names]]
+    np.testing.assert_allclose(ext.signals("ext", 100, 1000), expected, atol=1e-3)
