@@ -77,6 +77,7 @@ from ecgsk.compare._data import (  # noqa: E402
     default_length,
     fit_final,
     fit_targets,
+    learnt_classes,
     load_dataset,
     load_signals,
     make_plan,
@@ -326,7 +327,8 @@ class Data:
             troot = Path(test_root) / sub if (Path(test_root) / sub).exists() else Path(test_root)
             ext = load_dataset(dataset, ds_task, troot, rate, "--test-data")
             ext, _ = unseen_records(ext, self.ds, self.plan.test, folds=test_folds)
-            ext, y_ext, _ = align_labels(ext, self.classes)
+            learnt = learnt_classes(self.ds, self.plan.test)  # CinC: a class without records
+            ext, y_ext, _ = align_labels(ext, self.classes, learnt)
             self.ext = (ext, y_ext)
         self._signals, self._leads = {}, None
 

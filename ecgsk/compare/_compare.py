@@ -28,6 +28,7 @@ from ._data import (
     fit_fold,
     fit_targets,
     groups_sha256,
+    learnt_classes,
     load_dataset,
     load_signals,
     make_plan,
@@ -534,12 +535,28 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
         same = Path(test_data).expanduser().resolve() == Path(data).expanduser().resolve()
         ext = ext_full = full if same else load_dataset(dataset, task, test_data,
                                                         max(rates.values()), "--test-data")
+        n_read, left = len(ext), []  # what is left out, said on stderr
         ext, ext_seen = unseen_records(ext, ds, plan.test, folds=test_folds)
+        if test_folds is not None:
+            left.append(f"{n_read - ext_seen - len(ext)} outside strat_fold "
+                        f"{_fold_text(test_folds)}")
+        if ext_seen:
+            left.append(f"{ext_seen} of patients a fit learnt from")
         if max_records is not None:
+            n = len(ext)
             ext = stratified_subset(ext, int(max_records), DATA_SEED)
-        ext, y_ext, ext_dropped = align_labels(ext, ds.classes)
+            left.append(f"{n - len(ext)} outside the --max-records subset")
+        n = len(ext)
+        ext, y_ext, ext_dropped = align_labels(ext, ds.classes, learnt_classes(ds, plan.test))
+        if ext_dropped and ext.y.ndim == 2:
+            left.append(f"the labels the training data lacks: {', '.join(map(str, ext_dropped))}")
+        elif ext_dropped:
+            left.append(f"{n - len(ext)} of classes no fit learnt: "
+                        f"{', '.join(map(str, ext_dropped))}")
         if len(ext) == 0:
             raise CompareError(f"no external record of {test_data} has a training class.")
+        print(f"note: --test-data {test_data}: {len(ext)} of its {n_read} records are scored"
+              + (f"; left out: {'; '.join(left)}." if left else "."), file=sys.stderr)
     cache_dir = resolve_cache_dir(cache_dir)
     # Every record is read here, so an unreadable one (a truncated signal file, a bad
     # header, NaN samples) is a bad request: it fails before the store or a run exists.

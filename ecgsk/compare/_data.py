@@ -149,13 +149,16 @@ def fit_targets(ds):
     return label_indices(ds.y, ds.classes)
 
 
-def align_labels(ds, classes):
+def align_labels(ds, classes, learnt=None):
     """Re-express ``ds``'s labels over ``classes`` (the training data's).
 
     Multi-label: missing classes become zero columns; classes unknown to
     training are dropped. Single-label: records of an unknown class are
-    dropped. Returns the (possibly subset) dataset and its targets, and the
-    number of records or classes dropped.
+    dropped, and so are those of a class of ``classes`` outside ``learnt``
+    (the classes the fits learnt from, when given: CinC 2017 lists its four
+    classes whatever records a root holds, and a class without a training
+    record is one no fit can predict). Returns the (possibly subset) dataset
+    and its targets, and the classes dropped.
     """
     classes = [str(c) for c in classes]
     own = [str(c) for c in ds.classes]
@@ -169,7 +172,7 @@ def align_labels(ds, classes):
     from ..plots._targets import label_indices
 
     labels = np.asarray(own)[label_indices(ds.y, ds.classes)]
-    keep = np.isin(labels, classes)
+    keep = np.isin(labels, classes if learnt is None else [str(c) for c in learnt])
     dropped = sorted(set(labels[~keep].tolist()))
     ds = ds.subset(keep)
     lookup = {c: i for i, c in enumerate(classes)}
@@ -187,6 +190,15 @@ def _patient_keys(groups):
         else:
             keys.append(str(int(f)) if f.is_integer() else str(f))
     return np.array(keys, dtype=object)
+
+
+def learnt_classes(ds, test):
+    """The classes of single-label ``ds`` that have a record outside ``test``; None if multi-label."""
+    y = fit_targets(ds)
+    if y.ndim == 2:
+        return None
+    learnt = np.setdiff1d(np.arange(len(ds)), np.asarray(test, dtype=np.int64))
+    return [str(ds.classes[i]) for i in np.unique(y[learnt])]
 
 
 def unseen_records(ext, ds, test, *, folds=None):

@@ -145,7 +145,7 @@ def test_set_reaches_factory(e2e):
 def test_external_test_set(e2e, ptbxl_root):
     from ecgsk.compare._data import load_dataset
 
-    _, client = e2e
+    done, client = e2e
     full = load_dataset("ptbxl", "superdiagnostic", ptbxl_root, 100)
     # The comparison trained on a 300-record subset of the same root: every other
     # record of a patient it never learnt from is external, whatever its fold.
@@ -158,6 +158,11 @@ def test_external_test_set(e2e, ptbxl_root):
     assert p["compare.test_folds"] == "all"
     assert p["external.dropped_seen"] == str(int(np.isin(full.groups, list(learnt)).sum()))
     assert int(p["external.n_records"]) == 300
+    # What was left out was said only in the params; the terminal now says it too.
+    seen = p["external.dropped_seen"]
+    assert (f"note: --test-data {ptbxl_root}: 300 of its {len(full)} records are scored; left "
+            f"out: {seen} of patients a fit learnt from; {len(full) - int(seen) - 300} outside "
+            "the --max-records subset.") in done.stderr
     run = _runs(client, "e2e", "pipeline")[0]
     assert {a.path for a in client.list_artifacts(run.info.run_id, "external")} >= {
         "external/roc_curves.png", "external/predictions.csv"}

@@ -9,6 +9,7 @@ import pytest
 from ecgsk.compare import CompareError, make_plan
 from ecgsk.compare._data import (
     align_labels,
+    learnt_classes,
     load_dataset,
     records_sha256,
     select_records,
@@ -352,6 +353,23 @@ def test_align_labels():
                         classes=np.array(["N", "A", "X"]), name="cinc2017")
     kept, y, dropped = align_labels(single, ["A", "N"])
     assert list(kept.X) == ["a", "c"] and list(y) == [1, 0] and dropped == ["X"]
+
+
+def test_external_records_of_a_class_no_fit_learnt_are_left_out():
+    # CinC 2017 lists N, A, O and ~ whatever a root holds: trained on a root without noisy
+    # records, the external noisy ones were scored (an AUROC of 0.5 for a constant column)
+    # and the macro AUROC pulled down, without a word.
+    train = ECGDataset(X=np.array(list("abcdef")), y=np.array(["N", "A", "O", "N", "A", "~"]),
+                       classes=np.array(["N", "A", "O", "~"]), name="cinc2017")
+    assert learnt_classes(train, test=[5]) == ["N", "A", "O"]  # the one ~ record: tested
+    assert learnt_classes(train, test=[]) == ["N", "A", "O", "~"]
+    ext = ECGDataset(X=np.array(["g", "h", "i"]), y=np.array(["~", "O", "N"]),
+                     classes=np.array(["N", "A", "O", "~"]), name="cinc2017")
+    kept, y, dropped = align_labels(ext, train.classes, learnt_classes(train, test=[5]))
+    assert list(kept.X) == ["h", "i"] and list(y) == [2, 0] and dropped == ["~"]
+    multi = ECGDataset(X=np.array(["a", "b"]), y=np.array([[1, 0], [0, 1]]),
+                       classes=np.array(["MI", "CD"]), name="ptbxl")
+    assert learnt_classes(multi, test=[0]) is None  # columns: _warn_unlearnt_labels says
 
 
 def test_load_dataset_errors(tmp_path):
