@@ -193,7 +193,7 @@ def _patient_keys(groups):
 
 
 def learnt_classes(ds, test):
-    """The classes of single-label ``ds`` that have a record outside ``test``; None if multi-label."""
+    """The classes of single-label ``ds`` with a record outside ``test``; None if multi-label."""
     y = fit_targets(ds)
     if y.ndim == 2:
         return None
