@@ -182,7 +182,7 @@ def _import_file(path):
     _importing.append([])
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit or argparse at import: named too
         del sys.modules[module_name]
         raise PipelineError(f"pipeline module {path} failed to import: "
                             f"{type(exc).__name__}: {exc}") from exc
@@ -258,6 +258,10 @@ def _helpers_of(path, module):
         is another file: a module of that name was imported before.
     """
     folder = path.resolve().parent
+    # A file beside the pipeline can be what it imports only from a folder on sys.path (a
+    # pipeline puts its own there to import a helper): otherwise "import json" is the
+    # standard json, whatever json.py lies beside it (the pipeline itself, or another).
+    importable = any(_same_folder(entry, folder) for entry in sys.path)
     found, todo = {}, [module]
     while todo:
         for value in list(vars(todo.pop()).values()):
@@ -271,8 +275,8 @@ def _helpers_of(path, module):
                 continue
             if not _in_folder(file, folder):
                 beside = folder / f"{name}.py"
-                if "." not in name and beside.is_file() and \
-                        beside.resolve() != Path(file).resolve():
+                if importable and "." not in name and beside.is_file() and \
+                        beside.resolve() not in (Path(file).resolve(), path.resolve()):
                     raise PipelineError(
                         f"pipeline module {path} uses the module {name!r} from {file}, not "
                         f"the {beside.name} beside it: a module of that name was imported "
@@ -281,6 +285,14 @@ def _helpers_of(path, module):
             found[name] = used
             todo.append(used)
     return [found[name] for name in sorted(found)]
+
+
+def _same_folder(entry, folder):
+    """Whether the ``sys.path`` entry ``entry`` ("" is the working folder) is ``folder``."""
+    try:
+        return Path(entry or ".").resolve() == folder
+    except (OSError, RuntimeError, TypeError):
+        return False
 
 
 def _required_by_caller(module):

@@ -205,6 +205,28 @@ def test_a_helper_is_found_whatever_was_imported_before(tmp_path):
                 sys.path.remove(str(folder))
 
 
+def test_a_pipeline_named_as_a_module_it_imports_loads(tmp_path):
+    # Refused as "uses the module 'json' from .../json/__init__.py, not the json.py beside
+    # it": the file beside was the pipeline itself, or a sibling pipeline, and the folder is
+    # not on sys.path, so "import json" never meant it.
+    source = FLAT_LR.format(dataset="ptbxl", task="superdiagnostic").replace(
+        "from sklearn.linear_model", "import json\nfrom sklearn.linear_model")
+    named_json = write_module(tmp_path, "json", source)
+    sibling = write_module(tmp_path, "uses_json", source)
+    for path in (named_json, sibling):
+        module = load_pipeline_module(path)
+        assert module.json is sys.modules["json"] and module.__ecgsk_requires__ == []
+
+
+def test_a_pipeline_that_exits_as_it_is_imported_is_named(tmp_path):
+    # sys.exit (or argparse) at a pipeline's import ended compare --list with that status
+    # and nothing printed: SystemExit is no Exception.
+    path = write_module(tmp_path, "exits", "import sys\nsys.exit(3)\n")
+    with pytest.raises(PipelineError, match=rf"pipeline module {re.escape(str(path))} failed "
+                                            r"to import: SystemExit: 3"):
+        load_pipeline_module(path)
+
+
 def test_found_by_name_in_env_folders_first(tmp_path, monkeypatch):
     first, second = tmp_path / "mine", tmp_path / "cwd"
     _flat(first, "shared_name")
