@@ -15,6 +15,8 @@ import inspect
 import math
 import numbers
 import os
+import re
+import sys
 import warnings
 
 import numpy as np
@@ -185,6 +187,19 @@ class SignalDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         return self.X[i], (self._dummy if self.y is None else self.y[i])
+
+
+#: The colour codes of skorch's epoch table.
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _print_log_line(text):
+    """Print a line of the epoch table; without colour codes where stdout is no terminal.
+
+    skorch colours the table always: a log file or CI's output held the codes.
+    """
+    isatty = getattr(sys.stdout, "isatty", None)
+    print(text if isatty is not None and isatty() else _ANSI.sub("", text))
 
 
 def _check_multilabel_classes(classes, labels):
@@ -1103,7 +1118,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             callbacks.append(("grad_clip", GradientNormClipping(self.grad_clip)))
         if isinstance(self.verbose, numbers.Real) and self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
-        callbacks.append(("print_log", PrintLog()))
+        callbacks.append(("print_log", PrintLog(sink=_print_log_line)))
         return callbacks
 
     def initialize_callbacks(self):

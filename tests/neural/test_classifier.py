@@ -1603,3 +1603,11 @@ def test_missing_and_mixed_groups_are_named(groups, message):
     X, y = make_signals(6)
     with pytest.raises(ValueError, match=message):
         fast(max_epochs=1).fit(X, y, groups=groups)
+
+
+def test_the_epoch_table_has_no_colour_codes_where_stdout_is_no_terminal(capsys):
+    # skorch colours the table always: log files and CI's output held "\x1b[36m1.1361\x1b[0m".
+    X, y = make_signals(20)
+    fast(max_epochs=1, verbose=1).fit(X, y)
+    out = capsys.readouterr().out
+    assert "valid_loss" in out and "\x1b[" not in out
