@@ -1069,4 +1069,15 @@ def _write_pairwise(report, table, where):
         ("p_challenge_f1", "paired bootstrap of the challenge F1 (unadjusted)"))
         if column in table.columns]
     report.write(f"\nPairwise tests{where} ({'; '.join(tests)}):\n")
-    report.write(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}") + "\n")
+    # Scores, differences and intervals at 4 decimals, as a column; p-values at 3 digits.
+    formatters = {c: _p_value if c.startswith("p_") else _score for c in cols
+                  if c not in ("pipeline_a", "pipeline_b", "metric", "winner")}
+    report.write(table[cols].to_string(index=False, formatters=formatters) + "\n")
+
+
+def _score(value):
+    return "NaN" if pd.isna(value) else f"{value:.4f}"
+
+
+def _p_value(value):
+    return "NaN" if pd.isna(value) else f"{value:.3g}"

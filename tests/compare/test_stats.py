@@ -1,5 +1,7 @@
 """Pairwise tests of pipelines on the same test records."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -99,3 +101,12 @@ def test_the_report_names_only_the_tests_its_table_shows(rng, task_type, shown, 
     assert all(text in header for text in shown)
     assert not any(text in header for text in absent)
     assert ("p_delong" in table) == ("DeLong" in header)
+    # Scores and differences at 4 decimals, p-values at 3 digits: "%.4g" printed 0.2833
+    # beside -0.04167 and 0.01199 in one row.
+    row = report.getvalue().splitlines()[3].split()
+    columns = report.getvalue().splitlines()[2].split()
+    for column, text in zip(columns, row):
+        if column in ("value_a", "value_b", "diff", "diff_ci_low", "diff_ci_high"):
+            assert re.fullmatch(r"-?\d\.\d{4}", text), (column, text)
+        elif column.startswith("p_") and text != "NaN":
+            assert len(text.lstrip("0.").replace(".", "").split("e")[0]) <= 3, (column, text)
