@@ -1037,15 +1037,9 @@ def _finish(result, y_test, task_type, classes, n_boot, seed, out, y_ext=None):
                         f" on the {len(y_ext)} external records")
     text = report.getvalue()
     print(text, file=out)
-    from ..tracking import mask_secrets
+    from ..tracking._uri import where_logged
 
-    experiment = mlflow.get_experiment(result.experiment_id).name
-    uri = mlflow.get_tracking_uri()
-    shown = mask_secrets(uri)
-    browse = ("its server's UI shows them" if uri.startswith(("http://", "https://"))
-              else f"python -m ecgsk.ui --backend-store-uri {shlex.quote(shown)} shows them")
-    print(f"Logged to MLflow: comparison run {result.run_id}, experiment {experiment!r}, "
-          f"store {shown} ({browse}).", file=out)
+    print(where_logged(f"comparison run {result.run_id}", result.experiment_id), file=out)
     mlflow.log_text(text, "comparison/report.txt")
     log_table(result.summary, "comparison/summary.json")
     for table, stem in ((result.pairwise, "pairwise"),

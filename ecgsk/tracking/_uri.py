@@ -211,3 +211,20 @@ def setup_tracking(tracking_uri=None, experiment="ecgsk"):
     mlflow.set_tracking_uri(uri)
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
+
+
+def where_logged(what, experiment_id):
+    """The closing line of ``compare`` and ``tune``: where ``what`` (a run) was logged.
+
+    It names the experiment and the store (its credentials masked) and how to
+    browse them: ``python -m ecgsk.ui`` for a local store, the server's own UI
+    for an HTTP one.
+    """
+    import shlex
+
+    experiment = mlflow.get_experiment(experiment_id).name
+    uri = mlflow.get_tracking_uri()
+    shown = mask_secrets(uri)
+    browse = ("its server's UI shows them" if uri.startswith(("http://", "https://"))
+              else f"python -m ecgsk.ui --backend-store-uri {shlex.quote(shown)} shows them")
+    return f"Logged to MLflow: {what}, experiment {experiment!r}, store {shown} ({browse})."

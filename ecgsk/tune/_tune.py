@@ -1088,6 +1088,9 @@ def _finish(study, ctx, objective, client, experiment_id, parent_id, me, ds, n_b
         report.write(f"\nFinal refit: {result.refit}.\n")
     text = report.getvalue()
     print(text, file=out, end="")
+    from ..tracking._uri import where_logged
+
+    print(where_logged(f"study run {parent_id}", experiment_id), file=out)
     if alone and not elsewhere:  # a worker refitting the best trial ends the parent run itself
         client.log_text(parent_id, text, "optuna/report.txt")
         if failed:

@@ -125,7 +125,7 @@ def test_no_trial_is_pruned_after_its_last_fold(e2e):
 
 
 def test_terminal_shows_progress_and_a_ranking(e2e):
-    done, _, study, _ = e2e
+    done, client, study, uri = e2e
     assert "trials: 100%" in done.stderr and "4/4" in done.stderr
     out = done.stdout
     n_pruned = sum(t.state == TrialState.PRUNED for t in study.trials)
@@ -136,6 +136,11 @@ def test_terminal_shows_progress_and_a_ranking(e2e):
     assert header[:4] == ["rank", "trial", "value", "duration_s"]
     assert ranking[1].split()[:2] == ["1", str(study.best_trial.number)]
     assert "test_macro_auroc = " in out and "Model registered as 'e2e-study' version 1" in out
+    # Where the study was logged, as compare says where its comparison was: tune did not.
+    (parent,) = _runs(client, "e2e", "study")
+    assert out.rstrip().endswith(
+        f"Logged to MLflow: study run {parent.info.run_id}, experiment 'e2e', store {uri} "
+        f"(python -m ecgsk.ui --backend-store-uri {uri} shows them).")
 
 
 def test_resume_refuses_other_settings_and_adds_only_missing_trials(
