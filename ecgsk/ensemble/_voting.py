@@ -88,8 +88,8 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
     weights_ : ndarray of shape (n_estimators,)
         The members' weights, normalised to sum to 1.
     classes_ : ndarray
-        Class labels (binary/multiclass) or label indices ``0..k-1``
-        (multi-label).
+        Class labels (binary/multiclass); for a label matrix, the column
+        names of a DataFrame ``y``, else label indices ``0..k-1``.
     multilabel_ : bool
         Whether ``y`` was a multi-label indicator matrix.
     n_features_in_ : int
@@ -205,11 +205,14 @@ class SoftVotingEnsemble(MetaEstimatorMixin, ClassifierMixin, _BaseComposition):
         """
         with fitting_anew(self):  # a failed member leaves no half-fitted ensemble
             self.weights_ = self._check_params()
-            y_arr, _ = label_array(y)  # a sparse or nullable label matrix, as members read it
+            y_arr, names = label_array(y)  # a sparse or nullable label matrix, as members read
             if y_arr.ndim:  # None is type_of_target's to refuse, in sklearn's words
                 check_label_types(y_arr)  # numpy's sort error named neither y nor the record
             self.multilabel_ = type_of_target(y_arr) == "multilabel-indicator"
-            self.classes_ = np.arange(y_arr.shape[1]) if self.multilabel_ else np.unique(y_arr)
+            if self.multilabel_:  # a DataFrame's columns by name, as ECGNetClassifier names them
+                self.classes_ = names if names is not None else np.arange(y_arr.shape[1])
+            else:
+                self.classes_ = np.unique(y_arr)
             mask = _validation_mask(self.estimators)
             routed = (process_routing(self, "fit", **fit_params)
                       if get_config().get("enable_metadata_routing") else None)

@@ -290,7 +290,10 @@ def test_label_matrices_that_networks_read_are_read_alike(rng, kind):
     torch.manual_seed(0)
     net = ECGNetClassifier(Flat, max_epochs=1, batch_size=16, random_state=0, device="cpu")
     ens = SoftVotingEnsemble([("net", net)]).fit(X, y)
-    assert ens.multilabel_ and list(ens.classes_) == [0, 1, 2]
+    # A DataFrame's columns by name, as its member names them (they were 0, 1, 2).
+    expected = [0, 1, 2] if kind == "sparse" else ["a", "b", "c"]
+    assert ens.multilabel_ and list(ens.classes_) == expected
+    assert list(ens.estimators_[0].classes_) == expected
     np.testing.assert_allclose(ens.predict_proba(X), ens.estimators_[0].predict_proba(X))
     np.testing.assert_array_equal(ens.predict(X), ens.estimators_[0].predict(X))
 
