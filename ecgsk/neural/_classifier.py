@@ -1835,11 +1835,19 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         if y_pred.ndim == 1 and self.n_outputs_ == 1:
             y_pred = y_pred[:, None]
         if y_pred.ndim != 2 or y_pred.shape[1] != self.n_outputs_:
+            module = self.module
+            if isinstance(module, torch.nn.Module) or not _accepts(module, "n_classes"):
+                # Not filled from the data: the advice to set module__n_classes failed with
+                # "unexpected keyword argument 'n_classes'".
+                name = getattr(module, "__name__", type(module).__name__)
+                how = (f"{name} takes no n_classes, which fit fills from the data: give it "
+                       f"{self.n_outputs_} outputs through its own parameter (module__<name>)")
+            else:
+                how = f"build it with n_classes={self.n_outputs_} (module__n_classes)"
             raise ValueError(
                 f"The module returned logits of shape {tuple(y_pred.shape)}, but "
                 f"(batch, {self.n_outputs_}) is needed for this {self.target_type_} "
-                f"target; build it with n_classes={self.n_outputs_} "
-                "(module__n_classes).")
+                f"target; {how}.")
         return y_pred
 
     def _logits_to_proba(self, logits):

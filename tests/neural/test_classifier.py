@@ -307,6 +307,25 @@ def test_module_kwargs_are_filled_and_user_values_win():
         fast(module__in_channels=12, max_epochs=1).fit(X, y)
 
 
+def test_a_module_without_n_classes_is_not_told_to_set_module__n_classes():
+    # Its advice, module__n_classes=3, then failed with "unexpected keyword argument".
+    class OtherNames(nn.Module):
+        def __init__(self, n_leads=3, num_classes=2):
+            super().__init__()
+            self.head = nn.Linear(n_leads, num_classes)
+
+        def forward(self, x):
+            return self.head(x.mean(dim=-1))
+
+    X, y = make_signals(30, n_leads=3, n_classes=3)
+    with pytest.raises(ValueError, match=r"logits of shape \(\d+, 2\), but \(batch, 3\) is "
+                                         r"needed .*; OtherNames takes no n_classes, which fit "
+                                         r"fills from the data: give it 3 outputs through its "
+                                         r"own parameter \(module__<name>\)"):
+        ECGNetClassifier(OtherNames, max_epochs=1, device="cpu").fit(X, y)
+    ECGNetClassifier(OtherNames, module__num_classes=3, max_epochs=1, device="cpu").fit(X, y)
+
+
 def _weights(module):
     return [p.detach().clone() for p in module.parameters()]
 
