@@ -972,3 +972,13 @@ def test_external_records_are_read_in_the_training_lead_order(ptbxl_root, tmp_pa
     with pytest.raises(CompareError, match=rf"Record '{re.escape(str(other[3]))}' has no lead "
                                            r"named 'I'"):
         _Signals([str(r) for r in other], None, 1, leads_of=signals).get(100, 1000)
+
+
+def test_a_binary_score_at_the_threshold_is_predicted_positive_as_the_metrics_count_it():
+    # The logged predictions: a mutant with ">" made them differ from those behind the
+    # metrics, and no test failed.
+    from ecgsk.compare._compare import _predictions
+
+    proba = np.array([[0.6, 0.4], [0.5, 0.5]])
+    assert _predictions(proba, "binary", None).tolist() == [0, 1]
+    assert _predictions(proba, "binary", 0.4).tolist() == [1, 1]

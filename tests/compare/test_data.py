@@ -540,3 +540,11 @@ def test_records_sha256_follows_records_labels_and_folds_not_their_folder():
     assert key != records_sha256(dataset("/data/ptb-xl", names=("a", "b", "d")))
     assert key != records_sha256(dataset("/data/ptb-xl", y=(1, 1, 1)))
     assert key != records_sha256(dataset("/data/ptb-xl", folds=(1, 2, 4)))
+
+
+def test_a_subset_is_drawn_with_the_seed():
+    # A mutant taking the first records of each label (whatever the seed) survived.
+    ds = ECGDataset(X=np.array([f"r{i}" for i in range(100)]), y=np.zeros(100, int), name="d")
+    first = set(stratified_subset(ds, 10, seed=0).X)
+    assert first != set(stratified_subset(ds, 10, seed=1).X)
+    assert first != {f"r{i}" for i in range(10)}

@@ -110,3 +110,15 @@ def test_the_report_names_only_the_tests_its_table_shows(rng, task_type, shown, 
             assert re.fullmatch(r"-?\d\.\d{4}", text), (column, text)
         elif column.startswith("p_") and text != "NaN":
             assert len(text.lstrip("0.").replace(".", "").split("e")[0]) <= 3, (column, text)
+
+
+def test_an_adjusted_p_equal_to_alpha_names_no_winner():
+    # Pins "p < 0.05": a mutant with "<=" declared a winner at p = 0.05, against its own
+    # label "none (p >= 0.05)".
+    y = np.arange(100) % 2
+    good = np.column_stack([1 - y * 0.8 - 0.1, y * 0.8 + 0.1])  # AUROC 1 on every resample
+    flat = np.full((100, 2), 0.5)  # AUROC 0.5
+    row = pairwise_comparison(y, {"good": (good, y), "flat": (flat, y * 0)}, "binary",
+                              n_classes=2, n_boot=39).iloc[0]
+    assert row["p_holm"] == 0.05  # 2 * (0 + 1) / (39 + 1): no resample on the other side
+    assert row["winner"] == "none (p >= 0.05)"

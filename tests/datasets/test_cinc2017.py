@@ -124,3 +124,15 @@ def test_flags_that_are_not_bools_are_named(tmp_path):
             load(tmp_path, download="no")  # truthy: it used to start a download
     with pytest.raises(ValueError, match="impute_meta must be True or False, got 'yes'"):
         load_ptbxl(tmp_path, impute_meta="yes")
+
+
+def test_labels_with_spaces_or_crlf_line_ends_are_read(cinc_root, tmp_path):
+    # A REFERENCE.csv edited on Windows, or with spaces: a mutant without .str.strip()
+    # refused it as "unknown labels", and no test failed.
+    folder = tmp_path / "training2017"
+    folder.mkdir()
+    for name in ("A00001", "A00002"):
+        for ext in (".hea", ".mat"):
+            (folder / f"{name}{ext}").symlink_to(cinc_root / "training2017" / f"{name}{ext}")
+    (folder / "REFERENCE.csv").write_text("A00001, N\r\nA00002,A \r\n")
+    assert list(load_cinc2017(tmp_path).y) == ["N", "A"]

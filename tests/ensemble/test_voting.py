@@ -372,3 +372,41 @@ def test_metadata_routing_sends_sample_weight_to_the_members_that_request_it():
                                LogisticRegression().fit(Xs, y, sample_weight=w).coef_)
     np.testing.assert_allclose(fitted.named_estimators_["plain"].coef_,
                                LogisticRegression().fit(Xs, y).coef_)
+
+
+def test_a_binary_score_at_the_threshold_is_positive_as_a_label_matrixs_is():
+    # Pins ">=": a mutant with ">" made a score of exactly 0.5 negative, unlike the
+    # multi-label branch and evaluate_predictions, and no test failed.
+    from sklearn.dummy import DummyClassifier
+
+    X, y = np.zeros((4, 1)), np.array(["n", "n", "a", "a"])
+    ens = SoftVotingEnsemble([("d", DummyClassifier(strategy="prior"))]).fit(X, y)
+    assert np.allclose(ens.predict_proba(X)[:, 1], 0.5)
+    assert (ens.predict(X) == ens.classes_[1]).all()
+
+
+def test_a_member_lacking_a_class_gets_its_columns_by_class():
+    # The members without a split of their own fit on the records another member's
+    # set_validation split leaves: without class 0, the dummy learns [1, 2]. A mutant placing
+    # its columns first ([0, 1]) survived every test.
+    from sklearn.base import BaseEstimator, ClassifierMixin
+    from sklearn.dummy import DummyClassifier
+
+    from ecgsk.neural import MarkedSplit
+
+    class Marked(ClassifierMixin, BaseEstimator):
+        def __init__(self, train_split=None):
+            self.train_split = train_split
+
+        def fit(self, X, y):
+            self.classes_ = np.unique(y)
+            return self
+
+        def predict_proba(self, X):
+            return np.full((len(X), len(self.classes_)), 1 / len(self.classes_))
+
+    X, y = np.zeros((9, 1)), np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
+    ens = SoftVotingEnsemble([("net", Marked(MarkedSplit(y == 0))),
+                              ("dummy", DummyClassifier(strategy="prior"))]).fit(X, y)
+    assert list(ens.estimators_[1].classes_) == [1, 2]
+    np.testing.assert_allclose(ens.predict_proba(X)[0], [1 / 6, 1 / 6 + 1 / 4, 1 / 6 + 1 / 4])

@@ -324,3 +324,23 @@ def test_signals_in_volts_are_warned_about(name):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         cls(sampling_rate=100).fit_transform(X)
+
+
+def _ecg_like(beat_times, fs, seconds):
+    """P, Q, R, S and T waves as Gaussians around each beat time."""
+    t = np.arange(int(round(seconds * fs))) / fs
+    x = np.zeros_like(t)
+    for b in beat_times:
+        for off, w, a in [(-0.2, .025, .15), (-.03, .01, -.15), (0, .012, 1.2), (.03, .01, -.3),
+                          (.3, .05, .35)]:
+            x += a * np.exp(-0.5 * ((t - b - off) / w) ** 2)
+    return x.astype(np.float32)
+
+
+def test_a_record_of_exactly_min_beats_beats_is_scored():
+    # "fewer than min_beats" is flagged: a mutant flagging "at most" survived every test.
+    X = _ecg_like([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 250, 7)[None]
+    n = int(RhythmFeatures(sampling_rate=250, nan_policy="keep").fit_transform(X)[0, 0])
+    assert n >= 4
+    F = RhythmFeatures(sampling_rate=250, min_beats=n, nan_policy="keep").fit_transform(X)
+    assert F[0, -1] == 0.0 and np.isfinite(F[0, 1])

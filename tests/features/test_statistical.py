@@ -200,3 +200,16 @@ def test_feature_names_are_the_ones_fitted_with():
     old = pickle.loads(pickle.dumps(est))
     del old.lead_names_  # pickled before lead_names_: recomputed from lead_names
     assert list(old.get_feature_names_out()) == list(est.get_feature_names_out())
+
+
+def test_a_band_holds_its_low_edge_not_its_high_edge():
+    # Bands are lo <= f < hi: a mutant with lo < f <= hi moved a 4 Hz sine's power from
+    # (4, 15) to (0.5, 4), and no test failed.
+    t = np.arange(1000) / 100
+    X = np.sin(2 * np.pi * 4.0 * t)[None, None, :]
+    f = StatisticalFeatures(sampling_rate=100, bands=((0.5, 4), (4, 15)))
+    F = f.fit_transform(X)[0]
+    names = list(f.get_feature_names_out())
+    low = F[next(i for i, n in enumerate(names) if "0.5_4Hz" in n)]
+    high = F[next(i for i, n in enumerate(names) if "4_15Hz" in n)]
+    assert high > 2 * low

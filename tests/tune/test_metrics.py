@@ -95,3 +95,16 @@ def test_scores_in_a_trials_thread_leave_the_warning_filters_alone(monkeypatch):
     assert len(scores) == 1 and "macro_auroc" in scores[0]
     with pytest.raises(AssertionError, match="swapped"):  # the main thread's fold is quieted
         _metrics.fold_scores(y, proba, ["a", "b"], "multilabel")
+
+
+def test_log_loss_is_sklearns_and_zero_for_perfect_predictions():
+    # A mutant normalising over axis 0, and one clipping at 1e-3, survived every test.
+    from sklearn.metrics import log_loss
+
+    from ecgsk.tune._metrics import _log_loss
+
+    y = np.array([0, 1, 2, 0])
+    proba = np.array([[.7, .2, .1], [.1, .8, .1], [.2, .2, .6], [.5, .3, .2]])
+    assert np.isclose(_log_loss(y, proba, "multiclass"), log_loss(y, proba))
+    Y = np.array([[1, 0], [0, 1]])
+    assert _log_loss(Y, Y.astype(float), "multilabel") < 1e-5
