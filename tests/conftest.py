@@ -158,12 +158,27 @@ def damage_record(record, how):
 
 # -- sklearn's estimator checks, shared by tests/neural, preprocessing, features ----------------
 
+#: What sklearn's checks of ``n_features_in_`` and of a column count fail with, for the 3-D
+#: estimators that store no ``n_features_in_`` (tests/neural, preprocessing, features).
+NO_N_FEATURES_FAILS_WITH = {
+    "check_n_features_in": r'hasattr\(estimator, "n_features_in_"\)',
+    "check_n_features_in_after_fitting": r"does not set the `n_features_in_` attribute",
+    "check_transformer_general": r"does not raise an error when the number of features",
+}
+
+
 def expected_failures(estimator, failed):
-    """``(estimator, check)`` of each of sklearn's checks on ``estimator`` named in ``failed``."""
+    """``(estimator, check, name)`` of each of sklearn's checks on ``estimator`` in ``failed``.
+
+    Every name of ``failed`` must be one of the checks sklearn runs on it.
+    """
     from sklearn.utils.estimator_checks import estimator_checks_generator
 
-    return [(est, check) for est, check in estimator_checks_generator(estimator, mark=None)
-            if getattr(check, "func", check).__name__ in failed]
+    found = [(est, check, getattr(check, "func", check).__name__)
+             for est, check in estimator_checks_generator(estimator, mark=None)]
+    found = [item for item in found if item[2] in failed]
+    assert {name for _, _, name in found} == set(failed)
+    return found
 
 
 def assert_fails_for(check, estimator, pattern):
