@@ -193,13 +193,17 @@ class SignalDataset(torch.utils.data.Dataset):
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def _print_log_line(text):
-    """Print a line of the epoch table; without colour codes where stdout is no terminal.
+class _PrintLog(PrintLog):
+    """skorch's epoch table, without colour codes where stdout is no terminal.
 
     skorch colours the table always: a log file or CI's output held the codes.
     """
-    isatty = getattr(sys.stdout, "isatty", None)
-    print(text if isatty is not None and isatty() else _ANSI.sub("", text))
+
+    def _sink(self, text, verbose):
+        if self.sink is print and verbose:
+            isatty = getattr(sys.stdout, "isatty", None)
+            text = text if isatty is not None and isatty() else _ANSI.sub("", text)
+        super()._sink(text, verbose)
 
 
 def _check_multilabel_classes(classes, labels):
@@ -1118,7 +1122,7 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             callbacks.append(("grad_clip", GradientNormClipping(self.grad_clip)))
         if isinstance(self.verbose, numbers.Real) and self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
-        callbacks.append(("print_log", PrintLog(sink=_print_log_line)))
+        callbacks.append(("print_log", _PrintLog()))
         return callbacks
 
     def initialize_callbacks(self):

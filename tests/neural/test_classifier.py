@@ -1630,3 +1630,5 @@ def test_the_epoch_table_has_no_colour_codes_where_stdout_is_no_terminal(capsys)
     fast(max_epochs=1, verbose=1).fit(X, y)
     out = capsys.readouterr().out
     assert "valid_loss" in out and "\x1b[" not in out
+    fast(max_epochs=1, verbose=0).fit(X, y)
+    assert capsys.readouterr().out == ""  # verbose=0 prints nothing
