@@ -111,14 +111,16 @@ def _fsync_folder(folder):
         os.close(fd)
 
 
-def other_owner(path):
-    """The user id owning ``path`` when it is not this process's user, else None.
+def other_owner(file):
+    """The user id owning the open ``file`` when it is not this process's user, else None.
 
     Checkpoints and final fits are unpickled, and unpickling runs whatever code
     the file names: in a cache that a team shares, one written by another user
-    is not read. None on a system without user ids (Windows).
+    is not read. The file is checked as opened, so that one renamed into place
+    after the check is not the one read. None on a system without user ids
+    (Windows).
     """
     if not hasattr(os, "getuid"):
         return None
-    uid = os.stat(path).st_uid
+    uid = os.fstat(file.fileno()).st_uid
     return None if uid == os.getuid() else uid

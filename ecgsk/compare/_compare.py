@@ -537,12 +537,12 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
                                                         max(rates.values()), "--test-data")
         n_read, left = len(ext), []  # what is left out, said on stderr
         ext, ext_seen = unseen_records(ext, ds, plan.test, folds=test_folds)
-        if test_folds is not None:
+        if n_read - ext_seen - len(ext):  # --test-folds
             left.append(f"{n_read - ext_seen - len(ext)} outside strat_fold "
                         f"{_fold_text(test_folds)}")
         if ext_seen:
             left.append(f"{ext_seen} of patients a fit learnt from")
-        if max_records is not None:
+        if max_records is not None and len(ext) > max_records:
             n = len(ext)
             ext = stratified_subset(ext, int(max_records), DATA_SEED)
             left.append(f"{n - len(ext)} outside the --max-records subset")

@@ -258,10 +258,6 @@ def _helpers_of(path, module):
         is another file: a module of that name was imported before.
     """
     folder = path.resolve().parent
-    # A file beside the pipeline can be what it imports only from a folder on sys.path (a
-    # pipeline puts its own there to import a helper): otherwise "import json" is the
-    # standard json, whatever json.py lies beside it (the pipeline itself, or another).
-    importable = any(_same_folder(entry, folder) for entry in sys.path)
     found, todo = {}, [module]
     while todo:
         for value in list(vars(todo.pop()).values()):
@@ -275,7 +271,9 @@ def _helpers_of(path, module):
                 continue
             if not _in_folder(file, folder):
                 beside = folder / f"{name}.py"
-                if importable and "." not in name and beside.is_file() and \
+                # An installed module (the standard json, timm) is what "import json" means
+                # whatever json.py lies beside the pipeline (the pipeline itself, or another).
+                if "." not in name and beside.is_file() and not _installed(file) and \
                         beside.resolve() not in (Path(file).resolve(), path.resolve()):
                     raise PipelineError(
                         f"pipeline module {path} uses the module {name!r} from {file}, not "
@@ -287,12 +285,15 @@ def _helpers_of(path, module):
     return [found[name] for name in sorted(found)]
 
 
-def _same_folder(entry, folder):
-    """Whether the ``sys.path`` entry ``entry`` ("" is the working folder) is ``folder``."""
-    try:
-        return Path(entry or ".").resolve() == folder
-    except (OSError, RuntimeError, TypeError):
-        return False
+def _installed(file):
+    """Whether ``file`` is a module of Python's standard library or of an installed package."""
+    import sysconfig
+
+    file = Path(file).resolve()
+    folders = {sysconfig.get_path(kind) for kind in ("stdlib", "platstdlib", "purelib",
+                                                      "platlib")}
+    return (any(file.is_relative_to(Path(f).resolve()) for f in folders if f)
+            or bool({"site-packages", "dist-packages"} & set(file.parts)))
 
 
 def _required_by_caller(module):

@@ -258,14 +258,14 @@ def load_final_fit(path):
     if not os.path.exists(path):
         return None
     try:
-        owner = other_owner(path)
-        if owner is not None:
-            warnings.warn(f"the saved final fit {path} was written by another user (uid "
-                          f"{owner}): it is not read, as reading it could run code that it "
-                          "holds; the final model is fitted again.", RuntimeWarning,
-                          stacklevel=2)
-            return None
         with open(path, "rb") as f:
+            owner = other_owner(f)
+            if owner is not None:
+                warnings.warn(f"the saved final fit {path} was written by another user (uid "
+                              f"{owner}): it is not read, as reading it could run code that "
+                              "it holds; the final model is fitted again.", RuntimeWarning,
+                              stacklevel=2)
+                return None
             saved = pickle.load(f)  # noqa: S301 -- this user's own file, as the checkpoints
         return saved["estimator"], str(saved["validation"])
     except Exception as exc:  # noqa: BLE001 -- damaged or foreign: fitted again

@@ -137,14 +137,15 @@ def read_checkpoint(path, fingerprint):
     if path is None or not os.path.exists(path):
         return None
     try:
-        owner = other_owner(path)
-        if owner is not None:
-            warnings.warn(f"the checkpoint {path} was written by another user (uid {owner}): "
-                          "it is not read, as reading it could run code that it holds; the fit "
-                          "starts from its first epoch and overwrites it.", RuntimeWarning,
-                          stacklevel=2)
-            return None
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        with open(path, "rb") as f:
+            owner = other_owner(f)
+            if owner is not None:
+                warnings.warn(f"the checkpoint {path} was written by another user (uid "
+                              f"{owner}): it is not read, as reading it could run code that it "
+                              "holds; the fit starts from its first epoch and overwrites it.",
+                              RuntimeWarning, stacklevel=2)
+                return None
+            state = torch.load(f, map_location="cpu", weights_only=False)
     except Exception as exc:  # noqa: BLE001 -- a torn or foreign file is not resumed from
         # Checkpoints are written whole (renamed into place): this one was damaged since.
         warnings.warn(f"the checkpoint {path} cannot be read ({type(exc).__name__}: {exc}); "

@@ -214,10 +214,12 @@ def _check_multilabel_classes(classes, labels):
     """
     if classes is None:
         return
-    values = np.unique(np.asarray(classes)).tolist()
-    if values == np.unique(labels).tolist():
+    # As sets of objects: np.unique cannot sort a DataFrame's mixed names ("a", 1).
+    values = set(np.asarray(classes, dtype=object).ravel().tolist())
+    if values == set(np.asarray(labels, dtype=object).ravel().tolist()):
         return
-    if all(isinstance(v, (bool, int, float)) and v in (0, 1) for v in values):
+    if all(isinstance(v, (bool, int, float, np.number, np.bool_)) and v in (0, 1)
+           for v in values):
         return
     raise ValueError(
         f"classes={list(classes)} is neither the labels {np.asarray(labels).tolist()} of the "
@@ -636,14 +638,15 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
     def __getstate__(self):
         import cloudpickle
 
-        state = super().__getstate__()
-        # skorch pickles the module, criterion and optimizer with pickle, which names a class
-        # by its module: one defined in a pipeline file (a module that cloudpickle is told to
-        # store by value) or in a script's __main__ did not load in another process, so
-        # neither did a model logged by compare or tune. cloudpickle stores them by value.
-        # (skorch's own unpickler reads the stream: its tensors still map to the device.)
+        # skorch's NeuralNet.__getstate__, with cloudpickle for pickle: skorch pickles the
+        # module, criterion and optimizer with pickle, which names a class by its module. One
+        # defined in a pipeline file (a module cloudpickle is told to store by value), in a
+        # script's __main__ or in a function did not load in another process, so neither did
+        # a model logged by compare or tune. skorch's __setstate__ reads the stream as its own:
+        # its unpickler still maps the tensors to the device.
+        state = self.__dict__.copy()
         state["__cuda_dependent_attributes__"] = cloudpickle.dumps(
-            {key: value for key, value in self.__dict__.items()
+            {key: state.pop(key) for key in list(state)
              if any(key.startswith(prefix) for prefix in self.cuda_dependent_attributes_)})
         scaler = state.pop("grad_scaler_", None)
         state["grad_scaler_state_"] = None if scaler is None else scaler.state_dict()
@@ -1840,12 +1843,15 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             y_pred = y_pred[:, None]
         if y_pred.ndim != 2 or y_pred.shape[1] != self.n_outputs_:
             module = self.module
-            if isinstance(module, torch.nn.Module) or not _accepts(module, "n_classes"):
+            if isinstance(module, torch.nn.Module):  # built already: nothing is filled in
+                how = (f"module is a {type(module).__name__} instance: build it with "
+                       f"{self.n_outputs_} outputs, or pass its class")
+            elif not _accepts(module, "n_classes"):
                 # Not filled from the data: the advice to set module__n_classes failed with
                 # "unexpected keyword argument 'n_classes'".
-                name = getattr(module, "__name__", type(module).__name__)
-                how = (f"{name} takes no n_classes, which fit fills from the data: give it "
-                       f"{self.n_outputs_} outputs through its own parameter (module__<name>)")
+                how = (f"{getattr(module, '__name__', module)} takes no n_classes, which fit "
+                       f"fills from the data: give it {self.n_outputs_} outputs through its "
+                       "own parameter (module__<name>)")
             else:
                 how = f"build it with n_classes={self.n_outputs_} (module__n_classes)"
             raise ValueError(

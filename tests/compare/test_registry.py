@@ -218,6 +218,30 @@ def test_a_pipeline_named_as_a_module_it_imports_loads(tmp_path):
         assert module.json is sys.modules["json"] and module.__ecgsk_requires__ == []
 
 
+def test_a_helper_imported_and_taken_off_sys_path_is_still_checked(tmp_path):
+    # My first fix skipped the check when the folder was not on sys.path after the import:
+    # a pipeline that put its folder there only while importing its helper silently used
+    # another folder's helper of the same name.
+    source = FLAT_LR.format(dataset="ptbxl", task="superdiagnostic").replace(
+        "from sklearn.linear_model",
+        "import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\nimport hx_helper_z\n"
+        "sys.path.pop(0)\nfrom sklearn.linear_model")
+    one, two = tmp_path / "one", tmp_path / "two"
+    for folder, value in ((one, 1), (two, 2)):
+        write_module(folder, "hx_helper_z", f"def f():\n    return {value}\n")
+    try:
+        load_pipeline_module(write_module(one, "pone", source))
+        with pytest.raises(PipelineError, match=r"uses the module 'hx_helper_z' from "
+                                                r".*one/hx_helper_z.py, not the "
+                                                r"hx_helper_z.py beside it"):
+            load_pipeline_module(write_module(two, "ptwo", source))
+    finally:
+        helper = sys.modules.pop("hx_helper_z", None)
+        if helper is not None and (helper.__name__
+                                   in cloudpickle.list_registry_pickle_by_value()):
+            cloudpickle.unregister_pickle_by_value(helper)
+
+
 def test_a_pipeline_that_exits_as_it_is_imported_is_named(tmp_path):
     # sys.exit (or argparse) at a pipeline's import ended compare --list with that status
     # and nothing printed: SystemExit is no Exception.

@@ -324,6 +324,35 @@ def test_a_module_without_n_classes_is_not_told_to_set_module__n_classes():
                                          r"own parameter \(module__<name>\)"):
         ECGNetClassifier(OtherNames, max_epochs=1, device="cpu").fit(X, y)
     ECGNetClassifier(OtherNames, module__num_classes=3, max_epochs=1, device="cpu").fit(X, y)
+    # An instance is built already: neither module__n_classes nor its own parameter applies.
+    with pytest.raises(ValueError, match=r"; module is a OtherNames instance: build it with 3 "
+                                         r"outputs, or pass its class"):
+        ECGNetClassifier(OtherNames(), max_epochs=1, device="cpu").fit(X, y)
+
+
+def test_a_net_of_a_module_class_defined_in_a_function_pickles():
+    # As MLflow stores a model, with cloudpickle: the net's inner stream, skorch's plain
+    # pickle, refused a class defined in a function ("Can't pickle local object"), and
+    # named one of a pipeline file by its module (tests/compare/test_registry.py).
+    import pickle
+
+    import cloudpickle
+
+    def make():
+        class Local(nn.Module):
+            def __init__(self, in_channels=3, n_classes=2):
+                super().__init__()
+                self.head = nn.Linear(in_channels, n_classes)
+
+            def forward(self, x):
+                return self.head(x.mean(dim=-1))
+
+        return Local
+
+    X, y = make_signals(20, n_leads=3)
+    net = ECGNetClassifier(make(), max_epochs=1, device="cpu").fit(X, y)
+    back = pickle.loads(cloudpickle.dumps(net))
+    np.testing.assert_array_equal(back.predict_proba(X), net.predict_proba(X))
 
 
 def _weights(module):
@@ -519,6 +548,11 @@ def test_partial_fit_of_a_label_matrix_takes_its_labels_or_its_values_as_classes
     sizes, train, test = learning_curve(fast(max_epochs=1), X, Y, cv=2, train_sizes=[0.5, 1.0],
                                         exploit_incremental_learning=True)
     assert train.shape == test.shape == (2, 2)
+    # A DataFrame of mixed column names: np.unique could not sort them (a review's find).
+    frame = pd.DataFrame(Y, columns=["a", 1, 2.5])
+    clf = fast(max_epochs=1).partial_fit(X, frame, classes=[0, 1])
+    clf.partial_fit(X, frame, classes=["a", 1, 2.5])
+    assert clf.classes_.tolist() == ["a", 1, 2.5]
 
 
 @pytest.mark.parametrize("params, message", [
