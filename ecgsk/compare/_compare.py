@@ -537,9 +537,9 @@ def _compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=
                                                         max(rates.values()), "--test-data")
         n_read, left = len(ext), []  # what is left out, said on stderr
         ext, ext_seen = unseen_records(ext, ds, plan.test, folds=test_folds)
-        if n_read - ext_seen - len(ext):  # --test-folds
-            left.append(f"{n_read - ext_seen - len(ext)} outside strat_fold "
-                        f"{_fold_text(test_folds)}")
+        other_folds = n_read - ext_seen - len(ext)  # --test-folds
+        if other_folds:
+            left.append(f"{other_folds} outside strat_fold {_fold_text(test_folds)}")
         if ext_seen:
             left.append(f"{ext_seen} of patients a fit learnt from")
         if max_records is not None and len(ext) > max_records:

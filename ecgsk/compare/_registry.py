@@ -234,12 +234,19 @@ def _pickle_by_value(helper):
 
 
 def _in_folder(file, folder):
-    """Whether ``file`` is a module of ``folder``, not a library installed under it."""
-    installed = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    """Whether ``file`` is a module of ``folder``, not a library installed under it.
+
+    Not one installed there: a project's .venv may lie beside the pipeline.
+    """
+    return Path(file).resolve().is_relative_to(folder) and not _installed(file)
+
+
+def _installed(file):
+    """Whether ``file`` belongs to Python's installation: its standard library or a package."""
+    prefixes = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
     file = Path(file).resolve()
-    # Not a library installed there (a project's .venv beside the pipeline).
-    return (file.is_relative_to(folder) and not any(file.is_relative_to(p) for p in installed)
-            and not {"site-packages", "dist-packages"} & set(file.parts))
+    return (any(file.is_relative_to(p) for p in prefixes)
+            or bool({"site-packages", "dist-packages"} & set(file.parts)))
 
 
 def _helpers_of(path, module):
@@ -283,17 +290,6 @@ def _helpers_of(path, module):
             found[name] = used
             todo.append(used)
     return [found[name] for name in sorted(found)]
-
-
-def _installed(file):
-    """Whether ``file`` is a module of Python's standard library or of an installed package."""
-    import sysconfig
-
-    file = Path(file).resolve()
-    folders = {sysconfig.get_path(kind) for kind in ("stdlib", "platstdlib", "purelib",
-                                                      "platlib")}
-    return (any(file.is_relative_to(Path(f).resolve()) for f in folders if f)
-            or bool({"site-packages", "dist-packages"} & set(file.parts)))
 
 
 def _required_by_caller(module):

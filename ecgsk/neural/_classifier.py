@@ -885,9 +885,8 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
         if not reset:
             return self._encode_known(y, kind, classes, names)
         if kind == _MULTILABEL:
-            _check_multilabel_classes(classes, names if names is not None
-                                      else np.arange(y.shape[1]))
             self.classes_ = names if names is not None else np.arange(y.shape[1])
+            _check_multilabel_classes(classes, self.classes_)
             self._label_names_ = names is not None  # later label matrices: matched by name
             self.target_type_ = _MULTILABEL
             self.n_outputs_ = y.shape[1]

@@ -133,6 +133,13 @@ def test_a_fitted_network_of_the_pipeline_files_own_class_loads_without_the_file
     np.testing.assert_array_equal(restored.predict_proba(X), net.predict_proba(X))
 
 
+def _forget_helper(name):
+    """Drop the helper module ``name`` a test's pipeline imported, and its pickling by value."""
+    helper = sys.modules.pop(name, None)
+    if helper is not None and helper.__name__ in cloudpickle.list_registry_pickle_by_value():
+        cloudpickle.unregister_pickle_by_value(helper)
+
+
 def test_a_helper_module_beside_the_pipeline_is_pickled_by_value_and_hashed(tmp_path):
     # It was pickled by reference: compare logged the model, which then failed to load
     # where the folder was not importable ("No module named 'lead_helper_x'").
@@ -162,10 +169,7 @@ def test_a_helper_module_beside_the_pipeline_is_pickled_by_value_and_hashed(tmp_
     try:
         assert load_pipeline_module(path).__ecgsk_sha256__ != before  # an edit resumes nothing
     finally:
-        helper = sys.modules.pop("lead_helper_x", None)
-        if helper is not None and (helper.__name__
-                                   in cloudpickle.list_registry_pickle_by_value()):
-            cloudpickle.unregister_pickle_by_value(helper)
+        _forget_helper("lead_helper_x")
         while str(folder) in sys.path:  # the pipeline put it there again
             sys.path.remove(str(folder))
 
@@ -196,10 +200,7 @@ def test_a_helper_is_found_whatever_was_imported_before(tmp_path):
                                                 r"shared_helper_x.py beside it"):
             load_pipeline_module(c)
     finally:
-        helper = sys.modules.pop("shared_helper_x", None)
-        if helper is not None and (helper.__name__
-                                   in cloudpickle.list_registry_pickle_by_value()):
-            cloudpickle.unregister_pickle_by_value(helper)
+        _forget_helper("shared_helper_x")
         for folder in (first, second):
             while str(folder) in sys.path:
                 sys.path.remove(str(folder))
@@ -207,8 +208,8 @@ def test_a_helper_is_found_whatever_was_imported_before(tmp_path):
 
 def test_a_pipeline_named_as_a_module_it_imports_loads(tmp_path):
     # Refused as "uses the module 'json' from .../json/__init__.py, not the json.py beside
-    # it": the file beside was the pipeline itself, or a sibling pipeline, and the folder is
-    # not on sys.path, so "import json" never meant it.
+    # it": the file beside was the pipeline itself, or a sibling pipeline, and an installed
+    # module (the standard json) is what "import json" means.
     source = FLAT_LR.format(dataset="ptbxl", task="superdiagnostic").replace(
         "from sklearn.linear_model", "import json\nfrom sklearn.linear_model")
     named_json = write_module(tmp_path, "json", source)
@@ -236,10 +237,7 @@ def test_a_helper_imported_and_taken_off_sys_path_is_still_checked(tmp_path):
                                                 r"hx_helper_z.py beside it"):
             load_pipeline_module(write_module(two, "ptwo", source))
     finally:
-        helper = sys.modules.pop("hx_helper_z", None)
-        if helper is not None and (helper.__name__
-                                   in cloudpickle.list_registry_pickle_by_value()):
-            cloudpickle.unregister_pickle_by_value(helper)
+        _forget_helper("hx_helper_z")
 
 
 def test_a_pipeline_that_exits_as_it_is_imported_is_named(tmp_path):
