@@ -13,6 +13,7 @@ from ._registry import (
     load_pipeline_module,
     searched_folders,
     shadowed_pipelines,
+    unnamed_pipeline_files,
 )
 
 __all__ = ["build_parser", "main"]
@@ -118,7 +119,6 @@ def _print_list(out):
     found = list_pipelines()
     if not found:
         print(f"no pipeline found (searched: {searched_folders()}).", file=out)
-        return 0
     hidden = shadowed_pipelines()
     for name, path in found.items():
         try:
@@ -131,6 +131,9 @@ def _print_list(out):
         if name in hidden:
             print(f"{'':24s} from {path}, which shadows "
                   f"{', '.join(map(str, hidden[name]))}", file=out)
+    for path in unnamed_pipeline_files():
+        print(f"not listed: {path}, whose name is not a Python identifier; pass its path, or "
+              "rename it (letters, digits and _).", file=out)
     return 0
 
 

@@ -76,9 +76,10 @@ def load_dataset(dataset, task, root, sampling_rate, flag="--data"):
     """Read a dataset's records and labels, turning reader errors into :class:`CompareError`.
 
     ``sampling_rate`` picks PTB-XL's 100 or 500 Hz files (500 when any
-    pipeline wants more than 100 Hz); the other datasets have one rate.
-    ``flag`` names the option that gave ``root`` in the errors (``--data``,
-    ``--test-data``).
+    pipeline wants more than 100 Hz, or when ``root`` holds ``records500/``
+    but no ``records100/``: the signals are resampled on reading); the other
+    datasets have one rate. ``flag`` names the option that gave ``root`` in
+    the errors (``--data``, ``--test-data``).
     """
     from .._notes import warnings_as_notes
     from ..datasets import load_cinc2017, load_ptbdb, load_ptbxl
@@ -90,7 +91,8 @@ def load_dataset(dataset, task, root, sampling_rate, flag="--data"):
         # The dataset keeps the counts of what was left out (``ds.dropped``) for the params.
         with warnings_as_notes(where=f"under {root}"):
             if dataset == "ptbxl":
-                ds = load_ptbxl(root, task=task, sampling_rate=100 if sampling_rate <= 100 else 500)
+                ds = load_ptbxl(root, task=task, sampling_rate=_ptbxl_files_rate(
+                    Path(root).expanduser(), sampling_rate, flag))
             elif dataset == "cinc2017":
                 ds = load_cinc2017(root)
             else:
@@ -101,6 +103,19 @@ def load_dataset(dataset, task, root, sampling_rate, flag="--data"):
     if len(ds) == 0:
         raise CompareError(f"no {dataset} records for task {task!r} under {flag} {root}.")
     return ds
+
+
+def _ptbxl_files_rate(root, sampling_rate, flag):
+    """PTB-XL's files to read at ``sampling_rate``: 100 Hz; 500 Hz above it or lacking 100."""
+    if sampling_rate > 100:
+        return 500
+    if not (root / "records100").is_dir() and (root / "records500").is_dir():
+        # A download of the 500 Hz files alone (an external root, say) is read at 500 Hz
+        # and resampled, as predict reads any record, instead of holding no record.
+        warnings.warn(f"{flag} has no records100/; its 500 Hz records are read and resampled "
+                      f"to {sampling_rate:g} Hz", UserWarning, stacklevel=2)
+        return 500
+    return 100
 
 
 def records_sha256(ds):

@@ -154,6 +154,15 @@ def _pipeline_files():
     return found
 
 
+def unnamed_pipeline_files():
+    """Files of :func:`pipeline_dirs` that no name reaches: their stem is not an identifier.
+
+    ``My-Pipe.py`` or ``2024_run.py`` still load by path; ``--list`` names them so.
+    """
+    return [path for folder in pipeline_dirs() for path in sorted(folder.glob("*.py"))
+            if not path.stem.startswith("_") and not _NAME.match(path.stem)]
+
+
 def _is_path(name_or_path):
     text = os.fspath(name_or_path)
     return text.endswith(".py") or "/" in text or os.sep in text
@@ -337,8 +346,11 @@ def load_pipeline_module(name_or_path):
         available = {n: paths[0] for n, paths in files.items()}
         if not _NAME.match(name) or name not in available:
             names = ", ".join(sorted(available)) or "none"
+            unnamed = [p for p in unnamed_pipeline_files() if p.stem == name]
+            hint = (f" {unnamed[0]} is not reached by name, which must be a Python "
+                    "identifier: pass its path." if unnamed else "")
             raise PipelineError(
-                f"unknown pipeline {name!r}. Available: {names}. Searched folders: "
+                f"unknown pipeline {name!r}.{hint} Available: {names}. Searched folders: "
                 f"{searched_folders()} (set {PIPELINES_ENV} or pass the path of a .py file).")
         path, *hidden = files[name]
         if hidden and (name, path) not in _shadow_warned:

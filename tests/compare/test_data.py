@@ -381,6 +381,35 @@ def test_load_dataset_errors(tmp_path):
         load_dataset("cinc2017", "rhythm", tmp_path, 100)
 
 
+def test_a_ptbxl_root_of_500_hz_files_alone_is_read_and_resampled(ptbxl, ptbxl_root, tmp_path,
+                                                                   capsys):
+    # A root without records100/ (a download of the 500 Hz files) held no record at 100 Hz:
+    # --test-data refused it, though the loader resamples any record.
+    from pathlib import Path
+
+    from ecgsk.compare._data import load_signals
+
+    root = tmp_path / "ptb-xl"
+    root.mkdir()
+    for name in ("ptbxl_database.csv", "scp_statements.csv"):
+        (root / name).write_bytes((Path(ptbxl_root) / name).read_bytes())
+    (root / "records500").symlink_to(Path(ptbxl_root).resolve() / "records500")
+    ds = load_dataset("ptbxl", "superdiagnostic", root, 100, "--test-data")
+    assert ("note: --test-data has no records100/; its 500 Hz records are read and resampled "
+            f"to 100 Hz under {root}." in capsys.readouterr().err)
+    assert len(ds) > 100 and all("records500/" in str(p) for p in ds.X)
+    # The same records, as the 100 Hz files of the full root hold them.
+    ids = [int(Path(p).name.split("_")[0]) for p in ds.X[:3]]
+    same = [np.flatnonzero(ptbxl.meta.index == i)[0] for i in ids]
+    assert list(ptbxl.meta.index[same]) == ids
+    resampled = load_signals(ds.X[:3], sampling_rate=100, length=1000)
+    published = load_signals(ptbxl.X[same], sampling_rate=100, length=1000)
+    assert resampled.shape == published.shape == (3, 12, 1000)
+    # PhysioNet's own downsampling differs from ours by a few microvolts (in mV here).
+    assert np.median(np.abs(resampled - published)) < 0.01 < np.median(np.abs(published))
+    assert all("records100/" in str(p) for p in ptbxl.X)  # with records100/, those are read
+
+
 def test_unseen_records_of_the_same_root_are_its_test_fold(ptbxl):
     plan = make_plan(ptbxl, cv=False)
     ext, n_seen = unseen_records(ptbxl, ptbxl, plan.test)

@@ -282,6 +282,29 @@ def test_unknown_name_lists_available(tmp_path, monkeypatch):
         load_pipeline_module("bad name")
 
 
+def test_a_file_whose_name_is_no_identifier_is_named_by_list_and_by_the_unknown_name(
+        tmp_path, monkeypatch, capsys):
+    # My-Pipe.py was left out of --list without a word, and --pipelines My-Pipe said only
+    # "unknown pipeline".
+    from ecgsk.compare._cli import main
+
+    folder = tmp_path.resolve()
+    odd = _flat(folder, "My-Pipe")
+    monkeypatch.setenv(PIPELINES_ENV, str(folder))
+    assert "My-Pipe" not in list_pipelines()
+    assert main(["--list"]) == 0
+    assert (f"not listed: {odd}, whose name is not a Python identifier; pass its path"
+            in capsys.readouterr().out)
+    with pytest.raises(PipelineError, match=re.escape(
+            f"unknown pipeline 'My-Pipe'. {odd} is not reached by name, which must be a Python "
+            "identifier: pass its path.")):
+        load_pipeline_module("My-Pipe")
+    assert load_pipeline_module(odd).__ecgsk_name__ == "My-Pipe"  # by path, it loads
+    odd.unlink()  # nothing is said where no such file is
+    assert main(["--list"]) == 0
+    assert "not listed" not in capsys.readouterr().out
+
+
 def test_an_installed_ecgsk_without_pipelines_says_where_it_looked_and_why(
         tmp_path, monkeypatch, capsys):
     tmp_path = tmp_path.resolve()
