@@ -1835,6 +1835,28 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
                 f"{tuple(x.shape)}, got {shape}.")
         return out
 
+    def infer(self, x, **fit_params):
+        """The module's output on ``x``; a lead-count mismatch it could not be told of is named."""
+        try:
+            return super().infer(x, **fit_params)
+        except RuntimeError as exc:
+            module = self.module
+            told = getattr(self, "module__in_channels", None) is not None or (
+                not isinstance(module, torch.nn.Module) and _accepts(module, "in_channels"))
+            if told or "channels" not in str(exc):
+                raise
+            # torch's "expected input[...] to have 12 channels, but got 1": the module was
+            # built without the data's lead count, which fit passes only as in_channels.
+            if isinstance(module, torch.nn.Module):
+                how = (f"module is a {type(module).__name__} instance: build it for "
+                       f"{self.n_leads_in_} lead(s), or pass its class")
+            else:
+                how = (f"{getattr(module, '__name__', module)} takes no in_channels, which fit "
+                       f"fills from the data: give it {self.n_leads_in_} lead(s) through its "
+                       "own parameter (module__<name>)")
+            raise ValueError(f"The module failed on a batch of shape {tuple(x.shape)}: {exc}; "
+                             f"{how}.") from exc
+
     def _check_logits(self, y_pred):
         if isinstance(y_pred, tuple):
             y_pred = y_pred[0]

@@ -330,6 +330,37 @@ def test_a_module_without_n_classes_is_not_told_to_set_module__n_classes():
         ECGNetClassifier(OtherNames(), max_epochs=1, device="cpu").fit(X, y)
 
 
+def test_a_module_without_in_channels_is_told_the_lead_count_on_a_channel_mismatch():
+    # torch's raw "expected input[...] to have 12 channels, but got 1" named no remedy.
+    class LeadNames(nn.Module):
+        def __init__(self, n_leads=12, n_classes=2):
+            super().__init__()
+            self.conv = nn.Conv1d(n_leads, 4, 5)
+            self.head = nn.Linear(4, n_classes)
+
+        def forward(self, x):
+            return self.head(self.conv(x).mean(dim=-1))
+
+    X, y = make_signals(30, n_leads=3, n_classes=3)
+    with pytest.raises(ValueError, match=r"module failed on a batch of shape \(\d+, 3, \d+\): .*"
+                                         r"to have 12 channels.*; LeadNames takes no "
+                                         r"in_channels, which fit fills from the data: give it "
+                                         r"3 lead\(s\) through its own parameter"):
+        ECGNetClassifier(LeadNames, module__n_classes=3, max_epochs=1, device="cpu").fit(X, y)
+    ECGNetClassifier(LeadNames, module__n_leads=3, module__n_classes=3, max_epochs=1,
+                     device="cpu").fit(X, y)
+    with pytest.raises(ValueError, match=r"; module is a LeadNames instance: build it for 3 "
+                                         r"lead\(s\), or pass its class"):
+        ECGNetClassifier(LeadNames(n_classes=3), max_epochs=1, device="cpu").fit(X, y)
+
+    class Told(LeadNames):  # told the lead count: its error is its own
+        def __init__(self, in_channels=3, n_classes=3):
+            super().__init__(n_leads=12, n_classes=n_classes)
+
+    with pytest.raises(RuntimeError, match="to have 12 channels"):
+        ECGNetClassifier(Told, max_epochs=1, device="cpu").fit(X, y)
+
+
 def test_a_net_of_a_module_class_defined_in_a_function_pickles():
     # As MLflow stores a model, with cloudpickle: the net's inner stream, skorch's plain
     # pickle, refused a class defined in a function ("Can't pickle local object"), and
