@@ -68,7 +68,15 @@ __all__ = ["compare", "ComparisonResult", "PipelineResult", "ComparisonFailed", 
 
 
 class ComparisonFailed(RuntimeError):
-    """Some pipelines failed; the others were compared. ``result`` holds what was done."""
+    """Some pipelines failed; the others were compared.
+
+    Parameters
+    ----------
+    message : str
+        Which pipelines failed, and why.
+    result : ComparisonResult
+        What was done, kept as ``result``.
+    """
 
     def __init__(self, message, result):
         super().__init__(message)

@@ -240,7 +240,7 @@ def load_ptbxl(root, task="superdiagnostic", sampling_rate=100, *, min_samples=0
         records. Other columns keep their blanks: in PTB-XL's findings
         (``heart_axis``, ``infarction_stadium1``, ``baseline_drift``...) a
         blank means that nothing was noted, not a lost value.
-    report_pattern : str
+    report_pattern : str, default=NORMAL_REPORT_PATTERN
         Regular expression (case-insensitive) marking a normal report, for
         ``task="binary_report"``.
     download : bool, default=False

@@ -239,8 +239,15 @@ def explain(estimator, X, *, method="auto", target=None, y=None, layer=None, n_s
         class indices in their order, or an indicator matrix.
     layer : torch.nn.Module, str or None
         Grad-CAM layer (see :func:`grad_cam`).
-    n_segments, n_repeats, scoring, n_classes, random_state
-        Passed to :func:`permutation_importance_signal`.
+    n_segments, n_repeats : int, default=10, 3
+        Time segments per lead, and shuffles per segment, of
+        :func:`permutation_importance_signal`.
+    scoring : None, str or callable, default=None
+        Its score (macro AUROC when None).
+    n_classes : int or None, default=None
+        Its number of classes, for the default scorer.
+    random_state : int, default=0
+        Seeds its permutations.
 
     Returns
     -------
@@ -342,7 +349,7 @@ def log_explanations(estimator, X, *, classes, records=None, sampling_rate=None,
     lead_names : list of str or None
         Name of each lead, for the plots and the permutation table; left out
         of the plots when the relevance lies on a network input of other leads.
-    method : {"auto", "gradcam", "saliency", "permutation"}
+    method : {"auto", "gradcam", "saliency", "permutation"}, default="auto"
         As :func:`explain`.
     y : array-like or None
         Targets of ``X``, for permutation importance computed on ``X``.

@@ -31,6 +31,11 @@ class TuneInterrupted(KeyboardInterrupt):
     A :class:`KeyboardInterrupt`, so Optuna marks the running trial FAIL
     and :func:`ecgsk.tracking.tracked_run` ends its run KILLED. ``requeued``
     lists the trials queued again, once the study has done so.
+
+    Parameters
+    ----------
+    signum : int, default=signal.SIGINT
+        The signal received, kept as ``signum``.
     """
 
     def __init__(self, signum=signal.SIGINT):

@@ -240,7 +240,7 @@ def check_search_space(module, name, fixed, seed=0):
         The pipeline's name, for messages.
     fixed : dict
         ``make_pipeline`` keywords fixed by ``--set`` (and ``random_state``).
-    seed : int
+    seed : int, default=0
         Seed of the random sampler of the probe trials: the first trial, and
         the parameters the bound and choice probes leave free.
 

@@ -67,7 +67,12 @@ _WAIT_FOR_CREATOR_S = 30.0
 class TuneFailed(RuntimeError):
     """The study stopped on failures (too many failed trials, or the final refit failed).
 
-    ``result`` holds what was done.
+    Parameters
+    ----------
+    message : str
+        What failed.
+    result : TuneResult
+        What was done, kept as ``result``.
     """
 
     def __init__(self, message, result):
@@ -458,7 +463,7 @@ def tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, 
     sampler : {"tpe", "random", "cmaes"} or optuna.samplers.BaseSampler
         Draws the trials' parameters (:func:`make_sampler`): a name, seeded
         from ``seed`` (TPE by default), or a sampler, used as it is.
-    pruner : {"median", "hyperband", "none"} or optuna.pruners.BasePruner
+    pruner : {"median", "hyperband", "none"} or optuna.pruners.BasePruner, default="median"
         Stops unpromising trials on their reports, per epoch of a network and per
         fold of other pipelines (:func:`make_pruner`); ``"none"`` never prunes.
     n_jobs : int, default=1
@@ -492,7 +497,7 @@ def tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, 
         last finished epoch.
     n_boot : int, default=1000
         Bootstrap resamples of the final test's confidence intervals.
-    heartbeat_interval, grace_period : int
+    heartbeat_interval, grace_period : int, default=10, 30
         Seconds between a running trial's heartbeats, and without one after
         which another worker fails it (see :func:`ecgsk.tune.open_storage`);
         the same for the final refit's run (tag ``ecgsk.heartbeat``): a
@@ -503,7 +508,7 @@ def tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, 
     max_failures : int, default=5
         Stop with :class:`TuneFailed` after this many trials failed in a
         row in this process.
-    pruner_startup_trials, pruner_warmup_steps : int
+    pruner_startup_trials, pruner_warmup_steps : int, default=5, 1
         ``n_startup_trials`` and ``n_warmup_steps`` of the median pruner.
     top : int, default=10
         Trials in the printed ranking.
