@@ -276,8 +276,9 @@ def permutation_importance_signal(estimator, X, y, *, n_segments=10, n_repeats=3
     >>> flat = FunctionTransformer(lambda X: X.reshape(len(X), -1))
     >>> model = make_pipeline(flat, LogisticRegression()).fit(X, y)
     >>> result = permutation_importance_signal(model, X, y, n_segments=10)
-    >>> np.unravel_index(result.importances_mean.argmax(), (2, 10))
-    (np.int64(1), np.int64(2))
+    >>> lead, segment = np.unravel_index(result.importances_mean.argmax(), (2, 10))
+    >>> int(lead), int(segment)
+    (1, 2)
     """
     from sklearn.metrics import check_scoring
 

@@ -31,6 +31,18 @@ N_BASE_KERNELS = len(KERNEL_INDICES)  # 84
 
 # Bytes of convolution output per batch of records.
 _BATCH_BYTES = 2 ** 20
+#: Set bits of each byte value, for numpy 1.x, which lacks ``np.bitwise_count``.
+_SET_BITS = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def _set_bits(packed):
+    """Set bits of each byte of the uint8 array ``packed``.
+
+    ``np.bitwise_count`` (numpy 2) where there is one, a table lookup
+    otherwise (about 4 times slower).
+    """
+    count = getattr(np, "bitwise_count", None)
+    return count(packed) if count is not None else np.take(_SET_BITS, packed)
 
 
 def base_kernels():
@@ -354,7 +366,7 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
                 positive = Ck[:, :, None, :] > b[ks][None, :, :, None]
                 # Counting set bits of the packed comparisons is faster than
                 # summing booleans.
-                count = np.bitwise_count(np.packbits(positive, axis=-1)).sum(-1, dtype=np.int64)
+                count = _set_bits(np.packbits(positive, axis=-1)).sum(-1, dtype=np.int64)
                 block[:, ks] = count / Ck.shape[-1]
             out[:, start:start + N_BASE_KERNELS * n_f] = block.reshape(B, -1)
             start += N_BASE_KERNELS * n_f

@@ -146,6 +146,20 @@ def test_parallel_threads_give_the_same_features():
     assert_array_equal(est.transform(X), serial)
 
 
+def test_numpy_without_bitwise_count_gives_the_same_features(monkeypatch):
+    # setup.cfg's floor is numpy 1.26, which lacks np.bitwise_count (numpy 2): transform
+    # raised AttributeError there.
+    from ecgsk.features._randomconv import _set_bits
+
+    X = np.random.default_rng(0).normal(size=(12, 2, 200)).astype(np.float32)
+    est = RandomConvFeatures(n_kernels=168, random_state=0).fit(X)
+    with_numpy_2 = est.transform(X)
+    every_byte = np.arange(256, dtype=np.uint8)
+    monkeypatch.delattr(np, "bitwise_count", raising=False)
+    assert [int(n) for n in _set_bits(every_byte)] == [bin(b).count("1") for b in range(256)]
+    assert_array_equal(est.transform(X), with_numpy_2)
+
+
 def test_short_records_are_zero_padded_to_the_kernel_length():
     X = np.random.default_rng(0).normal(size=(4, 5)).astype(np.float32)
     est = RandomConvFeatures(n_kernels=84, random_state=0).fit(X)

@@ -64,9 +64,22 @@ def test_unreachable_server_fails_fast_with_masked_uri():
 
 
 def test_file_store_refused_clearly(tmp_path, monkeypatch):
+    # MLflow refuses a plain folder store since 3.13 (unless MLFLOW_ALLOW_FILE_STORE=true);
+    # where it does, the refusal is one clear error; where it does not, the store works.
     monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
-    with pytest.raises(TrackingError, match="cannot use the MLflow tracking store"):
-        setup_tracking(str(tmp_path / "mlruns"), "x")
+    try:
+        mlflow.MlflowClient(str(tmp_path / "probe")).search_experiments()
+        refused = False
+    except Exception:  # noqa: BLE001 -- MLflow's own refusal, of whatever type
+        refused = True
+    if refused:
+        with pytest.raises(TrackingError, match="cannot use the MLflow tracking store"):
+            setup_tracking(str(tmp_path / "mlruns"), "x")
+    else:
+        from ecgsk.tracking._uri import tracking_kept
+
+        with tracking_kept():
+            assert setup_tracking(str(tmp_path / "mlruns"), "x")
 
 
 def test_malformed_sqlite_uri():
@@ -155,3 +168,37 @@ def test_a_sqlite_uri_is_read_with_its_percent_escapes_decoded(tmp_path, monkeyp
     finally:
         mlflow.set_tracking_uri(previous)
     assert (folder / "mlflow.db").is_file()
+
+
+@pytest.mark.parametrize("caller_uri", [None, "sqlite:///{tmp}/mine.db"])
+def test_tracking_kept_restores_the_callers_store_experiment_and_environment(
+        tmp_path, monkeypatch, tracking_uri, caller_uri):
+    # compare and tune left MLflow pointed at their store and experiment, in the process and
+    # in MLFLOW_TRACKING_URI / MLFLOW_EXPERIMENT_ID for its subprocesses.
+    import os
+
+    from mlflow.tracking import fluent
+    from mlflow.tracking._tracking_service import utils
+
+    from ecgsk.tracking._uri import tracking_kept
+
+    def state():
+        return (utils._tracking_uri, fluent._active_experiment_id, mlflow.get_tracking_uri(),
+                {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")})
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(utils, "_tracking_uri", None)
+    monkeypatch.setattr(fluent, "_active_experiment_id", None)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
+    if caller_uri is not None:
+        mlflow.set_tracking_uri(caller_uri.format(tmp=tmp_path))
+        mlflow.set_experiment("mine")
+    before = state()
+    with pytest.raises(RuntimeError, match="fails"), tracking_kept():
+        setup_tracking(tracking_uri, "ecgsk-kept")
+        assert mlflow.get_tracking_uri() == tracking_uri
+        assert os.environ["MLFLOW_TRACKING_URI"] == tracking_uri
+        raise RuntimeError("fails")  # restored on failure too
+    assert state() == before
+    assert before[2] != tracking_uri
