@@ -482,8 +482,10 @@ def compare(pipelines, dataset, task, data, *, folds=None, cv=True, set_params=N
     arguments = dict(locals())
     from ..neural import checkpoints
 
+    from ..tracking._uri import tracking_kept
+
     threads = check_threads(arguments.pop("threads"), CompareError)
-    with limit_threads(threads), checkpoints(checkpoint_folder(cache_dir)):
+    with limit_threads(threads), checkpoints(checkpoint_folder(cache_dir)), tracking_kept():
         return _compare(**arguments)
 
 

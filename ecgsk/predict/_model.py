@@ -2,6 +2,7 @@
 
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -175,8 +176,8 @@ def load_ecg_model(model_uri, tracking_uri=None):
     from mlflow import pyfunc
 
     from ..tracking import default_tracking_uri
-    from ..tracking._model import _CLASSES_KEY
-    from ..tracking._uri import sqlite_file
+    from ..tracking._model import _CLASSES_KEY, sys_path_kept
+    from ..tracking._uri import sqlite_file, tracking_kept
 
     uri = os.path.expanduser(os.fspath(model_uri))  # "~/model": --model=~/... is not expanded
     local = os.path.exists(uri)
@@ -206,19 +207,22 @@ def load_ecg_model(model_uri, tracking_uri=None):
             _check_reachable(store)
         except TrackingError as exc:
             raise PredictError(f"cannot load the model {uri}: {exc}") from None
-    previous = mlflow.get_tracking_uri()
     try:
-        if store is not None:  # runs:/ and models:/ resolve against the global URI
-            mlflow.set_tracking_uri(store)
-        model = pyfunc.load_model(uri)
+        # The model is unpickled whole as it loads, so the copy downloaded from a store
+        # (MLflow's own would stay in $TMPDIR) is removed after. runs:/ and models:/ resolve
+        # against the global URI, which is set back as it was (unset, too), as is sys.path,
+        # where MLflow puts the model's code/ folder.
+        with tempfile.TemporaryDirectory(prefix="ecgsk-model-") as copy, sys_path_kept(), \
+                tracking_kept():
+            if store is not None:
+                mlflow.set_tracking_uri(store)
+            model = pyfunc.load_model(uri, dst_path=None if local else copy)
     except Exception as exc:  # noqa: BLE001 -- MLflow raises many types; name the model
         first = (str(exc).strip().splitlines() or [repr(exc)])[0]
         from ..tracking import mask_secrets
 
         where = "" if store is None else f" (tracking URI {mask_secrets(store)})"
         raise PredictError(f"cannot load the model {uri}{where}: {first}") from exc
-    finally:
-        mlflow.set_tracking_uri(previous)
     meta = model.metadata
     conf = meta.flavors.get(pyfunc.FLAVOR_NAME, {})
     classes = conf.get(_CLASSES_KEY)

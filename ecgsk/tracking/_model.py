@@ -5,6 +5,7 @@ This module is also the pyfunc *loader module* of the models it logs
 them needs ecgsk installed; keep :func:`_load_pyfunc` stable.
 """
 
+import contextlib
 import importlib.metadata
 import logging
 import numbers
@@ -250,12 +251,12 @@ def _pinned(dist):
 #: ecgsk's requirements (setup.cfg's ``install_requires``) when it runs from a checkout
 #: that is not installed; tests/tracking checks them against setup.cfg.
 _REQUIREMENTS = ("numpy", "scipy", "pandas", "scikit-learn", "imbalanced-learn", "wfdb",
-                 "torch", "torchvision", "timm", "skorch", "mlflow", "optuna",
-                 "optuna-integration", "cmaes", "PyWavelets", "matplotlib", "tqdm", "joblib",
-                 "cloudpickle", "threadpoolctl", "psycopg2-binary")
+                 "torch", "torchvision", "timm", "skorch", "mlflow", "optuna", "cmaes",
+                 "PyWavelets", "matplotlib", "tqdm", "joblib", "cloudpickle", "threadpoolctl",
+                 "psycopg2-binary")
 
 #: Those that only tuning needs, which a logged model leaves out.
-_TUNING_ONLY = {"optuna", "optuna-integration", "cmaes", "psycopg2-binary"}
+_TUNING_ONLY = {"optuna", "cmaes", "psycopg2-binary"}
 
 #: Those that only a model with a network imports.
 _NETWORK_ONLY = {"torch", "torchvision", "timm", "skorch"}
@@ -289,6 +290,22 @@ def _default_requirements(pipeline, with_ecgsk=False):
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@contextlib.contextmanager
+def sys_path_kept():
+    """``sys.path`` as it was on entry, on exit.
+
+    MLflow prepends a model's ``code/`` folder to ``sys.path`` each time it
+    loads one, and logging a model loads it back from a temporary folder: each
+    log or load left entries behind, of folders since deleted. ecgsk is
+    imported already, so the process needs none of them.
+    """
+    saved = list(sys.path)
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
+
+
 def _signal_metadata(example, sampling_rate, lead_names, task_type, thresholds, n_classes):
     """The MLmodel ``metadata`` describing the signals the model was trained on."""
     meta = {"ecgsk_input_shape": [int(n) for n in example.shape[1:]]}
@@ -318,6 +335,28 @@ def _signal_metadata(example, sampling_rate, lead_names, task_type, thresholds, 
     if thresholds is not None:
         meta["ecgsk_thresholds"] = check_thresholds(thresholds, n_classes).tolist()
     return meta
+
+
+def _without_lead_selection(pipeline, example, lead_names):
+    """A pipeline that begins by keeping some leads, as the rest and the leads it keeps.
+
+    PTB-DB's ``ecgcnn_ptb`` with ``leads=("II",)`` learns from lead II of
+    15-lead records; logged whole, its model asked for all 15 and refused a
+    one-lead record. Without its first :class:`~ecgsk.preprocessing.LeadSelector`,
+    the model takes the leads it reads, by name. Unchanged where the lead
+    names are not given or do not fit ``example``, or a lead is kept twice.
+    """
+    from ..preprocessing import LeadSelector
+
+    steps = getattr(pipeline, "steps", None)
+    if (lead_names is None or not isinstance(steps, list) or len(steps) < 2
+            or not isinstance(steps[0][1], LeadSelector) or example.ndim != 3
+            or len(lead_names) != example.shape[1]):
+        return pipeline, example, lead_names
+    kept = [int(i) for i in getattr(steps[0][1], "indices_", [])]
+    if not kept or len(set(kept)) < len(kept) or max(kept) >= len(lead_names):
+        return pipeline, example, lead_names
+    return pipeline[1:], example[:, kept], [lead_names[i] for i in kept]
 
 
 def log_model(pipeline, *, classes, input_example, name="model", registered_model_name=None,
@@ -385,7 +424,11 @@ def log_model(pipeline, *, classes, input_example, name="model", registered_mode
         ``SAMPLING_RATE``).
     lead_names : list of str or None
         Names of the leads of the training signals, in input order
-        (:class:`~ecgsk.preprocessing.WFDBLoader`'s ``lead_names_``).
+        (:class:`~ecgsk.preprocessing.WFDBLoader`'s ``lead_names_``). A
+        pipeline whose first step is a fitted
+        :class:`~ecgsk.preprocessing.LeadSelector` is then logged without it,
+        as a model of the leads it keeps (named so, in its order), so that
+        records holding those leads alone are predicted.
     task_type : {"binary", "multiclass", "multilabel", "cinc"} or None
         How the probabilities are read: independent labels, or one class
         (``"cinc"``, CinC 2017's four rhythm classes, is one class too).
@@ -447,6 +490,7 @@ def log_model(pipeline, *, classes, input_example, name="model", registered_mode
                          "samples): log the rest, pipeline[1:], with the loader's "
                          "sampling_rate_ and lead_names_.")
     example = np.asarray(input_example)
+    pipeline, example, lead_names = _without_lead_selection(pipeline, example, lead_names)
     if example.ndim != 3 or len(example) == 0 or example.dtype.kind not in "fiu":
         # (n, samples) passed as one lead here, but ecgsk.predict reads (leads, samples).
         raise ValueError("input_example must be a numeric array of raw signals "
@@ -474,8 +518,9 @@ def log_model(pipeline, *, classes, input_example, name="model", registered_mode
                       "installed.", UserWarning, stacklevel=2)
     if pip_requirements is None:
         pip_requirements = _default_requirements(model, with_ecgsk=not carried)
-    return Model.log(
-        artifact_path=None, name=name, flavor=sys.modules[__name__], flavor_name="sklearn",
-        registered_model_name=registered_model_name, metadata=metadata, sk_model=model,
-        classes=classes, signature=signature, input_example=example,
-        pip_requirements=pip_requirements, code_paths=[_PACKAGE_DIR] if carried else None)
+    with sys_path_kept():
+        return Model.log(
+            artifact_path=None, name=name, flavor=sys.modules[__name__], flavor_name="sklearn",
+            registered_model_name=registered_model_name, metadata=metadata, sk_model=model,
+            classes=classes, signature=signature, input_example=example,
+            pip_requirements=pip_requirements, code_paths=[_PACKAGE_DIR] if carried else None)

@@ -566,6 +566,7 @@ def tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, 
 
     from ..compare._data import checkpoint_folder
     from ..neural import checkpoints
+    from ..tracking._uri import tracking_kept
 
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the bar and the table say it all
@@ -574,7 +575,8 @@ def tune(pipeline, dataset, task, data, *, n_trials, timeout=None, metric=None, 
     trial_log.addFilter(quiet)
     try:
         # A trial queued again after an interruption resumes its networks' epochs.
-        with limit_threads(threads), checkpoints(checkpoint_folder(cache_dir)):
+        with limit_threads(threads), checkpoints(checkpoint_folder(cache_dir)), \
+                tracking_kept():
             return _tune(**arguments)
     finally:
         trial_log.removeFilter(quiet)

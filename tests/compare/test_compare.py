@@ -3,6 +3,7 @@
 import contextlib
 import importlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -240,6 +241,25 @@ def test_a_class_undefined_on_the_test_records_is_a_note_said_once(
     assert len(re.findall(r"note: class\(es\) [A-Z, ]+ have no positive or no negative record "
                           r"among the test records, so their AUROC is undefined", err)) == 1
     assert "UserWarning" not in err
+
+
+def test_compare_called_from_a_library_leaves_the_callers_mlflow_store(
+        tmp_path, monkeypatch, tracking_uri, signal_cache, ptbxl_root, pipeline_files):
+    # It left the process, and MLFLOW_TRACKING_URI for its subprocesses, on compare's store
+    # and experiment: the caller's next mlflow.start_run() logged there.
+    mine = f"sqlite:///{tmp_path / 'mine.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mine)
+    mlflow.set_tracking_uri(mine)
+    mlflow.set_experiment("mine")
+    compare([pipeline_files["flat_lr"]], "ptbxl", "superdiagnostic", ptbxl_root, cv=False,
+            max_records=40, n_boot=0, tracking_uri=tracking_uri, experiment="library",
+            cache_dir=signal_cache, progress=False)
+    assert mlflow.get_tracking_uri() == mine
+    assert os.environ["MLFLOW_TRACKING_URI"] == mine
+    with mlflow.start_run() as run:
+        pass
+    assert MlflowClient(mine).get_experiment(run.info.experiment_id).name == "mine"
+    assert len(_runs(MlflowClient(tracking_uri), "library", "pipeline")) == 1
 
 
 def test_a_secret_named_factory_parameter_is_masked(tmp_path, tracking_uri, signal_cache,

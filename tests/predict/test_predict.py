@@ -132,6 +132,32 @@ def test_load_ecg_model_reads_metadata(trained):
     assert by_name.classes == trained["classes"]
 
 
+def test_loading_leaves_no_copy_no_sys_path_entry_and_no_tracking_uri(trained, tmp_path,
+                                                                       monkeypatch):
+    # Each runs:/ load left MLflow's download in $TMPDIR (17 MB for five), two sys.path
+    # entries of deleted folders, and MLFLOW_TRACKING_URI set where the caller had none.
+    import tempfile
+
+    import mlflow
+    from mlflow.tracking._tracking_service import utils
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setattr(utils, "_tracking_uri", None)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    path, default = list(sys.path), mlflow.get_tracking_uri()
+    for _ in range(2):
+        predict_records(trained["model_uri"], [trained["record"]], tracking_uri=trained["uri"])
+    with pytest.raises(PredictError):  # a failed load leaves nothing either
+        load_ecg_model("runs:/0123456789abcdef0123456789abcdef/model",
+                       tracking_uri=trained["uri"])
+    assert list(scratch.iterdir()) == []
+    assert sys.path == path
+    assert "MLFLOW_TRACKING_URI" not in os.environ and utils._tracking_uri is None
+    assert mlflow.get_tracking_uri() == default
+
+
 def test_resamples_100_and_500_hz_records(trained, ptbxl_root):
     low = trained["record"]
     high = str(ptbxl_root / "records500" / "00000" / "00001_hr")

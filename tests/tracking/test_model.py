@@ -46,9 +46,12 @@ def single_label(rng):
 def test_model_flavours_signature_and_example(tracking_uri, client, single_label):
     pipe, X, classes = single_label
     setup_tracking(tracking_uri, "models")
+    path = list(sys.path)
     with tracked_run("model") as run:
         info = log_model(pipe, classes=classes, input_example=X[:5])
     assert info.run_id == run.info.run_id
+    # MLflow's check of the model it logs put two deleted temp folders on sys.path.
+    assert sys.path == path
     local = mlflow.artifacts.download_artifacts(info.model_uri)
     meta = Model.load(local)
     assert set(meta.flavors) == {"sklearn", "python_function"}
@@ -200,6 +203,37 @@ def test_a_pipeline_that_reads_records_is_refused_saying_what_to_log(tracking_ur
         with pytest.raises(ValueError, match=r"first step 'load' is a WFDBLoader, which reads "
                                              r"record paths, .* log the rest, pipeline\[1:\]"):
             log_model(reading, classes=classes, input_example=X[:2])
+
+
+def test_a_pipeline_that_keeps_some_leads_is_a_model_of_those_leads(tracking_uri, rng,
+                                                                     tmp_path):
+    # ecgcnn_ptb with leads=("II",) learnt from lead II of 15-lead records, and its model then
+    # asked for all 15: a one-lead record was refused for "no lead 'i', 'iii', ...".
+    import wfdb
+
+    from ecgsk.predict import load_ecg_model, predict_records
+    from ecgsk.preprocessing import LeadSelector
+
+    y = np.arange(60) % 2
+    X = _signals(rng, y, n_leads=3)[:, ::-1].copy()  # lead III carries the classes
+    pipe = Pipeline([("leads", LeadSelector(leads=[2])), ("stats", _lead_stats()),
+                     ("clf", LogisticRegression())]).fit(X, y)
+    setup_tracking(tracking_uri, "models")
+    with tracked_run("leads"):
+        info = log_model(pipe, classes=["no", "yes"], input_example=X[:2], sampling_rate=100,
+                         lead_names=["I", "II", "III"])
+    model = load_ecg_model(info.model_uri, tracking_uri=tracking_uri)
+    assert model.lead_names == ["III"] and model.n_leads == 1
+    np.testing.assert_allclose(model.pyfunc.predict(X[:, [2]]).to_numpy(),
+                               pipe.predict_proba(X), rtol=1e-6)
+    logged = mlflow.sklearn.load_model(info.model_uri)
+    assert [name for name, _ in logged.steps] == ["stats", "clf"]  # without the selector
+    wfdb.wrsamp("one", fs=100, units=["mV"], sig_name=["III"], fmt=["32"],
+                p_signal=X[0, 2][:, None].astype(np.float64), write_dir=str(tmp_path))
+    prediction = predict_records(model, [str(tmp_path / "one")])
+    assert prediction.rejected == []
+    np.testing.assert_allclose(prediction.table[["no", "yes"]].to_numpy(),
+                               pipe.predict_proba(X[:1]), atol=1e-4)
 
 
 def test_log_model_errors(tracking_uri, single_label, rng):

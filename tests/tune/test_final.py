@@ -1,5 +1,6 @@
 """The best trial's refit validates its networks on PTB-XL's fold 9, as compare's final fit."""
 
+import os
 import threading
 from pathlib import Path
 
@@ -90,11 +91,16 @@ def test_a_signal_whose_raise_was_swallowed_stops_the_refit_before_it_registers(
 
     monkeypatch.setattr(_compare, "_log_predictions", swallowed)
     monkeypatch.setattr(_signals, "_flag", threading.Event())  # not left set for later tests
+    mine = tracking_uri.replace("mlflow.db", "mine.db")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mine)
+    mlflow.set_tracking_uri(mine)
     with pytest.raises(_signals.TuneInterrupted, match="interrupted by SIGINT"):
         tune(pipeline_files["stats_lr"], "ptbxl", "superdiagnostic", ptbxl_root,
              n_trials=1, folds=[1], max_records=200, n_boot=10, pruner="none",
              tracking_uri=tracking_uri, experiment="swallowed", study_name="swallowed",
              cache_dir=signal_cache, progress=False)
+    # tune left the caller on its store, in the process and for its subprocesses.
+    assert mlflow.get_tracking_uri() == os.environ["MLFLOW_TRACKING_URI"] == mine
     client = MlflowClient(tracking_uri)
     assert client.search_model_versions("name='swallowed'") == []
     experiment = client.get_experiment_by_name("swallowed").experiment_id
