@@ -240,15 +240,16 @@ def new_store(empty_store, folder):
 
 @pytest.fixture
 def tracking_uri(empty_store, tmp_path, monkeypatch):
-    """A per-test SQLite tracking URI; MLflow's global URI is restored after."""
+    """A per-test SQLite tracking URI; MLflow's global URI and experiment are restored after."""
     import mlflow
 
+    from ecgsk.tracking._uri import tracking_kept
+
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    previous = mlflow.get_tracking_uri()
-    yield new_store(empty_store, tmp_path / "mlruns")
-    while mlflow.active_run() is not None:  # a failed test must not leak an open run
-        mlflow.end_run("KILLED")
-    mlflow.set_tracking_uri(previous)
+    with tracking_kept():
+        yield new_store(empty_store, tmp_path / "mlruns")
+        while mlflow.active_run() is not None:  # a failed test must not leak an open run
+            mlflow.end_run("KILLED")
 
 
 @pytest.fixture(scope="session")

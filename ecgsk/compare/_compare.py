@@ -109,7 +109,11 @@ class PipelineResult:
         tasks use the decision thresholds tuned on the validation records
         (0.5 without them), the others take the most probable class.
     model_uri : str or None, default=None
-        URI of the MLflow model logged for the final fit.
+        URI of the MLflow model logged for the final fit, in the store of
+        :func:`compare`'s ``tracking_uri``. :func:`compare` leaves MLflow's
+        global tracking URI as it found it, so load the model with
+        ``ecgsk.predict.load_ecg_model(model_uri, tracking_uri=...)``, or
+        after ``mlflow.set_tracking_uri(...)``.
     external_metrics : dict of str to float or None, default=None
         The final fit's metrics on the external records (``test_data``),
         named ``external_<metric>``; None without external records.

@@ -144,7 +144,11 @@ class TuneResult:
         its run when ``refit`` is ``"done before"``).
     model_uri : str or None
         The URI of the model the final refit logged (also set, from the
-        study, when ``refit`` is ``"done before"``).
+        study, when ``refit`` is ``"done before"``), in the store of
+        :func:`tune`'s ``tracking_uri``. :func:`tune` leaves MLflow's global
+        tracking URI as it found it, so load the model with
+        ``ecgsk.predict.load_ecg_model(model_uri, tracking_uri=...)``, or
+        after ``mlflow.set_tracking_uri(...)``.
     model_version : str or None
         The version it is registered as (also set, from the study, when
         ``refit`` is ``"done before"``).

@@ -198,7 +198,9 @@ def test_compare_explain_logs_relevance_maps(tracking_uri, signal_cache, ptbxl_r
         if method == "permutation":
             assert "explain/permutation_importance.csv" in files
         # The logged model carries what python -m ecgsk.predict needs to read new records
-        # (compare left MLflow's tracking URI on this store; the fixture restores it).
+        # (compare leaves MLflow's URI as it was: models:/<id> resolves against the global
+        # one alone; the fixture restores it).
+        mlflow.set_tracking_uri(tracking_uri)
         local = mlflow.artifacts.download_artifacts(result.pipelines[name].model_uri)
         meta = Model.load(local).metadata
         assert meta["ecgsk_sampling_rate"] == 50 and meta["ecgsk_lead_names"] == leads
