@@ -1,32 +1,36 @@
 """``.ci/floors.txt`` pins every requirement of setup.cfg at the version it declares."""
 
 import configparser
-import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _requirements(lines, operator, where):
+    """``{name: version}`` of the ``operator`` specifier of each requirement in ``lines``."""
+    from packaging.requirements import Requirement
+
+    out = {}
+    for line in lines:
+        line = line.split("#")[0].strip()
+        if line:
+            requirement = Requirement(line)
+            versions = [s.version for s in requirement.specifier if s.operator == operator]
+            assert len(versions) == 1, f"{where}: {line!r} has no single {operator} version"
+            out[requirement.name.lower()] = versions[0]
+    return out
+
+
 def _floors_of_setup_cfg():
     config = configparser.ConfigParser()
     config.read(ROOT / "setup.cfg")
-    out = {}
-    for line in config["options"]["install_requires"].splitlines():
-        line = line.split("#")[0].strip()
-        if line:
-            name, floor = re.fullmatch(r"([A-Za-z0-9._-]+)>=([0-9.]+)", line).groups()
-            out[name.lower()] = floor
-    return out
+    return _requirements(config["options"]["install_requires"].splitlines(), ">=",
+                         "setup.cfg")
 
 
 def _pins_of_floors_txt():
-    out = {}
-    for line in (ROOT / ".ci" / "floors.txt").read_text().splitlines():
-        line = line.split("#")[0].strip()
-        if line:
-            name, pin = re.fullmatch(r"([A-Za-z0-9._-]+)==([0-9.]+)", line).groups()
-            out[name.lower()] = pin
-    return out
+    return _requirements((ROOT / ".ci" / "floors.txt").read_text().splitlines(), "==",
+                         ".ci/floors.txt")
 
 
 def _version(text):

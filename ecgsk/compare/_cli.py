@@ -132,8 +132,8 @@ def _print_list(out):
             print(f"{'':24s} from {path}, which shadows "
                   f"{', '.join(map(str, hidden[name]))}", file=out)
     for path in unnamed_pipeline_files():
-        print(f"not listed: {path}, whose name is not a Python identifier; pass its path, or "
-              "rename it (letters, digits and _).", file=out)
+        print(f"not listed: {path}, whose name is not ASCII letters, digits and _, no "
+              "digit first; pass its path, or rename it.", file=out)
     return 0
 
 

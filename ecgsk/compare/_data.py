@@ -76,8 +76,9 @@ def load_dataset(dataset, task, root, sampling_rate, flag="--data"):
     """Read a dataset's records and labels, turning reader errors into :class:`CompareError`.
 
     ``sampling_rate`` picks PTB-XL's 100 or 500 Hz files (500 when any
-    pipeline wants more than 100 Hz, or when ``root`` holds ``records500/``
-    but no ``records100/``: the signals are resampled on reading); the other
+    pipeline wants more than 100 Hz, or when ``root`` holds records in
+    ``records500/`` but none in ``records100/``: the signals are resampled on
+    reading); the other
     datasets have one rate. ``flag`` names the option that gave ``root`` in
     the errors (``--data``, ``--test-data``).
     """
@@ -105,15 +106,21 @@ def load_dataset(dataset, task, root, sampling_rate, flag="--data"):
     return ds
 
 
+def _holds_records(folder):
+    """Whether ``folder`` holds a WFDB header anywhere below it (an interrupted download's
+    ``records100/`` may hold none)."""
+    return folder.is_dir() and next(folder.rglob("*.hea"), None) is not None
+
+
 def _ptbxl_files_rate(root, sampling_rate, flag):
     """PTB-XL's files to read at ``sampling_rate``: 100 Hz; 500 Hz above it or lacking 100."""
     if sampling_rate > 100:
         return 500
-    if not (root / "records100").is_dir() and (root / "records500").is_dir():
+    if not _holds_records(root / "records100") and _holds_records(root / "records500"):
         # A download of the 500 Hz files alone (an external root, say) is read at 500 Hz
         # and resampled, as predict reads any record, instead of holding no record.
-        warnings.warn(f"{flag} has no records100/; its 500 Hz records are read and resampled "
-                      f"to {sampling_rate:g} Hz", UserWarning, stacklevel=2)
+        warnings.warn(f"{flag} has no record in records100/; its 500 Hz records are read and "
+                      f"resampled to {sampling_rate:g} Hz", UserWarning, stacklevel=2)
         return 500
     return 100
 

@@ -155,9 +155,12 @@ def _pipeline_files():
 
 
 def unnamed_pipeline_files():
-    """Files of :func:`pipeline_dirs` that no name reaches: their stem is not an identifier.
+    """Files of :func:`pipeline_dirs` that no name reaches: a stem of other characters.
 
-    ``My-Pipe.py`` or ``2024_run.py`` still load by path; ``--list`` names them so.
+    A name is ASCII letters, digits and ``_``, not starting with a digit.
+
+    ``My-Pipe.py``, ``2024_run.py`` or ``café.py`` still load by path; ``--list``
+    names them so.
     """
     return [path for folder in pipeline_dirs() for path in sorted(folder.glob("*.py"))
             if not path.stem.startswith("_") and not _NAME.match(path.stem)]
@@ -347,8 +350,8 @@ def load_pipeline_module(name_or_path):
         if not _NAME.match(name) or name not in available:
             names = ", ".join(sorted(available)) or "none"
             unnamed = [p for p in unnamed_pipeline_files() if p.stem == name]
-            hint = (f" {unnamed[0]} is not reached by name, which must be a Python "
-                    "identifier: pass its path." if unnamed else "")
+            hint = (f" {unnamed[0]} is not reached by name, which must be ASCII letters, "
+                    "digits and _, no digit first: pass its path." if unnamed else "")
             raise PipelineError(
                 f"unknown pipeline {name!r}.{hint} Available: {names}. Searched folders: "
                 f"{searched_folders()} (set {PIPELINES_ENV} or pass the path of a .py file).")

@@ -1843,7 +1843,11 @@ class ECGNetClassifier(ClassifierMixin, NeuralNet):
             module = self.module
             told = getattr(self, "module__in_channels", None) is not None or (
                 not isinstance(module, torch.nn.Module) and _accepts(module, "in_channels"))
-            if told or "channels" not in str(exc):
+            found = re.search(r"to have (\d+) channels, but got (\d+) channels", str(exc))
+            leads = x.shape[1] if getattr(x, "ndim", 0) >= 2 else None
+            # Only the input's leads: a layer of the module that gets what it was not built
+            # for is the module's own error.
+            if told or found is None or int(found[2]) != leads or int(found[1]) == leads:
                 raise
             # torch's "expected input[...] to have 12 channels, but got 1": the module was
             # built without the data's lead count, which fit passes only as in_channels.

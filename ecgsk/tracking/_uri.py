@@ -209,35 +209,42 @@ def setup_tracking(tracking_uri=None, experiment="ecgsk"):
             raise TrackingError(f"cannot use the MLflow tracking store {mask_secrets(uri)}: "
                                 f"{message}") from exc
     mlflow.set_tracking_uri(uri)
+    # Models are registered in the same store (tune looks its versions up there), not in a
+    # registry the session had set apart.
+    mlflow.set_registry_uri(uri)
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
 
 
-#: The environment variables through which MLflow hands its store and experiment to
-#: subprocesses; ``set_tracking_uri`` and ``set_experiment`` write them.
-_TRACKING_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID")
+#: The environment variables through which MLflow hands its store, registry and experiment
+#: to subprocesses; ``set_tracking_uri``, ``set_registry_uri`` and ``set_experiment`` write
+#: them.
+_TRACKING_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_ID")
 
 
 @contextlib.contextmanager
 def tracking_kept():
-    """MLflow's tracking URI and active experiment, as they were on entry, on exit.
+    """MLflow's tracking and registry URIs and active experiment, as they were on entry, on exit.
 
     :func:`setup_tracking` points the process at ecgsk's store, which
     ``compare`` and ``tune`` need while they log. Called from a library, they
     left it so: the caller's own runs after them, and its subprocesses (through
     ``MLFLOW_TRACKING_URI`` and ``MLFLOW_EXPERIMENT_ID``), went to ecgsk's store
-    and experiment. MLflow keeps both in module globals with no public getter
+    and experiment. MLflow keeps them in module globals with no public getter
     of the unresolved values, so they are read there.
     """
     from mlflow.tracking import fluent
+    from mlflow.tracking._model_registry import utils as registry
     from mlflow.tracking._tracking_service import utils
 
-    uri, experiment_id = utils._tracking_uri, fluent._active_experiment_id
+    uri, registry_uri = utils._tracking_uri, registry._registry_uri
+    experiment_id = fluent._active_experiment_id
     env = {name: os.environ.get(name) for name in _TRACKING_ENV}
     try:
         yield
     finally:
         mlflow.set_tracking_uri(uri)  # None too: MLflow's default, resolved at each use
+        registry._registry_uri = registry_uri
         fluent._active_experiment_id = experiment_id
         for name, value in env.items():
             if value is None:

@@ -293,11 +293,11 @@ def test_a_file_whose_name_is_no_identifier_is_named_by_list_and_by_the_unknown_
     monkeypatch.setenv(PIPELINES_ENV, str(folder))
     assert "My-Pipe" not in list_pipelines()
     assert main(["--list"]) == 0
-    assert (f"not listed: {odd}, whose name is not a Python identifier; pass its path"
-            in capsys.readouterr().out)
+    assert (f"not listed: {odd}, whose name is not ASCII letters, digits and _, no digit first; "
+            "pass its path" in capsys.readouterr().out)
     with pytest.raises(PipelineError, match=re.escape(
-            f"unknown pipeline 'My-Pipe'. {odd} is not reached by name, which must be a Python "
-            "identifier: pass its path.")):
+            f"unknown pipeline 'My-Pipe'. {odd} is not reached by name, which must be ASCII "
+            "letters, digits and _, no digit first: pass its path.")):
         load_pipeline_module("My-Pipe")
     assert load_pipeline_module(odd).__ecgsk_name__ == "My-Pipe"  # by path, it loads
     odd.unlink()  # nothing is said where no such file is

@@ -360,6 +360,14 @@ def test_a_module_without_in_channels_is_told_the_lead_count_on_a_channel_mismat
     with pytest.raises(RuntimeError, match="to have 12 channels"):
         ECGNetClassifier(Told, max_epochs=1, device="cpu").fit(X, y)
 
+    class Inner(LeadNames):  # built for the 3 leads; its second layer is wrong
+        def __init__(self, n_leads=12, n_classes=3):
+            super().__init__(n_leads=n_leads, n_classes=n_classes)
+            self.conv = nn.Sequential(nn.Conv1d(n_leads, 4, 5), nn.Conv1d(8, 4, 5))
+
+    with pytest.raises(RuntimeError, match="to have 8 channels, but got 4"):
+        ECGNetClassifier(Inner, module__n_leads=3, max_epochs=1, device="cpu").fit(X, y)
+
 
 def test_a_net_of_a_module_class_defined_in_a_function_pickles():
     # As MLflow stores a model, with cloudpickle: the net's inner stream, skorch's plain

@@ -178,27 +178,32 @@ def test_tracking_kept_restores_the_callers_store_experiment_and_environment(
     import os
 
     from mlflow.tracking import fluent
+    from mlflow.tracking._model_registry import utils as registry
     from mlflow.tracking._tracking_service import utils
 
     from ecgsk.tracking._uri import tracking_kept
 
     def state():
-        return (utils._tracking_uri, fluent._active_experiment_id, mlflow.get_tracking_uri(),
+        return (utils._tracking_uri, registry._registry_uri, fluent._active_experiment_id,
+                mlflow.get_tracking_uri(), mlflow.get_registry_uri(),
                 {k: v for k, v in os.environ.items() if k.startswith("MLFLOW_")})
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(utils, "_tracking_uri", None)
+    monkeypatch.setattr(registry, "_registry_uri", None)
     monkeypatch.setattr(fluent, "_active_experiment_id", None)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_ID"):
+        monkeypatch.delenv(name, raising=False)
     if caller_uri is not None:
         mlflow.set_tracking_uri(caller_uri.format(tmp=tmp_path))
+        mlflow.set_registry_uri(caller_uri.format(tmp=tmp_path).replace("mine", "registry"))
         mlflow.set_experiment("mine")
     before = state()
     with pytest.raises(RuntimeError, match="fails"), tracking_kept():
         setup_tracking(tracking_uri, "ecgsk-kept")
-        assert mlflow.get_tracking_uri() == tracking_uri
+        # tune registers its models in its store, not in a registry the caller set apart.
+        assert mlflow.get_tracking_uri() == mlflow.get_registry_uri() == tracking_uri
         assert os.environ["MLFLOW_TRACKING_URI"] == tracking_uri
         raise RuntimeError("fails")  # restored on failure too
     assert state() == before
-    assert before[2] != tracking_uri
+    assert tracking_uri not in before[3:5]
