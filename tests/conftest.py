@@ -47,6 +47,20 @@ def no_user_pipelines(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def mlflow_state_kept():
+    """MLflow's tracking and registry URIs and experiment, as each test found them.
+
+    A test that calls ``setup_tracking`` itself leaves them (and their
+    ``MLFLOW_*`` variables) set, and a later test's ``MlflowClient(uri)`` then
+    looked models up in that test's registry.
+    """
+    from ecgsk.tracking._uri import tracking_kept
+
+    with tracking_kept():
+        yield
+
+
 @pytest.fixture
 def fsyncs(monkeypatch):
     """What ``os.fsync`` is called on from now on, in order: "file" or "folder"."""

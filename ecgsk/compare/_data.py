@@ -78,9 +78,8 @@ def load_dataset(dataset, task, root, sampling_rate, flag="--data"):
     ``sampling_rate`` picks PTB-XL's 100 or 500 Hz files (500 when any
     pipeline wants more than 100 Hz, or when ``root`` holds records in
     ``records500/`` but none in ``records100/``: the signals are resampled on
-    reading); the other
-    datasets have one rate. ``flag`` names the option that gave ``root`` in
-    the errors (``--data``, ``--test-data``).
+    reading); the other datasets have one rate. ``flag`` names the option
+    that gave ``root`` in the errors (``--data``, ``--test-data``).
     """
     from .._notes import warnings_as_notes
     from ..datasets import load_cinc2017, load_ptbdb, load_ptbxl

@@ -210,8 +210,11 @@ def setup_tracking(tracking_uri=None, experiment="ecgsk"):
                                 f"{message}") from exc
     mlflow.set_tracking_uri(uri)
     # Models are registered in the same store (tune looks its versions up there), not in a
-    # registry the session had set apart.
-    mlflow.set_registry_uri(uri)
+    # registry the session had set apart: unset, the registry follows the tracking URI.
+    # (Pinned to ``uri`` instead, it outlived the store in MLFLOW_REGISTRY_URI, where any
+    # later MlflowClient(other_store) looked its models up.)
+    mlflow.set_registry_uri(None)
+    os.environ.pop("MLFLOW_REGISTRY_URI", None)
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
 
@@ -229,9 +232,9 @@ def tracking_kept():
     :func:`setup_tracking` points the process at ecgsk's store, which
     ``compare`` and ``tune`` need while they log. Called from a library, they
     left it so: the caller's own runs after them, and its subprocesses (through
-    ``MLFLOW_TRACKING_URI`` and ``MLFLOW_EXPERIMENT_ID``), went to ecgsk's store
-    and experiment. MLflow keeps them in module globals with no public getter
-    of the unresolved values, so they are read there.
+    ``MLFLOW_TRACKING_URI``, ``MLFLOW_REGISTRY_URI`` and ``MLFLOW_EXPERIMENT_ID``),
+    went to ecgsk's store and experiment. MLflow keeps them in module globals
+    with no public getter of the unresolved values, so they are read there.
     """
     from mlflow.tracking import fluent
     from mlflow.tracking._model_registry import utils as registry
