@@ -254,16 +254,13 @@ def new_store(empty_store, folder):
 
 @pytest.fixture
 def tracking_uri(empty_store, tmp_path, monkeypatch):
-    """A per-test SQLite tracking URI; MLflow's global URI and experiment are restored after."""
+    """A per-test SQLite tracking URI (MLflow's global state is kept by ``mlflow_state_kept``)."""
     import mlflow
 
-    from ecgsk.tracking._uri import tracking_kept
-
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    with tracking_kept():
-        yield new_store(empty_store, tmp_path / "mlruns")
-        while mlflow.active_run() is not None:  # a failed test must not leak an open run
-            mlflow.end_run("KILLED")
+    yield new_store(empty_store, tmp_path / "mlruns")
+    while mlflow.active_run() is not None:  # a failed test must not leak an open run
+        mlflow.end_run("KILLED")
 
 
 @pytest.fixture(scope="session")

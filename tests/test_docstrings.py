@@ -27,14 +27,15 @@ PUBLIC_MODULES = sorted(
     if not info.name.startswith("_"))
 
 
-def section_entries(doc, title):
+def section_entries(doc, title, with_types=False):
     """``(names, described)`` of each entry of the numpydoc section ``title`` of ``doc``.
 
     An entry starts at the section's indentation (``name : type``, ``name``, or
     ``a, b : type``; a long type goes on over lines ending in ``\\``); its
     description is indented below it. Text at the entries' indentation that
     is not an entry (a paragraph) shows up as names that are no parameters,
-    as numpydoc reads it. None when there is no such section.
+    as numpydoc reads it. None when there is no such section. With
+    ``with_types``, ``(names, type, described)``, the type's lines joined.
     """
     lines = inspect.cleandoc(doc or "").splitlines() + [""]
     for i in range(len(lines) - 1):
@@ -49,11 +50,16 @@ def section_entries(doc, title):
         if line.strip() and below and set(below) == {"-"}:
             break  # the next section's title
         if line.strip() and not line[0].isspace():
-            names = [n.strip() for n in line.split(" : ")[0].split(",") if n.strip()]
+            head, _, kind = line.partition(" : ")
+            names = [n.strip() for n in head.split(",") if n.strip()]
+            parts = [kind]
             while lines[j].rstrip().endswith("\\"):  # the type goes on
                 j += 1
+                parts.append(lines[j])
+            kind = " ".join(p.rstrip().rstrip("\\").strip() for p in parts if p.strip())
             nxt = lines[j + 1]
-            entries.append((names, bool(nxt.strip()) and nxt[0].isspace()))
+            described = bool(nxt.strip()) and nxt[0].isspace()
+            entries.append((names, kind, described) if with_types else (names, described))
         j += 1
     return entries
 
@@ -166,30 +172,18 @@ def documented_defaults(doc):
     ``default=None``; ``a, b : int, default=10, 30`` gives each its own); a
     value that is an expression (``default=signal.SIGINT``) is left out.
     """
-    lines = inspect.cleandoc(doc or "").splitlines()
     out = {}
-    for i, line in enumerate(lines[:-1]):
-        if line.strip() != "Parameters" or set(lines[i + 1].strip()) != {"-"}:
+    for names, kind, _ in section_entries(doc, "Parameters", with_types=True) or []:
+        if "default=" not in kind:
             continue
-        for entry in lines[i + 2:]:
-            if entry.strip() and set(entry.strip()) == {"-"}:
-                break
-            if not entry.strip() or entry[0].isspace() or " : " not in entry:
-                continue
-            names, _, kind = entry.partition(" : ")
-            names = [n.strip() for n in names.split(",")]
-            if "default=" not in kind:
-                continue
-            text = kind.split("default=", 1)[1].rstrip("\\ ")
-            try:
-                value = ast.literal_eval(f"({text},)")
-            except (ValueError, SyntaxError):
-                continue
-            if len(names) == 1:
-                out[names[0]] = value[0] if len(value) == 1 else value
-            elif len(value) == len(names):
-                out.update(zip(names, value))
-        break
+        try:
+            value = ast.literal_eval(f"({kind.split('default=', 1)[1]},)")
+        except (ValueError, SyntaxError):
+            continue
+        if len(names) == 1:
+            out[names[0]] = value[0] if len(value) == 1 else value
+        elif len(value) == len(names):
+            out.update(zip(names, value))
     return out
 
 
@@ -226,6 +220,9 @@ def test_documented_defaults_reads_literals_and_pairs():
         One.
     sig : int, default=signal.SIGINT
         An expression: not read.
+    long : {"a", "b"}, \\
+            default="b"
+        A type over two lines.
     none : str or None, default=None
         Nothing.
 
@@ -233,7 +230,8 @@ def test_documented_defaults_reads_literals_and_pairs():
     -------
     c : int, default=3
     """
-    assert documented_defaults(doc) == {"a": 10, "b": 30, "kind": "x", "none": None}
+    assert documented_defaults(doc) == {"a": 10, "b": 30, "kind": "x", "long": "b",
+                                        "none": None}
     # The check above is not vacuous: the public API states hundreds of defaults.
     assert sum(len(documented_defaults(obj.__doc__)) for _, obj in BUILT) >= 500
 

@@ -33,16 +33,12 @@ def _pins_of_floors_txt():
                          ".ci/floors.txt")
 
 
-def _version(text):
-    """``"1.13"`` as ``(1, 13, 0, 0)``: 1.13 and 1.13.0 are the same floor."""
-    parts = [int(part) for part in text.split(".")]
-    return tuple(parts + [0] * (4 - len(parts)))
-
-
 def test_floors_txt_pins_each_requirement_at_its_declared_floor():
+    from packaging.version import Version  # 1.13 and 1.13.0 are the same floor
+
     floors, pins = _floors_of_setup_cfg(), _pins_of_floors_txt()
     assert len(floors) >= 20
     assert sorted(pins) == sorted(floors)
     wrong = {name: (floors[name], pins[name]) for name in floors
-             if _version(floors[name]) != _version(pins[name])}
+             if Version(floors[name]) != Version(pins[name])}
     assert not wrong, f"(setup.cfg's floor, floors.txt's pin): {wrong}"
